@@ -1,0 +1,24 @@
+// Bundles the server and the CLI with the workspace packages inlined (they ship TypeScript
+// source) and every npm dependency left external, to be resolved from node_modules at run time.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/server.ts', 'src/cli.ts'],
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'external-npm-packages',
+      setup(b) {
+        b.onResolve({ filter: /^[^./]/ }, (args) =>
+          args.path.startsWith('@stm/') ? undefined : { path: args.path, external: true },
+        );
+      },
+    },
+  ],
+});

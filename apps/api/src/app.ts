@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { createDb, type DatabaseHandle, migrateToLatest } from '@stm/db';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import type { AppConfig } from './env';
+import { type AppLogger, createLogger } from './logger';
+import { apiRoutes } from './plugins/api';
+import { consoleRoutes } from './plugins/console';
+import { healthRoutes } from './plugins/health';
+import { securityPlugin } from './plugins/security';
+import { appRouter } from './routers';
+import { createServices, type Services } from './services';
+
+export const API_VERSION = '1.0.0';
+
+export interface BuildAppOptions {
+  config: AppConfig;
+  /** An open, migrated database (tests); otherwise one is opened from the config and migrated. */
+  database?: DatabaseHandle;
+  logger?: AppLogger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+  interface FastifyRequest {
+    /** The path as the client sent it, without the query string. */
+    requestPath: string;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Builds the application without listening: `server.ts` listens, tests use `app.inject()`. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const appLogger = options.logger ?? createLogger(config);
+  const log = appLogger.logger;
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Requests are logged once, on response, by the hook below.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    bodyLimit: config.server.bodyLimit,
+    // A hop count is valid at run time (proxy-addr) though Fastify's types omit it.
+    trustProxy: config.server.trustProxy as boolean | string | string[],
+    // Slow clients: the whole request must arrive within 30 s, idle sockets close.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 10_000,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  app.server.headersTimeout = 10_000;
+
+  const ownsDatabase = options.database === undefined;
+  const database =
+    options.database ??
+    (await createDb({
+      databaseUrl: config.database.url,
+      dataDir: config.database.dataDir,
+      pool: config.database.pool,
+      applicationName: 'stm-api',
+      onBackgroundError: (error) => log.warn({ err: error }, 'database connection error'),
+    }));
+  let services: Services;
+  try {
+    if (ownsDatabase) {
+      const { applied } = await migrateToLatest(database.db);
+      if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    }
+    services = await createServices(config, database, log);
+  } catch (error) {
+    if (ownsDatabase) await database.close();
+    await appLogger.close();
+    throw error;
+  }
+  app.decorate('services', services);
+
+  app.decorateRequest('requestPath', '');
+  app.decorateRequest('userId', undefined);
+  app.addHook('onRequest', async (request, reply) => {
+    // Kept before the REST bridge rewrites the raw URL to the procedure path.
+    request.requestPath = request.url.split('?')[0] ?? '/';
+    reply.header('x-request-id', request.id);
+  });
+  // One line per request, with what happened and how long it took; never the query string.
+  app.addHook('onResponse', async (request, reply) => {
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    request.log[level](
+      {
+        method: request.method,
+        url: request.requestPath,
+        statusCode: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        ip: request.ip,
+        ...(request.userId === undefined ? {} : { userId: request.userId }),
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
+    const message = status >= 500 ? 'Internal server error' : error.message;
+    const headers = (error as { headers?: Record<string, string> }).headers;
+    if (headers) reply.headers(headers);
+    if (request.requestPath.startsWith('/trpc')) {
+      // Same envelope as tRPC's own errors, so clients report it the same way.
+      return reply.code(status).send({ error: { message, code: -32600, data: { code, httpStatus: status } } });
+    }
+    return reply.code(status).send({ message, code });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }));
+
+  await app.register(securityPlugin, { config });
+  await app.register(healthRoutes, { services });
+  await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION });
+  if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });
+
+  app.addHook('onReady', async () => services.start());
+  app.addHook('onClose', async () => {
+    await services.stop();
+    if (ownsDatabase) await database.close();
+    await appLogger.close();
+  });
+  return app;
+}
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  408: 'TIMEOUT',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+};

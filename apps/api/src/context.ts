@@ -1,0 +1,107 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from './logger';
+import type { ClientInfo } from './services/audit';
+import type { Services } from './services';
+
+export interface CookieOptions {
+  httpOnly: boolean;
+  secure: boolean;
+  sameSite: 'strict' | 'lax';
+  path: string;
+  maxAge?: number;
+}
+
+/** What a procedure may do with cookies, without knowing about Fastify. */
+export interface CookieJar {
+  get(name: string): string | undefined;
+  set(name: string, value: string, options: CookieOptions): void;
+  clear(name: string, options: CookieOptions): void;
+}
+
+export interface Context {
+  services: Services;
+  log: Logger;
+  client: ClientInfo;
+  /** The bearer token of the request, if it sent one. */
+  accessToken: string | null;
+  /** An Authorization header was sent but is not `Bearer <token>`. */
+  malformedAuthorization: boolean;
+  /** Whether the request reached us over HTTPS (directly or through a trusted proxy). */
+  secureTransport: boolean;
+  cookies: CookieJar;
+  header(name: string): string | undefined;
+  /** Tells the request log who the caller turned out to be. */
+  identify(userId: number): void;
+}
+
+/** An in-memory jar: what tests and non-HTTP callers use. */
+export function memoryCookieJar(initial: Record<string, string> = {}): CookieJar & { values: Map<string, string> } {
+  const values = new Map(Object.entries(initial));
+  return {
+    values,
+    get: (name) => values.get(name),
+    set: (name, value) => void values.set(name, value),
+    clear: (name) => void values.delete(name),
+  };
+}
+
+/** The context without any transport: tests build it directly and call procedures through `createCaller`. */
+export function createContextInner(options: {
+  services: Services;
+  accessToken?: string | null;
+  client?: ClientInfo;
+  log?: Logger;
+  cookies?: CookieJar;
+  headers?: Record<string, string>;
+  secureTransport?: boolean;
+}): Context {
+  const headers = options.headers ?? {};
+  return {
+    services: options.services,
+    log: options.log ?? options.services.log,
+    client: options.client ?? { ip: '127.0.0.1', userAgent: null },
+    accessToken: options.accessToken ?? null,
+    malformedAuthorization: false,
+    secureTransport: options.secureTransport ?? false,
+    cookies: options.cookies ?? memoryCookieJar(),
+    header: (name) => headers[name.toLowerCase()],
+    identify: () => {},
+  };
+}
+
+const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
+
+/** Reads only the request: the token, the client address (per `trustProxy`) and cookies. */
+export function createContext(services: Services, req: FastifyRequest, reply: FastifyReply): Context {
+  const authorization = req.headers.authorization;
+  const match = authorization ? BEARER.exec(authorization) : null;
+  const userAgent = req.headers['user-agent'];
+  return {
+    services,
+    // Fastify's request logger is a pino child logger.
+    log: req.log as Logger,
+    client: { ip: req.ip, userAgent: typeof userAgent === 'string' ? userAgent : null },
+    accessToken: match?.[1] ?? null,
+    malformedAuthorization: authorization !== undefined && match === null,
+    secureTransport: req.protocol === 'https',
+    cookies: {
+      get: (name) => req.cookies[name],
+      set: (name, value, options) => void reply.setCookie(name, value, options),
+      clear: (name, options) => void reply.clearCookie(name, options),
+    },
+    header: (name) => {
+      const value = req.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value[0] : value;
+    },
+    identify: (userId) => {
+      req.userId = userId;
+    },
+  };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated user, once known, for the request log. */
+    userId?: number;
+  }
+}

@@ -1,0 +1,41 @@
+import type { Context, CookieOptions } from './context';
+import type { IssuedTokens } from './services/auth';
+
+/**
+ * The console keeps its refresh token in an httpOnly cookie that scripts cannot read, plus a
+ * readable CSRF cookie whose value it echoes in `X-CSRF-Token` (signed double-submit). Over HTTPS
+ * both take the `__Host-` prefix: Secure, host-only, path `/`, unforgeable by a sibling domain.
+ */
+function names(ctx: Context) {
+  const prefix = ctx.secureTransport ? '__Host-' : '';
+  return { refresh: `${prefix}stm_refresh`, csrf: `${prefix}stm_csrf` };
+}
+
+function options(ctx: Context, httpOnly: boolean, maxAgeSeconds?: number): CookieOptions {
+  return {
+    httpOnly,
+    secure: ctx.secureTransport || ctx.services.config.server.cookieSecure,
+    sameSite: 'strict',
+    path: '/',
+    ...(maxAgeSeconds === undefined ? {} : { maxAge: maxAgeSeconds }),
+  };
+}
+
+export const CSRF_HEADER = 'x-csrf-token';
+
+export function setSessionCookies(ctx: Context, issued: IssuedTokens): void {
+  const maxAge = Math.max(1, Math.floor((issued.refreshExpiresAt.getTime() - Date.now()) / 1000));
+  const { refresh, csrf } = names(ctx);
+  ctx.cookies.set(refresh, issued.refreshToken, options(ctx, true, maxAge));
+  ctx.cookies.set(csrf, issued.csrfToken, options(ctx, false, maxAge));
+}
+
+export function clearSessionCookies(ctx: Context): void {
+  const { refresh, csrf } = names(ctx);
+  ctx.cookies.clear(refresh, options(ctx, true));
+  ctx.cookies.clear(csrf, options(ctx, false));
+}
+
+export function readRefreshCookie(ctx: Context): string | undefined {
+  return ctx.cookies.get(names(ctx).refresh);
+}

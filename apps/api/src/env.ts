@@ -1,0 +1,271 @@
+/**
+ * The configuration, parsed once from the environment. This is the only module that reads
+ * `process.env`; everything else receives an `AppConfig`.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The repository root, whether this file runs from src/ or is bundled into dist/. */
+export const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Values that have shipped as defaults somewhere, including the service this one replaces. */
+const WEAK_SECRETS = new Set(
+  [
+    '123456',
+    '12345678',
+    'clave_secreta_super_segura',
+    'secret',
+    'secret_key',
+    'secretkey',
+    'changeme',
+    'change-me',
+    'change_me',
+    'password',
+    'supersecret',
+    'your-secret-key',
+    'your_secret_key',
+    'mysecret',
+    'development',
+    'test',
+  ].map((s) => s.toLowerCase()),
+);
+const MIN_SECRET_BYTES = 32;
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
+
+const positiveInt = z.coerce.number().int().positive();
+
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  DATA_DIR: z.string().min(1).optional(),
+  SECRET_KEY: z.string().optional(),
+  ADMIN_USERNAME: z.string().optional(),
+  ADMIN_PASSWORD: z.string().optional(),
+  JWT_ISSUER: z.string().min(1).default('secure-task-manager'),
+  JWT_AUDIENCE: z.string().min(1).default('secure-task-manager-api'),
+  BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+  BCRYPT_CONCURRENCY: positiveInt.optional(),
+  BCRYPT_MAX_QUEUE: z.coerce.number().int().min(0).default(64),
+  CORS_ORIGINS: commaList.default([]),
+  TRUST_PROXY: z.string().default('false'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  RATE_LIMIT_MAX: positiveInt.default(600),
+  RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  AUTH_RATE_LIMIT_MAX: positiveInt.default(30),
+  AUTH_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  DB_POOL_MAX: positiveInt.default(10),
+  DB_CONNECT_TIMEOUT_MS: positiveInt.default(3_000),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt.default(5_000),
+  SETTINGS_REFRESH_MS: positiveInt.default(2_000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_DIR: z.string().min(1).optional(),
+  LOG_FILE: booleanString.default(true),
+  LOG_PRETTY: booleanString.optional(),
+  LOG_RETENTION_DAYS: positiveInt.default(7),
+  CONSOLE_DIR: z.string().optional(),
+  COOKIE_SECURE: booleanString.optional(),
+});
+
+export type Environment = z.input<typeof environmentSchema>;
+export type TrustProxy = boolean | number | string[];
+
+export interface AppConfig {
+  env: 'development' | 'production' | 'test';
+  server: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    trustProxy: TrustProxy;
+    corsOrigins: string[];
+    shutdownTimeoutMs: number;
+    /** Mark cookies `Secure`; on outside development. */
+    cookieSecure: boolean;
+  };
+  database: {
+    url: string | undefined;
+    dataDir: string;
+    pool: { max: number; connectionTimeoutMillis: number; statementTimeoutMillis: number };
+  };
+  secretKey: string;
+  /** Where a development secret came from, for the start-up log. */
+  secretKeySource: 'environment' | 'data-dir';
+  admin: { username: string; password: string } | undefined;
+  tokens: { issuer: string; audience: string };
+  bcrypt: { cost: number; concurrency: number; maxQueue: number };
+  redisUrl: string | undefined;
+  rateLimit: {
+    global: { max: number; windowMs: number };
+    auth: { max: number; windowMs: number };
+  };
+  log: { level: string; dir: string | null; pretty: boolean; retentionDays: number };
+  settingsRefreshMs: number;
+  /** Built console assets, served at `/` when the folder exists. */
+  consoleDir: string | null;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseTrustProxy(value: string): TrustProxy {
+  const trimmed = value.trim().toLowerCase();
+  if (trimmed === '' || trimmed === 'false' || trimmed === '0' || trimmed === 'no') return false;
+  if (trimmed === 'true') return true;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+export function isWeakSecret(secret: string): boolean {
+  if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES) return true;
+  if (WEAK_SECRETS.has(secret.toLowerCase())) return true;
+  // One character repeated, or a short pattern repeated to reach the length, is not a secret.
+  return new Set(secret).size < 8;
+}
+
+/**
+ * Parses and checks the environment. In production it refuses a missing or weak SECRET_KEY and
+ * the embedded database; in development a missing secret is generated once and kept in the data
+ * folder so tokens survive restarts.
+ */
+export function loadConfig(environment: Record<string, string | undefined>): AppConfig {
+  const parsed = environmentSchema.safeParse(environment);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
+  const dataDir = path.resolve(env.DATA_DIR ?? path.join(ROOT_DIR, '.data'));
+
+  let secretKey = env.SECRET_KEY?.trim() || undefined;
+  let secretKeySource: AppConfig['secretKeySource'] = 'environment';
+  // Tests may use fixed secrets; a person running the product may not, in any mode.
+  if (secretKey && isWeakSecret(secretKey) && env.NODE_ENV !== 'test') {
+    problems.push(`SECRET_KEY is weak: use at least ${MIN_SECRET_BYTES} random bytes (e.g. \`openssl rand -base64 48\`)`);
+  }
+  if (!secretKey) {
+    if (production) {
+      problems.push('SECRET_KEY is required in production (e.g. `openssl rand -base64 48`)');
+    } else {
+      secretKey = readOrCreateDevelopmentSecret(dataDir);
+      secretKeySource = 'data-dir';
+    }
+  }
+  if (production && !env.DATABASE_URL) {
+    problems.push('DATABASE_URL is required in production: the embedded database is for development and tests only');
+  }
+  const adminUsername = env.ADMIN_USERNAME?.trim() || undefined;
+  const adminPassword = env.ADMIN_PASSWORD || undefined;
+  if (Boolean(adminUsername) !== Boolean(adminPassword)) {
+    problems.push('ADMIN_USERNAME and ADMIN_PASSWORD must be set together');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const development = env.NODE_ENV === 'development';
+  return {
+    env: env.NODE_ENV,
+    server: {
+      host: env.HOST,
+      port: env.PORT,
+      bodyLimit: env.BODY_LIMIT_BYTES,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      corsOrigins: env.CORS_ORIGINS,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      cookieSecure: env.COOKIE_SECURE ?? !development,
+    },
+    database: {
+      url: env.DATABASE_URL,
+      dataDir,
+      pool: {
+        max: env.DB_POOL_MAX,
+        connectionTimeoutMillis: env.DB_CONNECT_TIMEOUT_MS,
+        statementTimeoutMillis: env.DB_STATEMENT_TIMEOUT_MS,
+      },
+    },
+    secretKey: secretKey as string,
+    secretKeySource,
+    admin: adminUsername && adminPassword ? { username: adminUsername, password: adminPassword } : undefined,
+    tokens: { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+    bcrypt: {
+      cost: env.BCRYPT_COST,
+      concurrency: env.BCRYPT_CONCURRENCY ?? availableParallelism(),
+      maxQueue: env.BCRYPT_MAX_QUEUE,
+    },
+    redisUrl: env.REDIS_URL,
+    rateLimit: {
+      global: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+      auth: { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },
+    },
+    log: {
+      level: env.LOG_LEVEL,
+      dir: env.LOG_FILE ? path.resolve(env.LOG_DIR ?? path.join(ROOT_DIR, 'logs')) : null,
+      pretty: env.LOG_PRETTY ?? development,
+      retentionDays: env.LOG_RETENTION_DAYS,
+    },
+    settingsRefreshMs: env.SETTINGS_REFRESH_MS,
+    consoleDir: resolveConsoleDir(env.CONSOLE_DIR),
+  };
+}
+
+function resolveConsoleDir(configured: string | undefined): string | null {
+  if (configured === '') return null;
+  const dir = path.resolve(configured ?? path.join(ROOT_DIR, 'apps/console/dist'));
+  return existsSync(path.join(dir, 'index.html')) ? dir : null;
+}
+
+function readOrCreateDevelopmentSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'secret_key');
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (!isWeakSecret(stored)) return stored;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+/** Loads `.env` from the repository root and the working directory, without overriding what is set. */
+export function loadDotEnv(): void {
+  for (const file of new Set([path.join(ROOT_DIR, '.env'), path.resolve('.env')])) {
+    if (existsSync(file)) process.loadEnvFile(file);
+  }
+}
+
+/** The process environment, read once at start-up by the entry points. */
+export function readProcessEnvironment(): Record<string, string | undefined> {
+  return { ...process.env };
+}

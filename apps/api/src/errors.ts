@@ -1,0 +1,96 @@
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { isDatabaseUnavailable, isUniqueViolation } from '@stm/db';
+import { BusyError } from '@stm/auth';
+
+/**
+ * Every rule a service can refuse by, with the transport status it maps to. The code travels to
+ * clients as `data.reason`, so the console can say what happened in the user's language.
+ */
+const errorTable = {
+  VALIDATION_FAILED: 'BAD_REQUEST',
+  PASSWORD_TOO_SHORT: 'BAD_REQUEST',
+  PASSWORD_TOO_LONG: 'BAD_REQUEST',
+  PASSWORD_TOO_COMMON: 'BAD_REQUEST',
+  PASSWORD_CONTAINS_USERNAME: 'BAD_REQUEST',
+  PASSWORD_UNCHANGED: 'BAD_REQUEST',
+  CURRENT_PASSWORD_WRONG: 'BAD_REQUEST',
+  RESET_TOKEN_INVALID: 'BAD_REQUEST',
+  UNAUTHENTICATED: 'UNAUTHORIZED',
+  INVALID_TOKEN: 'UNAUTHORIZED',
+  INVALID_CREDENTIALS: 'UNAUTHORIZED',
+  REFRESH_TOKEN_INVALID: 'UNAUTHORIZED',
+  REFRESH_TOKEN_REUSED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  ADMIN_REGISTRATION_FORBIDDEN: 'FORBIDDEN',
+  REGISTRATION_CLOSED: 'FORBIDDEN',
+  CSRF_FAILED: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  USERNAME_TAKEN: 'CONFLICT',
+  VERSION_CONFLICT: 'CONFLICT',
+  LAST_ADMIN: 'CONFLICT',
+  CONFLICT: 'CONFLICT',
+  ACCOUNT_LOCKED: 'TOO_MANY_REQUESTS',
+  RATE_LIMITED: 'TOO_MANY_REQUESTS',
+  SERVER_BUSY: 'SERVICE_UNAVAILABLE',
+  DATABASE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+} as const satisfies Record<string, TRPC_ERROR_CODE_KEY>;
+
+export type ErrorReason = keyof typeof errorTable;
+
+export interface DomainErrorOptions {
+  /** The input field the error is about, for forms. */
+  field?: string;
+  /** Seconds after which the client may try again (429, 503). */
+  retryAfterSeconds?: number;
+  /** Extra facts the client may act on, e.g. the current version in a conflict. Never secrets. */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** A refusal by a rule of the product. Services throw these; the API layer maps them once. */
+export class DomainError extends Error {
+  readonly field: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly reason: ErrorReason,
+    message: string,
+    options: DomainErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DomainError';
+    this.field = options.field;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.details = options.details;
+  }
+
+  get trpcCode(): TRPC_ERROR_CODE_KEY {
+    return errorTable[this.reason];
+  }
+}
+
+/**
+ * Turns what a service or the database threw into a DomainError where the client deserves to
+ * know: unique violations are conflicts, an unreachable database is "unavailable", a full
+ * hashing queue is "busy". Anything else stays an internal error.
+ */
+export function toDomainError(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError) return error;
+  if (error instanceof BusyError) {
+    return new DomainError('SERVER_BUSY', 'The server is busy; try again shortly', {
+      retryAfterSeconds: error.retryAfterSeconds,
+      cause: error,
+    });
+  }
+  if (isUniqueViolation(error)) {
+    return new DomainError('CONFLICT', 'This conflicts with an existing record', { cause: error });
+  }
+  if (isDatabaseUnavailable(error)) {
+    return new DomainError('DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly', {
+      retryAfterSeconds: 2,
+      cause: error,
+    });
+  }
+  return undefined;
+}

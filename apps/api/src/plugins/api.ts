@@ -1,0 +1,101 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { type AnyTRPCRouter, TRPCError } from '@trpc/server';
+import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
+import { type Context, createContext } from '../context';
+import { DomainError } from '../errors';
+import { buildOpenApiDocument, CREATED_PROCEDURES } from '../openapi';
+import type { Services } from '../services';
+
+const MAX_BATCH_SIZE = 20;
+
+/** Procedures whose REST form also takes the OAuth2 form encoding. */
+const FORM_PATHS = new Set(['/api/auth/login', '/api/auth/refresh']);
+
+interface MetaInput {
+  ctx?: Context | undefined;
+  errors: TRPCError[];
+  paths?: readonly string[] | undefined;
+}
+
+/**
+ * RFC 6750 §3: a 401 names the Bearer scheme, and says `invalid_token` when a token was sent.
+ * 429 and 503 say when to come back.
+ */
+function errorHeaders({ ctx, errors }: MetaInput): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const error of errors) {
+    if (error.code === 'UNAUTHORIZED') {
+      const sentToken = ctx?.accessToken || ctx?.malformedAuthorization;
+      headers['www-authenticate'] = sentToken
+        ? 'Bearer realm="stm", error="invalid_token", error_description="The access token is invalid, expired or revoked"'
+        : 'Bearer realm="stm"';
+    }
+    const cause = error.cause;
+    if (cause instanceof DomainError && cause.retryAfterSeconds !== undefined) {
+      headers['retry-after'] = String(cause.retryAfterSeconds);
+    }
+  }
+  return headers;
+}
+
+/** tRPC at /trpc, the REST bridge at /api, the OpenAPI document and Swagger UI, all from one router. */
+export async function apiRoutes(app: FastifyInstance, options: { services: Services; router: AnyTRPCRouter; version: string }) {
+  const { services, router } = options;
+  const onError = ({ error, path, req }: { error: TRPCError; path?: string | undefined; req: unknown }) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      const log = (req as FastifyRequest).log ?? services.log;
+      log.error({ err: error.cause ?? error, path }, 'procedure failed');
+    }
+  };
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router,
+      createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => createContext(services, req, res),
+      onError,
+      responseMeta: (meta: MetaInput) => ({ headers: errorHeaders(meta) }),
+      maxBatchSize: MAX_BATCH_SIZE,
+    },
+  });
+
+  await app.register(async (rest) => {
+    // The bridge reads only JSON bodies; @fastify/formbody has already parsed the OAuth2 form into
+    // an object, so the login and refresh routes present it as JSON.
+    rest.addHook('preHandler', async (request) => {
+      const type = request.headers['content-type'];
+      if (type?.startsWith('application/x-www-form-urlencoded') && FORM_PATHS.has(request.requestPath)) {
+        request.headers['content-type'] = 'application/json';
+      }
+    });
+    await rest.register(fastifyTRPCOpenApiPlugin, {
+      basePath: '/api',
+      router,
+      createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => createContext(services, req, res),
+      onError,
+      responseMeta: (meta: MetaInput) => {
+        const headers = errorHeaders(meta);
+        if (meta.errors.length > 0) return { headers };
+        const created = meta.paths?.some((path) => CREATED_PROCEDURES.has(path));
+        return created ? { status: 201, headers } : { headers };
+      },
+    } as never);
+  });
+
+  const document = buildOpenApiDocument(router, options.version);
+  app.get('/openapi.json', async (_request, reply) => {
+    reply.header('cache-control', 'no-cache');
+    return document;
+  });
+  await app.register(swagger, { mode: 'static', specification: { document: document as never } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { persistAuthorization: false, displayRequestDuration: true, tryItOutEnabled: true },
+    staticCSP: true,
+    // Swagger UI needs inline styles; its own pages get their own policy.
+    transformStaticCSP: (header: string) => header.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+  });
+}

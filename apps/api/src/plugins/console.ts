@@ -1,0 +1,32 @@
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+const API_PREFIXES = ['/api', '/trpc', '/docs', '/openapi.json', '/healthz', '/readyz', '/.well-known'];
+
+/**
+ * Serves the built console at `/`, same origin as the API. Hashed assets are cached for a year;
+ * `index.html` is revalidated so a deploy is seen at once. Unknown non-API paths get the app
+ * (client-side routes); unknown API paths get a JSON 404.
+ */
+export async function consoleRoutes(app: FastifyInstance, options: { root: string }) {
+  await app.register(fastifyStatic, {
+    root: options.root,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
+    setHeaders(reply, filePath) {
+      reply.header(
+        'cache-control',
+        filePath.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
+    },
+  });
+  app.get('/*', (request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    if (API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || /\.[a-z0-9]+$/i.test(path)) {
+      return reply.code(404).send({ message: 'Not found', code: 'NOT_FOUND' });
+    }
+    reply.header('cache-control', 'no-cache');
+    return reply.sendFile('index.html');
+  });
+}

@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../services';
+
+/** Liveness (the process answers) and readiness (its dependencies answer), outside /api. */
+export async function healthRoutes(app: FastifyInstance, options: { services: Services }) {
+  const { services } = options;
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    const [database, redis] = await Promise.all([
+      services.database.ping(1_000),
+      services.redis
+        ? services.redis
+            .ping()
+            .then(() => true)
+            .catch(() => false)
+        : Promise.resolve(undefined),
+    ]);
+    const ready = database && redis !== false;
+    reply.header('cache-control', 'no-store');
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'unavailable',
+      checks: { database: database ? 'up' : 'down', ...(redis === undefined ? {} : { redis: redis ? 'up' : 'down' }) },
+    });
+  });
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    // Verifiers may cache the set briefly: jose's remote JWK Set fetches again when it meets a new `kid`.
+    reply.header('cache-control', 'public, max-age=60');
+    return services.keyring.jwks();
+  });
+}

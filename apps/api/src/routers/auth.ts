@@ -1,0 +1,173 @@
+import type { TRPCRouterRecord } from '@trpc/server';
+import {
+  changePasswordInput,
+  loginInput,
+  refreshInput,
+  registerInput,
+} from '@stm/validators';
+import { z } from 'zod';
+import { clearSessionCookies, CSRF_HEADER, readRefreshCookie, setSessionCookies } from '../cookies';
+import type { Context } from '../context';
+import { DomainError } from '../errors';
+import type { IssuedTokens } from '../services/auth';
+import { adminProcedure, protectedProcedure, publicProcedure } from '../trpc';
+import { okOutput, timestamp, userOutput } from './schemas';
+
+/** The OAuth 2.0 token response (RFC 6749 §5.1), so standard clients understand it. */
+const tokenOutput = z.object({
+  access_token: z.string(),
+  token_type: z.literal('bearer'),
+  expires_in: z.number().int().describe('Seconds until the access token expires'),
+  refresh_token: z.string().optional().describe('Absent when it was set as an httpOnly cookie'),
+});
+
+const sessionOutput = z.object({
+  id: z.uuid(),
+  createdAt: timestamp,
+  lastUsedAt: timestamp,
+  expiresAt: timestamp,
+  userAgent: z.string().nullable(),
+  ip: z.string().nullable(),
+  current: z.boolean(),
+});
+
+function tokenResponse(ctx: Context, issued: IssuedTokens, delivery: 'body' | 'cookie') {
+  if (delivery === 'cookie') {
+    setSessionCookies(ctx, issued);
+    return { access_token: issued.accessToken, token_type: 'bearer' as const, expires_in: issued.expiresIn };
+  }
+  return {
+    access_token: issued.accessToken,
+    token_type: 'bearer' as const,
+    expires_in: issued.expiresIn,
+    refresh_token: issued.refreshToken,
+  };
+}
+
+const tags = ['auth'];
+
+export const authRouter = {
+  register: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/register',
+        protect: false,
+        tags,
+        summary: 'Create an account',
+        description: 'Creates a user with role `user`. Asking for `role: "admin"` is refused with 403.',
+      },
+    })
+    .input(registerInput)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => ctx.services.auth.register(input, ctx.client)),
+
+  login: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/login',
+        protect: false,
+        tags,
+        summary: 'Sign in',
+        description:
+          'OAuth 2.0 password grant: accepts the form (`application/x-www-form-urlencoded`) that Swagger UI and OAuth2 clients send, or JSON. Answers an access token and a refresh token.',
+        contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
+      },
+    })
+    .input(loginInput)
+    .output(tokenOutput)
+    .mutation(async ({ ctx, input }) => {
+      const issued = await ctx.services.auth.login(input, ctx.client);
+      return tokenResponse(ctx, issued, input.refresh_token_delivery ?? 'body');
+    }),
+
+  refresh: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/refresh',
+        protect: false,
+        tags,
+        summary: 'Exchange a refresh token',
+        description:
+          'The refresh token is spent and a new one returned. Reusing a spent token ends the session. Browsers may send the session cookie instead, with the `X-CSRF-Token` header.',
+        contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
+      },
+    })
+    .input(refreshInput)
+    .output(tokenOutput)
+    .mutation(async ({ ctx, input }) => {
+      const fromBody = input.refresh_token;
+      const token = fromBody ?? readRefreshCookie(ctx);
+      if (!token) {
+        throw new DomainError('REFRESH_TOKEN_INVALID', 'Send refresh_token, or the session cookie with X-CSRF-Token');
+      }
+      const issued = await ctx.services.auth.refresh(
+        token,
+        ctx.client,
+        fromBody ? undefined : { header: ctx.header(CSRF_HEADER) },
+      );
+      return tokenResponse(ctx, issued, fromBody ? (input.refresh_token_delivery ?? 'body') : 'cookie');
+    }),
+
+  me: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/auth/me', tags, summary: 'The signed-in user' } })
+    .output(userOutput)
+    .query(({ ctx }) => ctx.services.auth.me(ctx.user)),
+
+  admin: adminProcedure
+    .meta({ openapi: { method: 'GET', path: '/auth/admin', tags, summary: 'Administrators only: a greeting' } })
+    .output(z.object({ message: z.string() }))
+    .query(({ ctx }) => ({ message: `Welcome, administrator ${ctx.user.username}` })),
+
+  logout: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/auth/logout', tags, summary: 'End this session' } })
+    .output(okOutput)
+    .mutation(async ({ ctx }) => {
+      await ctx.services.auth.logout(ctx.user, ctx.client);
+      clearSessionCookies(ctx);
+      return { ok: true as const };
+    }),
+
+  logoutAll: protectedProcedure
+    .meta({ openapi: { method: 'POST', path: '/auth/logout-all', tags, summary: 'End every session of this account' } })
+    .output(z.object({ ok: z.literal(true), endedSessions: z.number().int() }))
+    .mutation(async ({ ctx }) => {
+      const endedSessions = await ctx.services.auth.logoutAll(ctx.user, ctx.client);
+      clearSessionCookies(ctx);
+      return { ok: true as const, endedSessions };
+    }),
+
+  sessions: protectedProcedure
+    .meta({ openapi: { method: 'GET', path: '/auth/sessions', tags, summary: 'The live sessions of this account' } })
+    .output(z.object({ items: z.array(sessionOutput) }))
+    .query(async ({ ctx }) => ({ items: await ctx.services.auth.listSessions(ctx.user) })),
+
+  revokeSession: protectedProcedure
+    .meta({ openapi: { method: 'DELETE', path: '/auth/sessions/{id}', tags, summary: 'End one of your sessions' } })
+    .input(z.object({ id: z.uuid() }))
+    .output(okOutput)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.services.auth.revokeSession(ctx.user, input.id, ctx.client);
+      if (input.id === ctx.user.sessionId) clearSessionCookies(ctx);
+      return { ok: true as const };
+    }),
+
+  changePassword: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/change-password',
+        tags,
+        summary: 'Change your password',
+        description: 'Requires the current password. Every other session of the account ends.',
+      },
+    })
+    .input(changePasswordInput)
+    .output(z.object({ ok: z.literal(true), endedSessions: z.number().int() }))
+    .mutation(async ({ ctx, input }) => {
+      const { endedSessions } = await ctx.services.auth.changePassword(ctx.user, input, ctx.client);
+      return { ok: true as const, endedSessions };
+    }),
+} satisfies TRPCRouterRecord;

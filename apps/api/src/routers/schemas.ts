@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+/** Dates leave the API as ISO 8601 strings in UTC, over tRPC and REST alike. */
+export const timestamp = z
+  .date()
+  .transform((date) => date.toISOString())
+  .meta({ override: { type: 'string', format: 'date-time' } });
+
+export const userOutput = z.object({
+  id: z.number().int(),
+  username: z.string(),
+  role: z.enum(['admin', 'user']),
+  isActive: z.boolean(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const okOutput = z.object({ ok: z.literal(true) });

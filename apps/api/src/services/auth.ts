@@ -1,0 +1,447 @@
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import {
+  checkPassword,
+  generateOpaqueToken,
+  hashOpaqueToken,
+  type PasswordHasher,
+  type PasswordProblem,
+  signAccessToken,
+  TokenError,
+  verifyAccessToken,
+} from '@stm/auth';
+import { type Database, isUniqueViolation, type Kysely, sessions, type UserRole, users } from '@stm/db';
+import type { ChangePasswordInput, LoginInput, RegisterInput } from '@stm/validators';
+import { DomainError } from '../errors';
+import type { Logger } from '../logger';
+import { type Actor, type ClientInfo, recordAudit } from './audit';
+import type { Keyring } from './keyring';
+import type { LockoutStore } from './lockout';
+import type { SettingsService } from './settings';
+import { VerifiedTokenCache } from './token-cache';
+
+/** The signed-in user of a request, as the database says now (not as the token claimed). */
+export interface AuthUser {
+  id: number;
+  username: string;
+  role: UserRole;
+  createdAt: Date;
+  sessionId: string;
+  /** When the access token of this request expires (epoch seconds). */
+  tokenExpiresAt: number;
+}
+
+export interface PublicUser {
+  id: number;
+  username: string;
+  role: UserRole;
+  isActive: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+  refreshExpiresAt: Date;
+  sessionId: string;
+  /** Proof the console sends with a cookie-based refresh (double-submit CSRF defence). */
+  csrfToken: string;
+}
+
+export interface SessionView {
+  id: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+/** A session's `last_used_at` is written at most this often, not on every request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export interface AuthServiceDeps {
+  db: Kysely<Database>;
+  hasher: PasswordHasher;
+  keyring: Keyring;
+  settings: SettingsService;
+  lockout: LockoutStore;
+  log: Logger;
+  tokens: { issuer: string; audience: string };
+  csrfKey: Buffer;
+}
+
+export function toPublicUser(row: {
+  id: number;
+  username: string;
+  role: UserRole;
+  is_active: boolean;
+  created_at: Date;
+  updated_at: Date;
+}): PublicUser {
+  return {
+    id: row.id,
+    username: row.username,
+    role: row.role,
+    isActive: row.is_active,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function actorOf(user: { id: number; username: string }): Actor {
+  return { id: user.id, username: user.username };
+}
+
+const PASSWORD_MESSAGES: Record<PasswordProblem, (min: number) => string> = {
+  PASSWORD_TOO_SHORT: (min) => `Password must be at least ${min} characters`,
+  PASSWORD_TOO_LONG: () => 'Password is too long',
+  PASSWORD_TOO_COMMON: () => 'This password is too common; choose one that is harder to guess',
+  PASSWORD_CONTAINS_USERNAME: () => 'Password must not contain the username',
+};
+
+export class AuthService {
+  readonly #verified = new VerifiedTokenCache();
+
+  constructor(private readonly deps: AuthServiceDeps) {
+    deps.keyring.onRevocation(() => this.#verified.clear());
+  }
+
+  /** Refuses a password the live policy does not allow, naming the rule. */
+  assertPasswordAllowed(password: string, username: string, field = 'password'): void {
+    const settings = this.deps.settings.current;
+    const problem = checkPassword(password, username, {
+      minLength: settings.passwordMinLength,
+      maxLength: 128,
+      refuseCommon: settings.passwordRefuseCommon,
+    });
+    if (problem) {
+      throw new DomainError(problem, PASSWORD_MESSAGES[problem](settings.passwordMinLength), {
+        field,
+        details: { minLength: settings.passwordMinLength },
+      });
+    }
+  }
+
+  async register(input: RegisterInput, client: ClientInfo): Promise<PublicUser> {
+    if (input.role === 'admin') {
+      throw new DomainError('ADMIN_REGISTRATION_FORBIDDEN', 'Registration cannot create an administrator', {
+        field: 'role',
+      });
+    }
+    if (!this.deps.settings.current.registrationOpen) {
+      throw new DomainError('REGISTRATION_CLOSED', 'Registration is closed; ask an administrator for an account');
+    }
+    this.assertPasswordAllowed(input.password, input.username);
+    // Spare the hashing work for a name that is visibly taken; the unique index settles races.
+    if (await users.usernameExists(this.deps.db, input.username)) throw usernameTaken();
+    const passwordHash = await this.deps.hasher.hash(input.password);
+    return this.createUser({ username: input.username, passwordHash, role: 'user' }, null, client, 'auth.registered');
+  }
+
+  /** Inserts a user and its audit record together; a taken name (any case) is a conflict. */
+  async createUser(
+    user: { username: string; passwordHash: string; role: UserRole },
+    actor: Actor | null,
+    client: ClientInfo | null,
+    action: 'auth.registered' | 'user.created',
+  ): Promise<PublicUser> {
+    try {
+      return await this.deps.db.transaction().execute(async (trx) => {
+        const row = await users.insertUser(trx, {
+          username: user.username,
+          password_hash: user.passwordHash,
+          role: user.role,
+        });
+        await recordAudit(trx, {
+          action,
+          actor: actor ?? actorOf(row),
+          client,
+          target: { type: 'user', id: row.id, label: row.username },
+          details: { role: row.role },
+        });
+        return toPublicUser(row);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw usernameTaken();
+      throw error;
+    }
+  }
+
+  async login(input: LoginInput, client: ClientInfo): Promise<IssuedTokens> {
+    const { lockout, settings, hasher } = this.deps;
+    const lockKey = input.username.trim().toLowerCase();
+    const policy = { threshold: settings.current.lockoutThreshold, windowSeconds: settings.current.lockoutWindowSeconds };
+
+    const lock = await lockout.lockState(lockKey);
+    if (lock.retryAfterMs > 0) {
+      await recordAudit(this.deps.db, {
+        action: 'auth.login_locked',
+        actor: { id: null, username: input.username.slice(0, 64) },
+        client,
+        details: { retryAfterSeconds: Math.ceil(lock.retryAfterMs / 1000) },
+      });
+      throw accountLocked(lock.retryAfterMs);
+    }
+
+    const user = await users.findUserCredentialsByUsername(this.deps.db, input.username.trim());
+    const passwordMatches = user
+      ? await hasher.verify(input.password, user.password_hash)
+      : await hasher.verifyNothing(input.password);
+
+    if (!user || !passwordMatches || !user.is_active) {
+      const failure = await lockout.recordFailure(lockKey, policy);
+      await recordAudit(this.deps.db, {
+        action: 'auth.login_failed',
+        actor: { id: user?.id ?? null, username: input.username.slice(0, 64) },
+        client,
+        ...(user ? { target: { type: 'user', id: user.id, label: user.username } } : {}),
+        details: {
+          reason: !user ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'inactive',
+          ...(failure.retryAfterMs > 0 ? { lockedForSeconds: Math.ceil(failure.retryAfterMs / 1000) } : {}),
+        },
+      });
+      throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
+    }
+
+    await lockout.reset(lockKey);
+    if (hasher.needsRehash(user.password_hash)) {
+      // The cost setting changed since this hash was made: upgrade it now that we hold the password.
+      const rehash = hasher.hash(input.password).then((hash) => users.updateUserPasswordHash(this.deps.db, user.id, hash));
+      rehash.catch((error) => this.deps.log.warn({ err: error, userId: user.id }, 'password rehash failed'));
+    }
+    return this.deps.db.transaction().execute(async (trx) => {
+      const issued = await this.#openSession(trx, user, client);
+      await recordAudit(trx, {
+        action: 'auth.login_succeeded',
+        actor: actorOf(user),
+        client,
+        target: { type: 'session', id: issued.sessionId },
+      });
+      return issued;
+    });
+  }
+
+  /**
+   * Exchanges a refresh token for new tokens; the old one is spent. Presenting a spent token
+   * means it was copied: the whole session ends (OAuth 2.0 Security BCP, refresh token rotation).
+   * `csrfProof` is required when the token came from a cookie.
+   */
+  async refresh(refreshToken: string, client: ClientInfo, csrfProof?: { header: string | undefined }): Promise<IssuedTokens> {
+    const tokenHash = hashOpaqueToken(refreshToken);
+    const outcome = await this.deps.db.transaction().execute(async (trx) => {
+      const row = await sessions.lockRefreshToken(trx, tokenHash);
+      if (!row) return { kind: 'invalid' as const };
+      if (csrfProof && !this.#csrfMatches(row.session_id, csrfProof.header)) return { kind: 'csrf' as const };
+      if (row.rotated_at !== null) {
+        if (row.revoked_at === null) {
+          await sessions.revokeSession(trx, { sessionId: row.session_id }, 'refresh_token_reused');
+          await recordAudit(trx, {
+            action: 'auth.refresh_token_reused',
+            actor: { id: row.user_id, username: row.username },
+            client,
+            target: { type: 'session', id: row.session_id },
+          });
+        }
+        return { kind: 'reused' as const };
+      }
+      const now = Date.now();
+      if (
+        row.revoked_at !== null ||
+        row.session_expires_at.getTime() <= now ||
+        row.token_expires_at.getTime() <= now ||
+        !row.is_active
+      ) {
+        return { kind: 'invalid' as const };
+      }
+      await sessions.markRefreshTokenRotated(trx, tokenHash);
+      const issued = await this.#issueTokens(trx, { id: row.user_id, role: row.role }, row.session_id);
+      await trx
+        .updateTable('sessions')
+        .set({ expires_at: issued.refreshExpiresAt, last_used_at: new Date(), ip: client.ip, user_agent: client.userAgent })
+        .where('id', '=', row.session_id)
+        .execute();
+      return { kind: 'ok' as const, issued };
+    });
+    switch (outcome.kind) {
+      case 'ok':
+        return outcome.issued;
+      case 'csrf':
+        throw new DomainError('CSRF_FAILED', 'Missing or wrong X-CSRF-Token header');
+      case 'reused':
+        throw new DomainError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been ended');
+      case 'invalid':
+        throw new DomainError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or expired; sign in again');
+    }
+  }
+
+  /**
+   * Who is calling, or a DomainError. The signature check is cached per token; whether the
+   * session, the account and the signing key are still good is read from the database every
+   * time, so a revocation anywhere takes effect on the next request.
+   */
+  async authenticate(accessToken: string): Promise<AuthUser> {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    let claims = this.#verified.get(accessToken, nowSeconds);
+    if (!claims) {
+      try {
+        claims = await verifyAccessToken(accessToken, (kid) => this.deps.keyring.verificationKey(kid), this.deps.tokens);
+      } catch (error) {
+        if (error instanceof TokenError) {
+          throw new DomainError('INVALID_TOKEN', error.problem === 'expired' ? 'The access token has expired' : 'The access token is invalid', {
+            details: { problem: error.problem },
+          });
+        }
+        throw error;
+      }
+      this.#verified.set(accessToken, claims);
+    }
+    const row = await users.findAuthenticatedUser(this.deps.db, claims);
+    if (!row) {
+      throw new DomainError('INVALID_TOKEN', 'The session has ended; sign in again', { details: { problem: 'revoked' } });
+    }
+    if (Date.now() - row.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
+      this.deps.db
+        .updateTable('sessions')
+        .set({ last_used_at: new Date() })
+        .where('id', '=', claims.sessionId)
+        .execute()
+        .catch((error) => this.deps.log.debug({ err: error }, 'session touch failed'));
+    }
+    return {
+      id: row.id,
+      username: row.username,
+      role: row.role,
+      createdAt: row.created_at,
+      sessionId: claims.sessionId,
+      tokenExpiresAt: claims.expiresAt,
+    };
+  }
+
+  async me(user: AuthUser): Promise<PublicUser> {
+    const row = await users.findUserById(this.deps.db, user.id);
+    if (!row) throw new DomainError('INVALID_TOKEN', 'The account no longer exists');
+    return toPublicUser(row);
+  }
+
+  async logout(user: AuthUser, client: ClientInfo): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      await sessions.revokeSession(trx, { sessionId: user.sessionId, userId: user.id }, 'logout');
+      await recordAudit(trx, { action: 'auth.logged_out', actor: actorOf(user), client, target: { type: 'session', id: user.sessionId } });
+    });
+  }
+
+  async logoutAll(user: AuthUser, client: ClientInfo): Promise<number> {
+    return this.deps.db.transaction().execute(async (trx) => {
+      const count = await sessions.revokeUserSessions(trx, user.id, 'logout_all');
+      await recordAudit(trx, { action: 'auth.logged_out_everywhere', actor: actorOf(user), client, details: { sessions: count } });
+      return count;
+    });
+  }
+
+  async listSessions(user: AuthUser): Promise<SessionView[]> {
+    const rows = await sessions.listLiveSessions(this.deps.db, user.id);
+    return rows.map((row) => ({
+      id: row.id,
+      createdAt: row.created_at,
+      lastUsedAt: row.last_used_at,
+      expiresAt: row.expires_at,
+      userAgent: row.user_agent,
+      ip: row.ip,
+      current: row.id === user.sessionId,
+    }));
+  }
+
+  /** Ends one of the caller's own sessions; someone else's answers exactly like a missing one. */
+  async revokeSession(user: AuthUser, sessionId: string, client: ClientInfo): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      const revoked = await sessions.revokeSession(trx, { sessionId, userId: user.id }, 'revoked_by_user');
+      if (!revoked) throw new DomainError('NOT_FOUND', 'No such session');
+      await recordAudit(trx, { action: 'auth.session_revoked', actor: actorOf(user), client, target: { type: 'session', id: sessionId } });
+    });
+  }
+
+  /** Requires the current password; every other session of the user ends. */
+  async changePassword(user: AuthUser, input: ChangePasswordInput, client: ClientInfo): Promise<{ endedSessions: number }> {
+    const row = await users.findUserCredentialsById(this.deps.db, user.id);
+    if (!row) throw new DomainError('INVALID_TOKEN', 'The account no longer exists');
+    if (!(await this.deps.hasher.verify(input.currentPassword, row.password_hash))) {
+      throw new DomainError('CURRENT_PASSWORD_WRONG', 'The current password is not correct', { field: 'currentPassword' });
+    }
+    if (input.newPassword === input.currentPassword) {
+      throw new DomainError('PASSWORD_UNCHANGED', 'The new password must differ from the current one', { field: 'newPassword' });
+    }
+    this.assertPasswordAllowed(input.newPassword, row.username, 'newPassword');
+    const passwordHash = await this.deps.hasher.hash(input.newPassword);
+    return this.deps.db.transaction().execute(async (trx) => {
+      await users.updateUserPasswordHash(trx, user.id, passwordHash);
+      const endedSessions = await sessions.revokeUserSessions(trx, user.id, 'password_changed', user.sessionId);
+      await recordAudit(trx, {
+        action: 'auth.password_changed',
+        actor: actorOf(user),
+        client,
+        target: { type: 'user', id: user.id, label: row.username },
+        details: { endedSessions },
+      });
+      return { endedSessions };
+    });
+  }
+
+  /** The CSRF proof of a session: only a page that can read our cookies can know it. */
+  csrfTokenFor(sessionId: string): string {
+    return createHmac('sha256', this.deps.csrfKey).update(sessionId).digest('base64url');
+  }
+
+  #csrfMatches(sessionId: string, header: string | undefined): boolean {
+    if (!header) return false;
+    const expected = Buffer.from(this.csrfTokenFor(sessionId));
+    const given = Buffer.from(header);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  async #openSession(trx: Kysely<Database>, user: { id: number; role: UserRole }, client: ClientInfo): Promise<IssuedTokens> {
+    const sessionId = randomUUID();
+    const refreshTtlMs = this.deps.settings.current.refreshTokenTtlSeconds * 1000;
+    await sessions.insertSession(trx, {
+      id: sessionId,
+      userId: user.id,
+      expiresAt: new Date(Date.now() + refreshTtlMs),
+      userAgent: client.userAgent?.slice(0, 500) ?? null,
+      ip: client.ip,
+    });
+    return this.#issueTokens(trx, user, sessionId);
+  }
+
+  async #issueTokens(trx: Kysely<Database>, user: { id: number; role: UserRole }, sessionId: string): Promise<IssuedTokens> {
+    const settings = this.deps.settings.current;
+    const refreshToken = generateOpaqueToken();
+    const refreshExpiresAt = new Date(Date.now() + settings.refreshTokenTtlSeconds * 1000);
+    await sessions.insertRefreshToken(trx, { tokenHash: hashOpaqueToken(refreshToken), sessionId, expiresAt: refreshExpiresAt });
+    const access = await signAccessToken(
+      this.deps.keyring.signingKey(),
+      { userId: user.id, role: user.role, sessionId },
+      { ...this.deps.tokens, ttlSeconds: settings.accessTokenTtlSeconds },
+    );
+    return {
+      accessToken: access.token,
+      expiresIn: access.expiresIn,
+      refreshToken,
+      refreshExpiresAt,
+      sessionId,
+      csrfToken: this.csrfTokenFor(sessionId),
+    };
+  }
+}
+
+function usernameTaken(): DomainError {
+  return new DomainError('USERNAME_TAKEN', 'This username is already taken', { field: 'username' });
+}
+
+function accountLocked(retryAfterMs: number): DomainError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new DomainError('ACCOUNT_LOCKED', `Too many failed sign-ins; try again in ${retryAfterSeconds} seconds`, {
+    retryAfterSeconds,
+  });
+}

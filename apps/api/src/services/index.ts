@@ -1,0 +1,105 @@
+import { deriveKey, PasswordHasher } from '@stm/auth';
+import { type DatabaseHandle, sessions } from '@stm/db';
+import { Redis } from 'ioredis';
+import type { AppConfig } from '../env';
+import type { Logger } from '../logger';
+import { AuthService } from './auth';
+import { ensureAdminFromEnvironment } from './bootstrap';
+import { Keyring } from './keyring';
+import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore } from './lockout';
+import { SettingsService } from './settings';
+
+export interface Services {
+  config: AppConfig;
+  database: DatabaseHandle;
+  log: Logger;
+  hasher: PasswordHasher;
+  keyring: Keyring;
+  settings: SettingsService;
+  lockout: LockoutStore;
+  auth: AuthService;
+  /** Shared counters of every instance; absent when REDIS_URL is not set. */
+  redis: Redis | undefined;
+  /** Starts background work (settings and key polling, housekeeping). */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+const HOUSEKEEPING_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * Builds every service over one database. Nothing here knows about HTTP; the API wires these
+ * into procedures, the CLI uses them directly.
+ */
+export async function createServices(config: AppConfig, database: DatabaseHandle, log: Logger): Promise<Services> {
+  const { db } = database;
+  const hasher = new PasswordHasher(config.bcrypt);
+  const settings = new SettingsService(db, log);
+  const keyring = new Keyring(db, deriveKey(config.secretKey, 'signing-keys'), log);
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, {
+        // Fail a command quickly rather than queue it while Redis is away; callers answer 503.
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: true,
+        connectTimeout: 2_000,
+        lazyConnect: false,
+      })
+    : undefined;
+  redis?.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
+  const lockout: LockoutStore = redis ? new RedisLockoutStore(redis) : new MemoryLockoutStore();
+
+  await settings.init();
+  await keyring.init();
+
+  const auth = new AuthService({
+    db,
+    hasher,
+    keyring,
+    settings,
+    lockout,
+    log,
+    tokens: config.tokens,
+    csrfKey: deriveKey(config.secretKey, 'csrf'),
+  });
+  await ensureAdminFromEnvironment({ config, db, auth, hasher, log });
+
+  const timers: NodeJS.Timeout[] = [];
+  const poll = async () => {
+    try {
+      await settings.refreshIfChanged();
+      await keyring.reload();
+    } catch (error) {
+      log.debug({ err: error }, 'settings poll failed');
+    }
+  };
+  const housekeeping = async () => {
+    try {
+      const removed = await sessions.deleteExpiredSessions(db, new Date(Date.now() - 24 * 60 * 60 * 1000));
+      if (removed > 0) log.info({ removed }, 'expired sessions removed');
+    } catch (error) {
+      log.warn({ err: error }, 'housekeeping failed');
+    }
+  };
+
+  return {
+    config,
+    database,
+    log,
+    hasher,
+    keyring,
+    settings,
+    lockout,
+    auth,
+    redis,
+    start() {
+      if (timers.length > 0) return;
+      timers.push(setInterval(poll, config.settingsRefreshMs).unref());
+      timers.push(setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS).unref());
+      void housekeeping();
+    },
+    async stop() {
+      for (const timer of timers.splice(0)) clearInterval(timer);
+      if (redis) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

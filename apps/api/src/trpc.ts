@@ -1,0 +1,107 @@
+/**
+ * The one tRPC instance: context, error shape, and the three procedure tiers.
+ *
+ * 1. `publicProcedure`: anyone.
+ * 2. `protectedProcedure`: a valid access token whose session, account and signing key are
+ *    still good, read from the database on every call. `ctx.user` is the caller.
+ * 3. `adminProcedure`: as 2, and the stored role is `admin` (not the role the token claims).
+ */
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { Context } from './context';
+import { DomainError, type ErrorReason, toDomainError } from './errors';
+
+interface ValidationIssue {
+  path: PropertyKey[];
+  message: string;
+  code?: string;
+}
+
+function validationIssues(cause: unknown): ValidationIssue[] | undefined {
+  if (cause && typeof cause === 'object' && 'issues' in cause && Array.isArray(cause.issues)) {
+    return cause.issues as ValidationIssue[];
+  }
+  return undefined;
+}
+
+/** Zod issues as `{ field: [messages] }`; issues about the whole input go under `_`. */
+function fieldErrorsOf(issues: ValidationIssue[]): Record<string, string[]> {
+  const fields: Record<string, string[]> = {};
+  for (const issue of issues) {
+    const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '_';
+    (fields[key] ??= []).push(issue.message);
+  }
+  return fields;
+}
+
+export interface ErrorData {
+  code: string;
+  httpStatus: number;
+  path?: string;
+  /** A stable code of what went wrong, for clients to translate. */
+  reason?: ErrorReason;
+  fieldErrors?: Record<string, string[]>;
+  retryAfterSeconds?: number;
+  details?: Record<string, unknown>;
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<OpenApiMeta>()
+  .create({
+    // Stack traces stay in the server log, never in a response.
+    isDev: false,
+    errorFormatter({ shape, error }) {
+      const cause = error.cause;
+      const domain = cause instanceof DomainError ? cause : undefined;
+      const issues = error.code === 'BAD_REQUEST' && !domain ? validationIssues(cause) : undefined;
+      const data: ErrorData = { code: shape.data.code, httpStatus: shape.data.httpStatus };
+      if (shape.data.path) data.path = shape.data.path;
+      if (domain) {
+        data.reason = domain.reason;
+        if (domain.field) data.fieldErrors = { [domain.field]: [domain.message] };
+        if (domain.retryAfterSeconds !== undefined) data.retryAfterSeconds = domain.retryAfterSeconds;
+        if (domain.details) data.details = domain.details;
+      } else if (issues) {
+        data.reason = 'VALIDATION_FAILED';
+        data.fieldErrors = fieldErrorsOf(issues);
+      }
+      let message = shape.message;
+      if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
+      else if (issues) message = 'Input validation failed';
+      return { message, code: shape.code, data };
+    },
+  });
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const middleware = t.middleware;
+
+/** Services throw DomainErrors (and the database its own); here they become the right status, once. */
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const domain = toDomainError(result.error.cause);
+    if (domain) throw new TRPCError({ code: domain.trpcCode, message: domain.message, cause: domain });
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapErrors);
+
+export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  if (!ctx.accessToken) {
+    throw new DomainError(
+      ctx.malformedAuthorization ? 'INVALID_TOKEN' : 'UNAUTHENTICATED',
+      ctx.malformedAuthorization ? 'The Authorization header must be "Bearer <token>"' : 'Sign in first: send "Authorization: Bearer <token>"',
+    );
+  }
+  const user = await ctx.services.auth.authenticate(ctx.accessToken);
+  ctx.identify(user.id);
+  return next({ ctx: { ...ctx, user, log: ctx.log.child({ userId: user.id }) } });
+});
+
+export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
+  if (ctx.user.role !== 'admin') throw new DomainError('FORBIDDEN', 'Administrators only');
+  return next({ ctx });
+});

@@ -1,0 +1,125 @@
+import { createTestDatabase, type TestDatabase } from '@stm/db/testing';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type {} from '@stm/vitest-config/global-setup';
+import { inject } from 'vitest';
+import { buildApp } from '../src/app';
+import { createContextInner } from '../src/context';
+import { loadConfig } from '../src/env';
+import { appRouter } from '../src/routers';
+import { createCallerFactory } from '../src/trpc';
+
+export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+export const PASSWORD = 'a long enough passphrase';
+
+export interface TestApp {
+  app: FastifyInstance;
+  database: TestDatabase;
+  /** A tRPC caller, as a signed-in user when given an access token. */
+  caller(accessToken?: string | null, client?: { ip: string; userAgent: string | null }): ReturnType<typeof createCaller>;
+  close(): Promise<void>;
+}
+
+const createCaller = createCallerFactory(appRouter);
+
+/**
+ * The whole API on a fresh database of its own (PGlite or PostgreSQL, per the Vitest project),
+ * with a cheap bcrypt cost so tests spend their time on behaviour, not hashing.
+ */
+export async function createTestApp(environment: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase(inject('dbTemplate'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    SECRET_KEY: TEST_SECRET,
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'silent',
+    LOG_FILE: 'false',
+    CONSOLE_DIR: '',
+    RATE_LIMIT_MAX: '100000',
+    AUTH_RATE_LIMIT_MAX: '100000',
+    ...environment,
+  });
+  const app = await buildApp({ config, database });
+  await app.ready();
+  return {
+    app,
+    database,
+    caller: (accessToken = null, client) =>
+      createCaller(createContextInner({ services: app.services, accessToken, ...(client ? { client } : {}) })),
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+export function json<T = any>(response: LightMyRequestResponse): T {
+  return response.json() as T;
+}
+
+/** REST call through the bridge. */
+export function rest(
+  app: FastifyInstance,
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+  url: string,
+  options: { token?: string; body?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let payload: string | undefined;
+  if (options.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    payload = new URLSearchParams(options.form).toString();
+  } else if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(options.body);
+  }
+  return app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload }) });
+}
+
+/** tRPC call over HTTP (no batching, no transformer: the body is the input). */
+export function trpc(
+  app: FastifyInstance,
+  kind: 'query' | 'mutation',
+  path: string,
+  input?: unknown,
+  options: { token?: string; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (kind === 'query') {
+    const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+    return app.inject({ method: 'GET', url: `/trpc/${path}${query}`, headers });
+  }
+  headers['content-type'] = 'application/json';
+  return app.inject({ method: 'POST', url: `/trpc/${path}`, headers, payload: JSON.stringify(input ?? null) });
+}
+
+/** Registers and signs in over the caller; returns the tokens. */
+export async function signUp(t: TestApp, username: string, password = PASSWORD) {
+  const user = await t.caller().auth.register({ username, password });
+  const tokens = await t.caller().auth.login({ username, password });
+  return { user, accessToken: tokens.access_token, refreshToken: tokens.refresh_token as string };
+}
+
+/** Creates an administrator directly (registration never can) and signs in. */
+export async function signUpAdmin(t: TestApp, username = 'root_admin', password = PASSWORD) {
+  const passwordHash = await t.app.services.hasher.hash(password);
+  const user = await t.app.services.auth.createUser({ username, passwordHash, role: 'admin' }, null, null, 'user.created');
+  const tokens = await t.caller().auth.login({ username, password });
+  return { user, accessToken: tokens.access_token, refreshToken: tokens.refresh_token as string };
+}
+
+/** The tRPC error code and reason of a rejected call. */
+export async function rejection(promise: Promise<unknown>): Promise<{ code: string; reason?: string; fieldErrors?: Record<string, string[]> }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { code: string; cause?: { reason?: string; field?: string; message?: string; issues?: { path: PropertyKey[]; message: string }[] } };
+    const cause = e.cause;
+    const fieldErrors: Record<string, string[]> = {};
+    if (cause?.field) fieldErrors[cause.field] = [cause.message ?? ''];
+    for (const issue of cause?.issues ?? []) (fieldErrors[issue.path.map(String).join('.') || '_'] ??= []).push(issue.message);
+    return { code: e.code, ...(cause?.reason ? { reason: cause.reason } : {}), fieldErrors };
+  }
+  throw new Error('expected the call to be rejected');
+}

@@ -1,0 +1,27 @@
+export { TokenError, type TokenProblem } from './errors';
+export {
+  decryptPrivateKey,
+  deriveKey,
+  encryptPrivateKey,
+  generateSigningKey,
+  importPrivateKey,
+  importPublicKey,
+  SIGNING_ALGORITHM,
+  type GeneratedSigningKey,
+} from './keys';
+export { PasswordHasher, type PasswordHasherOptions } from './password';
+export { checkPassword, passwordLength, type PasswordPolicy, type PasswordProblem } from './password-policy';
+export {
+  ACCESS_TOKEN_TYPE,
+  generateOpaqueToken,
+  hashOpaqueToken,
+  signAccessToken,
+  verifyAccessToken,
+  type AccessTokenClaims,
+  type AccessTokenSubject,
+  type KeyResolver,
+  type SignedAccessToken,
+  type TokenAudience,
+} from './tokens';
+export { BusyError, WorkLimiter } from './work-limiter';
+export type { CryptoKey, JWK } from 'jose';

@@ -1,0 +1,40 @@
+import { dictionary } from '@zxcvbn-ts/language-common';
+
+export interface PasswordPolicy {
+  minLength: number;
+  maxLength: number;
+  refuseCommon: boolean;
+}
+
+/** Why a password was refused; stable codes the console translates. */
+export type PasswordProblem =
+  | 'PASSWORD_TOO_SHORT'
+  | 'PASSWORD_TOO_LONG'
+  | 'PASSWORD_TOO_COMMON'
+  | 'PASSWORD_CONTAINS_USERNAME';
+
+const commonPasswords = new Set<string>([
+  ...(dictionary['passwords-common'] as string[]),
+  // The defaults of the service this one replaces.
+  'clave_secreta_super_segura',
+  'secure-task-manager',
+]);
+
+/** Characters as a person counts them (code points), not UTF-16 units. */
+export function passwordLength(password: string): number {
+  return [...password.normalize('NFKC')].length;
+}
+
+/**
+ * NIST SP 800-63B: a length range, no composition rules, refuse passwords from breach and
+ * common-password lists and ones built from the username.
+ */
+export function checkPassword(password: string, username: string | undefined, policy: PasswordPolicy): PasswordProblem | undefined {
+  const length = passwordLength(password);
+  if (length < policy.minLength) return 'PASSWORD_TOO_SHORT';
+  if (length > policy.maxLength) return 'PASSWORD_TOO_LONG';
+  const folded = password.normalize('NFKC').toLowerCase();
+  if (username && username.length > 0 && folded.includes(username.toLowerCase())) return 'PASSWORD_CONTAINS_USERNAME';
+  if (policy.refuseCommon && commonPasswords.has(folded)) return 'PASSWORD_TOO_COMMON';
+  return undefined;
+}

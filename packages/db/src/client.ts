@@ -1,0 +1,167 @@
+import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { isProcessAlive } from './process';
+import type { Database } from './schema';
+
+export type DbDriver = 'postgres' | 'pglite';
+
+export interface PoolOptions {
+  /** Most connections the pool opens. */
+  max?: number;
+  /** How long to wait for a new connection before failing (ms). */
+  connectionTimeoutMillis?: number;
+  /** Server-side limit on any one statement (ms); keeps a stuck query from holding a request. */
+  statementTimeoutMillis?: number;
+  /** Idle connections are closed after this long (ms). */
+  idleTimeoutMillis?: number;
+}
+
+export interface DbConfig {
+  /** postgres:// URL. When absent the embedded PGlite database is used. */
+  databaseUrl?: string | undefined;
+  /** Folder of the embedded database; absent means in memory (tests). */
+  dataDir?: string | undefined;
+  /** Start the embedded database from a dumped data directory (test templates). */
+  pgliteLoadDataDir?: Blob | undefined;
+  pool?: PoolOptions | undefined;
+  applicationName?: string | undefined;
+  /** Called for errors that happen outside any query, e.g. an idle connection cut by the server. */
+  onBackgroundError?: ((error: Error) => void) | undefined;
+}
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  driver: DbDriver;
+  /** True when the database answers a trivial query within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+const DATE_OID = 1082;
+
+// Counts and ids come back as int8; every one we produce stays far below 2^53, and plain numbers
+// keep both drivers returning the same shapes. Calendar dates stay strings so no time zone creeps in.
+const parseInt8 = (value: string) => Number(value);
+const keepText = (value: string) => value;
+
+export async function createDb(config: DbConfig): Promise<DatabaseHandle> {
+  return config.databaseUrl ? createPostgres(config.databaseUrl, config) : createPglite(config);
+}
+
+function createPostgres(databaseUrl: string, config: DbConfig): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: config.pool?.max ?? 10,
+    connectionTimeoutMillis: config.pool?.connectionTimeoutMillis ?? 5_000,
+    idleTimeoutMillis: config.pool?.idleTimeoutMillis ?? 30_000,
+    statement_timeout: config.pool?.statementTimeoutMillis ?? 10_000,
+    application_name: config.applicationName ?? 'stm',
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        if (oid === INT8_OID) return parseInt8;
+        if (oid === DATE_OID) return keepText;
+        return pg.types.getTypeParser(oid, format);
+      }) as typeof pg.types.getTypeParser,
+    },
+  });
+  // Without a listener an idle client cut by the server (restart, pg_terminate_backend) would
+  // crash the process; the pool drops that client and the next query opens a new one.
+  pool.on('error', (error) => config.onBackgroundError?.(error));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    driver: 'postgres',
+    ping: (timeoutMs) => ping(db, timeoutMs),
+    close: () => db.destroy(),
+  };
+}
+
+async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
+  const dataDir = config.dataDir ? path.resolve(config.dataDir) : undefined;
+  const releaseLock = dataDir ? lockDataDir(dataDir) : () => {};
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({
+      ...(dataDir ? { dataDir: path.join(dataDir, 'pglite') } : {}),
+      ...(config.pgliteLoadDataDir ? { loadDataDir: config.pgliteLoadDataDir } : {}),
+      parsers: { [INT8_OID]: parseInt8, [DATE_OID]: keepText },
+    });
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  let closed = false;
+  return {
+    db,
+    driver: 'pglite',
+    ping: (timeoutMs) => ping(db, timeoutMs),
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await db.destroy();
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        releaseLock();
+      }
+    },
+  };
+}
+
+async function ping(db: Kysely<Database>, timeoutMs = 2_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([sql`select 1`.execute(db).then(() => true), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The embedded database is a single-process engine: a second process opening the same folder
+ * (the CLI while the server runs, two servers) would corrupt it. A pid file taken with O_EXCL
+ * refuses the second opener; a pid file left by a process that no longer exists is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const lockPath = path.join(dataDir, 'pglite.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+      if (Number.isInteger(holder) && holder !== process.pid && isProcessAlive(holder)) {
+        throw new DataDirInUseError(dataDir, holder);
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new DataDirInUseError(dataDir, undefined);
+}
+
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number | undefined,
+  ) {
+    super(
+      `The embedded database in ${dataDir} is in use${pid ? ` by process ${pid}` : ''}. ` +
+        'Stop that process first, or set DATABASE_URL to use PostgreSQL, which many processes can share.',
+    );
+    this.name = 'DataDirInUseError';
+  }
+}

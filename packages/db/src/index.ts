@@ -1,0 +1,18 @@
+export { createDb, DataDirInUseError } from './client';
+export type { DatabaseHandle, DbConfig, DbDriver, PoolOptions } from './client';
+export { migrateDown, migrateToLatest } from './migrate';
+export type { MigrationReport } from './migrate';
+export {
+  isDatabaseUnavailable,
+  isForeignKeyViolation,
+  isRetryableTransactionError,
+  isUniqueViolation,
+} from './errors';
+export * from './schema';
+export * as audit from './queries/audit';
+export * as sessions from './queries/sessions';
+export * as settings from './queries/settings';
+export * as signingKeys from './queries/signing-keys';
+export * as users from './queries/users';
+export { sql } from 'kysely';
+export type { Kysely, Transaction } from 'kysely';

@@ -1,0 +1,12 @@
+import type { Migration } from 'kysely/migration';
+import * as accounts from './2026_11_25_0001_accounts';
+import * as settingsAndAudit from './2026_11_25_0002_settings_and_audit';
+
+/**
+ * Every migration, by name. Listed here rather than read from the folder at run time so the
+ * API can be bundled and still find them; names sort in the order they apply.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026_11_25_0001_accounts': accounts,
+  '2026_11_25_0002_settings_and_audit': settingsAndAudit,
+};

@@ -1,0 +1,104 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** A timestamp the database fills in; callers may still set it explicitly. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export const userRoles = ['admin', 'user'] as const;
+export type UserRole = (typeof userRoles)[number];
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  password_hash: string;
+  role: ColumnType<UserRole, UserRole | undefined, UserRole>;
+  is_active: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: number;
+  created_at: CreatedAt;
+  last_used_at: Timestamp;
+  /** Absolute end of the session: no refresh is honoured after it. */
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  revoke_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface RefreshTokensTable {
+  /** SHA-256 of the opaque token, hex; the token itself is never stored. */
+  token_hash: string;
+  session_id: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  /** Set when this token was exchanged; presenting it again is theft. */
+  rotated_at: NullableTimestamp;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  /** The private key, AES-256-GCM encrypted with a key derived from SECRET_KEY. */
+  private_key: string;
+  created_at: CreatedAt;
+  /** Set when a newer key took over signing; tokens it signed stay valid. */
+  retired_at: NullableTimestamp;
+  /** Set when the key is revoked; tokens it signed stop working at once. */
+  revoked_at: NullableTimestamp;
+}
+
+export interface PasswordResetTokensTable {
+  token_hash: string;
+  user_id: number;
+  created_by: number | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface SettingsTable {
+  id: ColumnType<number, number | undefined, never>;
+  value: ColumnType<Record<string, unknown>, string, string>;
+  version: ColumnType<number, number | undefined, number>;
+  updated_at: Timestamp;
+  updated_by: number | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  occurred_at: CreatedAt;
+  action: string;
+  actor_id: number | null;
+  actor_username: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  target_label: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, never>;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
+  password_reset_tokens: PasswordResetTokensTable;
+  settings: SettingsTable;
+  audit_events: AuditEventsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type NewAuditEventRow = Insertable<AuditEventsTable>;

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+export const roleSchema = z.enum(['admin', 'user']);
+export type Role = z.infer<typeof roleSchema>;
+
+/**
+ * ASCII letters, digits and `_ . -` only: no spaces, no invisible characters and no look-alike
+ * letters from other scripts, so one name cannot impersonate another.
+ */
+export const usernameSchema = z
+  .string()
+  .min(4, 'Username must be at least 4 characters')
+  .max(20, 'Username must be at most 20 characters')
+  .regex(/^[A-Za-z0-9_.-]+$/, 'Username may contain only letters, digits, "_", "." and "-"');
+
+/**
+ * The shape of a password. How long and how common it may be are live settings checked by the
+ * server (`PasswordProblem` codes); the ceiling here only bounds the work a request can ask for.
+ */
+export const PASSWORD_MAX_LENGTH = 256;
+export const passwordSchema = z
+  .string()
+  .min(1, 'Password is required')
+  .max(PASSWORD_MAX_LENGTH, `Password must be at most ${PASSWORD_MAX_LENGTH} characters`);
+
+export const registerInput = z.object({
+  username: usernameSchema,
+  password: passwordSchema,
+  role: roleSchema.optional(),
+});
+export type RegisterInput = z.infer<typeof registerInput>;
+
+export const refreshTokenDelivery = z.enum(['body', 'cookie']);
+
+/**
+ * The OAuth2 password grant form (Swagger UI's Authorize button, the old client) or JSON.
+ * `grant_type`, `scope` and `client_id` are accepted for compatibility and otherwise unused.
+ */
+export const loginInput = z.object({
+  username: z.string().min(1, 'Username is required').max(64),
+  password: passwordSchema,
+  grant_type: z.literal('password').optional(),
+  scope: z.string().max(200).optional(),
+  client_id: z.string().max(200).optional(),
+  client_secret: z.string().max(200).optional(),
+  /** Browsers ask for the refresh token in an httpOnly cookie instead of the body. */
+  refresh_token_delivery: refreshTokenDelivery.optional(),
+});
+export type LoginInput = z.infer<typeof loginInput>;
+
+export const refreshInput = z.object({
+  /** Absent when the browser sends it as a cookie. */
+  refresh_token: z.string().min(1).max(200).optional(),
+  grant_type: z.literal('refresh_token').optional(),
+  refresh_token_delivery: refreshTokenDelivery.optional(),
+});
+
+export const changePasswordInput = z.object({
+  currentPassword: passwordSchema,
+  newPassword: passwordSchema,
+});
+export type ChangePasswordInput = z.infer<typeof changePasswordInput>;
+
+export const resetPasswordInput = z.object({
+  token: z.string().min(1).max(200),
+  newPassword: passwordSchema,
+});
+export type ResetPasswordInput = z.infer<typeof resetPasswordInput>;

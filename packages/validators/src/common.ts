@@ -1,0 +1,12 @@
+import { z } from 'zod';
+
+/** Database ids are positive 32-bit integers; REST path parameters arrive as strings. */
+export const idSchema = z.coerce.number().int().positive().max(2_147_483_647);
+
+export const limitSchema = z.coerce.number().int().min(1).max(100).default(20);
+
+/** Opaque pagination cursor, as handed out in `nextCursor`. */
+export const cursorSchema = z.string().min(1).max(500);
+
+/** An ISO 8601 date-time with an offset, e.g. 2026-11-25T10:00:00Z. */
+export const isoDateTime = z.iso.datetime({ offset: true });

@@ -1,0 +1,63 @@
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+
+/**
+ * One run covers every package. Files named `*.test.ts` touch a database and run twice: on the
+ * embedded PGlite and, when TEST_DATABASE_URL is set, on PostgreSQL. `*.unit.test.ts` need no
+ * database, `*.pg.test.ts` need a real server (several processes sharing it), `*.e2e.test.ts`
+ * drive the built console in Chromium.
+ */
+const postgresUrl = process.env.TEST_DATABASE_URL;
+const roots = ['apps/*/src', 'apps/*/test', 'packages/*/src', 'tooling/*/src'];
+const files = (pattern: string) => roots.map((root) => `${root}/**/${pattern}`);
+const special = [...files('*.unit.test.ts'), ...files('*.e2e.test.ts'), ...files('*.pg.test.ts'), '**/node_modules/**'];
+const globalSetup = ['./tooling/vitest/global-setup.ts'];
+
+const projects: TestProjectInlineConfiguration[] = [
+  { extends: true, test: { name: 'unit', include: files('*.unit.test.ts') } },
+  {
+    extends: true,
+    test: { name: 'pglite', include: files('*.test.ts'), exclude: special, env: { STM_TEST_DB: 'pglite' }, globalSetup },
+  },
+  {
+    extends: true,
+    test: {
+      name: 'e2e',
+      include: files('*.e2e.test.ts'),
+      env: { STM_TEST_DB: 'pglite' },
+      globalSetup,
+      fileParallelism: false,
+      testTimeout: 90_000,
+      hookTimeout: 120_000,
+    },
+  },
+];
+if (postgresUrl) {
+  projects.push(
+    {
+      extends: true,
+      test: { name: 'postgres', include: files('*.test.ts'), exclude: special, env: { STM_TEST_DB: 'postgres' }, globalSetup },
+    },
+    {
+      extends: true,
+      test: {
+        name: 'postgres-processes',
+        include: files('*.pg.test.ts'),
+        env: { STM_TEST_DB: 'postgres' },
+        globalSetup,
+        fileParallelism: false,
+        testTimeout: 120_000,
+        hookTimeout: 120_000,
+      },
+    },
+  );
+}
+
+export default defineConfig({
+  test: {
+    projects,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // The machine is shared; a worker per core is what it can carry.
+    maxWorkers: 2,
+  },
+});
