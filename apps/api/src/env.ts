@@ -86,6 +86,7 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_DIR: z.string().min(1).optional(),
   LOG_FILE: booleanString.default(true),
+  LOG_STDOUT: booleanString.default(true),
   LOG_PRETTY: booleanString.optional(),
   LOG_RETENTION_DAYS: positiveInt.default(7),
   CONSOLE_DIR: z.string().optional(),
@@ -123,7 +124,7 @@ export interface AppConfig {
     global: { max: number; windowMs: number };
     auth: { max: number; windowMs: number };
   };
-  log: { level: string; dir: string | null; pretty: boolean; retentionDays: number };
+  log: { level: string; dir: string | null; stdout: boolean; pretty: boolean; retentionDays: number };
   settingsRefreshMs: number;
   /** Built console assets, served at `/` when the folder exists. */
   consoleDir: string | null;
@@ -231,6 +232,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     log: {
       level: env.LOG_LEVEL,
       dir: env.LOG_FILE ? path.resolve(env.LOG_DIR ?? path.join(ROOT_DIR, 'logs')) : null,
+      stdout: env.LOG_STDOUT,
       pretty: env.LOG_PRETTY ?? development,
       retentionDays: env.LOG_RETENTION_DAYS,
     },

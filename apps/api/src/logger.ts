@@ -62,15 +62,18 @@ export function createLogger(config: Pick<AppConfig, 'log'>, destination?: NodeJ
     base: { service: 'stm-api' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  if (destination || config.log.level === 'silent') {
+  if (destination || config.log.level === 'silent' || (!config.log.stdout && !config.log.dir)) {
     const logger = destination ? pino(options, destination as pino.DestinationStream) : pino(options);
     return { logger, close: async () => {} };
   }
-  const targets: pino.TransportTargetOptions[] = [
-    config.log.pretty
-      ? { target: 'pino-pretty', level: config.log.level, options: { destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } }
-      : { target: 'pino/file', level: config.log.level, options: { destination: 1 } },
-  ];
+  const targets: pino.TransportTargetOptions[] = [];
+  if (config.log.stdout) {
+    targets.push(
+      config.log.pretty
+        ? { target: 'pino-pretty', level: config.log.level, options: { destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } }
+        : { target: 'pino/file', level: config.log.level, options: { destination: 1 } },
+    );
+  }
   if (config.log.dir) {
     targets.push({
       target: 'pino-roll',

@@ -65,11 +65,13 @@ export async function apiRoutes(app: FastifyInstance, options: { services: Servi
   await app.register(async (rest) => {
     // The bridge reads only JSON bodies; @fastify/formbody has already parsed the OAuth2 form into
     // an object, so the login and refresh routes present it as JSON.
+    // A request without a body (e.g. `POST /api/auth/logout`) has nothing to declare, so it is
+    // treated as JSON too rather than refused with 415 before it is even authenticated.
     rest.addHook('preHandler', async (request) => {
       const type = request.headers['content-type'];
-      if (type?.startsWith('application/x-www-form-urlencoded') && FORM_PATHS.has(request.requestPath)) {
-        request.headers['content-type'] = 'application/json';
-      }
+      const isForm = type?.startsWith('application/x-www-form-urlencoded') && FORM_PATHS.has(request.requestPath);
+      const isEmpty = type === undefined && (request.body === undefined || request.body === null);
+      if (isForm || isEmpty) request.headers['content-type'] = 'application/json';
     });
     await rest.register(fastifyTRPCOpenApiPlugin, {
       basePath: '/api',

@@ -101,7 +101,9 @@ export const authRouter = {
       const fromBody = input.refresh_token;
       const token = fromBody ?? readRefreshCookie(ctx);
       if (!token) {
-        throw new DomainError('REFRESH_TOKEN_INVALID', 'Send refresh_token, or the session cookie with X-CSRF-Token');
+        throw new DomainError('REFRESH_TOKEN_MISSING', 'Send refresh_token, or the session cookie with X-CSRF-Token', {
+          field: 'refresh_token',
+        });
       }
       const issued = await ctx.services.auth.refresh(
         token,

@@ -59,6 +59,8 @@ export interface SessionView {
   current: boolean;
 }
 
+type SigningKey = Awaited<ReturnType<Keyring['signingKey']>>;
+
 /** A session's `last_used_at` is written at most this often, not on every request. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -212,8 +214,10 @@ export class AuthService {
       const rehash = hasher.hash(input.password).then((hash) => users.updateUserPasswordHash(this.deps.db, user.id, hash));
       rehash.catch((error) => this.deps.log.warn({ err: error, userId: user.id }, 'password rehash failed'));
     }
+    // Fetched before the transaction: making a missing key takes a transaction of its own.
+    const signingKey = await this.deps.keyring.signingKey();
     return this.deps.db.transaction().execute(async (trx) => {
-      const issued = await this.#openSession(trx, user, client);
+      const issued = await this.#openSession(trx, signingKey, user, client);
       await recordAudit(trx, {
         action: 'auth.login_succeeded',
         actor: actorOf(user),
@@ -231,6 +235,7 @@ export class AuthService {
    */
   async refresh(refreshToken: string, client: ClientInfo, csrfProof?: { header: string | undefined }): Promise<IssuedTokens> {
     const tokenHash = hashOpaqueToken(refreshToken);
+    const signingKey = await this.deps.keyring.signingKey();
     const outcome = await this.deps.db.transaction().execute(async (trx) => {
       const row = await sessions.lockRefreshToken(trx, tokenHash);
       if (!row) return { kind: 'invalid' as const };
@@ -257,7 +262,7 @@ export class AuthService {
         return { kind: 'invalid' as const };
       }
       await sessions.markRefreshTokenRotated(trx, tokenHash);
-      const issued = await this.#issueTokens(trx, { id: row.user_id, role: row.role }, row.session_id);
+      const issued = await this.#issueTokens(trx, signingKey, { id: row.user_id, role: row.role }, row.session_id);
       await trx
         .updateTable('sessions')
         .set({ expires_at: issued.refreshExpiresAt, last_used_at: new Date(), ip: client.ip, user_agent: client.userAgent })
@@ -401,7 +406,12 @@ export class AuthService {
     return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
-  async #openSession(trx: Kysely<Database>, user: { id: number; role: UserRole }, client: ClientInfo): Promise<IssuedTokens> {
+  async #openSession(
+    trx: Kysely<Database>,
+    signingKey: SigningKey,
+    user: { id: number; role: UserRole },
+    client: ClientInfo,
+  ): Promise<IssuedTokens> {
     const sessionId = randomUUID();
     const refreshTtlMs = this.deps.settings.current.refreshTokenTtlSeconds * 1000;
     await sessions.insertSession(trx, {
@@ -411,16 +421,21 @@ export class AuthService {
       userAgent: client.userAgent?.slice(0, 500) ?? null,
       ip: client.ip,
     });
-    return this.#issueTokens(trx, user, sessionId);
+    return this.#issueTokens(trx, signingKey, user, sessionId);
   }
 
-  async #issueTokens(trx: Kysely<Database>, user: { id: number; role: UserRole }, sessionId: string): Promise<IssuedTokens> {
+  async #issueTokens(
+    trx: Kysely<Database>,
+    signingKey: SigningKey,
+    user: { id: number; role: UserRole },
+    sessionId: string,
+  ): Promise<IssuedTokens> {
     const settings = this.deps.settings.current;
     const refreshToken = generateOpaqueToken();
     const refreshExpiresAt = new Date(Date.now() + settings.refreshTokenTtlSeconds * 1000);
     await sessions.insertRefreshToken(trx, { tokenHash: hashOpaqueToken(refreshToken), sessionId, expiresAt: refreshExpiresAt });
     const access = await signAccessToken(
-      this.deps.keyring.signingKey(),
+      signingKey,
       { userId: user.id, role: user.role, sessionId },
       { ...this.deps.tokens, ttlSeconds: settings.accessTokenTtlSeconds },
     );

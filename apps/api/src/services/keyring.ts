@@ -51,6 +51,14 @@ export class Keyring {
   /** Makes sure a signing key exists (creating the first one) and loads the keys. */
   async init(): Promise<void> {
     await this.reload();
+    await this.#ensureCurrentKey();
+  }
+
+  /**
+   * Creates a signing key when none is current: at first start, or after the current key was
+   * revoked by something that did not make a successor (an operator in SQL, a crashed instance).
+   */
+  async #ensureCurrentKey(): Promise<{ kid: string; privateKey: CryptoKey }> {
     if (!this.#current) {
       await this.#withKeyLock(async (trx) => {
         const usable = await signingKeys.listUsableSigningKeys(trx);
@@ -59,6 +67,7 @@ export class Keyring {
       await this.reload();
     }
     if (!this.#current) throw new Error('No signing key could be created');
+    return this.#current;
   }
 
   /** Called after a key is revoked anywhere: caches keyed on verified tokens must drop them. */
@@ -70,9 +79,8 @@ export class Keyring {
     return this.#current?.kid;
   }
 
-  signingKey(): { kid: string; privateKey: CryptoKey } {
-    if (!this.#current) throw new Error('Keyring not initialised');
-    return this.#current;
+  async signingKey(): Promise<{ kid: string; privateKey: CryptoKey }> {
+    return this.#current ?? this.#ensureCurrentKey();
   }
 
   /** The public key for a `kid`, reloading once if another instance made a key we have not seen. */

@@ -1,0 +1,84 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseTrustProxy } from '../src/env';
+
+const STRONG = 'Jq3v0C9xZ7yW1tR6uP2sN8mL4kH5gF0dE3cB7aQ9wXz';
+const pg = 'postgres://app@db.internal:5432/stm';
+
+function problems(environment: Record<string, string>): string[] {
+  try {
+    loadConfig(environment);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('production configuration', () => {
+  it('starts with a strong secret and PostgreSQL, with secure cookies', () => {
+    const config = loadConfig({ NODE_ENV: 'production', SECRET_KEY: STRONG, DATABASE_URL: pg });
+    expect(config.server.cookieSecure).toBe(true);
+    expect(config.database.url).toBe(pg);
+  });
+
+  it('refuses to start without SECRET_KEY', () => {
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: pg }).join()).toMatch(/SECRET_KEY is required/);
+  });
+
+  it.each(['123456', 'clave_secreta_super_segura', 'secret', 'changeme', 'CHANGEME', 'short-but-random-Zx9', 'a'.repeat(64), 'abababababababababababababababababab'])(
+    'refuses the weak secret %j',
+    (secret) => {
+      expect(problems({ NODE_ENV: 'production', DATABASE_URL: pg, SECRET_KEY: secret }).join()).toMatch(/SECRET_KEY is weak/);
+    },
+  );
+
+  it('refuses the embedded database', () => {
+    expect(problems({ NODE_ENV: 'production', SECRET_KEY: STRONG }).join()).toMatch(/DATABASE_URL is required in production/);
+  });
+});
+
+describe('development configuration', () => {
+  it('generates a strong secret once, keeps it in the data folder (0600) and reuses it', () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'stm-config-'));
+    const first = loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir });
+    const file = path.join(dataDir, 'secret_key');
+    expect(first.secretKeySource).toBe('data-dir');
+    expect(first.secretKey.length).toBeGreaterThanOrEqual(48);
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.secretKey);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir }).secretKey).toBe(first.secretKey);
+  });
+
+  it('refuses a weak secret even in development, and defaults to 127.0.0.1:8000', () => {
+    expect(problems({ NODE_ENV: 'development', SECRET_KEY: '123456' }).join()).toMatch(/weak/);
+    const config = loadConfig({ NODE_ENV: 'development', SECRET_KEY: STRONG });
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8000, cookieSecure: false, trustProxy: false, corsOrigins: [] });
+  });
+
+  it('names every invalid variable', () => {
+    const found = problems({ NODE_ENV: 'staging', PORT: 'eighty', BCRYPT_COST: '3', DATABASE_URL: 'mysql://x' });
+    expect(found.join('\n')).toMatch(/NODE_ENV/);
+    expect(found.join('\n')).toMatch(/PORT/);
+    expect(found.join('\n')).toMatch(/BCRYPT_COST/);
+    expect(found.join('\n')).toMatch(/DATABASE_URL/);
+  });
+
+  it('needs ADMIN_USERNAME and ADMIN_PASSWORD together', () => {
+    expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, ADMIN_USERNAME: 'root' }).join()).toMatch(/together/);
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it.each([
+    ['', false],
+    ['false', false],
+    ['true', true],
+    ['1', 1],
+    ['10.0.0.1, 10.0.0.0/8', ['10.0.0.1', '10.0.0.0/8']],
+  ] as const)('parses %j', (value, expected) => {
+    expect(parseTrustProxy(value)).toEqual(expected);
+  });
+});

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, json, rest, signUp, type TestApp, trpc } from './helpers';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(() => t.close());
+
+type Operation = { security?: Record<string, string[]>[]; responses: Record<string, unknown>; requestBody?: { content: Record<string, unknown> } };
+const METHODS = ['get', 'post', 'patch', 'put', 'delete'] as const;
+
+async function openApi() {
+  const response = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+  expect(response.statusCode).toBe(200);
+  return json<{ openapi: string; paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>>; components: any }>(response);
+}
+
+describe('the OpenAPI document tells the truth', () => {
+  it('declares bearer and OAuth2 password-flow security, and the error shape', async () => {
+    const document = await openApi();
+    expect(document.openapi).toMatch(/^3\./);
+    expect(document.components.securitySchemes).toMatchObject({
+      bearerAuth: { type: 'http', scheme: 'bearer' },
+      oauth2: { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/login' } } },
+    });
+    expect(document.components.schemas.Error).toBeDefined();
+  });
+
+  it('documents login with both the form and the JSON body', async () => {
+    const login = (await openApi()).paths['/auth/login']!.post!;
+    expect(Object.keys(login.requestBody!.content).sort()).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+  });
+
+  it('documents the real error statuses of every operation', async () => {
+    const document = await openApi();
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const method of METHODS) {
+        const operation = item[method];
+        if (!operation) continue;
+        const statuses = Object.keys(operation.responses);
+        expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['400', '429', '503']));
+        if (operation.security?.length) expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['401', '403', '404']));
+      }
+    }
+  });
+
+  it('every operation documented as protected answers 401 without a token, and no public one does', async () => {
+    const document = await openApi();
+    let checked = 0;
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const method of METHODS) {
+        const operation = item[method];
+        if (!operation) continue;
+        const url = `/api${path.replace(/\{[^}]+\}/g, '1')}`;
+        const response = await t.app.inject({
+          method: method.toUpperCase() as 'GET',
+          url,
+          ...(method === 'get' || method === 'delete' ? {} : { headers: { 'content-type': 'application/json' }, payload: '{}' }),
+        });
+        const isProtected = (operation.security?.length ?? 0) > 0;
+        expect(response.statusCode, `${method.toUpperCase()} ${url}`).toBeLessThan(500);
+        if (isProtected) {
+          expect(response.statusCode, `${method.toUpperCase()} ${url}`).toBe(401);
+          expect(response.headers['www-authenticate'], `${method.toUpperCase()} ${url}`).toBe('Bearer realm="stm"');
+          expect(operation.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
+        } else {
+          expect(response.statusCode, `${method.toUpperCase()} ${url}`).not.toBe(401);
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it('serves Swagger UI at /docs under its own content security policy', async () => {
+    const page = await t.app.inject({ method: 'GET', url: '/docs/' });
+    expect([200, 302]).toContain(page.statusCode);
+    const html = page.statusCode === 302 ? await t.app.inject({ method: 'GET', url: page.headers.location as string }) : page;
+    expect(html.body).toMatch(/swagger/i);
+  });
+});
+
+describe('response headers', () => {
+  it('forbid storing anything from /api and /trpc, success or error', async () => {
+    const { accessToken } = await signUp(t, 'header_user');
+    for (const response of [
+      await rest(t.app, 'GET', '/api/auth/me', { token: accessToken }),
+      await rest(t.app, 'GET', '/api/auth/me'),
+      await trpc(t.app, 'query', 'auth.me', undefined, { token: accessToken }),
+      await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'x', password: 'y' } }),
+    ]) {
+      expect(response.headers['cache-control']).toBe('no-store');
+    }
+  });
+
+  it('carry helmet’s protections and a CSP without inline script', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/healthz' });
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    expect(response.headers['referrer-policy']).toBe('no-referrer');
+    const csp = String(response.headers['content-security-policy']);
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).toMatch(/frame-ancestors 'none'/);
+    expect(csp).toMatch(/object-src 'none'/);
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+  });
+
+  it('echo a well-formed request id and replace a malformed one', async () => {
+    const given = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'abc-123' } });
+    expect(given.headers['x-request-id']).toBe('abc-123');
+    const malformed = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id\u0000<script>' } });
+    expect(malformed.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('CORS', () => {
+  it('is closed by default', async () => {
+    const response = await t.app.inject({ method: 'OPTIONS', url: '/api/auth/me', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('opens to the configured origins only', async () => {
+    const open = await createTestApp({ CORS_ORIGINS: 'https://console.example' });
+    try {
+      const allowed = await open.app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://console.example' } });
+      expect(allowed.headers['access-control-allow-origin']).toBe('https://console.example');
+      const other = await open.app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://evil.example' } });
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await open.close();
+    }
+  });
+});
+
+describe('protocol edges', () => {
+  it('answers unknown routes with a JSON 404', async () => {
+    for (const url of ['/api/nope', '/trpc/nope.nothing', '/nope']) {
+      const response = await t.app.inject({ method: 'GET', url });
+      expect(response.statusCode, url).toBe(404);
+      expect(response.headers['content-type']).toMatch(/application\/json/);
+    }
+  });
+
+  it('caps tRPC batches', async () => {
+    const paths = Array.from({ length: 21 }, () => 'auth.me').join(',');
+    const response = await t.app.inject({ method: 'GET', url: `/trpc/${paths}?batch=1&input=${encodeURIComponent('{}')}` });
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    expect(response.statusCode).toBeLessThan(500);
+  });
+
+  it('refuses an unsupported content type with 415', async () => {
+    const response = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'text/xml' }, payload: '<x/>' });
+    expect(response.statusCode).toBe(415);
+  });
+});

@@ -1,0 +1,53 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createTestApp, rest, trpc } from './helpers';
+
+describe('the log file', () => {
+  it('records one line per request with its id, status and duration, and never a secret', async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
+    const password = 'Sup3r-Secret-Passphrase-for-logs';
+    const newPassword = 'An0ther-Secret-Passphrase-for-logs';
+    let accessToken = '';
+    let refreshToken = '';
+    try {
+      await rest(t.app, 'POST', '/api/auth/register', { body: { username: 'log_user', password } });
+      const login = (await rest(t.app, 'POST', '/api/auth/login', { form: { username: 'log_user', password } })).json();
+      accessToken = login.access_token;
+      refreshToken = login.refresh_token;
+      await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'log_user', password: `${password}-wrong` } });
+      await rest(t.app, 'GET', '/api/auth/me', { token: accessToken, headers: { 'x-request-id': 'trace-me-123' } });
+      await trpc(t.app, 'query', 'auth.me', undefined, { token: accessToken });
+      await rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: password, newPassword } });
+      await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
+      await trpc(t.app, 'mutation', 'auth.login', { username: 'log_user', password: newPassword, refresh_token_delivery: 'cookie' });
+    } finally {
+      await t.close();
+    }
+
+    // `current.log` is a symlink to today's file; read the dated files only.
+    expect(readdirSync(logDir)).toContain('current.log');
+    const files = readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
+    expect(files.length).toBeGreaterThan(0);
+    const text = files.map((name) => readFileSync(path.join(logDir, name), 'utf8')).join('\n');
+    for (const secret of [password, newPassword, accessToken, refreshToken, accessToken.split('.')[2]!]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).not.toMatch(/Bearer /);
+
+    const requests = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.msg === 'request');
+    expect(requests).toHaveLength(8);
+    for (const entry of requests) {
+      expect(entry).toMatchObject({ requestId: expect.any(String), statusCode: expect.any(Number), durationMs: expect.any(Number) });
+      expect(entry.url).not.toContain('?');
+    }
+    expect(requests.find((entry) => entry.requestId === 'trace-me-123')).toMatchObject({ url: '/api/auth/me', statusCode: 200, userId: expect.any(Number) });
+    expect(requests.filter((entry) => entry.statusCode === 401)).toHaveLength(1);
+  });
+});

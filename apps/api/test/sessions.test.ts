@@ -1,0 +1,350 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, json, PASSWORD, rejection, rest, signUp, signUpAdmin, type TestApp, trpc } from './helpers';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(() => t.close());
+
+function cookiesOf(response: { headers: Record<string, unknown> }): Map<string, string> {
+  const raw = response.headers['set-cookie'];
+  const list = Array.isArray(raw) ? raw : raw ? [raw as string] : [];
+  return new Map(list.map((cookie: string) => [cookie.split('=')[0] as string, cookie]));
+}
+
+function cookieValue(setCookie: string | undefined): string {
+  return setCookie?.split(';')[0]?.split('=').slice(1).join('=') ?? '';
+}
+
+describe('refresh tokens', () => {
+  it('are opaque, rotated on every use, and give a working access token', async () => {
+    const { refreshToken, accessToken } = await signUp(t, 'rot_user');
+    expect(refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const first = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
+    expect(first.statusCode).toBe(200);
+    const rotated = json(first);
+    expect(rotated).toMatchObject({ token_type: 'bearer', expires_in: 900 });
+    expect(rotated.refresh_token).not.toBe(refreshToken);
+    expect(rotated.access_token).not.toBe(accessToken);
+    expect(first.headers['cache-control']).toBe('no-store');
+    await expect(t.caller(rotated.access_token).auth.me()).resolves.toMatchObject({ username: 'rot_user' });
+    // The OAuth2 form works too.
+    const second = await rest(t.app, 'POST', '/api/auth/refresh', {
+      form: { grant_type: 'refresh_token', refresh_token: rotated.refresh_token },
+    });
+    expect(second.statusCode).toBe(200);
+  });
+
+  it('presented again after rotation, end the whole session (theft detection)', async () => {
+    const { refreshToken } = await signUp(t, 'theft_user');
+    const rotated = await t.caller().auth.refresh({ refresh_token: refreshToken });
+    await expect(t.caller(rotated.access_token).auth.me()).resolves.toBeTruthy();
+
+    const replay = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
+    expect(replay.statusCode).toBe(401);
+    expect(json(replay).data.reason).toBe('REFRESH_TOKEN_REUSED');
+    // Both the thief's and the victim's tokens of that session are now dead.
+    expect(await rejection(t.caller(rotated.access_token).auth.me())).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(await rejection(t.caller().auth.refresh({ refresh_token: rotated.refresh_token as string }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+  });
+
+  it('refuses an unknown refresh token with 401, and an empty or missing one with 400', async () => {
+    expect((await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: 'x'.repeat(43) } })).statusCode).toBe(401);
+    const missing = await rest(t.app, 'POST', '/api/auth/refresh', { body: {} });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().data.reason).toBe('REFRESH_TOKEN_MISSING');
+    expect((await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: '' } })).statusCode).toBe(400);
+  });
+
+  it('lets only one of two simultaneous exchanges of the same token win', async () => {
+    const { refreshToken } = await signUp(t, 'race_refresh');
+    const results = await Promise.all(
+      [0, 1].map(() => rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } })),
+    );
+    expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+  });
+});
+
+describe('the browser session cookie', () => {
+  async function cookieLogin(username: string) {
+    await t.caller().auth.register({ username, password: PASSWORD });
+    const response = await trpc(t.app, 'mutation', 'auth.login', { username, password: PASSWORD, refresh_token_delivery: 'cookie' });
+    expect(response.statusCode).toBe(200);
+    return response;
+  }
+
+  it('carries the refresh token httpOnly, SameSite=Strict, Secure, never in the body', async () => {
+    const response = await cookieLogin('cookie_user');
+    const data = json(response).result.data;
+    expect(data.refresh_token).toBeUndefined();
+    const cookies = cookiesOf(response);
+    const refresh = cookies.get('stm_refresh') ?? '';
+    expect(refresh).toMatch(/HttpOnly/);
+    expect(refresh).toMatch(/SameSite=Strict/);
+    expect(refresh).toMatch(/Secure/);
+    expect(refresh).toMatch(/Path=\//);
+    const csrf = cookies.get('stm_csrf') ?? '';
+    expect(csrf).not.toMatch(/HttpOnly/);
+    expect(csrf).toMatch(/SameSite=Strict/);
+  });
+
+  it('refreshes only with the matching X-CSRF-Token header', async () => {
+    const login = await cookieLogin('csrf_user');
+    const cookies = cookiesOf(login);
+    const cookieHeader = `stm_refresh=${cookieValue(cookies.get('stm_refresh'))}; stm_csrf=${cookieValue(cookies.get('stm_csrf'))}`;
+
+    const withoutHeader = await trpc(t.app, 'mutation', 'auth.refresh', {}, { headers: { cookie: cookieHeader } });
+    expect(withoutHeader.statusCode).toBe(403);
+    expect(json(withoutHeader).error.data.reason).toBe('CSRF_FAILED');
+    const wrongHeader = await trpc(t.app, 'mutation', 'auth.refresh', {}, { headers: { cookie: cookieHeader, 'x-csrf-token': 'forged' } });
+    expect(wrongHeader.statusCode).toBe(403);
+
+    const ok = await trpc(t.app, 'mutation', 'auth.refresh', {}, {
+      headers: { cookie: cookieHeader, 'x-csrf-token': cookieValue(cookies.get('stm_csrf')) },
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(json(ok).result.data.refresh_token).toBeUndefined();
+    expect(cookieValue(cookiesOf(ok).get('stm_refresh'))).not.toBe(cookieValue(cookies.get('stm_refresh')));
+  });
+
+  it('is cleared by logout', async () => {
+    const login = await cookieLogin('cookie_logout');
+    const token = json(login).result.data.access_token;
+    const logout = await trpc(t.app, 'mutation', 'auth.logout', undefined, { token });
+    expect(logout.statusCode).toBe(200);
+    const cleared = cookiesOf(logout).get('stm_refresh') ?? '';
+    expect(cleared).toMatch(/stm_refresh=;/);
+    expect(cleared).toMatch(/Expires=Thu, 01 Jan 1970/);
+  });
+
+  it('takes the __Host- prefix when the request came over HTTPS through a trusted proxy', async () => {
+    const proxied = await createTestApp({ TRUST_PROXY: '127.0.0.1' });
+    try {
+      await proxied.caller().auth.register({ username: 'https_user', password: PASSWORD });
+      const response = await proxied.app.inject({
+        method: 'POST',
+        url: '/trpc/auth.login',
+        headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
+        payload: JSON.stringify({ username: 'https_user', password: PASSWORD, refresh_token_delivery: 'cookie' }),
+      });
+      expect(response.statusCode).toBe(200);
+      const cookies = cookiesOf(response);
+      expect(cookies.get('__Host-stm_refresh')).toMatch(/Secure/);
+      expect(cookies.get('__Host-stm_refresh')).toMatch(/Path=\//);
+      expect(cookies.get('__Host-stm_refresh')).not.toMatch(/Domain=/);
+      expect(cookies.has('stm_refresh')).toBe(false);
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
+describe('ending sessions', () => {
+  it('logout kills this session’s access and refresh tokens at once, not the others', async () => {
+    const { accessToken, refreshToken } = await signUp(t, 'logout_user');
+    const other = await t.caller().auth.login({ username: 'logout_user', password: PASSWORD });
+    const response = await rest(t.app, 'POST', '/api/auth/logout', { token: accessToken });
+    expect(response.statusCode).toBe(200);
+    expect((await rest(t.app, 'GET', '/api/auth/me', { token: accessToken })).statusCode).toBe(401);
+    expect((await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } })).statusCode).toBe(401);
+    await expect(t.caller(other.access_token).auth.me()).resolves.toMatchObject({ username: 'logout_user' });
+  });
+
+  it('logoutAll kills every session of the account', async () => {
+    const { accessToken } = await signUp(t, 'logout_all');
+    const second = await t.caller().auth.login({ username: 'logout_all', password: PASSWORD });
+    const response = await rest(t.app, 'POST', '/api/auth/logout-all', { token: accessToken });
+    expect(json(response)).toEqual({ ok: true, endedSessions: 2 });
+    for (const token of [accessToken, second.access_token]) {
+      expect((await rest(t.app, 'GET', '/api/auth/me', { token })).statusCode).toBe(401);
+    }
+  });
+
+  it('lists the live sessions with the current one marked', async () => {
+    const { accessToken } = await signUp(t, 'list_sessions');
+    await t.caller(null, { ip: '203.0.113.7', userAgent: 'Other Browser/1.0' }).auth.login({ username: 'list_sessions', password: PASSWORD });
+    const { items } = await t.caller(accessToken).auth.sessions();
+    expect(items).toHaveLength(2);
+    expect(items.filter((s) => s.current)).toHaveLength(1);
+    expect(items.find((s) => !s.current)).toMatchObject({ ip: '203.0.113.7', userAgent: 'Other Browser/1.0' });
+    const viaRest = await rest(t.app, 'GET', '/api/auth/sessions', { token: accessToken });
+    expect(json(viaRest).items).toHaveLength(2);
+  });
+
+  it('revokeSession ends one of your sessions, and answers 404 for anyone else’s', async () => {
+    const mine = await signUp(t, 'revoker');
+    const second = await t.caller().auth.login({ username: 'revoker', password: PASSWORD });
+    const theirs = await signUp(t, 'revoke_victim');
+    const theirSession = (await t.caller(theirs.accessToken).auth.sessions()).items[0]!.id;
+    const mySecond = (await t.caller(mine.accessToken).auth.sessions()).items.find((s) => !s.current)!.id;
+
+    const foreign = await rest(t.app, 'DELETE', `/api/auth/sessions/${theirSession}`, { token: mine.accessToken });
+    const missing = await rest(t.app, 'DELETE', '/api/auth/sessions/00000000-0000-4000-8000-000000000000', { token: mine.accessToken });
+    expect(foreign.statusCode).toBe(404);
+    expect(json(foreign)).toEqual(json(missing));
+    await expect(t.caller(theirs.accessToken).auth.me()).resolves.toBeTruthy();
+
+    expect((await rest(t.app, 'DELETE', `/api/auth/sessions/${mySecond}`, { token: mine.accessToken })).statusCode).toBe(200);
+    expect(await rejection(t.caller(second.access_token).auth.me())).toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(t.caller(mine.accessToken).auth.me()).resolves.toBeTruthy();
+    expect((await rest(t.app, 'DELETE', '/api/auth/sessions/not-a-uuid', { token: mine.accessToken })).statusCode).toBe(400);
+  });
+});
+
+describe('changing the password', () => {
+  it('requires the current password, ends the other sessions and keeps this one', async () => {
+    const { accessToken } = await signUp(t, 'changer');
+    const other = await t.caller().auth.login({ username: 'changer', password: PASSWORD });
+
+    const wrong = await rest(t.app, 'POST', '/api/auth/change-password', {
+      token: accessToken,
+      body: { currentPassword: 'not my password', newPassword: 'a brand new passphrase' },
+    });
+    expect(wrong.statusCode).toBe(400);
+    expect(json(wrong).data).toMatchObject({ reason: 'CURRENT_PASSWORD_WRONG', fieldErrors: { currentPassword: expect.any(Array) } });
+
+    const changed = await t.caller(accessToken).auth.changePassword({ currentPassword: PASSWORD, newPassword: 'a brand new passphrase' });
+    expect(changed).toEqual({ ok: true, endedSessions: 1 });
+    await expect(t.caller(accessToken).auth.me()).resolves.toBeTruthy();
+    expect(await rejection(t.caller(other.access_token).auth.me())).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(await rejection(t.caller().auth.refresh({ refresh_token: other.refresh_token as string }))).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(await rejection(t.caller().auth.login({ username: 'changer', password: PASSWORD }))).toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(t.caller().auth.login({ username: 'changer', password: 'a brand new passphrase' })).resolves.toBeTruthy();
+  });
+
+  it('applies the password rules to the new password', async () => {
+    const { accessToken } = await signUp(t, 'rules_changer');
+    const cases: [string, string][] = [
+      ['short', 'PASSWORD_TOO_SHORT'],
+      ['password123', 'PASSWORD_TOO_COMMON'],
+      ['my rules_changer pass', 'PASSWORD_CONTAINS_USERNAME'],
+      [PASSWORD, 'PASSWORD_UNCHANGED'],
+    ];
+    for (const [newPassword, reason] of cases) {
+      expect(await rejection(t.caller(accessToken).auth.changePassword({ currentPassword: PASSWORD, newPassword }))).toMatchObject({
+        code: 'BAD_REQUEST',
+        reason,
+      });
+    }
+  });
+});
+
+describe('password rules (NIST SP 800-63B)', () => {
+  it.each([
+    ['seven c', 'PASSWORD_TOO_SHORT'],
+    ['12345678', 'PASSWORD_TOO_COMMON'],
+    ['Password1', 'PASSWORD_TOO_COMMON'],
+    ['iloveyou', 'PASSWORD_TOO_COMMON'],
+    ['clave_secreta_super_segura', 'PASSWORD_TOO_COMMON'],
+    ['x'.repeat(129), 'PASSWORD_TOO_LONG'],
+  ])('refuses %j with reason %s', async (password, reason) => {
+    const response = await rest(t.app, 'POST', '/api/auth/register', { body: { username: `rule_${reason.length}${password.length}`, password } });
+    expect(response.statusCode).toBe(400);
+    expect(json(response).data.reason).toBe(reason);
+    expect(json(response).data.fieldErrors.password).toHaveLength(1);
+  });
+
+  it('refuses a password equal to or containing the username', async () => {
+    for (const password of ['username_rule', 'USERNAME_RULE', 'xx-username_rule-yy']) {
+      expect(await rejection(t.caller().auth.register({ username: 'username_rule', password }))).toMatchObject({
+        reason: 'PASSWORD_CONTAINS_USERNAME',
+      });
+    }
+  });
+
+  it('has no composition rules: long lowercase, spaces and any script are fine', async () => {
+    for (const [username, password] of [
+      ['nist_a', 'just lowercase words here'],
+      ['nist_b', 'contraseña muy segura'],
+      ['nist_c', '密码密码密码密码密码'],
+      ['nist_d', '🙂🙃🙂🙃🙂🙃🙂🙃'],
+      ['nist_e', 'x'.repeat(128)],
+    ] as const) {
+      await expect(t.caller().auth.register({ username, password })).resolves.toMatchObject({ username });
+      await expect(t.caller().auth.login({ username, password })).resolves.toMatchObject({ token_type: 'bearer' });
+    }
+  });
+
+  it('follows the live minimum length and common-password settings', async () => {
+    await t.app.services.settings.update({ passwordMinLength: 12, passwordRefuseCommon: false }, { id: null, username: 'test' }, null);
+    try {
+      expect(await rejection(t.caller().auth.register({ username: 'min_len', password: 'eleven char' }))).toMatchObject({
+        reason: 'PASSWORD_TOO_SHORT',
+      });
+      await expect(t.caller().auth.register({ username: 'common_ok', password: 'password1234' })).resolves.toBeTruthy();
+    } finally {
+      await t.app.services.settings.update({ passwordMinLength: 8, passwordRefuseCommon: true }, { id: null, username: 'test' }, null);
+    }
+  });
+
+  it('treats Unicode-equivalent spellings of a password as the same password', async () => {
+    const composed = 'caf\u00e9 au lait noir';
+    const decomposed = 'cafe\u0301 au lait noir';
+    await t.caller().auth.register({ username: 'unicode_pw', password: composed });
+    await expect(t.caller().auth.login({ username: 'unicode_pw', password: decomposed })).resolves.toBeTruthy();
+  });
+
+  it('re-hashes at sign-in when the bcrypt cost setting changed', async () => {
+    await t.caller().auth.register({ username: 'rehash_me', password: PASSWORD });
+    const hashOf = async () =>
+      (await t.app.services.database.db.selectFrom('users').select('password_hash').where('username', '=', 'rehash_me').executeTakeFirstOrThrow())
+        .password_hash;
+    expect(await hashOf()).toMatch(/^\$2b\$04\$/);
+    t.app.services.hasher.cost = 5;
+    try {
+      await t.caller().auth.login({ username: 'rehash_me', password: PASSWORD });
+      await expect.poll(hashOf, { timeout: 5_000 }).toMatch(/^\$2b\$05\$/);
+      await expect(t.caller().auth.login({ username: 'rehash_me', password: PASSWORD })).resolves.toBeTruthy();
+    } finally {
+      t.app.services.hasher.cost = 4;
+    }
+  });
+});
+
+describe('registration settings', () => {
+  it('refuses registration while it is closed', async () => {
+    await t.app.services.settings.update({ registrationOpen: false }, { id: null, username: 'test' }, null);
+    try {
+      const response = await rest(t.app, 'POST', '/api/auth/register', { body: { username: 'closed_reg', password: PASSWORD } });
+      expect(response.statusCode).toBe(403);
+      expect(json(response).data.reason).toBe('REGISTRATION_CLOSED');
+    } finally {
+      await t.app.services.settings.update({ registrationOpen: true }, { id: null, username: 'test' }, null);
+    }
+  });
+
+  it('gives access tokens the configured lifetime', async () => {
+    await t.app.services.settings.update({ accessTokenTtlSeconds: 300 }, { id: null, username: 'test' }, null);
+    try {
+      const { access_token, expires_in } = await (async () => {
+        await t.caller().auth.register({ username: 'ttl_user', password: PASSWORD });
+        return t.caller().auth.login({ username: 'ttl_user', password: PASSWORD });
+      })();
+      expect(expires_in).toBe(300);
+      const claims = JSON.parse(Buffer.from(access_token.split('.')[1]!, 'base64url').toString());
+      expect(claims.exp - claims.iat).toBe(300);
+    } finally {
+      await t.app.services.settings.update({ accessTokenTtlSeconds: 900 }, { id: null, username: 'test' }, null);
+    }
+  });
+});
+
+describe('admin procedures on signing keys', () => {
+  it('are refused to users (403) and anonymous callers (401)', async () => {
+    const user = await signUp(t, 'keys_user');
+    expect((await rest(t.app, 'GET', '/api/admin/keys', { token: user.accessToken })).statusCode).toBe(403);
+    expect((await rest(t.app, 'POST', '/api/admin/keys/rotate', { token: user.accessToken })).statusCode).toBe(403);
+    expect((await rest(t.app, 'GET', '/api/admin/keys')).statusCode).toBe(401);
+    expect((await rest(t.app, 'POST', '/api/admin/keys/x/revoke')).statusCode).toBe(401);
+  });
+
+  it('list the keys with the current one marked', async () => {
+    const admin = await signUpAdmin(t, 'keys_admin');
+    const { items } = await t.caller(admin.accessToken).admin.keys.list();
+    expect(items.filter((k) => k.status === 'current')).toHaveLength(1);
+    expect(JSON.stringify(items)).not.toMatch(/private|"d":/);
+  });
+});

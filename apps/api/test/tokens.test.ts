@@ -1,0 +1,252 @@
+import { signAccessToken } from '@stm/auth';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, json, rejection, rest, signUp, signUpAdmin, type TestApp } from './helpers';
+
+let t: TestApp;
+let baseUrl: string;
+const ISSUER = 'secure-task-manager';
+const AUDIENCE = 'secure-task-manager-api';
+
+beforeAll(async () => {
+  t = await createTestApp();
+  baseUrl = await t.app.listen({ host: '127.0.0.1', port: 0 });
+});
+afterAll(() => t.close());
+
+function claimsOf(token: string) {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+}
+function headerOf(token: string) {
+  return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
+}
+
+async function expectRefused(token: string) {
+  const response = await rest(t.app, 'GET', '/api/auth/me', { token });
+  expect(response.statusCode).toBe(401);
+  expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
+  expect(json(response).data.reason).toBe('INVALID_TOKEN');
+}
+
+describe('access tokens', () => {
+  it('carry exactly the documented claims, typed at+jwt, with a kid, in UTC seconds', async () => {
+    const { accessToken, user } = await signUp(t, 'claims_user');
+    const header = headerOf(accessToken);
+    expect(header).toEqual({ alg: 'EdDSA', kid: t.app.services.keyring.currentKid, typ: 'at+jwt' });
+    const claims = claimsOf(accessToken);
+    expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'role', 'sid', 'sub']);
+    expect(claims).toMatchObject({ sub: String(user.id), role: 'user', iss: ISSUER, aud: AUDIENCE });
+    expect((claims.exp as number) - (claims.iat as number)).toBe(900);
+    expect(Math.abs((claims.iat as number) - Date.now() / 1000)).toBeLessThan(5);
+  });
+
+  it('verify in a separate plain jose client through the published JWKS, with no shared secret', async () => {
+    const { accessToken } = await signUp(t, 'jwks_user');
+    const jwks = createRemoteJWKSet(new URL(`${baseUrl}/.well-known/jwks.json`));
+    const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      typ: 'at+jwt',
+      algorithms: ['EdDSA'],
+    });
+    expect(payload.sub).toBeDefined();
+    expect(protectedHeader.kid).toBe(t.app.services.keyring.currentKid);
+    const set = (await (await fetch(`${baseUrl}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
+    for (const key of set.keys) {
+      expect(key).not.toHaveProperty('d');
+      expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
+    }
+  });
+});
+
+describe('forged and stale tokens are refused', () => {
+  let victim: { userId: number; sessionId: string };
+  let attackerToken: string;
+
+  beforeAll(async () => {
+    const signed = await signUp(t, 'forgery_target');
+    const claims = claimsOf(signed.accessToken);
+    victim = { userId: Number(claims.sub), sessionId: claims.sid as string };
+    attackerToken = (await signUp(t, 'forger')).accessToken;
+  });
+
+  const validClaims = () => ({ role: 'admin', sid: victim.sessionId });
+
+  it('alg "none"', async () => {
+    const token = new UnsecuredJWT(validClaims())
+      .setSubject(String(victim.userId))
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setNotBefore('0s')
+      .setExpirationTime('10m')
+      .setJti('x')
+      .encode();
+    await expectRefused(token);
+    // Also with a kid and at+jwt type in the header.
+    const [, payload] = token.split('.');
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt', kid: t.app.services.keyring.currentKid })).toString('base64url');
+    await expectRefused(`${header}.${payload}.`);
+  });
+
+  it('HS256 signed with the public key as the secret (algorithm confusion)', async () => {
+    const publicJwk = t.app.services.keyring.jwks().keys[0]!;
+    for (const secret of [JSON.stringify(publicJwk), String(publicJwk.x), Buffer.from(String(publicJwk.x), 'base64url')]) {
+      const token = await new SignJWT(validClaims())
+        .setProtectedHeader({ alg: 'HS256', kid: publicJwk.kid as string, typ: 'at+jwt' })
+        .setSubject(String(victim.userId))
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setNotBefore('0s')
+        .setExpirationTime('10m')
+        .setJti('x')
+        .sign(typeof secret === 'string' ? new TextEncoder().encode(secret) : new Uint8Array(secret));
+      await expectRefused(token);
+    }
+  });
+
+  it('signed by a key we do not know, under an unknown or a real kid', async () => {
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    for (const kid of ['unknown-kid', t.app.services.keyring.currentKid!]) {
+      const token = await new SignJWT(validClaims())
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
+        .setSubject(String(victim.userId))
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setNotBefore('0s')
+        .setExpirationTime('10m')
+        .setJti('x')
+        .sign(privateKey);
+      await expectRefused(token);
+    }
+  });
+
+  it('with a public key embedded in the header (jwk / jku injection)', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const token = await new SignJWT(validClaims())
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', jwk: await exportJWK(publicKey), jku: 'http://127.0.0.1:1/jwks' })
+      .setSubject(String(victim.userId))
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setNotBefore('0s')
+      .setExpirationTime('10m')
+      .setJti('x')
+      .sign(privateKey);
+    await expectRefused(token);
+  });
+
+  it('with a tampered payload (role raised to admin)', async () => {
+    const [header, payload, signature] = attackerToken.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+    const raised = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url');
+    await expectRefused(`${header}.${raised}.${signature}`);
+    const swapped = Buffer.from(JSON.stringify({ ...claims, sub: String(victim.userId) })).toString('base64url');
+    await expectRefused(`${header}.${swapped}.${signature}`);
+  });
+
+  it('with the wrong issuer, audience, type, or times, even when signed by our key', async () => {
+    const key = await t.app.services.keyring.signingKey();
+    const subject = { userId: victim.userId, role: 'user' as const, sessionId: victim.sessionId };
+    const base = { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 600 };
+    await expectRefused((await signAccessToken(key, subject, { ...base, issuer: 'someone-else' })).token);
+    await expectRefused((await signAccessToken(key, subject, { ...base, audience: 'another-api' })).token);
+    // Expired an hour ago, and not valid for another hour.
+    await expectRefused((await signAccessToken(key, subject, { ...base, ttlSeconds: 60, now: Date.now() - 3_600_000 })).token);
+    await expectRefused((await signAccessToken(key, subject, { ...base, now: Date.now() + 3_600_000 })).token);
+
+    for (const typ of [undefined, 'JWT', 'refresh+jwt']) {
+      const token = await new SignJWT({ role: 'user', sid: victim.sessionId })
+        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, ...(typ ? { typ } : {}) })
+        .setSubject(String(victim.userId))
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setNotBefore('0s')
+        .setExpirationTime('10m')
+        .setJti('x')
+        .sign(key.privateKey);
+      await expectRefused(token);
+    }
+  });
+
+  it('signed by our key for a session that is not the subject’s, or does not exist', async () => {
+    const key = await t.app.services.keyring.signingKey();
+    const base = { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 600 };
+    const attackerClaims = claimsOf(attackerToken);
+    const crossed = await signAccessToken(key, { userId: victim.userId, role: 'user', sessionId: attackerClaims.sid as string }, base);
+    await expectRefused(crossed.token);
+    const unknownSession = await signAccessToken(key, { userId: victim.userId, role: 'user', sessionId: '00000000-0000-4000-8000-000000000000' }, base);
+    await expectRefused(unknownSession.token);
+  });
+
+  it('an opaque refresh token presented as an access token', async () => {
+    const { refreshToken } = await signUp(t, 'refresh_as_access');
+    await expectRefused(refreshToken);
+  });
+});
+
+describe('signing key rotation and revocation', () => {
+  it('rotation keeps tokens of the previous key valid; revoking a key kills its tokens at once', async () => {
+    const admin = await signUpAdmin(t, 'rotating_admin');
+    const before = await signUp(t, 'before_rotation');
+    const oldKid = headerOf(before.accessToken).kid as string;
+
+    const rotated = await t.caller(admin.accessToken).admin.keys.rotate();
+    expect(rotated.previousKid).toBe(oldKid);
+    expect(rotated.kid).not.toBe(oldKid);
+    // Old token still works (and is served from the verified-token cache after the first call).
+    await expect(t.caller(before.accessToken).auth.me()).resolves.toBeTruthy();
+    await expect(t.caller(before.accessToken).auth.me()).resolves.toBeTruthy();
+
+    const after = await t.caller().auth.login({ username: 'before_rotation', password: 'a long enough passphrase' });
+    expect(headerOf(after.access_token).kid).toBe(rotated.kid);
+    const jwks = json(await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' }));
+    expect(jwks.keys.map((k: { kid: string }) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort());
+
+    const revoked = await rest(t.app, 'POST', `/api/admin/keys/${oldKid}/revoke`, { token: admin.accessToken });
+    // The admin's own token was signed by the old key too: revocation is total.
+    expect(revoked.statusCode).toBe(200);
+    expect(json(revoked)).toEqual({ kid: oldKid, newKid: null });
+    await expectRefused(before.accessToken);
+    await expectRefused(admin.accessToken);
+    await expect(t.caller(after.access_token).auth.me()).resolves.toBeTruthy();
+    const jwksAfter = json(await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' }));
+    expect(jwksAfter.keys.map((k: { kid: string }) => k.kid)).toEqual([rotated.kid]);
+  });
+
+  it('revoking the current key creates a new one, and sign-in keeps working', async () => {
+    const admin = await signUpAdmin(t, 'revoking_admin');
+    const currentKid = t.app.services.keyring.currentKid!;
+    const result = await t.caller(admin.accessToken).admin.keys.revoke({ kid: currentKid });
+    expect(result.newKid).toEqual(expect.any(String));
+    expect(t.app.services.keyring.currentKid).toBe(result.newKid);
+    await expectRefused(admin.accessToken);
+    const again = await t.caller().auth.login({ username: 'revoking_admin', password: 'a long enough passphrase' });
+    await expect(t.caller(again.access_token).admin.keys.list()).resolves.toBeTruthy();
+  });
+
+  it('a key revoked by another instance (straight in the database) stops its tokens on the next request', async () => {
+    const user = await signUp(t, 'remote_revocation');
+    await expect(t.caller(user.accessToken).auth.me()).resolves.toBeTruthy();
+    await t.app.services.database.db
+      .updateTable('signing_keys')
+      .set({ revoked_at: new Date() })
+      .where('kid', '=', headerOf(user.accessToken).kid as string)
+      .execute();
+    expect(await rejection(t.caller(user.accessToken).auth.me())).toMatchObject({ code: 'UNAUTHORIZED' });
+    // With its current key gone, the next sign-in makes a new one instead of failing.
+    await t.app.services.keyring.reload();
+    const again = await t.caller().auth.login({ username: 'remote_revocation', password: 'a long enough passphrase' });
+    expect(headerOf(again.access_token).kid).not.toBe(headerOf(user.accessToken).kid);
+    await expect(t.caller(again.access_token).auth.me()).resolves.toBeTruthy();
+  });
+
+  it('revoking an unknown key answers 404', async () => {
+    const admin = await signUpAdmin(t, 'unknown_key_admin');
+    const response = await rest(t.app, 'POST', '/api/admin/keys/no-such-kid/revoke', { token: admin.accessToken });
+    expect(response.statusCode).toBe(404);
+  });
+});
