@@ -85,7 +85,11 @@ export function createContext(services: Services, req: FastifyRequest, reply: Fa
     malformedAuthorization: authorization !== undefined && match === null,
     secureTransport: req.protocol === 'https',
     cookies: {
-      get: (name) => req.cookies[name],
+      get: (name) => {
+        const header = req.headers.cookie;
+        req.cookies ??= header ? req.server.parseCookie(header) : {};
+        return req.cookies[name];
+      },
       set: (name, value, options) => void reply.setCookie(name, value, options),
       clear: (name, options) => void reply.clearCookie(name, options),
     },

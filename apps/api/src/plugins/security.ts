@@ -45,7 +45,8 @@ export const securityPlugin = fp(
       exposedHeaders: ['retry-after', 'www-authenticate', 'x-request-id'],
       maxAge: 600,
     });
-    await app.register(cookie);
+    // Parsed on demand (only the refresh call reads cookies), not on every request.
+    await app.register(cookie, { hook: false });
     await app.register(formbody, { bodyLimit: 16_384 });
 
     app.addHook('onSend', async (request, reply, payload) => {

@@ -24,7 +24,9 @@ export interface AuthUser {
   id: number;
   username: string;
   role: UserRole;
+  isActive: boolean;
   createdAt: Date;
+  updatedAt: Date;
   sessionId: string;
   /** When the access token of this request expires (epoch seconds). */
   tokenExpiresAt: number;
@@ -319,16 +321,24 @@ export class AuthService {
       id: row.id,
       username: row.username,
       role: row.role,
+      isActive: row.is_active,
       createdAt: row.created_at,
+      updatedAt: row.updated_at,
       sessionId: claims.sessionId,
       tokenExpiresAt: claims.expiresAt,
     };
   }
 
-  async me(user: AuthUser): Promise<PublicUser> {
-    const row = await users.findUserById(this.deps.db, user.id);
-    if (!row) throw new DomainError('INVALID_TOKEN', 'The account no longer exists');
-    return toPublicUser(row);
+  /** The caller as read by `authenticate` for this very request: no second query. */
+  me(user: AuthUser): PublicUser {
+    return {
+      id: user.id,
+      username: user.username,
+      role: user.role,
+      isActive: user.isActive,
+      createdAt: user.createdAt,
+      updatedAt: user.updatedAt,
+    };
   }
 
   async logout(user: AuthUser, client: ClientInfo): Promise<void> {
