@@ -1,3 +1,4 @@
+import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, rest, signUp, type TestApp, trpc } from './helpers';
 
@@ -13,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-function expectFieldError(response: { statusCode: number; body: string }, field: string) {
+function expectFieldError(response: LightMyRequestResponse, field: string) {
   expect(response.statusCode, response.body).toBe(400);
   const body = json(response);
   expect(body.data.reason).toBe('VALIDATION_FAILED');

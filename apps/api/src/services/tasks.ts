@@ -162,19 +162,27 @@ export class TasksService {
   /** Every owner's tasks, with the owner's name: administrators only. */
   async listAll(caller: TaskCaller, query: AdminListTasksQuery): Promise<Page<AdminTask>> {
     if (caller.role !== 'admin') throw new DomainError('FORBIDDEN', 'Administrators only');
-    const scope: tasks.TaskScope = query.ownerId === undefined ? { allOwners: true } : { ownerId: query.ownerId };
-    const { rows, nextCursor } = await this.#page(query, scope, query.owner);
+    let ownerId = query.ownerId;
+    if (query.owner !== undefined) {
+      const named = await tasks.findOwnerIdByUsername(this.db, query.owner);
+      if (named === undefined || (ownerId !== undefined && ownerId !== named)) {
+        if (query.cursor !== undefined) decodeCursor(query.cursor, query.sort, query.order);
+        return { items: [], nextCursor: null };
+      }
+      ownerId = named;
+    }
+    const scope: tasks.TaskScope = ownerId === undefined ? { allOwners: true } : { ownerId };
+    const { rows, nextCursor } = await this.#page(query, scope);
     const usernames = await tasks.findOwnerUsernames(this.db, [...new Set(rows.map((row) => row.owner_id))]);
     const items = rows.map((row) => ({ ...toTask(row), ownerUsername: usernames.get(row.owner_id) ?? '' }));
     return { items, nextCursor };
   }
 
-  async #page(query: ListTasksQuery, scope: tasks.TaskScope, ownerUsername?: string) {
+  async #page(query: ListTasksQuery, scope: tasks.TaskScope) {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort, query.order);
     const search = query.search?.trim();
     const rows = await tasks.listTasksPage(this.db, {
       scope,
-      ...(ownerUsername === undefined ? {} : { ownerUsername }),
       filters: {
         ...(query.status === undefined ? {} : { statuses: query.status }),
         ...(query.priority === undefined ? {} : { priorities: query.priority }),

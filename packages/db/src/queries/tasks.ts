@@ -1,4 +1,4 @@
-import { type Expression, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
 import type { Database, TaskPriority, TaskStatus } from '../schema';
 
 export const taskColumns = [
@@ -59,8 +59,6 @@ export interface TaskPagePosition {
 
 export interface TaskPageQuery {
   scope: TaskScope;
-  /** Administrators' filter by the owner's username, in any letter case. */
-  ownerUsername?: string;
   filters: TaskFilters;
   sort: TaskSortColumn;
   order: 'asc' | 'desc';
@@ -198,7 +196,7 @@ function sortKeyExpression(sort: TaskSortColumn): RawBuilder<string | number | n
   return sql<string | null>`to_char(${sql.ref(sort)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
-function keyValue(sort: TaskSortColumn, key: string | number): Expression<unknown> {
+function keyValue(sort: TaskSortColumn, key: string | number): RawBuilder<unknown> {
   return sort === 'priority_rank' ? sql`${key}::smallint` : sql`${key}::timestamptz`;
 }
 
@@ -210,16 +208,21 @@ function pageSegment(db: Kysely<Database>, query: TaskPageQuery, segment: 'keyed
     inScope(db.selectFrom('tasks').select(taskColumns).select(sortKeyExpression(sort).as('sort_key')), query.scope),
     query.filters,
   );
-  if (query.ownerUsername !== undefined) {
-    const name = query.ownerUsername.toLowerCase();
-    q = q.where('owner_id', '=', (eb) => eb.selectFrom('users').select('users.id').where(sql`lower(username)`, '=', name));
-  }
+  // The row comparison that seeks to the cursor starts with the owner when there is one (a
+  // constant, so it changes nothing about which rows pass). Only an owner-led index can then
+  // use it: PostgreSQL estimates a row comparison by its first column, which for a three-valued
+  // priority rank can come out as "no rows" and tempt it into the all-owners index with the
+  // owner as a mere filter, reading every other owner's rows on the way.
+  const owner = 'ownerId' in query.scope ? sql`${query.scope.ownerId}::int` : undefined;
+  const seek = (columns: RawBuilder<unknown>, values: RawBuilder<unknown>) =>
+    owner
+      ? sql<SqlBool>`(owner_id, ${columns}) ${comparison} (${owner}, ${values})`
+      : sql<SqlBool>`(${columns}) ${comparison} (${values})`;
   const after = query.after;
   if (segment === 'keyed') {
     if (sort === 'due_at') q = q.where('due_at', 'is not', null);
     if (after !== undefined && after.key !== null) {
-      // A row comparison the index can seek to: (key, id) strictly past the cursor.
-      q = q.where(sql<SqlBool>`(${sql.ref(sort)}, id) ${comparison} (${keyValue(sort, after.key)}, ${after.id})`);
+      q = q.where(seek(sql`${sql.ref(sort)}, id`, sql`${keyValue(sort, after.key)}, ${after.id}`));
     }
   } else {
     q = q.where('due_at', 'is', null);
@@ -241,6 +244,16 @@ export async function listTasksPage(db: Kysely<Database>, query: TaskPageQuery) 
   if (query.sort !== 'due_at' || keyed.length >= query.limit) return keyed;
   const undated = await pageSegment(db, query, 'no-due-date', query.limit - keyed.length).execute();
   return [...keyed, ...undated];
+}
+
+/** The id of the user with this name in any letter case, for administrators' owner filter. */
+export async function findOwnerIdByUsername(db: Kysely<Database>, username: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .select('id')
+    .where(sql<string>`lower(username)`, '=', username.toLowerCase())
+    .executeTakeFirst();
+  return row?.id;
 }
 
 /** Usernames of the given users, for administrators' lists. */
