@@ -84,6 +84,7 @@ interface Sized {
 async function main() {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
+  await dropAbandonedDatabases(admin);
   const names = [`stm_bench_tasks_${process.pid}_small`, `stm_bench_tasks_${process.pid}_large`];
   const handles: Kysely<Database>[] = [];
   try {
@@ -132,6 +133,24 @@ async function main() {
     await Promise.all(handles.map((db) => db.destroy()));
     for (const name of names) await admin.query(`drop database if exists ${name} with (force)`);
     await admin.end();
+  }
+}
+
+/** Scratch databases of earlier runs that were killed before they could drop them. */
+async function dropAbandonedDatabases(admin: pg.Client) {
+  const { rows } = await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'stm_bench_tasks_%'`);
+  for (const { datname } of rows) {
+    const pid = Number(/^stm_bench_tasks_(\d+)_/.exec(datname)?.[1]);
+    if (Number.isInteger(pid) && !isAlive(pid)) await admin.query(`drop database if exists ${datname} with (force)`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
