@@ -15,6 +15,8 @@ interface ValidationIssue {
   path: PropertyKey[];
   message: string;
   code?: string;
+  /** Unrecognized keys of a strict object. */
+  keys?: string[];
 }
 
 function validationIssues(cause: unknown): ValidationIssue[] | undefined {
@@ -28,8 +30,12 @@ function validationIssues(cause: unknown): ValidationIssue[] | undefined {
 function fieldErrorsOf(issues: ValidationIssue[]): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
   for (const issue of issues) {
-    const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '_';
-    (fields[key] ??= []).push(issue.message);
+    // A field the input must not have is reported under its own name, so a form can point at it.
+    const paths = issue.code === 'unrecognized_keys' && issue.keys ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+    for (const path of paths) {
+      const key = path.length > 0 ? path.map(String).join('.') : '_';
+      (fields[key] ??= []).push(issue.code === 'unrecognized_keys' ? 'This field cannot be set' : issue.message);
+    }
   }
   return fields;
 }

@@ -13,6 +13,7 @@ export * as audit from './queries/audit';
 export * as sessions from './queries/sessions';
 export * as settings from './queries/settings';
 export * as signingKeys from './queries/signing-keys';
+export * as tasks from './queries/tasks';
 export * as users from './queries/users';
 export { sql } from 'kysely';
 export type { Kysely, Transaction } from 'kysely';

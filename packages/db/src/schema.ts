@@ -85,6 +85,29 @@ export interface AuditEventsTable {
   details: ColumnType<Record<string, unknown>, string | undefined, never>;
 }
 
+export const taskStatuses = ['todo', 'in_progress', 'done'] as const;
+export type TaskStatus = (typeof taskStatuses)[number];
+export const taskPriorities = ['low', 'medium', 'high'] as const;
+export type TaskPriority = (typeof taskPriorities)[number];
+
+export interface TasksTable {
+  id: Generated<number>;
+  owner_id: number;
+  title: string;
+  description: ColumnType<string, string | undefined, string>;
+  status: ColumnType<TaskStatus, TaskStatus | undefined, TaskStatus>;
+  priority: ColumnType<TaskPriority, TaskPriority | undefined, TaskPriority>;
+  /** Generated from `priority` (low 1, medium 2, high 3); never written. */
+  priority_rank: ColumnType<number, never, never>;
+  due_at: NullableTimestamp;
+  /** Set while the status is `done` (a check constraint holds them together). */
+  completed_at: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  /** Incremented by every update: optimistic concurrency for clients. */
+  version: ColumnType<number, number | undefined, number>;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -93,6 +116,7 @@ export interface Database {
   password_reset_tokens: PasswordResetTokensTable;
   settings: SettingsTable;
   audit_events: AuditEventsTable;
+  tasks: TasksTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -102,3 +126,4 @@ export type SessionRow = Selectable<SessionsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type NewAuditEventRow = Insertable<AuditEventsTable>;
+export type TaskRow = Selectable<TasksTable>;

@@ -8,6 +8,7 @@ import { ensureAdminFromEnvironment } from './bootstrap';
 import { Keyring } from './keyring';
 import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore } from './lockout';
 import { SettingsService } from './settings';
+import { TasksService } from './tasks';
 
 export interface Services {
   config: AppConfig;
@@ -18,6 +19,7 @@ export interface Services {
   settings: SettingsService;
   lockout: LockoutStore;
   auth: AuthService;
+  tasks: TasksService;
   /** Shared counters of every instance; absent when REDIS_URL is not set. */
   redis: Redis | undefined;
   /** Starts background work (settings and key polling, housekeeping). */
@@ -90,6 +92,7 @@ export async function createServices(config: AppConfig, database: DatabaseHandle
     settings,
     lockout,
     auth,
+    tasks: new TasksService(db),
     redis,
     start() {
       if (timers.length > 0) return;

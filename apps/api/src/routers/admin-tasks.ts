@@ -1,0 +1,24 @@
+import type { TRPCRouterRecord } from '@trpc/server';
+import { adminListTasksInput } from '@stm/validators';
+import { z } from 'zod';
+import { adminProcedure } from '../trpc';
+import { pageOutput, taskOutput } from './tasks';
+
+const adminTaskOutput = taskOutput.extend({ ownerUsername: z.string() });
+
+export const adminTasksRouter = {
+  list: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/tasks',
+        tags: ['admin'],
+        summary: "Every user's tasks",
+        description:
+          'The filters, sorts and cursor pagination of `GET /api/tasks`, across all owners; narrow to one with `ownerId` or `owner` (username, any letter case).',
+      },
+    })
+    .input(adminListTasksInput)
+    .output(pageOutput(adminTaskOutput))
+    .query(({ ctx, input }) => ctx.services.tasks.listAll(ctx.user, input)),
+} satisfies TRPCRouterRecord;
