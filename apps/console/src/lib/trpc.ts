@@ -32,6 +32,11 @@ export function readCsrfCookie(cookieHeader: string = document.cookie): string |
 
 const sameOriginFetch: typeof fetch = (input, init) => fetch(input, { ...init, credentials: 'same-origin' });
 
+/** Tabs queue for the refresh lock; a stalled request must not hold it (and them) forever. */
+const REFRESH_TIMEOUT_MS = 15_000;
+const refreshFetch: typeof fetch = (input, init) =>
+  fetch(input, { ...init, credentials: 'same-origin', signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS) });
+
 /**
  * Only for the cookie refresh: no batching (it must not wait on or fail with other calls) and
  * no bearer token, so the auth link below can never recurse into it.
@@ -40,7 +45,7 @@ const refreshClient = createTRPCClient<AppRouter>({
   links: [
     httpLink({
       url: URL,
-      fetch: sameOriginFetch,
+      fetch: refreshFetch,
       headers: () => {
         const csrf = readCsrfCookie();
         return csrf ? { 'x-csrf-token': csrf } : {};
