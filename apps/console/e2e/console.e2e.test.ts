@@ -312,6 +312,44 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     await context.close();
   });
 
+  it('works from the keyboard: skip link first, dialogs take focus, Escape closes them and focus returns', async () => {
+    const username = uniqueName('hana');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const { context, page } = await stage.newContext();
+    await page.goto('/sign-in?next=%2Faccount');
+    await page.getByLabel('Username').focus();
+    await page.keyboard.type(username);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await heading(page, 'Account');
+
+    await page.reload();
+    await heading(page, 'Account');
+    await page.keyboard.press('Tab');
+    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    expect(await focused()).toBe('Skip to content');
+
+    const opener = page.getByRole('button', { name: 'Sign out everywhere' });
+    await opener.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Sign out everywhere?' });
+    await dialog.waitFor();
+    expect(await focused()).toBe('Cancel');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focused()).toBe('Sign out everywhere');
+
+    // And through to the end: confirming from the keyboard signs out every session.
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Sign out everywhere');
+    await page.keyboard.press('Enter');
+    await waitForPath(page, '/sign-in');
+    await context.close();
+  });
+
   it('fits a phone screen, in the dark scheme, with the menu behind a button', async () => {
     const username = uniqueName('gina');
     await registerUser(stage.baseUrl, username, PASSWORD);
