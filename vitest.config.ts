@@ -7,7 +7,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * drive the built console in Chromium.
  */
 const postgresUrl = process.env.TEST_DATABASE_URL;
-const roots = ['apps/*/src', 'apps/*/test', 'packages/*/src', 'tooling/*/src'];
+const roots = ['apps/*/src', 'apps/*/test', 'apps/*/e2e', 'packages/*/src', 'tooling/*/src'];
 const files = (pattern: string) => roots.map((root) => `${root}/**/${pattern}`);
 const special = [...files('*.unit.test.ts'), ...files('*.e2e.test.ts'), ...files('*.pg.test.ts'), '**/node_modules/**'];
 const globalSetup = ['./tooling/vitest/global-setup.ts'];

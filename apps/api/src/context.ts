@@ -1,3 +1,6 @@
+// Brings in the request/reply cookie decorations, so this file type-checks wherever it is
+// reached from (the console compiles the router's types, which lead here).
+import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from './logger';
 import type { ClientInfo } from './services/audit';

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { AppConfig } from './env';
@@ -75,6 +76,9 @@ export function createLogger(config: Pick<AppConfig, 'log'>, destination?: NodeJ
     );
   }
   if (config.log.dir) {
+    // pino-roll creates the folder asynchronously but links `current.log` in it at once: on a
+    // fresh checkout that link could fail with ENOENT and take the process down.
+    mkdirSync(config.log.dir, { recursive: true });
     targets.push({
       target: 'pino-roll',
       level: config.log.level,

@@ -1,0 +1,216 @@
+/**
+ * The browser tests' stage: the real API (from source, on a fresh embedded database) serving the
+ * built console, and Debian's Chromium driven by playwright-core. Nothing is built or downloaded
+ * here: the test command builds the console first, and the browser is the system's.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+const CONSOLE_DIR = path.join(REPO_ROOT, 'apps/console/dist');
+const SCREENSHOT_DIR = path.join(REPO_ROOT, 'test-results/screenshots');
+
+export const ADMIN = { username: 'root-admin', password: 'e2e admin passphrase 42' };
+
+/**
+ * Whether the browser tests can run. CI installs Chromium with apt-get, so there a missing
+ * browser is a failure; on a developer machine without it the tests are skipped, saying why.
+ */
+export function browserAvailable(): boolean {
+  if (existsSync(CHROMIUM_PATH)) return true;
+  const message = `${CHROMIUM_PATH} not found: install Debian's chromium (apt-get install chromium) to run the browser tests`;
+  if (process.env.CI) throw new Error(message);
+  console.warn(`Skipping browser tests: ${message}`);
+  return false;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForReady(baseUrl: string, api: ChildProcess, output: () => string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (api.exitCode !== null) throw new Error(`The API exited with code ${api.exitCode}:\n${output()}`);
+    try {
+      const response = await fetch(`${baseUrl}/readyz`);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`The API was not ready within ${timeoutMs} ms:\n${output()}`);
+}
+
+export interface Stage {
+  baseUrl: string;
+  browser: Browser;
+  /** A fresh browser profile (cookies, storage) that fails its test on CSP violations or page errors. */
+  newContext(options?: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }>;
+  /** The problems seen in any page so far (CSP violations, script errors, console errors). */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+/** Responses the tests provoke on purpose; Chromium logs each as a console error. */
+const EXPECTED_HTTP_ERRORS = /Failed to load resource: the server responded with a status of (400|401|403|404|409)\b/;
+
+export async function startStage(environment: Record<string, string> = {}): Promise<Stage> {
+  if (!existsSync(path.join(CONSOLE_DIR, 'index.html'))) {
+    throw new Error(`${CONSOLE_DIR}/index.html is missing: build the console first (pnpm --filter @stm/console build)`);
+  }
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'stm-e2e-'));
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  let log = '';
+  const api = spawn(process.execPath, ['--import', tsx, 'apps/api/src/server.ts'], {
+    cwd: REPO_ROOT,
+    // Only what the API needs, set explicitly: a developer's .env (read by the API for unset
+    // variables) must not point this run at their PostgreSQL, Redis or HTTPS-only cookies.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? tmpdir(),
+      NODE_ENV: 'development',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      COOKIE_SECURE: 'false',
+      CORS_ORIGINS: '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      SECRET_KEY: randomBytes(48).toString('base64url').slice(0, 64),
+      ADMIN_USERNAME: ADMIN.username,
+      ADMIN_PASSWORD: ADMIN.password,
+      BCRYPT_COST: '4',
+      LOG_FILE: 'false',
+      LOG_LEVEL: 'warn',
+      LOG_PRETTY: 'false',
+      CONSOLE_DIR,
+      AUTH_RATE_LIMIT_MAX: '100000',
+      RATE_LIMIT_MAX: '100000',
+      ...environment,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const collect = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-20_000);
+  };
+  api.stdout?.on('data', collect);
+  api.stderr?.on('data', collect);
+
+  let browser: Browser | undefined;
+  const stop = async () => {
+    await browser?.close().catch(() => {});
+    if (api.exitCode === null) {
+      const exited = new Promise((resolve) => api.once('exit', resolve));
+      api.kill('SIGTERM');
+      const timer = setTimeout(() => api.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitForReady(baseUrl, api, () => log);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  const problems: string[] = [];
+  const launched = browser;
+  return {
+    baseUrl,
+    browser: launched,
+    problems,
+    async newContext(options = {}) {
+      const context = await launched.newContext({ baseURL: baseUrl, locale: 'en-GB', ...options });
+      // Reported through the console so it reaches us whatever the page's own CSP allows.
+      await context.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (event) => {
+          console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline code'} at ${event.sourceFile}:${event.lineNumber}:${event.columnNumber}`);
+        });
+      });
+      context.on('console', (message) => {
+        if (message.type() === 'error' && !EXPECTED_HTTP_ERRORS.test(message.text())) {
+          problems.push(`console error on ${message.location().url}: ${message.text()}`);
+        }
+      });
+      context.on('weberror', (error) => problems.push(`page error: ${error.error().message}`));
+      const page = await context.newPage();
+      return { context, page };
+    },
+    close: stop,
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/** Creates an account through the REST bridge: tests that are not about registering skip the form. */
+export async function registerUser(baseUrl: string, username: string, password: string): Promise<void> {
+  const response = await fetch(`${baseUrl}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (!response.ok) throw new Error(`register ${username}: ${response.status} ${await response.text()}`);
+}
+
+/** Signs in through the REST bridge, as another client of the same account would. */
+export async function apiLogin(baseUrl: string, username: string, password: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username, password, grant_type: 'password' }).toString(),
+  });
+  if (!response.ok) throw new Error(`login ${username}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+export async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+let counter = 0;
+/** A username no other test in this run uses (usernames are 4-20 of [A-Za-z0-9_.-]). */
+export function uniqueName(prefix: string): string {
+  counter += 1;
+  return `${prefix}${counter}${randomBytes(2).toString('hex')}`.slice(0, 20);
+}

@@ -1,0 +1,62 @@
+import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
+import { type MessageKey, useI18n } from '../i18n';
+import { ComingSoon, NotFound } from '../pages/Status';
+import { SigningKeys } from './SigningKeys';
+
+/**
+ * The admin area: its own chunk, loaded only after the server has said the user is an admin.
+ * Paths here are relative to `/admin`. Phase 2 replaces each ComingSoon with its screen.
+ */
+const SECTIONS: { path: string; label: MessageKey }[] = [
+  { path: '/users', label: 'admin.users' },
+  { path: '/tasks', label: 'admin.tasks' },
+  { path: '/audit', label: 'admin.audit' },
+  { path: '/settings', label: 'admin.settings' },
+  { path: '/keys', label: 'admin.keys' },
+];
+
+export default function AdminArea() {
+  const { t } = useI18n();
+  const [location] = useLocation();
+  return (
+    <div className="admin">
+      <nav aria-label={t('admin.navLabel')} className="subnav">
+        <ul>
+          {SECTIONS.map((section) => {
+            const active = location === section.path || location.startsWith(`${section.path}/`);
+            return (
+              <li key={section.path}>
+                <Link href={section.path} className={active ? 'subnav-link active' : 'subnav-link'} aria-current={active ? 'page' : undefined}>
+                  {t(section.label)}
+                </Link>
+              </li>
+            );
+          })}
+        </ul>
+      </nav>
+      <Switch>
+        <Route path="/">
+          <Redirect to="/users" replace />
+        </Route>
+        <Route path="/users">
+          <ComingSoon title={t('admin.users')} description={t('comingSoon.adminUsers')} />
+        </Route>
+        <Route path="/tasks">
+          <ComingSoon title={t('admin.tasks')} description={t('comingSoon.adminTasks')} />
+        </Route>
+        <Route path="/audit">
+          <ComingSoon title={t('admin.audit')} description={t('comingSoon.adminAudit')} />
+        </Route>
+        <Route path="/settings">
+          <ComingSoon title={t('admin.settings')} description={t('comingSoon.adminSettings')} />
+        </Route>
+        <Route path="/keys">
+          <SigningKeys />
+        </Route>
+        <Route>
+          <NotFound />
+        </Route>
+      </Switch>
+    </div>
+  );
+}

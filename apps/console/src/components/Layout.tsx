@@ -1,0 +1,92 @@
+import { type ReactNode, useEffect, useState } from 'react';
+import { Link, useLocation } from 'wouter';
+import { type MessageKey, useI18n } from '../i18n';
+import { useMe, useSignOut } from '../lib/auth';
+import { LanguageSwitcher } from './LanguageSwitcher';
+
+interface NavItem {
+  href: string;
+  label: MessageKey;
+  adminOnly?: boolean;
+}
+
+const NAV: NavItem[] = [
+  { href: '/tasks', label: 'nav.tasks' },
+  { href: '/dashboard', label: 'nav.dashboard' },
+  { href: '/account', label: 'nav.account' },
+  { href: '/admin', label: 'nav.admin', adminOnly: true },
+];
+
+function NavLink({ href, children }: { href: string; children: ReactNode }) {
+  const [location] = useLocation();
+  const active = location === href || location.startsWith(`${href}/`);
+  return (
+    <Link href={href} className={active ? 'nav-link active' : 'nav-link'} aria-current={active ? 'page' : undefined}>
+      {children}
+    </Link>
+  );
+}
+
+/** The frame of every signed-in screen: skip link, header with navigation, main content. */
+export function Layout({ children }: { children: ReactNode }) {
+  const { t } = useI18n();
+  const me = useMe();
+  const signOut = useSignOut();
+  const [location] = useLocation();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const isAdmin = me.data?.role === 'admin';
+
+  // On a phone the menu folds away again once the user has picked a destination.
+  useEffect(() => setMenuOpen(false), [location]);
+
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">
+        {t('nav.skipToContent')}
+      </a>
+      <header className="topbar">
+        <div className="topbar-inner">
+          <Link href="/tasks" className="brand">
+            <img src="/favicon.svg" alt="" width="24" height="24" />
+            <span>{t('app.name')}</span>
+          </Link>
+          <button
+            type="button"
+            className="btn menu-toggle"
+            aria-expanded={menuOpen}
+            aria-controls="primary-nav"
+            onClick={() => setMenuOpen((open) => !open)}
+          >
+            {t('nav.menu')}
+          </button>
+          <div id="primary-nav" className={menuOpen ? 'topbar-menu open' : 'topbar-menu'}>
+            <nav aria-label={t('nav.label')}>
+              <ul className="nav-list">
+                {NAV.filter((item) => !item.adminOnly || isAdmin).map((item) => (
+                  <li key={item.href}>
+                    <NavLink href={item.href}>{t(item.label)}</NavLink>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+            <div className="topbar-user">
+              <LanguageSwitcher />
+              {me.data ? (
+                <span className="whoami" title={t('nav.signedInAs', { username: me.data.username })}>
+                  <span className="visually-hidden">{t('nav.signedInAs', { username: me.data.username })}</span>
+                  <span aria-hidden="true">{me.data.username}</span>
+                </span>
+              ) : null}
+              <button type="button" className="btn" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
+                {t('nav.signOut')}
+              </button>
+            </div>
+          </div>
+        </div>
+      </header>
+      <main id="main" className="main" tabIndex={-1}>
+        {children}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+import { type ReactNode, useEffect, useRef } from 'react';
+import { useI18n } from '../i18n';
+
+let initialPage = true;
+
+/**
+ * A screen's heading and document title. After a client-side navigation the heading takes focus,
+ * so keyboard and screen-reader users start at the new content (as a full page load would).
+ */
+export function Page({ title, actions, children, className }: { title: string; actions?: ReactNode; children: ReactNode; className?: string }) {
+  const { t } = useI18n();
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  useEffect(() => {
+    document.title = `${title} · ${t('app.name')}`;
+  }, [title, t]);
+
+  useEffect(() => {
+    if (initialPage) initialPage = false;
+    else heading.current?.focus({ preventScroll: false });
+  }, []);
+
+  return (
+    <div className={className ? `page ${className}` : 'page'}>
+      <div className="page-header">
+        <h1 ref={heading} tabIndex={-1}>
+          {title}
+        </h1>
+        {actions ? <div className="page-actions">{actions}</div> : null}
+      </div>
+      {children}
+    </div>
+  );
+}

@@ -1,0 +1,93 @@
+import type { z } from 'zod';
+import type { MessageKey, Translate } from '../i18n';
+import { type ErrorReason, isApiError } from './api';
+
+/**
+ * What went wrong, in the reader's language. The API's English messages are for logs and curl;
+ * the console goes by `data.reason` (and, failing that, the transport code).
+ */
+export interface DescribedError {
+  message: string;
+  /** The form field the server blamed, when it named one. */
+  field?: string;
+  reason?: ErrorReason;
+}
+
+// A compile error here means the API gained a refusal code the dictionaries do not translate yet.
+const reasonKey = (reason: ErrorReason): MessageKey => `error.${reason}`;
+
+const CODE_KEYS: Record<string, MessageKey> = {
+  BAD_REQUEST: 'error.VALIDATION_FAILED',
+  UNAUTHORIZED: 'error.UNAUTHENTICATED',
+  FORBIDDEN: 'error.FORBIDDEN',
+  NOT_FOUND: 'error.NOT_FOUND',
+  CONFLICT: 'error.CONFLICT',
+  TOO_MANY_REQUESTS: 'error.RATE_LIMITED',
+  PAYLOAD_TOO_LARGE: 'error.VALIDATION_FAILED',
+  SERVICE_UNAVAILABLE: 'error.SERVER_BUSY',
+};
+
+export function describeError(error: unknown, t: Translate): DescribedError {
+  if (!isApiError(error) || !error.data) {
+    // No tRPC envelope: the request never got an answer from the API.
+    return { message: t('error.NETWORK') };
+  }
+  const { reason, fieldErrors, retryAfterSeconds, details, code } = error.data;
+  const vars = {
+    seconds: retryAfterSeconds ?? 1,
+    min: typeof details?.minLength === 'number' ? details.minLength : 8,
+  };
+  const key = reason ? reasonKey(reason) : (CODE_KEYS[code] ?? 'error.UNKNOWN');
+  const field = fieldErrors ? Object.keys(fieldErrors).find((name) => name !== '_') : undefined;
+  return { message: t(key, vars), ...(field ? { field } : {}), ...(reason ? { reason } : {}) };
+}
+
+export function reasonOf(error: unknown): ErrorReason | undefined {
+  return isApiError(error) ? error.data?.reason : undefined;
+}
+
+/** Field-specific wording for pattern checks, which zod reports only as "invalid format". */
+const FORMAT_KEYS: Record<string, MessageKey> = {
+  username: 'validation.usernameCharacters',
+};
+
+/** A zod issue in the reader's language, from its code and limits rather than its English text. */
+export function issueMessage(issue: z.core.$ZodIssue, t: Translate): string {
+  const field = String(issue.path[issue.path.length - 1] ?? '');
+  switch (issue.code) {
+    case 'too_small':
+      if (issue.origin === 'string') {
+        return Number(issue.minimum) <= 1 ? t('validation.required') : t('validation.tooShort', { min: Number(issue.minimum) });
+      }
+      return t('validation.tooSmall', { min: Number(issue.minimum) });
+    case 'too_big':
+      if (issue.origin === 'string') return t('validation.tooLong', { max: Number(issue.maximum) });
+      return t('validation.tooBig', { max: Number(issue.maximum) });
+    case 'invalid_format':
+      return t(FORMAT_KEYS[field] ?? 'validation.invalidFormat');
+    case 'invalid_type':
+      return issue.input === undefined ? t('validation.required') : t('validation.invalid');
+    default:
+      return t('validation.invalid');
+  }
+}
+
+export type FieldErrors<Field extends string = string> = Partial<Record<Field, string>>;
+
+/** Validates with the API's own schema; the first issue of each field, translated. */
+export function validate<S extends z.ZodType>(
+  schema: S,
+  values: Record<string, unknown>,
+  t: Translate,
+): { ok: true; data: z.output<S> } | { ok: false; errors: FieldErrors } {
+  const result = schema.safeParse(values);
+  if (result.success) return { ok: true, data: result.data };
+  const errors: FieldErrors = {};
+  for (const issue of result.error.issues) {
+    const field = issue.path.map(String).join('.') || '_';
+    // An empty field is simply missing, whatever its length rule says.
+    const empty = issue.path.length === 1 && values[String(issue.path[0])] === '';
+    errors[field] ??= empty ? t('validation.required') : issueMessage(issue, t);
+  }
+  return { ok: false, errors };
+}

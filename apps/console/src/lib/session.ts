@@ -1,0 +1,167 @@
+/**
+ * The browser session: the access token lives only in this module's memory (never in storage a
+ * script injected later could read); the refresh token is an httpOnly cookie this code never
+ * sees. Renewal spends that cookie, so every caller shares one refresh in flight, and tabs of the
+ * same browser take turns (a second concurrent refresh with the same cookie would look like a
+ * stolen token to the server and end the session).
+ */
+
+export interface TokenGrant {
+  access_token: string;
+  /** Seconds. */
+  expires_in: number;
+}
+
+export type EndReason =
+  /** Nobody was signed in when the page loaded. */
+  | 'none'
+  /** The user signed out here or in another tab. */
+  | 'signed-out'
+  /** The server ended it: revoked, expired, password changed elsewhere. */
+  | 'expired';
+
+export type SessionState =
+  | { status: 'restoring' }
+  | { status: 'signed-in'; expiresAt: number }
+  | { status: 'signed-out'; reason: EndReason };
+
+export interface SessionDeps {
+  /** Exchanges the refresh cookie for a new access token; rejects if it could not. */
+  refresh(): Promise<TokenGrant>;
+  /** Whether the refusal means the session is over (as opposed to the network failing). */
+  isSessionRejected(error: unknown): boolean;
+  /** Whether the browser holds a session cookie at all; if not, restoring is pointless. */
+  hasSessionCookie(): boolean;
+  /** Serialises the refresh across tabs (Web Locks); runs `task` directly when unavailable. */
+  exclusive?<T>(task: () => Promise<T>): Promise<T>;
+  /** Tells other tabs (and hears from them) that the user signed out. */
+  channel?: { post(message: 'signed-out'): void; listen(onMessage: (message: string) => void): void };
+  now?(): number;
+  setTimeout?(callback: () => void, ms: number): unknown;
+  clearTimeout?(handle: unknown): void;
+}
+
+/** Renew this long before expiry, or a quarter of the lifetime when that is shorter. */
+export const RENEW_LEAD_MS = 60_000;
+/** A token this close to expiry is not worth sending. */
+const EXPIRY_MARGIN_MS = 5_000;
+/** After a network failure while renewing, try again this soon. */
+const RETRY_MS = 15_000;
+
+export interface Session {
+  getState(): SessionState;
+  subscribe(listener: () => void): () => void;
+  /** A token good for a request now, renewing first if needed; null when signed out. */
+  getAccessToken(): Promise<string | null>;
+  /** Refreshes now (one refresh shared by concurrent callers); null if the session is over. */
+  renew(): Promise<string | null>;
+  /** On page load: continue the session the cookie holds, if any. */
+  restore(): Promise<void>;
+  signIn(grant: TokenGrant): void;
+  end(reason: EndReason): void;
+}
+
+export function createSession(deps: SessionDeps): Session {
+  const now = deps.now ?? Date.now;
+  const setTimer = deps.setTimeout ?? ((callback: () => void, ms: number) => globalThis.setTimeout(callback, ms));
+  const clearTimer = deps.clearTimeout ?? ((handle: unknown) => globalThis.clearTimeout(handle as number));
+  const exclusive = deps.exclusive ?? (<T>(task: () => Promise<T>) => task());
+
+  let state: SessionState = { status: 'restoring' };
+  let token: string | null = null;
+  let expiresAt = 0;
+  let inFlight: Promise<string | null> | null = null;
+  let timer: unknown = null;
+  const listeners = new Set<() => void>();
+
+  function setState(next: SessionState) {
+    state = next;
+    for (const listener of [...listeners]) listener();
+  }
+
+  function cancelTimer() {
+    if (timer !== null) clearTimer(timer);
+    timer = null;
+  }
+
+  function schedule(delayMs: number) {
+    cancelTimer();
+    timer = setTimer(() => {
+      timer = null;
+      // A failed background renewal ends the session or reschedules itself; nobody awaits it.
+      renew().catch(() => {});
+    }, Math.max(0, delayMs));
+  }
+
+  function accept(grant: TokenGrant) {
+    const lifetimeMs = grant.expires_in * 1000;
+    token = grant.access_token;
+    expiresAt = now() + lifetimeMs;
+    setState({ status: 'signed-in', expiresAt });
+    schedule(lifetimeMs - Math.min(RENEW_LEAD_MS, lifetimeMs / 4));
+  }
+
+  function end(reason: EndReason, tellOtherTabs = true) {
+    const wasSignedIn = state.status !== 'signed-out';
+    cancelTimer();
+    token = null;
+    expiresAt = 0;
+    if (reason === 'signed-out' && wasSignedIn && tellOtherTabs) deps.channel?.post('signed-out');
+    if (state.status !== 'signed-out' || state.reason !== reason) setState({ status: 'signed-out', reason });
+  }
+
+  function renew(): Promise<string | null> {
+    inFlight ??= (async () => {
+      try {
+        accept(await exclusive(() => deps.refresh()));
+        return token;
+      } catch (error) {
+        if (deps.isSessionRejected(error)) {
+          end(state.status === 'restoring' ? 'none' : 'expired');
+          return null;
+        }
+        // The server could not be reached: keep a token that is still good and try again soon.
+        if (token && expiresAt - now() > EXPIRY_MARGIN_MS) {
+          schedule(Math.min(RETRY_MS, expiresAt - now() - EXPIRY_MARGIN_MS));
+        } else if (state.status === 'restoring') {
+          end('none');
+        }
+        throw error;
+      } finally {
+        inFlight = null;
+      }
+    })();
+    return inFlight;
+  }
+
+  deps.channel?.listen((message) => {
+    // The tabs share one cookie, hence one session: signing out in one ends it in all.
+    if (message === 'signed-out' && state.status !== 'signed-out') end('signed-out', false);
+  });
+
+  return {
+    getState: () => state,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async getAccessToken() {
+      if (inFlight) return inFlight;
+      if (state.status === 'signed-out') return null;
+      if (token && expiresAt - now() > EXPIRY_MARGIN_MS) return token;
+      // A tab that slept past its renewal timer wakes up with a stale token.
+      return state.status === 'signed-in' ? renew() : null;
+    },
+    renew,
+    async restore() {
+      if (state.status !== 'restoring') return;
+      if (!deps.hasSessionCookie()) {
+        end('none');
+        return;
+      }
+      await renew().catch(() => {});
+    },
+    signIn: accept,
+    end: (reason) => end(reason),
+  };
+}

@@ -1,0 +1,159 @@
+import type { AppRouter } from '@stm/api/router';
+import { QueryClient } from '@tanstack/react-query';
+import { createTRPCClient, httpBatchLink, httpLink, type TRPCLink } from '@trpc/client';
+import { observable } from '@trpc/server/observable';
+import { createTRPCContext } from '@trpc/tanstack-react-query';
+import { httpStatusOf } from './api';
+import { createSession, type Session, type SessionDeps } from './session';
+
+export { type ApiError, type ErrorReason, isApiError, type RouterInputs, type RouterOutputs } from './api';
+
+const URL = '/trpc';
+const CSRF_COOKIES = ['__Host-stm_csrf', 'stm_csrf'];
+
+/** The readable half of the double-submit pair; the server checks it against the httpOnly cookie. */
+export function readCsrfCookie(cookieHeader: string = document.cookie): string | undefined {
+  const cookies = new Map(
+    cookieHeader
+      .split(';')
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part) => {
+        const at = part.indexOf('=');
+        return [part.slice(0, at), decodeURIComponent(part.slice(at + 1))] as const;
+      }),
+  );
+  for (const name of CSRF_COOKIES) {
+    const value = cookies.get(name);
+    if (value) return value;
+  }
+  return undefined;
+}
+
+const sameOriginFetch: typeof fetch = (input, init) => fetch(input, { ...init, credentials: 'same-origin' });
+
+/** Tabs queue for the refresh lock; a stalled request must not hold it (and them) forever. */
+const REFRESH_TIMEOUT_MS = 15_000;
+const refreshFetch: typeof fetch = (input, init) =>
+  fetch(input, { ...init, credentials: 'same-origin', signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS) });
+
+/**
+ * Only for the cookie refresh: no batching (it must not wait on or fail with other calls) and
+ * no bearer token, so the auth link below can never recurse into it.
+ */
+const refreshClient = createTRPCClient<AppRouter>({
+  links: [
+    httpLink({
+      url: URL,
+      fetch: refreshFetch,
+      headers: () => {
+        const csrf = readCsrfCookie();
+        return csrf ? { 'x-csrf-token': csrf } : {};
+      },
+    }),
+  ],
+});
+
+async function webLock<T>(task: () => Promise<T>): Promise<T> {
+  if (typeof navigator === 'undefined' || !navigator.locks) return task();
+  return await navigator.locks.request('stm-session-refresh', task);
+}
+
+function broadcastChannel(): SessionDeps['channel'] {
+  if (typeof BroadcastChannel === 'undefined') return undefined;
+  const channel = new BroadcastChannel('stm-session');
+  return {
+    post: (message) => channel.postMessage(message),
+    listen: (onMessage) => channel.addEventListener('message', (event: MessageEvent) => onMessage(String(event.data))),
+  };
+}
+
+const channel = broadcastChannel();
+
+export const session: Session = createSession({
+  refresh: () => refreshClient.auth.refresh.mutate({}),
+  // 4xx: the server looked at the cookie and said no. Anything else may pass; keep the session.
+  isSessionRejected: (error) => {
+    const status = httpStatusOf(error);
+    return status !== undefined && status >= 400 && status < 500 && status !== 429;
+  },
+  hasSessionCookie: () => readCsrfCookie() !== undefined,
+  exclusive: webLock,
+  ...(channel ? { channel } : {}),
+});
+
+/** Calls whose 401 is an answer about credentials, not about the session. */
+const NO_SESSION_RETRY = new Set(['auth.login', 'auth.register', 'auth.refresh']);
+
+/**
+ * A 401 on a call means the access token is no longer good (expired while the tab slept, signing
+ * key revoked, session ended). Renew once and retry once; if renewal is refused the session
+ * module ends the session, and the route guard returns the user to sign-in.
+ */
+const sessionRetryLink: TRPCLink<AppRouter> = () => {
+  return ({ op, next }) =>
+    observable((observer) => {
+      let retried = false;
+      let subscription: { unsubscribe(): void } | undefined;
+      const attempt = () => {
+        subscription = next(op).subscribe({
+          next: (value) => observer.next(value),
+          complete: () => observer.complete(),
+          error: (error) => {
+            if (httpStatusOf(error) !== 401 || NO_SESSION_RETRY.has(op.path)) {
+              observer.error(error);
+              return;
+            }
+            if (retried || session.getState().status !== 'signed-in') {
+              if (session.getState().status === 'signed-in') session.end('expired');
+              observer.error(error);
+              return;
+            }
+            retried = true;
+            session.renew().then(
+              (token) => (token ? attempt() : observer.error(error)),
+              () => observer.error(error),
+            );
+          },
+        });
+      };
+      attempt();
+      return () => subscription?.unsubscribe();
+    });
+};
+
+export const trpcClient = createTRPCClient<AppRouter>({
+  links: [
+    sessionRetryLink,
+    httpBatchLink({
+      url: URL,
+      fetch: sameOriginFetch,
+      maxItems: 10,
+      headers: async () => {
+        const token = await session.getAccessToken();
+        return token ? { authorization: `Bearer ${token}` } : {};
+      },
+    }),
+  ],
+});
+
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: 15_000,
+      // Refusals are answers, not glitches: only retry what might succeed a moment later.
+      retry: (failureCount, error) => {
+        const status = httpStatusOf(error);
+        return failureCount < 2 && (status === undefined || status >= 500 || status === 429);
+      },
+    },
+    mutations: { retry: false },
+  },
+});
+
+// Whatever the last user saw must not be shown to the next one.
+session.subscribe(() => {
+  if (session.getState().status === 'signed-out') queryClient.clear();
+});
+
+export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();

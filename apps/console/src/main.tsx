@@ -1,0 +1,32 @@
+// Must stay the first import: it configures zod before any schema is built.
+import './lib/zod-csp';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import { ToastProvider } from './components/Toasts';
+import { I18nProvider } from './i18n';
+import { queryClient, session, TRPCProvider, trpcClient } from './lib/trpc';
+import './styles/base.css';
+import './styles/layout.css';
+import './styles/components.css';
+
+// Started before the first render so the cookie refresh overlaps loading React.
+void session.restore();
+
+const root = document.getElementById('root');
+if (!root) throw new Error('#root is missing from index.html');
+
+createRoot(root).render(
+  <StrictMode>
+    <QueryClientProvider client={queryClient}>
+      <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
+        <I18nProvider>
+          <ToastProvider>
+            <App />
+          </ToastProvider>
+        </I18nProvider>
+      </TRPCProvider>
+    </QueryClientProvider>
+  </StrictMode>,
+);

@@ -1,0 +1,270 @@
+import { changePasswordInput } from '@stm/validators';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { Alert, Empty, Loading } from '../components/Feedback';
+import { Field } from '../components/Field';
+import { Page } from '../components/Page';
+import { useToast } from '../components/Toasts';
+import { useI18n } from '../i18n';
+import { useMe, useSignOut } from '../lib/auth';
+import { describeError, type FieldErrors, validate } from '../lib/errors';
+import { type RouterOutputs, useTRPC } from '../lib/trpc';
+import { describeUserAgent } from '../lib/user-agent';
+
+export function Account() {
+  const { t } = useI18n();
+  return (
+    <Page title={t('account.title')}>
+      <div className="stack">
+        <Profile />
+        <ChangePassword />
+        <Sessions />
+      </div>
+    </Page>
+  );
+}
+
+function Section({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
+  const id = useId();
+  return (
+    <section className="card" aria-labelledby={id}>
+      <div className="card-header">
+        <h2 id={id}>{title}</h2>
+        {actions}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+function Profile() {
+  const { t, date } = useI18n();
+  const me = useMe();
+  return (
+    <Section title={t('account.profile')}>
+      {me.isPending ? (
+        <Loading />
+      ) : me.isError ? (
+        <Alert message={describeError(me.error, t).message} />
+      ) : (
+        <dl className="facts">
+          <div>
+            <dt>{t('field.username')}</dt>
+            <dd data-testid="profile-username">{me.data.username}</dd>
+          </div>
+          <div>
+            <dt>{t('account.role')}</dt>
+            <dd>{t(me.data.role === 'admin' ? 'role.admin' : 'role.user')}</dd>
+          </div>
+          <div>
+            <dt>{t('account.memberSince')}</dt>
+            <dd>
+              <time dateTime={me.data.createdAt}>{date(me.data.createdAt)}</time>
+            </dd>
+          </div>
+        </dl>
+      )}
+    </Section>
+  );
+}
+
+function ChangePassword() {
+  const { t, plural } = useI18n();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const me = useMe();
+  const [currentPassword, setCurrent] = useState('');
+  const [newPassword, setNew] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [errors, setErrors] = useState<FieldErrors>({});
+
+  const change = useMutation(
+    trpc.auth.changePassword.mutationOptions({
+      onSuccess: ({ endedSessions }) => {
+        setCurrent('');
+        setNew('');
+        setConfirm('');
+        toast.show(
+          endedSessions > 0 ? plural('account.passwordChangedEnded', endedSessions) : t('account.passwordChanged'),
+        );
+        void queryClient.invalidateQueries(trpc.auth.sessions.pathFilter());
+      },
+    }),
+  );
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    const checked = validate(changePasswordInput, { currentPassword, newPassword }, t);
+    const found: FieldErrors = checked.ok ? {} : { ...checked.errors };
+    if (!found.newPassword && newPassword !== confirm) found.confirmPassword = t('validation.passwordsDiffer');
+    setErrors(found);
+    if (checked.ok && Object.keys(found).length === 0) change.mutate(checked.data);
+  }
+
+  const failure = change.error ? describeError(change.error, t) : null;
+  const fieldError = (field: 'currentPassword' | 'newPassword') =>
+    errors[field] ?? (failure?.field === field ? failure.message : undefined);
+  const formLevel = failure && failure.field !== 'currentPassword' && failure.field !== 'newPassword' ? failure.message : null;
+
+  return (
+    <Section title={t('account.changePassword')}>
+      <p className="muted">{t('account.changePasswordHelp')}</p>
+      <form onSubmit={submit} noValidate className="form form-narrow">
+        {/* Lets password managers file the new password under the right account. */}
+        <input type="text" name="username" autoComplete="username" value={me.data?.username ?? ''} readOnly hidden />
+        <Field
+          label={t('field.currentPassword')}
+          name="currentPassword"
+          type="password"
+          autoComplete="current-password"
+          value={currentPassword}
+          onValueChange={setCurrent}
+          error={fieldError('currentPassword')}
+          required
+        />
+        <Field
+          label={t('field.newPassword')}
+          name="newPassword"
+          type="password"
+          autoComplete="new-password"
+          value={newPassword}
+          onValueChange={setNew}
+          error={fieldError('newPassword')}
+          required
+        />
+        <Field
+          label={t('field.confirmNewPassword')}
+          name="confirmPassword"
+          type="password"
+          autoComplete="new-password"
+          value={confirm}
+          onValueChange={setConfirm}
+          error={errors.confirmPassword}
+          required
+        />
+        <Alert message={formLevel} />
+        <div>
+          <button type="submit" className="btn btn-primary" disabled={change.isPending} aria-busy={change.isPending || undefined}>
+            {change.isPending ? t('common.saving') : t('account.changePasswordSubmit')}
+          </button>
+        </div>
+      </form>
+    </Section>
+  );
+}
+
+type SessionRow = RouterOutputs['auth']['sessions']['items'][number];
+
+function Sessions() {
+  const { t, dateTime } = useI18n();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  // Always ask the server: this list is how a user notices a session they did not open.
+  const sessions = useQuery(trpc.auth.sessions.queryOptions(undefined, { staleTime: 0 }));
+  const [revoking, setRevoking] = useState<SessionRow | null>(null);
+  const [confirmEverywhere, setConfirmEverywhere] = useState(false);
+  const signOutEverywhere = useSignOut('everywhere');
+  const sessionsKey = trpc.auth.sessions.queryKey();
+  // This browser first, then the most recently active.
+  const items = [...(sessions.data?.items ?? [])].sort(
+    (a, b) => Number(b.current) - Number(a.current) || b.lastUsedAt.localeCompare(a.lastUsedAt),
+  );
+
+  // Optimistic: the row goes at once and comes back if the server says no.
+  const revoke = useMutation(
+    trpc.auth.revokeSession.mutationOptions({
+      onMutate: async ({ id }) => {
+        await queryClient.cancelQueries(trpc.auth.sessions.pathFilter());
+        const previous = queryClient.getQueryData(sessionsKey);
+        queryClient.setQueryData(sessionsKey, (data) => data && { items: data.items.filter((item) => item.id !== id) });
+        return { previous };
+      },
+      onError: (error, _input, context) => {
+        if (context?.previous) queryClient.setQueryData(sessionsKey, context.previous);
+        toast.show(describeError(error, t).message, 'error');
+      },
+      onSuccess: () => toast.show(t('account.sessionRevoked')),
+      onSettled: () => queryClient.invalidateQueries(trpc.auth.sessions.pathFilter()),
+    }),
+  );
+
+  return (
+    <Section
+      title={t('account.sessions')}
+      actions={
+        <button type="button" className="btn btn-danger-outline" onClick={() => setConfirmEverywhere(true)}>
+          {t('account.signOutEverywhere')}
+        </button>
+      }
+    >
+      <p className="muted">{t('account.sessionsHelp')}</p>
+      {sessions.isPending ? (
+        <Loading />
+      ) : sessions.isError ? (
+        <Alert message={describeError(sessions.error, t).message} />
+      ) : items.length === 0 ? (
+        <Empty title={t('account.noSessions')} />
+      ) : (
+        <ul className="session-list">
+          {items.map((item) => (
+            <li key={item.id} className="session" data-current={item.current || undefined}>
+              <div className="session-main">
+                <p className="session-device">
+                  {describeUserAgent(item.userAgent) ?? t('account.unknownDevice')}
+                  {item.current ? <span className="badge">{t('account.thisDevice')}</span> : null}
+                </p>
+                <p className="session-meta">
+                  {item.ip ? <span>{t('account.sessionIp', { ip: item.ip })}</span> : null}
+                  <span>
+                    {t('account.sessionStarted')} <time dateTime={item.createdAt}>{dateTime(item.createdAt)}</time>
+                  </span>
+                  <span>
+                    {t('account.sessionLastUsed')} <time dateTime={item.lastUsedAt}>{dateTime(item.lastUsedAt)}</time>
+                  </span>
+                </p>
+              </div>
+              {item.current ? null : (
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => setRevoking(item)}
+                  aria-label={t('account.revokeSessionNamed', {
+                    device: describeUserAgent(item.userAgent) ?? t('account.unknownDevice'),
+                    started: dateTime(item.createdAt),
+                  })}
+                >
+                  {t('account.revokeSession')}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <ConfirmDialog
+        open={revoking !== null}
+        title={t('account.revokeSessionConfirmTitle')}
+        confirmLabel={t('account.revokeSession')}
+        onCancel={() => setRevoking(null)}
+        onConfirm={() => {
+          if (revoking) revoke.mutate({ id: revoking.id });
+          setRevoking(null);
+        }}
+      >
+        <p>{t('account.revokeSessionConfirmBody')}</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={confirmEverywhere}
+        title={t('account.signOutEverywhereConfirmTitle')}
+        confirmLabel={t('account.signOutEverywhere')}
+        busy={signOutEverywhere.isPending}
+        onCancel={() => setConfirmEverywhere(false)}
+        onConfirm={() => signOutEverywhere.mutate()}
+      >
+        <p>{t('account.signOutEverywhereConfirmBody')}</p>
+      </ConfirmDialog>
+    </Section>
+  );
+}

@@ -1,0 +1,40 @@
+import { Link } from 'wouter';
+import { Page } from '../components/Page';
+import { useI18n } from '../i18n';
+
+export function NotFound() {
+  const { t } = useI18n();
+  return (
+    <Page title={t('notFound.title')}>
+      <p>{t('notFound.body')}</p>
+      <p>
+        <Link href="~/tasks">{t('common.backToTasks')}</Link>
+      </p>
+    </Page>
+  );
+}
+
+export function NotAllowed() {
+  const { t } = useI18n();
+  return (
+    <Page title={t('notAllowed.title')}>
+      <p>{t('notAllowed.body')}</p>
+      <p>
+        <Link href="~/tasks">{t('common.backToTasks')}</Link>
+      </p>
+    </Page>
+  );
+}
+
+/** A screen whose API is still being built; it says so instead of pretending. */
+export function ComingSoon({ title, description }: { title: string; description: string }) {
+  const { t } = useI18n();
+  return (
+    <Page title={title}>
+      <div className="empty">
+        <p className="empty-title">{t('comingSoon.title')}</p>
+        <p>{description}</p>
+      </div>
+    </Page>
+  );
+}
