@@ -148,6 +148,7 @@ export const en = {
   'error.UNAUTHENTICATED': 'Please sign in.',
   'error.INVALID_TOKEN': 'Your session has ended. Please sign in again.',
   'error.INVALID_CREDENTIALS': 'Incorrect username or password.',
+  'error.REFRESH_TOKEN_MISSING': 'Your session has ended. Please sign in again.',
   'error.REFRESH_TOKEN_INVALID': 'Your session has ended. Please sign in again.',
   'error.REFRESH_TOKEN_REUSED': 'Your session was ended for safety. Please sign in again.',
   'error.FORBIDDEN': 'You are not allowed to do this.',

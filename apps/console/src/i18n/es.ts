@@ -149,6 +149,7 @@ export const es: Record<MessageKey, string> = {
   'error.UNAUTHENTICATED': 'Inicia sesión.',
   'error.INVALID_TOKEN': 'Tu sesión ha terminado. Vuelve a iniciar sesión.',
   'error.INVALID_CREDENTIALS': 'Nombre de usuario o contraseña incorrectos.',
+  'error.REFRESH_TOKEN_MISSING': 'Tu sesión ha terminado. Vuelve a iniciar sesión.',
   'error.REFRESH_TOKEN_INVALID': 'Tu sesión ha terminado. Vuelve a iniciar sesión.',
   'error.REFRESH_TOKEN_REUSED': 'Tu sesión se cerró por seguridad. Vuelve a iniciar sesión.',
   'error.FORBIDDEN': 'No tienes permiso para hacer esto.',
