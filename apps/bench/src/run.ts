@@ -1,22 +1,28 @@
 /**
- * `pnpm bench`: starts the built API as its own process (PostgreSQL when BENCH_DATABASE_URL or
- * DATABASE_URL is set, else the embedded database), seeds it, drives each scenario with
- * autocannon from this process, and reports requests/s, p50/p95/p99 and errors, each product
- * scenario beside its floor measured in the same run. Bounded in time; 127.0.0.1 only.
+ * `pnpm bench`: the product against its floor, measured in one run.
  *
- *   pnpm bench                       # defaults: 5 s per scenario, 16 connections
- *   pnpm bench --duration 10 --connections 32
+ * Starts the built API as its own process on PostgreSQL (BENCH_DATABASE_URL or DATABASE_URL, an
+ * administrative URL: scratch databases are created beside it and dropped) or, without one or
+ * with --embedded, on the embedded database; seeds users and tasks in bulk; drives every scenario
+ * with autocannon from this process; prints a table and writes it as JSON to bench/results/.
+ * Each product scenario sits beside its floor (apps/bench/src/floor.ts, a bare Fastify server in
+ * its own process) measured in the same run, because the machine is shared and absolute numbers
+ * drift. Bounded in time (about --duration seconds per scenario); 127.0.0.1 only.
+ *
+ *   pnpm bench                                   # 5 s per scenario, 16 connections, 10k and 1M tasks
+ *   pnpm bench --duration 10 --sizes 10000       # longer, small table only
+ *   pnpm bench --embedded --sizes 10000          # the embedded database (no floor: it is single-process)
  */
-import { availableParallelism } from 'node:os';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import bcrypt from 'bcrypt';
-import { createDb, migrateToLatest } from '@stm/db';
 import pg from 'pg';
-import { load, type LoadResult } from './load';
+import { load, type LoadOptions, type LoadResult } from './load';
 import { ROOT, type RunningProcess, startApi, startFloor } from './processes';
+import { BENCH_PASSWORD, benchUsername, seedBenchDatabase } from './seed';
 
 const { values: args } = parseArgs({
   // pnpm forwards a literal `--` separator; it carries no meaning here.
@@ -25,6 +31,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '16' },
     users: { type: 'string', default: '20' },
+    sizes: { type: 'string', default: '10000,1000000' },
     'bcrypt-cost': { type: 'string', default: '12' },
     embedded: { type: 'boolean', default: false },
   },
@@ -32,91 +39,60 @@ const { values: args } = parseArgs({
 const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const USERS = Number(args.users);
+const SIZES = args.sizes.split(',').map(Number);
 const BCRYPT_COST = Number(args['bcrypt-cost']);
-const PASSWORD = 'bench passphrase that is long';
 const SECRET_KEY = 'bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz';
+const DEEP_OFFSET = 1_500;
 
-interface Row extends Partial<LoadResult> {
+interface Row extends LoadResult {
   scenario: string;
-  floor?: string;
+  /** What this row is compared with, and the ratio (req/s unless the note says otherwise). */
+  against?: string;
   ratio?: number;
-  note?: string;
 }
 const rows: Row[] = [];
 const extras: Record<string, unknown> = {};
+const round = (n: number) => Math.round(n * 100) / 100;
 
-function record(scenario: string, result: LoadResult, floor?: { name: string; result: LoadResult }) {
-  const row: Row = { scenario, ...result };
-  if (floor) {
-    row.floor = floor.name;
-    row.ratio = Math.round((result.requestsPerSecond / Math.max(1, floor.result.requestsPerSecond)) * 100) / 100;
-  }
-  rows.push(row);
-  console.error(`  ${scenario}: ${result.requestsPerSecond} req/s, p95 ${result.p95} ms${row.ratio ? `, ${row.ratio}x floor` : ''}`);
+function record(scenario: string, result: LoadResult, against?: { name: string; ratio: number }) {
+  rows.push({ scenario, ...result, ...(against ? { against: against.name, ratio: round(against.ratio) } : {}) });
+  console.error(`  ${scenario}: ${result.requestsPerSecond} req/s, p95 ${result.p95} ms${against ? `, ${round(against.ratio)}x ${against.name}` : ''}`);
 }
 
-async function createBenchDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `stm_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.query(`create database ${name}`);
-  await admin.end();
+const vsFloor = (product: LoadResult, floor: LoadResult | undefined) =>
+  floor ? { name: 'floor req/s', ratio: product.requestsPerSecond / Math.max(1, floor.requestsPerSecond) } : undefined;
+
+async function adminQuery(adminUrl: string, statement: string) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+async function scratchDatabase(adminUrl: string, suffix: string) {
+  const name = `stm_bench_${process.pid}_${suffix}`;
+  await adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
+  await adminQuery(adminUrl, `create database ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
+  return { url: url.toString(), drop: () => adminQuery(adminUrl, `drop database if exists ${name} with (force)`).then(() => undefined) };
 }
 
-/** Accounts with one shared hash: seeding must not spend minutes hashing. */
-async function seedUsers(config: { databaseUrl?: string; dataDir?: string }) {
-  const handle = await createDb(config);
-  await migrateToLatest(handle.db);
-  const hash = await bcrypt.hash(
-    // The API pre-hashes passwords (HMAC-SHA256, base64) before bcrypt; seed the same way.
-    (await import('node:crypto')).createHmac('sha256', 'secure-task-manager/password/v1').update(PASSWORD.normalize('NFKC')).digest('base64'),
-    BCRYPT_COST,
-  );
-  const values = Array.from({ length: USERS }, (_, i) => ({ username: `bench_${i}`, password_hash: hash, role: 'user' as const }));
-  await handle.db.insertInto('users').values(values).onConflict((oc) => oc.doNothing()).execute();
-  await handle.close();
-}
-
-async function loginAll(api: RunningProcess): Promise<string[]> {
-  const tokens: string[] = [];
-  for (let i = 0; i < USERS; i++) {
-    const response = await fetch(`${api.url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: `bench_${i}`, password: PASSWORD }),
-    });
-    if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`);
-    tokens.push(((await response.json()) as { access_token: string }).access_token);
+/** Databases of runs that were killed before they could drop them. */
+async function dropStaleScratchDatabases(adminUrl: string) {
+  const { rows: stale } = await adminQuery(adminUrl, `select datname from pg_database where datname like 'stm\\_bench\\_%'`);
+  for (const { datname } of stale as { datname: string }[]) {
+    const pid = Number(/^stm_bench_(\d+)_/.exec(datname)?.[1]);
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch {}
+    if (!alive) await adminQuery(adminUrl, `drop database if exists ${datname} with (force)`);
   }
-  return tokens;
-}
-
-/** Hashes per second this machine does at the cost on all cores, measured now. */
-async function bcryptLimit(cost: number, seconds: number): Promise<number> {
-  const cores = availableParallelism();
-  const deadline = Date.now() + seconds * 1000;
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: cores }, async () => {
-      while (Date.now() < deadline) {
-        await bcrypt.hash('x'.repeat(44), cost);
-        done++;
-      }
-    }),
-  );
-  return Math.round((done / seconds) * 10) / 10;
 }
 
 function apiEnv(database: { url?: string; dataDir?: string }): Record<string, string> {
@@ -128,122 +104,264 @@ function apiEnv(database: { url?: string; dataDir?: string }): Record<string, st
     LOG_LEVEL: 'warn',
     LOG_FILE: 'false',
     LOG_PRETTY: 'false',
-    RATE_LIMIT_MAX: '100000000',
-    AUTH_RATE_LIMIT_MAX: '100000000',
+    RATE_LIMIT_MAX: '1000000000',
+    AUTH_RATE_LIMIT_MAX: '1000000000',
     BCRYPT_MAX_QUEUE: String(CONNECTIONS * 4),
     CONSOLE_DIR: '',
     COOKIE_SECURE: 'false',
   };
 }
 
-async function startToReady(): Promise<{ coldMs: number; warmMs: number }> {
+/** Hashes per second this machine does at `cost` on all cores, measured now. */
+async function bcryptLimit(cost: number, seconds: number): Promise<number> {
+  const deadline = Date.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: availableParallelism() }, async () => {
+      while (Date.now() < deadline) {
+        await bcrypt.hash('x'.repeat(44), cost);
+        done++;
+      }
+    }),
+  );
+  return round(done / seconds);
+}
+
+async function startToReady() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'stm-bench-start-'));
   try {
-    const cold = await startApi(apiEnv({ dataDir }));
-    await cold.stop();
-    const warm = await startApi(apiEnv({ dataDir }));
-    await warm.stop();
-    return { coldMs: cold.readyMs, warmMs: warm.readyMs };
+    const first = await startApi(apiEnv({ dataDir }));
+    await first.stop();
+    const next = await startApi(apiEnv({ dataDir }));
+    await next.stop();
+    return { firstStartMs: first.readyMs, nextStartMs: next.readyMs };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-async function main() {
-  const adminUrl = args.embedded ? undefined : (process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL);
-  console.error(`bench: ${adminUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${DURATION} s per scenario, ${CONNECTIONS} connections, bcrypt cost ${BCRYPT_COST}`);
+/** Gzipped size of the JavaScript the console's index.html loads before anything else. */
+function consoleFirstLoadKb(): number | undefined {
+  const dist = path.join(ROOT, 'apps/console/dist');
+  try {
+    const html = readFileSync(path.join(dist, 'index.html'), 'utf8');
+    const scripts = [...html.matchAll(/(?:src|href)="\/?(assets\/[^"]+\.js)"/g)].map((m) => m[1] as string);
+    const bytes = scripts.reduce((sum, file) => sum + gzipSync(readFileSync(path.join(dist, file))).length, 0);
+    return round(bytes / 1024);
+  } catch {
+    return undefined;
+  }
+}
 
-  const start = await startToReady();
-  extras.startToReadyEmbedded = start;
-  console.error(`  start to ready (embedded, migrations): first start ${start.coldMs} ms, next start ${start.warmMs} ms`);
+async function signIn(api: RunningProcess): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < USERS; i++) {
+    const response = await fetch(`${api.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: benchUsername(i), password: BENCH_PASSWORD }),
+    });
+    if (!response.ok) throw new Error(`sign-in failed: ${response.status} ${await response.text()}`);
+    tokens.push(((await response.json()) as { access_token: string }).access_token);
+  }
+  return tokens;
+}
 
-  const database = adminUrl ? await createBenchDatabase(adminUrl) : undefined;
+async function trpcGet<T>(api: RunningProcess, token: string, procedure: string, input: unknown): Promise<T> {
+  const response = await fetch(`${api.url}/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!response.ok) throw new Error(`${procedure}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { result: { data: T } }).result.data;
+}
+
+/** The cursor after DEEP_OFFSET rows, reached the way a client would: page by page. */
+async function deepCursor(api: RunningProcess, token: string, input: Record<string, unknown>): Promise<string> {
+  let cursor: string | null = null;
+  for (let seen = 0; seen < DEEP_OFFSET; seen += 100) {
+    const page: { nextCursor: string | null } = await trpcGet(api, token, 'tasks.list', { ...input, limit: 100, ...(cursor ? { cursor } : {}) });
+    if (!page.nextCursor) throw new Error('the measured user has too few tasks for a deep page');
+    cursor = page.nextCursor;
+  }
+  return cursor as string;
+}
+
+async function measureSize(size: number, adminUrl: string | undefined, first: boolean) {
+  console.error(`\n${size.toLocaleString('en')} tasks in the table`);
+  const database = adminUrl ? await scratchDatabase(adminUrl, String(size)) : undefined;
   const dataDir = database ? undefined : mkdtempSync(path.join(os.tmpdir(), 'stm-bench-data-'));
-  await seedUsers(database ? { databaseUrl: database.url } : { dataDir: dataDir as string });
-
+  const seeded = await seedBenchDatabase(database ? { databaseUrl: database.url } : { dataDir: dataDir as string }, {
+    users: USERS,
+    tasks: size,
+    bcryptCost: BCRYPT_COST,
+  });
+  console.error(`  seeded in ${seeded.seedSeconds} s`);
   const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }));
   let floor: RunningProcess | undefined;
   let peakRss = api.rssMb();
   const rssTimer = setInterval(() => {
     peakRss = Math.max(peakRss, api.rssMb());
   }, 200);
+  const results: Record<string, LoadResult> = {};
   try {
-    floor = database ? await startFloor({ DATABASE_URL: database.url, API_URL: api.url }) : undefined;
-    const tokens = await loginAll(api);
+    const tokens = await signIn(api);
+    const owner = tokens[0] as string;
     const bearer = (i: number) => ({ authorization: `Bearer ${tokens[i % tokens.length]}` });
-    const run = (url: string, path: string, extra: Partial<Parameters<typeof load>[0]> = {}) =>
-      load({ url, connections: CONNECTIONS, durationSeconds: DURATION, request: (i) => ({ path, headers: bearer(i) }), ...extra });
+    // Reads spread over every signed-in user; task pages as the one user who owns the tasks.
+    const run = (url: string, requestPath: string, extra: Partial<LoadOptions> = {}) =>
+      load({ url, connections: CONNECTIONS, durationSeconds: DURATION, request: (i) => ({ path: requestPath, headers: bearer(i) }), ...extra });
+    const asOwner = (url: string, requestPath: string) =>
+      run(url, requestPath, { request: () => ({ path: requestPath, headers: { authorization: `Bearer ${owner}` } }) });
 
-    // Warm both servers (JIT, pools, token cache) before measuring.
-    await run(api.url, '/api/auth/me', { durationSeconds: 1 });
+    const deepInput = { sort: 'createdAt', order: 'desc' };
+    const deep = await deepCursor(api, owner, deepInput);
+    const filteredInput = { status: ['todo', 'in_progress'], sort: 'dueAt', order: 'asc' };
+    const filteredDeep = await deepCursor(api, owner, filteredInput).catch(() => undefined);
+    const listPath = (input: Record<string, unknown>) => `/trpc/tasks.list?input=${encodeURIComponent(JSON.stringify(input))}`;
+
+    if (database) {
+      // The floor's deep page starts where the product's cursor does.
+      const { rows: position } = await adminQuery(
+        database.url,
+        `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "createdAt", id from tasks where owner_id = ${seeded.benchUserId} order by created_at desc, id desc offset ${DEEP_OFFSET - 1} limit 1`,
+      );
+      floor = await startFloor({ DATABASE_URL: database.url, API_URL: api.url, FLOOR_TASK_PAGES: JSON.stringify({ first: null, deep: position[0] }) });
+    }
+
+    // Warm both servers (JIT, pools, the verified-token cache) before measuring anything.
+    await run(api.url, '/trpc/auth.me', { durationSeconds: 1 });
+    await asOwner(api.url, listPath({}));
     if (floor) await run(floor.url, '/me', { durationSeconds: 1 });
 
-    const floorMe = floor ? { name: 'floor /me', result: await run(floor.url, '/me') } : undefined;
-    if (floorMe) record('floor: jwt verify + pk select', floorMe.result);
-    const trpcMe = await run(api.url, '/trpc/auth.me');
-    record('auth.me (tRPC)', trpcMe, floorMe);
-    record('GET /api/auth/me (REST)', await run(api.url, '/api/auth/me'), floorMe);
+    if (first) {
+      const floorMe = floor ? await run(floor.url, '/me') : undefined;
+      if (floorMe) record('floor: JWT verify + primary-key select', floorMe);
+      results.me = await run(api.url, '/trpc/auth.me');
+      record('auth.me (tRPC)', results.me, vsFloor(results.me, floorMe));
+      const restMe = await run(api.url, '/api/auth/me');
+      record('GET /api/auth/me (REST)', restMe, vsFloor(restMe, floorMe));
+    }
 
-    // Logins at the configured cost, beside what bcrypt alone can do on this machine right now.
-    const limit = await bcryptLimit(BCRYPT_COST, Math.min(DURATION, 5));
-    const loginLoad = () =>
-      load({
-        url: api.url,
-        method: 'POST',
-        connections: Math.max(4, availableParallelism() * 2),
-        durationSeconds: DURATION,
-        request: (i) => ({
-          path: '/api/auth/login',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ username: `bench_${i % USERS}`, password: PASSWORD }),
+    const floorFirst = floor ? await asOwner(floor.url, '/tasks/first') : undefined;
+    const floorDeep = floor ? await asOwner(floor.url, '/tasks/deep') : undefined;
+    if (floorFirst) record(`floor: task page SQL, first page [${size}]`, floorFirst);
+    if (floorDeep) record(`floor: task page SQL, deep page [${size}]`, floorDeep);
+    results.first = await asOwner(api.url, listPath({}));
+    record(`tasks.list first page [${size}]`, results.first, vsFloor(results.first, floorFirst));
+    results.deep = await asOwner(api.url, listPath({ ...deepInput, cursor: deep }));
+    record(`tasks.list deep page (${DEEP_OFFSET}) [${size}]`, results.deep, vsFloor(results.deep, floorDeep));
+    results.filtered = await asOwner(api.url, listPath(filteredInput));
+    record(`tasks.list todo|in_progress by due date [${size}]`, results.filtered);
+    if (filteredDeep) {
+      results.filteredDeep = await asOwner(api.url, listPath({ ...filteredInput, cursor: filteredDeep }));
+      record(`tasks.list todo|in_progress by due date, deep [${size}]`, results.filteredDeep);
+    }
+
+    if (first) {
+      let n = 0;
+      record(
+        'tasks.create (tRPC)',
+        await load({
+          url: api.url,
+          method: 'POST',
+          connections: CONNECTIONS,
+          durationSeconds: DURATION,
+          request: (i) => ({
+            path: '/trpc/tasks.create',
+            headers: { ...bearer(i), 'content-type': 'application/json' },
+            body: JSON.stringify({ title: `Bench task ${n++}`, priority: 'high', dueAt: '2030-01-01T00:00:00Z' }),
+          }),
         }),
-      });
-    const login = await loginLoad();
-    rows.push({
-      scenario: `login (bcrypt cost ${BCRYPT_COST})`,
-      ...login,
-      floor: `bcrypt limit ${limit}/s`,
-      ratio: Math.round((login.requestsPerSecond / limit) * 100) / 100,
-    });
-    console.error(`  login: ${login.requestsPerSecond}/s vs bcrypt limit ${limit}/s`);
+      );
+      const ids = (await trpcGet<{ items: { id: number }[] }>(api, owner, 'tasks.list', { limit: 100 })).items.map((t) => t.id);
+      record(
+        'tasks.update (tRPC)',
+        await load({
+          url: api.url,
+          method: 'POST',
+          connections: CONNECTIONS,
+          durationSeconds: DURATION,
+          request: (i) => ({
+            path: '/trpc/tasks.update',
+            headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ id: ids[i % ids.length], title: `Renamed ${i}`, status: i % 2 ? 'in_progress' : 'todo' }),
+          }),
+        }),
+      );
 
-    // auth.me while a login storm keeps every core hashing: the event loop must stay free.
-    const meAtRest = await run(api.url, '/trpc/auth.me', { connections: 4 });
-    const [meDuringStorm] = await Promise.all([run(api.url, '/trpc/auth.me', { connections: 4 }), loginLoad()]);
-    rows.push({ scenario: 'auth.me at rest (4 conn)', ...meAtRest });
-    rows.push({
-      scenario: 'auth.me during login storm',
-      ...meDuringStorm,
-      floor: 'p99 at rest',
-      ratio: Math.round((meDuringStorm.p99 / Math.max(0.01, meAtRest.p99)) * 100) / 100,
-      note: 'ratio of p99 (target <= 3)',
-    });
-    console.error(`  auth.me p99 at rest ${meAtRest.p99} ms, during login storm ${meDuringStorm.p99} ms`);
+      // Sign-ins at the configured cost, beside what bcrypt alone does on this machine right now.
+      const limit = await bcryptLimit(BCRYPT_COST, Math.min(DURATION, 5));
+      const loginLoad = () =>
+        load({
+          url: api.url,
+          method: 'POST',
+          connections: Math.max(4, availableParallelism() * 2),
+          durationSeconds: DURATION,
+          request: (i) => ({
+            path: '/api/auth/login',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: benchUsername(i % USERS), password: BENCH_PASSWORD }),
+          }),
+        });
+      const login = await loginLoad();
+      record(`sign-in (bcrypt cost ${BCRYPT_COST})`, login, { name: `bcrypt limit (${limit}/s)`, ratio: login.requestsPerSecond / limit });
+      // auth.me while every core hashes: the event loop must stay free.
+      const meAtRest = await run(api.url, '/trpc/auth.me', { connections: 4 });
+      record('auth.me at rest, 4 connections', meAtRest);
+      const [meDuringStorm] = await Promise.all([run(api.url, '/trpc/auth.me', { connections: 4 }), loginLoad()]);
+      record('auth.me during a sign-in storm', meDuringStorm, { name: 'p99 at rest (p99 ratio)', ratio: meDuringStorm.p99 / Math.max(0.01, meAtRest.p99) });
+    }
+    return { results, peakRss };
   } finally {
     clearInterval(rssTimer);
-    extras.apiPeakRssMb = peakRss;
     await floor?.stop();
     await api.stop();
     await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    extras[`apiPeakRssMb[${size}]`] = peakRss;
+  }
+}
+
+async function main() {
+  const adminUrl = args.embedded ? undefined : (process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL);
+  console.error(
+    `bench: ${adminUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${DURATION} s per scenario, ${CONNECTIONS} connections, bcrypt cost ${BCRYPT_COST}, ${availableParallelism()} cores`,
+  );
+  if (adminUrl) await dropStaleScratchDatabases(adminUrl);
+  extras.startToReadyEmbedded = await startToReady();
+  extras.consoleFirstLoadJsGzipKb = consoleFirstLoadKb();
+
+  const bySize: Record<number, Record<string, LoadResult>> = {};
+  for (const [index, size] of SIZES.entries()) {
+    bySize[size] = (await measureSize(size, adminUrl, index === 0)).results;
+  }
+  const [small, large] = [SIZES[0], SIZES.at(-1)] as [number, number];
+  if (SIZES.length > 1) {
+    for (const key of ['first', 'deep', 'filtered', 'filteredDeep'] as const) {
+      const a = bySize[small]?.[key];
+      const b = bySize[large]?.[key];
+      if (a && b) extras[`tasks.list ${key}: p95 at ${large} / p95 at ${small}`] = round(b.p95 / Math.max(0.01, a.p95));
+    }
   }
 
-  const table = rows.map((r) => ({
-    scenario: r.scenario,
-    'req/s': r.requestsPerSecond,
-    'p50 ms': r.p50,
-    'p95 ms': r.p95,
-    'p99 ms': r.p99,
-    errors: r.errors,
-    'vs floor': r.ratio === undefined ? '' : `${r.ratio}x ${r.floor ?? ''}`,
-  }));
-  console.table(table);
-  console.log(`API peak RSS: ${extras.apiPeakRssMb} MB; start to ready (embedded): first ${start.coldMs} ms, next ${start.warmMs} ms`);
+  console.table(
+    rows.map((r) => ({
+      scenario: r.scenario,
+      'req/s': r.requestsPerSecond,
+      'p50 ms': r.p50,
+      'p95 ms': r.p95,
+      'p99 ms': r.p99,
+      errors: r.errors,
+      'vs': r.ratio === undefined ? '' : `${r.ratio}x ${r.against}`,
+    })),
+  );
+  for (const [key, value] of Object.entries(extras)) console.log(`${key}: ${JSON.stringify(value)}`);
   const resultsDir = path.join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), settings: { DURATION, CONNECTIONS, USERS, BCRYPT_COST, database: adminUrl ? 'postgres' : 'pglite' }, rows, extras }, null, 2)}\n`);
-  console.log(`results written to ${path.relative(ROOT, file)}`);
+  const settings = { duration: DURATION, connections: CONNECTIONS, users: USERS, sizes: SIZES, bcryptCost: BCRYPT_COST, database: adminUrl ? 'postgres' : 'pglite', cores: availableParallelism() };
+  writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), settings, rows, extras }, null, 2)}\n`);
+  console.log(`results: ${path.relative(ROOT, file)}`);
 }
 
 await main();
