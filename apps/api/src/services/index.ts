@@ -7,7 +7,9 @@ import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
 import { Keyring } from './keyring';
 import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore } from './lockout';
+import { PasswordResetService } from './password-reset';
 import { SettingsService } from './settings';
+import { UserAdminService } from './users';
 
 export interface Services {
   config: AppConfig;
@@ -18,6 +20,8 @@ export interface Services {
   settings: SettingsService;
   lockout: LockoutStore;
   auth: AuthService;
+  users: UserAdminService;
+  passwordResets: PasswordResetService;
   /** Shared counters of every instance; absent when REDIS_URL is not set. */
   redis: Redis | undefined;
   /** Starts background work (settings and key polling, housekeeping). */
@@ -46,7 +50,7 @@ export async function createServices(config: AppConfig, database: DatabaseHandle
       })
     : undefined;
   redis?.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
-  const lockout: LockoutStore = redis ? new RedisLockoutStore(redis) : new MemoryLockoutStore();
+  const lockout: LockoutStore = redis ? new RedisLockoutStore(redis, `${config.redisKeyPrefix}lockout:`) : new MemoryLockoutStore();
 
   await settings.init();
   await keyring.init();
@@ -61,6 +65,8 @@ export async function createServices(config: AppConfig, database: DatabaseHandle
     tokens: config.tokens,
     csrfKey: deriveKey(config.secretKey, 'csrf'),
   });
+  const userAdmin = new UserAdminService({ db, hasher, auth });
+  const passwordResets = new PasswordResetService({ db, hasher, auth, lockout, log });
   await ensureAdminFromEnvironment({ config, db, auth, hasher, log });
 
   const timers: NodeJS.Timeout[] = [];
@@ -90,6 +96,8 @@ export async function createServices(config: AppConfig, database: DatabaseHandle
     settings,
     lockout,
     auth,
+    users: userAdmin,
+    passwordResets,
     redis,
     start() {
       if (timers.length > 0) return;

@@ -91,7 +91,8 @@ return math.floor(lockMs)
 export class RedisLockoutStore implements LockoutStore {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix = 'stm:lockout:',
+    /** e.g. `stm:lockout:`; keys are `<prefix>count:<username>` and `<prefix>lock:<username>`. */
+    private readonly prefix: string,
   ) {}
 
   async lockState(username: string): Promise<LockState> {
