@@ -175,15 +175,16 @@ export class AuthService {
     const lockKey = input.username.trim().toLowerCase();
     const policy = { threshold: settings.current.lockoutThreshold, windowSeconds: settings.current.lockoutWindowSeconds };
 
-    const lock = await lockout.lockState(lockKey);
-    if (lock.retryAfterMs > 0) {
+    // Counted before the password is checked, so simultaneous guesses cannot outrun the lock.
+    const admission = await lockout.admit(lockKey, policy);
+    if (admission.retryAfterMs > 0) {
       await recordAudit(this.deps.db, {
         action: 'auth.login_locked',
         actor: { id: null, username: input.username.slice(0, 64) },
         client,
-        details: { retryAfterSeconds: Math.ceil(lock.retryAfterMs / 1000) },
+        details: { retryAfterSeconds: Math.ceil(admission.retryAfterMs / 1000) },
       });
-      throw accountLocked(lock.retryAfterMs);
+      throw accountLocked(admission.retryAfterMs);
     }
 
     const user = await users.findUserCredentialsByUsername(this.deps.db, input.username.trim());
@@ -192,7 +193,6 @@ export class AuthService {
       : await hasher.verifyNothing(input.password);
 
     if (!user || !passwordMatches || !user.is_active) {
-      const failure = await lockout.recordFailure(lockKey, policy);
       await recordAudit(this.deps.db, {
         action: 'auth.login_failed',
         actor: { id: user?.id ?? null, username: input.username.slice(0, 64) },
@@ -200,7 +200,7 @@ export class AuthService {
         ...(user ? { target: { type: 'user', id: user.id, label: user.username } } : {}),
         details: {
           reason: !user ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'inactive',
-          ...(failure.retryAfterMs > 0 ? { lockedForSeconds: Math.ceil(failure.retryAfterMs / 1000) } : {}),
+          ...(admission.lockStartedMs > 0 ? { lockedForSeconds: Math.ceil(admission.lockStartedMs / 1000) } : {}),
         },
       });
       throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
