@@ -75,6 +75,15 @@ describe('changing settings', () => {
     await update({ accessTokenTtlSeconds: 900, lockoutWindowSeconds: 900 });
   });
 
+  it('changes only the settings it names, leaving the others as they are', async () => {
+    await update({ passwordMinLength: 12, lockoutThreshold: 7 });
+    const after = await update({ registrationOpen: false });
+    expect(after.value).toMatchObject({ registrationOpen: false, passwordMinLength: 12, lockoutThreshold: 7 });
+    const viaTrpc = await t.caller(admin.accessToken).settings.update({ registrationOpen: true });
+    expect(viaTrpc.value).toMatchObject({ registrationOpen: true, passwordMinLength: 12, lockoutThreshold: 7 });
+    await update({ passwordMinLength: 8, lockoutThreshold: 5 });
+  });
+
   it('refuses a stale expectedVersion with 409 and the current version', async () => {
     const { version } = json(await rest(t.app, 'GET', '/api/settings', { token: admin.accessToken }));
     await update({ expectedVersion: version, passwordMinLength: 9 });
