@@ -28,7 +28,7 @@ const secrets = new Set<string>([PASSWORD, CHANGED_PASSWORD, RESET_PASSWORD, CRE
 function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, options: { token?: string; body?: unknown } = {}) {
   const response = rest(t.app, method, url, { ...options, headers: { 'user-agent': AGENT } });
   return response.then((r) => {
-    if (r.headers['content-type']?.includes('json')) {
+    if (String(r.headers['content-type'] ?? '').includes('json')) {
       const body = r.json() as Record<string, unknown>;
       for (const key of ['access_token', 'refresh_token', 'token']) if (typeof body[key] === 'string') secrets.add(body[key] as string);
     }

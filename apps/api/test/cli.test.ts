@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createDb, type DatabaseHandle } from '@stm/db';
+import { createDb, type DatabaseHandle, sql } from '@stm/db';
 import { withDatabase } from '@stm/db/testing';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../src/app';
 import { loadConfig } from '../src/env';
@@ -39,12 +38,11 @@ async function createTarget(): Promise<Target> {
   // Named like the other test databases, so a killed run's leftovers are dropped by the next one.
   const name = `stm_test_${process.pid}_cli_${randomBytes(4).toString('hex')}`;
   const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: template.adminUrl });
-    await client.connect();
+    const server = await createDb({ databaseUrl: template.adminUrl, pool: { max: 1 } });
     try {
-      await client.query(statement);
+      await sql.raw(statement).execute(server.db);
     } finally {
-      await client.end();
+      await server.close();
     }
   };
   await admin(`create database ${name}`);
