@@ -171,3 +171,25 @@ describe.each(kinds)('failed-login lockout, counters in %s', (kind) => {
     expect(json(refused).data.reason).toBe('INVALID_CREDENTIALS');
   });
 });
+
+describe('failed-login counters unreachable', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Nothing listens on port 1: every Redis command fails.
+    t = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: uniqueRedisPrefix('unreachable') });
+    await t.caller().auth.register({ username: 'no_counter', password: PASSWORD });
+  });
+  afterAll(() => t.close());
+
+  it('refuses sign-in with 503 and Retry-After rather than checking passwords uncounted', async () => {
+    const response = await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'no_counter', password: PASSWORD } });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(json(response)).toMatchObject({ code: 'SERVICE_UNAVAILABLE', data: { reason: 'LOCKOUT_UNAVAILABLE' } });
+    expect(response.body).not.toMatch(/redis|ECONNREFUSED|stack/i);
+  });
+
+  it('keeps the rest of the API answering (the rate limits let requests through)', async () => {
+    expect((await rest(t.app, 'GET', '/api/settings/public')).statusCode).toBe(200);
+  });
+});

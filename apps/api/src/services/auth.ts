@@ -176,7 +176,13 @@ export class AuthService {
     const policy = { threshold: settings.current.lockoutThreshold, windowSeconds: settings.current.lockoutWindowSeconds };
 
     // Counted before the password is checked, so simultaneous guesses cannot outrun the lock.
-    const admission = await lockout.admit(lockKey, policy);
+    const admission = await lockout.admit(lockKey, policy).catch((error: unknown) => {
+      // Without the counters no password is checked: an outage must not lift the lockout.
+      this.deps.log.error({ err: error }, 'failed-login counters unavailable');
+      throw new DomainError('LOCKOUT_UNAVAILABLE', 'Sign-in is unavailable for a moment; try again shortly', {
+        retryAfterSeconds: 5,
+      });
+    });
     if (admission.retryAfterMs > 0) {
       await recordAudit(this.deps.db, {
         action: 'auth.login_locked',
@@ -206,7 +212,8 @@ export class AuthService {
       throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
     }
 
-    await lockout.reset(lockKey);
+    // The password was right: a counter that cannot be cleared now only expires later.
+    await lockout.reset(lockKey).catch((error: unknown) => this.deps.log.warn({ err: error }, 'failed-login counter not cleared'));
     if (hasher.needsRehash(user.password_hash)) {
       // The cost setting changed since this hash was made: upgrade it now that we hold the password.
       const rehash = hasher.hash(input.password).then((hash) => users.updateUserPasswordHash(this.deps.db, user.id, hash));
