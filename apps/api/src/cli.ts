@@ -12,6 +12,12 @@ import { DomainError } from './errors';
 import { createLogger } from './logger';
 import { createServices } from './services';
 
+// A reader that stops early (`pnpm cli keys:list | head -1`) is not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'help' || name === '--help' || name === '-h') {
