@@ -6,6 +6,7 @@ import { type AppLogger, createLogger } from './logger';
 import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
+import { rateLimitPlugin } from './plugins/rate-limit';
 import { securityPlugin } from './plugins/security';
 import { appRouter } from './routers';
 import { createServices, type Services } from './services';
@@ -120,6 +121,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }));
 
   await app.register(securityPlugin, { config });
+  await app.register(rateLimitPlugin, { config, redis: services.redis });
   await app.register(healthRoutes, { services });
   await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION });
   if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });

@@ -73,6 +73,11 @@ const environmentSchema = z.object({
     .regex(/^rediss?:\/\//, 'must be a redis:// URL')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .max(100)
+    .regex(/^[A-Za-z0-9:_.-]*$/, 'may contain only letters, digits and ": _ . -"')
+    .default('stm:'),
   RATE_LIMIT_MAX: positiveInt.default(600),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   AUTH_RATE_LIMIT_MAX: positiveInt.default(30),
@@ -120,6 +125,8 @@ export interface AppConfig {
   tokens: { issuer: string; audience: string };
   bcrypt: { cost: number; concurrency: number; maxQueue: number };
   redisUrl: string | undefined;
+  /** Prepended to every Redis key, so several deployments (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
   rateLimit: {
     global: { max: number; windowMs: number };
     auth: { max: number; windowMs: number };
@@ -225,6 +232,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
       maxQueue: env.BCRYPT_MAX_QUEUE,
     },
     redisUrl: env.REDIS_URL,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
     rateLimit: {
       global: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
       auth: { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },

@@ -34,6 +34,7 @@ const errorTable = {
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
   SERVER_BUSY: 'SERVICE_UNAVAILABLE',
   DATABASE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  LOCKOUT_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 } as const satisfies Record<string, TRPC_ERROR_CODE_KEY>;
 
 export type ErrorReason = keyof typeof errorTable;

@@ -2,7 +2,7 @@ import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import type { AnyTRPCRouter } from '@trpc/server';
 
 /** Procedures whose REST form answers 201 Created. */
-export const CREATED_PROCEDURES = new Set<string>(['auth.register', 'tasks.create']);
+export const CREATED_PROCEDURES = new Set<string>(['auth.register', 'tasks.create', 'admin.users.create']);
 
 const errorSchema = {
   type: 'object',

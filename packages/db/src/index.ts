@@ -10,6 +10,7 @@ export {
 } from './errors';
 export * from './schema';
 export * as audit from './queries/audit';
+export * as passwordResets from './queries/password-resets';
 export * as sessions from './queries/sessions';
 export * as settings from './queries/settings';
 export * as signingKeys from './queries/signing-keys';

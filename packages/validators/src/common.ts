@@ -10,3 +10,9 @@ export const cursorSchema = z.string().min(1).max(500);
 
 /** An ISO 8601 date-time with an offset, e.g. 2026-11-25T10:00:00Z. */
 export const isoDateTime = z.iso.datetime({ offset: true });
+
+/**
+ * A JSON boolean, exactly. The REST bridge switches plain `z.boolean()` fields to coercion, which
+ * reads the string "false" as true; a pipe is left as it is.
+ */
+export const strictBoolean = z.boolean().pipe(z.boolean());

@@ -1,20 +1,37 @@
 import { z } from 'zod';
+import { strictBoolean } from './common';
 
 const DAY = 86_400;
 
+/** Each setting's rule, without a default: an update names only what it changes. */
+const settingsFields = {
+  registrationOpen: strictBoolean,
+  accessTokenTtlSeconds: z.number().int().min(60).max(DAY),
+  refreshTokenTtlSeconds: z.number().int().min(3_600).max(365 * DAY),
+  lockoutThreshold: z.number().int().min(1).max(1_000),
+  lockoutWindowSeconds: z.number().int().min(60).max(DAY),
+  passwordMinLength: z.number().int().min(8).max(64),
+  passwordRefuseCommon: strictBoolean,
+};
+
 /** Live settings: stored in the database, in force on every instance within seconds. */
 export const settingsSchema = z.object({
-  registrationOpen: z.boolean().default(true),
-  accessTokenTtlSeconds: z.number().int().min(60).max(DAY).default(15 * 60),
-  refreshTokenTtlSeconds: z.number().int().min(3_600).max(365 * DAY).default(30 * DAY),
-  lockoutThreshold: z.number().int().min(1).max(1_000).default(5),
-  lockoutWindowSeconds: z.number().int().min(60).max(DAY).default(15 * 60),
-  passwordMinLength: z.number().int().min(8).max(64).default(8),
-  passwordRefuseCommon: z.boolean().default(true),
+  registrationOpen: settingsFields.registrationOpen.default(true),
+  accessTokenTtlSeconds: settingsFields.accessTokenTtlSeconds.default(15 * 60),
+  refreshTokenTtlSeconds: settingsFields.refreshTokenTtlSeconds.default(30 * DAY),
+  lockoutThreshold: settingsFields.lockoutThreshold.default(5),
+  lockoutWindowSeconds: settingsFields.lockoutWindowSeconds.default(15 * 60),
+  passwordMinLength: settingsFields.passwordMinLength.default(8),
+  passwordRefuseCommon: settingsFields.passwordRefuseCommon.default(true),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
-export const settingsUpdateInput = settingsSchema
+/**
+ * A partial update. Built from the fields without their defaults: zod 4 fills a default even for
+ * an optional key, which would turn every update into "and reset everything else".
+ */
+export const settingsUpdateInput = z
+  .object(settingsFields)
   .partial()
   .extend({ expectedVersion: z.number().int().positive().optional() })
   .strict();

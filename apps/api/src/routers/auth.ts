@@ -4,6 +4,7 @@ import {
   loginInput,
   refreshInput,
   registerInput,
+  resetPasswordInput,
 } from '@stm/validators';
 import { z } from 'zod';
 import { clearSessionCookies, CSRF_HEADER, readRefreshCookie, setSessionCookies } from '../cookies';
@@ -171,5 +172,24 @@ export const authRouter = {
     .mutation(async ({ ctx, input }) => {
       const { endedSessions } = await ctx.services.auth.changePassword(ctx.user, input, ctx.client);
       return { ok: true as const, endedSessions };
+    }),
+
+  resetPassword: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/reset-password',
+        protect: false,
+        tags,
+        summary: 'Set a new password with a reset token',
+        description:
+          'The token comes from an administrator (`POST /api/admin/users/{id}/reset-link`); it works once, within an hour. Every session of the account ends.',
+      },
+    })
+    .input(resetPasswordInput)
+    .output(okOutput)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.services.passwordResets.redeem(input, ctx.client);
+      return { ok: true as const };
     }),
 } satisfies TRPCRouterRecord;

@@ -1,8 +1,11 @@
 import { router } from '../trpc';
 import { adminTasksRouter } from './admin-tasks';
+import { auditRouter } from './audit';
 import { authRouter } from './auth';
 import { keysRouter } from './keys';
+import { settingsRouter } from './settings';
 import { tasksRouter } from './tasks';
+import { usersRouter } from './users';
 
 export const appRouter = router({
   auth: authRouter,
@@ -10,7 +13,10 @@ export const appRouter = router({
   admin: router({
     keys: keysRouter,
     tasks: adminTasksRouter,
+    users: usersRouter,
+    audit: auditRouter,
   }),
+  settings: settingsRouter,
 });
 
 export type AppRouter = typeof appRouter;

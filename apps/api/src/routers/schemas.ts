@@ -16,3 +16,8 @@ export const userOutput = z.object({
 });
 
 export const okOutput = z.object({ ok: z.literal(true) });
+
+/** A boolean in a query string ("true"/"false"), or a real one from tRPC. Anything else is a 400. */
+export const queryBoolean = z
+  .union([z.boolean(), z.enum(['true', 'false'])])
+  .transform((value) => value === true || value === 'true');

@@ -179,15 +179,22 @@ export class AuthService {
     const lockKey = input.username.trim().toLowerCase();
     const policy = { threshold: settings.current.lockoutThreshold, windowSeconds: settings.current.lockoutWindowSeconds };
 
-    const lock = await lockout.lockState(lockKey);
-    if (lock.retryAfterMs > 0) {
+    // Counted before the password is checked, so simultaneous guesses cannot outrun the lock.
+    const admission = await lockout.admit(lockKey, policy).catch((error: unknown) => {
+      // Without the counters no password is checked: an outage must not lift the lockout.
+      this.deps.log.error({ err: error }, 'failed-login counters unavailable');
+      throw new DomainError('LOCKOUT_UNAVAILABLE', 'Sign-in is unavailable for a moment; try again shortly', {
+        retryAfterSeconds: 5,
+      });
+    });
+    if (admission.retryAfterMs > 0) {
       await recordAudit(this.deps.db, {
         action: 'auth.login_locked',
         actor: { id: null, username: input.username.slice(0, 64) },
         client,
-        details: { retryAfterSeconds: Math.ceil(lock.retryAfterMs / 1000) },
+        details: { retryAfterSeconds: Math.ceil(admission.retryAfterMs / 1000) },
       });
-      throw accountLocked(lock.retryAfterMs);
+      throw accountLocked(admission.retryAfterMs);
     }
 
     const user = await users.findUserCredentialsByUsername(this.deps.db, input.username.trim());
@@ -196,7 +203,6 @@ export class AuthService {
       : await hasher.verifyNothing(input.password);
 
     if (!user || !passwordMatches || !user.is_active) {
-      const failure = await lockout.recordFailure(lockKey, policy);
       await recordAudit(this.deps.db, {
         action: 'auth.login_failed',
         actor: { id: user?.id ?? null, username: input.username.slice(0, 64) },
@@ -204,13 +210,14 @@ export class AuthService {
         ...(user ? { target: { type: 'user', id: user.id, label: user.username } } : {}),
         details: {
           reason: !user ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'inactive',
-          ...(failure.retryAfterMs > 0 ? { lockedForSeconds: Math.ceil(failure.retryAfterMs / 1000) } : {}),
+          ...(admission.lockStartedMs > 0 ? { lockedForSeconds: Math.ceil(admission.lockStartedMs / 1000) } : {}),
         },
       });
       throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
     }
 
-    await lockout.reset(lockKey);
+    // The password was right: a counter that cannot be cleared now only expires later.
+    await lockout.reset(lockKey).catch((error: unknown) => this.deps.log.warn({ err: error }, 'failed-login counter not cleared'));
     if (hasher.needsRehash(user.password_hash)) {
       // The cost setting changed since this hash was made: upgrade it now that we hold the password.
       const rehash = hasher.hash(input.password).then((hash) => users.updateUserPasswordHash(this.deps.db, user.id, hash));

@@ -7,8 +7,10 @@ import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
 import { Keyring } from './keyring';
 import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore } from './lockout';
+import { PasswordResetService } from './password-reset';
 import { SettingsService } from './settings';
 import { TasksService } from './tasks';
+import { UserAdminService } from './users';
 
 export interface Services {
   config: AppConfig;
@@ -20,6 +22,8 @@ export interface Services {
   lockout: LockoutStore;
   auth: AuthService;
   tasks: TasksService;
+  users: UserAdminService;
+  passwordResets: PasswordResetService;
   /** Shared counters of every instance; absent when REDIS_URL is not set. */
   redis: Redis | undefined;
   /** Starts background work (settings and key polling, housekeeping). */
@@ -48,7 +52,7 @@ export async function createServices(config: AppConfig, database: DatabaseHandle
       })
     : undefined;
   redis?.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
-  const lockout: LockoutStore = redis ? new RedisLockoutStore(redis) : new MemoryLockoutStore();
+  const lockout: LockoutStore = redis ? new RedisLockoutStore(redis, `${config.redisKeyPrefix}lockout:`) : new MemoryLockoutStore();
 
   await settings.init();
   await keyring.init();
@@ -63,6 +67,8 @@ export async function createServices(config: AppConfig, database: DatabaseHandle
     tokens: config.tokens,
     csrfKey: deriveKey(config.secretKey, 'csrf'),
   });
+  const userAdmin = new UserAdminService({ db, hasher, auth });
+  const passwordResets = new PasswordResetService({ db, hasher, auth, lockout, log });
   await ensureAdminFromEnvironment({ config, db, auth, hasher, log });
 
   const timers: NodeJS.Timeout[] = [];
@@ -93,6 +99,8 @@ export async function createServices(config: AppConfig, database: DatabaseHandle
     lockout,
     auth,
     tasks: new TasksService(db),
+    users: userAdmin,
+    passwordResets,
     redis,
     start() {
       if (timers.length > 0) return;

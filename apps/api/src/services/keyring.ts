@@ -38,7 +38,12 @@ const UNKNOWN_KID_RELOAD_INTERVAL_MS = 1_000;
 export class Keyring {
   #verification = new Map<string, VerificationKey>();
   #current: { kid: string; privateKey: CryptoKey } | undefined;
-  #lastReloadAt = 0;
+  /**
+   * When an unknown `kid` last caused a reload. Not the time of any reload: the regular poll
+   * reloads every few hundred milliseconds, and a token signed a moment ago by a key another
+   * instance just made would be refused until the next poll.
+   */
+  #lastUnknownKidReloadAt = 0;
   #reloading: Promise<void> | undefined;
   readonly #revocationListeners = new Set<() => void>();
 
@@ -87,7 +92,8 @@ export class Keyring {
   async verificationKey(kid: string): Promise<CryptoKey | undefined> {
     const known = this.#verification.get(kid);
     if (known) return known.publicKey;
-    if (Date.now() - this.#lastReloadAt < UNKNOWN_KID_RELOAD_INTERVAL_MS) return undefined;
+    if (Date.now() - this.#lastUnknownKidReloadAt < UNKNOWN_KID_RELOAD_INTERVAL_MS) return undefined;
+    this.#lastUnknownKidReloadAt = Date.now();
     await this.reload();
     return this.#verification.get(kid)?.publicKey;
   }
@@ -159,7 +165,6 @@ export class Keyring {
   }
 
   async #load(): Promise<void> {
-    this.#lastReloadAt = Date.now();
     const rows = await signingKeys.listUsableSigningKeys(this.db);
     const next = new Map<string, VerificationKey>();
     for (const row of rows) {

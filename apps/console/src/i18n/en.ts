@@ -163,6 +163,7 @@ export const en = {
   'error.ACCOUNT_LOCKED': 'Too many failed sign-ins. Try again in {seconds} seconds.',
   'error.RATE_LIMITED': 'Too many requests. Try again in {seconds} seconds.',
   'error.SERVER_BUSY': 'The server is busy. Try again in a moment.',
+  'error.LOCKOUT_UNAVAILABLE': 'Sign-in is briefly unavailable. Please try again in a moment.',
   'error.DATABASE_UNAVAILABLE': 'The service is temporarily unavailable. Try again in a moment.',
 } as const satisfies Record<string, string>;
 

@@ -164,5 +164,6 @@ export const es: Record<MessageKey, string> = {
   'error.ACCOUNT_LOCKED': 'Demasiados intentos fallidos. Vuelve a intentarlo dentro de {seconds} segundos.',
   'error.RATE_LIMITED': 'Demasiadas peticiones. Vuelve a intentarlo dentro de {seconds} segundos.',
   'error.SERVER_BUSY': 'El servidor está ocupado. Vuelve a intentarlo en un momento.',
+  'error.LOCKOUT_UNAVAILABLE': 'El inicio de sesión no está disponible por un momento. Inténtalo de nuevo enseguida.',
   'error.DATABASE_UNAVAILABLE': 'El servicio no está disponible por ahora. Vuelve a intentarlo en un momento.',
 };

@@ -48,6 +48,67 @@ export async function updateUserPasswordHash(db: Kysely<Database>, id: number, p
     .execute();
 }
 
+export interface UserListFilter {
+  /** Part of the username, any case. */
+  search?: string | undefined;
+  role?: UserRole | undefined;
+  isActive?: boolean | undefined;
+  /** Keyset pagination: only users with a larger id. */
+  afterId?: number | undefined;
+  limit: number;
+}
+
+/** Users in id order, one page; `strpos` rather than LIKE so `_` and `.` in a search mean themselves. */
+export async function listUsers(db: Kysely<Database>, filter: UserListFilter) {
+  let query = db.selectFrom('users').select(userColumns).orderBy('id').limit(filter.limit);
+  if (filter.search) query = query.where(sql<number>`strpos(lower(username), ${filter.search.toLowerCase()})`, '>', 0);
+  if (filter.role) query = query.where('role', '=', filter.role);
+  if (filter.isActive !== undefined) query = query.where('is_active', '=', filter.isActive);
+  if (filter.afterId !== undefined) query = query.where('id', '>', filter.afterId);
+  return query.execute();
+}
+
+/** The user, locked until the transaction ends, so concurrent changes to it are decided in turn. */
+export async function lockUserById(db: Kysely<Database>, id: number) {
+  return db.selectFrom('users').select(userColumns).where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/**
+ * Ids of the active administrators, every one of them locked. Two transactions that each remove
+ * a different admin both need all these locks, so the second waits for the first, re-reads the
+ * rows and counts what the first left: the last admin cannot be removed by a race.
+ */
+export async function lockActiveAdminIds(db: Kysely<Database>): Promise<number[]> {
+  const rows = await db
+    .selectFrom('users')
+    .select('id')
+    .where('role', '=', 'admin' satisfies UserRole)
+    .where('is_active', '=', true)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+export async function updateUserAccess(db: Kysely<Database>, id: number, change: { role?: UserRole; isActive?: boolean }) {
+  return db
+    .updateTable('users')
+    .set({
+      ...(change.role === undefined ? {} : { role: change.role }),
+      ...(change.isActive === undefined ? {} : { is_active: change.isActive }),
+      updated_at: sql<Date>`now()`,
+    })
+    .where('id', '=', id)
+    .returning(userColumns)
+    .executeTakeFirstOrThrow();
+}
+
+/** Deletes the user; their sessions, tokens and owned rows go with it (foreign keys cascade). */
+export async function deleteUser(db: Kysely<Database>, id: number): Promise<boolean> {
+  const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
 export async function countActiveAdmins(db: Kysely<Database>): Promise<number> {
   const row = await db
     .selectFrom('users')

@@ -1,0 +1,91 @@
+/**
+ * The operator's tool for a server without a console: `pnpm cli help`. It uses the same
+ * configuration and services as the API, without HTTP. Exit codes: 0 done, 1 failed (with a
+ * message), 2 wrong usage.
+ */
+import { parseArgs } from 'node:util';
+import { createDb, DataDirInUseError, migrateToLatest } from '@stm/db';
+import { type Command, commands, usageText } from './cli/commands';
+import { CliError } from './cli/password-input';
+import { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } from './env';
+import { DomainError } from './errors';
+import { createLogger } from './logger';
+import { createServices } from './services';
+
+// A reader that stops early (`pnpm cli keys:list | head -1`) is not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${usageText()}\n`);
+    return 0;
+  }
+  const command = name === undefined ? undefined : commands[name];
+  if (!command) {
+    process.stderr.write(`${name === undefined ? 'No command given' : `Unknown command "${name}"`}\n\n${usageText()}\n`);
+    return 2;
+  }
+  const args = parseCommandArgs(command, rest);
+  if (!args) {
+    process.stderr.write(`Usage: pnpm cli ${command.usage}\n`);
+    return 2;
+  }
+
+  loadDotEnv();
+  const config = loadConfig(readProcessEnvironment());
+  // Only errors: the command's own output is the answer, and stdout stays clean for scripts.
+  const logger = createLogger({ log: { ...config.log, level: 'error', pretty: false, dir: null } }, process.stderr);
+  const database = await createDb({
+    databaseUrl: config.database.url,
+    dataDir: config.database.dataDir,
+    pool: { ...config.database.pool, max: 2 },
+    applicationName: 'stm-cli',
+  });
+  try {
+    const { applied } = await migrateToLatest(database.db);
+    const services = await createServices(config, database, logger.logger);
+    try {
+      await command.run(services, args, { out: (line) => process.stdout.write(`${line}\n`), migrationsApplied: applied });
+    } finally {
+      await services.stop();
+    }
+  } finally {
+    await database.close();
+    await logger.close();
+  }
+  return 0;
+}
+
+function parseCommandArgs(command: Command, rest: string[]) {
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: true, strict: true });
+    if (positionals.length !== command.positionals) return undefined;
+    return { positionals, options: values as Record<string, string | undefined> };
+  } catch {
+    return undefined;
+  }
+}
+
+function describeFailure(error: unknown): { message: string; exitCode: number } | undefined {
+  if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
+  if (error instanceof DomainError) return { message: error.message, exitCode: 1 };
+  if (error instanceof ConfigError || error instanceof DataDirInUseError) return { message: error.message, exitCode: 1 };
+  return undefined;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  const known = describeFailure(error);
+  if (known) {
+    process.stderr.write(`Error: ${known.message}\n`);
+    process.exitCode = known.exitCode;
+  } else {
+    process.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,113 @@
+import { users } from '@stm/db';
+import { roleSchema, usernameSchema } from '@stm/validators';
+import type { Services } from '../services';
+import { OPERATOR_ACTOR } from '../services/users';
+import { CliError, readNewPassword } from './password-input';
+
+export interface CommandIo {
+  out(line: string): void;
+  /** Migrations applied when the CLI opened the database (every command brings the schema up to date first). */
+  migrationsApplied: string[];
+}
+
+export interface Command {
+  usage: string;
+  summary: string;
+  /** Positional arguments it takes, for the usage check. */
+  positionals: number;
+  options?: Record<string, { type: 'string' }>;
+  run(services: Services, args: { positionals: string[]; options: Record<string, string | undefined> }, io: CommandIo): Promise<void>;
+}
+
+export const commands: Record<string, Command> = {
+  'db:migrate': {
+    usage: 'db:migrate',
+    summary: 'Bring the database schema up to date (the server also does this at start)',
+    positionals: 0,
+    async run(_services, _args, io) {
+      const applied = io.migrationsApplied;
+      io.out(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'The schema is up to date');
+    },
+  },
+
+  'user:create': {
+    usage: 'user:create <username> [--role admin|user]',
+    summary: 'Create an account; the password is asked for (or read from standard input)',
+    positionals: 1,
+    options: { role: { type: 'string' } },
+    async run(services, { positionals, options }, io) {
+      const role = roleSchema.safeParse(options.role ?? 'user');
+      if (!role.success) throw new CliError('--role must be "admin" or "user"', 2);
+      const username = usernameSchema.safeParse(positionals[0]);
+      if (!username.success) throw new CliError(username.error.issues.map((issue) => issue.message).join('; '));
+      // Before asking for a password that would then be thrown away.
+      if (await users.usernameExists(services.database.db, username.data)) {
+        throw new CliError(`The username "${username.data}" is already taken`);
+      }
+      const password = await readNewPassword();
+      const user = await services.users.create(OPERATOR_ACTOR, { username: username.data, password, role: role.data }, null);
+      io.out(`Created ${user.role} "${user.username}" (id ${user.id})`);
+    },
+  },
+
+  'user:reset-password': {
+    usage: 'user:reset-password <username>',
+    summary: "Set a user's password; every session of the user ends",
+    positionals: 1,
+    async run(services, { positionals }, io) {
+      const username = positionals[0] as string;
+      const existing = await users.findUserCredentialsByUsername(services.database.db, username);
+      if (!existing) throw new CliError(`No user is named "${username}"`);
+      const password = await readNewPassword();
+      const { endedSessions } = await services.passwordResets.setPassword(OPERATOR_ACTOR, existing.username, password, null);
+      io.out(`Password of "${existing.username}" changed; ${endedSessions} session(s) ended`);
+    },
+  },
+
+  'keys:list': {
+    usage: 'keys:list',
+    summary: 'List the token signing keys',
+    positionals: 0,
+    async run(services, _args, io) {
+      for (const key of await services.keyring.list()) {
+        io.out(`${key.kid}\t${key.status}\t${key.algorithm}\tcreated ${key.createdAt.toISOString()}`);
+      }
+    },
+  },
+
+  'keys:rotate': {
+    usage: 'keys:rotate',
+    summary: 'A new key signs from now on; tokens of the previous one stay valid until they expire',
+    positionals: 0,
+    async run(services, _args, io) {
+      const { kid, previousKid } = await services.keyring.rotate(OPERATOR_ACTOR, null);
+      io.out(`New signing key ${kid}${previousKid ? ` (retired ${previousKid})` : ''}`);
+    },
+  },
+
+  'keys:revoke': {
+    usage: 'keys:revoke <kid>',
+    summary: 'Every token signed by this key stops working at once, on every instance',
+    positionals: 1,
+    async run(services, { positionals }, io) {
+      const { kid, newKid } = await services.keyring.revoke(positionals[0] as string, OPERATOR_ACTOR, null);
+      io.out(`Revoked ${kid}${newKid ? `; new signing key ${newKid}` : ''}`);
+    },
+  },
+};
+
+export function usageText(): string {
+  const width = Math.max(...Object.values(commands).map((command) => command.usage.length));
+  const lines = Object.values(commands).map((command) => `  ${command.usage.padEnd(width)}  ${command.summary}`);
+  return [
+    'Usage: pnpm cli <command> [arguments]',
+    '',
+    'Commands:',
+    ...lines,
+    `  ${'help'.padEnd(width)}  Show this help`,
+    '',
+    'Uses the same configuration as the server (.env and the environment): DATABASE_URL, or the',
+    'embedded database in DATA_DIR. Passwords are asked for without echo, or read from standard',
+    'input when it is not a terminal; never from the command line.',
+  ].join('\n');
+}

@@ -1,0 +1,84 @@
+import type { TRPCRouterRecord } from '@trpc/server';
+import { cursorSchema, idSchema, limitSchema, passwordSchema, roleSchema, strictBoolean, usernameSchema } from '@stm/validators';
+import { z } from 'zod';
+import { adminProcedure } from '../trpc';
+import { okOutput, queryBoolean, timestamp, userOutput } from './schemas';
+
+const tags = ['admin'];
+
+const listInput = z.object({
+  search: z.string().trim().max(64).optional().describe('Part of the username, any case'),
+  role: roleSchema.optional(),
+  isActive: queryBoolean.optional().describe('"true" or "false"'),
+  limit: limitSchema,
+  cursor: cursorSchema.optional().describe('`nextCursor` of the previous page'),
+});
+
+export const usersRouter = {
+  list: adminProcedure
+    .meta({ openapi: { method: 'GET', path: '/admin/users', tags, summary: 'Users, filtered, one page at a time' } })
+    .input(listInput)
+    .output(z.object({ items: z.array(userOutput), nextCursor: z.string().nullable() }))
+    .query(({ ctx, input }) => ctx.services.users.list(ctx.user, input)),
+
+  get: adminProcedure
+    .meta({ openapi: { method: 'GET', path: '/admin/users/{id}', tags, summary: 'One user' } })
+    .input(z.object({ id: idSchema }))
+    .output(userOutput)
+    .query(({ ctx, input }) => ctx.services.users.get(ctx.user, input.id)),
+
+  create: adminProcedure
+    .meta({ openapi: { method: 'POST', path: '/admin/users', tags, summary: 'Create a user of any role' } })
+    .input(z.object({ username: usernameSchema, password: passwordSchema, role: roleSchema.default('user') }))
+    .output(userOutput)
+    .mutation(({ ctx, input }) => ctx.services.users.create(ctx.user, input, ctx.client)),
+
+  update: adminProcedure
+    .meta({
+      openapi: {
+        method: 'PATCH',
+        path: '/admin/users/{id}',
+        tags,
+        summary: 'Change role or activation',
+        description: 'Deactivation ends every session of the user. The last active administrator cannot be demoted or deactivated (409).',
+      },
+    })
+    .input(z.object({ id: idSchema, role: roleSchema.optional(), isActive: strictBoolean.optional() }))
+    .output(userOutput)
+    .mutation(({ ctx, input }) => {
+      const { id, ...change } = input;
+      return ctx.services.users.update(ctx.user, id, change, ctx.client);
+    }),
+
+  delete: adminProcedure
+    .meta({
+      openapi: {
+        method: 'DELETE',
+        path: '/admin/users/{id}',
+        tags,
+        summary: 'Delete a user and their tasks',
+        description: 'Their sessions end. The last active administrator cannot be deleted (409).',
+      },
+    })
+    .input(z.object({ id: idSchema }))
+    .output(okOutput)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.services.users.delete(ctx.user, input.id, ctx.client);
+      return { ok: true as const };
+    }),
+
+  createResetLink: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/users/{id}/reset-link',
+        tags,
+        summary: 'Create a password-reset token',
+        description:
+          'Single use, valid for one hour, shown only in this answer: hand it to the user, who sets a new password with `POST /api/auth/reset-password`. Older unused tokens of the user stop working.',
+      },
+    })
+    .input(z.object({ id: idSchema }))
+    .output(z.object({ token: z.string(), expiresAt: timestamp }))
+    .mutation(({ ctx, input }) => ctx.services.passwordResets.createLink(ctx.user, input.id, ctx.client)),
+} satisfies TRPCRouterRecord;

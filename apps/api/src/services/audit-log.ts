@@ -1,0 +1,67 @@
+import { audit, type Database, type Kysely } from '@stm/db';
+import { z } from 'zod';
+import { decodeCursor, encodeCursor } from './cursor';
+import { type AdminActor, authorize } from './users';
+
+export interface AuditQuery {
+  actorId?: number | undefined;
+  actor?: string | undefined;
+  action?: string | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface AuditEntry {
+  id: number;
+  occurredAt: Date;
+  action: string;
+  actorId: number | null;
+  actorUsername: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  targetLabel: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  details: Record<string, unknown>;
+}
+
+const auditCursor = z.object({ at: z.iso.datetime(), id: z.number().int().positive() });
+
+/** Reading the audit log: administrators only, newest first, one page at a time. */
+export async function listAuditEntries(
+  db: Kysely<Database>,
+  actor: AdminActor,
+  query: AuditQuery,
+): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
+  authorize(actor);
+  const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, auditCursor);
+  const rows = await audit.listAuditEvents(db, {
+    actorId: query.actorId,
+    actorUsername: query.actor,
+    action: query.action,
+    from: query.from,
+    to: query.to,
+    before: before && { occurredAtKey: before.at, id: before.id },
+    limit: query.limit + 1,
+  });
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => ({
+      id: row.id,
+      occurredAt: row.occurred_at,
+      action: row.action,
+      actorId: row.actor_id,
+      actorUsername: row.actor_username,
+      targetType: row.target_type,
+      targetId: row.target_id,
+      targetLabel: row.target_label,
+      ip: row.ip,
+      userAgent: row.user_agent,
+      details: row.details,
+    })),
+    nextCursor: rows.length > query.limit && last ? encodeCursor({ at: last.occurred_at_key, id: last.id }) : null,
+  };
+}

@@ -1,0 +1,24 @@
+import type { z } from 'zod';
+import { DomainError } from '../errors';
+
+/**
+ * Pagination cursors are opaque to clients: base64url JSON of the last row's sort key. A cursor
+ * that does not decode to the expected shape is bad input (400), never a 500.
+ */
+export function encodeCursor(position: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+}
+
+export function decodeCursor<T>(cursor: string, shape: z.ZodType<T>): T {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    decoded = undefined;
+  }
+  const parsed = shape.safeParse(decoded);
+  if (!parsed.success) {
+    throw new DomainError('VALIDATION_FAILED', 'The cursor is not one this list handed out', { field: 'cursor' });
+  }
+  return parsed.data;
+}

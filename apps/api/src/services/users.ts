@@ -1,0 +1,154 @@
+import type { PasswordHasher } from '@stm/auth';
+import { type Database, type Kysely, sessions, type UserRole, users } from '@stm/db';
+import { z } from 'zod';
+import { DomainError } from '../errors';
+import { type Actor, type ClientInfo, recordAudit } from './audit';
+import { type AuthService, type PublicUser, toPublicUser } from './auth';
+import { decodeCursor, encodeCursor } from './cursor';
+
+/** Someone allowed to administer accounts: a signed-in admin, or the operator at the CLI. */
+export interface AdminActor extends Actor {
+  role: UserRole;
+}
+
+/** The operator running the CLI on the server: no account, full rights, audited as "cli". */
+export const OPERATOR_ACTOR: AdminActor = { id: null, username: 'cli', role: 'admin' };
+
+export interface UserListQuery {
+  search?: string | undefined;
+  role?: UserRole | undefined;
+  isActive?: boolean | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface UserPage {
+  items: PublicUser[];
+  nextCursor: string | null;
+}
+
+export interface UserAccessChange {
+  role?: UserRole | undefined;
+  isActive?: boolean | undefined;
+}
+
+const userCursor = z.object({ id: z.number().int().positive() });
+
+/**
+ * The administrators' rules for accounts. Every method checks that the actor may administer;
+ * every change is one transaction with its audit record and, where access ends, the end of the
+ * user's sessions.
+ */
+export class UserAdminService {
+  constructor(
+    private readonly deps: { db: Kysely<Database>; hasher: PasswordHasher; auth: AuthService },
+  ) {}
+
+  async list(actor: AdminActor, query: UserListQuery): Promise<UserPage> {
+    authorize(actor);
+    const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, userCursor).id;
+    const rows = await users.listUsers(this.deps.db, {
+      search: query.search || undefined,
+      role: query.role,
+      isActive: query.isActive,
+      afterId,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toPublicUser),
+      nextCursor: rows.length > query.limit && last ? encodeCursor({ id: last.id }) : null,
+    };
+  }
+
+  async get(actor: AdminActor, id: number): Promise<PublicUser> {
+    authorize(actor);
+    const row = await users.findUserById(this.deps.db, id);
+    if (!row) throw userNotFound();
+    return toPublicUser(row);
+  }
+
+  async create(
+    actor: AdminActor,
+    input: { username: string; password: string; role: UserRole },
+    client: ClientInfo | null,
+  ): Promise<PublicUser> {
+    authorize(actor);
+    this.deps.auth.assertPasswordAllowed(input.password, input.username);
+    const passwordHash = await this.deps.hasher.hash(input.password);
+    return this.deps.auth.createUser({ username: input.username, passwordHash, role: input.role }, actor, client, 'user.created');
+  }
+
+  /** Changes role and/or activation. Deactivation ends every session of the user. */
+  async update(actor: AdminActor, id: number, change: UserAccessChange, client: ClientInfo | null): Promise<PublicUser> {
+    authorize(actor);
+    const mayRemoveAdmin = change.role === 'user' || change.isActive === false;
+    return this.deps.db.transaction().execute(async (trx) => {
+      // The admins are locked before the target, always in this order, so two guards never deadlock.
+      const activeAdmins = mayRemoveAdmin ? await users.lockActiveAdminIds(trx) : [];
+      const before = await users.lockUserById(trx, id);
+      if (!before) throw userNotFound();
+      const role = change.role ?? before.role;
+      const isActive = change.isActive ?? before.is_active;
+      const roleChanged = role !== before.role;
+      const activeChanged = isActive !== before.is_active;
+      if (!roleChanged && !activeChanged) return toPublicUser(before);
+      if (activeAdmins.includes(id) && (role !== 'admin' || !isActive)) assertNotLastAdmin(activeAdmins);
+
+      const after = await users.updateUserAccess(trx, id, {
+        ...(roleChanged ? { role } : {}),
+        ...(activeChanged ? { isActive } : {}),
+      });
+      const target = { type: 'user', id, label: before.username };
+      if (roleChanged) {
+        await recordAudit(trx, { action: 'user.role_changed', actor, client, target, details: { before: before.role, after: role } });
+      }
+      if (activeChanged) {
+        const endedSessions = isActive ? 0 : await sessions.revokeUserSessions(trx, id, 'deactivated');
+        await recordAudit(trx, {
+          action: isActive ? 'user.activated' : 'user.deactivated',
+          actor,
+          client,
+          target,
+          details: isActive ? {} : { endedSessions },
+        });
+      }
+      return toPublicUser(after);
+    });
+  }
+
+  /** Deletes the user with everything they own; their sessions end with the row. */
+  async delete(actor: AdminActor, id: number, client: ClientInfo | null): Promise<void> {
+    authorize(actor);
+    await this.deps.db.transaction().execute(async (trx) => {
+      const activeAdmins = await users.lockActiveAdminIds(trx);
+      const target = await users.lockUserById(trx, id);
+      if (!target) throw userNotFound();
+      if (activeAdmins.includes(id)) assertNotLastAdmin(activeAdmins);
+      const endedSessions = await sessions.revokeUserSessions(trx, id, 'deleted');
+      await users.deleteUser(trx, id);
+      await recordAudit(trx, {
+        action: 'user.deleted',
+        actor,
+        client,
+        target: { type: 'user', id, label: target.username },
+        details: { role: target.role, wasActive: target.is_active, endedSessions },
+      });
+    });
+  }
+}
+
+export function authorize(actor: AdminActor): void {
+  if (actor.role !== 'admin') throw new DomainError('FORBIDDEN', 'Administrators only');
+}
+
+function assertNotLastAdmin(activeAdmins: number[]): void {
+  if (activeAdmins.length <= 1) {
+    throw new DomainError('LAST_ADMIN', 'This is the last active administrator; make another one first');
+  }
+}
+
+export function userNotFound(): DomainError {
+  return new DomainError('NOT_FOUND', 'No such user');
+}

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createDb, type DatabaseHandle, sql } from '@stm/db';
+import { withDatabase } from '@stm/db/testing';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../src/app';
+import { loadConfig } from '../src/env';
+import { json, PASSWORD, rest, TEST_SECRET } from './helpers';
+import { runCli } from './processes';
+
+const driver = process.env.STM_TEST_DB === 'postgres' ? 'postgres' : 'pglite';
+const NEW_PASSWORD = 'set by the operator';
+
+/**
+ * Where the CLI works: a brand-new, unmigrated database of the project's driver. For PostgreSQL
+ * an empty database; for PGlite an empty DATA_DIR, which only one process may open at a time.
+ */
+interface Target {
+  env: Record<string, string>;
+  open(): Promise<DatabaseHandle>;
+  dispose(): Promise<void>;
+}
+
+async function createTarget(): Promise<Target> {
+  if (driver === 'pglite') {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stm-cli-test-'));
+    return {
+      env: { DATA_DIR: dataDir },
+      open: () => createDb({ dataDir }),
+      dispose: () => rm(dataDir, { recursive: true, force: true }),
+    };
+  }
+  const template = inject('dbTemplate');
+  if (template.driver !== 'postgres') throw new Error('expected a PostgreSQL template');
+  // Named like the other test databases, so a killed run's leftovers are dropped by the next one.
+  const name = `stm_test_${process.pid}_cli_${randomBytes(4).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const server = await createDb({ databaseUrl: template.adminUrl, pool: { max: 1 } });
+    try {
+      await sql.raw(statement).execute(server.db);
+    } finally {
+      await server.close();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = withDatabase(template.adminUrl, name);
+  return {
+    env: { DATABASE_URL: url },
+    open: () => createDb({ databaseUrl: url, pool: { max: 2 } }),
+    dispose: () => admin(`drop database if exists ${name} with (force)`),
+  };
+}
+
+let target: Target;
+
+/** The API on the CLI's database, for checking results through the public surface; closed after. */
+async function withApp<T>(work: (app: FastifyInstance, database: DatabaseHandle) => Promise<T>): Promise<T> {
+  const database = await target.open();
+  try {
+    const config = loadConfig({ NODE_ENV: 'test', SECRET_KEY: TEST_SECRET, BCRYPT_COST: '4', LOG_LEVEL: 'silent', LOG_FILE: 'false', CONSOLE_DIR: '' });
+    const app = await buildApp({ config, database });
+    try {
+      await app.ready();
+      return await work(app, database);
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+const cli = (args: string[], stdin?: string) => runCli(args, { env: target.env, ...(stdin === undefined ? {} : { stdin }) });
+
+describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
+  beforeAll(async () => {
+    target = await createTarget();
+  }, 60_000);
+  afterAll(async () => {
+    await target?.dispose();
+  });
+
+  it('db:migrate brings a new database up to date, and then has nothing to do', async () => {
+    const first = await cli(['db:migrate']);
+    expect(first, first.stderr).toMatchObject({ code: 0 });
+    expect(first.stdout).toMatch(/^Applied: 2026_11_25_0001_accounts, 2026_11_25_0002_settings_and_audit/);
+    const second = await cli(['db:migrate']);
+    expect(second.stdout.trim()).toBe('The schema is up to date');
+  });
+
+  it('user:create --role admin reads the password from standard input; the admin can sign in', async () => {
+    const result = await cli(['user:create', 'cli_admin', '--role', 'admin'], `${PASSWORD}\n`);
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+    expect(result.stdout).toMatch(/^Created admin "cli_admin" \(id \d+\)/);
+    expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+    await withApp(async (app, database) => {
+      const login = await rest(app, 'POST', '/api/auth/login', { body: { username: 'cli_admin', password: PASSWORD } });
+      expect(login.statusCode).toBe(200);
+      const me = await rest(app, 'GET', '/api/auth/me', { token: json(login).access_token });
+      expect(json(me)).toMatchObject({ username: 'cli_admin', role: 'admin' });
+      const event = await database.db.selectFrom('audit_events').selectAll().where('action', '=', 'user.created').executeTakeFirstOrThrow();
+      expect(event).toMatchObject({ actor_id: null, actor_username: 'cli', target_label: 'cli_admin', details: { role: 'admin' } });
+    });
+  });
+
+  it('user:create makes a plain user by default', async () => {
+    const result = await cli(['user:create', 'cli_user'], `${PASSWORD}\n`);
+    expect(result.stdout).toMatch(/^Created user "cli_user"/);
+  });
+
+  it.each([
+    [['user:create', 'CLI_ADMIN'], PASSWORD, 1, /already taken/],
+    [['user:create', 'weak_one'], 'short', 1, /at least 8 characters/],
+    [['user:create', 'no_password'], '', 1, /standard input/],
+    [['user:create', 'bad name!'], PASSWORD, 1, /Username may contain only/],
+    [['user:create', 'rooted', '--role', 'root'], PASSWORD, 2, /--role must be "admin" or "user"/],
+    [['user:create', 'pw_in_argv', '--password', PASSWORD], PASSWORD, 2, /Usage: pnpm cli user:create/],
+    [['user:create'], PASSWORD, 2, /Usage: pnpm cli user:create/],
+    [['user:reset-password', 'nobody_at_all'], NEW_PASSWORD, 1, /No user is named "nobody_at_all"/],
+    [['keys:revoke', 'no-such-kid'], '', 1, /No usable signing key/],
+    [['frobnicate'], '', 2, /Unknown command "frobnicate"/],
+    [[], '', 2, /No command given/],
+  ])('%j fails with a clear message and exit code', async (args, stdin, code, message) => {
+    const result = await cli(args, stdin ? `${stdin}\n` : '');
+    expect(result.code, result.stderr).toBe(code);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('user:reset-password sets the password and ends every session of the user', async () => {
+    const refreshToken = await withApp(async (app) => {
+      const login = await rest(app, 'POST', '/api/auth/login', { body: { username: 'cli_user', password: PASSWORD } });
+      return json(login).refresh_token as string;
+    });
+    const result = await cli(['user:reset-password', 'CLI_USER'], `${NEW_PASSWORD}\n`);
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+    expect(result.stdout.trim()).toBe('Password of "cli_user" changed; 1 session(s) ended');
+    await withApp(async (app, database) => {
+      expect((await rest(app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } })).statusCode).toBe(401);
+      expect((await rest(app, 'POST', '/api/auth/login', { body: { username: 'cli_user', password: PASSWORD } })).statusCode).toBe(401);
+      expect((await rest(app, 'POST', '/api/auth/login', { body: { username: 'cli_user', password: NEW_PASSWORD } })).statusCode).toBe(200);
+      const event = await database.db.selectFrom('audit_events').selectAll().where('action', '=', 'auth.password_reset').executeTakeFirstOrThrow();
+      expect(event).toMatchObject({ actor_id: null, actor_username: 'cli', target_label: 'cli_user', details: { via: 'operator', endedSessions: 1 } });
+      expect(JSON.stringify(event)).not.toContain(NEW_PASSWORD);
+    });
+  });
+
+  it('keys:rotate, keys:list and keys:revoke manage the signing keys', async () => {
+    const rotated = await cli(['keys:rotate']);
+    expect(rotated, rotated.stderr).toMatchObject({ code: 0 });
+    const [, kid, previous] = /^New signing key (\S+) \(retired (\S+)\)/.exec(rotated.stdout) ?? [];
+    expect(kid).toBeDefined();
+    const listed = await cli(['keys:list']);
+    expect(listed.stdout).toMatch(new RegExp(`^${kid}\\tcurrent\\t`, 'm'));
+    expect(listed.stdout).toMatch(new RegExp(`^${previous}\\tretired\\t`, 'm'));
+
+    const revoked = await cli(['keys:revoke', previous as string]);
+    expect(revoked.stdout.trim()).toBe(`Revoked ${previous}`);
+    const after = await cli(['keys:list']);
+    expect(after.stdout).toMatch(new RegExp(`^${previous}\\trevoked\\t`, 'm'));
+    await withApp(async (_app, database) => {
+      const events = await database.db
+        .selectFrom('audit_events')
+        .select(['action', 'actor_username', 'target_id'])
+        .where('action', 'in', ['key.rotated', 'key.revoked'])
+        .orderBy('id')
+        .execute();
+      expect(events).toEqual([
+        { action: 'key.rotated', actor_username: 'cli', target_id: kid },
+        { action: 'key.revoked', actor_username: 'cli', target_id: previous },
+      ]);
+    });
+  });
+
+  it('help lists every command', async () => {
+    const result = await cli(['help']);
+    expect(result.code).toBe(0);
+    for (const command of ['db:migrate', 'user:create', 'user:reset-password', 'keys:list', 'keys:rotate', 'keys:revoke']) {
+      expect(result.stdout).toContain(command);
+    }
+  });
+
+  it.runIf(driver === 'pglite')('says clearly that the embedded database is in use while a server holds it', async () => {
+    const holder = await target.open();
+    try {
+      const result = await cli(['keys:list']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`is in use by process ${process.pid}`);
+      expect(result.stderr).toContain('DATABASE_URL');
+    } finally {
+      await holder.close();
+    }
+  });
+});
