@@ -5,7 +5,8 @@ let t: TestApp;
 beforeAll(async () => {
   // One hash at a time, one waiting: the third concurrent sign-in must be turned away.
   t = await createTestApp({ BCRYPT_COST: '10', BCRYPT_CONCURRENCY: '1', BCRYPT_MAX_QUEUE: '1' });
-  await t.caller().auth.register({ username: 'flood_target', password: PASSWORD });
+  // One account per attempt: the flood is about hashing capacity, not one account's lockout.
+  for (let i = 0; i < 8; i++) await t.caller().auth.register({ username: `flood_${i}`, password: PASSWORD });
 });
 afterAll(() => t.close());
 
@@ -13,7 +14,7 @@ describe('bounded hashing', () => {
   it('answers 503 with Retry-After at once when the hashing queue is full, and recovers', async () => {
     const started = Date.now();
     const responses = await Promise.all(
-      Array.from({ length: 8 }, () => rest(t.app, 'POST', '/api/auth/login', { body: { username: 'flood_target', password: PASSWORD } })),
+      Array.from({ length: 8 }, (_, i) => rest(t.app, 'POST', '/api/auth/login', { body: { username: `flood_${i}`, password: PASSWORD } })),
     );
     const statuses = responses.map((r) => r.statusCode);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
@@ -26,7 +27,7 @@ describe('bounded hashing', () => {
     }
     expect(Date.now() - started).toBeLessThan(20_000);
     // Once the flood has passed, sign-in works again.
-    expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'flood_target', password: PASSWORD } })).statusCode).toBe(200);
+    expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'flood_0', password: PASSWORD } })).statusCode).toBe(200);
   });
 
   it('turns registrations and password changes away the same way', async () => {

@@ -103,7 +103,7 @@ describe('changing settings', () => {
     [{ registrationOpen: 'false' }, 'registrationOpen'],
     [{ registrationOpen: 0 }, 'registrationOpen'],
     [{ passwordRefuseCommon: 'no' }, 'passwordRefuseCommon'],
-    [{ somethingElse: true }, '_'],
+    [{ somethingElse: true }, 'somethingElse'],
   ])('refuses %j with 400 naming the field, and changes nothing', async (body, field) => {
     const before = t.app.services.settings.snapshot.version;
     const response = await patch(body);

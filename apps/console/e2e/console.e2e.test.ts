@@ -268,6 +268,9 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     await page.goto('/sign-in');
     await signIn(page, username, PASSWORD);
     await waitForPath(page, '/tasks');
+    // Let the page's own calls finish first: one still in flight when the session ends would
+    // send the browser to sign-in before the navigation this test is about.
+    await page.waitForLoadState('networkidle');
 
     // Another client of the same account signs out everywhere.
     const token = await apiLogin(stage.baseUrl, username, PASSWORD);
