@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createDb, type DatabaseHandle, migrateToLatest } from '@stm/db';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { AppConfig } from './env';
-import { type AppLogger, createLogger } from './logger';
+import { type AppLogger, createLogger, type Logger } from './logger';
 import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
@@ -23,6 +23,8 @@ export interface BuildAppOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
+    /** Writes out buffered log lines now: for a process about to die. */
+    flushLogs(): void;
   }
   interface FastifyRequest {
     /** The path as the client sent it, without the query string. */
@@ -35,7 +37,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Builds the application without listening: `server.ts` listens, tests use `app.inject()`. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
-  const appLogger = options.logger ?? createLogger(config);
+  const appLogger = options.logger ?? (await createLogger(config));
   const log = appLogger.logger;
 
   const app = Fastify({
@@ -81,6 +83,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     throw error;
   }
   app.decorate('services', services);
+  app.decorate('flushLogs', () => appLogger.flushSync());
 
   app.decorateRequest('requestPath', '');
   app.decorateRequest('userId', undefined);
@@ -90,10 +93,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     reply.header('x-request-id', request.id);
   });
   // One line per request, with what happened and how long it took; never the query string.
+  const accessLog = appLogger.access;
   app.addHook('onResponse', async (request, reply) => {
     const level = reply.statusCode >= 500 ? 'error' : 'info';
-    request.log[level](
+    // A route may lower its own logging (health probes log only problems).
+    if (!(request.log as Logger).isLevelEnabled(level)) return;
+    accessLog[level](
       {
+        requestId: request.id,
         method: request.method,
         url: request.requestPath,
         statusCode: reply.statusCode,

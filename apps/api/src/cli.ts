@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   loadDotEnv();
   const config = loadConfig(readProcessEnvironment());
   // Only errors: the command's own output is the answer, and stdout stays clean for scripts.
-  const logger = createLogger({ log: { ...config.log, level: 'error', pretty: false, dir: null } }, process.stderr);
+  const logger = await createLogger({ log: { ...config.log, level: 'error', pretty: false, dir: null } }, process.stderr);
   const database = await createDb({
     databaseUrl: config.database.url,
     dataDir: config.database.dataDir,

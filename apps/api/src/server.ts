@@ -43,6 +43,11 @@ async function shutdown(signal: string) {
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('unhandledRejection', (reason) => app.log.error({ err: reason }, 'unhandled rejection'));
+process.on('uncaughtException', (error) => {
+  app.log.fatal({ err: error }, 'uncaught exception; exiting');
+  app.flushLogs();
+  process.exit(1);
+});
 
 try {
   const address = await app.listen({ host: config.server.host, port: config.server.port });

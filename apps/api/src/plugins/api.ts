@@ -1,12 +1,12 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type AnyTRPCRouter, TRPCError } from '@trpc/server';
-import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import { type Context, createContext } from '../context';
 import { DomainError } from '../errors';
 import { buildOpenApiDocument, CREATED_PROCEDURES } from '../openapi';
+import { trpcRoutes } from './trpc-adapter';
 import type { Services } from '../services';
 
 const MAX_BATCH_SIZE = 20;
@@ -51,16 +51,14 @@ export async function apiRoutes(app: FastifyInstance, options: { services: Servi
     }
   };
 
-  await app.register(fastifyTRPCPlugin, {
+  await app.register(trpcRoutes, {
     prefix: '/trpc',
-    trpcOptions: {
-      router,
-      createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => createContext(services, req, res),
-      onError,
-      responseMeta: (meta: MetaInput) => ({ headers: errorHeaders(meta) }),
-      maxBatchSize: MAX_BATCH_SIZE,
-    },
-  });
+    router,
+    createContext: (req: FastifyRequest, res: FastifyReply) => createContext(services, req, res),
+    onError,
+    responseMeta: (meta: MetaInput) => ({ headers: errorHeaders(meta) }),
+    maxBatchSize: MAX_BATCH_SIZE,
+  } as never);
 
   await app.register(async (rest) => {
     // The bridge reads only JSON bodies; @fastify/formbody has already parsed the OAuth2 form into

@@ -1,13 +1,28 @@
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import helmet, { type HelmetOptions } from 'helmet';
 import type { AppConfig } from '../env';
 
 /** Paths whose answers carry tokens or personal data: never stored by a browser or proxy. */
 const PRIVATE_PREFIXES = ['/api/', '/trpc/'];
+
+/**
+ * The headers helmet sets for these options. They do not depend on the request, so helmet runs
+ * once at start-up and every response gets the same list (the Fastify wrapper would rebuild
+ * helmet's middleware, and re-parse the policy, on every request).
+ */
+export function securityHeaders(options: HelmetOptions): [string, string][] {
+  const headers = new Map<string, string>();
+  const response = {
+    setHeader: (name: string, value: string) => void headers.set(name.toLowerCase(), value),
+    removeHeader: (name: string) => void headers.delete(name.toLowerCase()),
+  };
+  helmet(options)({} as never, response as never, () => {});
+  return [...headers];
+}
 
 /**
  * Helmet's defaults with a strict Content-Security-Policy (no inline script anywhere), CORS
@@ -16,7 +31,7 @@ const PRIVATE_PREFIXES = ['/api/', '/trpc/'];
  */
 export const securityPlugin = fp(
   async (app: FastifyInstance, options: { config: AppConfig }) => {
-    await app.register(helmet, {
+    const headers = securityHeaders({
       contentSecurityPolicy: {
         useDefaults: false,
         directives: {
@@ -37,24 +52,33 @@ export const securityPlugin = fp(
       strictTransportSecurity: options.config.env === 'production',
       frameguard: { action: 'deny' },
     });
-    await app.register(cors, {
-      origin: options.config.server.corsOrigins.length > 0 ? options.config.server.corsOrigins : false,
-      credentials: true,
-      methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'x-csrf-token', 'x-request-id', 'trpc-accept'],
-      exposedHeaders: ['retry-after', 'www-authenticate', 'x-request-id'],
-      maxAge: 600,
+    app.addHook('onRequest', (_request, reply, done) => {
+      for (const [name, value] of headers) reply.header(name, value);
+      done();
     });
+
+    // Without allowed origins CORS stays closed by simply not answering it: no Access-Control-*
+    // header is ever sent, so browsers refuse cross-origin reads, and no hook runs per request.
+    if (options.config.server.corsOrigins.length > 0) {
+      await app.register(cors, {
+        origin: options.config.server.corsOrigins,
+        credentials: true,
+        methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
+        allowedHeaders: ['authorization', 'content-type', 'x-csrf-token', 'x-request-id', 'trpc-accept'],
+        exposedHeaders: ['retry-after', 'www-authenticate', 'x-request-id'],
+        maxAge: 600,
+      });
+    }
     // Parsed on demand (only the refresh call reads cookies), not on every request.
     await app.register(cookie, { hook: false });
     await app.register(formbody, { bodyLimit: 16_384 });
 
-    app.addHook('onSend', async (request, reply, payload) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       if (PRIVATE_PREFIXES.some((prefix) => request.requestPath.startsWith(prefix))) {
         reply.header('cache-control', 'no-store');
         reply.header('pragma', 'no-cache');
       }
-      return payload;
+      done(null, payload);
     });
   },
   { name: 'security' },

@@ -1,0 +1,17 @@
+// pino-roll ships no types; this is the part of its API the logger uses.
+declare module 'pino-roll' {
+  interface PinoRollOptions {
+    file: string | (() => string);
+    size?: number | string;
+    frequency?: 'daily' | 'hourly' | number;
+    extension?: string;
+    symlink?: boolean;
+    limit?: { count?: number; removeOtherLogFiles?: boolean };
+    dateFormat?: string;
+    mkdir?: boolean;
+    /** SonicBoom: buffer this many bytes before writing. */
+    minLength?: number;
+  }
+
+  export default function build(options: PinoRollOptions): Promise<ReturnType<typeof import('pino').destination>>;
+}
