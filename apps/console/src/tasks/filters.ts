@@ -26,6 +26,9 @@ export const TASK_PRIORITIES: readonly TaskPriority[] = ['high', 'medium', 'low'
 export const TASK_SORTS: readonly TaskSort[] = ['createdAt', 'updatedAt', 'dueAt', 'priority'];
 const ORDERS: readonly SortOrder[] = ['asc', 'desc'];
 
+/** Tasks per request of a list; more load as the reader reaches the end. */
+export const TASK_PAGE_SIZE = 25;
+
 export const DEFAULT_FILTERS: TaskFilters = {
   status: [],
   priority: null,
