@@ -80,15 +80,15 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
 
     await waitForPath(page, '/tasks');
     await heading(page, 'My tasks');
-    await page.getByText('Coming with the next release').waitFor();
-    await screenshot(page, 'tasks');
+    await page.getByText('No tasks yet').waitFor();
+    await screenshot(page, 'tasks-empty');
     expect(await page.getByRole('link', { name: 'Admin' }).count()).toBe(0);
     // On a wide screen the navigation is simply there; the menu button is for phones.
     expect(await page.getByRole('button', { name: 'Menu' }).isVisible()).toBe(false);
 
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await heading(page, 'Dashboard');
-    await screenshot(page, 'dashboard');
+    await page.getByText('Create tasks on the My tasks page.').waitFor();
 
     await page.getByRole('link', { name: 'Account' }).click();
     await heading(page, 'Account');

@@ -214,3 +214,28 @@ export function uniqueName(prefix: string): string {
   counter += 1;
   return `${prefix}${counter}${randomBytes(2).toString('hex')}`.slice(0, 20);
 }
+
+export interface ApiTask {
+  id: number;
+  title: string;
+  description: string;
+  status: 'todo' | 'in_progress' | 'done';
+  priority: 'low' | 'medium' | 'high';
+  dueAt: string | null;
+  version: number;
+}
+
+/** Calls the REST bridge as a signed-in client (tests that are not about a form skip it). */
+export async function api<T>(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${baseUrl}/api${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export function createTask(baseUrl: string, token: string, task: Partial<Omit<ApiTask, 'id' | 'version'>> & { title: string }): Promise<ApiTask> {
+  return api<ApiTask>(baseUrl, token, 'POST', '/tasks', task);
+}

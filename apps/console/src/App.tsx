@@ -3,17 +3,17 @@ import { Redirect, Route, Switch } from 'wouter';
 import { Loading } from './components/Feedback';
 import { GuestOnly, RequireAdmin, RequireSession } from './components/Guards';
 import { Layout } from './components/Layout';
-import { useI18n } from './i18n';
 import { Account } from './pages/Account';
+import { Dashboard } from './pages/Dashboard';
 import { Register } from './pages/Register';
 import { SignIn } from './pages/SignIn';
-import { ComingSoon, NotFound } from './pages/Status';
+import { NotFound } from './pages/Status';
+import { TasksPage } from './tasks/TasksPage';
 
 // Kept out of the first load: most users never see it (and non-admins never fetch it).
 const AdminArea = lazy(() => import('./admin/AdminArea'));
 
 export function App() {
-  const { t } = useI18n();
   return (
     <Switch>
       <Route path="/sign-in">
@@ -33,12 +33,11 @@ export function App() {
               <Route path="/">
                 <Redirect to="/tasks" replace />
               </Route>
-              {/* Phase 2: the tasks list and the dashboard replace these placeholders. */}
               <Route path="/tasks">
-                <ComingSoon title={t('nav.tasks')} description={t('comingSoon.tasks')} />
+                <TasksPage />
               </Route>
               <Route path="/dashboard">
-                <ComingSoon title={t('nav.dashboard')} description={t('comingSoon.dashboard')} />
+                <Dashboard />
               </Route>
               <Route path="/account">
                 <Account />

@@ -10,6 +10,7 @@ import { queryClient, session, TRPCProvider, trpcClient } from './lib/trpc';
 import './styles/base.css';
 import './styles/layout.css';
 import './styles/components.css';
+import './styles/tasks.css';
 
 // Started before the first render so the cookie refresh overlaps loading React.
 void session.restore();

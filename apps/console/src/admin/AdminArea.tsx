@@ -1,6 +1,7 @@
 import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
 import { type MessageKey, useI18n } from '../i18n';
 import { ComingSoon, NotFound } from '../pages/Status';
+import { AllTasks } from './AllTasks';
 import { SigningKeys } from './SigningKeys';
 
 /**
@@ -42,7 +43,7 @@ export default function AdminArea() {
           <ComingSoon title={t('admin.users')} description={t('comingSoon.adminUsers')} />
         </Route>
         <Route path="/tasks">
-          <ComingSoon title={t('admin.tasks')} description={t('comingSoon.adminTasks')} />
+          <AllTasks />
         </Route>
         <Route path="/audit">
           <ComingSoon title={t('admin.audit')} description={t('comingSoon.adminAudit')} />

@@ -1,0 +1,112 @@
+import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
+import { useMemo } from 'react';
+import { Alert, Empty, Loading } from '../components/Feedback';
+import { Page } from '../components/Page';
+import { useI18n } from '../i18n';
+import { describeError } from '../lib/errors';
+import { useTRPC } from '../lib/trpc';
+import { isOverdue } from '../tasks/dates';
+import { clearFilters, filtersToAdminListInput, hasActiveFilters, TASK_PAGE_SIZE } from '../tasks/filters';
+import { DueLabel, LoadMore, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from '../tasks/parts';
+
+/** Every user's tasks, for administrators: the same filters, sorts and paging, plus the owner. Read-only. */
+export function AllTasks() {
+  const { t, plural, dateTime } = useI18n();
+  const trpc = useTRPC();
+  const [filters, setFilters] = useTaskFilters();
+  const input = useMemo(() => ({ ...filtersToAdminListInput(filters), limit: TASK_PAGE_SIZE }), [filters]);
+  const list = useInfiniteQuery(
+    trpc.admin.tasks.list.infiniteQueryOptions(input, {
+      getNextPageParam: (last) => last.nextCursor,
+      placeholderData: keepPreviousData,
+    }),
+  );
+  const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
+
+  let body;
+  if (list.isPending) body = <Loading block />;
+  else if (list.isError) body = <Alert message={describeError(list.error, t).message} />;
+  else if (items.length === 0) {
+    body = hasActiveFilters(filters) ? (
+      <Empty title={t('tasks.noMatchTitle')}>
+        <p>{t('tasks.noMatchBody')}</p>
+        <button type="button" className="btn" onClick={() => setFilters(clearFilters(filters))}>
+          {t('filters.clear')}
+        </button>
+      </Empty>
+    ) : (
+      <Empty title={t('adminTasks.empty')} />
+    );
+  } else {
+    body = (
+      <>
+        <div className="table-wrap">
+          <table className="table" aria-busy={list.isPlaceholderData || undefined}>
+            <caption className="visually-hidden">{t('admin.tasks')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('field.title')}</th>
+                <th scope="col">{t('adminTasks.owner')}</th>
+                <th scope="col">{t('field.status')}</th>
+                <th scope="col">{t('field.priority')}</th>
+                <th scope="col">{t('field.due')}</th>
+                <th scope="col">{t('adminTasks.updated')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((task) => (
+                <tr key={task.id} className={isOverdue(task) ? 'row-overdue' : undefined}>
+                  <th scope="row" className="cell-title">
+                    {task.title}
+                  </th>
+                  <td>
+                    <button
+                      type="button"
+                      className="btn-link"
+                      onClick={() => setFilters({ owner: task.ownerUsername })}
+                      aria-label={t('adminTasks.onlyOwner', { username: task.ownerUsername })}
+                    >
+                      {task.ownerUsername}
+                    </button>
+                  </td>
+                  <td>
+                    <StatusBadge status={task.status} />
+                  </td>
+                  <td>
+                    <PriorityLabel priority={task.priority} short />
+                  </td>
+                  <td className="cell-due">
+                    {task.dueAt ? <DueLabel task={task} /> : <span aria-label={t('common.none')}>—</span>}
+                  </td>
+                  <td>
+                    <time dateTime={task.updatedAt}>{dateTime(task.updatedAt)}</time>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <LoadMore
+          hasNextPage={list.hasNextPage}
+          isFetchingNextPage={list.isFetchingNextPage}
+          fetchNextPage={() => {
+            if (!list.isFetchingNextPage) void list.fetchNextPage({ cancelRefetch: false });
+          }}
+        />
+      </>
+    );
+  }
+
+  return (
+    <Page title={t('admin.tasks')}>
+      <p className="muted">{t('adminTasks.help')}</p>
+      <TaskFilterBar filters={filters} onChange={setFilters} showOwner />
+      <p className="list-summary muted" role="status">
+        {list.isSuccess && !list.isPlaceholderData
+          ? `${plural('tasks.shown', items.length)}${list.hasNextPage ? ` ${t('tasks.moreAvailable')}` : ''}`
+          : null}
+      </p>
+      {body}
+    </Page>
+  );
+}

@@ -1,0 +1,57 @@
+import { type ReactNode, useEffect, useId, useLayoutEffect, useRef } from 'react';
+
+interface DialogProps {
+  open: boolean;
+  title: string;
+  /** Escape, or a button of the caller's; ignored while busy. */
+  onClose(): void;
+  busy?: boolean;
+  wide?: boolean;
+  /** The id of the text that says what the dialog is about, when there is one. */
+  describedBy?: string;
+  children: ReactNode;
+}
+
+/**
+ * A modal with content of the caller's (a form, a choice). Like ConfirmDialog it is the native
+ * `<dialog>`: the page behind is inert, focus starts at the first control inside (or the one
+ * marked autoFocus), Escape closes, and focus goes back to what opened it, also when the dialog
+ * leaves the page while still open.
+ */
+export function Dialog({ open, title, onClose, busy = false, wide = false, describedBy, children }: DialogProps) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) dialog.showModal();
+    if (!open && dialog.open) dialog.close();
+  }, [open]);
+
+  // Runs before React removes the element: closing (not just removing) it returns the focus.
+  useLayoutEffect(() => {
+    const dialog = ref.current;
+    return () => {
+      if (dialog?.open) dialog.close();
+    };
+  }, []);
+
+  return (
+    <dialog
+      ref={ref}
+      className={wide ? 'dialog dialog-wide' : 'dialog'}
+      aria-labelledby={titleId}
+      aria-describedby={describedBy}
+      onCancel={(event) => {
+        event.preventDefault();
+        if (!busy) onClose();
+      }}
+    >
+      <h2 id={titleId} className="dialog-title">
+        {title}
+      </h2>
+      {children}
+    </dialog>
+  );
+}

@@ -1,0 +1,251 @@
+import { createTaskInput, TASK_TITLE_MAX, updateTaskInput } from '@stm/validators';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useId, useState } from 'react';
+import { Alert } from '../components/Feedback';
+import { Dialog } from '../components/Dialog';
+import { Control, Field } from '../components/Field';
+import { useToast } from '../components/Toasts';
+import { useI18n } from '../i18n';
+import { describeError, type FieldErrors, reasonOf, validate } from '../lib/errors';
+import { isApiError, useTRPC } from '../lib/trpc';
+import { type Task, useTaskCache } from './cache';
+import { DATETIME_INPUT_MAX, DATETIME_INPUT_MIN } from './dates';
+import { TASK_PRIORITIES, TASK_STATUSES } from './filters';
+import { EMPTY_TASK_FORM, formToInput, type TaskChanges, taskChanges, type TaskFormValues, valuesFromTask } from './form';
+import { PRIORITY_LABELS, STATUS_LABELS } from './parts';
+
+type FormField = 'title' | 'description' | 'status' | 'priority' | 'dueAt';
+const FORM_FIELDS: readonly string[] = ['title', 'description', 'status', 'priority', 'dueAt'];
+
+/** The edit the server refused because the task had moved on, kept for "overwrite". */
+interface Conflict {
+  changes: TaskChanges;
+  currentVersion: number | undefined;
+}
+
+function currentVersionOf(error: unknown): number | undefined {
+  const version = isApiError(error) ? error.data?.details?.currentVersion : undefined;
+  return typeof version === 'number' ? version : undefined;
+}
+
+function timeZoneName(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Creating a task, or editing one. Edits send only what changed, with the version the form
+ * started from; if someone else saved the task meanwhile the server refuses, and the user
+ * chooses: reload (see their version, drop this edit) or overwrite (send this edit again over
+ * the current version).
+ */
+export function TaskEditor({ task, onClose }: { task: Task | null; onClose(): void }) {
+  const { t } = useI18n();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const cache = useTaskCache();
+  const toast = useToast();
+  const [base, setBase] = useState<Task | null>(task);
+  const [values, setValues] = useState<TaskFormValues>(() => (task ? valuesFromTask(task) : EMPTY_TASK_FORM));
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [conflict, setConflict] = useState<Conflict | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [reloading, setReloading] = useState(false);
+  const conflictBody = useId();
+
+  const create = useMutation(
+    trpc.tasks.create.mutationOptions({
+      onSuccess: () => {
+        toast.show(t('tasks.created'));
+        onClose();
+      },
+      onSettled: () => cache.invalidate(),
+    }),
+  );
+
+  const update = useMutation(
+    trpc.tasks.update.mutationOptions({
+      onSuccess: (saved) => {
+        cache.replace(saved);
+        toast.show(t('tasks.saved'));
+        onClose();
+      },
+      onError: (error, input) => {
+        if (reasonOf(error) !== 'VERSION_CONFLICT') return;
+        const { id: _id, expectedVersion: _version, ...changes } = input;
+        setConflict({ changes, currentVersion: currentVersionOf(error) });
+      },
+      onSettled: () => cache.invalidate(),
+    }),
+  );
+
+  const set = <K extends keyof TaskFormValues>(key: K) => (value: TaskFormValues[K]) => setValues((current) => ({ ...current, [key]: value }));
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    setNotice(null);
+    if (!base) {
+      const checked = validate(createTaskInput, formToInput(values), t);
+      setErrors(checked.ok ? {} : checked.errors);
+      if (checked.ok) create.mutate(checked.data);
+      return;
+    }
+    const changes = taskChanges(base, values);
+    if (Object.keys(changes).length === 0) {
+      onClose();
+      return;
+    }
+    const checked = validate(updateTaskInput, { id: base.id, ...changes, expectedVersion: base.version }, t);
+    setErrors(checked.ok ? {} : checked.errors);
+    if (checked.ok) update.mutate(checked.data);
+  }
+
+  async function reload() {
+    if (!base) return;
+    setReloading(true);
+    try {
+      const current = await queryClient.fetchQuery({ ...trpc.tasks.get.queryOptions({ id: base.id }), staleTime: 0 });
+      cache.replace(current);
+      setBase(current);
+      setValues(valuesFromTask(current));
+      setErrors({});
+      update.reset();
+      setNotice(t('conflict.reloaded'));
+    } catch (error) {
+      update.reset();
+      setNotice(null);
+      toast.show(describeError(error, t).message, 'error');
+      if (reasonOf(error) === 'NOT_FOUND') onClose();
+    } finally {
+      setReloading(false);
+      setConflict(null);
+    }
+  }
+
+  async function overwrite() {
+    if (!base || !conflict) return;
+    let version = conflict.currentVersion;
+    if (version === undefined) {
+      try {
+        version = (await queryClient.fetchQuery({ ...trpc.tasks.get.queryOptions({ id: base.id }), staleTime: 0 })).version;
+      } catch (error) {
+        setConflict(null);
+        toast.show(describeError(error, t).message, 'error');
+        return;
+      }
+    }
+    setConflict(null);
+    update.mutate({ id: base.id, ...conflict.changes, expectedVersion: version });
+  }
+
+  const mutation = base ? update : create;
+  // While the conflict is being decided its dialog says it all; dismissed, the form still says why saving failed.
+  const failure = mutation.error && !conflict ? describeError(mutation.error, t) : null;
+  const fieldError = (field: FormField) => errors[field] ?? (failure?.field === field ? failure.message : undefined);
+  const formLevel = failure && !(failure.field && FORM_FIELDS.includes(failure.field)) ? failure.message : null;
+  const busy = mutation.isPending || reloading;
+  const zone = timeZoneName();
+
+  return (
+    <>
+      <Dialog open title={base ? t('tasks.editTitle') : t('tasks.createTitle')} onClose={onClose} busy={busy} wide>
+        <form onSubmit={submit} noValidate className="form task-form">
+          <Alert message={notice} tone="info" />
+          <Field
+            label={t('field.title')}
+            name="title"
+            value={values.title}
+            onValueChange={set('title')}
+            error={fieldError('title')}
+            maxLength={TASK_TITLE_MAX}
+            autoComplete="off"
+            required
+          />
+          <Control label={t('field.description')} error={fieldError('description')}>
+            {(control) => (
+              <textarea {...control} name="description" rows={4} value={values.description} onChange={(event) => set('description')(event.target.value)} />
+            )}
+          </Control>
+          <div className="form-row">
+            <Control label={t('field.status')} error={fieldError('status')}>
+              {(control) => (
+                <select {...control} name="status" value={values.status} onChange={(event) => set('status')(event.target.value as TaskFormValues['status'])}>
+                  {TASK_STATUSES.map((status) => (
+                    <option key={status} value={status}>
+                      {t(STATUS_LABELS[status])}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Control>
+            <Control label={t('field.priority')} error={fieldError('priority')}>
+              {(control) => (
+                <select
+                  {...control}
+                  name="priority"
+                  value={values.priority}
+                  onChange={(event) => set('priority')(event.target.value as TaskFormValues['priority'])}
+                >
+                  {TASK_PRIORITIES.map((priority) => (
+                    <option key={priority} value={priority}>
+                      {t(PRIORITY_LABELS[priority])}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Control>
+          </div>
+          <div className="due-field">
+            <Field
+              label={t('field.due')}
+              name="due"
+              type="datetime-local"
+              min={DATETIME_INPUT_MIN}
+              max={DATETIME_INPUT_MAX}
+              value={values.due}
+              onValueChange={set('due')}
+              error={fieldError('dueAt')}
+              hint={zone ? t('tasks.dueHintZone', { zone }) : t('tasks.dueHint')}
+            />
+            {values.due ? (
+              <button type="button" className="btn btn-small" onClick={() => set('due')('')}>
+                {t('tasks.clearDue')}
+              </button>
+            ) : null}
+          </div>
+          <Alert message={formLevel} />
+          <div className="dialog-actions">
+            <button type="button" className="btn" onClick={onClose} disabled={busy}>
+              {t('common.cancel')}
+            </button>
+            <button type="submit" className="btn btn-primary" disabled={busy} aria-busy={busy || undefined}>
+              {mutation.isPending ? t('common.saving') : base ? t('tasks.save') : t('tasks.create')}
+            </button>
+          </div>
+        </form>
+      </Dialog>
+      {conflict ? (
+        <Dialog open title={t('conflict.title')} onClose={() => setConflict(null)} busy={reloading} describedBy={conflictBody}>
+          <div id={conflictBody} className="dialog-body">
+            <p>{t('conflict.body')}</p>
+            <p>{t('conflict.choice')}</p>
+          </div>
+          <div className="dialog-actions">
+            <button type="button" className="btn" onClick={() => setConflict(null)} disabled={reloading}>
+              {t('common.cancel')}
+            </button>
+            <button type="button" className="btn" onClick={() => void reload()} disabled={reloading} aria-busy={reloading || undefined}>
+              {t('conflict.reload')}
+            </button>
+            <button type="button" className="btn btn-primary" onClick={() => void overwrite()} disabled={reloading}>
+              {t('conflict.overwrite')}
+            </button>
+          </div>
+        </Dialog>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,315 @@
+import type { TaskPriority, TaskStatus } from '@stm/validators';
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useSearchParams } from 'wouter';
+import { Control } from '../components/Field';
+import { type MessageKey, useI18n } from '../i18n';
+import { isOverdue } from './dates';
+import {
+  clearFilters,
+  filtersToSearch,
+  hasActiveFilters,
+  parseFilters,
+  TASK_PRIORITIES,
+  TASK_SORTS,
+  TASK_STATUSES,
+  type TaskFilters,
+} from './filters';
+
+export const STATUS_LABELS: Record<TaskStatus, MessageKey> = {
+  todo: 'tasks.status.todo',
+  in_progress: 'tasks.status.in_progress',
+  done: 'tasks.status.done',
+};
+
+export const PRIORITY_LABELS: Record<TaskPriority, MessageKey> = {
+  high: 'tasks.priority.high',
+  medium: 'tasks.priority.medium',
+  low: 'tasks.priority.low',
+};
+
+const SORT_LABELS: Record<TaskFilters['sort'], MessageKey> = {
+  createdAt: 'filters.sort.createdAt',
+  updatedAt: 'filters.sort.updatedAt',
+  dueAt: 'filters.sort.dueAt',
+  priority: 'filters.sort.priority',
+};
+
+/** The list's filters from the address bar, and a setter that rewrites it (in place: no history entry per keystroke). */
+export function useTaskFilters(): [TaskFilters, (patch: Partial<TaskFilters>) => void] {
+  const [params, setParams] = useSearchParams();
+  const search = params.toString();
+  const filters = useMemo(() => parseFilters(search), [search]);
+  const update = useCallback(
+    (patch: Partial<TaskFilters>) => setParams((previous) => filtersToSearch({ ...parseFilters(previous), ...patch }), { replace: true }),
+    [setParams],
+  );
+  return [filters, update];
+}
+
+/**
+ * A text input that commits what was typed after a pause (or at once on Enter), and follows the
+ * address when it changes from elsewhere (back button, "clear filters").
+ */
+function DebouncedInput({
+  label,
+  value,
+  onCommit,
+  type = 'search',
+  delayMs = 300,
+}: {
+  label: string;
+  value: string;
+  onCommit(value: string): void;
+  type?: 'search' | 'text';
+  delayMs?: number;
+}) {
+  const [text, setText] = useState(value);
+  const committed = useRef(value);
+  // The latest callback, without restarting the pause whenever the parent renders.
+  const onCommitRef = useRef(onCommit);
+  onCommitRef.current = onCommit;
+
+  useEffect(() => {
+    if (value !== committed.current) {
+      committed.current = value;
+      setText(value);
+    }
+  }, [value]);
+
+  const commit = useCallback((next: string) => {
+    if (next.trim() === committed.current.trim()) return;
+    committed.current = next.trim();
+    onCommitRef.current(next.trim());
+  }, []);
+
+  useEffect(() => {
+    const timer = window.setTimeout(() => commit(text), delayMs);
+    return () => window.clearTimeout(timer);
+  }, [text, commit, delayMs]);
+
+  return (
+    <Control label={label} className="filter-search">
+      {(control) => (
+        <input
+          {...control}
+          type={type}
+          value={text}
+          autoComplete="off"
+          spellCheck={false}
+          onChange={(event) => setText(event.target.value)}
+          onKeyDown={(event) => {
+            if (event.key === 'Enter') {
+              event.preventDefault();
+              commit(text);
+            }
+          }}
+        />
+      )}
+    </Control>
+  );
+}
+
+/** Search, filters and sort of a task list; every change goes to the address bar. */
+export function TaskFilterBar({
+  filters,
+  onChange,
+  showOwner = false,
+}: {
+  filters: TaskFilters;
+  onChange(patch: Partial<TaskFilters>): void;
+  showOwner?: boolean;
+}) {
+  const { t } = useI18n();
+  const statusLegend = useId();
+  const moreId = useId();
+  // On a phone the less used filters fold away; on wider screens they are always shown.
+  const [moreOpen, setMoreOpen] = useState(false);
+  const narrowing = [filters.status.length > 0, filters.priority !== null, filters.dueFrom || filters.dueTo, filters.overdue].filter(
+    Boolean,
+  ).length;
+  const toggleStatus = (status: TaskStatus, on: boolean) =>
+    onChange({ status: on ? [...filters.status, status] : filters.status.filter((value) => value !== status) });
+
+  return (
+    <div role="search" className="filters" aria-label={t('filters.label')}>
+      <div className="filters-row">
+        <DebouncedInput label={t('filters.search')} value={filters.search} onCommit={(search) => onChange({ search })} />
+        {showOwner ? (
+          <DebouncedInput label={t('filters.owner')} type="text" value={filters.owner} onCommit={(owner) => onChange({ owner })} />
+        ) : null}
+        <Control label={t('filters.sort')} className="filter-compact">
+          {(control) => (
+            <select {...control} value={filters.sort} onChange={(event) => onChange({ sort: event.target.value as TaskFilters['sort'] })}>
+              {TASK_SORTS.map((sort) => (
+                <option key={sort} value={sort}>
+                  {t(SORT_LABELS[sort])}
+                </option>
+              ))}
+            </select>
+          )}
+        </Control>
+        <Control label={t('filters.order')} className="filter-compact">
+          {(control) => (
+            <select {...control} value={filters.order} onChange={(event) => onChange({ order: event.target.value as TaskFilters['order'] })}>
+              <option value="asc">{t('filters.order.asc')}</option>
+              <option value="desc">{t('filters.order.desc')}</option>
+            </select>
+          )}
+        </Control>
+        <button
+          type="button"
+          className="btn btn-small filters-toggle"
+          aria-expanded={moreOpen}
+          aria-controls={moreId}
+          onClick={() => setMoreOpen((open) => !open)}
+        >
+          {t('filters.more')}
+          {narrowing > 0 ? ` (${narrowing})` : ''}
+        </button>
+      </div>
+      <div id={moreId} className={moreOpen ? 'filters-row filters-more open' : 'filters-row filters-more'}>
+        <fieldset className="filter-statuses" aria-labelledby={statusLegend}>
+          <legend id={statusLegend}>{t('filters.status')}</legend>
+          <div className="checks">
+            {TASK_STATUSES.map((status) => (
+              <label key={status} className="check">
+                <input
+                  type="checkbox"
+                  checked={filters.status.includes(status)}
+                  onChange={(event) => toggleStatus(status, event.target.checked)}
+                />
+                {t(STATUS_LABELS[status])}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <Control label={t('filters.priority')} className="filter-compact">
+          {(control) => (
+            <select
+              {...control}
+              value={filters.priority ?? ''}
+              onChange={(event) => onChange({ priority: (event.target.value || null) as TaskPriority | null })}
+            >
+              <option value="">{t('filters.anyPriority')}</option>
+              {TASK_PRIORITIES.map((priority) => (
+                <option key={priority} value={priority}>
+                  {t(PRIORITY_LABELS[priority])}
+                </option>
+              ))}
+            </select>
+          )}
+        </Control>
+        <Control label={t('filters.dueFrom')} className="filter-compact">
+          {(control) => (
+            <input
+              {...control}
+              type="date"
+              min="1000-01-01"
+              max="9999-12-31"
+              value={filters.dueFrom ?? ''}
+              onChange={(event) => onChange({ dueFrom: event.target.value || null })}
+            />
+          )}
+        </Control>
+        <Control label={t('filters.dueTo')} className="filter-compact">
+          {(control) => (
+            <input
+              {...control}
+              type="date"
+              min="1000-01-01"
+              max="9999-12-31"
+              value={filters.dueTo ?? ''}
+              onChange={(event) => onChange({ dueTo: event.target.value || null })}
+            />
+          )}
+        </Control>
+        <label className="check filter-overdue">
+          <input type="checkbox" checked={filters.overdue} onChange={(event) => onChange({ overdue: event.target.checked })} />
+          {t('filters.overdue')}
+        </label>
+        {hasActiveFilters(filters) ? (
+          <button type="button" className="btn btn-small" onClick={() => onChange(clearFilters(filters))}>
+            {t('filters.clear')}
+          </button>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+export function StatusBadge({ status }: { status: TaskStatus }) {
+  const { t } = useI18n();
+  return <span className={`badge status status-${status}`}>{t(STATUS_LABELS[status])}</span>;
+}
+
+/** "High priority"; in a column already headed "Priority", `short` says just "High". */
+export function PriorityLabel({ priority, short = false }: { priority: TaskPriority; short?: boolean }) {
+  const { t } = useI18n();
+  const level = t(PRIORITY_LABELS[priority]);
+  return (
+    <span className={`priority priority-${priority}`}>
+      <span aria-hidden="true" className="priority-icon">
+        {priority === 'high' ? '▲' : priority === 'low' ? '▽' : '◆'}
+      </span>
+      {short ? level : t('tasks.priorityIs', { priority: level })}
+    </span>
+  );
+}
+
+/** The due date, and "Overdue" in words (and an icon), not only in colour. */
+export function DueLabel({ task }: { task: { status: TaskStatus; dueAt: string | null } }) {
+  const { t, dateTime } = useI18n();
+  if (!task.dueAt) return null;
+  const overdue = isOverdue(task);
+  return (
+    <>
+      <span className="due">
+        {t('tasks.due')} <time dateTime={task.dueAt}>{dateTime(task.dueAt)}</time>
+      </span>
+      {overdue ? (
+        <span className="badge badge-overdue">
+          <span aria-hidden="true">⚠ </span>
+          {t('tasks.overdue')}
+        </span>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * The end of an infinite list: more loads by itself when this comes into view, and the button
+ * does the same for keyboards, screen readers and browsers without IntersectionObserver.
+ */
+export function LoadMore({
+  hasNextPage,
+  isFetchingNextPage,
+  fetchNextPage,
+}: {
+  hasNextPage: boolean;
+  isFetchingNextPage: boolean;
+  fetchNextPage(): void;
+}) {
+  const { t } = useI18n();
+  const sentinel = useRef<HTMLDivElement>(null);
+  const load = useRef(fetchNextPage);
+  load.current = fetchNextPage;
+
+  useEffect(() => {
+    const element = sentinel.current;
+    if (!element || !hasNextPage || typeof IntersectionObserver === 'undefined') return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) load.current();
+    }, { rootMargin: '200px' });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [hasNextPage]);
+
+  if (!hasNextPage) return null;
+  return (
+    <div className="load-more" ref={sentinel}>
+      <button type="button" className="btn" onClick={() => load.current()} disabled={isFetchingNextPage} aria-busy={isFetchingNextPage || undefined}>
+        {isFetchingNextPage ? t('tasks.loadingMore') : t('tasks.loadMore')}
+      </button>
+    </div>
+  );
+}
