@@ -1,3 +1,4 @@
+/// <reference path="./types/pino-roll.d.ts" />
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger, type LoggerOptions } from 'pino';
