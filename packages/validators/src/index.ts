@@ -1,4 +1,6 @@
+export * from './audit';
 export * from './auth';
 export * from './common';
 export * from './settings';
 export * from './tasks';
+export * from './users';

@@ -1,5 +1,5 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { cursorSchema, idSchema, limitSchema, passwordSchema, roleSchema, strictBoolean, usernameSchema } from '@stm/validators';
+import { createUserInput, cursorSchema, idSchema, limitSchema, roleSchema, strictBoolean, USER_SEARCH_MAX } from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure } from '../trpc';
 import { okOutput, queryBoolean, timestamp, userOutput } from './schemas';
@@ -7,7 +7,7 @@ import { okOutput, queryBoolean, timestamp, userOutput } from './schemas';
 const tags = ['admin'];
 
 const listInput = z.object({
-  search: z.string().trim().max(64).optional().describe('Part of the username, any case'),
+  search: z.string().trim().max(USER_SEARCH_MAX).optional().describe('Part of the username, any case'),
   role: roleSchema.optional(),
   isActive: queryBoolean.optional().describe('"true" or "false"'),
   limit: limitSchema,
@@ -29,7 +29,7 @@ export const usersRouter = {
 
   create: adminProcedure
     .meta({ openapi: { method: 'POST', path: '/admin/users', tags, summary: 'Create a user of any role' } })
-    .input(z.object({ username: usernameSchema, password: passwordSchema, role: roleSchema.default('user') }))
+    .input(createUserInput)
     .output(userOutput)
     .mutation(({ ctx, input }) => ctx.services.users.create(ctx.user, input, ctx.client)),
 

@@ -1,4 +1,5 @@
 import { audit, type Database, type Kysely } from '@stm/db';
+import type { AuditAction } from '@stm/validators';
 
 /** Who did something and from where; copied into the record by value. */
 export interface Actor {
@@ -10,28 +11,6 @@ export interface ClientInfo {
   ip: string;
   userAgent: string | null;
 }
-
-export type AuditAction =
-  | 'auth.registered'
-  | 'auth.login_succeeded'
-  | 'auth.login_failed'
-  | 'auth.login_locked'
-  | 'auth.logged_out'
-  | 'auth.logged_out_everywhere'
-  | 'auth.session_revoked'
-  | 'auth.refresh_token_reused'
-  | 'auth.password_changed'
-  | 'auth.password_reset'
-  | 'user.created'
-  | 'user.role_changed'
-  | 'user.activated'
-  | 'user.deactivated'
-  | 'user.deleted'
-  | 'user.reset_link_created'
-  | 'settings.updated'
-  | 'key.created'
-  | 'key.rotated'
-  | 'key.revoked';
 
 export interface AuditEvent {
   action: AuditAction;
