@@ -1,13 +1,14 @@
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { Alert, Empty, Loading } from '../components/Feedback';
+import { LoadMore } from '../components/LoadMore';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
 import { useTRPC } from '../lib/trpc';
 import { isOverdue } from '../tasks/dates';
 import { clearFilters, filtersToAdminListInput, hasActiveFilters, TASK_PAGE_SIZE } from '../tasks/filters';
-import { DueLabel, LoadMore, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from '../tasks/parts';
+import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from '../tasks/parts';
 
 /** Every user's tasks, for administrators: the same filters, sorts and paging, plus the owner. Read-only. */
 export function AllTasks() {

@@ -2,6 +2,7 @@ import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
+import { LoadMore } from '../components/LoadMore';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
@@ -9,7 +10,7 @@ import { useTRPC } from '../lib/trpc';
 import { type Task, useTaskActions } from './cache';
 import { isOverdue } from './dates';
 import { clearFilters, filtersToListInput, hasActiveFilters, TASK_PAGE_SIZE } from './filters';
-import { DueLabel, LoadMore, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from './parts';
+import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from './parts';
 import { TaskEditor } from './TaskEditor';
 
 export function TasksPage() {

@@ -1,6 +1,7 @@
 import type { TaskPriority, TaskStatus } from '@stm/validators';
-import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useCallback, useId, useMemo, useState } from 'react';
 import { useSearchParams } from 'wouter';
+import { DebouncedInput } from '../components/DebouncedInput';
 import { Control } from '../components/Field';
 import { type MessageKey, useI18n } from '../i18n';
 import { isOverdue } from './dates';
@@ -44,69 +45,6 @@ export function useTaskFilters(): [TaskFilters, (patch: Partial<TaskFilters>) =>
     [setParams],
   );
   return [filters, update];
-}
-
-/**
- * A text input that commits what was typed after a pause (or at once on Enter), and follows the
- * address when it changes from elsewhere (back button, "clear filters").
- */
-function DebouncedInput({
-  label,
-  value,
-  onCommit,
-  type = 'search',
-  delayMs = 300,
-}: {
-  label: string;
-  value: string;
-  onCommit(value: string): void;
-  type?: 'search' | 'text';
-  delayMs?: number;
-}) {
-  const [text, setText] = useState(value);
-  const committed = useRef(value);
-  // The latest callback, without restarting the pause whenever the parent renders.
-  const onCommitRef = useRef(onCommit);
-  onCommitRef.current = onCommit;
-
-  useEffect(() => {
-    if (value !== committed.current) {
-      committed.current = value;
-      setText(value);
-    }
-  }, [value]);
-
-  const commit = useCallback((next: string) => {
-    if (next.trim() === committed.current.trim()) return;
-    committed.current = next.trim();
-    onCommitRef.current(next.trim());
-  }, []);
-
-  useEffect(() => {
-    const timer = window.setTimeout(() => commit(text), delayMs);
-    return () => window.clearTimeout(timer);
-  }, [text, commit, delayMs]);
-
-  return (
-    <Control label={label} className="filter-search">
-      {(control) => (
-        <input
-          {...control}
-          type={type}
-          value={text}
-          autoComplete="off"
-          spellCheck={false}
-          onChange={(event) => setText(event.target.value)}
-          onKeyDown={(event) => {
-            if (event.key === 'Enter') {
-              event.preventDefault();
-              commit(text);
-            }
-          }}
-        />
-      )}
-    </Control>
-  );
 }
 
 /** Search, filters and sort of a task list; every change goes to the address bar. */
@@ -273,43 +211,5 @@ export function DueLabel({ task }: { task: { status: TaskStatus; dueAt: string |
         </span>
       ) : null}
     </>
-  );
-}
-
-/**
- * The end of an infinite list: more loads by itself when this comes into view, and the button
- * does the same for keyboards, screen readers and browsers without IntersectionObserver.
- */
-export function LoadMore({
-  hasNextPage,
-  isFetchingNextPage,
-  fetchNextPage,
-}: {
-  hasNextPage: boolean;
-  isFetchingNextPage: boolean;
-  fetchNextPage(): void;
-}) {
-  const { t } = useI18n();
-  const sentinel = useRef<HTMLDivElement>(null);
-  const load = useRef(fetchNextPage);
-  load.current = fetchNextPage;
-
-  useEffect(() => {
-    const element = sentinel.current;
-    if (!element || !hasNextPage || typeof IntersectionObserver === 'undefined') return;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) load.current();
-    }, { rootMargin: '200px' });
-    observer.observe(element);
-    return () => observer.disconnect();
-  }, [hasNextPage]);
-
-  if (!hasNextPage) return null;
-  return (
-    <div className="load-more" ref={sentinel}>
-      <button type="button" className="btn" onClick={() => load.current()} disabled={isFetchingNextPage} aria-busy={isFetchingNextPage || undefined}>
-        {isFetchingNextPage ? t('tasks.loadingMore') : t('tasks.loadMore')}
-      </button>
-    </div>
   );
 }
