@@ -6,6 +6,7 @@ import { Layout } from './components/Layout';
 import { Account } from './pages/Account';
 import { Dashboard } from './pages/Dashboard';
 import { Register } from './pages/Register';
+import { ResetPassword } from './pages/ResetPassword';
 import { SignIn } from './pages/SignIn';
 import { NotFound } from './pages/Status';
 import { TasksPage } from './tasks/TasksPage';
@@ -25,6 +26,10 @@ export function App() {
         <GuestOnly>
           <Register />
         </GuestOnly>
+      </Route>
+      {/* Not guest-only: whoever holds the link sets the password, whichever account is signed in here. */}
+      <Route path="/reset-password">
+        <ResetPassword />
       </Route>
       <Route>
         <RequireSession>

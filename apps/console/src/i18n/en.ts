@@ -218,6 +218,16 @@ export const en = {
   'admin.settings': 'Settings',
   'admin.keys': 'Signing keys',
 
+  'resetPassword.title': 'Set a new password',
+  'resetPassword.help': 'An administrator gave you this link. Choose a new password; every session of your account ends once it is set.',
+  'resetPassword.passwordHint': 'At least {min} characters. A long passphrase is easiest to remember; common passwords are refused.',
+  'resetPassword.submit': 'Set new password',
+  'resetPassword.doneTitle': 'Password set',
+  'resetPassword.done': 'Your new password is set. Sign in with it.',
+  'resetPassword.signIn': 'Go to sign in',
+  'resetPassword.invalidTitle': 'This link does not work',
+  'resetPassword.missingToken': 'This address is missing its reset code. Open the link you were given again, exactly as it is, or ask an administrator for a new one.',
+
   'comingSoon.title': 'Coming with the next release',
   'comingSoon.adminUsers': 'Managing users (create, roles, activation, reset links) arrives with the admin users API.',
   'comingSoon.adminAudit': 'The audit log with filters arrives with the audit API.',
@@ -235,6 +245,8 @@ export const en = {
   'validation.tooBig': 'Must be at most {max}.',
   'validation.invalidFormat': 'The format is not valid.',
   'validation.invalid': 'This value is not valid.',
+  'validation.wholeNumber': 'Use a whole number.',
+  'validation.number': 'Enter a number.',
   'validation.usernameCharacters': 'Use only letters, digits, "_", "." and "-".',
   'validation.passwordsDiffer': 'The two passwords do not match.',
 

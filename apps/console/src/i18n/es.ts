@@ -217,6 +217,16 @@ export const es: Record<MessageKey, string> = {
   'admin.settings': 'Ajustes',
   'admin.keys': 'Claves de firma',
 
+  'resetPassword.title': 'Establecer una contraseña nueva',
+  'resetPassword.help': 'Un administrador te dio este enlace. Elige una contraseña nueva; al establecerla terminan todas las sesiones de tu cuenta.',
+  'resetPassword.passwordHint': 'Al menos {min} caracteres. Una frase larga es lo más fácil de recordar; se rechazan las contraseñas comunes.',
+  'resetPassword.submit': 'Establecer contraseña',
+  'resetPassword.doneTitle': 'Contraseña establecida',
+  'resetPassword.done': 'Tu contraseña nueva está lista. Inicia sesión con ella.',
+  'resetPassword.signIn': 'Ir a iniciar sesión',
+  'resetPassword.invalidTitle': 'Este enlace no funciona',
+  'resetPassword.missingToken': 'A esta dirección le falta su código de restablecimiento. Vuelve a abrir el enlace que te dieron, tal cual, o pide uno nuevo a un administrador.',
+
   'comingSoon.title': 'Llega con la próxima versión',
   'comingSoon.adminUsers':
     'La gestión de usuarios (alta, roles, activación, enlaces de restablecimiento) llega con la API de usuarios.',
@@ -236,6 +246,8 @@ export const es: Record<MessageKey, string> = {
   'validation.tooBig': 'Debe ser como máximo {max}.',
   'validation.invalidFormat': 'El formato no es válido.',
   'validation.invalid': 'Este valor no es válido.',
+  'validation.wholeNumber': 'Usa un número entero.',
+  'validation.number': 'Escribe un número.',
   'validation.usernameCharacters': 'Usa solo letras, números, «_», «.» y «-».',
   'validation.passwordsDiffer': 'Las dos contraseñas no coinciden.',
 

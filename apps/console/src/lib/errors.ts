@@ -66,6 +66,8 @@ export function issueMessage(issue: z.core.$ZodIssue, t: Translate): string {
     case 'invalid_format':
       return t(FORMAT_KEYS[field] ?? 'validation.invalidFormat');
     case 'invalid_type':
+      if (issue.expected === 'int') return t('validation.wholeNumber');
+      if (issue.expected === 'number') return t('validation.number');
       return issue.input === undefined ? t('validation.required') : t('validation.invalid');
     default:
       return t('validation.invalid');

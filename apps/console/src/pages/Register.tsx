@@ -1,5 +1,5 @@
 import { registerInput } from '@stm/validators';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Link, useLocation } from 'wouter';
 import { AuthFrame } from '../components/AuthFrame';
@@ -18,6 +18,8 @@ export function Register() {
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
+  // Told before typing, not after: an administrator may have closed registration.
+  const policy = useQuery(trpc.settings.public.queryOptions());
 
   const register = useMutation(
     trpc.auth.register.mutationOptions({
@@ -34,7 +36,7 @@ export function Register() {
     if (checked.ok && Object.keys(found).length === 0) register.mutate(checked.data);
   }
 
-  if (reasonOf(register.error) === 'REGISTRATION_CLOSED') {
+  if (policy.data?.registrationOpen === false || reasonOf(register.error) === 'REGISTRATION_CLOSED') {
     return (
       <AuthFrame title={t('register.closedTitle')}>
         <p>{t('error.REGISTRATION_CLOSED')}</p>

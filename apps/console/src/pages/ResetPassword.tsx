@@ -1,0 +1,104 @@
+import { resetPasswordInput } from '@stm/validators';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { type FormEvent, useEffect, useState } from 'react';
+import { Link } from 'wouter';
+import { AuthFrame } from '../components/AuthFrame';
+import { Alert } from '../components/Feedback';
+import { Field } from '../components/Field';
+import { useI18n } from '../i18n';
+import { describeError, type FieldErrors, reasonOf, validate } from '../lib/errors';
+import { passwordPolicyProblem } from '../lib/password';
+import { resetTokenFromHash } from '../lib/reset-link';
+import { useTRPC } from '../lib/trpc';
+
+/**
+ * Where a reset link an administrator handed over leads: the user sets a new password. Open to
+ * anyone with the link, signed in or not; the token is the proof.
+ */
+export function ResetPassword() {
+  const { t } = useI18n();
+  const trpc = useTRPC();
+  // Read once: the address bar loses the token right after (see below), a reload with it.
+  const [token] = useState(() => resetTokenFromHash(window.location.hash));
+  const [newPassword, setNewPassword] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const policy = useQuery(trpc.settings.public.queryOptions());
+  const minLength = policy.data?.passwordMinLength;
+
+  // Out of the history, the bookmarks and over-the-shoulder view as soon as it has been read.
+  useEffect(() => {
+    if (window.location.hash) history.replaceState(history.state, '', `${window.location.pathname}${window.location.search}`);
+  }, []);
+
+  const reset = useMutation(trpc.auth.resetPassword.mutationOptions());
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!token) return;
+    const checked = validate(resetPasswordInput, { token, newPassword }, t);
+    const found: FieldErrors = checked.ok ? {} : { ...checked.errors };
+    const problem = !found.newPassword && minLength !== undefined ? passwordPolicyProblem(newPassword, undefined, minLength) : undefined;
+    if (problem) found.newPassword = t(`error.${problem}`, { min: minLength ?? 8 });
+    if (!found.newPassword && newPassword !== confirm) found.confirmPassword = t('validation.passwordsDiffer');
+    setErrors(found);
+    if (checked.ok && Object.keys(found).length === 0) reset.mutate(checked.data);
+  }
+
+  if (!token || reasonOf(reset.error) === 'RESET_TOKEN_INVALID') {
+    return (
+      <AuthFrame title={t('resetPassword.invalidTitle')}>
+        <p>{token ? t('error.RESET_TOKEN_INVALID') : t('resetPassword.missingToken')}</p>
+        <p className="auth-alt">
+          <Link href="/sign-in">{t('register.backToSignIn')}</Link>
+        </p>
+      </AuthFrame>
+    );
+  }
+
+  if (reset.isSuccess) {
+    return (
+      <AuthFrame title={t('resetPassword.doneTitle')}>
+        <Alert tone="success" message={t('resetPassword.done')} />
+        <p className="auth-alt">
+          <Link href="/sign-in">{t('resetPassword.signIn')}</Link>
+        </p>
+      </AuthFrame>
+    );
+  }
+
+  const failure = reset.error ? describeError(reset.error, t) : null;
+  const serverField = failure?.field === 'newPassword' ? failure.message : undefined;
+  return (
+    <AuthFrame title={t('resetPassword.title')}>
+      <p className="muted">{t('resetPassword.help')}</p>
+      <form onSubmit={submit} noValidate className="form">
+        <Field
+          label={t('field.newPassword')}
+          name="newPassword"
+          type="password"
+          autoComplete="new-password"
+          hint={minLength === undefined ? t('register.passwordHint') : t('resetPassword.passwordHint', { min: minLength })}
+          value={newPassword}
+          onValueChange={setNewPassword}
+          error={errors.newPassword ?? serverField}
+          required
+        />
+        <Field
+          label={t('field.confirmNewPassword')}
+          name="confirmPassword"
+          type="password"
+          autoComplete="new-password"
+          value={confirm}
+          onValueChange={setConfirm}
+          error={errors.confirmPassword}
+          required
+        />
+        <Alert message={failure && !serverField ? failure.message : null} />
+        <button type="submit" className="btn btn-primary btn-block" disabled={reset.isPending} aria-busy={reset.isPending || undefined}>
+          {reset.isPending ? t('common.saving') : t('resetPassword.submit')}
+        </button>
+      </form>
+    </AuthFrame>
+  );
+}
