@@ -1,12 +1,16 @@
 import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
 import { type MessageKey, useI18n } from '../i18n';
-import { ComingSoon, NotFound } from '../pages/Status';
+import { NotFound } from '../pages/Status';
 import { AllTasks } from './AllTasks';
+import { AuditLog } from './AuditLog';
+import { Settings } from './Settings';
 import { SigningKeys } from './SigningKeys';
+import { Users } from './Users';
+import '../styles/admin.css';
 
 /**
  * The admin area: its own chunk, loaded only after the server has said the user is an admin.
- * Paths here are relative to `/admin`. Phase 2 replaces each ComingSoon with its screen.
+ * Paths here are relative to `/admin`.
  */
 const SECTIONS: { path: string; label: MessageKey }[] = [
   { path: '/users', label: 'admin.users' },
@@ -40,16 +44,16 @@ export default function AdminArea() {
           <Redirect to="/users" replace />
         </Route>
         <Route path="/users">
-          <ComingSoon title={t('admin.users')} description={t('comingSoon.adminUsers')} />
+          <Users />
         </Route>
         <Route path="/tasks">
           <AllTasks />
         </Route>
         <Route path="/audit">
-          <ComingSoon title={t('admin.audit')} description={t('comingSoon.adminAudit')} />
+          <AuditLog />
         </Route>
         <Route path="/settings">
-          <ComingSoon title={t('admin.settings')} description={t('comingSoon.adminSettings')} />
+          <Settings />
         </Route>
         <Route path="/keys">
           <SigningKeys />

@@ -25,16 +25,3 @@ export function NotAllowed() {
     </Page>
   );
 }
-
-/** A screen whose API is still being built; it says so instead of pretending. */
-export function ComingSoon({ title, description }: { title: string; description: string }) {
-  const { t } = useI18n();
-  return (
-    <Page title={title}>
-      <div className="empty">
-        <p className="empty-title">{t('comingSoon.title')}</p>
-        <p>{description}</p>
-      </div>
-    </Page>
-  );
-}

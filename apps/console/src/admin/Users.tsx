@@ -1,0 +1,339 @@
+import { type Role, USER_SEARCH_MAX } from '@stm/validators';
+import { keepPreviousData, useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMemo, useState } from 'react';
+import { useLocation } from 'wouter';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { DebouncedInput } from '../components/DebouncedInput';
+import { Alert, Empty, Loading } from '../components/Feedback';
+import { Control } from '../components/Field';
+import { LoadMore } from '../components/LoadMore';
+import { Page } from '../components/Page';
+import { useToast } from '../components/Toasts';
+import { useI18n } from '../i18n';
+import { useMe } from '../lib/auth';
+import { describeError } from '../lib/errors';
+import { resetLinkUrl } from '../lib/reset-link';
+import { type RouterOutputs, session, useTRPC } from '../lib/trpc';
+import { ResetLinkDialog, type ShownResetLink } from './ResetLinkDialog';
+import { UserCreateDialog } from './UserCreateDialog';
+import { describeUserAction, type UserAction } from './user-actions';
+import {
+  DEFAULT_USER_FILTERS,
+  hasUserFilters,
+  parseUserFilters,
+  type UserFilters,
+  userFiltersToListInput,
+  userFiltersToSearch,
+} from './user-filters';
+import { useSearchFilters } from './url-filters';
+
+export type AdminUser = RouterOutputs['admin']['users']['list']['items'][number];
+
+/** Accounts: find them, create them, change role and activation, hand out reset links, delete. */
+export function Users() {
+  const { t, plural, date } = useI18n();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [, navigate] = useLocation();
+  const me = useMe();
+  const [filters, setFilters] = useSearchFilters(parseUserFilters, userFiltersToSearch);
+  const input = useMemo(() => userFiltersToListInput(filters), [filters]);
+  const list = useInfiniteQuery(
+    trpc.admin.users.list.infiniteQueryOptions(input, {
+      getNextPageParam: (last) => last.nextCursor,
+      placeholderData: keepPreviousData,
+    }),
+  );
+  const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
+  const [creating, setCreating] = useState(false);
+  const [pending, setPending] = useState<UserAction | null>(null);
+  const [shownLink, setShownLink] = useState<ShownResetLink | null>(null);
+
+  const isSelf = (user: { id: number }) => user.id === me.data?.id;
+  // Every change shows in the list, in the audit log and, for a deletion, in everyone's tasks.
+  const refresh = () =>
+    Promise.all([
+      queryClient.invalidateQueries(trpc.admin.users.pathFilter()),
+      queryClient.invalidateQueries(trpc.admin.audit.pathFilter()),
+    ]);
+  const failed = (error: unknown) => {
+    setPending(null);
+    toast.show(describeError(error, t).message, 'error');
+  };
+
+  const update = useMutation(
+    trpc.admin.users.update.mutationOptions({
+      onSuccess: async (user, change) => {
+        setPending(null);
+        if (user.id === me.data?.id && (change.isActive === false || change.role === 'user')) {
+          if (change.isActive === false) {
+            // The server has ended every session of this account, this one included.
+            toast.show(t('users.selfDeactivated'));
+            session.end('signed-out');
+            return;
+          }
+          toast.show(t('users.selfDemoted'));
+          await queryClient.invalidateQueries(trpc.auth.me.pathFilter());
+          navigate('~/tasks');
+          return;
+        }
+        if (change.role === 'admin') toast.show(t('users.madeAdmin', { username: user.username }));
+        else if (change.role === 'user') toast.show(t('users.madeUser', { username: user.username }));
+        else if (change.isActive === false) toast.show(t('users.deactivated', { username: user.username }));
+        else toast.show(t('users.activated', { username: user.username }));
+      },
+      onError: failed,
+      onSettled: refresh,
+    }),
+  );
+  const remove = useMutation(
+    trpc.admin.users.delete.mutationOptions({
+      onSuccess: async (_ok, { id }) => {
+        const user = items.find((item) => item.id === id);
+        setPending(null);
+        if (id === me.data?.id) {
+          toast.show(t('users.selfDeleted'));
+          session.end('signed-out');
+          return;
+        }
+        toast.show(t('users.deleted', { username: user?.username ?? '' }));
+        await queryClient.invalidateQueries(trpc.admin.tasks.pathFilter());
+        // The row that held the focus is gone: start again from the heading.
+        document.querySelector<HTMLElement>('main h1')?.focus();
+      },
+      onError: failed,
+      onSettled: refresh,
+    }),
+  );
+  const createResetLink = useMutation(
+    trpc.admin.users.createResetLink.mutationOptions({
+      onSuccess: ({ token, expiresAt }, { id }) => {
+        const user = items.find((item) => item.id === id);
+        setShownLink({ username: user?.username ?? '', url: resetLinkUrl(window.location.origin, token), expiresAt });
+      },
+      onError: (error) => toast.show(describeError(error, t).message, 'error'),
+      onSettled: () => queryClient.invalidateQueries(trpc.admin.audit.pathFilter()),
+    }),
+  );
+
+  function confirm(action: UserAction) {
+    const { user } = action;
+    if (action.kind === 'role') update.mutate({ id: user.id, role: action.role });
+    else if (action.kind === 'active') update.mutate({ id: user.id, isActive: action.isActive });
+    else remove.mutate({ id: user.id });
+  }
+
+  const newUser = (
+    <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+      {t('users.new')}
+    </button>
+  );
+
+  let body;
+  if (list.isPending) body = <Loading block />;
+  else if (list.isError) {
+    body = (
+      <div className="stack">
+        <Alert message={describeError(list.error, t).message} />
+        <div>
+          <button type="button" className="btn" onClick={() => void list.refetch()}>
+            {t('common.retry')}
+          </button>
+        </div>
+      </div>
+    );
+  } else if (items.length === 0) {
+    body = hasUserFilters(filters) ? (
+      <Empty title={t('users.noMatch')}>
+        <button type="button" className="btn" onClick={() => setFilters(DEFAULT_USER_FILTERS)}>
+          {t('filters.clear')}
+        </button>
+      </Empty>
+    ) : (
+      <Empty title={t('users.empty')} />
+    );
+  } else {
+    body = (
+      <>
+        <div className="table-wrap">
+          <table className="table users-table" aria-busy={list.isPlaceholderData || undefined}>
+            <caption className="visually-hidden">{t('admin.users')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('field.username')}</th>
+                <th scope="col">{t('users.role')}</th>
+                <th scope="col">{t('users.status')}</th>
+                <th scope="col">{t('users.createdAt')}</th>
+                <th scope="col">
+                  <span className="visually-hidden">{t('common.actions')}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((user) => (
+                <tr key={user.id} data-username={user.username} className={user.isActive ? undefined : 'row-inactive'}>
+                  <th scope="row" className="cell-username">
+                    {user.username}
+                    {isSelf(user) ? <span className="badge">{t('users.you')}</span> : null}
+                  </th>
+                  <td>{t(user.role === 'admin' ? 'role.admin' : 'role.user')}</td>
+                  <td>
+                    <span className={user.isActive ? 'badge badge-current' : 'badge badge-revoked'}>
+                      {t(user.isActive ? 'users.active' : 'users.inactive')}
+                    </span>
+                  </td>
+                  <td>
+                    <time dateTime={user.createdAt}>{date(user.createdAt)}</time>
+                  </td>
+                  <td className="cell-actions">
+                    <UserRowActions
+                      user={user}
+                      busy={createResetLink.isPending}
+                      onAction={setPending}
+                      onResetLink={() => createResetLink.mutate({ id: user.id })}
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <LoadMore
+          hasNextPage={list.hasNextPage}
+          isFetchingNextPage={list.isFetchingNextPage}
+          fetchNextPage={() => {
+            if (!list.isFetchingNextPage) void list.fetchNextPage({ cancelRefetch: false });
+          }}
+        />
+      </>
+    );
+  }
+
+  const question = pending ? describeUserAction(pending, isSelf(pending.user), t) : null;
+  return (
+    <Page title={t('admin.users')} actions={newUser}>
+      <p className="muted">{t('users.help')}</p>
+      <UserFilterBar filters={filters} onChange={setFilters} />
+      <p className="list-summary muted" role="status">
+        {list.isSuccess && !list.isPlaceholderData
+          ? `${plural('users.shown', items.length)}${list.hasNextPage ? ` ${t('tasks.moreAvailable')}` : ''}`
+          : null}
+      </p>
+      {body}
+      {creating ? <UserCreateDialog onClose={() => setCreating(false)} onCreated={() => void refresh()} /> : null}
+      {shownLink ? <ResetLinkDialog link={shownLink} onClose={() => setShownLink(null)} /> : null}
+      <ConfirmDialog
+        open={pending !== null}
+        title={question?.title ?? ''}
+        confirmLabel={question?.confirmLabel ?? ''}
+        tone={question?.tone ?? 'danger'}
+        busy={update.isPending || remove.isPending}
+        onCancel={() => setPending(null)}
+        onConfirm={() => pending && confirm(pending)}
+      >
+        {question?.warning ? (
+          <p className="dialog-warning">
+            <span aria-hidden="true">⚠ </span>
+            {question.warning}
+          </p>
+        ) : null}
+        <p>{question?.body}</p>
+      </ConfirmDialog>
+    </Page>
+  );
+}
+
+function UserRowActions({
+  user,
+  busy,
+  onAction,
+  onResetLink,
+}: {
+  user: AdminUser;
+  busy: boolean;
+  onAction(action: UserAction): void;
+  onResetLink(): void;
+}) {
+  const { t } = useI18n();
+  const { username } = user;
+  const nextRole: Role = user.role === 'admin' ? 'user' : 'admin';
+  return (
+    <div className="row-actions">
+      <button
+        type="button"
+        className="btn btn-small"
+        onClick={() => onAction({ kind: 'role', user, role: nextRole })}
+        aria-label={t(nextRole === 'admin' ? 'users.makeAdminNamed' : 'users.makeUserNamed', { username })}
+      >
+        {t(nextRole === 'admin' ? 'users.makeAdmin' : 'users.makeUser')}
+      </button>
+      <button
+        type="button"
+        className="btn btn-small"
+        onClick={() => onAction({ kind: 'active', user, isActive: !user.isActive })}
+        aria-label={t(user.isActive ? 'users.deactivateNamed' : 'users.activateNamed', { username })}
+      >
+        {t(user.isActive ? 'users.deactivate' : 'users.activate')}
+      </button>
+      <button type="button" className="btn btn-small" onClick={onResetLink} disabled={busy} aria-label={t('users.resetLinkNamed', { username })}>
+        {t('users.resetLink')}
+      </button>
+      <button
+        type="button"
+        className="btn btn-small btn-danger-outline"
+        onClick={() => onAction({ kind: 'delete', user })}
+        aria-label={t('users.deleteNamed', { username })}
+      >
+        {t('users.delete')}
+      </button>
+    </div>
+  );
+}
+
+function UserFilterBar({ filters, onChange }: { filters: UserFilters; onChange(patch: Partial<UserFilters>): void }) {
+  const { t } = useI18n();
+  return (
+    <div role="search" className="filters" aria-label={t('users.filterLabel')}>
+      <div className="filters-row">
+        <DebouncedInput
+          label={t('users.search')}
+          value={filters.search}
+          maxLength={USER_SEARCH_MAX}
+          onCommit={(search) => onChange({ search })}
+        />
+        <Control label={t('users.role')} className="filter-compact">
+          {(control) => (
+            <select
+              {...control}
+              value={filters.role ?? ''}
+              onChange={(event) => onChange({ role: (event.target.value || null) as Role | null })}
+            >
+              <option value="">{t('users.anyRole')}</option>
+              <option value="admin">{t('role.admin')}</option>
+              <option value="user">{t('role.user')}</option>
+            </select>
+          )}
+        </Control>
+        <Control label={t('users.status')} className="filter-compact">
+          {(control) => (
+            <select
+              {...control}
+              value={filters.active === null ? '' : String(filters.active)}
+              onChange={(event) => onChange({ active: event.target.value === '' ? null : event.target.value === 'true' })}
+            >
+              <option value="">{t('users.anyStatus')}</option>
+              <option value="true">{t('users.active')}</option>
+              <option value="false">{t('users.inactive')}</option>
+            </select>
+          )}
+        </Control>
+        {hasUserFilters(filters) ? (
+          <button type="button" className="btn btn-small" onClick={() => onChange(DEFAULT_USER_FILTERS)}>
+            {t('filters.clear')}
+          </button>
+        ) : null}
+      </div>
+    </div>
+  );
+}

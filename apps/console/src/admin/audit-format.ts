@@ -1,0 +1,84 @@
+import type { AuditAction } from '@stm/validators';
+import type { MessageKey } from '../i18n';
+
+/** What each action is called on screen; an action this console does not know is shown by its name. */
+export const AUDIT_ACTION_LABELS: Record<AuditAction, MessageKey> = {
+  'auth.registered': 'audit.action.auth.registered',
+  'auth.login_succeeded': 'audit.action.auth.login_succeeded',
+  'auth.login_failed': 'audit.action.auth.login_failed',
+  'auth.login_locked': 'audit.action.auth.login_locked',
+  'auth.logged_out': 'audit.action.auth.logged_out',
+  'auth.logged_out_everywhere': 'audit.action.auth.logged_out_everywhere',
+  'auth.session_revoked': 'audit.action.auth.session_revoked',
+  'auth.refresh_token_reused': 'audit.action.auth.refresh_token_reused',
+  'auth.password_changed': 'audit.action.auth.password_changed',
+  'auth.password_reset': 'audit.action.auth.password_reset',
+  'user.created': 'audit.action.user.created',
+  'user.role_changed': 'audit.action.user.role_changed',
+  'user.activated': 'audit.action.user.activated',
+  'user.deactivated': 'audit.action.user.deactivated',
+  'user.deleted': 'audit.action.user.deleted',
+  'user.reset_link_created': 'audit.action.user.reset_link_created',
+  'settings.updated': 'audit.action.settings.updated',
+  'key.created': 'audit.action.key.created',
+  'key.rotated': 'audit.action.key.rotated',
+  'key.revoked': 'audit.action.key.revoked',
+};
+
+/** The filter's groups, by the part of the name before the dot. */
+export const AUDIT_ACTION_GROUPS: { prefix: string; label: MessageKey }[] = [
+  { prefix: 'auth.', label: 'audit.group.auth' },
+  { prefix: 'user.', label: 'audit.group.user' },
+  { prefix: 'settings.', label: 'audit.group.settings' },
+  { prefix: 'key.', label: 'audit.group.key' },
+];
+
+export const AUDIT_TARGET_LABELS: Record<string, MessageKey> = {
+  user: 'audit.target.user',
+  session: 'audit.target.session',
+  settings: 'audit.target.settings',
+  signing_key: 'audit.target.signing_key',
+};
+
+export function auditActionLabel(action: string): MessageKey | undefined {
+  return Object.hasOwn(AUDIT_ACTION_LABELS, action) ? AUDIT_ACTION_LABELS[action as AuditAction] : undefined;
+}
+
+export interface DetailLine {
+  /** null for a bare "old → new" whose action already says what changed (a role). */
+  key: string | null;
+  value: string;
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function formatValue(value: unknown, formatInstant: (iso: string) => string): string {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'string') return ISO_INSTANT.test(value) ? formatInstant(value) : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return value.map((item) => formatValue(item, formatInstant)).join(', ');
+  return JSON.stringify(value);
+}
+
+/**
+ * An event's details as short lines. A before/after pair (settings changes, role changes) reads
+ * "name: old → new" per field; instants are shown in the reader's locale; everything else as it
+ * was recorded. Keys stay as the API names them: they are data, the same in every language.
+ */
+export function auditDetailLines(details: Record<string, unknown>, formatInstant: (iso: string) => string): DetailLine[] {
+  const { before, after, ...rest } = details;
+  const lines: DetailLine[] = [];
+  const isRecord = (value: unknown): value is Record<string, unknown> =>
+    value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (isRecord(before) && isRecord(after)) {
+    // The pairs below name the changed fields themselves.
+    delete rest.changed;
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      lines.push({ key, value: `${formatValue(before[key], formatInstant)} → ${formatValue(after[key], formatInstant)}` });
+    }
+  } else if (before !== undefined || after !== undefined) {
+    lines.push({ key: null, value: `${formatValue(before, formatInstant)} → ${formatValue(after, formatInstant)}` });
+  }
+  for (const [key, value] of Object.entries(rest)) lines.push({ key, value: formatValue(value, formatInstant) });
+  return lines;
+}

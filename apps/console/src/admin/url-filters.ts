@@ -1,0 +1,25 @@
+import { useCallback, useMemo } from 'react';
+import { useSearchParams } from 'wouter';
+
+/**
+ * A list's filters as they live in the address bar, and a setter that rewrites it in place (no
+ * history entry per keystroke). `parse` is forgiving and `write` canonical, as for the tasks.
+ */
+export function useSearchFilters<Filters>(
+  parse: (search: string) => Filters,
+  write: (filters: Filters) => string,
+): [Filters, (patch: Partial<Filters>) => void] {
+  const [params, setParams] = useSearchParams();
+  const search = params.toString();
+  const filters = useMemo(() => parse(search), [parse, search]);
+  const update = useCallback(
+    (patch: Partial<Filters>) => setParams((previous) => write({ ...parse(previous.toString()), ...patch }), { replace: true }),
+    [parse, write, setParams],
+  );
+  return [filters, update];
+}
+
+/** Text from the address: no NUL (PostgreSQL refuses it), trimmed, within the API's limit. */
+export function searchText(params: URLSearchParams, name: string, max: number): string {
+  return (params.get(name) ?? '').replace(/\u0000/g, '').trim().slice(0, max);
+}
