@@ -137,7 +137,7 @@ function AuditRow({ entry, formatInstant, onActor }: { entry: AuditEntry; format
         {actionLabel ? t(actionLabel) : null}
         <code className="audit-code">{entry.action}</code>
       </td>
-      <td>
+      <td className="cell-actor">
         {entry.actorUsername ? (
           <button
             type="button"

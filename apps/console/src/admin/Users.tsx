@@ -157,36 +157,38 @@ export function Users() {
     body = (
       <>
         <div className="table-wrap">
-          <table className="table users-table" aria-busy={list.isPlaceholderData || undefined}>
+          {/* The roles are spelled out: on a phone the rows are laid out as cards (CSS display),
+              which makes some browsers forget that this is a table. */}
+          <table role="table" className="table users-table" aria-busy={list.isPlaceholderData || undefined}>
             <caption className="visually-hidden">{t('admin.users')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('field.username')}</th>
-                <th scope="col">{t('users.role')}</th>
-                <th scope="col">{t('users.status')}</th>
-                <th scope="col">{t('users.createdAt')}</th>
-                <th scope="col">
+            <thead role="rowgroup">
+              <tr role="row">
+                <th role="columnheader" scope="col">{t('field.username')}</th>
+                <th role="columnheader" scope="col">{t('users.role')}</th>
+                <th role="columnheader" scope="col">{t('users.status')}</th>
+                <th role="columnheader" scope="col">{t('users.createdAt')}</th>
+                <th role="columnheader" scope="col">
                   <span className="visually-hidden">{t('common.actions')}</span>
                 </th>
               </tr>
             </thead>
-            <tbody>
+            <tbody role="rowgroup">
               {items.map((user) => (
-                <tr key={user.id} data-username={user.username} className={user.isActive ? undefined : 'row-inactive'}>
-                  <th scope="row" className="cell-username">
+                <tr role="row" key={user.id} data-username={user.username} className={user.isActive ? undefined : 'row-inactive'}>
+                  <th role="rowheader" scope="row" className="cell-username">
                     {user.username}
                     {isSelf(user) ? <span className="badge">{t('users.you')}</span> : null}
                   </th>
-                  <td>{t(user.role === 'admin' ? 'role.admin' : 'role.user')}</td>
-                  <td>
+                  <td role="cell">{t(user.role === 'admin' ? 'role.admin' : 'role.user')}</td>
+                  <td role="cell">
                     <span className={user.isActive ? 'badge badge-current' : 'badge badge-revoked'}>
                       {t(user.isActive ? 'users.active' : 'users.inactive')}
                     </span>
                   </td>
-                  <td>
+                  <td role="cell">
                     <time dateTime={user.createdAt}>{date(user.createdAt)}</time>
                   </td>
-                  <td className="cell-actions">
+                  <td role="cell" className="cell-actions">
                     <UserRowActions
                       user={user}
                       busy={createResetLink.isPending}
