@@ -18,7 +18,7 @@ export interface TaskState {
 type Change = Omit<TaskState, 'id' | 'version'>;
 
 export interface Request extends Answer {
-  op: 'create' | 'update' | 'list' | 'me';
+  op: 'create' | 'update' | 'list' | 'me' | 'session';
 }
 
 /** What the API answered, per task; and the writes whose outcome the client cannot know. */
@@ -66,7 +66,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const working: number[] = [];
   for (let n = 0; n < options.maxOps && !options.done(); n++) {
-    const op = (['create', 'update', 'list', 'me'] as const)[n % 4] as Request['op'];
+    const op = (['create', 'update', 'list', 'me'] as const)[n % 4] as 'create' | 'update' | 'list' | 'me';
     if (op === 'create' || (op === 'update' && working.length === 0)) {
       const change: Change = {
         title: `${name} task ${n}`,
