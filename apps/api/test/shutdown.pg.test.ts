@@ -111,7 +111,10 @@ describe('graceful shutdown under load', () => {
       const exit = await exited;
 
       // Refused while requests were still being answered: the drain, not an abrupt stop.
-      expect(replies.filter((reply) => reply.finishedAt > refusedAt).length).toBeGreaterThan(0);
+      const drained = replies.filter((reply) => reply.finishedAt > refusedAt);
+      expect(drained.length).toBeGreaterThan(0);
+      // Their answers tell the client the connection ends with them.
+      for (const reply of drained) expect(reply.headers.connection).toBe('close');
       expect(replies.slice(0, 3).map((reply) => reply.status)).toEqual([200, 200, 200]);
       for (const reply of replies.slice(0, 3)) expect(reply.body.access_token).toEqual(expect.any(String));
       expect(replies.slice(3).map((reply) => reply.status)).toEqual([201, 201, 201]);
