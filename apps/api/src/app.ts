@@ -37,6 +37,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Builds the application without listening: `server.ts` listens, tests use `app.inject()`. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  const timeouts = config.server.timeouts;
   const appLogger = options.logger ?? (await createLogger(config));
   const log = appLogger.logger;
 
@@ -47,10 +48,18 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     bodyLimit: config.server.bodyLimit,
     // A hop count is valid at run time (proxy-addr) though Fastify's types omit it.
     trustProxy: config.server.trustProxy as boolean | string | string[],
-    // Slow clients: the whole request must arrive within 30 s, idle sockets close.
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
-    keepAliveTimeout: 10_000,
+    // Slow clients: the headers must arrive within one limit and the whole request within
+    // another (else 408 and the connection closes); a socket silent too long closes.
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      // Node enforces both limits by sweeping the open connections this often (30 s by default,
+      // which would let a slow client hold a connection up to 30 s past its limit).
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
+    },
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
     genReqId: (req) => {
@@ -58,7 +67,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
-  app.server.headersTimeout = 10_000;
 
   const ownsDatabase = options.database === undefined;
   const database =
@@ -110,6 +118,19 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       },
       'request',
     );
+  });
+
+  // Closing refuses new connections and answers new requests 503 (return503OnClosing), but Node
+  // keeps a connection that was busy at that moment open after its answer, idle, until the
+  // keep-alive timeout: shutdown would wait that long. Answers sent while closing end theirs.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -83,6 +83,10 @@ const environmentSchema = z.object({
   AUTH_RATE_LIMIT_MAX: positiveInt.default(30),
   AUTH_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  HTTP_IDLE_TIMEOUT_MS: positiveInt.default(60_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(10_000),
   DB_POOL_MAX: positiveInt.default(10),
   DB_CONNECT_TIMEOUT_MS: positiveInt.default(3_000),
   DB_STATEMENT_TIMEOUT_MS: positiveInt.default(5_000),
@@ -110,6 +114,8 @@ export interface AppConfig {
     trustProxy: TrustProxy;
     corsOrigins: string[];
     shutdownTimeoutMs: number;
+    /** Slow or silent clients, in ms: see `HTTP_*_TIMEOUT_MS` in .env.example. */
+    timeouts: { headersMs: number; requestMs: number; idleMs: number; keepAliveMs: number };
     /** Mark cookies `Secure`; on outside development. */
     cookieSecure: boolean;
   };
@@ -199,6 +205,9 @@ export function loadConfig(environment: Record<string, string | undefined>): App
   if (Boolean(adminUsername) !== Boolean(adminPassword)) {
     problems.push('ADMIN_USERNAME and ADMIN_PASSWORD must be set together');
   }
+  if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const development = env.NODE_ENV === 'development';
@@ -211,6 +220,12 @@ export function loadConfig(environment: Record<string, string | undefined>): App
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       corsOrigins: env.CORS_ORIGINS,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      timeouts: {
+        headersMs: env.HTTP_HEADERS_TIMEOUT_MS,
+        requestMs: env.HTTP_REQUEST_TIMEOUT_MS,
+        idleMs: env.HTTP_IDLE_TIMEOUT_MS,
+        keepAliveMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      },
       cookieSecure: env.COOKIE_SECURE ?? !development,
     },
     database: {

@@ -71,6 +71,19 @@ describe('development configuration', () => {
   });
 });
 
+describe('HTTP timeouts', () => {
+  it('bound slow clients by default, and can be tightened', () => {
+    expect(loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG }).server.timeouts).toEqual({ headersMs: 10_000, requestMs: 30_000, idleMs: 60_000, keepAliveMs: 10_000 });
+    const config = loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG, HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '500' });
+    expect(config.server.timeouts).toMatchObject({ headersMs: 500, requestMs: 500 });
+  });
+
+  it('refuse a headers timeout longer than the request timeout, and zero', () => {
+    expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, HTTP_HEADERS_TIMEOUT_MS: '40000' }).join()).toMatch(/HTTP_HEADERS_TIMEOUT_MS must not exceed/);
+    expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, HTTP_IDLE_TIMEOUT_MS: '0' }).join()).toMatch(/HTTP_IDLE_TIMEOUT_MS/);
+  });
+});
+
 describe('TRUST_PROXY', () => {
   it.each([
     ['', false],

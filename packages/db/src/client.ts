@@ -52,13 +52,48 @@ export async function createDb(config: DbConfig): Promise<DatabaseHandle> {
   return config.databaseUrl ? createPostgres(config.databaseUrl, config) : createPglite(config);
 }
 
+/**
+ * How much longer than the statement timeout the client waits for an answer. The server's own
+ * timeout normally fires first and leaves the connection usable; this one is for when the server
+ * cannot answer at all (a silent network, a failover).
+ */
+const QUERY_TIMEOUT_MARGIN_MS = 1_000;
+const QUERY_READ_TIMEOUT = 'Query read timeout';
+
+/**
+ * A pg client that closes its connection once it is known to be unusable, before it goes back
+ * to the pool, so the next query gets a new one instead of failing in its turn:
+ * - a FATAL error (the server is ending the session: pg_terminate_backend, shutdown): pg rejects
+ *   the query at once but notices the closed socket only a moment later, after the pool may
+ *   have handed the connection on;
+ * - a query that outlived `query_timeout`: pg rejects it but keeps the connection, still waiting
+ *   for that query's answer; on a silent network (a failover, a dead peer) it never comes.
+ */
+class DatabaseClient extends pg.Client {
+  // Every overload of query() passes through unchanged; only the outcome is watched.
+  override query(...args: any[]): any {
+    const result: unknown = Reflect.apply(super.query, this, args);
+    if (result instanceof Promise) {
+      // Registered before the caller's own handlers, so this runs before the connection is released.
+      result.catch((error: unknown) => {
+        const fatal = (error as { severity?: unknown }).severity === 'FATAL';
+        if (fatal || (error instanceof Error && error.message === QUERY_READ_TIMEOUT)) void this.end().catch(() => {});
+      });
+    }
+    return result;
+  }
+}
+
 function createPostgres(databaseUrl: string, config: DbConfig): DatabaseHandle {
+  const statementTimeout = config.pool?.statementTimeoutMillis ?? 10_000;
   const pool = new pg.Pool({
+    Client: DatabaseClient,
     connectionString: databaseUrl,
     max: config.pool?.max ?? 10,
     connectionTimeoutMillis: config.pool?.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: config.pool?.idleTimeoutMillis ?? 30_000,
-    statement_timeout: config.pool?.statementTimeoutMillis ?? 10_000,
+    statement_timeout: statementTimeout,
+    query_timeout: statementTimeout + QUERY_TIMEOUT_MARGIN_MS,
     application_name: config.applicationName ?? 'stm',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
@@ -68,9 +103,14 @@ function createPostgres(databaseUrl: string, config: DbConfig): DatabaseHandle {
       }) as typeof pg.types.getTypeParser,
     },
   });
-  // Without a listener an idle client cut by the server (restart, pg_terminate_backend) would
-  // crash the process; the pool drops that client and the next query opens a new one.
-  pool.on('error', (error) => config.onBackgroundError?.(error));
+  // A connection the server cuts (restart, failover, pg_terminate_backend) emits 'error' on its
+  // client, and an 'error' nobody listens to crashes the process. The pool listens only while a
+  // client is idle; Kysely holds clients between the statements of a transaction and between a
+  // query and its release, so every client gets a listener of its own for its whole life. The
+  // broken client is then dropped by the pool and the next query opens a new one.
+  pool.on('connect', (client) => client.on('error', (error) => config.onBackgroundError?.(error)));
+  // The pool re-emits an idle client's error; the client's own listener has reported it already.
+  pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

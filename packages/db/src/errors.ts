@@ -26,30 +26,34 @@ export function isRetryableTransactionError(error: unknown): boolean {
   return state === SERIALIZATION_FAILURE || state === DEADLOCK_DETECTED;
 }
 
+/** Node's socket and name-lookup errors: the database host cannot be reached right now. */
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * What pg and its pool say when a connection could not be had or was lost: no SQLSTATE, only a
+ * message. Among them a connection attempt that timed out, a pool with no free connection in
+ * time, a socket closed under a query, a query the client gave up waiting for, a pool being
+ * closed on shutdown.
+ */
+const CONNECTION_LOST =
+  /timeout exceeded when trying to connect|^timeout expired$|Connection terminated|Query read timeout|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end|driver has already been destroyed/i;
+
 /**
  * True when the database could not be reached or dropped the connection: the request may succeed
  * later and the client should be told "unavailable", not "internal error".
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const state = sqlState(error);
-  if (state === undefined) {
-    const message = error instanceof Error ? error.message : '';
-    return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
-      message,
-    );
-  }
+  if (state === undefined) return error instanceof Error && CONNECTION_LOST.test(error.message);
   return (
     state.startsWith('08') || // connection exceptions
     state === '57P01' || // admin_shutdown (pg_terminate_backend)
     state === '57P02' || // crash_shutdown
-    state === '57P03' || // cannot_connect_now
+    state === '57P03' || // cannot_connect_now (starting up, shutting down, in recovery)
     state === '57014' || // query_canceled (statement_timeout)
     state === '53300' || // too_many_connections
-    state === '3D000' || // the database is gone or refusing connections
-    state === '55000' || // object_not_in_prerequisite_state (database not accepting connections)
-    state === 'ECONNREFUSED' ||
-    state === 'ECONNRESET' ||
-    state === 'ETIMEDOUT' ||
-    state === 'EPIPE'
+    state === '3D000' || // invalid_catalog_name: the database does not exist (yet, or any more)
+    state === '55000' || // object_not_in_prerequisite_state: the database is not accepting connections
+    NETWORK_ERRORS.has(state)
   );
 }

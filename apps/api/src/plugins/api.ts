@@ -11,6 +11,34 @@ import type { Services } from '../services';
 
 const MAX_BATCH_SIZE = 20;
 
+/**
+ * Deeper than any input of this API. The REST bridge hands the parsed body to tRPC, which
+ * serialises it again with JSON.stringify; that recurses, and a body of a few kilobytes of
+ * nested brackets would exhaust the stack (a 500) instead of failing validation (a 400).
+ */
+const MAX_BODY_DEPTH = 32;
+
+/** Whether objects and arrays nest deeper than `limit`; walks without recursion. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [object, number][] = value !== null && typeof value === 'object' ? [[value, 1]] : [];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, depth] = next;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) {
+      if (child !== null && typeof child === 'object') pending.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+class BodyTooDeepError extends Error {
+  readonly statusCode = 400;
+  constructor() {
+    super(`The body nests objects or arrays more than ${MAX_BODY_DEPTH} levels deep`);
+    this.name = 'BodyTooDeepError';
+  }
+}
+
 /** Procedures whose REST form also takes the OAuth2 form encoding. */
 const FORM_PATHS = new Set(['/api/auth/login', '/api/auth/refresh']);
 
@@ -70,6 +98,7 @@ export async function apiRoutes(app: FastifyInstance, options: { services: Servi
       const isForm = type?.startsWith('application/x-www-form-urlencoded') && FORM_PATHS.has(request.requestPath);
       const isEmpty = type === undefined && (request.body === undefined || request.body === null);
       if (isForm || isEmpty) request.headers['content-type'] = 'application/json';
+      if (nestsDeeperThan(request.body, MAX_BODY_DEPTH)) throw new BodyTooDeepError();
     });
     await rest.register(fastifyTRPCOpenApiPlugin, {
       basePath: '/api',
