@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { buildStm, freePort, PASSWORD, STM_BIN, startApi, type StmUser, stmUser, type TestApi } from './harness';
 
 // A process per command: generous, for a machine that is busy with other work.
-vi.setConfig({ testTimeout: 90_000 });
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 180_000 });
 
 let api: TestApi;
 let buildDir: string;
