@@ -1,0 +1,59 @@
+import type { ApiClient } from '../api';
+import type { Output } from '../output';
+import type { SessionFile } from '../session-file';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  /** May be given more than once. */
+  multiple?: boolean;
+  short?: string;
+  /** How the value is shown in help, e.g. `<status>`. */
+  value?: string;
+  help: string;
+}
+
+export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface CommandArgs {
+  positionals: string[];
+  values: OptionValues;
+}
+
+export interface CommandContext {
+  out: Output;
+  /** The API this invocation talks to: `--api`, else STM_API_URL, else the signed-in one, else the default. */
+  apiUrl: string;
+  sessionFile: SessionFile;
+  /** Calls without a session (signing in), to `apiUrl` unless told otherwise. */
+  publicClient(apiUrl?: string): ApiClient;
+  /** Calls signed with the saved session, renewed as needed; fails when not signed in at `apiUrl`. */
+  signedInClient(): Promise<ApiClient>;
+  stdin: NodeJS.ReadStream;
+  stderr: NodeJS.WriteStream;
+}
+
+export interface Command {
+  /** As typed: `whoami`, `tasks ls`. */
+  name: string;
+  /** What follows the name in the usage line. */
+  arguments: string;
+  summary: string;
+  /** Longer help, shown by `stm help <command>`. */
+  details?: string[];
+  options: Record<string, OptionSpec>;
+  positionals: { min: number; max: number };
+  run(context: CommandContext, args: CommandArgs): Promise<void>;
+}
+
+export function stringOption(values: OptionValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Every value of a repeatable option, each also split at commas (`--status todo,done`). */
+export function listOption(values: OptionValues, name: string): string[] | undefined {
+  const value = values[name];
+  if (!Array.isArray(value)) return undefined;
+  const items = value.flatMap((item) => String(item).split(',')).map((item) => item.trim()).filter(Boolean);
+  return items.length > 0 ? items : undefined;
+}

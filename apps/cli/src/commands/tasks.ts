@@ -1,0 +1,196 @@
+import {
+  bulkDeleteTasksInput,
+  bulkUpdateTasksInput,
+  createTaskInput,
+  idSchema,
+  listTasksInput,
+  TASK_BULK_MAX,
+  taskPrioritySchema,
+  taskSortSchema,
+  taskStatusSchema,
+} from '@stm/validators';
+import type { z } from 'zod';
+import type { RouterInputs, RouterOutputs } from '../api';
+import { localDateTime, parseDueDate } from '../dates';
+import { fieldErrorsOf, usageError } from '../errors';
+import { table } from '../output';
+import { type Command, listOption, stringOption } from './command';
+
+type Task = RouterOutputs['tasks']['get'];
+type TaskPage = RouterOutputs['tasks']['list'];
+
+/** `--all` follows pages up to this many tasks, so a runaway list cannot run forever. */
+const ALL_TASKS_MAX = 100_000;
+const PAGE_SIZE_MAX = 100;
+
+/** The shared schema decides; its messages are the ones the API would send. */
+function checked<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw usageError(`Invalid ${what}`, fieldErrorsOf(result.error.issues));
+  return result.data;
+}
+
+/** Each value of a repeatable option checked on its own, so the message names the wrong one. */
+function choices<S extends z.ZodType<string> & { options: readonly string[] }>(schema: S, values: string[] | undefined, option: string) {
+  return values?.map((value): z.output<S> => {
+    const result = schema.safeParse(value);
+    if (!result.success) throw usageError(`--${option}: "${value}" is not one of ${schema.options.join(', ')}`);
+    return result.data;
+  });
+}
+
+function taskIds(positionals: string[]): number[] {
+  return positionals.map((value) => {
+    const id = idSchema.safeParse(value);
+    if (!id.success) throw usageError(`"${value}" is not a task id (a positive whole number)`);
+    return id.data;
+  });
+}
+
+function isOverdue(task: Task, now = Date.now()): boolean {
+  return task.status !== 'done' && task.dueAt !== null && Date.parse(task.dueAt) < now;
+}
+
+function taskRows(tasks: Task[]): string[] {
+  if (tasks.length === 0) return ['No tasks'];
+  return table(
+    ['ID', 'STATUS', 'PRIORITY', 'DUE', 'TITLE'],
+    tasks.map((task) => [
+      String(task.id),
+      task.status,
+      task.priority,
+      task.dueAt ? `${localDateTime(task.dueAt)}${isOverdue(task) ? ' (overdue)' : ''}` : '-',
+      task.title,
+    ]),
+  );
+}
+
+const list: Command = {
+  name: 'tasks ls',
+  arguments: '[options]',
+  summary: 'List your tasks (newest first), a page at a time',
+  details: ['Filters combine: stm tasks ls --status todo,in_progress --priority high --search invoice'],
+  options: {
+    status: { type: 'string', multiple: true, value: '<status>', help: `Only these statuses (${taskStatusSchema.options.join(', ')}); repeat or separate with commas` },
+    priority: { type: 'string', multiple: true, value: '<priority>', help: `Only these priorities (${taskPrioritySchema.options.join(', ')})` },
+    search: { type: 'string', short: 's', value: '<text>', help: 'Text found in the title or description, ignoring case' },
+    overdue: { type: 'boolean', help: 'Only tasks not done and due before now' },
+    sort: { type: 'string', value: '<field>', help: `Sort by ${taskSortSchema.options.join(', ')} (default createdAt)` },
+    order: { type: 'string', value: '<asc|desc>', help: 'Sort order (default desc)' },
+    limit: { type: 'string', short: 'n', value: '<n>', help: 'Tasks per page, 1-100 (default 20)' },
+    cursor: { type: 'string', value: '<cursor>', help: 'The next page, as given at the end of the previous one' },
+    all: { type: 'boolean', help: 'Every page, not just the first' },
+  },
+  positionals: { min: 0, max: 0 },
+  async run(context, { values }) {
+    const all = values.all === true;
+    const limit = stringOption(values, 'limit');
+    const input: RouterInputs['tasks']['list'] = checked(
+      listTasksInput,
+      {
+        status: choices(taskStatusSchema, listOption(values, 'status'), 'status'),
+        priority: choices(taskPrioritySchema, listOption(values, 'priority'), 'priority'),
+        search: stringOption(values, 'search'),
+        overdue: values.overdue === true ? true : undefined,
+        sort: stringOption(values, 'sort'),
+        order: stringOption(values, 'order'),
+        limit: limit ?? (all ? PAGE_SIZE_MAX : undefined),
+        cursor: stringOption(values, 'cursor'),
+      },
+      'filters',
+    );
+    const client = await context.signedInClient();
+    let page: TaskPage = await client.tasks.list.query(input);
+    if (all) {
+      const items = [...page.items];
+      while (page.nextCursor && items.length < ALL_TASKS_MAX) {
+        page = await client.tasks.list.query({ ...input, cursor: page.nextCursor });
+        items.push(...page.items);
+      }
+      page = { items, nextCursor: page.nextCursor };
+    }
+    context.out.result(page, ({ items, nextCursor }) => [
+      ...taskRows(items),
+      ...(nextCursor ? ['', `More tasks: repeat the command with --cursor ${nextCursor} (or use --all)`] : []),
+    ]);
+  },
+};
+
+const add: Command = {
+  name: 'tasks add',
+  arguments: '<title...> [options]',
+  summary: 'Create a task; the words of the title need no quotes',
+  details: ['stm tasks add Renew the passport --priority high --due 2026-05-01'],
+  options: {
+    description: { type: 'string', short: 'd', value: '<text>', help: 'A longer description' },
+    priority: { type: 'string', short: 'p', value: '<priority>', help: `${taskPrioritySchema.options.join(', ')} (default medium)` },
+    status: { type: 'string', value: '<status>', help: `${taskStatusSchema.options.join(', ')} (default todo)` },
+    due: {
+      type: 'string',
+      value: '<when>',
+      help: 'YYYY-MM-DD (the end of that day), YYYY-MM-DD HH:MM (local time) or an ISO 8601 instant',
+    },
+  },
+  positionals: { min: 1, max: Number.POSITIVE_INFINITY },
+  async run(context, { positionals, values }) {
+    const due = stringOption(values, 'due');
+    const input: RouterInputs['tasks']['create'] = checked(
+      createTaskInput,
+      {
+        title: positionals.join(' '),
+        description: stringOption(values, 'description'),
+        priority: stringOption(values, 'priority'),
+        status: stringOption(values, 'status'),
+        dueAt: due === undefined ? undefined : parseDueDate(due),
+      },
+      'task',
+    );
+    const client = await context.signedInClient();
+    const task = await client.tasks.create.mutate(input);
+    context.out.result(task, (created) => [`Created task ${created.id}`, ...taskRows([created])]);
+  },
+};
+
+const done: Command = {
+  name: 'tasks done',
+  arguments: '<id...>',
+  summary: 'Mark tasks done (several at once: all or none)',
+  options: {},
+  positionals: { min: 1, max: TASK_BULK_MAX },
+  async run(context, { positionals }) {
+    const ids = taskIds(positionals);
+    const client = await context.signedInClient();
+    const [id] = ids;
+    if (ids.length === 1 && id !== undefined) {
+      const task = await client.tasks.update.mutate({ id, status: 'done' });
+      context.out.result(task, (updated) => [`Task ${updated.id} is done`, ...taskRows([updated])]);
+      return;
+    }
+    const input = checked(bulkUpdateTasksInput, { ids, changes: { status: 'done' } }, 'ids');
+    const result = await client.tasks.bulkUpdate.mutate(input);
+    context.out.result(result, ({ updated }) => `${updated} tasks are done`);
+  },
+};
+
+const remove: Command = {
+  name: 'tasks rm',
+  arguments: '<id...>',
+  summary: 'Delete tasks (several at once: all or none)',
+  options: {},
+  positionals: { min: 1, max: TASK_BULK_MAX },
+  async run(context, { positionals }) {
+    const ids = taskIds(positionals);
+    const client = await context.signedInClient();
+    const [id] = ids;
+    if (ids.length === 1 && id !== undefined) {
+      const result = await client.tasks.delete.mutate({ id });
+      context.out.result(result, () => `Deleted task ${id}`);
+      return;
+    }
+    const input = checked(bulkDeleteTasksInput, { ids }, 'ids');
+    const result = await client.tasks.bulkDelete.mutate(input);
+    context.out.result(result, ({ deleted }) => `Deleted ${deleted} tasks`);
+  },
+};
+
+export const taskCommands = [list, add, done, remove];

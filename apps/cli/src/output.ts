@@ -1,0 +1,72 @@
+import type { Failure } from './failures';
+
+/**
+ * Everything the client prints. Results go to standard output, as text for people or, with
+ * `--json`, as one JSON document for scripts; failures go to standard error in the same mode.
+ */
+export class Output {
+  constructor(
+    readonly json: boolean,
+    private readonly stdout: NodeJS.WritableStream = process.stdout,
+    private readonly stderr: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  /** A command's result: `value` as JSON, or the lines `text` makes of it. */
+  result<T>(value: T, text: (value: T) => string | string[]): void {
+    if (this.json) {
+      this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      return;
+    }
+    const lines = text(value);
+    for (const line of Array.isArray(lines) ? lines : [lines]) this.stdout.write(`${line}\n`);
+  }
+
+  /** Help and usage: text in either mode. */
+  text(text: string): void {
+    this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /** A note for the person at the terminal (prompts, hints); never part of a result. */
+  note(text: string): void {
+    this.stderr.write(`${text}\n`);
+  }
+
+  failure(failure: Failure): void {
+    if (this.json) {
+      const { exitCode: _exitCode, ...error } = failure;
+      this.stderr.write(`${JSON.stringify({ error })}\n`);
+      return;
+    }
+    const lines = [`stm: ${failure.message}${failure.reason ? ` [${failure.reason}]` : ''}`];
+    for (const [field, messages] of Object.entries(failure.fieldErrors ?? {})) {
+      for (const message of messages) lines.push(field === '_' ? `  ${message}` : `  ${field}: ${message}`);
+    }
+    if (failure.retryAfterSeconds !== undefined) lines.push(`  Try again in ${failure.retryAfterSeconds} s.`);
+    this.stderr.write(`${lines.join('\n')}\n`);
+  }
+}
+
+/**
+ * Text from the API made safe for a terminal: control characters (escape sequences could
+ * rewrite the screen or the title bar) and bidirectional overrides are shown as escapes.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Columns padded to their widest cell; the last one is left ragged. Cells are made printable. */
+export function table(headers: string[], cells: string[][]): string[] {
+  const rows = cells.map((row) => row.map(printable));
+  const widths = headers.map((header, column) => Math.max(width(header), ...rows.map((row) => width(row[column] ?? ''))));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell + ' '.repeat((widths[column] ?? 0) - width(cell))))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
+
+/** In code points, so accented letters and emoji do not skew the columns. */
+function width(text: string): number {
+  return [...text].length;
+}

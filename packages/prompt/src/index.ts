@@ -1,0 +1,1 @@
+export { PromptCancelledError, promptHidden, promptVisible, readFirstLine } from './prompt';
