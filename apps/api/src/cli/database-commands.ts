@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { decryptPrivateKey, deriveKey } from '@stm/auth';
 import { type BackupFormat, type BackupInfo, backupDatabase, backupFormats, restoreDatabase } from '@stm/db/backup';
 import type { DatabaseCommand, DatabaseCommandTarget } from './commands';
@@ -5,6 +6,14 @@ import { CliError } from './password-input';
 
 function tools(target: DatabaseCommandTarget) {
   return { binDir: target.config.database.pgBinDir, environment: target.environment };
+}
+
+/**
+ * `pnpm cli` runs in apps/api; a relative path means the folder the operator typed it in, which
+ * pnpm passes on as INIT_CWD.
+ */
+function operatorPath(target: DatabaseCommandTarget, file: string): string {
+  return path.resolve(target.environment.INIT_CWD ?? process.cwd(), file);
 }
 
 function databaseUrl(target: DatabaseCommandTarget): string | undefined {
@@ -29,7 +38,7 @@ export const databaseCommands: Record<string, DatabaseCommand> = {
         database: target.database,
         databaseUrl: databaseUrl(target),
         tools: tools(target),
-        file: positionals[0] as string,
+        file: operatorPath(target, positionals[0] as string),
         ...(format ? { format: format as BackupFormat } : {}),
       });
       const rows = summary.tables ? `: ${describeRows(summary.tables)}` : '';
@@ -44,11 +53,12 @@ export const databaseCommands: Record<string, DatabaseCommand> = {
     options: { force: { type: 'boolean' } },
     rawDatabase: true,
     async run(target, { positionals, options }, io) {
+      const file = operatorPath(target, positionals[0] as string);
       const summary = await restoreDatabase({
         database: target.database,
         databaseUrl: databaseUrl(target),
         tools: tools(target),
-        file: positionals[0] as string,
+        file,
         force: options.force === true,
         checkTables: ['signing_keys'],
         check: (info) => requireUnsealableSigningKey(info, target.config.secretKey),
@@ -56,7 +66,7 @@ export const databaseCommands: Record<string, DatabaseCommand> = {
       const { info } = summary;
       const made = info.createdAt ? `, made ${info.createdAt}` : '';
       const rows = summary.tables ? `: ${describeRows(summary.tables)}` : '';
-      io.out(`Restored ${positionals[0]} (${info.format} backup of ${DRIVER_NAMES[info.source]}${made}) into ${DRIVER_NAMES[target.database.driver]}${rows}`);
+      io.out(`Restored ${file} (${info.format} backup of ${DRIVER_NAMES[info.source]}${made}) into ${DRIVER_NAMES[target.database.driver]}${rows}`);
       io.out(summary.applied.length > 0 ? `Migrated on: ${summary.applied.join(', ')}` : 'The schema is up to date');
     },
   },
