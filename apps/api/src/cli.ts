@@ -4,14 +4,12 @@
  * message), 2 wrong usage.
  */
 import { parseArgs } from 'node:util';
-import { createDb, DataDirInUseError, migrateToLatest } from '@stm/db';
+import { createDb, type DatabaseHandle, DataDirInUseError, migrateToLatest } from '@stm/db';
 import { BackupError } from '@stm/db/backup';
 import { type Command, type CommandArgs, commands, usageText } from './cli/commands';
 import { CliError } from './cli/password-input';
 import { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } from './env';
 import { DomainError } from './errors';
-import { createLogger } from './logger';
-import { createServices } from './services';
 
 // A reader that stops early (`pnpm cli keys:list | head -1`) is not a failure.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -43,21 +41,26 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(environment);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   if (command.rawDatabase) {
-    const database = await createDb({
-      databaseUrl: config.database.url,
-      dataDir: config.database.dataDir,
-      // A backup reads whole tables and a restore loads them: far longer than a request's statements.
-      pool: { ...config.database.pool, max: 2, statementTimeoutMillis: RAW_DATABASE_STATEMENT_TIMEOUT_MS },
-      applicationName: 'stm-cli',
-    });
+    let database: Promise<DatabaseHandle> | undefined;
+    const openDatabase = () =>
+      (database ??= createDb({
+        databaseUrl: config.database.url,
+        dataDir: config.database.dataDir,
+        // A backup reads whole tables and a restore loads them: far longer than a request's statements.
+        pool: { ...config.database.pool, max: 2, statementTimeoutMillis: RAW_DATABASE_STATEMENT_TIMEOUT_MS },
+        applicationName: 'stm-cli',
+      }));
     try {
-      await command.run({ config, database, environment }, args, { out });
+      await command.run({ config, driver: config.database.url ? 'postgres' : 'pglite', openDatabase, environment }, args, { out });
     } finally {
-      await database.close();
+      await (await database?.catch(() => undefined))?.close();
     }
     return 0;
   }
 
+  // The services and the logger are loaded only here: a database command needs neither.
+  const { createLogger } = await import('./logger');
+  const { createServices } = await import('./services');
   // Only errors: the command's own output is the answer, and stdout stays clean for scripts.
   const logger = await createLogger({ log: { ...config.log, level: 'error', pretty: false, dir: null } }, process.stderr);
   const database = await createDb({

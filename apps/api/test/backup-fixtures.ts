@@ -4,7 +4,7 @@
  * a database, and the checks that the application still works on a restored copy.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -198,7 +198,16 @@ export async function rewritePortable(from: string, to: string, edit: (lines: st
   await writeFile(to, gzipSync(Buffer.from(edit(lines).join('\n'), 'utf8')));
 }
 
-/** Tables that hold rows: a refused or failed restore must leave an empty target empty. */
+/**
+ * A target a refused restore must not even have opened: the embedded database's folder still
+ * empty, PostgreSQL's database still without a table.
+ */
+export async function expectUntouched(place: Place): Promise<void> {
+  if (place.driver === 'pglite') expect(await readdir(place.env.DATA_DIR as string)).toEqual([]);
+  else expect(await usingDatabase(place, tablesOf)).toEqual([]);
+}
+
+/** The tables of a database: a restore that failed half-way must leave an empty target without any. */
 export async function tablesOf(database: DatabaseHandle): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`
     select tablename as name from pg_tables where schemaname = 'public' order by tablename`.execute(database.db);

@@ -1,6 +1,5 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { migrateTo, migrateToLatest, sql } from '@stm/db';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cli,
   expectAppWorks,
+  expectUntouched,
   expectFilled,
   type Filled,
   fill,
@@ -56,7 +56,8 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
     defaultFile = path.join(folder, 'default.backup');
     portableFile = path.join(folder, 'portable.backup');
     await backup(defaultFile);
-    await backup(portableFile, ['--format', 'portable']);
+    if (driver === 'postgres') await backup(portableFile, ['--format', 'portable']);
+    else portableFile = defaultFile;
   }, 400_000);
 
   afterAll(async () => {
@@ -174,7 +175,7 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
     damagedFiles.push(['a pg_dump archive cut short', async (file) => writeFile(file, (await readFile(defaultFile)).subarray(0, 4_000)), /pg_restore failed.*\n.*damaged or was cut short/]);
   }
 
-  it.each(damagedFiles)('%s is refused with a clear message and exit code 1; the target stays empty', async (name, make, message) => {
+  it.each(damagedFiles)('%s is refused with a clear message and exit code 1; the target is not touched', async (name, make, message) => {
     const file = path.join(folder, `damaged-${name.replaceAll(' ', '-')}`);
     await make(file);
     const target = await place();
@@ -182,7 +183,7 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(await usingDatabase(target, tablesOf)).toEqual([]);
+    await expectUntouched(target);
   });
 
   it('a backup whose signing keys were sealed with another SECRET_KEY is refused before anything changes', async () => {
@@ -192,7 +193,7 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/sealed with a different SECRET_KEY.*secret_key in its DATA_DIR.*Nothing was changed/);
     }
-    expect(await usingDatabase(target, tablesOf)).toEqual([]);
+    await expectUntouched(target);
   });
 
   it.each([

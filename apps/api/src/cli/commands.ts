@@ -1,4 +1,4 @@
-import { type DatabaseHandle, users } from '@stm/db';
+import { type DatabaseHandle, type DbDriver, users } from '@stm/db';
 import { roleSchema, usernameSchema } from '@stm/validators';
 import type { AppConfig } from '../env';
 import type { Services } from '../services';
@@ -36,7 +36,10 @@ export interface DatabaseCommand extends CommandShape {
 
 export interface DatabaseCommandTarget {
   config: AppConfig;
-  database: DatabaseHandle;
+  /** The driver the configuration names, known before the database is opened. */
+  driver: DbDriver;
+  /** Opens the database once (later calls return the same handle); the CLI closes it. */
+  openDatabase(): Promise<DatabaseHandle>;
   /** What pg_dump and pg_restore start from: PATH, locale and libpq settings are passed on. */
   environment: Record<string, string | undefined>;
 }

@@ -1,6 +1,14 @@
 import path from 'node:path';
 import { decryptPrivateKey, deriveKey } from '@stm/auth';
-import { type BackupFormat, type BackupInfo, backupDatabase, backupFormats, restoreDatabase } from '@stm/db/backup';
+import {
+  assertRestorable,
+  type BackupFormat,
+  type BackupInfo,
+  backupDatabase,
+  backupFormats,
+  inspectBackup,
+  restoreDatabase,
+} from '@stm/db/backup';
 import type { DatabaseCommand, DatabaseCommandTarget } from './commands';
 import { CliError } from './password-input';
 
@@ -17,7 +25,7 @@ function operatorPath(target: DatabaseCommandTarget, file: string): string {
 }
 
 function databaseUrl(target: DatabaseCommandTarget): string | undefined {
-  return target.database.driver === 'postgres' ? target.config.database.url : undefined;
+  return target.driver === 'postgres' ? target.config.database.url : undefined;
 }
 
 const DRIVER_NAMES = { postgres: 'PostgreSQL', pglite: 'the embedded database' } as const;
@@ -35,14 +43,14 @@ export const databaseCommands: Record<string, DatabaseCommand> = {
         throw new CliError(`--format must be one of: ${backupFormats.join(', ')}`, 2);
       }
       const summary = await backupDatabase({
-        database: target.database,
+        database: await target.openDatabase(),
         databaseUrl: databaseUrl(target),
         tools: tools(target),
         file: operatorPath(target, positionals[0] as string),
         ...(format ? { format: format as BackupFormat } : {}),
       });
       const rows = summary.tables ? `: ${describeRows(summary.tables)}` : '';
-      io.out(`Backed up ${DRIVER_NAMES[target.database.driver]} to ${summary.file} (${summary.format}, ${formatBytes(summary.bytes)})${rows}`);
+      io.out(`Backed up ${DRIVER_NAMES[target.driver]} to ${summary.file} (${summary.format}, ${formatBytes(summary.bytes)})${rows}`);
     },
   },
 
@@ -54,19 +62,21 @@ export const databaseCommands: Record<string, DatabaseCommand> = {
     rawDatabase: true,
     async run(target, { positionals, options }, io) {
       const file = operatorPath(target, positionals[0] as string);
+      // Everything that can refuse the file does so before the target is opened, let alone changed.
+      const backup = await inspectBackup(file, tools(target), ['signing_keys']);
+      assertRestorable(backup, target.driver);
+      requireUnsealableSigningKey(backup, target.config.secretKey);
       const summary = await restoreDatabase({
-        database: target.database,
+        database: await target.openDatabase(),
         databaseUrl: databaseUrl(target),
         tools: tools(target),
-        file,
+        backup,
         force: options.force === true,
-        checkTables: ['signing_keys'],
-        check: (info) => requireUnsealableSigningKey(info, target.config.secretKey),
       });
       const { info } = summary;
       const made = info.createdAt ? `, made ${info.createdAt}` : '';
       const rows = summary.tables ? `: ${describeRows(summary.tables)}` : '';
-      io.out(`Restored ${file} (${info.format} backup of ${DRIVER_NAMES[info.source]}${made}) into ${DRIVER_NAMES[target.database.driver]}${rows}`);
+      io.out(`Restored ${file} (${info.format} backup of ${DRIVER_NAMES[info.source]}${made}) into ${DRIVER_NAMES[target.driver]}${rows}`);
       io.out(summary.applied.length > 0 ? `Migrated on: ${summary.applied.join(', ')}` : 'The schema is up to date');
     },
   },

@@ -83,6 +83,7 @@ export async function backupDatabase(target: BackupTarget & { file: string; form
 }
 
 export interface BackupInfo {
+  file: string;
   format: BackupFormat;
   /** When the backup was made, as the file says. */
   createdAt: string | undefined;
@@ -111,10 +112,10 @@ export async function inspectBackup(file: string, tools: PgToolsOptions, readTab
     const migrations = (data.get('kysely_migration') ?? []).map((row) => String(row.name)).sort();
     const rows = Object.fromEntries(readTables.map((table) => [table, data.get(table) ?? []]));
     const createdAt = /^;\s+Archive created at (.+)$/m.exec(contents)?.[1]?.trim();
-    return { format, createdAt, source: 'postgres', migrations, tables: undefined, rows };
+    return { file, format, createdAt, source: 'postgres', migrations, tables: undefined, rows };
   }
 
-  const info: BackupInfo = { format, createdAt: undefined, source: 'pglite', migrations: [], tables: [], rows: {} };
+  const info: BackupInfo = { file, format, createdAt: undefined, source: 'pglite', migrations: [], tables: [], rows: {} };
   for (const table of readTables) info.rows[table] = [];
   for await (const record of readPortableBackup(file)) {
     if (record.kind === 'header') {
@@ -139,29 +140,28 @@ export interface RestoreSummary {
 }
 
 /**
- * Restores a backup into the target. A target holding any row is refused unless `force`, which
- * replaces everything in it. `check` sees the backup after it was read and before the target is
- * touched; it may throw to stop the restore.
+ * Whether this version can restore the backup into a database of this driver: its schema must be
+ * this version's or an older one, and a pg_dump archive needs PostgreSQL.
  */
-export async function restoreDatabase(
-  target: BackupTarget & {
-    file: string;
-    force?: boolean;
-    check?: (info: BackupInfo) => void | Promise<void>;
-    /** Tables whose rows `check` needs (see `BackupInfo.rows`). */
-    checkTables?: string[];
-  },
-): Promise<RestoreSummary> {
-  const { database, file } = target;
-  const info = await inspectBackup(file, target.tools, target.checkTables);
-  requireKnownMigrations(info.migrations);
-  if (info.format === 'pg_dump' && (database.driver !== 'postgres' || !target.databaseUrl)) {
+export function assertRestorable(backup: BackupInfo, driver: DbDriver): void {
+  requireKnownMigrations(backup.migrations);
+  if (backup.format === 'pg_dump' && driver !== 'postgres') {
     throw new BackupError(
-      `${file} is a pg_dump archive, which only PostgreSQL can restore. To move data into the embedded database, ` +
+      `${backup.file} is a pg_dump archive, which only PostgreSQL can restore. To move data into the embedded database, ` +
         'back PostgreSQL up with --format portable',
     );
   }
-  await target.check?.(info);
+}
+
+/**
+ * Restores an inspected backup into the target. A target holding any row is refused unless
+ * `force`, which replaces everything in it.
+ */
+export async function restoreDatabase(target: BackupTarget & { backup: BackupInfo; force?: boolean }): Promise<RestoreSummary> {
+  const { database, backup: info } = target;
+  const { file } = info;
+  assertRestorable(info, database.driver);
+  if (info.format === 'pg_dump' && !target.databaseUrl) throw new BackupError('Restoring a pg_dump archive needs the database URL');
 
   const occupied = await tablesWithRows(database.db);
   if (occupied.length > 0 && !target.force) {
