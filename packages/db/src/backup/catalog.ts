@@ -136,7 +136,7 @@ const DROP_KEYWORD: Record<string, string> = { r: 'table', p: 'table', f: 'forei
  * Drops every table, view and sequence of the schema (with their indexes and constraints), so a
  * restore starts from nothing. The caller decides whether that is allowed.
  */
-export async function dropEverything(db: Kysely<any>): Promise<void> {
+export async function dropEverything(db: Kysely<any>): Promise<number> {
   const { rows } = await sql<{ name: string; kind: string }>`
     select c.relname as name, c.relkind as kind from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = ${SCHEMA} and c.relkind in ('r', 'p', 'f', 'v', 'm', 'S')
@@ -145,4 +145,5 @@ export async function dropEverything(db: Kysely<any>): Promise<void> {
     // `if exists`: an earlier cascade (a view, an owned sequence) may already have taken it.
     await sql.raw(`drop ${DROP_KEYWORD[kind]} if exists ${qualified(name)} cascade`).execute(db);
   }
+  return rows.length;
 }

@@ -16,7 +16,7 @@ import { migrateTo, migrateToLatest, migrationNames } from '../migrate';
 import { dropEverything, tablesWithRows } from './catalog';
 import { BackupError } from './errors';
 import { dumpDatabase, listArchive, type PgToolsOptions, readArchiveRows, restoreArchive, verifyArchive } from './pg-tools';
-import { loadPortableBackup, readPortableBackup, type TableCount, writePortableBackup } from './portable';
+import { loadPortableBackup, readAppliedMigrations, readPortableBackup, type TableCount, writePortableBackup } from './portable';
 
 export { BackupError } from './errors';
 export type { PgToolsOptions } from './pg-tools';
@@ -62,6 +62,8 @@ export async function backupDatabase(target: BackupTarget & { file: string; form
   try {
     let tables: TableCount[] | undefined;
     if (format === 'pg_dump') {
+      // Any database can be dumped; one without this application's schema is a mistaken URL.
+      await readAppliedMigrations(database.db);
       // pg_dump writes into the file it is given, keeping its mode: created private first.
       await (await open(partial, 'w', 0o600)).close();
       await dumpDatabase(target.databaseUrl as string, partial, target.tools);
@@ -175,20 +177,33 @@ export async function restoreDatabase(target: BackupTarget & { backup: BackupInf
     // pg_restore runs in a transaction of its own, so the old contents go first: only after the
     // whole archive has been read back, so that a damaged file cannot cost them.
     await verifyArchive(file, target.tools);
-    await database.db.transaction().execute((trx) => dropEverything(trx));
-    await restoreArchive(target.databaseUrl as string, file, target.tools);
+    const dropped = await database.db.transaction().execute((trx) => dropEverything(trx));
+    try {
+      await restoreArchive(target.databaseUrl as string, file, target.tools);
+    } catch (error) {
+      if (dropped === 0 || !(error instanceof BackupError)) throw error;
+      throw new BackupError(`${error.message}\nWhat the target held had been dropped before pg_restore ran: it is now empty.`, { cause: error });
+    }
     const { applied } = await migrateToLatest(database.db);
     return { info, tables: undefined, applied };
   }
 
   const last = info.migrations.at(-1) as string;
-  return database.db.transaction().execute(async (trx) => {
-    await dropEverything(trx);
-    await migrateTo(trx, last);
-    const tables = await loadPortableBackup(trx, file);
-    const { applied } = await migrateToLatest(trx);
-    return { info, tables, applied };
-  });
+  try {
+    return await database.db.transaction().execute(async (trx) => {
+      await dropEverything(trx);
+      await migrateTo(trx, last);
+      const tables = await loadPortableBackup(trx, file);
+      const { applied } = await migrateToLatest(trx);
+      return { info, tables, applied };
+    });
+  } catch (error) {
+    if (error instanceof BackupError) throw error;
+    // A row the schema refused, a sequence it lacks: the transaction took everything back.
+    throw new BackupError(`${file} could not be loaded, and nothing was changed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
 }
 
 /** The backup's migrations must be this version's first ones: an older schema migrates on, a newer one cannot go back. */

@@ -98,7 +98,7 @@ async function* tableRows(db: Kysely<any>, table: TableInfo): AsyncGenerator<str
   await sql`close stm_backup_rows`.execute(db);
 }
 
-async function readAppliedMigrations(db: Kysely<any>): Promise<AppliedMigration[]> {
+export async function readAppliedMigrations(db: Kysely<any>): Promise<AppliedMigration[]> {
   const { rows: exists } = await sql<{ found: boolean }>`select to_regclass('public.kysely_migration') is not null as found`.execute(db);
   const rows = exists[0]?.found
     ? (await sql<AppliedMigration>`select name, timestamp from kysely_migration order by name`.execute(db)).rows
@@ -131,7 +131,9 @@ export async function* readPortableBackup(file: string): AsyncGenerator<Portable
   if (header.version !== PORTABLE_VERSION) {
     throw new BackupError(`${file} is a portable backup of version ${String(header.version)}, which this version of the application cannot read`);
   }
-  if (typeof header.createdAt !== 'string' || !Array.isArray(header.migrations)) throw new BackupError(`${file} has a damaged header`);
+  if (typeof header.createdAt !== 'string' || !Array.isArray(header.migrations) || (header.source !== 'pglite' && header.source !== 'postgres')) {
+    throw new BackupError(`${file} is damaged: its first line is not a whole header`);
+  }
   yield { kind: 'header', header: header as unknown as PortableHeader };
 
   let tables = 0;
