@@ -28,7 +28,8 @@ export async function postgresPlace(): Promise<Place> {
   if (template.driver !== 'postgres') throw new Error('expected a PostgreSQL template');
   const name = `stm_test_${process.pid}_bk_${randomBytes(4).toString('hex')}`;
   const admin = async (statement: string) => {
-    const server = await createDb({ databaseUrl: template.adminUrl, pool: { max: 1 } });
+    // Creating and dropping databases waits for a checkpoint: slow on a busy server.
+    const server = await createDb({ databaseUrl: template.adminUrl, pool: { max: 1, statementTimeoutMillis: 120_000 } });
     try {
       await sql.raw(statement).execute(server.db);
     } finally {
@@ -54,6 +55,17 @@ export async function pglitePlace(): Promise<Place> {
     open: async () => ({ ...(await createDb({ dataDir })), url: undefined }),
     dispose: () => rm(dataDir, { recursive: true, force: true }),
   };
+}
+
+/** Disposes every place, each even when another fails; then reports the first failure. */
+export async function disposeAll(places: Place[]): Promise<void> {
+  let firstFailure: unknown;
+  for (const place of places) {
+    await place.dispose().catch((error: unknown) => {
+      firstFailure ??= error;
+    });
+  }
+  if (firstFailure) throw firstFailure;
 }
 
 export function cli(place: Place, args: string[], env: Record<string, string> = {}): Promise<CliResult> {

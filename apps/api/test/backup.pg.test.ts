@@ -9,6 +9,7 @@ import { migrateToLatest } from '@stm/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cli,
+  disposeAll,
   expectAppWorks,
   expectFilled,
   type Filled,
@@ -43,7 +44,7 @@ describe('moving from the embedded database to PostgreSQL', { timeout: 400_000 }
   }, 300_000);
 
   afterAll(async () => {
-    for (const place of places) await place.dispose();
+    await disposeAll(places);
     if (folder) await rm(folder, { recursive: true, force: true });
   });
 

@@ -6,6 +6,7 @@ import { migrateTo, migrateToLatest, sql } from '@stm/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cli,
+  disposeAll,
   expectAppWorks,
   expectUntouched,
   expectFilled,
@@ -61,7 +62,7 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
   }, 400_000);
 
   afterAll(async () => {
-    for (const created of places) await created.dispose();
+    await disposeAll(places);
     if (folder) await rm(folder, { recursive: true, force: true });
   });
 
