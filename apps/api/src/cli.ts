@@ -4,19 +4,20 @@
  * message), 2 wrong usage.
  */
 import { parseArgs } from 'node:util';
-import { createDb, DataDirInUseError, migrateToLatest } from '@stm/db';
-import { type Command, commands, usageText } from './cli/commands';
+import { createDb, type DatabaseHandle, DataDirInUseError, migrateToLatest } from '@stm/db';
+import { BackupError } from '@stm/db/backup';
+import { type Command, type CommandArgs, commands, usageText } from './cli/commands';
 import { CliError } from './cli/password-input';
 import { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } from './env';
 import { DomainError } from './errors';
-import { createLogger } from './logger';
-import { createServices } from './services';
 
 // A reader that stops early (`pnpm cli keys:list | head -1`) is not a failure.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;
 });
+
+const RAW_DATABASE_STATEMENT_TIMEOUT_MS = 60 * 60 * 1000;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -36,7 +37,30 @@ async function main(argv: string[]): Promise<number> {
   }
 
   loadDotEnv();
-  const config = loadConfig(readProcessEnvironment());
+  const environment = readProcessEnvironment();
+  const config = loadConfig(environment);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (command.rawDatabase) {
+    let database: Promise<DatabaseHandle> | undefined;
+    const openDatabase = () =>
+      (database ??= createDb({
+        databaseUrl: config.database.url,
+        dataDir: config.database.dataDir,
+        // A backup reads whole tables and a restore loads them: far longer than a request's statements.
+        pool: { ...config.database.pool, max: 2, statementTimeoutMillis: RAW_DATABASE_STATEMENT_TIMEOUT_MS },
+        applicationName: 'stm-cli',
+      }));
+    try {
+      await command.run({ config, driver: config.database.url ? 'postgres' : 'pglite', openDatabase, environment }, args, { out });
+    } finally {
+      await (await database?.catch(() => undefined))?.close();
+    }
+    return 0;
+  }
+
+  // The services and the logger are loaded only here: a database command needs neither.
+  const { createLogger } = await import('./logger');
+  const { createServices } = await import('./services');
   // Only errors: the command's own output is the answer, and stdout stays clean for scripts.
   const logger = await createLogger({ log: { ...config.log, level: 'error', pretty: false, dir: null } }, process.stderr);
   const database = await createDb({
@@ -49,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
     const { applied } = await migrateToLatest(database.db);
     const services = await createServices(config, database, logger.logger);
     try {
-      await command.run(services, args, { out: (line) => process.stdout.write(`${line}\n`), migrationsApplied: applied });
+      await command.run(services, args, { out, migrationsApplied: applied });
     } finally {
       await services.stop();
     }
@@ -60,11 +84,11 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function parseCommandArgs(command: Command, rest: string[]) {
+function parseCommandArgs(command: Command, rest: string[]): CommandArgs | undefined {
   try {
     const { values, positionals } = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: true, strict: true });
     if (positionals.length !== command.positionals) return undefined;
-    return { positionals, options: values as Record<string, string | undefined> };
+    return { positionals, options: values };
   } catch {
     return undefined;
   }
@@ -73,7 +97,7 @@ function parseCommandArgs(command: Command, rest: string[]) {
 function describeFailure(error: unknown): { message: string; exitCode: number } | undefined {
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
   if (error instanceof DomainError) return { message: error.message, exitCode: 1 };
-  if (error instanceof ConfigError || error instanceof DataDirInUseError) return { message: error.message, exitCode: 1 };
+  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof BackupError) return { message: error.message, exitCode: 1 };
   return undefined;
 }
 

@@ -58,6 +58,7 @@ const environmentSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   DATA_DIR: z.string().min(1).optional(),
+  PG_BIN_DIR: z.string().min(1).optional(),
   SECRET_KEY: z.string().optional(),
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
@@ -123,6 +124,8 @@ export interface AppConfig {
     url: string | undefined;
     dataDir: string;
     pool: { max: number; connectionTimeoutMillis: number; statementTimeoutMillis: number };
+    /** Folder of pg_dump and pg_restore for backups; looked up on PATH when unset. */
+    pgBinDir: string | undefined;
   };
   secretKey: string;
   /** Where a development secret came from, for the start-up log. */
@@ -236,6 +239,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
         connectionTimeoutMillis: env.DB_CONNECT_TIMEOUT_MS,
         statementTimeoutMillis: env.DB_STATEMENT_TIMEOUT_MS,
       },
+      pgBinDir: env.PG_BIN_DIR ? path.resolve(env.PG_BIN_DIR) : undefined,
     },
     secretKey: secretKey as string,
     secretKeySource,

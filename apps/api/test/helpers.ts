@@ -26,7 +26,11 @@ const createCaller = createCallerFactory(appRouter);
  * with a cheap bcrypt cost so tests spend their time on behaviour, not hashing.
  */
 export async function createTestApp(environment: Record<string, string> = {}): Promise<TestApp> {
-  const database = await createTestDatabase(inject('dbTemplate'));
+  return startTestApp(await createTestDatabase(inject('dbTemplate')), environment);
+}
+
+/** The whole API on a database the caller opened (closed with the app). */
+export async function startTestApp(database: TestDatabase, environment: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     SECRET_KEY: TEST_SECRET,

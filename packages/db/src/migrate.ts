@@ -16,6 +16,20 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationReport>
   return report(error, results);
 }
 
+/**
+ * Brings the schema to exactly `name`, up or down; with a transaction as `db` it happens inside
+ * it (a restore builds the schema of the backup's version, loads it, then migrates on).
+ */
+export async function migrateTo(db: Kysely<any>, name: string): Promise<MigrationReport> {
+  const { error, results } = await createMigrator(db).migrateTo(name);
+  return report(error, results);
+}
+
+/** Every migration this version knows, in the order they apply. */
+export function migrationNames(): string[] {
+  return Object.keys(migrations).sort();
+}
+
 export async function migrateDown(db: Kysely<any>): Promise<MigrationReport> {
   const { error, results } = await createMigrator(db).migrateDown();
   return report(error, results);

@@ -1,7 +1,9 @@
-import { users } from '@stm/db';
+import { type DatabaseHandle, type DbDriver, users } from '@stm/db';
 import { roleSchema, usernameSchema } from '@stm/validators';
+import type { AppConfig } from '../env';
 import type { Services } from '../services';
 import { OPERATOR_ACTOR } from '../services/users';
+import { databaseCommands } from './database-commands';
 import { CliError, readNewPassword } from './password-input';
 
 export interface CommandIo {
@@ -10,14 +12,39 @@ export interface CommandIo {
   migrationsApplied: string[];
 }
 
-export interface Command {
+export type CommandArgs = { positionals: string[]; options: Record<string, string | boolean | undefined> };
+
+interface CommandShape {
   usage: string;
   summary: string;
   /** Positional arguments it takes, for the usage check. */
   positionals: number;
-  options?: Record<string, { type: 'string' }>;
-  run(services: Services, args: { positionals: string[]; options: Record<string, string | undefined> }, io: CommandIo): Promise<void>;
+  options?: Record<string, { type: 'string' | 'boolean' }>;
 }
+
+/** Runs with the services, on a schema brought up to date first. */
+export interface ServiceCommand extends CommandShape {
+  rawDatabase?: false;
+  run(services: Services, args: CommandArgs, io: CommandIo): Promise<void>;
+}
+
+/** Runs on the database as it is: no migration first and no services, which would write to it. */
+export interface DatabaseCommand extends CommandShape {
+  rawDatabase: true;
+  run(target: DatabaseCommandTarget, args: CommandArgs, io: Pick<CommandIo, 'out'>): Promise<void>;
+}
+
+export interface DatabaseCommandTarget {
+  config: AppConfig;
+  /** The driver the configuration names, known before the database is opened. */
+  driver: DbDriver;
+  /** Opens the database once (later calls return the same handle); the CLI closes it. */
+  openDatabase(): Promise<DatabaseHandle>;
+  /** What pg_dump and pg_restore start from: PATH, locale and libpq settings are passed on. */
+  environment: Record<string, string | undefined>;
+}
+
+export type Command = ServiceCommand | DatabaseCommand;
 
 export const commands: Record<string, Command> = {
   'db:migrate': {
@@ -29,6 +56,8 @@ export const commands: Record<string, Command> = {
       io.out(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'The schema is up to date');
     },
   },
+
+  ...databaseCommands,
 
   'user:create': {
     usage: 'user:create <username> [--role admin|user]',
@@ -108,6 +137,7 @@ export function usageText(): string {
     '',
     'Uses the same configuration as the server (.env and the environment): DATABASE_URL, or the',
     'embedded database in DATA_DIR. Passwords are asked for without echo, or read from standard',
-    'input when it is not a terminal; never from the command line.',
+    'input when it is not a terminal; never from the command line. db:backup and db:restore of',
+    'PostgreSQL use pg_dump and pg_restore from PATH, or from PG_BIN_DIR when set.',
   ].join('\n');
 }

@@ -1,0 +1,116 @@
+import path from 'node:path';
+import { decryptPrivateKey, deriveKey } from '@stm/auth';
+import {
+  assertRestorable,
+  type BackupFormat,
+  type BackupInfo,
+  backupDatabase,
+  backupFormats,
+  inspectBackup,
+  restoreDatabase,
+} from '@stm/db/backup';
+import type { DatabaseCommand, DatabaseCommandTarget } from './commands';
+import { CliError } from './password-input';
+
+function tools(target: DatabaseCommandTarget) {
+  return { binDir: target.config.database.pgBinDir, environment: target.environment };
+}
+
+/**
+ * `pnpm cli` runs in apps/api; a relative path means the folder the operator typed it in, which
+ * pnpm passes on as INIT_CWD.
+ */
+function operatorPath(target: DatabaseCommandTarget, file: string): string {
+  return path.resolve(target.environment.INIT_CWD ?? process.cwd(), file);
+}
+
+function databaseUrl(target: DatabaseCommandTarget): string | undefined {
+  return target.driver === 'postgres' ? target.config.database.url : undefined;
+}
+
+const DRIVER_NAMES = { postgres: 'PostgreSQL', pglite: 'the embedded database' } as const;
+
+export const databaseCommands: Record<string, DatabaseCommand> = {
+  'db:backup': {
+    usage: 'db:backup <file> [--format pg_dump|portable]',
+    summary: 'Save the whole database to a file (PostgreSQL: pg_dump custom format; embedded: portable)',
+    positionals: 1,
+    options: { format: { type: 'string' } },
+    rawDatabase: true,
+    async run(target, { positionals, options }, io) {
+      const format = options.format;
+      if (format !== undefined && !backupFormats.includes(format as BackupFormat)) {
+        throw new CliError(`--format must be one of: ${backupFormats.join(', ')}`, 2);
+      }
+      const summary = await backupDatabase({
+        database: await target.openDatabase(),
+        databaseUrl: databaseUrl(target),
+        tools: tools(target),
+        file: operatorPath(target, positionals[0] as string),
+        ...(format ? { format: format as BackupFormat } : {}),
+      });
+      const rows = summary.tables ? `: ${describeRows(summary.tables)}` : '';
+      io.out(`Backed up ${DRIVER_NAMES[target.driver]} to ${summary.file} (${summary.format}, ${formatBytes(summary.bytes)})${rows}`);
+    },
+  },
+
+  'db:restore': {
+    usage: 'db:restore <file> [--force]',
+    summary: 'Load a backup into an empty database, then migrate it to this version (--force replaces a non-empty one)',
+    positionals: 1,
+    options: { force: { type: 'boolean' } },
+    rawDatabase: true,
+    async run(target, { positionals, options }, io) {
+      const file = operatorPath(target, positionals[0] as string);
+      // Everything that can refuse the file does so before the target is opened, let alone changed.
+      const backup = await inspectBackup(file, tools(target), ['signing_keys']);
+      assertRestorable(backup, target.driver);
+      requireUnsealableSigningKey(backup, target.config.secretKey);
+      const summary = await restoreDatabase({
+        database: await target.openDatabase(),
+        databaseUrl: databaseUrl(target),
+        tools: tools(target),
+        backup,
+        force: options.force === true,
+      });
+      const { info } = summary;
+      const made = info.createdAt ? `, made ${info.createdAt}` : '';
+      const rows = summary.tables ? `: ${describeRows(summary.tables)}` : '';
+      io.out(`Restored ${file} (${info.format} backup of ${DRIVER_NAMES[info.source]}${made}) into ${DRIVER_NAMES[target.driver]}${rows}`);
+      io.out(summary.applied.length > 0 ? `Migrated on: ${summary.applied.join(', ')}` : 'The schema is up to date');
+    },
+  },
+};
+
+/**
+ * The signing keys travel sealed with SECRET_KEY, and the secret never travels with them. A
+ * server with another secret could not sign a token, so the restore stops before touching the
+ * target and says which secret it needs.
+ */
+function requireUnsealableSigningKey(info: BackupInfo, secretKey: string): void {
+  const encryptionKey = deriveKey(secretKey, 'signing-keys');
+  // Only the current key is ever decrypted; retired and revoked ones only verify or refuse.
+  const current = (info.rows.signing_keys ?? []).filter((row) => row.retired_at == null && row.revoked_at == null);
+  for (const key of current) {
+    try {
+      decryptPrivateKey(String(key.private_key), String(key.kid), encryptionKey);
+    } catch {
+      throw new CliError(
+        'The signing keys in this backup were sealed with a different SECRET_KEY. Set SECRET_KEY to the secret of the ' +
+          'server that made the backup (for the embedded database without SECRET_KEY: the file secret_key in its DATA_DIR) ' +
+          'and run the restore again. Nothing was changed.',
+      );
+    }
+  }
+}
+
+function describeRows(tables: { name: string; rows: number }[]): string {
+  const rows = tables.reduce((sum, table) => sum + table.rows, 0);
+  return `${rows} row(s) in ${tables.length} tables`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -1,0 +1,227 @@
+/**
+ * What the backup tests share: empty places for a database (a PostgreSQL database, an embedded
+ * DATA_DIR), a database filled through the API with every kind of row, a row-for-row picture of
+ * a database, and the checks that the application still works on a restored copy.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { createDb, type DatabaseHandle, sql } from '@stm/db';
+import { type TestDatabase, withDatabase } from '@stm/db/testing';
+import { expect, inject } from 'vitest';
+import { json, PASSWORD, rest, signUp, signUpAdmin, startTestApp } from './helpers';
+import { type CliResult, runCli } from './processes';
+
+/** Where a database can live: the CLI reaches it through `env`, the test through `open()`. */
+export interface Place {
+  driver: 'postgres' | 'pglite';
+  env: Record<string, string>;
+  open(): Promise<TestDatabase>;
+  dispose(): Promise<void>;
+}
+
+/** A new, empty PostgreSQL database, named so a killed run's leftovers are dropped by the next one. */
+export async function postgresPlace(): Promise<Place> {
+  const template = inject('dbTemplate');
+  if (template.driver !== 'postgres') throw new Error('expected a PostgreSQL template');
+  const name = `stm_test_${process.pid}_bk_${randomBytes(4).toString('hex')}`;
+  const admin = async (statement: string) => {
+    // Creating and dropping databases waits for a checkpoint: slow on a busy server.
+    const server = await createDb({ databaseUrl: template.adminUrl, pool: { max: 1, statementTimeoutMillis: 120_000 } });
+    try {
+      await sql.raw(statement).execute(server.db);
+    } finally {
+      await server.close();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = withDatabase(template.adminUrl, name);
+  return {
+    driver: 'postgres',
+    env: { DATABASE_URL: url },
+    open: async () => ({ ...(await createDb({ databaseUrl: url, pool: { max: 2 } })), url }),
+    dispose: () => admin(`drop database if exists ${name} with (force)`),
+  };
+}
+
+/** A new, empty folder for the embedded database. */
+export async function pglitePlace(): Promise<Place> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stm-backup-test-'));
+  return {
+    driver: 'pglite',
+    env: { DATA_DIR: dataDir },
+    open: async () => ({ ...(await createDb({ dataDir })), url: undefined }),
+    dispose: () => rm(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/** Disposes every place, each even when another fails; then reports the first failure. */
+export async function disposeAll(places: Place[]): Promise<void> {
+  let firstFailure: unknown;
+  for (const place of places) {
+    await place.dispose().catch((error: unknown) => {
+      firstFailure ??= error;
+    });
+  }
+  if (firstFailure) throw firstFailure;
+}
+
+export function cli(place: Place, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(args, { env: { ...place.env, ...env }, timeoutMs: 240_000 });
+}
+
+export async function usingDatabase<T>(place: Place, work: (database: DatabaseHandle) => Promise<T>): Promise<T> {
+  const database = await place.open();
+  try {
+    return await work(database);
+  } finally {
+    await database.close();
+  }
+}
+
+/** What the filled database holds that the checks after a restore need. */
+export interface Filled {
+  alice: { id: number; accessToken: string; refreshToken: string };
+  /** Alice's tasks as the API lists them. */
+  aliceTasks: unknown[];
+  /** The highest task id ever handed out (a deleted task's): new ids must come after it. */
+  lastTaskId: number;
+  lastUserId: number;
+  currentKid: string;
+}
+
+/**
+ * Fills a database through the API so that every table has rows, including the awkward ones:
+ * text with quotes, backslashes, tabs, newlines and emoji; a due date; a done task; a deleted
+ * task (a gap before the next id); a settings change; an open password reset; an ended session;
+ * signing keys current, retired (it signed Alice's token) and revoked.
+ */
+export async function fill(place: Place): Promise<Filled> {
+  const t = await startTestApp(await place.open());
+  try {
+    const admin = await signUpAdmin(t, 'backup_admin');
+    const alice = await signUp(t, 'alice_backup');
+    const bob = await signUp(t, 'bob_backup');
+    const mine = t.caller(alice.accessToken).tasks;
+    const plain = await mine.create({ title: 'Plain' });
+    await mine.create({
+      title: 'Ünïcode ✓ 😀 "quoted"',
+      description: 'two\nlines, "double" and \'single\' quotes, back\\slash, a\ttab, {"json": [1]}',
+      priority: 'high',
+      dueAt: '2031-04-05T06:07:08.009Z',
+    });
+    await mine.create({ title: 'Finished', status: 'done', priority: 'low' });
+    const doomed = await mine.create({ title: 'Deleted before the backup' });
+    await mine.delete({ id: doomed.id });
+    await mine.update({ id: plain.id, status: 'in_progress', description: 'moved on' });
+    await t.caller(bob.accessToken).tasks.create({ title: "Bob's task" });
+
+    const adminCalls = t.caller(admin.accessToken);
+    await adminCalls.settings.update({ registrationOpen: true, passwordMinLength: 10 });
+    await adminCalls.admin.users.createResetLink({ id: bob.user.id });
+    const second = await t.caller().auth.login({ username: 'bob_backup', password: PASSWORD });
+    expect((await rest(t.app, 'POST', '/api/auth/logout', { token: second.access_token })).statusCode).toBe(200);
+
+    await adminCalls.admin.keys.rotate();
+    const { kid: revocable } = await adminCalls.admin.keys.rotate();
+    await adminCalls.admin.keys.rotate();
+    await adminCalls.admin.keys.revoke({ kid: revocable });
+
+    const aliceTasks = (await mine.list({})).items;
+    const { rows } = await sql<{ task: number; person: number }>`
+      select (select last_value from tasks_id_seq)::int as task, (select last_value from users_id_seq)::int as person`.execute(t.database.db);
+    return {
+      alice: { id: alice.user.id, accessToken: alice.accessToken, refreshToken: alice.refreshToken },
+      aliceTasks,
+      lastTaskId: rows[0]?.task ?? 0,
+      lastUserId: rows[0]?.person ?? 0,
+      currentKid: t.app.services.keyring.currentKid as string,
+    };
+  } finally {
+    await t.close();
+  }
+}
+
+/** Every table the application keeps rows in: each must come through a backup. */
+export const APP_TABLES = ['audit_events', 'password_reset_tokens', 'refresh_tokens', 'sessions', 'settings', 'signing_keys', 'tasks', 'users'];
+
+/**
+ * Every row of every table (the migration history included) and where every sequence stands,
+ * as PostgreSQL writes them out in UTC: two databases with equal pictures hold the same data,
+ * to the microsecond.
+ */
+export async function picture(database: DatabaseHandle): Promise<Record<string, string[]>> {
+  return database.db.transaction().execute(async (trx) => {
+    await sql`set local time zone 'UTC'`.execute(trx);
+    await sql`set local datestyle = 'ISO, MDY'`.execute(trx);
+    const { rows: tables } = await sql<{ name: string }>`
+      select tablename as name from pg_tables where schemaname = 'public' order by tablename`.execute(trx);
+    const result: Record<string, string[]> = {};
+    for (const { name } of tables) {
+      const { rows } = await sql<{ row: string }>`select t::text as row from ${sql.table(name)} as t order by 1`.execute(trx);
+      result[name] = rows.map((row) => row.row);
+    }
+    const { rows: sequences } = await sql<{ state: string }>`
+      select sequencename || ' ' || coalesce(last_value::text, 'unused') as state from pg_sequences
+      where schemaname = 'public' order by sequencename`.execute(trx);
+    result['(sequences)'] = sequences.map((row) => row.state);
+    return result;
+  });
+}
+
+/** The picture of a filled database: sanity, so a comparison of two empty pictures cannot pass. */
+export function expectFilled(shot: Record<string, string[]>): void {
+  for (const table of APP_TABLES) expect(shot[table]?.length ?? 0, `rows in ${table}`).toBeGreaterThan(0);
+  expect(shot.kysely_migration?.length).toBeGreaterThan(0);
+  expect(shot.signing_keys).toHaveLength(4);
+}
+
+/**
+ * The application on a restored copy: Alice signs in with her password, her tasks are there,
+ * her token from before the backup (signed by a key since retired) still verifies and her refresh
+ * token still renews, and new rows get ids after every id ever handed out.
+ */
+export async function expectAppWorks(place: Place, filled: Filled): Promise<void> {
+  const t = await startTestApp(await place.open());
+  try {
+    const login = await t.caller().auth.login({ username: 'alice_backup', password: PASSWORD });
+    expect(login.access_token).toBeTruthy();
+    expect(await t.caller(filled.alice.accessToken).auth.me()).toMatchObject({ id: filled.alice.id, username: 'alice_backup' });
+    expect((await t.caller(login.access_token).tasks.list({})).items).toEqual(filled.aliceTasks);
+    const refreshed = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: filled.alice.refreshToken } });
+    expect(refreshed.statusCode, refreshed.body).toBe(200);
+    expect(t.app.services.keyring.currentKid).toBe(filled.currentKid);
+
+    const task = await t.caller(login.access_token).tasks.create({ title: 'After the restore' });
+    expect(task.id).toBeGreaterThan(filled.lastTaskId);
+    const carol = await t.caller().auth.register({ username: 'carol_after', password: PASSWORD });
+    expect(carol.id).toBeGreaterThan(filled.lastUserId);
+    expect(json(await rest(t.app, 'GET', '/api/auth/me', { token: login.access_token }))).toMatchObject({ username: 'alice_backup' });
+  } finally {
+    await t.close();
+  }
+}
+
+/** Rewrites a portable backup's lines (to make damaged or foreign ones). */
+export async function rewritePortable(from: string, to: string, edit: (lines: string[]) => string[]): Promise<void> {
+  const lines = gunzipSync(await readFile(from)).toString('utf8').split('\n');
+  await writeFile(to, gzipSync(Buffer.from(edit(lines).join('\n'), 'utf8')));
+}
+
+/**
+ * A target a refused restore must not even have opened: the embedded database's folder still
+ * empty, PostgreSQL's database still without a table.
+ */
+export async function expectUntouched(place: Place): Promise<void> {
+  if (place.driver === 'pglite') expect(await readdir(place.env.DATA_DIR as string)).toEqual([]);
+  else expect(await usingDatabase(place, tablesOf)).toEqual([]);
+}
+
+/** The tables of a database: a restore that failed half-way must leave an empty target without any. */
+export async function tablesOf(database: DatabaseHandle): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`
+    select tablename as name from pg_tables where schemaname = 'public' order by tablename`.execute(database.db);
+  return rows.map((row) => row.name);
+}
