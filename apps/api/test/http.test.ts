@@ -149,6 +149,22 @@ describe('protocol edges', () => {
     expect(response.statusCode).toBeLessThan(500);
   });
 
+  // The bridge serializes the parsed body again, recursively: a few thousand levels of nesting
+  // overflowed the stack and answered 500, before the caller was even authenticated.
+  it('refuses a JSON body nested far too deep with 400 on REST, signed in or not', async () => {
+    const { accessToken } = await signUp(t, 'deep_nester');
+    for (const depth of [33, 5_000, 100_000]) {
+      const payload = `{"title":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      for (const headers of [{}, { authorization: `Bearer ${accessToken}` }]) {
+        const response = await t.app.inject({ method: 'POST', url: '/api/tasks', headers: { ...headers, 'content-type': 'application/json' }, payload });
+        expect(response.statusCode, `depth ${depth}`).toBe(400);
+        expect(json(response)).toEqual({ message: 'The JSON body nests deeper than 32 levels', code: 'BAD_REQUEST' });
+      }
+    }
+    const nestedInText = await rest(t.app, 'POST', '/api/tasks', { token: accessToken, body: { title: '['.repeat(100), description: '{'.repeat(5_000) } });
+    expect(nestedInText.statusCode).toBe(201);
+  });
+
   it('refuses an unsupported content type with 415', async () => {
     const response = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'text/xml' }, payload: '<x/>' });
     expect(response.statusCode).toBe(415);

@@ -5,11 +5,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import { type Context, createContext } from '../context';
 import { DomainError } from '../errors';
+import { jsonNestsDeeperThan } from '../json-depth';
 import { buildOpenApiDocument, CREATED_PROCEDURES } from '../openapi';
 import { trpcRoutes } from './trpc-adapter';
 import type { Services } from '../services';
 
 const MAX_BATCH_SIZE = 20;
+
+/** No input nests deeper than a few levels; far deeper JSON is refused before it is parsed. */
+const MAX_JSON_DEPTH = 32;
 
 /** Procedures whose REST form also takes the OAuth2 form encoding. */
 const FORM_PATHS = new Set(['/api/auth/login', '/api/auth/refresh']);
@@ -61,6 +65,16 @@ export async function apiRoutes(app: FastifyInstance, options: { services: Servi
   } as never);
 
   await app.register(async (rest) => {
+    // Fastify's own JSON parser (prototype poisoning refused), behind a depth limit.
+    const parseJson = rest.getDefaultJsonParser('error', 'error');
+    rest.removeContentTypeParser('application/json');
+    rest.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      if (jsonNestsDeeperThan(body as string, MAX_JSON_DEPTH)) {
+        done(Object.assign(new Error(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), { statusCode: 400 }), undefined);
+        return;
+      }
+      parseJson(request, body as string, done);
+    });
     // The bridge reads only JSON bodies; @fastify/formbody has already parsed the OAuth2 form into
     // an object, so the login and refresh routes present it as JSON.
     // A request without a body (e.g. `POST /api/auth/logout`) has nothing to declare, so it is
