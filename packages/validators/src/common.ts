@@ -16,3 +16,7 @@ export const isoDateTime = z.iso.datetime({ offset: true });
  * reads the string "false" as true; a pipe is left as it is.
  */
 export const strictBoolean = z.boolean().pipe(z.boolean());
+
+/** PostgreSQL text cannot hold U+0000: refused at the edge, it would otherwise fail deep in the database. */
+export const noNul = (value: string) => !value.includes('\u0000');
+export const NUL_MESSAGE = 'Must not contain the character U+0000';

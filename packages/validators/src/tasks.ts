@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorSchema, idSchema, isoDateTime, limitSchema } from './common';
+import { cursorSchema, idSchema, isoDateTime, limitSchema, NUL_MESSAGE, noNul } from './common';
 
 export const taskStatusSchema = z.enum(['todo', 'in_progress', 'done']);
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
@@ -17,10 +17,6 @@ export const TASK_TITLE_MAX = 200;
 export const TASK_DESCRIPTION_MAX = 10_000;
 export const TASK_SEARCH_MAX = 200;
 export const TASK_BULK_MAX = 100;
-
-// PostgreSQL text cannot hold U+0000: refused here, it would otherwise fail deep in the database.
-const noNul = (value: string) => !value.includes('\u0000');
-const NUL_MESSAGE = 'Must not contain the character U+0000';
 
 export const taskTitleSchema = z
   .string()

@@ -1,5 +1,5 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { cursorSchema, idSchema, isoDateTime, limitSchema } from '@stm/validators';
+import { cursorSchema, idSchema, isoDateTime, limitSchema, NUL_MESSAGE, noNul } from '@stm/validators';
 import { z } from 'zod';
 import { listAuditEntries } from '../services/audit-log';
 import { adminProcedure } from '../trpc';
@@ -24,7 +24,7 @@ const auditEntryOutput = z.object({
 const listInput = z
   .object({
     actorId: idSchema.optional(),
-    actor: z.string().min(1).max(64).optional().describe('Username of the actor, any case'),
+    actor: z.string().min(1).max(64).refine(noNul, NUL_MESSAGE).optional().describe('Username of the actor, any case'),
     action: z
       .string()
       .max(64)

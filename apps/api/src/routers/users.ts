@@ -1,5 +1,15 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { cursorSchema, idSchema, limitSchema, passwordSchema, roleSchema, strictBoolean, usernameSchema } from '@stm/validators';
+import {
+  cursorSchema,
+  idSchema,
+  limitSchema,
+  NUL_MESSAGE,
+  noNul,
+  passwordSchema,
+  roleSchema,
+  strictBoolean,
+  usernameSchema,
+} from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure } from '../trpc';
 import { okOutput, queryBoolean, timestamp, userOutput } from './schemas';
@@ -7,7 +17,7 @@ import { okOutput, queryBoolean, timestamp, userOutput } from './schemas';
 const tags = ['admin'];
 
 const listInput = z.object({
-  search: z.string().trim().max(64).optional().describe('Part of the username, any case'),
+  search: z.string().trim().max(64).refine(noNul, NUL_MESSAGE).optional().describe('Part of the username, any case'),
   role: roleSchema.optional(),
   isActive: queryBoolean.optional().describe('"true" or "false"'),
   limit: limitSchema,
