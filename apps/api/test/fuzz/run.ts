@@ -161,10 +161,11 @@ export async function fuzzPhase(t: TestApp, world: FuzzWorld, catalog: FuzzProce
       }
     }
     // Broken state, as opposed to a bad answer. The victim is compared after each mutation that
-    // got past authentication (the snapshot costs as much as a call; the comparison at the end of
-    // the phase covers the rest).
+    // got past the procedure tiers (401 and 403 come before any resolver runs; the snapshot costs
+    // as much as a call, and the comparison at the end of the phase covers them too).
     const stateProblems: string[] = [];
-    if (victimBefore !== undefined && procedure.type === 'mutation' && response.statusCode !== 401 && (await world.victimRows()) !== victimBefore) {
+    const reachedResolver = response.statusCode !== 401 && response.statusCode !== 403;
+    if (victimBefore !== undefined && procedure.type === 'mutation' && reachedResolver && (await world.victimRows()) !== victimBefore) {
       stateProblems.push("the victim's rows changed");
     }
     if (JSON.stringify(prototypeKeys()) !== prototypesBefore) stateProblems.push('a built-in prototype gained or lost a property');
