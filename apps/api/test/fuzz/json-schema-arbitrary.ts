@@ -1,3 +1,8 @@
+/**
+ * fast-check arbitraries derived from a procedure's input schema, by way of `z.toJSONSchema()`
+ * (the input side: what a client sends). zod-fast-check, the library for this, supports zod 3 and
+ * fast-check 3 only (its 0.10.1 peers on `zod ^3.18` and `fast-check <4`), hence this module.
+ */
 import fc from 'fast-check';
 
 /** The part of JSON Schema that `z.toJSONSchema()` writes for this API's inputs. */
