@@ -30,14 +30,8 @@ export const taskDescriptionSchema = z
   .max(TASK_DESCRIPTION_MAX, `Description must be at most ${TASK_DESCRIPTION_MAX} characters`)
   .refine(noNul, NUL_MESSAGE);
 
-/**
- * A date-time with an offset, in the years 1000–9999 (UTC) the database and ISO strings share:
- * year 0 does not exist in PostgreSQL, and years past 9999 would not round-trip as ISO strings.
- */
-export const taskDateTime = isoDateTime.refine((value) => {
-  const year = new Date(value).getUTCFullYear();
-  return year >= 1000 && year <= 9999;
-}, 'Must be between the years 1000 and 9999');
+/** Due dates and the bounds of date filters. */
+export const taskDateTime = isoDateTime;
 
 export const createTaskInput = z
   .object({
