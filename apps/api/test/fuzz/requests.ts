@@ -5,7 +5,18 @@ import { notJson } from './hostile-values';
 import { objectWithKeys, percentEncode, RawJson, toJsonText, toParameterText, toQueryString } from './json-text';
 
 /** Ways to send a call that a well-behaved client would not choose. `none` is the ordinary way. */
+/**
+ * The browser's way to refresh: the refresh token in a cookie (any known one, or junk) and the
+ * CSRF header absent, right for the user's current session, or junk.
+ */
+export interface CookieQuirk {
+  kind: 'cookie';
+  refresh: unknown;
+  csrf: 'absent' | 'session' | string;
+}
+
 export type TrpcQuirk =
+  | CookieQuirk
   | { kind: 'none' }
   | { kind: 'wrong-method' }
   | { kind: 'batch' }
@@ -14,6 +25,7 @@ export type TrpcQuirk =
   | { kind: 'duplicate-input' };
 
 export type RestQuirk =
+  | CookieQuirk
   | { kind: 'none' }
   | { kind: 'path-parameter'; segment: string }
   | { kind: 'query-noise'; query: string }
@@ -33,6 +45,17 @@ const CONTENT_TYPES = [
   'application/json, text/plain',
   '',
 ];
+
+/** Cookie and header text a client could send: printable ASCII (anything else never gets past an HTTP parser). */
+const COOKIE_JUNK = ['', 'x', '%E0%A4%A', '"quoted"', 'a;b', ' ; stm_refresh=other', '=', '\\', '%00', 'a'.repeat(5_000), 'eyJhbGciOiJub25lIn0.e30.'];
+
+export function cookieQuirkArbitrary(refreshTokens: fc.Arbitrary<unknown>): fc.Arbitrary<CookieQuirk> {
+  return fc.record({
+    kind: fc.constant('cookie' as const),
+    refresh: fc.oneof({ arbitrary: refreshTokens, weight: 3 }, { arbitrary: fc.constantFrom(...COOKIE_JUNK), weight: 1 }),
+    csrf: fc.oneof(fc.constant('absent'), fc.constant('session'), fc.constantFrom(...COOKIE_JUNK)),
+  });
+}
 
 export const trpcQuirkArbitrary: fc.Arbitrary<TrpcQuirk> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'none' as const }), weight: 12 },
@@ -106,31 +129,30 @@ export const restQuirkArbitrary: fc.Arbitrary<RestQuirk> = fc.oneof(
   },
 );
 
-function headersWith(authorization: string | undefined, extra: Record<string, string> = {}): Record<string, string> {
-  return authorization === undefined ? extra : { ...extra, authorization };
-}
+/** What the caller sends with every request: credentials, cookies. */
+export type CallerHeaders = Record<string, string>;
 
 /** A tRPC call over HTTP as `@trpc/client` makes it (no transformer), bent by the quirk. */
-export function trpcRequest(procedure: FuzzProcedure, input: unknown, quirk: TrpcQuirk, authorization: string | undefined): InjectOptions {
+export function trpcRequest(procedure: FuzzProcedure, input: unknown, quirk: TrpcQuirk, callerHeaders: CallerHeaders): InjectOptions {
   const json = input === undefined ? undefined : toJsonText(input);
   const asQuery = (procedure.type === 'query') !== (quirk.kind === 'wrong-method');
   if (quirk.kind === 'batch') {
     const batch = toJsonText(objectWithKeys([['0', input ?? null], ['1', input ?? null]]));
     const url = `/trpc/${procedure.path},${procedure.path}?batch=1`;
-    if (procedure.type === 'query') return { method: 'GET', url: `${url}&input=${percentEncode(batch)}`, headers: headersWith(authorization) };
-    return { method: 'POST', url, headers: headersWith(authorization, { 'content-type': 'application/json' }), payload: batch };
+    if (procedure.type === 'query') return { method: 'GET', url: `${url}&input=${percentEncode(batch)}`, headers: { ...callerHeaders } };
+    return { method: 'POST', url, headers: { ...callerHeaders, 'content-type': 'application/json' }, payload: batch };
   }
   const text = quirk.kind === 'not-json' ? quirk.text.text : json;
   if (asQuery) {
     let query = text === undefined ? '' : `?input=${percentEncode(text)}`;
     if (quirk.kind === 'duplicate-input') query = `?input=${percentEncode(toJsonText({}))}${query ? `&${query.slice(1)}` : ''}`;
-    return { method: 'GET', url: `/trpc/${procedure.path}${query}`, headers: headersWith(authorization) };
+    return { method: 'GET', url: `/trpc/${procedure.path}${query}`, headers: { ...callerHeaders } };
   }
   const contentType = quirk.kind === 'content-type' ? quirk.value : 'application/json';
   return {
     method: 'POST',
     url: `/trpc/${procedure.path}`,
-    headers: headersWith(authorization, text === undefined ? {} : { 'content-type': contentType }),
+    headers: text === undefined ? { ...callerHeaders } : { ...callerHeaders, 'content-type': contentType },
     ...(text === undefined ? {} : { payload: text }),
   };
 }
@@ -140,7 +162,7 @@ function isFields(value: unknown): value is Record<string, unknown> {
 }
 
 /** A REST call as the OpenAPI document describes it: path parameters, then the query string or a JSON body. */
-export function restRequest(procedure: FuzzProcedure, input: unknown, quirk: RestQuirk, authorization: string | undefined): InjectOptions {
+export function restRequest(procedure: FuzzProcedure, input: unknown, quirk: RestQuirk, callerHeaders: CallerHeaders): InjectOptions {
   const { rest } = procedure;
   const fields = isFields(input) ? { ...input } : undefined;
   let path = rest.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
@@ -157,7 +179,7 @@ export function restRequest(procedure: FuzzProcedure, input: unknown, quirk: Res
   }
   const method = quirk.kind === 'put' ? 'PUT' : rest.method;
   const remaining = fields ?? input;
-  const headers = headersWith(authorization);
+  const headers = { ...callerHeaders };
   let url = `/api${path}`;
   let payload: string | undefined;
   if (rest.takesBody) {

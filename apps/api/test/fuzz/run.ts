@@ -4,7 +4,16 @@ import type { TestApp } from '../helpers';
 import { type FuzzProcedure, procedureAnswering } from './catalog';
 import { type Exchange, violationsOf } from './checks';
 import { applyMutations, type FuzzInput, fuzzInputArbitrary } from './mutations';
-import { type RestQuirk, restQuirkArbitrary, restRequest, type TrpcQuirk, trpcQuirkArbitrary, trpcRequest } from './requests';
+import {
+  type CallerHeaders,
+  cookieQuirkArbitrary,
+  type RestQuirk,
+  restQuirkArbitrary,
+  restRequest,
+  type TrpcQuirk,
+  trpcQuirkArbitrary,
+  trpcRequest,
+} from './requests';
 import { FORGED_CREDENTIALS, type ForgedCredential, type FuzzWorld } from './world';
 
 export interface FuzzSettings {
@@ -83,6 +92,19 @@ function authorizationOf(caller: Caller, world: FuzzWorld): string | undefined {
   }
 }
 
+/** The caller's credentials, and the refresh cookie and CSRF header when the quirk sends them. */
+function callerHeaders(caller: Caller, quirk: TrpcQuirk | RestQuirk, world: FuzzWorld): CallerHeaders {
+  const headers: CallerHeaders = {};
+  const authorization = authorizationOf(caller, world);
+  if (authorization !== undefined) headers.authorization = authorization;
+  if (quirk.kind === 'cookie') {
+    headers.cookie = `stm_refresh=${String(world.resolve(quirk.refresh, 'user'))}`;
+    if (quirk.csrf === 'session') headers['x-csrf-token'] = world.csrfTokenOfUser();
+    else if (quirk.csrf !== 'absent') headers['x-csrf-token'] = quirk.csrf;
+  }
+  return headers;
+}
+
 function readable(text: string): string {
   try {
     return decodeURIComponent(text);
@@ -102,7 +124,11 @@ function describeRequest(request: InjectOptions, status: number, body: string): 
  */
 export async function fuzzPhase(t: TestApp, world: FuzzWorld, catalog: FuzzProcedure[], options: PhaseOptions, settings: FuzzSettings): Promise<PhaseReport> {
   const byPath = new Map(catalog.map((procedure) => [procedure.path, procedure]));
-  const quirks = options.transport === 'trpc' ? trpcQuirkArbitrary : restQuirkArbitrary;
+  const transportQuirks: fc.Arbitrary<TrpcQuirk | RestQuirk> = options.transport === 'trpc' ? trpcQuirkArbitrary : restQuirkArbitrary;
+  const quirks = fc.oneof(
+    { arbitrary: transportQuirks, weight: 16 },
+    { arbitrary: cookieQuirkArbitrary(world.refs(['refreshToken'])), weight: 1 },
+  );
   const callers = callerArbitrary(options.callers);
   const cases: fc.Arbitrary<FuzzCase> = fc.oneof(
     ...catalog.map((procedure) =>
@@ -128,11 +154,11 @@ export async function fuzzPhase(t: TestApp, world: FuzzWorld, catalog: FuzzProce
   const property = fc.asyncProperty(cases, async (fuzzCase) => {
     const procedure = byPath.get(fuzzCase.procedure) as FuzzProcedure;
     const input = world.resolve(applyMutations(fuzzCase.input, procedure.input), fuzzCase.caller.kind === 'admin' ? 'admin' : 'user');
-    const authorization = authorizationOf(fuzzCase.caller, world);
+    const headers = callerHeaders(fuzzCase.caller, fuzzCase.quirk, world);
     const request =
       options.transport === 'trpc'
-        ? trpcRequest(procedure, input, fuzzCase.quirk as TrpcQuirk, authorization)
-        : restRequest(procedure, input, fuzzCase.quirk as RestQuirk, authorization);
+        ? trpcRequest(procedure, input, fuzzCase.quirk as TrpcQuirk, headers)
+        : restRequest(procedure, input, fuzzCase.quirk as RestQuirk, headers);
     const response = await t.app.inject(request);
     executed++;
     statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;

@@ -336,6 +336,11 @@ export class FuzzWorld {
     return value;
   }
 
+  /** The CSRF token the console would echo for the user's current session. */
+  csrfTokenOfUser(): string {
+    return this.#t.app.services.auth.csrfTokenFor(claimsOf(this.user.accessToken).sid as string);
+  }
+
   /** Authorization headers that must never authenticate anyone. */
   forgedAuthorization(kind: ForgedCredential): string {
     const token = this.user.accessToken;
