@@ -71,7 +71,8 @@ export interface LeakGuard {
   ownerId?: number;
 }
 
-const STACK_TRACE = /\n\s+at .+(\(|:\d+:\d+)/;
+/** A stack frame's line: in JSON its newline is escaped (`\\n    at f (file.ts:1:2)`). */
+const STACK_TRACE = /(?:\\n|\n)\s+at (?:\S+ \()?(?:file:\/\/|node:|\/)[^\s"]*:\d+:\d+/;
 
 function issuesOf(error: z.ZodError): string {
   return error.issues
@@ -138,10 +139,13 @@ function errorViolations(exchange: Exchange, envelope: unknown): string[] {
 function leakViolations(exchange: Exchange, body: unknown, guard: LeakGuard): string[] {
   const problems: string[] = [];
   const answer = exchange.body.toLowerCase();
-  const request = exchange.requestText.toLowerCase();
+  // The request (up to a megabyte) is only read when the answer holds a secret: was it an echo?
+  let request: string | undefined;
   for (const secret of guard.secrets) {
     const needle = secret.toLowerCase();
-    if (answer.includes(needle) && !request.includes(needle)) problems.push(`the answer reveals the victim's ${JSON.stringify(secret)}`);
+    if (!answer.includes(needle)) continue;
+    request ??= exchange.requestText.toLowerCase();
+    if (!request.includes(needle)) problems.push(`the answer reveals the victim's ${JSON.stringify(secret)}`);
   }
   if (guard.ownerId !== undefined && exchange.status < 400) {
     const foreign = new Set<number>();
