@@ -140,7 +140,7 @@ export async function fuzzPhase(t: TestApp, world: FuzzWorld, catalog: FuzzProce
       }),
     ),
   );
-  const victimBefore = options.guardVictim ? await world.victimRows() : undefined;
+  const victimBefore = options.guardVictim ? await world.victimRowVersions() : undefined;
   const calls = new Map<string, { calls: number; successes: number }>(catalog.map((procedure) => [procedure.path, { calls: 0, successes: 0 }]));
   const statuses: Record<number, number> = {};
   const prototypesBefore = JSON.stringify(prototypeKeys());
@@ -186,12 +186,12 @@ export async function fuzzPhase(t: TestApp, world: FuzzWorld, catalog: FuzzProce
         // Not JSON: already reported above.
       }
     }
-    // Broken state, as opposed to a bad answer. The victim is compared after each mutation that
-    // got past the procedure tiers (401 and 403 come before any resolver runs; the snapshot costs
-    // as much as a call, and the comparison at the end of the phase covers them too).
+    // Broken state, as opposed to a bad answer. The victim's rows are compared after each
+    // mutation that got past the procedure tiers (401 and 403 come before any resolver runs, and
+    // the comparison at the end of the phase covers them too).
     const stateProblems: string[] = [];
     const reachedResolver = response.statusCode !== 401 && response.statusCode !== 403;
-    if (victimBefore !== undefined && procedure.type === 'mutation' && reachedResolver && (await world.victimRows()) !== victimBefore) {
+    if (victimBefore !== undefined && procedure.type === 'mutation' && reachedResolver && (await world.victimRowVersions()) !== victimBefore) {
       stateProblems.push("the victim's rows changed");
     }
     if (JSON.stringify(prototypeKeys()) !== prototypesBefore) stateProblems.push('a built-in prototype gained or lost a property');

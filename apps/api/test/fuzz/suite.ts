@@ -42,6 +42,7 @@ export function describeFuzz(transport: 'trpc' | 'rest', file: string) {
       userPhase,
       async () => {
         const before = await world.victimRows();
+        const versionsBefore = await world.victimRowVersions();
         const report = await fuzzPhase(
           t,
           world,
@@ -50,6 +51,7 @@ export function describeFuzz(transport: 'trpc' | 'rest', file: string) {
           settings,
         );
         expect(await world.victimRows()).toBe(before);
+        expect(await world.victimRowVersions()).toBe(versionsBefore);
         if (!settings.path) expect(report.uncalled).toEqual([]);
         // Over half the procedures are a user's to call (the rest are administrators'): the
         // generated calls must get past validation into the rules, not only bounce off it.

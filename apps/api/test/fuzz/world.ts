@@ -369,7 +369,7 @@ export class FuzzWorld {
     }
   }
 
-  /** The victim's rows in every table that holds them, as text (one round trip: it runs after most mutations). */
+  /** The victim's rows in every table that holds them, as text, to compare before and after a phase. */
   async victimRows(): Promise<string> {
     const id = this.victim.id;
     const { rows } = await sql<{ rows: string }>`
@@ -381,5 +381,23 @@ export class FuzzWorld {
         (select json_agg(p order by p.token_hash)::text from password_reset_tokens p where p.user_id = ${id})
       ) as rows`.execute(this.#t.app.services.database.db);
     return rows[0]?.rows ?? '';
+  }
+
+  /**
+   * Which versions of the victim's rows exist (`xmin` and `ctid`: any insert, update or delete
+   * changes them, even one that writes the same values), a third of the cost of `victimRows`:
+   * it is taken after most calls.
+   */
+  async victimRowVersions(): Promise<string> {
+    const id = this.victim.id;
+    const { rows } = await sql<{ versions: string }>`
+      select concat_ws(' | ',
+        (select string_agg(xmin::text || ctid::text, ',') from users where id = ${id}),
+        (select string_agg(xmin::text || ctid::text, ',' order by id) from tasks where owner_id = ${id}),
+        (select string_agg(xmin::text || ctid::text, ',' order by id) from sessions where user_id = ${id}),
+        (select string_agg(r.xmin::text || r.ctid::text, ',' order by r.token_hash) from refresh_tokens r join sessions s on s.id = r.session_id where s.user_id = ${id}),
+        (select string_agg(xmin::text || ctid::text, ',' order by token_hash) from password_reset_tokens where user_id = ${id})
+      ) as versions`.execute(this.#t.app.services.database.db);
+    return rows[0]?.versions ?? '';
   }
 }
