@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createDb, type DatabaseHandle, migrateToLatest } from '@stm/db';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { AppConfig } from './env';
 import { type AppLogger, createLogger, type Logger } from './logger';
 import { apiRoutes } from './plugins/api';
@@ -62,6 +69,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    // A URL the router cannot even read (bad percent-encoding, an over-long segment) still gets
+    // the API's error body, not Fastify's own.
+    frameworkErrors: (error, request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      return sendError(request, reply, tooLong ? 414 : 400, tooLong ? 'A path segment is too long' : 'The URL is malformed');
+    },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -136,15 +149,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
-    const message = status >= 500 ? 'Internal server error' : error.message;
     const headers = (error as { headers?: Record<string, string> }).headers;
     if (headers) reply.headers(headers);
-    if (request.requestPath.startsWith('/trpc')) {
-      // Same envelope as tRPC's own errors, so clients report it the same way.
-      return reply.code(status).send({ error: { message, code: -32600, data: { code, httpStatus: status } } });
-    }
-    return reply.code(status).send({ message, code });
+    return sendError(request, reply, status, status >= 500 ? 'Internal server error' : error.message);
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }));
 
@@ -161,6 +168,18 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await appLogger.close();
   });
   return app;
+}
+
+/** An error the request never reached a procedure for, in the body clients know: tRPC's envelope under /trpc, `{ message, code }` elsewhere. */
+function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
+  const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
+  // The path is set by the first hook; a URL the router could not read never got that far.
+  const path = request.requestPath || request.url.split('?')[0] || '/';
+  if (path.startsWith('/trpc')) {
+    // Same envelope as tRPC's own errors, so clients report it the same way.
+    return reply.code(status).send({ error: { message, code: -32600, data: { code, httpStatus: status } } });
+  }
+  return reply.code(status).send({ message, code });
 }
 
 const STATUS_CODES: Record<number, string> = {

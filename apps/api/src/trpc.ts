@@ -26,18 +26,25 @@ function validationIssues(cause: unknown): ValidationIssue[] | undefined {
   return undefined;
 }
 
-/** Zod issues as `{ field: [messages] }`; issues about the whole input go under `_`. */
+/**
+ * Zod issues as `{ field: [messages] }`; issues about the whole input go under `_`. Field names
+ * come from the client (a key a strict object refuses), so they are collected in a Map: as keys
+ * of a plain object, `__proto__` or `constructor` would read the prototype's members.
+ */
 function fieldErrorsOf(issues: ValidationIssue[]): Record<string, string[]> {
-  const fields: Record<string, string[]> = {};
+  const fields = new Map<string, string[]>();
   for (const issue of issues) {
     // A field the input must not have is reported under its own name, so a form can point at it.
     const paths = issue.code === 'unrecognized_keys' && issue.keys ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
     for (const path of paths) {
       const key = path.length > 0 ? path.map(String).join('.') : '_';
-      (fields[key] ??= []).push(issue.code === 'unrecognized_keys' ? 'This field cannot be set' : issue.message);
+      const messages = fields.get(key) ?? [];
+      messages.push(issue.code === 'unrecognized_keys' ? 'This field cannot be set' : issue.message);
+      fields.set(key, messages);
     }
   }
-  return fields;
+  // Own properties, even for "__proto__": fromEntries defines rather than assigns.
+  return Object.fromEntries(fields);
 }
 
 export interface ErrorData {

@@ -118,6 +118,15 @@ describe('login', () => {
     expect(json(wrong).data.reason).toBe('INVALID_CREDENTIALS');
   });
 
+  // U+0000 reached PostgreSQL (the user lookup, the audit record), which cannot hold it in text: 500.
+  it('refuses a username with U+0000 with 400 naming it, over REST and tRPC', async () => {
+    const overRest = await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'login_bob\u0000', password: PASSWORD } });
+    expect(overRest.statusCode).toBe(400);
+    expect(json(overRest).data.fieldErrors.username).toEqual(['Must not contain the character U+0000']);
+    const overTrpc = await trpc(t.app, 'mutation', 'auth.login', { username: '\u0000', password: PASSWORD });
+    expect(overTrpc.statusCode).toBe(400);
+  });
+
   it('refuses a form body on a route that only takes JSON', async () => {
     const response = await rest(t.app, 'POST', '/api/auth/register', { form: { username: 'formuser', password: PASSWORD } });
     expect(response.statusCode).toBe(415);

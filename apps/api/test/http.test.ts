@@ -149,6 +149,37 @@ describe('protocol edges', () => {
     expect(response.statusCode).toBeLessThan(500);
   });
 
+  // The bridge serializes the parsed body again, recursively: a few thousand levels of nesting
+  // overflowed the stack and answered 500, before the caller was even authenticated.
+  it('refuses a JSON body nested far too deep with 400 on REST, signed in or not', async () => {
+    const { accessToken } = await signUp(t, 'deep_nester');
+    for (const depth of [33, 5_000, 100_000]) {
+      const payload = `{"title":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      for (const headers of [{}, { authorization: `Bearer ${accessToken}` }]) {
+        const response = await t.app.inject({ method: 'POST', url: '/api/tasks', headers: { ...headers, 'content-type': 'application/json' }, payload });
+        expect(response.statusCode, `depth ${depth}`).toBe(400);
+        expect(json(response)).toEqual({ message: 'The JSON body nests deeper than 32 levels', code: 'BAD_REQUEST' });
+      }
+    }
+    const nestedInText = await rest(t.app, 'POST', '/api/tasks', { token: accessToken, body: { title: '['.repeat(100), description: '{'.repeat(5_000) } });
+    expect(nestedInText.statusCode).toBe(201);
+  });
+
+  // Fastify answered these with a body of its own ({ error, code: "FST_ERR_BAD_URL", statusCode }).
+  it('answers a URL the router cannot read in the API error body', async () => {
+    for (const url of ['/api/tasks/%E0%A4%A', '/api/tasks/%', '/trpc/tasks.get%E0']) {
+      const response = await t.app.inject({ method: 'GET', url });
+      expect(response.statusCode, url).toBe(400);
+      const body = json(response);
+      if (url.startsWith('/trpc')) expect(body).toEqual({ error: { message: 'The URL is malformed', code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400 } } });
+      else expect(body).toEqual({ message: 'The URL is malformed', code: 'BAD_REQUEST' });
+    }
+    const longBatch = Array.from({ length: 9 }, () => 'admin.users.createResetLink').join(',');
+    const tooLong = await t.app.inject({ method: 'POST', url: `/trpc/${longBatch}?batch=1` });
+    expect(tooLong.statusCode).toBe(414);
+    expect(json(tooLong).error.data).toEqual({ code: 'BAD_REQUEST', httpStatus: 414 });
+  });
+
   it('refuses an unsupported content type with 415', async () => {
     const response = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'text/xml' }, payload: '<x/>' });
     expect(response.statusCode).toBe(415);

@@ -71,6 +71,22 @@ describe('create', () => {
       expect(response.statusCode, payload).toBe(400);
     }
   });
+  // Such names, as keys of a plain object, read Object.prototype's members: collecting the field
+  // errors under them once threw, and the client got a 500 instead of a 400.
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'refuses a field named %s with 400 naming it, over tRPC and REST',
+    async (field) => {
+      const payload = `{"title":"ok",${JSON.stringify(field)}:1}`;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const overTrpc = await t.app.inject({ method: 'POST', url: '/trpc/tasks.create', headers, payload });
+      expect(overTrpc.statusCode, overTrpc.body).toBe(400);
+      expect(json(overTrpc).error.data.fieldErrors[field]).toEqual(['This field cannot be set']);
+      const overRest = await t.app.inject({ method: 'POST', url: '/api/tasks', headers, payload });
+      // Fastify's JSON parser refuses "__proto__" itself; every other name reaches the schema.
+      expect(overRest.statusCode, overRest.body).toBe(400);
+      if (field !== '__proto__') expectFieldError(overRest, field);
+    },
+  );
 });
 
 describe('update', () => {

@@ -1,7 +1,7 @@
 import { signAccessToken } from '@stm/auth';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, json, rejection, rest, signUp, signUpAdmin, type TestApp } from './helpers';
+import { createTestApp, json, rejection, rest, signUp, signUpAdmin, type TestApp, trpc } from './helpers';
 
 let t: TestApp;
 let baseUrl: string;
@@ -248,5 +248,16 @@ describe('signing key rotation and revocation', () => {
     const admin = await signUpAdmin(t, 'unknown_key_admin');
     const response = await rest(t.app, 'POST', '/api/admin/keys/no-such-kid/revoke', { token: admin.accessToken });
     expect(response.statusCode).toBe(404);
+  });
+
+  // U+0000 reached PostgreSQL, which cannot hold it in text, and answered 500.
+  it('refuses a kid with U+0000 with 400', async () => {
+    const admin = await signUpAdmin(t, 'nul_kid_admin');
+    const overTrpc = await trpc(t.app, 'mutation', 'admin.keys.revoke', { kid: 'k\u0000' }, { token: admin.accessToken });
+    expect(overTrpc.statusCode).toBe(400);
+    expect(json(overTrpc).error.data.fieldErrors.kid).toEqual(['Must not contain the character U+0000']);
+    // The REST bridge passes path parameters on undecoded: "k%00" is simply no key.
+    const overRest = await rest(t.app, 'POST', '/api/admin/keys/k%00/revoke', { token: admin.accessToken });
+    expect(overRest.statusCode).toBe(404);
   });
 });

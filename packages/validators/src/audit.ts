@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorSchema, idSchema, isoDateTime, limitSchema } from './common';
+import { cursorSchema, idSchema, isoDateTime, limitSchema, NUL_MESSAGE, noNul } from './common';
 
 /** Every security event the API records, by its stable name. */
 export const AUDIT_ACTIONS = [
@@ -35,7 +35,7 @@ export const AUDIT_ACTOR_MAX = 64;
 export const auditListInput = z
   .object({
     actorId: idSchema.optional(),
-    actor: z.string().min(1).max(AUDIT_ACTOR_MAX).optional().describe('Username of the actor, any case'),
+    actor: z.string().min(1).max(AUDIT_ACTOR_MAX).refine(noNul, NUL_MESSAGE).optional().describe('Username of the actor, any case'),
     action: z
       .string()
       .max(64)

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NUL_MESSAGE, noNul } from './common';
 
 export const roleSchema = z.enum(['admin', 'user']);
 export type Role = z.infer<typeof roleSchema>;
@@ -37,7 +38,7 @@ export const refreshTokenDelivery = z.enum(['body', 'cookie']);
  * `grant_type`, `scope` and `client_id` are accepted for compatibility and otherwise unused.
  */
 export const loginInput = z.object({
-  username: z.string().min(1, 'Username is required').max(64),
+  username: z.string().min(1, 'Username is required').max(64).refine(noNul, NUL_MESSAGE),
   password: passwordSchema,
   grant_type: z.literal('password').optional(),
   scope: z.string().max(200).optional(),

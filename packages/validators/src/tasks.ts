@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorSchema, idSchema, isoDateTime, limitSchema } from './common';
+import { cursorSchema, idSchema, isoDateTime, limitSchema, NUL_MESSAGE, noNul } from './common';
 
 export const taskStatusSchema = z.enum(['todo', 'in_progress', 'done']);
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
@@ -18,10 +18,6 @@ export const TASK_DESCRIPTION_MAX = 10_000;
 export const TASK_SEARCH_MAX = 200;
 export const TASK_BULK_MAX = 100;
 
-// PostgreSQL text cannot hold U+0000: refused here, it would otherwise fail deep in the database.
-const noNul = (value: string) => !value.includes('\u0000');
-const NUL_MESSAGE = 'Must not contain the character U+0000';
-
 export const taskTitleSchema = z
   .string()
   .trim()
@@ -34,14 +30,8 @@ export const taskDescriptionSchema = z
   .max(TASK_DESCRIPTION_MAX, `Description must be at most ${TASK_DESCRIPTION_MAX} characters`)
   .refine(noNul, NUL_MESSAGE);
 
-/**
- * A date-time with an offset, in the years 1000–9999 (UTC) the database and ISO strings share:
- * year 0 does not exist in PostgreSQL, and years past 9999 would not round-trip as ISO strings.
- */
-export const taskDateTime = isoDateTime.refine((value) => {
-  const year = new Date(value).getUTCFullYear();
-  return year >= 1000 && year <= 9999;
-}, 'Must be between the years 1000 and 9999');
+/** Due dates and the bounds of date filters. */
+export const taskDateTime = isoDateTime;
 
 export const createTaskInput = z
   .object({

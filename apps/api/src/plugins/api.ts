@@ -5,39 +5,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import { type Context, createContext } from '../context';
 import { DomainError } from '../errors';
+import { jsonNestsDeeperThan } from '../json-depth';
 import { buildOpenApiDocument, CREATED_PROCEDURES } from '../openapi';
 import { trpcRoutes } from './trpc-adapter';
 import type { Services } from '../services';
 
 const MAX_BATCH_SIZE = 20;
 
-/**
- * Deeper than any input of this API. The REST bridge hands the parsed body to tRPC, which
- * serialises it again with JSON.stringify; that recurses, and a body of a few kilobytes of
- * nested brackets would exhaust the stack (a 500) instead of failing validation (a 400).
- */
-const MAX_BODY_DEPTH = 32;
-
-/** Whether objects and arrays nest deeper than `limit`; walks without recursion. */
-function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const pending: [object, number][] = value !== null && typeof value === 'object' ? [[value, 1]] : [];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const [node, depth] = next;
-    if (depth > limit) return true;
-    for (const child of Object.values(node)) {
-      if (child !== null && typeof child === 'object') pending.push([child, depth + 1]);
-    }
-  }
-  return false;
-}
-
-class BodyTooDeepError extends Error {
-  readonly statusCode = 400;
-  constructor() {
-    super(`The body nests objects or arrays more than ${MAX_BODY_DEPTH} levels deep`);
-    this.name = 'BodyTooDeepError';
-  }
-}
+/** No input nests deeper than a few levels; far deeper JSON is refused before it is parsed. */
+const MAX_JSON_DEPTH = 32;
 
 /** Procedures whose REST form also takes the OAuth2 form encoding. */
 const FORM_PATHS = new Set(['/api/auth/login', '/api/auth/refresh']);
@@ -89,6 +65,16 @@ export async function apiRoutes(app: FastifyInstance, options: { services: Servi
   } as never);
 
   await app.register(async (rest) => {
+    // Fastify's own JSON parser (prototype poisoning refused), behind a depth limit.
+    const parseJson = rest.getDefaultJsonParser('error', 'error');
+    rest.removeContentTypeParser('application/json');
+    rest.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      if (jsonNestsDeeperThan(body as string, MAX_JSON_DEPTH)) {
+        done(Object.assign(new Error(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), { statusCode: 400 }), undefined);
+        return;
+      }
+      parseJson(request, body as string, done);
+    });
     // The bridge reads only JSON bodies; @fastify/formbody has already parsed the OAuth2 form into
     // an object, so the login and refresh routes present it as JSON.
     // A request without a body (e.g. `POST /api/auth/logout`) has nothing to declare, so it is
@@ -98,7 +84,6 @@ export async function apiRoutes(app: FastifyInstance, options: { services: Servi
       const isForm = type?.startsWith('application/x-www-form-urlencoded') && FORM_PATHS.has(request.requestPath);
       const isEmpty = type === undefined && (request.body === undefined || request.body === null);
       if (isForm || isEmpty) request.headers['content-type'] = 'application/json';
-      if (nestsDeeperThan(request.body, MAX_BODY_DEPTH)) throw new BodyTooDeepError();
     });
     await rest.register(fastifyTRPCOpenApiPlugin, {
       basePath: '/api',

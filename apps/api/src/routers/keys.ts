@@ -1,4 +1,5 @@
 import type { TRPCRouterRecord } from '@trpc/server';
+import { NUL_MESSAGE, noNul } from '@stm/validators';
 import { z } from 'zod';
 import { actorOf } from '../services/auth';
 import { adminProcedure } from '../trpc';
@@ -44,7 +45,7 @@ export const keysRouter = {
         description: 'Every token it signed stops working at once. Revoking the current key also creates a new one.',
       },
     })
-    .input(z.object({ kid: z.string().min(1).max(100) }))
+    .input(z.object({ kid: z.string().min(1).max(100).refine(noNul, NUL_MESSAGE) }))
     .output(z.object({ kid: z.string(), newKid: z.string().nullable() }))
     .mutation(({ ctx, input }) => ctx.services.keyring.revoke(input.kid, actorOf(ctx.user), ctx.client)),
 } satisfies TRPCRouterRecord;

@@ -1,5 +1,5 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { createUserInput, cursorSchema, idSchema, limitSchema, roleSchema, strictBoolean, USER_SEARCH_MAX } from '@stm/validators';
+import { createUserInput, cursorSchema, idSchema, limitSchema, NUL_MESSAGE, noNul, roleSchema, strictBoolean, USER_SEARCH_MAX } from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure } from '../trpc';
 import { okOutput, queryBoolean, timestamp, userOutput } from './schemas';
@@ -7,7 +7,7 @@ import { okOutput, queryBoolean, timestamp, userOutput } from './schemas';
 const tags = ['admin'];
 
 const listInput = z.object({
-  search: z.string().trim().max(USER_SEARCH_MAX).optional().describe('Part of the username, any case'),
+  search: z.string().trim().max(USER_SEARCH_MAX).refine(noNul, NUL_MESSAGE).optional().describe('Part of the username, any case'),
   role: roleSchema.optional(),
   isActive: queryBoolean.optional().describe('"true" or "false"'),
   limit: limitSchema,

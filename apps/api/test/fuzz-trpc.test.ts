@@ -1,0 +1,3 @@
+import { describeFuzz } from './fuzz/suite';
+
+describeFuzz('trpc', 'fuzz-trpc.test.ts');
