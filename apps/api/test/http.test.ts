@@ -149,6 +149,31 @@ describe('protocol edges', () => {
     expect(response.statusCode).toBeLessThan(500);
   });
 
+  it('serves tRPC whatever the Host header says: it reads only the path and query', async () => {
+    const { accessToken } = await signUp(t, 'host_user');
+    for (const host of ['x:99999', 'a b', '[::1', '']) {
+      const me = await trpc(t.app, 'query', 'auth.me', undefined, { token: accessToken, headers: { host } });
+      expect(me.statusCode, `Host: ${host}`).toBe(200);
+      expect(json(me).result.data.username).toBe('host_user');
+      const login = await trpc(t.app, 'mutation', 'auth.login', { username: 'host_user', password: 'wrong password' }, { headers: { host } });
+      expect(login.statusCode, `Host: ${host}`).toBe(401);
+    }
+  });
+
+  it('serves tRPC behind a trusted proxy that forwards a malformed host or protocol', async () => {
+    const proxied = await createTestApp({ TRUST_PROXY: 'true' });
+    try {
+      const { accessToken } = await signUp(proxied, 'proxied_user');
+      const forwarded: Record<string, string>[] = [{ 'x-forwarded-host': 'x:99999' }, { 'x-forwarded-host': 'a b' }, { 'x-forwarded-proto': 'no such://' }];
+      for (const headers of forwarded) {
+        const me = await trpc(proxied.app, 'query', 'auth.me', undefined, { token: accessToken, headers });
+        expect(me.statusCode, JSON.stringify(headers)).toBe(200);
+      }
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('refuses an unsupported content type with 415', async () => {
     const response = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'text/xml' }, payload: '<x/>' });
     expect(response.statusCode).toBe(415);

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestApp, rest, trpc } from './helpers';
 
+const QUERY_SECRET = 'eyJxdWVyeS1zZWNyZXQiOnRydWV9.c2VjcmV0LWluLXF1ZXJ5';
+
 describe('the log file', () => {
   it('records one line per request with its id, status and duration, and never a secret', async () => {
     const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
@@ -20,6 +22,10 @@ describe('the log file', () => {
       await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'log_user', password: `${password}-wrong` } });
       await rest(t.app, 'GET', '/api/auth/me', { token: accessToken, headers: { 'x-request-id': 'trace-me-123' } });
       await trpc(t.app, 'query', 'auth.me', undefined, { token: accessToken });
+      // A secret in a query string (a client's mistake) stays out of the log, even on a request
+      // with a malformed Host header.
+      await t.app.inject({ method: 'GET', url: `/trpc/auth.me?input=%7B%7D&access_token=${QUERY_SECRET}`, headers: { host: 'a b' } });
+      await t.app.inject({ method: 'GET', url: `/api/auth/me?access_token=${QUERY_SECRET}` });
       await rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: password, newPassword } });
       await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
       await trpc(t.app, 'mutation', 'auth.login', { username: 'log_user', password: newPassword, refresh_token_delivery: 'cookie' });
@@ -32,7 +38,7 @@ describe('the log file', () => {
     const files = readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
     expect(files.length).toBeGreaterThan(0);
     const text = files.map((name) => readFileSync(path.join(logDir, name), 'utf8')).join('\n');
-    for (const secret of [password, newPassword, accessToken, refreshToken, accessToken.split('.')[2]!]) {
+    for (const secret of [password, newPassword, accessToken, refreshToken, accessToken.split('.')[2]!, QUERY_SECRET, 'access_token=']) {
       expect(text).not.toContain(secret);
     }
     expect(text).not.toMatch(/Bearer /);
@@ -42,12 +48,14 @@ describe('the log file', () => {
       .filter(Boolean)
       .map((line) => JSON.parse(line))
       .filter((entry) => entry.msg === 'request');
-    expect(requests).toHaveLength(8);
+    expect(requests).toHaveLength(10);
     for (const entry of requests) {
       expect(entry).toMatchObject({ requestId: expect.any(String), statusCode: expect.any(Number), durationMs: expect.any(Number) });
       expect(entry.url).not.toContain('?');
     }
     expect(requests.find((entry) => entry.requestId === 'trace-me-123')).toMatchObject({ url: '/api/auth/me', statusCode: 200, userId: expect.any(Number) });
-    expect(requests.filter((entry) => entry.statusCode === 401)).toHaveLength(1);
+    expect(requests.filter((entry) => entry.statusCode === 401)).toHaveLength(3);
+    expect(requests.filter((entry) => entry.statusCode >= 500)).toHaveLength(0);
+    expect(requests.filter((entry) => entry.url === '/api/auth/me' || entry.url === '/trpc/auth.me')).toHaveLength(4);
   });
 });
