@@ -119,7 +119,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     const message = status >= 500 ? 'Internal server error' : error.message;
     const headers = (error as { headers?: Record<string, string> }).headers;
     if (headers) reply.headers(headers);
-    if (request.requestPath.startsWith('/trpc')) {
+    // By the matched route: the path as sent may spell `/trpc` with percent-escapes.
+    if (request.routeOptions.url?.startsWith('/trpc/')) {
       // Same envelope as tRPC's own errors, so clients report it the same way.
       return reply.code(status).send({ error: { message, code: -32600, data: { code, httpStatus: status } } });
     }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, json, rest, signUp, type TestApp, trpc } from './helpers';
+import { createTestApp, json, PASSWORD, rest, signUp, type TestApp, trpc } from './helpers';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -92,6 +92,40 @@ describe('response headers', () => {
     ]) {
       expect(response.headers['cache-control']).toBe('no-store');
     }
+  });
+
+  it('forbid storing tRPC sign-in and refresh answers, and tokens reached through a percent-encoded path', async () => {
+    await signUp(t, 'nostore_user');
+    const login = await trpc(t.app, 'mutation', 'auth.login', { username: 'nostore_user', password: PASSWORD });
+    expect(login.statusCode).toBe(200);
+    const refresh = await trpc(t.app, 'mutation', 'auth.refresh', { refresh_token: json(login).result.data.refresh_token });
+    expect(refresh.statusCode).toBe(200);
+    // The router decodes the path, so `/%74rpc/` is tRPC as well: its tokens must not be stored either.
+    const encoded = await t.app.inject({
+      method: 'POST',
+      url: '/%74rpc/auth.login',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ username: 'nostore_user', password: PASSWORD }),
+    });
+    expect(encoded.statusCode).toBe(200);
+    expect(json(encoded).result.data.access_token).toEqual(expect.any(String));
+    const encodedRest = await t.app.inject({ method: 'GET', url: '/%61pi/auth/me', headers: { authorization: `Bearer ${json(encoded).result.data.access_token}` } });
+    for (const response of [login, refresh, encoded, encodedRest]) {
+      expect(response.headers['cache-control'], response.raw.req.url).toBe('no-store');
+      expect(response.headers.pragma).toBe('no-cache');
+    }
+  });
+
+  it('answer errors on a percent-encoded tRPC path in the tRPC envelope', async () => {
+    const tooLarge = await t.app.inject({
+      method: 'POST',
+      url: '/%74rpc/auth.login',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ username: 'x'.repeat(1_100_000), password: 'y' }),
+    });
+    expect(tooLarge.statusCode).toBe(413);
+    expect(json(tooLarge)).toMatchObject({ error: { data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 } } });
+    expect(tooLarge.headers['cache-control']).toBe('no-store');
   });
 
   it('carry helmet’s protections and a CSP without inline script', async () => {
