@@ -51,9 +51,34 @@ export interface ErrorData {
   details?: Record<string, unknown>;
 }
 
+export type ProcedureTier = 'public' | 'protected' | 'admin';
+
+/**
+ * What a procedure declares about itself. `refusals` lists the rules it may refuse by beyond
+ * those of its tier (`TIER_REFUSALS`); the OpenAPI document derives its error statuses from both,
+ * so the documented statuses are the ones the procedure can really answer.
+ */
+export interface ProcedureMeta extends OpenApiMeta {
+  /** Set by the tier's builder below, never by a procedure. */
+  tier?: ProcedureTier;
+  refusals?: readonly ErrorReason[];
+}
+
+/**
+ * The refusals every procedure of a tier may answer: the rate limits and a database outage
+ * anywhere; a missing or dead token for signed-in tiers; the role for the admin tier.
+ * (Malformed input, 400, and bodies too large or of the wrong type, 413/415, depend on the
+ * operation's shape and are added by the document builder.)
+ */
+export const TIER_REFUSALS: Record<ProcedureTier, readonly ErrorReason[]> = {
+  public: ['RATE_LIMITED', 'DATABASE_UNAVAILABLE'],
+  protected: ['RATE_LIMITED', 'DATABASE_UNAVAILABLE', 'UNAUTHENTICATED', 'INVALID_TOKEN'],
+  admin: ['RATE_LIMITED', 'DATABASE_UNAVAILABLE', 'UNAUTHENTICATED', 'INVALID_TOKEN', 'FORBIDDEN'],
+};
+
 const t = initTRPC
   .context<Context>()
-  .meta<OpenApiMeta>()
+  .meta<ProcedureMeta>()
   .create({
     // Stack traces stay in the server log, never in a response.
     isDev: false,
@@ -93,9 +118,10 @@ const mapErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapErrors);
+// A procedure's own `.meta()` is merged over these, so the tier stays.
+export const publicProcedure = t.procedure.use(mapErrors).meta({ tier: 'public' });
 
-export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const protectedProcedure = publicProcedure.meta({ tier: 'protected' }).use(async ({ ctx, next }) => {
   if (!ctx.accessToken) {
     throw new DomainError(
       ctx.malformedAuthorization ? 'INVALID_TOKEN' : 'UNAUTHENTICATED',
@@ -109,7 +135,7 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { ...ctx, user } });
 });
 
-export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
+export const adminProcedure = protectedProcedure.meta({ tier: 'admin' }).use(({ ctx, next }) => {
   if (ctx.user.role !== 'admin') throw new DomainError('FORBIDDEN', 'Administrators only');
   return next({ ctx });
 });
