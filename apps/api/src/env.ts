@@ -63,6 +63,7 @@ const environmentSchema = z.object({
   ADMIN_PASSWORD: z.string().optional(),
   JWT_ISSUER: z.string().min(1).default('secure-task-manager'),
   JWT_AUDIENCE: z.string().min(1).default('secure-task-manager-api'),
+  SESSION_MAX_LIFETIME_SECONDS: positiveInt.optional(),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   BCRYPT_CONCURRENCY: positiveInt.optional(),
   BCRYPT_MAX_QUEUE: z.coerce.number().int().min(0).default(64),
@@ -123,6 +124,11 @@ export interface AppConfig {
   secretKeySource: 'environment' | 'data-dir';
   admin: { username: string; password: string } | undefined;
   tokens: { issuer: string; audience: string };
+  /**
+   * How long a session may last from its sign-in, however often it is refreshed (ASVS V3);
+   * undefined: the refresh token lifetime in force at sign-in.
+   */
+  sessionMaxLifetimeSeconds: number | undefined;
   bcrypt: { cost: number; concurrency: number; maxQueue: number };
   redisUrl: string | undefined;
   /** Prepended to every Redis key, so several deployments (or test runs) can share one Redis. */
@@ -226,6 +232,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     secretKeySource,
     admin: adminUsername && adminPassword ? { username: adminUsername, password: adminPassword } : undefined,
     tokens: { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+    sessionMaxLifetimeSeconds: env.SESSION_MAX_LIFETIME_SECONDS,
     bcrypt: {
       cost: env.BCRYPT_COST,
       concurrency: env.BCRYPT_CONCURRENCY ?? availableParallelism(),

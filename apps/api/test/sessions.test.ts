@@ -68,6 +68,49 @@ describe('refresh tokens', () => {
   });
 });
 
+describe('the absolute lifetime of a session (ASVS V3)', () => {
+  it('is fixed at sign-in: refreshing never moves the end of the session', async () => {
+    const { refreshToken } = await signUp(t, 'fixed_end');
+    let current = refreshToken;
+    let accessToken = '';
+    const ends: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      // Long enough apart that an end recomputed from "now" would differ.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const refreshed = json(await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: current } }));
+      current = refreshed.refresh_token;
+      accessToken = refreshed.access_token;
+      const [session] = json(await rest(t.app, 'GET', '/api/auth/sessions', { token: accessToken })).items;
+      ends.push(session.expiresAt);
+    }
+    expect(new Set(ends).size).toBe(1);
+  });
+
+  it('ends the session, its refresh token and its access token at SESSION_MAX_LIFETIME_SECONDS', async () => {
+    const short = await createTestApp({ SESSION_MAX_LIFETIME_SECONDS: '3' });
+    try {
+      await short.caller().auth.register({ username: 'short_life', password: PASSWORD });
+      const login = await trpc(short.app, 'mutation', 'auth.login', { username: 'short_life', password: PASSWORD, refresh_token_delivery: 'cookie' });
+      // The cookie lives no longer than the session, though refresh tokens last 30 days.
+      const maxAge = Number(/Max-Age=(\d+)/.exec(cookiesOf(login).get('stm_refresh') ?? '')?.[1]);
+      expect(maxAge).toBeGreaterThan(0);
+      expect(maxAge).toBeLessThanOrEqual(3);
+      const { refresh_token: refreshToken } = await short.caller().auth.login({ username: 'short_life', password: PASSWORD });
+      const refreshed = json(await rest(short.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } }));
+      const sessionsNow = json(await rest(short.app, 'GET', '/api/auth/sessions', { token: refreshed.access_token })).items;
+      const end = Date.parse(sessionsNow.find((session: { current: boolean }) => session.current).expiresAt);
+      expect(end - Date.now()).toBeLessThanOrEqual(3_000);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, end + 300 - Date.now())));
+      const late = await rest(short.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshed.refresh_token } });
+      expect(late.statusCode).toBe(401);
+      expect(json(late).data.reason).toBe('REFRESH_TOKEN_INVALID');
+      expect((await rest(short.app, 'GET', '/api/auth/me', { token: refreshed.access_token })).statusCode).toBe(401);
+    } finally {
+      await short.close();
+    }
+  });
+});
+
 describe('the browser session cookie', () => {
   async function cookieLogin(username: string) {
     await t.caller().auth.register({ username, password: PASSWORD });

@@ -74,6 +74,8 @@ export interface AuthServiceDeps {
   lockout: LockoutStore;
   log: Logger;
   tokens: { issuer: string; audience: string };
+  /** A session's absolute lifetime from sign-in; undefined: the refresh token lifetime at sign-in. */
+  sessionMaxLifetimeSeconds: number | undefined;
   csrfKey: Buffer;
 }
 
@@ -271,12 +273,12 @@ export class AuthService {
         return { kind: 'invalid' as const };
       }
       await sessions.markRefreshTokenRotated(trx, tokenHash);
-      const issued = await this.#issueTokens(trx, signingKey, { id: row.user_id, role: row.role }, row.session_id);
-      await trx
-        .updateTable('sessions')
-        .set({ expires_at: issued.refreshExpiresAt, last_used_at: new Date(), ip: client.ip, user_agent: client.userAgent })
-        .where('id', '=', row.session_id)
-        .execute();
+      // The session keeps the end it was given at sign-in: refreshing never extends it.
+      const issued = await this.#issueTokens(trx, signingKey, { id: row.user_id, role: row.role }, {
+        id: row.session_id,
+        expiresAt: row.session_expires_at,
+      });
+      await sessions.touchSession(trx, row.session_id, { ip: client.ip, userAgent: client.userAgent?.slice(0, 500) ?? null });
       return { kind: 'ok' as const, issued };
     });
     switch (outcome.kind) {
@@ -429,27 +431,32 @@ export class AuthService {
     user: { id: number; role: UserRole },
     client: ClientInfo,
   ): Promise<IssuedTokens> {
-    const sessionId = randomUUID();
-    const refreshTtlMs = this.deps.settings.current.refreshTokenTtlSeconds * 1000;
+    const session = { id: randomUUID(), expiresAt: new Date(Date.now() + this.#sessionLifetimeSeconds() * 1000) };
     await sessions.insertSession(trx, {
-      id: sessionId,
+      id: session.id,
       userId: user.id,
-      expiresAt: new Date(Date.now() + refreshTtlMs),
+      expiresAt: session.expiresAt,
       userAgent: client.userAgent?.slice(0, 500) ?? null,
       ip: client.ip,
     });
-    return this.#issueTokens(trx, signingKey, user, sessionId);
+    return this.#issueTokens(trx, signingKey, user, session);
+  }
+
+  #sessionLifetimeSeconds(): number {
+    return this.deps.sessionMaxLifetimeSeconds ?? this.deps.settings.current.refreshTokenTtlSeconds;
   }
 
   async #issueTokens(
     trx: Kysely<Database>,
     signingKey: SigningKey,
     user: { id: number; role: UserRole },
-    sessionId: string,
+    session: { id: string; expiresAt: Date },
   ): Promise<IssuedTokens> {
     const settings = this.deps.settings.current;
+    const sessionId = session.id;
     const refreshToken = generateOpaqueToken();
-    const refreshExpiresAt = new Date(Date.now() + settings.refreshTokenTtlSeconds * 1000);
+    // No refresh token outlives its session.
+    const refreshExpiresAt = new Date(Math.min(session.expiresAt.getTime(), Date.now() + settings.refreshTokenTtlSeconds * 1000));
     await sessions.insertRefreshToken(trx, { tokenHash: hashOpaqueToken(refreshToken), sessionId, expiresAt: refreshExpiresAt });
     const access = await signAccessToken(
       signingKey,

@@ -65,6 +65,7 @@ export async function createServices(config: AppConfig, database: DatabaseHandle
     lockout,
     log,
     tokens: config.tokens,
+    sessionMaxLifetimeSeconds: config.sessionMaxLifetimeSeconds,
     csrfKey: deriveKey(config.secretKey, 'csrf'),
   });
   const userAdmin = new UserAdminService({ db, hasher, auth });
