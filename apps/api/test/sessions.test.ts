@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, PASSWORD, rejection, rest, signUp, signUpAdmin, type TestApp, trpc } from './helpers';
 
@@ -257,6 +258,148 @@ describe('changing the password', () => {
     expect(await rejection(t.caller().auth.login({ username: 'changer', password: PASSWORD }))).toMatchObject({ code: 'UNAUTHORIZED' });
     await expect(t.caller().auth.login({ username: 'changer', password: 'a brand new passphrase' })).resolves.toBeTruthy();
   });
+
+  /**
+   * Runs `meanwhile` once, right after the next password check finishes and before the sign-in
+   * that made it goes on: a password change landing while bcrypt ran, made deterministic.
+   */
+  async function duringNextPasswordCheck<T>(meanwhile: () => Promise<unknown>, signIn: () => Promise<T>): Promise<T> {
+    const hasher = t.app.services.hasher;
+    const verify = hasher.verify;
+    let pending: (() => Promise<unknown>) | undefined = meanwhile;
+    hasher.verify = async (password, hash) => {
+      const matches = await verify.call(hasher, password, hash);
+      const run = pending;
+      pending = undefined;
+      if (run) await run();
+      return matches;
+    };
+    try {
+      return await signIn();
+    } finally {
+      hasher.verify = verify;
+    }
+  }
+
+  it('refuses a sign-in whose password was changed while it was being checked', async () => {
+    const { accessToken } = await signUp(t, 'overlap_change');
+    const newPassword = 'changed during sign-in';
+    const login = await duringNextPasswordCheck(
+      async () => {
+        const change = await rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: PASSWORD, newPassword } });
+        expect(change.statusCode).toBe(200);
+      },
+      () => rest(t.app, 'POST', '/api/auth/login', { body: { username: 'overlap_change', password: PASSWORD } }),
+    );
+    expect(login.statusCode).toBe(401);
+    expect(json(login).data.reason).toBe('INVALID_CREDENTIALS');
+    // Only the changer's own session is left.
+    expect(json(await rest(t.app, 'GET', '/api/auth/sessions', { token: accessToken })).items).toHaveLength(1);
+    expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'overlap_change', password: newPassword } })).statusCode).toBe(200);
+  });
+
+  it('refuses a sign-in whose password was reset while it was being checked', async () => {
+    const admin = await signUpAdmin(t, 'overlap_admin');
+    const { user } = await signUp(t, 'overlap_reset');
+    const login = await duringNextPasswordCheck(
+      async () => {
+        const { token } = await t.caller(admin.accessToken).admin.users.createResetLink({ id: user.id });
+        const reset = await rest(t.app, 'POST', '/api/auth/reset-password', { body: { token, newPassword: 'reset during sign-in' } });
+        expect(reset.statusCode).toBe(200);
+      },
+      () => trpc(t.app, 'mutation', 'auth.login', { username: 'overlap_reset', password: PASSWORD }),
+    );
+    expect(login.statusCode).toBe(401);
+    expect(json(login).error.data.reason).toBe('INVALID_CREDENTIALS');
+  });
+
+  it('never lets the bcrypt cost upgrade of a sign-in undo a password change made meanwhile', async () => {
+    const { accessToken } = await signUp(t, 'rehash_race');
+    const hasher = t.app.services.hasher;
+    const { cost } = hasher;
+    const hash = hasher.hash;
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let upgradeHashed: Promise<string> | undefined;
+    // The upgrade after the next sign-in waits until the password has been changed.
+    hasher.hash = (password) => {
+      hasher.hash = hash;
+      upgradeHashed = released.then(() => hash.call(hasher, password));
+      return upgradeHashed;
+    };
+    hasher.cost = cost + 1;
+    try {
+      expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'rehash_race', password: PASSWORD } })).statusCode).toBe(200);
+      expect(upgradeHashed).toBeDefined();
+      await t.caller(accessToken).auth.changePassword({ currentPassword: PASSWORD, newPassword: 'changed before the upgrade' });
+      release();
+      await upgradeHashed;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      hasher.hash = hash;
+      hasher.cost = cost;
+      release();
+    }
+    expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'rehash_race', password: 'changed before the upgrade' } })).statusCode).toBe(200);
+    expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'rehash_race', password: PASSWORD } })).statusCode).toBe(401);
+  });
+
+  it.skipIf(process.env.STM_TEST_DB !== 'postgres')(
+    'ends a session that a concurrent password change would otherwise miss (PostgreSQL, real concurrency)',
+    async () => {
+      const { accessToken } = await signUp(t, 'overlap_pg');
+      const blocker = new pg.Client({ connectionString: t.database.url });
+      // A second connection looks: inside the blocker's transaction pg_stat_activity would not change.
+      const observer = new pg.Client({ connectionString: t.database.url });
+      await blocker.connect();
+      await observer.connect();
+      const waitingOn = async (statement: string) => {
+        const { rows } = await observer.query(
+          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike $1`,
+          [`${statement}%`],
+        );
+        return rows[0].n > 0;
+      };
+      const until = async (condition: () => Promise<boolean>) => {
+        for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+          if (await condition()) return true;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return false;
+      };
+      try {
+        // The sign-in stops at its last write (the refresh token) with its session row written.
+        await blocker.query('begin');
+        await blocker.query('lock table refresh_tokens in share mode');
+        const login = rest(t.app, 'POST', '/api/auth/login', { body: { username: 'overlap_pg', password: PASSWORD } });
+        expect(await until(() => waitingOn('insert into "refresh_tokens"'))).toBe(true);
+        let changeDone = false;
+        const change = rest(t.app, 'POST', '/api/auth/change-password', {
+          token: accessToken,
+          body: { currentPassword: PASSWORD, newPassword: 'changed concurrently' },
+        }).finally(() => {
+          changeDone = true;
+        });
+        // The change either finishes now (missing the uncommitted session) or waits for the sign-in.
+        expect(await until(async () => changeDone || (await waitingOn('update "users"')))).toBe(true);
+        await blocker.query('commit');
+        const [signedIn, changed] = await Promise.all([login, change]);
+        expect(changed.statusCode).toBe(200);
+        if (signedIn.statusCode === 200) {
+          expect((await rest(t.app, 'GET', '/api/auth/me', { token: json(signedIn).access_token })).statusCode).toBe(401);
+          expect((await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: json(signedIn).refresh_token } })).statusCode).toBe(401);
+        } else {
+          expect(signedIn.statusCode).toBe(401);
+        }
+      } finally {
+        await blocker.query('rollback').catch(() => {});
+        await blocker.end();
+        await observer.end();
+      }
+    },
+  );
 
   it('applies the password rules to the new password', async () => {
     const { accessToken } = await signUp(t, 'rules_changer');

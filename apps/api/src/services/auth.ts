@@ -220,23 +220,38 @@ export class AuthService {
 
     // The password was right: a counter that cannot be cleared now only expires later.
     await lockout.reset(lockKey).catch((error: unknown) => this.deps.log.warn({ err: error }, 'failed-login counter not cleared'));
-    if (hasher.needsRehash(user.password_hash)) {
-      // The cost setting changed since this hash was made: upgrade it now that we hold the password.
-      const rehash = hasher.hash(input.password).then((hash) => users.updateUserPasswordHash(this.deps.db, user.id, hash));
-      rehash.catch((error) => this.deps.log.warn({ err: error, userId: user.id }, 'password rehash failed'));
-    }
     // Fetched before the transaction: making a missing key takes a transaction of its own.
     const signingKey = await this.deps.keyring.signingKey();
-    return this.deps.db.transaction().execute(async (trx) => {
-      const issued = await this.#openSession(trx, signingKey, user, client);
+    const issued = await this.deps.db.transaction().execute(async (trx) => {
+      // The password was checked against a hash read before bcrypt ran; a change, reset or
+      // deactivation may have landed since, and its "end every session" would miss this one.
+      const current = await users.lockUserCredentialsForSignIn(trx, user.id);
+      if (!current || current.password_hash !== user.password_hash || !current.is_active) return undefined;
+      const opened = await this.#openSession(trx, signingKey, user, client);
       await recordAudit(trx, {
         action: 'auth.login_succeeded',
         actor: actorOf(user),
         client,
-        target: { type: 'session', id: issued.sessionId },
+        target: { type: 'session', id: opened.sessionId },
       });
-      return issued;
+      return opened;
     });
+    if (!issued) {
+      await recordAudit(this.deps.db, {
+        action: 'auth.login_failed',
+        actor: actorOf(user),
+        client,
+        target: { type: 'user', id: user.id, label: user.username },
+        details: { reason: 'credentials_changed' },
+      });
+      throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
+    }
+    if (hasher.needsRehash(user.password_hash)) {
+      // The cost setting changed since this hash was made: upgrade it now that we hold the password.
+      const rehash = hasher.hash(input.password).then((hash) => users.upgradeUserPasswordHash(this.deps.db, user.id, user.password_hash, hash));
+      rehash.catch((error) => this.deps.log.warn({ err: error, userId: user.id }, 'password rehash failed'));
+    }
+    return issued;
   }
 
   /**
