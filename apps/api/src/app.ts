@@ -29,6 +29,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The path as the client sent it, without the query string. */
     requestPath: string;
+    /** The Content-Type as the client sent it (the REST bridge presents the OAuth2 form as JSON). */
+    sentContentType: string | undefined;
   }
 }
 
@@ -86,10 +88,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('flushLogs', () => appLogger.flushSync());
 
   app.decorateRequest('requestPath', '');
+  app.decorateRequest('sentContentType', undefined);
   app.decorateRequest('userId', undefined);
   app.addHook('onRequest', async (request, reply) => {
     // Kept before the REST bridge rewrites the raw URL to the procedure path.
     request.requestPath = request.url.split('?')[0] ?? '/';
+    request.sentContentType = request.headers['content-type'];
     reply.header('x-request-id', request.id);
   });
   // One line per request, with what happened and how long it took; never the query string.

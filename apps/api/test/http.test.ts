@@ -100,7 +100,8 @@ describe('the OpenAPI document tells the truth', () => {
     expect(login['401']!.description).toMatch(/INVALID_CREDENTIALS/);
     expect(login['429']!.description).toMatch(/ACCOUNT_LOCKED/);
     expect(login['503']!.description).toMatch(/SERVER_BUSY/);
-    expect(login['403']).toBeUndefined();
+    expect(login['403']!.description).toMatch(/CSRF_FAILED/);
+    expect(login['404']).toBeUndefined();
     const refresh = (await openApi()).paths['/auth/refresh']!.post!.responses as Record<string, { description: string }>;
     expect(refresh['401']!.description).toMatch(/REFRESH_TOKEN_INVALID, REFRESH_TOKEN_REUSED/);
     expect(refresh['403']!.description).toMatch(/CSRF_FAILED/);

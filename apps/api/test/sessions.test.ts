@@ -154,6 +154,50 @@ describe('the browser session cookie', () => {
     expect(cookieValue(cookiesOf(ok).get('stm_refresh'))).not.toBe(cookieValue(cookies.get('stm_refresh')));
   });
 
+  it('is never set in answer to a request another site could make (login CSRF)', async () => {
+    await t.caller().auth.register({ username: 'csrf_victim', password: PASSWORD });
+    const credentials = { username: 'csrf_victim', password: PASSWORD, refresh_token_delivery: 'cookie' };
+    const { refresh_token: bodyRefresh } = await t.caller().auth.login({ username: 'csrf_victim', password: PASSWORD });
+    const refused = [
+      // The OAuth2 form: any page can post it to us.
+      await rest(t.app, 'POST', '/api/auth/login', { form: credentials }),
+      await rest(t.app, 'POST', '/api/auth/refresh', { form: { refresh_token: bodyRefresh as string, refresh_token_delivery: 'cookie' } }),
+      // JSON the browser says came from another site (or a sibling one).
+      await rest(t.app, 'POST', '/api/auth/login', { body: credentials, headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } }),
+      await trpc(t.app, 'mutation', 'auth.login', credentials, { headers: { 'sec-fetch-site': 'same-site', origin: 'https://evil.example.com' } }),
+    ];
+    for (const response of refused) {
+      expect(response.statusCode, response.raw.req.url).toBe(403);
+      expect(response.headers['set-cookie'], response.raw.req.url).toBeUndefined();
+      const data = response.raw.req.url?.startsWith('/trpc') ? json(response).error.data : json(response).data;
+      expect(data.reason).toBe('CSRF_FAILED');
+    }
+    // None of them made a session: only the one signed in above exists.
+    const { access_token: accessToken } = await t.caller().auth.login({ username: 'csrf_victim', password: PASSWORD });
+    expect(json(await rest(t.app, 'GET', '/api/auth/sessions', { token: accessToken })).items).toHaveLength(2);
+    // The console's own call: same-origin JSON.
+    const ok = await trpc(t.app, 'mutation', 'auth.login', credentials, { headers: { 'sec-fetch-site': 'same-origin' } });
+    expect(ok.statusCode).toBe(200);
+    expect(cookiesOf(ok).get('stm_refresh')).toMatch(/HttpOnly/);
+    // A body refresh token still answers in the body, whatever the encoding.
+    expect((await rest(t.app, 'POST', '/api/auth/refresh', { form: { refresh_token: bodyRefresh as string } })).statusCode).toBe(200);
+  });
+
+  it('is set for a console on another origin that CORS allows', async () => {
+    const allowed = await createTestApp({ CORS_ORIGINS: 'https://console.example' });
+    try {
+      await allowed.caller().auth.register({ username: 'cors_console', password: PASSWORD });
+      const credentials = { username: 'cors_console', password: PASSWORD, refresh_token_delivery: 'cookie' };
+      const ok = await trpc(allowed.app, 'mutation', 'auth.login', credentials, { headers: { 'sec-fetch-site': 'same-site', origin: 'https://console.example' } });
+      expect(ok.statusCode).toBe(200);
+      expect(cookiesOf(ok).get('stm_refresh')).toMatch(/HttpOnly/);
+      const other = await trpc(allowed.app, 'mutation', 'auth.login', credentials, { headers: { 'sec-fetch-site': 'same-site', origin: 'https://evil.example' } });
+      expect(other.statusCode).toBe(403);
+    } finally {
+      await allowed.close();
+    }
+  });
+
   it('is cleared by logout', async () => {
     const login = await cookieLogin('cookie_logout');
     const token = json(login).result.data.access_token;

@@ -7,7 +7,7 @@ import {
   resetPasswordInput,
 } from '@stm/validators';
 import { z } from 'zod';
-import { clearSessionCookies, CSRF_HEADER, readRefreshCookie, setSessionCookies } from '../cookies';
+import { assertSessionCookieAllowed, clearSessionCookies, CSRF_HEADER, readRefreshCookie, setSessionCookies } from '../cookies';
 import type { Context } from '../context';
 import { DomainError } from '../errors';
 import type { IssuedTokens } from '../services/auth';
@@ -76,13 +76,15 @@ export const authRouter = {
           'OAuth 2.0 password grant: accepts the form (`application/x-www-form-urlencoded`) that Swagger UI and OAuth2 clients send, or JSON. Answers an access token and a refresh token.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
-      refusals: ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY'],
+      refusals: ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
     })
     .input(loginInput)
     .output(tokenOutput)
     .mutation(async ({ ctx, input }) => {
+      const delivery = input.refresh_token_delivery ?? 'body';
+      if (delivery === 'cookie') assertSessionCookieAllowed(ctx);
       const issued = await ctx.services.auth.login(input, ctx.client);
-      return tokenResponse(ctx, issued, input.refresh_token_delivery ?? 'body');
+      return tokenResponse(ctx, issued, delivery);
     }),
 
   refresh: publicProcedure
@@ -109,12 +111,14 @@ export const authRouter = {
           field: 'refresh_token',
         });
       }
+      const delivery = fromBody ? (input.refresh_token_delivery ?? 'body') : 'cookie';
+      if (delivery === 'cookie') assertSessionCookieAllowed(ctx);
       const issued = await ctx.services.auth.refresh(
         token,
         ctx.client,
         fromBody ? undefined : { header: ctx.header(CSRF_HEADER) },
       );
-      return tokenResponse(ctx, issued, fromBody ? (input.refresh_token_delivery ?? 'body') : 'cookie');
+      return tokenResponse(ctx, issued, delivery);
     }),
 
   me: protectedProcedure
