@@ -10,7 +10,7 @@ import {
   verifyAccessToken,
 } from '@stm/auth';
 import { type Database, isUniqueViolation, type Kysely, sessions, type UserRole, users } from '@stm/db';
-import type { ChangePasswordInput, LoginInput, RegisterInput } from '@stm/validators';
+import { type ChangePasswordInput, type LoginInput, type RegisterInput, usernameSchema } from '@stm/validators';
 import { DomainError } from '../errors';
 import type { Logger } from '../logger';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
@@ -192,7 +192,7 @@ export class AuthService {
     if (admission.retryAfterMs > 0) {
       await recordAudit(this.deps.db, {
         action: 'auth.login_locked',
-        actor: { id: null, username: input.username.slice(0, 64) },
+        actor: { id: null, username: nameAsTyped(input.username) },
         client,
         details: { retryAfterSeconds: Math.ceil(admission.retryAfterMs / 1000) },
       });
@@ -207,7 +207,7 @@ export class AuthService {
     if (!user || !passwordMatches || !user.is_active) {
       await recordAudit(this.deps.db, {
         action: 'auth.login_failed',
-        actor: { id: user?.id ?? null, username: input.username.slice(0, 64) },
+        actor: user ? actorOf(user) : { id: null, username: nameAsTyped(input.username) },
         client,
         ...(user ? { target: { type: 'user', id: user.id, label: user.username } } : {}),
         details: {
@@ -487,6 +487,16 @@ export class AuthService {
       csrfToken: this.csrfTokenFor(sessionId),
     };
   }
+}
+
+/**
+ * The name a sign-in of no known account was attempted with, for the audit log: only when it
+ * could be a username at all. People type passwords into the username field; those must not
+ * end up readable by administrators.
+ */
+function nameAsTyped(typed: string): string | null {
+  const name = typed.trim();
+  return usernameSchema.safeParse(name).success ? name : null;
 }
 
 function usernameTaken(): DomainError {
