@@ -173,7 +173,7 @@ export const authRouter = {
         summary: 'Change your password',
         description: 'Requires the current password. Every other session of the account ends.',
       },
-      refusals: ['CURRENT_PASSWORD_WRONG', 'PASSWORD_UNCHANGED', ...NEW_PASSWORD_REFUSALS],
+      refusals: ['CURRENT_PASSWORD_WRONG', 'PASSWORD_UNCHANGED', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', ...NEW_PASSWORD_REFUSALS],
     })
     .input(changePasswordInput)
     .output(z.object({ ok: z.literal(true), endedSessions: z.number().int() }))

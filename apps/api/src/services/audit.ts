@@ -21,6 +21,7 @@ export type AuditAction =
   | 'auth.session_revoked'
   | 'auth.refresh_token_reused'
   | 'auth.password_changed'
+  | 'auth.password_change_failed'
   | 'auth.password_reset'
   | 'user.created'
   | 'user.role_changed'

@@ -177,18 +177,9 @@ export class AuthService {
   }
 
   async login(input: LoginInput, client: ClientInfo): Promise<IssuedTokens> {
-    const { lockout, settings, hasher } = this.deps;
-    const lockKey = input.username.trim().toLowerCase();
-    const policy = { threshold: settings.current.lockoutThreshold, windowSeconds: settings.current.lockoutWindowSeconds };
-
-    // Counted before the password is checked, so simultaneous guesses cannot outrun the lock.
-    const admission = await lockout.admit(lockKey, policy).catch((error: unknown) => {
-      // Without the counters no password is checked: an outage must not lift the lockout.
-      this.deps.log.error({ err: error }, 'failed-login counters unavailable');
-      throw new DomainError('LOCKOUT_UNAVAILABLE', 'Sign-in is unavailable for a moment; try again shortly', {
-        retryAfterSeconds: 5,
-      });
-    });
+    const { lockout, hasher } = this.deps;
+    const lockKey = lockKeyOf(input.username);
+    const admission = await this.#admitPasswordAttempt(lockKey);
     if (admission.retryAfterMs > 0) {
       await recordAudit(this.deps.db, {
         action: 'auth.login_locked',
@@ -402,13 +393,32 @@ export class AuthService {
     });
   }
 
-  /** Requires the current password; every other session of the user ends. */
+  /**
+   * Requires the current password; every other session of the user ends. Guesses of the current
+   * password (with a stolen access token, say) count towards the account's sign-in lockout.
+   */
   async changePassword(user: AuthUser, input: ChangePasswordInput, client: ClientInfo): Promise<{ endedSessions: number }> {
     const row = await users.findUserCredentialsById(this.deps.db, user.id);
     if (!row) throw new DomainError('INVALID_TOKEN', 'The account no longer exists');
+    const lockKey = lockKeyOf(row.username);
+    const admission = await this.#admitPasswordAttempt(lockKey);
+    const failure = (reason: 'locked' | 'wrong_current_password', details: Record<string, unknown>) =>
+      recordAudit(this.deps.db, {
+        action: 'auth.password_change_failed',
+        actor: actorOf(user),
+        client,
+        target: { type: 'user', id: user.id, label: row.username },
+        details: { reason, ...details },
+      });
+    if (admission.retryAfterMs > 0) {
+      await failure('locked', { retryAfterSeconds: Math.ceil(admission.retryAfterMs / 1000) });
+      throw accountLocked(admission.retryAfterMs);
+    }
     if (!(await this.deps.hasher.verify(input.currentPassword, row.password_hash))) {
+      await failure('wrong_current_password', admission.lockStartedMs > 0 ? { lockedForSeconds: Math.ceil(admission.lockStartedMs / 1000) } : {});
       throw new DomainError('CURRENT_PASSWORD_WRONG', 'The current password is not correct', { field: 'currentPassword' });
     }
+    await this.deps.lockout.reset(lockKey).catch((error: unknown) => this.deps.log.warn({ err: error }, 'failed-login counter not cleared'));
     if (input.newPassword === input.currentPassword) {
       throw new DomainError('PASSWORD_UNCHANGED', 'The new password must differ from the current one', { field: 'newPassword' });
     }
@@ -425,6 +435,22 @@ export class AuthService {
         details: { endedSessions },
       });
       return { endedSessions };
+    });
+  }
+
+  /**
+   * Counts a password attempt for the account before the password is checked, so simultaneous
+   * guesses cannot outrun the lock. Without the counters no password is checked: an outage must
+   * not lift the lockout.
+   */
+  #admitPasswordAttempt(lockKey: string) {
+    const settings = this.deps.settings.current;
+    const policy = { threshold: settings.lockoutThreshold, windowSeconds: settings.lockoutWindowSeconds };
+    return this.deps.lockout.admit(lockKey, policy).catch((error: unknown) => {
+      this.deps.log.error({ err: error }, 'failed-login counters unavailable');
+      throw new DomainError('LOCKOUT_UNAVAILABLE', 'Sign-in is unavailable for a moment; try again shortly', {
+        retryAfterSeconds: 5,
+      });
     });
   }
 
@@ -487,6 +513,11 @@ export class AuthService {
       csrfToken: this.csrfTokenFor(sessionId),
     };
   }
+}
+
+/** Failed password attempts are counted per username, in any letter case, whether or not it exists. */
+function lockKeyOf(username: string): string {
+  return username.trim().toLowerCase();
 }
 
 /**
