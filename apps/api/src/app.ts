@@ -29,8 +29,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The path as the client sent it, without the query string. */
     requestPath: string;
-    /** The Content-Type as the client sent it (the REST bridge presents the OAuth2 form as JSON). */
-    sentContentType: string | undefined;
   }
 }
 

@@ -131,5 +131,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated user, once known, for the request log. */
     userId?: number;
+    /** The Content-Type as the client sent it (the REST bridge presents the OAuth2 form as JSON). */
+    sentContentType: string | undefined;
   }
 }
