@@ -40,6 +40,10 @@ const errorTable = {
 
 export type ErrorReason = keyof typeof errorTable;
 
+export function isErrorReason(value: unknown): value is ErrorReason {
+  return typeof value === 'string' && Object.hasOwn(errorTable, value);
+}
+
 /** The HTTP status a refusal is answered with, over tRPC and REST alike. */
 export function httpStatusOf(reason: ErrorReason): number {
   return getHTTPStatusCodeFromError(new TRPCError({ code: errorTable[reason] }));

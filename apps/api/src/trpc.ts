@@ -9,7 +9,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { Context } from './context';
-import { DomainError, type ErrorReason, toDomainError } from './errors';
+import { DomainError, type ErrorReason, isErrorReason, toDomainError } from './errors';
 
 interface ValidationIssue {
   path: PropertyKey[];
@@ -17,6 +17,15 @@ interface ValidationIssue {
   code?: string;
   /** Unrecognized keys of a strict object. */
   keys?: string[];
+  /** A custom check may name the rule it enforces, e.g. `{ reason: 'PASSWORD_TOO_LONG' }`. */
+  params?: { reason?: unknown };
+}
+
+/** The rule behind the issues: the one they all name, else plain validation. */
+function reasonOfIssues(issues: ValidationIssue[]): ErrorReason {
+  const named = new Set(issues.map((issue) => issue.params?.reason));
+  const [only] = named;
+  return named.size === 1 && isErrorReason(only) ? only : 'VALIDATION_FAILED';
 }
 
 function validationIssues(cause: unknown): ValidationIssue[] | undefined {
@@ -94,7 +103,7 @@ const t = initTRPC
         if (domain.retryAfterSeconds !== undefined) data.retryAfterSeconds = domain.retryAfterSeconds;
         if (domain.details) data.details = domain.details;
       } else if (issues) {
-        data.reason = 'VALIDATION_FAILED';
+        data.reason = reasonOfIssues(issues);
         data.fieldErrors = fieldErrorsOf(issues);
       }
       let message = shape.message;

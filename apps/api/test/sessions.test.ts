@@ -470,11 +470,33 @@ describe('password rules (NIST SP 800-63B)', () => {
     ['iloveyou', 'PASSWORD_TOO_COMMON'],
     ['clave_secreta_super_segura', 'PASSWORD_TOO_COMMON'],
     ['x'.repeat(129), 'PASSWORD_TOO_LONG'],
+    ['x'.repeat(300), 'PASSWORD_TOO_LONG'],
+    ['🙂'.repeat(129), 'PASSWORD_TOO_LONG'],
   ])('refuses %j with reason %s', async (password, reason) => {
     const response = await rest(t.app, 'POST', '/api/auth/register', { body: { username: `rule_${reason.length}${password.length}`, password } });
     expect(response.statusCode).toBe(400);
     expect(json(response).data.reason).toBe(reason);
     expect(json(response).data.fieldErrors.password).toHaveLength(1);
+  });
+
+  it('answers one code for one length rule, wherever the password is sent', async () => {
+    const { accessToken } = await signUp(t, 'long_rule');
+    for (const password of ['x'.repeat(129), 'x'.repeat(257), 'x'.repeat(5_000)]) {
+      const answers = [
+        [await trpc(t.app, 'mutation', 'auth.register', { username: 'long_rule2', password }), 'password'],
+        [await rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: PASSWORD, newPassword: password } }), 'newPassword'],
+        [await rest(t.app, 'POST', '/api/auth/reset-password', { body: { token: 'whatever', newPassword: password } }), 'newPassword'],
+        [await rest(t.app, 'POST', '/api/auth/login', { form: { username: 'long_rule', password } }), 'password'],
+      ] as const;
+      for (const [response, field] of answers) {
+        expect(response.statusCode, `${password.length} ${response.raw.req.url}`).toBe(400);
+        const data = response.raw.req.url?.startsWith('/trpc') ? json(response).error.data : json(response).data;
+        expect(data.reason, `${password.length} ${response.raw.req.url}`).toBe('PASSWORD_TOO_LONG');
+        expect(data.fieldErrors[field]).toEqual(['Password must be at most 128 characters']);
+      }
+    }
+    // Counted as people count: 128 emoji are 256 UTF-16 units, and allowed.
+    await expect(t.caller().auth.register({ username: 'emoji_long', password: '🙂'.repeat(128) })).resolves.toMatchObject({ username: 'emoji_long' });
   });
 
   it('refuses a password equal to or containing the username', async () => {

@@ -76,7 +76,7 @@ export const authRouter = {
           'OAuth 2.0 password grant: accepts the form (`application/x-www-form-urlencoded`) that Swagger UI and OAuth2 clients send, or JSON. Answers an access token and a refresh token.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
-      refusals: ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
+      refusals: ['INVALID_CREDENTIALS', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
     })
     .input(loginInput)
     .output(tokenOutput)

@@ -10,7 +10,7 @@ import {
   verifyAccessToken,
 } from '@stm/auth';
 import { type Database, isUniqueViolation, type Kysely, sessions, type UserRole, users } from '@stm/db';
-import { type ChangePasswordInput, type LoginInput, type RegisterInput, usernameSchema } from '@stm/validators';
+import { type ChangePasswordInput, type LoginInput, PASSWORD_MAX_LENGTH, type RegisterInput, usernameSchema } from '@stm/validators';
 import { DomainError } from '../errors';
 import type { Logger } from '../logger';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
@@ -103,7 +103,7 @@ export function actorOf(user: { id: number; username: string }): Actor {
 
 const PASSWORD_MESSAGES: Record<PasswordProblem, (min: number) => string> = {
   PASSWORD_TOO_SHORT: (min) => `Password must be at least ${min} characters`,
-  PASSWORD_TOO_LONG: () => 'Password is too long',
+  PASSWORD_TOO_LONG: () => `Password must be at most ${PASSWORD_MAX_LENGTH} characters`,
   PASSWORD_TOO_COMMON: () => 'This password is too common; choose one that is harder to guess',
   PASSWORD_CONTAINS_USERNAME: () => 'Password must not contain the username',
 };
@@ -120,7 +120,7 @@ export class AuthService {
     const settings = this.deps.settings.current;
     const problem = checkPassword(password, username, {
       minLength: settings.passwordMinLength,
-      maxLength: 128,
+      maxLength: PASSWORD_MAX_LENGTH,
       refuseCommon: settings.passwordRefuseCommon,
     });
     if (problem) {
