@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { usernameSchema } from '@stm/validators';
 import { z } from 'zod';
 
 /** The repository root, whether this file runs from src/ or is bundled into dist/. */
@@ -204,6 +205,11 @@ export function loadConfig(environment: Record<string, string | undefined>): App
   const adminPassword = env.ADMIN_PASSWORD || undefined;
   if (Boolean(adminUsername) !== Boolean(adminPassword)) {
     problems.push('ADMIN_USERNAME and ADMIN_PASSWORD must be set together');
+  }
+  // The account is made with this exact name: one nobody could register or sign in with is refused now, not at the first login.
+  const adminUsernameCheck = adminUsername === undefined ? undefined : usernameSchema.safeParse(adminUsername);
+  if (adminUsernameCheck && !adminUsernameCheck.success) {
+    problems.push(`ADMIN_USERNAME is not a valid username: ${adminUsernameCheck.error.issues.map((issue) => issue.message).join('; ')}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
