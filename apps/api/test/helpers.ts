@@ -24,10 +24,11 @@ const createCaller = createCallerFactory(appRouter);
 
 /**
  * The whole API on a fresh database of its own (PGlite or PostgreSQL, per the Vitest project),
- * with a cheap bcrypt cost so tests spend their time on behaviour, not hashing.
+ * with a cheap bcrypt cost so tests spend their time on behaviour, not hashing. Given another
+ * app's `database`, it starts on that one instead (a restart) and leaves it open on close.
  */
-export async function createTestApp(environment: Record<string, string> = {}): Promise<TestApp> {
-  const database = await createTestDatabase(inject('dbTemplate'));
+export async function createTestApp(environment: Record<string, string> = {}, options: { database?: TestDatabase } = {}): Promise<TestApp> {
+  const database = options.database ?? (await createTestDatabase(inject('dbTemplate')));
   const config = loadConfig({
     NODE_ENV: 'test',
     SECRET_KEY: TEST_SECRET,
@@ -50,7 +51,7 @@ export async function createTestApp(environment: Record<string, string> = {}): P
     async close() {
       const undocumented = undocumentedAnswers(answers);
       await app.close();
-      await database.close();
+      if (!options.database) await database.close();
       if (undocumented.length > 0) {
         throw new Error(`REST answers the OpenAPI document does not list:\n${undocumented.map((line) => `  ${line}`).join('\n')}`);
       }
