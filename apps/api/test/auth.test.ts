@@ -118,6 +118,29 @@ describe('login', () => {
     expect(json(wrong).data.reason).toBe('INVALID_CREDENTIALS');
   });
 
+  it('spends exactly one bounded bcrypt compare on an unknown username, from the very first sign-in', async () => {
+    const fresh = await createTestApp();
+    try {
+      const hasher = fresh.app.services.hasher;
+      // What an unknown name is compared with was made at start, not by the first request.
+      expect(hasher.done).toEqual({ hashes: 1, compares: 0 });
+      await fresh.caller().auth.register({ username: 'known_one', password: PASSWORD });
+      const cases = [
+        { username: 'nobody_at_all', password: 'not the password' },
+        { username: 'known_one', password: 'not the password' },
+        { username: 'nobody_else', password: 'not the password' },
+      ];
+      for (const credentials of cases) {
+        const before = hasher.done;
+        const response = await rest(fresh.app, 'POST', '/api/auth/login', { body: credentials });
+        expect(response.statusCode).toBe(401);
+        expect(hasher.done, credentials.username).toEqual({ hashes: before.hashes, compares: before.compares + 1 });
+      }
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('refuses a form body on a route that only takes JSON', async () => {
     const response = await rest(t.app, 'POST', '/api/auth/register', { form: { username: 'formuser', password: PASSWORD } });
     expect(response.statusCode).toBe(415);

@@ -367,13 +367,14 @@ describe('changing the password', () => {
       release = resolve;
     });
     let upgradeHashed: Promise<string> | undefined;
+    hasher.cost = cost + 1;
+    await hasher.prepare();
     // The upgrade after the next sign-in waits until the password has been changed.
     hasher.hash = (password) => {
       hasher.hash = hash;
       upgradeHashed = released.then(() => hash.call(hasher, password));
       return upgradeHashed;
     };
-    hasher.cost = cost + 1;
     try {
       expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'rehash_race', password: PASSWORD } })).statusCode).toBe(200);
       expect(upgradeHashed).toBeDefined();
