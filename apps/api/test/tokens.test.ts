@@ -1,7 +1,7 @@
 import { signAccessToken } from '@stm/auth';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, json, rejection, rest, signUp, signUpAdmin, type TestApp } from './helpers';
+import { createTestApp, json, PASSWORD, rejection, rest, signUp, signUpAdmin, type TestApp } from './helpers';
 
 let t: TestApp;
 let baseUrl: string;
@@ -242,6 +242,55 @@ describe('signing key rotation and revocation', () => {
     const again = await t.caller().auth.login({ username: 'remote_revocation', password: 'a long enough passphrase' });
     expect(headerOf(again.access_token).kid).not.toBe(headerOf(user.accessToken).kid);
     await expect(t.caller(again.access_token).auth.me()).resolves.toBeTruthy();
+  });
+
+  it('an instance that has not polled yet never signs with a key another instance rotated out or revoked', async () => {
+    // A second instance on the same database that would not poll for an hour.
+    const other = await createTestApp({ SETTINGS_REFRESH_MS: '3600000' }, { database: t.database });
+    try {
+      const admin = await signUpAdmin(t, 'two_instance_admin');
+      await signUp(t, 'two_instance_user');
+      const signIn = async () => (await other.caller().auth.login({ username: 'two_instance_user', password: PASSWORD })).access_token;
+      expect(headerOf(await signIn()).kid).toBe(t.app.services.keyring.currentKid);
+
+      const rotated = await t.caller(admin.accessToken).admin.keys.rotate();
+      expect(headerOf(await signIn()).kid).toBe(rotated.kid);
+
+      const revoked = await t.caller(admin.accessToken).admin.keys.revoke({ kid: rotated.kid });
+      const token = await signIn();
+      expect(headerOf(token).kid).toBe(revoked.newKid);
+      // Works on both instances at once.
+      expect((await rest(other.app, 'GET', '/api/auth/me', { token })).statusCode).toBe(200);
+      expect((await rest(t.app, 'GET', '/api/auth/me', { token })).statusCode).toBe(200);
+      // A refresh on the lagging instance too.
+      const { refresh_token } = await other.caller().auth.login({ username: 'two_instance_user', password: PASSWORD });
+      await t.caller(admin.accessToken).admin.keys.rotate().catch(() => undefined);
+      const newest = t.app.services.keyring.currentKid;
+      const refreshed = await other.caller().auth.refresh({ refresh_token: refresh_token as string });
+      expect(headerOf(refreshed.access_token).kid).toBe(newest);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a retired key leaves the JWKS once every token it can have signed has expired', async () => {
+    const admin = await signUpAdmin(t, 'jwks_retire_admin');
+    const { kid: current, previousKid } = await t.caller(admin.accessToken).admin.keys.rotate();
+    const kids = async () => (json(await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).keys as { kid: string }[]).map((key) => key.kid);
+    expect(await kids()).toEqual(expect.arrayContaining([current, previousKid]));
+    // A day (the longest access token lifetime) and the clock tolerance later, in the database's terms.
+    await t.database.db
+      .updateTable('signing_keys')
+      .set({ retired_at: new Date(Date.now() - (86_400 + 6) * 1000) })
+      .where('kid', '=', previousKid as string)
+      .execute();
+    await t.app.services.keyring.reload();
+    expect(await kids()).not.toContain(previousKid);
+    expect(await kids()).toContain(current);
+    // Its tokens verify no more (the admin's own was signed by it); the key is still listed, as retired.
+    expect(await rejection(t.caller(admin.accessToken).auth.me())).toMatchObject({ code: 'UNAUTHORIZED' });
+    const again = await t.caller().auth.login({ username: 'jwks_retire_admin', password: PASSWORD });
+    expect((await t.caller(again.access_token).admin.keys.list()).items.find((key) => key.kid === previousKid)).toMatchObject({ status: 'retired' });
   });
 
   it('revoking an unknown key answers 404', async () => {

@@ -13,6 +13,7 @@ export { PasswordHasher, type PasswordHasherOptions } from './password';
 export { checkPassword, type PasswordPolicy, type PasswordProblem } from './password-policy';
 export {
   ACCESS_TOKEN_TYPE,
+  CLOCK_TOLERANCE_SECONDS,
   generateOpaqueToken,
   hashOpaqueToken,
   signAccessToken,
