@@ -1,7 +1,7 @@
-import { signAccessToken } from '@stm/auth';
+import { decryptPrivateKey, deriveKey, signAccessToken } from '@stm/auth';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, json, PASSWORD, rejection, rest, signUp, signUpAdmin, type TestApp } from './helpers';
+import { createTestApp, json, PASSWORD, rejection, rest, signUp, signUpAdmin, TEST_SECRET, type TestApp } from './helpers';
 
 let t: TestApp;
 let baseUrl: string;
@@ -297,5 +297,30 @@ describe('signing key rotation and revocation', () => {
     const admin = await signUpAdmin(t, 'unknown_key_admin');
     const response = await rest(t.app, 'POST', '/api/admin/keys/no-such-kid/revoke', { token: admin.accessToken });
     expect(response.statusCode).toBe(404);
+  });
+});
+
+describe('signing keys at rest', () => {
+  it('are stored only encrypted (AES-256-GCM under a key derived from SECRET_KEY), each bound to its kid', async () => {
+    const admin = await signUpAdmin(t, 'at_rest_admin');
+    await t.caller(admin.accessToken).admin.keys.rotate();
+    const rows = await t.database.db.selectFrom('signing_keys').select(['kid', 'public_jwk', 'private_key']).execute();
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    const encryptionKey = deriveKey(TEST_SECRET, 'signing-keys');
+    for (const row of rows) {
+      const stored = JSON.stringify(row);
+      expect(row.private_key).toMatch(/^v1\.[\w-]{16}\.[\w-]+\.[\w-]{22}$/);
+      expect(stored).not.toMatch(/BEGIN|PRIVATE KEY|"d"\s*:|\\"d\\"/);
+      // What the stored text hides: the private scalar, in none of its usual spellings.
+      const privateJwk = decryptPrivateKey(row.private_key, row.kid, encryptionKey);
+      const d = Buffer.from(privateJwk.d as string, 'base64url');
+      expect(d).toHaveLength(32);
+      for (const spelling of [d.toString('base64url'), d.toString('base64'), d.toString('hex')]) expect(stored).not.toContain(spelling);
+      const publicJwk = typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk;
+      expect(publicJwk).not.toHaveProperty('d');
+      // Another secret, or the ciphertext moved to another key id, decrypts nothing.
+      expect(() => decryptPrivateKey(row.private_key, row.kid, deriveKey(`${TEST_SECRET}-other`, 'signing-keys'))).toThrow(/cannot be decrypted/);
+      expect(() => decryptPrivateKey(row.private_key, `${row.kid}x`, encryptionKey)).toThrow(/cannot be decrypted/);
+    }
   });
 });
