@@ -448,7 +448,7 @@ export class AuthService {
     const policy = { threshold: settings.lockoutThreshold, windowSeconds: settings.lockoutWindowSeconds };
     return this.deps.lockout.admit(lockKey, policy).catch((error: unknown) => {
       this.deps.log.error({ err: error }, 'failed-login counters unavailable');
-      throw new DomainError('LOCKOUT_UNAVAILABLE', 'Sign-in is unavailable for a moment; try again shortly', {
+      throw new DomainError('LOCKOUT_UNAVAILABLE', 'Password checks are unavailable for a moment; try again shortly', {
         retryAfterSeconds: 5,
       });
     });
