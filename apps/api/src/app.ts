@@ -107,10 +107,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('flushLogs', () => appLogger.flushSync());
 
   app.decorateRequest('requestPath', '');
+  app.decorateRequest('sentContentType', undefined);
   app.decorateRequest('userId', undefined);
   app.addHook('onRequest', async (request, reply) => {
     // Kept before the REST bridge rewrites the raw URL to the procedure path.
     request.requestPath = request.url.split('?')[0] ?? '/';
+    request.sentContentType = request.headers['content-type'];
     reply.header('x-request-id', request.id);
   });
   // One line per request, with what happened and how long it took; never the query string.
@@ -173,9 +175,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 /** An error the request never reached a procedure for, in the body clients know: tRPC's envelope under /trpc, `{ message, code }` elsewhere. */
 function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
   const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
-  // The path is set by the first hook; a URL the router could not read never got that far.
-  const path = request.requestPath || request.url.split('?')[0] || '/';
-  if (path.startsWith('/trpc')) {
+  // By the matched route, as the path as sent may spell `/trpc` with percent-escapes; a URL the
+  // router could not read has no route, and only its raw path to go by.
+  const route = request.routeOptions.url;
+  const trpc = route ? route.startsWith('/trpc/') : (request.requestPath || request.url).startsWith('/trpc');
+  if (trpc) {
     // Same envelope as tRPC's own errors, so clients report it the same way.
     return reply.code(status).send({ error: { message, code: -32600, data: { code, httpStatus: status } } });
   }

@@ -31,6 +31,12 @@ export interface Context {
   malformedAuthorization: boolean;
   /** Whether the request reached us over HTTPS (directly or through a trusted proxy). */
   secureTransport: boolean;
+  /**
+   * Whether a session cookie may be set in answer (login CSRF): the request is JSON, which a page
+   * of another site cannot send without a CORS preflight, and the browser does not say it came
+   * from another site, unless from an origin CORS allows.
+   */
+  sessionCookieAllowed: boolean;
   cookies: CookieJar;
   header(name: string): string | undefined;
   /** Tells the request log who the caller turned out to be. */
@@ -57,6 +63,7 @@ export function createContextInner(options: {
   cookies?: CookieJar;
   headers?: Record<string, string>;
   secureTransport?: boolean;
+  sessionCookieAllowed?: boolean;
 }): Context {
   const headers = options.headers ?? {};
   return {
@@ -66,6 +73,7 @@ export function createContextInner(options: {
     accessToken: options.accessToken ?? null,
     malformedAuthorization: false,
     secureTransport: options.secureTransport ?? false,
+    sessionCookieAllowed: options.sessionCookieAllowed ?? true,
     cookies: options.cookies ?? memoryCookieJar(),
     header: (name) => headers[name.toLowerCase()],
     identify: () => {},
@@ -73,6 +81,21 @@ export function createContextInner(options: {
 }
 
 const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
+const JSON_TYPE = /^application\/json[ \t]*(;|$)/i;
+
+function singleHeader(req: FastifyRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isSessionCookieAllowed(req: FastifyRequest, corsOrigins: readonly string[]): boolean {
+  if (!JSON_TYPE.test(req.sentContentType ?? '')) return false;
+  const origin = singleHeader(req, 'origin');
+  if (origin !== undefined && corsOrigins.includes(origin)) return true;
+  // Sent by browsers since 2020; `same-site` is refused too, a sibling subdomain is not us.
+  const site = singleHeader(req, 'sec-fetch-site');
+  return site === undefined || site === 'same-origin';
+}
 
 /** Reads only the request: the token, the client address (per `trustProxy`) and cookies. */
 export function createContext(services: Services, req: FastifyRequest, reply: FastifyReply): Context {
@@ -87,6 +110,7 @@ export function createContext(services: Services, req: FastifyRequest, reply: Fa
     accessToken: match?.[1] ?? null,
     malformedAuthorization: authorization !== undefined && match === null,
     secureTransport: req.protocol === 'https',
+    sessionCookieAllowed: isSessionCookieAllowed(req, services.config.server.corsOrigins),
     cookies: {
       get: (name) => {
         const header = req.headers.cookie;
@@ -96,10 +120,7 @@ export function createContext(services: Services, req: FastifyRequest, reply: Fa
       set: (name, value, options) => void reply.setCookie(name, value, options),
       clear: (name, options) => void reply.clearCookie(name, options),
     },
-    header: (name) => {
-      const value = req.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value[0] : value;
-    },
+    header: (name) => singleHeader(req, name.toLowerCase()),
     identify: (userId) => {
       req.userId = userId;
     },
@@ -110,5 +131,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated user, once known, for the request log. */
     userId?: number;
+    /** The Content-Type as the client sent it (the REST bridge presents the OAuth2 form as JSON). */
+    sentContentType: string | undefined;
   }
 }

@@ -1,4 +1,5 @@
 import type { Context, CookieOptions } from './context';
+import { DomainError } from './errors';
 import type { IssuedTokens } from './services/auth';
 
 /**
@@ -22,6 +23,19 @@ function options(ctx: Context, httpOnly: boolean, maxAgeSeconds?: number): Cooki
 }
 
 export const CSRF_HEADER = 'x-csrf-token';
+
+/**
+ * Refuses to answer with a session cookie where another site could have made the request: a
+ * form posted from anywhere would otherwise sign the victim's browser into the attacker's
+ * account (login CSRF). Checked before any session is made.
+ */
+export function assertSessionCookieAllowed(ctx: Context): void {
+  if (!ctx.sessionCookieAllowed) {
+    throw new DomainError('CSRF_FAILED', 'The session cookie is set only in answer to a same-origin JSON request', {
+      field: 'refresh_token_delivery',
+    });
+  }
+}
 
 export function setSessionCookies(ctx: Context, issued: IssuedTokens): void {
   const maxAge = Math.max(1, Math.floor((issued.refreshExpiresAt.getTime() - Date.now()) / 1000));

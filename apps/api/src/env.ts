@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { usernameSchema } from '@stm/validators';
 import { z } from 'zod';
 
 /** The repository root, whether this file runs from src/ or is bundled into dist/. */
@@ -64,6 +65,7 @@ const environmentSchema = z.object({
   ADMIN_PASSWORD: z.string().optional(),
   JWT_ISSUER: z.string().min(1).default('secure-task-manager'),
   JWT_AUDIENCE: z.string().min(1).default('secure-task-manager-api'),
+  SESSION_MAX_LIFETIME_SECONDS: positiveInt.optional(),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   BCRYPT_CONCURRENCY: positiveInt.optional(),
   BCRYPT_MAX_QUEUE: z.coerce.number().int().min(0).default(64),
@@ -132,6 +134,11 @@ export interface AppConfig {
   secretKeySource: 'environment' | 'data-dir';
   admin: { username: string; password: string } | undefined;
   tokens: { issuer: string; audience: string };
+  /**
+   * How long a session may last from its sign-in, however often it is refreshed (ASVS V3);
+   * undefined: the refresh token lifetime in force at sign-in.
+   */
+  sessionMaxLifetimeSeconds: number | undefined;
   bcrypt: { cost: number; concurrency: number; maxQueue: number };
   redisUrl: string | undefined;
   /** Prepended to every Redis key, so several deployments (or test runs) can share one Redis. */
@@ -211,6 +218,11 @@ export function loadConfig(environment: Record<string, string | undefined>): App
   if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request');
   }
+  // The account is made with this exact name: one nobody could register or sign in with is refused now, not at the first login.
+  const adminUsernameCheck = adminUsername === undefined ? undefined : usernameSchema.safeParse(adminUsername);
+  if (adminUsernameCheck && !adminUsernameCheck.success) {
+    problems.push(`ADMIN_USERNAME is not a valid username: ${adminUsernameCheck.error.issues.map((issue) => issue.message).join('; ')}`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const development = env.NODE_ENV === 'development';
@@ -245,6 +257,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     secretKeySource,
     admin: adminUsername && adminPassword ? { username: adminUsername, password: adminPassword } : undefined,
     tokens: { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+    sessionMaxLifetimeSeconds: env.SESSION_MAX_LIFETIME_SECONDS,
     bcrypt: {
       cost: env.BCRYPT_COST,
       concurrency: env.BCRYPT_CONCURRENCY ?? availableParallelism(),

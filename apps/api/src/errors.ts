@@ -1,4 +1,5 @@
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { isDatabaseUnavailable, isUniqueViolation } from '@stm/db';
 import { BusyError } from '@stm/auth';
 
@@ -38,6 +39,15 @@ const errorTable = {
 } as const satisfies Record<string, TRPC_ERROR_CODE_KEY>;
 
 export type ErrorReason = keyof typeof errorTable;
+
+export function isErrorReason(value: unknown): value is ErrorReason {
+  return typeof value === 'string' && Object.hasOwn(errorTable, value);
+}
+
+/** The HTTP status a refusal is answered with, over tRPC and REST alike. */
+export function httpStatusOf(reason: ErrorReason): number {
+  return getHTTPStatusCodeFromError(new TRPCError({ code: errorTable[reason] }));
+}
 
 export interface DomainErrorOptions {
   /** The input field the error is about, for forms. */

@@ -1,5 +1,7 @@
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import type { AnyTRPCRouter } from '@trpc/server';
+import { httpStatusOf } from './errors';
+import { type ProcedureMeta, TIER_REFUSALS } from './trpc';
 
 /** Procedures whose REST form answers 201 Created. */
 export const CREATED_PROCEDURES = new Set<string>(['auth.register', 'tasks.create', 'admin.users.create']);
@@ -41,33 +43,60 @@ const errorSchema = {
   },
 } as const;
 
-const errorResponses = {
+/** What Fastify itself answers for a body before any procedure runs: malformed, too large, of an unknown type. */
+const BODY_STATUSES = ['400', '413', '415'];
+
+const STATUS_SUMMARIES: Record<string, string> = {
   '400': 'Invalid input: see `issues` and `data.fieldErrors`',
   '401': 'Missing, invalid, expired or revoked token (`WWW-Authenticate: Bearer`)',
-  '403': 'Signed in, but not allowed',
+  '403': 'Not allowed',
   '404': 'Not found (or not yours)',
-  '409': 'Conflict with the current state, e.g. a taken name or a stale version',
+  '409': 'Conflict with the current state',
   '413': 'Body too large',
+  '415': 'Unsupported content type',
   '429': 'Too many requests (`Retry-After`)',
   '503': 'Temporarily unavailable (`Retry-After`)',
-} as const;
-
-const RESPONSES_BY_KIND = {
-  public: ['400', '409', '413', '429', '503'],
-  protected: ['400', '401', '403', '404', '409', '413', '429', '503'],
-} as const;
+};
 
 type Operation = {
   operationId?: string;
   security?: Record<string, string[]>[];
   responses?: Record<string, unknown>;
   requestBody?: { content?: Record<string, unknown> };
+  parameters?: unknown[];
 };
+
+type ProcedureRecord = Record<string, { _def: { meta?: ProcedureMeta } }>;
+
+/**
+ * The error statuses an operation can answer, each with the `data.reason` codes behind it: its
+ * tier's refusals and its own (from the procedure's meta), malformed input when it takes any,
+ * and Fastify's own body refusals when the method carries a body.
+ */
+function errorStatuses(meta: ProcedureMeta, method: string, takesInput: boolean): Map<string, Set<string>> {
+  const statuses = new Map<string, Set<string>>();
+  const add = (status: string, reason?: string) => {
+    const reasons = statuses.get(status) ?? new Set<string>();
+    if (reason) reasons.add(reason);
+    statuses.set(status, reasons);
+  };
+  for (const reason of [...TIER_REFUSALS[meta.tier ?? 'public'], ...(meta.refusals ?? [])]) {
+    add(String(httpStatusOf(reason)), reason);
+  }
+  if (takesInput) add('400', 'VALIDATION_FAILED');
+  if (method !== 'get') for (const status of BODY_STATUSES) add(status);
+  return statuses;
+}
+
+function describeStatus(status: string, reasons: Set<string>): string {
+  const summary = STATUS_SUMMARIES[status] ?? 'Error';
+  return reasons.size > 0 ? `${summary}. \`data.reason\`: ${[...reasons].join(', ')}` : summary;
+}
 
 /**
  * The document generated from the router, completed with what the generator leaves out: both
- * security schemes on every protected operation, the real error shape and statuses, 201 where
- * something is created.
+ * security schemes on every protected operation, the real error shape and the statuses each
+ * procedure declares, 201 where something is created.
  */
 export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string): OpenAPIObject {
   const document = generateOpenApiDocument(appRouter, {
@@ -81,27 +110,35 @@ export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string):
       oauth2: { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/login', scopes: {} } } },
     },
   });
+  const procedures = appRouter._def.procedures as ProcedureRecord;
   document.components ??= {};
   document.components.schemas = { ...document.components.schemas, Error: errorSchema as never };
   for (const pathItem of Object.values(document.paths ?? {})) {
     for (const method of ['get', 'post', 'patch', 'put', 'delete'] as const) {
       const operation = (pathItem as Record<string, Operation | undefined>)[method];
-      if (!operation) continue;
-      const isProtected = Array.isArray(operation.security) && operation.security.length > 0;
-      if (isProtected) operation.security = [{ bearerAuth: [] }, { oauth2: [] }];
-      else operation.security = [];
+      if (!operation?.operationId) continue;
+      const procedurePath = operationPath(operation.operationId);
+      const meta = procedures[procedurePath]?._def.meta;
+      if (!meta) throw new Error(`No procedure behind the operation ${operation.operationId}`);
+      const isProtected = meta.tier === 'protected' || meta.tier === 'admin';
+      if (isProtected !== (meta.openapi?.protect ?? true)) {
+        throw new Error(`${procedurePath}: openapi.protect says otherwise than its tier (${meta.tier})`);
+      }
+      operation.security = isProtected ? [{ bearerAuth: [] }, { oauth2: [] }] : [];
       const responses = (operation.responses ??= {});
       for (const status of Object.keys(responses)) {
         if (status !== '200' && status !== '201' && status !== 'default') delete responses[status];
       }
       delete responses.default;
-      if (operation.operationId && CREATED_PROCEDURES.has(operationPath(operation.operationId)) && responses['200']) {
+      if (CREATED_PROCEDURES.has(procedurePath) && responses['200']) {
         responses['201'] = responses['200'];
         delete responses['200'];
       }
-      for (const status of RESPONSES_BY_KIND[isProtected ? 'protected' : 'public']) {
+      const takesInput = Boolean(operation.requestBody) || (operation.parameters?.length ?? 0) > 0;
+      const statuses = [...errorStatuses(meta, method, takesInput)].sort(([a], [b]) => a.localeCompare(b));
+      for (const [status, reasons] of statuses) {
         responses[status] = {
-          description: errorResponses[status],
+          description: describeStatus(status, reasons),
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
         };
       }

@@ -9,7 +9,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { Context } from './context';
-import { DomainError, type ErrorReason, toDomainError } from './errors';
+import { DomainError, type ErrorReason, isErrorReason, toDomainError } from './errors';
 
 interface ValidationIssue {
   path: PropertyKey[];
@@ -17,6 +17,15 @@ interface ValidationIssue {
   code?: string;
   /** Unrecognized keys of a strict object. */
   keys?: string[];
+  /** A custom check may name the rule it enforces, e.g. `{ reason: 'PASSWORD_TOO_LONG' }`. */
+  params?: { reason?: unknown };
+}
+
+/** The rule behind the issues: the one they all name, else plain validation. */
+function reasonOfIssues(issues: ValidationIssue[]): ErrorReason {
+  const named = new Set(issues.map((issue) => issue.params?.reason));
+  const [only] = named;
+  return named.size === 1 && isErrorReason(only) ? only : 'VALIDATION_FAILED';
 }
 
 function validationIssues(cause: unknown): ValidationIssue[] | undefined {
@@ -58,9 +67,34 @@ export interface ErrorData {
   details?: Record<string, unknown>;
 }
 
+export type ProcedureTier = 'public' | 'protected' | 'admin';
+
+/**
+ * What a procedure declares about itself. `refusals` lists the rules it may refuse by beyond
+ * those of its tier (`TIER_REFUSALS`); the OpenAPI document derives its error statuses from both,
+ * so the documented statuses are the ones the procedure can really answer.
+ */
+export interface ProcedureMeta extends OpenApiMeta {
+  /** Set by the tier's builder below, never by a procedure. */
+  tier?: ProcedureTier;
+  refusals?: readonly ErrorReason[];
+}
+
+/**
+ * The refusals every procedure of a tier may answer: the rate limits and a database outage
+ * anywhere; a missing or dead token for signed-in tiers; the role for the admin tier.
+ * (Malformed input, 400, and bodies too large or of the wrong type, 413/415, depend on the
+ * operation's shape and are added by the document builder.)
+ */
+export const TIER_REFUSALS: Record<ProcedureTier, readonly ErrorReason[]> = {
+  public: ['RATE_LIMITED', 'DATABASE_UNAVAILABLE'],
+  protected: ['RATE_LIMITED', 'DATABASE_UNAVAILABLE', 'UNAUTHENTICATED', 'INVALID_TOKEN'],
+  admin: ['RATE_LIMITED', 'DATABASE_UNAVAILABLE', 'UNAUTHENTICATED', 'INVALID_TOKEN', 'FORBIDDEN'],
+};
+
 const t = initTRPC
   .context<Context>()
-  .meta<OpenApiMeta>()
+  .meta<ProcedureMeta>()
   .create({
     // Stack traces stay in the server log, never in a response.
     isDev: false,
@@ -76,7 +110,7 @@ const t = initTRPC
         if (domain.retryAfterSeconds !== undefined) data.retryAfterSeconds = domain.retryAfterSeconds;
         if (domain.details) data.details = domain.details;
       } else if (issues) {
-        data.reason = 'VALIDATION_FAILED';
+        data.reason = reasonOfIssues(issues);
         data.fieldErrors = fieldErrorsOf(issues);
       }
       let message = shape.message;
@@ -100,9 +134,10 @@ const mapErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapErrors);
+// A procedure's own `.meta()` is merged over these, so the tier stays.
+export const publicProcedure = t.procedure.use(mapErrors).meta({ tier: 'public' });
 
-export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const protectedProcedure = publicProcedure.meta({ tier: 'protected' }).use(async ({ ctx, next }) => {
   if (!ctx.accessToken) {
     throw new DomainError(
       ctx.malformedAuthorization ? 'INVALID_TOKEN' : 'UNAUTHENTICATED',
@@ -116,7 +151,7 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { ...ctx, user } });
 });
 
-export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
+export const adminProcedure = protectedProcedure.meta({ tier: 'admin' }).use(({ ctx, next }) => {
   if (ctx.user.role !== 'admin') throw new DomainError('FORBIDDEN', 'Administrators only');
   return next({ ctx });
 });

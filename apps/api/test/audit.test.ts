@@ -5,6 +5,8 @@ const AGENT = 'audit-test-agent/1.0';
 const CHANGED_PASSWORD = 'the changed passphrase';
 const RESET_PASSWORD = 'the reset passphrase';
 const CREATED_PASSWORD = 'the created passphrase';
+/** A password typed into the username field: it must never be recorded. */
+const TYPED_PASSWORD = 'Typed 1nto the username box';
 
 interface Entry {
   id: number;
@@ -23,7 +25,7 @@ interface Entry {
 let t: TestApp;
 let admin: Awaited<ReturnType<typeof signUpAdmin>>;
 /** Everything secret this test sends or receives; none may appear in the log. */
-const secrets = new Set<string>([PASSWORD, CHANGED_PASSWORD, RESET_PASSWORD, CREATED_PASSWORD, 'wrong password!']);
+const secrets = new Set<string>([PASSWORD, CHANGED_PASSWORD, RESET_PASSWORD, CREATED_PASSWORD, 'wrong password!', TYPED_PASSWORD, TYPED_PASSWORD.slice(0, 20)]);
 
 function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, options: { token?: string; body?: unknown } = {}) {
   const response = rest(t.app, method, url, { ...options, headers: { 'user-agent': AGENT } });
@@ -71,6 +73,11 @@ beforeAll(async () => {
   await call('POST', '/api/auth/register', { body: { username: 'aud_locked', password: PASSWORD } });
   for (let i = 0; i < 5; i++) await call('POST', '/api/auth/login', { body: { username: 'aud_locked', password: 'wrong password!' } });
   expect((await call('POST', '/api/auth/login', { body: { username: 'aud_locked', password: PASSWORD } })).statusCode).toBe(429);
+
+  // Failed and locked sign-ins of names no account has: one a password, one a possible username.
+  for (let i = 0; i < 5; i++) await call('POST', '/api/auth/login', { body: { username: TYPED_PASSWORD, password: 'wrong password!' } });
+  expect((await call('POST', '/api/auth/login', { body: { username: TYPED_PASSWORD, password: 'wrong password!' } })).statusCode).toBe(429);
+  expect((await call('POST', '/api/auth/login', { body: { username: 'ghost_user', password: 'wrong password!' } })).statusCode).toBe(401);
 
   const spare = await loginAs('aud_user', PASSWORD);
   const spareSession = json(await call('GET', '/api/auth/sessions', { token: spare.access_token })).items.find(
@@ -151,6 +158,16 @@ describe('the audit log', () => {
     expect(settings?.details).toMatchObject({ before: { lockoutThreshold: 5 }, after: { lockoutThreshold: 6 } });
     const [deleted] = await listAll('&action=user.deleted');
     expect(deleted).toMatchObject({ targetLabel: 'aud_made', details: { role: 'admin' } });
+  });
+
+  it('names the account of a failed sign-in only when the typed name could be a username', async () => {
+    const failed = await listAll('&action=auth.login_failed');
+    const unknown = failed.filter((entry) => entry.details.reason === 'unknown_user');
+    expect(unknown.filter((entry) => entry.actorUsername === 'ghost_user')).toHaveLength(1);
+    expect(unknown.filter((entry) => entry.actorUsername === null)).toHaveLength(5);
+    expect(failed.filter((entry) => entry.details.reason === 'wrong_password').map((entry) => entry.actorUsername)).toContain('aud_user');
+    const locked = (await listAll('&action=auth.login_locked')).filter((entry) => entry.actorUsername === null);
+    expect(locked).toHaveLength(1);
   });
 
   it('never contains a password, a token or a hash', async () => {

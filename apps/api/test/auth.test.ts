@@ -127,6 +127,48 @@ describe('login', () => {
     expect(overTrpc.statusCode).toBe(400);
   });
 
+  it('spends exactly one bounded bcrypt compare on an unknown username, from the very first sign-in', async () => {
+    const fresh = await createTestApp();
+    try {
+      const hasher = fresh.app.services.hasher;
+      // What an unknown name is compared with was made at start, not by the first request.
+      expect(hasher.done).toEqual({ hashes: 1, compares: 0 });
+      await fresh.caller().auth.register({ username: 'known_one', password: PASSWORD });
+      const cases = [
+        { username: 'nobody_at_all', password: 'not the password' },
+        { username: 'known_one', password: 'not the password' },
+        { username: 'nobody_else', password: 'not the password' },
+      ];
+      for (const credentials of cases) {
+        const before = hasher.done;
+        const response = await rest(fresh.app, 'POST', '/api/auth/login', { body: credentials });
+        expect(response.statusCode).toBe(401);
+        expect(hasher.done, credentials.username).toEqual({ hashes: before.hashes, compares: before.compares + 1 });
+      }
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it.each([
+    ['no username', { password: PASSWORD }, 'username'],
+    ['an empty username', { username: '', password: PASSWORD }, 'username'],
+    ['no password', { username: 'login_bob' }, 'password'],
+    ['an empty password', { username: 'login_bob', password: '' }, 'password'],
+  ])('refuses a login with %s with 400 naming the field, over REST (JSON and form) and tRPC', async (_case, body, field) => {
+    const form = Object.fromEntries(Object.entries(body).map(([key, value]) => [key, String(value)]));
+    for (const response of [
+      await rest(t.app, 'POST', '/api/auth/login', { body }),
+      await rest(t.app, 'POST', '/api/auth/login', { form }),
+      await trpc(t.app, 'mutation', 'auth.login', body),
+    ]) {
+      expect(response.statusCode).toBe(400);
+      const data = response.raw.req.url?.startsWith('/trpc') ? json(response).error.data : json(response).data;
+      expect(data.reason).toBe('VALIDATION_FAILED');
+      expect(Object.keys(data.fieldErrors)).toEqual([field]);
+    }
+  });
+
   it('refuses a form body on a route that only takes JSON', async () => {
     const response = await rest(t.app, 'POST', '/api/auth/register', { form: { username: 'formuser', password: PASSWORD } });
     expect(response.statusCode).toBe(415);
@@ -184,12 +226,26 @@ describe('me and the admin greeting', () => {
     expect(await rejection(t.caller().auth.me())).toMatchObject({ code: 'UNAUTHORIZED', reason: 'UNAUTHENTICATED' });
   });
 
-  it('answers 401 with error="invalid_token" for a malformed header or token', async () => {
+  it('answers 401 with error="invalid_token" for a malformed header or token, over REST and tRPC', async () => {
     for (const authorization of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer not.a.jwt', 'Bearer a b c']) {
       const response = await rest(t.app, 'GET', '/api/auth/me', { headers: { authorization } });
       expect(response.statusCode, authorization).toBe(401);
       expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
+      const viaTrpc = await trpc(t.app, 'query', 'auth.me', undefined, { headers: { authorization } });
+      expect(viaTrpc.statusCode, authorization).toBe(401);
+      expect(viaTrpc.headers['www-authenticate']).toContain('error="invalid_token"');
+      expect(json(viaTrpc).error.data).toMatchObject({ code: 'UNAUTHORIZED', reason: 'INVALID_TOKEN' });
     }
+  });
+
+  it('answers error="invalid_token" over tRPC for a token that has been revoked', async () => {
+    const { accessToken } = await signUp(t, 'revoked_trpc');
+    expect((await trpc(t.app, 'mutation', 'auth.logout', undefined, { token: accessToken })).statusCode).toBe(200);
+    const response = await trpc(t.app, 'query', 'auth.me', undefined, { token: accessToken });
+    expect(response.statusCode).toBe(401);
+    expect(response.headers['www-authenticate']).toBe(
+      'Bearer realm="stm", error="invalid_token", error_description="The access token is invalid, expired or revoked"',
+    );
   });
 
   it('greets an administrator and refuses a user with 403 and no token with 401', async () => {
@@ -205,6 +261,17 @@ describe('me and the admin greeting', () => {
     expect(userRest.headers['www-authenticate']).toBeUndefined();
     const anonymous = await rest(t.app, 'GET', '/api/auth/admin');
     expect(anonymous.statusCode).toBe(401);
+
+    const adminTrpc = await trpc(t.app, 'query', 'auth.admin', undefined, { token: admin.accessToken });
+    expect(adminTrpc.statusCode).toBe(200);
+    expect(json(adminTrpc).result.data).toEqual({ message: 'Welcome, administrator greet_admin' });
+    const userTrpc = await trpc(t.app, 'query', 'auth.admin', undefined, { token: user.accessToken });
+    expect(userTrpc.statusCode).toBe(403);
+    expect(json(userTrpc).error.data).toMatchObject({ code: 'FORBIDDEN', reason: 'FORBIDDEN' });
+    expect(userTrpc.headers['www-authenticate']).toBeUndefined();
+    const anonymousTrpc = await trpc(t.app, 'query', 'auth.admin');
+    expect(anonymousTrpc.statusCode).toBe(401);
+    expect(anonymousTrpc.headers['www-authenticate']).toBe('Bearer realm="stm"');
   });
 
   it('uses the role stored now, not the role in the token', async () => {

@@ -66,6 +66,22 @@ describe('development configuration', () => {
     expect(found.join('\n')).toMatch(/DATABASE_URL/);
   });
 
+  it.each([
+    ['ad', /at least 4 characters/],
+    ['admin user', /only letters, digits/],
+    ['аdmin', /only letters, digits/],
+    ['a'.repeat(21), /at most 20 characters/],
+  ])('refuses ADMIN_USERNAME %j, saying why', (username, why) => {
+    const found = problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, ADMIN_USERNAME: username, ADMIN_PASSWORD: 'a fine admin passphrase' }).join();
+    expect(found).toMatch(/ADMIN_USERNAME is not a valid username/);
+    expect(found).toMatch(why);
+  });
+
+  it('takes a valid ADMIN_USERNAME as given', () => {
+    const config = loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG, ADMIN_USERNAME: ' root-admin ', ADMIN_PASSWORD: 'a fine admin passphrase' });
+    expect(config.admin?.username).toBe('root-admin');
+  });
+
   it('needs ADMIN_USERNAME and ADMIN_PASSWORD together', () => {
     expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, ADMIN_USERNAME: 'root' }).join()).toMatch(/together/);
   });

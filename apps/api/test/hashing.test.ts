@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, json, PASSWORD, rest, type TestApp } from './helpers';
+import { createTestApp, json, PASSWORD, rest, type TestApp, trpc } from './helpers';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -30,12 +30,47 @@ describe('bounded hashing', () => {
     expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'flood_0', password: PASSWORD } })).statusCode).toBe(200);
   });
 
-  it('turns registrations and password changes away the same way', async () => {
+  it('turns registrations away the same way', async () => {
     const responses = await Promise.all(
       Array.from({ length: 6 }, (_, i) => rest(t.app, 'POST', '/api/auth/register', { body: { username: `flood_reg_${i}`, password: PASSWORD } })),
     );
     const statuses = responses.map((r) => r.statusCode);
     expect(statuses).toContain(503);
     expect(statuses.every((s) => s === 201 || s === 503)).toBe(true);
+  });
+
+  it('turns sign-ins over tRPC away with the same 503 and Retry-After', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => trpc(t.app, 'mutation', 'auth.login', { username: `flood_${i}`, password: PASSWORD })),
+    );
+    const busy = responses.filter((r) => r.statusCode === 503);
+    expect(busy.length).toBeGreaterThanOrEqual(1);
+    expect(responses.every((r) => r.statusCode === 200 || r.statusCode === 503)).toBe(true);
+    for (const response of busy) {
+      expect(response.headers['retry-after']).toBe('1');
+      expect(json(response).error.data).toMatchObject({ reason: 'SERVER_BUSY', retryAfterSeconds: 1 });
+    }
+  });
+
+  it('turns password changes away the same way, over REST and tRPC', async () => {
+    const tokens: string[] = [];
+    for (let i = 0; i < 8; i++) tokens.push((await t.caller().auth.login({ username: `flood_${i}`, password: PASSWORD })).access_token);
+    const responses = await Promise.all(
+      tokens.map((token, i) => {
+        const input = { currentPassword: PASSWORD, newPassword: `a new flood passphrase ${i}` };
+        return i % 2 === 0
+          ? rest(t.app, 'POST', '/api/auth/change-password', { token, body: input })
+          : trpc(t.app, 'mutation', 'auth.changePassword', input, { token });
+      }),
+    );
+    const statuses = responses.map((r) => r.statusCode);
+    expect(statuses).toContain(503);
+    expect(statuses).toContain(200);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    for (const response of responses.filter((r) => r.statusCode === 503)) {
+      expect(response.headers['retry-after']).toBe('1');
+      const data = response.raw.req.url?.startsWith('/trpc') ? json(response).error.data : json(response).data;
+      expect(data.reason).toBe('SERVER_BUSY');
+    }
   });
 });

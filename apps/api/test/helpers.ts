@@ -2,7 +2,8 @@ import { createTestDatabase, type TestDatabase } from '@stm/db/testing';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type {} from '@stm/vitest-config/global-setup';
 import { inject } from 'vitest';
-import { buildApp } from '../src/app';
+import { API_VERSION, buildApp } from '../src/app';
+import { buildOpenApiDocument } from '../src/openapi';
 import { createContextInner } from '../src/context';
 import { loadConfig } from '../src/env';
 import { appRouter } from '../src/routers';
@@ -23,14 +24,20 @@ const createCaller = createCallerFactory(appRouter);
 
 /**
  * The whole API on a fresh database of its own (PGlite or PostgreSQL, per the Vitest project),
- * with a cheap bcrypt cost so tests spend their time on behaviour, not hashing.
+ * with a cheap bcrypt cost so tests spend their time on behaviour, not hashing. Given another
+ * app's `database`, it starts on that one instead (a restart) and leaves it open on close.
  */
-export async function createTestApp(environment: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(environment: Record<string, string> = {}, options: { database?: TestDatabase } = {}): Promise<TestApp> {
+  if (options.database) return startTestApp(options.database, environment, { closesDatabase: false });
   return startTestApp(await createTestDatabase(inject('dbTemplate')), environment);
 }
 
-/** The whole API on a database the caller opened (closed with the app). */
-export async function startTestApp(database: TestDatabase, environment: Record<string, string> = {}): Promise<TestApp> {
+/** The whole API on a database the caller opened, closed with the app unless `closesDatabase` is false. */
+export async function startTestApp(
+  database: TestDatabase,
+  environment: Record<string, string> = {},
+  { closesDatabase = true }: { closesDatabase?: boolean } = {},
+): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     SECRET_KEY: TEST_SECRET,
@@ -43,6 +50,7 @@ export async function startTestApp(database: TestDatabase, environment: Record<s
     ...environment,
   });
   const app = await buildApp({ config, database });
+  const answers = recordRestAnswers(app);
   await app.ready();
   return {
     app,
@@ -50,10 +58,59 @@ export async function startTestApp(database: TestDatabase, environment: Record<s
     caller: (accessToken = null, client) =>
       createCaller(createContextInner({ services: app.services, accessToken, ...(client ? { client } : {}) })),
     async close() {
+      const undocumented = undocumentedAnswers(answers);
       await app.close();
-      await database.close();
+      if (closesDatabase) await database.close();
+      if (undocumented.length > 0) {
+        throw new Error(`REST answers the OpenAPI document does not list:\n${undocumented.map((line) => `  ${line}`).join('\n')}`);
+      }
     },
   };
+}
+
+interface RestAnswer {
+  method: string;
+  path: string;
+  status: number;
+}
+
+/** Every answer of the REST bridge this app gives, so `close()` can hold them against the document. */
+function recordRestAnswers(app: FastifyInstance): RestAnswer[] {
+  const answers: RestAnswer[] = [];
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.url !== '/api/*') return;
+    answers.push({ method: request.method.toLowerCase(), path: request.requestPath, status: reply.statusCode });
+  });
+  return answers;
+}
+
+/**
+ * The statuses any test saw an operation answer that its OpenAPI entry does not document. Calls
+ * to paths or methods that are no operation (the bridge's own 404s) are not its concern.
+ */
+function undocumentedAnswers(answers: RestAnswer[]): string[] {
+  if (answers.length === 0) return [];
+  // Built here rather than fetched, so checking leaves no request in the app's log.
+  const document = buildOpenApiDocument(appRouter, API_VERSION) as unknown as {
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  };
+  // Literal paths first, so `/tasks/stats` is not taken for `/tasks/{id}`.
+  const templates = Object.entries(document.paths)
+    .map(([template, item]) => ({
+      item,
+      params: (template.match(/\{/g) ?? []).length,
+      pattern: new RegExp(`^/api${template.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+    }))
+    .sort((a, b) => a.params - b.params);
+  const undocumented = new Set<string>();
+  for (const answer of answers) {
+    // As sent: the bridge routes by the raw path, so `/%61pi/auth/me` is no operation to it.
+    const path = answer.path;
+    const operation = templates.find((template) => template.pattern.test(path) && template.item[answer.method])?.item[answer.method];
+    if (!operation || answer.status < 400) continue;
+    if (!(String(answer.status) in operation.responses)) undocumented.add(`${answer.method.toUpperCase()} ${path} answered ${answer.status}`);
+  }
+  return [...undocumented];
 }
 
 export function json<T = any>(response: LightMyRequestResponse): T {

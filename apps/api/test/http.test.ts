@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, json, rest, signUp, type TestApp, trpc } from './helpers';
+import { createTestApp, json, PASSWORD, rest, signUp, signUpAdmin, type TestApp, trpc } from './helpers';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -32,17 +32,79 @@ describe('the OpenAPI document tells the truth', () => {
     expect(Object.keys(login.requestBody!.content).sort()).toEqual(['application/json', 'application/x-www-form-urlencoded']);
   });
 
-  it('documents the real error statuses of every operation', async () => {
+  it('documents the statuses every operation shares', async () => {
     const document = await openApi();
     for (const [path, item] of Object.entries(document.paths)) {
       for (const method of METHODS) {
         const operation = item[method];
         if (!operation) continue;
         const statuses = Object.keys(operation.responses);
-        expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['400', '429', '503']));
-        if (operation.security?.length) expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['401', '403', '404']));
+        expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['429', '503']));
+        if (method !== 'get') expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['400', '413', '415']));
+        if (operation.security?.length) expect(statuses, `${method} ${path}`).toContain('401');
       }
     }
+  });
+
+  it('documents every status the operations answer to bad credentials, bad input and refused rules', async () => {
+    const document = await openApi();
+    const { accessToken, refreshToken } = await signUp(t, 'doc_user');
+    const admin = await signUpAdmin(t, 'doc_admin');
+    const spent = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
+    expect(spent.statusCode).toBe(200);
+    const cookieLogin = await trpc(t.app, 'mutation', 'auth.login', { username: 'doc_user', password: PASSWORD, refresh_token_delivery: 'cookie' });
+    const refreshCookie = String(cookieLogin.headers['set-cookie']).match(/stm_refresh=([^;]+)/)![1];
+    const lockFailures = Array.from({ length: 6 }, () =>
+      rest(t.app, 'POST', '/api/auth/login', { form: { username: 'doc_locked', password: 'wrong password' } }),
+    );
+
+    const calls: [string, string, () => Promise<{ statusCode: number }>][] = [
+      ['post', '/auth/register', () => rest(t.app, 'POST', '/api/auth/register', { body: {} })],
+      ['post', '/auth/register', () => rest(t.app, 'POST', '/api/auth/register', { body: { username: 'doc_other', password: PASSWORD, role: 'admin' } })],
+      ['post', '/auth/register', () => rest(t.app, 'POST', '/api/auth/register', { body: { username: 'DOC_USER', password: PASSWORD } })],
+      ['post', '/auth/register', () => rest(t.app, 'POST', '/api/auth/register', { body: { username: 'doc_other', password: 'password' } })],
+      ['post', '/auth/login', () => rest(t.app, 'POST', '/api/auth/login', { form: { username: 'doc_user', password: 'wrong password' } })],
+      ['post', '/auth/login', () => rest(t.app, 'POST', '/api/auth/login', { body: { username: 'doc_user' } })],
+      ['post', '/auth/login', async () => (await Promise.all(lockFailures)).at(-1)!],
+      ['post', '/auth/refresh', () => rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: 'not-a-token' } })],
+      ['post', '/auth/refresh', () => rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } })],
+      ['post', '/auth/refresh', () => rest(t.app, 'POST', '/api/auth/refresh', { body: {} })],
+      ['post', '/auth/refresh', () => rest(t.app, 'POST', '/api/auth/refresh', { body: {}, headers: { cookie: `stm_refresh=${refreshCookie}` } })],
+      ['post', '/auth/reset-password', () => rest(t.app, 'POST', '/api/auth/reset-password', { body: { token: 'nope', newPassword: PASSWORD } })],
+      ['post', '/auth/change-password', () => rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: 'wrong password', newPassword: 'another long passphrase' } })],
+      ['get', '/auth/admin', () => rest(t.app, 'GET', '/api/auth/admin', { token: accessToken })],
+      ['get', '/auth/me', () => rest(t.app, 'GET', '/api/auth/me', { token: 'not.a.token' })],
+      ['delete', '/auth/sessions/{id}', () => rest(t.app, 'DELETE', `/api/auth/sessions/${crypto.randomUUID()}`, { token: accessToken })],
+      ['get', '/admin/users/{id}', () => rest(t.app, 'GET', '/api/admin/users/999999', { token: admin.accessToken })],
+      ['patch', '/admin/users/{id}', () => rest(t.app, 'PATCH', `/api/admin/users/${admin.user.id}`, { token: admin.accessToken, body: { role: 'user' } })],
+      ['post', '/admin/users', () => rest(t.app, 'POST', '/api/admin/users', { token: admin.accessToken, body: { username: 'doc_user', password: PASSWORD } })],
+      ['get', '/tasks/{id}', () => rest(t.app, 'GET', '/api/tasks/999999', { token: accessToken })],
+      ['post', '/admin/keys/{kid}/revoke', () => rest(t.app, 'POST', '/api/admin/keys/nope/revoke', { token: admin.accessToken })],
+      ['patch', '/settings', () => rest(t.app, 'PATCH', '/api/settings', { token: admin.accessToken, body: { expectedVersion: 999_999, registrationOpen: true } })],
+    ];
+    const seen = new Set<number>();
+    for (const [method, path, call] of calls) {
+      const { statusCode } = await call();
+      expect(statusCode, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+      expect(statusCode, `${method} ${path}`).toBeLessThan(500);
+      seen.add(statusCode);
+      const responses = document.paths[path]![method as (typeof METHODS)[number]]!.responses;
+      expect(Object.keys(responses), `${method.toUpperCase()} ${path} answered ${statusCode}`).toContain(String(statusCode));
+    }
+    // The table reaches every kind of refusal, so a missing one in the document cannot hide.
+    expect([...seen].sort()).toEqual([400, 401, 403, 404, 409, 429]);
+  });
+
+  it('names the reasons behind each documented status', async () => {
+    const login = (await openApi()).paths['/auth/login']!.post!.responses as Record<string, { description: string }>;
+    expect(login['401']!.description).toMatch(/INVALID_CREDENTIALS/);
+    expect(login['429']!.description).toMatch(/ACCOUNT_LOCKED/);
+    expect(login['503']!.description).toMatch(/SERVER_BUSY/);
+    expect(login['403']!.description).toMatch(/CSRF_FAILED/);
+    expect(login['404']).toBeUndefined();
+    const refresh = (await openApi()).paths['/auth/refresh']!.post!.responses as Record<string, { description: string }>;
+    expect(refresh['401']!.description).toMatch(/REFRESH_TOKEN_INVALID, REFRESH_TOKEN_REUSED/);
+    expect(refresh['403']!.description).toMatch(/CSRF_FAILED/);
   });
 
   it('every operation documented as protected answers 401 without a token, and no public one does', async () => {
@@ -92,6 +154,40 @@ describe('response headers', () => {
     ]) {
       expect(response.headers['cache-control']).toBe('no-store');
     }
+  });
+
+  it('forbid storing tRPC sign-in and refresh answers, and tokens reached through a percent-encoded path', async () => {
+    await signUp(t, 'nostore_user');
+    const login = await trpc(t.app, 'mutation', 'auth.login', { username: 'nostore_user', password: PASSWORD });
+    expect(login.statusCode).toBe(200);
+    const refresh = await trpc(t.app, 'mutation', 'auth.refresh', { refresh_token: json(login).result.data.refresh_token });
+    expect(refresh.statusCode).toBe(200);
+    // The router decodes the path, so `/%74rpc/` is tRPC as well: its tokens must not be stored either.
+    const encoded = await t.app.inject({
+      method: 'POST',
+      url: '/%74rpc/auth.login',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ username: 'nostore_user', password: PASSWORD }),
+    });
+    expect(encoded.statusCode).toBe(200);
+    expect(json(encoded).result.data.access_token).toEqual(expect.any(String));
+    const encodedRest = await t.app.inject({ method: 'GET', url: '/%61pi/auth/me', headers: { authorization: `Bearer ${json(encoded).result.data.access_token}` } });
+    for (const response of [login, refresh, encoded, encodedRest]) {
+      expect(response.headers['cache-control'], response.raw.req.url).toBe('no-store');
+      expect(response.headers.pragma).toBe('no-cache');
+    }
+  });
+
+  it('answer errors on a percent-encoded tRPC path in the tRPC envelope', async () => {
+    const tooLarge = await t.app.inject({
+      method: 'POST',
+      url: '/%74rpc/auth.login',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ username: 'x'.repeat(1_100_000), password: 'y' }),
+    });
+    expect(tooLarge.statusCode).toBe(413);
+    expect(json(tooLarge)).toMatchObject({ error: { data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 } } });
+    expect(tooLarge.headers['cache-control']).toBe('no-store');
   });
 
   it('carry helmet’s protections and a CSP without inline script', async () => {
@@ -178,6 +274,31 @@ describe('protocol edges', () => {
     const tooLong = await t.app.inject({ method: 'POST', url: `/trpc/${longBatch}?batch=1` });
     expect(tooLong.statusCode).toBe(414);
     expect(json(tooLong).error.data).toEqual({ code: 'BAD_REQUEST', httpStatus: 414 });
+  });
+
+  it('serves tRPC whatever the Host header says: it reads only the path and query', async () => {
+    const { accessToken } = await signUp(t, 'host_user');
+    for (const host of ['x:99999', 'a b', '[::1', '']) {
+      const me = await trpc(t.app, 'query', 'auth.me', undefined, { token: accessToken, headers: { host } });
+      expect(me.statusCode, `Host: ${host}`).toBe(200);
+      expect(json(me).result.data.username).toBe('host_user');
+      const login = await trpc(t.app, 'mutation', 'auth.login', { username: 'host_user', password: 'wrong password' }, { headers: { host } });
+      expect(login.statusCode, `Host: ${host}`).toBe(401);
+    }
+  });
+
+  it('serves tRPC behind a trusted proxy that forwards a malformed host or protocol', async () => {
+    const proxied = await createTestApp({ TRUST_PROXY: 'true' });
+    try {
+      const { accessToken } = await signUp(proxied, 'proxied_user');
+      const forwarded: Record<string, string>[] = [{ 'x-forwarded-host': 'x:99999' }, { 'x-forwarded-host': 'a b' }, { 'x-forwarded-proto': 'no such://' }];
+      for (const headers of forwarded) {
+        const me = await trpc(proxied.app, 'query', 'auth.me', undefined, { token: accessToken, headers });
+        expect(me.statusCode, JSON.stringify(headers)).toBe(200);
+      }
+    } finally {
+      await proxied.close();
+    }
   });
 
   it('refuses an unsupported content type with 415', async () => {

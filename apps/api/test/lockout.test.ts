@@ -166,9 +166,62 @@ describe.each(kinds)('failed-login lockout, counters in %s', (kind) => {
   it('counts failures of a deactivated account, whose correct password is refused as wrong', async () => {
     const username = await newUser();
     await t.database.db.updateTable('users').set({ is_active: false }).where('username', '=', username).execute();
-    const refused = await login(username, PASSWORD);
-    expect(refused.statusCode).toBe(401);
-    expect(json(refused).data.reason).toBe('INVALID_CREDENTIALS');
+    for (let i = 0; i < 5; i++) {
+      const refused = await login(username, PASSWORD);
+      expect(refused.statusCode).toBe(401);
+      expect(json(refused).data.reason).toBe('INVALID_CREDENTIALS');
+    }
+    expect((await login(username, PASSWORD)).statusCode).toBe(429);
+  });
+
+  it('counts wrong current passwords of a password change, audits them, and then locks change and sign-in alike', async () => {
+    const username = `lock_${kind}_${++counter}`;
+    const { accessToken } = await signUp(t, username);
+    const change = (currentPassword: string, over: 'rest' | 'trpc') => {
+      const input = { currentPassword, newPassword: 'a fresh passphrase here' };
+      return over === 'rest'
+        ? rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: input })
+        : trpc(t.app, 'mutation', 'auth.changePassword', input, { token: accessToken });
+    };
+    for (let i = 0; i < 5; i++) {
+      const wrong = await change('not the password', i % 2 === 0 ? 'rest' : 'trpc');
+      expect(wrong.statusCode).toBe(400);
+    }
+    for (const over of ['rest', 'trpc'] as const) {
+      const locked = await change(PASSWORD, over);
+      expect(locked.statusCode).toBe(429);
+      expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+      const data = over === 'rest' ? json(locked).data : json(locked).error.data;
+      expect(data.reason).toBe('ACCOUNT_LOCKED');
+    }
+    expect((await login(username, PASSWORD)).statusCode).toBe(429);
+
+    const events = await t.database.db
+      .selectFrom('audit_events')
+      .select(['action', 'actor_username', 'details'])
+      .where('action', '=', 'auth.password_change_failed')
+      .where('target_label', '=', username)
+      .orderBy('id')
+      .execute();
+    expect(events.map((event) => (event.details as { reason: string }).reason)).toEqual([
+      ...Array(5).fill('wrong_current_password'),
+      'locked',
+      'locked',
+    ]);
+    expect(events.every((event) => event.actor_username === username)).toBe(true);
+    expect(JSON.stringify(events)).not.toContain('not the password');
+  });
+
+  it('a right current password clears the count, as a sign-in does', async () => {
+    const username = `lock_${kind}_${++counter}`;
+    const { accessToken } = await signUp(t, username);
+    await fail(username, 4);
+    const changed = await rest(t.app, 'POST', '/api/auth/change-password', {
+      token: accessToken,
+      body: { currentPassword: PASSWORD, newPassword: 'a fresh passphrase here' },
+    });
+    expect(changed.statusCode).toBe(200);
+    expect(await fail(username, 4)).toEqual([401, 401, 401, 401]);
   });
 });
 

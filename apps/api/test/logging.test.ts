@@ -2,7 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTestApp, rest, trpc } from './helpers';
+import { createTestApp, rest, signUpAdmin, trpc } from './helpers';
+
+const QUERY_SECRET = 'eyJxdWVyeS1zZWNyZXQiOnRydWV9.c2VjcmV0LWluLXF1ZXJ5';
 
 describe('the log file', () => {
   it('records one line per request with its id, status and duration, and never a secret', async () => {
@@ -10,8 +12,11 @@ describe('the log file', () => {
     const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
     const password = 'Sup3r-Secret-Passphrase-for-logs';
     const newPassword = 'An0ther-Secret-Passphrase-for-logs';
+    const resetPassword = 'Th1rd-Secret-Passphrase-for-logs';
     let accessToken = '';
     let refreshToken = '';
+    const cookieSecrets: string[] = [];
+    let resetToken = '';
     try {
       await rest(t.app, 'POST', '/api/auth/register', { body: { username: 'log_user', password } });
       const login = (await rest(t.app, 'POST', '/api/auth/login', { form: { username: 'log_user', password } })).json();
@@ -20,9 +25,26 @@ describe('the log file', () => {
       await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'log_user', password: `${password}-wrong` } });
       await rest(t.app, 'GET', '/api/auth/me', { token: accessToken, headers: { 'x-request-id': 'trace-me-123' } });
       await trpc(t.app, 'query', 'auth.me', undefined, { token: accessToken });
+      // A secret in a query string (a client's mistake) stays out of the log, even on a request
+      // with a malformed Host header.
+      await t.app.inject({ method: 'GET', url: `/trpc/auth.me?input=%7B%7D&access_token=${QUERY_SECRET}`, headers: { host: 'a b' } });
+      await t.app.inject({ method: 'GET', url: `/api/auth/me?access_token=${QUERY_SECRET}` });
       await rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: password, newPassword } });
       await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
-      await trpc(t.app, 'mutation', 'auth.login', { username: 'log_user', password: newPassword, refresh_token_delivery: 'cookie' });
+      const cookieLogin = await trpc(t.app, 'mutation', 'auth.login', { username: 'log_user', password: newPassword, refresh_token_delivery: 'cookie' });
+      const cookies = new Map(
+        ([cookieLogin.headers['set-cookie']].flat() as string[]).map((cookie) => cookie.split(';')[0]!.split('=') as [string, string]),
+      );
+      cookieSecrets.push(cookies.get('stm_refresh')!, cookies.get('stm_csrf')!);
+      const cookieRefresh = await trpc(t.app, 'mutation', 'auth.refresh', {}, {
+        headers: { cookie: `stm_refresh=${cookies.get('stm_refresh')}; stm_csrf=${cookies.get('stm_csrf')}`, 'x-csrf-token': cookies.get('stm_csrf')! },
+      });
+      expect(cookieRefresh.statusCode).toBe(200);
+      cookieSecrets.push(String(cookieRefresh.headers['set-cookie']).match(/stm_refresh=([^;]+)/)![1]!);
+      const admin = await signUpAdmin(t, 'log_admin');
+      const me = (await rest(t.app, 'GET', '/api/auth/me', { token: accessToken })).json();
+      resetToken = (await rest(t.app, 'POST', `/api/admin/users/${me.id}/reset-link`, { token: admin.accessToken, body: {} })).json().token;
+      expect((await rest(t.app, 'POST', '/api/auth/reset-password', { body: { token: resetToken, newPassword: resetPassword } })).statusCode).toBe(200);
     } finally {
       await t.close();
     }
@@ -32,7 +54,10 @@ describe('the log file', () => {
     const files = readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
     expect(files.length).toBeGreaterThan(0);
     const text = files.map((name) => readFileSync(path.join(logDir, name), 'utf8')).join('\n');
-    for (const secret of [password, newPassword, accessToken, refreshToken, accessToken.split('.')[2]!]) {
+    const secrets = [password, newPassword, resetPassword, accessToken, refreshToken, accessToken.split('.')[2]!, ...cookieSecrets, resetToken, QUERY_SECRET, 'access_token='];
+    expect(cookieSecrets).toHaveLength(3);
+    for (const secret of secrets) {
+      expect(secret.length).toBeGreaterThan(10);
       expect(text).not.toContain(secret);
     }
     expect(text).not.toMatch(/Bearer /);
@@ -42,12 +67,14 @@ describe('the log file', () => {
       .filter(Boolean)
       .map((line) => JSON.parse(line))
       .filter((entry) => entry.msg === 'request');
-    expect(requests).toHaveLength(8);
+    expect(requests).toHaveLength(14);
     for (const entry of requests) {
       expect(entry).toMatchObject({ requestId: expect.any(String), statusCode: expect.any(Number), durationMs: expect.any(Number) });
       expect(entry.url).not.toContain('?');
     }
     expect(requests.find((entry) => entry.requestId === 'trace-me-123')).toMatchObject({ url: '/api/auth/me', statusCode: 200, userId: expect.any(Number) });
-    expect(requests.filter((entry) => entry.statusCode === 401)).toHaveLength(1);
+    expect(requests.filter((entry) => entry.statusCode === 401)).toHaveLength(3);
+    expect(requests.filter((entry) => entry.statusCode >= 500)).toHaveLength(0);
+    expect(requests.filter((entry) => entry.url === '/api/auth/me' || entry.url === '/trpc/auth.me')).toHaveLength(5);
   });
 });

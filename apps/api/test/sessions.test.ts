@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, PASSWORD, rejection, rest, signUp, signUpAdmin, type TestApp, trpc } from './helpers';
 
@@ -68,6 +69,49 @@ describe('refresh tokens', () => {
   });
 });
 
+describe('the absolute lifetime of a session (ASVS V3)', () => {
+  it('is fixed at sign-in: refreshing never moves the end of the session', async () => {
+    const { refreshToken } = await signUp(t, 'fixed_end');
+    let current = refreshToken;
+    let accessToken = '';
+    const ends: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      // Long enough apart that an end recomputed from "now" would differ.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const refreshed = json(await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: current } }));
+      current = refreshed.refresh_token;
+      accessToken = refreshed.access_token;
+      const [session] = json(await rest(t.app, 'GET', '/api/auth/sessions', { token: accessToken })).items;
+      ends.push(session.expiresAt);
+    }
+    expect(new Set(ends).size).toBe(1);
+  });
+
+  it('ends the session, its refresh token and its access token at SESSION_MAX_LIFETIME_SECONDS', async () => {
+    const short = await createTestApp({ SESSION_MAX_LIFETIME_SECONDS: '3' });
+    try {
+      await short.caller().auth.register({ username: 'short_life', password: PASSWORD });
+      const login = await trpc(short.app, 'mutation', 'auth.login', { username: 'short_life', password: PASSWORD, refresh_token_delivery: 'cookie' });
+      // The cookie lives no longer than the session, though refresh tokens last 30 days.
+      const maxAge = Number(/Max-Age=(\d+)/.exec(cookiesOf(login).get('stm_refresh') ?? '')?.[1]);
+      expect(maxAge).toBeGreaterThan(0);
+      expect(maxAge).toBeLessThanOrEqual(3);
+      const { refresh_token: refreshToken } = await short.caller().auth.login({ username: 'short_life', password: PASSWORD });
+      const refreshed = json(await rest(short.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } }));
+      const sessionsNow = json(await rest(short.app, 'GET', '/api/auth/sessions', { token: refreshed.access_token })).items;
+      const end = Date.parse(sessionsNow.find((session: { current: boolean }) => session.current).expiresAt);
+      expect(end - Date.now()).toBeLessThanOrEqual(3_000);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, end + 300 - Date.now())));
+      const late = await rest(short.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshed.refresh_token } });
+      expect(late.statusCode).toBe(401);
+      expect(json(late).data.reason).toBe('REFRESH_TOKEN_INVALID');
+      expect((await rest(short.app, 'GET', '/api/auth/me', { token: refreshed.access_token })).statusCode).toBe(401);
+    } finally {
+      await short.close();
+    }
+  });
+});
+
 describe('the browser session cookie', () => {
   async function cookieLogin(username: string) {
     await t.caller().auth.register({ username, password: PASSWORD });
@@ -108,6 +152,50 @@ describe('the browser session cookie', () => {
     expect(ok.statusCode).toBe(200);
     expect(json(ok).result.data.refresh_token).toBeUndefined();
     expect(cookieValue(cookiesOf(ok).get('stm_refresh'))).not.toBe(cookieValue(cookies.get('stm_refresh')));
+  });
+
+  it('is never set in answer to a request another site could make (login CSRF)', async () => {
+    await t.caller().auth.register({ username: 'csrf_victim', password: PASSWORD });
+    const credentials = { username: 'csrf_victim', password: PASSWORD, refresh_token_delivery: 'cookie' };
+    const { refresh_token: bodyRefresh } = await t.caller().auth.login({ username: 'csrf_victim', password: PASSWORD });
+    const refused = [
+      // The OAuth2 form: any page can post it to us.
+      await rest(t.app, 'POST', '/api/auth/login', { form: credentials }),
+      await rest(t.app, 'POST', '/api/auth/refresh', { form: { refresh_token: bodyRefresh as string, refresh_token_delivery: 'cookie' } }),
+      // JSON the browser says came from another site (or a sibling one).
+      await rest(t.app, 'POST', '/api/auth/login', { body: credentials, headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } }),
+      await trpc(t.app, 'mutation', 'auth.login', credentials, { headers: { 'sec-fetch-site': 'same-site', origin: 'https://evil.example.com' } }),
+    ];
+    for (const response of refused) {
+      expect(response.statusCode, response.raw.req.url).toBe(403);
+      expect(response.headers['set-cookie'], response.raw.req.url).toBeUndefined();
+      const data = response.raw.req.url?.startsWith('/trpc') ? json(response).error.data : json(response).data;
+      expect(data.reason).toBe('CSRF_FAILED');
+    }
+    // None of them made a session: only the one signed in above exists.
+    const { access_token: accessToken } = await t.caller().auth.login({ username: 'csrf_victim', password: PASSWORD });
+    expect(json(await rest(t.app, 'GET', '/api/auth/sessions', { token: accessToken })).items).toHaveLength(2);
+    // The console's own call: same-origin JSON.
+    const ok = await trpc(t.app, 'mutation', 'auth.login', credentials, { headers: { 'sec-fetch-site': 'same-origin' } });
+    expect(ok.statusCode).toBe(200);
+    expect(cookiesOf(ok).get('stm_refresh')).toMatch(/HttpOnly/);
+    // A body refresh token still answers in the body, whatever the encoding.
+    expect((await rest(t.app, 'POST', '/api/auth/refresh', { form: { refresh_token: bodyRefresh as string } })).statusCode).toBe(200);
+  });
+
+  it('is set for a console on another origin that CORS allows', async () => {
+    const allowed = await createTestApp({ CORS_ORIGINS: 'https://console.example' });
+    try {
+      await allowed.caller().auth.register({ username: 'cors_console', password: PASSWORD });
+      const credentials = { username: 'cors_console', password: PASSWORD, refresh_token_delivery: 'cookie' };
+      const ok = await trpc(allowed.app, 'mutation', 'auth.login', credentials, { headers: { 'sec-fetch-site': 'same-site', origin: 'https://console.example' } });
+      expect(ok.statusCode).toBe(200);
+      expect(cookiesOf(ok).get('stm_refresh')).toMatch(/HttpOnly/);
+      const other = await trpc(allowed.app, 'mutation', 'auth.login', credentials, { headers: { 'sec-fetch-site': 'same-site', origin: 'https://evil.example' } });
+      expect(other.statusCode).toBe(403);
+    } finally {
+      await allowed.close();
+    }
   });
 
   it('is cleared by logout', async () => {
@@ -215,6 +303,149 @@ describe('changing the password', () => {
     await expect(t.caller().auth.login({ username: 'changer', password: 'a brand new passphrase' })).resolves.toBeTruthy();
   });
 
+  /**
+   * Runs `meanwhile` once, right after the next password check finishes and before the sign-in
+   * that made it goes on: a password change landing while bcrypt ran, made deterministic.
+   */
+  async function duringNextPasswordCheck<T>(meanwhile: () => Promise<unknown>, signIn: () => Promise<T>): Promise<T> {
+    const hasher = t.app.services.hasher;
+    const verify = hasher.verify;
+    let pending: (() => Promise<unknown>) | undefined = meanwhile;
+    hasher.verify = async (password, hash) => {
+      const matches = await verify.call(hasher, password, hash);
+      const run = pending;
+      pending = undefined;
+      if (run) await run();
+      return matches;
+    };
+    try {
+      return await signIn();
+    } finally {
+      hasher.verify = verify;
+    }
+  }
+
+  it('refuses a sign-in whose password was changed while it was being checked', async () => {
+    const { accessToken } = await signUp(t, 'overlap_change');
+    const newPassword = 'changed during sign-in';
+    const login = await duringNextPasswordCheck(
+      async () => {
+        const change = await rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: PASSWORD, newPassword } });
+        expect(change.statusCode).toBe(200);
+      },
+      () => rest(t.app, 'POST', '/api/auth/login', { body: { username: 'overlap_change', password: PASSWORD } }),
+    );
+    expect(login.statusCode).toBe(401);
+    expect(json(login).data.reason).toBe('INVALID_CREDENTIALS');
+    // Only the changer's own session is left.
+    expect(json(await rest(t.app, 'GET', '/api/auth/sessions', { token: accessToken })).items).toHaveLength(1);
+    expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'overlap_change', password: newPassword } })).statusCode).toBe(200);
+  });
+
+  it('refuses a sign-in whose password was reset while it was being checked', async () => {
+    const admin = await signUpAdmin(t, 'overlap_admin');
+    const { user } = await signUp(t, 'overlap_reset');
+    const login = await duringNextPasswordCheck(
+      async () => {
+        const { token } = await t.caller(admin.accessToken).admin.users.createResetLink({ id: user.id });
+        const reset = await rest(t.app, 'POST', '/api/auth/reset-password', { body: { token, newPassword: 'reset during sign-in' } });
+        expect(reset.statusCode).toBe(200);
+      },
+      () => trpc(t.app, 'mutation', 'auth.login', { username: 'overlap_reset', password: PASSWORD }),
+    );
+    expect(login.statusCode).toBe(401);
+    expect(json(login).error.data.reason).toBe('INVALID_CREDENTIALS');
+  });
+
+  it('never lets the bcrypt cost upgrade of a sign-in undo a password change made meanwhile', async () => {
+    const { accessToken } = await signUp(t, 'rehash_race');
+    const hasher = t.app.services.hasher;
+    const { cost } = hasher;
+    const hash = hasher.hash;
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let upgradeHashed: Promise<string> | undefined;
+    hasher.cost = cost + 1;
+    await hasher.prepare();
+    // The upgrade after the next sign-in waits until the password has been changed.
+    hasher.hash = (password) => {
+      hasher.hash = hash;
+      upgradeHashed = released.then(() => hash.call(hasher, password));
+      return upgradeHashed;
+    };
+    try {
+      expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'rehash_race', password: PASSWORD } })).statusCode).toBe(200);
+      expect(upgradeHashed).toBeDefined();
+      await t.caller(accessToken).auth.changePassword({ currentPassword: PASSWORD, newPassword: 'changed before the upgrade' });
+      release();
+      await upgradeHashed;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      hasher.hash = hash;
+      hasher.cost = cost;
+      release();
+    }
+    expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'rehash_race', password: 'changed before the upgrade' } })).statusCode).toBe(200);
+    expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'rehash_race', password: PASSWORD } })).statusCode).toBe(401);
+  });
+
+  it.skipIf(process.env.STM_TEST_DB !== 'postgres')(
+    'ends a session that a concurrent password change would otherwise miss (PostgreSQL, real concurrency)',
+    async () => {
+      const { accessToken } = await signUp(t, 'overlap_pg');
+      const blocker = new pg.Client({ connectionString: t.database.url });
+      // A second connection looks: inside the blocker's transaction pg_stat_activity would not change.
+      const observer = new pg.Client({ connectionString: t.database.url });
+      await blocker.connect();
+      await observer.connect();
+      const waitingOn = async (statement: string) => {
+        const { rows } = await observer.query(
+          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike $1`,
+          [`${statement}%`],
+        );
+        return rows[0].n > 0;
+      };
+      const until = async (condition: () => Promise<boolean>) => {
+        for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+          if (await condition()) return true;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return false;
+      };
+      try {
+        // The sign-in stops at its last write (the refresh token) with its session row written.
+        await blocker.query('begin');
+        await blocker.query('lock table refresh_tokens in share mode');
+        const login = rest(t.app, 'POST', '/api/auth/login', { body: { username: 'overlap_pg', password: PASSWORD } });
+        expect(await until(() => waitingOn('insert into "refresh_tokens"'))).toBe(true);
+        let changeDone = false;
+        const change = rest(t.app, 'POST', '/api/auth/change-password', {
+          token: accessToken,
+          body: { currentPassword: PASSWORD, newPassword: 'changed concurrently' },
+        }).finally(() => {
+          changeDone = true;
+        });
+        // The change either finishes now (missing the uncommitted session) or waits for the sign-in.
+        expect(await until(async () => changeDone || (await waitingOn('update "users"')))).toBe(true);
+        await blocker.query('commit');
+        const [signedIn, changed] = await Promise.all([login, change]);
+        expect(changed.statusCode).toBe(200);
+        if (signedIn.statusCode === 200) {
+          expect((await rest(t.app, 'GET', '/api/auth/me', { token: json(signedIn).access_token })).statusCode).toBe(401);
+          expect((await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: json(signedIn).refresh_token } })).statusCode).toBe(401);
+        } else {
+          expect(signedIn.statusCode).toBe(401);
+        }
+      } finally {
+        await blocker.query('rollback').catch(() => {});
+        await blocker.end();
+        await observer.end();
+      }
+    },
+  );
+
   it('applies the password rules to the new password', async () => {
     const { accessToken } = await signUp(t, 'rules_changer');
     const cases: [string, string][] = [
@@ -240,11 +471,33 @@ describe('password rules (NIST SP 800-63B)', () => {
     ['iloveyou', 'PASSWORD_TOO_COMMON'],
     ['clave_secreta_super_segura', 'PASSWORD_TOO_COMMON'],
     ['x'.repeat(129), 'PASSWORD_TOO_LONG'],
+    ['x'.repeat(300), 'PASSWORD_TOO_LONG'],
+    ['🙂'.repeat(129), 'PASSWORD_TOO_LONG'],
   ])('refuses %j with reason %s', async (password, reason) => {
     const response = await rest(t.app, 'POST', '/api/auth/register', { body: { username: `rule_${reason.length}${password.length}`, password } });
     expect(response.statusCode).toBe(400);
     expect(json(response).data.reason).toBe(reason);
     expect(json(response).data.fieldErrors.password).toHaveLength(1);
+  });
+
+  it('answers one code for one length rule, wherever the password is sent', async () => {
+    const { accessToken } = await signUp(t, 'long_rule');
+    for (const password of ['x'.repeat(129), 'x'.repeat(257), 'x'.repeat(5_000)]) {
+      const answers = [
+        [await trpc(t.app, 'mutation', 'auth.register', { username: 'long_rule2', password }), 'password'],
+        [await rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: PASSWORD, newPassword: password } }), 'newPassword'],
+        [await rest(t.app, 'POST', '/api/auth/reset-password', { body: { token: 'whatever', newPassword: password } }), 'newPassword'],
+        [await rest(t.app, 'POST', '/api/auth/login', { form: { username: 'long_rule', password } }), 'password'],
+      ] as const;
+      for (const [response, field] of answers) {
+        expect(response.statusCode, `${password.length} ${response.raw.req.url}`).toBe(400);
+        const data = response.raw.req.url?.startsWith('/trpc') ? json(response).error.data : json(response).data;
+        expect(data.reason, `${password.length} ${response.raw.req.url}`).toBe('PASSWORD_TOO_LONG');
+        expect(data.fieldErrors[field]).toEqual(['Password must be at most 128 characters']);
+      }
+    }
+    // Counted as people count: 128 emoji are 256 UTF-16 units, and allowed.
+    await expect(t.caller().auth.register({ username: 'emoji_long', password: '🙂'.repeat(128) })).resolves.toMatchObject({ username: 'emoji_long' });
   });
 
   it('refuses a password equal to or containing the username', async () => {

@@ -1,7 +1,7 @@
-import { signAccessToken } from '@stm/auth';
+import { decryptPrivateKey, deriveKey, signAccessToken } from '@stm/auth';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, json, rejection, rest, signUp, signUpAdmin, type TestApp, trpc } from './helpers';
+import { createTestApp, json, PASSWORD, rejection, rest, signUp, signUpAdmin, TEST_SECRET, type TestApp, trpc } from './helpers';
 
 let t: TestApp;
 let baseUrl: string;
@@ -244,6 +244,55 @@ describe('signing key rotation and revocation', () => {
     await expect(t.caller(again.access_token).auth.me()).resolves.toBeTruthy();
   });
 
+  it('an instance that has not polled yet never signs with a key another instance rotated out or revoked', async () => {
+    // A second instance on the same database that would not poll for an hour.
+    const other = await createTestApp({ SETTINGS_REFRESH_MS: '3600000' }, { database: t.database });
+    try {
+      const admin = await signUpAdmin(t, 'two_instance_admin');
+      await signUp(t, 'two_instance_user');
+      const signIn = async () => (await other.caller().auth.login({ username: 'two_instance_user', password: PASSWORD })).access_token;
+      expect(headerOf(await signIn()).kid).toBe(t.app.services.keyring.currentKid);
+
+      const rotated = await t.caller(admin.accessToken).admin.keys.rotate();
+      expect(headerOf(await signIn()).kid).toBe(rotated.kid);
+
+      const revoked = await t.caller(admin.accessToken).admin.keys.revoke({ kid: rotated.kid });
+      const token = await signIn();
+      expect(headerOf(token).kid).toBe(revoked.newKid);
+      // Works on both instances at once.
+      expect((await rest(other.app, 'GET', '/api/auth/me', { token })).statusCode).toBe(200);
+      expect((await rest(t.app, 'GET', '/api/auth/me', { token })).statusCode).toBe(200);
+      // A refresh on the lagging instance too.
+      const { refresh_token } = await other.caller().auth.login({ username: 'two_instance_user', password: PASSWORD });
+      await t.caller(admin.accessToken).admin.keys.rotate().catch(() => undefined);
+      const newest = t.app.services.keyring.currentKid;
+      const refreshed = await other.caller().auth.refresh({ refresh_token: refresh_token as string });
+      expect(headerOf(refreshed.access_token).kid).toBe(newest);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a retired key leaves the JWKS once every token it can have signed has expired', async () => {
+    const admin = await signUpAdmin(t, 'jwks_retire_admin');
+    const { kid: current, previousKid } = await t.caller(admin.accessToken).admin.keys.rotate();
+    const kids = async () => (json(await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).keys as { kid: string }[]).map((key) => key.kid);
+    expect(await kids()).toEqual(expect.arrayContaining([current, previousKid]));
+    // A day (the longest access token lifetime) and the clock tolerance later, in the database's terms.
+    await t.database.db
+      .updateTable('signing_keys')
+      .set({ retired_at: new Date(Date.now() - (86_400 + 6) * 1000) })
+      .where('kid', '=', previousKid as string)
+      .execute();
+    await t.app.services.keyring.reload();
+    expect(await kids()).not.toContain(previousKid);
+    expect(await kids()).toContain(current);
+    // Its tokens verify no more (the admin's own was signed by it); the key is still listed, as retired.
+    expect(await rejection(t.caller(admin.accessToken).auth.me())).toMatchObject({ code: 'UNAUTHORIZED' });
+    const again = await t.caller().auth.login({ username: 'jwks_retire_admin', password: PASSWORD });
+    expect((await t.caller(again.access_token).admin.keys.list()).items.find((key) => key.kid === previousKid)).toMatchObject({ status: 'retired' });
+  });
+
   it('revoking an unknown key answers 404', async () => {
     const admin = await signUpAdmin(t, 'unknown_key_admin');
     const response = await rest(t.app, 'POST', '/api/admin/keys/no-such-kid/revoke', { token: admin.accessToken });
@@ -259,5 +308,30 @@ describe('signing key rotation and revocation', () => {
     // The REST bridge passes path parameters on undecoded: "k%00" is simply no key.
     const overRest = await rest(t.app, 'POST', '/api/admin/keys/k%00/revoke', { token: admin.accessToken });
     expect(overRest.statusCode).toBe(404);
+  });
+});
+
+describe('signing keys at rest', () => {
+  it('are stored only encrypted (AES-256-GCM under a key derived from SECRET_KEY), each bound to its kid', async () => {
+    const admin = await signUpAdmin(t, 'at_rest_admin');
+    await t.caller(admin.accessToken).admin.keys.rotate();
+    const rows = await t.database.db.selectFrom('signing_keys').select(['kid', 'public_jwk', 'private_key']).execute();
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    const encryptionKey = deriveKey(TEST_SECRET, 'signing-keys');
+    for (const row of rows) {
+      const stored = JSON.stringify(row);
+      expect(row.private_key).toMatch(/^v1\.[\w-]{16}\.[\w-]+\.[\w-]{22}$/);
+      expect(stored).not.toMatch(/BEGIN|PRIVATE KEY|"d"\s*:|\\"d\\"/);
+      // What the stored text hides: the private scalar, in none of its usual spellings.
+      const privateJwk = decryptPrivateKey(row.private_key, row.kid, encryptionKey);
+      const d = Buffer.from(privateJwk.d as string, 'base64url');
+      expect(d).toHaveLength(32);
+      for (const spelling of [d.toString('base64url'), d.toString('base64'), d.toString('hex')]) expect(stored).not.toContain(spelling);
+      const publicJwk = typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk;
+      expect(publicJwk).not.toHaveProperty('d');
+      // Another secret, or the ciphertext moved to another key id, decrypts nothing.
+      expect(() => decryptPrivateKey(row.private_key, row.kid, deriveKey(`${TEST_SECRET}-other`, 'signing-keys'))).toThrow(/cannot be decrypted/);
+      expect(() => decryptPrivateKey(row.private_key, `${row.kid}x`, encryptionKey)).toThrow(/cannot be decrypted/);
+    }
   });
 });

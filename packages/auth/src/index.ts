@@ -10,9 +10,10 @@ export {
   type GeneratedSigningKey,
 } from './keys';
 export { PasswordHasher, type PasswordHasherOptions } from './password';
-export { checkPassword, passwordLength, type PasswordPolicy, type PasswordProblem } from './password-policy';
+export { checkPassword, type PasswordPolicy, type PasswordProblem } from './password-policy';
 export {
   ACCESS_TOKEN_TYPE,
+  CLOCK_TOLERANCE_SECONDS,
   generateOpaqueToken,
   hashOpaqueToken,
   signAccessToken,

@@ -20,7 +20,10 @@ const commonPasswords = new Set<string>([
   'secure-task-manager',
 ]);
 
-/** Characters as a person counts them (code points), not UTF-16 units. */
+/**
+ * Characters as a person counts them (code points after NFKC), not UTF-16 units: the same measure
+ * as `passwordLength` of @stm/validators, whose schema refuses what this policy would.
+ */
 export function passwordLength(password: string): number {
   return [...password.normalize('NFKC')].length;
 }

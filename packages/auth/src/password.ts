@@ -22,10 +22,14 @@ function prehash(password: string): string {
   return createHmac('sha256', PREHASH_KEY).update(password.normalize('NFKC'), 'utf8').digest('base64');
 }
 
+/** What `verifyNothing` compares with: no account has this password, since none has its hash. */
+const NOBODYS_PASSWORD = 'no account has this password';
+
 export class PasswordHasher {
   readonly #limiter: WorkLimiter;
   #cost: number;
   #dummyHash: Promise<string> | undefined;
+  readonly #done = { hashes: 0, compares: 0 };
 
   constructor(options: PasswordHasherOptions) {
     this.#cost = options.cost;
@@ -41,6 +45,7 @@ export class PasswordHasher {
     if (cost !== this.#cost) {
       this.#cost = cost;
       this.#dummyHash = undefined;
+      this.prepare().catch(() => {});
     }
   }
 
@@ -48,13 +53,34 @@ export class PasswordHasher {
     return { running: this.#limiter.running, queued: this.#limiter.queued };
   }
 
+  /** bcrypt work finished so far: hashes made and compares run (a metric; tests count with it). */
+  get done(): { hashes: number; compares: number } {
+    return { ...this.#done };
+  }
+
+  /**
+   * Makes the hash `verifyNothing` compares with. Called at start, so that no sign-in pays for it
+   * and every one of them costs exactly one bounded compare.
+   */
+  async prepare(): Promise<void> {
+    await this.#nobodysHash();
+  }
+
   hash(password: string): Promise<string> {
     const cost = this.#cost;
-    return this.#limiter.run(() => bcrypt.hash(prehash(password), cost));
+    return this.#limiter.run(async () => {
+      const hash = await bcrypt.hash(prehash(password), cost);
+      this.#done.hashes++;
+      return hash;
+    });
   }
 
   verify(password: string, hash: string): Promise<boolean> {
-    return this.#limiter.run(() => bcrypt.compare(prehash(password), hash));
+    return this.#limiter.run(async () => {
+      const matches = await bcrypt.compare(prehash(password), hash);
+      this.#done.compares++;
+      return matches;
+    });
   }
 
   /**
@@ -62,10 +88,16 @@ export class PasswordHasher {
    * unknown username: the answer takes as long as for a real one, so timing reveals no names.
    */
   async verifyNothing(password: string): Promise<false> {
-    this.#dummyHash ??= bcrypt.hash(prehash('no account has this password'), this.#cost);
-    const dummy = await this.#dummyHash;
-    await this.verify(password, dummy);
+    await this.verify(password, await this.#nobodysHash());
     return false;
+  }
+
+  #nobodysHash(): Promise<string> {
+    this.#dummyHash ??= this.hash(NOBODYS_PASSWORD).catch((error: unknown) => {
+      this.#dummyHash = undefined;
+      throw error;
+    });
+    return this.#dummyHash;
   }
 
   /** True when the hash was made with another cost than the current one. */

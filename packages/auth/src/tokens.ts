@@ -55,7 +55,7 @@ export async function signAccessToken(
 
 export type KeyResolver = (kid: string) => Promise<CryptoKey | undefined>;
 
-const CLOCK_TOLERANCE_SECONDS = 5;
+export const CLOCK_TOLERANCE_SECONDS = 5;
 
 /**
  * Verifies signature, algorithm (pinned), type, issuer, audience and times, and the shape of

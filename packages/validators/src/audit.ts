@@ -12,6 +12,7 @@ export const AUDIT_ACTIONS = [
   'auth.session_revoked',
   'auth.refresh_token_reused',
   'auth.password_changed',
+  'auth.password_change_failed',
   'auth.password_reset',
   'user.created',
   'user.role_changed',

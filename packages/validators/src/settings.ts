@@ -3,10 +3,13 @@ import { strictBoolean } from './common';
 
 const DAY = 86_400;
 
+/** The longest an access token may be set to live; a retired signing key verifies this long. */
+export const ACCESS_TOKEN_TTL_MAX_SECONDS = DAY;
+
 /** Each setting's rule, without a default: an update names only what it changes. */
 const settingsFields = {
   registrationOpen: strictBoolean,
-  accessTokenTtlSeconds: z.number().int().min(60).max(DAY),
+  accessTokenTtlSeconds: z.number().int().min(60).max(ACCESS_TOKEN_TTL_MAX_SECONDS),
   refreshTokenTtlSeconds: z.number().int().min(3_600).max(365 * DAY),
   lockoutThreshold: z.number().int().min(1).max(1_000),
   lockoutWindowSeconds: z.number().int().min(60).max(DAY),

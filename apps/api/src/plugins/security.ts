@@ -6,8 +6,8 @@ import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { AppConfig } from '../env';
 
-/** Paths whose answers carry tokens or personal data: never stored by a browser or proxy. */
-const PRIVATE_PREFIXES = ['/api/', '/trpc/'];
+/** Routes whose answers carry tokens or personal data: never stored, whatever else was set. */
+const PRIVATE_ROUTE_PREFIXES = ['/api/', '/trpc/'];
 
 /**
  * The headers helmet sets for these options. They do not depend on the request, so helmet runs
@@ -73,8 +73,13 @@ export const securityPlugin = fp(
     await app.register(cookie, { hook: false });
     await app.register(formbody, { bodyLimit: 16_384 });
 
+    // Decided by the route that matched, not by the path as sent: the router decodes it, so
+    // `/%74rpc/auth.login` reaches tRPC too. Anything that did not choose its own caching (the
+    // console's files, the JWKS, the OpenAPI document do) is not stored either.
     app.addHook('onSend', (request, reply, payload, done) => {
-      if (PRIVATE_PREFIXES.some((prefix) => request.requestPath.startsWith(prefix))) {
+      const route = request.routeOptions.url;
+      const isPrivate = route !== undefined && PRIVATE_ROUTE_PREFIXES.some((prefix) => route.startsWith(prefix));
+      if (isPrivate || !reply.hasHeader('cache-control')) {
         reply.header('cache-control', 'no-store');
         reply.header('pragma', 'no-cache');
       }

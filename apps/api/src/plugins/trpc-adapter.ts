@@ -10,6 +10,13 @@ export interface TrpcRoutesOptions<TRouter extends AnyTRPCRouter, TContext> {
   maxBatchSize: number;
 }
 
+/**
+ * tRPC reads only the path and the query string of the URL it is given. The client's Host header
+ * plays no part, and must not: a malformed one (`Host: a b`, a port out of range, a forged
+ * X-Forwarded-Host from a trusted proxy) would make tRPC's URL parse throw on every call.
+ */
+const FIXED_ORIGIN = 'http://localhost';
+
 /** The header reads tRPC's request handling makes, answered from Fastify's parsed headers. */
 function headerView(headers: FastifyRequest['headers']) {
   const get = (name: string): string | null => {
@@ -42,7 +49,7 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
     const body = request.body;
     const req = {
       method: request.method,
-      url: `${request.protocol}://${request.host}${request.url}`,
+      url: FIXED_ORIGIN + (request.url.startsWith('/') ? request.url : `/${request.url}`),
       headers: headerView(request.headers),
       signal: aborted.signal,
       json: async () => {

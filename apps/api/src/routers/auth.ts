@@ -7,12 +7,12 @@ import {
   resetPasswordInput,
 } from '@stm/validators';
 import { z } from 'zod';
-import { clearSessionCookies, CSRF_HEADER, readRefreshCookie, setSessionCookies } from '../cookies';
+import { assertSessionCookieAllowed, clearSessionCookies, CSRF_HEADER, readRefreshCookie, setSessionCookies } from '../cookies';
 import type { Context } from '../context';
 import { DomainError } from '../errors';
 import type { IssuedTokens } from '../services/auth';
 import { adminProcedure, protectedProcedure, publicProcedure } from '../trpc';
-import { okOutput, timestamp, userOutput } from './schemas';
+import { NEW_PASSWORD_REFUSALS, okOutput, timestamp, userOutput } from './schemas';
 
 /** The OAuth 2.0 token response (RFC 6749 §5.1), so standard clients understand it. */
 const tokenOutput = z.object({
@@ -58,6 +58,7 @@ export const authRouter = {
         summary: 'Create an account',
         description: 'Creates a user with role `user`. Asking for `role: "admin"` is refused with 403.',
       },
+      refusals: ['ADMIN_REGISTRATION_FORBIDDEN', 'REGISTRATION_CLOSED', 'USERNAME_TAKEN', ...NEW_PASSWORD_REFUSALS],
     })
     .input(registerInput)
     .output(userOutput)
@@ -75,12 +76,15 @@ export const authRouter = {
           'OAuth 2.0 password grant: accepts the form (`application/x-www-form-urlencoded`) that Swagger UI and OAuth2 clients send, or JSON. Answers an access token and a refresh token.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
+      refusals: ['INVALID_CREDENTIALS', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
     })
     .input(loginInput)
     .output(tokenOutput)
     .mutation(async ({ ctx, input }) => {
+      const delivery = input.refresh_token_delivery ?? 'body';
+      if (delivery === 'cookie') assertSessionCookieAllowed(ctx);
       const issued = await ctx.services.auth.login(input, ctx.client);
-      return tokenResponse(ctx, issued, input.refresh_token_delivery ?? 'body');
+      return tokenResponse(ctx, issued, delivery);
     }),
 
   refresh: publicProcedure
@@ -95,6 +99,7 @@ export const authRouter = {
           'The refresh token is spent and a new one returned. Reusing a spent token ends the session. Browsers may send the session cookie instead, with the `X-CSRF-Token` header.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
+      refusals: ['REFRESH_TOKEN_MISSING', 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED', 'CSRF_FAILED'],
     })
     .input(refreshInput)
     .output(tokenOutput)
@@ -106,12 +111,14 @@ export const authRouter = {
           field: 'refresh_token',
         });
       }
+      const delivery = fromBody ? (input.refresh_token_delivery ?? 'body') : 'cookie';
+      if (delivery === 'cookie') assertSessionCookieAllowed(ctx);
       const issued = await ctx.services.auth.refresh(
         token,
         ctx.client,
         fromBody ? undefined : { header: ctx.header(CSRF_HEADER) },
       );
-      return tokenResponse(ctx, issued, fromBody ? (input.refresh_token_delivery ?? 'body') : 'cookie');
+      return tokenResponse(ctx, issued, delivery);
     }),
 
   me: protectedProcedure
@@ -148,7 +155,7 @@ export const authRouter = {
     .query(async ({ ctx }) => ({ items: await ctx.services.auth.listSessions(ctx.user) })),
 
   revokeSession: protectedProcedure
-    .meta({ openapi: { method: 'DELETE', path: '/auth/sessions/{id}', tags, summary: 'End one of your sessions' } })
+    .meta({ openapi: { method: 'DELETE', path: '/auth/sessions/{id}', tags, summary: 'End one of your sessions' }, refusals: ['NOT_FOUND'] })
     .input(z.object({ id: z.uuid() }))
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {
@@ -166,6 +173,7 @@ export const authRouter = {
         summary: 'Change your password',
         description: 'Requires the current password. Every other session of the account ends.',
       },
+      refusals: ['CURRENT_PASSWORD_WRONG', 'PASSWORD_UNCHANGED', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', ...NEW_PASSWORD_REFUSALS],
     })
     .input(changePasswordInput)
     .output(z.object({ ok: z.literal(true), endedSessions: z.number().int() }))
@@ -185,6 +193,7 @@ export const authRouter = {
         description:
           'The token comes from an administrator (`POST /api/admin/users/{id}/reset-link`); it works once, within an hour. Every session of the account ends.',
       },
+      refusals: ['RESET_TOKEN_INVALID', ...NEW_PASSWORD_REFUSALS],
     })
     .input(resetPasswordInput)
     .output(okOutput)

@@ -44,6 +44,7 @@ export const keysRouter = {
         summary: 'Revoke a signing key',
         description: 'Every token it signed stops working at once. Revoking the current key also creates a new one.',
       },
+      refusals: ['NOT_FOUND'],
     })
     .input(z.object({ kid: z.string().min(1).max(100).refine(noNul, NUL_MESSAGE) }))
     .output(z.object({ kid: z.string(), newKid: z.string().nullable() }))

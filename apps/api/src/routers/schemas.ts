@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import type { ErrorReason } from '../errors';
+
+/** How a new password may be refused (the live policy), and the hashing queue being full. */
+export const NEW_PASSWORD_REFUSALS = [
+  'PASSWORD_TOO_SHORT',
+  'PASSWORD_TOO_LONG',
+  'PASSWORD_TOO_COMMON',
+  'PASSWORD_CONTAINS_USERNAME',
+  'SERVER_BUSY',
+] as const satisfies readonly ErrorReason[];
 
 /** Dates leave the API as ISO 8601 strings in UTC, over tRPC and REST alike. */
 export const timestamp = z

@@ -46,6 +46,7 @@ export const settingsRouter = {
         description:
           'In force on every instance within seconds, without a restart, and audit-logged with before and after. Send `expectedVersion` to be refused (409) if someone else changed them since you read them.',
       },
+      refusals: ['VERSION_CONFLICT'],
     })
     .input(settingsUpdateInput)
     .output(settingsOutput)

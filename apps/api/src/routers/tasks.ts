@@ -77,7 +77,7 @@ export const tasksRouter = {
     .query(({ ctx }) => ctx.services.tasks.stats(ctx.user)),
 
   get: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'A task' } })
+    .meta({ openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'A task' }, refusals: ['NOT_FOUND'] })
     .input(idInput)
     .output(taskOutput)
     .query(({ ctx, input }) => ctx.services.tasks.get(ctx.user, input.id)),
@@ -92,13 +92,14 @@ export const tasksRouter = {
         description:
           'Only the fields sent change. With `expectedVersion`, a task changed since that version is refused with 409 (`VERSION_CONFLICT`, `data.details.currentVersion`) and nothing is written.',
       },
+      refusals: ['NOT_FOUND', 'VERSION_CONFLICT'],
     })
     .input(updateTaskInput)
     .output(taskOutput)
     .mutation(({ ctx, input }) => ctx.services.tasks.update(ctx.user, input)),
 
   delete: protectedProcedure
-    .meta({ openapi: { method: 'DELETE', path: '/tasks/{id}', tags, summary: 'Delete a task' } })
+    .meta({ openapi: { method: 'DELETE', path: '/tasks/{id}', tags, summary: 'Delete a task' }, refusals: ['NOT_FOUND'] })
     .input(idInput)
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {
@@ -115,6 +116,7 @@ export const tasksRouter = {
         summary: 'Change up to 100 tasks at once',
         description: 'All or nothing: if any id is not found (or not yours), 404 and no task changes.',
       },
+      refusals: ['NOT_FOUND'],
     })
     .input(bulkUpdateTasksInput)
     .output(z.object({ updated: z.number().int() }))
@@ -129,6 +131,7 @@ export const tasksRouter = {
         summary: 'Delete up to 100 tasks at once',
         description: 'All or nothing: if any id is not found (or not yours), 404 and no task is deleted.',
       },
+      refusals: ['NOT_FOUND'],
     })
     .input(bulkDeleteTasksInput)
     .output(z.object({ deleted: z.number().int() }))

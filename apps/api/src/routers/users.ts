@@ -2,7 +2,7 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { createUserInput, cursorSchema, idSchema, limitSchema, NUL_MESSAGE, noNul, roleSchema, strictBoolean, USER_SEARCH_MAX } from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure } from '../trpc';
-import { okOutput, queryBoolean, timestamp, userOutput } from './schemas';
+import { NEW_PASSWORD_REFUSALS, okOutput, queryBoolean, timestamp, userOutput } from './schemas';
 
 const tags = ['admin'];
 
@@ -22,13 +22,16 @@ export const usersRouter = {
     .query(({ ctx, input }) => ctx.services.users.list(ctx.user, input)),
 
   get: adminProcedure
-    .meta({ openapi: { method: 'GET', path: '/admin/users/{id}', tags, summary: 'One user' } })
+    .meta({ openapi: { method: 'GET', path: '/admin/users/{id}', tags, summary: 'One user' }, refusals: ['NOT_FOUND'] })
     .input(z.object({ id: idSchema }))
     .output(userOutput)
     .query(({ ctx, input }) => ctx.services.users.get(ctx.user, input.id)),
 
   create: adminProcedure
-    .meta({ openapi: { method: 'POST', path: '/admin/users', tags, summary: 'Create a user of any role' } })
+    .meta({
+      openapi: { method: 'POST', path: '/admin/users', tags, summary: 'Create a user of any role' },
+      refusals: ['USERNAME_TAKEN', ...NEW_PASSWORD_REFUSALS],
+    })
     .input(createUserInput)
     .output(userOutput)
     .mutation(({ ctx, input }) => ctx.services.users.create(ctx.user, input, ctx.client)),
@@ -42,6 +45,7 @@ export const usersRouter = {
         summary: 'Change role or activation',
         description: 'Deactivation ends every session of the user. The last active administrator cannot be demoted or deactivated (409).',
       },
+      refusals: ['NOT_FOUND', 'LAST_ADMIN'],
     })
     .input(z.object({ id: idSchema, role: roleSchema.optional(), isActive: strictBoolean.optional() }))
     .output(userOutput)
@@ -59,6 +63,7 @@ export const usersRouter = {
         summary: 'Delete a user and their tasks',
         description: 'Their sessions end. The last active administrator cannot be deleted (409).',
       },
+      refusals: ['NOT_FOUND', 'LAST_ADMIN'],
     })
     .input(z.object({ id: idSchema }))
     .output(okOutput)
@@ -77,6 +82,7 @@ export const usersRouter = {
         description:
           'Single use, valid for one hour, shown only in this answer: hand it to the user, who sets a new password with `POST /api/auth/reset-password`. Older unused tokens of the user stop working.',
       },
+      refusals: ['NOT_FOUND'],
     })
     .input(z.object({ id: idSchema }))
     .output(z.object({ token: z.string(), expiresAt: timestamp }))

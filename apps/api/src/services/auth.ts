@@ -10,7 +10,7 @@ import {
   verifyAccessToken,
 } from '@stm/auth';
 import { type Database, isUniqueViolation, type Kysely, sessions, type UserRole, users } from '@stm/db';
-import type { ChangePasswordInput, LoginInput, RegisterInput } from '@stm/validators';
+import { type ChangePasswordInput, type LoginInput, PASSWORD_MAX_LENGTH, type RegisterInput, usernameSchema } from '@stm/validators';
 import { DomainError } from '../errors';
 import type { Logger } from '../logger';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
@@ -74,6 +74,8 @@ export interface AuthServiceDeps {
   lockout: LockoutStore;
   log: Logger;
   tokens: { issuer: string; audience: string };
+  /** A session's absolute lifetime from sign-in; undefined: the refresh token lifetime at sign-in. */
+  sessionMaxLifetimeSeconds: number | undefined;
   csrfKey: Buffer;
 }
 
@@ -101,7 +103,7 @@ export function actorOf(user: { id: number; username: string }): Actor {
 
 const PASSWORD_MESSAGES: Record<PasswordProblem, (min: number) => string> = {
   PASSWORD_TOO_SHORT: (min) => `Password must be at least ${min} characters`,
-  PASSWORD_TOO_LONG: () => 'Password is too long',
+  PASSWORD_TOO_LONG: () => `Password must be at most ${PASSWORD_MAX_LENGTH} characters`,
   PASSWORD_TOO_COMMON: () => 'This password is too common; choose one that is harder to guess',
   PASSWORD_CONTAINS_USERNAME: () => 'Password must not contain the username',
 };
@@ -118,7 +120,7 @@ export class AuthService {
     const settings = this.deps.settings.current;
     const problem = checkPassword(password, username, {
       minLength: settings.passwordMinLength,
-      maxLength: 128,
+      maxLength: PASSWORD_MAX_LENGTH,
       refuseCommon: settings.passwordRefuseCommon,
     });
     if (problem) {
@@ -175,22 +177,13 @@ export class AuthService {
   }
 
   async login(input: LoginInput, client: ClientInfo): Promise<IssuedTokens> {
-    const { lockout, settings, hasher } = this.deps;
-    const lockKey = input.username.trim().toLowerCase();
-    const policy = { threshold: settings.current.lockoutThreshold, windowSeconds: settings.current.lockoutWindowSeconds };
-
-    // Counted before the password is checked, so simultaneous guesses cannot outrun the lock.
-    const admission = await lockout.admit(lockKey, policy).catch((error: unknown) => {
-      // Without the counters no password is checked: an outage must not lift the lockout.
-      this.deps.log.error({ err: error }, 'failed-login counters unavailable');
-      throw new DomainError('LOCKOUT_UNAVAILABLE', 'Sign-in is unavailable for a moment; try again shortly', {
-        retryAfterSeconds: 5,
-      });
-    });
+    const { lockout, hasher } = this.deps;
+    const lockKey = lockKeyOf(input.username);
+    const admission = await this.#admitPasswordAttempt(lockKey);
     if (admission.retryAfterMs > 0) {
       await recordAudit(this.deps.db, {
         action: 'auth.login_locked',
-        actor: { id: null, username: input.username.slice(0, 64) },
+        actor: { id: null, username: nameAsTyped(input.username) },
         client,
         details: { retryAfterSeconds: Math.ceil(admission.retryAfterMs / 1000) },
       });
@@ -205,7 +198,7 @@ export class AuthService {
     if (!user || !passwordMatches || !user.is_active) {
       await recordAudit(this.deps.db, {
         action: 'auth.login_failed',
-        actor: { id: user?.id ?? null, username: input.username.slice(0, 64) },
+        actor: user ? actorOf(user) : { id: null, username: nameAsTyped(input.username) },
         client,
         ...(user ? { target: { type: 'user', id: user.id, label: user.username } } : {}),
         details: {
@@ -218,23 +211,38 @@ export class AuthService {
 
     // The password was right: a counter that cannot be cleared now only expires later.
     await lockout.reset(lockKey).catch((error: unknown) => this.deps.log.warn({ err: error }, 'failed-login counter not cleared'));
-    if (hasher.needsRehash(user.password_hash)) {
-      // The cost setting changed since this hash was made: upgrade it now that we hold the password.
-      const rehash = hasher.hash(input.password).then((hash) => users.updateUserPasswordHash(this.deps.db, user.id, hash));
-      rehash.catch((error) => this.deps.log.warn({ err: error, userId: user.id }, 'password rehash failed'));
-    }
     // Fetched before the transaction: making a missing key takes a transaction of its own.
     const signingKey = await this.deps.keyring.signingKey();
-    return this.deps.db.transaction().execute(async (trx) => {
-      const issued = await this.#openSession(trx, signingKey, user, client);
+    const issued = await this.deps.db.transaction().execute(async (trx) => {
+      // The password was checked against a hash read before bcrypt ran; a change, reset or
+      // deactivation may have landed since, and its "end every session" would miss this one.
+      const current = await users.lockUserCredentialsForSignIn(trx, user.id);
+      if (!current || current.password_hash !== user.password_hash || !current.is_active) return undefined;
+      const opened = await this.#openSession(trx, signingKey, user, client);
       await recordAudit(trx, {
         action: 'auth.login_succeeded',
         actor: actorOf(user),
         client,
-        target: { type: 'session', id: issued.sessionId },
+        target: { type: 'session', id: opened.sessionId },
       });
-      return issued;
+      return opened;
     });
+    if (!issued) {
+      await recordAudit(this.deps.db, {
+        action: 'auth.login_failed',
+        actor: actorOf(user),
+        client,
+        target: { type: 'user', id: user.id, label: user.username },
+        details: { reason: 'credentials_changed' },
+      });
+      throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
+    }
+    if (hasher.needsRehash(user.password_hash)) {
+      // The cost setting changed since this hash was made: upgrade it now that we hold the password.
+      const rehash = hasher.hash(input.password).then((hash) => users.upgradeUserPasswordHash(this.deps.db, user.id, user.password_hash, hash));
+      rehash.catch((error) => this.deps.log.warn({ err: error, userId: user.id }, 'password rehash failed'));
+    }
+    return issued;
   }
 
   /**
@@ -271,12 +279,12 @@ export class AuthService {
         return { kind: 'invalid' as const };
       }
       await sessions.markRefreshTokenRotated(trx, tokenHash);
-      const issued = await this.#issueTokens(trx, signingKey, { id: row.user_id, role: row.role }, row.session_id);
-      await trx
-        .updateTable('sessions')
-        .set({ expires_at: issued.refreshExpiresAt, last_used_at: new Date(), ip: client.ip, user_agent: client.userAgent })
-        .where('id', '=', row.session_id)
-        .execute();
+      // The session keeps the end it was given at sign-in: refreshing never extends it.
+      const issued = await this.#issueTokens(trx, signingKey, { id: row.user_id, role: row.role }, {
+        id: row.session_id,
+        expiresAt: row.session_expires_at,
+      });
+      await sessions.touchSession(trx, row.session_id, { ip: client.ip, userAgent: client.userAgent?.slice(0, 500) ?? null });
       return { kind: 'ok' as const, issued };
     });
     switch (outcome.kind) {
@@ -385,13 +393,32 @@ export class AuthService {
     });
   }
 
-  /** Requires the current password; every other session of the user ends. */
+  /**
+   * Requires the current password; every other session of the user ends. Guesses of the current
+   * password (with a stolen access token, say) count towards the account's sign-in lockout.
+   */
   async changePassword(user: AuthUser, input: ChangePasswordInput, client: ClientInfo): Promise<{ endedSessions: number }> {
     const row = await users.findUserCredentialsById(this.deps.db, user.id);
     if (!row) throw new DomainError('INVALID_TOKEN', 'The account no longer exists');
+    const lockKey = lockKeyOf(row.username);
+    const admission = await this.#admitPasswordAttempt(lockKey);
+    const failure = (reason: 'locked' | 'wrong_current_password', details: Record<string, unknown>) =>
+      recordAudit(this.deps.db, {
+        action: 'auth.password_change_failed',
+        actor: actorOf(user),
+        client,
+        target: { type: 'user', id: user.id, label: row.username },
+        details: { reason, ...details },
+      });
+    if (admission.retryAfterMs > 0) {
+      await failure('locked', { retryAfterSeconds: Math.ceil(admission.retryAfterMs / 1000) });
+      throw accountLocked(admission.retryAfterMs);
+    }
     if (!(await this.deps.hasher.verify(input.currentPassword, row.password_hash))) {
+      await failure('wrong_current_password', admission.lockStartedMs > 0 ? { lockedForSeconds: Math.ceil(admission.lockStartedMs / 1000) } : {});
       throw new DomainError('CURRENT_PASSWORD_WRONG', 'The current password is not correct', { field: 'currentPassword' });
     }
+    await this.deps.lockout.reset(lockKey).catch((error: unknown) => this.deps.log.warn({ err: error }, 'failed-login counter not cleared'));
     if (input.newPassword === input.currentPassword) {
       throw new DomainError('PASSWORD_UNCHANGED', 'The new password must differ from the current one', { field: 'newPassword' });
     }
@@ -408,6 +435,22 @@ export class AuthService {
         details: { endedSessions },
       });
       return { endedSessions };
+    });
+  }
+
+  /**
+   * Counts a password attempt for the account before the password is checked, so simultaneous
+   * guesses cannot outrun the lock. Without the counters no password is checked: an outage must
+   * not lift the lockout.
+   */
+  #admitPasswordAttempt(lockKey: string) {
+    const settings = this.deps.settings.current;
+    const policy = { threshold: settings.lockoutThreshold, windowSeconds: settings.lockoutWindowSeconds };
+    return this.deps.lockout.admit(lockKey, policy).catch((error: unknown) => {
+      this.deps.log.error({ err: error }, 'failed-login counters unavailable');
+      throw new DomainError('LOCKOUT_UNAVAILABLE', 'Password checks are unavailable for a moment; try again shortly', {
+        retryAfterSeconds: 5,
+      });
     });
   }
 
@@ -429,27 +472,32 @@ export class AuthService {
     user: { id: number; role: UserRole },
     client: ClientInfo,
   ): Promise<IssuedTokens> {
-    const sessionId = randomUUID();
-    const refreshTtlMs = this.deps.settings.current.refreshTokenTtlSeconds * 1000;
+    const session = { id: randomUUID(), expiresAt: new Date(Date.now() + this.#sessionLifetimeSeconds() * 1000) };
     await sessions.insertSession(trx, {
-      id: sessionId,
+      id: session.id,
       userId: user.id,
-      expiresAt: new Date(Date.now() + refreshTtlMs),
+      expiresAt: session.expiresAt,
       userAgent: client.userAgent?.slice(0, 500) ?? null,
       ip: client.ip,
     });
-    return this.#issueTokens(trx, signingKey, user, sessionId);
+    return this.#issueTokens(trx, signingKey, user, session);
+  }
+
+  #sessionLifetimeSeconds(): number {
+    return this.deps.sessionMaxLifetimeSeconds ?? this.deps.settings.current.refreshTokenTtlSeconds;
   }
 
   async #issueTokens(
     trx: Kysely<Database>,
     signingKey: SigningKey,
     user: { id: number; role: UserRole },
-    sessionId: string,
+    session: { id: string; expiresAt: Date },
   ): Promise<IssuedTokens> {
     const settings = this.deps.settings.current;
+    const sessionId = session.id;
     const refreshToken = generateOpaqueToken();
-    const refreshExpiresAt = new Date(Date.now() + settings.refreshTokenTtlSeconds * 1000);
+    // No refresh token outlives its session.
+    const refreshExpiresAt = new Date(Math.min(session.expiresAt.getTime(), Date.now() + settings.refreshTokenTtlSeconds * 1000));
     await sessions.insertRefreshToken(trx, { tokenHash: hashOpaqueToken(refreshToken), sessionId, expiresAt: refreshExpiresAt });
     const access = await signAccessToken(
       signingKey,
@@ -465,6 +513,21 @@ export class AuthService {
       csrfToken: this.csrfTokenFor(sessionId),
     };
   }
+}
+
+/** Failed password attempts are counted per username, in any letter case, whether or not it exists. */
+function lockKeyOf(username: string): string {
+  return username.trim().toLowerCase();
+}
+
+/**
+ * The name a sign-in of no known account was attempted with, for the audit log: only when it
+ * could be a username at all. People type passwords into the username field; those must not
+ * end up readable by administrators.
+ */
+function nameAsTyped(typed: string): string | null {
+  const name = typed.trim();
+  return usernameSchema.safeParse(name).success ? name : null;
 }
 
 function usernameTaken(): DomainError {

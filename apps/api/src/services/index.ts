@@ -40,6 +40,7 @@ const HOUSEKEEPING_INTERVAL_MS = 60 * 60 * 1000;
 export async function createServices(config: AppConfig, database: DatabaseHandle, log: Logger): Promise<Services> {
   const { db } = database;
   const hasher = new PasswordHasher(config.bcrypt);
+  await hasher.prepare();
   const settings = new SettingsService(db, log);
   const keyring = new Keyring(db, deriveKey(config.secretKey, 'signing-keys'), log);
   const redis = config.redisUrl
@@ -65,6 +66,7 @@ export async function createServices(config: AppConfig, database: DatabaseHandle
     lockout,
     log,
     tokens: config.tokens,
+    sessionMaxLifetimeSeconds: config.sessionMaxLifetimeSeconds,
     csrfKey: deriveKey(config.secretKey, 'csrf'),
   });
   const userAdmin = new UserAdminService({ db, hasher, auth });

@@ -1,4 +1,5 @@
 import {
+  CLOCK_TOLERANCE_SECONDS,
   type CryptoKey,
   decryptPrivateKey,
   encryptPrivateKey,
@@ -8,6 +9,7 @@ import {
   type JWK,
 } from '@stm/auth';
 import { type Database, type Kysely, signingKeys, sql } from '@stm/db';
+import { ACCESS_TOKEN_TTL_MAX_SECONDS } from '@stm/validators';
 import { DomainError } from '../errors';
 import type { Logger } from '../logger';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
@@ -29,6 +31,16 @@ export interface SigningKeyInfo {
 
 /** Unknown key ids trigger a reload at most this often, so forged `kid`s cannot hammer the database. */
 const UNKNOWN_KID_RELOAD_INTERVAL_MS = 1_000;
+
+/**
+ * How long a retired key keeps verifying (and stays in the JWKS): until every token it can have
+ * signed has expired, at the longest access token lifetime the settings allow.
+ */
+const RETIRED_KEY_VERIFIES_MS = (ACCESS_TOKEN_TTL_MAX_SECONDS + CLOCK_TOLERANCE_SECONDS) * 1000;
+
+function retiredAfter(): Date {
+  return new Date(Date.now() - RETIRED_KEY_VERIFIES_MS);
+}
 
 /**
  * The signing keys: the current one signs, retired ones still verify until their tokens expire,
@@ -66,7 +78,7 @@ export class Keyring {
   async #ensureCurrentKey(): Promise<{ kid: string; privateKey: CryptoKey }> {
     if (!this.#current) {
       await this.#withKeyLock(async (trx) => {
-        const usable = await signingKeys.listUsableSigningKeys(trx);
+        const usable = await signingKeys.listUsableSigningKeys(trx, retiredAfter());
         if (!usable.some((key) => key.retired_at === null)) await this.#createKey(trx);
       });
       await this.reload();
@@ -84,8 +96,16 @@ export class Keyring {
     return this.#current?.kid;
   }
 
+  /**
+   * The key to sign with. Another instance may have rotated or revoked it since this one last
+   * polled, so the database is asked (one indexed read, for sign-ins and refreshes only): a
+   * token signed by a revoked key would be refused on its first use.
+   */
   async signingKey(): Promise<{ kid: string; privateKey: CryptoKey }> {
-    return this.#current ?? this.#ensureCurrentKey();
+    const current = this.#current ?? (await this.#ensureCurrentKey());
+    if (await signingKeys.isCurrentSigningKey(this.db, current.kid)) return current;
+    await this.reload();
+    return this.#ensureCurrentKey();
   }
 
   /** The public key for a `kid`, reloading once if another instance made a key we have not seen. */
@@ -98,7 +118,7 @@ export class Keyring {
     return this.#verification.get(kid)?.publicKey;
   }
 
-  /** The public keys tokens may be verified with, as a JWK Set. */
+  /** The public keys tokens may be verified with, as a JWK Set: neither revoked nor retired past use. */
   jwks(): { keys: JWK[] } {
     return { keys: [...this.#verification.values()].map((key) => key.publicJwk) };
   }
@@ -165,7 +185,7 @@ export class Keyring {
   }
 
   async #load(): Promise<void> {
-    const rows = await signingKeys.listUsableSigningKeys(this.db);
+    const rows = await signingKeys.listUsableSigningKeys(this.db, retiredAfter());
     const next = new Map<string, VerificationKey>();
     for (const row of rows) {
       const existing = this.#verification.get(row.kid);

@@ -12,6 +12,7 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, MessageKey> = {
   'auth.session_revoked': 'audit.action.auth.session_revoked',
   'auth.refresh_token_reused': 'audit.action.auth.refresh_token_reused',
   'auth.password_changed': 'audit.action.auth.password_changed',
+  'auth.password_change_failed': 'audit.action.auth.password_change_failed',
   'auth.password_reset': 'audit.action.auth.password_reset',
   'user.created': 'audit.action.user.created',
   'user.role_changed': 'audit.action.user.role_changed',

@@ -336,6 +336,7 @@ export const en = {
   'audit.action.auth.session_revoked': 'Session ended',
   'audit.action.auth.refresh_token_reused': 'Refresh token reused',
   'audit.action.auth.password_changed': 'Password changed',
+  'audit.action.auth.password_change_failed': 'Password change refused (wrong current password)',
   'audit.action.auth.password_reset': 'Password reset',
   'audit.action.user.created': 'User created',
   'audit.action.user.role_changed': 'Role changed',

@@ -335,6 +335,7 @@ export const es: Record<MessageKey, string> = {
   'audit.action.auth.session_revoked': 'Sesión terminada',
   'audit.action.auth.refresh_token_reused': 'Token de renovación reutilizado',
   'audit.action.auth.password_changed': 'Contraseña cambiada',
+  'audit.action.auth.password_change_failed': 'Cambio de contraseña rechazado (contraseña actual incorrecta)',
   'audit.action.auth.password_reset': 'Contraseña restablecida',
   'audit.action.user.created': 'Usuario creado',
   'audit.action.user.role_changed': 'Rol cambiado',

@@ -69,6 +69,10 @@ export function issueMessage(issue: z.core.$ZodIssue, t: Translate): string {
       if (issue.expected === 'int') return t('validation.wholeNumber');
       if (issue.expected === 'number') return t('validation.number');
       return issue.input === undefined ? t('validation.required') : t('validation.invalid');
+    case 'custom':
+      // A limit the schema measures itself (a password's characters as people count them).
+      if (typeof issue.params?.maximum === 'number') return t('validation.tooLong', { max: issue.params.maximum });
+      return t('validation.invalid');
     default:
       return t('validation.invalid');
   }

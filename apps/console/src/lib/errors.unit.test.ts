@@ -48,6 +48,13 @@ describe('validate', () => {
     });
   });
 
+  it('words the password length as the server counts it: characters, not UTF-16 units', () => {
+    expect(validate(registerInput, { username: 'long_one', password: 'x'.repeat(129) }, en)).toMatchObject({
+      errors: { password: 'Use at most 128 characters.' },
+    });
+    expect(validate(registerInput, { username: 'emoji_one', password: '🙂'.repeat(128) }, en)).toMatchObject({ ok: true });
+  });
+
   it('passes what the server would accept', () => {
     expect(validate(changePasswordInput, { currentPassword: 'old one', newPassword: 'new one' }, en)).toEqual({
       ok: true,

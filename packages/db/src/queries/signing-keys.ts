@@ -3,14 +3,30 @@ import type { Database } from '../schema';
 
 const keyColumns = ['kid', 'algorithm', 'public_jwk', 'private_key', 'created_at', 'retired_at', 'revoked_at'] as const;
 
-/** Keys whose tokens are still accepted: the current one and retired ones not revoked. */
-export async function listUsableSigningKeys(db: Kysely<Database>) {
+/**
+ * Keys whose tokens may still be accepted: the current one, and retired ones not revoked that
+ * were retired after `retiredAfter` (before it, every token they signed has expired).
+ */
+export async function listUsableSigningKeys(db: Kysely<Database>, retiredAfter: Date) {
   return db
     .selectFrom('signing_keys')
     .select(keyColumns)
     .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', retiredAfter)]))
     .orderBy('created_at', 'desc')
     .execute();
+}
+
+/** Whether the key may still sign: neither retired nor revoked (by any instance). */
+export async function isCurrentSigningKey(db: Kysely<Database>, kid: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('signing_keys')
+    .select('kid')
+    .where('kid', '=', kid)
+    .where('retired_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function listSigningKeys(db: Kysely<Database>) {

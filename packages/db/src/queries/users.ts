@@ -48,6 +48,29 @@ export async function updateUserPasswordHash(db: Kysely<Database>, id: number, p
     .execute();
 }
 
+/**
+ * Replaces the hash only while it is still `previousHash`: an upgrade of the bcrypt cost made
+ * after a sign-in must not undo a password change that landed meanwhile.
+ */
+export async function upgradeUserPasswordHash(db: Kysely<Database>, id: number, previousHash: string, passwordHash: string) {
+  await db
+    .updateTable('users')
+    .set({ password_hash: passwordHash })
+    .where('id', '=', id)
+    .where('password_hash', '=', previousHash)
+    .execute();
+}
+
+/**
+ * The credentials a sign-in was checked against, read again and share-locked until the sign-in's
+ * transaction ends: a password change, reset or deactivation (which update the row, then end the
+ * user's sessions) either lands before, and the sign-in sees it, or waits and then ends the new
+ * session with the others.
+ */
+export async function lockUserCredentialsForSignIn(db: Kysely<Database>, id: number) {
+  return db.selectFrom('users').select(['password_hash', 'is_active']).where('id', '=', id).forShare().executeTakeFirst();
+}
+
 export interface UserListFilter {
   /** Part of the username, any case. */
   search?: string | undefined;
