@@ -1,4 +1,4 @@
-import { auditListInput, settingsUpdateInput } from '@stm/validators';
+import { AUDIT_ACTIONS, auditListInput, settingsUpdateInput } from '@stm/validators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { translate, type Translate } from '../i18n';
 import { validate } from '../lib/errors';
@@ -74,7 +74,7 @@ describe('audit entries', () => {
   const instant = (iso: string) => `<${iso}>`;
 
   it('name every action the API records', () => {
-    expect(Object.keys(AUDIT_ACTION_LABELS)).toHaveLength(20);
+    expect(Object.keys(AUDIT_ACTION_LABELS).sort()).toEqual([...AUDIT_ACTIONS].sort());
     expect(en(AUDIT_ACTION_LABELS['auth.login_failed'])).toBe('Sign-in failed');
     expect(auditActionLabel('auth.from_the_future')).toBe(undefined);
     expect(auditActionLabel('toString')).toBe(undefined);
