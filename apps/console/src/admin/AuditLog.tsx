@@ -4,10 +4,10 @@ import { useMemo } from 'react';
 import { DebouncedInput } from '../components/DebouncedInput';
 import { Alert, Empty, Loading } from '../components/Feedback';
 import { Control } from '../components/Field';
-import { LoadMore } from '../components/LoadMore';
+import { ListSummary, LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
-import { describeError, validate } from '../lib/errors';
+import { validate } from '../lib/errors';
 import { type RouterOutputs, useTRPC } from '../lib/trpc';
 import { describeUserAgent } from '../lib/user-agent';
 import { DATETIME_INPUT_MAX, DATETIME_INPUT_MIN } from '../tasks/dates';
@@ -40,7 +40,7 @@ export function AuditLog() {
       enabled: checked.ok,
     }),
   );
-  const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
+  const items = usePagedItems(list.data);
   // To the second: events often come in bursts within one minute.
   const formatInstant = useMemo(() => {
     const format = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -52,18 +52,8 @@ export function AuditLog() {
   let body;
   if (!checked.ok) body = rangeError ? null : <Alert message={Object.values(checked.errors)[0] ?? t('validation.invalid')} />;
   else if (list.isPending) body = <Loading block />;
-  else if (list.isError) {
-    body = (
-      <div className="stack">
-        <Alert message={describeError(list.error, t).message} />
-        <div>
-          <button type="button" className="btn" onClick={() => void list.refetch()}>
-            {t('common.retry')}
-          </button>
-        </div>
-      </div>
-    );
-  } else if (items.length === 0) {
+  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (items.length === 0) {
     body = hasAuditFilters(filters) ? (
       <Empty title={t('audit.noMatch')}>
         <button type="button" className="btn" onClick={() => setFilters(DEFAULT_AUDIT_FILTERS)}>
@@ -97,13 +87,7 @@ export function AuditLog() {
             </tbody>
           </table>
         </div>
-        <LoadMore
-          hasNextPage={list.hasNextPage}
-          isFetchingNextPage={list.isFetchingNextPage}
-          fetchNextPage={() => {
-            if (!list.isFetchingNextPage) void list.fetchNextPage({ cancelRefetch: false });
-          }}
-        />
+        <LoadMore list={list} />
       </>
     );
   }
@@ -112,11 +96,7 @@ export function AuditLog() {
     <Page title={t('admin.audit')}>
       <p className="muted">{t('audit.help')}</p>
       <AuditFilterBar filters={filters} onChange={setFilters} rangeError={rangeError} />
-      <p className="list-summary muted" role="status">
-        {checked.ok && list.isSuccess && !list.isPlaceholderData
-          ? `${plural('audit.shown', items.length)}${list.hasNextPage ? ` ${t('tasks.moreAvailable')}` : ''}`
-          : null}
-      </p>
+      <ListSummary list={list} shown={checked.ok ? plural('audit.shown', items.length) : null} />
       {body}
     </Page>
   );
