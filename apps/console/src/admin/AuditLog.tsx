@@ -21,7 +21,7 @@ import {
   parseAuditFilters,
 } from './audit-filters';
 import { AUDIT_ACTION_GROUPS, AUDIT_ACTION_LABELS, AUDIT_TARGET_LABELS, auditActionLabel, auditDetailLines } from './audit-format';
-import { useSearchFilters } from './url-filters';
+import { useSearchFilters } from '../lib/url-filters';
 
 type AuditEntry = RouterOutputs['admin']['audit']['list']['items'][number];
 

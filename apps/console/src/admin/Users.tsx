@@ -16,7 +16,7 @@ import { UserCreateDialog } from './UserCreateDialog';
 import { describeUserAction, type UserAction } from './user-actions';
 import { DEFAULT_USER_FILTERS, hasUserFilters, parseUserFilters, userFiltersToListInput, userFiltersToSearch } from './user-filters';
 import { UserFilterBar, UserRowActions } from './user-parts';
-import { useSearchFilters } from './url-filters';
+import { useSearchFilters } from '../lib/url-filters';
 
 /** Accounts: find them, create them, change role and activation, hand out reset links, delete. */
 export function Users() {
