@@ -3,7 +3,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Dialog } from '../components/Dialog';
 import { Alert } from '../components/Feedback';
-import { Control, Field } from '../components/Field';
+import { ConfirmPasswordField, Control, Field } from '../components/Field';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { describeError, type FieldErrors, formErrors, validate } from '../lib/errors';
@@ -91,16 +91,7 @@ export function UserCreateDialog({ onClose, onCreated }: { onClose(): void; onCr
           error={shown.field('password')}
           required
         />
-        <Field
-          label={t('field.confirmPassword')}
-          name="confirmPassword"
-          type="password"
-          autoComplete="new-password"
-          value={confirm}
-          onValueChange={setConfirm}
-          error={errors.confirmPassword}
-          required
-        />
+        <ConfirmPasswordField label={t('field.confirmPassword')} value={confirm} onValueChange={setConfirm} error={errors.confirmPassword} />
         <Alert message={shown.form} />
         <div className="dialog-actions">
           <button type="button" className="btn" onClick={onClose} disabled={create.isPending}>

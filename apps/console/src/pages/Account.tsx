@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
-import { Field } from '../components/Field';
+import { ConfirmPasswordField, Field } from '../components/Field';
 import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
@@ -131,16 +131,7 @@ function ChangePassword() {
           error={shown.field('newPassword')}
           required
         />
-        <Field
-          label={t('field.confirmNewPassword')}
-          name="confirmPassword"
-          type="password"
-          autoComplete="new-password"
-          value={confirm}
-          onValueChange={setConfirm}
-          error={errors.confirmPassword}
-          required
-        />
+        <ConfirmPasswordField label={t('field.confirmNewPassword')} value={confirm} onValueChange={setConfirm} error={errors.confirmPassword} />
         <Alert message={shown.form} />
         <div>
           <button type="submit" className="btn btn-primary" disabled={change.isPending} aria-busy={change.isPending || undefined}>

@@ -4,7 +4,7 @@ import { type FormEvent, useState } from 'react';
 import { Link, useLocation } from 'wouter';
 import { AuthFrame } from '../components/AuthFrame';
 import { Alert } from '../components/Feedback';
-import { Field } from '../components/Field';
+import { ConfirmPasswordField, Field } from '../components/Field';
 import { useI18n } from '../i18n';
 import { describeError, type FieldErrors, formErrors, reasonOf, validate } from '../lib/errors';
 import { useTRPC } from '../lib/trpc';
@@ -75,16 +75,7 @@ export function Register() {
           error={shown.field('password')}
           required
         />
-        <Field
-          label={t('field.confirmPassword')}
-          name="confirmPassword"
-          type="password"
-          autoComplete="new-password"
-          value={confirm}
-          onValueChange={setConfirm}
-          error={errors.confirmPassword}
-          required
-        />
+        <ConfirmPasswordField label={t('field.confirmPassword')} value={confirm} onValueChange={setConfirm} error={errors.confirmPassword} />
         <Alert message={shown.form} />
         <button type="submit" className="btn btn-primary btn-block" disabled={register.isPending} aria-busy={register.isPending || undefined}>
           {register.isPending ? t('register.submitting') : t('register.submit')}

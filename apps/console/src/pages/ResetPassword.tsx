@@ -4,7 +4,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { Link } from 'wouter';
 import { AuthFrame } from '../components/AuthFrame';
 import { Alert } from '../components/Feedback';
-import { Field } from '../components/Field';
+import { ConfirmPasswordField, Field } from '../components/Field';
 import { useI18n } from '../i18n';
 import { describeError, type FieldErrors, formErrors, reasonOf, validate } from '../lib/errors';
 import { passwordPolicyProblem } from '../lib/password';
@@ -83,16 +83,7 @@ export function ResetPassword() {
           error={shown.field('newPassword')}
           required
         />
-        <Field
-          label={t('field.confirmNewPassword')}
-          name="confirmPassword"
-          type="password"
-          autoComplete="new-password"
-          value={confirm}
-          onValueChange={setConfirm}
-          error={errors.confirmPassword}
-          required
-        />
+        <ConfirmPasswordField label={t('field.confirmNewPassword')} value={confirm} onValueChange={setConfirm} error={errors.confirmPassword} />
         <Alert message={shown.form} />
         <button type="submit" className="btn btn-primary btn-block" disabled={reset.isPending} aria-busy={reset.isPending || undefined}>
           {reset.isPending ? t('common.saving') : t('resetPassword.submit')}
