@@ -205,30 +205,8 @@ function AuditFilterBar({
         </Control>
       </div>
       <div className="filters-row">
-        <Control label={t('audit.from')} className="filter-time" error={rangeError}>
-          {(control) => (
-            <input
-              {...control}
-              type="datetime-local"
-              min={DATETIME_INPUT_MIN}
-              max={DATETIME_INPUT_MAX}
-              value={filters.from ?? ''}
-              onChange={(event) => onChange({ from: event.target.value || null })}
-            />
-          )}
-        </Control>
-        <Control label={t('audit.to')} className="filter-time">
-          {(control) => (
-            <input
-              {...control}
-              type="datetime-local"
-              min={DATETIME_INPUT_MIN}
-              max={DATETIME_INPUT_MAX}
-              value={filters.to ?? ''}
-              onChange={(event) => onChange({ to: event.target.value || null })}
-            />
-          )}
-        </Control>
+        <TimeBound label={t('audit.from')} value={filters.from} error={rangeError} onChange={(from) => onChange({ from })} />
+        <TimeBound label={t('audit.to')} value={filters.to} onChange={(to) => onChange({ to })} />
         {hasAuditFilters(filters) ? (
           <button type="button" className="btn btn-small" onClick={() => onChange(DEFAULT_AUDIT_FILTERS)}>
             {t('filters.clear')}
@@ -236,5 +214,33 @@ function AuditFilterBar({
         ) : null}
       </div>
     </div>
+  );
+}
+
+/** One end of the time range, in the reader's local time; null when open. */
+function TimeBound({
+  label,
+  value,
+  error,
+  onChange,
+}: {
+  label: string;
+  value: string | null;
+  error?: string | undefined;
+  onChange(value: string | null): void;
+}) {
+  return (
+    <Control label={label} className="filter-time" error={error}>
+      {(control) => (
+        <input
+          {...control}
+          type="datetime-local"
+          min={DATETIME_INPUT_MIN}
+          max={DATETIME_INPUT_MAX}
+          value={value ?? ''}
+          onChange={(event) => onChange(event.target.value || null)}
+        />
+      )}
+    </Control>
   );
 }
