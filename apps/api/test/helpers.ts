@@ -4,7 +4,7 @@ import type {} from '@stm/vitest-config/global-setup';
 import { inject } from 'vitest';
 import { buildApp } from '../src/app';
 import { createContextInner } from '../src/context';
-import { loadConfig } from '../src/env';
+import { type AppConfig, loadConfig } from '../src/env';
 import { appRouter } from '../src/routers';
 import { createCallerFactory } from '../src/trpc';
 
@@ -29,9 +29,12 @@ export async function createTestApp(environment: Record<string, string> = {}): P
   return startTestApp(await createTestDatabase(inject('dbTemplate')), environment);
 }
 
-/** The whole API on a database the caller opened (closed with the app). */
-export async function startTestApp(database: TestDatabase, environment: Record<string, string> = {}): Promise<TestApp> {
-  const config = loadConfig({
+/**
+ * The configuration of an API under test: a fixed secret, a cheap bcrypt cost, no logs, no
+ * console, rate limits out of the way; `environment` changes any of it.
+ */
+export function testConfig(environment: Record<string, string> = {}): AppConfig {
+  return loadConfig({
     NODE_ENV: 'test',
     SECRET_KEY: TEST_SECRET,
     BCRYPT_COST: '4',
@@ -42,8 +45,18 @@ export async function startTestApp(database: TestDatabase, environment: Record<s
     AUTH_RATE_LIMIT_MAX: '100000',
     ...environment,
   });
-  const app = await buildApp({ config, database });
-  await app.ready();
+}
+
+/** The whole API on a database the caller opened (closed with the app, or when the app fails to start). */
+export async function startTestApp(database: TestDatabase, environment: Record<string, string> = {}): Promise<TestApp> {
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ config: testConfig(environment), database });
+    await app.ready();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   return {
     app,
     database,
