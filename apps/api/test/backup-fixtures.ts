@@ -9,9 +9,9 @@ import { type DatabaseHandle, sql } from '@stm/db';
 import { expect } from 'vitest';
 import { json, PASSWORD, rest, signUp, signUpAdmin, startTestApp } from './helpers';
 import { type Place, usingDatabase } from './places';
-import { type CliResult, runCli } from './processes';
+import { type ProcessResult, runCli } from './processes';
 
-export function cli(place: Place, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function cli(place: Place, args: string[], env: Record<string, string> = {}): Promise<ProcessResult> {
   return runCli(args, { env: { ...place.env, ...env }, timeoutMs: 240_000 });
 }
 
