@@ -7,20 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { migrateToLatest } from '@stm/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  cli,
-  disposeAll,
-  expectAppWorks,
-  expectFilled,
-  type Filled,
-  fill,
-  type Place,
-  pglitePlace,
-  picture,
-  postgresPlace,
-  usingDatabase,
-} from './backup-fixtures';
+import { cli, expectAppWorks, expectFilled, type Filled, fill, picture } from './backup-fixtures';
 import { PASSWORD } from './helpers';
+import { disposeAll, type Place, pglitePlace, postgresPlace, usingDatabase } from './places';
 import { startServer } from './processes';
 
 describe('moving from the embedded database to PostgreSQL', { timeout: 400_000 }, () => {

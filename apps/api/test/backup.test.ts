@@ -4,22 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { migrateTo, migrateToLatest, sql } from '@stm/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  cli,
-  disposeAll,
-  expectAppWorks,
-  expectUntouched,
-  expectFilled,
-  type Filled,
-  fill,
-  type Place,
-  pglitePlace,
-  picture,
-  postgresPlace,
-  rewritePortable,
-  tablesOf,
-  usingDatabase,
-} from './backup-fixtures';
+import { cli, expectAppWorks, expectFilled, expectUntouched, type Filled, fill, picture, rewritePortable, tablesOf } from './backup-fixtures';
+import { disposeAll, type Place, pglitePlace, postgresPlace, usingDatabase } from './places';
 
 const driver = process.env.STM_TEST_DB === 'postgres' ? 'postgres' : 'pglite';
 const newPlace = driver === 'postgres' ? postgresPlace : pglitePlace;

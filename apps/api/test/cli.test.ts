@@ -1,86 +1,37 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { createDb, type DatabaseHandle, sql } from '@stm/db';
-import { withDatabase } from '@stm/db/testing';
+import type { DatabaseHandle } from '@stm/db';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildApp } from '../src/app';
-import { loadConfig } from '../src/env';
-import { json, PASSWORD, rest, TEST_SECRET } from './helpers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json, PASSWORD, rest, startTestApp } from './helpers';
+import { type Place, pglitePlace, postgresPlace } from './places';
 import { runCli } from './processes';
 
 const driver = process.env.STM_TEST_DB === 'postgres' ? 'postgres' : 'pglite';
 const NEW_PASSWORD = 'set by the operator';
 
 /**
- * Where the CLI works: a brand-new, unmigrated database of the project's driver. For PostgreSQL
- * an empty database; for PGlite an empty DATA_DIR, which only one process may open at a time.
+ * Where the CLI works: a brand-new, unmigrated database of the project's driver (for the embedded
+ * one, a DATA_DIR only one process may open at a time).
  */
-interface Target {
-  env: Record<string, string>;
-  open(): Promise<DatabaseHandle>;
-  dispose(): Promise<void>;
-}
-
-async function createTarget(): Promise<Target> {
-  if (driver === 'pglite') {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stm-cli-test-'));
-    return {
-      env: { DATA_DIR: dataDir },
-      open: () => createDb({ dataDir }),
-      dispose: () => rm(dataDir, { recursive: true, force: true }),
-    };
-  }
-  const template = inject('dbTemplate');
-  if (template.driver !== 'postgres') throw new Error('expected a PostgreSQL template');
-  // Named like the other test databases, so a killed run's leftovers are dropped by the next one.
-  const name = `stm_test_${process.pid}_cli_${randomBytes(4).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const server = await createDb({ databaseUrl: template.adminUrl, pool: { max: 1 } });
-    try {
-      await sql.raw(statement).execute(server.db);
-    } finally {
-      await server.close();
-    }
-  };
-  await admin(`create database ${name}`);
-  const url = withDatabase(template.adminUrl, name);
-  return {
-    env: { DATABASE_URL: url },
-    open: () => createDb({ databaseUrl: url, pool: { max: 2 } }),
-    dispose: () => admin(`drop database if exists ${name} with (force)`),
-  };
-}
-
-let target: Target;
+let place: Place;
 
 /** The API on the CLI's database, for checking results through the public surface; closed after. */
 async function withApp<T>(work: (app: FastifyInstance, database: DatabaseHandle) => Promise<T>): Promise<T> {
-  const database = await target.open();
+  const t = await startTestApp(await place.open());
   try {
-    const config = loadConfig({ NODE_ENV: 'test', SECRET_KEY: TEST_SECRET, BCRYPT_COST: '4', LOG_LEVEL: 'silent', LOG_FILE: 'false', CONSOLE_DIR: '' });
-    const app = await buildApp({ config, database });
-    try {
-      await app.ready();
-      return await work(app, database);
-    } finally {
-      await app.close();
-    }
+    return await work(t.app, t.database);
   } finally {
-    await database.close();
+    await t.close();
   }
 }
 
-const cli = (args: string[], stdin?: string) => runCli(args, { env: target.env, ...(stdin === undefined ? {} : { stdin }) });
+const cli = (args: string[], stdin?: string) => runCli(args, { env: place.env, ...(stdin === undefined ? {} : { stdin }) });
 
 describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
   beforeAll(async () => {
-    target = await createTarget();
+    place = driver === 'postgres' ? await postgresPlace() : await pglitePlace();
   }, 60_000);
   afterAll(async () => {
-    await target?.dispose();
+    await place?.dispose();
   });
 
   it('db:migrate brings a new database up to date, and then has nothing to do', async () => {
@@ -184,7 +135,7 @@ describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
   });
 
   it.runIf(driver === 'pglite')('says clearly that the embedded database is in use while a server holds it', async () => {
-    const holder = await target.open();
+    const holder = await place.open();
     try {
       const result = await cli(['keys:list']);
       expect(result.code).toBe(1);

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { API_VERSION, buildApp } from '../src/app';
 import { buildOpenApiDocument } from '../src/openapi';
 import { createContextInner } from '../src/context';
-import { loadConfig } from '../src/env';
+import { type AppConfig, loadConfig } from '../src/env';
 import { appRouter } from '../src/routers';
 import { createCallerFactory } from '../src/trpc';
 
@@ -32,13 +32,12 @@ export async function createTestApp(environment: Record<string, string> = {}, op
   return startTestApp(await createTestDatabase(inject('dbTemplate')), environment);
 }
 
-/** The whole API on a database the caller opened, closed with the app unless `closesDatabase` is false. */
-export async function startTestApp(
-  database: TestDatabase,
-  environment: Record<string, string> = {},
-  { closesDatabase = true }: { closesDatabase?: boolean } = {},
-): Promise<TestApp> {
-  const config = loadConfig({
+/**
+ * The configuration of an API under test: a fixed secret, a cheap bcrypt cost, no logs, no
+ * console, rate limits out of the way; `environment` changes any of it.
+ */
+export function testConfig(environment: Record<string, string> = {}): AppConfig {
+  return loadConfig({
     NODE_ENV: 'test',
     SECRET_KEY: TEST_SECRET,
     BCRYPT_COST: '4',
@@ -49,9 +48,24 @@ export async function startTestApp(
     AUTH_RATE_LIMIT_MAX: '100000',
     ...environment,
   });
-  const app = await buildApp({ config, database });
-  const answers = recordRestAnswers(app);
-  await app.ready();
+}
+
+/** The whole API on a database the caller opened, closed with the app (unless `closesDatabase` is false) or when the app fails to start. */
+export async function startTestApp(
+  database: TestDatabase,
+  environment: Record<string, string> = {},
+  { closesDatabase = true }: { closesDatabase?: boolean } = {},
+): Promise<TestApp> {
+  let app: FastifyInstance;
+  let answers: RestAnswer[];
+  try {
+    app = await buildApp({ config: testConfig(environment), database });
+    answers = recordRestAnswers(app);
+    await app.ready();
+  } catch (error) {
+    if (closesDatabase) await database.close();
+    throw error;
+  }
   return {
     app,
     database,

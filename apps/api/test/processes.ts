@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { TEST_SECRET } from './helpers';
@@ -28,27 +28,29 @@ export function childEnvironment(extra: Record<string, string>): Record<string, 
   };
 }
 
-export interface CliResult {
+export interface ProcessResult {
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** Runs the CLI to completion, with `stdin` as its standard input; killed if it outlives `timeoutMs`. */
-export function runCli(args: string[], options: { env: Record<string, string>; stdin?: string; timeoutMs?: number }): Promise<CliResult> {
+/**
+ * What a command-line process (spawned with every stdio a pipe) comes to: `stdin` is its whole
+ * standard input; the result is its exit code and everything it wrote. Killed, and a failure, if
+ * it outlives `timeoutMs`; `name` says which in that failure.
+ */
+export function outcomeOf(
+  child: ChildProcessWithoutNullStreams,
+  options: { name: string; stdin?: string | undefined; timeoutMs?: number | undefined },
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: API_DIR,
-      env: childEnvironment(options.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`CLI ${args.join(' ')} did not finish in time; stderr: ${stderr}`));
+      reject(new Error(`${options.name} did not finish in time; stderr: ${stderr}`));
     }, options.timeoutMs ?? 60_000);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -60,6 +62,16 @@ export function runCli(args: string[], options: { env: Record<string, string>; s
     });
     child.stdin.end(options.stdin ?? '');
   });
+}
+
+/** Runs the operator CLI to completion, with `stdin` as its standard input. */
+export function runCli(args: string[], options: { env: Record<string, string>; stdin?: string; timeoutMs?: number }): Promise<ProcessResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: API_DIR,
+    env: childEnvironment(options.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  return outcomeOf(child, { name: `CLI ${args.join(' ')}`, stdin: options.stdin, timeoutMs: options.timeoutMs });
 }
 
 /** A port nothing listens on right now, on the loopback interface. */

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app';
-import { loadConfig } from '../src/env';
-import { createTestApp, json, PASSWORD, rest, signUp, signUpAdmin, TEST_SECRET, type TestApp, trpc } from './helpers';
+import { createTestApp, json, PASSWORD, rest, signUp, signUpAdmin, type TestApp, testConfig, trpc } from './helpers';
 
 let t: TestApp;
 let admin: Awaited<ReturnType<typeof signUpAdmin>>;
@@ -156,17 +155,7 @@ describe('a change is in force at once, without a restart', () => {
 
   it('another instance on the same database applies the change within its poll interval', async () => {
     const second: FastifyInstance = await buildApp({
-      config: loadConfig({
-        NODE_ENV: 'test',
-        SECRET_KEY: TEST_SECRET,
-        BCRYPT_COST: '4',
-        LOG_LEVEL: 'silent',
-        LOG_FILE: 'false',
-        CONSOLE_DIR: '',
-        SETTINGS_REFRESH_MS: '100',
-        RATE_LIMIT_MAX: '100000',
-        AUTH_RATE_LIMIT_MAX: '100000',
-      }),
+      config: testConfig({ SETTINGS_REFRESH_MS: '100' }),
       database: t.database,
     });
     try {

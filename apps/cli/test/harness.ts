@@ -1,32 +1,22 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appRouter, buildApp, createCallerFactory, createContextInner, loadConfig } from '@stm/api';
-import { createTestDatabase } from '@stm/db/testing';
-import type {} from '@stm/vitest-config/global-setup';
-import { inject } from 'vitest';
+import { createTestApp, outcomeOf, PASSWORD, type ProcessResult, type TestApp } from '@stm/api/testing';
+
+export { freePort, PASSWORD } from '@stm/api/testing';
 
 const CLI_DIR = fileURLToPath(new URL('..', import.meta.url));
 /** The entry point of the repository: the TypeScript source, compiled as it loads. */
 export const STM_BIN = path.join(CLI_DIR, 'bin/stm.js');
-export const PASSWORD = 'a long enough passphrase';
-const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
-const createCaller = createCallerFactory(appRouter);
-
-export interface TestApi {
-  app: Awaited<ReturnType<typeof buildApp>>;
+export interface TestApi extends TestApp {
   /** Where the API listens: http://127.0.0.1:<port>. */
   url: string;
-  /** A tRPC caller, signed in when given an access token: to set up and check through the API itself. */
-  caller(accessToken?: string | null): ReturnType<typeof createCaller>;
   register(username: string): Promise<void>;
   /** A session of its own (not the CLI's), for checking what the CLI did. */
   signIn(username: string): Promise<string>;
-  close(): Promise<void>;
 }
 
 /**
@@ -34,35 +24,18 @@ export interface TestApi {
  * project), listening on a random loopback port, with a cheap bcrypt cost.
  */
 export async function startApi(): Promise<TestApi> {
-  const database = await createTestDatabase(inject('dbTemplate'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    SECRET_KEY: TEST_SECRET,
-    BCRYPT_COST: '4',
-    LOG_LEVEL: 'silent',
-    LOG_FILE: 'false',
-    CONSOLE_DIR: '',
-    RATE_LIMIT_MAX: '100000',
-    AUTH_RATE_LIMIT_MAX: '100000',
-  });
-  const app = await buildApp({ config, database });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
+  const api = await createTestApp();
+  await api.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = api.app.server.address();
   if (!address || typeof address === 'string') throw new Error('the API is not listening on a port');
-  const caller = (accessToken: string | null = null) => createCaller(createContextInner({ services: app.services, accessToken }));
   return {
-    app,
+    ...api,
     url: `http://127.0.0.1:${address.port}`,
-    caller,
     async register(username) {
-      await caller().auth.register({ username, password: PASSWORD });
+      await api.caller().auth.register({ username, password: PASSWORD });
     },
     async signIn(username) {
-      return (await caller().auth.login({ username, password: PASSWORD })).access_token;
-    },
-    async close() {
-      await app.close();
-      await database.close();
+      return (await api.caller().auth.login({ username, password: PASSWORD })).access_token;
     },
   };
 }
@@ -73,22 +46,10 @@ export async function startApi(): Promise<TestApi> {
  */
 export async function buildStm(dir: string): Promise<string> {
   const outfile = path.join(dir, 'stm.js');
-  const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(CLI_DIR, 'build.mjs'), outfile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-  if (result.code !== 0) throw new Error(`building stm failed: ${result.output}`);
+  const build = spawn(process.execPath, [path.join(CLI_DIR, 'build.mjs'), outfile]);
+  const result = await outcomeOf(build, { name: 'building stm', timeoutMs: 120_000 });
+  if (result.code !== 0) throw new Error(`building stm failed: ${result.stderr}${result.stdout}`);
   return outfile;
-}
-
-export interface StmResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
 }
 
 export interface StmOptions {
@@ -107,7 +68,7 @@ export interface StmOptions {
  * Runs `stm` as a user would: its own process, talking HTTP to the API. Nothing is inherited
  * from this environment but PATH, so a developer's STM_* or XDG settings cannot leak in.
  */
-export function runStm(args: string[], options: StmOptions): Promise<StmResult> {
+export function runStm(args: string[], options: StmOptions): Promise<ProcessResult> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: options.configDir,
@@ -118,32 +79,14 @@ export function runStm(args: string[], options: StmOptions): Promise<StmResult> 
   const command = options.umask
     ? spawn('/bin/sh', ['-c', `umask ${options.umask} && exec "$0" "$@"`, process.execPath, options.entry, ...args], { env })
     : spawn(process.execPath, [options.entry, ...args], { env });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    command.stdout.on('data', (chunk) => (stdout += chunk));
-    command.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      command.kill('SIGKILL');
-      reject(new Error(`stm ${args.join(' ')} did not finish in time; stderr: ${stderr}`));
-    }, 60_000);
-    command.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    command.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    command.stdin.end(options.stdin ?? '');
-  });
+  return outcomeOf(command, { name: `stm ${args.join(' ')}`, stdin: options.stdin });
 }
 
 export interface StmUser {
   configDir: string;
   sessionFile: string;
-  run(args: string[], options?: Partial<Omit<StmOptions, 'configDir'>>): Promise<StmResult>;
-  login(username: string): Promise<StmResult>;
+  run(args: string[], options?: Partial<Omit<StmOptions, 'configDir'>>): Promise<ProcessResult>;
+  login(username: string): Promise<ProcessResult>;
   /** The saved session, as the client wrote it. */
   session(): Promise<{ apiUrl: string; username: string; accessToken: string; accessTokenExpiresAt: string; refreshToken: string }>;
   dispose(): Promise<void>;
@@ -162,16 +105,4 @@ export async function stmUser(api: TestApi, entry: string): Promise<StmUser> {
     session: async () => JSON.parse(await readFile(sessionFile, 'utf8')),
     dispose: () => rm(path.dirname(configDir), { recursive: true, force: true }),
   };
-}
-
-/** A loopback port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }

@@ -1,8 +1,20 @@
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, api, apiLogin, browserAvailable, screenshot, signIn, type Stage, startStage, uniqueName } from './harness';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN,
+  api,
+  apiLogin,
+  browserAvailable,
+  heading,
+  PASSWORD,
+  pathOf,
+  screenshot,
+  signIn,
+  stageForTests,
+  uniqueName,
+  waitForPath,
+} from './harness';
 
-const PASSWORD = 'correct horse battery staple';
 const LAST_ADMIN = 'This is the last active administrator: it cannot be demoted, deactivated or deleted. Make another user an administrator first.';
 
 interface ApiUser {
@@ -10,20 +22,6 @@ interface ApiUser {
   username: string;
   role: 'admin' | 'user';
   isActive: boolean;
-}
-
-function pathOf(page: Page): string {
-  const url = new URL(page.url());
-  return `${url.pathname}${url.search}`;
-}
-
-/** Waits until the address is exactly this path and query (globs would read `?` as a wildcard). */
-async function waitForPath(page: Page, expected: string) {
-  await page.waitForURL((url) => `${url.pathname}${url.search}` === expected);
-}
-
-async function heading(page: Page, name: string) {
-  await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
 }
 
 /** The usernames in the users table, top to bottom, once they equal what is expected. */
@@ -37,27 +35,17 @@ async function findUser(baseUrl: string, token: string, username: string): Promi
 }
 
 describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
-  let stage: Stage;
+  const stage = stageForTests();
   let adminToken: string;
   // One admin browser for the whole file: signing in again for every test would only add time.
   let admin: { context: BrowserContext; page: Page };
 
   beforeAll(async () => {
-    stage = await startStage();
     adminToken = await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
     admin = await stage.newContext();
     await admin.page.goto('/sign-in?next=%2Fadmin%2Fusers');
     await signIn(admin.page, ADMIN.username, ADMIN.password);
     await waitForPath(admin.page, '/admin/users');
-  });
-
-  afterAll(async () => {
-    await stage?.close();
-  });
-
-  afterEach(() => {
-    const problems = stage.problems.splice(0);
-    expect(problems).toEqual([]);
   });
 
   /** The admin's browser, on an admin screen. */

@@ -1,49 +1,21 @@
-import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ADMIN,
   apiLogin,
   browserAvailable,
+  heading,
+  PASSWORD,
+  pathOf,
   registerUser,
   screenshot,
   signIn,
-  type Stage,
-  startStage,
+  stageForTests,
   uniqueName,
+  waitForPath,
 } from './harness';
 
-const PASSWORD = 'correct horse battery staple';
-
-function pathOf(page: Page): string {
-  const url = new URL(page.url());
-  return `${url.pathname}${url.search}`;
-}
-
-/** Waits until the address is exactly this path and query (globs would read `?` as a wildcard). */
-async function waitForPath(page: Page, expected: string) {
-  await page.waitForURL((url) => `${url.pathname}${url.search}` === expected);
-}
-
-async function heading(page: Page, name: string) {
-  await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
-}
-
 describe.skipIf(!browserAvailable())('the console in Chromium', () => {
-  let stage: Stage;
-
-  beforeAll(async () => {
-    stage = await startStage();
-  });
-
-  afterAll(async () => {
-    await stage?.close();
-  });
-
-  // Any CSP violation, script error or unexpected console error fails the test that caused it.
-  afterEach(() => {
-    const problems = stage.problems.splice(0);
-    expect(problems).toEqual([]);
-  });
+  const stage = stageForTests();
 
   it('register, sign in, see the account, change the password, sign out, sign in with the new password', async () => {
     const { context, page } = await stage.newContext();

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -19,6 +20,8 @@ const CONSOLE_DIR = path.join(REPO_ROOT, 'apps/console/dist');
 const SCREENSHOT_DIR = path.join(REPO_ROOT, 'test-results/screenshots');
 
 export const ADMIN = { username: 'root-admin', password: 'e2e admin passphrase 42' };
+/** The password of the accounts the tests make for themselves. */
+export const PASSWORD = 'correct horse battery staple';
 
 /**
  * Whether the browser tests can run. CI installs Chromium with apt-get, so there a missing
@@ -174,6 +177,57 @@ export async function startStage(environment: Record<string, string> = {}): Prom
     },
     close: stop,
   };
+}
+
+/**
+ * The stage of a describe block: started before its first test, stopped after its last. After
+ * each test, any CSP violation, script error or unexpected console error fails that test. Read
+ * it inside tests and hooks: it exists from the block's first beforeAll on.
+ */
+export function stageForTests(environment: Record<string, string> = {}): Stage {
+  let started: Stage | undefined;
+  const stage = (): Stage => {
+    if (!started) throw new Error('The stage starts before the first test: read it inside tests and hooks');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startStage(environment);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  afterEach(() => {
+    expect(stage().problems.splice(0)).toEqual([]);
+  });
+  return {
+    get baseUrl() {
+      return stage().baseUrl;
+    },
+    get browser() {
+      return stage().browser;
+    },
+    get problems() {
+      return stage().problems;
+    },
+    newContext: (options) => stage().newContext(options),
+    close: () => stage().close(),
+  };
+}
+
+/** The path and query the page is at. */
+export function pathOf(page: Page): string {
+  const url = new URL(page.url());
+  return `${url.pathname}${url.search}`;
+}
+
+/** Waits until the address is exactly this path and query (globs would read `?` as a wildcard). */
+export async function waitForPath(page: Page, expected: string): Promise<void> {
+  await page.waitForURL((url) => `${url.pathname}${url.search}` === expected);
+}
+
+/** Waits for the screen's title, the one h1. */
+export async function heading(page: Page, name: string): Promise<void> {
+  await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ADMIN,
   api,
@@ -7,28 +7,17 @@ import {
   apiLogin,
   browserAvailable,
   createTask,
+  heading,
+  PASSWORD,
+  pathOf,
   registerUser,
   screenshot,
   signIn,
   type Stage,
-  startStage,
+  stageForTests,
   uniqueName,
+  waitForPath,
 } from './harness';
-
-const PASSWORD = 'correct horse battery staple';
-
-function pathOf(page: Page): string {
-  const url = new URL(page.url());
-  return `${url.pathname}${url.search}`;
-}
-
-async function waitForPath(page: Page, expected: string) {
-  await page.waitForURL((url) => `${url.pathname}${url.search}` === expected);
-}
-
-async function heading(page: Page, name: string) {
-  await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
-}
 
 /** The titles of the task list, top to bottom, once they equal what is expected. */
 async function expectTitles(page: Page, expected: string[]) {
@@ -57,20 +46,7 @@ async function createViaForm(page: Page, task: { title: string; description?: st
 }
 
 describe.skipIf(!browserAvailable())('the task screens in Chromium', () => {
-  let stage: Stage;
-
-  beforeAll(async () => {
-    stage = await startStage();
-  });
-
-  afterAll(async () => {
-    await stage?.close();
-  });
-
-  afterEach(() => {
-    const problems = stage.problems.splice(0);
-    expect(problems).toEqual([]);
-  });
+  const stage = stageForTests();
 
   it('a new user creates, edits, completes, filters, searches, sorts and deletes tasks, one at a time and in bulk', async () => {
     // A zone half an hour off whole hours: the due time typed is local, the API stores UTC.

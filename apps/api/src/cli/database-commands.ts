@@ -4,16 +4,31 @@ import {
   assertRestorable,
   type BackupFormat,
   type BackupInfo,
+  type BackupTarget,
   backupDatabase,
   backupFormats,
   inspectBackup,
+  type PgToolsOptions,
   restoreDatabase,
+  type TableCount,
 } from '@stm/db/backup';
 import type { DatabaseCommand, DatabaseCommandTarget } from './commands';
 import { CliError } from './password-input';
 
-function tools(target: DatabaseCommandTarget) {
+function tools(target: DatabaseCommandTarget): PgToolsOptions {
   return { binDir: target.config.database.pgBinDir, environment: target.environment };
+}
+
+/**
+ * What a backup is made from and a restore goes into: the open database, and for pg_dump and
+ * pg_restore its URL and where PostgreSQL's programs are.
+ */
+async function openBackupTarget(target: DatabaseCommandTarget): Promise<BackupTarget> {
+  return {
+    database: await target.openDatabase(),
+    databaseUrl: target.driver === 'postgres' ? target.config.database.url : undefined,
+    tools: tools(target),
+  };
 }
 
 /**
@@ -22,10 +37,6 @@ function tools(target: DatabaseCommandTarget) {
  */
 function operatorPath(target: DatabaseCommandTarget, file: string): string {
   return path.resolve(target.environment.INIT_CWD ?? process.cwd(), file);
-}
-
-function databaseUrl(target: DatabaseCommandTarget): string | undefined {
-  return target.driver === 'postgres' ? target.config.database.url : undefined;
 }
 
 const DRIVER_NAMES = { postgres: 'PostgreSQL', pglite: 'the embedded database' } as const;
@@ -43,14 +54,11 @@ export const databaseCommands: Record<string, DatabaseCommand> = {
         throw new CliError(`--format must be one of: ${backupFormats.join(', ')}`, 2);
       }
       const summary = await backupDatabase({
-        database: await target.openDatabase(),
-        databaseUrl: databaseUrl(target),
-        tools: tools(target),
+        ...(await openBackupTarget(target)),
         file: operatorPath(target, positionals[0] as string),
         ...(format ? { format: format as BackupFormat } : {}),
       });
-      const rows = summary.tables ? `: ${describeRows(summary.tables)}` : '';
-      io.out(`Backed up ${DRIVER_NAMES[target.driver]} to ${summary.file} (${summary.format}, ${formatBytes(summary.bytes)})${rows}`);
+      io.out(`Backed up ${DRIVER_NAMES[target.driver]} to ${summary.file} (${summary.format}, ${formatBytes(summary.bytes)})${rowCounts(summary.tables)}`);
     },
   },
 
@@ -67,16 +75,13 @@ export const databaseCommands: Record<string, DatabaseCommand> = {
       assertRestorable(backup, target.driver);
       requireUnsealableSigningKey(backup, target.config.secretKey);
       const summary = await restoreDatabase({
-        database: await target.openDatabase(),
-        databaseUrl: databaseUrl(target),
-        tools: tools(target),
+        ...(await openBackupTarget(target)),
         backup,
         force: options.force === true,
       });
       const { info } = summary;
       const made = info.createdAt ? `, made ${info.createdAt}` : '';
-      const rows = summary.tables ? `: ${describeRows(summary.tables)}` : '';
-      io.out(`Restored ${file} (${info.format} backup of ${DRIVER_NAMES[info.source]}${made}) into ${DRIVER_NAMES[target.driver]}${rows}`);
+      io.out(`Restored ${file} (${info.format} backup of ${DRIVER_NAMES[info.source]}${made}) into ${DRIVER_NAMES[target.driver]}${rowCounts(summary.tables)}`);
       io.out(summary.applied.length > 0 ? `Migrated on: ${summary.applied.join(', ')}` : 'The schema is up to date');
     },
   },
@@ -104,9 +109,11 @@ function requireUnsealableSigningKey(info: BackupInfo, secretKey: string): void 
   }
 }
 
-function describeRows(tables: { name: string; rows: number }[]): string {
+/** ": 42 row(s) in 8 tables" where the format counts rows as it goes (portable); nothing otherwise. */
+function rowCounts(tables: TableCount[] | undefined): string {
+  if (!tables) return '';
   const rows = tables.reduce((sum, table) => sum + table.rows, 0);
-  return `${rows} row(s) in ${tables.length} tables`;
+  return `: ${rows} row(s) in ${tables.length} tables`;
 }
 
 function formatBytes(bytes: number): string {

@@ -10,10 +10,10 @@ import {
   taskStatusSchema,
 } from '@stm/validators';
 import type { z } from 'zod';
-import type { RouterInputs, RouterOutputs } from '../api';
+import type { ApiClient, RouterInputs, RouterOutputs } from '../api';
 import { localDateTime, parseDueDate } from '../dates';
 import { fieldErrorsOf, usageError } from '../errors';
-import { table } from '../output';
+import { type Output, table } from '../output';
 import { type Command, listOption, stringOption } from './command';
 
 type Task = RouterOutputs['tasks']['get'];
@@ -151,46 +151,58 @@ const add: Command = {
   },
 };
 
-const done: Command = {
+/**
+ * A command on task ids. One id goes to the single-task procedure, whose answer is the task;
+ * several go to the bulk one, which changes all of them or none.
+ */
+function commandOnTasks(command: {
+  name: string;
+  summary: string;
+  one(client: ApiClient, id: number, out: Output): Promise<void>;
+  many(client: ApiClient, ids: number[], out: Output): Promise<void>;
+}): Command {
+  return {
+    name: command.name,
+    arguments: '<id...>',
+    summary: command.summary,
+    options: {},
+    positionals: { min: 1, max: TASK_BULK_MAX },
+    async run(context, { positionals }) {
+      const ids = taskIds(positionals);
+      const client = await context.signedInClient();
+      const [id] = ids;
+      if (ids.length === 1 && id !== undefined) await command.one(client, id, context.out);
+      else await command.many(client, ids, context.out);
+    },
+  };
+}
+
+const done = commandOnTasks({
   name: 'tasks done',
-  arguments: '<id...>',
   summary: 'Mark tasks done (several at once: all or none)',
-  options: {},
-  positionals: { min: 1, max: TASK_BULK_MAX },
-  async run(context, { positionals }) {
-    const ids = taskIds(positionals);
-    const client = await context.signedInClient();
-    const [id] = ids;
-    if (ids.length === 1 && id !== undefined) {
-      const task = await client.tasks.update.mutate({ id, status: 'done' });
-      context.out.result(task, (updated) => [`Task ${updated.id} is done`, ...taskRows([updated])]);
-      return;
-    }
+  async one(client, id, out) {
+    const task = await client.tasks.update.mutate({ id, status: 'done' });
+    out.result(task, (updated) => [`Task ${updated.id} is done`, ...taskRows([updated])]);
+  },
+  async many(client, ids, out) {
     const input = checked(bulkUpdateTasksInput, { ids, changes: { status: 'done' } }, 'ids');
     const result = await client.tasks.bulkUpdate.mutate(input);
-    context.out.result(result, ({ updated }) => `${updated} tasks are done`);
+    out.result(result, ({ updated }) => `${updated} tasks are done`);
   },
-};
+});
 
-const remove: Command = {
+const remove = commandOnTasks({
   name: 'tasks rm',
-  arguments: '<id...>',
   summary: 'Delete tasks (several at once: all or none)',
-  options: {},
-  positionals: { min: 1, max: TASK_BULK_MAX },
-  async run(context, { positionals }) {
-    const ids = taskIds(positionals);
-    const client = await context.signedInClient();
-    const [id] = ids;
-    if (ids.length === 1 && id !== undefined) {
-      const result = await client.tasks.delete.mutate({ id });
-      context.out.result(result, () => `Deleted task ${id}`);
-      return;
-    }
+  async one(client, id, out) {
+    const result = await client.tasks.delete.mutate({ id });
+    out.result(result, () => `Deleted task ${id}`);
+  },
+  async many(client, ids, out) {
     const input = checked(bulkDeleteTasksInput, { ids }, 'ids');
     const result = await client.tasks.bulkDelete.mutate(input);
-    context.out.result(result, ({ deleted }) => `Deleted ${deleted} tasks`);
+    out.result(result, ({ deleted }) => `Deleted ${deleted} tasks`);
   },
-};
+});
 
 export const taskCommands = [list, add, done, remove];

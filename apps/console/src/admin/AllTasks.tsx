@@ -1,7 +1,7 @@
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { Alert, Empty, Loading } from '../components/Feedback';
-import { LoadMore } from '../components/LoadMore';
+import { ListSummary, LoadMore, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
@@ -22,7 +22,7 @@ export function AllTasks() {
       placeholderData: keepPreviousData,
     }),
   );
-  const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
+  const items = usePagedItems(list.data);
 
   let body;
   if (list.isPending) body = <Loading block />;
@@ -87,13 +87,7 @@ export function AllTasks() {
             </tbody>
           </table>
         </div>
-        <LoadMore
-          hasNextPage={list.hasNextPage}
-          isFetchingNextPage={list.isFetchingNextPage}
-          fetchNextPage={() => {
-            if (!list.isFetchingNextPage) void list.fetchNextPage({ cancelRefetch: false });
-          }}
-        />
+        <LoadMore list={list} />
       </>
     );
   }
@@ -102,11 +96,7 @@ export function AllTasks() {
     <Page title={t('admin.tasks')}>
       <p className="muted">{t('adminTasks.help')}</p>
       <TaskFilterBar filters={filters} onChange={setFilters} showOwner />
-      <p className="list-summary muted" role="status">
-        {list.isSuccess && !list.isPlaceholderData
-          ? `${plural('tasks.shown', items.length)}${list.hasNextPage ? ` ${t('tasks.moreAvailable')}` : ''}`
-          : null}
-      </p>
+      <ListSummary list={list} shown={plural('tasks.shown', items.length)} />
       {body}
     </Page>
   );

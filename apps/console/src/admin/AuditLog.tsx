@@ -4,10 +4,10 @@ import { useMemo } from 'react';
 import { DebouncedInput } from '../components/DebouncedInput';
 import { Alert, Empty, Loading } from '../components/Feedback';
 import { Control } from '../components/Field';
-import { LoadMore } from '../components/LoadMore';
+import { ListSummary, LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
-import { describeError, validate } from '../lib/errors';
+import { validate } from '../lib/errors';
 import { type RouterOutputs, useTRPC } from '../lib/trpc';
 import { describeUserAgent } from '../lib/user-agent';
 import { DATETIME_INPUT_MAX, DATETIME_INPUT_MIN } from '../tasks/dates';
@@ -21,7 +21,7 @@ import {
   parseAuditFilters,
 } from './audit-filters';
 import { AUDIT_ACTION_GROUPS, AUDIT_ACTION_LABELS, AUDIT_TARGET_LABELS, auditActionLabel, auditDetailLines } from './audit-format';
-import { useSearchFilters } from './url-filters';
+import { useSearchFilters } from '../lib/url-filters';
 
 type AuditEntry = RouterOutputs['admin']['audit']['list']['items'][number];
 
@@ -40,7 +40,7 @@ export function AuditLog() {
       enabled: checked.ok,
     }),
   );
-  const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
+  const items = usePagedItems(list.data);
   // To the second: events often come in bursts within one minute.
   const formatInstant = useMemo(() => {
     const format = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -52,18 +52,8 @@ export function AuditLog() {
   let body;
   if (!checked.ok) body = rangeError ? null : <Alert message={Object.values(checked.errors)[0] ?? t('validation.invalid')} />;
   else if (list.isPending) body = <Loading block />;
-  else if (list.isError) {
-    body = (
-      <div className="stack">
-        <Alert message={describeError(list.error, t).message} />
-        <div>
-          <button type="button" className="btn" onClick={() => void list.refetch()}>
-            {t('common.retry')}
-          </button>
-        </div>
-      </div>
-    );
-  } else if (items.length === 0) {
+  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (items.length === 0) {
     body = hasAuditFilters(filters) ? (
       <Empty title={t('audit.noMatch')}>
         <button type="button" className="btn" onClick={() => setFilters(DEFAULT_AUDIT_FILTERS)}>
@@ -97,13 +87,7 @@ export function AuditLog() {
             </tbody>
           </table>
         </div>
-        <LoadMore
-          hasNextPage={list.hasNextPage}
-          isFetchingNextPage={list.isFetchingNextPage}
-          fetchNextPage={() => {
-            if (!list.isFetchingNextPage) void list.fetchNextPage({ cancelRefetch: false });
-          }}
-        />
+        <LoadMore list={list} />
       </>
     );
   }
@@ -112,11 +96,7 @@ export function AuditLog() {
     <Page title={t('admin.audit')}>
       <p className="muted">{t('audit.help')}</p>
       <AuditFilterBar filters={filters} onChange={setFilters} rangeError={rangeError} />
-      <p className="list-summary muted" role="status">
-        {checked.ok && list.isSuccess && !list.isPlaceholderData
-          ? `${plural('audit.shown', items.length)}${list.hasNextPage ? ` ${t('tasks.moreAvailable')}` : ''}`
-          : null}
-      </p>
+      <ListSummary list={list} shown={checked.ok ? plural('audit.shown', items.length) : null} />
       {body}
     </Page>
   );
@@ -225,30 +205,8 @@ function AuditFilterBar({
         </Control>
       </div>
       <div className="filters-row">
-        <Control label={t('audit.from')} className="filter-time" error={rangeError}>
-          {(control) => (
-            <input
-              {...control}
-              type="datetime-local"
-              min={DATETIME_INPUT_MIN}
-              max={DATETIME_INPUT_MAX}
-              value={filters.from ?? ''}
-              onChange={(event) => onChange({ from: event.target.value || null })}
-            />
-          )}
-        </Control>
-        <Control label={t('audit.to')} className="filter-time">
-          {(control) => (
-            <input
-              {...control}
-              type="datetime-local"
-              min={DATETIME_INPUT_MIN}
-              max={DATETIME_INPUT_MAX}
-              value={filters.to ?? ''}
-              onChange={(event) => onChange({ to: event.target.value || null })}
-            />
-          )}
-        </Control>
+        <TimeBound label={t('audit.from')} value={filters.from} error={rangeError} onChange={(from) => onChange({ from })} />
+        <TimeBound label={t('audit.to')} value={filters.to} onChange={(to) => onChange({ to })} />
         {hasAuditFilters(filters) ? (
           <button type="button" className="btn btn-small" onClick={() => onChange(DEFAULT_AUDIT_FILTERS)}>
             {t('filters.clear')}
@@ -256,5 +214,33 @@ function AuditFilterBar({
         ) : null}
       </div>
     </div>
+  );
+}
+
+/** One end of the time range, in the reader's local time; null when open. */
+function TimeBound({
+  label,
+  value,
+  error,
+  onChange,
+}: {
+  label: string;
+  value: string | null;
+  error?: string | undefined;
+  onChange(value: string | null): void;
+}) {
+  return (
+    <Control label={label} className="filter-time" error={error}>
+      {(control) => (
+        <input
+          {...control}
+          type="datetime-local"
+          min={DATETIME_INPUT_MIN}
+          max={DATETIME_INPUT_MAX}
+          value={value ?? ''}
+          onChange={(event) => onChange(event.target.value || null)}
+        />
+      )}
+    </Control>
   );
 }

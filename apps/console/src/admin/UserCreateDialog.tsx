@@ -3,14 +3,14 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Dialog } from '../components/Dialog';
 import { Alert } from '../components/Feedback';
-import { Control, Field } from '../components/Field';
+import { ConfirmPasswordField, Control, Field } from '../components/Field';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
-import { describeError, type FieldErrors, validate } from '../lib/errors';
+import { describeError, type FieldErrors, formErrors, validate } from '../lib/errors';
 import { passwordPolicyProblem } from '../lib/password';
 import { useTRPC } from '../lib/trpc';
 
-const FORM_FIELDS: readonly string[] = ['username', 'password', 'role'];
+const FORM_FIELDS = ['username', 'password', 'role'] as const;
 
 /**
  * A new account of any role. The password is checked against the live policy the settings hold
@@ -52,9 +52,7 @@ export function UserCreateDialog({ onClose, onCreated }: { onClose(): void; onCr
     if (checked.ok && Object.keys(found).length === 0) create.mutate(checked.data);
   }
 
-  const failure = create.error ? describeError(create.error, t) : null;
-  const fieldError = (field: string) => errors[field] ?? (failure?.field === field ? failure.message : undefined);
-  const formLevel = failure && !(failure.field && FORM_FIELDS.includes(failure.field)) ? failure.message : null;
+  const shown = formErrors(FORM_FIELDS, errors, create.error ? describeError(create.error, t) : null);
   const passwordHint = policy
     ? `${t('users.passwordRules', { min: policy.passwordMinLength })}${policy.passwordRefuseCommon ? ` ${t('users.passwordRulesCommon')}` : ''}`
     : undefined;
@@ -71,10 +69,10 @@ export function UserCreateDialog({ onClose, onCreated }: { onClose(): void; onCr
           hint={t('register.usernameHint')}
           value={username}
           onValueChange={setUsername}
-          error={fieldError('username')}
+          error={shown.field('username')}
           required
         />
-        <Control label={t('users.role')} error={fieldError('role')}>
+        <Control label={t('users.role')} error={shown.field('role')}>
           {(control) => (
             <select {...control} name="role" value={role} onChange={(event) => setRole(event.target.value as Role)}>
               <option value="user">{t('role.user')}</option>
@@ -90,20 +88,11 @@ export function UserCreateDialog({ onClose, onCreated }: { onClose(): void; onCr
           hint={passwordHint}
           value={password}
           onValueChange={setPassword}
-          error={fieldError('password')}
+          error={shown.field('password')}
           required
         />
-        <Field
-          label={t('field.confirmPassword')}
-          name="confirmPassword"
-          type="password"
-          autoComplete="new-password"
-          value={confirm}
-          onValueChange={setConfirm}
-          error={errors.confirmPassword}
-          required
-        />
-        <Alert message={formLevel} />
+        <ConfirmPasswordField label={t('field.confirmPassword')} value={confirm} onValueChange={setConfirm} error={errors.confirmPassword} />
+        <Alert message={shown.form} />
         <div className="dialog-actions">
           <button type="button" className="btn" onClick={onClose} disabled={create.isPending}>
             {t('common.cancel')}

@@ -2,8 +2,8 @@ import { keepPreviousData, useInfiniteQuery, useMutation, useQueryClient } from 
 import { useMemo, useState } from 'react';
 import { useLocation } from 'wouter';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { Alert, Empty, Loading } from '../components/Feedback';
-import { LoadMore } from '../components/LoadMore';
+import { Empty, Loading } from '../components/Feedback';
+import { ListSummary, LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
@@ -16,7 +16,7 @@ import { UserCreateDialog } from './UserCreateDialog';
 import { describeUserAction, type UserAction } from './user-actions';
 import { DEFAULT_USER_FILTERS, hasUserFilters, parseUserFilters, userFiltersToListInput, userFiltersToSearch } from './user-filters';
 import { UserFilterBar, UserRowActions } from './user-parts';
-import { useSearchFilters } from './url-filters';
+import { useSearchFilters } from '../lib/url-filters';
 
 /** Accounts: find them, create them, change role and activation, hand out reset links, delete. */
 export function Users() {
@@ -34,7 +34,7 @@ export function Users() {
       placeholderData: keepPreviousData,
     }),
   );
-  const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
+  const items = usePagedItems(list.data);
   const [creating, setCreating] = useState(false);
   const [pending, setPending] = useState<UserAction | null>(null);
   const [shownLink, setShownLink] = useState<ShownResetLink | null>(null);
@@ -121,18 +121,8 @@ export function Users() {
 
   let body;
   if (list.isPending) body = <Loading block />;
-  else if (list.isError) {
-    body = (
-      <div className="stack">
-        <Alert message={describeError(list.error, t).message} />
-        <div>
-          <button type="button" className="btn" onClick={() => void list.refetch()}>
-            {t('common.retry')}
-          </button>
-        </div>
-      </div>
-    );
-  } else if (items.length === 0) {
+  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (items.length === 0) {
     body = hasUserFilters(filters) ? (
       <Empty title={t('users.noMatch')}>
         <button type="button" className="btn" onClick={() => setFilters(DEFAULT_USER_FILTERS)}>
@@ -190,13 +180,7 @@ export function Users() {
             </tbody>
           </table>
         </div>
-        <LoadMore
-          hasNextPage={list.hasNextPage}
-          isFetchingNextPage={list.isFetchingNextPage}
-          fetchNextPage={() => {
-            if (!list.isFetchingNextPage) void list.fetchNextPage({ cancelRefetch: false });
-          }}
-        />
+        <LoadMore list={list} />
       </>
     );
   }
@@ -206,11 +190,7 @@ export function Users() {
     <Page title={t('admin.users')} actions={newUser}>
       <p className="muted">{t('users.help')}</p>
       <UserFilterBar filters={filters} onChange={setFilters} />
-      <p className="list-summary muted" role="status">
-        {list.isSuccess && !list.isPlaceholderData
-          ? `${plural('users.shown', items.length)}${list.hasNextPage ? ` ${t('tasks.moreAvailable')}` : ''}`
-          : null}
-      </p>
+      <ListSummary list={list} shown={plural('users.shown', items.length)} />
       {body}
       {creating ? <UserCreateDialog onClose={() => setCreating(false)} onCreated={() => void refresh()} /> : null}
       {shownLink ? <ResetLinkDialog link={shownLink} onClose={() => setShownLink(null)} /> : null}

@@ -1,6 +1,6 @@
 import { AUDIT_ACTIONS, AUDIT_ACTOR_MAX, type AuditAction } from '@stm/validators';
 import { isoToLocalInput, localInputToIso } from '../tasks/dates';
-import { searchText } from './url-filters';
+import { searchText } from '../lib/url-filters';
 
 /**
  * The audit log's narrowing, as it lives in the address bar. The time range is in the reader's

@@ -1,5 +1,5 @@
 import { type Role, USER_SEARCH_MAX } from '@stm/validators';
-import { searchText } from './url-filters';
+import { searchText } from '../lib/url-filters';
 
 /** The users list's narrowing, as it lives in the address bar (`?q=ann&role=admin&active=false`). */
 export interface UserFilters {

@@ -41,6 +41,14 @@ export function Field({ label, name, value, onValueChange, error, hint, classNam
   );
 }
 
+/**
+ * A new password typed a second time, as password managers expect it (`new-password`). Its
+ * error is the form's own check that both match: the server never sees this field.
+ */
+export function ConfirmPasswordField(props: { label: string; value: string; onValueChange(value: string): void; error: string | undefined }) {
+  return <Field name="confirmPassword" type="password" autoComplete="new-password" required {...props} />;
+}
+
 interface ControlProps {
   label: string;
   error?: string | undefined;

@@ -80,6 +80,23 @@ export function issueMessage(issue: z.core.$ZodIssue, t: Translate): string {
 
 export type FieldErrors<Field extends string = string> = Partial<Record<Field, string>>;
 
+/**
+ * Where a form shows what went wrong: at a field, the form's own check of it first, else the
+ * server's refusal when it blamed that field; a refusal that blames none of `fields` belongs to
+ * the form as a whole.
+ */
+export function formErrors<Field extends string>(
+  fields: readonly Field[],
+  checked: FieldErrors,
+  failure: DescribedError | null,
+): { field(name: Field): string | undefined; form: string | null } {
+  const blamed = failure?.field !== undefined && (fields as readonly string[]).includes(failure.field);
+  return {
+    field: (name) => checked[name] ?? (failure?.field === name ? failure.message : undefined),
+    form: failure && !blamed ? failure.message : null,
+  };
+}
+
 /** Validates with the API's own schema; the first issue of each field, translated. */
 export function validate<S extends z.ZodType>(
   schema: S,

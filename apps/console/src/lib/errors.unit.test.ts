@@ -2,7 +2,7 @@ import { changePasswordInput, registerInput } from '@stm/validators';
 import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import { translate, type Translate } from '../i18n';
-import { describeError, validate } from './errors';
+import { describeError, formErrors, validate } from './errors';
 
 const en: Translate = (key, vars) => translate('en', key, vars);
 const es: Translate = (key, vars) => translate('es', key, vars);
@@ -60,5 +60,28 @@ describe('validate', () => {
       ok: true,
       data: { currentPassword: 'old one', newPassword: 'new one' },
     });
+  });
+});
+
+describe('formErrors', () => {
+  const taken = { message: 'That username is taken.', field: 'username' };
+
+  it("shows the form's own check of a field before the server's refusal of it", () => {
+    const shown = formErrors(['username', 'password'], { username: 'Required.' }, taken);
+    expect(shown.field('username')).toBe('Required.');
+    expect(shown.form).toBeNull();
+  });
+
+  it('shows a refusal at the field it blames, and nowhere else', () => {
+    const shown = formErrors(['username', 'password'], {}, taken);
+    expect(shown.field('username')).toBe('That username is taken.');
+    expect(shown.field('password')).toBeUndefined();
+    expect(shown.form).toBeNull();
+  });
+
+  it('gives the form a refusal that blames no field of it', () => {
+    expect(formErrors(['newPassword'], {}, taken).form).toBe('That username is taken.');
+    expect(formErrors(['newPassword'], {}, { message: 'No connection.' }).form).toBe('No connection.');
+    expect(formErrors(['newPassword'], { newPassword: 'Too short.' }, null)).toMatchObject({ form: null });
   });
 });

@@ -3,12 +3,12 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
-import { Field } from '../components/Field';
+import { ConfirmPasswordField, Field } from '../components/Field';
 import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { useMe, useSignOut } from '../lib/auth';
-import { describeError, type FieldErrors, validate } from '../lib/errors';
+import { describeError, type FieldErrors, formErrors, validate } from '../lib/errors';
 import { type RouterOutputs, useTRPC } from '../lib/trpc';
 import { describeUserAgent } from '../lib/user-agent';
 
@@ -103,10 +103,7 @@ function ChangePassword() {
     if (checked.ok && Object.keys(found).length === 0) change.mutate(checked.data);
   }
 
-  const failure = change.error ? describeError(change.error, t) : null;
-  const fieldError = (field: 'currentPassword' | 'newPassword') =>
-    errors[field] ?? (failure?.field === field ? failure.message : undefined);
-  const formLevel = failure && failure.field !== 'currentPassword' && failure.field !== 'newPassword' ? failure.message : null;
+  const shown = formErrors(['currentPassword', 'newPassword'], errors, change.error ? describeError(change.error, t) : null);
 
   return (
     <Section title={t('account.changePassword')}>
@@ -121,7 +118,7 @@ function ChangePassword() {
           autoComplete="current-password"
           value={currentPassword}
           onValueChange={setCurrent}
-          error={fieldError('currentPassword')}
+          error={shown.field('currentPassword')}
           required
         />
         <Field
@@ -131,20 +128,11 @@ function ChangePassword() {
           autoComplete="new-password"
           value={newPassword}
           onValueChange={setNew}
-          error={fieldError('newPassword')}
+          error={shown.field('newPassword')}
           required
         />
-        <Field
-          label={t('field.confirmNewPassword')}
-          name="confirmPassword"
-          type="password"
-          autoComplete="new-password"
-          value={confirm}
-          onValueChange={setConfirm}
-          error={errors.confirmPassword}
-          required
-        />
-        <Alert message={formLevel} />
+        <ConfirmPasswordField label={t('field.confirmNewPassword')} value={confirm} onValueChange={setConfirm} error={errors.confirmPassword} />
+        <Alert message={shown.form} />
         <div>
           <button type="submit" className="btn btn-primary" disabled={change.isPending} aria-busy={change.isPending || undefined}>
             {change.isPending ? t('common.saving') : t('account.changePasswordSubmit')}

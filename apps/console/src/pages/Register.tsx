@@ -4,9 +4,9 @@ import { type FormEvent, useState } from 'react';
 import { Link, useLocation } from 'wouter';
 import { AuthFrame } from '../components/AuthFrame';
 import { Alert } from '../components/Feedback';
-import { Field } from '../components/Field';
+import { ConfirmPasswordField, Field } from '../components/Field';
 import { useI18n } from '../i18n';
-import { describeError, type FieldErrors, reasonOf, validate } from '../lib/errors';
+import { describeError, type FieldErrors, formErrors, reasonOf, validate } from '../lib/errors';
 import { useTRPC } from '../lib/trpc';
 import type { SignInLocationState } from './SignIn';
 
@@ -47,9 +47,8 @@ export function Register() {
     );
   }
 
-  const failure = register.error ? describeError(register.error, t) : null;
   // A refusal about one field (taken name, weak password) is shown at that field.
-  const serverField = failure?.field === 'username' || failure?.field === 'password' ? failure.field : undefined;
+  const shown = formErrors(['username', 'password'], errors, register.error ? describeError(register.error, t) : null);
   return (
     <AuthFrame title={t('register.title')}>
       <form onSubmit={submit} noValidate className="form">
@@ -62,7 +61,7 @@ export function Register() {
           hint={t('register.usernameHint')}
           value={username}
           onValueChange={setUsername}
-          error={errors.username ?? (serverField === 'username' ? failure?.message : undefined)}
+          error={shown.field('username')}
           required
         />
         <Field
@@ -73,20 +72,11 @@ export function Register() {
           hint={t('register.passwordHint')}
           value={password}
           onValueChange={setPassword}
-          error={errors.password ?? (serverField === 'password' ? failure?.message : undefined)}
+          error={shown.field('password')}
           required
         />
-        <Field
-          label={t('field.confirmPassword')}
-          name="confirmPassword"
-          type="password"
-          autoComplete="new-password"
-          value={confirm}
-          onValueChange={setConfirm}
-          error={errors.confirmPassword}
-          required
-        />
-        <Alert message={failure && !serverField ? failure.message : null} />
+        <ConfirmPasswordField label={t('field.confirmPassword')} value={confirm} onValueChange={setConfirm} error={errors.confirmPassword} />
+        <Alert message={shown.form} />
         <button type="submit" className="btn btn-primary btn-block" disabled={register.isPending} aria-busy={register.isPending || undefined}>
           {register.isPending ? t('register.submitting') : t('register.submit')}
         </button>

@@ -4,9 +4,9 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { Link } from 'wouter';
 import { AuthFrame } from '../components/AuthFrame';
 import { Alert } from '../components/Feedback';
-import { Field } from '../components/Field';
+import { ConfirmPasswordField, Field } from '../components/Field';
 import { useI18n } from '../i18n';
-import { describeError, type FieldErrors, reasonOf, validate } from '../lib/errors';
+import { describeError, type FieldErrors, formErrors, reasonOf, validate } from '../lib/errors';
 import { passwordPolicyProblem } from '../lib/password';
 import { resetTokenFromHash } from '../lib/reset-link';
 import { useTRPC } from '../lib/trpc';
@@ -67,8 +67,7 @@ export function ResetPassword() {
     );
   }
 
-  const failure = reset.error ? describeError(reset.error, t) : null;
-  const serverField = failure?.field === 'newPassword' ? failure.message : undefined;
+  const shown = formErrors(['newPassword'], errors, reset.error ? describeError(reset.error, t) : null);
   return (
     <AuthFrame title={t('resetPassword.title')}>
       <p className="muted">{t('resetPassword.help')}</p>
@@ -81,20 +80,11 @@ export function ResetPassword() {
           hint={minLength === undefined ? t('register.passwordHint') : t('resetPassword.passwordHint', { min: minLength })}
           value={newPassword}
           onValueChange={setNewPassword}
-          error={errors.newPassword ?? serverField}
+          error={shown.field('newPassword')}
           required
         />
-        <Field
-          label={t('field.confirmNewPassword')}
-          name="confirmPassword"
-          type="password"
-          autoComplete="new-password"
-          value={confirm}
-          onValueChange={setConfirm}
-          error={errors.confirmPassword}
-          required
-        />
-        <Alert message={failure && !serverField ? failure.message : null} />
+        <ConfirmPasswordField label={t('field.confirmNewPassword')} value={confirm} onValueChange={setConfirm} error={errors.confirmPassword} />
+        <Alert message={shown.form} />
         <button type="submit" className="btn btn-primary btn-block" disabled={reset.isPending} aria-busy={reset.isPending || undefined}>
           {reset.isPending ? t('common.saving') : t('resetPassword.submit')}
         </button>

@@ -1,11 +1,10 @@
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { Alert, Empty, Loading } from '../components/Feedback';
-import { LoadMore } from '../components/LoadMore';
+import { Empty, Loading } from '../components/Feedback';
+import { ListSummary, LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
-import { describeError } from '../lib/errors';
 import { useTRPC } from '../lib/trpc';
 import { type Task, useTaskActions } from './cache';
 import { isOverdue } from './dates';
@@ -25,7 +24,7 @@ export function TasksPage() {
       placeholderData: keepPreviousData,
     }),
   );
-  const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
+  const items = usePagedItems(list.data);
   const actions = useTaskActions();
 
   const [selected, setSelected] = useState<ReadonlySet<number>>(new Set());
@@ -73,16 +72,7 @@ export function TasksPage() {
   if (list.isPending) {
     body = <Loading block />;
   } else if (list.isError) {
-    body = (
-      <div className="stack">
-        <Alert message={describeError(list.error, t).message} />
-        <div>
-          <button type="button" className="btn" onClick={() => void list.refetch()}>
-            {t('common.retry')}
-          </button>
-        </div>
-      </div>
-    );
+    body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   } else if (items.length === 0) {
     body = hasActiveFilters(filters) ? (
       <Empty title={t('tasks.noMatchTitle')}>
@@ -139,13 +129,7 @@ export function TasksPage() {
             />
           ))}
         </ul>
-        <LoadMore
-          hasNextPage={list.hasNextPage}
-          isFetchingNextPage={list.isFetchingNextPage}
-          fetchNextPage={() => {
-            if (!list.isFetchingNextPage) void list.fetchNextPage({ cancelRefetch: false });
-          }}
-        />
+        <LoadMore list={list} />
       </>
     );
   }
@@ -153,12 +137,7 @@ export function TasksPage() {
   return (
     <Page title={t('nav.tasks')} actions={newTask} className="tasks-page">
       <TaskFilterBar filters={filters} onChange={setFilters} />
-      {/* Announced after every change of filters or page: how many tasks are on screen now. */}
-      <p className="list-summary muted" role="status">
-        {list.isSuccess && !list.isPlaceholderData
-          ? `${plural('tasks.shown', items.length)}${list.hasNextPage ? ` ${t('tasks.moreAvailable')}` : ''}`
-          : null}
-      </p>
+      <ListSummary list={list} shown={plural('tasks.shown', items.length)} />
       {body}
       {editing ? <TaskEditor key={editing === 'new' ? 'new' : editing.id} task={editing === 'new' ? null : editing} onClose={() => setEditing(null)} /> : null}
       <ConfirmDialog

@@ -1,4 +1,5 @@
 import type { SortOrder, TaskPriority, TaskSort, TaskStatus } from '@stm/validators';
+import { searchText } from '../lib/url-filters';
 import { dueRangeToApi, isDateOnly } from './dates';
 
 /**
@@ -60,7 +61,6 @@ export function parseFilters(search: string | URLSearchParams): TaskFilters {
     const value = params.get(name);
     return value !== null && isDateOnly(value) ? value : null;
   };
-  const text = (name: string, max: number) => (params.get(name) ?? '').replace(/\u0000/g, '').trim().slice(0, max);
   return {
     // In the order the screen lists them, whatever order the address had.
     status: TASK_STATUSES.filter((status) => statuses.includes(status)),
@@ -68,10 +68,10 @@ export function parseFilters(search: string | URLSearchParams): TaskFilters {
     overdue: params.get('overdue') === 'true',
     dueFrom: date('dueFrom'),
     dueTo: date('dueTo'),
-    search: text('q', SEARCH_MAX),
+    search: searchText(params, 'q', SEARCH_MAX),
     sort: oneOf(TASK_SORTS, params.get('sort')) ?? DEFAULT_FILTERS.sort,
     order: oneOf(ORDERS, params.get('order')) ?? DEFAULT_FILTERS.order,
-    owner: text('owner', OWNER_MAX),
+    owner: searchText(params, 'owner', OWNER_MAX),
   };
 }
 

@@ -1,9 +1,9 @@
 import type { TaskPriority, TaskStatus } from '@stm/validators';
-import { useCallback, useId, useMemo, useState } from 'react';
-import { useSearchParams } from 'wouter';
+import { useId, useState } from 'react';
 import { DebouncedInput } from '../components/DebouncedInput';
 import { Control } from '../components/Field';
 import { type MessageKey, useI18n } from '../i18n';
+import { useSearchFilters } from '../lib/url-filters';
 import { isOverdue } from './dates';
 import {
   clearFilters,
@@ -35,16 +35,9 @@ const SORT_LABELS: Record<TaskFilters['sort'], MessageKey> = {
   priority: 'filters.sort.priority',
 };
 
-/** The list's filters from the address bar, and a setter that rewrites it (in place: no history entry per keystroke). */
+/** A task list's filters from the address bar, and a setter that rewrites it. */
 export function useTaskFilters(): [TaskFilters, (patch: Partial<TaskFilters>) => void] {
-  const [params, setParams] = useSearchParams();
-  const search = params.toString();
-  const filters = useMemo(() => parseFilters(search), [search]);
-  const update = useCallback(
-    (patch: Partial<TaskFilters>) => setParams((previous) => filtersToSearch({ ...parseFilters(previous), ...patch }), { replace: true }),
-    [setParams],
-  );
-  return [filters, update];
+  return useSearchFilters(parseFilters, filtersToSearch);
 }
 
 /** Search, filters and sort of a task list; every change goes to the address bar. */

@@ -3,7 +3,8 @@ import { useSearchParams } from 'wouter';
 
 /**
  * A list's filters as they live in the address bar, and a setter that rewrites it in place (no
- * history entry per keystroke). `parse` is forgiving and `write` canonical, as for the tasks.
+ * history entry per keystroke). `parse` is forgiving (a hand-edited address still shows a list)
+ * and `write` canonical; both must be stable (module-level) functions.
  */
 export function useSearchFilters<Filters>(
   parse: (search: string) => Filters,
