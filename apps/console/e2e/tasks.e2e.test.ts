@@ -294,6 +294,8 @@ describe.skipIf(!browserAvailable())('the task screens in Chromium', () => {
     await laptopAgain.getByLabel('Priority').selectOption('high');
     await laptopAgain.getByRole('button', { name: 'Save changes' }).click();
     const laptopConflict = laptop.page.getByRole('dialog', { name: 'This task was changed elsewhere' });
+    // The laptop's first "saved" toast may still be up; the one that counts is the next.
+    await laptop.page.getByText('Task saved.').waitFor({ state: 'detached' });
     await laptopConflict.getByRole('button', { name: 'Overwrite' }).click();
     await laptop.page.getByText('Task saved.').waitFor();
     await laptop.page.locator('.task-title', { hasText: 'Laptop wins' }).waitFor();
