@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PasswordHasher } from '@stm/auth';
 import { createDb, type DatabaseHandle, migrateToLatest } from '@stm/db';
 import Fastify, {
   type FastifyBaseLogger,
@@ -81,6 +82,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
   });
 
+  // The hash an unknown username is compared with takes a bcrypt run on the thread pool; it is
+  // made while the database starts rather than after.
+  const hasher = new PasswordHasher(config.bcrypt);
+  hasher.prepare().catch(() => {}); // createServices awaits it, and sees a failure there
+
   const ownsDatabase = options.database === undefined;
   const database =
     options.database ??
@@ -97,7 +103,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       const { applied } = await migrateToLatest(database.db);
       if (applied.length > 0) log.info({ applied }, 'migrations applied');
     }
-    services = await createServices(config, database, log);
+    services = await createServices(config, database, log, hasher);
   } catch (error) {
     if (ownsDatabase) await database.close();
     await appLogger.close();

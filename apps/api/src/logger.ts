@@ -2,8 +2,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import pinoPretty from 'pino-pretty';
-import pinoRoll from 'pino-roll';
 import type { AppConfig } from './env';
 
 export type { Logger } from 'pino';
@@ -90,6 +88,8 @@ export async function createLogger(config: Pick<AppConfig, 'log'>, destination?:
   const files: SonicBoom[] = [];
   if (config.log.level !== 'silent' && config.log.stdout) {
     if (config.log.pretty) {
+      // Loaded only when used: every module loaded at start delays readiness.
+      const { default: pinoPretty } = await import('pino-pretty');
       streams.push({
         level: config.log.level as pino.Level,
         stream: pinoPretty({ destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }),
@@ -103,6 +103,7 @@ export async function createLogger(config: Pick<AppConfig, 'log'>, destination?:
   if (config.log.level !== 'silent' && config.log.dir) {
     // pino-roll links `current.log` in the folder at once; it must exist first.
     mkdirSync(config.log.dir, { recursive: true });
+    const { default: pinoRoll } = await import('pino-roll');
     const file: SonicBoom = await pinoRoll({
       file: path.join(config.log.dir, 'app'),
       extension: '.log',

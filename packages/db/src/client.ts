@@ -1,8 +1,8 @@
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { isProcessAlive } from './process';
 import type { Database } from './schema';
 
@@ -48,6 +48,10 @@ const DATE_OID = 1082;
 const parseInt8 = (value: string) => Number(value);
 const keepText = (value: string) => value;
 
+/**
+ * Each driver is loaded only when used: an embedded deployment never needs `pg`, nor a server
+ * deployment PGlite, and every module loaded at start delays readiness.
+ */
 export async function createDb(config: DbConfig): Promise<DatabaseHandle> {
   return config.databaseUrl ? createPostgres(config.databaseUrl, config) : createPglite(config);
 }
@@ -69,7 +73,7 @@ const QUERY_READ_TIMEOUT = 'Query read timeout';
  * - a query that outlived `query_timeout`: pg rejects it but keeps the connection, still waiting
  *   for that query's answer; on a silent network (a failover, a dead peer) it never comes.
  */
-class DatabaseClient extends pg.Client {
+const databaseClientClass = (Client: typeof pg.Client) => class DatabaseClient extends Client {
   // Every overload of query() passes through unchanged; only the outcome is watched.
   override query(...args: any[]): any {
     const result: unknown = Reflect.apply(super.query, this, args);
@@ -82,12 +86,13 @@ class DatabaseClient extends pg.Client {
     }
     return result;
   }
-}
+};
 
-function createPostgres(databaseUrl: string, config: DbConfig): DatabaseHandle {
+async function createPostgres(databaseUrl: string, config: DbConfig): Promise<DatabaseHandle> {
+  const { default: pg } = await import('pg');
   const statementTimeout = config.pool?.statementTimeoutMillis ?? 10_000;
   const pool = new pg.Pool({
-    Client: DatabaseClient,
+    Client: databaseClientClass(pg.Client),
     connectionString: databaseUrl,
     max: config.pool?.max ?? 10,
     connectionTimeoutMillis: config.pool?.connectionTimeoutMillis ?? 5_000,
@@ -125,6 +130,7 @@ async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
   const releaseLock = dataDir ? lockDataDir(dataDir) : () => {};
   let pglite: PGlite;
   try {
+    const { PGlite } = await import('@electric-sql/pglite');
     pglite = await PGlite.create({
       ...(dataDir ? { dataDir: path.join(dataDir, 'pglite') } : {}),
       ...(config.pgliteLoadDataDir ? { loadDataDir: config.pgliteLoadDataDir } : {}),

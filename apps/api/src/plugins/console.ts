@@ -1,4 +1,3 @@
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
 const API_PREFIXES = ['/api', '/trpc', '/docs', '/openapi.json', '/healthz', '/readyz', '/.well-known'];
@@ -9,6 +8,8 @@ const API_PREFIXES = ['/api', '/trpc', '/docs', '/openapi.json', '/healthz', '/r
  * (client-side routes); unknown API paths get a JSON 404.
  */
 export async function consoleRoutes(app: FastifyInstance, options: { root: string }) {
+  // Loaded only when there is a console to serve (an API-only deployment never needs it).
+  const { default: fastifyStatic } = await import('@fastify/static');
   await app.register(fastifyStatic, {
     root: options.root,
     prefix: '/',

@@ -1,6 +1,6 @@
 import { deriveKey, PasswordHasher } from '@stm/auth';
 import { type DatabaseHandle, sessions } from '@stm/db';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { AppConfig } from '../env';
 import type { Logger } from '../logger';
 import { AuthService } from './auth';
@@ -37,14 +37,20 @@ const HOUSEKEEPING_INTERVAL_MS = 60 * 60 * 1000;
  * Builds every service over one database. Nothing here knows about HTTP; the API wires these
  * into procedures, the CLI uses them directly.
  */
-export async function createServices(config: AppConfig, database: DatabaseHandle, log: Logger): Promise<Services> {
+export async function createServices(
+  config: AppConfig,
+  database: DatabaseHandle,
+  log: Logger,
+  /** A hasher made earlier, so that its start-up hash could run while the database started. */
+  hasher = new PasswordHasher(config.bcrypt),
+): Promise<Services> {
   const { db } = database;
-  const hasher = new PasswordHasher(config.bcrypt);
   await hasher.prepare();
   const settings = new SettingsService(db, log);
   const keyring = new Keyring(db, deriveKey(config.secretKey, 'signing-keys'), log);
+  // ioredis is loaded only when configured: every module loaded at start delays readiness.
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, {
+    ? new (await import('ioredis')).Redis(config.redisUrl, {
         // Fail a command quickly rather than queue it while Redis is away; callers answer 503.
         maxRetriesPerRequest: 1,
         enableOfflineQueue: true,
