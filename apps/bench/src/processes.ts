@@ -25,6 +25,8 @@ export interface RunningProcess {
   readyMs: number;
   /** Resident memory now, in MB (Linux /proc). */
   rssMb(): number;
+  /** CPU time the process has used so far, user and system, in seconds (Linux /proc). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,19 @@ function rssOf(pid: number | undefined): number {
   }
 }
 
+/** utime + stime of /proc/<pid>/stat, in clock ticks of (on Linux, always) 1/100 s. */
+function cpuOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function stopper(child: ChildProcess) {
   return () =>
     new Promise<void>((resolve) => {
@@ -68,17 +83,19 @@ function stopper(child: ChildProcess) {
 }
 
 /** The built API (`apps/api/dist/server.js`), as a deployment runs it. */
-export async function startApi(env: Record<string, string>): Promise<RunningProcess> {
+export async function startApi(env: Record<string, string>, options: { cpuProfileDir?: string } = {}): Promise<RunningProcess> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [path.join(ROOT, 'apps/api/dist/server.js')], {
+  // V8 writes the profile when the process exits, which SIGTERM's graceful shutdown lets it do.
+  const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = spawn(process.execPath, [...profiling, path.join(ROOT, 'apps/api/dist/server.js')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(`${url}/readyz`, 60_000, child);
-  return { child, url, readyMs: Math.round(performance.now() - started), rssMb: () => rssOf(child.pid), stop: stopper(child) };
+  return { child, url, readyMs: Math.round(performance.now() - started), rssMb: () => rssOf(child.pid), cpuSeconds: () => cpuOf(child.pid), stop: stopper(child) };
 }
 
 /** The floor server, in its own process like the API. */
@@ -93,5 +110,5 @@ export async function startFloor(env: Record<string, string>): Promise<RunningPr
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(`${url}/healthz`, 30_000, child);
-  return { child, url, readyMs: Math.round(performance.now() - started), rssMb: () => rssOf(child.pid), stop: stopper(child) };
+  return { child, url, readyMs: Math.round(performance.now() - started), rssMb: () => rssOf(child.pid), cpuSeconds: () => cpuOf(child.pid), stop: stopper(child) };
 }

@@ -12,6 +12,12 @@
  *   pnpm bench                                   # 5 s per scenario, 16 connections, 10k and 1M tasks
  *   pnpm bench --duration 10 --sizes 10000       # longer, small table only
  *   pnpm bench --embedded --sizes 10000          # the embedded database (no floor: it is single-process)
+ *   pnpm bench --scenarios me --cpu-prof         # only auth.me, with a CPU profile of the API
+ *
+ * Scenarios (--scenarios, comma-separated; all by default): `me` (auth.me, tRPC and REST), `list`
+ * (task pages), `writes` (create, update), `login` (sign-in beside the bcrypt limit, and auth.me
+ * during a sign-in storm). `--cpu-prof` writes the API's V8 profile to bench/profiles/ and prints
+ * where its time went (open the file in Chrome DevTools or speedscope for a flame graph).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os, { availableParallelism } from 'node:os';
@@ -22,6 +28,7 @@ import bcrypt from 'bcrypt';
 import pg from 'pg';
 import { load, type LoadOptions, type LoadResult } from './load';
 import { ROOT, type RunningProcess, startApi, startFloor } from './processes';
+import { summarizeNewestProfile } from './profile';
 import { BENCH_PASSWORD, benchUsername, seedBenchDatabase } from './seed';
 
 const { values: args } = parseArgs({
@@ -34,6 +41,8 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '10000,1000000' },
     'bcrypt-cost': { type: 'string', default: '12' },
     embedded: { type: 'boolean', default: false },
+    scenarios: { type: 'string', default: 'me,list,writes,login' },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(args.duration);
@@ -43,8 +52,18 @@ const SIZES = args.sizes.split(',').map(Number);
 const BCRYPT_COST = Number(args['bcrypt-cost']);
 const SECRET_KEY = 'bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz';
 const DEEP_OFFSET = 1_500;
+const SCENARIOS = new Set(args.scenarios.split(',').map((name) => name.trim()));
+for (const name of SCENARIOS) {
+  if (!['me', 'list', 'writes', 'login'].includes(name)) throw new Error(`unknown scenario "${name}": me, list, writes or login`);
+}
+const PROFILE_DIR = path.join(ROOT, 'bench/profiles');
 
-interface Row extends LoadResult {
+interface Measured extends LoadResult {
+  /** CPU time the server under load spent per answered request (ms): what a request costs it, whatever the machine's noise. */
+  serverCpuMsPerRequest?: number;
+}
+
+interface Row extends Measured {
   scenario: string;
   /** What this row is compared with, and the ratio (req/s unless the note says otherwise). */
   against?: string;
@@ -54,9 +73,21 @@ const rows: Row[] = [];
 const extras: Record<string, unknown> = {};
 const round = (n: number) => Math.round(n * 100) / 100;
 
-function record(scenario: string, result: LoadResult, against?: { name: string; ratio: number }) {
+/** Servers by URL, so a load run knows whose CPU time to read. */
+const serversByUrl = new Map<string, RunningProcess>();
+
+async function measured(options: LoadOptions): Promise<Measured> {
+  const server = serversByUrl.get(options.url);
+  const before = server?.cpuSeconds();
+  const result = await load(options);
+  if (!server || before === undefined || result.requests === 0) return result;
+  return { ...result, serverCpuMsPerRequest: round(((server.cpuSeconds() - before) * 1000) / result.requests) };
+}
+
+function record(scenario: string, result: Measured, against?: { name: string; ratio: number }) {
   rows.push({ scenario, ...result, ...(against ? { against: against.name, ratio: round(against.ratio) } : {}) });
-  console.error(`  ${scenario}: ${result.requestsPerSecond} req/s, p95 ${result.p95} ms${against ? `, ${round(against.ratio)}x ${against.name}` : ''}`);
+  const cpu = result.serverCpuMsPerRequest === undefined ? '' : `, ${result.serverCpuMsPerRequest} ms CPU/req`;
+  console.error(`  ${scenario}: ${result.requestsPerSecond} req/s, p95 ${result.p95} ms${cpu}${against ? `, ${round(against.ratio)}x ${against.name}` : ''}`);
 }
 
 const vsFloor = (product: LoadResult, floor: LoadResult | undefined) =>
@@ -196,12 +227,13 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     bcryptCost: BCRYPT_COST,
   });
   console.error(`  seeded in ${seeded.seedSeconds} s`);
-  const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }));
+  const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }), args['cpu-prof'] ? { cpuProfileDir: PROFILE_DIR } : {});
   let floor: RunningProcess | undefined;
   let peakRss = api.rssMb();
   const rssTimer = setInterval(() => {
     peakRss = Math.max(peakRss, api.rssMb());
   }, 200);
+  serversByUrl.set(api.url, api);
   const results: Record<string, LoadResult> = {};
   try {
     const tokens = await signIn(api);
@@ -209,7 +241,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     const bearer = (i: number) => ({ authorization: `Bearer ${tokens[i % tokens.length]}` });
     // Reads spread over every signed-in user; task pages as the one user who owns the tasks.
     const run = (url: string, requestPath: string, extra: Partial<LoadOptions> = {}) =>
-      load({ url, connections: CONNECTIONS, durationSeconds: DURATION, request: (i) => ({ path: requestPath, headers: bearer(i) }), ...extra });
+      measured({ url, connections: CONNECTIONS, durationSeconds: DURATION, request: (i) => ({ path: requestPath, headers: bearer(i) }), ...extra });
     const asOwner = (url: string, requestPath: string) =>
       run(url, requestPath, { request: () => ({ path: requestPath, headers: { authorization: `Bearer ${owner}` } }) });
 
@@ -226,6 +258,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
         `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "createdAt", id from tasks where owner_id = ${seeded.benchUserId} order by created_at desc, id desc offset ${DEEP_OFFSET - 1} limit 1`,
       );
       floor = await startFloor({ DATABASE_URL: database.url, API_URL: api.url, FLOOR_TASK_PAGES: JSON.stringify({ first: null, deep: position[0] }) });
+      serversByUrl.set(floor.url, floor);
     }
 
     // Warm both servers (JIT, pools, the verified-token cache) before measuring anything.
@@ -233,7 +266,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     await asOwner(api.url, listPath({}));
     if (floor) await run(floor.url, '/me', { durationSeconds: 1 });
 
-    if (first) {
+    if (first && SCENARIOS.has('me')) {
       const floorMe = floor ? await run(floor.url, '/me') : undefined;
       if (floorMe) record('floor: JWT verify + primary-key select', floorMe);
       results.me = await run(api.url, '/trpc/auth.me');
@@ -242,6 +275,8 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       record('GET /api/auth/me (REST)', restMe, vsFloor(restMe, floorMe));
     }
 
+    if (SCENARIOS.has('list')) await measureTaskPages();
+    async function measureTaskPages() {
     const floorFirst = floor ? await asOwner(floor.url, '/tasks/first') : undefined;
     const floorDeep = floor ? await asOwner(floor.url, '/tasks/deep') : undefined;
     if (floorFirst) record(`floor: task page SQL, first page [${size}]`, floorFirst);
@@ -256,12 +291,13 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       results.filteredDeep = await asOwner(api.url, listPath({ ...filteredInput, cursor: filteredDeep }));
       record(`tasks.list todo|in_progress by due date, deep [${size}]`, results.filteredDeep);
     }
+    }
 
-    if (first) {
+    if (first && SCENARIOS.has('writes')) {
       let n = 0;
       record(
         'tasks.create (tRPC)',
-        await load({
+        await measured({
           url: api.url,
           method: 'POST',
           connections: CONNECTIONS,
@@ -276,7 +312,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       const ids = (await trpcGet<{ items: { id: number }[] }>(api, owner, 'tasks.list', { limit: 100 })).items.map((t) => t.id);
       record(
         'tasks.update (tRPC)',
-        await load({
+        await measured({
           url: api.url,
           method: 'POST',
           connections: CONNECTIONS,
@@ -288,11 +324,13 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
           }),
         }),
       );
+    }
 
+    if (first && SCENARIOS.has('login')) {
       // Sign-ins at the configured cost, beside what bcrypt alone does on this machine right now.
       const limit = await bcryptLimit(BCRYPT_COST, Math.min(DURATION, 5));
       const loginLoad = () =>
-        load({
+        measured({
           url: api.url,
           method: 'POST',
           connections: Math.max(4, availableParallelism() * 2),
@@ -309,6 +347,8 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       const meAtRest = await run(api.url, '/trpc/auth.me', { connections: 4 });
       record('auth.me at rest, 4 connections', meAtRest);
       const [meDuringStorm] = await Promise.all([run(api.url, '/trpc/auth.me', { connections: 4 }), loginLoad()]);
+      // The server's CPU time in those seconds went to both loads: no per-request figure.
+      delete meDuringStorm.serverCpuMsPerRequest;
       record('auth.me during a sign-in storm', meDuringStorm, { name: 'p99 at rest (p99 ratio)', ratio: meDuringStorm.p99 / Math.max(0.01, meAtRest.p99) });
     }
     return { results, peakRss };
@@ -352,10 +392,12 @@ async function main() {
       'p95 ms': r.p95,
       'p99 ms': r.p99,
       errors: r.errors,
+      'CPU ms/req': r.serverCpuMsPerRequest ?? '',
       'vs': r.ratio === undefined ? '' : `${r.ratio}x ${r.against}`,
     })),
   );
   for (const [key, value] of Object.entries(extras)) console.log(`${key}: ${JSON.stringify(value)}`);
+  if (args['cpu-prof']) summarizeNewestProfile(PROFILE_DIR);
   const resultsDir = path.join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
