@@ -1,5 +1,5 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,25 @@ function cpuOf(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * CPU seconds used so far by the local PostgreSQL server's processes (its backends serve both the
+ * API and the floor, one at a time): with `cpuOf` measured around a load, a query's cost on the
+ * database side, which shares this machine's cores with everything else.
+ */
+export function databaseCpuSeconds(): Map<number, number> {
+  const used = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') used.set(pid, cpuOf(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return used;
 }
 
 function stopper(child: ChildProcess) {

@@ -27,7 +27,7 @@ import { gzipSync } from 'node:zlib';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
 import { load, type LoadOptions, type LoadResult } from './load';
-import { ROOT, type RunningProcess, startApi, startFloor } from './processes';
+import { databaseCpuSeconds, ROOT, type RunningProcess, startApi, startFloor } from './processes';
 import { summarizeNewestProfile } from './profile';
 import { BENCH_PASSWORD, benchUsername, seedBenchDatabase } from './seed';
 
@@ -61,6 +61,8 @@ const PROFILE_DIR = path.join(ROOT, 'bench/profiles');
 interface Measured extends LoadResult {
   /** CPU time the server under load spent per answered request (ms): what a request costs it, whatever the machine's noise. */
   serverCpuMsPerRequest?: number;
+  /** CPU time the PostgreSQL server spent per answered request (ms), when the database is local PostgreSQL. */
+  databaseCpuMsPerRequest?: number;
 }
 
 interface Row extends Measured {
@@ -73,20 +75,32 @@ const rows: Row[] = [];
 const extras: Record<string, unknown> = {};
 const round = (n: number) => Math.round(n * 100) / 100;
 
+/** Whether the database is PostgreSQL on this machine, whose processes' CPU time can be read. */
+let measuringDatabase = false;
 /** Servers by URL, so a load run knows whose CPU time to read. */
 const serversByUrl = new Map<string, RunningProcess>();
 
 async function measured(options: LoadOptions): Promise<Measured> {
   const server = serversByUrl.get(options.url);
   const before = server?.cpuSeconds();
+  const databaseBefore = measuringDatabase ? databaseCpuSeconds() : undefined;
   const result = await load(options);
   if (!server || before === undefined || result.requests === 0) return result;
-  return { ...result, serverCpuMsPerRequest: round(((server.cpuSeconds() - before) * 1000) / result.requests) };
+  const perRequest = (seconds: number) => round((seconds * 1000) / result.requests);
+  const measuredResult: Measured = { ...result, serverCpuMsPerRequest: perRequest(server.cpuSeconds() - before) };
+  if (databaseBefore) {
+    let used = 0;
+    for (const [pid, seconds] of databaseCpuSeconds()) used += seconds - (databaseBefore.get(pid) ?? 0);
+    measuredResult.databaseCpuMsPerRequest = perRequest(used);
+  }
+  return measuredResult;
 }
 
 function record(scenario: string, result: Measured, against?: { name: string; ratio: number }) {
   rows.push({ scenario, ...result, ...(against ? { against: against.name, ratio: round(against.ratio) } : {}) });
-  const cpu = result.serverCpuMsPerRequest === undefined ? '' : `, ${result.serverCpuMsPerRequest} ms CPU/req`;
+  const cpu =
+    (result.serverCpuMsPerRequest === undefined ? '' : `, ${result.serverCpuMsPerRequest} ms CPU/req`) +
+    (result.databaseCpuMsPerRequest === undefined ? '' : ` (+${result.databaseCpuMsPerRequest} ms in PostgreSQL)`);
   console.error(`  ${scenario}: ${result.requestsPerSecond} req/s, p95 ${result.p95} ms${cpu}${against ? `, ${round(against.ratio)}x ${against.name}` : ''}`);
 }
 
@@ -349,6 +363,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       const [meDuringStorm] = await Promise.all([run(api.url, '/trpc/auth.me', { connections: 4 }), loginLoad()]);
       // The server's CPU time in those seconds went to both loads: no per-request figure.
       delete meDuringStorm.serverCpuMsPerRequest;
+      delete meDuringStorm.databaseCpuMsPerRequest;
       record('auth.me during a sign-in storm', meDuringStorm, { name: 'p99 at rest (p99 ratio)', ratio: meDuringStorm.p99 / Math.max(0.01, meAtRest.p99) });
     }
     return { results, peakRss };
@@ -368,6 +383,8 @@ async function main() {
     `bench: ${adminUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${DURATION} s per scenario, ${CONNECTIONS} connections, bcrypt cost ${BCRYPT_COST}, ${availableParallelism()} cores`,
   );
   if (adminUrl) await dropStaleScratchDatabases(adminUrl);
+  const host = adminUrl ? new URL(adminUrl).hostname : '';
+  measuringDatabase = ['127.0.0.1', 'localhost', '::1', '[::1]', ''].includes(host) && databaseCpuSeconds().size > 0;
   extras.startToReadyEmbedded = await startToReady();
   extras.consoleFirstLoadJsGzipKb = consoleFirstLoadKb();
 
@@ -393,6 +410,7 @@ async function main() {
       'p99 ms': r.p99,
       errors: r.errors,
       'CPU ms/req': r.serverCpuMsPerRequest ?? '',
+      'DB CPU ms/req': r.databaseCpuMsPerRequest ?? '',
       'vs': r.ratio === undefined ? '' : `${r.ratio}x ${r.against}`,
     })),
   );

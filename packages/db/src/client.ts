@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
+import { namedStatements } from './prepared';
 import { isProcessAlive } from './process';
 import type { Database } from './schema';
 
@@ -70,18 +71,24 @@ const QUERY_READ_TIMEOUT = 'Query read timeout';
  * - a FATAL error (the server is ending the session: pg_terminate_backend, shutdown): pg rejects
  *   the query at once but notices the closed socket only a moment later, after the pool may
  *   have handed the connection on;
+ * - a named statement whose plan a schema change made stale;
  * - a query that outlived `query_timeout`: pg rejects it but keeps the connection, still waiting
  *   for that query's answer; on a silent network (a failover, a dead peer) it never comes.
  */
 const databaseClientClass = (Client: typeof pg.Client) => class DatabaseClient extends Client {
   // Every overload of query() passes through unchanged; only the outcome is watched.
   override query(...args: any[]): any {
+    const name = typeof args[0] === 'string' ? namedStatements.get(args[0]) : undefined;
+    if (name) args = [{ name, text: args[0], values: args[1] }, ...args.slice(2)];
     const result: unknown = Reflect.apply(super.query, this, args);
     if (result instanceof Promise) {
       // Registered before the caller's own handlers, so this runs before the connection is released.
       result.catch((error: unknown) => {
         const fatal = (error as { severity?: unknown }).severity === 'FATAL';
-        if (fatal || (error instanceof Error && error.message === QUERY_READ_TIMEOUT)) void this.end().catch(() => {});
+        // A schema change under a named statement ("cached plan must not change result type")
+        // fails it on this connection for as long as the connection lives.
+        const stalePlan = name !== undefined && (error as { code?: unknown }).code === '0A000';
+        if (fatal || stalePlan || (error instanceof Error && error.message === QUERY_READ_TIMEOUT)) void this.end().catch(() => {});
       });
     }
     return result;

@@ -37,5 +37,4 @@ describe('migrateToLatest', () => {
       await sql`delete from kysely_migration where name = '9999_99_99_0001_from_the_future'`.execute(database.db);
     }
   });
-
 });

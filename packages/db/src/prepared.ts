@@ -22,8 +22,15 @@ const compiler = new Kysely<Database>({
 const SENTINEL = '\u0000param:';
 
 /**
+ * SQL text → statement name, for the PostgreSQL driver: a statement with a name is parsed and
+ * planned once per connection and then only bound and run. Only these few fixed statements get
+ * one; a name per dynamically built statement would pin a plan that suits one set of values.
+ */
+export const namedStatements = new Map<string, string>();
+
+/**
  * A query built with Kysely once and then run with new parameters, skipping the builder and the
- * compiler on every call. For the few queries on the hottest paths; everything else should
+ * compiler on every call, and on PostgreSQL PostgreSQL's parser and planner too (a named statement). For the few queries on the hottest paths; everything else should
  * build queries normally. `build` receives placeholders standing for the named parameters.
  */
 export function prepareQuery<P extends Record<string, unknown>, R>(
@@ -31,6 +38,7 @@ export function prepareQuery<P extends Record<string, unknown>, R>(
 ): (db: Kysely<Database>, params: P) => Promise<R[]> {
   const placeholders = new Proxy({} as P, { get: (_target, name) => `${SENTINEL}${String(name)}` });
   const compiled = build(compiler, placeholders).compile();
+  if (!namedStatements.has(compiled.sql)) namedStatements.set(compiled.sql, `stm_prepared_${namedStatements.size + 1}`);
   const slots = compiled.parameters.map((value) =>
     typeof value === 'string' && value.startsWith(SENTINEL)
       ? { name: value.slice(SENTINEL.length) }
