@@ -148,10 +148,11 @@ export const protectedProcedure = publicProcedure.meta({ tier: 'protected' }).us
   // The request's log line carries the user id; a child logger per call was measurable on the
   // hottest path, and the request id already ties a procedure's own log lines to that line.
   ctx.identify(user.id);
-  return next({ ctx: { ...ctx, user } });
+  // tRPC merges what `next` is given into the context (a copy per call): give it only what is new.
+  return next({ ctx: { user } });
 });
 
 export const adminProcedure = protectedProcedure.meta({ tier: 'admin' }).use(({ ctx, next }) => {
   if (ctx.user.role !== 'admin') throw new DomainError('FORBIDDEN', 'Administrators only');
-  return next({ ctx });
+  return next();
 });
