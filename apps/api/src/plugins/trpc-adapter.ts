@@ -55,8 +55,8 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
     reply.raw.once('close', () => {
       if (!reply.raw.writableEnded) aborted.abort();
     });
-    const procedure = singleCallProcedure(options.router, request);
-    if (procedure) return answerSingleCall(options, procedure, request, reply, aborted.signal);
+    const single = singleCall(options.router, request);
+    if (single) return answerSingleCall(options, single, request, reply, aborted.signal);
     const body = request.body;
     const req = {
       method: request.method,
@@ -102,13 +102,18 @@ function searchParamsOf(request: FastifyRequest): URLSearchParams {
   return new URL(urlOf(request)).searchParams;
 }
 
+interface SingleCall {
+  procedure: AnyTRPCProcedure;
+  search: URLSearchParams;
+}
+
 /**
  * The procedure of a request that is one plain call: a query by GET or a mutation by POST (with a
  * JSON body), not batched, not streamed, to a path that names a procedure as it is. Nearly every
  * request is one; anything else (batches, streaming, wrong methods, unknown paths) goes through
  * `resolveResponse`, which also gives every refusal its exact tRPC form.
  */
-function singleCallProcedure(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { path: string } }>): AnyTRPCProcedure | undefined {
+function singleCall(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { path: string } }>): SingleCall | undefined {
   const { method, headers } = request;
   if (method !== 'GET' && method !== 'POST') return undefined;
   if (headers['trpc-accept'] !== undefined || headers.accept?.includes('application/jsonl')) return undefined;
@@ -125,7 +130,7 @@ function singleCallProcedure(router: AnyTRPCRouter, request: FastifyRequest<{ Pa
   if (path.includes('%')) return undefined;
   const procedure = Object.hasOwn(router._def.procedures, path) ? (router._def.procedures[path] as AnyTRPCProcedure) : undefined;
   if (!procedure || typeof procedure !== 'function') return undefined;
-  return procedure._def.type === (method === 'GET' ? 'query' : 'mutation') ? procedure : undefined;
+  return procedure._def.type === (method === 'GET' ? 'query' : 'mutation') ? { procedure, search } : undefined;
 }
 
 /**
@@ -136,7 +141,7 @@ function singleCallProcedure(router: AnyTRPCRouter, request: FastifyRequest<{ Pa
  */
 async function answerSingleCall<TRouter extends AnyTRPCRouter, TContext>(
   options: TrpcRoutesOptions<TRouter, TContext>,
-  procedure: AnyTRPCProcedure,
+  { procedure, search }: SingleCall,
   request: FastifyRequest<{ Params: { path: string } }>,
   reply: FastifyReply,
   signal: AbortSignal,
@@ -157,7 +162,7 @@ async function answerSingleCall<TRouter extends AnyTRPCRouter, TContext>(
   const readInput = async () => {
     let raw: unknown;
     if (request.method === 'GET') {
-      const text = searchParamsOf(request).get('input');
+      const text = search.get('input');
       if (text) raw = JSON.parse(text);
     } else {
       const body = request.body;
