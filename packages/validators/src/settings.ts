@@ -7,13 +7,16 @@ const DAY = 86_400;
 export const ACCESS_TOKEN_TTL_MAX_SECONDS = DAY;
 
 /** Each setting's rule, without a default: an update names only what it changes. */
+/** The least any password policy may ask for (NIST SP 800-63B): what holds before the live policy is known. */
+export const LOWEST_PASSWORD_MIN_LENGTH = 8;
+
 const settingsFields = {
   registrationOpen: strictBoolean,
   accessTokenTtlSeconds: z.number().int().min(60).max(ACCESS_TOKEN_TTL_MAX_SECONDS),
   refreshTokenTtlSeconds: z.number().int().min(3_600).max(365 * DAY),
   lockoutThreshold: z.number().int().min(1).max(1_000),
   lockoutWindowSeconds: z.number().int().min(60).max(DAY),
-  passwordMinLength: z.number().int().min(8).max(64),
+  passwordMinLength: z.number().int().min(LOWEST_PASSWORD_MIN_LENGTH).max(64),
   passwordRefuseCommon: strictBoolean,
 };
 

@@ -1,4 +1,4 @@
-import { resetPasswordInput } from '@stm/validators';
+import { LOWEST_PASSWORD_MIN_LENGTH, resetPasswordInput } from '@stm/validators';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { Link } from 'wouter';
@@ -38,8 +38,11 @@ export function ResetPassword() {
     if (!token) return;
     const checked = validate(resetPasswordInput, { token, newPassword }, t);
     const found: FieldErrors = checked.ok ? {} : { ...checked.errors };
-    const problem = !found.newPassword && minLength !== undefined ? passwordPolicyProblem(newPassword, undefined, minLength) : undefined;
-    if (problem) found.newPassword = t(`error.${problem}`, { min: minLength ?? 8 });
+    // Until the live policy has loaded, the least any policy asks for: a short password is never
+    // sent to the server just because the page was quicker than the policy.
+    const min = minLength ?? LOWEST_PASSWORD_MIN_LENGTH;
+    const problem = found.newPassword ? undefined : passwordPolicyProblem(newPassword, undefined, min);
+    if (problem) found.newPassword = t(`error.${problem}`, { min });
     if (!found.newPassword && newPassword !== confirm) found.confirmPassword = t('validation.passwordsDiffer');
     setErrors(found);
     if (checked.ok && Object.keys(found).length === 0) reset.mutate(checked.data);
