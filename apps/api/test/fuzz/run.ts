@@ -148,6 +148,12 @@ export async function fuzzPhase(t: TestApp, world: FuzzWorld, catalog: FuzzProce
   // the first request after which it broke is named in every report.
   let brokenFirstBy: string | undefined;
   let executed = 0;
+  /**
+   * Victim secrets a fuzzed write has stored in the caller's own data: the pools hand the fuzzer
+   * the victim's ids to aim with, and a task description may then hold one. The caller reading
+   * back what it wrote is no leak; every other secret stays guarded.
+   */
+  const storedByCaller = new Set<string>();
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
 
@@ -173,10 +179,15 @@ export async function fuzzPhase(t: TestApp, world: FuzzWorld, catalog: FuzzProce
       headers: response.headers,
       body: response.body,
     };
+    const guarded = [...world.victim.secrets, world.victim.username].filter((secret) => !storedByCaller.has(secret));
     const guard =
       options.guardVictim && fuzzCase.caller.kind !== 'admin'
-        ? { secrets: [...world.victim.secrets, world.victim.username], ...(fuzzCase.caller.kind === 'user' ? { ownerId: world.user.id } : {}) }
+        ? { secrets: guarded, ...(fuzzCase.caller.kind === 'user' ? { ownerId: world.user.id } : {}) }
         : undefined;
+    if (procedure.type === 'mutation' && response.statusCode < 300) {
+      const sent = exchange.requestText.toLowerCase();
+      for (const secret of guarded) if (sent.includes(secret.toLowerCase())) storedByCaller.add(secret);
+    }
     const problems = violationsOf(exchange, guard);
     if (response.statusCode < 300 && exchange.procedure) (calls.get(exchange.procedure.path) as { successes: number }).successes++;
     if (response.statusCode < 300 || exchange.batch) {
