@@ -289,22 +289,21 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       record('GET /api/auth/me (REST)', restMe, vsFloor(restMe, floorMe));
     }
 
-    if (SCENARIOS.has('list')) await measureTaskPages();
-    async function measureTaskPages() {
-    const floorFirst = floor ? await asOwner(floor.url, '/tasks/first') : undefined;
-    const floorDeep = floor ? await asOwner(floor.url, '/tasks/deep') : undefined;
-    if (floorFirst) record(`floor: task page SQL, first page [${size}]`, floorFirst);
-    if (floorDeep) record(`floor: task page SQL, deep page [${size}]`, floorDeep);
-    results.first = await asOwner(api.url, listPath({}));
-    record(`tasks.list first page [${size}]`, results.first, vsFloor(results.first, floorFirst));
-    results.deep = await asOwner(api.url, listPath({ ...deepInput, cursor: deep }));
-    record(`tasks.list deep page (${DEEP_OFFSET}) [${size}]`, results.deep, vsFloor(results.deep, floorDeep));
-    results.filtered = await asOwner(api.url, listPath(filteredInput));
-    record(`tasks.list todo|in_progress by due date [${size}]`, results.filtered);
-    if (filteredDeep) {
-      results.filteredDeep = await asOwner(api.url, listPath({ ...filteredInput, cursor: filteredDeep }));
-      record(`tasks.list todo|in_progress by due date, deep [${size}]`, results.filteredDeep);
-    }
+    if (SCENARIOS.has('list')) {
+      const floorFirst = floor ? await asOwner(floor.url, '/tasks/first') : undefined;
+      const floorDeep = floor ? await asOwner(floor.url, '/tasks/deep') : undefined;
+      if (floorFirst) record(`floor: task page SQL, first page [${size}]`, floorFirst);
+      if (floorDeep) record(`floor: task page SQL, deep page [${size}]`, floorDeep);
+      results.first = await asOwner(api.url, listPath({}));
+      record(`tasks.list first page [${size}]`, results.first, vsFloor(results.first, floorFirst));
+      results.deep = await asOwner(api.url, listPath({ ...deepInput, cursor: deep }));
+      record(`tasks.list deep page (${DEEP_OFFSET}) [${size}]`, results.deep, vsFloor(results.deep, floorDeep));
+      results.filtered = await asOwner(api.url, listPath(filteredInput));
+      record(`tasks.list todo|in_progress by due date [${size}]`, results.filtered);
+      if (filteredDeep) {
+        results.filteredDeep = await asOwner(api.url, listPath({ ...filteredInput, cursor: filteredDeep }));
+        record(`tasks.list todo|in_progress by due date, deep [${size}]`, results.filteredDeep);
+      }
     }
 
     if (first && SCENARIOS.has('writes')) {
