@@ -30,7 +30,8 @@ export const namedStatements = new Map<string, string>();
 
 /**
  * A query built with Kysely once and then run with new parameters, skipping the builder and the
- * compiler on every call, and on PostgreSQL PostgreSQL's parser and planner too (a named statement). For the few queries on the hottest paths; everything else should
+ * compiler on every call, and on PostgreSQL the server's parser and planner too (it runs as a
+ * named statement). For the few queries on the hottest paths; everything else should
  * build queries normally. `build` receives placeholders standing for the named parameters.
  */
 export function prepareQuery<P extends Record<string, unknown>, R>(
