@@ -26,6 +26,8 @@ export interface BuildAppOptions {
   /** An open, migrated database (tests); otherwise one is opened from the config and migrated. */
   database?: DatabaseHandle;
   logger?: AppLogger;
+  /** REST through trpc-to-openapi's own adapter, the reference the REST bridge is tested against. */
+  referenceRestBridge?: boolean;
 }
 
 declare module 'fastify' {
@@ -166,7 +168,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(securityPlugin, { config });
   await app.register(rateLimitPlugin, { config, redis: services.redis });
   await app.register(healthRoutes, { services });
-  await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION });
+  await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION, referenceRestBridge: options.referenceRestBridge ?? false });
   if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });
 
   app.addHook('onReady', async () => services.start());

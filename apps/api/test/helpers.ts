@@ -27,9 +27,13 @@ const createCaller = createCallerFactory(appRouter);
  * with a cheap bcrypt cost so tests spend their time on behaviour, not hashing. Given another
  * app's `database`, it starts on that one instead (a restart) and leaves it open on close.
  */
-export async function createTestApp(environment: Record<string, string> = {}, options: { database?: TestDatabase } = {}): Promise<TestApp> {
-  if (options.database) return startTestApp(options.database, environment, { closesDatabase: false });
-  return startTestApp(await createTestDatabase(inject('dbTemplate')), environment);
+export async function createTestApp(
+  environment: Record<string, string> = {},
+  options: { database?: TestDatabase; referenceRestBridge?: boolean } = {},
+): Promise<TestApp> {
+  const build = { referenceRestBridge: options.referenceRestBridge ?? false };
+  if (options.database) return startTestApp(options.database, environment, { closesDatabase: false, ...build });
+  return startTestApp(await createTestDatabase(inject('dbTemplate')), environment, build);
 }
 
 /**
@@ -54,12 +58,12 @@ export function testConfig(environment: Record<string, string> = {}): AppConfig 
 export async function startTestApp(
   database: TestDatabase,
   environment: Record<string, string> = {},
-  { closesDatabase = true }: { closesDatabase?: boolean } = {},
+  { closesDatabase = true, referenceRestBridge = false }: { closesDatabase?: boolean; referenceRestBridge?: boolean } = {},
 ): Promise<TestApp> {
   let app: FastifyInstance;
   let answers: RestAnswer[];
   try {
-    app = await buildApp({ config: testConfig(environment), database });
+    app = await buildApp({ config: testConfig(environment), database, referenceRestBridge });
     answers = recordRestAnswers(app);
     await app.ready();
   } catch (error) {

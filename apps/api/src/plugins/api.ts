@@ -7,6 +7,7 @@ import { type Context, createContext } from '../context';
 import { DomainError } from '../errors';
 import { jsonNestsDeeperThan } from '../json-depth';
 import { buildOpenApiDocument, CREATED_PROCEDURES } from '../openapi';
+import { restBridge } from './rest-bridge';
 import { trpcRoutes } from './trpc-adapter';
 import type { Services } from '../services';
 
@@ -46,7 +47,16 @@ function errorHeaders({ ctx, errors }: MetaInput): Record<string, string> {
 }
 
 /** tRPC at /trpc, the REST bridge at /api, the OpenAPI document and Swagger UI, all from one router. */
-export async function apiRoutes(app: FastifyInstance, options: { services: Services; router: AnyTRPCRouter; version: string }) {
+export async function apiRoutes(
+  app: FastifyInstance,
+  options: {
+    services: Services;
+    router: AnyTRPCRouter;
+    version: string;
+    /** Serve REST through trpc-to-openapi's own Fastify adapter: the reference our bridge is tested against. */
+    referenceRestBridge?: boolean;
+  },
+) {
   const { services, router } = options;
   const onError = ({ error, path, req }: { error: TRPCError; path?: string | undefined; req: unknown }) => {
     if (error.code === 'INTERNAL_SERVER_ERROR') {
@@ -85,18 +95,29 @@ export async function apiRoutes(app: FastifyInstance, options: { services: Servi
       const isEmpty = type === undefined && (request.body === undefined || request.body === null);
       if (isForm || isEmpty) request.headers['content-type'] = 'application/json';
     });
-    await rest.register(fastifyTRPCOpenApiPlugin, {
-      basePath: '/api',
-      router,
-      createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => createContext(services, req, res),
-      onError,
-      responseMeta: (meta: MetaInput) => {
-        const headers = errorHeaders(meta);
-        if (meta.errors.length > 0) return { headers };
-        const created = meta.paths?.some((path) => CREATED_PROCEDURES.has(path));
-        return created ? { status: 201, headers } : { headers };
-      },
-    } as never);
+    const responseMeta = (meta: MetaInput) => {
+      const headers = errorHeaders(meta);
+      if (meta.errors.length > 0) return { headers };
+      const created = meta.paths?.some((path) => CREATED_PROCEDURES.has(path));
+      return created ? { status: 201, headers } : { headers };
+    };
+    if (options.referenceRestBridge) {
+      await rest.register(fastifyTRPCOpenApiPlugin, {
+        basePath: '/api',
+        router,
+        createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => createContext(services, req, res),
+        onError,
+        responseMeta,
+      } as never);
+    } else {
+      await rest.register(restBridge<Context>, {
+        basePath: '/api',
+        router,
+        createContext: (request, reply) => createContext(services, request, reply),
+        onError,
+        responseMeta,
+      });
+    }
   });
 
   const document = buildOpenApiDocument(router, options.version);
