@@ -269,3 +269,70 @@ describe('mass assignment', () => {
     expect(items.every((item) => item.ownerId === other.id)).toBe(true);
   });
 });
+
+/**
+ * The hottest read: every way a token stops being good must refuse it on the very next call,
+ * before any row, and before any complaint about the input.
+ */
+describe('the task list and a token that stopped being good', () => {
+  const db = () => t.app.services.database.db;
+  const listAs = (token: string, query = '') => rest(t.app, 'GET', `/api/tasks${query}`, { token });
+
+  async function withTasks(name: string) {
+    const signedUp = await signUp(t, name);
+    await t.caller(signedUp.accessToken).tasks.create({ title: `${name} 1`, dueAt: '2030-01-01T00:00:00.000Z' });
+    await t.caller(signedUp.accessToken).tasks.create({ title: `${name} 2` });
+    return signedUp;
+  }
+
+  async function expectRefused(token: string) {
+    for (const query of ['', '?sort=dueAt&order=asc', '?limit=0', '?cursor=not-a-cursor']) {
+      const response = await listAs(token, query);
+      expect(response.statusCode, query).toBe(401);
+      expect(json(response).data, query).toMatchObject({ reason: 'INVALID_TOKEN', details: { problem: 'revoked' } });
+      expect(JSON.stringify(json(response)), query).not.toContain('list_leaver');
+    }
+    expect(await rejection(t.caller(token).tasks.list({}))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'INVALID_TOKEN' });
+  }
+
+  it('answers a live session with its own tasks, and an empty list as empty', async () => {
+    const user = await withTasks('list_live');
+    const page = json(await listAs(user.accessToken, '?sort=dueAt&order=asc&limit=1'));
+    expect(page.items.map((task: { title: string }) => task.title)).toEqual(['list_live 1']);
+    const rest = json(await listAs(user.accessToken, `?sort=dueAt&order=asc&limit=5&cursor=${encodeURIComponent(page.nextCursor)}`));
+    expect(rest).toEqual({ items: [expect.objectContaining({ title: 'list_live 2', dueAt: null })], nextCursor: null });
+    const empty = await signUp(t, 'list_empty');
+    expect(json(await listAs(empty.accessToken))).toEqual({ items: [], nextCursor: null });
+    // Bad input from a live session is the input's fault.
+    expect((await listAs(user.accessToken, '?limit=0')).statusCode).toBe(400);
+  });
+
+  it('refuses a token whose session was logged out', async () => {
+    const user = await withTasks('list_leaver_logout');
+    await t.caller(user.accessToken).auth.logout();
+    await expectRefused(user.accessToken);
+  });
+
+  it('refuses a token of a deactivated account', async () => {
+    const user = await withTasks('list_leaver_inactive');
+    await db().updateTable('users').set({ is_active: false }).where('id', '=', user.user.id).execute();
+    await expectRefused(user.accessToken);
+  });
+
+  it('refuses a token of an expired session', async () => {
+    const user = await withTasks('list_leaver_expired');
+    await db().updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000) }).where('user_id', '=', user.user.id).execute();
+    await expectRefused(user.accessToken);
+  });
+
+  it('refuses a token signed by a key revoked meanwhile (straight in the database, as another instance would)', async () => {
+    const user = await withTasks('list_leaver_key');
+    const { kid } = JSON.parse(Buffer.from(user.accessToken.split('.')[0] as string, 'base64url').toString()) as { kid: string };
+    await db().updateTable('signing_keys').set({ revoked_at: new Date() }).where('kid', '=', kid).execute();
+    try {
+      await expectRefused(user.accessToken);
+    } finally {
+      await db().updateTable('signing_keys').set({ revoked_at: null }).where('kid', '=', kid).execute();
+    }
+  });
+});
