@@ -111,7 +111,7 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
       let input: unknown;
       let ctx: TContext | undefined;
       try {
-        if (!found || !operation) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not found' });
+        if (!operation) throw new TRPCError({ code: 'NOT_FOUND', message: 'Not found' });
         const useBody = acceptsRequestBody(method);
         const contentType = request.headers['content-type'];
         if (useBody && !contentType?.startsWith('application/json')) {
@@ -122,7 +122,7 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
         }
         if (operation.takesInput) {
           const fields = useBody ? (request.body as object) : queryFields(request.query as Record<string, string | string[]>);
-          const assembled: Record<string, unknown> = { ...fields, ...found.pathInput };
+          const assembled: Record<string, unknown> = { ...fields, ...found?.pathInput };
           if (operation.inputObject && !useBody) {
             for (const name of operation.arrayFields) {
               if (assembled[name] !== undefined && !Array.isArray(assembled[name])) assembled[name] = [assembled[name]];
