@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '@stm/db/testing';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type {} from '@stm/vitest-config/global-setup';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { API_VERSION, buildApp } from '../src/app';
 import { buildOpenApiDocument } from '../src/openapi';
 import { createContextInner } from '../src/context';
@@ -129,6 +129,19 @@ function undocumentedAnswers(answers: RestAnswer[]): string[] {
     if (!(String(answer.status) in operation.responses)) undocumented.add(`${answer.method.toUpperCase()} ${path} answered ${answer.status}`);
   }
   return [...undocumented];
+}
+
+/**
+ * A copy of an answer without the fields each call changes (an id, a version, a time), each of
+ * which must be there: for comparing two answers to the same call.
+ */
+export function withoutFields(record: Record<string, unknown>, fields: readonly string[], label: string): Record<string, unknown> {
+  const copy = { ...record };
+  for (const field of fields) {
+    expect(copy[field], `${label}: ${field}`).toBeDefined();
+    delete copy[field];
+  }
+  return copy;
 }
 
 export function json<T = any>(response: LightMyRequestResponse): T {
