@@ -2,7 +2,8 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { adminListTasksInput } from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure } from '../trpc';
-import { pageOutput, taskOutput } from './tasks';
+import { pageOutput } from './schemas';
+import { taskOutput } from './tasks';
 
 const adminTaskOutput = taskOutput.extend({ ownerUsername: z.string() });
 

@@ -3,7 +3,7 @@ import { auditListInput } from '@stm/validators';
 import { z } from 'zod';
 import { listAuditEntries } from '../services/audit-log';
 import { adminProcedure } from '../trpc';
-import { timestamp } from './schemas';
+import { pageOutput, timestamp } from './schemas';
 
 const tags = ['admin'];
 
@@ -25,7 +25,7 @@ export const auditRouter = {
   list: adminProcedure
     .meta({ openapi: { method: 'GET', path: '/admin/audit', tags, summary: 'Security events, newest first' } })
     .input(auditListInput)
-    .output(z.object({ items: z.array(auditEntryOutput), nextCursor: z.string().nullable() }))
+    .output(pageOutput(auditEntryOutput))
     .query(({ ctx, input }) =>
       listAuditEntries(ctx.services.database.db, ctx.user, {
         ...input,

@@ -27,6 +27,37 @@ export const userOutput = z.object({
 
 export const okOutput = z.object({ ok: z.literal(true) });
 
+/**
+ * tRPC checks answers with `parseAsync`, and zod runs its compiled parsers only for synchronous
+ * parses; no schema of ours checks anything asynchronously. For the largest answers, pages of
+ * rows, that was about 0.1 ms of a list call's CPU (bench --cpu-prof): their schema parses
+ * synchronously, through `z.compile`. The schema object stays as it was for the OpenAPI document.
+ */
+function parsedSynchronously<T extends z.ZodType>(schema: T): T {
+  const compiled = z.compile(schema);
+  const parseAsync = schema.parseAsync.bind(schema);
+  schema.parseAsync = async (data, params) => {
+    try {
+      return compiled.parse(data, params);
+    } catch (error) {
+      // A check that turned out asynchronous after all: the parse it needs.
+      if (error instanceof z.core.$ZodAsyncError) return parseAsync(data, params);
+      throw error;
+    }
+  };
+  return schema;
+}
+
+/** A page of a list: its items and the cursor of the next page. */
+export function pageOutput<T extends z.ZodType>(item: T) {
+  return parsedSynchronously(
+    z.object({
+      items: z.array(item),
+      nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
+    }),
+  );
+}
+
 /** A boolean in a query string ("true"/"false"), or a real one from tRPC. Anything else is a 400. */
 export const queryBoolean = z
   .union([z.boolean(), z.enum(['true', 'false'])])

@@ -11,7 +11,7 @@ import {
 } from '@stm/validators';
 import { z } from 'zod';
 import { protectedProcedure } from '../trpc';
-import { okOutput, timestamp } from './schemas';
+import { okOutput, pageOutput, timestamp } from './schemas';
 
 export const taskOutput = z.object({
   id: z.number().int(),
@@ -26,13 +26,6 @@ export const taskOutput = z.object({
   updatedAt: timestamp,
   version: z.number().int().describe('Incremented by every update; send it back as `expectedVersion`'),
 });
-
-export function pageOutput<T extends z.ZodType>(item: T) {
-  return z.object({
-    items: z.array(item),
-    nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
-  });
-}
 
 const statsOutput = z.object({
   byStatus: z.object({ todo: z.number().int(), in_progress: z.number().int(), done: z.number().int() }),

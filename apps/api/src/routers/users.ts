@@ -2,7 +2,7 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { createUserInput, cursorSchema, idSchema, limitSchema, NUL_MESSAGE, noNul, roleSchema, strictBoolean, USER_SEARCH_MAX } from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure } from '../trpc';
-import { NEW_PASSWORD_REFUSALS, okOutput, queryBoolean, timestamp, userOutput } from './schemas';
+import { NEW_PASSWORD_REFUSALS, okOutput, pageOutput, queryBoolean, timestamp, userOutput } from './schemas';
 
 const tags = ['admin'];
 
@@ -18,7 +18,7 @@ export const usersRouter = {
   list: adminProcedure
     .meta({ openapi: { method: 'GET', path: '/admin/users', tags, summary: 'Users, filtered, one page at a time' } })
     .input(listInput)
-    .output(z.object({ items: z.array(userOutput), nextCursor: z.string().nullable() }))
+    .output(pageOutput(userOutput))
     .query(({ ctx, input }) => ctx.services.users.list(ctx.user, input)),
 
   get: adminProcedure
