@@ -118,12 +118,15 @@ export async function startApi(env: Record<string, string>, options: { cpuProfil
 }
 
 /** The floor server, in its own process like the API. */
-export async function startFloor(env: Record<string, string>): Promise<RunningProcess> {
+export async function startFloor(env: Record<string, string>, options: { cpuProfileDir?: string } = {}): Promise<RunningProcess> {
   const port = await freePort();
   const started = performance.now();
+  // Profiled beside the API so the two can be compared function by function. tsx's loader thread
+  // writes a (tiny) profile of its own into the same folder.
+  const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
   const child = fork(path.join(ROOT, 'apps/bench/src/floor.ts'), [], {
     cwd: path.join(ROOT, 'apps/bench'),
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...profiling],
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

@@ -53,12 +53,18 @@ export function summarizeProfile(file: string, top = 25): void {
   console.table(table(byFunction, top));
 }
 
+/**
+ * The newest profile in `dir`. A process writes one per thread when it exits; of those written
+ * together, the largest is the main thread's.
+ */
 export function summarizeNewestProfile(dir: string): void {
   const files = readdirSync(dir)
     .filter((name) => name.endsWith('.cpuprofile'))
     .map((name) => path.join(dir, name))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  if (files[0]) summarizeProfile(files[0]);
+    .map((file) => ({ file, ...statSync(file) }));
+  const newest = Math.max(...files.map((f) => f.mtimeMs));
+  const main = files.filter((f) => f.mtimeMs > newest - 5_000).sort((a, b) => b.size - a.size)[0];
+  if (main) summarizeProfile(main.file);
   else console.log(`no CPU profile in ${dir}`);
 }
 

@@ -16,8 +16,9 @@
  *
  * Scenarios (--scenarios, comma-separated; all by default): `me` (auth.me, tRPC and REST), `list`
  * (task pages), `writes` (create, update), `login` (sign-in beside the bcrypt limit, and auth.me
- * during a sign-in storm). `--cpu-prof` writes the API's V8 profile to bench/profiles/ and prints
- * where its time went (open the file in Chrome DevTools or speedscope for a flame graph).
+ * during a sign-in storm). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
+ * floor (bench/profiles/floor/) and prints where each spent its time (open a file in Chrome
+ * DevTools or speedscope for a flame graph).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os, { availableParallelism } from 'node:os';
@@ -57,6 +58,7 @@ for (const name of SCENARIOS) {
   if (!['me', 'list', 'writes', 'login'].includes(name)) throw new Error(`unknown scenario "${name}": me, list, writes or login`);
 }
 const PROFILE_DIR = path.join(ROOT, 'bench/profiles');
+const FLOOR_PROFILE_DIR = path.join(PROFILE_DIR, 'floor');
 
 interface Measured extends LoadResult {
   /** CPU time the server under load spent per answered request (ms): what a request costs it, whatever the machine's noise. */
@@ -275,7 +277,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
         database.url,
         `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "createdAt", id from tasks where owner_id = ${seeded.benchUserId} order by created_at desc, id desc offset ${DEEP_OFFSET - 1} limit 1`,
       );
-      floor = await startFloor({ DATABASE_URL: database.url, API_URL: api.url, FLOOR_TASK_PAGES: JSON.stringify({ first: null, deep: position[0] }) });
+      floor = await startFloor({ DATABASE_URL: database.url, API_URL: api.url, FLOOR_TASK_PAGES: JSON.stringify({ first: null, deep: position[0] }) }, args['cpu-prof'] ? { cpuProfileDir: FLOOR_PROFILE_DIR } : {});
       serversByUrl.set(floor.url, floor);
     }
 
@@ -419,7 +421,14 @@ async function main() {
     })),
   );
   for (const [key, value] of Object.entries(extras)) console.log(`${key}: ${JSON.stringify(value)}`);
-  if (args['cpu-prof']) summarizeNewestProfile(PROFILE_DIR);
+  if (args['cpu-prof']) {
+    console.log('\nThe API:');
+    summarizeNewestProfile(PROFILE_DIR);
+    if (adminUrl) {
+      console.log('\nThe floor:');
+      summarizeNewestProfile(FLOOR_PROFILE_DIR);
+    }
+  }
   const resultsDir = path.join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
