@@ -1,4 +1,5 @@
-import { type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
+import { type CompiledQuery, type InferResult, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
+import { compileTemplate, compiler, placeholder, type QueryTemplate } from '../prepared';
 import type { Database, TaskPriority, TaskStatus } from '../schema';
 
 export const taskColumns = [
@@ -170,14 +171,15 @@ export function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 }
 
-function withFilters<O>(query: TaskQuery<O>, filters: TaskFilters): TaskQuery<O> {
+/** Filters as the SQL takes them: the search already a LIKE pattern, passed on as one parameter. */
+type SqlFilters = Omit<TaskFilters, 'search'> & { searchPattern?: string };
+
+function withFilters<O>(query: TaskQuery<O>, filters: SqlFilters): TaskQuery<O> {
   let q = query;
   if (filters.statuses !== undefined) q = q.where('status', 'in', filters.statuses);
   if (filters.priorities !== undefined) q = q.where('priority', 'in', filters.priorities);
-  if (filters.search !== undefined && filters.search !== '') {
-    const pattern = likePattern(filters.search);
-    q = q.where((eb) => eb.or([eb('title', 'ilike', pattern), eb('description', 'ilike', pattern)]));
-  }
+  const pattern = filters.searchPattern;
+  if (pattern !== undefined) q = q.where((eb) => eb.or([eb('title', 'ilike', pattern), eb('description', 'ilike', pattern)]));
   if (filters.dueBefore !== undefined) q = q.where('due_at', '<', filters.dueBefore);
   if (filters.dueAfter !== undefined) q = q.where('due_at', '>', filters.dueAfter);
   if (filters.overdue === true) q = q.where(overdueCondition);
@@ -200,8 +202,15 @@ function keyValue(sort: TaskSortColumn, key: string | number): RawBuilder<unknow
   return sort === 'priority_rank' ? sql`${key}::smallint` : sql`${key}::timestamptz`;
 }
 
-/** One segment of a page: rows after `after` in (sort column, id) order, never a NULL sort key. */
-function pageSegment(db: Kysely<Database>, query: TaskPageQuery, segment: 'keyed' | 'no-due-date', limit: number) {
+/** A page query as its SQL sees it. */
+export type PageSql = Omit<TaskPageQuery, 'filters'> & { filters: SqlFilters };
+type PageSegment = 'keyed' | 'no-due-date';
+
+/**
+ * One segment of a page: rows after `after` in (sort column, id) order, never a NULL sort key.
+ * Run through `pageStatement`; exported for the test that holds the two to the same SQL.
+ */
+export function pageSegment(db: Kysely<Database>, query: PageSql, segment: PageSegment) {
   const { sort, order } = query;
   const comparison = order === 'asc' ? sql.raw('>') : sql.raw('<');
   let q = withFilters(
@@ -228,7 +237,52 @@ function pageSegment(db: Kysely<Database>, query: TaskPageQuery, segment: 'keyed
     q = q.where('due_at', 'is', null);
     if (after?.key === null) q = q.where(sql<SqlBool>`id ${comparison} ${after.id}`);
   }
-  return q.orderBy(sql.ref(sort), order).orderBy('id', order).limit(limit);
+  return q.orderBy(sql.ref(sort), order).orderBy('id', order).limit(query.limit);
+}
+
+type PageRow = InferResult<ReturnType<typeof pageSegment>>[number];
+
+/** Compiled page statements by shape; a shape is what a page's SQL text depends on. */
+const pageTemplates = new Map<string, QueryTemplate<PageRow>>();
+/** Shapes are few in practice (sort, order, which filters); this bounds what odd inputs can add. */
+const MAX_PAGE_TEMPLATES = 500;
+
+/**
+ * The statement of one page segment, compiled once per shape: pages are the busiest reads, and
+ * building and compiling one with Kysely cost more CPU than PostgreSQL spends answering it.
+ * The shape is the query with every value swapped for a named placeholder, so the builder sees
+ * only what it may branch on (sort, order, which filters, how many statuses, a cursor and whether
+ * its key is null), and that same object, as JSON, is the cache key.
+ */
+export function pageStatement(query: PageSql, segment: PageSegment): CompiledQuery<PageRow> {
+  const params: Record<string, unknown> = {};
+  const param = <T>(name: string, value: T): T => {
+    params[name] = value;
+    return placeholder(name) as T;
+  };
+  const { scope, filters, after } = query;
+  const shape: PageSql = {
+    scope: 'ownerId' in scope ? { ownerId: param('ownerId', scope.ownerId) } : { allOwners: true },
+    filters: {
+      ...(filters.statuses === undefined ? {} : { statuses: filters.statuses.map((status, i) => param(`status${i}`, status)) }),
+      ...(filters.priorities === undefined ? {} : { priorities: filters.priorities.map((priority, i) => param(`priority${i}`, priority)) }),
+      ...(filters.searchPattern === undefined ? {} : { searchPattern: param('searchPattern', filters.searchPattern) }),
+      ...(filters.dueBefore === undefined ? {} : { dueBefore: param('dueBefore', filters.dueBefore) }),
+      ...(filters.dueAfter === undefined ? {} : { dueAfter: param('dueAfter', filters.dueAfter) }),
+      ...(filters.overdue === undefined ? {} : { overdue: filters.overdue }),
+    },
+    sort: query.sort,
+    order: query.order,
+    limit: param('limit', query.limit),
+    ...(after === undefined ? {} : { after: { key: after.key === null ? null : param('afterKey', after.key), id: param('afterId', after.id) } }),
+  };
+  const key = `${segment} ${JSON.stringify(shape)}`;
+  let template = pageTemplates.get(key);
+  if (template === undefined) {
+    template = compileTemplate(pageSegment(compiler, shape, segment));
+    if (pageTemplates.size < MAX_PAGE_TEMPLATES) pageTemplates.set(key, template);
+  }
+  return template.bind(params);
 }
 
 /**
@@ -238,11 +292,14 @@ function pageSegment(db: Kysely<Database>, query: TaskPageQuery, segment: 'keyed
  * every dated one in both directions; those rows are a second segment, read only when the
  * dated ones run out.
  */
-export async function listTasksPage(db: Kysely<Database>, query: TaskPageQuery) {
+export async function listTasksPage(db: Kysely<Database>, query: TaskPageQuery): Promise<PageRow[]> {
+  const { search, ...filters } = query.filters;
+  const pageSql: PageSql = { ...query, filters: { ...filters, ...(search ? { searchPattern: likePattern(search) } : {}) } };
   const inNoDueDateSegment = query.sort === 'due_at' && query.after !== undefined && query.after.key === null;
-  const keyed = inNoDueDateSegment ? [] : await pageSegment(db, query, 'keyed', query.limit).execute();
+  const keyed = inNoDueDateSegment ? [] : (await db.executeQuery(pageStatement(pageSql, 'keyed'))).rows;
   if (query.sort !== 'due_at' || keyed.length >= query.limit) return keyed;
-  const undated = await pageSegment(db, query, 'no-due-date', query.limit - keyed.length).execute();
+  const rest = { ...pageSql, limit: query.limit - keyed.length };
+  const undated = (await db.executeQuery(pageStatement(rest, 'no-due-date'))).rows;
   return [...keyed, ...undated];
 }
 
