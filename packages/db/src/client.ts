@@ -5,6 +5,7 @@ import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { namedStatements } from './prepared';
 import { isProcessAlive } from './process';
+import { timestamptzParser } from './timestamps';
 import type { Database } from './schema';
 
 export type DbDriver = 'postgres' | 'pglite';
@@ -43,6 +44,7 @@ export interface DatabaseHandle {
 
 const INT8_OID = 20;
 const DATE_OID = 1082;
+const TIMESTAMPTZ_OID = 1184;
 
 // Counts and ids come back as int8; every one we produce stays far below 2^53, and plain numbers
 // keep both drivers returning the same shapes. Calendar dates stay strings so no time zone creeps in.
@@ -98,6 +100,7 @@ const databaseClientClass = (Client: typeof pg.Client) => class DatabaseClient e
 async function createPostgres(databaseUrl: string, config: DbConfig): Promise<DatabaseHandle> {
   const { default: pg } = await import('pg');
   const statementTimeout = config.pool?.statementTimeoutMillis ?? 10_000;
+  const parseTimestamptz = timestamptzParser(pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text'));
   const pool = new pg.Pool({
     Client: databaseClientClass(pg.Client),
     connectionString: databaseUrl,
@@ -111,6 +114,7 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         if (oid === INT8_OID) return parseInt8;
         if (oid === DATE_OID) return keepText;
+        if (oid === TIMESTAMPTZ_OID && format !== 'binary') return parseTimestamptz;
         return pg.types.getTypeParser(oid, format);
       }) as typeof pg.types.getTypeParser,
     },
