@@ -95,6 +95,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     (await createDb({
       databaseUrl: config.database.url,
       dataDir: config.database.dataDir,
+      pgliteTemplate: config.database.pgliteTemplate,
       pool: config.database.pool,
       applicationName: 'stm-api',
       onBackgroundError: (error) => log.warn({ err: error }, 'database connection error'),

@@ -66,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
   const database = await createDb({
     databaseUrl: config.database.url,
     dataDir: config.database.dataDir,
+    pgliteTemplate: config.database.pgliteTemplate,
     pool: { ...config.database.pool, max: 2 },
     applicationName: 'stm-cli',
   });

@@ -128,6 +128,11 @@ export interface AppConfig {
     pool: { max: number; connectionTimeoutMillis: number; statementTimeoutMillis: number };
     /** Folder of pg_dump and pg_restore for backups; looked up on PATH when unset. */
     pgBinDir: string | undefined;
+    /**
+     * The migrated embedded database a new data dir starts from, which the build writes beside
+     * the bundle (apps/api/dist). Run from source there is none, and PGlite runs initdb instead.
+     */
+    pgliteTemplate: string;
   };
   secretKey: string;
   /** Where a development secret came from, for the start-up log. */
@@ -252,6 +257,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
         statementTimeoutMillis: env.DB_STATEMENT_TIMEOUT_MS,
       },
       pgBinDir: env.PG_BIN_DIR ? path.resolve(env.PG_BIN_DIR) : undefined,
+      pgliteTemplate: fileURLToPath(new URL('./pglite-template.tar.gz', import.meta.url)),
     },
     secretKey: secretKey as string,
     secretKeySource,

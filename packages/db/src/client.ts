@@ -1,4 +1,5 @@
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
@@ -28,6 +29,11 @@ export interface DbConfig {
   dataDir?: string | undefined;
   /** Start the embedded database from a dumped data directory (test templates). */
   pgliteLoadDataDir?: Blob | undefined;
+  /**
+   * A `writePgliteTemplate` archive to create a new `dataDir` from, instead of running initdb
+   * (~5 s). Used only when the folder has no database yet; a missing file is no error.
+   */
+  pgliteTemplate?: string | undefined;
   pool?: PoolOptions | undefined;
   applicationName?: string | undefined;
   /** Called for errors that happen outside any query, e.g. an idle connection cut by the server. */
@@ -141,12 +147,7 @@ async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
   const releaseLock = dataDir ? lockDataDir(dataDir) : () => {};
   let pglite: PGlite;
   try {
-    const { PGlite } = await import('@electric-sql/pglite');
-    pglite = await PGlite.create({
-      ...(dataDir ? { dataDir: path.join(dataDir, 'pglite') } : {}),
-      ...(config.pgliteLoadDataDir ? { loadDataDir: config.pgliteLoadDataDir } : {}),
-      parsers: { [INT8_OID]: parseInt8, [DATE_OID]: keepText },
-    });
+    pglite = await startPglite(dataDir ? path.join(dataDir, 'pglite') : undefined, config);
   } catch (error) {
     releaseLock();
     throw error;
@@ -168,6 +169,40 @@ async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
       }
     },
   };
+}
+
+/**
+ * PGlite on `databaseDir` (in memory without one). A new folder is filled from the configured
+ * template when there is a usable one; a template is a shortcut, never a requirement, and
+ * without one PGlite runs initdb.
+ */
+async function startPglite(databaseDir: string | undefined, config: DbConfig): Promise<PGlite> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const open = () =>
+    PGlite.create({
+      ...(databaseDir ? { dataDir: databaseDir } : {}),
+      ...(config.pgliteLoadDataDir ? { loadDataDir: config.pgliteLoadDataDir } : {}),
+      parsers: { [INT8_OID]: parseInt8, [DATE_OID]: keepText },
+    });
+  const template = config.pgliteTemplate;
+  if (databaseDir === undefined || template === undefined) return open();
+  const notUsed = (error: unknown) =>
+    config.onBackgroundError?.(new Error(`The embedded database was not started from ${template}; initdb made it`, { cause: error }));
+  const { unpackPgliteTemplate } = await import('./pglite-template');
+  const unpacked = await unpackPgliteTemplate(template, databaseDir).catch((error: unknown) => {
+    notUsed(error);
+    return false;
+  });
+  try {
+    return await open();
+  } catch (error) {
+    if (!unpacked) throw error;
+    // A template this PGlite cannot start (made by another PostgreSQL version): the folder it
+    // just filled holds nothing yet.
+    notUsed(error);
+    await rm(databaseDir, { recursive: true, force: true });
+    return open();
+  }
 }
 
 async function ping(db: Kysely<Database>, timeoutMs = 2_000): Promise<boolean> {

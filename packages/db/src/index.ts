@@ -1,5 +1,6 @@
 export { createDb, DataDirInUseError } from './client';
 export type { DatabaseHandle, DbConfig, DbDriver, PoolOptions } from './client';
+export { writePgliteTemplate } from './pglite-template';
 export { migrateDown, migrateTo, migrateToLatest, migrationNames } from './migrate';
 export type { MigrationReport } from './migrate';
 export {

@@ -6,11 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect } from 'kysely';
 import pg from 'pg';
 import { createDb, type DatabaseHandle } from './client';
 import { migrateToLatest } from './migrate';
+import { dumpMigratedPglite } from './pglite-template';
 import { isProcessAlive } from './process';
 
 export type TestTemplate =
@@ -30,13 +29,10 @@ export async function prepareTestTemplate(
   adminUrl?: string,
 ): Promise<{ template: TestTemplate; dispose: () => Promise<void> }> {
   if (driver === 'pglite') {
-    const pglite = await PGlite.create();
-    const db = new Kysely<any>({ dialect: new PGliteDialect({ pglite }) });
-    await migrateToLatest(db);
-    const dump = await pglite.dumpDataDir('none');
-    await db.destroy();
+    // Uncompressed: every test file loads it, and gunzip would cost each of them.
+    const dump = await dumpMigratedPglite('none');
     const dumpPath = path.join(os.tmpdir(), `stm-pglite-template-${process.pid}-${randomBytes(4).toString('hex')}.tar`);
-    await writeFile(dumpPath, Buffer.from(await dump.arrayBuffer()));
+    await writeFile(dumpPath, dump);
     return { template: { driver, dumpPath }, dispose: () => rm(dumpPath, { force: true }) };
   }
   if (!adminUrl) throw new Error('TEST_DATABASE_URL is required for PostgreSQL tests');
