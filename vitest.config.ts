@@ -4,7 +4,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * One run covers every package. Files named `*.test.ts` touch a database and run twice: on the
  * embedded PGlite and, when TEST_DATABASE_URL is set, on PostgreSQL. `*.unit.test.ts` need no
  * database, `*.pg.test.ts` need a real server (several processes sharing it), `*.e2e.test.ts`
- * drive the built console in Chromium.
+ * drive what the build makes: the console in Chromium, the bundled server and CLI.
  */
 const postgresUrl = process.env.TEST_DATABASE_URL;
 const roots = ['apps/*/src', 'apps/*/test', 'apps/*/e2e', 'packages/*/src', 'tooling/*/src'];

@@ -93,10 +93,17 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `src/server.ts` on 127.0.0.1 and waits (bounded) until /readyz answers 200. */
-export async function startServer(env: Record<string, string>, readyWithinMs = 60_000): Promise<ServerProcess> {
+/** The server as the build bundles it, which deployments run. */
+export const BUILT_SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
+
+/**
+ * Starts the server on 127.0.0.1 and waits (bounded) until /readyz answers 200: `src/server.ts`,
+ * or with `built` the bundle `dist/server.js`.
+ */
+export async function startServer(env: Record<string, string>, readyWithinMs = 60_000, options: { built?: boolean } = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const entry = options.built ? [BUILT_SERVER] : ['--import', 'tsx', 'src/server.ts'];
+  const child = spawn(process.execPath, entry, {
     cwd: API_DIR,
     env: childEnvironment({ HOST: '127.0.0.1', PORT: String(port), ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
