@@ -1,7 +1,6 @@
 import {
   type AnyTRPCProcedure,
   type AnyTRPCRouter,
-  callTRPCProcedure,
   getTRPCErrorFromUnknown,
   getTRPCErrorShape,
   TRPCError,
@@ -180,7 +179,10 @@ async function answerSingleCall<TRouter extends AnyTRPCRouter, TContext>(
   let error: TRPCError | undefined;
   try {
     ctx = await options.createContext(request, reply);
-    const data = await callTRPCProcedure({ router, path, getRawInput, ctx, type, signal, batchIndex: 0 });
+    // The procedure `singleCall` found and checked, called directly rather than through
+    // `callTRPCProcedure`, which would look it up again and add `router` to the options that
+    // every middleware level copies twice, key by key.
+    const data = await procedure({ path, getRawInput, ctx, type, signal, batchIndex: 0 });
     answer = { result: { data } };
   } catch (cause) {
     error = getTRPCErrorFromUnknown(cause);
