@@ -124,32 +124,53 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const middleware = t.middleware;
 
-/** Services throw DomainErrors (and the database its own); here they become the right status, once. */
-const mapErrors = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (!result.ok) {
-    const domain = toDomainError(result.error.cause);
-    if (domain) throw new TRPCError({ code: domain.trpcCode, message: domain.message, cause: domain });
-  }
+/**
+ * Services throw DomainErrors (and the database its own); here they become the right status,
+ * once. Anything else goes on as it is (tRPC answers it 500).
+ */
+function toTRPCError(cause: unknown): unknown {
+  const domain = toDomainError(cause);
+  return domain ? new TRPCError({ code: domain.trpcCode, message: domain.message, cause: domain }) : cause;
+}
+
+/** What a middleware's `next()` returned, with a refusal given its status (`toTRPCError`). */
+function withMappedError<R extends { ok: boolean; error?: { cause?: unknown } }>(result: R): R {
+  if (!result.ok && toDomainError(result.error?.cause)) throw toTRPCError(result.error?.cause);
   return result;
-});
+}
+
+const mapErrors = t.middleware(async ({ next }) => withMappedError(await next()));
 
 // A procedure's own `.meta()` is merged over these, so the tier stays.
 export const publicProcedure = t.procedure.use(mapErrors).meta({ tier: 'public' });
 
-export const protectedProcedure = publicProcedure.meta({ tier: 'protected' }).use(async ({ ctx, next }) => {
+/** The caller of a signed-in call: a valid token whose session, account and key are still good. */
+function authenticate(ctx: Context) {
   if (!ctx.accessToken) {
     throw new DomainError(
       ctx.malformedAuthorization ? 'INVALID_TOKEN' : 'UNAUTHENTICATED',
       ctx.malformedAuthorization ? 'The Authorization header must be "Bearer <token>"' : 'Sign in first: send "Authorization: Bearer <token>"',
     );
   }
-  const user = await ctx.services.auth.authenticate(ctx.accessToken);
+  return ctx.services.auth.authenticate(ctx.accessToken);
+}
+
+/**
+ * The caller is checked and errors are mapped in one middleware, not two stacked ones: tRPC
+ * copies a call's options twice per middleware level, key by key, on every request.
+ */
+export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(async ({ ctx, next }) => {
+  let user: Awaited<ReturnType<typeof authenticate>>;
+  try {
+    user = await authenticate(ctx);
+  } catch (cause) {
+    throw toTRPCError(cause);
+  }
   // The request's log line carries the user id; a child logger per call was measurable on the
   // hottest path, and the request id already ties a procedure's own log lines to that line.
   ctx.identify(user.id);
   // tRPC merges what `next` is given into the context (a copy per call): give it only what is new.
-  return next({ ctx: { user } });
+  return withMappedError(await next({ ctx: { user } }));
 });
 
 export const adminProcedure = protectedProcedure.meta({ tier: 'admin' }).use(({ ctx, next }) => {
