@@ -126,16 +126,17 @@ export const middleware = t.middleware;
 
 /**
  * Services throw DomainErrors (and the database its own); here they become the right status,
- * once. Anything else goes on as it is (tRPC answers it 500).
+ * once. Anything else has none and goes on as it is (tRPC answers it 500).
  */
-function toTRPCError(cause: unknown): unknown {
+function refusalOf(cause: unknown): TRPCError | undefined {
   const domain = toDomainError(cause);
-  return domain ? new TRPCError({ code: domain.trpcCode, message: domain.message, cause: domain }) : cause;
+  return domain && new TRPCError({ code: domain.trpcCode, message: domain.message, cause: domain });
 }
 
-/** What a middleware's `next()` returned, with a refusal given its status (`toTRPCError`). */
+/** What a middleware's `next()` returned, a refusal thrown with its status (`refusalOf`). */
 function withMappedError<R extends { ok: boolean; error?: { cause?: unknown } }>(result: R): R {
-  if (!result.ok && toDomainError(result.error?.cause)) throw toTRPCError(result.error?.cause);
+  const refusal = result.ok ? undefined : refusalOf(result.error?.cause);
+  if (refusal) throw refusal;
   return result;
 }
 
@@ -164,7 +165,7 @@ export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(as
   try {
     user = await authenticate(ctx);
   } catch (cause) {
-    throw toTRPCError(cause);
+    throw refusalOf(cause) ?? cause;
   }
   // The request's log line carries the user id; a child logger per call was measurable on the
   // hottest path, and the request id already ties a procedure's own log lines to that line.
