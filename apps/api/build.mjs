@@ -5,7 +5,7 @@
 // native addon, WebAssembly and data files, static assets, worker scripts, their package.json),
 // or are optional.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const EXTERNAL = [
@@ -18,6 +18,7 @@ const EXTERNAL = [
   'pino',
   'pino-pretty',
   'pino-roll',
+  'piscina',
   'tar',
 ];
 
@@ -34,6 +35,10 @@ await build({
   // CommonJS dependencies inlined into an ES module still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __stmCreateRequire } from 'node:module'; const require = __stmCreateRequire(import.meta.url);" },
 });
+
+// The password hasher starts its threads on this file, found beside the module that names it: in
+// the bundle, that is dist/.
+copyFileSync('../../packages/auth/src/bcrypt-worker.mjs', 'dist/bcrypt-worker.mjs');
 
 // A migrated embedded database to start a new data dir from: PGlite's initdb takes ~5 s, unpacking
 // this ~0.4 s. Made with the PGlite the server will run, so the two always match.

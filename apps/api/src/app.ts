@@ -84,31 +84,32 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
   });
 
-  // The hash an unknown username is compared with takes a bcrypt run on the thread pool; it is
+  // The hash an unknown username is compared with takes a bcrypt run on a hashing thread; it is
   // made while the database starts rather than after.
   const hasher = new PasswordHasher(config.bcrypt);
   hasher.prepare().catch(() => {}); // createServices awaits it, and sees a failure there
 
   const ownsDatabase = options.database === undefined;
-  const database =
-    options.database ??
-    (await createDb({
+  let database = options.database;
+  let services: Services;
+  try {
+    database ??= await createDb({
       databaseUrl: config.database.url,
       dataDir: config.database.dataDir,
       pgliteTemplate: config.database.pgliteTemplate,
       pool: config.database.pool,
       applicationName: 'stm-api',
       onBackgroundError: (error) => log.warn({ err: error }, 'database connection error'),
-    }));
-  let services: Services;
-  try {
+    });
     if (ownsDatabase) {
       const { applied } = await migrateToLatest(database.db);
       if (applied.length > 0) log.info({ applied }, 'migrations applied');
     }
     services = await createServices(config, database, log, hasher);
   } catch (error) {
-    if (ownsDatabase) await database.close();
+    // Whatever was started is stopped: a failed build leaves no threads, connections or files open.
+    await hasher.close();
+    if (ownsDatabase) await database?.close();
     await appLogger.close();
     throw error;
   }
@@ -175,7 +176,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onReady', async () => services.start());
   app.addHook('onClose', async () => {
     await services.stop();
-    if (ownsDatabase) await database.close();
+    if (ownsDatabase) await services.database.close();
     await appLogger.close();
   });
   return app;

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import v8 from 'node:v8';
 
 // V8 lets the old generation grow to about four times what survived the last full collection
@@ -7,10 +6,6 @@ import v8 from 'node:v8';
 // peak resident memory ~160 MB at no measurable cost in requests/s. The factor is read afresh
 // each time V8 sizes the next limit, so setting it here, before any load, takes full effect.
 v8.setFlagsFromString('--heap-growing-percent=100');
-
-// bcrypt hashes on libuv's thread pool; leave room for file and DNS work beside a login storm.
-// Must be set before the pool is first used, hence before anything else is imported.
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism() + 2));
 
 const { buildApp } = await import('./app');
 const { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } = await import('./env');

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, PASSWORD, rest, type TestApp, trpc } from './helpers';
 
@@ -72,5 +74,38 @@ describe('bounded hashing', () => {
       const data = response.raw.req.url?.startsWith('/trpc') ? json(response).error.data : json(response).data;
       expect(data.reason).toBe('SERVER_BUSY');
     }
+  });
+});
+
+/** This process's threads, from /proc: each one's nice value and the CPU it has used, in clock ticks. */
+function threads(): { tid: string; nice: number; cpuTicks: number }[] {
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      return []; // ended since the listing
+    }
+    // Fields after the parenthesised name, from the state (field 3) on: see proc(5).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [{ tid, nice: Number(fields[16]), cpuTicks: Number(fields[11]) + Number(fields[12]) }];
+  });
+}
+
+describe('hashing priority', () => {
+  it.runIf(process.platform === 'linux')('hashes on a thread that runs below the event loop, so a sign-in storm yields to requests', async () => {
+    // getpriority() names the calling thread on Linux: here, the event loop.
+    const lowered = Math.min(19, getPriority() + 10);
+    const hashingThreads = () => threads().filter((thread) => thread.nice === lowered);
+    // BCRYPT_CONCURRENCY is 1 in this file.
+    expect(hashingThreads()).toHaveLength(1);
+    await t.caller().auth.register({ username: 'priority_check', password: PASSWORD });
+    const before = hashingThreads()[0]!;
+    for (let i = 0; i < 3; i++) {
+      expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'priority_check', password: PASSWORD } })).statusCode).toBe(200);
+    }
+    const after = threads().find((thread) => thread.tid === before.tid);
+    // Three compares at cost 10 take ~150 ms of CPU, ~15 ticks: on that thread, not the event loop's.
+    expect(after!.cpuTicks - before.cpuTicks).toBeGreaterThanOrEqual(5);
   });
 });

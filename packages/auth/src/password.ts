@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import bcrypt from 'bcrypt';
+import { Piscina } from 'piscina';
 import { WorkLimiter } from './work-limiter';
 
 export interface PasswordHasherOptions {
@@ -9,7 +10,17 @@ export interface PasswordHasherOptions {
   concurrency: number;
   /** Hashes allowed to wait; beyond it `BusyError` is thrown at once. */
   maxQueue: number;
+  /**
+   * How much lower than the event loop the hashing threads run (nice(2) increment, 0–19; Linux
+   * and macOS). A sign-in storm then takes only the CPU that answering other requests leaves.
+   */
+  niceIncrement?: number;
 }
+
+/** Where a sign-in storm's hashing ranks against request handling: well below it. */
+export const DEFAULT_HASHING_NICE_INCREMENT = 10;
+
+const WORKER_FILE = new URL('./bcrypt-worker.mjs', import.meta.url);
 
 // bcrypt reads at most 72 bytes, so a long password would be silently cut. Each password is
 // first reduced to a fixed 44-character digest: every byte counts, and any length hashes the
@@ -25,8 +36,14 @@ function prehash(password: string): string {
 /** What `verifyNothing` compares with: no account has this password, since none has its hash. */
 const NOBODYS_PASSWORD = 'no account has this password';
 
+/**
+ * Hashes and checks passwords with bcrypt, on worker threads of lowered priority, at most
+ * `concurrency` at once. Call `close()` when done: the threads keep the process alive.
+ */
 export class PasswordHasher {
   readonly #limiter: WorkLimiter;
+  readonly #threads: Piscina;
+  #closed: Promise<void> | undefined;
   #cost: number;
   #dummyHash: Promise<string> | undefined;
   readonly #done = { hashes: 0, compares: 0 };
@@ -34,6 +51,21 @@ export class PasswordHasher {
   constructor(options: PasswordHasherOptions) {
     this.#cost = options.cost;
     this.#limiter = new WorkLimiter(options.concurrency, options.maxQueue);
+    // The limiter admits at most `concurrency` jobs, so each finds a thread waiting for it; the
+    // threads live as long as the hasher, as starting one costs more than a fast hash.
+    this.#threads = new Piscina({
+      filename: WORKER_FILE.href,
+      minThreads: options.concurrency,
+      maxThreads: options.concurrency,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      niceIncrement: options.niceIncrement ?? DEFAULT_HASHING_NICE_INCREMENT,
+    });
+  }
+
+  /** Stops the hashing threads once the work in hand is done; later calls wait for the same. */
+  close(): Promise<void> {
+    this.#closed ??= this.#threads.close();
+    return this.#closed;
   }
 
   get cost(): number {
@@ -69,7 +101,7 @@ export class PasswordHasher {
   hash(password: string): Promise<string> {
     const cost = this.#cost;
     return this.#limiter.run(async () => {
-      const hash = await bcrypt.hash(prehash(password), cost);
+      const hash: string = await this.#threads.run({ data: prehash(password), cost }, { name: 'hash' });
       this.#done.hashes++;
       return hash;
     });
@@ -77,7 +109,7 @@ export class PasswordHasher {
 
   verify(password: string, hash: string): Promise<boolean> {
     return this.#limiter.run(async () => {
-      const matches = await bcrypt.compare(prehash(password), hash);
+      const matches: boolean = await this.#threads.run({ data: prehash(password), hash }, { name: 'compare' });
       this.#done.compares++;
       return matches;
     });

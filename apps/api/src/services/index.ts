@@ -41,9 +41,21 @@ export async function createServices(
   config: AppConfig,
   database: DatabaseHandle,
   log: Logger,
-  /** A hasher made earlier, so that its start-up hash could run while the database started. */
+  /**
+   * A hasher made earlier, so that its start-up hash could run while the database started. The
+   * services own it from here: `stop()` closes it, as does a failure to start.
+   */
   hasher = new PasswordHasher(config.bcrypt),
 ): Promise<Services> {
+  try {
+    return await servicesOver(config, database, log, hasher);
+  } catch (error) {
+    await hasher.close();
+    throw error;
+  }
+}
+
+async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Logger, hasher: PasswordHasher): Promise<Services> {
   const { db } = database;
   await hasher.prepare();
   const settings = new SettingsService(db, log);
@@ -119,6 +131,7 @@ export async function createServices(
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       if (redis) await redis.quit().catch(() => redis.disconnect());
+      await hasher.close();
     },
   };
 }
