@@ -26,11 +26,18 @@ function percentile(sorted: number[], p: number): number {
   return Math.round((sorted[Math.max(0, index)] ?? 0) * 100) / 100;
 }
 
+/** What one load run saw: every answer's latency (ms), kept whole so that runs can be pooled. */
+export interface LoadSample {
+  latencies: number[];
+  seconds: number;
+  errors: number;
+}
+
 /**
- * Drives load with autocannon and computes exact latency percentiles (ms, sub-millisecond) from
- * every response, which autocannon's own histogram rounds to whole milliseconds.
+ * Drives load with autocannon and keeps the latency of every response, from which percentiles are
+ * exact (ms, sub-millisecond): autocannon's own histogram rounds to whole milliseconds.
  */
-export async function load(options: LoadOptions): Promise<LoadResult> {
+export async function sample(options: LoadOptions): Promise<LoadSample> {
   const latencies: number[] = [];
   let unexpected = 0;
   let counter = 0;
@@ -60,8 +67,14 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
       });
     },
   });
-  latencies.sort((a, b) => a - b);
-  const perSecond = latencies.length / options.durationSeconds;
+  return { latencies, seconds: options.durationSeconds, errors: unexpected + result.errors + result.timeouts };
+}
+
+/** Requests/s and percentiles over the samples taken together, as if they were one run. */
+export function summarize(samples: LoadSample[]): LoadResult {
+  const latencies = samples.flatMap((part) => part.latencies).sort((a, b) => a - b);
+  const seconds = samples.reduce((sum, part) => sum + part.seconds, 0);
+  const perSecond = latencies.length / seconds;
   return {
     // Slow scenarios (sign-ins at a real bcrypt cost) answer a few per second: a whole number
     // would round away up to a tenth of the figure.
@@ -70,6 +83,6 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
     requests: latencies.length,
-    errors: unexpected + result.errors + result.timeouts,
+    errors: samples.reduce((sum, part) => sum + part.errors, 0),
   };
 }

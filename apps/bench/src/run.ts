@@ -7,7 +7,7 @@
  * with autocannon from this process; prints a table and writes it as JSON to bench/results/.
  * Each product scenario sits beside its floor (apps/bench/src/floor.ts, a bare Fastify server in
  * its own process) measured in the same run, because the machine is shared and absolute numbers
- * drift. Bounded in time (about --duration seconds per scenario); 127.0.0.1 only.
+ * drift: the two alternate, in halves and mirrored order (product, floor, floor, product). Bounded in time (about --duration seconds per scenario); 127.0.0.1 only.
  *
  *   pnpm bench                                   # 5 s per scenario, 16 connections, 10k and 1M tasks
  *   pnpm bench --duration 10 --sizes 10000       # longer, small table only
@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
-import { load, type LoadOptions, type LoadResult } from './load';
+import { type LoadOptions, type LoadResult, type LoadSample, sample, summarize } from './load';
 import { databaseCpuSeconds, ROOT, type RunningProcess, startApi, startFloor } from './processes';
 import { summarizeNewestProfile } from './profile';
 import { BENCH_PASSWORD, benchUsername, seedBenchDatabase } from './seed';
@@ -82,20 +82,58 @@ let measuringDatabase = false;
 /** Servers by URL, so a load run knows whose CPU time to read. */
 const serversByUrl = new Map<string, RunningProcess>();
 
-async function measured(options: LoadOptions): Promise<Measured> {
+/** One load run, with the CPU time the server under load and PostgreSQL spent during it. */
+interface MeasuredSample {
+  load: LoadSample;
+  serverCpuSeconds?: number;
+  databaseCpuSeconds?: number;
+}
+
+async function measuredSample(options: LoadOptions): Promise<MeasuredSample> {
   const server = serversByUrl.get(options.url);
   const before = server?.cpuSeconds();
   const databaseBefore = measuringDatabase ? databaseCpuSeconds() : undefined;
-  const result = await load(options);
-  if (!server || before === undefined || result.requests === 0) return result;
-  const perRequest = (seconds: number) => round((seconds * 1000) / result.requests);
-  const measuredResult: Measured = { ...result, serverCpuMsPerRequest: perRequest(server.cpuSeconds() - before) };
+  const load = await sample(options);
+  const measuredSample: MeasuredSample = { load };
+  if (server && before !== undefined) measuredSample.serverCpuSeconds = server.cpuSeconds() - before;
   if (databaseBefore) {
     let used = 0;
     for (const [pid, seconds] of databaseCpuSeconds()) used += seconds - (databaseBefore.get(pid) ?? 0);
-    measuredResult.databaseCpuMsPerRequest = perRequest(used);
+    measuredSample.databaseCpuSeconds = used;
   }
-  return measuredResult;
+  return measuredSample;
+}
+
+/** The samples taken together: one result, CPU time per request over all of them. */
+function pooled(samples: MeasuredSample[]): Measured {
+  const result: Measured = summarize(samples.map((part) => part.load));
+  if (result.requests === 0) return result;
+  const perRequest = (seconds: (number | undefined)[]) =>
+    seconds.every((value) => value !== undefined) ? round(((seconds as number[]).reduce((a, b) => a + b, 0) * 1000) / result.requests) : undefined;
+  const server = perRequest(samples.map((part) => part.serverCpuSeconds));
+  if (server !== undefined) result.serverCpuMsPerRequest = server;
+  const database = perRequest(samples.map((part) => part.databaseCpuSeconds));
+  if (database !== undefined) result.databaseCpuMsPerRequest = database;
+  return result;
+}
+
+async function measured(options: LoadOptions): Promise<Measured> {
+  return pooled([await measuredSample(options)]);
+}
+
+/**
+ * Measures loads that are compared with each other (a product scenario and its floor) in halves,
+ * in mirrored order: A B B A. Whatever the machine's other tenants start or stop meanwhile falls
+ * on each alike; measured one after the other, the first and the last would see different machines.
+ */
+async function mirrored(loads: LoadOptions[]): Promise<Measured[]> {
+  const samples: MeasuredSample[][] = loads.map(() => []);
+  const order = loads.map((_, index) => index);
+  for (const index of [...order, ...order.reverse()]) {
+    const options = loads[index] as LoadOptions;
+    samples[index]?.push(await measuredSample({ ...options, durationSeconds: options.durationSeconds / 2 }));
+  }
+  return samples.map(pooled);
 }
 
 function record(scenario: string, result: Measured, against?: { name: string; ratio: number }) {
@@ -260,10 +298,16 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     const owner = tokens[0] as string;
     const bearer = (i: number) => ({ authorization: `Bearer ${tokens[i % tokens.length]}` });
     // Reads spread over every signed-in user; task pages as the one user who owns the tasks.
-    const run = (url: string, requestPath: string, extra: Partial<LoadOptions> = {}) =>
-      measured({ url, connections: CONNECTIONS, durationSeconds: DURATION, request: (i) => ({ path: requestPath, headers: bearer(i) }), ...extra });
-    const asOwner = (url: string, requestPath: string) =>
-      run(url, requestPath, { request: () => ({ path: requestPath, headers: { authorization: `Bearer ${owner}` } }) });
+    const reads = (url: string, requestPath: string, extra: Partial<LoadOptions> = {}): LoadOptions => ({
+      url,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      request: (i) => ({ path: requestPath, headers: bearer(i) }),
+      ...extra,
+    });
+    const ownerReads = (url: string, requestPath: string) =>
+      reads(url, requestPath, { request: () => ({ path: requestPath, headers: { authorization: `Bearer ${owner}` } }) });
+    const run = (url: string, requestPath: string, extra: Partial<LoadOptions> = {}) => measured(reads(url, requestPath, extra));
 
     const deepInput = { sort: 'createdAt', order: 'desc' };
     const deep = await deepCursor(api, owner, deepInput);
@@ -281,33 +325,43 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       serversByUrl.set(floor.url, floor);
     }
 
-    // Warm both servers (JIT, pools, the verified-token cache) before measuring anything.
-    await run(api.url, '/trpc/auth.me', { durationSeconds: 1 });
-    await asOwner(api.url, listPath({}));
-    if (floor) await run(floor.url, '/me', { durationSeconds: 1 });
+    // Warm both servers (JIT, pools, the verified-token cache) on every route measured, before
+    // measuring anything.
+    const warm = (options: LoadOptions) => measured({ ...options, durationSeconds: 1 });
+    await warm(reads(api.url, '/trpc/auth.me'));
+    await warm(reads(api.url, '/api/auth/me'));
+    await measured(ownerReads(api.url, listPath({})));
+    if (floor) {
+      await warm(reads(floor.url, '/me'));
+      await warm(ownerReads(floor.url, '/tasks/first'));
+      await warm(ownerReads(floor.url, '/tasks/deep'));
+    }
 
     if (first && SCENARIOS.has('me')) {
-      const floorMe = floor ? await run(floor.url, '/me') : undefined;
+      const loads = [reads(api.url, '/trpc/auth.me'), reads(api.url, '/api/auth/me')];
+      const [me, restMe, floorMe] = floor ? await mirrored([...loads, reads(floor.url, '/me')]) : [await measured(loads[0]!), await measured(loads[1]!)];
       if (floorMe) record('floor: JWT verify + primary-key select', floorMe);
-      results.me = await run(api.url, '/trpc/auth.me');
+      results.me = me as Measured;
       record('auth.me (tRPC)', results.me, vsFloor(results.me, floorMe));
-      const restMe = await run(api.url, '/api/auth/me');
-      record('GET /api/auth/me (REST)', restMe, vsFloor(restMe, floorMe));
+      record('GET /api/auth/me (REST)', restMe as Measured, vsFloor(restMe as Measured, floorMe));
     }
 
     if (SCENARIOS.has('list')) {
-      const floorFirst = floor ? await asOwner(floor.url, '/tasks/first') : undefined;
-      const floorDeep = floor ? await asOwner(floor.url, '/tasks/deep') : undefined;
+      // Each page beside its floor: the same SQL, without the product around it.
+      const againstFloor = async (product: LoadOptions, floorPath: string) =>
+        floor ? ((await mirrored([product, ownerReads(floor.url, floorPath)])) as [Measured, Measured]) : ([await measured(product), undefined] as const);
+      const [firstPage, floorFirst] = await againstFloor(ownerReads(api.url, listPath({})), '/tasks/first');
       if (floorFirst) record(`floor: task page SQL, first page [${size}]`, floorFirst);
-      if (floorDeep) record(`floor: task page SQL, deep page [${size}]`, floorDeep);
-      results.first = await asOwner(api.url, listPath({}));
+      results.first = firstPage;
       record(`tasks.list first page [${size}]`, results.first, vsFloor(results.first, floorFirst));
-      results.deep = await asOwner(api.url, listPath({ ...deepInput, cursor: deep }));
+      const [deepPage, floorDeep] = await againstFloor(ownerReads(api.url, listPath({ ...deepInput, cursor: deep })), '/tasks/deep');
+      if (floorDeep) record(`floor: task page SQL, deep page [${size}]`, floorDeep);
+      results.deep = deepPage;
       record(`tasks.list deep page (${DEEP_OFFSET}) [${size}]`, results.deep, vsFloor(results.deep, floorDeep));
-      results.filtered = await asOwner(api.url, listPath(filteredInput));
+      results.filtered = await measured(ownerReads(api.url, listPath(filteredInput)));
       record(`tasks.list todo|in_progress by due date [${size}]`, results.filtered);
       if (filteredDeep) {
-        results.filteredDeep = await asOwner(api.url, listPath({ ...filteredInput, cursor: filteredDeep }));
+        results.filteredDeep = await measured(ownerReads(api.url, listPath({ ...filteredInput, cursor: filteredDeep })));
         record(`tasks.list todo|in_progress by due date, deep [${size}]`, results.filteredDeep);
       }
     }
