@@ -76,6 +76,11 @@ function placeholders<P>(): P {
  */
 export const namedStatements = new Map<string, string>();
 
+/** Gives the statement with this SQL text a name (see `namedStatements`), unless it has one. */
+export function nameStatement(sqlText: string): void {
+  if (!namedStatements.has(sqlText)) namedStatements.set(sqlText, `stm_prepared_${namedStatements.size + 1}`);
+}
+
 /**
  * A query built with Kysely once and then run with new parameters, skipping the builder and the
  * compiler on every call, and on PostgreSQL the server's parser and planner too (it runs as a
@@ -86,6 +91,6 @@ export function prepareQuery<P extends Record<string, unknown>, R>(
   build: (db: Kysely<Database>, params: P) => Compilable<R>,
 ): (db: Kysely<Database>, params: P) => Promise<R[]> {
   const template = compileTemplate(build(compiler, placeholders<P>()));
-  if (!namedStatements.has(template.sql)) namedStatements.set(template.sql, `stm_prepared_${namedStatements.size + 1}`);
+  nameStatement(template.sql);
   return async (db, params) => (await db.executeQuery(template.bind(params))).rows;
 }

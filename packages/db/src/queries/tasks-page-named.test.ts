@@ -1,0 +1,28 @@
+import { sql } from 'kysely';
+import { expect, inject, it } from 'vitest';
+import { createTestDatabase } from '../testing';
+import { listTasksPage, pageStatement } from './tasks';
+
+// A file of its own: which shapes get a name depends on the shapes this module has seen before.
+it.runIf(inject('dbTemplate').driver === 'postgres')(
+  "one owner's pages are prepared once per connection on PostgreSQL; pages across owners are planned afresh",
+  async () => {
+    const database = await createTestDatabase(inject('dbTemplate'));
+    try {
+      const query = { filters: { statuses: ['todo' as const] }, sort: 'updated_at' as const, order: 'asc' as const, limit: 3 };
+      const ownText = pageStatement({ ...query, scope: { ownerId: 1 } }, 'keyed').sql;
+      const everyoneText = pageStatement({ ...query, scope: { allOwners: true } }, 'keyed').sql;
+      // One transaction: one connection, whose prepared statements the view lists.
+      const prepared = await database.db.transaction().execute(async (trx) => {
+        for (const ownerId of [1, 2, 3]) await listTasksPage(trx, { ...query, scope: { ownerId } });
+        await listTasksPage(trx, { ...query, scope: { allOwners: true } });
+        const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(trx);
+        return rows.map((row) => row.statement);
+      });
+      expect(prepared.filter((statement) => statement === ownText)).toHaveLength(1);
+      expect(prepared).not.toContain(everyoneText);
+    } finally {
+      await database.close();
+    }
+  },
+);
