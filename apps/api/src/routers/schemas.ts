@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ErrorReason } from '../errors';
+import { isoTimestamp } from './iso-timestamp';
 
 /** How a new password may be refused (the live policy), and the hashing queue being full. */
 export const NEW_PASSWORD_REFUSALS = [
@@ -13,7 +14,7 @@ export const NEW_PASSWORD_REFUSALS = [
 /** Dates leave the API as ISO 8601 strings in UTC, over tRPC and REST alike. */
 export const timestamp = z
   .date()
-  .transform((date) => date.toISOString())
+  .transform(isoTimestamp)
   .meta({ override: { type: 'string', format: 'date-time' } });
 
 export const userOutput = z.object({
