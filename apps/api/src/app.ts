@@ -10,7 +10,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { AppConfig } from './env';
-import { type AppLogger, createLogger, type Logger } from './logger';
+import { type AppLogger, createLogger, lazyRequestLogger, type RequestLogger } from './logger';
 import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
@@ -55,6 +55,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     loggerInstance: log as FastifyBaseLogger,
     // Requests are logged once, on response, by the hook below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.server.bodyLimit,
     // A hop count is valid at run time (proxy-addr) though Fastify's types omit it.
     trustProxy: config.server.trustProxy as boolean | string | string[],
@@ -130,7 +131,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onResponse', async (request, reply) => {
     const level = reply.statusCode >= 500 ? 'error' : 'info';
     // A route may lower its own logging (health probes log only problems).
-    if (!(request.log as Logger).isLevelEnabled(level)) return;
+    if (!(request.log as RequestLogger).isLevelEnabled(level)) return;
     accessLog[level](
       {
         requestId: request.id,

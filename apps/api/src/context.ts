@@ -2,7 +2,7 @@
 // reached from (the console compiles the router's types, which lead here).
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from './logger';
+import type { Logger, RequestLogger } from './logger';
 import type { ClientInfo } from './services/audit';
 import type { Services } from './services';
 
@@ -23,7 +23,7 @@ export interface CookieJar {
 
 export interface Context {
   services: Services;
-  log: Logger;
+  log: RequestLogger;
   client: ClientInfo;
   /** The bearer token of the request, if it sent one. */
   accessToken: string | null;
@@ -104,8 +104,8 @@ export function createContext(services: Services, req: FastifyRequest, reply: Fa
   const userAgent = req.headers['user-agent'];
   return {
     services,
-    // Fastify's request logger is a pino child logger.
-    log: req.log as Logger,
+    // Made by `lazyRequestLogger`.
+    log: req.log as RequestLogger,
     client: { ip: req.ip, userAgent: typeof userAgent === 'string' ? userAgent : null },
     accessToken: match?.[1] ?? null,
     malformedAuthorization: authorization !== undefined && match === null,

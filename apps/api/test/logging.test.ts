@@ -78,3 +78,33 @@ describe('the log file', () => {
     expect(requests.filter((entry) => entry.url === '/api/auth/me' || entry.url === '/trpc/auth.me')).toHaveLength(5);
   });
 });
+
+describe("the request's own logger", () => {
+  it('writes what a request logs with its request id, redacted, and leaves health probes out of the access log', async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
+    try {
+      const { accessToken } = await signUpAdmin(t, 'log_failure');
+      // An unexpected failure inside a procedure, carrying a secret the log must not show.
+      t.app.services.tasks.list = async () => {
+        throw Object.assign(new Error('the disk is on fire'), { authorization: `Bearer ${accessToken}` });
+      };
+      const failed = await trpc(t.app, 'query', 'tasks.list', {}, { token: accessToken, headers: { 'x-request-id': 'trace-500' } });
+      expect(failed.statusCode).toBe(500);
+      expect((await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'probe-1' } })).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+    const files = readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
+    const text = files.map((name) => readFileSync(path.join(logDir, name), 'utf8')).join('\n');
+    const entries = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+    const failure = entries.find((entry) => entry.msg === 'procedure failed');
+    expect(failure).toMatchObject({ requestId: 'trace-500', path: 'tasks.list', err: { message: 'the disk is on fire', authorization: '[redacted]' } });
+    expect(text).not.toMatch(/Bearer /);
+    expect(entries.find((entry) => entry.msg === 'request' && entry.requestId === 'trace-500')).toMatchObject({ statusCode: 500 });
+    expect(entries.some((entry) => entry.requestId === 'probe-1')).toBe(false);
+  });
+});
