@@ -9,6 +9,8 @@ export function encodeCursor(position: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
 }
 
+export const INVALID_CURSOR_MESSAGE = 'The cursor is not one this list handed out; start again without it';
+
 export function decodeCursor<T>(cursor: string, shape: z.ZodType<T>): T {
   let decoded: unknown;
   try {
@@ -18,7 +20,7 @@ export function decodeCursor<T>(cursor: string, shape: z.ZodType<T>): T {
   }
   const parsed = shape.safeParse(decoded);
   if (!parsed.success) {
-    throw new DomainError('VALIDATION_FAILED', 'The cursor is not one this list handed out', { field: 'cursor' });
+    throw new DomainError('VALIDATION_FAILED', INVALID_CURSOR_MESSAGE, { field: 'cursor' });
   }
   return parsed.data;
 }

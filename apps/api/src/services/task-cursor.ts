@@ -2,6 +2,7 @@ import type { tasks } from '@stm/db';
 import { type SortOrder, sortOrderSchema, type TaskSort, taskSortSchema } from '@stm/validators';
 import { z } from 'zod';
 import { DomainError } from '../errors';
+import * as cursors from './cursor';
 
 /**
  * The opaque `nextCursor`: base64url JSON of where a page ended (sort, order, the last row's
@@ -27,28 +28,16 @@ const payloadSchema = z.object({
 
 export function encodeCursor(sort: TaskSort, order: SortOrder, position: tasks.TaskPagePosition): string {
   const payload: z.infer<typeof payloadSchema> = { s: sort, o: order, k: position.key, i: position.id };
-  return Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return cursors.encodeCursor(payload);
 }
 
 /** The position a cursor names, for the same sort and order it was made for; otherwise a 400. */
 export function decodeCursor(cursor: string, sort: TaskSort, order: SortOrder): tasks.TaskPagePosition {
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  const parsed = payloadSchema.safeParse(decoded);
-  if (!parsed.success) throw invalidCursor();
-  const { s, o, k, i } = parsed.data;
+  const { s, o, k, i } = cursors.decodeCursor(cursor, payloadSchema);
   if (s !== sort || o !== order) {
-    throw invalidCursor('This cursor belongs to another sort order; start again without it');
+    throw new DomainError('VALIDATION_FAILED', 'This cursor belongs to another sort order; start again without it', { field: 'cursor' });
   }
   const keyFits = sort === 'priority' ? typeof k === 'number' : sort === 'dueAt' ? k === null || typeof k === 'string' : typeof k === 'string';
-  if (!keyFits) throw invalidCursor();
+  if (!keyFits) throw new DomainError('VALIDATION_FAILED', cursors.INVALID_CURSOR_MESSAGE, { field: 'cursor' });
   return { key: k, id: i };
-}
-
-function invalidCursor(message = 'The cursor is invalid; start again without it'): DomainError {
-  return new DomainError('VALIDATION_FAILED', message, { field: 'cursor' });
 }
