@@ -247,12 +247,13 @@ const pageTemplates = new Map<string, QueryTemplate<PageRow>>();
 /** Shapes are few in practice (sort, order, which filters); this bounds what odd inputs can add. */
 const MAX_PAGE_TEMPLATES = 500;
 /**
- * Pages of one owner's tasks also run as named statements on PostgreSQL, parsed and planned once
- * per connection instead of on every page (a fifth of the server's CPU for a page). Each such
- * shape reads one owner's rows through an index led by the owner and the sort key, a plan as good
- * for an owner with ten tasks as for one with a million, so a plan PostgreSQL keeps for all values
- * is safe. Pages across owners are planned each time: how many rows an owner filter, or none,
- * matches varies too much. Bounded, as a named statement holds memory in every connection.
+ * Pages of one owner's tasks (a user's own list, or an administrator's filtered to one owner) also
+ * run as named statements on PostgreSQL, parsed and planned once per connection instead of on
+ * every page: a sixth to a fifth of PostgreSQL's CPU for a page. Each such shape reads one owner's
+ * rows through an index led by the owner and the sort key, a plan as good for an owner with ten
+ * tasks as for one with a million, so a plan PostgreSQL keeps for all values is safe. Pages across
+ * all owners are planned for their values each time: which index suits them depends on how many
+ * rows the filters match. Bounded, as a named statement holds memory in every connection.
  */
 const MAX_NAMED_PAGE_SHAPES = 64;
 let namedPageShapes = 0;
