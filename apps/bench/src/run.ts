@@ -7,7 +7,8 @@
  * with autocannon from this process; prints a table and writes it as JSON to bench/results/.
  * Each product scenario sits beside its floor (apps/bench/src/floor.ts, a bare Fastify server in
  * its own process) measured in the same run, because the machine is shared and absolute numbers
- * drift: the two alternate, in halves and mirrored order (product, floor, floor, product). Bounded in time (about --duration seconds per scenario); 127.0.0.1 only.
+ * drift: the two alternate, in halves and mirrored order (product, floor, floor, product).
+ * Bounded in time (about --duration seconds per scenario); 127.0.0.1 only.
  *
  *   pnpm bench                                   # 5 s per scenario, 16 connections, 10k and 1M tasks
  *   pnpm bench --duration 10 --sizes 10000       # longer, small table only
