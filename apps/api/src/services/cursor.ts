@@ -9,7 +9,10 @@ export function encodeCursor(position: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
 }
 
-export const INVALID_CURSOR_MESSAGE = 'The cursor is not one this list handed out; start again without it';
+/** The 400 for a cursor a list cannot use, with the reason when there is more to say. */
+export function invalidCursor(message = 'The cursor is not one this list handed out; start again without it'): DomainError {
+  return new DomainError('VALIDATION_FAILED', message, { field: 'cursor' });
+}
 
 export function decodeCursor<T>(cursor: string, shape: z.ZodType<T>): T {
   let decoded: unknown;
@@ -20,7 +23,7 @@ export function decodeCursor<T>(cursor: string, shape: z.ZodType<T>): T {
   }
   const parsed = shape.safeParse(decoded);
   if (!parsed.success) {
-    throw new DomainError('VALIDATION_FAILED', INVALID_CURSOR_MESSAGE, { field: 'cursor' });
+    throw invalidCursor();
   }
   return parsed.data;
 }

@@ -1,7 +1,6 @@
 import type { tasks } from '@stm/db';
 import { type SortOrder, sortOrderSchema, type TaskSort, taskSortSchema } from '@stm/validators';
 import { z } from 'zod';
-import { DomainError } from '../errors';
 import * as cursors from './cursor';
 
 /**
@@ -35,9 +34,9 @@ export function encodeCursor(sort: TaskSort, order: SortOrder, position: tasks.T
 export function decodeCursor(cursor: string, sort: TaskSort, order: SortOrder): tasks.TaskPagePosition {
   const { s, o, k, i } = cursors.decodeCursor(cursor, payloadSchema);
   if (s !== sort || o !== order) {
-    throw new DomainError('VALIDATION_FAILED', 'This cursor belongs to another sort order; start again without it', { field: 'cursor' });
+    throw cursors.invalidCursor('This cursor belongs to another sort order; start again without it');
   }
   const keyFits = sort === 'priority' ? typeof k === 'number' : sort === 'dueAt' ? k === null || typeof k === 'string' : typeof k === 'string';
-  if (!keyFits) throw new DomainError('VALIDATION_FAILED', cursors.INVALID_CURSOR_MESSAGE, { field: 'cursor' });
+  if (!keyFits) throw cursors.invalidCursor();
   return { key: k, id: i };
 }
