@@ -3,9 +3,6 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { httpStatusOf } from './errors';
 import { type ProcedureMeta, TIER_REFUSALS } from './trpc';
 
-/** Procedures whose REST form answers 201 Created. */
-export const CREATED_PROCEDURES = new Set<string>(['auth.register', 'tasks.create', 'admin.users.create']);
-
 const errorSchema = {
   type: 'object',
   required: ['message', 'code'],
@@ -130,7 +127,7 @@ export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string):
         if (status !== '200' && status !== '201' && status !== 'default') delete responses[status];
       }
       delete responses.default;
-      if (CREATED_PROCEDURES.has(procedurePath) && responses['200']) {
+      if (meta.successStatus === 201 && responses['200']) {
         responses['201'] = responses['200'];
         delete responses['200'];
       }

@@ -78,6 +78,8 @@ export interface ProcedureMeta extends OpenApiMeta {
   /** Set by the tier's builder below, never by a procedure. */
   tier?: ProcedureTier;
   refusals?: readonly ErrorReason[];
+  /** The REST status of a success: 201 where something is created (and documented so). */
+  successStatus?: 200 | 201;
 }
 
 /**

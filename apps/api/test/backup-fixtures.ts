@@ -52,6 +52,14 @@ export async function fill(place: Place): Promise<Filled> {
     await mine.update({ id: plain.id, status: 'in_progress', description: 'moved on' });
     await t.caller(bob.accessToken).tasks.create({ title: "Bob's task" });
 
+    // Shared work: a project Bob edits, with a label, an assigned task, a comment and history.
+    const aliceCalls = t.caller(alice.accessToken);
+    const project = await aliceCalls.projects.create({ name: 'Backup project', description: 'Kept "whole"', color: 'teal' });
+    await aliceCalls.members.add({ projectId: project.id, username: 'bob_backup', role: 'editor' });
+    const label = await aliceCalls.labels.create({ projectId: project.id, name: 'Ünïcode label', color: 'pink' });
+    const shared = await aliceCalls.tasks.create({ projectId: project.id, title: 'Shared task', assigneeId: bob.user.id, labelIds: [label.id] });
+    await t.caller(bob.accessToken).comments.create({ taskId: shared.id, body: 'On it, @alice_backup.\nSecond line' });
+
     const adminCalls = t.caller(admin.accessToken);
     await adminCalls.settings.update({ registrationOpen: true, passwordMinLength: 10 });
     await adminCalls.admin.users.createResetLink({ id: bob.user.id });
@@ -79,7 +87,22 @@ export async function fill(place: Place): Promise<Filled> {
 }
 
 /** Every table the application keeps rows in: each must come through a backup. */
-export const APP_TABLES = ['audit_events', 'password_reset_tokens', 'refresh_tokens', 'sessions', 'settings', 'signing_keys', 'tasks', 'users'];
+export const APP_TABLES = [
+  'audit_events',
+  'labels',
+  'password_reset_tokens',
+  'project_members',
+  'projects',
+  'refresh_tokens',
+  'sessions',
+  'settings',
+  'signing_keys',
+  'task_comments',
+  'task_events',
+  'task_labels',
+  'tasks',
+  'users',
+];
 
 /**
  * Every row of every table (the migration history included) and where every sequence stands,

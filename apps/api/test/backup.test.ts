@@ -84,8 +84,8 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
     // A file that fails part-way (here: a row breaking a foreign key, near the end) changes nothing.
     const broken = path.join(folder, 'broken-row.backup');
     await rewritePortable(portableFile, broken, (lines) => {
-      const last = lines.findLastIndex((line) => line.startsWith('{"id"') && line.includes('"owner_id"'));
-      lines[last] = (lines[last] as string).replace(/"owner_id":\d+/, '"owner_id":999999');
+      const last = lines.findLastIndex((line) => line.startsWith('{"id"') && line.includes('"created_by"'));
+      lines[last] = (lines[last] as string).replace(/"created_by":\d+/, '"created_by":999999');
       return lines;
     });
     const failed = await cli(target, ['db:restore', broken, '--force']);
@@ -133,10 +133,13 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
     const target = await place();
     const restored = await cli(target, ['db:restore', file]);
     expect(restored, restored.stderr).toMatchObject({ code: 0 });
-    expect(restored.stdout).toMatch(/^Migrated on: 2026_11_25_0003_tasks$/m);
+    expect(restored.stdout).toMatch(/^Migrated on: 2026_11_25_0003_tasks, 2026_12_05_0004_shared_work$/m);
     const now = await usingDatabase(target, picture);
     expect(now.users).toEqual(oldPicture.users);
     expect(now.tasks).toEqual([]);
+    // The account made before projects existed has its inbox, as every account does.
+    expect(now.projects).toHaveLength(1);
+    expect(now.projects?.[0]).toMatch(/,Inbox,/);
     expect(now.kysely_migration?.slice(0, 2)).toEqual(oldPicture.kysely_migration);
   });
 

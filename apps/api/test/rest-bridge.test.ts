@@ -77,7 +77,7 @@ const calls = (): Call[] => [
   { name: 'a body that is not an object', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '[1,2]' } },
   { name: 'a body of the wrong type', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), 'content-type': 'text/plain' }, payload: 'title' } },
   { name: 'a JSON body that is not JSON', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '{"title":' } },
-  { name: 'a created answer', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '{"title":"New"}' }, varies: ['id', 'createdAt', 'updatedAt'] },
+  { name: 'a created answer', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '{"title":"New"}' }, varies: ['id', 'position', 'createdAt', 'updatedAt'] },
   { name: 'a void mutation without a body', request: { method: 'POST', url: '/api/auth/logout-all', headers: bearer('not.a.token') } },
   { name: 'a public mutation refused', request: { method: 'POST', url: '/api/auth/login', headers: json, payload: '{"username":"nobody_here","password":"wrong password here"}' } },
   { name: 'the OAuth2 form, refused', request: { method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=nobody_here&password=wrong+password+here' } },

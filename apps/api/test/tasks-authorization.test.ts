@@ -31,7 +31,7 @@ async function ownersTask(title = 'Matrix task') {
 }
 
 async function currentRow(id: number) {
-  return t.app.services.database.db.selectFrom('tasks').select(['id', 'owner_id', 'title', 'priority', 'status', 'version']).where('id', '=', id).executeTakeFirst();
+  return t.app.services.database.db.selectFrom('tasks').select(['id', 'created_by', 'title', 'priority', 'status', 'version']).where('id', '=', id).executeTakeFirst();
 }
 
 interface Case {
@@ -43,7 +43,7 @@ interface Case {
 }
 
 const unchanged = async (taskId: number) => {
-  expect(await currentRow(taskId)).toMatchObject({ title: 'Matrix task', priority: 'low', version: 1, owner_id: owner.id });
+  expect(await currentRow(taskId)).toMatchObject({ title: 'Matrix task', priority: 'low', version: 1, created_by: owner.id });
 };
 
 const procedures: Record<string, Case> = {
@@ -67,7 +67,7 @@ const procedures: Record<string, Case> = {
     request: (id) => ({ method: 'PATCH', url: `/api/tasks/${id}`, body: { title: 'Changed', priority: 'high' } }),
     expect: { owner: 200, other: 404, admin: 200, anonymous: 401 },
     after: async (id, _actor, status) => {
-      if (status === 200) expect(await currentRow(id)).toMatchObject({ title: 'Changed', priority: 'high', version: 2, owner_id: owner.id });
+      if (status === 200) expect(await currentRow(id)).toMatchObject({ title: 'Changed', priority: 'high', version: 2, created_by: owner.id });
       else await unchanged(id);
     },
   },
@@ -134,7 +134,7 @@ describe('authorization matrix', () => {
       const own = await t.app.services.database.db
         .selectFrom('tasks')
         .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('owner_id', '=', actor === 'other' ? other.id : admin.id)
+        .where('created_by', '=', actor === 'other' ? other.id : admin.id)
         .where('status', '=', 'todo')
         .executeTakeFirstOrThrow();
       expect(stats.byStatus.todo).toBe(own.n);
@@ -214,6 +214,8 @@ describe('mass assignment', () => {
   it.each([
     ['ownerId', { ownerId: 1 }],
     ['owner_id', { owner_id: 1 }],
+    ['createdBy', { createdBy: 1 }],
+    ['position', { position: '1' }],
     ['id', { id: 999 }],
     ['version', { version: 50 }],
     ['createdAt', { createdAt: '2020-01-01T00:00:00Z' }],
@@ -230,6 +232,8 @@ describe('mass assignment', () => {
 
   it.each([
     ['ownerId', { ownerId: 1 }],
+    ['createdBy', { createdBy: 1 }],
+    ['position', { position: '1' }],
     ['version', { version: 50 }],
     ['createdAt', { createdAt: '2020-01-01T00:00:00Z' }],
     ['completedAt', { completedAt: null }],

@@ -137,7 +137,7 @@ describe('sorting and pagination', () => {
     token = user.accessToken;
     ownerId = user.user.id;
     await seedTasks(db(), { ownerIds: [ownerId], count: 57, now: new Date('2026-06-01T00:00:00Z') });
-    const rows = await db().selectFrom('tasks').select('id').where('owner_id', '=', ownerId).orderBy('id').execute();
+    const rows = await db().selectFrom('tasks').select('id').where('created_by', '=', ownerId).orderBy('id').execute();
     const id = (n: number) => rows[n]!.id;
     // Ties that only the id can break, times that differ by microseconds within one millisecond,
     // and several tasks without a due date, so every edge of the keyset is crossed.
@@ -158,7 +158,7 @@ describe('sorting and pagination', () => {
     const column = { createdAt: 'created_at', updatedAt: 'updated_at', dueAt: 'due_at', priority: 'priority_rank' }[sort]!;
     const nullsLast = sort === 'dueAt' ? sql`due_at is null,` : sql``;
     const { rows } = await sql<{ id: number }>`
-      select id from tasks where owner_id = ${ownerId}
+      select id from tasks where created_by = ${ownerId}
       order by ${nullsLast} ${sql.ref(column)} ${direction}, id ${direction}`.execute(db());
     return rows.map((row) => row.id);
   }
@@ -197,7 +197,7 @@ describe('sorting and pagination', () => {
     const expected = await db()
       .selectFrom('tasks')
       .select('id')
-      .where('owner_id', '=', ownerId)
+      .where('created_by', '=', ownerId)
       .where('status', 'in', ['todo', 'in_progress'])
       .orderBy(sql`due_at is null`)
       .orderBy('due_at', 'desc')
@@ -224,7 +224,7 @@ describe('sorting and pagination', () => {
   it('misses no task and repeats none while new tasks arrive between pages', async () => {
     const { accessToken, user } = await signUp(t, 'busy_pager');
     await seedTasks(db(), { ownerIds: [user.id], count: 30, now: new Date(Date.now() - 1000) });
-    const before = (await db().selectFrom('tasks').select('id').where('owner_id', '=', user.id).execute()).map((row) => row.id);
+    const before = (await db().selectFrom('tasks').select('id').where('created_by', '=', user.id).execute()).map((row) => row.id);
     for (const order of ['desc', 'asc'] as const) {
       let added = 0;
       const pages = await allPages(accessToken, { sort: 'createdAt', order, limit: 4 }, async () => {
@@ -315,7 +315,7 @@ describe('admin list', () => {
   });
 
   it("lists every owner's tasks with their usernames, paging across owners", async () => {
-    const seen: { id: number; ownerId: number; ownerUsername: string }[] = [];
+    const seen: { id: number; ownerId: number | null; ownerUsername: string | null }[] = [];
     let cursor: string | undefined;
     for (let i = 0; i < 100; i++) {
       const page = await t.caller(adminToken).admin.tasks.list({ limit: 7, sort: 'priority', ...(cursor ? { cursor } : {}) });

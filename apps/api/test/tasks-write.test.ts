@@ -23,11 +23,18 @@ async function row(id: number) {
 }
 
 describe('create', () => {
-  it('fills the defaults, trims the title and belongs to the caller', async () => {
+  it("fills the defaults, trims the title and goes into the caller's inbox, at the top of its column", async () => {
     const task = await tasks().create({ title: '  Buy milk \n' });
+    const [inbox] = (await t.caller(token).projects.list({})).items;
+    expect(inbox).toMatchObject({ isInbox: true, role: 'owner', name: 'Inbox' });
     expect(task).toEqual({
       id: expect.any(Number),
+      projectId: inbox!.id,
+      createdBy: userId,
       ownerId: userId,
+      assignee: null,
+      labels: [],
+      position: expect.stringMatching(/^-?\d+(\.\d+)?$/),
       title: 'Buy milk',
       description: '',
       status: 'todo',
@@ -39,6 +46,8 @@ describe('create', () => {
       version: 1,
     });
     expect(task.updatedAt).toBe(task.createdAt);
+    const next = await tasks().create({ title: 'Then bread' });
+    expect(Number(next.position)).toBeLessThan(Number(task.position));
   });
 
   it('answers 201 over REST with every field, and normalizes the due date to UTC', async () => {

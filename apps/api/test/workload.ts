@@ -120,7 +120,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 export async function ledgerProblems(db: Kysely<Database>, usernames: string[], ledger: Ledger): Promise<string[]> {
   const rows = await db
     .selectFrom('tasks')
-    .innerJoin('users', 'users.id', 'tasks.owner_id')
+    .innerJoin('users', 'users.id', 'tasks.created_by')
     .select(['tasks.id', 'tasks.title', 'tasks.description', 'tasks.status', 'tasks.priority', 'tasks.version'])
     .where('users.username', 'in', usernames)
     .execute();

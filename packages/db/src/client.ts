@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
+import { pgliteOptions, sharedParsers } from './pglite';
 import { namedStatements } from './prepared';
 import { isProcessAlive } from './process';
 import { timestamptzParser } from './timestamps';
@@ -48,14 +49,7 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-const INT8_OID = 20;
-const DATE_OID = 1082;
 const TIMESTAMPTZ_OID = 1184;
-
-// Counts and ids come back as int8; every one we produce stays far below 2^53, and plain numbers
-// keep both drivers returning the same shapes. Calendar dates stay strings so no time zone creeps in.
-const parseInt8 = (value: string) => Number(value);
-const keepText = (value: string) => value;
 
 /**
  * Each driver is loaded only when used: an embedded deployment never needs `pg`, nor a server
@@ -118,8 +112,8 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
     application_name: config.applicationName ?? 'stm',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-        if (oid === INT8_OID) return parseInt8;
-        if (oid === DATE_OID) return keepText;
+        const shared = sharedParsers[oid];
+        if (shared) return shared;
         if (oid === TIMESTAMPTZ_OID && format !== 'binary') return parseTimestamptz;
         return pg.types.getTypeParser(oid, format);
       }) as typeof pg.types.getTypeParser,
@@ -177,12 +171,12 @@ async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
  * without one PGlite runs initdb.
  */
 async function startPglite(databaseDir: string | undefined, config: DbConfig): Promise<PGlite> {
-  const { PGlite } = await import('@electric-sql/pglite');
+  const options = await pgliteOptions();
   const open = () =>
-    PGlite.create({
+    options.PGlite.create({
       ...(databaseDir ? { dataDir: databaseDir } : {}),
       ...(config.pgliteLoadDataDir ? { loadDataDir: config.pgliteLoadDataDir } : {}),
-      parsers: { [INT8_OID]: parseInt8, [DATE_OID]: keepText },
+      ...options.create,
     });
   const template = config.pgliteTemplate;
   if (databaseDir === undefined || template === undefined) return open();

@@ -11,10 +11,14 @@ export {
 } from './errors';
 export * from './schema';
 export * as audit from './queries/audit';
+export * as comments from './queries/comments';
+export * as labels from './queries/labels';
 export * as passwordResets from './queries/password-resets';
+export * as projects from './queries/projects';
 export * as sessions from './queries/sessions';
 export * as settings from './queries/settings';
 export * as signingKeys from './queries/signing-keys';
+export * as taskEvents from './queries/task-events';
 export * as tasks from './queries/tasks';
 export * as users from './queries/users';
 export { sql } from 'kysely';

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Kysely, PGliteDialect } from 'kysely';
+import { pgliteOptions } from './pglite';
 import { migrateToLatest } from './migrate';
 import type { Database } from './schema';
 
@@ -12,8 +13,8 @@ import type { Database } from './schema';
  * once per test run for the test databases.
  */
 export async function dumpMigratedPglite(compression: 'gzip' | 'none' = 'gzip'): Promise<Buffer> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const pglite = await PGlite.create();
+  const { PGlite, create } = await pgliteOptions();
+  const pglite = await PGlite.create(create);
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
   try {
     await migrateToLatest(db);

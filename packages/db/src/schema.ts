@@ -92,13 +92,19 @@ export type TaskPriority = (typeof taskPriorities)[number];
 
 export interface TasksTable {
   id: Generated<number>;
-  owner_id: number;
+  project_id: number;
+  /** Who made the task; null once that account is deleted. */
+  created_by: number | null;
+  /** A member of the project, or nobody. */
+  assignee_id: number | null;
   title: string;
   description: ColumnType<string, string | undefined, string>;
   status: ColumnType<TaskStatus, TaskStatus | undefined, TaskStatus>;
   priority: ColumnType<TaskPriority, TaskPriority | undefined, TaskPriority>;
   /** Generated from `priority` (low 1, medium 2, high 3); never written. */
   priority_rank: ColumnType<number, never, never>;
+  /** Order within the task's status column: an exact decimal, as text. */
+  position: ColumnType<string, string, string>;
   due_at: NullableTimestamp;
   /** Set while the status is `done` (a check constraint holds them together). */
   completed_at: NullableTimestamp;
@@ -106,6 +112,73 @@ export interface TasksTable {
   updated_at: Timestamp;
   /** Incremented by every update: optimistic concurrency for clients. */
   version: ColumnType<number, number | undefined, number>;
+}
+
+/** The colours of projects and labels: names the console draws in both themes, not free values. */
+export const projectColors = ['slate', 'red', 'orange', 'amber', 'green', 'teal', 'blue', 'indigo', 'violet', 'pink'] as const;
+export type ProjectColor = (typeof projectColors)[number];
+
+export const projectRoles = ['owner', 'editor', 'viewer'] as const;
+export type ProjectRole = (typeof projectRoles)[number];
+
+export interface ProjectsTable {
+  id: Generated<number>;
+  name: string;
+  description: ColumnType<string, string | undefined, string>;
+  color: ColumnType<ProjectColor, ProjectColor | undefined, ProjectColor>;
+  /** Set on a user's personal project (their inbox): one per user, never shared or archived. */
+  inbox_owner_id: ColumnType<number | null, number | null | undefined, never>;
+  archived_at: NullableTimestamp;
+  created_by: number | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  version: ColumnType<number, number | undefined, number>;
+}
+
+export interface ProjectMembersTable {
+  project_id: number;
+  user_id: number;
+  role: ProjectRole;
+  added_at: CreatedAt;
+  added_by: number | null;
+}
+
+export interface LabelsTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  color: ColumnType<ProjectColor, ProjectColor | undefined, ProjectColor>;
+  created_at: CreatedAt;
+}
+
+export interface TaskLabelsTable {
+  task_id: number;
+  label_id: number;
+}
+
+export interface TaskCommentsTable {
+  id: Generated<number>;
+  task_id: number;
+  /** Null once the author's account is deleted. */
+  author_id: number | null;
+  body: string;
+  /** Members named with @username, as of the last edit. */
+  mentions: ColumnType<number[], number[] | undefined, number[]>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  version: ColumnType<number, number | undefined, number>;
+}
+
+/** A task's history: append-only (the database refuses any rewrite). */
+export interface TaskEventsTable {
+  id: Generated<number>;
+  task_id: number;
+  /** The project the task was in when this happened. */
+  project_id: number;
+  actor_id: number | null;
+  kind: string;
+  details: ColumnType<Record<string, unknown>, string | undefined, never>;
+  occurred_at: CreatedAt;
 }
 
 export interface Database {
@@ -117,6 +190,12 @@ export interface Database {
   settings: SettingsTable;
   audit_events: AuditEventsTable;
   tasks: TasksTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  labels: LabelsTable;
+  task_labels: TaskLabelsTable;
+  task_comments: TaskCommentsTable;
+  task_events: TaskEventsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -126,4 +205,4 @@ export type SessionRow = Selectable<SessionsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type NewAuditEventRow = Insertable<AuditEventsTable>;
-export type TaskRow = Selectable<TasksTable>;
+export type ProjectRow = Selectable<ProjectsTable>;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sql } from 'kysely';
-import { seedTasks, seedUsers } from './seed';
+import { seedProject, seedTasks, seedUsers } from './seed';
 import { createTestDatabase, type TestDatabase, type TestTemplate } from './testing';
 
 declare module 'vitest' {
@@ -16,12 +16,20 @@ beforeAll(async () => {
 afterAll(() => database.close());
 
 describe('seed', () => {
-  it('creates users that cannot sign in, named by prefix and number', async () => {
+  it('creates users that cannot sign in, named by prefix and number, each with their inbox', async () => {
     const ids = await seedUsers(database.db, { count: 3, prefix: 'bench_' });
     expect(ids).toHaveLength(3);
     const rows = await database.db.selectFrom('users').select(['id', 'username', 'role', 'password_hash']).where('id', 'in', ids).orderBy('id').execute();
     expect(rows.map((row) => row.username)).toEqual(['bench_000001', 'bench_000002', 'bench_000003']);
     expect(rows.every((row) => row.role === 'user' && !row.password_hash.startsWith('$2'))).toBe(true);
+    const inboxes = await database.db
+      .selectFrom('projects')
+      .innerJoin('project_members', 'project_members.project_id', 'projects.id')
+      .select(['projects.inbox_owner_id', 'project_members.user_id', 'project_members.role'])
+      .where('projects.inbox_owner_id', 'in', ids)
+      .orderBy('projects.inbox_owner_id')
+      .execute();
+    expect(inboxes).toEqual(ids.map((id) => ({ inbox_owner_id: id, user_id: id, role: 'owner' })));
   });
 
   it('deals tasks evenly to the owners, in batches, with a spread of every column', async () => {
@@ -34,11 +42,12 @@ describe('seed', () => {
 
     const perOwner = await database.db
       .selectFrom('tasks')
-      .select(['owner_id', sql<number>`count(*)`.as('count')])
-      .where('owner_id', 'in', owners)
-      .groupBy('owner_id')
+      .innerJoin('projects', 'projects.id', 'tasks.project_id')
+      .select(['tasks.created_by', sql<number>`count(*)`.as('count'), sql<number>`count(*) filter (where projects.inbox_owner_id = tasks.created_by)`.as('inbox')])
+      .where('tasks.created_by', 'in', owners)
+      .groupBy('tasks.created_by')
       .execute();
-    expect(perOwner.map((row) => row.count)).toEqual([250, 250, 250, 250]);
+    expect(perOwner.map((row) => [row.count, row.inbox])).toEqual([[250, 250], [250, 250], [250, 250], [250, 250]]);
 
     const spread = await sql<{ statuses: number; priorities: number; undated: number; overdue: number; done_without_completion: number; future_rows: number; fractional: number }>`
       select count(distinct status)::int as statuses,
@@ -48,7 +57,7 @@ describe('seed', () => {
              count(*) filter (where (status = 'done') <> (completed_at is not null))::int as done_without_completion,
              count(*) filter (where created_at > ${now} or updated_at > ${now} or updated_at < created_at)::int as future_rows,
              count(*) filter (where extract(microseconds from created_at)::int % 1000 <> 0)::int as fractional
-      from tasks where owner_id in (${sql.join(owners)})`.execute(database.db);
+      from tasks where created_by in (${sql.join(owners)})`.execute(database.db);
     const stats = spread.rows[0]!;
     expect(stats.statuses).toBe(3);
     expect(stats.priorities).toBe(3);
@@ -68,14 +77,31 @@ describe('seed', () => {
     const rows = await database.db
       .selectFrom('tasks')
       .select(['title', 'status', 'priority', 'due_at', 'created_at'])
-      .where('owner_id', '=', owner!)
+      .where('created_by', '=', owner!)
       .orderBy('id')
       .execute();
     expect(rows).toHaveLength(40);
     expect(rows.slice(20)).toEqual(rows.slice(0, 20));
   });
 
-  it('refuses to seed tasks without an owner', async () => {
+  it('puts tasks into one project, made by its members in turn and mostly assigned', async () => {
+    const people = await seedUsers(database.db, { count: 3, prefix: 'team_' });
+    const projectId = await seedProject(database.db, {
+      name: 'Team',
+      ownerId: people[0]!,
+      members: [{ userId: people[1]!, role: 'editor' }, { userId: people[2]!, role: 'viewer' }],
+    });
+    await seedTasks(database.db, { project: { id: projectId, creatorIds: people.slice(0, 2), assigneeIds: people }, count: 300 });
+    const { rows } = await sql<{ count: number; creators: number; assigned: number; assignees: number; columns: number; positions: number }>`
+      select count(*)::int as count, count(distinct created_by)::int as creators, count(assignee_id)::int as assigned,
+        count(distinct assignee_id)::int as assignees, count(distinct status)::int as columns, count(distinct (status, position))::int as positions
+      from tasks where project_id = ${projectId}`.execute(database.db);
+    expect(rows[0]).toMatchObject({ count: 300, creators: 2, assignees: 3, columns: 3, positions: 300 });
+    expect(rows[0]!.assigned).toBeGreaterThan(150);
+    expect(rows[0]!.assigned).toBeLessThan(250);
+  });
+
+  it('refuses to seed tasks without an owner or a project', async () => {
     await expect(seedTasks(database.db, { ownerIds: [], count: 1 })).rejects.toThrow(/owner/);
   });
 });

@@ -24,6 +24,15 @@ export const AUDIT_ACTIONS = [
   'key.created',
   'key.rotated',
   'key.revoked',
+  'project.member_added',
+  'project.member_role_changed',
+  'project.member_removed',
+  'project.member_left',
+  'project.ownership_transferred',
+  'project.archived',
+  'project.unarchived',
+  'project.deleted',
+  'project.administered',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -24,6 +24,17 @@ export const isoDateTime = z.iso.datetime({ offset: true }).refine((value) => {
  */
 export const strictBoolean = z.boolean().pipe(z.boolean());
 
+/**
+ * `true`/`false`, also as the strings a query string carries ("false" must not mean true). Anything
+ * else is a 400.
+ */
+export const queryBoolean = z
+  .union([z.boolean(), z.enum(['true', 'false'])], { error: 'Must be true or false' })
+  .transform((value) => value === true || value === 'true');
+
+/** The version a client last saw of a row; a stale one is refused with 409 and nothing is written. */
+export const versionSchema = z.number().int().positive().max(2_147_483_647);
+
 /** PostgreSQL text cannot hold U+0000: refused at the edge, it would otherwise fail deep in the database. */
 export const noNul = (value: string) => !value.includes('\u0000');
 export const NUL_MESSAGE = 'Must not contain the character U+0000';

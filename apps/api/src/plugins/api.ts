@@ -6,7 +6,8 @@ import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import { type Context, createContext } from '../context';
 import { DomainError } from '../errors';
 import { jsonNestsDeeperThan } from '../json-depth';
-import { buildOpenApiDocument, CREATED_PROCEDURES } from '../openapi';
+import { buildOpenApiDocument } from '../openapi';
+import type { ProcedureMeta } from '../trpc';
 import { restBridge } from './rest-bridge';
 import { trpcRoutes } from './trpc-adapter';
 import type { Services } from '../services';
@@ -95,11 +96,12 @@ export async function apiRoutes(
       const isEmpty = type === undefined && (request.body === undefined || request.body === null);
       if (isForm || isEmpty) request.headers['content-type'] = 'application/json';
     });
+    const procedures = router._def.procedures as Record<string, { _def: { meta?: ProcedureMeta } }>;
     const responseMeta = (meta: MetaInput) => {
       const headers = errorHeaders(meta);
       if (meta.errors.length > 0) return { headers };
-      const created = meta.paths?.some((path) => CREATED_PROCEDURES.has(path));
-      return created ? { status: 201, headers } : { headers };
+      const status = meta.paths?.length === 1 ? procedures[meta.paths[0] as string]?._def.meta?.successStatus : undefined;
+      return status ? { status, headers } : { headers };
     };
     if (options.referenceRestBridge) {
       await rest.register(fastifyTRPCOpenApiPlugin, {

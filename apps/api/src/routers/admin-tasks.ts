@@ -5,7 +5,7 @@ import { adminProcedure } from '../trpc';
 import { pageOutput } from './schemas';
 import { taskOutput } from './tasks';
 
-const adminTaskOutput = taskOutput.extend({ ownerUsername: z.string() });
+const adminTaskOutput = taskOutput.extend({ ownerUsername: z.string().nullable().describe("The creator's username; null once that account is deleted") });
 
 export const adminTasksRouter = {
   list: adminProcedure
@@ -14,9 +14,9 @@ export const adminTasksRouter = {
         method: 'GET',
         path: '/admin/tasks',
         tags: ['admin'],
-        summary: "Every user's tasks",
+        summary: 'Every task of every project',
         description:
-          'The filters, sorts and cursor pagination of `GET /api/tasks`, across all owners; narrow to one with `ownerId` or `owner` (username, any letter case).',
+          'The filters, sorts and cursor pagination of `GET /api/tasks`, across every project (or one, with `projectId`); narrow to one creator with `ownerId` or `owner` (username, any letter case).',
       },
     })
     .input(adminListTasksInput)

@@ -58,6 +58,7 @@ export const authRouter = {
         summary: 'Create an account',
         description: 'Creates a user with role `user`. Asking for `role: "admin"` is refused with 403.',
       },
+      successStatus: 201,
       refusals: ['ADMIN_REGISTRATION_FORBIDDEN', 'REGISTRATION_CLOSED', 'USERNAME_TAKEN', ...NEW_PASSWORD_REFUSALS],
     })
     .input(registerInput)

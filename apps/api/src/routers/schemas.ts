@@ -59,7 +59,12 @@ export function pageOutput<T extends z.ZodType>(item: T) {
   );
 }
 
-/** A boolean in a query string ("true"/"false"), or a real one from tRPC. Anything else is a 400. */
-export const queryBoolean = z
-  .union([z.boolean(), z.enum(['true', 'false'])])
-  .transform((value) => value === true || value === 'true');
+/** Someone an answer names: their id and username. */
+export const userRefOutput = z.object({ id: z.number().int(), username: z.string() });
+
+/**
+ * How a change to a project's objects may be refused beyond its tier: the object (or its project)
+ * is missing or not the caller's (404, alike), the caller only views the project, or the project
+ * is archived (403).
+ */
+export const WRITE_REFUSALS = ['NOT_FOUND', 'PROJECT_ROLE_TOO_LOW', 'PROJECT_ARCHIVED'] as const satisfies readonly ErrorReason[];

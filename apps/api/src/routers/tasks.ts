@@ -5,21 +5,31 @@ import {
   createTaskInput,
   idSchema,
   listTasksInput,
+  moveTaskInput,
+  projectColorSchema,
+  taskHistoryInput,
   taskPrioritySchema,
   taskStatusSchema,
   updateTaskInput,
 } from '@stm/validators';
 import { z } from 'zod';
 import { protectedProcedure } from '../trpc';
-import { okOutput, pageOutput, timestamp } from './schemas';
+import { okOutput, pageOutput, timestamp, userRefOutput, WRITE_REFUSALS } from './schemas';
+
+export const labelRefOutput = z.object({ id: z.number().int(), name: z.string(), color: projectColorSchema });
 
 export const taskOutput = z.object({
   id: z.number().int(),
-  ownerId: z.number().int(),
+  projectId: z.number().int(),
+  createdBy: z.number().int().nullable().describe('Who made the task; null once that account is deleted'),
+  ownerId: z.number().int().nullable().describe('Deprecated: the same as `createdBy`'),
+  assignee: userRefOutput.nullable(),
   title: z.string(),
   description: z.string(),
   status: taskStatusSchema,
   priority: taskPrioritySchema,
+  position: z.string().describe('Order within its status column: an exact decimal; lower comes first'),
+  labels: z.array(labelRefOutput),
   dueAt: timestamp.nullable(),
   completedAt: timestamp.nullable().describe('When the task became done; null while it is not'),
   createdAt: timestamp,
@@ -35,11 +45,50 @@ const statsOutput = z.object({
     .describe('The last 30 UTC days, oldest first, today last; zero-filled'),
 });
 
+const projectRefOutput = z.object({ id: z.number().int(), name: z.string() });
+const fieldChange = <T extends z.ZodType>(value: T) => z.object({ from: value, to: value });
+const eventBase = { id: z.number().int(), taskId: z.number().int(), actor: userRefOutput.nullable(), occurredAt: timestamp };
+
+/** One entry of a task's history; `details` depends on `kind`. */
+export const taskEventOutput = z.discriminatedUnion('kind', [
+  z.object({ ...eventBase, kind: z.literal('created'), details: z.object({ title: z.string(), status: z.string(), priority: z.string(), project: projectRefOutput }) }),
+  z.object({
+    ...eventBase,
+    kind: z.literal('updated'),
+    details: z.object({
+      changes: z
+        .object({
+          title: fieldChange(z.string()).optional(),
+          description: fieldChange(z.string()).optional(),
+          status: fieldChange(z.string()).optional(),
+          priority: fieldChange(z.string()).optional(),
+          dueAt: fieldChange(z.string().nullable()).optional(),
+        })
+        .describe('Each changed field, old → new'),
+    }),
+  }),
+  z.object({
+    ...eventBase,
+    kind: z.literal('assigned'),
+    details: z.object({
+      from: userRefOutput.nullable(),
+      to: userRefOutput.nullable(),
+      reason: z
+        .enum(['left_project', 'removed_from_project', 'moved_to_other_project', 'account_deleted'])
+        .optional()
+        .describe('Why the assignee went without anyone choosing so'),
+    }),
+  }),
+  z.object({ ...eventBase, kind: z.literal('labelled'), details: z.object({ added: z.array(labelRefOutput), removed: z.array(labelRefOutput) }) }),
+  z.object({ ...eventBase, kind: z.literal('moved'), details: z.object({ from: projectRefOutput, to: projectRefOutput }) }),
+  z.object({ ...eventBase, kind: z.enum(['commented', 'comment_edited', 'comment_deleted']), details: z.object({ commentId: z.number().int() }) }),
+]);
+
 const idInput = z.object({ id: idSchema });
 
 const tags = ['tasks'];
 const FILTERS_DESCRIPTION =
-  'Filters combine with AND; `status` and `priority` may repeat. Cursor pagination: pass `nextCursor` as `cursor` with the same filters, `sort` and `order`.';
+  'Without `projectId`, the tasks of every project of yours that is not archived (`assignee=me`: your work across them). Filters combine with AND; `status`, `priority` and `label` may repeat. Cursor pagination: pass `nextCursor` as `cursor` with the same filters, `sort` and `order`.';
 
 // `stats` comes before `get`: the REST bridge matches paths in this order, and
 // `/tasks/stats` must not be read as a task id.
@@ -51,23 +100,30 @@ export const tasksRouter = {
         path: '/tasks',
         tags,
         summary: 'Create a task',
-        description: 'The task belongs to the caller. Owner, id, version and timestamps are set by the server; sending them is an error.',
+        description:
+          'In `projectId` (you must be able to write there), or your inbox. It goes to the top of its status column. Creator, id, version, position and timestamps are set by the server; sending them is an error.',
       },
+      successStatus: 201,
+      refusals: WRITE_REFUSALS,
     })
     .input(createTaskInput)
     .output(taskOutput)
-    .mutation(({ ctx, input }) => ctx.services.tasks.create(ctx.user, input)),
+    .mutation(({ ctx, input }) => ctx.services.tasks.create(ctx.user, input, ctx.client)),
 
   list: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/tasks', tags, summary: 'Your tasks', description: FILTERS_DESCRIPTION } })
+    .meta({ openapi: { method: 'GET', path: '/tasks', tags, summary: 'Tasks of your projects', description: FILTERS_DESCRIPTION }, refusals: ['NOT_FOUND'] })
     .input(listTasksInput)
     .output(pageOutput(taskOutput))
     .query(({ ctx, input }) => ctx.services.tasks.list(ctx.user, input)),
 
   stats: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/tasks/stats', tags, summary: 'Counts of your tasks' } })
+    .meta({
+      openapi: { method: 'GET', path: '/tasks/stats', tags, summary: 'Counts of tasks', description: 'Of one project, or of every project of yours that is not archived.' },
+      refusals: ['NOT_FOUND'],
+    })
+    .input(z.object({ projectId: idSchema.optional() }).optional())
     .output(statsOutput)
-    .query(({ ctx }) => ctx.services.tasks.stats(ctx.user)),
+    .query(({ ctx, input }) => ctx.services.tasks.stats(ctx.user, input)),
 
   get: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'A task' }, refusals: ['NOT_FOUND'] })
@@ -83,20 +139,45 @@ export const tasksRouter = {
         tags,
         summary: 'Change a task',
         description:
-          'Only the fields sent change. With `expectedVersion`, a task changed since that version is refused with 409 (`VERSION_CONFLICT`, `data.details.currentVersion`) and nothing is written.',
+          'Only the fields sent change, and each change goes into the task\'s history. With `expectedVersion`, a task changed since that version is refused with 409 (`VERSION_CONFLICT`, `data.details.currentVersion`) and nothing is written.',
       },
-      refusals: ['NOT_FOUND', 'VERSION_CONFLICT'],
+      refusals: [...WRITE_REFUSALS, 'VERSION_CONFLICT'],
     })
     .input(updateTaskInput)
     .output(taskOutput)
-    .mutation(({ ctx, input }) => ctx.services.tasks.update(ctx.user, input)),
+    .mutation(({ ctx, input }) => ctx.services.tasks.update(ctx.user, input, ctx.client)),
+
+  move: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/tasks/{id}/move',
+        tags,
+        summary: 'Place a task in a board column',
+        description:
+          'Into `status` (default: its own column), right after `afterId` or right before `beforeId` (a task of that column), or at the top. Moves into one column apply one at a time: none is lost, no two tasks share a place.',
+      },
+      refusals: [...WRITE_REFUSALS, 'VERSION_CONFLICT'],
+    })
+    .input(moveTaskInput)
+    .output(taskOutput)
+    .mutation(({ ctx, input }) => ctx.services.tasks.move(ctx.user, input, ctx.client)),
+
+  history: protectedProcedure
+    .meta({
+      openapi: { method: 'GET', path: '/tasks/{taskId}/history', tags, summary: "A task's history, newest first", description: 'Written with each change; never editable.' },
+      refusals: ['NOT_FOUND'],
+    })
+    .input(taskHistoryInput)
+    .output(pageOutput(taskEventOutput))
+    .query(({ ctx, input }) => ctx.services.tasks.history(ctx.user, input)),
 
   delete: protectedProcedure
-    .meta({ openapi: { method: 'DELETE', path: '/tasks/{id}', tags, summary: 'Delete a task' }, refusals: ['NOT_FOUND'] })
+    .meta({ openapi: { method: 'DELETE', path: '/tasks/{id}', tags, summary: 'Delete a task' }, refusals: WRITE_REFUSALS })
     .input(idInput)
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {
-      await ctx.services.tasks.delete(ctx.user, input.id);
+      await ctx.services.tasks.delete(ctx.user, input.id, ctx.client);
       return { ok: true as const };
     }),
 
@@ -107,13 +188,13 @@ export const tasksRouter = {
         path: '/tasks/bulk-update',
         tags,
         summary: 'Change up to 100 tasks at once',
-        description: 'All or nothing: if any id is not found (or not yours), 404 and no task changes.',
+        description: 'All or nothing: if any id is not found (or not yours), 404 and no task changes; if you may only view one of them, 403.',
       },
-      refusals: ['NOT_FOUND'],
+      refusals: WRITE_REFUSALS,
     })
     .input(bulkUpdateTasksInput)
     .output(z.object({ updated: z.number().int() }))
-    .mutation(async ({ ctx, input }) => ({ updated: await ctx.services.tasks.bulkUpdate(ctx.user, input) })),
+    .mutation(async ({ ctx, input }) => ({ updated: await ctx.services.tasks.bulkUpdate(ctx.user, input, ctx.client) })),
 
   bulkDelete: protectedProcedure
     .meta({
@@ -122,11 +203,11 @@ export const tasksRouter = {
         path: '/tasks/bulk-delete',
         tags,
         summary: 'Delete up to 100 tasks at once',
-        description: 'All or nothing: if any id is not found (or not yours), 404 and no task is deleted.',
+        description: 'All or nothing: if any id is not found (or not yours), 404 and no task is deleted; if you may only view one of them, 403.',
       },
-      refusals: ['NOT_FOUND'],
+      refusals: WRITE_REFUSALS,
     })
     .input(bulkDeleteTasksInput)
     .output(z.object({ deleted: z.number().int() }))
-    .mutation(async ({ ctx, input }) => ({ deleted: await ctx.services.tasks.bulkDelete(ctx.user, input) })),
+    .mutation(async ({ ctx, input }) => ({ deleted: await ctx.services.tasks.bulkDelete(ctx.user, input, ctx.client) })),
 } satisfies TRPCRouterRecord;

@@ -1,8 +1,8 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { createUserInput, cursorSchema, idSchema, limitSchema, NUL_MESSAGE, noNul, roleSchema, strictBoolean, USER_SEARCH_MAX } from '@stm/validators';
+import { createUserInput, cursorSchema, idSchema, limitSchema, NUL_MESSAGE, noNul, queryBoolean, roleSchema, strictBoolean, USER_SEARCH_MAX } from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure } from '../trpc';
-import { NEW_PASSWORD_REFUSALS, okOutput, pageOutput, queryBoolean, timestamp, userOutput } from './schemas';
+import { NEW_PASSWORD_REFUSALS, okOutput, pageOutput, timestamp, userOutput } from './schemas';
 
 const tags = ['admin'];
 
@@ -30,6 +30,7 @@ export const usersRouter = {
   create: adminProcedure
     .meta({
       openapi: { method: 'POST', path: '/admin/users', tags, summary: 'Create a user of any role' },
+      successStatus: 201,
       refusals: ['USERNAME_TAKEN', ...NEW_PASSWORD_REFUSALS],
     })
     .input(createUserInput)
@@ -60,10 +61,11 @@ export const usersRouter = {
         method: 'DELETE',
         path: '/admin/users/{id}',
         tags,
-        summary: 'Delete a user and their tasks',
-        description: 'Their sessions end. The last active administrator cannot be deleted (409).',
+        summary: 'Delete a user',
+        description:
+          'Their inbox and the projects only they were a member of go with them; their tasks elsewhere stay, unassigned where they were the assignee. Their sessions end. Refused (409) for the last active administrator (`LAST_ADMIN`), and for the only owner of a project others work in (`SOLE_PROJECT_OWNER`, `data.details.projects`).',
       },
-      refusals: ['NOT_FOUND', 'LAST_ADMIN'],
+      refusals: ['NOT_FOUND', 'LAST_ADMIN', 'SOLE_PROJECT_OWNER'],
     })
     .input(z.object({ id: idSchema }))
     .output(okOutput)

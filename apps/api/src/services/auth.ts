@@ -9,7 +9,7 @@ import {
   TokenError,
   verifyAccessToken,
 } from '@stm/auth';
-import { type Database, isUniqueViolation, type Kysely, sessions, type UserRole, users } from '@stm/db';
+import { type Database, isUniqueViolation, type Kysely, projects, sessions, type UserRole, users } from '@stm/db';
 import { type ChangePasswordInput, type LoginInput, PASSWORD_MAX_LENGTH, type RegisterInput, usernameSchema } from '@stm/validators';
 import { DomainError } from '../errors';
 import type { Logger } from '../logger';
@@ -161,6 +161,7 @@ export class AuthService {
           password_hash: user.passwordHash,
           role: user.role,
         });
+        await projects.ensureInbox(trx, row.id);
         await recordAudit(trx, {
           action,
           actor: actor ?? actorOf(row),

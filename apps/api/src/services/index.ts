@@ -5,9 +5,12 @@ import type { AppConfig } from '../env';
 import type { Logger } from '../logger';
 import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
+import { CommentsService } from './comments';
 import { Keyring } from './keyring';
+import { LabelsService } from './labels';
 import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore } from './lockout';
 import { PasswordResetService } from './password-reset';
+import { ProjectsService } from './projects';
 import { SettingsService } from './settings';
 import { TasksService } from './tasks';
 import { UserAdminService } from './users';
@@ -22,6 +25,9 @@ export interface Services {
   lockout: LockoutStore;
   auth: AuthService;
   tasks: TasksService;
+  projects: ProjectsService;
+  labels: LabelsService;
+  comments: CommentsService;
   users: UserAdminService;
   passwordResets: PasswordResetService;
   /** Shared counters of every instance; absent when REDIS_URL is not set. */
@@ -119,6 +125,9 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     lockout,
     auth,
     tasks: new TasksService(db),
+    projects: new ProjectsService(db),
+    labels: new LabelsService(db),
+    comments: new CommentsService(db),
     users: userAdmin,
     passwordResets,
     redis,

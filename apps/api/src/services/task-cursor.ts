@@ -18,10 +18,13 @@ const timeKey = z.string().refine((value) => {
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 23) === value.slice(0, 23);
 });
 
+/** A position as PostgreSQL writes an exact decimal. */
+const DECIMAL = /^-?\d{1,30}(\.\d{1,40})?$/;
+
 const payloadSchema = z.object({
   s: taskSortSchema,
   o: sortOrderSchema,
-  k: z.union([timeKey, z.number().int().min(1).max(3), z.null()]),
+  k: z.union([timeKey, z.string().regex(DECIMAL), z.number().int().min(1).max(3), z.null()]),
   i: z.number().int().positive().max(2_147_483_647),
 });
 
@@ -36,7 +39,12 @@ export function decodeCursor(cursor: string, sort: TaskSort, order: SortOrder): 
   if (s !== sort || o !== order) {
     throw cursors.invalidCursor('This cursor belongs to another sort order; start again without it');
   }
-  const keyFits = sort === 'priority' ? typeof k === 'number' : sort === 'dueAt' ? k === null || typeof k === 'string' : typeof k === 'string';
+  const keyFits =
+    sort === 'priority'
+      ? typeof k === 'number'
+      : sort === 'position'
+        ? typeof k === 'string' && DECIMAL.test(k)
+        : (sort === 'dueAt' && k === null) || (typeof k === 'string' && timeKey.safeParse(k).success);
   if (!keyFits) throw cursors.invalidCursor();
   return { key: k, id: i };
 }

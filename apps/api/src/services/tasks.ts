@@ -1,21 +1,39 @@
-import { type Database, type Kysely, type TaskPriority, type TaskStatus, tasks } from '@stm/db';
-import type { bulkDeleteTasksInput, bulkUpdateTasksInput, createTaskInput, updateTaskInput } from '@stm/validators';
-import type { AdminListTasksQuery, ListTasksQuery, TaskSort } from '@stm/validators';
-import type { z } from 'zod';
+import { type Database, type Kysely, labels, type ProjectColor, projects, type TaskPriority, type TaskStatus, taskEvents, tasks } from '@stm/db';
+import type {
+  AdminListTasksQuery,
+  bulkDeleteTasksInput,
+  bulkUpdateTasksInput,
+  createTaskInput,
+  ListTasksQuery,
+  moveTaskInput,
+  TaskSort,
+  updateTaskInput,
+} from '@stm/validators';
+import { z } from 'zod';
 import { DomainError } from '../errors';
-import type { AuthUser } from './auth';
+import { type Access, authorize, type Caller, factsOfTask } from './access';
+import type { ClientInfo } from './audit';
+import { decodeCursor as decodeIdCursor, encodeCursor as encodeIdCursor } from './cursor';
+import { auditAdministered, factsOf, type Page, type ProjectCaller, projectNotFound } from './projects';
+import { changesBetween, type NewTaskEvent, recordTaskEvents, type TaskEvent, toTaskEvent, trackedFields, type UnassignReason } from './task-history';
 import { decodeCursor, encodeCursor } from './task-cursor';
 
-/** Who is asking: every rule below is decided from this, never from what the client sends. */
-export type TaskCaller = Pick<AuthUser, 'id' | 'role'>;
+export type { Caller as TaskCaller } from './access';
 
 export interface Task {
   id: number;
-  ownerId: number;
+  projectId: number;
+  createdBy: number | null;
+  /** Deprecated: the same as `createdBy`, kept for clients written when a task had an owner. */
+  ownerId: number | null;
+  assignee: { id: number; username: string } | null;
   title: string;
   description: string;
   status: TaskStatus;
   priority: TaskPriority;
+  /** The order within its status column (exact decimal text). */
+  position: string;
+  labels: { id: number; name: string; color: ProjectColor }[];
   dueAt: Date | null;
   completedAt: Date | null;
   createdAt: Date;
@@ -24,12 +42,8 @@ export interface Task {
 }
 
 export interface AdminTask extends Task {
-  ownerUsername: string;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
+  /** The creator's username; null once that account is deleted. */
+  ownerUsername: string | null;
 }
 
 export interface TaskStats {
@@ -39,26 +53,30 @@ export interface TaskStats {
   completedPerDay: { date: string; count: number }[];
 }
 
-type TaskRow = Awaited<ReturnType<typeof tasks.findTask>> & {};
-
 const SORT_COLUMNS: Record<TaskSort, tasks.TaskSortColumn> = {
   createdAt: 'created_at',
   updatedAt: 'updated_at',
   dueAt: 'due_at',
   priority: 'priority_rank',
+  position: 'position',
 };
 
 const STATS_DAYS = 30;
 const DAY_MS = 86_400_000;
 
-function toTask(row: TaskRow): Task {
+function toTask(row: tasks.TaskRow): Task {
   return {
     id: row.id,
-    ownerId: row.owner_id,
+    projectId: row.project_id,
+    createdBy: row.created_by,
+    ownerId: row.created_by,
+    assignee: row.assignee_id === null || row.assignee_username === null ? null : { id: row.assignee_id, username: row.assignee_username },
     title: row.title,
     description: row.description,
     status: row.status,
     priority: row.priority,
+    position: row.position,
+    labels: row.labels.map(labelRef),
     dueAt: row.due_at,
     completedAt: row.completed_at,
     createdAt: row.created_at,
@@ -76,109 +94,239 @@ function taskNotFound(): DomainError {
   return new DomainError('NOT_FOUND', 'Task not found');
 }
 
+function versionConflict(currentVersion: number): DomainError {
+  return new DomainError('VERSION_CONFLICT', 'The task was changed by someone else; reload it and try again', {
+    field: 'expectedVersion',
+    details: { currentVersion },
+  });
+}
+
+const userRef = (id: number | null, username: string | null) => (id === null || username === null ? null : { id, username });
+
+const idCursor = z.object({ i: z.number().int().positive() });
+
 /**
- * Tasks and who may reach them. A user reaches only their own; an administrator reaches every
- * task by id, and every owner's through `listAll`. Lists of one's own tasks (`list`, `stats`)
- * are one's own for administrators too.
+ * Tasks and who may reach them: the members of a task's project, each as their role allows
+ * (`authorize`), and administrators everywhere. A change and its history are written in one
+ * transaction, with the task locked, so concurrent changes apply one after the other.
  */
 export class TasksService {
   constructor(private readonly db: Kysely<Database>) {}
 
-  #scope(caller: TaskCaller): tasks.TaskScope {
-    return caller.role === 'admin' ? { allOwners: true } : { ownerId: caller.id };
-  }
-
-  async create(caller: TaskCaller, input: z.output<typeof createTaskInput>): Promise<Task> {
-    const row = await tasks.insertTask(this.db, {
-      ownerId: caller.id,
-      title: input.title,
-      description: input.description,
-      status: input.status,
-      priority: input.priority,
-      dueAt: toDate(input.dueAt) ?? null,
+  /** A new task in the given project, or the caller's inbox, at the top of its status column. */
+  async create(caller: ProjectCaller, input: z.output<typeof createTaskInput>, client: ClientInfo | null): Promise<Task> {
+    return this.db.transaction().execute(async (trx) => {
+      const projectId = input.projectId ?? (await projects.ensureInbox(trx, caller.id));
+      const project = await projects.findProjectAccess(trx, projectId, caller.id);
+      const access = authorize(caller, project && factsOf(project), 'write', () => projectNotFoundIn('projectId'));
+      const assigneeId = input.assigneeId ?? null;
+      if (assigneeId !== null) await this.#assertMember(trx, projectId, assigneeId);
+      const labelIds = input.labelIds ?? [];
+      await this.#assertProjectLabels(trx, projectId, labelIds);
+      const row = await tasks.insertTask(
+        trx,
+        {
+          projectId,
+          createdBy: caller.id,
+          assigneeId,
+          title: input.title,
+          description: input.description,
+          status: input.status,
+          priority: input.priority,
+          dueAt: toDate(input.dueAt) ?? null,
+        },
+        labelIds,
+      );
+      const named = project as { id: number; name: string };
+      const events: NewTaskEvent[] = [
+        { kind: 'created', details: { title: row.title, status: row.status, priority: row.priority, project: { id: named.id, name: named.name } }, taskId: row.id, projectId, actorId: caller.id },
+      ];
+      if (row.assignee_id !== null) {
+        events.push({ kind: 'assigned', details: { from: null, to: userRef(row.assignee_id, row.assignee_username) }, taskId: row.id, projectId, actorId: caller.id });
+      }
+      if (row.labels.length > 0) events.push({ kind: 'labelled', details: { added: row.labels, removed: [] }, taskId: row.id, projectId, actorId: caller.id });
+      await recordTaskEvents(trx, events);
+      await auditAdministered(trx, caller, access, named, client, 'tasks.create', { taskId: row.id });
+      return toTask(row);
     });
-    return toTask(row);
   }
 
-  async get(caller: TaskCaller, id: number): Promise<Task> {
-    const row = await tasks.findTask(this.db, this.#scope(caller), id);
-    if (!row) throw taskNotFound();
-    return toTask(row);
+  async get(caller: Caller, id: number): Promise<Task> {
+    const row = await tasks.findTask(this.db, id, caller.id);
+    authorize(caller, row && factsOfTask(row), 'read', taskNotFound);
+    return toTask(row as tasks.TaskRow);
   }
 
-  async update(caller: TaskCaller, input: z.output<typeof updateTaskInput>): Promise<Task> {
-    const { id, expectedVersion, dueAt, ...rest } = input;
-    const scope = this.#scope(caller);
-    const changes: tasks.TaskChanges = { ...rest, ...(dueAt === undefined ? {} : { dueAt: toDate(dueAt) ?? null }) };
-    const row = await tasks.updateTask(this.db, scope, id, changes, expectedVersion);
-    if (row) return toTask(row);
-    if (expectedVersion === undefined) throw taskNotFound();
-    // Nothing written: either the task is out of reach, or someone else updated it first.
-    const currentVersion = await tasks.findTaskVersion(this.db, scope, id);
-    if (currentVersion === undefined) throw taskNotFound();
-    throw new DomainError('VERSION_CONFLICT', 'The task was changed by someone else; reload it and try again', {
-      field: 'expectedVersion',
-      details: { currentVersion },
+  /**
+   * Changes the fields sent. A new project needs write access there too: the task's labels stay
+   * behind (unless new ones of that project are sent) and an assignee who is not a member there is
+   * unassigned. A new status puts the task at the top of that column.
+   */
+  async update(caller: ProjectCaller, input: z.output<typeof updateTaskInput>, client: ClientInfo | null): Promise<Task> {
+    const { id, expectedVersion, dueAt, labelIds, assigneeId, projectId, ...fields } = input;
+    return this.db.transaction().execute(async (trx) => {
+      const { task, access } = await this.#lock(trx, caller, id);
+      if (expectedVersion !== undefined && expectedVersion !== task.version) throw versionConflict(task.version);
+      const changes: tasks.TaskChanges = { ...fields, ...(dueAt === undefined ? {} : { dueAt: toDate(dueAt) ?? null }) };
+      const events: Omit<NewTaskEvent, 'taskId' | 'projectId' | 'actorId'>[] = [];
+      const audits: { access: Access; project: { id: number; name: string } }[] = [{ access, project: { id: task.project_id, name: task.project_name } }];
+
+      let target = { id: task.project_id, name: task.project_name };
+      const moving = projectId !== undefined && projectId !== task.project_id;
+      if (moving) {
+        const destination = await projects.findProjectAccess(trx, projectId, caller.id);
+        const destinationAccess = authorize(caller, destination && factsOf(destination), 'write', () => projectNotFoundIn('projectId'));
+        target = { id: projectId, name: (destination as { name: string }).name };
+        audits.push({ access: destinationAccess, project: target });
+        changes.projectId = projectId;
+        events.push({ kind: 'moved', details: { from: { id: task.project_id, name: task.project_name }, to: target } });
+      }
+
+      let assignee = assigneeId === undefined ? task.assignee_id : assigneeId;
+      let reason: UnassignReason | undefined;
+      if (assignee !== null && (assigneeId !== undefined || moving)) {
+        if (assigneeId !== undefined) await this.#assertMember(trx, target.id, assignee);
+        else if ((await projects.findMembers(trx, target.id, [assignee])).length === 0) {
+          assignee = null;
+          reason = 'moved_to_other_project';
+        }
+      }
+      if (assignee !== task.assignee_id) changes.assigneeId = assignee;
+
+      const current = labelIds !== undefined || moving ? await labels.findTaskLabels(trx, id) : [];
+      const wanted = labelIds ?? (moving ? [] : undefined);
+      if (wanted !== undefined) {
+        const valid = await this.#assertProjectLabels(trx, target.id, wanted);
+        const removed = current.filter((label) => !wanted.includes(label.id));
+        const added = valid.filter((label) => !current.some((had) => had.id === label.id));
+        await labels.removeTaskLabels(trx, id, removed.map((label) => label.id));
+        await labels.addTaskLabels(trx, id, added.map((label) => label.id));
+        if (added.length > 0 || removed.length > 0) {
+          events.push({ kind: 'labelled', details: { added: added.map(labelRef), removed: removed.map(labelRef) } });
+        }
+      }
+
+      const after = await tasks.updateTask(trx, id, changes);
+      const fieldChanges = changesBetween(trackedFields(task), trackedFields(after));
+      if (fieldChanges) events.splice(moving ? 1 : 0, 0, { kind: 'updated', details: { changes: fieldChanges } });
+      if (changes.assigneeId !== undefined) {
+        events.push({
+          kind: 'assigned',
+          details: { from: userRef(task.assignee_id, task.assignee_username), to: userRef(after.assignee_id, after.assignee_username), ...(reason ? { reason } : {}) },
+        });
+      }
+      await recordTaskEvents(
+        trx,
+        events.map((event) => ({ ...event, taskId: id, projectId: after.project_id, actorId: caller.id }) as NewTaskEvent),
+      );
+      for (const audit of audits) await auditAdministered(trx, caller, audit.access, audit.project, client, 'tasks.update', { taskId: id });
+      return toTask(after);
     });
   }
 
-  async delete(caller: TaskCaller, id: number): Promise<void> {
-    if (!(await tasks.deleteTask(this.db, this.#scope(caller), id))) throw taskNotFound();
+  /**
+   * Places a task in a status column of its project: after `afterId`, before `beforeId`, or at the
+   * top. Concurrent moves take turns per column, so none is lost and no two tasks share a place.
+   */
+  async move(caller: ProjectCaller, input: z.output<typeof moveTaskInput>, client: ClientInfo | null): Promise<Task> {
+    return this.db.transaction().execute(async (trx) => {
+      const { task, access } = await this.#lock(trx, caller, input.id);
+      if (input.expectedVersion !== undefined && input.expectedVersion !== task.version) throw versionConflict(task.version);
+      const status = input.status ?? task.status;
+      const anchor: tasks.ColumnAnchor =
+        input.afterId !== undefined ? { afterId: input.afterId } : input.beforeId !== undefined ? { beforeId: input.beforeId } : { top: true };
+      const position = await tasks.placeInColumn(trx, { projectId: task.project_id, status }, task.id, anchor);
+      if (position === undefined) {
+        throw new DomainError('VALIDATION_FAILED', 'That task is not in the column this one is moving to', {
+          field: input.afterId !== undefined ? 'afterId' : 'beforeId',
+        });
+      }
+      const after = await tasks.updateTask(trx, task.id, { ...(status === task.status ? {} : { status }), position });
+      const fieldChanges = changesBetween(trackedFields(task), trackedFields(after));
+      if (fieldChanges) {
+        await recordTaskEvents(trx, [{ kind: 'updated', details: { changes: fieldChanges }, taskId: task.id, projectId: task.project_id, actorId: caller.id }]);
+      }
+      await auditAdministered(trx, caller, access, { id: task.project_id, name: task.project_name }, client, 'tasks.move', { taskId: task.id });
+      return toTask(after);
+    });
+  }
+
+  async delete(caller: ProjectCaller, id: number, client: ClientInfo | null): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const { task, access } = await this.#lock(trx, caller, id);
+      await tasks.deleteTasks(trx, [id]);
+      await auditAdministered(trx, caller, access, { id: task.project_id, name: task.project_name }, client, 'tasks.delete', { taskId: id, title: task.title });
+    });
   }
 
   /** All or nothing: one id out of reach and no task changes. */
-  async bulkUpdate(caller: TaskCaller, input: z.output<typeof bulkUpdateTasksInput>): Promise<number> {
+  async bulkUpdate(caller: ProjectCaller, input: z.output<typeof bulkUpdateTasksInput>, client: ClientInfo | null): Promise<number> {
     const { dueAt, ...rest } = input.changes;
     const changes: tasks.TaskChanges = { ...rest, ...(dueAt === undefined ? {} : { dueAt: toDate(dueAt) ?? null }) };
     return this.db.transaction().execute(async (trx) => {
-      await this.#lockAll(trx, caller, input.ids);
-      return tasks.updateTasks(trx, input.ids, changes);
+      const locked = await this.#lockAll(trx, caller, input.ids, client, 'tasks.bulkUpdate');
+      const updated = await tasks.updateTasks(trx, input.ids, changes);
+      const events: NewTaskEvent[] = [];
+      for (const task of locked) {
+        const before = trackedFields(task);
+        const fieldChanges = changesBetween(before, {
+          ...before,
+          ...(changes.status === undefined ? {} : { status: changes.status }),
+          ...(changes.priority === undefined ? {} : { priority: changes.priority }),
+          ...(changes.dueAt === undefined ? {} : { dueAt: changes.dueAt }),
+        });
+        if (fieldChanges) events.push({ kind: 'updated', details: { changes: fieldChanges }, taskId: task.id, projectId: task.project_id, actorId: caller.id });
+      }
+      await recordTaskEvents(trx, events);
+      return updated;
     });
   }
 
-  async bulkDelete(caller: TaskCaller, input: z.output<typeof bulkDeleteTasksInput>): Promise<number> {
+  async bulkDelete(caller: ProjectCaller, input: z.output<typeof bulkDeleteTasksInput>, client: ClientInfo | null): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
-      await this.#lockAll(trx, caller, input.ids);
+      await this.#lockAll(trx, caller, input.ids, client, 'tasks.bulkDelete');
       return tasks.deleteTasks(trx, input.ids);
     });
   }
 
-  async #lockAll(trx: Kysely<Database>, caller: TaskCaller, ids: number[]): Promise<void> {
-    const locked = new Set(await tasks.lockTasks(trx, this.#scope(caller), ids));
-    if (locked.size === ids.length) return;
-    // Naming the ids tells nothing new: a foreign id is reported exactly like a missing one.
-    throw new DomainError('NOT_FOUND', 'Some of these tasks were not found; nothing was changed', {
-      field: 'ids',
-      details: { missingIds: ids.filter((id) => !locked.has(id)) },
-    });
-  }
-
-  /** The caller's own tasks, whatever their role. */
-  async list(caller: TaskCaller, query: ListTasksQuery): Promise<Page<Task>> {
-    const { rows, nextCursor } = await this.#page(query, { ownerId: caller.id });
+  /**
+   * One project's tasks, or those of every project of the caller's that is not archived (for
+   * administrators too: their own). The membership check rides in the page's own statement; only
+   * an empty page of a project takes a second look, to tell "no tasks" from "not yours".
+   */
+  async list(caller: Caller, query: ListTasksQuery): Promise<Page<Task>> {
+    const scope: tasks.TaskScope =
+      query.projectId === undefined ? { memberOf: caller.id } : { project: query.projectId, viewer: { userId: caller.id, isAdmin: caller.role === 'admin' } };
+    const assignee = query.assignee === 'me' ? caller.id : query.assignee;
+    const { rows, nextCursor } = await this.#page(query, scope, assignee === undefined ? {} : { assignee });
+    if (query.projectId !== undefined && rows.length === 0) {
+      const project = await projects.findProjectAccess(this.db, query.projectId, caller.id);
+      authorize(caller, project && factsOf(project), 'read', projectNotFound);
+    }
     return { items: rows.map(toTask), nextCursor };
   }
 
-  /** Every owner's tasks, with the owner's name: administrators only. */
-  async listAll(caller: TaskCaller, query: AdminListTasksQuery): Promise<Page<AdminTask>> {
+  /** Every project's tasks, with the creator's name: administrators only. */
+  async listAll(caller: Caller, query: AdminListTasksQuery): Promise<Page<AdminTask>> {
     if (caller.role !== 'admin') throw new DomainError('FORBIDDEN', 'Administrators only');
-    let ownerId = query.ownerId;
+    let createdBy = query.ownerId;
     if (query.owner !== undefined) {
-      const named = await tasks.findOwnerIdByUsername(this.db, query.owner);
-      if (named === undefined || (ownerId !== undefined && ownerId !== named)) {
+      const named = await tasks.findUserIdByUsername(this.db, query.owner);
+      if (named === undefined || (createdBy !== undefined && createdBy !== named)) {
         if (query.cursor !== undefined) decodeCursor(query.cursor, query.sort, query.order);
         return { items: [], nextCursor: null };
       }
-      ownerId = named;
+      createdBy = named;
     }
-    const scope: tasks.TaskScope = ownerId === undefined ? { allOwners: true } : { ownerId };
-    const { rows, nextCursor } = await this.#page(query, scope);
-    const usernames = await tasks.findOwnerUsernames(this.db, [...new Set(rows.map((row) => row.owner_id))]);
-    const items = rows.map((row) => ({ ...toTask(row), ownerUsername: usernames.get(row.owner_id) ?? '' }));
+    const scope: tasks.TaskScope =
+      query.projectId === undefined ? { allProjects: true } : { project: query.projectId, viewer: { userId: caller.id, isAdmin: true } };
+    const { rows, nextCursor } = await this.#page(query, scope, createdBy === undefined ? {} : { createdBy });
+    const usernames = await tasks.findUsernames(this.db, [...new Set(rows.flatMap((row) => (row.created_by === null ? [] : [row.created_by])))]);
+    const items = rows.map((row) => ({ ...toTask(row), ownerUsername: row.created_by === null ? null : (usernames.get(row.created_by) ?? null) }));
     return { items, nextCursor };
   }
 
-  async #page(query: ListTasksQuery, scope: tasks.TaskScope) {
+  async #page(query: ListTasksQuery | AdminListTasksQuery, scope: tasks.TaskScope, extra: Pick<tasks.TaskFilters, 'assignee' | 'createdBy'>) {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort, query.order);
     const search = query.search?.trim();
     const rows = await tasks.listTasksPage(this.db, {
@@ -190,6 +338,8 @@ export class TasksService {
         ...(query.dueBefore === undefined ? {} : { dueBefore: new Date(query.dueBefore) }),
         ...(query.dueAfter === undefined ? {} : { dueAfter: new Date(query.dueAfter) }),
         ...(query.overdue === undefined ? {} : { overdue: query.overdue }),
+        ...(query.label === undefined ? {} : { labelIds: query.label }),
+        ...extra,
       },
       sort: SORT_COLUMNS[query.sort],
       order: query.order,
@@ -204,11 +354,17 @@ export class TasksService {
     return { rows: page, nextCursor };
   }
 
-  /** The caller's own counts; both reads share one snapshot and one "now". */
-  async stats(caller: TaskCaller): Promise<TaskStats> {
+  /** Counts of one project's tasks, or of every active project of the caller's; one snapshot, one "now". */
+  async stats(caller: Caller, query: { projectId?: number | undefined } = {}): Promise<TaskStats> {
+    let scope: tasks.CountScope = { memberOf: caller.id };
+    if (query.projectId !== undefined) {
+      const project = await projects.findProjectAccess(this.db, query.projectId, caller.id);
+      authorize(caller, project && factsOf(project), 'read', projectNotFound);
+      scope = { project: query.projectId };
+    }
     const { counts, perDay } = await this.db.transaction().execute(async (trx) => ({
-      counts: await tasks.countTasks(trx, caller.id),
-      perDay: await tasks.countCompletedPerDay(trx, caller.id, STATS_DAYS),
+      counts: await tasks.countTasks(trx, scope),
+      perDay: await tasks.countCompletedPerDay(trx, scope, STATS_DAYS),
     }));
     const byDay = new Map(perDay.days.map((row) => [row.day, row.count]));
     const today = Date.parse(`${perDay.today}T00:00:00Z`);
@@ -222,4 +378,76 @@ export class TasksService {
       completedPerDay,
     };
   }
+
+  /** What happened to a task, newest first: any member may read it, nobody may change it. */
+  async history(caller: Caller, query: { taskId: number; limit: number; cursor?: string | undefined }): Promise<Page<TaskEvent>> {
+    const task = await tasks.findTaskAccess(this.db, query.taskId, caller.id);
+    authorize(caller, task && factsOfTask(task), 'read', taskNotFound);
+    const beforeId = query.cursor === undefined ? undefined : decodeIdCursor(query.cursor, idCursor).i;
+    const rows = await taskEvents.listTaskEvents(this.db, query.taskId, { beforeId, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return { items: page.map(toTaskEvent), nextCursor: rows.length > query.limit && last ? encodeIdCursor({ i: last.id }) : null };
+  }
+
+  /** The task locked, if the caller may change it. */
+  async #lock(trx: Kysely<Database>, caller: Caller, id: number) {
+    const [task] = await tasks.lockTasks(trx, [id], caller.id);
+    const access = authorize(caller, task && factsOfTask(task), 'write', taskNotFound);
+    return { task: task as tasks.LockedTask, access };
+  }
+
+  /**
+   * The tasks locked, if the caller may change every one: an id out of reach is reported like a
+   * missing one (naming it tells nothing new), one the caller may only read refuses them all.
+   */
+  async #lockAll(trx: Kysely<Database>, caller: ProjectCaller, ids: number[], client: ClientInfo | null, operation: string) {
+    const locked = await tasks.lockTasks(trx, ids, caller.id);
+    const visible = locked.filter((task) => task.role !== null || caller.role === 'admin');
+    if (visible.length < ids.length) {
+      const found = new Set(visible.map((task) => task.id));
+      throw new DomainError('NOT_FOUND', 'Some of these tasks were not found; nothing was changed', {
+        field: 'ids',
+        details: { missingIds: ids.filter((id) => !found.has(id)) },
+      });
+    }
+    const administered = new Map<number, { id: number; name: string }>();
+    for (const task of visible) {
+      const access = authorize(caller, factsOfTask(task), 'write', taskNotFound);
+      if (access.asAdministrator) administered.set(task.project_id, { id: task.project_id, name: task.project_name });
+    }
+    for (const project of administered.values()) {
+      await auditAdministered(trx, caller, { role: null, asAdministrator: true }, project, client, operation, {
+        taskIds: visible.filter((task) => task.project_id === project.id).map((task) => task.id),
+      });
+    }
+    return visible;
+  }
+
+  async #assertMember(trx: Kysely<Database>, projectId: number, userId: number): Promise<void> {
+    const [member] = await projects.findMembers(trx, projectId, [userId]);
+    if (!member) throw new DomainError('VALIDATION_FAILED', 'The assignee must be a member of the project', { field: 'assigneeId' });
+  }
+
+  /** The labels named, which must all be the project's. */
+  async #assertProjectLabels(trx: Kysely<Database>, projectId: number, labelIds: number[]) {
+    const found = await labels.findProjectLabels(trx, projectId, labelIds);
+    if (found.length !== labelIds.length) {
+      const known = new Set(found.map((label) => label.id));
+      throw new DomainError('VALIDATION_FAILED', "Labels must be the task's project's", {
+        field: 'labelIds',
+        details: { unknownIds: labelIds.filter((id) => !known.has(id)) },
+      });
+    }
+    return found;
+  }
+}
+
+function labelRef(label: { id: number; name: string; color: ProjectColor }) {
+  return { id: label.id, name: label.name, color: label.color };
+}
+
+/** A project named in the input that the caller cannot write to, said as if it did not exist. */
+function projectNotFoundIn(field: string): DomainError {
+  return new DomainError('NOT_FOUND', 'Project not found', { field });
 }

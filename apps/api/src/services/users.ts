@@ -1,5 +1,5 @@
 import type { PasswordHasher } from '@stm/auth';
-import { type Database, type Kysely, sessions, type UserRole, users } from '@stm/db';
+import { type Database, type Kysely, projects, sessions, taskEvents, type UserRole, users } from '@stm/db';
 import { z } from 'zod';
 import { DomainError } from '../errors';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
@@ -118,7 +118,12 @@ export class UserAdminService {
     });
   }
 
-  /** Deletes the user with everything they own; their sessions end with the row. */
+  /**
+   * Deletes the user with everything only they had: their inbox and the projects nobody else is a
+   * member of. Projects others work in stay; if the user is the only owner of one, the deletion
+   * is refused until someone else owns it. Tasks assigned to them are unassigned, as each task's
+   * history says; tasks and comments they wrote stay, without an author. Their sessions end.
+   */
   async delete(actor: AdminActor, id: number, client: ClientInfo | null): Promise<void> {
     authorize(actor);
     await this.deps.db.transaction().execute(async (trx) => {
@@ -126,6 +131,15 @@ export class UserAdminService {
       const target = await users.lockUserById(trx, id);
       if (!target) throw userNotFound();
       if (activeAdmins.includes(id)) assertNotLastAdmin(activeAdmins);
+      const soleOwned = await projects.findSoleOwnedProjects(trx, id);
+      const shared = soleOwned.filter((project) => project.others > 0);
+      if (shared.length > 0) {
+        throw new DomainError('SOLE_PROJECT_OWNER', 'This user is the only owner of projects others work in; make someone else an owner of them first', {
+          details: { projects: shared.map((project) => ({ id: project.id, name: project.name })) },
+        });
+      }
+      for (const project of soleOwned) await projects.deleteProject(trx, project.id);
+      const unassigned = await taskEvents.unassignMember(trx, 'every project', id, actor.id, 'account_deleted');
       const endedSessions = await sessions.revokeUserSessions(trx, id, 'deleted');
       await users.deleteUser(trx, id);
       await recordAudit(trx, {
@@ -133,7 +147,7 @@ export class UserAdminService {
         actor,
         client,
         target: { type: 'user', id, label: target.username },
-        details: { role: target.role, wasActive: target.is_active, endedSessions },
+        details: { role: target.role, wasActive: target.is_active, endedSessions, deletedProjects: soleOwned.length, unassignedTasks: unassigned.length },
       });
     });
   }

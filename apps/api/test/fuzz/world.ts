@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { PASSWORD, type TestApp } from '../helpers';
 import type { JsonSchema, PropertyHints } from './json-schema-arbitrary';
 import { objectWithKeys, RawJson } from './json-text';
@@ -13,6 +13,15 @@ export type PoolName =
   | 'ownTaskId'
   | 'victimTaskId'
   | 'taskId'
+  | 'ownProjectId'
+  | 'victimProjectId'
+  | 'projectId'
+  | 'ownLabelId'
+  | 'victimLabelId'
+  | 'labelId'
+  | 'ownCommentId'
+  | 'victimCommentId'
+  | 'commentId'
   | 'userId'
   | 'ownSessionId'
   | 'victimSessionId'
@@ -45,11 +54,18 @@ export interface Actor {
   accessToken: string;
 }
 
-/** The user nobody else may touch: its rows are compared before and after, its secrets searched for in every answer. */
+/**
+ * The users nobody else may touch: the victim and a teammate, editor of the victim's shared
+ * project. Their rows (and their projects') are compared before and after, their secrets
+ * searched for in every answer.
+ */
 export interface Victim {
   id: number;
   username: string;
-  /** Texts only the victim's own data contains. */
+  teammateId: number;
+  /** The victim's inbox and shared project. */
+  projectIds: number[];
+  /** Texts only the victims' own data contains. */
   secrets: string[];
 }
 
@@ -72,7 +88,29 @@ const POOL_KEPT = 10;
 /** Tokens and cursors go stale: references to these pick among the newest few. */
 const NEWEST_FIRST = new Set<PoolName>(['refreshToken', 'resetToken', 'cursor', 'kid']);
 const NEWEST_FEW = 4;
-const NUMERIC_POOLS = new Set<PoolName>(['ownTaskId', 'victimTaskId', 'taskId', 'userId']);
+const NUMERIC_POOLS = new Set<PoolName>([
+  'ownTaskId',
+  'victimTaskId',
+  'taskId',
+  'ownProjectId',
+  'victimProjectId',
+  'projectId',
+  'ownLabelId',
+  'victimLabelId',
+  'labelId',
+  'ownCommentId',
+  'victimCommentId',
+  'commentId',
+  'userId',
+]);
+type OwnedKind = 'tasks' | 'sessions' | 'projects' | 'labels' | 'comments';
+const OWN_POOLS: Partial<Record<PoolName, OwnedKind>> = {
+  ownTaskId: 'tasks',
+  ownSessionId: 'sessions',
+  ownProjectId: 'projects',
+  ownLabelId: 'labels',
+  ownCommentId: 'comments',
+};
 const NOT_AN_ID = 2_147_483_647;
 
 /** Passwords any policy the settings allow accepts: 64 characters and more, no username in them. */
@@ -91,7 +129,13 @@ export class FuzzWorld {
   readonly #t: TestApp;
   readonly #passwordHash: string;
   readonly #pools = new Map<PoolName, unknown[]>();
-  readonly #owned = { tasks: new Map<number, unknown[]>(), sessions: new Map<number, unknown[]>() };
+  readonly #owned: Record<OwnedKind, Map<number, unknown[]>> = {
+    tasks: new Map(),
+    sessions: new Map(),
+    projects: new Map(),
+    labels: new Map(),
+    comments: new Map(),
+  };
   #actorsMade = 0;
   /** How many times an actor had to be made anew. */
   recreations = 0;
@@ -112,25 +156,35 @@ export class FuzzWorld {
     world.admin = await world.#newActor('admin');
     world.user = await world.#newActor('user');
     for (const key of await t.app.services.keyring.list()) world.#learn('kid', key.kid);
-    world.#learn('taskId', NOT_AN_ID);
+    for (const pool of ['taskId', 'projectId', 'labelId', 'commentId'] as const) world.#learn(pool, NOT_AN_ID);
     return world;
   }
 
-  /** A victim with tasks and several sessions, whose password is in no pool; its ids are in the pools, to be aimed at. */
+  /**
+   * A victim with tasks and several sessions, whose password is in no pool, and a teammate who
+   * edits the victim's shared project (labels, assigned tasks, comments with mentions); their
+   * ids are in the pools, to be aimed at.
+   */
   async #seedVictim() {
     const marker = `victim${randomBytes(6).toString('hex')}`;
     const password = `${marker}-password-${randomBytes(8).toString('hex')}`;
     const { auth, hasher } = this.#t.app.services;
-    const user = await auth.createUser({ username: marker, passwordHash: await hasher.hash(password), role: 'user' }, null, null, 'user.created');
-    const secrets = [password];
+    const passwordHash = await hasher.hash(password);
+    const user = await auth.createUser({ username: marker, passwordHash, role: 'user' }, null, null, 'user.created');
+    const teammate = await auth.createUser({ username: `${marker}_mate`, passwordHash, role: 'user' }, null, null, 'user.created');
+    const secrets = [password, teammate.username];
     const accessTokens: string[] = [];
     for (let session = 0; session < 3; session++) {
       const tokens = await this.#t.caller().auth.login({ username: user.username, password });
       accessTokens.push(tokens.access_token);
       secrets.push(tokens.refresh_token as string, claimsOf(tokens.access_token).sid as string);
     }
+    const mateTokens = await this.#t.caller().auth.login({ username: teammate.username, password });
+    secrets.push(mateTokens.refresh_token as string);
+    const victim = this.#t.caller(accessTokens[0]);
+    const mate = this.#t.caller(mateTokens.access_token);
     for (let index = 0; index < 6; index++) {
-      const task = await this.#t.caller(accessTokens[0]).tasks.create({
+      const task = await victim.tasks.create({
         title: `${marker} secret title ${index}`,
         description: `${marker} secret description ${index}`,
         status: (['todo', 'in_progress', 'done'] as const)[index % 3],
@@ -140,13 +194,40 @@ export class FuzzWorld {
       this.#learn('taskId', task.id);
       this.#learn('victimTaskId', task.id);
     }
+    const project = await victim.projects.create({ name: `${marker} secret project`, description: `${marker} secret plans` });
+    secrets.push(project.name, project.description);
+    await victim.members.add({ projectId: project.id, username: teammate.username, role: 'editor' });
+    const label = await mate.labels.create({ projectId: project.id, name: `${marker.slice(0, 20)} secret label`, color: 'red' });
+    secrets.push(label.name);
+    for (let index = 0; index < 3; index++) {
+      const task = await mate.tasks.create({
+        projectId: project.id,
+        title: `${marker} team title ${index}`,
+        assigneeId: index === 0 ? null : index === 1 ? user.id : teammate.id,
+        labelIds: index === 2 ? [label.id] : [],
+      });
+      const comment = await victim.comments.create({ taskId: task.id, body: `${marker} secret comment ${index} for @${teammate.username}` });
+      secrets.push(task.title, comment.body);
+      this.#learn('taskId', task.id);
+      this.#learn('victimTaskId', task.id);
+      this.#learn('commentId', comment.id);
+      this.#learn('victimCommentId', comment.id);
+    }
+    const [inbox] = (await victim.projects.list({})).items;
+    for (const id of [inbox?.id as number, project.id]) {
+      this.#learn('projectId', id);
+      this.#learn('victimProjectId', id);
+    }
+    this.#learn('labelId', label.id);
+    this.#learn('victimLabelId', label.id);
     for (const sessionId of secrets.filter((secret) => /^[0-9a-f-]{36}$/.test(secret))) {
       this.#learn('sessionId', sessionId);
       this.#learn('victimSessionId', sessionId);
     }
-    for (const username of [user.username, user.username.toUpperCase(), ` ${user.username}`]) this.#learn('username', username);
+    for (const username of [user.username, user.username.toUpperCase(), ` ${user.username}`, teammate.username]) this.#learn('username', username);
     this.#learn('userId', user.id);
-    this.victim = { id: user.id, username: user.username, secrets };
+    this.#learn('userId', teammate.id);
+    this.victim = { id: user.id, username: user.username, teammateId: teammate.id, projectIds: [inbox?.id as number, project.id], secrets };
   }
 
   async #newActor(role: 'user' | 'admin'): Promise<Actor> {
@@ -157,11 +238,27 @@ export class FuzzWorld {
     this.#learnTokens(tokens);
     this.#learn('userId', actor.id);
     this.#learn('username', username);
-    // Tasks of its own, so calls on its tasks reach the rules rather than 404.
+    // Things of its own, so calls on them reach the rules rather than 404: tasks in its inbox
+    // and in a shared project, with a label and a comment.
+    const calls = this.#t.caller(actor.accessToken);
+    const project = await calls.projects.create({ name: `${username} project` });
+    this.#learnOwned('projects', actor.id, 'projectId', project.id);
+    // A second owner, so that members can be changed, removed, handed ownership, or left.
+    const mate = await this.#t.app.services.auth.createUser({ username: `${username}_mate`, passwordHash: this.#passwordHash, role: 'user' }, null, null, 'user.created');
+    await calls.members.add({ projectId: project.id, username: mate.username, role: 'owner' });
+    this.#learn('userId', mate.id);
+    const label = await calls.labels.create({ projectId: project.id, name: `${username} label` });
+    this.#learnOwned('labels', actor.id, 'labelId', label.id);
     for (const [index, status] of (['todo', 'in_progress', 'done'] as const).entries()) {
-      const task = await this.#t.caller(actor.accessToken).tasks.create({ title: `${username} task ${index}`, status, dueAt: '2030-01-01T00:00:00Z' });
-      this.#learnOwned('tasks', task.ownerId, 'taskId', task.id);
+      const task = await calls.tasks.create({ title: `${username} task ${index}`, status, dueAt: '2030-01-01T00:00:00Z' });
+      this.#learnOwned('tasks', actor.id, 'taskId', task.id);
+      const shared = await calls.tasks.create({ projectId: project.id, title: `${username} shared task ${index}`, status, labelIds: [label.id] });
+      this.#learnOwned('tasks', actor.id, 'taskId', shared.id);
     }
+    const comment = await calls.comments.create({ taskId: (this.#owned.tasks.get(actor.id)?.at(-1) as number) ?? NOT_AN_ID, body: `${username} says hello` });
+    this.#learnOwned('comments', actor.id, 'commentId', comment.id);
+    const [inbox] = (await calls.projects.list({})).items;
+    if (inbox) this.#learnOwned('projects', actor.id, 'projectId', inbox.id);
     if (role === 'user') {
       this.userRefreshToken = tokens.refresh_token as string;
       // A reset link an administrator handed over, for resetPassword to spend.
@@ -199,7 +296,7 @@ export class FuzzWorld {
     this.#pools.set(pool, values);
   }
 
-  #learnOwned(kind: 'tasks' | 'sessions', ownerId: number, pool: PoolName, value: unknown) {
+  #learnOwned(kind: OwnedKind, ownerId: number, pool: PoolName, value: unknown) {
     this.#learn(pool, value);
     const owned = this.#owned[kind].get(ownerId) ?? [];
     if (!owned.includes(value)) owned.push(value);
@@ -225,7 +322,12 @@ export class FuzzWorld {
       }
       if (value !== null && typeof value === 'object') {
         const record = value as Record<string, unknown>;
-        if (typeof record.ownerId === 'number' && typeof record.id === 'number') this.#learnOwned('tasks', record.ownerId, 'taskId', record.id);
+        if (typeof record.id === 'number' && callerId !== undefined) {
+          if (typeof record.position === 'string') this.#learnOwned('tasks', callerId, 'taskId', record.id);
+          else if (typeof record.isInbox === 'boolean') this.#learnOwned('projects', callerId, 'projectId', record.id);
+          else if (typeof record.body === 'string' && typeof record.taskId === 'number') this.#learnOwned('comments', callerId, 'commentId', record.id);
+          else if (typeof record.color === 'string' && typeof record.projectId === 'number') this.#learnOwned('labels', callerId, 'labelId', record.id);
+        }
         if (typeof record.role === 'string' && typeof record.id === 'number' && typeof record.username === 'string') {
           this.#learn('userId', record.id);
           this.#learn('username', record.username);
@@ -259,12 +361,41 @@ export class FuzzWorld {
   hintsFor(procedurePath: string): PropertyHints {
     const creates = procedurePath === 'auth.register' || procedurePath === 'admin.users.create';
     // Mostly the caller's own or the victim's (each such call is an attempt at another's data).
-    const tasks: PoolName[] = ['ownTaskId', 'ownTaskId', 'victimTaskId', 'victimTaskId', 'taskId'];
+    const aimed = (own: PoolName, victim: PoolName, any: PoolName): PoolName[] => [own, own, victim, victim, any];
+    const tasks = aimed('ownTaskId', 'victimTaskId', 'taskId');
+    const projects = aimed('ownProjectId', 'victimProjectId', 'projectId');
+    const labels = aimed('ownLabelId', 'victimLabelId', 'labelId');
+    const comments = aimed('ownCommentId', 'victimCommentId', 'commentId');
+    const idPools = procedurePath.startsWith('tasks.')
+      ? tasks
+      : procedurePath.startsWith('projects.')
+        ? projects
+        : procedurePath.startsWith('labels.')
+          ? labels
+          : procedurePath.startsWith('comments.')
+            ? comments
+            : (['userId'] as PoolName[]);
     return (name: string, schema: JsonSchema) => {
       switch (name) {
         case 'id':
           if (schema.format === 'uuid') return this.refs(['ownSessionId', 'ownSessionId', 'victimSessionId', 'victimSessionId', 'sessionId']);
-          return this.refs(procedurePath.startsWith('tasks.') ? tasks : ['userId']);
+          return this.refs(idPools);
+        case 'projectId':
+          return this.refs(projects);
+        case 'taskId':
+        case 'afterId':
+        case 'beforeId':
+          return this.refs(tasks);
+        case 'labelIds':
+        case 'label':
+          return fc.oneof(this.refs(labels), this.refs(labels, fc.integer({ min: 1, max: 3 })));
+        case 'labelIds[]':
+          return this.refs(labels);
+        case 'userId':
+        case 'assigneeId':
+          return this.refs(['userId']);
+        case 'assignee':
+          return fc.oneof(fc.constantFrom('me', 'none'), this.refs(['userId']));
         case 'ids':
           // Several of one kind, or a mix (all or nothing: one foreign id must stop the lot).
           return fc.oneof(this.refs(tasks, fc.integer({ min: 1, max: 4 })), fc.array(this.refs(tasks), { minLength: 1, maxLength: 4 }));
@@ -299,16 +430,25 @@ export class FuzzWorld {
   }
 
   /** Any known thing, for planting where it does not belong. */
-  readonly planted: fc.Arbitrary<WorldRef> = this.refs(['ownTaskId', 'taskId', 'userId', 'sessionId', 'kid', 'username', 'refreshToken', 'cursor']);
+  readonly planted: fc.Arbitrary<WorldRef> = this.refs([
+    'ownTaskId',
+    'taskId',
+    'ownProjectId',
+    'victimProjectId',
+    'labelId',
+    'commentId',
+    'userId',
+    'sessionId',
+    'kid',
+    'username',
+    'refreshToken',
+    'cursor',
+  ]);
 
   #pick(reference: WorldRef, caller: 'user' | 'admin'): unknown {
     const owner = caller === 'admin' ? this.admin.id : this.user.id;
-    const values =
-      reference.pool === 'ownTaskId'
-        ? (this.#owned.tasks.get(owner) ?? [])
-        : reference.pool === 'ownSessionId'
-          ? (this.#owned.sessions.get(owner) ?? [])
-          : (this.#pools.get(reference.pool) ?? []);
+    const ownKind = OWN_POOLS[reference.pool];
+    const values = ownKind ? (this.#owned[ownKind].get(owner) ?? []) : (this.#pools.get(reference.pool) ?? []);
     const at = (offset: number): unknown => {
       if (values.length === 0) return NUMERIC_POOLS.has(reference.pool) ? NOT_AN_ID : 'none';
       const index = reference.index + offset;
@@ -369,35 +509,45 @@ export class FuzzWorld {
     }
   }
 
-  /** The victim's rows in every table that holds them, as text, to compare before and after a phase. */
-  async victimRows(): Promise<string> {
-    const id = this.victim.id;
-    const { rows } = await sql<{ rows: string }>`
+  /**
+   * What the victims' rows are, in every table that holds them: their accounts, sessions and
+   * reset links, and their projects with members, labels, tasks, labels of tasks, comments and
+   * history. `expression` turns each table's rows into text.
+   */
+  async #victimText(expression: (alias: string, orderBy: string) => RawBuilder<string>): Promise<string> {
+    const users = [this.victim.id, this.victim.teammateId];
+    const projects = this.victim.projectIds;
+    const tasks = sql`(select id from tasks where project_id in (${sql.join(projects)}))`;
+    const { rows } = await sql<{ text: string }>`
       select concat_ws(' | ',
-        (select json_agg(u)::text from users u where u.id = ${id}),
-        (select json_agg(t order by t.id)::text from tasks t where t.owner_id = ${id}),
-        (select json_agg(s order by s.id)::text from sessions s where s.user_id = ${id}),
-        (select json_agg(r order by r.token_hash)::text from refresh_tokens r join sessions s on s.id = r.session_id where s.user_id = ${id}),
-        (select json_agg(p order by p.token_hash)::text from password_reset_tokens p where p.user_id = ${id})
-      ) as rows`.execute(this.#t.app.services.database.db);
-    return rows[0]?.rows ?? '';
+        (select ${expression('u', 'u.id')} from users u where u.id in (${sql.join(users)})),
+        (select ${expression('s', 's.id')} from sessions s where s.user_id in (${sql.join(users)})),
+        (select ${expression('r', 'r.token_hash')} from refresh_tokens r join sessions s on s.id = r.session_id where s.user_id in (${sql.join(users)})),
+        (select ${expression('p', 'p.token_hash')} from password_reset_tokens p where p.user_id in (${sql.join(users)})),
+        (select ${expression('pr', 'pr.id')} from projects pr where pr.id in (${sql.join(projects)})),
+        (select ${expression('m', 'm.project_id, m.user_id')} from project_members m where m.project_id in (${sql.join(projects)})),
+        (select ${expression('l', 'l.id')} from labels l where l.project_id in (${sql.join(projects)})),
+        (select ${expression('t', 't.id')} from tasks t where t.project_id in (${sql.join(projects)})),
+        (select ${expression('tl', 'tl.task_id, tl.label_id')} from task_labels tl where tl.task_id in ${tasks}),
+        (select ${expression('c', 'c.id')} from task_comments c where c.task_id in ${tasks}),
+        (select ${expression('e', 'e.id')} from task_events e where e.task_id in ${tasks})
+      ) as text`.execute(this.#t.app.services.database.db);
+    return rows[0]?.text ?? '';
+  }
+
+  /** The victims' rows as text, to compare before and after a phase. */
+  async victimRows(): Promise<string> {
+    return this.#victimText((alias, orderBy) => sql<string>`json_agg(${sql.raw(alias)} order by ${sql.raw(orderBy)})::text`);
   }
 
   /**
-   * Which versions of the victim's rows exist (`xmin` and `ctid`: any insert, update or delete
-   * changes them, even one that writes the same values), a third of the cost of `victimRows`:
-   * it is taken after most calls.
+   * Which versions of the victims' rows exist (`xmin` and `ctid`: any insert, update or delete
+   * changes them, even one that writes the same values), cheaper than `victimRows`: it is taken
+   * after most calls.
    */
   async victimRowVersions(): Promise<string> {
-    const id = this.victim.id;
-    const { rows } = await sql<{ versions: string }>`
-      select concat_ws(' | ',
-        (select string_agg(xmin::text || ctid::text, ',') from users where id = ${id}),
-        (select string_agg(xmin::text || ctid::text, ',' order by id) from tasks where owner_id = ${id}),
-        (select string_agg(xmin::text || ctid::text, ',' order by id) from sessions where user_id = ${id}),
-        (select string_agg(r.xmin::text || r.ctid::text, ',' order by r.token_hash) from refresh_tokens r join sessions s on s.id = r.session_id where s.user_id = ${id}),
-        (select string_agg(xmin::text || ctid::text, ',' order by token_hash) from password_reset_tokens where user_id = ${id})
-      ) as versions`.execute(this.#t.app.services.database.db);
-    return rows[0]?.versions ?? '';
+    return this.#victimText(
+      (alias, orderBy) => sql<string>`string_agg(${sql.raw(alias)}.xmin::text || ${sql.raw(alias)}.ctid::text, ',' order by ${sql.raw(orderBy)})`,
+    );
   }
 }

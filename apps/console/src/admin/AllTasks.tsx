@@ -61,14 +61,18 @@ export function AllTasks() {
                     {task.title}
                   </th>
                   <td>
-                    <button
-                      type="button"
-                      className="btn-link"
-                      onClick={() => setFilters({ owner: task.ownerUsername })}
-                      aria-label={t('adminTasks.onlyOwner', { username: task.ownerUsername })}
-                    >
-                      {task.ownerUsername}
-                    </button>
+                    {task.ownerUsername === null ? (
+                      <span className="muted">{t('adminTasks.deletedAccount')}</span>
+                    ) : (
+                      <button
+                        type="button"
+                        className="btn-link"
+                        onClick={() => setFilters({ owner: task.ownerUsername ?? '' })}
+                        aria-label={t('adminTasks.onlyOwner', { username: task.ownerUsername })}
+                      >
+                        {task.ownerUsername}
+                      </button>
+                    )}
                   </td>
                   <td>
                     <StatusBadge status={task.status} />

@@ -24,6 +24,15 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, MessageKey> = {
   'key.created': 'audit.action.key.created',
   'key.rotated': 'audit.action.key.rotated',
   'key.revoked': 'audit.action.key.revoked',
+  'project.member_added': 'audit.action.project.member_added',
+  'project.member_role_changed': 'audit.action.project.member_role_changed',
+  'project.member_removed': 'audit.action.project.member_removed',
+  'project.member_left': 'audit.action.project.member_left',
+  'project.ownership_transferred': 'audit.action.project.ownership_transferred',
+  'project.archived': 'audit.action.project.archived',
+  'project.unarchived': 'audit.action.project.unarchived',
+  'project.deleted': 'audit.action.project.deleted',
+  'project.administered': 'audit.action.project.administered',
 };
 
 /** The filter's groups, by the part of the name before the dot. */
@@ -32,12 +41,14 @@ export const AUDIT_ACTION_GROUPS: { prefix: string; label: MessageKey }[] = [
   { prefix: 'user.', label: 'audit.group.user' },
   { prefix: 'settings.', label: 'audit.group.settings' },
   { prefix: 'key.', label: 'audit.group.key' },
+  { prefix: 'project.', label: 'audit.group.project' },
 ];
 
 export const AUDIT_TARGET_LABELS: Record<string, MessageKey> = {
   user: 'audit.target.user',
   session: 'audit.target.session',
   settings: 'audit.target.settings',
+  project: 'audit.target.project',
   signing_key: 'audit.target.signing_key',
 };
 

@@ -33,6 +33,7 @@ const SORT_LABELS: Record<TaskFilters['sort'], MessageKey> = {
   updatedAt: 'filters.sort.updatedAt',
   dueAt: 'filters.sort.dueAt',
   priority: 'filters.sort.priority',
+  position: 'filters.sort.position',
 };
 
 /** A task list's filters from the address bar, and a setter that rewrites it. */

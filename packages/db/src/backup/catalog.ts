@@ -133,8 +133,8 @@ export async function tablesWithRows(db: Kysely<any>): Promise<string[]> {
 const DROP_KEYWORD: Record<string, string> = { r: 'table', p: 'table', f: 'foreign table', v: 'view', m: 'materialized view', S: 'sequence' };
 
 /**
- * Drops every table, view and sequence of the schema (with their indexes and constraints), so a
- * restore starts from nothing. The caller decides whether that is allowed.
+ * Drops every table, view, sequence and function of the schema (with their indexes, constraints
+ * and triggers), so a restore starts from nothing. The caller decides whether that is allowed.
  */
 export async function dropEverything(db: Kysely<any>): Promise<number> {
   const { rows } = await sql<{ name: string; kind: string }>`
@@ -145,5 +145,10 @@ export async function dropEverything(db: Kysely<any>): Promise<number> {
     // `if exists`: an earlier cascade (a view, an owned sequence) may already have taken it.
     await sql.raw(`drop ${DROP_KEYWORD[kind]} if exists ${qualified(name)} cascade`).execute(db);
   }
-  return rows.length;
+  // Functions of our own (trigger functions); those of an extension stay with it.
+  const { rows: functions } = await sql<{ signature: string }>`
+    select p.oid::regprocedure::text as signature from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = ${SCHEMA} and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')`.execute(db);
+  for (const { signature } of functions) await sql.raw(`drop function if exists ${signature} cascade`).execute(db);
+  return rows.length + functions.length;
 }

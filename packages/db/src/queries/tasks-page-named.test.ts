@@ -5,17 +5,18 @@ import { listTasksPage, pageStatement } from './tasks';
 
 // A file of its own: which shapes get a name depends on the shapes this module has seen before.
 it.runIf(inject('dbTemplate').driver === 'postgres')(
-  "one owner's pages are prepared once per connection on PostgreSQL; pages across owners are planned afresh",
+  "one project's pages are prepared once per connection on PostgreSQL; pages across all projects are planned afresh",
   async () => {
     const database = await createTestDatabase(inject('dbTemplate'));
     try {
       const query = { filters: { statuses: ['todo' as const] }, sort: 'updated_at' as const, order: 'asc' as const, limit: 3 };
-      const ownText = pageStatement({ ...query, scope: { ownerId: 1 } }, 'keyed').sql;
-      const everyoneText = pageStatement({ ...query, scope: { allOwners: true } }, 'keyed').sql;
+      const viewer = { userId: 1, isAdmin: false };
+      const ownText = pageStatement({ ...query, scope: { project: 1, viewer } }, 'keyed').sql;
+      const everyoneText = pageStatement({ ...query, scope: { allProjects: true } }, 'keyed').sql;
       // One transaction: one connection, whose prepared statements the view lists.
       const prepared = await database.db.transaction().execute(async (trx) => {
-        for (const ownerId of [1, 2, 3]) await listTasksPage(trx, { ...query, scope: { ownerId } });
-        await listTasksPage(trx, { ...query, scope: { allOwners: true } });
+        for (const project of [1, 2, 3]) await listTasksPage(trx, { ...query, scope: { project, viewer } });
+        await listTasksPage(trx, { ...query, scope: { allProjects: true } });
         const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(trx);
         return rows.map((row) => row.statement);
       });

@@ -1,0 +1,31 @@
+const INT8_OID = 20;
+const DATE_OID = 1082;
+const NUMERIC_OID = 1700;
+
+/**
+ * How both drivers read these types, so they return the same shapes. Counts and ids come back
+ * as int8; every one we produce stays far below 2^53, so plain numbers. Calendar dates stay
+ * strings so no time zone creeps in, and exact decimals (task positions) stay strings so no digit
+ * is lost.
+ */
+export const sharedParsers: Record<number, (value: string) => unknown> = {
+  [INT8_OID]: (value: string) => Number(value),
+  [DATE_OID]: (value: string) => value,
+  [NUMERIC_OID]: (value: string) => value,
+};
+
+/**
+ * PGlite and what every embedded database is opened with: the value parsers both drivers share,
+ * and the extensions the migrations create (trigram search).
+ */
+export async function pgliteOptions() {
+  const [{ PGlite }, { pg_trgm }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm')]);
+  return {
+    PGlite,
+    create: {
+      parsers: sharedParsers,
+      extensions: { pg_trgm },
+    },
+  };
+}
+
