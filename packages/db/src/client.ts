@@ -46,6 +46,12 @@ export interface DatabaseHandle {
   driver: DbDriver;
   /** True when the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<boolean>;
+  /**
+   * What the engine needs done now and then and does not do itself: the embedded database runs
+   * without autovacuum, so its dead rows, statistics and index pending lists wait for this.
+   * Nothing to do on PostgreSQL, whose autovacuum does it.
+   */
+  maintain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -132,6 +138,7 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
     db,
     driver: 'postgres',
     ping: (timeoutMs) => ping(db, timeoutMs),
+    maintain: async () => {},
     close: () => db.destroy(),
   };
 }
@@ -152,6 +159,9 @@ async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
     db,
     driver: 'pglite',
     ping: (timeoutMs) => ping(db, timeoutMs),
+    maintain: async () => {
+      await sql`vacuum analyze`.execute(db);
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -114,6 +114,14 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
       log.warn({ err: error }, 'housekeeping failed');
     }
   };
+  // Not at start: on a large embedded database it holds the only connection for a while.
+  const maintenance = async () => {
+    try {
+      await database.maintain();
+    } catch (error) {
+      log.warn({ err: error }, 'database maintenance failed');
+    }
+  };
 
   return {
     config,
@@ -135,6 +143,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
       if (timers.length > 0) return;
       timers.push(setInterval(poll, config.settingsRefreshMs).unref());
       timers.push(setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS).unref());
+      timers.push(setInterval(maintenance, HOUSEKEEPING_INTERVAL_MS).unref());
       void housekeeping();
     },
     async stop() {

@@ -417,8 +417,9 @@ export function pageSegment(query: PageSql, segment: PageSegment): RawBuilder<Ta
     // Checked in the same statement, once (an uncorrelated condition), before any task is read.
     const member = sql`exists (select 1 from project_members m where m.project_id = ${project} and m.user_id = ${scope.viewer.userId})`;
     rows = source(query, segment, project, scope.viewer.isAdmin ? [] : [member]);
-  } else if ('memberOf' in scope && query.filters.assignee !== undefined && query.filters.assignee !== 'none') {
-    // One person's tasks across the member's projects: the assignee's index narrows first.
+  } else if ('memberOf' in scope && ((query.filters.assignee !== undefined && query.filters.assignee !== 'none') || query.filters.searchPattern !== undefined)) {
+    // One person's tasks, or a search, across the member's projects: the assignee's index or the
+    // trigram indexes narrow across all projects at once, rather than once per project.
     rows = source(query, segment, undefined, [sql`tasks.project_id in (${memberProjects(scope.memberOf)})`]);
   } else if ('memberOf' in scope) {
     // Each of the member's projects read through its own index, up to a page, and merged: a page
