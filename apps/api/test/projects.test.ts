@@ -125,6 +125,24 @@ describe('members', () => {
     expect(await rejection(ben.calls.tasks.get({ id: second.id }))).toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('never keep a task assigned to someone removed at the same moment it was assigned', async () => {
+    for (let round = 0; round < 6; round++) {
+      const owner = await person('assign_race');
+      const ben = await person('assign_race');
+      const project = await owner.calls.projects.create({ name: `Assign race ${round}` });
+      await owner.calls.members.add({ projectId: project.id, username: ben.username });
+      const existing = await owner.calls.tasks.create({ projectId: project.id, title: 'Existing' });
+      await Promise.allSettled([
+        owner.calls.members.remove({ projectId: project.id, userId: ben.id }),
+        owner.calls.tasks.update({ id: existing.id, assigneeId: ben.id }),
+        owner.calls.tasks.create({ projectId: project.id, title: 'New', assigneeId: ben.id }),
+      ]);
+      const stillMember = (await owner.calls.members.list({ projectId: project.id })).some((member) => member.userId === ben.id);
+      const assigned = (await owner.calls.tasks.list({ projectId: project.id, assignee: ben.id })).items;
+      expect(stillMember || assigned.length === 0, `round ${round}: ${assigned.length} tasks assigned to a non-member`).toBe(true);
+    }
+  });
+
   it('removed by an owner: their tasks are unassigned with that reason', async () => {
     const owner = await person();
     const ben = await person();

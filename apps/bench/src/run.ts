@@ -16,8 +16,9 @@
  *   pnpm bench --scenarios me --cpu-prof         # only auth.me, with a CPU profile of the API
  *
  * Scenarios (--scenarios, comma-separated; all by default): `me` (auth.me, tRPC and REST), `list`
- * (task pages), `writes` (create, update), `login` (sign-in beside the bcrypt limit, and auth.me
- * during a sign-in storm). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
+ * (a member's pages of a shared project, beside the floor; the member's every project; their
+ * assigned tasks; searches), `writes` (create, update), `login` (sign-in beside the bcrypt
+ * limit, and auth.me during a sign-in storm). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
  * floor (bench/profiles/floor/) and prints where each spent its time (open a file in Chrome
  * DevTools or speedscope for a flame graph).
  */
@@ -26,6 +27,7 @@ import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { tasks } from '@stm/db';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
 import { type LoadOptions, type LoadResult, type LoadSample, sample, summarize } from './load';
@@ -296,9 +298,9 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   const results: Record<string, LoadResult> = {};
   try {
     const tokens = await signIn(api);
-    const owner = tokens[0] as string;
+    const member = tokens[0] as string;
     const bearer = (i: number) => ({ authorization: `Bearer ${tokens[i % tokens.length]}` });
-    // Reads spread over every signed-in user; task pages as the one user who owns the tasks.
+    // Reads spread over every signed-in user; task pages as one member of the shared project.
     const reads = (url: string, requestPath: string, extra: Partial<LoadOptions> = {}): LoadOptions => ({
       url,
       connections: CONNECTIONS,
@@ -306,23 +308,30 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       request: (i) => ({ path: requestPath, headers: bearer(i) }),
       ...extra,
     });
-    const ownerReads = (url: string, requestPath: string) =>
-      reads(url, requestPath, { request: () => ({ path: requestPath, headers: { authorization: `Bearer ${owner}` } }) });
+    const memberReads = (url: string, requestPath: string) =>
+      reads(url, requestPath, { request: () => ({ path: requestPath, headers: { authorization: `Bearer ${member}` } }) });
     const run = (url: string, requestPath: string, extra: Partial<LoadOptions> = {}) => measured(reads(url, requestPath, extra));
 
-    const deepInput = { sort: 'createdAt', order: 'desc' };
-    const deep = await deepCursor(api, owner, deepInput);
-    const filteredInput = { status: ['todo', 'in_progress'], sort: 'dueAt', order: 'asc' };
-    const filteredDeep = await deepCursor(api, owner, filteredInput).catch(() => undefined);
+    const project = { projectId: seeded.projectId };
+    const firstInput = { ...project, sort: 'createdAt', order: 'desc' };
+    const deep = await deepCursor(api, member, firstInput);
+    const filteredInput = { ...project, status: ['todo', 'in_progress'], sort: 'dueAt', order: 'asc' };
+    const filteredDeep = await deepCursor(api, member, filteredInput).catch(() => undefined);
     const listPath = (input: Record<string, unknown>) => `/trpc/tasks.list?input=${encodeURIComponent(JSON.stringify(input))}`;
 
     if (database) {
-      // The floor's deep page starts where the product's cursor does.
-      const { rows: position } = await adminQuery(
-        database.url,
-        `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "createdAt", id from tasks where owner_id = ${seeded.benchUserId} order by created_at desc, id desc offset ${DEEP_OFFSET - 1} limit 1`,
-      );
-      floor = await startFloor({ DATABASE_URL: database.url, API_URL: api.url, FLOOR_TASK_PAGES: JSON.stringify({ first: null, deep: position[0] }) }, args['cpu-prof'] ? { cpuProfileDir: FLOOR_PROFILE_DIR } : {});
+      // The floor runs the statements the product runs for these pages, values and all.
+      const viewer = { userId: seeded.benchUserId, isAdmin: false };
+      const statement = (after?: { key: string | number | null; id: number }) => {
+        const compiled = tasks.pageStatement(
+          { scope: { project: seeded.projectId, viewer }, filters: {}, sort: 'created_at', order: 'desc', limit: 21, ...(after ? { after } : {}) },
+          'keyed',
+        );
+        return { sql: compiled.sql, parameters: compiled.parameters };
+      };
+      const position = JSON.parse(Buffer.from(deep, 'base64url').toString()) as { k: string; i: number };
+      const pages = { first: statement(), deep: statement({ key: position.k, id: position.i }) };
+      floor = await startFloor({ DATABASE_URL: database.url, API_URL: api.url, FLOOR_TASK_PAGES: JSON.stringify(pages) }, args['cpu-prof'] ? { cpuProfileDir: FLOOR_PROFILE_DIR } : {});
       serversByUrl.set(floor.url, floor);
     }
 
@@ -331,11 +340,11 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     const warm = (options: LoadOptions) => measured({ ...options, durationSeconds: 1 });
     await warm(reads(api.url, '/trpc/auth.me'));
     await warm(reads(api.url, '/api/auth/me'));
-    await measured(ownerReads(api.url, listPath({})));
+    await measured(memberReads(api.url, listPath(firstInput)));
     if (floor) {
       await warm(reads(floor.url, '/me'));
-      await warm(ownerReads(floor.url, '/tasks/first'));
-      await warm(ownerReads(floor.url, '/tasks/deep'));
+      await warm(memberReads(floor.url, '/tasks/first'));
+      await warm(memberReads(floor.url, '/tasks/deep'));
     }
 
     if (first && SCENARIOS.has('me')) {
@@ -348,22 +357,41 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     }
 
     if (SCENARIOS.has('list')) {
-      // Each page beside its floor: the same SQL, without the product around it.
+      const where = `project of ${seeded.projectTasks.toLocaleString('en')} tasks, ${size.toLocaleString('en')} in all`;
+      // Each page beside its floor: the same SQL, membership check included, without the product around it.
       const againstFloor = async (product: LoadOptions, floorPath: string) =>
-        floor ? ((await mirrored([product, ownerReads(floor.url, floorPath)])) as [Measured, Measured]) : ([await measured(product), undefined] as const);
-      const [firstPage, floorFirst] = await againstFloor(ownerReads(api.url, listPath({})), '/tasks/first');
+        floor ? ((await mirrored([product, memberReads(floor.url, floorPath)])) as [Measured, Measured]) : ([await measured(product), undefined] as const);
+      const [firstPage, floorFirst] = await againstFloor(memberReads(api.url, listPath(firstInput)), '/tasks/first');
       if (floorFirst) record(`floor: task page SQL, first page [${size}]`, floorFirst);
       results.first = firstPage;
-      record(`tasks.list first page [${size}]`, results.first, vsFloor(results.first, floorFirst));
-      const [deepPage, floorDeep] = await againstFloor(ownerReads(api.url, listPath({ ...deepInput, cursor: deep })), '/tasks/deep');
+      record(`tasks.list first page [${where}]`, results.first, vsFloor(results.first, floorFirst));
+      const [deepPage, floorDeep] = await againstFloor(memberReads(api.url, listPath({ ...firstInput, cursor: deep })), '/tasks/deep');
       if (floorDeep) record(`floor: task page SQL, deep page [${size}]`, floorDeep);
       results.deep = deepPage;
       record(`tasks.list deep page (${DEEP_OFFSET}) [${size}]`, results.deep, vsFloor(results.deep, floorDeep));
-      results.filtered = await measured(ownerReads(api.url, listPath(filteredInput)));
+      results.filtered = await measured(memberReads(api.url, listPath(filteredInput)));
       record(`tasks.list todo|in_progress by due date [${size}]`, results.filtered);
       if (filteredDeep) {
-        results.filteredDeep = await measured(ownerReads(api.url, listPath({ ...filteredInput, cursor: filteredDeep })));
+        results.filteredDeep = await measured(memberReads(api.url, listPath({ ...filteredInput, cursor: filteredDeep })));
         record(`tasks.list todo|in_progress by due date, deep [${size}]`, results.filteredDeep);
+      }
+      results.allProjects = await measured(memberReads(api.url, listPath({ sort: 'createdAt', order: 'desc' })));
+      record(`tasks.list every project of the member, first page [${size}]`, results.allProjects);
+      results.myWork = await measured(memberReads(api.url, listPath({ assignee: 'me', sort: 'dueAt', order: 'asc' })));
+      record(`tasks.list assigned to me, by due date [${size}]`, results.myWork);
+      // A common word (the page fills from the project's own order), a rare one (the trigram
+      // indexes find it), and a phrase whose trigrams are nearly all in every row (the trigram
+      // indexes' worst case: long posting lists to intersect).
+      for (const [key, term] of [
+        ['searchCommon', 'deploy'],
+        ['searchRare', 'zebrafish'],
+        ['searchCommonTrigrams', 'item 77777'],
+      ] as const) {
+        results[key] = await measured(memberReads(api.url, listPath({ ...project, search: term })));
+        record(`tasks.list search "${term}" in the project [${size}]`, results[key], {
+          name: 'first page p95 (p95 ratio)',
+          ratio: results[key].p95 / Math.max(0.01, results.first.p95),
+        });
       }
     }
 
@@ -383,7 +411,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
           }),
         }),
       );
-      const ids = (await trpcGet<{ items: { id: number }[] }>(api, owner, 'tasks.list', { limit: 100 })).items.map((t) => t.id);
+      const ids = (await trpcGet<{ items: { id: number }[] }>(api, member, 'tasks.list', { limit: 100 })).items.map((t) => t.id);
       record(
         'tasks.update (tRPC)',
         await measured({
@@ -393,7 +421,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
           durationSeconds: DURATION,
           request: (i) => ({
             path: '/trpc/tasks.update',
-            headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+            headers: { authorization: `Bearer ${member}`, 'content-type': 'application/json' },
             body: JSON.stringify({ id: ids[i % ids.length], title: `Renamed ${i}`, status: i % 2 ? 'in_progress' : 'todo' }),
           }),
         }),
@@ -455,7 +483,7 @@ async function main() {
   }
   const [small, large] = [SIZES[0], SIZES.at(-1)] as [number, number];
   if (SIZES.length > 1) {
-    for (const key of ['first', 'deep', 'filtered', 'filteredDeep'] as const) {
+    for (const key of ['first', 'deep', 'filtered', 'filteredDeep', 'allProjects', 'myWork', 'searchCommon', 'searchRare', 'searchCommonTrigrams'] as const) {
       const a = bySize[small]?.[key];
       const b = bySize[large]?.[key];
       if (a && b) extras[`tasks.list ${key}: p95 at ${large} / p95 at ${small}`] = round(b.p95 / Math.max(0.01, a.p95));

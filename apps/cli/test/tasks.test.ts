@@ -56,18 +56,13 @@ describe('stm tasks', () => {
       dueAt: '2030-05-01T23:59:00.000Z',
     });
     const id = created?.id as number;
-    expect(add.stdout).toBe(
-      [
-        `Created task ${id}`,
-        'ID  STATUS  PRIORITY  DUE               TITLE',
-        `${id}   todo    high      2030-05-01 23:59  Renew the passport`,
-        '',
-      ].join('\n'),
-    );
+    const inbox = String(created?.projectId);
+    const row = `${id}   ${inbox.padEnd(7)}  todo    high      2030-05-01 23:59  -         Renew the passport`;
+    expect(add.stdout).toBe([`Created task ${id}`, 'ID  PROJECT  STATUS  PRIORITY  DUE               ASSIGNEE  TITLE', row, ''].join('\n'));
 
     const list = await alice.run(['tasks', 'ls']);
     expect(list).toMatchObject({ code: 0, stderr: '' });
-    expect(list.stdout.split('\n')).toContain(`${id}   todo    high      2030-05-01 23:59  Renew the passport`);
+    expect(list.stdout.split('\n')).toContain(row);
 
     const done = await alice.run(['tasks', 'done', String(id)]);
     expect(done).toMatchObject({ code: 0, stderr: '' });
@@ -190,5 +185,42 @@ describe('stm tasks', () => {
     } finally {
       await stranger.dispose();
     }
+  });
+});
+
+describe('stm projects', () => {
+  it('makes a project, adds a member, and works in it by name: assign, label, list by assignee', async () => {
+    const made = await json(['projects', 'add', 'Kitchen', 'works', '--color', 'green', '-d', 'Tiles and paint']);
+    expect(made).toMatchObject({ name: 'Kitchen works', color: 'green', role: 'owner', memberCount: 1 });
+    expect(await json(['projects', 'members', 'add', 'kitchen WORKS', 'bobby', '--role', 'editor'])).toMatchObject({ username: 'bobby', role: 'editor' });
+    const members = await alice.run(['projects', 'members', String(made.id)]);
+    expect(members.stdout.split('\n').map((line) => line.replace(/\s+/g, ' ').trim())).toEqual([
+      'ID USERNAME ROLE',
+      expect.stringMatching(/^\d+ alice owner$/),
+      expect.stringMatching(/^\d+ bobby editor$/),
+      '',
+    ]);
+    const label = await api.caller(aliceToken).labels.create({ projectId: made.id, name: 'Shopping' });
+
+    const task = await json(['tasks', 'add', 'Order', 'tiles', '--project', 'Kitchen works', '--assign', 'BOBBY', '--label', 'shopping']);
+    expect(task).toMatchObject({ projectId: made.id, title: 'Order tiles', assignee: { username: 'bobby' }, labels: [{ id: label.id, name: 'Shopping' }] });
+    await json(['tasks', 'add', 'Mine', '--project', String(made.id), '--assign', 'me']);
+
+    const bobs = await json(['tasks', 'ls', '--project', 'Kitchen works', '--assignee', 'bobby']);
+    expect(bobs.items.map((item: { title: string }) => item.title)).toEqual(['Order tiles']);
+    const mine = await json(['tasks', 'ls', '--assignee', 'me']);
+    expect(mine.items.map((item: { title: string }) => item.title)).toEqual(['Mine']);
+    const labelled = await json(['tasks', 'ls', '--project', 'kitchen works', '--label', 'Shopping']);
+    expect(labelled.items.map((item: { id: number }) => item.id)).toEqual([task.id]);
+
+    const listed = await alice.run(['projects', 'ls']);
+    expect(listed.stdout).toMatch(/Inbox \(inbox\)/);
+    expect(listed.stdout).toMatch(new RegExp(`${made.id}\\s+Kitchen works\\s+owner\\s+2\\s+green`));
+
+    expect(await alice.run(['tasks', 'ls', '--project', 'No such'])).toMatchObject({ code: 2, stderr: 'stm: No project of yours is named "No such"; see stm projects ls\n' });
+    expect((await alice.run(['tasks', 'add', 'x', '--project', 'Kitchen works', '--assign', 'stranger'])).code).toBe(2);
+    expect(await alice.run(['projects', 'members', 'rm', 'Kitchen works', 'bobby'])).toMatchObject({ code: 0, stdout: 'Removed bobby from Kitchen works\n' });
+    expect((await api.caller(aliceToken).tasks.get({ id: task.id })).assignee).toBeNull();
+    await api.caller(aliceToken).projects.delete({ id: made.id });
   });
 });

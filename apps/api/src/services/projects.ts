@@ -298,6 +298,7 @@ export class ProjectsService {
   async removeMember(caller: ProjectCaller, input: { projectId: number; userId: number }, client: ClientInfo | null): Promise<void> {
     const leaving = input.userId === caller.id;
     await this.db.transaction().execute(async (trx) => {
+      await projects.lockAssignedTasks(trx, input.projectId, input.userId);
       const row = await projects.findProjectAccess(trx, input.projectId, caller.id, { lock: true });
       // Leaving needs only membership, and works on an archived project too.
       const access = authorize(caller, row && factsOf(row), leaving ? 'read' : 'manage', projectNotFound, { allowArchived: leaving });

@@ -117,7 +117,8 @@ export class TasksService {
   async create(caller: ProjectCaller, input: z.output<typeof createTaskInput>, client: ClientInfo | null): Promise<Task> {
     return this.db.transaction().execute(async (trx) => {
       const projectId = input.projectId ?? (await projects.ensureInbox(trx, caller.id));
-      const project = await projects.findProjectAccess(trx, projectId, caller.id);
+      // Shared: the assignee must stay a member until this task is in.
+      const project = await projects.findProjectAccess(trx, projectId, caller.id, { lock: 'share' });
       const access = authorize(caller, project && factsOf(project), 'write', () => projectNotFoundIn('projectId'));
       const assigneeId = input.assigneeId ?? null;
       if (assigneeId !== null) await this.#assertMember(trx, projectId, assigneeId);
@@ -174,7 +175,7 @@ export class TasksService {
       let target = { id: task.project_id, name: task.project_name };
       const moving = projectId !== undefined && projectId !== task.project_id;
       if (moving) {
-        const destination = await projects.findProjectAccess(trx, projectId, caller.id);
+        const destination = await projects.findProjectAccess(trx, projectId, caller.id, { lock: 'share' });
         const destinationAccess = authorize(caller, destination && factsOf(destination), 'write', () => projectNotFoundIn('projectId'));
         target = { id: projectId, name: (destination as { name: string }).name };
         audits.push({ access: destinationAccess, project: target });
@@ -185,6 +186,8 @@ export class TasksService {
       let assignee = assigneeId === undefined ? task.assignee_id : assigneeId;
       let reason: UnassignReason | undefined;
       if (assignee !== null && (assigneeId !== undefined || moving)) {
+        // Members stay as they are until this change is in (a member leaving waits, then unassigns).
+        if (!moving) await projects.findProjectAccess(trx, target.id, caller.id, { lock: 'share' });
         if (assigneeId !== undefined) await this.#assertMember(trx, target.id, assignee);
         else if ((await projects.findMembers(trx, target.id, [assignee])).length === 0) {
           assignee = null;

@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import type { ApiClient } from '../api';
+import { fieldErrorsOf, usageError } from '../errors';
 import type { Output } from '../output';
 import type { SessionFile } from '../session-file';
 
@@ -56,4 +58,11 @@ export function listOption(values: OptionValues, name: string): string[] | undef
   if (!Array.isArray(value)) return undefined;
   const items = value.flatMap((item) => String(item).split(',')).map((item) => item.trim()).filter(Boolean);
   return items.length > 0 ? items : undefined;
+}
+
+/** Input checked with the shared schema before anything is sent; its messages are the ones the API would send. */
+export function checked<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw usageError(`Invalid ${what}`, fieldErrorsOf(result.error.issues));
+  return result.data;
 }

@@ -1,10 +1,11 @@
 import { login, logout, whoami } from './auth';
 import type { Command, OptionSpec } from './command';
+import { projectCommands } from './projects';
 import { taskCommands } from './tasks';
 
 export type { Command, CommandContext } from './command';
 
-export const commands: Command[] = [login, logout, whoami, ...taskCommands];
+export const commands: Command[] = [login, logout, whoami, ...taskCommands, ...projectCommands];
 
 /** Options every command takes. */
 export const globalOptions: Record<string, OptionSpec> = {
@@ -35,7 +36,7 @@ export function usageText(sessionFilePath: string): string {
   const lines = commands.map((command) => [`stm ${command.name} ${command.arguments}`.trim(), command.summary] as const);
   const width = Math.max(...lines.map(([usage]) => usage.length), 'stm help [command]'.length);
   return [
-    'stm: your tasks at the Secure Task Manager, from a terminal',
+    'stm: your tasks and projects at the Secure Task Manager, from a terminal',
     '',
     'Commands:',
     ...lines.map(([usage, summary]) => `  ${usage.padEnd(width)}  ${summary}`),

@@ -12,9 +12,10 @@ import {
 import type { z } from 'zod';
 import type { ApiClient, RouterInputs, RouterOutputs } from '../api';
 import { localDateTime, parseDueDate } from '../dates';
-import { fieldErrorsOf, usageError } from '../errors';
+import { usageError } from '../errors';
 import { type Output, table } from '../output';
-import { type Command, listOption, stringOption } from './command';
+import { checked, type Command, listOption, stringOption } from './command';
+import { resolveMember, resolveProject } from './projects';
 
 type Task = RouterOutputs['tasks']['get'];
 type TaskPage = RouterOutputs['tasks']['list'];
@@ -22,13 +23,6 @@ type TaskPage = RouterOutputs['tasks']['list'];
 /** `--all` follows pages up to this many tasks, so a runaway list cannot run forever. */
 const ALL_TASKS_MAX = 100_000;
 const PAGE_SIZE_MAX = 100;
-
-/** The shared schema decides; its messages are the ones the API would send. */
-function checked<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(input);
-  if (!result.success) throw usageError(`Invalid ${what}`, fieldErrorsOf(result.error.issues));
-  return result.data;
-}
 
 /** Each value of a repeatable option checked on its own, so the message names the wrong one. */
 function choices<S extends z.ZodType<string> & { options: readonly string[] }>(schema: S, values: string[] | undefined, option: string) {
@@ -54,26 +48,45 @@ function isOverdue(task: Task, now = Date.now()): boolean {
 function taskRows(tasks: Task[]): string[] {
   if (tasks.length === 0) return ['No tasks'];
   return table(
-    ['ID', 'STATUS', 'PRIORITY', 'DUE', 'TITLE'],
+    ['ID', 'PROJECT', 'STATUS', 'PRIORITY', 'DUE', 'ASSIGNEE', 'TITLE'],
     tasks.map((task) => [
       String(task.id),
+      String(task.projectId),
       task.status,
       task.priority,
       task.dueAt ? `${localDateTime(task.dueAt)}${isOverdue(task) ? ' (overdue)' : ''}` : '-',
-      task.title,
+      task.assignee?.username ?? '-',
+      `${task.title}${task.labels.length > 0 ? `  [${task.labels.map((label) => label.name).join(', ')}]` : ''}`,
     ]),
   );
+}
+
+/** Label ids of the project by name (any letter case) or id. */
+async function resolveLabels(client: ApiClient, projectId: number, given: string[]): Promise<number[]> {
+  const labels = await client.labels.list.query({ projectId });
+  return given.map((value) => {
+    const label = labels.find((candidate) => String(candidate.id) === value || candidate.name.toLowerCase() === value.toLowerCase());
+    if (!label) throw usageError(`The project has no label "${value}"`);
+    return label.id;
+  });
 }
 
 const list: Command = {
   name: 'tasks ls',
   arguments: '[options]',
-  summary: 'List your tasks (newest first), a page at a time',
-  details: ['Filters combine: stm tasks ls --status todo,in_progress --priority high --search invoice'],
+  summary: 'List the tasks of your projects (newest first), a page at a time',
+  details: [
+    'Filters combine: stm tasks ls --status todo,in_progress --priority high --search invoice',
+    'Your work across projects: stm tasks ls --assignee me --sort dueAt --order asc',
+    'One project, by id or name: stm tasks ls --project Kitchen --label urgent',
+  ],
   options: {
+    project: { type: 'string', value: '<project>', help: 'One project, by id or name (default: every project of yours not archived)' },
+    assignee: { type: 'string', value: '<who>', help: 'me, none, or (with --project) a member by username; else a user id' },
+    label: { type: 'string', multiple: true, value: '<label>', help: 'With --project: labels by name; else label ids; any of them' },
     status: { type: 'string', multiple: true, value: '<status>', help: `Only these statuses (${taskStatusSchema.options.join(', ')}); repeat or separate with commas` },
     priority: { type: 'string', multiple: true, value: '<priority>', help: `Only these priorities (${taskPrioritySchema.options.join(', ')})` },
-    search: { type: 'string', short: 's', value: '<text>', help: 'Text found in the title or description, ignoring case' },
+    search: { type: 'string', short: 's', value: '<text>', help: 'Text found in the title, the description or a comment, ignoring case' },
     overdue: { type: 'boolean', help: 'Only tasks not done and due before now' },
     sort: { type: 'string', value: '<field>', help: `Sort by ${taskSortSchema.options.join(', ')} (default createdAt)` },
     order: { type: 'string', value: '<asc|desc>', help: 'Sort order (default desc)' },
@@ -85,21 +98,24 @@ const list: Command = {
   async run(context, { values }) {
     const all = values.all === true;
     const limit = stringOption(values, 'limit');
-    const input: RouterInputs['tasks']['list'] = checked(
-      listTasksInput,
-      {
-        status: choices(taskStatusSchema, listOption(values, 'status'), 'status'),
-        priority: choices(taskPrioritySchema, listOption(values, 'priority'), 'priority'),
-        search: stringOption(values, 'search'),
-        overdue: values.overdue === true ? true : undefined,
-        sort: stringOption(values, 'sort'),
-        order: stringOption(values, 'order'),
-        limit: limit ?? (all ? PAGE_SIZE_MAX : undefined),
-        cursor: stringOption(values, 'cursor'),
-      },
-      'filters',
-    );
+    const projectName = stringOption(values, 'project');
+    const assignee = stringOption(values, 'assignee');
+    const labels = listOption(values, 'label');
+    const filters = {
+      status: choices(taskStatusSchema, listOption(values, 'status'), 'status'),
+      priority: choices(taskPrioritySchema, listOption(values, 'priority'), 'priority'),
+      search: stringOption(values, 'search'),
+      overdue: values.overdue === true ? true : undefined,
+      sort: stringOption(values, 'sort'),
+      order: stringOption(values, 'order'),
+      limit: limit ?? (all ? PAGE_SIZE_MAX : undefined),
+      cursor: stringOption(values, 'cursor'),
+    };
+    // The shape is checked before anything is sent; names are looked up afterwards.
+    checked(listTasksInput, { ...filters, ...(assignee === 'me' || assignee === 'none' ? { assignee } : {}) }, 'filters');
     const client = await context.signedInClient();
+    const narrowed = await narrowing(client, projectName, assignee, labels);
+    const input: RouterInputs['tasks']['list'] = checked(listTasksInput, { ...filters, ...narrowed }, 'filters');
     let page: TaskPage = await client.tasks.list.query(input);
     if (all) {
       const items = [...page.items];
@@ -116,12 +132,28 @@ const list: Command = {
   },
 };
 
+/** The project, assignee and labels a listing names, as the API takes them. */
+async function narrowing(client: ApiClient, projectName: string | undefined, assignee: string | undefined, labels: string[] | undefined) {
+  const project = projectName === undefined ? undefined : await resolveProject(client, projectName);
+  const who =
+    assignee === undefined || assignee === 'me' || assignee === 'none'
+      ? assignee
+      : project
+        ? (await resolveMember(client, project.id, assignee)).userId
+        : assignee;
+  const label = labels && (project ? await resolveLabels(client, project.id, labels) : labels);
+  return { ...(project ? { projectId: project.id } : {}), ...(who === undefined ? {} : { assignee: who }), ...(label ? { label } : {}) };
+}
+
 const add: Command = {
   name: 'tasks add',
   arguments: '<title...> [options]',
-  summary: 'Create a task; the words of the title need no quotes',
-  details: ['stm tasks add Renew the passport --priority high --due 2026-05-01'],
+  summary: 'Create a task (in your inbox unless told otherwise); the words of the title need no quotes',
+  details: ['stm tasks add Renew the passport --priority high --due 2026-05-01', 'stm tasks add Order tiles --project Kitchen --assign ana --label shopping'],
   options: {
+    project: { type: 'string', value: '<project>', help: 'The project, by id or name (default: your inbox)' },
+    assign: { type: 'string', value: '<member>', help: 'Assign it to a member of the project, by username, or "me"' },
+    label: { type: 'string', multiple: true, value: '<label>', help: "A label of the project, by name; repeat for several" },
     description: { type: 'string', short: 'd', value: '<text>', help: 'A longer description' },
     priority: { type: 'string', short: 'p', value: '<priority>', help: `${taskPrioritySchema.options.join(', ')} (default medium)` },
     status: { type: 'string', value: '<status>', help: `${taskStatusSchema.options.join(', ')} (default todo)` },
@@ -145,11 +177,28 @@ const add: Command = {
       },
       'task',
     );
+    const projectName = stringOption(values, 'project');
+    const assign = stringOption(values, 'assign');
+    const labels = listOption(values, 'label');
     const client = await context.signedInClient();
+    const project = projectName === undefined ? undefined : await resolveProject(client, projectName);
+    const projectId = project?.id ?? (assign !== undefined || labels ? await inboxId(client) : undefined);
+    if (projectId !== undefined) {
+      input.projectId = projectId;
+      if (assign !== undefined) input.assigneeId = (await resolveMember(client, projectId, assign)).userId;
+      if (labels) input.labelIds = await resolveLabels(client, projectId, labels);
+    }
     const task = await client.tasks.create.mutate(input);
     context.out.result(task, (created) => [`Created task ${created.id}`, ...taskRows([created])]);
   },
 };
+
+async function inboxId(client: ApiClient): Promise<number> {
+  const { items } = await client.projects.list.query({ limit: 1 });
+  const inbox = items.find((project) => project.isInbox);
+  if (!inbox) throw usageError('Your inbox was not found');
+  return inbox.id;
+}
 
 /**
  * A command on task ids. One id goes to the single-task procedure, whose answer is the task;

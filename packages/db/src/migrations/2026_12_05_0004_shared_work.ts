@@ -89,8 +89,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index tasks_project_priority_idx on tasks (project_id, priority_rank, id)`.execute(db);
   // A board column: one project's tasks of one status in manual order.
   await sql`create index tasks_project_position_idx on tasks (project_id, status, position, id)`.execute(db);
-  // "My work" (a user's assigned tasks across projects), and the foreign keys' set-null on delete.
+  // "My work": a user's assigned tasks across projects, newest first or by due date (also the
+  // foreign key's set-null on delete).
   await sql`create index tasks_assignee_idx on tasks (assignee_id, created_at, id)`.execute(db);
+  await sql`create index tasks_assignee_due_idx on tasks (assignee_id, due_at, id)`.execute(db);
   await sql`create index tasks_created_by_idx on tasks (created_by)`.execute(db);
   await sql`create index tasks_title_trgm_idx on tasks using gin (title gin_trgm_ops)`.execute(db);
   await sql`create index tasks_description_trgm_idx on tasks using gin (description gin_trgm_ops)`.execute(db);

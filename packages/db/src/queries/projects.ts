@@ -33,16 +33,19 @@ export interface ProjectChanges {
 
 /**
  * A project with `userId`'s role in it (null when not a member), or undefined when there is no
- * such project. With `lock`, the project row is locked until the transaction ends: every change
- * to a project, its members or its labels takes this lock first, so they apply one at a time.
+ * such project. With `lock: true` the project row is locked until the transaction ends: every
+ * change to a project, its members or its labels takes this lock first, so they apply one at a
+ * time. With `lock: 'share'` it is share-locked, which only those changes wait for: what relies on
+ * the members staying as they are (assigning a task) takes it.
  */
-export async function findProjectAccess(db: Kysely<Database>, projectId: number, userId: number, options: { lock?: boolean } = {}) {
+export async function findProjectAccess(db: Kysely<Database>, projectId: number, userId: number, options: { lock?: boolean | 'share' } = {}) {
   let query = db
     .selectFrom('projects')
     .leftJoin('project_members as m', (join) => join.onRef('m.project_id', '=', 'projects.id').on('m.user_id', '=', userId))
     .select([...projectColumns, 'm.role', memberCount.as('member_count')])
     .where('projects.id', '=', projectId);
-  if (options.lock) query = query.forUpdate('projects');
+  if (options.lock === 'share') query = query.forShare('projects');
+  else if (options.lock) query = query.forUpdate('projects');
   return query.executeTakeFirst();
 }
 
@@ -223,6 +226,15 @@ export async function lockOwners(db: Kysely<Database>, projectId: number): Promi
     .forUpdate()
     .execute();
   return rows.map((row) => row.user_id);
+}
+
+/**
+ * Locks the tasks of the project assigned to this user, in id order. Taken before the project's
+ * own lock when a member leaves, in the order a task's change takes them (the task, then its
+ * project), so the two never wait for each other.
+ */
+export async function lockAssignedTasks(db: Kysely<Database>, projectId: number, userId: number): Promise<void> {
+  await db.selectFrom('tasks').select('id').where('project_id', '=', projectId).where('assignee_id', '=', userId).orderBy('id').forUpdate().execute();
 }
 
 export async function insertMember(db: Kysely<Database>, member: { projectId: number; userId: number; role: ProjectRole; addedBy: number | null }) {

@@ -417,10 +417,17 @@ export function pageSegment(query: PageSql, segment: PageSegment): RawBuilder<Ta
     // Checked in the same statement, once (an uncorrelated condition), before any task is read.
     const member = sql`exists (select 1 from project_members m where m.project_id = ${project} and m.user_id = ${scope.viewer.userId})`;
     rows = source(query, segment, project, scope.viewer.isAdmin ? [] : [member]);
-  } else if ('memberOf' in scope && ((query.filters.assignee !== undefined && query.filters.assignee !== 'none') || query.filters.searchPattern !== undefined)) {
-    // One person's tasks, or a search, across the member's projects: the assignee's index or the
-    // trigram indexes narrow across all projects at once, rather than once per project.
-    rows = source(query, segment, undefined, [sql`tasks.project_id in (${memberProjects(scope.memberOf)})`]);
+  } else if ('memberOf' in scope && query.filters.assignee !== undefined && query.filters.assignee !== 'none') {
+    // One person's tasks across the member's projects, read through the assignee's index in the
+    // page's order. Membership is checked task by task (a subquery PostgreSQL cannot turn into a
+    // join): joined, it would read each project by an estimate made for an average project.
+    const member = sql`(select p.archived_at is null from project_members m join projects p on p.id = m.project_id
+      where m.project_id = tasks.project_id and m.user_id = ${scope.memberOf}) is true`;
+    rows = source(query, segment, undefined, [member]);
+  } else if ('memberOf' in scope && query.filters.searchPattern !== undefined) {
+    // A search across the member's projects: the trigram indexes narrow across all projects at
+    // once, rather than once per project; the projects are a list computed first.
+    rows = source(query, segment, undefined, [sql`tasks.project_id = any(array(${memberProjects(scope.memberOf)}))`]);
   } else if ('memberOf' in scope) {
     // Each of the member's projects read through its own index, up to a page, and merged: a page
     // costs as much for a member of a project with a million tasks as of one with ten.
