@@ -51,7 +51,7 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
 
     await waitForPath(page, '/tasks');
-    await heading(page, 'My tasks');
+    await heading(page, 'All tasks');
     await page.getByText('No tasks yet').waitFor();
     await screenshot(page, 'tasks-empty');
     expect(await page.getByRole('link', { name: 'Admin' }).count()).toBe(0);
@@ -60,7 +60,7 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
 
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await heading(page, 'Dashboard');
-    await page.getByText('Create tasks on the My tasks page.').waitFor();
+    await page.getByText('Create tasks on the All tasks page.').waitFor();
 
     await page.getByRole('link', { name: 'Account' }).click();
     await heading(page, 'Account');
@@ -87,7 +87,7 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     await page.getByLabel('Password', { exact: true }).fill(newPassword);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await waitForPath(page, '/tasks');
-    await heading(page, 'My tasks');
+    await heading(page, 'All tasks');
     await context.close();
   });
 
@@ -216,7 +216,7 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
 
     await page.getByLabel('Contraseña', { exact: true }).fill(PASSWORD);
     await page.getByRole('button', { name: 'Entrar' }).click();
-    await heading(page, 'Mis tareas');
+    await heading(page, 'Todas las tareas');
     await page.getByRole('link', { name: 'Cuenta' }).click();
     await heading(page, 'Cuenta');
     await page.getByText('Sesiones activas').waitFor();

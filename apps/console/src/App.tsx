@@ -9,7 +9,9 @@ import { Register } from './pages/Register';
 import { ResetPassword } from './pages/ResetPassword';
 import { SignIn } from './pages/SignIn';
 import { NotFound } from './pages/Status';
-import { TasksPage } from './tasks/TasksPage';
+import { ProjectPage } from './projects/ProjectPage';
+import { Workspace } from './projects/Workspace';
+import { AllTasksPage, MyWorkPage } from './tasks/TasksPage';
 
 // Kept out of the first load: most users never see it (and non-admins never fetch it).
 const AdminArea = lazy(() => import('./admin/AdminArea'));
@@ -39,7 +41,26 @@ export function App() {
                 <Redirect to="/tasks" replace />
               </Route>
               <Route path="/tasks">
-                <TasksPage />
+                <Workspace>
+                  <AllTasksPage />
+                </Workspace>
+              </Route>
+              <Route path="/my-work">
+                <Workspace>
+                  <MyWorkPage />
+                </Workspace>
+              </Route>
+              <Route path="/projects/:id">
+                {(params) => {
+                  const id = /^[1-9][0-9]{0,9}$/.test(params.id) ? Number(params.id) : undefined;
+                  return id === undefined ? (
+                    <NotFound />
+                  ) : (
+                    <Workspace>
+                      <ProjectPage key={id} id={id} />
+                    </Workspace>
+                  );
+                }}
               </Route>
               <Route path="/dashboard">
                 <Dashboard />

@@ -11,6 +11,7 @@ import './styles/base.css';
 import './styles/layout.css';
 import './styles/components.css';
 import './styles/tasks.css';
+import './styles/projects.css';
 
 // Started before the first render so the cookie refresh overlaps loading React.
 void session.restore();

@@ -7,6 +7,8 @@ interface DialogProps {
   onClose(): void;
   busy?: boolean;
   wide?: boolean;
+  /** A panel along the right edge, full height, rather than a box in the middle. */
+  side?: boolean;
   /** The id of the text that says what the dialog is about, when there is one. */
   describedBy?: string;
   children: ReactNode;
@@ -18,7 +20,7 @@ interface DialogProps {
  * marked autoFocus), Escape closes, and focus goes back to what opened it, also when the dialog
  * leaves the page while still open.
  */
-export function Dialog({ open, title, onClose, busy = false, wide = false, describedBy, children }: DialogProps) {
+export function Dialog({ open, title, onClose, busy = false, wide = false, side = false, describedBy, children }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
 
@@ -40,7 +42,7 @@ export function Dialog({ open, title, onClose, busy = false, wide = false, descr
   return (
     <dialog
       ref={ref}
-      className={wide ? 'dialog dialog-wide' : 'dialog'}
+      className={['dialog', wide ? 'dialog-wide' : '', side ? 'dialog-side' : ''].filter(Boolean).join(' ')}
       aria-labelledby={titleId}
       aria-describedby={describedBy}
       onCancel={(event) => {

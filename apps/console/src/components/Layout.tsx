@@ -8,18 +8,20 @@ interface NavItem {
   href: string;
   label: MessageKey;
   adminOnly?: boolean;
+  /** Other places that belong to this item. */
+  also?: string[];
 }
 
 const NAV: NavItem[] = [
-  { href: '/tasks', label: 'nav.tasks' },
+  { href: '/tasks', label: 'nav.tasks', also: ['/my-work', '/projects'] },
   { href: '/dashboard', label: 'nav.dashboard' },
   { href: '/account', label: 'nav.account' },
   { href: '/admin', label: 'nav.admin', adminOnly: true },
 ];
 
-function NavLink({ href, children }: { href: string; children: ReactNode }) {
+function NavLink({ href, also = [], children }: { href: string; also?: string[] | undefined; children: ReactNode }) {
   const [location] = useLocation();
-  const active = location === href || location.startsWith(`${href}/`);
+  const active = [href, ...also].some((place) => location === place || location.startsWith(`${place}/`));
   return (
     <Link href={href} className={active ? 'nav-link active' : 'nav-link'} aria-current={active ? 'page' : undefined}>
       {children}
@@ -64,7 +66,9 @@ export function Layout({ children }: { children: ReactNode }) {
               <ul className="nav-list">
                 {NAV.filter((item) => !item.adminOnly || isAdmin).map((item) => (
                   <li key={item.href}>
-                    <NavLink href={item.href}>{t(item.label)}</NavLink>
+                    <NavLink href={item.href} also={item.also}>
+                      {t(item.label)}
+                    </NavLink>
                   </li>
                 ))}
               </ul>

@@ -1,11 +1,14 @@
 import { createTaskInput, TASK_TITLE_MAX, updateTaskInput } from '@stm/validators';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
 import { Alert } from '../components/Feedback';
 import { Dialog } from '../components/Dialog';
 import { Control, Field } from '../components/Field';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
+import { useMe } from '../lib/auth';
+import { LabelChip, useProjectName } from '../projects/parts';
+import { abilities, useLabels, useMembers, useProjects } from '../projects/queries';
 import { describeError, type FieldErrors, reasonOf, validate } from '../lib/errors';
 import { isApiError, useTRPC } from '../lib/trpc';
 import { type Task, useTaskCache } from './cache';
@@ -14,8 +17,8 @@ import { TASK_PRIORITIES, TASK_STATUSES } from './filters';
 import { EMPTY_TASK_FORM, formToInput, type TaskChanges, taskChanges, type TaskFormValues, valuesFromTask } from './form';
 import { PRIORITY_LABELS, STATUS_LABELS } from './parts';
 
-type FormField = 'title' | 'description' | 'status' | 'priority' | 'dueAt';
-const FORM_FIELDS: readonly string[] = ['title', 'description', 'status', 'priority', 'dueAt'];
+type FormField = 'title' | 'description' | 'status' | 'priority' | 'dueAt' | 'projectId' | 'assigneeId' | 'labelIds';
+const FORM_FIELDS: readonly string[] = ['title', 'description', 'status', 'priority', 'dueAt', 'projectId', 'assigneeId', 'labelIds'];
 
 /** The edit the server refused because the task had moved on, kept for "overwrite". */
 interface Conflict {
@@ -42,14 +45,14 @@ function timeZoneName(): string {
  * chooses: reload (see their version, drop this edit) or overwrite (send this edit again over
  * the current version).
  */
-export function TaskEditor({ task, onClose }: { task: Task | null; onClose(): void }) {
+export function TaskEditor({ task, projectId, onClose }: { task: Task | null; projectId?: number | undefined; onClose(): void }) {
   const { t } = useI18n();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const cache = useTaskCache();
   const toast = useToast();
   const [base, setBase] = useState<Task | null>(task);
-  const [values, setValues] = useState<TaskFormValues>(() => (task ? valuesFromTask(task) : EMPTY_TASK_FORM));
+  const [values, setValues] = useState<TaskFormValues>(() => (task ? valuesFromTask(task) : { ...EMPTY_TASK_FORM, projectId }));
   const [errors, setErrors] = useState<FieldErrors>({});
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -75,14 +78,16 @@ export function TaskEditor({ task, onClose }: { task: Task | null; onClose(): vo
       },
       onError: (error, input) => {
         if (reasonOf(error) !== 'VERSION_CONFLICT') return;
+        // What this form sent: its own checked values (ids as numbers), however the input type reads them.
         const { id: _id, expectedVersion: _version, ...changes } = input;
-        setConflict({ changes, currentVersion: currentVersionOf(error) });
+        setConflict({ changes: changes as TaskChanges, currentVersion: currentVersionOf(error) });
       },
       onSettled: () => cache.invalidate(),
     }),
   );
 
   const set = <K extends keyof TaskFormValues>(key: K) => (value: TaskFormValues[K]) => setValues((current) => ({ ...current, [key]: value }));
+  const patchValues = useCallback((patch: Partial<TaskFormValues>) => setValues((current) => ({ ...current, ...patch })), []);
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -198,6 +203,7 @@ export function TaskEditor({ task, onClose }: { task: Task | null; onClose(): vo
               )}
             </Control>
           </div>
+          <TaskPeopleFields values={values} onChange={patchValues} error={fieldError} />
           <div className="due-field">
             <Field
               label={t('field.due')}
@@ -245,6 +251,98 @@ export function TaskEditor({ task, onClose }: { task: Task | null; onClose(): vo
             </button>
           </div>
         </Dialog>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * Where a task lives and who does it: the project (one the reader can write to; a new task goes to
+ * their inbox by default), the assignee (a member of it) and its labels (the project's). Moving
+ * to another project drops what does not exist there.
+ */
+function TaskPeopleFields({
+  values,
+  onChange,
+  error,
+}: {
+  values: TaskFormValues;
+  onChange(patch: Partial<TaskFormValues>): void;
+  error(field: FormField): string | undefined;
+}) {
+  const { t } = useI18n();
+  const me = useMe();
+  const nameOf = useProjectName();
+  const { projects } = useProjects();
+  const writable = projects.filter((project) => abilities(project, me.data?.role === 'admin').write);
+  const inbox = projects.find((project) => project.isInbox);
+  const projectId = values.projectId ?? inbox?.id;
+  const members = useMembers(projectId);
+  const labels = useLabels(projectId);
+  const labelsLegend = useId();
+  const choose = (id: number) => {
+    if (id === projectId) return;
+    onChange({ projectId: id, labelIds: [] });
+  };
+  // An assignee who is not a member of the chosen project cannot stay.
+  const assignees = members.data?.filter((member) => member.isActive || member.userId === values.assigneeId) ?? [];
+  useEffect(() => {
+    if (members.data && values.assigneeId !== null && !members.data.some((member) => member.userId === values.assigneeId)) {
+      onChange({ assigneeId: null });
+    }
+  }, [members.data, values.assigneeId, onChange]);
+
+  return (
+    <>
+      <div className="form-row">
+        <Control label={t('field.project')} error={error('projectId')}>
+          {(control) => (
+            <select {...control} name="project" value={projectId ?? ''} onChange={(event) => choose(Number(event.target.value))}>
+              {writable.map((project) => (
+                <option key={project.id} value={project.id}>
+                  {nameOf(project)}
+                </option>
+              ))}
+            </select>
+          )}
+        </Control>
+        <Control label={t('field.assignee')} error={error('assigneeId')}>
+          {(control) => (
+            <select
+              {...control}
+              name="assignee"
+              value={values.assigneeId ?? ''}
+              onChange={(event) => onChange({ assigneeId: event.target.value ? Number(event.target.value) : null })}
+            >
+              <option value="">{t('tasks.nobody')}</option>
+              {assignees.map((member) => (
+                <option key={member.userId} value={member.userId}>
+                  {member.username}
+                </option>
+              ))}
+            </select>
+          )}
+        </Control>
+      </div>
+      {labels.data && labels.data.length > 0 ? (
+        <fieldset className="label-picker" aria-labelledby={labelsLegend}>
+          <legend id={labelsLegend}>{t('field.labels')}</legend>
+          <div className="checks">
+            {labels.data.map((label) => (
+              <label key={label.id} className="check">
+                <input
+                  type="checkbox"
+                  checked={values.labelIds.includes(label.id)}
+                  onChange={(event) =>
+                    onChange({ labelIds: event.target.checked ? [...values.labelIds, label.id] : values.labelIds.filter((id) => id !== label.id) })
+                  }
+                />
+                <LabelChip label={label} />
+              </label>
+            ))}
+          </div>
+          {error('labelIds') ? <p className="field-error">{error('labelIds')}</p> : null}
+        </fieldset>
       ) : null}
     </>
   );

@@ -1,22 +1,52 @@
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Empty, Loading } from '../components/Feedback';
 import { ListSummary, LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
+import { useMe } from '../lib/auth';
 import { useTRPC } from '../lib/trpc';
+import { ColorDot, LabelChip, useProjectName } from '../projects/parts';
+import { abilities, type Project, useProjects } from '../projects/queries';
 import { type Task, useTaskActions } from './cache';
 import { isOverdue } from './dates';
 import { clearFilters, filtersToListInput, hasActiveFilters, TASK_PAGE_SIZE } from './filters';
+import { useOpenTask } from './panel-state';
+import type { ListScope } from './scope';
 import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from './parts';
 import { TaskEditor } from './TaskEditor';
+import { TaskPanel } from './TaskPanel';
 
-export function TasksPage() {
+/** The projects of the reader's by id, for the names, colours and rights of the tasks listed. */
+export function useProjectIndex() {
+  const { projects } = useProjects();
+  return useMemo(() => new Map(projects.map((project) => [project.id, project])), [projects]);
+}
+
+/**
+ * A list of tasks with its filters, paging, bulk actions and the task panel: every project's,
+ * "my work", or one project's (its page passes its title, actions and what goes above the list).
+ */
+export function TaskListView({ scope, title, headerActions, before }: { scope: ListScope; title: string; headerActions?: ReactNode; before?: ReactNode }) {
   const { t, plural } = useI18n();
   const trpc = useTRPC();
+  const me = useMe();
+  const isAdmin = me.data?.role === 'admin';
+  const projectIndex = useProjectIndex();
+  const projectOf = (task: Task) => (scope.kind === 'project' ? scope.project : projectIndex.get(task.projectId));
+  const canWrite = (task: Task) => abilities(projectOf(task), isAdmin).write;
   const [filters, setFilters] = useTaskFilters();
-  const input = useMemo(() => ({ ...filtersToListInput(filters), limit: TASK_PAGE_SIZE }), [filters]);
+  const [openTask, setOpenTask] = useOpenTask();
+  const input = useMemo(
+    () => ({
+      ...filtersToListInput(filters),
+      ...(scope.kind === 'project' ? { projectId: scope.project.id } : {}),
+      ...(scope.kind === 'mine' ? { assignee: 'me' as const } : {}),
+      limit: TASK_PAGE_SIZE,
+    }),
+    [filters, scope],
+  );
   const list = useInfiniteQuery(
     trpc.tasks.list.infiniteQueryOptions(input, {
       getNextPageParam: (last) => last.nextCursor,
@@ -39,7 +69,8 @@ export function TasksPage() {
     const pending = focusAfterRemoval.current;
     if (!pending || items.some((item) => pending.removed.includes(item.id))) return;
     focusAfterRemoval.current = null;
-    const row = pending.next === null ? null : document.querySelector(`[data-task-id="${pending.next}"] .done-toggle`);
+    const next = pending.next === null ? null : `[data-task-id="${pending.next}"]`;
+    const row = next === null ? null : (document.querySelector(`${next} .done-toggle:not(:disabled)`) ?? document.querySelector(`${next} .task-open`));
     (row instanceof HTMLElement ? row : document.querySelector<HTMLElement>('main h1'))?.focus();
   }, [items]);
   const removing = (ids: number[]) => {
@@ -60,13 +91,14 @@ export function TasksPage() {
       else next.delete(id);
       return next;
     });
-  const allSelected = items.length > 0 && selectedIds.length === items.length;
+  const allSelected = items.length > 0 && selectedIds.length === items.filter(canWrite).length;
 
-  const newTask = (
+  const canCreate = scope.kind !== 'project' || abilities(scope.project, isAdmin).write;
+  const newTask = canCreate ? (
     <button type="button" className="btn btn-primary" onClick={() => setEditing('new')}>
       {t('tasks.new')}
     </button>
-  );
+  ) : null;
 
   let body;
   if (list.isPending) {
@@ -94,7 +126,7 @@ export function TasksPage() {
           <SelectAll
             checked={allSelected}
             indeterminate={selectedIds.length > 0 && !allSelected}
-            onChange={(on) => setSelected(on ? new Set(items.map((item) => item.id)) : new Set())}
+            onChange={(on) => setSelected(on ? new Set(items.filter(canWrite).map((item) => item.id)) : new Set())}
           />
           {selectedIds.length > 0 ? (
             <div className="bulk" role="group" aria-label={t('tasks.bulkLabel')}>
@@ -116,13 +148,16 @@ export function TasksPage() {
             </div>
           ) : null}
         </div>
-        <ul className="task-list" aria-label={t('nav.tasks')} aria-busy={list.isPlaceholderData || undefined}>
+        <ul className="task-list" aria-label={title} aria-busy={list.isPlaceholderData || undefined}>
           {items.map((task) => (
             <TaskItem
               key={task.id}
               task={task}
+              project={scope.kind === 'project' ? undefined : projectIndex.get(task.projectId)}
+              writable={canWrite(task)}
               selected={selected.has(task.id)}
               onSelect={(on) => select(task.id, on)}
+              onOpen={() => setOpenTask(task.id)}
               onToggleDone={() => actions.setStatus.mutate({ id: task.id, status: task.status === 'done' ? 'todo' : 'done' })}
               onEdit={() => setEditing(task)}
               onDelete={() => setDeleting(task)}
@@ -135,11 +170,29 @@ export function TasksPage() {
   }
 
   return (
-    <Page title={t('nav.tasks')} actions={newTask} className="tasks-page">
-      <TaskFilterBar filters={filters} onChange={setFilters} />
+    <Page
+      title={title}
+      actions={
+        <>
+          {headerActions}
+          {newTask}
+        </>
+      }
+      className="tasks-page"
+    >
+      {before}
+      <TaskFilterBar filters={filters} onChange={setFilters} scope={scope} />
       <ListSummary list={list} shown={plural('tasks.shown', items.length)} />
       {body}
-      {editing ? <TaskEditor key={editing === 'new' ? 'new' : editing.id} task={editing === 'new' ? null : editing} onClose={() => setEditing(null)} /> : null}
+      {editing ? (
+        <TaskEditor
+          key={editing === 'new' ? 'new' : editing.id}
+          task={editing === 'new' ? null : editing}
+          projectId={scope.kind === 'project' ? scope.project.id : undefined}
+          onClose={() => setEditing(null)}
+        />
+      ) : null}
+      {openTask !== null ? <TaskPanel taskId={openTask} onClose={() => setOpenTask(null)} onEdit={(task) => setEditing(task)} /> : null}
       <ConfirmDialog
         open={deleting !== null}
         title={t('tasks.deleteConfirmTitle')}
@@ -189,20 +242,28 @@ function SelectAll({ checked, indeterminate, onChange }: { checked: boolean; ind
 
 function TaskItem({
   task,
+  project,
+  writable,
   selected,
   onSelect,
+  onOpen,
   onToggleDone,
   onEdit,
   onDelete,
 }: {
   task: Task;
+  /** Shown when the list mixes projects. */
+  project: Project | undefined;
+  writable: boolean;
   selected: boolean;
   onSelect(on: boolean): void;
+  onOpen(): void;
   onToggleDone(): void;
   onEdit(): void;
   onDelete(): void;
 }) {
   const { t } = useI18n();
+  const nameOf = useProjectName();
   const done = task.status === 'done';
   const classes = ['task', done ? 'task-done' : '', isOverdue(task) ? 'task-overdue' : '', selected ? 'task-selected' : '']
     .filter(Boolean)
@@ -213,32 +274,73 @@ function TaskItem({
         type="checkbox"
         className="task-select"
         checked={selected}
+        disabled={!writable}
         onChange={(event) => onSelect(event.target.checked)}
         aria-label={t('tasks.select', { title: task.title })}
       />
-      <button type="button" className="done-toggle" aria-pressed={done} aria-label={t('tasks.markDone', { title: task.title })} onClick={onToggleDone}>
+      <button
+        type="button"
+        className="done-toggle"
+        aria-pressed={done}
+        aria-label={t('tasks.markDone', { title: task.title })}
+        onClick={onToggleDone}
+        disabled={!writable}
+      >
         <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
           <circle cx="12" cy="12" r="10" />
           <path d="M7 12.5l3.2 3.2L17 9" />
         </svg>
       </button>
       <div className="task-main">
-        <h2 className="task-title">{task.title}</h2>
+        <h2 className="task-title">
+          <button type="button" className="task-open" onClick={onOpen}>
+            {task.title}
+          </button>
+        </h2>
         {task.description ? <p className="task-description">{task.description}</p> : null}
         <p className="task-meta">
+          {project ? (
+            <span className="task-project">
+              <ColorDot color={project.color} />
+              {nameOf(project)}
+            </span>
+          ) : null}
           <StatusBadge status={task.status} />
           <PriorityLabel priority={task.priority} />
           <DueLabel task={task} />
+          {task.assignee ? <span className="assignee">{t('tasks.assignedTo', { username: task.assignee.username })}</span> : null}
+          {task.labels.map((label) => (
+            <LabelChip key={label.id} label={label} />
+          ))}
         </p>
       </div>
-      <div className="task-actions">
-        <button type="button" className="btn btn-small" onClick={onEdit} aria-label={t('tasks.editNamed', { title: task.title })}>
-          {t('tasks.edit')}
-        </button>
-        <button type="button" className="btn btn-small btn-danger-outline" onClick={onDelete} aria-label={t('tasks.deleteNamed', { title: task.title })}>
-          {t('tasks.delete')}
-        </button>
-      </div>
+      {writable ? (
+        <div className="task-actions">
+          <button type="button" className="btn btn-small" onClick={onEdit}>
+            {t('tasks.edit')}
+            <span className="visually-hidden"> {task.title}</span>
+          </button>
+          <button type="button" className="btn btn-small btn-danger-outline" onClick={onDelete}>
+            {t('tasks.delete')}
+            <span className="visually-hidden"> {task.title}</span>
+          </button>
+        </div>
+      ) : null}
     </li>
   );
 }
+
+/** Every task of the reader's projects that are not archived. */
+export function AllTasksPage() {
+  const { t } = useI18n();
+  return <TaskListView scope={ALL} title={t('nav.allTasks')} />;
+}
+
+/** The tasks assigned to the reader, across their projects. */
+export function MyWorkPage() {
+  const { t } = useI18n();
+  return <TaskListView scope={MINE} title={t('nav.myWork')} />;
+}
+
+const ALL: ListScope = { kind: 'all' };
+const MINE: ListScope = { kind: 'mine' };

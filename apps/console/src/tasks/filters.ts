@@ -20,6 +20,10 @@ export interface TaskFilters {
   order: SortOrder;
   /** All tasks (admin): the owner's username; '' for everyone. */
   owner: string;
+  /** `me`, `none`, a user's id, or null for anyone. */
+  assignee: 'me' | 'none' | number | null;
+  /** A label's id, or null for any. */
+  label: number | null;
 }
 
 export const TASK_STATUSES: readonly TaskStatus[] = ['todo', 'in_progress', 'done'];
@@ -40,6 +44,8 @@ export const DEFAULT_FILTERS: TaskFilters = {
   sort: 'createdAt',
   order: 'desc',
   owner: '',
+  assignee: null,
+  label: null,
 };
 
 /** The API's limits, so a hand-edited address cannot make every request fail validation. */
@@ -48,6 +54,17 @@ const OWNER_MAX = 64;
 
 const oneOf = <T extends string>(allowed: readonly T[], value: string | null): T | null =>
   value !== null && (allowed as readonly string[]).includes(value) ? (value as T) : null;
+
+/** A positive id as the API takes it, or null. */
+function idOf(value: string | null): number | null {
+  if (value === null || !/^[1-9][0-9]{0,9}$/.test(value)) return null;
+  const id = Number(value);
+  return id <= 2_147_483_647 ? id : null;
+}
+
+function assigneeOf(value: string | null): TaskFilters['assignee'] {
+  return value === 'me' || value === 'none' ? value : idOf(value);
+}
 
 export function parseFilters(search: string | URLSearchParams): TaskFilters {
   const params = typeof search === 'string' ? new URLSearchParams(search) : search;
@@ -72,6 +89,8 @@ export function parseFilters(search: string | URLSearchParams): TaskFilters {
     sort: oneOf(TASK_SORTS, params.get('sort')) ?? DEFAULT_FILTERS.sort,
     order: oneOf(ORDERS, params.get('order')) ?? DEFAULT_FILTERS.order,
     owner: searchText(params, 'owner', OWNER_MAX),
+    assignee: assigneeOf(params.get('assignee')),
+    label: idOf(params.get('label')),
   };
 }
 
@@ -79,6 +98,8 @@ export function parseFilters(search: string | URLSearchParams): TaskFilters {
 export function filtersToSearch(filters: TaskFilters): string {
   const params = new URLSearchParams();
   if (filters.owner.trim()) params.set('owner', filters.owner.trim());
+  if (filters.assignee !== null) params.set('assignee', String(filters.assignee));
+  if (filters.label !== null) params.set('label', String(filters.label));
   if (filters.search.trim()) params.set('q', filters.search.trim());
   for (const status of TASK_STATUSES) if (filters.status.includes(status)) params.append('status', status);
   if (filters.priority) params.set('priority', filters.priority);
@@ -99,7 +120,9 @@ export function hasActiveFilters(filters: TaskFilters): boolean {
     filters.dueFrom !== null ||
     filters.dueTo !== null ||
     filters.search.trim() !== '' ||
-    filters.owner.trim() !== ''
+    filters.owner.trim() !== '' ||
+    filters.assignee !== null ||
+    filters.label !== null
   );
 }
 
@@ -109,6 +132,8 @@ export function clearFilters(filters: TaskFilters): TaskFilters {
 }
 
 export interface TaskListInput {
+  assignee?: 'me' | 'none' | number;
+  label?: number[];
   status?: TaskStatus[];
   priority?: TaskPriority[];
   search?: string;
@@ -126,6 +151,8 @@ export interface TaskListInput {
 export function filtersToListInput(filters: TaskFilters): TaskListInput {
   const search = filters.search.trim();
   return {
+    ...(filters.assignee === null ? {} : { assignee: filters.assignee }),
+    ...(filters.label === null ? {} : { label: [filters.label] }),
     ...(filters.status.length > 0 && filters.status.length < TASK_STATUSES.length ? { status: [...filters.status] } : {}),
     ...(filters.priority ? { priority: [filters.priority] } : {}),
     ...(search ? { search } : {}),
@@ -136,8 +163,9 @@ export function filtersToListInput(filters: TaskFilters): TaskListInput {
   };
 }
 
-/** `admin.tasks.list` input: the same, plus the owner by username. */
-export function filtersToAdminListInput(filters: TaskFilters): TaskListInput & { owner?: string } {
+/** `admin.tasks.list` input: the same, plus the creator by username (no assignee: that is each user's own view). */
+export function filtersToAdminListInput(filters: TaskFilters): Omit<TaskListInput, 'assignee'> & { owner?: string } {
   const owner = filters.owner.trim();
-  return { ...filtersToListInput(filters), ...(owner ? { owner } : {}) };
+  const { assignee: _assignee, ...input } = filtersToListInput(filters);
+  return { ...input, ...(owner ? { owner } : {}) };
 }

@@ -9,6 +9,10 @@ export interface TaskFormValues {
   priority: TaskPriority;
   /** `datetime-local` value; '' for no due date. */
   due: string;
+  /** Undefined until the reader's projects are known (a new task then goes to their inbox). */
+  projectId: number | undefined;
+  assigneeId: number | null;
+  labelIds: number[];
 }
 
 export interface TaskLike {
@@ -17,9 +21,21 @@ export interface TaskLike {
   status: TaskStatus;
   priority: TaskPriority;
   dueAt: string | null;
+  projectId: number;
+  assignee: { id: number } | null;
+  labels: { id: number }[];
 }
 
-export const EMPTY_TASK_FORM: TaskFormValues = { title: '', description: '', status: 'todo', priority: 'medium', due: '' };
+export const EMPTY_TASK_FORM: TaskFormValues = {
+  title: '',
+  description: '',
+  status: 'todo',
+  priority: 'medium',
+  due: '',
+  projectId: undefined,
+  assigneeId: null,
+  labelIds: [],
+};
 
 export function valuesFromTask(task: TaskLike): TaskFormValues {
   return {
@@ -28,6 +44,9 @@ export function valuesFromTask(task: TaskLike): TaskFormValues {
     status: task.status,
     priority: task.priority,
     due: isoToLocalInput(task.dueAt),
+    projectId: task.projectId,
+    assigneeId: task.assignee?.id ?? null,
+    labelIds: task.labels.map((label) => label.id),
   };
 }
 
@@ -39,6 +58,9 @@ export function formToInput(values: TaskFormValues) {
     status: values.status,
     priority: values.priority,
     dueAt: localInputToIso(values.due),
+    ...(values.projectId === undefined ? {} : { projectId: values.projectId }),
+    ...(values.assigneeId === null ? {} : { assigneeId: values.assigneeId }),
+    ...(values.labelIds.length > 0 ? { labelIds: values.labelIds } : {}),
   };
 }
 
@@ -48,6 +70,14 @@ export interface TaskChanges {
   status?: TaskStatus;
   priority?: TaskPriority;
   dueAt?: string | null;
+  projectId?: number;
+  assigneeId?: number | null;
+  labelIds?: number[];
+}
+
+function sameIds(a: number[], b: number[]): boolean {
+  const set = new Set(a);
+  return a.length === b.length && b.every((id) => set.has(id));
 }
 
 /**
@@ -63,5 +93,10 @@ export function taskChanges(base: TaskLike, values: TaskFormValues): TaskChanges
   if (values.status !== base.status) changes.status = values.status;
   if (values.priority !== base.priority) changes.priority = values.priority;
   if (values.due !== isoToLocalInput(base.dueAt)) changes.dueAt = localInputToIso(values.due);
+  if (values.projectId !== undefined && values.projectId !== base.projectId) changes.projectId = values.projectId;
+  if (values.assigneeId !== (base.assignee?.id ?? null)) changes.assigneeId = values.assigneeId;
+  const labelIds = base.labels.map((label) => label.id);
+  // Moving to another project leaves its labels behind: the ones picked there are sent.
+  if (!sameIds(values.labelIds, labelIds) || changes.projectId !== undefined) changes.labelIds = values.labelIds;
   return changes;
 }

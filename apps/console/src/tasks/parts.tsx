@@ -4,7 +4,9 @@ import { DebouncedInput } from '../components/DebouncedInput';
 import { Control } from '../components/Field';
 import { type MessageKey, useI18n } from '../i18n';
 import { useSearchFilters } from '../lib/url-filters';
+import { useLabels, useMembers } from '../projects/queries';
 import { isOverdue } from './dates';
+import type { ListScope } from './scope';
 import {
   clearFilters,
   filtersToSearch,
@@ -41,24 +43,83 @@ export function useTaskFilters(): [TaskFilters, (patch: Partial<TaskFilters>) =>
   return useSearchFilters(parseFilters, filtersToSearch);
 }
 
+/** Who does a task, as the assignee filter offers it: anyone, the reader, nobody, or a member. */
+function AssigneeFilter({ filters, onChange, projectId }: { filters: TaskFilters; onChange(patch: Partial<TaskFilters>): void; projectId: number | undefined }) {
+  const { t } = useI18n();
+  const members = useMembers(projectId);
+  const value = filters.assignee === null ? '' : String(filters.assignee);
+  return (
+    <Control label={t('filters.assignee')} className="filter-compact">
+      {(control) => (
+        <select
+          {...control}
+          value={value}
+          onChange={(event) => {
+            const chosen = event.target.value;
+            onChange({ assignee: chosen === '' ? null : chosen === 'me' || chosen === 'none' ? chosen : Number(chosen) });
+          }}
+        >
+          <option value="">{t('filters.anyone')}</option>
+          <option value="me">{t('filters.me')}</option>
+          <option value="none">{t('filters.unassigned')}</option>
+          {(members.data ?? []).map((member) => (
+            <option key={member.userId} value={member.userId}>
+              {member.username}
+            </option>
+          ))}
+        </select>
+      )}
+    </Control>
+  );
+}
+
+function LabelFilter({ filters, onChange, projectId }: { filters: TaskFilters; onChange(patch: Partial<TaskFilters>): void; projectId: number }) {
+  const { t } = useI18n();
+  const labels = useLabels(projectId);
+  if (!labels.data || labels.data.length === 0) return null;
+  return (
+    <Control label={t('filters.labelFilter')} className="filter-compact">
+      {(control) => (
+        <select {...control} value={filters.label ?? ''} onChange={(event) => onChange({ label: event.target.value ? Number(event.target.value) : null })}>
+          <option value="">{t('filters.anyLabel')}</option>
+          {labels.data.map((label) => (
+            <option key={label.id} value={label.id}>
+              {label.name}
+            </option>
+          ))}
+        </select>
+      )}
+    </Control>
+  );
+}
+
 /** Search, filters and sort of a task list; every change goes to the address bar. */
 export function TaskFilterBar({
   filters,
   onChange,
   showOwner = false,
+  scope,
 }: {
   filters: TaskFilters;
   onChange(patch: Partial<TaskFilters>): void;
   showOwner?: boolean;
+  /** Which people and labels there are to filter by. */
+  scope?: ListScope;
 }) {
+  const projectId = scope?.kind === 'project' ? scope.project.id : undefined;
   const { t } = useI18n();
   const statusLegend = useId();
   const moreId = useId();
   // On a phone the less used filters fold away; on wider screens they are always shown.
   const [moreOpen, setMoreOpen] = useState(false);
-  const narrowing = [filters.status.length > 0, filters.priority !== null, filters.dueFrom || filters.dueTo, filters.overdue].filter(
-    Boolean,
-  ).length;
+  const narrowing = [
+    filters.status.length > 0,
+    filters.priority !== null,
+    filters.dueFrom || filters.dueTo,
+    filters.overdue,
+    filters.assignee !== null,
+    filters.label !== null,
+  ].filter(Boolean).length;
   const toggleStatus = (status: TaskStatus, on: boolean) =>
     onChange({ status: on ? [...filters.status, status] : filters.status.filter((value) => value !== status) });
 
@@ -100,6 +161,8 @@ export function TaskFilterBar({
         </button>
       </div>
       <div id={moreId} className={moreOpen ? 'filters-row filters-more open' : 'filters-row filters-more'}>
+        {scope && scope.kind !== 'mine' ? <AssigneeFilter filters={filters} onChange={onChange} projectId={projectId} /> : null}
+        {projectId !== undefined ? <LabelFilter filters={filters} onChange={onChange} projectId={projectId} /> : null}
         <fieldset className="filter-statuses" aria-labelledby={statusLegend}>
           <legend id={statusLegend}>{t('filters.status')}</legend>
           <div className="checks">
@@ -188,15 +251,19 @@ export function PriorityLabel({ priority, short = false }: { priority: TaskPrior
   );
 }
 
-/** The due date, and "Overdue" in words (and an icon), not only in colour. */
-export function DueLabel({ task }: { task: { status: TaskStatus; dueAt: string | null } }) {
+/**
+ * The due date, and "Overdue" in words (and an icon), not only in colour. Where a label already
+ * says "Due", `short` leaves the word out.
+ */
+export function DueLabel({ task, short = false }: { task: { status: TaskStatus; dueAt: string | null }; short?: boolean }) {
   const { t, dateTime } = useI18n();
   if (!task.dueAt) return null;
   const overdue = isOverdue(task);
   return (
     <>
       <span className="due">
-        {t('tasks.due')} <time dateTime={task.dueAt}>{dateTime(task.dueAt)}</time>
+        {short ? null : `${t('tasks.due')} `}
+        <time dateTime={task.dueAt}>{dateTime(task.dueAt)}</time>
       </span>
       {overdue ? (
         <span className="badge badge-overdue">

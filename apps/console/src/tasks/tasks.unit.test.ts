@@ -47,11 +47,16 @@ describe('URL ↔ filters', () => {
       sort: 'dueAt',
       order: 'asc',
       owner: 'alice',
+      assignee: 'me',
+      label: 12,
     };
     const search = filtersToSearch(filters);
     expect(search).toBe(
-      'owner=alice&q=caf%C3%A9+%26+tea%3F&status=todo&status=done&priority=high&overdue=true&dueFrom=2026-03-01&dueTo=2026-03-31&sort=dueAt&order=asc',
+      'owner=alice&assignee=me&label=12&q=caf%C3%A9+%26+tea%3F&status=todo&status=done&priority=high&overdue=true&dueFrom=2026-03-01&dueTo=2026-03-31&sort=dueAt&order=asc',
     );
+    expect(parseFilters('assignee=42&label=0').assignee).toBe(42);
+    expect(parseFilters('assignee=someone&label=0').label).toBeNull();
+    expect(parseFilters('assignee=someone').assignee).toBeNull();
     expect(parseFilters(search)).toEqual(filters);
     expect(parseFilters(`?${search}`)).toEqual(filters);
   });
@@ -182,10 +187,22 @@ describe('the task form', () => {
     status: 'todo' as const,
     priority: 'medium' as const,
     dueAt: '2026-01-15T13:00:42.000Z',
+    projectId: 7,
+    assignee: { id: 3 },
+    labels: [{ id: 5 }, { id: 6 }],
   };
 
   it('starts from the task, the due time shown locally', () => {
-    expect(valuesFromTask(task)).toEqual({ title: 'Write report', description: 'Quarterly', status: 'todo', priority: 'medium', due: '2026-01-15T09:30' });
+    expect(valuesFromTask(task)).toEqual({
+      title: 'Write report',
+      description: 'Quarterly',
+      status: 'todo',
+      priority: 'medium',
+      due: '2026-01-15T09:30',
+      projectId: 7,
+      assigneeId: 3,
+      labelIds: [5, 6],
+    });
   });
 
   it('sends only what changed, so untouched fields (and the seconds of the due time) survive', () => {
@@ -196,6 +213,10 @@ describe('the task form', () => {
     expect(taskChanges(task, { ...values, due: '' })).toEqual({ dueAt: null });
     expect(taskChanges(task, { ...values, due: '2026-01-16T09:30' })).toEqual({ dueAt: '2026-01-16T13:00:00.000Z' });
     expect(taskChanges({ ...task, dueAt: null }, { ...values, due: '' })).toEqual({});
+    expect(taskChanges(task, { ...values, labelIds: [6, 5] })).toEqual({});
+    expect(taskChanges(task, { ...values, labelIds: [5], assigneeId: null })).toEqual({ labelIds: [5], assigneeId: null });
+    // Another project: the labels picked there are sent (none: the old ones stay behind).
+    expect(taskChanges(task, { ...values, projectId: 8, labelIds: [] })).toEqual({ projectId: 8, labelIds: [] });
   });
 
   it('produces input the shared schemas accept', () => {
