@@ -1,7 +1,21 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { expectAccessible } from './axe';
-import { api, apiLogin, browserAvailable, heading, PASSWORD, registerUser, screenshot, signIn, type Stage, stageForTests, uniqueName, waitForPath } from './harness';
+import {
+  ADMIN,
+  api,
+  apiLogin,
+  browserAvailable,
+  heading,
+  PASSWORD,
+  registerUser,
+  screenshot,
+  signIn,
+  type Stage,
+  stageForTests,
+  uniqueName,
+  waitForPath,
+} from './harness';
 
 interface Project {
   id: number;
@@ -252,5 +266,30 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
     await page.getByRole('dialog', { name: 'Members of Kitchen renovation' }).locator('.member-name', { hasText: team.member }).waitFor();
     await expectAccessible(page, 'the members dialog, dark, phone');
     await screenshot(page, 'members-phone-dark');
+  });
+
+  it('an administrator finds any project, opens it and manages it, and the audit log says so', async () => {
+    const team = await teamProject(stage);
+    const session = await stage.newContext({ viewport: { width: 1280, height: 900 } });
+    const { page } = session;
+    await page.goto('/sign-in');
+    await signIn(page, ADMIN.username, ADMIN.password);
+    await page.waitForURL((url) => url.pathname === '/tasks');
+    await page.goto('/admin/projects');
+    await heading(page, 'Projects');
+    await page.getByLabel('Search').fill('kitchen');
+    const row = page.getByRole('row', { name: new RegExp(`Kitchen renovation.*${team.owner}`) }).first();
+    await row.waitFor();
+    await expectAccessible(page, 'admin: projects');
+    await row.getByRole('link', { name: 'Kitchen renovation' }).click();
+    await heading(page, 'Kitchen renovation');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const settings = page.getByRole('dialog', { name: 'Project settings' });
+    await settings.getByLabel('Name').fill('Kitchen (checked)');
+    await settings.getByRole('button', { name: 'Save changes' }).click();
+    await heading(page, 'Kitchen (checked)');
+    const adminToken = await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
+    const audit = await api<{ items: { action: string; targetId: string; details: Record<string, unknown> }[] }>(stage.baseUrl, adminToken, 'GET', '/admin/audit?action=project.administered');
+    expect(audit.items.find((entry) => entry.targetId === String(team.project.id))?.details).toMatchObject({ operation: 'projects.update', name: 'Kitchen (checked)' });
   });
 });

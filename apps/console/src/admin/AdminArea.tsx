@@ -1,6 +1,7 @@
 import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
 import { type MessageKey, useI18n } from '../i18n';
 import { NotFound } from '../pages/Status';
+import { AllProjects } from './AllProjects';
 import { AllTasks } from './AllTasks';
 import { AuditLog } from './AuditLog';
 import { Settings } from './Settings';
@@ -14,6 +15,7 @@ import '../styles/admin.css';
  */
 const SECTIONS: { path: string; label: MessageKey }[] = [
   { path: '/users', label: 'admin.users' },
+  { path: '/projects', label: 'admin.projects' },
   { path: '/tasks', label: 'admin.tasks' },
   { path: '/audit', label: 'admin.audit' },
   { path: '/settings', label: 'admin.settings' },
@@ -45,6 +47,9 @@ export default function AdminArea() {
         </Route>
         <Route path="/users">
           <Users />
+        </Route>
+        <Route path="/projects">
+          <AllProjects />
         </Route>
         <Route path="/tasks">
           <AllTasks />
