@@ -34,6 +34,11 @@ export function MembersDialog({ project, onClose }: { project: Project; onClose(
   const [handingOver, setHandingOver] = useState<Member | null>(null);
   const [leaving, setLeaving] = useState(false);
   const fail = (error: unknown) => toast.show(describeError(error, t).message, 'error');
+  /** Once a confirmed change is answered, either way: its question closes and the lists are read again. */
+  const settle = (close: () => void) => () => {
+    close();
+    return refresh();
+  };
 
   const add = useMutation(
     trpc.members.add.mutationOptions({
@@ -49,20 +54,14 @@ export function MembersDialog({ project, onClose }: { project: Project; onClose(
     trpc.members.remove.mutationOptions({
       onSuccess: () => toast.show(t('members.removed', { username: removing?.username ?? '' })),
       onError: fail,
-      onSettled: () => {
-        setRemoving(null);
-        return refresh();
-      },
+      onSettled: settle(() => setRemoving(null)),
     }),
   );
   const transfer = useMutation(
     trpc.members.transferOwnership.mutationOptions({
       onSuccess: () => toast.show(t('members.handedOver', { username: handingOver?.username ?? '' })),
       onError: fail,
-      onSettled: () => {
-        setHandingOver(null);
-        return refresh();
-      },
+      onSettled: settle(() => setHandingOver(null)),
     }),
   );
   const leave = useMutation(
@@ -73,10 +72,7 @@ export function MembersDialog({ project, onClose }: { project: Project; onClose(
         navigate('/tasks');
       },
       onError: fail,
-      onSettled: () => {
-        setLeaving(false);
-        return refresh();
-      },
+      onSettled: settle(() => setLeaving(false)),
     }),
   );
 

@@ -55,14 +55,16 @@ function ProjectActions({ project, opened, open }: { project: Project; opened: O
   const refresh = useProjectRefresh();
   const can = abilities(project, me.data?.role === 'admin');
   const fail = (error: unknown) => toast.show(describeError(error, t).message, 'error');
+  /** Once answered, either way: the question closes and the project is read again. */
+  const settled = () => {
+    open(null);
+    return refresh();
+  };
   const archive = useMutation(
     trpc.projects.update.mutationOptions({
       onSuccess: (saved) => toast.show(saved.archived ? t('projects.archivedDone', { name: saved.name }) : t('projects.unarchivedDone', { name: saved.name })),
       onError: fail,
-      onSettled: () => {
-        open(null);
-        return refresh();
-      },
+      onSettled: settled,
     }),
   );
   const remove = useMutation(
@@ -72,10 +74,7 @@ function ProjectActions({ project, opened, open }: { project: Project; opened: O
         navigate('/tasks');
       },
       onError: fail,
-      onSettled: () => {
-        open(null);
-        return refresh();
-      },
+      onSettled: settled,
     }),
   );
   return (

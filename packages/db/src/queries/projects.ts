@@ -160,53 +160,33 @@ export async function listAllProjects(db: Kysely<Database>, query: AllProjectsQu
 
 export const memberColumns = ['m.user_id', 'u.username', 'u.is_active', 'm.role', 'm.added_at'] as const;
 
+/** Members with their usernames and whether their accounts are active. */
+function members(db: Kysely<Database>, projectId: number) {
+  return db.selectFrom('project_members as m').innerJoin('users as u', 'u.id', 'm.user_id').select(memberColumns).where('m.project_id', '=', projectId);
+}
+
 /** Owners first, then editors, then viewers; by username within each. */
 export async function listMembers(db: Kysely<Database>, projectId: number) {
-  return db
-    .selectFrom('project_members as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(memberColumns)
-    .where('m.project_id', '=', projectId)
+  return members(db, projectId)
     .orderBy(sql`case m.role when 'owner' then 0 when 'editor' then 1 else 2 end`)
     .orderBy(sql`lower(u.username)`)
     .execute();
 }
 
-export async function countMembers(db: Kysely<Database>, projectId: number): Promise<number> {
-  const row = await db.selectFrom('project_members').select(sql<number>`count(*)`.as('count')).where('project_id', '=', projectId).executeTakeFirstOrThrow();
-  return row.count;
-}
-
 export async function findMember(db: Kysely<Database>, projectId: number, userId: number) {
-  return db
-    .selectFrom('project_members as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(memberColumns)
-    .where('m.project_id', '=', projectId)
-    .where('m.user_id', '=', userId)
-    .executeTakeFirst();
+  return members(db, projectId).where('m.user_id', '=', userId).executeTakeFirst();
 }
 
-/** The members among `userIds`, by id (for assignees and mentions). */
+/** The members among `userIds`, by id (for assignees). */
 export async function findMembers(db: Kysely<Database>, projectId: number, userIds: number[]) {
   if (userIds.length === 0) return [];
-  return db
-    .selectFrom('project_members as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(memberColumns)
-    .where('m.project_id', '=', projectId)
-    .where('m.user_id', 'in', userIds)
-    .execute();
+  return members(db, projectId).where('m.user_id', 'in', userIds).execute();
 }
 
 /** The members among these usernames (any letter case), for @mentions. */
 export async function findMembersByUsername(db: Kysely<Database>, projectId: number, usernames: string[]) {
   if (usernames.length === 0) return [];
-  return db
-    .selectFrom('project_members as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(memberColumns)
-    .where('m.project_id', '=', projectId)
+  return members(db, projectId)
     .where(sql<string>`lower(u.username)`, 'in', usernames.map((name) => name.toLowerCase()))
     .execute();
 }
