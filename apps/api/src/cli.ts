@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { createDb, type DatabaseHandle, DataDirInUseError, migrateToLatest } from '@stm/db';
 import { BackupError } from '@stm/db/backup';
-import { type Command, type CommandArgs, commands, usageText } from './cli/commands';
+import type { Command, CommandArgs } from './cli/command-types';
+import { commands, usageText } from './cli/commands';
 import { CliError } from './cli/password-input';
 import { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } from './env';
 import { DomainError } from './errors';

@@ -1,50 +1,9 @@
-import { type DatabaseHandle, type DbDriver, users } from '@stm/db';
+import { users } from '@stm/db';
 import { roleSchema, usernameSchema } from '@stm/validators';
-import type { AppConfig } from '../env';
-import type { Services } from '../services';
 import { OPERATOR_ACTOR } from '../services/users';
+import type { Command } from './command-types';
 import { databaseCommands } from './database-commands';
 import { CliError, readNewPassword } from './password-input';
-
-export interface CommandIo {
-  out(line: string): void;
-  /** Migrations applied when the CLI opened the database (every command brings the schema up to date first). */
-  migrationsApplied: string[];
-}
-
-export type CommandArgs = { positionals: string[]; options: Record<string, string | boolean | undefined> };
-
-interface CommandShape {
-  usage: string;
-  summary: string;
-  /** Positional arguments it takes, for the usage check. */
-  positionals: number;
-  options?: Record<string, { type: 'string' | 'boolean' }>;
-}
-
-/** Runs with the services, on a schema brought up to date first. */
-export interface ServiceCommand extends CommandShape {
-  rawDatabase?: false;
-  run(services: Services, args: CommandArgs, io: CommandIo): Promise<void>;
-}
-
-/** Runs on the database as it is: no migration first and no services, which would write to it. */
-export interface DatabaseCommand extends CommandShape {
-  rawDatabase: true;
-  run(target: DatabaseCommandTarget, args: CommandArgs, io: Pick<CommandIo, 'out'>): Promise<void>;
-}
-
-export interface DatabaseCommandTarget {
-  config: AppConfig;
-  /** The driver the configuration names, known before the database is opened. */
-  driver: DbDriver;
-  /** Opens the database once (later calls return the same handle); the CLI closes it. */
-  openDatabase(): Promise<DatabaseHandle>;
-  /** What pg_dump and pg_restore start from: PATH, locale and libpq settings are passed on. */
-  environment: Record<string, string | undefined>;
-}
-
-export type Command = ServiceCommand | DatabaseCommand;
 
 export const commands: Record<string, Command> = {
   'db:migrate': {

@@ -12,7 +12,7 @@ import {
   restoreDatabase,
   type TableCount,
 } from '@stm/db/backup';
-import type { DatabaseCommand, DatabaseCommandTarget } from './commands';
+import type { DatabaseCommand, DatabaseCommandTarget } from './command-types';
 import { CliError } from './password-input';
 
 function tools(target: DatabaseCommandTarget): PgToolsOptions {
