@@ -1,6 +1,6 @@
 import { audit, type Database, type Kysely } from '@stm/db';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, type Page, pageOf } from './cursor';
 import { type AdminActor, authorize } from './users';
 
 export interface AuditQuery {
@@ -34,7 +34,7 @@ export async function listAuditEntries(
   db: Kysely<Database>,
   actor: AdminActor,
   query: AuditQuery,
-): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
+): Promise<Page<AuditEntry>> {
   authorize(actor);
   const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, auditCursor);
   const rows = await audit.listAuditEvents(db, {
@@ -46,10 +46,10 @@ export async function listAuditEntries(
     before: before && { occurredAtKey: before.at, id: before.id },
     limit: query.limit + 1,
   });
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((row) => ({
+  return pageOf(
+    rows,
+    query.limit,
+    (row) => ({
       id: row.id,
       occurredAt: row.occurred_at,
       action: row.action,
@@ -61,7 +61,7 @@ export async function listAuditEntries(
       ip: row.ip,
       userAgent: row.user_agent,
       details: row.details,
-    })),
-    nextCursor: rows.length > query.limit && last ? encodeCursor({ at: last.occurred_at_key, id: last.id }) : null,
-  };
+    }),
+    (last) => ({ at: last.occurred_at_key, id: last.id }),
+  );
 }

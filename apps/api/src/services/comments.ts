@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { DomainError } from '../errors';
 import { authorize, type Caller, factsOfTask } from './access';
 import type { ClientInfo } from './audit';
-import { decodeCursor, encodeCursor } from './cursor';
-import { auditAdministered, type Page, type ProjectCaller } from './projects';
+import { decodeCursor, type Page, pageOf } from './cursor';
+import { auditAdministered, type ProjectCaller } from './projects';
 import { recordTaskEvents } from './task-history';
 
 export interface Comment {
@@ -61,9 +61,7 @@ export class CommentsService {
     authorize(caller, task && factsOfTask(task), 'read', taskNotFound);
     const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, cursor).i;
     const rows = await comments.listComments(this.db, query.taskId, { afterId, limit: query.limit + 1 });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return { items: page.map(toComment), nextCursor: rows.length > query.limit && last ? encodeCursor({ i: last.id }) : null };
+    return pageOf(rows, query.limit, toComment, (last) => ({ i: last.id }));
   }
 
   async create(caller: ProjectCaller, input: { taskId: number; body: string }, client: ClientInfo | null): Promise<Comment> {

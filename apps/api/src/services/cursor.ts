@@ -14,6 +14,31 @@ export function invalidCursor(message = 'The cursor is not one this list handed 
   return new DomainError('VALIDATION_FAILED', message, { field: 'cursor' });
 }
 
+/** One page of a list, and where the next one starts (null: this is the last). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/**
+ * The page made of rows read with one more than `limit`, which tells whether another page exists
+ * without counting: the first `limit` rows as items, and the cursor of the last of them when
+ * more follow.
+ */
+export function pageOf<Row, Item>(
+  rows: Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  positionOf: (last: Row) => Record<string, unknown>,
+): Page<Item> {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => toItem(row)),
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null,
+  };
+}
+
 export function decodeCursor<T>(cursor: string, shape: z.ZodType<T>): T {
   let decoded: unknown;
   try {

@@ -5,7 +5,7 @@ import { DomainError } from '../errors';
 import { type Access, authorize, type Caller, type ProjectFacts } from './access';
 import type { AuditAction } from '@stm/validators';
 import { type ClientInfo, recordAudit } from './audit';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, type Page, pageOf } from './cursor';
 
 /** A signed-in caller with the name the audit log records. */
 export type ProjectCaller = Caller & { username: string };
@@ -37,11 +37,6 @@ export interface Member {
   isActive: boolean;
   role: ProjectRole;
   addedAt: Date;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
 }
 
 /** One answer for "missing" and "not yours": the status and body must not tell them apart. */
@@ -130,12 +125,12 @@ export class ProjectsService {
       after: after && { inbox: after.b, name: after.n, id: after.i },
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map((row) => toProject(row, row.role, row.member_count)),
-      nextCursor: rows.length > query.limit && last ? encodeCursor({ b: last.inbox_owner_id !== null, n: last.name_key, i: last.id }) : null,
-    };
+    return pageOf(
+      rows,
+      query.limit,
+      (row) => toProject(row, row.role, row.member_count),
+      (last) => ({ b: last.inbox_owner_id !== null, n: last.name_key, i: last.id }),
+    );
   }
 
   /** Every project, newest first: administrators only. */
@@ -153,15 +148,15 @@ export class ProjectsService {
       afterId,
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map((row) => {
+    return pageOf(
+      rows,
+      query.limit,
+      (row) => {
         const { role: _role, ...project } = toProject(row, null, row.member_count);
         return { ...project, ownerUsernames: row.owner_usernames };
-      }),
-      nextCursor: rows.length > query.limit && last ? encodeCursor({ i: last.id }) : null,
-    };
+      },
+      (last) => ({ i: last.id }),
+    );
   }
 
   async get(caller: Caller, projectId: number): Promise<Project> {

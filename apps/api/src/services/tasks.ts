@@ -13,8 +13,8 @@ import { z } from 'zod';
 import { DomainError } from '../errors';
 import { type Access, authorize, type Caller, factsOfTask } from './access';
 import type { ClientInfo } from './audit';
-import { decodeCursor as decodeIdCursor, encodeCursor as encodeIdCursor } from './cursor';
-import { auditAdministered, factsOf, type Page, type ProjectCaller, projectNotFound } from './projects';
+import { decodeCursor as decodeIdCursor, type Page, pageOf } from './cursor';
+import { auditAdministered, factsOf, type ProjectCaller, projectNotFound } from './projects';
 import { changesBetween, type NewTaskEvent, recordTaskEvents, type TaskEvent, toTaskEvent, trackedFields, type UnassignReason } from './task-history';
 import { decodeCursor, encodeCursor } from './task-cursor';
 
@@ -388,9 +388,7 @@ export class TasksService {
     authorize(caller, task && factsOfTask(task), 'read', taskNotFound);
     const beforeId = query.cursor === undefined ? undefined : decodeIdCursor(query.cursor, idCursor).i;
     const rows = await taskEvents.listTaskEvents(this.db, query.taskId, { beforeId, limit: query.limit + 1 });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return { items: page.map(toTaskEvent), nextCursor: rows.length > query.limit && last ? encodeIdCursor({ i: last.id }) : null };
+    return pageOf(rows, query.limit, toTaskEvent, (last) => ({ i: last.id }));
   }
 
   /** The task locked, if the caller may change it. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DomainError } from '../errors';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
 import { type AuthService, type PublicUser, toPublicUser } from './auth';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, type Page, pageOf } from './cursor';
 
 /** Someone allowed to administer accounts: a signed-in admin, or the operator at the CLI. */
 export interface AdminActor extends Actor {
@@ -22,10 +22,7 @@ export interface UserListQuery {
   cursor?: string | undefined;
 }
 
-export interface UserPage {
-  items: PublicUser[];
-  nextCursor: string | null;
-}
+export type UserPage = Page<PublicUser>;
 
 export interface UserAccessChange {
   role?: UserRole | undefined;
@@ -54,12 +51,7 @@ export class UserAdminService {
       afterId,
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toPublicUser),
-      nextCursor: rows.length > query.limit && last ? encodeCursor({ id: last.id }) : null,
-    };
+    return pageOf(rows, query.limit, toPublicUser, (last) => ({ id: last.id }));
   }
 
   async get(actor: AdminActor, id: number): Promise<PublicUser> {

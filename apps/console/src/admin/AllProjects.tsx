@@ -2,11 +2,10 @@ import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { Link } from 'wouter';
 import { DebouncedInput } from '../components/DebouncedInput';
-import { Alert, Empty, Loading } from '../components/Feedback';
-import { ListSummary, LoadMore, usePagedItems } from '../components/PagedList';
+import { Empty, Loading } from '../components/Feedback';
+import { ListSummary, LoadFailed, PagedTable, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
-import { describeError } from '../lib/errors';
 import { useTRPC } from '../lib/trpc';
 import { ColorDot } from '../projects/parts';
 
@@ -30,45 +29,32 @@ export function AllProjects() {
 
   let body;
   if (list.isPending) body = <Loading block />;
-  else if (list.isError) body = <Alert message={describeError(list.error, t).message} />;
+  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   else if (items.length === 0) body = <Empty title={t('adminProjects.empty')} />;
   else {
     body = (
-      <>
-        <div className="table-wrap">
-          <table className="table" aria-busy={list.isPlaceholderData || undefined}>
-            <caption className="visually-hidden">{t('admin.projects')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('field.name')}</th>
-                <th scope="col">{t('adminProjects.owners')}</th>
-                <th scope="col">{t('adminProjects.members')}</th>
-                <th scope="col">{t('field.status')}</th>
-                <th scope="col">{t('adminProjects.created')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((project) => (
-                <tr key={project.id}>
-                  <th scope="row" className="cell-title">
-                    <span className="task-project">
-                      <ColorDot color={project.color} />
-                      <Link href={`~/projects/${project.id}`}>{project.isInbox ? `${t('projects.inbox')} (${project.ownerUsernames.join(', ')})` : project.name}</Link>
-                    </span>
-                  </th>
-                  <td>{project.ownerUsernames.join(', ') || '—'}</td>
-                  <td>{project.memberCount}</td>
-                  <td>{project.archived ? t('adminProjects.archived') : t('adminProjects.active')}</td>
-                  <td>
-                    <time dateTime={project.createdAt}>{date(project.createdAt)}</time>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <LoadMore list={list} />
-      </>
+      <PagedTable
+        list={list}
+        caption={t('admin.projects')}
+        columns={[t('field.name'), t('adminProjects.owners'), t('adminProjects.members'), t('field.status'), t('adminProjects.created')]}
+      >
+        {items.map((project) => (
+          <tr key={project.id}>
+            <th scope="row" className="cell-title">
+              <span className="task-project">
+                <ColorDot color={project.color} />
+                <Link href={`~/projects/${project.id}`}>{project.isInbox ? `${t('projects.inbox')} (${project.ownerUsernames.join(', ')})` : project.name}</Link>
+              </span>
+            </th>
+            <td>{project.ownerUsernames.join(', ') || '—'}</td>
+            <td>{project.memberCount}</td>
+            <td>{project.archived ? t('adminProjects.archived') : t('adminProjects.active')}</td>
+            <td>
+              <time dateTime={project.createdAt}>{date(project.createdAt)}</time>
+            </td>
+          </tr>
+        ))}
+      </PagedTable>
     );
   }
 

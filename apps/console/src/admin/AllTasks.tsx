@@ -1,10 +1,9 @@
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import { Alert, Empty, Loading } from '../components/Feedback';
-import { ListSummary, LoadMore, usePagedItems } from '../components/PagedList';
+import { Empty, Loading } from '../components/Feedback';
+import { ListSummary, LoadFailed, PagedTable, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
-import { describeError } from '../lib/errors';
 import { useTRPC } from '../lib/trpc';
 import { isOverdue } from '../tasks/dates';
 import { clearFilters, filtersToAdminListInput, hasActiveFilters, TASK_PAGE_SIZE } from '../tasks/filters';
@@ -26,7 +25,7 @@ export function AllTasks() {
 
   let body;
   if (list.isPending) body = <Loading block />;
-  else if (list.isError) body = <Alert message={describeError(list.error, t).message} />;
+  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   else if (items.length === 0) {
     body = hasActiveFilters(filters) ? (
       <Empty title={t('tasks.noMatchTitle')}>
@@ -40,59 +39,45 @@ export function AllTasks() {
     );
   } else {
     body = (
-      <>
-        <div className="table-wrap">
-          <table className="table" aria-busy={list.isPlaceholderData || undefined}>
-            <caption className="visually-hidden">{t('admin.tasks')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('field.title')}</th>
-                <th scope="col">{t('adminTasks.owner')}</th>
-                <th scope="col">{t('field.status')}</th>
-                <th scope="col">{t('field.priority')}</th>
-                <th scope="col">{t('field.due')}</th>
-                <th scope="col">{t('adminTasks.updated')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((task) => (
-                <tr key={task.id} className={isOverdue(task) ? 'row-overdue' : undefined}>
-                  <th scope="row" className="cell-title">
-                    {task.title}
-                  </th>
-                  <td>
-                    {task.ownerUsername === null ? (
-                      <span className="muted">{t('adminTasks.deletedAccount')}</span>
-                    ) : (
-                      <button
-                        type="button"
-                        className="btn-link"
-                        onClick={() => setFilters({ owner: task.ownerUsername ?? '' })}
-                        aria-label={t('adminTasks.onlyOwner', { username: task.ownerUsername })}
-                      >
-                        {task.ownerUsername}
-                      </button>
-                    )}
-                  </td>
-                  <td>
-                    <StatusBadge status={task.status} />
-                  </td>
-                  <td>
-                    <PriorityLabel priority={task.priority} short />
-                  </td>
-                  <td className="cell-due">
-                    {task.dueAt ? <DueLabel task={task} /> : <span aria-label={t('common.none')}>—</span>}
-                  </td>
-                  <td>
-                    <time dateTime={task.updatedAt}>{dateTime(task.updatedAt)}</time>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <LoadMore list={list} />
-      </>
+      <PagedTable
+        list={list}
+        caption={t('admin.tasks')}
+        columns={[t('field.title'), t('adminTasks.owner'), t('field.status'), t('field.priority'), t('field.due'), t('adminTasks.updated')]}
+      >
+        {items.map((task) => (
+          <tr key={task.id} className={isOverdue(task) ? 'row-overdue' : undefined}>
+            <th scope="row" className="cell-title">
+              {task.title}
+            </th>
+            <td>
+              {task.ownerUsername === null ? (
+                <span className="muted">{t('adminTasks.deletedAccount')}</span>
+              ) : (
+                <button
+                  type="button"
+                  className="btn-link"
+                  onClick={() => setFilters({ owner: task.ownerUsername ?? '' })}
+                  aria-label={t('adminTasks.onlyOwner', { username: task.ownerUsername })}
+                >
+                  {task.ownerUsername}
+                </button>
+              )}
+            </td>
+            <td>
+              <StatusBadge status={task.status} />
+            </td>
+            <td>
+              <PriorityLabel priority={task.priority} short />
+            </td>
+            <td className="cell-due">
+              {task.dueAt ? <DueLabel task={task} /> : <span aria-label={t('common.none')}>—</span>}
+            </td>
+            <td>
+              <time dateTime={task.updatedAt}>{dateTime(task.updatedAt)}</time>
+            </td>
+          </tr>
+        ))}
+      </PagedTable>
     );
   }
 

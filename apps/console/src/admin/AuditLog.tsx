@@ -4,7 +4,7 @@ import { useMemo } from 'react';
 import { DebouncedInput } from '../components/DebouncedInput';
 import { Alert, Empty, Loading } from '../components/Feedback';
 import { Control } from '../components/Field';
-import { ListSummary, LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
+import { ListSummary, LoadFailed, PagedTable, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
 import { validate } from '../lib/errors';
@@ -65,30 +65,16 @@ export function AuditLog() {
     );
   } else {
     body = (
-      <>
-        <div className="table-wrap">
-          <table className="table audit-table" aria-busy={list.isPlaceholderData || undefined}>
-            <caption className="visually-hidden">{t('admin.audit')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('audit.time')}</th>
-                <th scope="col">{t('audit.action')}</th>
-                <th scope="col">{t('audit.actor')}</th>
-                <th scope="col">{t('audit.target')}</th>
-                <th scope="col">{t('audit.ip')}</th>
-                <th scope="col">{t('audit.userAgent')}</th>
-                <th scope="col">{t('audit.details')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((entry) => (
-                <AuditRow key={entry.id} entry={entry} formatInstant={formatInstant} onActor={(actor) => setFilters({ actor })} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <LoadMore list={list} />
-      </>
+      <PagedTable
+        list={list}
+        caption={t('admin.audit')}
+        className="audit-table"
+        columns={[t('audit.time'), t('audit.action'), t('audit.actor'), t('audit.target'), t('audit.ip'), t('audit.userAgent'), t('audit.details')]}
+      >
+        {items.map((entry) => (
+          <AuditRow key={entry.id} entry={entry} formatInstant={formatInstant} onActor={(actor) => setFilters({ actor })} />
+        ))}
+      </PagedTable>
     );
   }
 

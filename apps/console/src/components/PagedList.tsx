@@ -1,5 +1,5 @@
 import type { InfiniteData } from '@tanstack/react-query';
-import { useEffect, useMemo, useRef } from 'react';
+import { type ReactNode, useEffect, useMemo, useRef } from 'react';
 import { useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
 import { Alert } from './Feedback';
@@ -78,5 +78,45 @@ export function LoadMore({ list }: { list: PagedQuery }) {
         {isFetchingNextPage ? t('tasks.loadingMore') : t('tasks.loadMore')}
       </button>
     </div>
+  );
+}
+
+/**
+ * A table of the items loaded so far, then the list's end. `columns` are the header cells' texts;
+ * the caller writes the rows. The caption names the table for screen readers only: the page's
+ * heading already says it on screen.
+ */
+export function PagedTable({
+  list,
+  caption,
+  columns,
+  className,
+  children,
+}: {
+  list: PagedQuery;
+  caption: string;
+  columns: string[];
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <>
+      <div className="table-wrap">
+        <table className={className ? `table ${className}` : 'table'} aria-busy={list.isPlaceholderData || undefined}>
+          <caption className="visually-hidden">{caption}</caption>
+          <thead>
+            <tr>
+              {columns.map((column) => (
+                <th key={column} scope="col">
+                  {column}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>{children}</tbody>
+        </table>
+      </div>
+      <LoadMore list={list} />
+    </>
   );
 }

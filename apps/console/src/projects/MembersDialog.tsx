@@ -108,22 +108,13 @@ export function MembersDialog({ project, onClose }: { project: Project; onClose(
                   </div>
                   {can.share ? (
                     <div className="member-actions">
-                      <Control label={t('members.roleOf', { username: member.username })} className="field-inline">
-                        {(control) => (
-                          <select
-                            {...control}
-                            value={member.role}
-                            disabled={busy}
-                            onChange={(event) => change.mutate({ projectId: project.id, userId: member.userId, role: event.target.value as ProjectRole })}
-                          >
-                            {ROLES.map((option) => (
-                              <option key={option} value={option}>
-                                {t(ROLE_LABELS[option])}
-                              </option>
-                            ))}
-                          </select>
-                        )}
-                      </Control>
+                      <RoleSelect
+                        label={t('members.roleOf', { username: member.username })}
+                        className="field-inline"
+                        value={member.role}
+                        disabled={busy}
+                        onChange={(next) => change.mutate({ projectId: project.id, userId: member.userId, role: next })}
+                      />
                       {member.role !== 'owner' && member.isActive && !self ? (
                         <button type="button" className="btn btn-small" onClick={() => setHandingOver(member)} disabled={busy}>
                           {t('members.handOver')}
@@ -158,17 +149,7 @@ export function MembersDialog({ project, onClose }: { project: Project; onClose(
                 autoComplete="off"
                 required
               />
-              <Control label={t('members.role')}>
-                {(control) => (
-                  <select {...control} value={role} onChange={(event) => setRole(event.target.value as ProjectRole)}>
-                    {ROLES.map((option) => (
-                      <option key={option} value={option}>
-                        {t(ROLE_LABELS[option])}
-                      </option>
-                    ))}
-                  </select>
-                )}
-              </Control>
+              <RoleSelect label={t('members.role')} value={role} onChange={setRole} />
             </div>
             <p className="field-hint">{t('members.rolesHint')}</p>
             <Alert message={shown.form} />
@@ -222,5 +203,34 @@ export function MembersDialog({ project, onClose }: { project: Project; onClose(
         <p>{t('members.leaveBody')}</p>
       </ConfirmDialog>
     </>
+  );
+}
+
+function RoleSelect({
+  label,
+  value,
+  onChange,
+  disabled,
+  className,
+}: {
+  label: string;
+  value: ProjectRole;
+  onChange(role: ProjectRole): void;
+  disabled?: boolean;
+  className?: string;
+}) {
+  const { t } = useI18n();
+  return (
+    <Control label={label} className={className}>
+      {(control) => (
+        <select {...control} value={value} disabled={disabled} onChange={(event) => onChange(event.target.value as ProjectRole)}>
+          {ROLES.map((option) => (
+            <option key={option} value={option}>
+              {t(ROLE_LABELS[option])}
+            </option>
+          ))}
+        </select>
+      )}
+    </Control>
   );
 }
