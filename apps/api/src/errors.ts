@@ -1,6 +1,6 @@
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import { isDatabaseUnavailable, isUniqueViolation } from '@stm/db';
+import { isDatabaseUnavailable, isForeignKeyViolation, isRetryableTransactionError, isUniqueViolation } from '@stm/db';
 import { BusyError } from '@stm/auth';
 
 /**
@@ -92,8 +92,8 @@ export class DomainError extends Error {
 
 /**
  * Turns what a service or the database threw into a DomainError where the client deserves to
- * know: unique violations are conflicts, an unreachable database is "unavailable", a full
- * hashing queue is "busy". Anything else stays an internal error.
+ * know: unique and foreign-key violations and deadlocks are conflicts, an unreachable database
+ * is "unavailable", a full hashing queue is "busy". Anything else stays an internal error.
  */
 export function toDomainError(error: unknown): DomainError | undefined {
   if (error instanceof DomainError) return error;
@@ -105,6 +105,15 @@ export function toDomainError(error: unknown): DomainError | undefined {
   }
   if (isUniqueViolation(error)) {
     return new DomainError('CONFLICT', 'This conflicts with an existing record', { cause: error });
+  }
+  // The rules lock what they read, in one order; these are the races left to the database to
+  // settle (a row referred to deleted at that very moment, two transactions each waiting for the
+  // other). The transaction was rolled back whole, so the client may simply try again.
+  if (isForeignKeyViolation(error)) {
+    return new DomainError('CONFLICT', 'Something this refers to was deleted at the same moment; nothing was changed', { cause: error });
+  }
+  if (isRetryableTransactionError(error)) {
+    return new DomainError('CONFLICT', 'A change made at the same moment got in the way; nothing was changed, try again', { cause: error });
   }
   if (isDatabaseUnavailable(error)) {
     return new DomainError('DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly', {

@@ -101,6 +101,56 @@ describe('members', () => {
     }
   });
 
+  it('need an active owner: a deactivated one does not count, cannot become one, nor be assigned work', async () => {
+    const owner = await person();
+    const ben = await person();
+    const cy = await person();
+    const project = await owner.calls.projects.create({ name: 'Active owners' });
+    await owner.calls.members.add({ projectId: project.id, username: ben.username, role: 'owner' });
+    await owner.calls.members.add({ projectId: project.id, username: cy.username, role: 'editor' });
+    const asAdmin = t.caller(admin.token);
+    await asAdmin.admin.users.update({ id: ben.id, isActive: false });
+    await asAdmin.admin.users.update({ id: cy.id, isActive: false });
+
+    expect(await rejection(owner.calls.members.leave({ projectId: project.id }))).toMatchObject({ code: 'CONFLICT', reason: 'LAST_OWNER' });
+    expect(await rejection(owner.calls.members.update({ projectId: project.id, userId: owner.id, role: 'viewer' }))).toMatchObject({ reason: 'LAST_OWNER' });
+    for (const call of [
+      () => owner.calls.members.update({ projectId: project.id, userId: cy.id, role: 'owner' }),
+      () => owner.calls.members.transferOwnership({ projectId: project.id, userId: cy.id }),
+    ]) {
+      expect(await rejection(call())).toMatchObject({ code: 'BAD_REQUEST', fieldErrors: { userId: [expect.any(String)] } });
+    }
+    expect(await rejection(owner.calls.tasks.create({ projectId: project.id, title: 'For cy', assigneeId: cy.id }))).toMatchObject({
+      code: 'BAD_REQUEST',
+      fieldErrors: { assigneeId: [expect.any(String)] },
+    });
+    // Nor may the owner's account be deleted: the deactivated co-owner could not manage the project.
+    const response = await rest(t.app, 'DELETE', `/api/admin/users/${owner.id}`, { token: admin.token });
+    expect(json(response).data).toMatchObject({ reason: 'SOLE_PROJECT_OWNER' });
+
+    await asAdmin.admin.users.update({ id: ben.id, isActive: true });
+    await owner.calls.members.leave({ projectId: project.id });
+    expect((await asAdmin.members.list({ projectId: project.id })).filter((member) => member.role === 'owner')).toEqual([
+      expect.objectContaining({ userId: ben.id }),
+    ]);
+  });
+
+  it('keep an owner when an account is deleted while its co-owner steps down', async () => {
+    for (let round = 0; round < 5; round++) {
+      const ana = await person('delete_race');
+      const ben = await person('delete_race');
+      const project = await ana.calls.projects.create({ name: `Delete race ${round}` });
+      await ana.calls.members.add({ projectId: project.id, username: ben.username, role: 'owner' });
+      const outcomes = await Promise.allSettled([
+        t.caller(admin.token).admin.users.delete({ id: ana.id }),
+        ben.calls.members.update({ projectId: project.id, userId: ben.id, role: 'editor' }),
+      ]);
+      expect(outcomes.filter((outcome) => outcome.status === 'fulfilled'), `round ${round}`).toHaveLength(1);
+      const owners = (await t.caller(admin.token).members.list({ projectId: project.id })).filter((member) => member.role === 'owner');
+      expect(owners, `round ${round}`).toHaveLength(1);
+    }
+  });
+
   it('leave their tasks unassigned, and each task says so in its history', async () => {
     const owner = await person();
     const ben = await person();
@@ -202,6 +252,18 @@ describe('projects', () => {
     const second = await owner.calls.projects.list({ limit: 3, cursor: first.nextCursor as string });
     expect(second.items.map((project) => project.name)).toEqual(['Delta', 'gamma']);
     expect(second.nextCursor).toBeNull();
+  });
+
+  it('refuse a cursor they did not hand out with 400, whatever it holds', async () => {
+    const owner = await person();
+    for (const forged of [{ b: false, n: 'x', i: 3_000_000_000 }, { b: false, n: 'a\u0000', i: 1 }, { i: 1 }]) {
+      const cursor = Buffer.from(JSON.stringify(forged)).toString('base64url');
+      const response = await rest(t.app, 'GET', `/api/projects?cursor=${cursor}`, { token: owner.token });
+      expect(response.statusCode, JSON.stringify(forged)).toBe(400);
+      expect(json(response).data.fieldErrors).toEqual({ cursor: [expect.any(String)] });
+    }
+    const forged = Buffer.from(JSON.stringify({ i: 3_000_000_000 })).toString('base64url');
+    expect((await rest(t.app, 'GET', `/api/admin/projects?cursor=${forged}`, { token: admin.token })).statusCode).toBe(400);
   });
 
   it('refuse a stale expectedVersion with 409 and change nothing', async () => {

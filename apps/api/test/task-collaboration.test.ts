@@ -118,10 +118,18 @@ describe('history', () => {
     expect([...first.items, ...rest_.items].map((event) => event.id)).toEqual(items.map((event) => event.id));
   });
 
-  it('cannot be rewritten, not even by the database’s own users', async () => {
+  it('cannot be rewritten or erased, not even by the database’s own users; it goes only with its task', async () => {
     const { owner, project } = await team();
     const task = await owner.calls.tasks.create({ projectId: project.id, title: 'Fixed in stone' });
-    await expect(sql`update task_events set details = '{}' where task_id = ${task.id}`.execute(t.database.db)).rejects.toThrow(/append-only/);
+    const db = t.database.db;
+    await expect(sql`update task_events set details = '{}' where task_id = ${task.id}`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`delete from task_events where task_id = ${task.id}`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`truncate task_events`.execute(db)).rejects.toThrow(/append-only/);
+    expect((await owner.calls.tasks.history({ taskId: task.id })).items.map((event) => event.kind)).toEqual(['created']);
+
+    await owner.calls.tasks.delete({ id: task.id });
+    const { rows } = await sql<{ left: number }>`select count(*)::int as left from task_events where task_id = ${task.id}`.execute(db);
+    expect(rows[0]?.left).toBe(0);
   });
 
   it('writes nothing when the change is refused', async () => {
@@ -212,6 +220,70 @@ describe('the manual order of a board column', () => {
     const after = await column(owner, project.id);
     expect(new Set(after.map((task) => task.position)).size).toBe(6);
     expect(after.map((task) => task.position).every((position) => /^-?\d+(\.\d{1,24})?$/.test(position))).toBe(true);
+  });
+
+  it('puts a moved task exactly where it was dropped among tasks that share a position', async () => {
+    const { owner, project } = await team('Shared places');
+    const made: { id: number }[] = [];
+    for (const title of ['A', 'B', 'C', 'X', 'Y']) made.push(await owner.calls.tasks.create({ projectId: project.id, title }));
+    // Tasks that went to the top at the same moment may share a position; (position, id) orders them.
+    await sql`update tasks set position = 0 where id in (${sql.join(made.slice(0, 3).map((task) => task.id))})`.execute(t.database.db);
+    expect((await column(owner, project.id)).map((task) => task.title)).toEqual(['Y', 'X', 'A', 'B', 'C']);
+    await owner.calls.tasks.move({ id: made[3]!.id, afterId: made[0]!.id });
+    expect((await column(owner, project.id)).map((task) => task.title)).toEqual(['Y', 'A', 'X', 'B', 'C']);
+    await owner.calls.tasks.move({ id: made[4]!.id, beforeId: made[2]!.id });
+    const after = await column(owner, project.id);
+    expect(after.map((task) => task.title)).toEqual(['A', 'X', 'B', 'Y', 'C']);
+    expect(new Set(after.map((task) => task.position)).size).toBe(5);
+  });
+
+  it('keeps every move when moves that need the column numbered afresh run at once', async () => {
+    const { owner, editor, project } = await team('Renumbered');
+    const made: { id: number }[] = [];
+    for (let index = 0; index < 10; index++) made.push(await owner.calls.tasks.create({ projectId: project.id, title: `R${index}` }));
+    // Positions as long as they may be: every move between two of them needs the column renumbered.
+    await sql`update tasks set position = (id % 1000) * 0.000000000000000000000001 where project_id = ${project.id}`.execute(t.database.db);
+    const outcomes = await Promise.allSettled(
+      made.slice(1).map((task, index) => (index % 2 ? editor : owner).calls.tasks.move({ id: task.id, afterId: made[0]!.id })),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
+    const after = await column(owner, project.id);
+    expect(after.map((task) => task.id).sort((x, y) => x - y)).toEqual(made.map((task) => task.id));
+    expect(new Set(after.map((task) => task.position)).size).toBe(10);
+  });
+
+  it('stacks tasks that change column together on its top, in the order they had', async () => {
+    const { owner, project } = await team('Stacked');
+    const done = await owner.calls.tasks.create({ projectId: project.id, title: 'Done before', status: 'done' });
+    const made: { id: number }[] = [];
+    for (const title of ['P', 'Q', 'R']) made.push(await owner.calls.tasks.create({ projectId: project.id, title }));
+    const todo = (await column(owner, project.id)).map((task) => task.title);
+    await owner.calls.tasks.bulkUpdate({ ids: made.map((task) => task.id), changes: { status: 'done' } });
+    const after = await column(owner, project.id, 'done');
+    expect(after.map((task) => task.title)).toEqual([...todo, done.title]);
+    expect(new Set(after.map((task) => task.position)).size).toBe(4);
+  });
+});
+
+describe('deleting a label', () => {
+  it('takes it off every task, each of which says so in its history and changes version', async () => {
+    const { owner, editor, project } = await team('Label gone');
+    const label = await owner.calls.labels.create({ projectId: project.id, name: 'Soon', color: 'amber' });
+    const kept = await owner.calls.labels.create({ projectId: project.id, name: 'Kept' });
+    const tagged = await owner.calls.tasks.create({ projectId: project.id, title: 'Tagged', labelIds: [label.id, kept.id] });
+    const other = await owner.calls.tasks.create({ projectId: project.id, title: 'Other', labelIds: [kept.id] });
+    await editor.calls.labels.delete({ id: label.id });
+
+    const now = await owner.calls.tasks.get({ id: tagged.id });
+    expect(now).toMatchObject({ version: tagged.version + 1, labels: [{ id: kept.id, name: 'Kept' }] });
+    expect((await owner.calls.tasks.history({ taskId: tagged.id })).items[0]).toMatchObject({
+      kind: 'labelled',
+      actor: { id: editor.id },
+      details: { added: [], removed: [{ id: label.id, name: 'Soon', color: 'amber' }], reason: 'label_deleted' },
+    });
+    expect(await owner.calls.tasks.get({ id: other.id })).toMatchObject({ version: other.version });
+    expect((await owner.calls.tasks.history({ taskId: other.id })).items.map((event) => event.kind)).toEqual(['labelled', 'created']);
+    expect(await rejection(owner.calls.labels.update({ id: label.id, name: 'Back' }))).toMatchObject({ code: 'NOT_FOUND' });
   });
 });
 

@@ -79,7 +79,15 @@ export const taskEventOutput = z.discriminatedUnion('kind', [
         .describe('Why the assignee went without anyone choosing so'),
     }),
   }),
-  z.object({ ...eventBase, kind: z.literal('labelled'), details: z.object({ added: z.array(labelRefOutput), removed: z.array(labelRefOutput) }) }),
+  z.object({
+    ...eventBase,
+    kind: z.literal('labelled'),
+    details: z.object({
+      added: z.array(labelRefOutput),
+      removed: z.array(labelRefOutput),
+      reason: z.enum(['label_deleted']).optional().describe('The label was deleted from the project'),
+    }),
+  }),
   z.object({ ...eventBase, kind: z.literal('moved'), details: z.object({ from: projectRefOutput, to: projectRefOutput }) }),
   z.object({ ...eventBase, kind: z.enum(['commented', 'comment_edited', 'comment_deleted']), details: z.object({ commentId: z.number().int() }) }),
 ]);

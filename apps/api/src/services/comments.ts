@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DomainError } from '../errors';
 import { authorize, type Caller, factsOfTask } from './access';
 import type { ClientInfo } from './audit';
-import { decodeCursor, type Page, pageOf } from './cursor';
+import { decodeCursor, type Page, pageOf, rowId } from './cursor';
 import { auditAdministered, type ProjectCaller } from './projects';
 import { recordTaskEvents } from './task-history';
 
@@ -45,7 +45,7 @@ function commentNotFound(): DomainError {
   return new DomainError('NOT_FOUND', 'Comment not found');
 }
 
-const cursor = z.object({ i: z.number().int().positive() });
+const cursor = z.object({ i: rowId });
 
 /**
  * Comments on tasks. Members read them; editors and owners write them; a comment is changed or

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { DomainError } from '../errors';
 
 /**
@@ -13,6 +13,12 @@ export function encodeCursor(position: Record<string, unknown>): string {
 export function invalidCursor(message = 'The cursor is not one this list handed out; start again without it'): DomainError {
   return new DomainError('VALIDATION_FAILED', message, { field: 'cursor' });
 }
+
+/**
+ * The id of an integer-keyed row in a cursor: a larger number is refused as a bad cursor (400)
+ * instead of reaching the database as a value out of range.
+ */
+export const rowId = z.number().int().positive().max(2_147_483_647);
 
 /** One page of a list, and where the next one starts (null: this is the last). */
 export interface Page<T> {

@@ -61,21 +61,30 @@ export class LabelsService {
     );
   }
 
-  /** Deletes a label; the tasks that had it keep everything else. */
+  /** Deletes a label; the tasks that had it lose it, as their history says, and keep everything else. */
   async delete(caller: ProjectCaller, labelId: number, client: ClientInfo | null): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      const { access, project } = await this.#writable(trx, caller, labelId);
-      await labels.deleteLabel(trx, labelId);
-      await auditAdministered(trx, caller, access, project, client, 'labels.delete', { labelId });
+      const { access, project } = await this.#writable(trx, caller, labelId, { lockTasks: true });
+      const tasks = await labels.deleteLabel(trx, labelId, caller.id);
+      await auditAdministered(trx, caller, access, project, client, 'labels.delete', { labelId, tasks });
     });
   }
 
-  /** The label's project, locked, if the caller may change its labels. */
-  async #writable(trx: Kysely<Database>, caller: ProjectCaller, labelId: number) {
+  /**
+   * The label's project, locked, if the caller may change its labels. Decided first without locks,
+   * so that nobody else's call holds the project; then, with `lockTasks`, the tasks that have the
+   * label are locked before the project, as a change of a task takes them; then decided again.
+   */
+  async #writable(trx: Kysely<Database>, caller: ProjectCaller, labelId: number, options: { lockTasks?: boolean } = {}) {
     const projectId = await labels.findLabelProjectId(trx, labelId);
     if (projectId === undefined) throw labelNotFound();
+    const seen = await projects.findProjectAccess(trx, projectId, caller.id);
+    authorize(caller, seen && factsOf(seen), 'write', labelNotFound);
+    if (options.lockTasks) await labels.lockLabelledTasks(trx, labelId);
     const project = await projects.findProjectAccess(trx, projectId, caller.id, { lock: true });
     const access = authorize(caller, project && factsOf(project), 'write', labelNotFound);
+    // Deleted while this call waited for the project.
+    if ((await labels.findLabelProjectId(trx, labelId)) === undefined) throw labelNotFound();
     return { access, project: project as { id: number; name: string } };
   }
 

@@ -1,11 +1,11 @@
 import { type Database, type Kysely, type ProjectColor, type ProjectRole, projects, taskEvents } from '@stm/db';
-import { PROJECT_MEMBERS_MAX } from '@stm/validators';
+import { noNul, PROJECT_MEMBERS_MAX } from '@stm/validators';
 import { z } from 'zod';
 import { DomainError } from '../errors';
 import { type Access, authorize, type Caller, type ProjectFacts } from './access';
 import type { AuditAction } from '@stm/validators';
 import { type ClientInfo, recordAudit } from './audit';
-import { decodeCursor, type Page, pageOf } from './cursor';
+import { decodeCursor, type Page, pageOf, rowId } from './cursor';
 
 /** A signed-in caller with the name the audit log records. */
 export type ProjectCaller = Caller & { username: string };
@@ -78,8 +78,8 @@ function toMember(row: Awaited<ReturnType<typeof projects.listMembers>>[number])
   return { userId: row.user_id, username: row.username, isActive: row.is_active, role: row.role, addedAt: row.added_at };
 }
 
-const listCursor = z.object({ b: z.boolean(), n: z.string().max(400), i: z.number().int().positive() });
-const idCursor = z.object({ i: z.number().int().positive() });
+const listCursor = z.object({ b: z.boolean(), n: z.string().max(400).refine(noNul), i: rowId });
+const idCursor = z.object({ i: rowId });
 
 /** A LIKE pattern matching `text` anywhere, its wildcards taken literally. */
 function containing(text: string): string {
@@ -217,10 +217,15 @@ export class ProjectsService {
   /** Deletes a project with its tasks, comments, labels and history (owners). */
   async delete(caller: ProjectCaller, projectId: number, client: ClientInfo | null): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      // Decided first without locks, so that nobody else's call can hold the project's tasks; the
+      // tasks are locked before the project, as a change of a task takes them; then decided again.
+      const unlocked = await projects.findProjectAccess(trx, projectId, caller.id);
+      authorize(caller, unlocked && factsOf(unlocked), 'manage', projectNotFound, { allowArchived: true });
+      if ((unlocked as projects.ProjectAccessRow).inbox_owner_id !== null) throw inboxRefusal('Your inbox cannot be deleted');
+      await projects.lockProjectTasks(trx, projectId);
       const row = await projects.findProjectAccess(trx, projectId, caller.id, { lock: true });
       const access = authorize(caller, row && factsOf(row), 'manage', projectNotFound, { allowArchived: true });
       const project = row as projects.ProjectAccessRow;
-      if (project.inbox_owner_id !== null) throw inboxRefusal('Your inbox cannot be deleted');
       await projects.deleteProject(trx, projectId);
       await recordAudit(trx, {
         action: 'project.deleted',
@@ -275,6 +280,7 @@ export class ProjectsService {
       if (!member) throw memberNotFound();
       if (member.role === input.role) return toMember(member);
       if (member.role === 'owner') assertNotLastOwner(owners, input.userId);
+      if (input.role === 'owner' && !member.is_active) throw deactivatedOwnerRefusal();
       await projects.updateMemberRole(trx, input.projectId, input.userId, input.role);
       await this.#audit(trx, 'project.member_role_changed', caller, access, project, client, {
         userId: member.user_id,
@@ -292,11 +298,17 @@ export class ProjectsService {
    */
   async removeMember(caller: ProjectCaller, input: { projectId: number; userId: number }, client: ClientInfo | null): Promise<void> {
     const leaving = input.userId === caller.id;
+    // Leaving needs only membership, and works on an archived project too.
+    const need = leaving ? 'read' : 'manage';
+    const options = { allowArchived: leaving };
     await this.db.transaction().execute(async (trx) => {
-      await projects.lockAssignedTasks(trx, input.projectId, input.userId);
+      // Refused before anything is locked, so that nobody else's call can hold the member's tasks;
+      // then decided again under the locks.
+      const unlocked = await projects.findProjectAccess(trx, input.projectId, caller.id);
+      authorize(caller, unlocked && factsOf(unlocked), need, projectNotFound, options);
+      await projects.lockProjectTasks(trx, input.projectId, input.userId);
       const row = await projects.findProjectAccess(trx, input.projectId, caller.id, { lock: true });
-      // Leaving needs only membership, and works on an archived project too.
-      const access = authorize(caller, row && factsOf(row), leaving ? 'read' : 'manage', projectNotFound, { allowArchived: leaving });
+      const access = authorize(caller, row && factsOf(row), need, projectNotFound, options);
       const project = row as projects.ProjectAccessRow;
       if (project.inbox_owner_id !== null) throw inboxRefusal('Nobody can leave or be removed from an inbox');
       const owners = await projects.lockOwners(trx, input.projectId);
@@ -325,7 +337,7 @@ export class ProjectsService {
       await projects.lockOwners(trx, input.projectId);
       const member = await projects.findMember(trx, input.projectId, input.userId);
       if (!member) throw memberNotFound();
-      if (!member.is_active) throw new DomainError('VALIDATION_FAILED', 'A deactivated account cannot become an owner', { field: 'userId' });
+      if (!member.is_active) throw deactivatedOwnerRefusal();
       if (member.role !== 'owner') await projects.updateMemberRole(trx, input.projectId, input.userId, 'owner');
       const stepsDown = !access.asAdministrator && input.userId !== caller.id;
       if (stepsDown) await projects.updateMemberRole(trx, input.projectId, caller.id, 'editor');
@@ -370,8 +382,13 @@ function inboxRefusal(message: string): DomainError {
   return new DomainError('PROJECT_IS_INBOX', message);
 }
 
-function assertNotLastOwner(owners: number[], leavingOwner: number): void {
-  if (owners.filter((id) => id !== leavingOwner).length === 0) {
-    throw new DomainError('LAST_OWNER', 'A project needs an owner: make someone else an owner first');
+/** A deactivated owner does not count: they can manage nothing until an administrator lets them back. */
+function assertNotLastOwner(owners: { userId: number; isActive: boolean }[], leavingOwner: number): void {
+  if (!owners.some((owner) => owner.userId !== leavingOwner && owner.isActive)) {
+    throw new DomainError('LAST_OWNER', 'A project needs an active owner: make someone else an owner first');
   }
+}
+
+function deactivatedOwnerRefusal(): DomainError {
+  return new DomainError('VALIDATION_FAILED', 'A deactivated account cannot become an owner', { field: 'userId' });
 }

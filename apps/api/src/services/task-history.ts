@@ -27,7 +27,7 @@ export type TaskEventDetails =
   | { kind: 'created'; details: { title: string; status: string; priority: string; project: ProjectRef } }
   | { kind: 'updated'; details: { changes: FieldChanges } }
   | { kind: 'assigned'; details: { from: UserRef; to: UserRef; reason?: UnassignReason } }
-  | { kind: 'labelled'; details: { added: LabelRef[]; removed: LabelRef[] } }
+  | { kind: 'labelled'; details: { added: LabelRef[]; removed: LabelRef[]; reason?: 'label_deleted' } }
   | { kind: 'moved'; details: { from: ProjectRef; to: ProjectRef } }
   | { kind: 'commented' | 'comment_edited' | 'comment_deleted'; details: { commentId: number } };
 

@@ -184,10 +184,13 @@ export class TasksService {
       }
 
       let assignee = assigneeId === undefined ? task.assignee_id : assigneeId;
+      // The members and labels this change relies on stay as they are until it is in: a member
+      // leaving or a label being deleted waits for it (a move holds the destination already).
+      if (!moving && ((assigneeId !== undefined && assigneeId !== null) || labelIds !== undefined)) {
+        await projects.findProjectAccess(trx, target.id, caller.id, { lock: 'share' });
+      }
       let reason: UnassignReason | undefined;
       if (assignee !== null && (assigneeId !== undefined || moving)) {
-        // Members stay as they are until this change is in (a member leaving waits, then unassigns).
-        if (!moving) await projects.findProjectAccess(trx, target.id, caller.id, { lock: 'share' });
         if (assigneeId !== undefined) await this.#assertMember(trx, target.id, assignee);
         else if ((await projects.findMembers(trx, target.id, [assignee])).length === 0) {
           assignee = null;
@@ -229,16 +232,24 @@ export class TasksService {
 
   /**
    * Places a task in a status column of its project: after `afterId`, before `beforeId`, or at the
-   * top. Concurrent moves take turns per column, so none is lost and no two tasks share a place.
+   * top. Concurrent moves take turns per column, so none is lost and none lands where another did.
    */
   async move(caller: ProjectCaller, input: z.output<typeof moveTaskInput>, client: ClientInfo | null): Promise<Task> {
     return this.db.transaction().execute(async (trx) => {
+      // The column is locked before the task (see `lockColumn`), and only for a caller who may
+      // write there; under the task's lock, it must still be the column the task goes to.
+      const seen = await tasks.findTaskAccess(trx, input.id, caller.id);
+      if (!seen) throw taskNotFound();
+      authorize(caller, factsOfTask(seen), 'write', taskNotFound);
+      const column = { projectId: seen.project_id, status: input.status ?? seen.status };
+      await tasks.lockColumn(trx, column);
       const { task, access } = await this.#lock(trx, caller, input.id);
+      if (task.project_id !== column.projectId || (input.status === undefined && task.status !== column.status)) throw versionConflict(task.version);
       if (input.expectedVersion !== undefined && input.expectedVersion !== task.version) throw versionConflict(task.version);
-      const status = input.status ?? task.status;
+      const status = column.status;
       const anchor: tasks.ColumnAnchor =
         input.afterId !== undefined ? { afterId: input.afterId } : input.beforeId !== undefined ? { beforeId: input.beforeId } : { top: true };
-      const position = await tasks.placeInColumn(trx, { projectId: task.project_id, status }, task.id, anchor);
+      const position = await tasks.placeInColumn(trx, column, task.id, anchor);
       if (position === undefined) {
         throw new DomainError('VALIDATION_FAILED', 'That task is not in the column this one is moving to', {
           field: input.afterId !== undefined ? 'afterId' : 'beforeId',
@@ -427,7 +438,7 @@ export class TasksService {
 
   async #assertMember(trx: Kysely<Database>, projectId: number, userId: number): Promise<void> {
     const [member] = await projects.findMembers(trx, projectId, [userId]);
-    if (!member) throw new DomainError('VALIDATION_FAILED', 'The assignee must be a member of the project', { field: 'assigneeId' });
+    if (!member?.is_active) throw new DomainError('VALIDATION_FAILED', 'The assignee must be an active member of the project', { field: 'assigneeId' });
   }
 
   /** The labels named, which must all be the project's. */

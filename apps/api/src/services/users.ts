@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DomainError } from '../errors';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
 import { type AuthService, type PublicUser, toPublicUser } from './auth';
-import { decodeCursor, type Page, pageOf } from './cursor';
+import { decodeCursor, type Page, pageOf, rowId } from './cursor';
 
 /** Someone allowed to administer accounts: a signed-in admin, or the operator at the CLI. */
 export interface AdminActor extends Actor {
@@ -29,7 +29,7 @@ export interface UserAccessChange {
   isActive?: boolean | undefined;
 }
 
-const userCursor = z.object({ id: z.number().int().positive() });
+const userCursor = z.object({ id: rowId });
 
 /**
  * The administrators' rules for accounts. Every method checks that the actor may administer;
@@ -123,7 +123,8 @@ export class UserAdminService {
       const target = await users.lockUserById(trx, id);
       if (!target) throw userNotFound();
       if (activeAdmins.includes(id)) assertNotLastAdmin(activeAdmins);
-      const soleOwned = await projects.findSoleOwnedProjects(trx, id);
+      const owned = await projects.lockOwnedProjects(trx, id);
+      const soleOwned = owned.filter((project) => project.other_active_owners === 0);
       const shared = soleOwned.filter((project) => project.others > 0);
       if (shared.length > 0) {
         throw new DomainError('SOLE_PROJECT_OWNER', 'This user is the only owner of projects others work in; make someone else an owner of them first', {

@@ -262,6 +262,7 @@ export const en = {
   'history.reason.removed_from_project': "removed from the project",
   'history.reason.moved_to_other_project': "not a member of the new project",
   'history.reason.account_deleted': "account deleted",
+  'history.reason.label_deleted': "the label was deleted",
   'history.labelsAdded': "Added",
   'history.labelsRemoved': "Removed",
   'history.moved': "Moved it from {from} to {to}",

@@ -260,6 +260,7 @@ export const es: Record<MessageKey, string> = {
   'history.reason.removed_from_project': "le quitaron del proyecto",
   'history.reason.moved_to_other_project': "no es miembro del nuevo proyecto",
   'history.reason.account_deleted': "cuenta eliminada",
+  'history.reason.label_deleted': "se eliminó la etiqueta",
   'history.labelsAdded': "Añadió",
   'history.labelsRemoved': "Quitó",
   'history.moved': "La movió de {from} a {to}",

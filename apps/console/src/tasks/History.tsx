@@ -18,7 +18,13 @@ const REASONS: Record<string, MessageKey> = {
   removed_from_project: 'history.reason.removed_from_project',
   moved_to_other_project: 'history.reason.moved_to_other_project',
   account_deleted: 'history.reason.account_deleted',
+  label_deleted: 'history.reason.label_deleted',
 };
+
+/** Why something happened without anyone choosing so, in brackets after the sentence. */
+function reasonOf(t: Translate, reason: string | undefined): string {
+  return reason && REASONS[reason] ? ` (${t(REASONS[reason] as MessageKey)})` : '';
+}
 
 function statusName(t: Translate, value: string): string {
   return value in STATUS_LABELS ? t(STATUS_LABELS[value as TaskStatus]) : value;
@@ -59,7 +65,7 @@ function EventText({ event }: { event: TaskEvent }): ReactNode {
     case 'assigned': {
       const { from, to, reason } = event.details;
       const sentence = to ? t('history.assigned', { username: to.username }) : t('history.unassigned', { username: from?.username ?? '' });
-      return reason && REASONS[reason] ? `${sentence} (${t(REASONS[reason] as MessageKey)})` : sentence;
+      return `${sentence}${reasonOf(t, reason)}`;
     }
     case 'labelled':
       return (
@@ -79,6 +85,7 @@ function EventText({ event }: { event: TaskEvent }): ReactNode {
               {event.details.removed.map((label) => (
                 <LabelChip key={label.id} label={label} />
               ))}
+              {reasonOf(t, event.details.reason)}
             </span>
           ) : null}
         </>

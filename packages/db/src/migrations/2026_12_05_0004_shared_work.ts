@@ -135,12 +135,18 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index task_events_task_idx on task_events (task_id, id)`.execute(db);
   await sql`create index task_events_project_idx on task_events (project_id, id)`.execute(db);
   await sql`create index task_events_actor_idx on task_events (actor_id)`.execute(db);
-  // History is never rewritten: an update of a row is refused by the database itself. (Rows go
-  // with their task, and an actor deleted becomes null through the foreign key; those two are the
-  // only changes allowed.)
+  // History is never rewritten or erased: the database itself refuses it. Rows go only with their
+  // task (the foreign key's cascade runs once the task is gone), and an actor deleted becomes null
+  // through the foreign key; those two are the only changes allowed.
   await sql`
     create or replace function task_events_append_only() returns trigger language plpgsql as $$
     begin
+      if tg_op = 'TRUNCATE' or (tg_op = 'DELETE' and exists (select 1 from tasks where id = old.task_id)) then
+        raise exception 'task history is append-only' using errcode = 'P0001';
+      end if;
+      if tg_op = 'DELETE' then
+        return old;
+      end if;
       if new.id is distinct from old.id or new.task_id is distinct from old.task_id
         or new.project_id is distinct from old.project_id or new.kind is distinct from old.kind
         or new.details is distinct from old.details or new.occurred_at is distinct from old.occurred_at
@@ -149,7 +155,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       end if;
       return new;
     end $$`.execute(db);
-  await sql`create trigger task_events_append_only before update on task_events for each row execute function task_events_append_only()`.execute(db);
+  await sql`create trigger task_events_append_only before update or delete on task_events for each row execute function task_events_append_only()`.execute(db);
+  await sql`create trigger task_events_not_truncated before truncate on task_events for each statement execute function task_events_append_only()`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -42,8 +42,40 @@ export async function updateLabel(db: Kysely<Database>, labelId: number, changes
     .executeTakeFirstOrThrow();
 }
 
-export async function deleteLabel(db: Kysely<Database>, labelId: number): Promise<void> {
+/** Locks the tasks that have this label, in id order, as a change of a task takes them. */
+export async function lockLabelledTasks(db: Kysely<Database>, labelId: number): Promise<void> {
+  await db
+    .selectFrom('tasks')
+    .select('id')
+    .where('id', 'in', db.selectFrom('task_labels').select('task_id').where('label_id', '=', labelId))
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+}
+
+/**
+ * Deletes a label, taking it off every task that had it: each such task changes version and says
+ * so in its history, as if someone had removed the label from it. Returns how many tasks had it.
+ */
+export async function deleteLabel(db: Kysely<Database>, labelId: number, actorId: number): Promise<number> {
+  const { rows } = await sql<{ tasks: number }>`
+    with label as (
+      select id, project_id, name, color from labels where id = ${labelId}
+    ), untagged as (
+      delete from task_labels where label_id = ${labelId} returning task_id
+    ), changed as (
+      update tasks set version = version + 1, updated_at = now() where id in (select task_id from untagged) returning id, project_id
+    ), recorded as (
+      insert into task_events (task_id, project_id, actor_id, kind, details)
+      select changed.id, changed.project_id, ${actorId}, 'labelled', jsonb_build_object(
+        'added', '[]'::jsonb,
+        'removed', jsonb_build_array(jsonb_build_object('id', label.id, 'name', label.name, 'color', label.color)),
+        'reason', 'label_deleted')
+      from changed, label
+    )
+    select count(*)::int as tasks from changed`.execute(db);
   await db.deleteFrom('labels').where('id', '=', labelId).execute();
+  return rows[0]?.tasks ?? 0;
 }
 
 /** The labels a task has now. */

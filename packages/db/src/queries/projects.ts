@@ -196,25 +196,28 @@ export async function findMembersByUsername(db: Kysely<Database>, projectId: num
  * never deadlock. A change that might leave no owner reads them this way: a concurrent one that
  * committed meanwhile is seen, so two owners demoting each other cannot both succeed.
  */
-export async function lockOwners(db: Kysely<Database>, projectId: number): Promise<number[]> {
+export async function lockOwners(db: Kysely<Database>, projectId: number): Promise<{ userId: number; isActive: boolean }[]> {
   const rows = await db
-    .selectFrom('project_members')
-    .select('user_id')
-    .where('project_id', '=', projectId)
-    .where('role', '=', 'owner')
-    .orderBy('user_id')
-    .forUpdate()
+    .selectFrom('project_members as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['m.user_id', 'u.is_active'])
+    .where('m.project_id', '=', projectId)
+    .where('m.role', '=', 'owner')
+    .orderBy('m.user_id')
+    .forUpdate('m')
     .execute();
-  return rows.map((row) => row.user_id);
+  return rows.map((row) => ({ userId: row.user_id, isActive: row.is_active }));
 }
 
 /**
- * Locks the tasks of the project assigned to this user, in id order. Taken before the project's
- * own lock when a member leaves, in the order a task's change takes them (the task, then its
- * project), so the two never wait for each other.
+ * Locks the project's tasks (only those assigned to `assigneeId`, when given), in id order. A
+ * change that then locks the project takes the two in the order a task's change takes them (the
+ * task, then its project), so neither waits for the other.
  */
-export async function lockAssignedTasks(db: Kysely<Database>, projectId: number, userId: number): Promise<void> {
-  await db.selectFrom('tasks').select('id').where('project_id', '=', projectId).where('assignee_id', '=', userId).orderBy('id').forUpdate().execute();
+export async function lockProjectTasks(db: Kysely<Database>, projectId: number, assigneeId?: number): Promise<void> {
+  let query = db.selectFrom('tasks').select('id').where('project_id', '=', projectId);
+  if (assigneeId !== undefined) query = query.where('assignee_id', '=', assigneeId);
+  await query.orderBy('id').forUpdate().execute();
 }
 
 export async function insertMember(db: Kysely<Database>, member: { projectId: number; userId: number; role: ProjectRole; addedBy: number | null }) {
@@ -244,19 +247,30 @@ export async function findActiveUserByUsername(db: Kysely<Database>, username: s
 }
 
 /**
- * Shared projects (not inboxes) where this user is the only owner, with how many other members
- * each has: what deleting the user would leave ownerless or delete.
+ * The shared projects this user owns, locked in id order as a change of members locks them, with
+ * who else is in each. The counts are read after the locks are held, so a change of members that
+ * was under way is seen, and none can start until the transaction ends.
  */
-export async function findSoleOwnedProjects(db: Kysely<Database>, userId: number) {
+export async function lockOwnedProjects(db: Kysely<Database>, userId: number) {
+  const locked = await db
+    .selectFrom('projects')
+    .select('id')
+    .where('inbox_owner_id', 'is', null)
+    .where('id', 'in', db.selectFrom('project_members').select('project_id').where('user_id', '=', userId).where('role', '=', 'owner'))
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  if (locked.length === 0) return [];
   return db
-    .selectFrom('project_members as m')
-    .innerJoin('projects', 'projects.id', 'm.project_id')
-    .select(['projects.id', 'projects.name', sql<number>`(select count(*) from project_members o where o.project_id = projects.id and o.user_id <> ${userId})`.as('others')])
-    .where('m.user_id', '=', userId)
-    .where('m.role', '=', 'owner')
-    .where('projects.inbox_owner_id', 'is', null)
-    .where(sql<boolean>`not exists (select 1 from project_members o where o.project_id = projects.id and o.role = 'owner' and o.user_id <> ${userId})`)
-    .orderBy('projects.id')
-    .forUpdate('projects')
+    .selectFrom('projects as p')
+    .select([
+      'p.id',
+      'p.name',
+      sql<number>`(select count(*)::int from project_members o where o.project_id = p.id and o.user_id <> ${userId})`.as('others'),
+      sql<number>`(select count(*)::int from project_members o join users u on u.id = o.user_id and u.is_active
+        where o.project_id = p.id and o.role = 'owner' and o.user_id <> ${userId})`.as('other_active_owners'),
+    ])
+    .where('p.id', 'in', locked.map((row) => row.id))
+    .orderBy('p.id')
     .execute();
 }

@@ -83,9 +83,13 @@ export async function findTask(db: Kysely<Database>, taskId: number, userId: num
 }
 
 /** A task's project and `userId`'s access to it; undefined when there is no such task. */
-export async function findTaskAccess(db: Kysely<Database>, taskId: number, userId: number): Promise<(TaskAccess & { project_id: number }) | undefined> {
-  const { rows } = await sql<TaskAccess & { project_id: number }>`
-    select tasks.project_id, ${accessOf(userId)} from tasks join projects p on p.id = tasks.project_id where tasks.id = ${taskId}`.execute(db);
+export async function findTaskAccess(
+  db: Kysely<Database>,
+  taskId: number,
+  userId: number,
+): Promise<(TaskAccess & { project_id: number; status: TaskStatus }) | undefined> {
+  const { rows } = await sql<TaskAccess & { project_id: number; status: TaskStatus }>`
+    select tasks.project_id, tasks.status, ${accessOf(userId)} from tasks join projects p on p.id = tasks.project_id where tasks.id = ${taskId}`.execute(db);
   return rows[0];
 }
 
@@ -156,8 +160,11 @@ export interface TaskChanges {
   position?: string;
 }
 
-/** The SET list of an update: the changes, and what every update does besides. */
-function updateSet(changes: TaskChanges): RawBuilder<unknown> {
+/**
+ * The SET list of an update: the changes, and what every update does besides. A task that changes
+ * column without a position goes to the column's top, or `above` it when several go there at once.
+ */
+function updateSet(changes: TaskChanges, above?: RawBuilder<unknown>): RawBuilder<unknown> {
   const set: RawBuilder<unknown>[] = [];
   if (changes.title !== undefined) set.push(sql`title = ${changes.title}`);
   if (changes.description !== undefined) set.push(sql`description = ${changes.description}`);
@@ -176,7 +183,7 @@ function updateSet(changes: TaskChanges): RawBuilder<unknown> {
   } else if (changes.status !== undefined || changes.projectId !== undefined) {
     const project = changes.projectId === undefined ? sql`tasks.project_id` : sql`${changes.projectId}::int`;
     const status = changes.status === undefined ? sql`tasks.status` : sql`${changes.status}::text`;
-    set.push(sql`position = ${columnTop(project, status)}`);
+    set.push(above === undefined ? sql`position = ${columnTop(project, status)}` : sql`position = ${columnTop(project, status)} - ${above}`);
   }
   set.push(sql`version = version + 1`, sql`updated_at = now()`);
   return sql.join(set);
@@ -188,10 +195,19 @@ export async function updateTask(db: Kysely<Database>, id: number, changes: Task
   return rows[0] as TaskRow;
 }
 
-/** Applies the same `changes` to tasks the caller has locked; returns how many changed. */
+/**
+ * Applies the same `changes` to tasks the caller has locked; returns how many changed. Tasks that
+ * change column go to its top in the order they had, each on a position of its own.
+ */
 export async function updateTasks(db: Kysely<Database>, ids: number[], changes: TaskChanges): Promise<number> {
   if (ids.length === 0) return 0;
-  const result = await sql`update tasks set ${updateSet(changes)} where id in (${sql.join(ids)})`.execute(db);
+  const restacked = changes.position === undefined && (changes.status !== undefined || changes.projectId !== undefined);
+  const result = restacked
+    ? await sql`update tasks set ${updateSet(changes, sql`1024 * (stacked.rank - 1)`)}
+        from (select id, row_number() over (partition by ${changes.projectId === undefined ? sql`project_id` : sql`1`} order by position desc, id desc) as rank
+          from tasks where id in (${sql.join(ids)})) stacked
+        where tasks.id = stacked.id`.execute(db)
+    : await sql`update tasks set ${updateSet(changes)} where id in (${sql.join(ids)})`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }
 
@@ -208,13 +224,23 @@ const MAX_POSITION_SCALE = 24;
 export type ColumnAnchor = { afterId: number } | { beforeId: number } | { top: true };
 
 /**
- * Where a task goes in a status column: right after `afterId`, right before `beforeId`, or at the
- * top. Moves into one column take turns (an advisory lock on the column, held to the end of the
- * transaction), so two moves into one gap never land on one position; the caller holds the moved
- * task's row lock and writes the returned position in the same transaction. The midpoint of two
- * exact decimals is exact; when it would tie with a neighbour (tasks created at the same moment
- * share a position) or grow long, the column is numbered afresh first, keeping its order.
- * Undefined when the anchor is not a task of that column.
+ * Makes moves into a status column take turns, until the transaction ends: two moves into one gap
+ * never land on one position. Taken before the moved task's row lock, as a numbering afresh in
+ * `placeInColumn` locks the column's other tasks: a move that held its task first and then waited
+ * here could deadlock with it.
+ */
+export async function lockColumn(db: Kysely<Database>, column: { projectId: number; status: TaskStatus }): Promise<void> {
+  // The two-key form keeps these locks apart from single-key advisory locks used elsewhere.
+  await sql`select pg_advisory_xact_lock(${column.projectId}::int, ${STATUS_RANK[column.status]}::int)`.execute(db);
+}
+
+/**
+ * Where a task goes in a status column, whose `lockColumn` the caller holds: right after
+ * `afterId`, right before `beforeId`, or at the top. The caller holds the moved task's row lock
+ * and writes the returned position in the same transaction. A column is in (position, id) order;
+ * the midpoint of two exact decimals is exact, and when it would tie with a neighbour (tasks that
+ * went to the top at the same moment may share a position) or grow long, the column is numbered
+ * afresh first, keeping its order. Undefined when the anchor is not a task of that column.
  */
 export async function placeInColumn(
   db: Kysely<Database>,
@@ -222,8 +248,6 @@ export async function placeInColumn(
   movedId: number,
   anchor: ColumnAnchor,
 ): Promise<string | undefined> {
-  // The two-key form keeps these locks apart from single-key advisory locks used elsewhere.
-  await sql`select pg_advisory_xact_lock(${column.projectId}::int, ${STATUS_RANK[column.status]}::int)`.execute(db);
   const others = sql`project_id = ${column.projectId} and status = ${column.status} and id <> ${movedId}`;
   for (let attempt = 0; attempt < 2; attempt++) {
     const { rows } = await candidatePosition(others, anchor).execute(db);
@@ -243,11 +267,11 @@ function candidatePosition(others: RawBuilder<unknown>, anchor: ColumnAnchor) {
   if ('top' in anchor) return sql<Candidate>`select coalesce(min(position), 0) - 1024 as position, true as fits from tasks where ${others}`;
   const after = 'afterId' in anchor;
   const neighbour = after
-    ? sql`(select min(position) from tasks where ${others} and position > a.position)`
-    : sql`(select max(position) from tasks where ${others} and position < a.position)`;
+    ? sql`(select position from tasks where ${others} and (position, id) > (a.position, a.id) order by position, id limit 1)`
+    : sql`(select position from tasks where ${others} and (position, id) < (a.position, a.id) order by position desc, id desc limit 1)`;
   return sql<Candidate>`
     select c.position, c.neighbour is null or (c.position <> a.position and c.position <> c.neighbour and scale(c.position) <= ${MAX_POSITION_SCALE}) as fits
-    from (select position from tasks where id = ${after ? anchor.afterId : anchor.beforeId} and ${others}) a,
+    from (select id, position from tasks where id = ${after ? anchor.afterId : anchor.beforeId} and ${others}) a,
       lateral (select n.neighbour, case when n.neighbour is null then a.position ${after ? sql`+` : sql`-`} 1024 else (a.position + n.neighbour) * 0.5 end as position
         from (select ${neighbour} as neighbour) n) c`;
 }
