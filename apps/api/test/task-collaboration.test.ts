@@ -180,6 +180,12 @@ describe('the manual order of a board column', () => {
     const second = await owner.calls.tasks.create({ projectId: project.id, title: 'B' });
     const third = await owner.calls.tasks.create({ projectId: project.id, title: 'C' });
     expect((await column(owner, project.id)).map((task) => task.title)).toEqual(['C', 'B', 'A']);
+    // Asked for the manual order without a direction, a column reads from its top.
+    const byPosition = await rest(t.app, 'GET', `/api/tasks?projectId=${project.id}&sort=position&limit=2`, { token: owner.token });
+    const top = json<{ items: Array<{ title: string }>; nextCursor: string }>(byPosition);
+    expect(top.items.map((task) => task.title)).toEqual(['C', 'B']);
+    const next = await rest(t.app, 'GET', `/api/tasks?projectId=${project.id}&sort=position&limit=2&cursor=${top.nextCursor}`, { token: owner.token });
+    expect(json<{ items: Array<{ title: string }> }>(next).items.map((task) => task.title)).toEqual(['A']);
     await owner.calls.tasks.move({ id: third.id, afterId: first.id });
     expect((await column(owner, project.id)).map((task) => task.title)).toEqual(['B', 'A', 'C']);
     await owner.calls.tasks.move({ id: first.id, beforeId: second.id });

@@ -122,10 +122,15 @@ export const listTasksInput = z.object({
     .describe(
       '`priority` ranks high above medium above low; with `dueAt`, tasks without a due date come last in either order; `position` is the manual order of a board column',
     ),
-  order: sortOrderSchema.default('desc'),
+  order: sortOrderSchema.optional().describe('Default: `asc` with `sort=position` (top of the column first), else `desc`'),
   limit: limitSchema.describe('Items per page, 1–100'),
   cursor: cursorSchema.optional().describe('`nextCursor` of the previous page'),
 });
+
+/** The order a task list is read in when none is asked for: a board column from the top, anything else newest or highest first. */
+export function taskListOrder(query: { sort: TaskSort; order?: SortOrder | undefined }): SortOrder {
+  return query.order ?? (query.sort === 'position' ? 'asc' : 'desc');
+}
 export type ListTasksInput = z.input<typeof listTasksInput>;
 export type ListTasksQuery = z.output<typeof listTasksInput>;
 

@@ -1,13 +1,14 @@
 import { type Database, type Kysely, labels, type ProjectColor, projects, type TaskPriority, type TaskStatus, taskEvents, tasks } from '@stm/db';
-import type {
-  AdminListTasksQuery,
-  bulkDeleteTasksInput,
-  bulkUpdateTasksInput,
-  createTaskInput,
-  ListTasksQuery,
-  moveTaskInput,
-  TaskSort,
-  updateTaskInput,
+import {
+  type AdminListTasksQuery,
+  type bulkDeleteTasksInput,
+  type bulkUpdateTasksInput,
+  type createTaskInput,
+  type ListTasksQuery,
+  type moveTaskInput,
+  type TaskSort,
+  taskListOrder,
+  type updateTaskInput,
 } from '@stm/validators';
 import { z } from 'zod';
 import { DomainError } from '../errors';
@@ -327,7 +328,7 @@ export class TasksService {
     if (query.owner !== undefined) {
       const named = await tasks.findUserIdByUsername(this.db, query.owner);
       if (named === undefined || (createdBy !== undefined && createdBy !== named)) {
-        if (query.cursor !== undefined) decodeCursor(query.cursor, query.sort, query.order);
+        if (query.cursor !== undefined) decodeCursor(query.cursor, query.sort, taskListOrder(query));
         return { items: [], nextCursor: null };
       }
       createdBy = named;
@@ -341,7 +342,8 @@ export class TasksService {
   }
 
   async #page(query: ListTasksQuery | AdminListTasksQuery, scope: tasks.TaskScope, extra: Pick<tasks.TaskFilters, 'assignee' | 'createdBy'>) {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort, query.order);
+    const order = taskListOrder(query);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort, order);
     const search = query.search?.trim();
     const rows = await tasks.listTasksPage(this.db, {
       scope,
@@ -356,7 +358,7 @@ export class TasksService {
         ...extra,
       },
       sort: SORT_COLUMNS[query.sort],
-      order: query.order,
+      order,
       // One row more than asked tells whether another page exists, without counting.
       limit: query.limit + 1,
       ...(after === undefined ? {} : { after }),
@@ -364,7 +366,7 @@ export class TasksService {
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     const nextCursor =
-      rows.length > query.limit && last ? encodeCursor(query.sort, query.order, { key: last.sort_key, id: last.id }) : null;
+      rows.length > query.limit && last ? encodeCursor(query.sort, order, { key: last.sort_key, id: last.id }) : null;
     return { rows: page, nextCursor };
   }
 
