@@ -56,7 +56,32 @@ function parseCommandLine(command: Command, args: string[]) {
   return parsed;
 }
 
-async function main(argv: string[], out: Output): Promise<ExitCode> {
+/**
+ * The options of every command may also come before it (`stm --api <url> tasks ls`): they are
+ * moved to just after the command's name, where its parser reads them.
+ */
+function commandFirst(argv: string[]): string[] {
+  const leading: string[] = [];
+  let index = 0;
+  for (;;) {
+    const word = argv[index];
+    if (word === '--json' || word?.startsWith('--api=')) {
+      leading.push(word);
+      index += 1;
+    } else if (word === '--api' && index + 1 < argv.length) {
+      leading.push(word, argv[index + 1]!);
+      index += 2;
+    } else break;
+  }
+  if (leading.length === 0) return argv;
+  const rest = argv.slice(index);
+  const found = findCommand(rest);
+  const name = found ? rest.slice(0, rest.length - found.rest.length) : rest.slice(0, 1);
+  return [...name, ...leading, ...rest.slice(name.length)];
+}
+
+async function main(givenArgv: string[], out: Output): Promise<ExitCode> {
+  const argv = commandFirst(givenArgv);
   const environment = readEnvironment();
   const sessionFile = new SessionFile(environment.configDir);
 

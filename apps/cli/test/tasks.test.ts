@@ -218,6 +218,14 @@ describe('stm projects', () => {
     expect(listed.stdout).toMatch(new RegExp(`${made.id}\\s+Kitchen works\\s+owner\\s+2\\s+green`));
 
     expect(await alice.run(['tasks', 'ls', '--project', 'No such'])).toMatchObject({ code: 2, stderr: 'stm: No project of yours is named "No such"; see stm projects ls\n' });
+    // Names are looked up in a project; without one, the CLI says what it needs.
+    const unplaced = await alice.run(['tasks', 'ls', '--label', 'Shopping']);
+    expect(unplaced).toMatchObject({ code: 2, stderr: expect.stringContaining('name the project too (--project)') });
+    expect((await alice.run(['tasks', 'ls', '--assignee', 'bobby'])).stderr).toContain('name the project too (--project)');
+    // The options of every command may come before it.
+    const early = await alice.run(['--api', api.url, '--json', 'tasks', 'ls', '--project', 'Kitchen works', '--label', 'shopping']);
+    expect(early, early.stderr).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(early.stdout).items.map((item: { id: number }) => item.id)).toEqual([task.id]);
     expect((await alice.run(['tasks', 'add', 'x', '--project', 'Kitchen works', '--assign', 'stranger'])).code).toBe(2);
     expect(await alice.run(['projects', 'members', 'rm', 'Kitchen works', 'bobby'])).toMatchObject({ code: 0, stdout: 'Removed bobby from Kitchen works\n' });
     expect((await api.caller(aliceToken).tasks.get({ id: task.id })).assignee).toBeNull();

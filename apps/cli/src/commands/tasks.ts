@@ -135,6 +135,12 @@ const list: Command = {
 /** The project, assignee and labels a listing names, as the API takes them. */
 async function narrowing(client: ApiClient, projectName: string | undefined, assignee: string | undefined, labels: string[] | undefined) {
   const project = projectName === undefined ? undefined : await resolveProject(client, projectName);
+  // Names only mean something inside one project; across projects the API takes ids.
+  if (!project && assignee !== undefined && !['me', 'none'].includes(assignee) && !/^\d+$/.test(assignee)) {
+    throw usageError(`To find "${assignee}" by username, name the project too (--project); else give a user id, me or none`);
+  }
+  const named = labels?.find((label) => !/^\d+$/.test(label));
+  if (!project && named !== undefined) throw usageError(`To find the label "${named}" by name, name the project too (--project); else give label ids`);
   const who =
     assignee === undefined || assignee === 'me' || assignee === 'none'
       ? assignee
