@@ -38,7 +38,7 @@ await build({
 
 // The password hasher starts its threads on this file, found beside the module that names it: in
 // the bundle, that is dist/.
-copyFileSync('../../packages/auth/src/bcrypt-worker.mjs', 'dist/bcrypt-worker.mjs');
+copyFileSync('../../packages/auth/src/password-worker.mjs', 'dist/password-worker.mjs');
 
 // A migrated embedded database to start a new data dir from: PGlite's initdb takes ~5 s, unpacking
 // this ~0.4 s. Made with the PGlite the server will run, so the two always match.

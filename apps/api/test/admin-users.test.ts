@@ -301,7 +301,7 @@ describe('admin.users.get, create', () => {
     const taken = await rest(t.app, 'POST', '/api/admin/users', { token: admin.accessToken, body: { username: 'PLAIN_JOE', password: PASSWORD, role: 'user' } });
     expect(taken.statusCode).toBe(409);
     expect(json(taken).data.reason).toBe('USERNAME_TAKEN');
-    const weak = await rest(t.app, 'POST', '/api/admin/users', { token: admin.accessToken, body: { username: fresh('weak'), password: 'password', role: 'user' } });
+    const weak = await rest(t.app, 'POST', '/api/admin/users', { token: admin.accessToken, body: { username: fresh('weak'), password: 'passwordpassword', role: 'user' } });
     expect(weak.statusCode).toBe(400);
     expect(json(weak).data).toMatchObject({ reason: 'PASSWORD_TOO_COMMON', fieldErrors: { password: [expect.any(String)] } });
     const badRole = await rest(t.app, 'POST', '/api/admin/users', { token: admin.accessToken, body: { username: fresh('role'), password: PASSWORD, role: 'root' } });

@@ -192,7 +192,7 @@ describe('login', () => {
 
 describe('long passwords are not truncated', () => {
   it('refuses a login with only the first 72 bytes of an 80-byte password', async () => {
-    const password = `${'p'.repeat(72)}TAILTAIL`;
+    const password = `${'Gx4kQ9wz'.repeat(9)}TAILTAIL`;
     expect(Buffer.byteLength(password)).toBe(80);
     await t.caller().auth.register({ username: 'long_pw', password });
     await expect(t.caller().auth.login({ username: 'long_pw', password })).resolves.toMatchObject({ token_type: 'bearer' });

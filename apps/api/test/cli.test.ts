@@ -64,7 +64,7 @@ describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
 
   it.each([
     [['user:create', 'CLI_ADMIN'], PASSWORD, 1, /already taken/],
-    [['user:create', 'weak_one'], 'short', 1, /at least 8 characters/],
+    [['user:create', 'weak_one'], 'short', 1, /at least 15 characters/],
     [['user:create', 'no_password'], '', 1, /standard input/],
     [['user:create', 'bad name!'], PASSWORD, 1, /Username may contain only/],
     [['user:create', 'rooted', '--role', 'root'], PASSWORD, 2, /--role must be "admin" or "user"/],

@@ -86,8 +86,10 @@ describe('reset links', () => {
     const short = await redeem(link.token, 'short');
     expect(short.statusCode).toBe(400);
     expect(json(short).data).toMatchObject({ reason: 'PASSWORD_TOO_SHORT', fieldErrors: { newPassword: [expect.any(String)] } });
-    const common = await redeem(link.token, 'password123');
+    const common = await redeem(link.token, 'passwordpassword');
     expect(json(common).data.reason).toBe('PASSWORD_TOO_COMMON');
+    const weak = await redeem(link.token, 'abcdefghijklmnop');
+    expect(json(weak).data.reason).toBe('PASSWORD_TOO_WEAK');
     const withName = await redeem(link.token, 'picky_pw is my password');
     expect(json(withName).data.reason).toBe('PASSWORD_CONTAINS_USERNAME');
     expect((await redeem(link.token)).statusCode).toBe(200);

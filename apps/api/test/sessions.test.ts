@@ -450,7 +450,8 @@ describe('changing the password', () => {
     const { accessToken } = await signUp(t, 'rules_changer');
     const cases: [string, string][] = [
       ['short', 'PASSWORD_TOO_SHORT'],
-      ['password123', 'PASSWORD_TOO_COMMON'],
+      ['passwordstandard', 'PASSWORD_TOO_COMMON'],
+      ['aaaaaaaaaaaaaaaa', 'PASSWORD_TOO_WEAK'],
       ['my rules_changer pass', 'PASSWORD_CONTAINS_USERNAME'],
       [PASSWORD, 'PASSWORD_UNCHANGED'],
     ];
@@ -466,10 +467,18 @@ describe('changing the password', () => {
 describe('password rules (NIST SP 800-63B)', () => {
   it.each([
     ['seven c', 'PASSWORD_TOO_SHORT'],
-    ['12345678', 'PASSWORD_TOO_COMMON'],
-    ['Password1', 'PASSWORD_TOO_COMMON'],
-    ['iloveyou', 'PASSWORD_TOO_COMMON'],
+    // NIST SP 800-63B-4: 15 characters by default where the password is the only factor.
+    ['fourteen chars', 'PASSWORD_TOO_SHORT'],
+    ['1qaz2wsx3edc4rfv', 'PASSWORD_TOO_COMMON'],
+    ['passwordpassword', 'PASSWORD_TOO_COMMON'],
     ['clave_secreta_super_segura', 'PASSWORD_TOO_COMMON'],
+    ['aaaaaaaaaaaaaaaaaaaa', 'PASSWORD_TOO_WEAK'],
+    ['abcdefghijklmnopqr', 'PASSWORD_TOO_WEAK'],
+    ['qwertyuiopasdfghjk', 'PASSWORD_TOO_WEAK'],
+    ['P@ssw0rd!P@ssw0rd!', 'PASSWORD_TOO_WEAK'],
+    ['12345678901234567890', 'PASSWORD_TOO_WEAK'],
+    ['1985123119851231', 'PASSWORD_TOO_WEAK'],
+    ['qwertyqwertyqwerty', 'PASSWORD_TOO_WEAK'],
     ['x'.repeat(129), 'PASSWORD_TOO_LONG'],
     ['x'.repeat(300), 'PASSWORD_TOO_LONG'],
     ['🙂'.repeat(129), 'PASSWORD_TOO_LONG'],
@@ -497,11 +506,13 @@ describe('password rules (NIST SP 800-63B)', () => {
       }
     }
     // Counted as people count: 128 emoji are 256 UTF-16 units, and allowed.
-    await expect(t.caller().auth.register({ username: 'emoji_long', password: '🙂'.repeat(128) })).resolves.toMatchObject({ username: 'emoji_long' });
+    const emoji = [...'🙂🐙🚲🌵🎻🧊🦉🍋🛶🌋🧲🪁🐝🥨🌈🎲'];
+    const manyEmoji = Array.from({ length: 128 }, (_, index) => emoji[(index * 7 + Math.floor(index / 16)) % emoji.length]).join('');
+    await expect(t.caller().auth.register({ username: 'emoji_long', password: manyEmoji })).resolves.toMatchObject({ username: 'emoji_long' });
   });
 
   it('refuses a password equal to or containing the username', async () => {
-    for (const password of ['username_rule', 'USERNAME_RULE', 'xx-username_rule-yy']) {
+    for (const password of ['username_rule 1987', 'MY USERNAME_RULE!!', 'xx-username_rule-yy']) {
       expect(await rejection(t.caller().auth.register({ username: 'username_rule', password }))).toMatchObject({
         reason: 'PASSWORD_CONTAINS_USERNAME',
       });
@@ -511,10 +522,10 @@ describe('password rules (NIST SP 800-63B)', () => {
   it('has no composition rules: long lowercase, spaces and any script are fine', async () => {
     for (const [username, password] of [
       ['nist_a', 'just lowercase words here'],
-      ['nist_b', 'contraseña muy segura'],
-      ['nist_c', '密码密码密码密码密码'],
-      ['nist_d', '🙂🙃🙂🙃🙂🙃🙂🙃'],
-      ['nist_e', 'x'.repeat(128)],
+      ['nist_b', 'mi gato duerme en la nevera'],
+      ['nist_c', '密码很长而且不容易被猜到的句子啊'],
+      ['nist_d', '🙂🐙🚲🌵🎻🧊🦉🍋🛶🌋🧲🪁🐝🥨🗝️'],
+      ['nist_e', 'x7Gq2mVr9Lp4Zw8Kt3Nh6Yb1Fs5Dj0Ac'.repeat(4)],
     ] as const) {
       await expect(t.caller().auth.register({ username, password })).resolves.toMatchObject({ username });
       await expect(t.caller().auth.login({ username, password })).resolves.toMatchObject({ token_type: 'bearer' });
@@ -529,7 +540,28 @@ describe('password rules (NIST SP 800-63B)', () => {
       });
       await expect(t.caller().auth.register({ username: 'common_ok', password: 'password1234' })).resolves.toBeTruthy();
     } finally {
-      await t.app.services.settings.update({ passwordMinLength: 8, passwordRefuseCommon: true }, { id: null, username: 'test' }, null);
+      await t.app.services.settings.update({ passwordMinLength: 15, passwordRefuseCommon: true }, { id: null, username: 'test' }, null);
+    }
+  });
+
+  it('judges strength, not only length: repeats, sequences, keyboard walks and l33t are refused at any minimum', async () => {
+    await t.app.services.settings.update({ passwordMinLength: 8 }, { id: null, username: 'test' }, null);
+    try {
+      for (const [password, reason] of [
+        ['aaaaaaaa', 'PASSWORD_TOO_WEAK'],
+        ['abcdefgh', 'PASSWORD_TOO_WEAK'],
+        ['P@ssw0rd!', 'PASSWORD_TOO_WEAK'],
+        ['12345678', 'PASSWORD_TOO_COMMON'],
+        ['iloveyou', 'PASSWORD_TOO_COMMON'],
+      ] as const) {
+        expect(await rejection(t.caller().auth.register({ username: 'weak_eight', password })), password).toMatchObject({ reason });
+        const viaRest = await rest(t.app, 'POST', '/api/auth/register', { body: { username: 'weak_eight', password } });
+        expect([viaRest.statusCode, json(viaRest).data.reason, json(viaRest).data.fieldErrors.password]).toEqual([400, reason, [expect.any(String)]]);
+      }
+      // Ten characters can be enough when they are hard to guess.
+      await expect(t.caller().auth.register({ username: 'strong_ten', password: 'k9$Tz4&wLq' })).resolves.toMatchObject({ username: 'strong_ten' });
+    } finally {
+      await t.app.services.settings.update({ passwordMinLength: 15 }, { id: null, username: 'test' }, null);
     }
   });
 

@@ -25,9 +25,9 @@ describe('reading settings', () => {
   it('shows anyone what sign-up forms need, and nothing else', async () => {
     const response = await rest(t.app, 'GET', '/api/settings/public');
     expect(response.statusCode).toBe(200);
-    expect(json(response)).toEqual({ registrationOpen: true, passwordMinLength: 8 });
+    expect(json(response)).toEqual({ registrationOpen: true, passwordMinLength: 15 });
     const viaTrpc = await trpc(t.app, 'query', 'settings.public');
-    expect(json(viaTrpc).result.data).toEqual({ registrationOpen: true, passwordMinLength: 8 });
+    expect(json(viaTrpc).result.data).toEqual({ registrationOpen: true, passwordMinLength: 15 });
   });
 
   it('shows an admin every setting with its version', async () => {
@@ -39,7 +39,7 @@ describe('reading settings', () => {
         refreshTokenTtlSeconds: 30 * 86_400,
         lockoutThreshold: 5,
         lockoutWindowSeconds: 900,
-        passwordMinLength: 8,
+        passwordMinLength: 15,
         passwordRefuseCommon: true,
       },
       version: expect.any(Number),
@@ -80,7 +80,7 @@ describe('changing settings', () => {
     expect(after.value).toMatchObject({ registrationOpen: false, passwordMinLength: 12, lockoutThreshold: 7 });
     const viaTrpc = await t.caller(admin.accessToken).settings.update({ registrationOpen: true });
     expect(viaTrpc.value).toMatchObject({ registrationOpen: true, passwordMinLength: 12, lockoutThreshold: 7 });
-    await update({ passwordMinLength: 8, lockoutThreshold: 5 });
+    await update({ passwordMinLength: 15, lockoutThreshold: 5 });
   });
 
   it('refuses a stale expectedVersion with 409 and the current version', async () => {
@@ -90,7 +90,7 @@ describe('changing settings', () => {
     expect(stale.statusCode).toBe(409);
     expect(json(stale)).toMatchObject({ code: 'CONFLICT', data: { reason: 'VERSION_CONFLICT', details: { currentVersion: version + 1 } } });
     expect(t.app.services.settings.current.passwordMinLength).toBe(9);
-    await update({ passwordMinLength: 8 });
+    await update({ passwordMinLength: 15 });
   });
 
   it.each([
@@ -139,7 +139,7 @@ describe('a change is in force at once, without a restart', () => {
     expect(refused.statusCode).toBe(400);
     expect(json(refused).data).toMatchObject({ reason: 'PASSWORD_TOO_SHORT', details: { minLength: 30 } });
     expect(json(await rest(t.app, 'GET', '/api/settings/public')).passwordMinLength).toBe(30);
-    await update({ passwordMinLength: 8 });
+    await update({ passwordMinLength: 15 });
     expect((await rest(t.app, 'POST', '/api/auth/register', { body: { username: 'short_pw', password: PASSWORD } })).statusCode).toBe(201);
   });
 

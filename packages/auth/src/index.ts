@@ -10,7 +10,7 @@ export {
   type GeneratedSigningKey,
 } from './keys';
 export { PasswordHasher, type PasswordHasherOptions } from './password';
-export { checkPassword, type PasswordPolicy, type PasswordProblem } from './password-policy';
+export { checkPassword, PASSWORD_MIN_STRENGTH, type PasswordPolicy, type PasswordProblem } from './password-policy';
 export {
   ACCESS_TOKEN_TYPE,
   CLOCK_TOLERANCE_SECONDS,

@@ -11,6 +11,7 @@ export type PasswordProblem =
   | 'PASSWORD_TOO_SHORT'
   | 'PASSWORD_TOO_LONG'
   | 'PASSWORD_TOO_COMMON'
+  | 'PASSWORD_TOO_WEAK'
   | 'PASSWORD_CONTAINS_USERNAME';
 
 const commonPasswords = new Set<string>([
@@ -28,9 +29,13 @@ export function passwordLength(password: string): number {
   return [...password.normalize('NFKC')].length;
 }
 
+/** The least zxcvbn score (0–4) a password needs when common ones are refused: about 10^8 guesses. */
+export const PASSWORD_MIN_STRENGTH = 3;
+
 /**
  * NIST SP 800-63B: a length range, no composition rules, refuse passwords from breach and
- * common-password lists and ones built from the username.
+ * common-password lists and ones built from the username. The checks that cost next to nothing;
+ * the strength estimate (`PASSWORD_TOO_WEAK`) runs on the hasher's threads after them.
  */
 export function checkPassword(password: string, username: string | undefined, policy: PasswordPolicy): PasswordProblem | undefined {
   const length = passwordLength(password);

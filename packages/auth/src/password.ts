@@ -20,7 +20,7 @@ export interface PasswordHasherOptions {
 /** Where a sign-in storm's hashing ranks against request handling: well below it. */
 export const DEFAULT_HASHING_NICE_INCREMENT = 10;
 
-const WORKER_FILE = new URL('./bcrypt-worker.mjs', import.meta.url);
+const WORKER_FILE = new URL('./password-worker.mjs', import.meta.url);
 
 // bcrypt reads at most 72 bytes, so a long password would be silently cut. Each password is
 // first reduced to a fixed 44-character digest: every byte counts, and any length hashes the
@@ -37,8 +37,9 @@ function prehash(password: string): string {
 const NOBODYS_PASSWORD = 'no account has this password';
 
 /**
- * Hashes and checks passwords with bcrypt, on worker threads of lowered priority, at most
- * `concurrency` at once. Call `close()` when done: the threads keep the process alive.
+ * Hashes and checks passwords with bcrypt, and estimates their strength, on worker threads of
+ * lowered priority, at most `concurrency` jobs at once. Call `close()` when done: the threads
+ * keep the process alive.
  */
 export class PasswordHasher {
   readonly #limiter: WorkLimiter;
@@ -113,6 +114,15 @@ export class PasswordHasher {
       this.#done.compares++;
       return matches;
     });
+  }
+
+  /**
+   * zxcvbn's score of a password, 0 (guessed at once) to 4 (very hard), judged on the hashing
+   * threads: some inputs take the estimate far longer than a request may hold the event loop.
+   * `userInputs` are words of the account (its username) that make a password easy to guess.
+   */
+  estimateStrength(password: string, userInputs: string[]): Promise<number> {
+    return this.#limiter.run(() => this.#threads.run({ data: password.normalize('NFKC'), userInputs }, { name: 'strength' }) as Promise<number>);
   }
 
   /**

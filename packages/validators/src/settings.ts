@@ -6,10 +6,10 @@ const DAY = 86_400;
 /** The longest an access token may be set to live; a retired signing key verifies this long. */
 export const ACCESS_TOKEN_TTL_MAX_SECONDS = DAY;
 
-/** Each setting's rule, without a default: an update names only what it changes. */
 /** The least any password policy may ask for (NIST SP 800-63B): what holds before the live policy is known. */
 export const LOWEST_PASSWORD_MIN_LENGTH = 8;
 
+/** Each setting's rule, without a default: an update names only what it changes. */
 const settingsFields = {
   registrationOpen: strictBoolean,
   accessTokenTtlSeconds: z.number().int().min(60).max(ACCESS_TOKEN_TTL_MAX_SECONDS),
@@ -27,7 +27,8 @@ export const settingsSchema = z.object({
   refreshTokenTtlSeconds: settingsFields.refreshTokenTtlSeconds.default(30 * DAY),
   lockoutThreshold: settingsFields.lockoutThreshold.default(5),
   lockoutWindowSeconds: settingsFields.lockoutWindowSeconds.default(15 * 60),
-  passwordMinLength: settingsFields.passwordMinLength.default(8),
+  // NIST SP 800-63B-4: at least 15 characters where the password is the only factor.
+  passwordMinLength: settingsFields.passwordMinLength.default(15),
   passwordRefuseCommon: settingsFields.passwordRefuseCommon.default(true),
 });
 export type Settings = z.infer<typeof settingsSchema>;

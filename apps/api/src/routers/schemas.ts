@@ -7,6 +7,7 @@ export const NEW_PASSWORD_REFUSALS = [
   'PASSWORD_TOO_SHORT',
   'PASSWORD_TOO_LONG',
   'PASSWORD_TOO_COMMON',
+  'PASSWORD_TOO_WEAK',
   'PASSWORD_CONTAINS_USERNAME',
   'SERVER_BUSY',
 ] as const satisfies readonly ErrorReason[];

@@ -1,6 +1,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   checkPassword,
+  PASSWORD_MIN_STRENGTH,
   generateOpaqueToken,
   hashOpaqueToken,
   type PasswordHasher,
@@ -105,6 +106,7 @@ const PASSWORD_MESSAGES: Record<PasswordProblem, (min: number) => string> = {
   PASSWORD_TOO_SHORT: (min) => `Password must be at least ${min} characters`,
   PASSWORD_TOO_LONG: () => `Password must be at most ${PASSWORD_MAX_LENGTH} characters`,
   PASSWORD_TOO_COMMON: () => 'This password is too common; choose one that is harder to guess',
+  PASSWORD_TOO_WEAK: () => 'This password is too easy to guess (words, names, keyboard patterns, repeats or dates); a few unrelated words make a strong one',
   PASSWORD_CONTAINS_USERNAME: () => 'Password must not contain the username',
 };
 
@@ -116,13 +118,16 @@ export class AuthService {
   }
 
   /** Refuses a password the live policy does not allow, naming the rule. */
-  assertPasswordAllowed(password: string, username: string, field = 'password'): void {
+  async assertPasswordAllowed(password: string, username: string, field = 'password'): Promise<void> {
     const settings = this.deps.settings.current;
-    const problem = checkPassword(password, username, {
+    let problem = checkPassword(password, username, {
       minLength: settings.passwordMinLength,
       maxLength: PASSWORD_MAX_LENGTH,
       refuseCommon: settings.passwordRefuseCommon,
     });
+    if (!problem && settings.passwordRefuseCommon && (await this.deps.hasher.estimateStrength(password, [username])) < PASSWORD_MIN_STRENGTH) {
+      problem = 'PASSWORD_TOO_WEAK';
+    }
     if (problem) {
       throw new DomainError(problem, PASSWORD_MESSAGES[problem](settings.passwordMinLength), {
         field,
@@ -140,7 +145,7 @@ export class AuthService {
     if (!this.deps.settings.current.registrationOpen) {
       throw new DomainError('REGISTRATION_CLOSED', 'Registration is closed; ask an administrator for an account');
     }
-    this.assertPasswordAllowed(input.password, input.username);
+    await this.assertPasswordAllowed(input.password, input.username);
     // Spare the hashing work for a name that is visibly taken; the unique index settles races.
     if (await users.usernameExists(this.deps.db, input.username)) throw usernameTaken();
     const passwordHash = await this.deps.hasher.hash(input.password);
@@ -423,7 +428,7 @@ export class AuthService {
     if (input.newPassword === input.currentPassword) {
       throw new DomainError('PASSWORD_UNCHANGED', 'The new password must differ from the current one', { field: 'newPassword' });
     }
-    this.assertPasswordAllowed(input.newPassword, row.username, 'newPassword');
+    await this.assertPasswordAllowed(input.newPassword, row.username, 'newPassword');
     const passwordHash = await this.deps.hasher.hash(input.newPassword);
     return this.deps.db.transaction().execute(async (trx) => {
       await users.updateUserPasswordHash(trx, user.id, passwordHash);

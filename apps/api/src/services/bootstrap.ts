@@ -38,7 +38,7 @@ export async function ensureAdminFromEnvironment(deps: {
     return;
   }
   try {
-    auth.assertPasswordAllowed(password, username);
+    await auth.assertPasswordAllowed(password, username);
   } catch (error) {
     if (error instanceof DomainError) throw new Error(`ADMIN_PASSWORD is not allowed: ${error.message}`);
     throw error;

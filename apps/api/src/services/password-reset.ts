@@ -63,7 +63,7 @@ export class PasswordResetService {
     const holder = await passwordResets.findUsableResetToken(this.deps.db, tokenHash);
     if (!holder) throw invalidToken();
     // Checked before the token is spent, so a refused password leaves the link usable.
-    this.deps.auth.assertPasswordAllowed(input.newPassword, holder.username, 'newPassword');
+    await this.deps.auth.assertPasswordAllowed(input.newPassword, holder.username, 'newPassword');
     const passwordHash = await this.deps.hasher.hash(input.newPassword);
     await this.deps.db.transaction().execute(async (trx) => {
       const userId = await passwordResets.consumeResetToken(trx, tokenHash);
@@ -79,7 +79,7 @@ export class PasswordResetService {
     authorize(actor);
     const user = await users.findUserCredentialsByUsername(this.deps.db, username);
     if (!user) throw userNotFound();
-    this.deps.auth.assertPasswordAllowed(newPassword, user.username, 'newPassword');
+    await this.deps.auth.assertPasswordAllowed(newPassword, user.username, 'newPassword');
     const passwordHash = await this.deps.hasher.hash(newPassword);
     const endedSessions = await this.deps.db.transaction().execute((trx) =>
       this.#setPassword(trx, user, passwordHash, actor, client, 'operator'),

@@ -67,7 +67,7 @@ export class UserAdminService {
     client: ClientInfo | null,
   ): Promise<PublicUser> {
     authorize(actor);
-    this.deps.auth.assertPasswordAllowed(input.password, input.username);
+    await this.deps.auth.assertPasswordAllowed(input.password, input.username);
     const passwordHash = await this.deps.hasher.hash(input.password);
     return this.deps.auth.createUser({ username: input.username, passwordHash, role: input.role }, actor, client, 'user.created');
   }

@@ -578,6 +578,7 @@ export const en = {
   'error.PASSWORD_TOO_SHORT': 'The password must be at least {min} characters.',
   'error.PASSWORD_TOO_LONG': 'The password is too long.',
   'error.PASSWORD_TOO_COMMON': 'This password is too common; choose one that is harder to guess.',
+  'error.PASSWORD_TOO_WEAK': 'This password is too easy to guess (words, names, keyboard patterns, repeats or dates). A few unrelated words make a strong one.',
   'error.PASSWORD_CONTAINS_USERNAME': 'The password must not contain the username.',
   'error.PASSWORD_UNCHANGED': 'The new password must be different from the current one.',
   'error.CURRENT_PASSWORD_WRONG': 'The current password is not correct.',

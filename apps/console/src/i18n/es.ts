@@ -577,6 +577,7 @@ export const es: Record<MessageKey, string> = {
   'error.PASSWORD_TOO_SHORT': 'La contraseña debe tener al menos {min} caracteres.',
   'error.PASSWORD_TOO_LONG': 'La contraseña es demasiado larga.',
   'error.PASSWORD_TOO_COMMON': 'Esta contraseña es demasiado común; elige una más difícil de adivinar.',
+  'error.PASSWORD_TOO_WEAK': 'Esta contraseña es demasiado fácil de adivinar (palabras, nombres, patrones del teclado, repeticiones o fechas). Unas cuantas palabras sin relación entre sí forman una segura.',
   'error.PASSWORD_CONTAINS_USERNAME': 'La contraseña no debe contener el nombre de usuario.',
   'error.PASSWORD_UNCHANGED': 'La contraseña nueva debe ser distinta de la actual.',
   'error.CURRENT_PASSWORD_WRONG': 'La contraseña actual no es correcta.',
