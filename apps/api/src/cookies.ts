@@ -1,6 +1,7 @@
 import type { Context, CookieOptions } from './context';
 import { DomainError } from './errors';
 import type { IssuedTokens } from './services/auth';
+import { KNOWN_DEVICE_SECONDS } from './services/known-devices';
 
 /**
  * The console keeps its refresh token in an httpOnly cookie that scripts cannot read, plus a
@@ -52,4 +53,21 @@ export function clearSessionCookies(ctx: Context): void {
 
 export function readRefreshCookie(ctx: Context): string | undefined {
   return ctx.cookies.get(names(ctx).refresh);
+}
+
+/**
+ * The device cookie of an account (see `KnownDevices`): httpOnly, one per account a browser
+ * signed in to, kept across sign-outs, as it only tells the lockout this device signed in before.
+ */
+function deviceCookieName(ctx: Context, username: string): string {
+  const prefix = ctx.secureTransport ? '__Host-' : '';
+  return `${prefix}stm_device_${ctx.services.knownDevices.cookieTag(username)}`;
+}
+
+export function readDeviceCookie(ctx: Context, username: string): string | undefined {
+  return ctx.cookies.get(deviceCookieName(ctx, username));
+}
+
+export function setDeviceCookie(ctx: Context, username: string, token: string): void {
+  ctx.cookies.set(deviceCookieName(ctx, username), token, options(ctx, true, KNOWN_DEVICE_SECONDS));
 }

@@ -81,6 +81,7 @@ const environmentSchema = z.object({
     .max(100)
     .regex(/^[A-Za-z0-9:_.-]*$/, 'may contain only letters, digits and ": _ . -"')
     .default('stm:'),
+  LOCKOUT_MEMORY_MAX_ENTRIES: positiveInt.default(100_000),
   RATE_LIMIT_MAX: positiveInt.default(600),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   AUTH_RATE_LIMIT_MAX: positiveInt.default(30),
@@ -148,6 +149,8 @@ export interface AppConfig {
   redisUrl: string | undefined;
   /** Prepended to every Redis key, so several deployments (or test runs) can share one Redis. */
   redisKeyPrefix: string;
+  /** Without Redis: how many failed-login counters one instance keeps at most (new ones are refused beyond). */
+  lockoutMemoryMaxEntries: number;
   rateLimit: {
     global: { max: number; windowMs: number };
     auth: { max: number; windowMs: number };
@@ -271,6 +274,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     },
     redisUrl: env.REDIS_URL,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    lockoutMemoryMaxEntries: env.LOCKOUT_MEMORY_MAX_ENTRIES,
     rateLimit: {
       global: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
       auth: { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },

@@ -7,6 +7,7 @@ export const AUDIT_ACTIONS = [
   'auth.login_succeeded',
   'auth.login_failed',
   'auth.login_locked',
+  'auth.login_throttled',
   'auth.logged_out',
   'auth.logged_out_everywhere',
   'auth.session_revoked',

@@ -7,7 +7,15 @@ import {
   resetPasswordInput,
 } from '@stm/validators';
 import { z } from 'zod';
-import { assertSessionCookieAllowed, clearSessionCookies, CSRF_HEADER, readRefreshCookie, setSessionCookies } from '../cookies';
+import {
+  assertSessionCookieAllowed,
+  clearSessionCookies,
+  CSRF_HEADER,
+  readDeviceCookie,
+  readRefreshCookie,
+  setDeviceCookie,
+  setSessionCookies,
+} from '../cookies';
 import type { Context } from '../context';
 import { DomainError } from '../errors';
 import type { IssuedTokens } from '../services/auth';
@@ -74,7 +82,7 @@ export const authRouter = {
         tags,
         summary: 'Sign in',
         description:
-          'OAuth 2.0 password grant: accepts the form (`application/x-www-form-urlencoded`) that Swagger UI and OAuth2 clients send, or JSON. Answers an access token and a refresh token.',
+          'OAuth 2.0 password grant: accepts the form (`application/x-www-form-urlencoded`) that Swagger UI and OAuth2 clients send, or JSON. Answers an access token and a refresh token, and sets an httpOnly device cookie that keeps this browser known to the account. Repeated failures are refused with 429 `ACCOUNT_LOCKED` and `Retry-After`.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
       refusals: ['INVALID_CREDENTIALS', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
@@ -84,7 +92,8 @@ export const authRouter = {
     .mutation(async ({ ctx, input }) => {
       const delivery = input.refresh_token_delivery ?? 'body';
       if (delivery === 'cookie') assertSessionCookieAllowed(ctx);
-      const issued = await ctx.services.auth.login(input, ctx.client);
+      const issued = await ctx.services.auth.login(input, ctx.client, readDeviceCookie(ctx, input.username));
+      setDeviceCookie(ctx, input.username, issued.deviceToken);
       return tokenResponse(ctx, issued, delivery);
     }),
 
@@ -174,7 +183,7 @@ export const authRouter = {
         summary: 'Change your password',
         description: 'Requires the current password. Every other session of the account ends.',
       },
-      refusals: ['CURRENT_PASSWORD_WRONG', 'PASSWORD_UNCHANGED', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', ...NEW_PASSWORD_REFUSALS],
+      refusals: ['CURRENT_PASSWORD_WRONG', 'PASSWORD_UNCHANGED', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', ...NEW_PASSWORD_REFUSALS],
     })
     .input(changePasswordInput)
     .output(z.object({ ok: z.literal(true), endedSessions: z.number().int() }))

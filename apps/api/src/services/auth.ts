@@ -16,8 +16,10 @@ import { DomainError } from '../errors';
 import type { Logger } from '../logger';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
 import type { Keyring } from './keyring';
-import type { LockoutStore } from './lockout';
+import type { KnownDevices } from './known-devices';
+import { accountKeyOf, type RefusedBy } from './lockout';
 import type { SettingsService } from './settings';
+import type { Attempt, SignInThrottle } from './sign-in-throttle';
 import { VerifiedTokenCache } from './token-cache';
 
 /** The signed-in user of a request, as the database says now (not as the token claimed). */
@@ -52,6 +54,11 @@ export interface IssuedTokens {
   csrfToken: string;
 }
 
+/** A sign-in's tokens, and the device token that makes the browser known to the account. */
+export interface SignedIn extends IssuedTokens {
+  deviceToken: string;
+}
+
 export interface SessionView {
   id: string;
   createdAt: Date;
@@ -72,7 +79,8 @@ export interface AuthServiceDeps {
   hasher: PasswordHasher;
   keyring: Keyring;
   settings: SettingsService;
-  lockout: LockoutStore;
+  throttle: SignInThrottle;
+  devices: KnownDevices;
   log: Logger;
   tokens: { issuer: string; audience: string };
   /** A session's absolute lifetime from sign-in; undefined: the refresh token lifetime at sign-in. */
@@ -182,26 +190,43 @@ export class AuthService {
     }
   }
 
-  async login(input: LoginInput, client: ClientInfo): Promise<IssuedTokens> {
-    const { lockout, hasher } = this.deps;
-    const lockKey = lockKeyOf(input.username);
-    const admission = await this.#admitPasswordAttempt(lockKey);
-    if (admission.retryAfterMs > 0) {
+  /** `deviceToken`: the device cookie this browser holds for the account, if any. */
+  async login(input: LoginInput, client: ClientInfo, deviceToken?: string): Promise<SignedIn> {
+    const { throttle } = this.deps;
+    const account = accountKeyOf(input.username);
+    const device = deviceToken === undefined ? null : this.deps.devices.read(account, deviceToken);
+    const admitted = await throttle.admit(
+      { account, address: client.ip, device, standing: device === null ? 'unchecked' : 'known' },
+      () => sessions.accountHasSessionFromAddress(this.deps.db, account, client.ip),
+    );
+    if (admitted.refused) {
+      const { retryAfterMs, by } = admitted.refused;
       await recordAudit(this.deps.db, {
         action: 'auth.login_locked',
         actor: { id: null, username: nameAsTyped(input.username) },
         client,
-        details: { retryAfterSeconds: Math.ceil(admission.retryAfterMs / 1000) },
+        details: { retryAfterSeconds: Math.ceil(retryAfterMs / 1000), by },
       });
-      throw accountLocked(admission.retryAfterMs);
+      throw accountLocked(retryAfterMs, by);
     }
+    const { attempt } = admitted;
+    try {
+      return await this.#signIn(input, client, attempt, device);
+    } finally {
+      // A check that ended otherwise (the hasher busy, the database away) counts for nothing.
+      await throttle.settle(attempt, 'abandoned');
+    }
+  }
 
+  async #signIn(input: LoginInput, client: ClientInfo, attempt: Attempt, device: string | null): Promise<SignedIn> {
+    const { hasher, throttle } = this.deps;
     const user = await users.findUserCredentialsByUsername(this.deps.db, input.username.trim());
     const passwordMatches = user
       ? await hasher.verify(input.password, user.password_hash)
       : await hasher.verifyNothing(input.password);
 
     if (!user || !passwordMatches || !user.is_active) {
+      const settled = await throttle.settle(attempt, 'failed');
       await recordAudit(this.deps.db, {
         action: 'auth.login_failed',
         actor: user ? actorOf(user) : { id: null, username: nameAsTyped(input.username) },
@@ -209,14 +234,24 @@ export class AuthService {
         ...(user ? { target: { type: 'user', id: user.id, label: user.username } } : {}),
         details: {
           reason: !user ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'inactive',
-          ...(admission.lockStartedMs > 0 ? { lockedForSeconds: Math.ceil(admission.lockStartedMs / 1000) } : {}),
+          ...(settled.clientLockMs > 0 ? { lockedForSeconds: Math.ceil(settled.clientLockMs / 1000) } : {}),
         },
       });
+      if (user && settled.accountAlert) {
+        // Once per window: what a notification to the owner will be built on.
+        await recordAudit(this.deps.db, {
+          action: 'auth.login_throttled',
+          actor: actorOf(user),
+          client,
+          target: { type: 'user', id: user.id, label: user.username },
+          details: { failures: settled.accountAlert.failures, windowSeconds: this.deps.settings.current.lockoutWindowSeconds },
+        });
+      }
       throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
     }
 
-    // The password was right: a counter that cannot be cleared now only expires later.
-    await lockout.reset(lockKey).catch((error: unknown) => this.deps.log.warn({ err: error }, 'failed-login counter not cleared'));
+    // The password was right: its client's failures go (its place would lapse by itself).
+    await throttle.settle(attempt, 'succeeded');
     // Fetched before the transaction: making a missing key takes a transaction of its own.
     const signingKey = await this.deps.keyring.signingKey();
     const issued = await this.deps.db.transaction().execute(async (trx) => {
@@ -248,7 +283,7 @@ export class AuthService {
       const rehash = hasher.hash(input.password).then((hash) => users.upgradeUserPasswordHash(this.deps.db, user.id, user.password_hash, hash));
       rehash.catch((error) => this.deps.log.warn({ err: error, userId: user.id }, 'password rehash failed'));
     }
-    return issued;
+    return { ...issued, deviceToken: this.deps.devices.issue(attempt.origin.account, device) };
   }
 
   /**
@@ -401,13 +436,12 @@ export class AuthService {
 
   /**
    * Requires the current password; every other session of the user ends. Guesses of the current
-   * password (with a stolen access token, say) count towards the account's sign-in lockout.
+   * password (with a stolen access token, say) count towards the lockout of this address, as
+   * sign-ins do; a signed-in caller is never slowed by the account's failures from elsewhere.
    */
   async changePassword(user: AuthUser, input: ChangePasswordInput, client: ClientInfo): Promise<{ endedSessions: number }> {
     const row = await users.findUserCredentialsById(this.deps.db, user.id);
     if (!row) throw new DomainError('INVALID_TOKEN', 'The account no longer exists');
-    const lockKey = lockKeyOf(row.username);
-    const admission = await this.#admitPasswordAttempt(lockKey);
     const failure = (reason: 'locked' | 'wrong_current_password', details: Record<string, unknown>) =>
       recordAudit(this.deps.db, {
         action: 'auth.password_change_failed',
@@ -416,15 +450,26 @@ export class AuthService {
         target: { type: 'user', id: user.id, label: row.username },
         details: { reason, ...details },
       });
-    if (admission.retryAfterMs > 0) {
-      await failure('locked', { retryAfterSeconds: Math.ceil(admission.retryAfterMs / 1000) });
-      throw accountLocked(admission.retryAfterMs);
+    const { throttle } = this.deps;
+    const admitted = await throttle.admit(
+      { account: accountKeyOf(row.username), address: client.ip, device: null, standing: 'known' },
+      async () => true,
+    );
+    if (admitted.refused) {
+      await failure('locked', { retryAfterSeconds: Math.ceil(admitted.refused.retryAfterMs / 1000) });
+      throw accountLocked(admitted.refused.retryAfterMs, admitted.refused.by);
     }
-    if (!(await this.deps.hasher.verify(input.currentPassword, row.password_hash))) {
-      await failure('wrong_current_password', admission.lockStartedMs > 0 ? { lockedForSeconds: Math.ceil(admission.lockStartedMs / 1000) } : {});
-      throw new DomainError('CURRENT_PASSWORD_WRONG', 'The current password is not correct', { field: 'currentPassword' });
+    const { attempt } = admitted;
+    try {
+      if (!(await this.deps.hasher.verify(input.currentPassword, row.password_hash))) {
+        const settled = await throttle.settle(attempt, 'failed');
+        await failure('wrong_current_password', settled.clientLockMs > 0 ? { lockedForSeconds: Math.ceil(settled.clientLockMs / 1000) } : {});
+        throw new DomainError('CURRENT_PASSWORD_WRONG', 'The current password is not correct', { field: 'currentPassword' });
+      }
+      await throttle.settle(attempt, 'succeeded');
+    } finally {
+      await throttle.settle(attempt, 'abandoned');
     }
-    await this.deps.lockout.reset(lockKey).catch((error: unknown) => this.deps.log.warn({ err: error }, 'failed-login counter not cleared'));
     if (input.newPassword === input.currentPassword) {
       throw new DomainError('PASSWORD_UNCHANGED', 'The new password must differ from the current one', { field: 'newPassword' });
     }
@@ -441,22 +486,6 @@ export class AuthService {
         details: { endedSessions },
       });
       return { endedSessions };
-    });
-  }
-
-  /**
-   * Counts a password attempt for the account before the password is checked, so simultaneous
-   * guesses cannot outrun the lock. Without the counters no password is checked: an outage must
-   * not lift the lockout.
-   */
-  #admitPasswordAttempt(lockKey: string) {
-    const settings = this.deps.settings.current;
-    const policy = { threshold: settings.lockoutThreshold, windowSeconds: settings.lockoutWindowSeconds };
-    return this.deps.lockout.admit(lockKey, policy).catch((error: unknown) => {
-      this.deps.log.error({ err: error }, 'failed-login counters unavailable');
-      throw new DomainError('LOCKOUT_UNAVAILABLE', 'Password checks are unavailable for a moment; try again shortly', {
-        retryAfterSeconds: 5,
-      });
     });
   }
 
@@ -521,11 +550,6 @@ export class AuthService {
   }
 }
 
-/** Failed password attempts are counted per username, in any letter case, whether or not it exists. */
-function lockKeyOf(username: string): string {
-  return username.trim().toLowerCase();
-}
-
 /**
  * The name a sign-in of no known account was attempted with, for the audit log: only when it
  * could be a username at all. People type passwords into the username field; those must not
@@ -540,9 +564,16 @@ function usernameTaken(): DomainError {
   return new DomainError('USERNAME_TAKEN', 'This username is already taken', { field: 'username' });
 }
 
-function accountLocked(retryAfterMs: number): DomainError {
+/**
+ * The same reason, status and Retry-After whichever count refused (the client locked out of the
+ * account, the address out of every account, or the account slowing unknown clients), and never
+ * a word on whether the account exists.
+ */
+function accountLocked(retryAfterMs: number, by: RefusedBy): DomainError {
   const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new DomainError('ACCOUNT_LOCKED', `Too many failed sign-ins; try again in ${retryAfterSeconds} seconds`, {
-    retryAfterSeconds,
-  });
+  const message =
+    by === 'account'
+      ? `Too many failed sign-ins to this account; sign-ins from new devices are slowed, try again in ${retryAfterSeconds} seconds`
+      : `Too many failed sign-ins; try again in ${retryAfterSeconds} seconds`;
+  return new DomainError('ACCOUNT_LOCKED', message, { retryAfterSeconds });
 }

@@ -7,11 +7,13 @@ import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
 import { CommentsService } from './comments';
 import { Keyring } from './keyring';
+import { KnownDevices } from './known-devices';
 import { LabelsService } from './labels';
 import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore } from './lockout';
 import { PasswordResetService } from './password-reset';
 import { ProjectsService } from './projects';
 import { SettingsService } from './settings';
+import { SignInThrottle } from './sign-in-throttle';
 import { TasksService } from './tasks';
 import { UserAdminService } from './users';
 
@@ -23,6 +25,8 @@ export interface Services {
   keyring: Keyring;
   settings: SettingsService;
   lockout: LockoutStore;
+  /** Signs the device cookies that make a browser known to an account. */
+  knownDevices: KnownDevices;
   auth: AuthService;
   tasks: TasksService;
   projects: ProjectsService;
@@ -77,7 +81,11 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
       })
     : undefined;
   redis?.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
-  const lockout: LockoutStore = redis ? new RedisLockoutStore(redis, `${config.redisKeyPrefix}lockout:`) : new MemoryLockoutStore();
+  const lockout: LockoutStore = redis
+    ? new RedisLockoutStore(redis, `${config.redisKeyPrefix}lockout:`)
+    : new MemoryLockoutStore(config.lockoutMemoryMaxEntries);
+  const throttle = new SignInThrottle({ store: lockout, settings, log });
+  const knownDevices = new KnownDevices(deriveKey(config.secretKey, 'known-devices'));
 
   await settings.init();
   await keyring.init();
@@ -87,14 +95,15 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     hasher,
     keyring,
     settings,
-    lockout,
+    throttle,
+    devices: knownDevices,
     log,
     tokens: config.tokens,
     sessionMaxLifetimeSeconds: config.sessionMaxLifetimeSeconds,
     csrfKey: deriveKey(config.secretKey, 'csrf'),
   });
   const userAdmin = new UserAdminService({ db, hasher, auth });
-  const passwordResets = new PasswordResetService({ db, hasher, auth, lockout, log });
+  const passwordResets = new PasswordResetService({ db, hasher, auth, throttle });
   await ensureAdminFromEnvironment({ config, db, auth, hasher, log });
 
   const timers: NodeJS.Timeout[] = [];
@@ -131,6 +140,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     keyring,
     settings,
     lockout,
+    knownDevices,
     auth,
     tasks: new TasksService(db),
     projects: new ProjectsService(db),

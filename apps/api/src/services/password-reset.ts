@@ -1,10 +1,10 @@
 import { generateOpaqueToken, hashOpaqueToken, type PasswordHasher } from '@stm/auth';
 import { type Database, type Kysely, passwordResets, sessions, users } from '@stm/db';
 import { DomainError } from '../errors';
-import type { Logger } from '../logger';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
 import type { AuthService } from './auth';
-import type { LockoutStore } from './lockout';
+import { accountKeyOf } from './lockout';
+import type { SignInThrottle } from './sign-in-throttle';
 import { type AdminActor, authorize, userNotFound } from './users';
 
 /** How long a reset link works: long enough to hand over, short enough not to linger. */
@@ -27,8 +27,7 @@ export class PasswordResetService {
       db: Kysely<Database>;
       hasher: PasswordHasher;
       auth: AuthService;
-      lockout: LockoutStore;
-      log: Logger;
+      throttle: SignInThrottle;
     },
   ) {}
 
@@ -110,11 +109,7 @@ export class PasswordResetService {
 
   /** A user who just proved control of the account should not stay locked out by earlier failures. */
   async #clearLockout(username: string): Promise<void> {
-    try {
-      await this.deps.lockout.reset(username.toLowerCase());
-    } catch (error) {
-      this.deps.log.warn({ err: error }, 'could not clear the failed-login counter after a password reset');
-    }
+    await this.deps.throttle.clearAccount(accountKeyOf(username));
   }
 }
 

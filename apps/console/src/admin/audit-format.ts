@@ -7,6 +7,7 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, MessageKey> = {
   'auth.login_succeeded': 'audit.action.auth.login_succeeded',
   'auth.login_failed': 'audit.action.auth.login_failed',
   'auth.login_locked': 'audit.action.auth.login_locked',
+  'auth.login_throttled': 'audit.action.auth.login_throttled',
   'auth.logged_out': 'audit.action.auth.logged_out',
   'auth.logged_out_everywhere': 'audit.action.auth.logged_out_everywhere',
   'auth.session_revoked': 'audit.action.auth.session_revoked',

@@ -496,6 +496,7 @@ export const en = {
   'audit.action.auth.login_succeeded': 'Signed in',
   'audit.action.auth.login_failed': 'Sign-in failed',
   'audit.action.auth.login_locked': 'Sign-in locked out',
+  'audit.action.auth.login_throttled': 'Many failed sign-ins: new devices slowed',
   'audit.action.auth.logged_out': 'Signed out',
   'audit.action.auth.logged_out_everywhere': 'Signed out everywhere',
   'audit.action.auth.session_revoked': 'Session ended',

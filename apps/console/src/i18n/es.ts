@@ -495,6 +495,7 @@ export const es: Record<MessageKey, string> = {
   'audit.action.auth.login_succeeded': 'Inicio de sesión',
   'audit.action.auth.login_failed': 'Inicio de sesión fallido',
   'audit.action.auth.login_locked': 'Inicio de sesión bloqueado',
+  'audit.action.auth.login_throttled': 'Muchos inicios fallidos: dispositivos nuevos ralentizados',
   'audit.action.auth.logged_out': 'Cierre de sesión',
   'audit.action.auth.logged_out_everywhere': 'Cierre de sesión en todas partes',
   'audit.action.auth.session_revoked': 'Sesión terminada',

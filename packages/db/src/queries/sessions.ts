@@ -128,3 +128,19 @@ export async function deleteExpiredSessions(db: Kysely<Database>, olderThan: Dat
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/**
+ * Whether the account (by its lower-cased username) has a session that was opened or used from
+ * this address: live ones, and ended ones until housekeeping removes them.
+ */
+export async function accountHasSessionFromAddress(db: Kysely<Database>, account: string, ip: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .select(sql<number>`1`.as('found'))
+    .where(sql<string>`lower(u.username)`, '=', account)
+    .where('s.ip', '=', ip)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
