@@ -94,6 +94,7 @@ const environmentSchema = z.object({
   DB_POOL_MAX: positiveInt.default(10),
   DB_CONNECT_TIMEOUT_MS: positiveInt.default(3_000),
   DB_STATEMENT_TIMEOUT_MS: positiveInt.default(5_000),
+  DB_SEARCH_TIMEOUT_MS: positiveInt.default(2_000),
   SETTINGS_REFRESH_MS: positiveInt.default(2_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -127,6 +128,8 @@ export interface AppConfig {
     url: string | undefined;
     dataDir: string;
     pool: { max: number; connectionTimeoutMillis: number; statementTimeoutMillis: number };
+    /** The most one search statement may take: what one caller's search may cost the others. */
+    searchTimeoutMillis: number;
     /** Folder of pg_dump and pg_restore for backups; looked up on PATH when unset. */
     pgBinDir: string | undefined;
     /**
@@ -259,6 +262,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
         connectionTimeoutMillis: env.DB_CONNECT_TIMEOUT_MS,
         statementTimeoutMillis: env.DB_STATEMENT_TIMEOUT_MS,
       },
+      searchTimeoutMillis: env.DB_SEARCH_TIMEOUT_MS,
       pgBinDir: env.PG_BIN_DIR ? path.resolve(env.PG_BIN_DIR) : undefined,
       pgliteTemplate: fileURLToPath(new URL('./pglite-template.tar.gz', import.meta.url)),
     },

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { sql } from '@stm/db';
 import { seedTasks } from '@stm/db/seed';
 import type { ListTasksInput } from '@stm/validators';
@@ -387,4 +388,37 @@ describe('the OpenAPI document', () => {
     const adminParameters = document.paths['/admin/tasks'].get.parameters.map((p: { name: string }) => p.name);
     expect(adminParameters).toEqual(expect.arrayContaining(['ownerId', 'owner', 'cursor']));
   });
+});
+
+describe('the search budget', () => {
+  it.skipIf(process.env.STM_TEST_DB !== 'postgres')(
+    'stops a search that runs over DB_SEARCH_TIMEOUT_MS with 503 SEARCH_TIMEOUT, over tRPC and REST, and leaves other lists alone (PostgreSQL)',
+    async () => {
+      const budgeted = await createTestApp({ DB_SEARCH_TIMEOUT_MS: '300' });
+      const blocker = new pg.Client({ connectionString: budgeted.database.url });
+      await blocker.connect();
+      try {
+        const { accessToken } = await signUp(budgeted, 'searcher');
+        await budgeted.caller(accessToken).tasks.create({ title: 'Find me' });
+        // A search made slow from outside: it waits for a lock, which its statement budget counts.
+        await blocker.query('begin');
+        await blocker.query('lock table task_comments in access exclusive mode');
+        const started = Date.now();
+        expect(await rejection(budgeted.caller(accessToken).tasks.list({ search: 'find' }))).toMatchObject({
+          code: 'SERVICE_UNAVAILABLE',
+          reason: 'SEARCH_TIMEOUT',
+        });
+        const viaRest = await rest(budgeted.app, 'GET', '/api/tasks?search=find', { token: accessToken });
+        expect([viaRest.statusCode, json(viaRest).data.reason, viaRest.headers['retry-after']]).toEqual([503, 'SEARCH_TIMEOUT', '1']);
+        // Well within the pool's own statement timeout (5 s).
+        expect(Date.now() - started).toBeLessThan(4_000);
+        expect((await budgeted.caller(accessToken).tasks.list({})).items.map((task) => task.title)).toEqual(['Find me']);
+        await blocker.query('rollback');
+        expect((await budgeted.caller(accessToken).tasks.list({ search: 'find' })).items).toHaveLength(1);
+      } finally {
+        await blocker.end();
+        await budgeted.close();
+      }
+    },
+  );
 });

@@ -3,6 +3,7 @@ const UNIQUE_VIOLATION = '23505';
 const FOREIGN_KEY_VIOLATION = '23503';
 const SERIALIZATION_FAILURE = '40001';
 const DEADLOCK_DETECTED = '40P01';
+const QUERY_CANCELED = '57014';
 
 function sqlState(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
@@ -19,6 +20,11 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 
 export function isForeignKeyViolation(error: unknown): boolean {
   return sqlState(error) === FOREIGN_KEY_VIOLATION;
+}
+
+/** A statement stopped by `statement_timeout` (or cancelled): on its own, not the database's health. */
+export function isQueryCanceled(error: unknown): boolean {
+  return sqlState(error) === QUERY_CANCELED;
 }
 
 export function isRetryableTransactionError(error: unknown): boolean {

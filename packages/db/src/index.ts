@@ -6,10 +6,12 @@ export type { MigrationReport } from './migrate';
 export {
   isDatabaseUnavailable,
   isForeignKeyViolation,
+  isQueryCanceled,
   isRetryableTransactionError,
   isUniqueViolation,
 } from './errors';
 export * from './schema';
+export { withStatementTimeout } from './statement-timeout';
 export * as audit from './queries/audit';
 export * as comments from './queries/comments';
 export * as labels from './queries/labels';

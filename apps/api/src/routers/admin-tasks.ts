@@ -18,6 +18,7 @@ export const adminTasksRouter = {
         description:
           'The filters, sorts and cursor pagination of `GET /api/tasks`, across every project (or one, with `projectId`); narrow to one creator with `ownerId` or `owner` (username, any letter case).',
       },
+      refusals: ['SEARCH_TIMEOUT'],
     })
     .input(adminListTasksInput)
     .output(pageOutput(adminTaskOutput))

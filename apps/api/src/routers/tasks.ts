@@ -119,7 +119,7 @@ export const tasksRouter = {
     .mutation(({ ctx, input }) => ctx.services.tasks.create(ctx.user, input, ctx.client)),
 
   list: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/tasks', tags, summary: 'Tasks of your projects', description: FILTERS_DESCRIPTION }, refusals: ['NOT_FOUND'] })
+    .meta({ openapi: { method: 'GET', path: '/tasks', tags, summary: 'Tasks of your projects', description: FILTERS_DESCRIPTION }, refusals: ['NOT_FOUND', 'SEARCH_TIMEOUT'] })
     .input(listTasksInput)
     .output(pageOutput(taskOutput))
     .query(({ ctx, input }) => ctx.services.tasks.list(ctx.user, input)),

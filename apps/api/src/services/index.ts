@@ -142,7 +142,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     lockout,
     knownDevices,
     auth,
-    tasks: new TasksService(db),
+    tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis }),
     projects: new ProjectsService(db),
     labels: new LabelsService(db),
     comments: new CommentsService(db),

@@ -1,4 +1,16 @@
-import { type Database, type Kysely, labels, type ProjectColor, projects, type TaskPriority, type TaskStatus, taskEvents, tasks } from '@stm/db';
+import {
+  type Database,
+  isQueryCanceled,
+  type Kysely,
+  labels,
+  type ProjectColor,
+  projects,
+  type TaskPriority,
+  type TaskStatus,
+  taskEvents,
+  tasks,
+  withStatementTimeout,
+} from '@stm/db';
 import {
   type AdminListTasksQuery,
   type bulkDeleteTasksInput,
@@ -111,8 +123,16 @@ const idCursor = z.object({ i: z.number().int().positive() });
  * (`authorize`), and administrators everywhere. A change and its history are written in one
  * transaction, with the task locked, so concurrent changes apply one after the other.
  */
+export interface TasksServiceOptions {
+  /** The most one search statement may take (PostgreSQL; PGlite runs one statement at a time anyway). */
+  searchTimeoutMillis: number;
+}
+
 export class TasksService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: TasksServiceOptions,
+  ) {}
 
   /** A new task in the given project, or the caller's inbox, at the top of its status column. */
   async create(caller: ProjectCaller, input: z.output<typeof createTaskInput>, client: ClientInfo | null): Promise<Task> {
@@ -341,11 +361,23 @@ export class TasksService {
     return { items, nextCursor };
   }
 
+  async #withinSearchBudget<T>(search: () => Promise<T>): Promise<T> {
+    try {
+      return await search();
+    } catch (error) {
+      if (!isQueryCanceled(error)) throw error;
+      throw new DomainError('SEARCH_TIMEOUT', 'The search took longer than allowed; narrow it (a project, a status, more words) or try again shortly', {
+        retryAfterSeconds: 1,
+        cause: error,
+      });
+    }
+  }
+
   async #page(query: ListTasksQuery | AdminListTasksQuery, scope: tasks.TaskScope, extra: Pick<tasks.TaskFilters, 'assignee' | 'createdBy'>) {
     const order = taskListOrder(query);
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort, order);
     const search = query.search?.trim();
-    const rows = await tasks.listTasksPage(this.db, {
+    const read = (db: Kysely<Database>) => tasks.listTasksPage(db, {
       scope,
       filters: {
         ...(query.status === undefined ? {} : { statuses: query.status }),
@@ -363,6 +395,8 @@ export class TasksService {
       limit: query.limit + 1,
       ...(after === undefined ? {} : { after }),
     });
+    // What a search costs depends on its words; one caller's must not take the database from the rest.
+    const rows = search ? await this.#withinSearchBudget(() => withStatementTimeout(this.db, this.options.searchTimeoutMillis, read)) : await read(this.db);
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     const nextCursor =

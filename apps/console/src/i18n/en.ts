@@ -612,6 +612,7 @@ export const en = {
   'error.SERVER_BUSY': 'The server is busy. Try again in a moment.',
   'error.LOCKOUT_UNAVAILABLE': 'Sign-in is briefly unavailable. Please try again in a moment.',
   'error.DATABASE_UNAVAILABLE': 'The service is temporarily unavailable. Try again in a moment.',
+  'error.SEARCH_TIMEOUT': 'The search took too long. Narrow it (a project, a status, more words) or try again shortly.',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

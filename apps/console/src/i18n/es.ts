@@ -611,4 +611,5 @@ export const es: Record<MessageKey, string> = {
   'error.SERVER_BUSY': 'El servidor está ocupado. Vuelve a intentarlo en un momento.',
   'error.LOCKOUT_UNAVAILABLE': 'El inicio de sesión no está disponible por un momento. Inténtalo de nuevo enseguida.',
   'error.DATABASE_UNAVAILABLE': 'El servicio no está disponible por ahora. Vuelve a intentarlo en un momento.',
+  'error.SEARCH_TIMEOUT': 'La búsqueda tardó demasiado. Acótala (un proyecto, un estado, más palabras) o vuelve a intentarlo en un momento.',
 };
