@@ -301,8 +301,12 @@ export class AuthService {
         { createdAt: row.session_created_at, lastUsedAt: row.session_last_used_at },
         now,
       );
-      // Answered as any dead session is; the log says which rule ended it.
-      if (endedBy) return { kind: 'invalid' as const, endedBy };
+      if (endedBy) {
+        // Ended for good: a setting raised later does not bring it back. Answered as any dead
+        // session is; the log says which rule ended it.
+        await sessions.revokeSession(trx, { sessionId: row.session_id }, endedBy);
+        return { kind: 'invalid' as const, endedBy };
+      }
       await sessions.markRefreshTokenRotated(trx, tokenHash);
       // The session keeps the end it was given at sign-in: refreshing never extends it.
       const issued = await this.#issueTokens(trx, signingKey, { id: row.user_id, role: row.role }, {
