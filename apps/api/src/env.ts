@@ -35,6 +35,8 @@ const WEAK_SECRETS = new Set(
   ].map((s) => s.toLowerCase()),
 );
 const MIN_SECRET_BYTES = 32;
+/** The least bcrypt cost a production server runs with (OWASP: 10 or more); tests and development may go lower. */
+const MIN_PRODUCTION_BCRYPT_COST = 10;
 
 const booleanString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -144,8 +146,8 @@ export interface AppConfig {
   admin: { username: string; password: string } | undefined;
   tokens: { issuer: string; audience: string };
   /**
-   * How long a session may last from its sign-in, however often it is refreshed (ASVS V3);
-   * undefined: the refresh token lifetime in force at sign-in.
+   * The operator's cap on how long any session may last from its sign-in, however often it is
+   * refreshed, over the live settings' lifetimes (ASVS V3); undefined: the settings alone.
    */
   sessionMaxLifetimeSeconds: number | undefined;
   bcrypt: { cost: number; concurrency: number; maxQueue: number };
@@ -166,7 +168,8 @@ export interface AppConfig {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem reads as one line, for a log that shows only the last one.
+    super(problems.length === 1 ? `Invalid configuration: ${problems[0]}` : `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }
@@ -217,6 +220,9 @@ export function loadConfig(environment: Record<string, string | undefined>): App
       secretKey = readOrCreateDevelopmentSecret(dataDir);
       secretKeySource = 'data-dir';
     }
+  }
+  if (production && env.BCRYPT_COST < MIN_PRODUCTION_BCRYPT_COST) {
+    problems.push(`BCRYPT_COST must be at least ${MIN_PRODUCTION_BCRYPT_COST} in production (it is ${env.BCRYPT_COST})`);
   }
   if (production && !env.DATABASE_URL) {
     problems.push('DATABASE_URL is required in production: the embedded database is for development and tests only');

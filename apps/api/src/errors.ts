@@ -66,6 +66,8 @@ export interface DomainErrorOptions {
   retryAfterSeconds?: number;
   /** Extra facts the client may act on, e.g. the current version in a conflict. Never secrets. */
   details?: Record<string, unknown>;
+  /** Why, for the server's log only: what the client must not learn (which check a token failed). */
+  logDetails?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -74,6 +76,7 @@ export class DomainError extends Error {
   readonly field: string | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly details: Record<string, unknown> | undefined;
+  readonly logDetails: Record<string, unknown> | undefined;
 
   constructor(
     readonly reason: ErrorReason,
@@ -85,6 +88,7 @@ export class DomainError extends Error {
     this.field = options.field;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.details = options.details;
+    this.logDetails = options.logDetails;
   }
 
   get trpcCode(): TRPC_ERROR_CODE_KEY {

@@ -1,5 +1,5 @@
 /// <reference path="./types/pino-roll.d.ts" />
-import { mkdirSync } from 'node:fs';
+import { chmod, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Bindings, type ChildLoggerOptions, type LogFn, pino, type Logger, type LoggerOptions } from 'pino';
@@ -68,6 +68,14 @@ type SonicBoom = ReturnType<typeof pino.destination>;
 const BUFFER_BYTES = 4096;
 
 /**
+ * Log files are for the account the server runs as: they name users, addresses and what they
+ * did. A folder we make is private too; one the operator made keeps its own mode (a group may be
+ * given access to it on purpose).
+ */
+const LOG_FILE_MODE = 0o600;
+const LOG_DIR_MODE = 0o700;
+
+/**
  * JSON to stdout (pretty in development) and to a file in `log.dir` that rolls daily and keeps
  * `log.retentionDays` files. Both are written from this thread through buffered, asynchronous
  * streams: a transport thread would cost a cross-thread hand-off on every line, which measured as
@@ -87,6 +95,7 @@ export async function createLogger(config: Pick<AppConfig, 'log'>, destination?:
   }
   const streams: { level: pino.Level; stream: pino.DestinationStream }[] = [];
   const files: SonicBoom[] = [];
+  let rolling: SonicBoom | undefined;
   if (config.log.level !== 'silent' && config.log.stdout) {
     if (config.log.pretty) {
       // Loaded only when used: every module loaded at start delays readiness.
@@ -103,7 +112,7 @@ export async function createLogger(config: Pick<AppConfig, 'log'>, destination?:
   }
   if (config.log.level !== 'silent' && config.log.dir) {
     // pino-roll links `current.log` in the folder at once; it must exist first.
-    mkdirSync(config.log.dir, { recursive: true });
+    mkdirSync(config.log.dir, { recursive: true, mode: LOG_DIR_MODE });
     const { default: pinoRoll } = await import('pino-roll');
     const file: SonicBoom = await pinoRoll({
       file: path.join(config.log.dir, 'app'),
@@ -114,7 +123,9 @@ export async function createLogger(config: Pick<AppConfig, 'log'>, destination?:
       symlink: true,
       limit: { count: config.log.retentionDays - 1, removeOtherLogFiles: true },
       minLength: BUFFER_BYTES,
+      mode: LOG_FILE_MODE,
     });
+    rolling = file;
     files.push(file);
     streams.push({ level: config.log.level as pino.Level, stream: file });
   }
@@ -124,6 +135,7 @@ export async function createLogger(config: Pick<AppConfig, 'log'>, destination?:
   }
   const output = streams.length === 1 ? (streams[0] as { stream: pino.DestinationStream }).stream : pino.multistream(streams);
   const logger = pino(options, output);
+  if (rolling) keepPrivate(rolling, logger);
   const access = pino(accessOptions, output);
   let closing: Promise<void> | undefined;
   return {
@@ -153,6 +165,22 @@ export async function createLogger(config: Pick<AppConfig, 'log'>, destination?:
       return closing;
     },
   };
+}
+
+/**
+ * `mode` applies to a file opened new; today's file, left by an earlier release or made under
+ * another umask, is narrowed each time one is opened (at start and at every roll).
+ */
+function keepPrivate(file: SonicBoom & { readonly file?: string; readonly fd?: number }, logger: Logger): void {
+  // `file` and `fd` are sonic-boom's own fields, which pino's type leaves out.
+  const restrict = () => {
+    if (!file.file) return;
+    chmod(file.file, LOG_FILE_MODE, (error) => {
+      if (error) logger.warn({ err: error }, 'could not make the log file private to its owner');
+    });
+  };
+  file.on('ready', restrict);
+  if ((file.fd ?? -1) >= 0) restrict();
 }
 
 /** What a request's logger offers: Fastify's logger, and the level check the access hook makes. */

@@ -128,21 +128,23 @@ export const middleware = t.middleware;
 
 /**
  * Services throw DomainErrors (and the database its own); here they become the right status,
- * once. Anything else has none and goes on as it is (tRPC answers it 500).
+ * once. Anything else has none and goes on as it is (tRPC answers it 500). What a refusal keeps
+ * from the client (`logDetails`) goes to the request's log.
  */
-function refusalOf(cause: unknown): TRPCError | undefined {
+function refusalOf(cause: unknown, ctx: Context): TRPCError | undefined {
   const domain = toDomainError(cause);
+  if (domain?.logDetails) ctx.log.info({ reason: domain.reason, ...domain.logDetails }, 'refused');
   return domain && new TRPCError({ code: domain.trpcCode, message: domain.message, cause: domain });
 }
 
 /** What a middleware's `next()` returned, a refusal thrown with its status (`refusalOf`). */
-function withMappedError<R extends { ok: boolean; error?: { cause?: unknown } }>(result: R): R {
-  const refusal = result.ok ? undefined : refusalOf(result.error?.cause);
+function withMappedError<R extends { ok: boolean; error?: { cause?: unknown } }>(result: R, ctx: Context): R {
+  const refusal = result.ok ? undefined : refusalOf(result.error?.cause, ctx);
   if (refusal) throw refusal;
   return result;
 }
 
-const mapErrors = t.middleware(async ({ next }) => withMappedError(await next()));
+const mapErrors = t.middleware(async ({ ctx, next }) => withMappedError(await next(), ctx));
 
 // A procedure's own `.meta()` is merged over these, so the tier stays.
 export const publicProcedure = t.procedure.use(mapErrors).meta({ tier: 'public' });
@@ -150,10 +152,10 @@ export const publicProcedure = t.procedure.use(mapErrors).meta({ tier: 'public' 
 /** The caller of a signed-in call: a valid token whose session, account and key are still good. */
 function authenticate(ctx: Context) {
   if (!ctx.accessToken) {
-    throw new DomainError(
-      ctx.malformedAuthorization ? 'INVALID_TOKEN' : 'UNAUTHENTICATED',
-      ctx.malformedAuthorization ? 'The Authorization header must be "Bearer <token>"' : 'Sign in first: send "Authorization: Bearer <token>"',
-    );
+    if (ctx.malformedAuthorization) {
+      throw new DomainError('INVALID_TOKEN', 'The Authorization header must be "Bearer <token>"', { details: { problem: 'invalid_token' } });
+    }
+    throw new DomainError('UNAUTHENTICATED', 'Sign in first: send "Authorization: Bearer <token>"');
   }
   return ctx.services.auth.authenticate(ctx.accessToken);
 }
@@ -167,13 +169,13 @@ export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(as
   try {
     user = await authenticate(ctx);
   } catch (cause) {
-    throw refusalOf(cause) ?? cause;
+    throw refusalOf(cause, ctx) ?? cause;
   }
   // The request's log line carries the user id; a child logger per call was measurable on the
   // hottest path, and the request id already ties a procedure's own log lines to that line.
   ctx.identify(user.id);
   // tRPC merges what `next` is given into the context (a copy per call): give it only what is new.
-  return withMappedError(await next({ ctx: { user } }));
+  return withMappedError(await next({ ctx: { user } }), ctx);
 });
 
 export const adminProcedure = protectedProcedure.meta({ tier: 'admin' }).use(({ ctx, next }) => {

@@ -133,7 +133,7 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
     const target = await place();
     const restored = await cli(target, ['db:restore', file]);
     expect(restored, restored.stderr).toMatchObject({ code: 0 });
-    expect(restored.stdout).toMatch(/^Migrated on: 2026_11_25_0003_tasks, 2026_12_05_0004_shared_work$/m);
+    expect(restored.stdout).toMatch(/^Migrated on: 2026_11_25_0003_tasks, 2026_12_05_0004_shared_work, 2026_12_06_0005_session_lifetimes$/m);
     const now = await usingDatabase(target, picture);
     expect(now.users).toEqual(oldPicture.users);
     expect(now.tasks).toEqual([]);

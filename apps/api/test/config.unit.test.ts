@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseTrustProxy } from '../src/env';
 
@@ -37,6 +39,39 @@ describe('production configuration', () => {
 
   it('refuses the embedded database', () => {
     expect(problems({ NODE_ENV: 'production', SECRET_KEY: STRONG }).join()).toMatch(/DATABASE_URL is required in production/);
+  });
+
+  it('refuses a bcrypt cost below 10, which tests and development may use', () => {
+    expect(problems({ NODE_ENV: 'production', SECRET_KEY: STRONG, DATABASE_URL: pg, BCRYPT_COST: '9' })).toEqual([
+      'BCRYPT_COST must be at least 10 in production (it is 9)',
+    ]);
+    expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: STRONG, DATABASE_URL: pg, BCRYPT_COST: '10' }).bcrypt.cost).toBe(10);
+    expect(loadConfig({ NODE_ENV: 'development', SECRET_KEY: STRONG, BCRYPT_COST: '4' }).bcrypt.cost).toBe(4);
+  });
+
+  it('stops the server at BCRYPT_COST=8 with one line naming it, and no stack', () => {
+    const started = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      // Nothing inherited: a developer's .env values are overridden by these.
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        NODE_ENV: 'production',
+        SECRET_KEY: STRONG,
+        // Nothing listens there: a server that went on would fail later, and differently.
+        DATABASE_URL: 'postgres://app@127.0.0.1:1/stm',
+        BCRYPT_COST: '8',
+        PORT: '0',
+        LOG_FILE: 'false',
+        CONSOLE_DIR: '',
+        REDIS_URL: '',
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(started.stdout).toBe('');
+    expect(started.stderr).toBe('Invalid configuration: BCRYPT_COST must be at least 10 in production (it is 8)\n');
+    // EX_CONFIG, as for every configuration refused at start.
+    expect(started.status).toBe(78);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -76,6 +76,59 @@ describe('the log file', () => {
     expect(requests.filter((entry) => entry.statusCode === 401)).toHaveLength(3);
     expect(requests.filter((entry) => entry.statusCode >= 500)).toHaveLength(0);
     expect(requests.filter((entry) => entry.url === '/api/auth/me' || entry.url === '/trpc/auth.me')).toHaveLength(5);
+  });
+});
+
+describe('log files', () => {
+  const datedFiles = (logDir: string) => readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
+  const modeOf = (file: string) => statSync(file).mode & 0o777;
+
+  it('are readable by the server\'s account only (0600), in a folder of its own (0700), even one left open before', async () => {
+    const logDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'stm-logs-')), 'logs');
+    const environment = { LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' };
+    const first = await createTestApp(environment);
+    await first.app.inject({ method: 'GET', url: '/healthz' });
+    await first.close();
+    const [file] = datedFiles(logDir);
+    expect(file).toBeDefined();
+    expect(modeOf(path.join(logDir, file!))).toBe(0o600);
+    expect(modeOf(logDir)).toBe(0o700);
+
+    // Today's file, as an earlier release left it: written on again, and private again.
+    chmodSync(path.join(logDir, file!), 0o644);
+    const second = await createTestApp(environment);
+    try {
+      await second.app.inject({ method: 'GET', url: '/healthz' });
+    } finally {
+      await second.close();
+    }
+    expect(datedFiles(logDir)).toEqual([file]);
+    expect(modeOf(path.join(logDir, file!))).toBe(0o600);
+  });
+
+  it('say which check refused an access token, which the answer does not', async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
+    try {
+      const { accessToken } = await signUpAdmin(t, 'log_refusal');
+      await trpc(t.app, 'mutation', 'auth.logout', undefined, { token: accessToken });
+      const answers = [
+        await rest(t.app, 'GET', '/api/auth/me', { token: 'not.a.jwt', headers: { 'x-request-id': 'malformed-1' } }),
+        await trpc(t.app, 'query', 'auth.me', undefined, { token: accessToken, headers: { 'x-request-id': 'ended-1' } }),
+      ];
+      for (const answer of answers) expect(answer.body).not.toMatch(/malformed|session_ended|revoked/);
+    } finally {
+      await t.close();
+    }
+    const entries = datedFiles(logDir)
+      .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
+      .join('\n')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+    const refusal = (requestId: string) => entries.find((entry) => entry.requestId === requestId && entry.msg === 'refused');
+    expect(refusal('malformed-1')).toMatchObject({ reason: 'INVALID_TOKEN', tokenCheck: 'malformed' });
+    expect(refusal('ended-1')).toMatchObject({ reason: 'INVALID_TOKEN', tokenCheck: 'session_ended' });
   });
 });
 

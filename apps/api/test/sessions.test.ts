@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, PASSWORD, rejection, rest, signUp, signUpAdmin, type TestApp, trpc } from './helpers';
@@ -109,6 +110,215 @@ describe('the absolute lifetime of a session (ASVS V3)', () => {
     } finally {
       await short.close();
     }
+  });
+});
+
+/** The session an access token belongs to. */
+function sessionIdOf(accessToken: string): string {
+  return JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).sid;
+}
+
+/** Moves a session back in time, as if begun and last used that long ago. */
+async function age(accessToken: string, { begunMsAgo, lastUsedMsAgo }: { begunMsAgo: number; lastUsedMsAgo: number }) {
+  // The schema keeps created_at out of reach of updates; a test may move it.
+  await sql`update sessions set created_at = ${new Date(Date.now() - begunMsAgo)}, last_used_at = ${new Date(Date.now() - lastUsedMsAgo)}
+    where id = ${sessionIdOf(accessToken)}::uuid`.execute(t.database.db);
+}
+
+/** A refresh over REST and, with a token of its own, over tRPC: their statuses and reasons. */
+async function refreshBoth(restToken: string, trpcToken: string) {
+  const overRest = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: restToken } });
+  const overTrpc = await trpc(t.app, 'mutation', 'auth.refresh', { refresh_token: trpcToken });
+  return {
+    rest: [overRest.statusCode, overRest.statusCode === 200 ? null : json(overRest).data.reason],
+    trpc: [overTrpc.statusCode, overTrpc.statusCode === 200 ? null : json(overTrpc).error.data.reason],
+  };
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const SESSION_DEAD = { rest: [401, 'REFRESH_TOKEN_INVALID'], trpc: [401, 'REFRESH_TOKEN_INVALID'] };
+const SESSION_OK = { rest: [200, null], trpc: [200, null] };
+
+describe('idle timeout and absolute lifetime (ASVS V3.3)', () => {
+  /** Two sessions of one account, so REST and tRPC each spend a refresh token of their own. */
+  async function twoSessions(username: string, options: { admin?: boolean; remember?: boolean } = {}) {
+    if (options.admin) await signUpAdmin(t, username);
+    else await t.caller().auth.register({ username, password: PASSWORD });
+    const remember = options.remember === undefined ? {} : { remember_me: options.remember };
+    // One over the OAuth2 form (a string, as forms send), one over tRPC (a boolean).
+    const overForm = json(
+      await rest(t.app, 'POST', '/api/auth/login', {
+        form: { username, password: PASSWORD, ...(options.remember === undefined ? {} : { remember_me: String(options.remember) }) },
+      }),
+    );
+    const overTrpc = json(await trpc(t.app, 'mutation', 'auth.login', { username, password: PASSWORD, ...remember })).result.data;
+    return [overForm, overTrpc] as { access_token: string; refresh_token: string }[];
+  }
+
+  it('ends an administrator\'s session idle for more than 30 minutes, and its access token with it', async () => {
+    const [a, b] = await twoSessions('idle_admin', { admin: true });
+    await age(a!.access_token, { begunMsAgo: 40 * MINUTE, lastUsedMsAgo: 31 * MINUTE });
+    await age(b!.access_token, { begunMsAgo: 40 * MINUTE, lastUsedMsAgo: 31 * MINUTE });
+    const me = await rest(t.app, 'GET', '/api/auth/me', { token: a!.access_token });
+    expect(me.statusCode).toBe(401);
+    expect(json(me).data.details).toEqual({ problem: 'invalid_token' });
+    expect(await refreshBoth(a!.refresh_token, b!.refresh_token)).toEqual(SESSION_DEAD);
+    // The same 401 a revoked session gets.
+    const ended = await signUp(t, 'idle_compare');
+    await t.caller(ended.accessToken).auth.logout();
+    const revoked = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: ended.refreshToken } });
+    const idle = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: a!.refresh_token } });
+    expect(revoked.statusCode).toBe(401);
+    expect(json(idle)).toEqual(json(revoked));
+  });
+
+  it('ends an administrator\'s session 12 hours after sign-in however busy it is, "keep me signed in" or not', async () => {
+    const [a, b] = await twoSessions('old_admin', { admin: true, remember: true });
+    await age(a!.access_token, { begunMsAgo: 12 * HOUR + MINUTE, lastUsedMsAgo: MINUTE });
+    await age(b!.access_token, { begunMsAgo: 12 * HOUR + MINUTE, lastUsedMsAgo: MINUTE });
+    expect((await rest(t.app, 'GET', '/api/auth/me', { token: b!.access_token })).statusCode).toBe(401);
+    expect(await refreshBoth(a!.refresh_token, b!.refresh_token)).toEqual(SESSION_DEAD);
+  });
+
+  it('keeps a user\'s session that asked to be kept, idle or old, and ends one that did not', async () => {
+    const lapse = { begunMsAgo: 13 * HOUR, lastUsedMsAgo: 31 * MINUTE };
+    const [a, b] = await twoSessions('kept_user', { remember: true });
+    await age(a!.access_token, lapse);
+    await age(b!.access_token, lapse);
+    expect(await refreshBoth(a!.refresh_token, b!.refresh_token)).toEqual(SESSION_OK);
+    const listed = json(await rest(t.app, 'GET', '/api/auth/sessions', { token: a!.access_token }));
+    // The refreshes above were use: both are live again, and listed as kept.
+    expect(listed.items.map((session: { remember: boolean }) => session.remember)).toEqual([true, true]);
+
+    const [c, d] = await twoSessions('unkept_user');
+    await age(c!.access_token, lapse);
+    await age(d!.access_token, lapse);
+    expect(await refreshBoth(c!.refresh_token, d!.refresh_token)).toEqual(SESSION_DEAD);
+  });
+
+  it('ends a kept user session past 30 days, or idle past 7', async () => {
+    const [a, b] = await twoSessions('kept_long', { remember: true });
+    await age(a!.access_token, { begunMsAgo: 30 * 24 * HOUR + MINUTE, lastUsedMsAgo: MINUTE });
+    await age(b!.access_token, { begunMsAgo: 8 * 24 * HOUR, lastUsedMsAgo: 7 * 24 * HOUR + MINUTE });
+    expect(await refreshBoth(a!.refresh_token, b!.refresh_token)).toEqual(SESSION_DEAD);
+  });
+
+  it('resets the idle clock at every refresh', async () => {
+    const [a] = await twoSessions('idle_reset', { admin: true });
+    const idleFor = (ms: number) =>
+      t.database.db
+        .updateTable('sessions')
+        .set({ last_used_at: new Date(Date.now() - ms) })
+        .where('id', '=', sessionIdOf(a!.access_token))
+        .execute();
+    await age(a!.access_token, { begunMsAgo: 40 * MINUTE, lastUsedMsAgo: 25 * MINUTE });
+    const rotated = json(await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: a!.refresh_token } }));
+    const { last_used_at } = await t.database.db
+      .selectFrom('sessions')
+      .select('last_used_at')
+      .where('id', '=', sessionIdOf(a!.access_token))
+      .executeTakeFirstOrThrow();
+    expect(Date.now() - last_used_at.getTime()).toBeLessThan(MINUTE);
+    // 25 more minutes: 65 since sign-in, but only 25 idle.
+    await idleFor(25 * MINUTE);
+    const again = await trpc(t.app, 'mutation', 'auth.refresh', { refresh_token: rotated.refresh_token });
+    expect(again.statusCode).toBe(200);
+    // Then 31 without use.
+    await idleFor(31 * MINUTE);
+    const late = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: json(again).result.data.refresh_token } });
+    expect(late.statusCode).toBe(401);
+  });
+
+  it('follows the live settings, for sessions already open', async () => {
+    const actor = { id: null, username: 'test' };
+    const [a, b] = await twoSessions('live_idle_admin', { admin: true });
+    await age(a!.access_token, { begunMsAgo: 2 * HOUR, lastUsedMsAgo: 45 * MINUTE });
+    await age(b!.access_token, { begunMsAgo: 2 * HOUR, lastUsedMsAgo: 45 * MINUTE });
+    let rotated: { refresh_token: string }[];
+    await t.app.services.settings.update({ sessionIdleTimeoutSeconds: 3_600 }, actor, null);
+    try {
+      rotated = await Promise.all([a, b].map(async (session) => t.caller().auth.refresh({ refresh_token: session!.refresh_token }))) as { refresh_token: string }[];
+    } finally {
+      await t.app.services.settings.update({ sessionIdleTimeoutSeconds: 1_800 }, actor, null);
+    }
+    // Back at 30 minutes, the same 45 minutes of idleness end them.
+    await age(a!.access_token, { begunMsAgo: 2 * HOUR, lastUsedMsAgo: 45 * MINUTE });
+    await age(b!.access_token, { begunMsAgo: 2 * HOUR, lastUsedMsAgo: 45 * MINUTE });
+    expect(await refreshBoth(rotated[0]!.refresh_token, rotated[1]!.refresh_token)).toEqual(SESSION_DEAD);
+  });
+});
+
+describe('the sessions of one account', () => {
+  it.each(['REST', 'tRPC'])('are at most 50: the 51st sign-in (over %s) ends the oldest, which can no longer refresh', async (transport) => {
+    const username = `cap_${transport.toLowerCase()}`;
+    await t.caller().auth.register({ username, password: PASSWORD });
+    const signIns = [];
+    for (let i = 0; i < 50; i++) signIns.push(await t.caller().auth.login({ username, password: PASSWORD }));
+    const [oldest, second] = signIns as { access_token: string; refresh_token: string }[];
+    const fiftyFirst =
+      transport === 'REST'
+        ? json(await rest(t.app, 'POST', '/api/auth/login', { form: { username, password: PASSWORD } }))
+        : json(await trpc(t.app, 'mutation', 'auth.login', { username, password: PASSWORD })).result.data;
+
+    const refused = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: oldest!.refresh_token } });
+    expect(refused.statusCode).toBe(401);
+    expect(json(refused).data.reason).toBe('REFRESH_TOKEN_INVALID');
+    expect(await rejection(t.caller().auth.refresh({ refresh_token: oldest!.refresh_token }))).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect((await rest(t.app, 'GET', '/api/auth/me', { token: oldest!.access_token })).statusCode).toBe(401);
+    await expect(t.caller(second!.access_token).auth.me()).resolves.toMatchObject({ username });
+
+    // 50 live, the newest first, read in pages of 20 over REST and at once over tRPC.
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await rest(t.app, 'GET', `/api/auth/sessions?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: fiftyFirst.access_token });
+      expect(page.statusCode).toBe(200);
+      ids.push(...json(page).items.map((session: { id: string }) => session.id));
+      cursor = json(page).nextCursor;
+    } while (cursor);
+    expect(ids).toHaveLength(50);
+    expect(new Set(ids).size).toBe(50);
+    expect(ids[0]).toBe(sessionIdOf(fiftyFirst.access_token));
+    expect(ids).not.toContain(sessionIdOf(oldest!.access_token));
+    const all = await t.caller(fiftyFirst.access_token).auth.sessions({ limit: 100 });
+    expect(all.items.map((session) => session.id)).toEqual(ids);
+    expect(all.nextCursor).toBeNull();
+
+    const [event] = await t.database.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('action', '=', 'auth.login_succeeded')
+      .where('target_id', '=', sessionIdOf(fiftyFirst.access_token))
+      .execute();
+    expect(event?.details).toEqual({ endedOldestSessions: [sessionIdOf(oldest!.access_token)] });
+  });
+
+  it('are listed a page at a time, newest sign-in first, with a cursor over tRPC and REST', async () => {
+    const { accessToken } = await signUp(t, 'paged_sessions');
+    for (let i = 0; i < 4; i++) await t.caller().auth.login({ username: 'paged_sessions', password: PASSWORD });
+    const overTrpc: string[][] = [];
+    let page = await t.caller(accessToken).auth.sessions({ limit: 2 });
+    overTrpc.push(page.items.map((session) => session.id));
+    while (page.nextCursor) {
+      page = await t.caller(accessToken).auth.sessions({ limit: 2, cursor: page.nextCursor });
+      overTrpc.push(page.items.map((session) => session.id));
+    }
+    expect(overTrpc.map((ids) => ids.length)).toEqual([2, 2, 1]);
+    const overRest: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const response = await rest(t.app, 'GET', `/api/auth/sessions?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: accessToken });
+      expect(response.statusCode).toBe(200);
+      overRest.push(json(response).items.map((session: { id: string }) => session.id));
+      cursor = json(response).nextCursor;
+    } while (cursor);
+    expect(overRest).toEqual(overTrpc);
+    // The session signing in first is the last listed.
+    expect(overTrpc.at(-1)).toEqual([sessionIdOf(accessToken)]);
+    const bad = await rest(t.app, 'GET', '/api/auth/sessions?cursor=not-a-cursor', { token: accessToken });
+    expect(bad.statusCode).toBe(400);
+    expect(json(bad).data.fieldErrors.cursor).toBeDefined();
   });
 });
 

@@ -293,7 +293,7 @@ describe('the task list and a token that stopped being good', () => {
     for (const query of ['', '?sort=dueAt&order=asc', '?limit=0', '?cursor=not-a-cursor']) {
       const response = await listAs(token, query);
       expect(response.statusCode, query).toBe(401);
-      expect(json(response).data, query).toMatchObject({ reason: 'INVALID_TOKEN', details: { problem: 'revoked' } });
+      expect(json(response).data, query).toMatchObject({ reason: 'INVALID_TOKEN', details: { problem: 'invalid_token' } });
       expect(JSON.stringify(json(response)), query).not.toContain('list_leaver');
     }
     expect(await rejection(t.caller(token).tasks.list({}))).toMatchObject({ code: 'UNAUTHORIZED', reason: 'INVALID_TOKEN' });

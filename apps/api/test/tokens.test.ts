@@ -188,6 +188,91 @@ describe('forged and stale tokens are refused', () => {
   });
 });
 
+describe('a refused access token', () => {
+  /** The 401 of one token over REST and over tRPC (over HTTP), without the parts that name the path. */
+  async function refusalsOf(token: string) {
+    const overRest = await rest(t.app, 'GET', '/api/auth/me', { token });
+    const overTrpc = await trpc(t.app, 'query', 'auth.me', undefined, { token });
+    expect(overRest.statusCode).toBe(401);
+    expect(overTrpc.statusCode).toBe(401);
+    const { path: _restPath, ...restData } = json(overRest).data;
+    const { path: _trpcPath, ...trpcData } = json(overTrpc).error.data;
+    return { rest: { ...json(overRest), data: restData }, trpc: { ...json(overTrpc).error, data: trpcData } };
+  }
+
+  it('says only "expired" or "invalid_token", whichever check failed, over REST and tRPC', async () => {
+    const admin = await signUpAdmin(t, 'refusal_admin');
+    const user = await signUp(t, 'refusal_user');
+    const key = await t.app.services.keyring.signingKey();
+    const claims = claimsOf(user.accessToken);
+    const subject = { userId: Number(claims.sub), role: 'user' as const, sessionId: claims.sid as string };
+    const base = { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 600 };
+
+    const expired = await refusalsOf((await signAccessToken(key, subject, { ...base, ttlSeconds: 60, now: Date.now() - 3_600_000 })).token);
+    expect(expired.rest.data.details).toEqual({ problem: 'expired' });
+    expect(expired.trpc.data.details).toEqual({ problem: 'expired' });
+
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const foreignKey = await new SignJWT({ role: 'user', sid: subject.sessionId })
+      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'at+jwt' })
+      .setSubject(String(subject.userId))
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setNotBefore('0s')
+      .setExpirationTime('10m')
+      .setJti('x')
+      .sign(privateKey);
+    const [header, payload, signature] = user.accessToken.split('.');
+    const tampered = `${header}.${Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url')}.${signature}`;
+    const loggedOut = await signUp(t, 'refusal_out');
+    await t.caller(loggedOut.accessToken).auth.logout();
+    const revokedKeyUser = await signUp(t, 'refusal_key');
+    const invalid = [
+      foreignKey,
+      tampered,
+      'not.a.jwt',
+      (await signAccessToken(key, subject, { ...base, issuer: 'someone-else' })).token,
+      (await signAccessToken(key, subject, { ...base, now: Date.now() + 3_600_000 })).token,
+      (await signAccessToken(key, { ...subject, sessionId: '00000000-0000-4000-8000-000000000000' }, base)).token,
+      loggedOut.accessToken,
+    ];
+    const answers = [];
+    for (const token of invalid) answers.push(await refusalsOf(token));
+    // A revoked key last: it revokes every token signed so far.
+    await t.caller(admin.accessToken).admin.keys.revoke({ kid: headerOf(revokedKeyUser.accessToken).kid as string });
+    answers.push(await refusalsOf(revokedKeyUser.accessToken));
+    for (const answer of answers) {
+      expect(answer.rest).toEqual(answers[0]!.rest);
+      expect(answer.trpc).toEqual(answers[0]!.trpc);
+    }
+    expect(answers[0]!.rest).toEqual({
+      message: 'The access token is invalid',
+      code: 'UNAUTHORIZED',
+      data: { code: 'UNAUTHORIZED', httpStatus: 401, reason: 'INVALID_TOKEN', details: { problem: 'invalid_token' } },
+    });
+    expect(answers[0]!.trpc.data.details).toEqual({ problem: 'invalid_token' });
+  });
+
+  it('is one signed by our key with a lifetime longer than any access token may have', async () => {
+    const user = await signUp(t, 'long_lived');
+    const key = await t.app.services.keyring.signingKey();
+    const claims = claimsOf(user.accessToken);
+    const subject = { userId: Number(claims.sub), role: 'user' as const, sessionId: claims.sid as string };
+    const base = { issuer: ISSUER, audience: AUDIENCE };
+    // The longest the setting allows is a day: that is accepted, a second more is not.
+    const longest = (await signAccessToken(key, subject, { ...base, ttlSeconds: 86_400 })).token;
+    expect((await rest(t.app, 'GET', '/api/auth/me', { token: longest })).statusCode).toBe(200);
+    for (const ttlSeconds of [86_401, 10 * 365 * 86_400]) {
+      const token = (await signAccessToken(key, subject, { ...base, ttlSeconds })).token;
+      const refused = await refusalsOf(token);
+      expect(refused.rest.data).toMatchObject({ reason: 'INVALID_TOKEN', details: { problem: 'invalid_token' } });
+      expect(refused.trpc.data).toMatchObject({ reason: 'INVALID_TOKEN', details: { problem: 'invalid_token' } });
+      expect(await rejection(t.caller(token).auth.me())).toMatchObject({ code: 'UNAUTHORIZED', reason: 'INVALID_TOKEN' });
+    }
+  });
+});
+
 describe('signing key rotation and revocation', () => {
   it('rotation keeps tokens of the previous key valid; revoking a key kills its tokens at once', async () => {
     const admin = await signUpAdmin(t, 'rotating_admin');

@@ -171,6 +171,27 @@ describe('the saved session', () => {
     await expect(stat(user.sessionFile)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('lasts past the idle timeout with stm login --remember, and ends at it without', async () => {
+    const kept = await newUser();
+    const plain = await newUser();
+    expect((await kept.run(['login', 'alice', '--remember'], { stdin: `${PASSWORD}\n` })).code).toBe(0);
+    expect((await plain.login('alice')).code).toBe(0);
+    // 31 minutes without use, as the database sees it.
+    for (const user of [kept, plain]) {
+      const sessionId = JSON.parse(Buffer.from((await user.session()).accessToken.split('.')[1]!, 'base64url').toString()).sid;
+      await api.app.services.database.db
+        .updateTable('sessions')
+        .set({ last_used_at: new Date(Date.now() - 31 * 60 * 1000) })
+        .where('id', '=', sessionId)
+        .execute();
+    }
+
+    expect(await kept.run(['whoami'])).toMatchObject({ code: 0, stdout: `alice (user, id 1) at ${api.url}\n` });
+    const ended = await plain.run(['whoami']);
+    expect(ended).toMatchObject({ code: 3, stdout: '' });
+    expect(ended.stderr).toBe('stm: Your session has ended (REFRESH_TOKEN_INVALID): run `stm login` to sign in again\n');
+  });
+
   it('stm logout ends the session at the API and deletes the file', async () => {
     const user = await newUser();
     expect((await user.login('alice')).code).toBe(0);

@@ -98,6 +98,8 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     const phone = await stage.newContext();
     for (const { page } of [laptop, phone]) {
       await page.goto('/sign-in');
+      // The phone stays signed in for longer; the laptop does not.
+      if (page === phone.page) await page.getByLabel('Keep me signed in').check();
       await signIn(page, username, PASSWORD);
       await waitForPath(page, '/tasks');
     }
@@ -106,6 +108,10 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     const sessions = laptop.page.locator('.session');
     await laptop.page.getByText('This browser').waitFor();
     expect(await sessions.count()).toBe(2);
+    // Listed in a table, this browser first; only the phone's session is kept signed in.
+    expect(await sessions.first().getByText('This browser').count()).toBe(1);
+    expect(await laptop.page.getByText('Kept signed in').count()).toBe(1);
+    expect(await sessions.nth(1).getByText('Kept signed in').count()).toBe(1);
     await screenshot(laptop.page, 'account-sessions');
     await laptop.page.getByRole('button', { name: /^End session:/ }).click();
     const dialog = laptop.page.getByRole('dialog', { name: 'End this session?' });

@@ -23,6 +23,7 @@ export {
   type KeyResolver,
   type SignedAccessToken,
   type TokenAudience,
+  type VerifyOptions,
 } from './tokens';
 export { BusyError, WorkLimiter } from './work-limiter';
 export type { CryptoKey, JWK } from 'jose';

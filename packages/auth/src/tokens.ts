@@ -57,11 +57,17 @@ export type KeyResolver = (kid: string) => Promise<CryptoKey | undefined>;
 
 export const CLOCK_TOLERANCE_SECONDS = 5;
 
+export interface VerifyOptions extends TokenAudience {
+  /** The longest lifetime (`exp - iat`) a token may have been given; a longer one is refused. */
+  maxLifetimeSeconds: number;
+  now?: number;
+}
+
 /**
  * Verifies signature, algorithm (pinned), type, issuer, audience and times, and the shape of
  * our own claims. Any failure is a `TokenError`; nothing else escapes.
  */
-export async function verifyAccessToken(token: string, resolveKey: KeyResolver, options: TokenAudience & { now?: number }): Promise<AccessTokenClaims> {
+export async function verifyAccessToken(token: string, resolveKey: KeyResolver, options: VerifyOptions): Promise<AccessTokenClaims> {
   let kid = '';
   const getKey = async (header: JWTHeaderParameters, _token: FlattenedJWSInput) => {
     if (typeof header.kid !== 'string' || header.kid.length === 0) throw new TokenError('unknown_key');
@@ -102,6 +108,8 @@ export async function verifyAccessToken(token: string, resolveKey: KeyResolver, 
     throw new TokenError('bad_claims');
   }
   if (iat > now + CLOCK_TOLERANCE_SECONDS) throw new TokenError('not_yet_valid');
+  // A token signed with our key but made to outlive what we issue is not one we issued as it is.
+  if (exp - iat > options.maxLifetimeSeconds) throw new TokenError('lifetime_too_long');
   return { userId, role, sessionId: sid, jti, kid, issuedAt: iat, expiresAt: exp };
 }
 

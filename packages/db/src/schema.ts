@@ -29,6 +29,8 @@ export interface SessionsTable {
   revoke_reason: string | null;
   user_agent: string | null;
   ip: string | null;
+  /** Signed in with "keep me signed in": a user's session then gets the longer idle timeout and lifetime. */
+  remember: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface RefreshTokensTable {

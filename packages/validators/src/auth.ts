@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NUL_MESSAGE, noNul } from './common';
+import { cursorSchema, limitSchema, NUL_MESSAGE, noNul, queryBoolean } from './common';
 
 export const roleSchema = z.enum(['admin', 'user']);
 export type Role = z.infer<typeof roleSchema>;
@@ -59,6 +59,10 @@ export const loginInput = z.object({
   client_secret: z.string().max(200).optional(),
   /** Browsers ask for the refresh token in an httpOnly cookie instead of the body. */
   refresh_token_delivery: refreshTokenDelivery.optional(),
+  /** "Keep me signed in": a user's session gets the longer idle timeout and lifetime (never an administrator's). */
+  remember_me: queryBoolean
+    .optional()
+    .describe('Keep me signed in: the longer idle timeout and lifetime for a user (not an administrator). A form sends `true` or `false`.'),
 });
 export type LoginInput = z.infer<typeof loginInput>;
 
@@ -68,6 +72,13 @@ export const refreshInput = z.object({
   grant_type: z.literal('refresh_token').optional(),
   refresh_token_delivery: refreshTokenDelivery.optional(),
 });
+
+/** A page of the caller's live sessions, newest sign-in first. */
+export const sessionListInput = z.object({
+  limit: limitSchema.describe('Sessions per page, 1–100'),
+  cursor: cursorSchema.optional().describe('`nextCursor` of the previous page'),
+});
+export type SessionListInput = z.infer<typeof sessionListInput>;
 
 export const changePasswordInput = z.object({
   currentPassword: passwordSchema,

@@ -9,11 +9,18 @@ export const ACCESS_TOKEN_TTL_MAX_SECONDS = DAY;
 /** The least any password policy may ask for (NIST SP 800-63B): what holds before the live policy is known. */
 export const LOWEST_PASSWORD_MIN_LENGTH = 8;
 
+const idleTimeout = z.number().int().min(5 * 60).max(365 * DAY);
+const sessionLifetime = z.number().int().min(3_600).max(365 * DAY);
+
 /** Each setting's rule, without a default: an update names only what it changes. */
 const settingsFields = {
   registrationOpen: strictBoolean,
   accessTokenTtlSeconds: z.number().int().min(60).max(ACCESS_TOKEN_TTL_MAX_SECONDS),
   refreshTokenTtlSeconds: z.number().int().min(3_600).max(365 * DAY),
+  sessionIdleTimeoutSeconds: idleTimeout,
+  sessionMaxLifetimeSeconds: sessionLifetime,
+  rememberedSessionIdleTimeoutSeconds: idleTimeout,
+  rememberedSessionMaxLifetimeSeconds: sessionLifetime,
   lockoutThreshold: z.number().int().min(1).max(1_000),
   lockoutWindowSeconds: z.number().int().min(60).max(DAY),
   passwordMinLength: z.number().int().min(LOWEST_PASSWORD_MIN_LENGTH).max(64),
@@ -25,6 +32,12 @@ export const settingsSchema = z.object({
   registrationOpen: settingsFields.registrationOpen.default(true),
   accessTokenTtlSeconds: settingsFields.accessTokenTtlSeconds.default(15 * 60),
   refreshTokenTtlSeconds: settingsFields.refreshTokenTtlSeconds.default(30 * DAY),
+  // ASVS 4.0.3 V3.3.2 at level 2: administrators' sessions, and users' who did not ask to stay signed in.
+  sessionIdleTimeoutSeconds: settingsFields.sessionIdleTimeoutSeconds.default(30 * 60),
+  sessionMaxLifetimeSeconds: settingsFields.sessionMaxLifetimeSeconds.default(12 * 3_600),
+  // Users who ticked "keep me signed in" (never administrators).
+  rememberedSessionIdleTimeoutSeconds: settingsFields.rememberedSessionIdleTimeoutSeconds.default(7 * DAY),
+  rememberedSessionMaxLifetimeSeconds: settingsFields.rememberedSessionMaxLifetimeSeconds.default(30 * DAY),
   lockoutThreshold: settingsFields.lockoutThreshold.default(5),
   lockoutWindowSeconds: settingsFields.lockoutWindowSeconds.default(15 * 60),
   // NIST SP 800-63B-4: at least 15 characters where the password is the only factor.

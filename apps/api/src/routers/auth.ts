@@ -5,6 +5,7 @@ import {
   refreshInput,
   registerInput,
   resetPasswordInput,
+  sessionListInput,
 } from '@stm/validators';
 import { z } from 'zod';
 import {
@@ -20,7 +21,7 @@ import type { Context } from '../context';
 import { DomainError } from '../errors';
 import type { IssuedTokens } from '../services/auth';
 import { adminProcedure, protectedProcedure, publicProcedure } from '../trpc';
-import { NEW_PASSWORD_REFUSALS, okOutput, timestamp, userOutput } from './schemas';
+import { NEW_PASSWORD_REFUSALS, okOutput, pageOutput, timestamp, userOutput } from './schemas';
 
 /** The OAuth 2.0 token response (RFC 6749 §5.1), so standard clients understand it. */
 const tokenOutput = z.object({
@@ -37,6 +38,7 @@ const sessionOutput = z.object({
   expiresAt: timestamp,
   userAgent: z.string().nullable(),
   ip: z.string().nullable(),
+  remember: z.boolean().describe('Signed in with "keep me signed in"'),
   current: z.boolean(),
 });
 
@@ -82,7 +84,10 @@ export const authRouter = {
         tags,
         summary: 'Sign in',
         description:
-          'OAuth 2.0 password grant: accepts the form (`application/x-www-form-urlencoded`) that Swagger UI and OAuth2 clients send, or JSON. Answers an access token and a refresh token, and sets an httpOnly device cookie that keeps this browser known to the account. Repeated failures are refused with 429 `ACCOUNT_LOCKED` and `Retry-After`.',
+          'OAuth 2.0 password grant: accepts the form (`application/x-www-form-urlencoded`) that Swagger UI and OAuth2 clients send, or JSON. Answers an access token and a refresh token, and sets an httpOnly device cookie that keeps this browser known to the account. ' +
+          'Repeated failures are refused with 429 `ACCOUNT_LOCKED` and `Retry-After`. ' +
+          'The session ends after the idle timeout or at its lifetime (live settings); `remember_me` ("keep me signed in") gives a user the longer ones, never an administrator. ' +
+          'An account keeps at most 50 sessions: a sign-in beyond ends the oldest.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
       refusals: ['INVALID_CREDENTIALS', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
@@ -160,9 +165,10 @@ export const authRouter = {
     }),
 
   sessions: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/auth/sessions', tags, summary: 'The live sessions of this account' } })
-    .output(z.object({ items: z.array(sessionOutput) }))
-    .query(async ({ ctx }) => ({ items: await ctx.services.auth.listSessions(ctx.user) })),
+    .meta({ openapi: { method: 'GET', path: '/auth/sessions', tags, summary: 'The live sessions of this account, newest sign-in first, one page at a time' } })
+    .input(sessionListInput.optional())
+    .output(pageOutput(sessionOutput))
+    .query(({ ctx, input }) => ctx.services.auth.listSessions(ctx.user, input ?? sessionListInput.parse({}))),
 
   revokeSession: protectedProcedure
     .meta({ openapi: { method: 'DELETE', path: '/auth/sessions/{id}', tags, summary: 'End one of your sessions' }, refusals: ['NOT_FOUND'] })

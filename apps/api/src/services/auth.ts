@@ -11,13 +11,24 @@ import {
   verifyAccessToken,
 } from '@stm/auth';
 import { type Database, isUniqueViolation, type Kysely, projects, sessions, type UserRole, users } from '@stm/db';
-import { type ChangePasswordInput, type LoginInput, PASSWORD_MAX_LENGTH, type RegisterInput, usernameSchema } from '@stm/validators';
+import {
+  ACCESS_TOKEN_TTL_MAX_SECONDS,
+  type ChangePasswordInput,
+  type LoginInput,
+  PASSWORD_MAX_LENGTH,
+  type RegisterInput,
+  type SessionListInput,
+  usernameSchema,
+} from '@stm/validators';
+import { z } from 'zod';
 import { DomainError } from '../errors';
 import type { Logger } from '../logger';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
+import { decodeCursor, type Page, pageOf } from './cursor';
 import type { Keyring } from './keyring';
 import type { KnownDevices } from './known-devices';
 import { accountKeyOf, type RefusedBy } from './lockout';
+import { liveSessionBounds, MAX_SESSIONS_PER_USER, sessionEndedBy, sessionPolicy } from './session-policy';
 import type { SettingsService } from './settings';
 import type { Attempt, SignInThrottle } from './sign-in-throttle';
 import { VerifiedTokenCache } from './token-cache';
@@ -66,8 +77,13 @@ export interface SessionView {
   expiresAt: Date;
   userAgent: string | null;
   ip: string | null;
+  /** Signed in with "keep me signed in" (and so on the longer rules, unless an administrator). */
+  remember: boolean;
   current: boolean;
 }
+
+/** Where a page of sessions ended: the last one's start, to the microsecond, and its id. */
+const sessionCursor = z.object({ at: z.iso.datetime(), id: z.uuid() });
 
 type SigningKey = Awaited<ReturnType<Keyring['signingKey']>>;
 
@@ -83,7 +99,7 @@ export interface AuthServiceDeps {
   devices: KnownDevices;
   log: Logger;
   tokens: { issuer: string; audience: string };
-  /** A session's absolute lifetime from sign-in; undefined: the refresh token lifetime at sign-in. */
+  /** The operator's cap on any session's absolute lifetime, over the live settings; undefined: none. */
   sessionMaxLifetimeSeconds: number | undefined;
   csrfKey: Buffer;
 }
@@ -259,12 +275,13 @@ export class AuthService {
       // deactivation may have landed since, and its "end every session" would miss this one.
       const current = await users.lockUserCredentialsForSignIn(trx, user.id);
       if (!current || current.password_hash !== user.password_hash || !current.is_active) return undefined;
-      const opened = await this.#openSession(trx, signingKey, user, client);
+      const { issued: opened, endedSessions } = await this.#openSession(trx, signingKey, user, client, input.remember_me === true);
       await recordAudit(trx, {
         action: 'auth.login_succeeded',
         actor: actorOf(user),
         client,
         target: { type: 'session', id: opened.sessionId },
+        ...(endedSessions.length > 0 ? { details: { endedOldestSessions: endedSessions } } : {}),
       });
       return opened;
     });
@@ -319,6 +336,17 @@ export class AuthService {
       ) {
         return { kind: 'invalid' as const };
       }
+      const endedBy = sessionEndedBy(
+        sessionPolicy(this.deps.settings.current, row.role, row.remember),
+        { createdAt: row.session_created_at, lastUsedAt: row.session_last_used_at },
+        now,
+      );
+      if (endedBy) {
+        // Ended for good: a setting raised later does not bring it back. Answered as any dead
+        // session is; the log says which rule ended it.
+        await sessions.revokeSession(trx, { sessionId: row.session_id }, endedBy);
+        return { kind: 'invalid' as const, endedBy };
+      }
       await sessions.markRefreshTokenRotated(trx, tokenHash);
       // The session keeps the end it was given at sign-in: refreshing never extends it.
       const issued = await this.#issueTokens(trx, signingKey, { id: row.user_id, role: row.role }, {
@@ -336,7 +364,9 @@ export class AuthService {
       case 'reused':
         throw new DomainError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been ended');
       case 'invalid':
-        throw new DomainError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or expired; sign in again');
+        throw new DomainError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or expired; sign in again', {
+          ...('endedBy' in outcome ? { logDetails: { sessionEndedBy: outcome.endedBy } } : {}),
+        });
     }
   }
 
@@ -346,26 +376,32 @@ export class AuthService {
    * time, so a revocation anywhere takes effect on the next request.
    */
   async authenticate(accessToken: string): Promise<AuthUser> {
-    const nowSeconds = Math.floor(Date.now() / 1000);
-    let claims = this.#verified.get(accessToken, nowSeconds);
+    const now = Date.now();
+    let claims = this.#verified.get(accessToken, Math.floor(now / 1000));
     if (!claims) {
       try {
-        claims = await verifyAccessToken(accessToken, (kid) => this.deps.keyring.verificationKey(kid), this.deps.tokens);
+        claims = await verifyAccessToken(accessToken, (kid) => this.deps.keyring.verificationKey(kid), {
+          ...this.deps.tokens,
+          // The ceiling of the setting, not its value now: a token issued before the setting was
+          // lowered is one we issued, and lives out its time (as tokens of a rotated key do).
+          maxLifetimeSeconds: ACCESS_TOKEN_TTL_MAX_SECONDS,
+        });
       } catch (error) {
-        if (error instanceof TokenError) {
-          throw new DomainError('INVALID_TOKEN', error.problem === 'expired' ? 'The access token has expired' : 'The access token is invalid', {
-            details: { problem: error.problem },
-          });
-        }
+        if (error instanceof TokenError) throw accessTokenRefused(error.problem);
         throw error;
       }
       this.#verified.set(accessToken, claims);
     }
     const row = await users.findAuthenticatedUser(this.deps.db, claims);
-    if (!row) {
-      throw new DomainError('INVALID_TOKEN', 'The session has ended; sign in again', { details: { problem: 'revoked' } });
-    }
-    if (Date.now() - row.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
+    if (!row) throw accessTokenRefused('session_ended');
+    // An access token outliving the idle timeout or the session's lifetime does not outlive its session.
+    const endedBy = sessionEndedBy(
+      sessionPolicy(this.deps.settings.current, row.role, row.remember),
+      { createdAt: row.session_created_at, lastUsedAt: row.last_used_at },
+      now,
+    );
+    if (endedBy) throw accessTokenRefused(endedBy);
+    if (now - row.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
       this.deps.db
         .updateTable('sessions')
         .set({ last_used_at: new Date() })
@@ -412,17 +448,29 @@ export class AuthService {
     });
   }
 
-  async listSessions(user: AuthUser): Promise<SessionView[]> {
-    const rows = await sessions.listLiveSessions(this.deps.db, user.id);
-    return rows.map((row) => ({
-      id: row.id,
-      createdAt: row.created_at,
-      lastUsedAt: row.last_used_at,
-      expiresAt: row.expires_at,
-      userAgent: row.user_agent,
-      ip: row.ip,
-      current: row.id === user.sessionId,
-    }));
+  /** The caller's live sessions, newest sign-in first, one page at a time. */
+  async listSessions(user: AuthUser, query: SessionListInput): Promise<Page<SessionView>> {
+    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, sessionCursor);
+    const rows = await sessions.listLiveSessions(this.deps.db, user.id, {
+      bounds: liveSessionBounds(this.deps.settings.current, user.role, Date.now()),
+      before: before && { createdAtKey: before.at, id: before.id },
+      limit: query.limit + 1,
+    });
+    return pageOf(
+      rows,
+      query.limit,
+      (row) => ({
+        id: row.id,
+        createdAt: row.created_at,
+        lastUsedAt: row.last_used_at,
+        expiresAt: row.expires_at,
+        userAgent: row.user_agent,
+        ip: row.ip,
+        remember: row.remember,
+        current: row.id === user.sessionId,
+      }),
+      (last) => ({ at: last.created_at_key, id: last.id }),
+    );
   }
 
   /** Ends one of the caller's own sessions; someone else's answers exactly like a missing one. */
@@ -441,7 +489,7 @@ export class AuthService {
    */
   async changePassword(user: AuthUser, input: ChangePasswordInput, client: ClientInfo): Promise<{ endedSessions: number }> {
     const row = await users.findUserCredentialsById(this.deps.db, user.id);
-    if (!row) throw new DomainError('INVALID_TOKEN', 'The account no longer exists');
+    if (!row) throw accessTokenRefused('account_missing');
     const failure = (reason: 'locked' | 'wrong_current_password', details: Record<string, unknown>) =>
       recordAudit(this.deps.db, {
         action: 'auth.password_change_failed',
@@ -501,25 +549,41 @@ export class AuthService {
     return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
+  /**
+   * A new session, its first tokens, and the end of the account's oldest sessions beyond
+   * `MAX_SESSIONS_PER_USER`, all in the sign-in's transaction. Two sign-ins at the same moment
+   * do not see each other's session, so each may leave one more for a moment; the next trims.
+   */
   async #openSession(
     trx: Kysely<Database>,
     signingKey: SigningKey,
     user: { id: number; role: UserRole },
     client: ClientInfo,
-  ): Promise<IssuedTokens> {
-    const session = { id: randomUUID(), expiresAt: new Date(Date.now() + this.#sessionLifetimeSeconds() * 1000) };
+    askedToRemember: boolean,
+  ): Promise<{ issued: IssuedTokens; endedSessions: string[] }> {
+    const settings = this.deps.settings.current;
+    const now = Date.now();
+    const remember = askedToRemember && user.role !== 'admin';
+    const lifetimeSeconds = Math.min(
+      sessionPolicy(settings, user.role, remember).maxLifetimeSeconds,
+      this.deps.sessionMaxLifetimeSeconds ?? Number.POSITIVE_INFINITY,
+    );
+    const session = { id: randomUUID(), expiresAt: new Date(now + lifetimeSeconds * 1000) };
     await sessions.insertSession(trx, {
       id: session.id,
       userId: user.id,
       expiresAt: session.expiresAt,
       userAgent: client.userAgent?.slice(0, 500) ?? null,
       ip: client.ip,
+      remember,
     });
-    return this.#issueTokens(trx, signingKey, user, session);
-  }
-
-  #sessionLifetimeSeconds(): number {
-    return this.deps.sessionMaxLifetimeSeconds ?? this.deps.settings.current.refreshTokenTtlSeconds;
+    const endedSessions = await sessions.revokeSessionsBeyond(
+      trx,
+      user.id,
+      { keep: MAX_SESSIONS_PER_USER, keepId: session.id, bounds: liveSessionBounds(settings, user.role, now) },
+      'session_limit',
+    );
+    return { issued: await this.#issueTokens(trx, signingKey, user, session), endedSessions };
   }
 
   async #issueTokens(
@@ -558,6 +622,19 @@ export class AuthService {
 function nameAsTyped(typed: string): string | null {
   const name = typed.trim();
   return usernameSchema.safeParse(name).success ? name : null;
+}
+
+/**
+ * The one refusal of an access token. A client can act only on `expired` (renew); every other
+ * check (signature, key, issuer, lifetime, a session revoked or past its rules) answers
+ * `invalid_token` alike, and which one failed is for the server's log.
+ */
+function accessTokenRefused(check: string): DomainError {
+  const expired = check === 'expired';
+  return new DomainError('INVALID_TOKEN', expired ? 'The access token has expired' : 'The access token is invalid', {
+    details: { problem: expired ? 'expired' : 'invalid_token' },
+    logDetails: { tokenCheck: check },
+  });
 }
 
 function usernameTaken(): DomainError {

@@ -11,6 +11,8 @@ declare module 'pino-roll' {
     mkdir?: boolean;
     /** SonicBoom: buffer this many bytes before writing. */
     minLength?: number;
+    /** SonicBoom: the mode a new file is created with (before the umask). */
+    mode?: number;
   }
 
   export default function build(options: PinoRollOptions): Promise<ReturnType<typeof import('pino').destination>>;

@@ -48,12 +48,16 @@ export const login: Command = {
     'The session is saved in the session file (readable by you only) and renewed as needed.',
     'At a terminal the username (if not given) and the password are asked for; the password is not shown.',
     "Otherwise the password is the first line of standard input: printf '%s\\n' \"$PW\" | stm login alice",
+    'Without --remember the session ends after 30 minutes without use or 12 hours after sign-in (the server\'s defaults);',
+    'with it a user stays signed in for up to 30 days, for scripts that run now and then (never an administrator).',
   ],
-  options: {},
+  options: {
+    remember: { type: 'boolean', help: 'Keep me signed in: the longer idle timeout and lifetime (users only)' },
+  },
   positionals: { min: 0, max: 1 },
-  async run(context, { positionals }) {
+  async run(context, { positionals, values }) {
     const credentials = await readCredentials(context, positionals[0]);
-    const input = loginInput.safeParse(credentials);
+    const input = loginInput.safeParse({ ...credentials, remember_me: values.remember === true });
     if (!input.success) throw usageError('Cannot sign in with that', fieldErrorsOf(input.error.issues));
     const tokens = await context.publicClient().auth.login.mutate({ ...input.data, grant_type: 'password' });
     // Ask who this is with the new token alone: the stored name is the account's own spelling.

@@ -134,6 +134,10 @@ function SettingsForm({ initial }: { initial: Snapshot }) {
       </SettingsSection>
       <SettingsSection title={t('settings.sessions')}>
         {number('accessTokenTtlSeconds', 'settings.accessTokenTtl', 'settings.accessTokenTtlHint', 'seconds')}
+        {number('sessionIdleTimeoutSeconds', 'settings.sessionIdleTimeout', 'settings.sessionIdleTimeoutHint', 'seconds')}
+        {number('sessionMaxLifetimeSeconds', 'settings.sessionMaxLifetime', 'settings.sessionMaxLifetimeHint', 'seconds')}
+        {number('rememberedSessionIdleTimeoutSeconds', 'settings.rememberedSessionIdleTimeout', 'settings.rememberedSessionIdleTimeoutHint', 'seconds')}
+        {number('rememberedSessionMaxLifetimeSeconds', 'settings.rememberedSessionMaxLifetime', 'settings.rememberedSessionMaxLifetimeHint', 'seconds')}
         {number('refreshTokenTtlSeconds', 'settings.refreshTokenTtl', 'settings.refreshTokenTtlHint', 'seconds')}
       </SettingsSection>
       <SettingsSection title={t('settings.lockout')}>

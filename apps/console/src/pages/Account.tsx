@@ -1,8 +1,9 @@
 import { changePasswordInput } from '@stm/validators';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
+import { LoadFailed, PagedTable, usePagedItems } from '../components/PagedList';
 import { ConfirmPasswordField, Field } from '../components/Field';
 import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
@@ -145,21 +146,26 @@ function ChangePassword() {
 
 type SessionRow = RouterOutputs['auth']['sessions']['items'][number];
 
+/** Sessions per page; an account has at most 50. */
+const SESSIONS_INPUT = { limit: 20 };
+
 function Sessions() {
   const { t, dateTime } = useI18n();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
   // Always ask the server: this list is how a user notices a session they did not open.
-  const sessions = useQuery(trpc.auth.sessions.queryOptions(undefined, { staleTime: 0 }));
+  const sessions = useInfiniteQuery(
+    trpc.auth.sessions.infiniteQueryOptions(SESSIONS_INPUT, { getNextPageParam: (last) => last.nextCursor, staleTime: 0 }),
+  );
+  const loaded = usePagedItems(sessions.data);
   const [revoking, setRevoking] = useState<SessionRow | null>(null);
   const [confirmEverywhere, setConfirmEverywhere] = useState(false);
   const signOutEverywhere = useSignOut('everywhere');
-  const sessionsKey = trpc.auth.sessions.queryKey();
-  // This browser first, then the most recently active.
-  const items = [...(sessions.data?.items ?? [])].sort(
-    (a, b) => Number(b.current) - Number(a.current) || b.lastUsedAt.localeCompare(a.lastUsedAt),
-  );
+  const sessionsKey = trpc.auth.sessions.infiniteQueryKey(SESSIONS_INPUT);
+  // This browser first, then newest sign-in first, as the server sends them.
+  const items = [...loaded].sort((a, b) => Number(b.current) - Number(a.current));
+  const deviceOf = (item: SessionRow) => describeUserAgent(item.userAgent) ?? t('account.unknownDevice');
 
   // Optimistic: the row goes at once and comes back if the server says no.
   const revoke = useMutation(
@@ -167,7 +173,10 @@ function Sessions() {
       onMutate: async ({ id }) => {
         await queryClient.cancelQueries(trpc.auth.sessions.pathFilter());
         const previous = queryClient.getQueryData(sessionsKey);
-        queryClient.setQueryData(sessionsKey, (data) => data && { items: data.items.filter((item) => item.id !== id) });
+        queryClient.setQueryData(
+          sessionsKey,
+          (data) => data && { ...data, pages: data.pages.map((page) => ({ ...page, items: page.items.filter((item) => item.id !== id) })) },
+        );
         return { previous };
       },
       onError: (error, _input, context) => {
@@ -192,44 +201,45 @@ function Sessions() {
       {sessions.isPending ? (
         <Loading />
       ) : sessions.isError ? (
-        <Alert message={describeError(sessions.error, t).message} />
+        <LoadFailed error={sessions.error} onRetry={() => void sessions.refetch()} />
       ) : items.length === 0 ? (
         <Empty title={t('account.noSessions')} />
       ) : (
-        <ul className="session-list">
+        <PagedTable
+          list={sessions}
+          caption={t('account.sessionsCaption')}
+          className="session-table"
+          columns={[t('account.sessionDevice'), t('account.sessionAddress'), t('account.sessionStarted'), t('account.sessionLastUsed'), t('common.actions')]}
+        >
           {items.map((item) => (
-            <li key={item.id} className="session" data-current={item.current || undefined}>
-              <div className="session-main">
-                <p className="session-device">
-                  {describeUserAgent(item.userAgent) ?? t('account.unknownDevice')}
-                  {item.current ? <span className="badge">{t('account.thisDevice')}</span> : null}
-                </p>
-                <p className="session-meta">
-                  {item.ip ? <span>{t('account.sessionIp', { ip: item.ip })}</span> : null}
-                  <span>
-                    {t('account.sessionStarted')} <time dateTime={item.createdAt}>{dateTime(item.createdAt)}</time>
-                  </span>
-                  <span>
-                    {t('account.sessionLastUsed')} <time dateTime={item.lastUsedAt}>{dateTime(item.lastUsedAt)}</time>
-                  </span>
-                </p>
-              </div>
-              {item.current ? null : (
-                <button
-                  type="button"
-                  className="btn"
-                  onClick={() => setRevoking(item)}
-                  aria-label={t('account.revokeSessionNamed', {
-                    device: describeUserAgent(item.userAgent) ?? t('account.unknownDevice'),
-                    started: dateTime(item.createdAt),
-                  })}
-                >
-                  {t('account.revokeSession')}
-                </button>
-              )}
-            </li>
+            <tr key={item.id} className="session" data-current={item.current || undefined}>
+              <th scope="row" className="session-device">
+                {deviceOf(item)}
+                {item.current ? <span className="badge">{t('account.thisDevice')}</span> : null}
+                {item.remember ? <span className="badge badge-muted">{t('account.keptSignedIn')}</span> : null}
+              </th>
+              <td>{item.ip ?? '—'}</td>
+              <td>
+                <time dateTime={item.createdAt}>{dateTime(item.createdAt)}</time>
+              </td>
+              <td>
+                <time dateTime={item.lastUsedAt}>{dateTime(item.lastUsedAt)}</time>
+              </td>
+              <td>
+                {item.current ? null : (
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    onClick={() => setRevoking(item)}
+                    aria-label={t('account.revokeSessionNamed', { device: deviceOf(item), started: dateTime(item.createdAt) })}
+                  >
+                    {t('account.revokeSession')}
+                  </button>
+                )}
+              </td>
+            </tr>
           ))}
-        </ul>
+        </PagedTable>
       )}
       <ConfirmDialog
         open={revoking !== null}

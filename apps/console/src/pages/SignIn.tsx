@@ -1,6 +1,6 @@
 import { loginInput } from '@stm/validators';
 import { useMutation } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useId, useState } from 'react';
 import { Link, useSearch } from 'wouter';
 import { Alert } from '../components/Feedback';
 import { Field } from '../components/Field';
@@ -23,6 +23,8 @@ export function SignIn() {
   const [registered] = useState(() => (history.state as SignInLocationState | null)?.registered);
   const [username, setUsername] = useState(registered ?? '');
   const [password, setPassword] = useState('');
+  const [remember, setRemember] = useState(false);
+  const rememberId = useId();
   const [errors, setErrors] = useState<FieldErrors>({});
 
   // The route guard notices the new session and sends the user on to `next`.
@@ -30,7 +32,7 @@ export function SignIn() {
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    const checked = validate(loginInput, { username, password, refresh_token_delivery: 'cookie' }, t);
+    const checked = validate(loginInput, { username, password, refresh_token_delivery: 'cookie', remember_me: remember }, t);
     setErrors(checked.ok ? {} : checked.errors);
     if (checked.ok) login.mutate(checked.data);
   }
@@ -62,6 +64,22 @@ export function SignIn() {
           error={errors.password}
           required
         />
+        <div className="field">
+          <label className="check" htmlFor={rememberId}>
+            <input
+              id={rememberId}
+              type="checkbox"
+              name="remember_me"
+              checked={remember}
+              onChange={(event) => setRemember(event.target.checked)}
+              aria-describedby={`${rememberId}-hint`}
+            />
+            {t('signIn.remember')}
+          </label>
+          <p id={`${rememberId}-hint`} className="field-hint">
+            {t('signIn.rememberHint')}
+          </p>
+        </div>
         <Alert message={failure?.message} />
         <button type="submit" className="btn btn-primary btn-block" disabled={login.isPending} aria-busy={login.isPending || undefined}>
           {login.isPending ? t('signIn.submitting') : t('signIn.submit')}

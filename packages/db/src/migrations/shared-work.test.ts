@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { migrateDown, migrateTo, migrateToLatest } from '../migrate';
+import { migrateDown, migrateTo } from '../migrate';
 import { createTestDatabase, type TestDatabase } from '../testing';
 
 /**
@@ -88,7 +88,7 @@ describe(`the upgrade to ${SHARED_WORK}`, () => {
     const tasksBefore = await rowsOf('tasks', 'id');
     const { rows: sequence } = await sql<{ last: string }>`select last_value::text as last from tasks_id_seq`.execute(database.db);
 
-    expect(await migrateToLatest(database.db)).toEqual({ applied: [SHARED_WORK] });
+    expect(await migrateTo(database.db, SHARED_WORK)).toEqual({ applied: [SHARED_WORK] });
 
     for (const [table, key] of Object.entries(UNTOUCHED)) expect(await rowsOf(table, key), table).toEqual(before[table]);
 
@@ -129,6 +129,6 @@ describe(`the upgrade to ${SHARED_WORK}`, () => {
     const tasksBefore = (await rowsOf('tasks', 'id')).map(({ project_id, created_by, assignee_id, position, ...rest }) => ({ ...rest, owner_id: created_by }));
     await migrateDown(database.db);
     expect(await rowsOf('tasks', 'id')).toEqual(tasksBefore);
-    expect((await migrateToLatest(database.db)).applied).toEqual([SHARED_WORK]);
+    expect((await migrateTo(database.db, SHARED_WORK)).applied).toEqual([SHARED_WORK]);
   });
 });

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Database } from '../schema';
 
 export interface NewSession {
@@ -7,6 +7,30 @@ export interface NewSession {
   expiresAt: Date;
   userAgent: string | null;
   ip: string | null;
+  remember: boolean;
+}
+
+/**
+ * What a session must have been, past the absolute end it was given, to be live now: used after
+ * `usedAfter` and begun after `startedAfter`, by the rules of a remembered session or of any other.
+ */
+export interface LiveSessionBounds {
+  standard: { usedAfter: Date; startedAfter: Date };
+  remembered: { usedAfter: Date; startedAfter: Date };
+}
+
+function isLive(eb: ExpressionBuilder<Database, 'sessions'>, bounds: LiveSessionBounds) {
+  const within = (remember: boolean, bound: { usedAfter: Date; startedAfter: Date }) =>
+    eb.and([
+      eb('sessions.remember', '=', remember),
+      eb('sessions.last_used_at', '>', bound.usedAfter),
+      eb('sessions.created_at', '>', bound.startedAfter),
+    ]);
+  return eb.and([
+    eb('sessions.revoked_at', 'is', null),
+    eb('sessions.expires_at', '>', sql<Date>`now()`),
+    eb.or([within(false, bounds.standard), within(true, bounds.remembered)]),
+  ]);
 }
 
 export async function insertSession(db: Kysely<Database>, session: NewSession) {
@@ -18,6 +42,7 @@ export async function insertSession(db: Kysely<Database>, session: NewSession) {
       expires_at: session.expiresAt,
       user_agent: session.userAgent,
       ip: session.ip,
+      remember: session.remember,
     })
     .execute();
 }
@@ -48,6 +73,9 @@ export async function lockRefreshToken(db: Kysely<Database>, tokenHash: string) 
       's.id as session_id',
       's.user_id',
       's.expires_at as session_expires_at',
+      's.created_at as session_created_at',
+      's.last_used_at as session_last_used_at',
+      's.remember',
       's.revoked_at',
       'u.username',
       'u.role',
@@ -107,17 +135,60 @@ export async function revokeUserSessions(
   return Number(result.numUpdatedRows);
 }
 
-/** The user's sessions that can still be used, newest first. */
-export async function listLiveSessions(db: Kysely<Database>, userId: number) {
-  return db
+/**
+ * When a session began at full (microsecond) precision, in UTC: a Date keeps milliseconds only,
+ * and a cursor made from one would skip or repeat sessions begun within the same millisecond.
+ */
+const createdAtKey = sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * One page of the user's sessions that can still be used, newest sign-in first: by when they
+ * began, which never changes, so a session in use between two pages neither moves nor repeats.
+ */
+export async function listLiveSessions(
+  db: Kysely<Database>,
+  userId: number,
+  page: { bounds: LiveSessionBounds; before?: { createdAtKey: string; id: string } | undefined; limit: number },
+) {
+  let query = db
     .selectFrom('sessions')
-    .select(['id', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip'])
+    .select(['id', 'created_at', createdAtKey.as('created_at_key'), 'last_used_at', 'expires_at', 'user_agent', 'ip', 'remember'])
     .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .orderBy('last_used_at', 'desc')
-    .orderBy('id')
+    .where((eb) => isLive(eb, page.bounds));
+  if (page.before !== undefined) {
+    const { createdAtKey: at, id } = page.before;
+    query = query.where(sql<boolean>`(created_at, id) < (${at}::timestamptz, ${id}::uuid)`);
+  }
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute();
+}
+
+/**
+ * Ends the user's oldest live sessions beyond the newest `keep` (`keepId` always among them);
+ * returns the ids ended. Sessions already dead by their idle or lifetime rules take no place.
+ */
+export async function revokeSessionsBeyond(
+  db: Kysely<Database>,
+  userId: number,
+  limit: { keep: number; keepId: string; bounds: LiveSessionBounds },
+  reason: string,
+): Promise<string[]> {
+  const rows = await db
+    .updateTable('sessions')
+    .set({ revoked_at: sql<Date>`now()`, revoke_reason: reason })
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', userId)
+        .where('id', '<>', limit.keepId)
+        .where((inner) => isLive(inner, limit.bounds))
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .offset(limit.keep - 1),
+    )
+    .returning('id')
     .execute();
+  return rows.map((row) => row.id);
 }
 
 /** Housekeeping: sessions and tokens past any use. */

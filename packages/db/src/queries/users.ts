@@ -146,7 +146,17 @@ const selectAuthenticatedUser = prepareQuery((db, claims: { userId: number; sess
   db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
-    .select(['u.id', 'u.username', 'u.role', 'u.is_active', 'u.created_at', 'u.updated_at', 's.last_used_at'])
+    .select([
+      'u.id',
+      'u.username',
+      'u.role',
+      'u.is_active',
+      'u.created_at',
+      'u.updated_at',
+      's.last_used_at',
+      's.created_at as session_created_at',
+      's.remember',
+    ])
     .where('s.id', '=', claims.sessionId)
     .where('s.user_id', '=', claims.userId)
     .where('s.revoked_at', 'is', null)
