@@ -49,6 +49,9 @@ const commaList = z.string().transform((value) =>
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** A per-address budget, or `off` for a deployment whose gateway limits per address already. */
+const budget = z.union([z.literal('off'), positiveInt]);
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -81,9 +84,9 @@ const environmentSchema = z.object({
     .max(100)
     .regex(/^[A-Za-z0-9:_.-]*$/, 'may contain only letters, digits and ": _ . -"')
     .default('stm:'),
-  RATE_LIMIT_MAX: positiveInt.default(600),
+  RATE_LIMIT_MAX: budget.default(600),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
-  AUTH_RATE_LIMIT_MAX: positiveInt.default(30),
+  AUTH_RATE_LIMIT_MAX: budget.default(30),
   AUTH_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
@@ -107,6 +110,11 @@ const environmentSchema = z.object({
 
 export type Environment = z.input<typeof environmentSchema>;
 export type TrustProxy = boolean | number | string[];
+
+export interface RateLimitBudget {
+  max: number;
+  windowMs: number;
+}
 
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
@@ -148,9 +156,12 @@ export interface AppConfig {
   redisUrl: string | undefined;
   /** Prepended to every Redis key, so several deployments (or test runs) can share one Redis. */
   redisKeyPrefix: string;
+  /** Requests per client address per window; undefined where turned off (`off`). */
   rateLimit: {
-    global: { max: number; windowMs: number };
-    auth: { max: number; windowMs: number };
+    /** Every procedure call over tRPC and REST. */
+    global: RateLimitBudget | undefined;
+    /** The procedures that declare `rateLimit: 'auth'` in their meta, on top of the global budget. */
+    auth: RateLimitBudget | undefined;
   };
   log: { level: string; dir: string | null; stdout: boolean; pretty: boolean; retentionDays: number };
   settingsRefreshMs: number;
@@ -272,8 +283,8 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     redisUrl: env.REDIS_URL,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     rateLimit: {
-      global: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
-      auth: { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },
+      global: env.RATE_LIMIT_MAX === 'off' ? undefined : { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+      auth: env.AUTH_RATE_LIMIT_MAX === 'off' ? undefined : { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },
     },
     log: {
       level: env.LOG_LEVEL,

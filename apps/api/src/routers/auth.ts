@@ -59,6 +59,7 @@ export const authRouter = {
         description: 'Creates a user with role `user`. Asking for `role: "admin"` is refused with 403.',
       },
       successStatus: 201,
+      rateLimit: 'auth',
       refusals: ['ADMIN_REGISTRATION_FORBIDDEN', 'REGISTRATION_CLOSED', 'USERNAME_TAKEN', ...NEW_PASSWORD_REFUSALS],
     })
     .input(registerInput)
@@ -77,6 +78,7 @@ export const authRouter = {
           'OAuth 2.0 password grant: accepts the form (`application/x-www-form-urlencoded`) that Swagger UI and OAuth2 clients send, or JSON. Answers an access token and a refresh token.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
+      rateLimit: 'auth',
       refusals: ['INVALID_CREDENTIALS', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
     })
     .input(loginInput)
@@ -100,6 +102,7 @@ export const authRouter = {
           'The refresh token is spent and a new one returned. Reusing a spent token ends the session. Browsers may send the session cookie instead, with the `X-CSRF-Token` header.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
+      rateLimit: 'auth',
       refusals: ['REFRESH_TOKEN_MISSING', 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED', 'CSRF_FAILED'],
     })
     .input(refreshInput)
@@ -174,6 +177,7 @@ export const authRouter = {
         summary: 'Change your password',
         description: 'Requires the current password. Every other session of the account ends.',
       },
+      rateLimit: 'auth',
       refusals: ['CURRENT_PASSWORD_WRONG', 'PASSWORD_UNCHANGED', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', ...NEW_PASSWORD_REFUSALS],
     })
     .input(changePasswordInput)
@@ -194,6 +198,7 @@ export const authRouter = {
         description:
           'The token comes from an administrator (`POST /api/admin/users/{id}/reset-link`); it works once, within an hour. Every session of the account ends.',
       },
+      rateLimit: 'auth',
       refusals: ['RESET_TOKEN_INVALID', ...NEW_PASSWORD_REFUSALS],
     })
     .input(resetPasswordInput)
