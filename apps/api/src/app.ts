@@ -10,6 +10,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { AppConfig } from './env';
+import { DomainError, httpStatusOf } from './errors';
 import { type AppLogger, createLogger, lazyRequestLogger, type RequestLogger } from './logger';
 import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
@@ -37,7 +38,7 @@ declare module 'fastify' {
     flushLogs(): void;
   }
   interface FastifyRequest {
-    /** The path as the client sent it, without the query string. */
+    /** The path as the client sent it, without the query string (or the origin of an absolute-form target). */
     requestPath: string;
   }
 }
@@ -122,7 +123,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorateRequest('userId', undefined);
   app.addHook('onRequest', async (request, reply) => {
     // Kept before the REST bridge rewrites the raw URL to the procedure path.
-    request.requestPath = request.url.split('?')[0] ?? '/';
+    request.requestPath = pathOfTarget(request.url);
     request.sentContentType = request.headers['content-type'];
     reply.header('x-request-id', request.id);
   });
@@ -160,11 +161,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    // A rule's refusal before any procedure ran (a spent rate limit) has its status in the table of reasons.
+    const refusal = error instanceof DomainError ? error : undefined;
+    const given = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    const status = refusal ? httpStatusOf(refusal.reason) : given;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const headers = (error as { headers?: Record<string, string> }).headers;
     if (headers) reply.headers(headers);
-    return sendError(request, reply, status, status >= 500 ? 'Internal server error' : error.message);
+    if (refusal?.retryAfterSeconds !== undefined) reply.header('retry-after', String(refusal.retryAfterSeconds));
+    return sendError(request, reply, status, status >= 500 ? 'Internal server error' : error.message, refusal);
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }));
 
@@ -184,17 +189,34 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 }
 
 /** An error the request never reached a procedure for, in the body clients know: tRPC's envelope under /trpc, `{ message, code }` elsewhere. */
-function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
+function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string, refusal?: DomainError) {
   const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
   // By the matched route, as the path as sent may spell `/trpc` with percent-escapes; a URL the
   // router could not read has no route, and only its raw path to go by.
   const route = request.routeOptions.url;
   const trpc = route ? route.startsWith('/trpc/') : (request.requestPath || request.url).startsWith('/trpc');
   if (trpc) {
-    // Same envelope as tRPC's own errors, so clients report it the same way.
-    return reply.code(status).send({ error: { message, code: -32600, data: { code, httpStatus: status } } });
+    // Same envelope as tRPC's own errors, so clients report it the same way (a rule's refusal by its reason).
+    const data = refusal
+      ? { code, httpStatus: status, reason: refusal.reason, ...(refusal.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: refusal.retryAfterSeconds }) }
+      : { code, httpStatus: status };
+    return reply.code(status).send({ error: { message, code: -32600, data } });
   }
   return reply.code(status).send({ message, code });
+}
+
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+
+/**
+ * The path of a request target, without its query string. Of an absolute-form target
+ * (`http://host/path`, which HTTP/1.1 lets any client send) it is the path after the origin,
+ * which is what the router matches.
+ */
+function pathOfTarget(target: string): string {
+  const origin = target.startsWith('/') ? undefined : ABSOLUTE_FORM.exec(target)?.[0];
+  const rest = origin === undefined ? target : target.slice(origin.length);
+  const end = rest.indexOf('?');
+  return (end === -1 ? rest : rest.slice(0, end)) || '/';
 }
 
 const STATUS_CODES: Record<number, string> = {

@@ -2,7 +2,9 @@
 // reached from (the console compiles the router's types, which lead here).
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppConfig } from './env';
 import type { Logger, RequestLogger } from './logger';
+import type {} from './plugins/rate-limit';
 import type { ClientInfo } from './services/audit';
 import type { Services } from './services';
 
@@ -20,6 +22,9 @@ export interface CookieJar {
   set(name: string, value: string, options: CookieOptions): void;
   clear(name: string, options: CookieOptions): void;
 }
+
+/** A stricter per-address budget a procedure may declare in its meta; each has its own settings. */
+export type RateLimitClass = Exclude<keyof AppConfig['rateLimit'], 'global'>;
 
 export interface Context {
   services: Services;
@@ -41,6 +46,11 @@ export interface Context {
   header(name: string): string | undefined;
   /** Tells the request log who the caller turned out to be. */
   identify(userId: number): void;
+  /**
+   * Spends one unit of the client address's budget for a class of procedures, refusing with
+   * RATE_LIMITED once it is spent. Calls made without a transport (`createContextInner`) have none.
+   */
+  spendRateLimit(limit: RateLimitClass): Promise<void>;
 }
 
 /** An in-memory jar: what tests and non-HTTP callers use. */
@@ -53,6 +63,8 @@ export function memoryCookieJar(initial: Record<string, string> = {}): CookieJar
     clear: (name) => void values.delete(name),
   };
 }
+
+const noBudget = async () => {};
 
 /** The context without any transport: tests build it directly and call procedures through `createCaller`. */
 export function createContextInner(options: {
@@ -77,6 +89,7 @@ export function createContextInner(options: {
     cookies: options.cookies ?? memoryCookieJar(),
     header: (name) => headers[name.toLowerCase()],
     identify: () => {},
+    spendRateLimit: noBudget,
   };
 }
 
@@ -124,6 +137,7 @@ export function createContext(services: Services, req: FastifyRequest, reply: Fa
     identify: (userId) => {
       req.userId = userId;
     },
+    spendRateLimit: (limit) => req.server.spendRateLimit(req, limit),
   };
 }
 

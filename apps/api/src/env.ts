@@ -51,6 +51,9 @@ const commaList = z.string().transform((value) =>
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** A per-address budget, or `off` for a deployment whose gateway limits per address already. */
+const budget = z.union([z.literal('off'), positiveInt]);
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -84,9 +87,9 @@ const environmentSchema = z.object({
     .regex(/^[A-Za-z0-9:_.-]*$/, 'may contain only letters, digits and ": _ . -"')
     .default('stm:'),
   LOCKOUT_MEMORY_MAX_ENTRIES: positiveInt.default(100_000),
-  RATE_LIMIT_MAX: positiveInt.default(600),
+  RATE_LIMIT_MAX: budget.default(600),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
-  AUTH_RATE_LIMIT_MAX: positiveInt.default(30),
+  AUTH_RATE_LIMIT_MAX: budget.default(30),
   AUTH_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
@@ -111,6 +114,11 @@ const environmentSchema = z.object({
 
 export type Environment = z.input<typeof environmentSchema>;
 export type TrustProxy = boolean | number | string[];
+
+export interface RateLimitBudget {
+  max: number;
+  windowMs: number;
+}
 
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
@@ -156,9 +164,12 @@ export interface AppConfig {
   redisKeyPrefix: string;
   /** Without Redis: how many failed-login counters one instance keeps at most (new ones are refused beyond). */
   lockoutMemoryMaxEntries: number;
+  /** Requests per client address per window; undefined where turned off (`off`). */
   rateLimit: {
-    global: { max: number; windowMs: number };
-    auth: { max: number; windowMs: number };
+    /** Every procedure call over tRPC and REST. */
+    global: RateLimitBudget | undefined;
+    /** The procedures that declare `rateLimit: 'auth'` in their meta, on top of the global budget. */
+    auth: RateLimitBudget | undefined;
   };
   log: { level: string; dir: string | null; stdout: boolean; pretty: boolean; retentionDays: number };
   settingsRefreshMs: number;
@@ -286,8 +297,8 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     lockoutMemoryMaxEntries: env.LOCKOUT_MEMORY_MAX_ENTRIES,
     rateLimit: {
-      global: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
-      auth: { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },
+      global: env.RATE_LIMIT_MAX === 'off' ? undefined : { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+      auth: env.AUTH_RATE_LIMIT_MAX === 'off' ? undefined : { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },
     },
     log: {
       level: env.LOG_LEVEL,

@@ -8,7 +8,7 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import type { Context } from './context';
+import type { Context, RateLimitClass } from './context';
 import { DomainError, type ErrorReason, isErrorReason, toDomainError } from './errors';
 
 interface ValidationIssue {
@@ -80,6 +80,11 @@ export interface ProcedureMeta extends OpenApiMeta {
   refusals?: readonly ErrorReason[];
   /** The REST status of a success: 201 where something is created (and documented so). */
   successStatus?: 200 | 201;
+  /**
+   * A stricter per-address budget each call spends, on top of the global one, however it is
+   * reached (tRPC, a batch, REST): the tier's middleware spends it before anything else runs.
+   */
+  rateLimit?: RateLimitClass;
 }
 
 /**
@@ -144,7 +149,19 @@ function withMappedError<R extends { ok: boolean; error?: { cause?: unknown } }>
   return result;
 }
 
-const mapErrors = t.middleware(async ({ ctx, next }) => withMappedError(await next(), ctx));
+/** One unit of the budget the procedure declares, if any; refused with 429 once spent. */
+async function spendRateLimit(ctx: Context, limit: RateLimitClass) {
+  try {
+    await ctx.spendRateLimit(limit);
+  } catch (cause) {
+    throw refusalOf(cause, ctx) ?? cause;
+  }
+}
+
+const mapErrors = t.middleware(async ({ ctx, meta, next }) => {
+  if (meta?.rateLimit) await spendRateLimit(ctx, meta.rateLimit);
+  return withMappedError(await next(), ctx);
+});
 
 // A procedure's own `.meta()` is merged over these, so the tier stays.
 export const publicProcedure = t.procedure.use(mapErrors).meta({ tier: 'public' });
@@ -161,10 +178,12 @@ function authenticate(ctx: Context) {
 }
 
 /**
- * The caller is checked and errors are mapped in one middleware, not two stacked ones: tRPC
+ * The budget is spent, the caller checked and errors mapped in one middleware, not stacked ones: tRPC
  * copies a call's options twice per middleware level, key by key, on every request.
  */
-export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(async ({ ctx, next }) => {
+export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(async ({ ctx, meta, next }) => {
+  // Before the token is checked, as a guesser need not hold a valid one to be counted.
+  if (meta?.rateLimit) await spendRateLimit(ctx, meta.rateLimit);
   let user: Awaited<ReturnType<typeof authenticate>>;
   try {
     user = await authenticate(ctx);

@@ -135,6 +135,23 @@ describe('HTTP timeouts', () => {
   });
 });
 
+describe('rate limits', () => {
+  it('limit by default, can be turned off one by one, and refuse zero or nonsense', () => {
+    expect(loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG }).rateLimit).toEqual({
+      global: { max: 600, windowMs: 60_000 },
+      auth: { max: 30, windowMs: 60_000 },
+    });
+    expect(loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG, AUTH_RATE_LIMIT_MAX: 'off' }).rateLimit).toEqual({
+      global: { max: 600, windowMs: 60_000 },
+      auth: undefined,
+    });
+    expect(loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG, RATE_LIMIT_MAX: 'off' }).rateLimit.global).toBeUndefined();
+    for (const value of ['0', '-1', 'none', 'OFF']) {
+      expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, RATE_LIMIT_MAX: value }).join(), value).toMatch(/RATE_LIMIT_MAX/);
+    }
+  });
+});
+
 describe('TRUST_PROXY', () => {
   it.each([
     ['', false],

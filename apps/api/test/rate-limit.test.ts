@@ -106,14 +106,16 @@ describe('stricter limit on the auth procedures, over REST and tRPC alike', () =
     expect((await hit(t.app, '/trpc/settings.public', { from })).statusCode).toBe(200);
   });
 
-  it('counts every auth call of a tRPC batch', async () => {
+  it('counts every auth call a tRPC batch makes', async () => {
     const from = '127.0.0.22';
     const batch = await hit(t.app, '/trpc/auth.login,auth.login?batch=1', {
       from,
       body: { 0: loginBody('rl_user'), 1: loginBody('rl_user') },
     });
     expect(batch.statusCode).not.toBe(429);
-    expect((await hit(t.app, '/trpc/settings.public,auth.register?batch=1', { from, body: { 1: { username: 'rl_batch', password: PASSWORD } } })).statusCode).not.toBe(429);
+    // Refused whole (a query and a mutation in one batch): no procedure is called, nothing is spent.
+    expect((await hit(t.app, '/trpc/settings.public,auth.register?batch=1', { from, body: { 1: { username: 'rl_batch', password: PASSWORD } } })).statusCode).toBe(400);
+    expect((await hit(t.app, '/trpc/auth.register?batch=1', { from, body: { 0: { username: 'rl_batch', password: PASSWORD } } })).statusCode).toBe(200);
     const limited = await hit(t.app, '/trpc/auth.login?batch=1', { from, body: { 0: loginBody('rl_user') } });
     expect(limited.statusCode).toBe(429);
   });
@@ -127,12 +129,29 @@ describe('stricter limit on the auth procedures, over REST and tRPC alike', () =
     expect(statuses.slice(3)).toEqual([429, 429]);
   });
 
-  it('does not count variants of the path separately', async () => {
+  it('charges the procedure reached, however its path is spelled', async () => {
     const from = '127.0.0.24';
-    for (const path of ['/api/auth/login', '/api/auth//login/', '/trpc/auth%2Elogin']) {
+    for (const path of ['/api/auth/login', '/api/auth/LOGIN/', '/trpc/auth%2Elogin']) {
       await hit(t.app, path, { from, body: loginBody('rl_user') });
     }
     expect((await hit(t.app, '/api/auth/login', { from, body: loginBody('rl_user') })).statusCode).toBe(429);
+  });
+});
+
+describe('a limit turned off', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ RATE_LIMIT_MAX: 'off', AUTH_RATE_LIMIT_MAX: '1' });
+    await signUp(t, 'rl_off');
+  });
+  afterAll(() => t.close());
+
+  it('counts nothing, while the other still holds', async () => {
+    const from = '127.0.0.25';
+    const first = await hit(t.app, '/api/auth/login', { from, body: loginBody('rl_off') });
+    expect(first.statusCode).toBe(401);
+    expect(first.headers['x-ratelimit-limit']).toBeUndefined();
+    expect((await hit(t.app, '/trpc/auth.login', { from, body: loginBody('rl_off', PASSWORD) })).statusCode).toBe(429);
   });
 });
 
@@ -217,5 +236,13 @@ describe.runIf(testRedisUrl)('counters in Redis', () => {
     }
     expect(statuses).toEqual([200, 200, 200, 200, 429]);
     expect((await hit(other.app, '/api/settings/public', { from: '127.0.0.51' })).statusCode).toBe(200);
+  });
+
+  it('are spent a unit per call of a tRPC batch', async () => {
+    const [first, second] = apps as [TestApp, TestApp];
+    const batch = await hit(first.app, '/trpc/auth.me,auth.me,auth.me?batch=1', { from: '127.0.0.52' });
+    expect(batch.headers['x-ratelimit-remaining']).toBe('1');
+    expect((await hit(second.app, '/trpc/settings.public', { from: '127.0.0.52' })).statusCode).toBe(200);
+    expect((await hit(first.app, '/trpc/settings.public', { from: '127.0.0.52' })).statusCode).toBe(429);
   });
 });

@@ -1,109 +1,106 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import type { AppConfig } from '../env';
+import type { RateLimitClass } from '../context';
+import type { AppConfig, RateLimitBudget } from '../env';
+import { DomainError } from '../errors';
 
-/** The procedures a password guesser or a sign-up spammer calls: a stricter budget per address. */
-const AUTH_PROCEDURES = new Set(
-  ['auth.login', 'auth.register', 'auth.refresh', 'auth.changePassword', 'auth.resetPassword'].map((name) => name.toLowerCase()),
-);
-const AUTH_REST_PATHS = new Set([
-  '/api/auth/login',
-  '/api/auth/register',
-  '/api/auth/refresh',
-  '/api/auth/change-password',
-  '/api/auth/reset-password',
-]);
-
-/** tRPC refuses larger batches anyway (MAX_BATCH_SIZE in plugins/api.ts). */
-const MAX_COUNTED_CALLS = 20;
-
-export interface RateLimitScope {
-  /** How many auth procedure calls the request makes (a tRPC batch can make several). */
-  authCalls: number;
-}
-
-/**
- * Which limits a request counts against, from its URL alone: everything under /api and /trpc
- * counts against the global limit (health checks and console files do not). The path is
- * decoded and folded so `/api/auth//LOGIN/` cannot slip past the auth limit.
- */
-export function rateLimitScope(url: string): RateLimitScope | undefined {
-  const rawPath = url.split('?')[0] ?? '/';
-  let path: string;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {
-    path = rawPath;
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * How many procedure calls a request to this route makes (a tRPC batch makes several): each
+     * is a unit of the global per-address budget. Routes without it (health checks, documents,
+     * console files) are not counted.
+     */
+    procedureCalls?: (request: FastifyRequest) => number;
   }
-  path = path.toLowerCase().replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
-  if (path.startsWith('/api/')) return { authCalls: AUTH_REST_PATHS.has(path) ? 1 : 0 };
-  if (path.startsWith('/trpc/')) {
-    const calls = path.slice('/trpc/'.length).split(',');
-    const authCalls = calls.filter((call) => AUTH_PROCEDURES.has(call.trim())).length;
-    return { authCalls: Math.min(authCalls, MAX_COUNTED_CALLS) };
-  }
-  return undefined;
-}
-
-class TooManyRequestsError extends Error {
-  readonly statusCode = 429;
-  readonly headers: Record<string, string>;
-
-  constructor(retryAfterSeconds: number) {
-    super(`Too many requests; try again in ${retryAfterSeconds} seconds`);
-    this.name = 'TooManyRequestsError';
-    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  interface FastifyInstance {
+    /**
+     * Spends one unit of the request's address's budget for a class of procedures; refuses with
+     * RATE_LIMITED once it is spent. A class whose limit is off costs nothing.
+     */
+    spendRateLimit(request: FastifyRequest, limit: RateLimitClass): Promise<void>;
   }
 }
 
-type Verdict = Awaited<ReturnType<ReturnType<FastifyInstance['createRateLimit']>>>;
+type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
+type Verdict = Awaited<ReturnType<Limiter>>;
 
-function enforce(verdict: Verdict, reply: FastifyReply, advertise: boolean): void {
+/** The verdict on a spent budget as a refusal, or undefined while some is left. */
+function refusalOf(verdict: Verdict): DomainError | undefined {
+  if (verdict.isAllowed || !verdict.isExceeded) return undefined;
+  const retryAfterSeconds = Math.max(1, verdict.ttlInSeconds);
+  return new DomainError('RATE_LIMITED', `Too many requests; try again in ${retryAfterSeconds} seconds`, { retryAfterSeconds });
+}
+
+const remainingOf = (verdict: Verdict) => (verdict.isAllowed ? Number.POSITIVE_INFINITY : verdict.remaining);
+
+/** `calls` units of one budget at once; the verdict that leaves the least (the count after them all). */
+async function spend(limiter: Limiter, request: FastifyRequest, calls: number): Promise<Verdict> {
+  if (calls === 1) return limiter(request);
+  const verdicts = await Promise.all(Array.from({ length: calls }, () => limiter(request)));
+  return verdicts.reduce((least, verdict) => (remainingOf(verdict) < remainingOf(least) ? verdict : least));
+}
+
+function advertise(reply: FastifyReply, verdict: Verdict) {
   if (verdict.isAllowed) return;
-  if (advertise) {
-    reply.header('x-ratelimit-limit', verdict.max);
-    reply.header('x-ratelimit-remaining', verdict.remaining);
-    reply.header('x-ratelimit-reset', verdict.ttlInSeconds);
-  }
-  // The app's error handler answers it in the usual shape (the tRPC envelope under /trpc).
-  if (verdict.isExceeded) throw new TooManyRequestsError(Math.max(1, verdict.ttlInSeconds));
+  reply.header('x-ratelimit-limit', verdict.max);
+  reply.header('x-ratelimit-remaining', verdict.remaining);
+  reply.header('x-ratelimit-reset', verdict.ttlInSeconds);
 }
 
 /**
- * Per-address limits with @fastify/rate-limit: a global one for the API and a stricter one for
- * the auth procedures, over REST and tRPC alike. The address is `request.ip`, which follows the
- * `trustProxy` setting, so a client cannot pick its own bucket by sending X-Forwarded-For.
- * Counters live in Redis when it is configured (shared by every instance), in memory otherwise.
+ * Per-address limits with @fastify/rate-limit, decided by what a request reaches, never by how
+ * its target is spelled: a global budget that each procedure call spends (counted per route,
+ * `config.procedureCalls`, as the router matched it), and stricter budgets that a procedure
+ * declares in its meta (`rateLimit: 'auth'`) and spends when it is called (see `trpc.ts`), over
+ * tRPC and REST alike. The address is `request.ip`, which follows the `trustProxy` setting, so a
+ * client cannot pick its own bucket by sending X-Forwarded-For. Counters live in Redis when it
+ * is configured (shared by every instance), in memory otherwise.
  */
 export const rateLimitPlugin = fp(
   async (app: FastifyInstance, options: { config: AppConfig; redis: Redis | undefined }) => {
     const { config, redis } = options;
+    const budgets = config.rateLimit;
     await app.register(rateLimit, {
-      // Applied by the hook below rather than per route: tRPC and the REST bridge each serve
-      // every procedure from one wildcard route, so the route alone cannot tell login apart.
+      // Applied by the hook below rather than per route, as a tRPC batch spends a unit per call.
       global: false,
-      max: config.rateLimit.global.max,
-      timeWindow: config.rateLimit.global.windowMs,
-      keyGenerator: (request) => `ip:${normalizeIP(request.ip)}`,
       // When Redis is away the API keeps answering; its connection errors are logged elsewhere.
       skipOnError: true,
       ...(redis ? { redis, nameSpace: `${config.redisKeyPrefix}rate-limit:` } : {}),
     });
-    const globalLimit = app.createRateLimit();
-    const authLimit = app.createRateLimit({
-      max: config.rateLimit.auth.max,
-      timeWindow: config.rateLimit.auth.windowMs,
-      keyGenerator: (request) => `auth:${normalizeIP(request.ip)}`,
+    const limiter = (budget: RateLimitBudget | undefined, name: string) =>
+      budget &&
+      app.createRateLimit({ max: budget.max, timeWindow: budget.windowMs, keyGenerator: (request) => `${name}:${normalizeIP(request.ip)}` });
+    const globalLimiter = limiter(budgets.global, 'ip');
+    const classLimiters: Record<RateLimitClass, Limiter | undefined> = { auth: limiter(budgets.auth, 'auth') };
+
+    // The calls of one request (a batch) spend one after another: the memory store hands every
+    // increment in flight the same counter, so calls spending at once would each read the count
+    // after all of them, and a batch of three with two units left would have all three refused.
+    const spentBy = new WeakMap<FastifyRequest, Promise<unknown>>();
+    app.decorate('spendRateLimit', async (request: FastifyRequest, limit: RateLimitClass) => {
+      const classLimiter = classLimiters[limit];
+      if (!classLimiter) return;
+      const before = spentBy.get(request);
+      const spent = before ? before.then(() => classLimiter(request)) : classLimiter(request);
+      spentBy.set(request, spent.catch(() => {}));
+      const refusal = refusalOf(await spent);
+      if (refusal) throw refusal;
     });
 
-    app.addHook('onRequest', async (request, reply) => {
-      const scope = rateLimitScope(request.url);
-      if (!scope) return;
-      enforce(await globalLimit(request), reply, true);
-      for (let call = 0; call < scope.authCalls; call++) enforce(await authLimit(request), reply, false);
-    });
+    if (globalLimiter) {
+      app.addHook('onRequest', async (request, reply) => {
+        const calls = request.routeOptions.config.procedureCalls?.(request);
+        if (!calls) return;
+        const verdict = await spend(globalLimiter, request, calls);
+        advertise(reply, verdict);
+        // The app's error handler answers it in the usual shape (the tRPC envelope under /trpc).
+        const refusal = refusalOf(verdict);
+        if (refusal) throw refusal;
+      });
+    }
   },
   { name: 'rate-limit' },
 );

@@ -102,9 +102,12 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
   app.route({
     method: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
     url: `${basePath}/*`,
+    // One call per request; a path that names no operation is counted all the same.
+    config: { procedureCalls: oneCall },
     handler: async (request, reply) => {
       const method = request.method as OpenApiMethod | 'HEAD';
-      const found = find(method, pathOf(request.url.replace(basePath, '')));
+      const path = operationPathOf(request.requestPath, basePath);
+      const found = path === undefined ? undefined : find(method, path);
       // A warm-up probe (HEAD of a GET route) is answered, empty.
       if (!found && method === 'HEAD') return send(reply, 204, {}, undefined);
       const operation = found?.operation;
@@ -167,10 +170,31 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
   done();
 }
 
-/** The path as the adapter matches it: the URL parser resolves dot segments and percent-encodes. */
-function pathOf(url: string): string {
+const oneCall = () => 1;
+
+/**
+ * Spellings of a path that a URL parser resolves to another path: dot segments (`.` and `..`, also
+ * percent-encoded), backslashes (slashes to a URL parser), encoded slashes and backslashes, and a
+ * fragment, which a request target never has.
+ */
+const RESOLVES_ELSEWHERE = /[\\#]|%2f|%5c|(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
+
+/**
+ * The operation path a request names (its path, as sent, after the base path), or undefined where
+ * the path is spelled so as to resolve to another one. trpc-to-openapi's adapter resolves those
+ * (`/api/x/../auth/login` is sign-in); here they name no operation, so that an operation has one
+ * spelling and whatever judges a request by its path (a proxy's rules, the access log, the OAuth2
+ * form paths) sees the operation that answers it.
+ */
+function operationPathOf(requestPath: string, basePath: string): string | undefined {
+  if (!requestPath.startsWith(`${basePath}/`) || RESOLVES_ELSEWHERE.test(requestPath)) return undefined;
+  return pathOf(requestPath.slice(basePath.length));
+}
+
+/** The path as the adapter matches it: percent-encoded where a URL parser would encode it. */
+function pathOf(path: string): string {
   try {
-    return normalizePath(new URL(`http://127.0.0.1${url}`).pathname);
+    return normalizePath(new URL(`http://127.0.0.1${path}`).pathname);
   } catch {
     return '';
   }

@@ -49,7 +49,10 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  app.all<{ Params: { path: string } }>('/:path', async (request, reply) => {
+  // A batch names its calls in the path, comma-separated; one over the largest batch size is
+  // refused whole, and costs as much as the largest.
+  const procedureCalls = (request: FastifyRequest) => Math.min(callsIn((request.params as { path: string }).path), options.maxBatchSize);
+  app.all<{ Params: { path: string } }>('/:path', { config: { procedureCalls } }, async (request, reply) => {
     const aborted = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableEnded) aborted.abort();
@@ -92,6 +95,13 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
 }
 
 const JSON_BODY = /^application\/json/;
+
+/** The procedures a tRPC path names: one, or a batch's comma-separated list. */
+function callsIn(path: string): number {
+  let calls = 1;
+  for (let at = path.indexOf(','); at !== -1; at = path.indexOf(',', at + 1)) calls++;
+  return calls;
+}
 
 /** The URL as `resolveResponse` is given it below. */
 const urlOf = (request: FastifyRequest) => FIXED_ORIGIN + (request.url.startsWith('/') ? request.url : `/${request.url}`);

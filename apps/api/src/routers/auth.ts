@@ -69,6 +69,7 @@ export const authRouter = {
         description: 'Creates a user with role `user`. Asking for `role: "admin"` is refused with 403.',
       },
       successStatus: 201,
+      rateLimit: 'auth',
       refusals: ['ADMIN_REGISTRATION_FORBIDDEN', 'REGISTRATION_CLOSED', 'USERNAME_TAKEN', ...NEW_PASSWORD_REFUSALS],
     })
     .input(registerInput)
@@ -90,6 +91,7 @@ export const authRouter = {
           'An account keeps at most 50 sessions: a sign-in beyond ends the oldest.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
+      rateLimit: 'auth',
       refusals: ['INVALID_CREDENTIALS', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
     })
     .input(loginInput)
@@ -114,6 +116,7 @@ export const authRouter = {
           'The refresh token is spent and a new one returned. Reusing a spent token ends the session. Browsers may send the session cookie instead, with the `X-CSRF-Token` header.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
+      rateLimit: 'auth',
       refusals: ['REFRESH_TOKEN_MISSING', 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED', 'CSRF_FAILED'],
     })
     .input(refreshInput)
@@ -189,6 +192,7 @@ export const authRouter = {
         summary: 'Change your password',
         description: 'Requires the current password. Every other session of the account ends.',
       },
+      rateLimit: 'auth',
       refusals: ['CURRENT_PASSWORD_WRONG', 'PASSWORD_UNCHANGED', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', ...NEW_PASSWORD_REFUSALS],
     })
     .input(changePasswordInput)
@@ -209,6 +213,7 @@ export const authRouter = {
         description:
           'The token comes from an administrator (`POST /api/admin/users/{id}/reset-link`); it works once, within an hour. Every session of the account ends.',
       },
+      rateLimit: 'auth',
       refusals: ['RESET_TOKEN_INVALID', ...NEW_PASSWORD_REFUSALS],
     })
     .input(resetPasswordInput)
