@@ -18,11 +18,12 @@
  * Scenarios (--scenarios, comma-separated; all by default): `me` (auth.me, tRPC and REST), `list`
  * (a member's pages of a shared project, beside the floor; the member's every project; their
  * assigned tasks; searches), `writes` (create, update), `login` (sign-in beside the bcrypt
- * limit, and auth.me during a sign-in storm). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
+ * limit, and auth.me during a sign-in storm), `limits` (auth.me with the rate limits on, against a
+ * second API on the same data with them off). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
  * floor (bench/profiles/floor/) and prints where each spent its time (open a file in Chrome
  * DevTools or speedscope for a flame graph).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,7 +46,7 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '10000,1000000' },
     'bcrypt-cost': { type: 'string', default: '12' },
     embedded: { type: 'boolean', default: false },
-    scenarios: { type: 'string', default: 'me,list,writes,login' },
+    scenarios: { type: 'string', default: 'me,list,writes,login,limits' },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
@@ -56,9 +57,11 @@ const SIZES = args.sizes.split(',').map(Number);
 const BCRYPT_COST = Number(args['bcrypt-cost']);
 const SECRET_KEY = 'bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz';
 const DEEP_OFFSET = 1_500;
+/** The rate limits' cost is a few percent at most: on and off alternate in this many mirrored rounds. */
+const LIMITS_ROUNDS = 10;
 const SCENARIOS = new Set(args.scenarios.split(',').map((name) => name.trim()));
 for (const name of SCENARIOS) {
-  if (!['me', 'list', 'writes', 'login'].includes(name)) throw new Error(`unknown scenario "${name}": me, list, writes or login`);
+  if (!['me', 'list', 'writes', 'login', 'limits'].includes(name)) throw new Error(`unknown scenario "${name}": me, list, writes, login or limits`);
 }
 const PROFILE_DIR = path.join(ROOT, 'bench/profiles');
 const FLOOR_PROFILE_DIR = path.join(PROFILE_DIR, 'floor');
@@ -79,6 +82,8 @@ interface Row extends Measured {
 const rows: Row[] = [];
 const extras: Record<string, unknown> = {};
 const round = (n: number) => Math.round(n * 100) / 100;
+/** For figures compared to a few percent: CPU time per request, and the ratios that tell a cost. */
+const roundFine = (n: number) => Math.round(n * 1000) / 1000;
 
 /** Whether the database is PostgreSQL on this machine, whose processes' CPU time can be read. */
 let measuringDatabase = false;
@@ -112,7 +117,7 @@ function pooled(samples: MeasuredSample[]): Measured {
   const result: Measured = summarize(samples.map((part) => part.load));
   if (result.requests === 0) return result;
   const perRequest = (seconds: (number | undefined)[]) =>
-    seconds.every((value) => value !== undefined) ? round(((seconds as number[]).reduce((a, b) => a + b, 0) * 1000) / result.requests) : undefined;
+    seconds.every((value) => value !== undefined) ? roundFine(((seconds as number[]).reduce((a, b) => a + b, 0) * 1000) / result.requests) : undefined;
   const server = perRequest(samples.map((part) => part.serverCpuSeconds));
   if (server !== undefined) result.serverCpuMsPerRequest = server;
   const database = perRequest(samples.map((part) => part.databaseCpuSeconds));
@@ -128,13 +133,18 @@ async function measured(options: LoadOptions): Promise<Measured> {
  * Measures loads that are compared with each other (a product scenario and its floor) in halves,
  * in mirrored order: A B B A. Whatever the machine's other tenants start or stop meanwhile falls
  * on each alike; measured one after the other, the first and the last would see different machines.
+ * With more `rounds` (A B B A A B B A …, in slices as much shorter) a comparison of a few percent
+ * holds up even while the neighbours' load swings within seconds.
  */
-async function mirrored(loads: LoadOptions[]): Promise<Measured[]> {
+async function mirrored(loads: LoadOptions[], rounds = 1): Promise<Measured[]> {
   const samples: MeasuredSample[][] = loads.map(() => []);
   const order = loads.map((_, index) => index);
-  for (const index of [...order, ...order.reverse()]) {
-    const options = loads[index] as LoadOptions;
-    samples[index]?.push(await measuredSample({ ...options, durationSeconds: options.durationSeconds / 2 }));
+  const mirror = [...order, ...[...order].reverse()];
+  for (let round = 0; round < rounds; round++) {
+    for (const index of mirror) {
+      const options = loads[index] as LoadOptions;
+      samples[index]?.push(await measuredSample({ ...options, durationSeconds: options.durationSeconds / (2 * rounds) }));
+    }
   }
   return samples.map(pooled);
 }
@@ -288,8 +298,13 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     bcryptCost: BCRYPT_COST,
   });
   console.error(`  seeded in ${seeded.seedSeconds} s`);
+  // The embedded database opens in one process only: the API without rate limits gets a copy.
+  const measuringLimits = first && SCENARIOS.has('limits');
+  const unlimitedDataDir = measuringLimits && dataDir ? mkdtempSync(path.join(os.tmpdir(), 'stm-bench-data-')) : undefined;
+  if (unlimitedDataDir) cpSync(dataDir as string, unlimitedDataDir, { recursive: true });
   const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }), args['cpu-prof'] ? { cpuProfileDir: PROFILE_DIR } : {});
   let floor: RunningProcess | undefined;
+  let unlimited: RunningProcess | undefined;
   let peakRss = api.rssMb();
   const rssTimer = setInterval(() => {
     peakRss = Math.max(peakRss, api.rssMb());
@@ -354,6 +369,31 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       results.me = me as Measured;
       record('auth.me (tRPC)', results.me, vsFloor(results.me, floorMe));
       record('GET /api/auth/me (REST)', restMe as Measured, vsFloor(restMe as Measured, floorMe));
+    }
+
+    if (measuringLimits) {
+      // The same build on the same data with both per-address limits off, against this one with
+      // them on (at budgets no load here reaches, so every request is counted and none refused).
+      const unlimitedEnv = apiEnv(database ? { url: database.url } : { dataDir: unlimitedDataDir as string });
+      unlimited = await startApi({ ...unlimitedEnv, RATE_LIMIT_MAX: 'off', AUTH_RATE_LIMIT_MAX: 'off' });
+      serversByUrl.set(unlimited.url, unlimited);
+      const unlimitedTokens = await signIn(unlimited);
+      const unlimitedReads: LoadOptions = {
+        ...reads(unlimited.url, '/trpc/auth.me'),
+        request: (i) => ({ path: '/trpc/auth.me', headers: { authorization: `Bearer ${unlimitedTokens[i % unlimitedTokens.length]}` } }),
+      };
+      // This one has just started: as warm as the other (JIT, pools, caches) before either is measured.
+      for (let round = 0; round < 3; round++) await warm(unlimitedReads);
+      await warm(reads(api.url, '/trpc/auth.me'));
+      const [on, off] = (await mirrored([reads(api.url, '/trpc/auth.me'), unlimitedReads], LIMITS_ROUNDS)) as [Measured, Measured];
+      record('auth.me (tRPC), rate limits off', off);
+      record('auth.me (tRPC), rate limits on', on, { name: 'limits off req/s', ratio: on.requestsPerSecond / Math.max(1, off.requestsPerSecond) });
+      extras['auth.me req/s: rate limits on / off'] = roundFine(on.requestsPerSecond / Math.max(1, off.requestsPerSecond));
+      if (on.serverCpuMsPerRequest !== undefined && off.serverCpuMsPerRequest !== undefined) {
+        extras['auth.me server CPU per request: rate limits on / off'] = roundFine(on.serverCpuMsPerRequest / Math.max(0.001, off.serverCpuMsPerRequest));
+      }
+      await unlimited.stop();
+      unlimited = undefined;
     }
 
     if (SCENARIOS.has('list')) {
@@ -458,9 +498,11 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   } finally {
     clearInterval(rssTimer);
     await floor?.stop();
+    await unlimited?.stop();
     await api.stop();
     await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (unlimitedDataDir) rmSync(unlimitedDataDir, { recursive: true, force: true });
     extras[`apiPeakRssMb[${size}]`] = peakRss;
   }
 }

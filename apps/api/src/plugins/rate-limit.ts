@@ -1,5 +1,5 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { RateLimitClass } from '../context';
@@ -90,15 +90,20 @@ export const rateLimitPlugin = fp(
       if (refusal) throw refusal;
     });
 
+    // Each counted route gets the hook of its own, with its count of calls at hand: routes that are
+    // not counted run none, and a counted one reads no route options per request.
     if (globalLimiter) {
-      app.addHook('onRequest', async (request, reply) => {
-        const calls = request.routeOptions.config.procedureCalls?.(request);
-        if (!calls) return;
-        const verdict = await spend(globalLimiter, request, calls);
-        advertise(reply, verdict);
-        // The app's error handler answers it in the usual shape (the tRPC envelope under /trpc).
-        const refusal = refusalOf(verdict);
-        if (refusal) throw refusal;
+      app.addHook('onRoute', (route) => {
+        const procedureCalls = route.config?.procedureCalls;
+        if (!procedureCalls) return;
+        const spendCalls: onRequestHookHandler = (request, reply, done) => {
+          spend(globalLimiter, request, procedureCalls(request)).then((verdict) => {
+            advertise(reply, verdict);
+            // The app's error handler answers a refusal in the usual shape (the tRPC envelope under /trpc).
+            done(refusalOf(verdict));
+          }, done);
+        };
+        route.onRequest = [spendCalls, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];
       });
     }
   },
