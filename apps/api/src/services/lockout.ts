@@ -159,10 +159,14 @@ export class MemoryLockoutStore implements LockoutStore {
     const client = this.#live(keys.client, now);
     if (client && client.failures > 0 && client.since <= resetAt) forgetFailures(client, now);
     const address = byDevice ? undefined : this.#live(keys.address, now);
-    if (address && address.lockedUntil > now) return { outcome: 'refused', retryAfterMs: address.lockedUntil - now, by: 'address' };
+    // An address this account signed in from before keeps a path in (its own budget still holds).
+    if (address && address.lockedUntil > now && origin.standing !== 'known') {
+      if (origin.standing === 'unchecked') return { outcome: 'ask' };
+      return { outcome: 'refused', retryAfterMs: address.lockedUntil - now, by: 'address' };
+    }
     if (client && client.lockedUntil > now) return { outcome: 'refused', retryAfterMs: client.lockedUntil - now, by: 'client' };
     if (client && room(client, policy.threshold) <= 0) return { outcome: 'full' };
-    if (address && room(address, addressThreshold(policy)) <= 0) return { outcome: 'full' };
+    if (address && origin.standing !== 'known' && room(address, addressThreshold(policy)) <= 0) return { outcome: 'full' };
     const account = this.#live(keys.account, now);
     const slowed = origin.standing !== 'known' && account !== undefined && account.failures >= policy.threshold;
     if (slowed) {
@@ -306,11 +310,14 @@ local addressFailures, addressLock = 0, 0
 if not byDevice then
   local _
   addressFailures, _, addressLock = counter(KEYS[3])
-  if addressLock > now then return {'refused', addressLock - now, 'address'} end
+  if addressLock > now and standing ~= 'known' then
+    if standing == 'unchecked' then return {'ask'} end
+    return {'refused', addressLock - now, 'address'}
+  end
 end
 if clientLock > now then return {'refused', clientLock - now, 'client'} end
 if room(clientFailures, KEYS[2], threshold) <= 0 then return {'full'} end
-if not byDevice and room(addressFailures, KEYS[4], addressThreshold) <= 0 then return {'full'} end
+if not byDevice and standing ~= 'known' and room(addressFailures, KEYS[4], addressThreshold) <= 0 then return {'full'} end
 if standing ~= 'known' then
   local v = redis.call('HMGET', KEYS[5], 'f', 'slowed')
   local accountFailures, slowedUntil = tonumber(v[1]) or 0, tonumber(v[2]) or 0
