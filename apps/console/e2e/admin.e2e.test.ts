@@ -91,12 +91,12 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     await create.getByRole('button', { name: 'Create user' }).click();
     await create.getByText('This field is required.').first().waitFor();
     await create.getByLabel('Username').fill(username);
-    await create.getByLabel('Password', { exact: true }).fill(`${username}-secret`);
+    await create.getByLabel('Password', { exact: true }).fill(`${username} is my secret`);
     await create.getByRole('button', { name: 'Create user' }).click();
     await create.getByText('The password must not contain the username.').waitFor();
     await create.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await create.getByLabel('Repeat the password').fill(PASSWORD);
-    await create.getByText('At least 8 characters, not containing the username. Common passwords are refused.').waitFor();
+    await create.getByText('At least 15 characters, not containing the username. Common and easily guessed passwords are refused.').waitFor();
     await screenshot(page, 'admin-user-create');
     await create.getByRole('button', { name: 'Create user' }).click();
     await create.waitFor({ state: 'detached' });
