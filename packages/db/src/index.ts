@@ -22,6 +22,7 @@ export * as settings from './queries/settings';
 export * as signingKeys from './queries/signing-keys';
 export * as taskEvents from './queries/task-events';
 export * as tasks from './queries/tasks';
+export * as usage from './queries/usage';
 export * as users from './queries/users';
 export { sql } from 'kysely';
 export type { Kysely, Transaction } from 'kysely';

@@ -183,6 +183,14 @@ export interface TaskEventsTable {
   occurred_at: CreatedAt;
 }
 
+/** What one account has made and still exists, kept by triggers (see the user_usage migration). */
+export interface UserUsageTable {
+  user_id: number;
+  tasks: ColumnType<number, never, never>;
+  projects: ColumnType<number, never, never>;
+  comments: ColumnType<number, never, never>;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -198,6 +206,7 @@ export interface Database {
   task_labels: TaskLabelsTable;
   task_comments: TaskCommentsTable;
   task_events: TaskEventsTable;
+  user_usage: UserUsageTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

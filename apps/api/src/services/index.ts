@@ -12,6 +12,7 @@ import { LabelsService } from './labels';
 import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore } from './lockout';
 import { PasswordResetService } from './password-reset';
 import { ProjectsService } from './projects';
+import { Quotas } from './quotas';
 import { SettingsService } from './settings';
 import { SignInThrottle } from './sign-in-throttle';
 import { TasksService } from './tasks';
@@ -34,6 +35,7 @@ export interface Services {
   comments: CommentsService;
   users: UserAdminService;
   passwordResets: PasswordResetService;
+  quotas: Quotas;
   /** Shared counters of every instance; absent when REDIS_URL is not set. */
   redis: Redis | undefined;
   /** Starts background work (settings and key polling, housekeeping). */
@@ -132,6 +134,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     }
   };
 
+  const quotas = new Quotas(db, settings);
   return {
     config,
     database,
@@ -142,12 +145,13 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     lockout,
     knownDevices,
     auth,
-    tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis }),
-    projects: new ProjectsService(db),
+    tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis, quotas }),
+    projects: new ProjectsService(db, quotas),
     labels: new LabelsService(db),
-    comments: new CommentsService(db),
+    comments: new CommentsService(db, quotas),
     users: userAdmin,
     passwordResets,
+    quotas,
     redis,
     start() {
       if (timers.length > 0) return;

@@ -4,6 +4,7 @@ import * as settingsAndAudit from './2026_11_25_0002_settings_and_audit';
 import * as tasks from './2026_11_25_0003_tasks';
 import * as sharedWork from './2026_12_05_0004_shared_work';
 import * as sessionLifetimes from './2026_12_06_0005_session_lifetimes';
+import * as userUsage from './2026_12_06_0006_user_usage';
 
 /**
  * Every migration, by name. Listed here rather than read from the folder at run time so the
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_0003_tasks': tasks,
   '2026_12_05_0004_shared_work': sharedWork,
   '2026_12_06_0005_session_lifetimes': sessionLifetimes,
+  '2026_12_06_0006_user_usage': userUsage,
 };
