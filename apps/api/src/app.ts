@@ -174,7 +174,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }));
 
   await app.register(securityPlugin, { config });
-  await app.register(rateLimitPlugin, { config, redis: services.redis });
+  await app.register(rateLimitPlugin, { config, redis: services.redis, sharedCounters: services.sharedCounters });
   await app.register(healthRoutes, { services });
   await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION, referenceRestBridge: options.referenceRestBridge ?? false });
   if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });

@@ -9,11 +9,12 @@ import { CommentsService } from './comments';
 import { Keyring } from './keyring';
 import { KnownDevices } from './known-devices';
 import { LabelsService } from './labels';
-import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore } from './lockout';
+import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore, SharedOrLocalLockoutStore } from './lockout';
 import { PasswordResetService } from './password-reset';
 import { ProjectsService } from './projects';
 import { Quotas } from './quotas';
 import { SettingsService } from './settings';
+import { SharedCounters } from './shared-counters';
 import { SignInThrottle } from './sign-in-throttle';
 import { TasksService } from './tasks';
 import { UserAdminService } from './users';
@@ -38,6 +39,8 @@ export interface Services {
   quotas: Quotas;
   /** Shared counters of every instance; absent when REDIS_URL is not set. */
   redis: Redis | undefined;
+  /** Whether those counters are in Redis now, or in this instance's memory while it is away. */
+  sharedCounters: SharedCounters | undefined;
   /** Starts background work (settings and key polling, housekeeping). */
   start(): void;
   stop(): Promise<void>;
@@ -79,13 +82,17 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
         maxRetriesPerRequest: 1,
         enableOfflineQueue: true,
         connectTimeout: 2_000,
+        // A network that goes silent fails a count in a second instead of holding the request.
+        commandTimeout: 1_000,
         lazyConnect: false,
       })
     : undefined;
-  redis?.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
-  const lockout: LockoutStore = redis
-    ? new RedisLockoutStore(redis, `${config.redisKeyPrefix}lockout:`)
-    : new MemoryLockoutStore(config.lockoutMemoryMaxEntries);
+  const sharedCounters = redis && new SharedCounters(redis, log);
+  const memoryLockout = new MemoryLockoutStore(config.lockoutMemoryMaxEntries);
+  const lockout: LockoutStore =
+    redis && sharedCounters
+      ? new SharedOrLocalLockoutStore(new RedisLockoutStore(redis, `${config.redisKeyPrefix}lockout:`), memoryLockout, sharedCounters)
+      : memoryLockout;
   const throttle = new SignInThrottle({ store: lockout, settings, log });
   const knownDevices = new KnownDevices(deriveKey(config.secretKey, 'known-devices'));
 
@@ -153,6 +160,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     passwordResets,
     quotas,
     redis,
+    sharedCounters,
     start() {
       if (timers.length > 0) return;
       timers.push(setInterval(poll, config.settingsRefreshMs).unref());
