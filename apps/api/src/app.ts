@@ -15,6 +15,7 @@ import { type AppLogger, createLogger, lazyRequestLogger, type RequestLogger } f
 import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
+import { metricsPlugin, startMetricsServer } from './plugins/metrics';
 import { rateLimitPlugin } from './plugins/rate-limit';
 import { securityPlugin } from './plugins/security';
 import { appRouter } from './routers';
@@ -174,13 +175,23 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }));
 
   await app.register(securityPlugin, { config });
-  await app.register(rateLimitPlugin, { config, redis: services.redis, sharedCounters: services.sharedCounters });
+  if (services.metrics) await app.register(metricsPlugin, { metrics: services.metrics, token: config.metrics?.token });
+  await app.register(rateLimitPlugin, { config, redis: services.redis, sharedCounters: services.sharedCounters, metrics: services.metrics });
   await app.register(healthRoutes, { services });
   await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION, referenceRestBridge: options.referenceRestBridge ?? false });
   if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });
 
   app.addHook('onReady', async () => services.start());
+  const metricsListen = config.metrics?.listen;
+  let metricsServer: FastifyInstance | undefined;
+  if (services.metrics && metricsListen) {
+    const metrics = services.metrics;
+    app.addHook('onReady', async () => {
+      metricsServer = await startMetricsServer(metrics, metricsListen);
+    });
+  }
   app.addHook('onClose', async () => {
+    await metricsServer?.close();
     await services.stop();
     if (ownsDatabase) await services.database.close();
     await appLogger.close();

@@ -9,6 +9,8 @@ import { startTcpProxy, type TcpProxy } from './tcp-proxy';
  * Redis goes away under an instance: it stays ready (degraded), and goes on limiting requests and
  * throttling sign-ins with counters of its own, then shares them again once Redis is back.
  */
+const METRICS_TOKEN = 'metrics-token-0123456789-abcdefghijklmnopqrstuvwxyz';
+
 describe.runIf(testRedisUrl)('through a Redis outage', () => {
   const prefix = uniqueRedisPrefix('outage');
   let proxy: TcpProxy;
@@ -20,7 +22,7 @@ describe.runIf(testRedisUrl)('through a Redis outage', () => {
     // The instance reaches Redis through a proxy of its own, so its Redis can be cut alone.
     proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
     url.host = `127.0.0.1:${proxy.port}`;
-    t = await createTestApp({ REDIS_URL: url.toString(), REDIS_KEY_PREFIX: prefix, RATE_LIMIT_MAX: '6', AUTH_RATE_LIMIT_MAX: '1000' });
+    t = await createTestApp({ REDIS_URL: url.toString(), REDIS_KEY_PREFIX: prefix, RATE_LIMIT_MAX: '6', AUTH_RATE_LIMIT_MAX: '1000', METRICS_TOKEN });
     await signUp(t, 'outage_owner');
     redis = new Redis(testRedisUrl as string, { maxRetriesPerRequest: 1 });
   });
@@ -39,6 +41,11 @@ describe.runIf(testRedisUrl)('through a Redis outage', () => {
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
     });
+
+  async function degradedMetric(): Promise<string | undefined> {
+    const response = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    return /^stm_redis_degraded (\d)$/m.exec(response.body)?.[1];
+  }
 
   async function readiness() {
     const response = await t.app.inject({ method: 'GET', url: '/readyz' });
@@ -66,6 +73,7 @@ describe.runIf(testRedisUrl)('through a Redis outage', () => {
     proxy.stop();
     await until(async () => (await readiness()).body.status === 'degraded', 5_000);
     expect(await readiness()).toEqual({ status: 200, body: { status: 'degraded', checks: { database: 'up', redis: 'down' } } });
+    expect(await degradedMetric()).toBe('1');
 
     // The per-address limit still holds, answered at once.
     const started = Date.now();
@@ -87,6 +95,7 @@ describe.runIf(testRedisUrl)('through a Redis outage', () => {
 
     proxy.heal();
     await until(async () => (await readiness()).body.status === 'ready', 10_000);
+    expect(await degradedMetric()).toBe('0');
     // Shared again: this address's count is in Redis, where every instance sees it.
     expect(await statuses('/api/settings/public', '127.0.0.65', 2)).toEqual([200, 200]);
     const keys = await redis.keys(`${prefix}rate-limit:*127.0.0.65*`);

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { RateLimitClass } from '../context';
 import type { AppConfig, RateLimitBudget } from '../env';
 import { DomainError } from '../errors';
+import type { Metrics } from '../metrics';
 import type { SharedCounters } from '../services/shared-counters';
 
 declare module 'fastify' {
@@ -106,8 +107,11 @@ function advertise(reply: FastifyReply, verdict: Verdict) {
  * is configured (shared by every instance), in memory otherwise.
  */
 export const rateLimitPlugin = fp(
-  async (app: FastifyInstance, options: { config: AppConfig; redis: Redis | undefined; sharedCounters: SharedCounters | undefined }) => {
-    const { config, redis, sharedCounters } = options;
+  async (
+    app: FastifyInstance,
+    options: { config: AppConfig; redis: Redis | undefined; sharedCounters: SharedCounters | undefined; metrics: Metrics | undefined },
+  ) => {
+    const { config, redis, sharedCounters, metrics } = options;
     const budgets = config.rateLimit;
     await app.register(rateLimit, {
       // Applied by the hook below rather than per route, as a tRPC batch spends a unit per call.
@@ -131,7 +135,10 @@ export const rateLimitPlugin = fp(
       const spent = before ? before.then(() => classLimiter(request)) : classLimiter(request);
       spentBy.set(request, spent.catch(() => {}));
       const refusal = refusalOf(await spent);
-      if (refusal) throw refusal;
+      if (refusal) {
+        metrics?.rateLimited(limit);
+        throw refusal;
+      }
     });
 
     // Each counted route gets the hook of its own, with its count of calls at hand: routes that are
@@ -143,8 +150,10 @@ export const rateLimitPlugin = fp(
         const spendCalls: onRequestHookHandler = (request, reply, done) => {
           spend(globalLimiter, request, procedureCalls(request)).then((verdict) => {
             advertise(reply, verdict);
+            const refusal = refusalOf(verdict);
+            if (refusal) metrics?.rateLimited('global');
             // The app's error handler answers a refusal in the usual shape (the tRPC envelope under /trpc).
-            done(refusalOf(verdict));
+            done(refusal);
           }, done);
         };
         route.onRequest = [spendCalls, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];

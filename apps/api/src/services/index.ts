@@ -3,6 +3,7 @@ import { type DatabaseHandle, sessions } from '@stm/db';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../env';
 import type { Logger } from '../logger';
+import { Metrics } from '../metrics';
 import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
 import { CommentsService } from './comments';
@@ -41,6 +42,8 @@ export interface Services {
   redis: Redis | undefined;
   /** Whether those counters are in Redis now, or in this instance's memory while it is away. */
   sharedCounters: SharedCounters | undefined;
+  /** Prometheus metrics; absent unless configured (`config.metrics`), so no request pays for them. */
+  metrics: Metrics | undefined;
   /** Starts background work (settings and key polling, housekeeping). */
   start(): void;
   stop(): Promise<void>;
@@ -142,6 +145,9 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   };
 
   const quotas = new Quotas(db, settings);
+  const metrics = config.metrics
+    ? new Metrics({ database, hasher, ...(sharedCounters ? { redisDegraded: () => sharedCounters.degraded } : {}) })
+    : undefined;
   return {
     config,
     database,
@@ -161,6 +167,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     quotas,
     redis,
     sharedCounters,
+    metrics,
     start() {
       if (timers.length > 0) return;
       timers.push(setInterval(poll, config.settingsRefreshMs).unref());
