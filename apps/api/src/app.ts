@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PasswordHasher } from '@stm/auth';
-import { createDb, type DatabaseHandle, migrateToLatest } from '@stm/db';
+import { createDb, type DatabaseHandle } from '@stm/db';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -19,6 +19,7 @@ import { metricsPlugin, startMetricsServer } from './plugins/metrics';
 import { rateLimitPlugin } from './plugins/rate-limit';
 import { securityPlugin } from './plugins/security';
 import { appRouter } from './routers';
+import { prepareSchema } from './schema-check';
 import { createServices, type Services } from './services';
 
 export const API_VERSION = '1.0.0';
@@ -104,10 +105,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       applicationName: 'stm-api',
       onBackgroundError: (error) => log.warn({ err: error }, 'database connection error'),
     });
-    if (ownsDatabase) {
-      const { applied } = await migrateToLatest(database.db);
-      if (applied.length > 0) log.info({ applied }, 'migrations applied');
-    }
+    if (ownsDatabase) await prepareSchema(database.db, { migrateOnStart: config.database.migrateOnStart, log, who: 'this release' });
     services = await createServices(config, database, log, hasher);
   } catch (error) {
     // Whatever was started is stopped: a failed build leaves no threads, connections or files open.

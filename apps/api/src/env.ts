@@ -64,6 +64,7 @@ const environmentSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   DATA_DIR: z.string().min(1).optional(),
+  MIGRATE_ON_START: booleanString.optional(),
   PG_BIN_DIR: z.string().min(1).optional(),
   SECRET_KEY: z.string().optional(),
   ADMIN_USERNAME: z.string().optional(),
@@ -146,6 +147,11 @@ export interface AppConfig {
     pool: { max: number; connectionTimeoutMillis: number; statementTimeoutMillis: number };
     /** The most one search statement may take: what one caller's search may cost the others. */
     searchTimeoutMillis: number;
+    /**
+     * Whether a start brings the schema up to date itself (the embedded database, development,
+     * tests), or leaves that to `db:migrate` as a deploy step and refuses a schema behind it.
+     */
+    migrateOnStart: boolean;
     /** Folder of pg_dump and pg_restore for backups; looked up on PATH when unset. */
     pgBinDir: string | undefined;
     /**
@@ -294,6 +300,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
         statementTimeoutMillis: env.DB_STATEMENT_TIMEOUT_MS,
       },
       searchTimeoutMillis: env.DB_SEARCH_TIMEOUT_MS,
+      migrateOnStart: env.MIGRATE_ON_START ?? !(production && env.DATABASE_URL),
       pgBinDir: env.PG_BIN_DIR ? path.resolve(env.PG_BIN_DIR) : undefined,
       pgliteTemplate: fileURLToPath(new URL('./pglite-template.tar.gz', import.meta.url)),
     },

@@ -23,7 +23,18 @@ try {
 }
 
 const startedAt = performance.now();
-const app = await buildApp({ config });
+const { SchemaMismatchError } = await import('./schema-check');
+let app: Awaited<ReturnType<typeof buildApp>>;
+try {
+  app = await buildApp({ config });
+} catch (error) {
+  // Said in one line, as a configuration error is: it is the operator's to fix, not a crash.
+  if (error instanceof SchemaMismatchError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
 
 let shuttingDown = false;
 async function shutdown(signal: string) {

@@ -1,8 +1,8 @@
 export { createDb, DataDirInUseError } from './client';
 export type { DatabaseHandle, DbConfig, DbDriver, PoolOptions } from './client';
 export { writePgliteTemplate } from './pglite-template';
-export { migrateDown, migrateTo, migrateToLatest, migrationNames } from './migrate';
-export type { MigrationReport } from './migrate';
+export { migrateDown, migrateTo, migrateToLatest, migrateToLatestLocked, migrationNames, schemaState } from './migrate';
+export type { MigrationReport, SchemaState } from './migrate';
 export {
   isDatabaseUnavailable,
   isForeignKeyViolation,

@@ -191,6 +191,12 @@ export interface UserUsageTable {
   comments: ColumnType<number, never, never>;
 }
 
+/** Whether the release before each applied migration runs on its schema (see migrations/index.ts). */
+export interface MigrationNotesTable {
+  name: string;
+  backward_compatible: boolean;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -207,6 +213,7 @@ export interface Database {
   task_comments: TaskCommentsTable;
   task_events: TaskEventsTable;
   user_usage: UserUsageTable;
+  migration_notes: MigrationNotesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

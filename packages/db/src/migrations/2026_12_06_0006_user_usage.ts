@@ -1,5 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 
+/** Expand-only: the release before it runs on the schema it leaves. */
+export const backwardCompatible = true;
+
 /**
  * What each account has made and still exists: its tasks, shared projects (inboxes are not
  * counted) and comments, for the per-user quotas. Kept by statement-level triggers, so every path
