@@ -3,7 +3,7 @@ import { type DatabaseHandle, sessions } from '@stm/db';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../env';
 import type { Logger } from '../logger';
-import { Metrics } from '../metrics';
+import type { Metrics } from '../metrics';
 import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
 import { CommentsService } from './comments';
@@ -145,8 +145,9 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   };
 
   const quotas = new Quotas(db, settings);
+  // prom-client is loaded only when metrics are on: every module loaded at start delays readiness.
   const metrics = config.metrics
-    ? new Metrics({ database, hasher, ...(sharedCounters ? { redisDegraded: () => sharedCounters.degraded } : {}) })
+    ? new (await import('../metrics')).Metrics({ database, hasher, ...(sharedCounters ? { redisDegraded: () => sharedCounters.degraded } : {}) })
     : undefined;
   return {
     config,
