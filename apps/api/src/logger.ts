@@ -1,5 +1,5 @@
 /// <reference path="./types/pino-roll.d.ts" />
-import { chmod, mkdirSync } from 'node:fs';
+import { accessSync, chmod, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Bindings, type ChildLoggerOptions, type LogFn, pino, type Logger, type LoggerOptions } from 'pino';
@@ -110,7 +110,9 @@ export async function createLogger(config: Pick<AppConfig, 'log'>, destination?:
       streams.push({ level: config.log.level as pino.Level, stream: stdout });
     }
   }
-  if (config.log.level !== 'silent' && config.log.dir) {
+  // In a container the folder is often read-only or not the process user's: stdout is the log there.
+  const unwritable = config.log.level !== 'silent' && config.log.dir && streams.length > 0 ? unwritableReason(config.log.dir) : undefined;
+  if (config.log.level !== 'silent' && config.log.dir && unwritable === undefined) {
     // pino-roll links `current.log` in the folder at once; it must exist first.
     mkdirSync(config.log.dir, { recursive: true, mode: LOG_DIR_MODE });
     const { default: pinoRoll } = await import('pino-roll');
@@ -136,6 +138,7 @@ export async function createLogger(config: Pick<AppConfig, 'log'>, destination?:
   const output = streams.length === 1 ? (streams[0] as { stream: pino.DestinationStream }).stream : pino.multistream(streams);
   const logger = pino(options, output);
   if (rolling) keepPrivate(rolling, logger);
+  if (unwritable) logger.warn({ logDir: config.log.dir, reason: unwritable }, 'the log folder is not writable: logging to stdout only');
   const access = pino(accessOptions, output);
   let closing: Promise<void> | undefined;
   return {
@@ -255,5 +258,18 @@ class LazyChildLogger implements RequestLogger {
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.#logger().child(bindings, options);
+  }
+}
+
+/** Why log files cannot be written in `dir` (made if missing), or undefined when they can. */
+function unwritableReason(dir: string): string | undefined {
+  try {
+    mkdirSync(dir, { recursive: true, mode: LOG_DIR_MODE });
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') return code;
+    throw error;
   }
 }
