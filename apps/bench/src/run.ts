@@ -19,7 +19,8 @@
  * (a member's pages of a shared project, beside the floor; the member's every project; their
  * assigned tasks; searches), `writes` (create, update), `login` (sign-in beside the bcrypt
  * limit, and auth.me during a sign-in storm), `limits` (auth.me with the rate limits on, against a
- * second API on the same data with them off). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
+ * second API on the same data with them off), `metrics` (auth.me with Prometheus metrics on,
+ * against this API without them). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
  * floor (bench/profiles/floor/) and prints where each spent its time (open a file in Chrome
  * DevTools or speedscope for a flame graph).
  */
@@ -46,7 +47,7 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '10000,1000000' },
     'bcrypt-cost': { type: 'string', default: '12' },
     embedded: { type: 'boolean', default: false },
-    scenarios: { type: 'string', default: 'me,list,writes,login,limits' },
+    scenarios: { type: 'string', default: 'me,list,writes,login,limits,metrics' },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
@@ -61,7 +62,7 @@ const DEEP_OFFSET = 1_500;
 const LIMITS_ROUNDS = 10;
 const SCENARIOS = new Set(args.scenarios.split(',').map((name) => name.trim()));
 for (const name of SCENARIOS) {
-  if (!['me', 'list', 'writes', 'login', 'limits'].includes(name)) throw new Error(`unknown scenario "${name}": me, list, writes, login or limits`);
+  if (!['me', 'list', 'writes', 'login', 'limits', 'metrics'].includes(name)) throw new Error(`unknown scenario "${name}": me, list, writes, login, limits or metrics`);
 }
 const PROFILE_DIR = path.join(ROOT, 'bench/profiles');
 const FLOOR_PROFILE_DIR = path.join(PROFILE_DIR, 'floor');
@@ -298,13 +299,21 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     bcryptCost: BCRYPT_COST,
   });
   console.error(`  seeded in ${seeded.seedSeconds} s`);
-  // The embedded database opens in one process only: the API without rate limits gets a copy.
+  // The embedded database opens in one process only: each second API (without rate limits, with
+  // metrics) gets a copy.
   const measuringLimits = first && SCENARIOS.has('limits');
-  const unlimitedDataDir = measuringLimits && dataDir ? mkdtempSync(path.join(os.tmpdir(), 'stm-bench-data-')) : undefined;
-  if (unlimitedDataDir) cpSync(dataDir as string, unlimitedDataDir, { recursive: true });
+  const measuringMetrics = first && SCENARIOS.has('metrics');
+  const copyData = (wanted: boolean) => {
+    if (!wanted || !dataDir) return undefined;
+    const copy = mkdtempSync(path.join(os.tmpdir(), 'stm-bench-data-'));
+    cpSync(dataDir, copy, { recursive: true });
+    return copy;
+  };
+  const unlimitedDataDir = copyData(measuringLimits);
+  const metricsDataDir = copyData(measuringMetrics);
   const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }), args['cpu-prof'] ? { cpuProfileDir: PROFILE_DIR } : {});
   let floor: RunningProcess | undefined;
-  let unlimited: RunningProcess | undefined;
+  let variant: RunningProcess | undefined;
   let peakRss = api.rssMb();
   const rssTimer = setInterval(() => {
     peakRss = Math.max(peakRss, api.rssMb());
@@ -371,29 +380,49 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       record('GET /api/auth/me (REST)', restMe as Measured, vsFloor(restMe as Measured, floorMe));
     }
 
-    if (measuringLimits) {
-      // The same build on the same data with both per-address limits off, against this one with
-      // them on (at budgets no load here reaches, so every request is counted and none refused).
-      const unlimitedEnv = apiEnv(database ? { url: database.url } : { dataDir: unlimitedDataDir as string });
-      unlimited = await startApi({ ...unlimitedEnv, RATE_LIMIT_MAX: 'off', AUTH_RATE_LIMIT_MAX: 'off' });
-      serversByUrl.set(unlimited.url, unlimited);
-      const unlimitedTokens = await signIn(unlimited);
-      const unlimitedReads: LoadOptions = {
-        ...reads(unlimited.url, '/trpc/auth.me'),
-        request: (i) => ({ path: '/trpc/auth.me', headers: { authorization: `Bearer ${unlimitedTokens[i % unlimitedTokens.length]}` } }),
+    /**
+     * auth.me on the same build and data started again with `env` changed, against this API, in
+     * mirrored rounds; returns [this API, the variant].
+     */
+    const againstVariant = async (variantDataDir: string | undefined, env: Record<string, string>): Promise<[Measured, Measured]> => {
+      const variantEnv = apiEnv(database ? { url: database.url } : { dataDir: variantDataDir as string });
+      variant = await startApi({ ...variantEnv, ...env });
+      serversByUrl.set(variant.url, variant);
+      const variantTokens = await signIn(variant);
+      const variantReads: LoadOptions = {
+        ...reads(variant.url, '/trpc/auth.me'),
+        request: (i) => ({ path: '/trpc/auth.me', headers: { authorization: `Bearer ${variantTokens[i % variantTokens.length]}` } }),
       };
-      // This one has just started: as warm as the other (JIT, pools, caches) before either is measured.
-      for (let round = 0; round < 3; round++) await warm(unlimitedReads);
-      await warm(reads(api.url, '/trpc/auth.me'));
-      const [on, off] = (await mirrored([reads(api.url, '/trpc/auth.me'), unlimitedReads], LIMITS_ROUNDS)) as [Measured, Measured];
-      record('auth.me (tRPC), rate limits off', off);
-      record('auth.me (tRPC), rate limits on', on, { name: 'limits off req/s', ratio: on.requestsPerSecond / Math.max(1, off.requestsPerSecond) });
-      extras['auth.me req/s: rate limits on / off'] = roundFine(on.requestsPerSecond / Math.max(1, off.requestsPerSecond));
-      if (on.serverCpuMsPerRequest !== undefined && off.serverCpuMsPerRequest !== undefined) {
-        extras['auth.me server CPU per request: rate limits on / off'] = roundFine(on.serverCpuMsPerRequest / Math.max(0.001, off.serverCpuMsPerRequest));
+      try {
+        // This one has just started: as warm as the other (JIT, pools, caches) before either is measured.
+        for (let round = 0; round < 3; round++) await warm(variantReads);
+        await warm(reads(api.url, '/trpc/auth.me'));
+        return (await mirrored([reads(api.url, '/trpc/auth.me'), variantReads], LIMITS_ROUNDS)) as [Measured, Measured];
+      } finally {
+        await variant.stop();
+        variant = undefined;
       }
-      await unlimited.stop();
-      unlimited = undefined;
+    };
+    const compare = (label: string, on: Measured, off: Measured) => {
+      record(`auth.me (tRPC), ${label} off`, off);
+      record(`auth.me (tRPC), ${label} on`, on, { name: `${label} off req/s`, ratio: on.requestsPerSecond / Math.max(1, off.requestsPerSecond) });
+      extras[`auth.me req/s: ${label} on / off`] = roundFine(on.requestsPerSecond / Math.max(1, off.requestsPerSecond));
+      if (on.serverCpuMsPerRequest !== undefined && off.serverCpuMsPerRequest !== undefined) {
+        extras[`auth.me server CPU per request: ${label} on / off`] = roundFine(on.serverCpuMsPerRequest / Math.max(0.001, off.serverCpuMsPerRequest));
+      }
+    };
+
+    if (measuringLimits) {
+      // With both per-address limits off, against this API with them on (at budgets no load here
+      // reaches, so every request is counted and none refused).
+      const [on, off] = await againstVariant(unlimitedDataDir, { RATE_LIMIT_MAX: 'off', AUTH_RATE_LIMIT_MAX: 'off' });
+      compare('rate limits', on, off);
+    }
+
+    if (measuringMetrics) {
+      // With Prometheus metrics on (every request and procedure timed), against this API without.
+      const [off, on] = await againstVariant(metricsDataDir, { METRICS_TOKEN: 'bench-metrics-token-0123456789-abcdefghijklmnopqrstuvwxyz' });
+      compare('metrics', on, off);
     }
 
     if (SCENARIOS.has('list')) {
@@ -498,11 +527,11 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   } finally {
     clearInterval(rssTimer);
     await floor?.stop();
-    await unlimited?.stop();
+    await variant?.stop();
     await api.stop();
     await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    if (unlimitedDataDir) rmSync(unlimitedDataDir, { recursive: true, force: true });
+    for (const copy of [unlimitedDataDir, metricsDataDir]) if (copy) rmSync(copy, { recursive: true, force: true });
     extras[`apiPeakRssMb[${size}]`] = peakRss;
   }
 }
