@@ -15,6 +15,7 @@ import { type AppLogger, createLogger, lazyRequestLogger, type RequestLogger } f
 import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
+import { legacyRoutes } from './plugins/legacy-routes';
 import { rateLimitPlugin } from './plugins/rate-limit';
 import { securityPlugin } from './plugins/security';
 import { appRouter } from './routers';
@@ -177,6 +178,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(rateLimitPlugin, { config, redis: services.redis });
   await app.register(healthRoutes, { services });
   await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION, referenceRestBridge: options.referenceRestBridge ?? false });
+  if (config.legacyRoutes) await app.register(legacyRoutes, { services, router: appRouter });
   if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });
 
   app.addHook('onReady', async () => services.start());
