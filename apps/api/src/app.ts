@@ -12,6 +12,7 @@ import Fastify, {
 import type { AppConfig } from './env';
 import { DomainError, httpStatusOf } from './errors';
 import { type AppLogger, createLogger, lazyRequestLogger, type RequestLogger } from './logger';
+import { restProblemDetails } from './problem-details';
 import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
@@ -160,6 +161,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
+  app.addHook('onSend', restProblemDetails);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // A rule's refusal before any procedure ran (a spent rate limit) has its status in the table of reasons.
@@ -190,7 +192,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   return app;
 }
 
-/** An error the request never reached a procedure for, in the body clients know: tRPC's envelope under /trpc, `{ message, code }` elsewhere. */
+/** An error the request never reached a procedure for, in the body clients know: tRPC's envelope under /trpc, `{ message, code }` elsewhere (a problem document under /api, see `problem-details.ts`). */
 function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string, refusal?: DomainError) {
   const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
   // By the matched route, as the path as sent may spell `/trpc` with percent-escapes; a URL the
@@ -204,7 +206,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, status: number,
       : { code, httpStatus: status };
     return reply.code(status).send({ error: { message, code: -32600, data } });
   }
-  return reply.code(status).send({ message, code });
+  return reply.code(status).send({ message, code, ...(refusal ? { reason: refusal.reason } : {}) });
 }
 
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;

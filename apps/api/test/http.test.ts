@@ -234,7 +234,7 @@ describe('protocol edges', () => {
     for (const url of ['/api/nope', '/trpc/nope.nothing', '/nope']) {
       const response = await t.app.inject({ method: 'GET', url });
       expect(response.statusCode, url).toBe(404);
-      expect(response.headers['content-type']).toMatch(/application\/json/);
+      expect(response.headers['content-type']).toMatch(url.startsWith('/api/') ? /^application\/problem\+json/ : /^application\/json/);
     }
   });
 
@@ -254,7 +254,15 @@ describe('protocol edges', () => {
       for (const headers of [{}, { authorization: `Bearer ${accessToken}` }]) {
         const response = await t.app.inject({ method: 'POST', url: '/api/tasks', headers: { ...headers, 'content-type': 'application/json' }, payload });
         expect(response.statusCode, `depth ${depth}`).toBe(400);
-        expect(json(response)).toEqual({ message: 'The JSON body nests deeper than 32 levels', code: 'BAD_REQUEST' });
+        expect(json(response)).toEqual({
+          type: 'about:blank',
+          title: 'Bad Request',
+          status: 400,
+          detail: 'The JSON body nests deeper than 32 levels',
+          instance: '/api/tasks',
+          message: 'The JSON body nests deeper than 32 levels',
+          code: 'BAD_REQUEST',
+        });
       }
     }
     const nestedInText = await rest(t.app, 'POST', '/api/tasks', { token: accessToken, body: { title: '['.repeat(100), description: '{'.repeat(5_000) } });
