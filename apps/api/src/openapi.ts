@@ -70,6 +70,7 @@ const STATUS_SUMMARIES: Record<string, string> = {
   '403': 'Not allowed',
   '404': 'Not found (or not yours)',
   '409': 'Conflict with the current state',
+  '412': '`If-Match` names another version than the current one',
   '413': 'Body too large',
   '415': 'Unsupported content type',
   '429': 'Too many requests (`Retry-After`)',
@@ -152,8 +153,22 @@ export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string):
         responses['201'] = responses['200'];
         delete responses['200'];
       }
+      const success = (responses['201'] ?? responses['200']) as { headers?: Record<string, unknown> } | undefined;
+      if (success && meta.successStatus === 201 && meta.location) {
+        success.headers = { ...success.headers, Location: { description: `Where it is read: \`${meta.location}\`${meta.location.startsWith('/') ? ' under /api' : ', relative to the request\'s path'}`, schema: { type: 'string' } } };
+      }
+      if (success && meta.etag) {
+        success.headers = { ...success.headers, ETag: { description: 'The version, as a strong entity tag: send it back as `If-Match`', schema: { type: 'string' } } };
+      }
+      if (meta.ifMatch) {
+        operation.parameters = [
+          ...(operation.parameters ?? []),
+          { in: 'header', name: 'If-Match', required: false, schema: { type: 'string' }, description: 'The `ETag` last read; a task changed since is refused with 412 and nothing is written (as `expectedVersion`, with 409)' },
+        ];
+      }
       const takesInput = Boolean(operation.requestBody) || (operation.parameters?.length ?? 0) > 0;
       const statuses = [...errorStatuses(meta, method, takesInput)].sort(([a], [b]) => a.localeCompare(b));
+      if (meta.ifMatch) statuses.push(['412', new Set(['VERSION_CONFLICT'])]);
       for (const [status, reasons] of statuses) {
         responses[status] = {
           description: describeStatus(status, reasons),

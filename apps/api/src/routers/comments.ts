@@ -35,6 +35,7 @@ export const commentsRouter = {
         description: 'Plain text up to 10,000 characters; `@username` mentions a member of the project.',
       },
       successStatus: 201,
+      location: '/comments/{id}',
       refusals: WRITE_REFUSALS,
     })
     .input(createCommentInput)

@@ -36,7 +36,7 @@ export const projectsRouter = {
     .query(({ ctx, input }) => ctx.services.projects.list(ctx.user, input)),
 
   create: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/projects', tags, summary: 'Create a project', description: 'You are its first owner.' }, successStatus: 201 })
+    .meta({ openapi: { method: 'POST', path: '/projects', tags, summary: 'Create a project', description: 'You are its first owner.' }, successStatus: 201, location: '/projects/{id}' })
     .input(createProjectInput)
     .output(projectOutput)
     .mutation(({ ctx, input }) => ctx.services.projects.create(ctx.user, input)),
