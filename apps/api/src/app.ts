@@ -12,7 +12,7 @@ import Fastify, {
 import type { AppConfig } from './env';
 import { DomainError, httpStatusOf } from './errors';
 import { type AppLogger, createLogger, lazyRequestLogger, type RequestLogger } from './logger';
-import { restProblemDetails } from './problem-details';
+import { PROBLEM_CONTENT_TYPE, problemOf, restProblemDetails } from './problem-details';
 import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
@@ -206,7 +206,13 @@ function sendError(request: FastifyRequest, reply: FastifyReply, status: number,
       : { code, httpStatus: status };
     return reply.code(status).send({ error: { message, code: -32600, data } });
   }
-  return reply.code(status).send({ message, code, ...(refusal ? { reason: refusal.reason } : {}) });
+  const body = { message, code, ...(refusal ? { reason: refusal.reason } : {}) };
+  // A URL the router could not read reaches no route and no onSend hook of one: made a problem here.
+  const path = request.requestPath || pathOfTarget(request.url);
+  if (!route && path.startsWith('/api/')) {
+    return reply.code(status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(path, status, body)));
+  }
+  return reply.code(status).send(body);
 }
 
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;

@@ -276,7 +276,10 @@ describe('protocol edges', () => {
       expect(response.statusCode, url).toBe(400);
       const body = json(response);
       if (url.startsWith('/trpc')) expect(body).toEqual({ error: { message: 'The URL is malformed', code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400 } } });
-      else expect(body).toEqual({ message: 'The URL is malformed', code: 'BAD_REQUEST' });
+      else {
+        expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(body).toEqual({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'The URL is malformed', instance: url, message: 'The URL is malformed', code: 'BAD_REQUEST' });
+      }
     }
     const longBatch = Array.from({ length: 9 }, () => 'admin.users.createResetLink').join(',');
     const tooLong = await t.app.inject({ method: 'POST', url: `/trpc/${longBatch}?batch=1` });
