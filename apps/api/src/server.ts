@@ -11,19 +11,30 @@ const { buildApp } = await import('./app');
 const { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } = await import('./env');
 
 loadDotEnv();
-let config: import('./env').AppConfig;
-try {
-  config = loadConfig(readProcessEnvironment());
-} catch (error) {
+/** A configuration refused at start, read or found while starting (ADMIN_PASSWORD against the live policy): one line each, no stack. */
+function exitOnConfigError(error: unknown): void {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(78); // EX_CONFIG
   }
+}
+
+let config: import('./env').AppConfig;
+try {
+  config = loadConfig(readProcessEnvironment());
+} catch (error) {
+  exitOnConfigError(error);
   throw error;
 }
 
 const startedAt = performance.now();
-const app = await buildApp({ config });
+let app: Awaited<ReturnType<typeof buildApp>>;
+try {
+  app = await buildApp({ config });
+} catch (error) {
+  exitOnConfigError(error);
+  throw error;
+}
 
 let shuttingDown = false;
 async function shutdown(signal: string) {
