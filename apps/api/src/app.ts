@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PasswordHasher } from '@stm/auth';
-import { createDb, type DatabaseHandle, migrateToLatest } from '@stm/db';
+import { createDb, type DatabaseHandle } from '@stm/db';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -17,9 +17,11 @@ import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
 import { legacyRoutes } from './plugins/legacy-routes';
+import { metricsPlugin, startMetricsServer } from './plugins/metrics';
 import { rateLimitPlugin } from './plugins/rate-limit';
 import { securityPlugin } from './plugins/security';
 import { appRouter } from './routers';
+import { prepareSchema } from './schema-check';
 import { createServices, type Services } from './services';
 
 export const API_VERSION = '1.0.0';
@@ -115,10 +117,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       applicationName: 'stm-api',
       onBackgroundError: (error) => log.warn({ err: error }, 'database connection error'),
     });
-    if (ownsDatabase) {
-      const { applied } = await migrateToLatest(database.db);
-      if (applied.length > 0) log.info({ applied }, 'migrations applied');
-    }
+    if (ownsDatabase) await prepareSchema(database.db, { migrateOnStart: config.database.migrateOnStart, log, who: 'this release' });
     services = await createServices(config, database, log, hasher);
   } catch (error) {
     // Whatever was started is stopped: a failed build leaves no threads, connections or files open.
@@ -187,14 +186,24 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }));
 
   await app.register(securityPlugin, { config });
-  await app.register(rateLimitPlugin, { config, redis: services.redis });
+  if (services.metrics) await app.register(metricsPlugin, { metrics: services.metrics, token: config.metrics?.token });
+  await app.register(rateLimitPlugin, { config, redis: services.redis, sharedCounters: services.sharedCounters, metrics: services.metrics });
   await app.register(healthRoutes, { services });
   await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION, referenceRestBridge: options.referenceRestBridge ?? false });
   if (config.legacyRoutes) await app.register(legacyRoutes, { services, router: appRouter });
   if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });
 
   app.addHook('onReady', async () => services.start());
+  const metricsListen = config.metrics?.listen;
+  let metricsServer: FastifyInstance | undefined;
+  if (services.metrics && metricsListen) {
+    const metrics = services.metrics;
+    app.addHook('onReady', async () => {
+      metricsServer = await startMetricsServer(metrics, metricsListen);
+    });
+  }
   app.addHook('onClose', async () => {
+    await metricsServer?.close();
     await services.stop();
     if (ownsDatabase) await services.database.close();
     await appLogger.close();

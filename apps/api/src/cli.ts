@@ -4,13 +4,14 @@
  * message), 2 wrong usage.
  */
 import { parseArgs } from 'node:util';
-import { createDb, type DatabaseHandle, DataDirInUseError, migrateToLatest } from '@stm/db';
+import { createDb, type DatabaseHandle, DataDirInUseError } from '@stm/db';
 import { BackupError } from '@stm/db/backup';
 import type { Command, CommandArgs } from './cli/command-types';
 import { commands, usageText } from './cli/commands';
 import { CliError } from './cli/password-input';
 import { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } from './env';
 import { DomainError } from './errors';
+import { prepareSchema, SchemaMismatchError } from './schema-check';
 
 // A reader that stops early (`pnpm cli keys:list | head -1`) is not a failure.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -72,10 +73,10 @@ async function main(argv: string[]): Promise<number> {
     applicationName: 'stm-cli',
   });
   try {
-    const { applied } = await migrateToLatest(database.db);
+    await prepareSchema(database.db, { migrateOnStart: config.database.migrateOnStart, log: logger.logger, who: 'this version of the CLI' });
     const services = await createServices(config, database, logger.logger);
     try {
-      await command.run(services, args, { out, migrationsApplied: applied });
+      await command.run(services, args, { out });
     } finally {
       await services.stop();
     }
@@ -99,7 +100,9 @@ function parseCommandArgs(command: Command, rest: string[]): CommandArgs | undef
 function describeFailure(error: unknown): { message: string; exitCode: number } | undefined {
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
   if (error instanceof DomainError) return { message: error.message, exitCode: 1 };
-  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof BackupError) return { message: error.message, exitCode: 1 };
+  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof BackupError || error instanceof SchemaMismatchError) {
+    return { message: error.message, exitCode: 1 };
+  }
   return undefined;
 }
 

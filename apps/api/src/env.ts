@@ -64,6 +64,7 @@ const environmentSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   DATA_DIR: z.string().min(1).optional(),
+  MIGRATE_ON_START: booleanString.optional(),
   PG_BIN_DIR: z.string().min(1).optional(),
   SECRET_KEY: z.string().optional(),
   ADMIN_USERNAME: z.string().optional(),
@@ -87,6 +88,12 @@ const environmentSchema = z.object({
     .regex(/^[A-Za-z0-9:_.-]*$/, 'may contain only letters, digits and ": _ . -"')
     .default('stm:'),
   LOCKOUT_MEMORY_MAX_ENTRIES: positiveInt.default(100_000),
+  METRICS_TOKEN: z
+    .string()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   RATE_LIMIT_MAX: budget.default(600),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   AUTH_RATE_LIMIT_MAX: budget.default(30),
@@ -141,6 +148,11 @@ export interface AppConfig {
     pool: { max: number; connectionTimeoutMillis: number; statementTimeoutMillis: number };
     /** The most one search statement may take: what one caller's search may cost the others. */
     searchTimeoutMillis: number;
+    /**
+     * Whether a start brings the schema up to date itself (the embedded database, development,
+     * tests), or leaves that to `db:migrate` as a deploy step and refuses a schema behind it.
+     */
+    migrateOnStart: boolean;
     /** Folder of pg_dump and pg_restore for backups; looked up on PATH when unset. */
     pgBinDir: string | undefined;
     /**
@@ -165,6 +177,11 @@ export interface AppConfig {
   redisKeyPrefix: string;
   /** Without Redis: how many failed-login counters one instance keeps at most (new ones are refused beyond). */
   lockoutMemoryMaxEntries: number;
+  /**
+   * Prometheus metrics; undefined (none collected) unless one way to read them is set: `/metrics`
+   * on the API with `Authorization: Bearer <token>`, or a listener of their own for a private network.
+   */
+  metrics: { token: string | undefined; listen: { host: string; port: number } | undefined } | undefined;
   /** Requests per client address per window; undefined where turned off (`off`). */
   rateLimit: {
     /** Every procedure call over tRPC and REST. */
@@ -254,6 +271,9 @@ export function loadConfig(environment: Record<string, string | undefined>): App
   if (adminUsernameCheck && !adminUsernameCheck.success) {
     problems.push(`ADMIN_USERNAME is not a valid username: ${adminUsernameCheck.error.issues.map((issue) => issue.message).join('; ')}`);
   }
+  if (env.METRICS_TOKEN !== undefined && isWeakSecret(env.METRICS_TOKEN)) {
+    problems.push(`METRICS_TOKEN is weak: use at least ${MIN_SECRET_BYTES} random bytes (e.g. \`openssl rand -base64 48\`)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const development = env.NODE_ENV === 'development';
@@ -283,6 +303,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
         statementTimeoutMillis: env.DB_STATEMENT_TIMEOUT_MS,
       },
       searchTimeoutMillis: env.DB_SEARCH_TIMEOUT_MS,
+      migrateOnStart: env.MIGRATE_ON_START ?? !(production && env.DATABASE_URL),
       pgBinDir: env.PG_BIN_DIR ? path.resolve(env.PG_BIN_DIR) : undefined,
       pgliteTemplate: fileURLToPath(new URL('./pglite-template.tar.gz', import.meta.url)),
     },
@@ -299,6 +320,10 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     redisUrl: env.REDIS_URL,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     lockoutMemoryMaxEntries: env.LOCKOUT_MEMORY_MAX_ENTRIES,
+    metrics:
+      env.METRICS_TOKEN === undefined && env.METRICS_PORT === undefined
+        ? undefined
+        : { token: env.METRICS_TOKEN, listen: env.METRICS_PORT === undefined ? undefined : { host: env.METRICS_HOST, port: env.METRICS_PORT } },
     rateLimit: {
       global: env.RATE_LIMIT_MAX === 'off' ? undefined : { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
       auth: env.AUTH_RATE_LIMIT_MAX === 'off' ? undefined : { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },

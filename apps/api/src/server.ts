@@ -28,11 +28,17 @@ try {
 }
 
 const startedAt = performance.now();
+const { SchemaMismatchError } = await import('./schema-check');
 let app: Awaited<ReturnType<typeof buildApp>>;
 try {
   app = await buildApp({ config });
 } catch (error) {
   exitOnConfigError(error);
+  // Said in one line, as a configuration error is: it is the operator's to fix, not a crash.
+  if (error instanceof SchemaMismatchError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
   throw error;
 }
 

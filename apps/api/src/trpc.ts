@@ -168,10 +168,41 @@ async function spendRateLimit(ctx: Context, limit: RateLimitClass) {
   }
 }
 
-const mapErrors = t.middleware(async ({ ctx, meta, next }) => {
-  if (meta?.rateLimit) await spendRateLimit(ctx, meta.rateLimit);
-  return withMappedError(await next(), ctx);
-});
+/**
+ * Runs a procedure's middleware body, timed into the metrics when they are on, by procedure and
+ * outcome (`ok`, or the refusal's reason or code).
+ */
+function measured<R extends { ok: boolean }>(ctx: Context, path: string, body: () => Promise<R>): Promise<R> {
+  const metrics = ctx.services.metrics;
+  if (!metrics) return body();
+  const started = performance.now();
+  const done = (outcome: string) => metrics.procedureDone(path, outcome, (performance.now() - started) / 1_000);
+  return body().then(
+    (result) => {
+      done(result.ok ? 'ok' : outcomeOf((result as { error?: unknown }).error));
+      return result;
+    },
+    (error: unknown) => {
+      done(outcomeOf(error));
+      throw error;
+    },
+  );
+}
+
+function outcomeOf(error: unknown): string {
+  if (error instanceof TRPCError) {
+    if (error.cause instanceof DomainError) return error.cause.reason;
+    return error.code;
+  }
+  return error instanceof DomainError ? error.reason : 'INTERNAL_SERVER_ERROR';
+}
+
+const mapErrors = t.middleware(({ ctx, meta, path, next }) =>
+  measured(ctx, path, async () => {
+    if (meta?.rateLimit) await spendRateLimit(ctx, meta.rateLimit);
+    return withMappedError(await next(), ctx);
+  }),
+);
 
 // A procedure's own `.meta()` is merged over these, so the tier stays.
 export const publicProcedure = t.procedure.use(mapErrors).meta({ tier: 'public' });
@@ -191,21 +222,23 @@ function authenticate(ctx: Context) {
  * The budget is spent, the caller checked and errors mapped in one middleware, not stacked ones: tRPC
  * copies a call's options twice per middleware level, key by key, on every request.
  */
-export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(async ({ ctx, meta, next }) => {
-  // Before the token is checked, as a guesser need not hold a valid one to be counted.
-  if (meta?.rateLimit) await spendRateLimit(ctx, meta.rateLimit);
-  let user: Awaited<ReturnType<typeof authenticate>>;
-  try {
-    user = await authenticate(ctx);
-  } catch (cause) {
-    throw refusalOf(cause, ctx) ?? cause;
-  }
-  // The request's log line carries the user id; a child logger per call was measurable on the
-  // hottest path, and the request id already ties a procedure's own log lines to that line.
-  ctx.identify(user.id);
-  // tRPC merges what `next` is given into the context (a copy per call): give it only what is new.
-  return withMappedError(await next({ ctx: { user } }), ctx);
-});
+export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(({ ctx, meta, path, next }) =>
+  measured(ctx, path, async () => {
+    // Before the token is checked, as a guesser need not hold a valid one to be counted.
+    if (meta?.rateLimit) await spendRateLimit(ctx, meta.rateLimit);
+    let user: Awaited<ReturnType<typeof authenticate>>;
+    try {
+      user = await authenticate(ctx);
+    } catch (cause) {
+      throw refusalOf(cause, ctx) ?? cause;
+    }
+    // The request's log line carries the user id; a child logger per call was measurable on the
+    // hottest path, and the request id already ties a procedure's own log lines to that line.
+    ctx.identify(user.id);
+    // tRPC merges what `next` is given into the context (a copy per call): give it only what is new.
+    return withMappedError(await next({ ctx: { user } }), ctx);
+  }),
+);
 
 export const adminProcedure = protectedProcedure.meta({ tier: 'admin' }).use(({ ctx, next }) => {
   if (ctx.user.role !== 'admin') throw new DomainError('FORBIDDEN', 'Administrators only');

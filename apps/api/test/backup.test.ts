@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { migrateTo, migrateToLatest, sql } from '@stm/db';
+import { migrateTo, migrateToLatest, migrationNames, sql } from '@stm/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, expectAppWorks, expectFilled, expectUntouched, type Filled, fill, picture, rewritePortable, tablesOf } from './backup-fixtures';
 import { disposeAll, type Place, pglitePlace, postgresPlace, usingDatabase } from './places';
@@ -119,9 +119,10 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
   });
 
   it('a backup from an older version is migrated on to this one after the restore', async () => {
+    const OLD_RELEASE = '2026_11_25_0002_settings_and_audit';
     const old = await place();
     await usingDatabase(old, async (database) => {
-      await migrateTo(database.db, '2026_11_25_0002_settings_and_audit');
+      await migrateTo(database.db, OLD_RELEASE);
       await sql`insert into users (username, password_hash, role) values ('from_the_past', 'hash', 'admin')`.execute(database.db);
     });
     const oldPicture = await usingDatabase(old, picture);
@@ -133,7 +134,9 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
     const target = await place();
     const restored = await cli(target, ['db:restore', file]);
     expect(restored, restored.stderr).toMatchObject({ code: 0 });
-    expect(restored.stdout).toMatch(/^Migrated on: 2026_11_25_0003_tasks, 2026_12_05_0004_shared_work, 2026_12_06_0005_session_lifetimes$/m);
+    const later = migrationNames().filter((name) => name > OLD_RELEASE);
+    expect(later[0]).toBe('2026_11_25_0003_tasks');
+    expect(restored.stdout.split('\n')).toContain(`Migrated on: ${later.join(', ')}`);
     const now = await usingDatabase(target, picture);
     expect(now.users).toEqual(oldPicture.users);
     expect(now.tasks).toEqual([]);

@@ -444,7 +444,7 @@ describe('failed-login counters in memory, when full', () => {
   });
 });
 
-describe('failed-login counters unreachable', () => {
+describe('failed-login counters in a Redis that is unreachable from the start', () => {
   let t: TestApp;
   beforeAll(async () => {
     // Nothing listens on port 1: every Redis command fails.
@@ -453,15 +453,21 @@ describe('failed-login counters unreachable', () => {
   });
   afterAll(() => t.close());
 
-  it('refuses sign-in with 503 and Retry-After rather than checking passwords uncounted', async () => {
+  it('signs people in with counters in memory, which still lock a guessing client out, never unchecked', async () => {
     const response = await login(t, 'no_counter', PASSWORD, { from: '127.0.0.1' });
-    expect(response.statusCode).toBe(503);
-    expect(response.headers['retry-after']).toBe('5');
-    expect(json(response)).toMatchObject({ code: 'SERVICE_UNAVAILABLE', data: { reason: 'LOCKOUT_UNAVAILABLE' } });
-    expect(response.body).not.toMatch(/redis|ECONNREFUSED|stack/i);
+    expect(response.statusCode).toBe(200);
+    const attacker = '127.0.0.201';
+    for (let i = 0; i < 5; i++) expect((await login(t, 'no_counter', WRONG, { from: attacker })).statusCode).toBe(401);
+    const locked = await login(t, 'no_counter', PASSWORD, { from: attacker });
+    expect(locked.statusCode).toBe(429);
+    expect(json(locked).data.reason).toBe('ACCOUNT_LOCKED');
+    expect(locked.body).not.toMatch(/redis|ECONNREFUSED|stack/i);
   });
 
-  it('keeps the rest of the API answering (the rate limits let requests through)', async () => {
+  it('keeps the rest of the API answering, ready but degraded', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/settings/public' })).statusCode).toBe(200);
+    const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(json(ready)).toMatchObject({ status: 'degraded', checks: { redis: 'down' } });
   });
 });

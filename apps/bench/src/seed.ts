@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import bcrypt from 'bcrypt';
-import { createDb, migrateToLatest, sql } from '@stm/db';
+import { createDb, migrateToLatest, settings, sql } from '@stm/db';
 import { seedProject, seedTasks, seedUsers } from '@stm/db/seed';
 
 export const BENCH_PASSWORD = 'bench passphrase that is long';
@@ -29,6 +29,9 @@ export async function seedBenchDatabase(config: { databaseUrl?: string; dataDir?
   const handle = await createDb(config);
   try {
     await migrateToLatest(handle.db);
+    // The write scenarios make tasks by the thousand; the per-user quotas are not what they measure
+    // (their cost is, and it is paid below the limit as above it). The API fills in the rest.
+    await settings.insertSettingsIfMissing(handle.db, { quotaTasksPerUser: 10_000_000, quotaProjectsPerUser: 100_000, quotaCommentsPerUser: 10_000_000 });
     const passwordHash = await bcrypt.hash(apiPrehash(BENCH_PASSWORD), options.bcryptCost);
     const benchIds = await seedUsers(handle.db, { count: options.users, prefix: 'bench_', passwordHash });
     const [benchUserId] = benchIds as [number];

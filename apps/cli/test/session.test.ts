@@ -64,6 +64,8 @@ describe('stm login', () => {
     const whoamiJson = await user.run(['whoami', '--json']);
     expect(whoamiJson.code).toBe(0);
     expect(JSON.parse(whoamiJson.stdout)).toMatchObject({ id: 1, username: 'alice', role: 'user', isActive: true });
+    const usage = await user.run(['usage']);
+    expect(usage).toMatchObject({ code: 0, stdout: 'tasks    0 of 50000\nprojects 0 of 500\ncomments 0 of 50000\n' });
   });
 
   it('refuses a wrong password with the reason and exit status 1, and saves nothing', async () => {

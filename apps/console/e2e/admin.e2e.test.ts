@@ -5,9 +5,11 @@ import {
   api,
   apiLogin,
   browserAvailable,
+  createTask,
   heading,
   PASSWORD,
   pathOf,
+  registerUser,
   screenshot,
   signIn,
   stageForTests,
@@ -368,6 +370,43 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     await page.getByRole('link', { name: 'Go to signing keys' }).click();
     await waitForPath(page, '/admin/keys');
     await heading(page, 'Signing keys');
+  });
+
+  it('limits what one user can make: lowered in the settings, the refusal says which limit in the reader\'s language, and Account shows the usage', async () => {
+    const page = await adminAt('/admin/settings', 'Settings');
+    const quota = page.getByLabel('Tasks per user');
+    expect(await quota.inputValue()).toBe('50000');
+    await quota.fill('2');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('Settings saved.').waitFor();
+    const username = uniqueName('quota');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const token = await apiLogin(stage.baseUrl, username, PASSWORD);
+    await createTask(stage.baseUrl, token, { title: 'first' });
+    await createTask(stage.baseUrl, token, { title: 'second' });
+    try {
+      const { context, page: user } = await stage.newContext({ locale: 'es-ES' });
+      await user.goto('/sign-in');
+      await user.getByLabel('Nombre de usuario').fill(username);
+      await user.getByLabel('Contraseña', { exact: true }).fill(PASSWORD);
+      await user.getByRole('button', { name: 'Entrar' }).click();
+      await waitForPath(user, '/tasks');
+      await user.getByRole('button', { name: 'Nueva tarea' }).first().click();
+      const dialog = user.getByRole('dialog', { name: 'Nueva tarea' });
+      await dialog.getByLabel('Título').fill('third');
+      await dialog.getByRole('button', { name: 'Crear tarea' }).click();
+      // The dialog stays open with what was typed, and says which limit and what to do.
+      await dialog.getByText('Has alcanzado tu límite de 2 tareas.', { exact: false }).waitFor();
+      expect(await dialog.getByLabel('Título').inputValue()).toBe('third');
+      await dialog.getByRole('button', { name: 'Cancelar' }).click();
+
+      await user.goto('/account');
+      await user.getByTestId('usage').getByText('2 de 2').waitFor();
+      await screenshot(user, 'account-usage-es');
+      await context.close();
+    } finally {
+      await api(stage.baseUrl, adminToken, 'PATCH', '/settings', { quotaTasksPerUser: 50_000 });
+    }
   });
 
   it('fits a phone screen in the dark scheme', async () => {

@@ -101,8 +101,9 @@ export class PasswordHasher {
     }
   }
 
-  get load(): { running: number; queued: number } {
-    return { running: this.#limiter.running, queued: this.#limiter.queued };
+  /** Jobs on the threads now, waiting for one, and refused so far because too many waited. */
+  get load(): { running: number; queued: number; refused: number } {
+    return { running: this.#limiter.running, queued: this.#limiter.queued, refused: this.#limiter.refused };
   }
 
   /** bcrypt work finished so far: hashes made and compares run (a metric; tests count with it). */

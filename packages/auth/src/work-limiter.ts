@@ -12,6 +12,7 @@ export class BusyError extends Error {
  */
 export class WorkLimiter {
   #running = 0;
+  #refused = 0;
   readonly #waiting: Array<() => void> = [];
 
   constructor(
@@ -30,9 +31,17 @@ export class WorkLimiter {
     return this.#waiting.length;
   }
 
+  /** Jobs refused so far because the queue was full. */
+  get refused(): number {
+    return this.#refused;
+  }
+
   async run<T>(job: () => Promise<T>): Promise<T> {
     if (this.#running >= this.concurrency) {
-      if (this.#waiting.length >= this.maxQueue) throw new BusyError(this.retryAfterSeconds);
+      if (this.#waiting.length >= this.maxQueue) {
+        this.#refused++;
+        throw new BusyError(this.retryAfterSeconds);
+      }
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else {
       this.#running++;

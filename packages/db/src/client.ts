@@ -52,6 +52,8 @@ export interface DatabaseHandle {
    * Nothing to do on PostgreSQL, whose autovacuum does it.
    */
   maintain(): Promise<void>;
+  /** The connection pool's use now (PostgreSQL; the embedded database has one connection and no pool). */
+  connections?(): { open: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -139,6 +141,7 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
     driver: 'postgres',
     ping: (timeoutMs) => ping(db, timeoutMs),
     maintain: async () => {},
+    connections: () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };
 }

@@ -1,8 +1,8 @@
 export { createDb, DataDirInUseError } from './client';
 export type { DatabaseHandle, DbConfig, DbDriver, PoolOptions } from './client';
 export { writePgliteTemplate } from './pglite-template';
-export { migrateDown, migrateTo, migrateToLatest, migrationNames } from './migrate';
-export type { MigrationReport } from './migrate';
+export { migrateDown, migrateTo, migrateToLatest, migrateToLatestLocked, migrationNames, schemaState } from './migrate';
+export type { MigrationReport, SchemaState } from './migrate';
 export {
   isDatabaseUnavailable,
   isForeignKeyViolation,
@@ -22,6 +22,7 @@ export * as settings from './queries/settings';
 export * as signingKeys from './queries/signing-keys';
 export * as taskEvents from './queries/task-events';
 export * as tasks from './queries/tasks';
+export * as usage from './queries/usage';
 export * as users from './queries/users';
 export { sql } from 'kysely';
 export type { Kysely, Transaction } from 'kysely';

@@ -19,7 +19,74 @@ function createMigrator(db: Kysely<any>): Migrator {
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationReport> {
   if (await appliesExactly(db, migrationNames())) return { applied: [] };
   const { error, results } = await createMigrator(db).migrateToLatest();
-  return report(error, results);
+  const migrated = report(error, results);
+  await recordNotes(db);
+  return migrated;
+}
+
+/** Where the schema stands against this build's migrations. */
+export interface SchemaState {
+  /** Migrations this build knows that the database has not had. */
+  pending: { name: string; backwardCompatible: boolean }[];
+  /** Migrations the database has had that this build does not know (a newer release ran them). */
+  unknown: { name: string; backwardCompatible: boolean }[];
+}
+
+export async function schemaState(db: Kysely<any>): Promise<SchemaState> {
+  const applied = new Set(await appliedNames(db));
+  const known = migrationNames();
+  const pending = known.filter((name) => !applied.has(name)).map((name) => ({ name, backwardCompatible: migrations[name]?.backwardCompatible ?? false }));
+  const unknownNames = [...applied].filter((name) => !known.includes(name)).sort();
+  const notes = unknownNames.length > 0 ? await readNotes(db) : new Map<string, boolean>();
+  return { pending, unknown: unknownNames.map((name) => ({ name, backwardCompatible: notes.get(name) ?? false })) };
+}
+
+/** What the schema's migrations promise, for an older build to read (see the migration_notes migration). */
+async function recordNotes(db: Kysely<any>): Promise<void> {
+  if (!(await tableExists(db, 'migration_notes'))) return;
+  const rows = migrationNames().map((name) => ({ name, backward_compatible: migrations[name]?.backwardCompatible ?? false }));
+  await db
+    .insertInto('migration_notes')
+    .values(rows)
+    .onConflict((conflict) => conflict.column('name').doUpdateSet({ backward_compatible: sql`excluded.backward_compatible` }))
+    .execute();
+}
+
+async function readNotes(db: Kysely<any>): Promise<Map<string, boolean>> {
+  if (!(await tableExists(db, 'migration_notes'))) return new Map();
+  const rows = await db.selectFrom('migration_notes').select(['name', 'backward_compatible']).execute();
+  return new Map(rows.map((row: { name: string; backward_compatible: boolean }) => [row.name, row.backward_compatible]));
+}
+
+async function tableExists(db: Kysely<any>, table: string): Promise<boolean> {
+  const { rows } = await sql<{ exists: boolean }>`select to_regclass(${table}) is not null as exists`.execute(db);
+  return rows[0]?.exists === true;
+}
+
+async function appliedNames(db: Kysely<any>): Promise<string[]> {
+  if (!(await tableExists(db, MIGRATION_TABLE))) return [];
+  const rows = await db.selectFrom(MIGRATION_TABLE).select('name').execute();
+  return rows.map((row: { name: string }) => row.name);
+}
+
+/** A key of our own for `pg_advisory_lock`: one migration run at a time, across every instance and operator. */
+const MIGRATION_LOCK_KEY = 0x53544d30; // "STM0"
+
+/**
+ * `migrateToLatest` under a session-level advisory lock on one connection, so an operator's run
+ * and instances starting at the same time wait for each other instead of racing; `plan` is
+ * called with what will be applied once the lock is held (nothing changes if it throws).
+ */
+export async function migrateToLatestLocked(db: Kysely<any>, plan?: (state: SchemaState) => void | Promise<void>): Promise<MigrationReport> {
+  return db.connection().execute(async (connection) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
+    try {
+      await plan?.(await schemaState(connection));
+      return await migrateToLatest(connection);
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(connection);
+    }
+  });
 }
 
 /**
@@ -36,11 +103,10 @@ export async function migrateTo(db: Kysely<any>, name: string): Promise<Migratio
  * not exist yet, so it is safe inside a transaction too (a failed statement would abort it).
  */
 async function appliesExactly(db: Kysely<any>, names: string[]): Promise<boolean> {
-  const { rows } = await sql<{ exists: boolean }>`select to_regclass(${MIGRATION_TABLE}) is not null as exists`.execute(db);
-  if (!rows[0]?.exists) return false;
-  const applied = await db.selectFrom(MIGRATION_TABLE).select('name').execute();
+  if (!(await tableExists(db, MIGRATION_TABLE))) return false;
+  const applied = await appliedNames(db);
   const known = new Set(names);
-  return applied.length === known.size && applied.every((row: { name: string }) => known.has(row.name));
+  return applied.length === known.size && applied.every((name) => known.has(name));
 }
 
 /** Every migration this version knows, in the order they apply. */

@@ -183,6 +183,20 @@ export interface TaskEventsTable {
   occurred_at: CreatedAt;
 }
 
+/** What one account has made and still exists, kept by triggers (see the user_usage migration). */
+export interface UserUsageTable {
+  user_id: number;
+  tasks: ColumnType<number, never, never>;
+  projects: ColumnType<number, never, never>;
+  comments: ColumnType<number, never, never>;
+}
+
+/** Whether the release before each applied migration runs on its schema (see migrations/index.ts). */
+export interface MigrationNotesTable {
+  name: string;
+  backward_compatible: boolean;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -198,6 +212,8 @@ export interface Database {
   task_labels: TaskLabelsTable;
   task_comments: TaskCommentsTable;
   task_events: TaskEventsTable;
+  user_usage: UserUsageTable;
+  migration_notes: MigrationNotesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -25,6 +25,9 @@ const settingsFields = {
   lockoutWindowSeconds: z.number().int().min(60).max(DAY),
   passwordMinLength: z.number().int().min(LOWEST_PASSWORD_MIN_LENGTH).max(64),
   passwordRefuseCommon: strictBoolean,
+  quotaTasksPerUser: z.number().int().min(1).max(10_000_000),
+  quotaProjectsPerUser: z.number().int().min(1).max(100_000),
+  quotaCommentsPerUser: z.number().int().min(1).max(10_000_000),
 };
 
 /** Live settings: stored in the database, in force on every instance within seconds. */
@@ -43,6 +46,11 @@ export const settingsSchema = z.object({
   // NIST SP 800-63B-4: at least 15 characters where the password is the only factor.
   passwordMinLength: settingsFields.passwordMinLength.default(15),
   passwordRefuseCommon: settingsFields.passwordRefuseCommon.default(true),
+  // What one account (not an administrator) may hold at once: far above what a person makes, low
+  // enough that a script or a stolen account cannot fill the database.
+  quotaTasksPerUser: settingsFields.quotaTasksPerUser.default(50_000),
+  quotaProjectsPerUser: settingsFields.quotaProjectsPerUser.default(500),
+  quotaCommentsPerUser: settingsFields.quotaCommentsPerUser.default(50_000),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

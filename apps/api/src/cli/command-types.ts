@@ -7,8 +7,6 @@ import type { Services } from '../services';
 
 export interface CommandIo {
   out(line: string): void;
-  /** Migrations applied when the CLI opened the database (every command brings the schema up to date first). */
-  migrationsApplied: string[];
 }
 
 export type CommandArgs = { positionals: string[]; options: Record<string, string | boolean | (string | boolean)[] | undefined> };
@@ -22,7 +20,7 @@ interface CommandShape {
   options?: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
 }
 
-/** Runs with the services, on a schema brought up to date first. */
+/** Runs with the services, on a schema this version can use (brought up to date first when MIGRATE_ON_START is on). */
 export interface ServiceCommand extends CommandShape {
   rawDatabase?: false;
   run(services: Services, args: CommandArgs, io: CommandIo): Promise<void>;
@@ -31,7 +29,7 @@ export interface ServiceCommand extends CommandShape {
 /** Runs on the database as it is: no migration first and no services, which would write to it. */
 export interface DatabaseCommand extends CommandShape {
   rawDatabase: true;
-  run(target: DatabaseCommandTarget, args: CommandArgs, io: Pick<CommandIo, 'out'>): Promise<void>;
+  run(target: DatabaseCommandTarget, args: CommandArgs, io: CommandIo): Promise<void>;
 }
 
 export interface DatabaseCommandTarget {

@@ -7,16 +7,6 @@ import { applyLegacyImport, describeLegacyImport, planLegacyImport, readLegacyUs
 import { CliError, readNewPassword } from './password-input';
 
 export const commands: Record<string, Command> = {
-  'db:migrate': {
-    usage: 'db:migrate',
-    summary: 'Bring the database schema up to date (the server also does this at start)',
-    positionals: 0,
-    async run(_services, _args, io) {
-      const applied = io.migrationsApplied;
-      io.out(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'The schema is up to date');
-    },
-  },
-
   ...databaseCommands,
 
   'user:create': {

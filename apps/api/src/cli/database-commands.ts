@@ -12,6 +12,7 @@ import {
   restoreDatabase,
   type TableCount,
 } from '@stm/db/backup';
+import { migrateToLatestLocked, migrationNames, type SchemaState, schemaState } from '@stm/db';
 import type { DatabaseCommand, DatabaseCommandTarget } from './command-types';
 import { CliError } from './password-input';
 
@@ -41,7 +42,44 @@ function operatorPath(target: DatabaseCommandTarget, file: string): string {
 
 const DRIVER_NAMES = { postgres: 'PostgreSQL', pglite: 'the embedded database' } as const;
 
+function describePlan(state: SchemaState): string[] {
+  if (state.pending.length === 0) return [`The schema is up to date (${migrationNames().length} migrations)`];
+  return [
+    `Plan: ${state.pending.length} migration(s) to apply, in this order:`,
+    ...state.pending.map(
+      (migration) =>
+        `  ${migration.name}  ${migration.backwardCompatible ? 'backward-compatible: the previous release keeps running on it' : 'NOT backward-compatible: stop the previous release first'}`,
+    ),
+  ];
+}
+
 export const databaseCommands: Record<string, DatabaseCommand> = {
+  'db:migrate': {
+    rawDatabase: true,
+    usage: 'db:migrate [--dry-run]',
+    summary: 'Bring the database schema up to date, printing the plan first, under a lock (--dry-run: the plan only)',
+    positionals: 0,
+    options: { 'dry-run': { type: 'boolean' } },
+    async run(target, { options }, io) {
+      const { db } = await target.openDatabase();
+      const check = (state: SchemaState) => {
+        if (state.unknown.length > 0) {
+          throw new CliError(
+            `The database has migrations newer than this release (${state.unknown.map((m) => m.name).join(', ')}): it cannot be migrated from here. Use that release's db:migrate.`,
+          );
+        }
+        for (const line of describePlan(state)) io.out(line);
+      };
+      if (options['dry-run']) {
+        check(await schemaState(db));
+        io.out('Dry run: nothing was changed');
+        return;
+      }
+      const { applied } = await migrateToLatestLocked(db, check);
+      if (applied.length > 0) io.out(`Applied: ${applied.join(', ')}`);
+    },
+  },
+
   'db:backup': {
     usage: 'db:backup <file> [--format pg_dump|portable]',
     summary: 'Save the whole database to a file (PostgreSQL: pg_dump custom format; embedded: portable)',

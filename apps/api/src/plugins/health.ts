@@ -1,7 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services';
 
-/** Liveness (the process answers) and readiness (its dependencies answer), outside /api. */
+/**
+ * Liveness (the process answers) and readiness (its database answers), outside /api. Redis is
+ * reported but does not decide readiness: without it every instance counts limits in its own
+ * memory (`degraded`), which is better than the whole fleet leaving the load balancer at once.
+ */
 export async function healthRoutes(app: FastifyInstance, options: { services: Services }) {
   const { services } = options;
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
@@ -15,10 +19,10 @@ export async function healthRoutes(app: FastifyInstance, options: { services: Se
             .catch(() => false)
         : Promise.resolve(undefined),
     ]);
-    const ready = database && redis !== false;
+    const degraded = redis === false || services.sharedCounters?.degraded === true;
     reply.header('cache-control', 'no-store');
-    return reply.code(ready ? 200 : 503).send({
-      status: ready ? 'ready' : 'unavailable',
+    return reply.code(database ? 200 : 503).send({
+      status: database ? (degraded ? 'degraded' : 'ready') : 'unavailable',
       checks: { database: database ? 'up' : 'down', ...(redis === undefined ? {} : { redis: redis ? 'up' : 'down' }) },
     });
   });

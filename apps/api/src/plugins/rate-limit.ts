@@ -1,10 +1,15 @@
-import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+/// <reference path="../types/fastify-rate-limit-stores.d.ts" />
+import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor, normalizeIP } from '@fastify/rate-limit';
+import LocalStore from '@fastify/rate-limit/store/LocalStore.js';
+import RedisStore from '@fastify/rate-limit/store/RedisStore.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { RateLimitClass } from '../context';
 import type { AppConfig, RateLimitBudget } from '../env';
 import { DomainError } from '../errors';
+import type { Metrics } from '../metrics';
+import type { SharedCounters } from '../services/shared-counters';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -43,6 +48,49 @@ async function spend(limiter: Limiter, request: FastifyRequest, calls: number): 
   return verdicts.reduce((least, verdict) => (remainingOf(verdict) < remainingOf(least) ? verdict : least));
 }
 
+/**
+ * The library's Redis store while Redis answers, its memory store while it does not: a count
+ * that cannot reach Redis is made here instead of being skipped, so no outage lifts the limits.
+ */
+class SharedOrLocalStore implements FastifyRateLimitStore {
+  constructor(
+    private readonly shared: FastifyRateLimitStore,
+    private readonly local: FastifyRateLimitStore,
+    private readonly counters: SharedCounters,
+  ) {}
+
+  incr(key: string, callback: Parameters<FastifyRateLimitStore['incr']>[1], timeWindow: number, max: number): void {
+    if (!this.counters.available) {
+      this.counters.fellBack();
+      this.local.incr(key, callback, timeWindow, max);
+      return;
+    }
+    this.shared.incr(
+      key,
+      (error, result) => {
+        if (!error) return callback(null, result);
+        this.counters.fellBack(error);
+        this.local.incr(key, callback, timeWindow, max);
+      },
+      timeWindow,
+      max,
+    );
+  }
+
+  child(routeOptions: Parameters<FastifyRateLimitStore['child']>[0]): FastifyRateLimitStore {
+    return new SharedOrLocalStore(this.shared.child(routeOptions), this.local.child(routeOptions), this.counters);
+  }
+}
+
+/** The plugin makes its store itself, with `new`. */
+function sharedOrLocal(redis: Redis, prefix: string, counters: SharedCounters): FastifyRateLimitStoreCtor {
+  return class extends SharedOrLocalStore {
+    constructor() {
+      super(new RedisStore(false, false, redis, prefix), new LocalStore(false, false), counters);
+    }
+  };
+}
+
 function advertise(reply: FastifyReply, verdict: Verdict) {
   if (verdict.isAllowed) return;
   reply.header('x-ratelimit-limit', verdict.max);
@@ -60,15 +108,16 @@ function advertise(reply: FastifyReply, verdict: Verdict) {
  * is configured (shared by every instance), in memory otherwise.
  */
 export const rateLimitPlugin = fp(
-  async (app: FastifyInstance, options: { config: AppConfig; redis: Redis | undefined }) => {
-    const { config, redis } = options;
+  async (
+    app: FastifyInstance,
+    options: { config: AppConfig; redis: Redis | undefined; sharedCounters: SharedCounters | undefined; metrics: Metrics | undefined },
+  ) => {
+    const { config, redis, sharedCounters, metrics } = options;
     const budgets = config.rateLimit;
     await app.register(rateLimit, {
       // Applied by the hook below rather than per route, as a tRPC batch spends a unit per call.
       global: false,
-      // When Redis is away the API keeps answering; its connection errors are logged elsewhere.
-      skipOnError: true,
-      ...(redis ? { redis, nameSpace: `${config.redisKeyPrefix}rate-limit:` } : {}),
+      ...(redis && sharedCounters ? { store: sharedOrLocal(redis, `${config.redisKeyPrefix}rate-limit:`, sharedCounters) } : {}),
     });
     const limiter = (budget: RateLimitBudget | undefined, name: string) =>
       budget &&
@@ -87,7 +136,10 @@ export const rateLimitPlugin = fp(
       const spent = before ? before.then(() => classLimiter(request)) : classLimiter(request);
       spentBy.set(request, spent.catch(() => {}));
       const refusal = refusalOf(await spent);
-      if (refusal) throw refusal;
+      if (refusal) {
+        metrics?.rateLimited(limit);
+        throw refusal;
+      }
     });
 
     // Each counted route gets the hook of its own, with its count of calls at hand: routes that are
@@ -99,8 +151,10 @@ export const rateLimitPlugin = fp(
         const spendCalls: onRequestHookHandler = (request, reply, done) => {
           spend(globalLimiter, request, procedureCalls(request)).then((verdict) => {
             advertise(reply, verdict);
+            const refusal = refusalOf(verdict);
+            if (refusal) metrics?.rateLimited('global');
             // The app's error handler answers a refusal in the usual shape (the tRPC envelope under /trpc).
-            done(refusalOf(verdict));
+            done(refusal);
           }, done);
         };
         route.onRequest = [spendCalls, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];

@@ -23,6 +23,9 @@ import type { IssuedTokens } from '../services/auth';
 import { adminProcedure, protectedProcedure, publicProcedure } from '../trpc';
 import { NEW_PASSWORD_REFUSALS, okOutput, pageOutput, timestamp, userOutput } from './schemas';
 
+const usageOfOne = z.object({ used: z.number().int(), limit: z.number().int().nullable() });
+const usageOutput = z.object({ tasks: usageOfOne, projects: usageOfOne, comments: usageOfOne });
+
 /** The OAuth 2.0 token response (RFC 6749 §5.1), so standard clients understand it. */
 const tokenOutput = z.object({
   access_token: z.string(),
@@ -144,6 +147,19 @@ export const authRouter = {
     .meta({ openapi: { method: 'GET', path: '/auth/me', tags, summary: 'The signed-in user' } })
     .output(userOutput)
     .query(({ ctx }) => ctx.services.auth.me(ctx.user)),
+
+  usage: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/auth/usage',
+        tags,
+        summary: 'What you have made, beside your limits',
+        description: 'Tasks and comments you made and projects you created that still exist; `limit` is null where none applies (administrators).',
+      },
+    })
+    .output(usageOutput)
+    .query(({ ctx }) => ctx.services.quotas.of(ctx.user)),
 
   admin: adminProcedure
     .meta({ openapi: { method: 'GET', path: '/auth/admin', tags, summary: 'Administrators only: a greeting' } })

@@ -32,11 +32,12 @@ export const commentsRouter = {
         path: '/tasks/{taskId}/comments',
         tags,
         summary: 'Comment on a task',
-        description: 'Plain text up to 10,000 characters; `@username` mentions a member of the project.',
+        description:
+          'Plain text up to 10,000 characters; `@username` mentions a member of the project. Refused with `QUOTA_EXCEEDED` (`details.quota` is `comments`) when you already have as many comments as the live setting allows.',
       },
       successStatus: 201,
       location: '/comments/{id}',
-      refusals: WRITE_REFUSALS,
+      refusals: [...WRITE_REFUSALS, 'QUOTA_EXCEEDED'],
     })
     .input(createCommentInput)
     .output(commentOutput)

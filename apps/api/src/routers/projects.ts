@@ -36,7 +36,19 @@ export const projectsRouter = {
     .query(({ ctx, input }) => ctx.services.projects.list(ctx.user, input)),
 
   create: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/projects', tags, summary: 'Create a project', description: 'You are its first owner.' }, successStatus: 201, location: '/projects/{id}' })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/projects',
+        tags,
+        summary: 'Create a project',
+        description:
+          'You are its first owner. Refused with `QUOTA_EXCEEDED` (`details.quota` is `projects`) when you have already made as many projects as the live setting allows.',
+      },
+      successStatus: 201,
+      location: '/projects/{id}',
+      refusals: ['QUOTA_EXCEEDED'],
+    })
     .input(createProjectInput)
     .output(projectOutput)
     .mutation(({ ctx, input }) => ctx.services.projects.create(ctx.user, input)),

@@ -113,11 +113,11 @@ export const tasksRouter = {
         tags,
         summary: 'Create a task',
         description:
-          'In `projectId` (you must be able to write there), or your inbox. It goes to the top of its status column. Creator, id, version, position and timestamps are set by the server; sending them is an error.',
+          'In `projectId` (you must be able to write there), or your inbox. It goes to the top of its status column. Creator, id, version, position and timestamps are set by the server; sending them is an error. Refused with `QUOTA_EXCEEDED` (`details.quota` is `tasks`, `details.limit` the limit) when you already have as many tasks as the live setting allows.',
       },
       successStatus: 201,
       location: '/tasks/{id}',
-      refusals: WRITE_REFUSALS,
+      refusals: [...WRITE_REFUSALS, 'QUOTA_EXCEEDED'],
     })
     .input(createTaskInput)
     .output(taskOutput)

@@ -6,6 +6,7 @@ import { authorize, type Caller, factsOfTask } from './access';
 import type { ClientInfo } from './audit';
 import { decodeCursor, type Page, pageOf, rowId } from './cursor';
 import { auditAdministered, type ProjectCaller } from './projects';
+import type { Quotas } from './quotas';
 import { recordTaskEvents } from './task-history';
 
 export interface Comment {
@@ -53,7 +54,10 @@ const cursor = z.object({ i: rowId });
  * edited or deleted goes into its task's history.
  */
 export class CommentsService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly quotas: Quotas,
+  ) {}
 
   /** A task's comments, oldest first. */
   async list(caller: Caller, query: { taskId: number; limit: number; cursor?: string | undefined }): Promise<Page<Comment>> {
@@ -71,6 +75,7 @@ export class CommentsService {
       const { project_id: projectId, project_name: projectName } = task as tasks.LockedTask;
       const mentions = await this.#mentions(trx, projectId, input.body);
       const id = await comments.insertComment(trx, { taskId: input.taskId, authorId: caller.id, body: input.body, mentions });
+      await this.quotas.assertWithin(trx, caller, 'comments');
       await recordTaskEvents(trx, [{ kind: 'commented', details: { commentId: id }, taskId: input.taskId, projectId, actorId: caller.id }]);
       await auditAdministered(trx, caller, access, { id: projectId, name: projectName }, client, 'comments.create', { taskId: input.taskId, commentId: id });
       return toComment((await comments.findComment(trx, id)) as comments.CommentRow);

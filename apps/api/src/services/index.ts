@@ -3,16 +3,19 @@ import { type DatabaseHandle, sessions } from '@stm/db';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../env';
 import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
 import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
 import { CommentsService } from './comments';
 import { Keyring } from './keyring';
 import { KnownDevices } from './known-devices';
 import { LabelsService } from './labels';
-import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore } from './lockout';
+import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore, SharedOrLocalLockoutStore } from './lockout';
 import { PasswordResetService } from './password-reset';
 import { ProjectsService } from './projects';
+import { Quotas } from './quotas';
 import { SettingsService } from './settings';
+import { SharedCounters } from './shared-counters';
 import { SignInThrottle } from './sign-in-throttle';
 import { TasksService } from './tasks';
 import { UserAdminService } from './users';
@@ -34,8 +37,13 @@ export interface Services {
   comments: CommentsService;
   users: UserAdminService;
   passwordResets: PasswordResetService;
+  quotas: Quotas;
   /** Shared counters of every instance; absent when REDIS_URL is not set. */
   redis: Redis | undefined;
+  /** Whether those counters are in Redis now, or in this instance's memory while it is away. */
+  sharedCounters: SharedCounters | undefined;
+  /** Prometheus metrics; absent unless configured (`config.metrics`), so no request pays for them. */
+  metrics: Metrics | undefined;
   /** Starts background work (settings and key polling, housekeeping). */
   start(): void;
   stop(): Promise<void>;
@@ -77,13 +85,17 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
         maxRetriesPerRequest: 1,
         enableOfflineQueue: true,
         connectTimeout: 2_000,
+        // A network that goes silent fails a count in a second instead of holding the request.
+        commandTimeout: 1_000,
         lazyConnect: false,
       })
     : undefined;
-  redis?.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
-  const lockout: LockoutStore = redis
-    ? new RedisLockoutStore(redis, `${config.redisKeyPrefix}lockout:`)
-    : new MemoryLockoutStore(config.lockoutMemoryMaxEntries);
+  const sharedCounters = redis && new SharedCounters(redis, log);
+  const memoryLockout = new MemoryLockoutStore(config.lockoutMemoryMaxEntries);
+  const lockout: LockoutStore =
+    redis && sharedCounters
+      ? new SharedOrLocalLockoutStore(new RedisLockoutStore(redis, `${config.redisKeyPrefix}lockout:`), memoryLockout, sharedCounters)
+      : memoryLockout;
   const throttle = new SignInThrottle({ store: lockout, settings, log });
   const knownDevices = new KnownDevices(deriveKey(config.secretKey, 'known-devices'));
 
@@ -132,6 +144,11 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     }
   };
 
+  const quotas = new Quotas(db, settings);
+  // prom-client is loaded only when metrics are on: every module loaded at start delays readiness.
+  const metrics = config.metrics
+    ? new (await import('../metrics')).Metrics({ database, hasher, ...(sharedCounters ? { redisDegraded: () => sharedCounters.degraded } : {}) })
+    : undefined;
   return {
     config,
     database,
@@ -142,13 +159,16 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     lockout,
     knownDevices,
     auth,
-    tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis }),
-    projects: new ProjectsService(db),
+    tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis, quotas }),
+    projects: new ProjectsService(db, quotas),
     labels: new LabelsService(db),
-    comments: new CommentsService(db),
+    comments: new CommentsService(db, quotas),
     users: userAdmin,
     passwordResets,
+    quotas,
     redis,
+    sharedCounters,
+    metrics,
     start() {
       if (timers.length > 0) return;
       timers.push(setInterval(poll, config.settingsRefreshMs).unref());

@@ -432,3 +432,42 @@ export class RedisLockoutStore implements LockoutStore {
     return [p + keys.client, `${p}places:${keys.client}`, p + keys.address, `${p}places:${keys.address}`, p + keys.account, p + keys.reset];
   }
 }
+
+/**
+ * The Redis counters while Redis answers, this process's own while it does not (see
+ * SharedCounters). An attempt admitted by one and settled by the other is still counted: each
+ * store counts a failure it holds no place for.
+ */
+export class SharedOrLocalLockoutStore implements LockoutStore {
+  constructor(
+    private readonly shared: LockoutStore,
+    private readonly local: LockoutStore,
+    private readonly counters: { readonly available: boolean; fellBack(error?: unknown): void },
+  ) {}
+
+  admit(origin: AttemptOrigin, attemptId: string, policy: LockoutPolicy): Promise<Admission> {
+    return this.#use((store) => store.admit(origin, attemptId, policy));
+  }
+
+  settle(origin: AttemptOrigin, attemptId: string, result: AttemptResult, policy: LockoutPolicy): Promise<Settlement> {
+    return this.#use((store) => store.settle(origin, attemptId, result, policy));
+  }
+
+  clearAccount(account: string): Promise<void> {
+    return this.#use((store) => store.clearAccount(account));
+  }
+
+  async #use<T>(call: (store: LockoutStore) => Promise<T>): Promise<T> {
+    if (this.counters.available) {
+      try {
+        return await call(this.shared);
+      } catch (error) {
+        if (error instanceof LockoutStoreFull) throw error;
+        this.counters.fellBack(error);
+        return call(this.local);
+      }
+    }
+    this.counters.fellBack();
+    return call(this.local);
+  }
+}

@@ -6,6 +6,7 @@ import { type Access, authorize, type Caller, type ProjectFacts } from './access
 import type { AuditAction } from '@stm/validators';
 import { type ClientInfo, recordAudit } from './audit';
 import { decodeCursor, type Page, pageOf, rowId } from './cursor';
+import type { Quotas } from './quotas';
 
 /** A signed-in caller with the name the audit log records. */
 export type ProjectCaller = Caller & { username: string };
@@ -115,7 +116,10 @@ export async function auditAdministered(
  * refused on their very next request. Membership and ownership changes are audited.
  */
 export class ProjectsService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly quotas: Quotas,
+  ) {}
 
   /** The caller's projects: the inbox first, then by name. */
   async list(caller: Caller, query: { archived: boolean; limit: number; cursor?: string | undefined }): Promise<Page<Project>> {
@@ -170,6 +174,7 @@ export class ProjectsService {
   async create(caller: Caller, input: { name: string; description: string; color: ProjectColor }): Promise<Project> {
     return this.db.transaction().execute(async (trx) => {
       const row = await projects.insertProject(trx, { ...input, createdBy: caller.id }, caller.id);
+      await this.quotas.assertWithin(trx, caller, 'projects');
       return toProject(row, 'owner', 1);
     });
   }

@@ -28,6 +28,7 @@ import { type Access, authorize, type Caller, factsOfTask } from './access';
 import type { ClientInfo } from './audit';
 import { decodeCursor as decodeIdCursor, type Page, pageOf } from './cursor';
 import { auditAdministered, factsOf, type ProjectCaller, projectNotFound } from './projects';
+import type { Quotas } from './quotas';
 import { changesBetween, type NewTaskEvent, recordTaskEvents, type TaskEvent, toTaskEvent, trackedFields, type UnassignReason } from './task-history';
 import { decodeCursor, encodeCursor } from './task-cursor';
 
@@ -126,6 +127,7 @@ const idCursor = z.object({ i: z.number().int().positive() });
 export interface TasksServiceOptions {
   /** The most one search statement may take (PostgreSQL; PGlite runs one statement at a time anyway). */
   searchTimeoutMillis: number;
+  quotas: Quotas;
 }
 
 export class TasksService {
@@ -159,6 +161,7 @@ export class TasksService {
         },
         labelIds,
       );
+      await this.options.quotas.assertWithin(trx, caller, 'tasks');
       const named = project as { id: number; name: string };
       const events: NewTaskEvent[] = [
         { kind: 'created', details: { title: row.title, status: row.status, priority: row.priority, project: { id: named.id, name: named.name } }, taskId: row.id, projectId, actorId: caller.id },

@@ -109,3 +109,20 @@ export const whoami: Command = {
     context.out.result(user, (me) => describeUser(me, context.apiUrl));
   },
 };
+
+export const usage: Command = {
+  name: 'usage',
+  arguments: '',
+  summary: 'Show how many tasks, projects and comments you have made, and your limits',
+  options: {},
+  positionals: { min: 0, max: 0 },
+  async run(context) {
+    const client = await context.signedInClient();
+    const counts = await client.auth.usage.query();
+    context.out.result(counts, (of) =>
+      (['tasks', 'projects', 'comments'] as const)
+        .map((kind) => `${kind.padEnd(9)}${of[kind].used}${of[kind].limit === null ? ' (no limit)' : ` of ${of[kind].limit}`}`)
+        .join('\n'),
+    );
+  },
+};

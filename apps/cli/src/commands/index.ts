@@ -1,11 +1,11 @@
-import { login, logout, whoami } from './auth';
+import { login, logout, usage, whoami } from './auth';
 import type { Command, OptionSpec } from './command';
 import { projectCommands } from './projects';
 import { taskCommands } from './tasks';
 
 export type { Command, CommandContext } from './command';
 
-export const commands: Command[] = [login, logout, whoami, ...taskCommands, ...projectCommands];
+export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands];
 
 /** Options every command takes. */
 export const globalOptions: Record<string, OptionSpec> = {

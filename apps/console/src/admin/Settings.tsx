@@ -148,6 +148,12 @@ function SettingsForm({ initial }: { initial: Snapshot }) {
         {number('passwordMinLength', 'settings.passwordMinLength', 'settings.passwordMinLengthHint', 'count')}
         {toggle('passwordRefuseCommon', 'settings.passwordRefuseCommon', 'settings.passwordRefuseCommonHint')}
       </SettingsSection>
+      <SettingsSection title={t('settings.quotas')}>
+        <p className="muted">{t('settings.quotasHelp')}</p>
+        {number('quotaTasksPerUser', 'settings.quotaTasksPerUser', 'settings.quotaTasksPerUserHint', 'count')}
+        {number('quotaProjectsPerUser', 'settings.quotaProjectsPerUser', 'settings.quotaProjectsPerUserHint', 'count')}
+        {number('quotaCommentsPerUser', 'settings.quotaCommentsPerUser', 'settings.quotaCommentsPerUserHint', 'count')}
+      </SettingsSection>
       <SettingsSection title={t('admin.keys')}>
         <p className="muted">
           {t('settings.keysHelp')} <Link href="/keys">{t('settings.keysLink')}</Link>

@@ -117,6 +117,9 @@ describe('settings form', () => {
     lockoutWindowSeconds: 900,
     passwordMinLength: 8,
     passwordRefuseCommon: true,
+    quotaTasksPerUser: 50_000,
+    quotaProjectsPerUser: 500,
+    quotaCommentsPerUser: 50_000,
   };
 
   it('sends only the fields that changed', () => {

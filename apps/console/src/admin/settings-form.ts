@@ -20,23 +20,17 @@ export const NUMBER_SETTINGS: readonly NumberSetting[] = [
   'lockoutThreshold',
   'lockoutWindowSeconds',
   'passwordMinLength',
+  'quotaTasksPerUser',
+  'quotaProjectsPerUser',
+  'quotaCommentsPerUser',
 ];
 export const SWITCH_SETTINGS: readonly SwitchSetting[] = ['registrationOpen', 'passwordRefuseCommon'];
 
 export function settingsToForm(settings: Settings): SettingsFormValues {
-  return {
-    registrationOpen: settings.registrationOpen,
-    passwordRefuseCommon: settings.passwordRefuseCommon,
-    accessTokenTtlSeconds: String(settings.accessTokenTtlSeconds),
-    refreshTokenTtlSeconds: String(settings.refreshTokenTtlSeconds),
-    sessionIdleTimeoutSeconds: String(settings.sessionIdleTimeoutSeconds),
-    sessionMaxLifetimeSeconds: String(settings.sessionMaxLifetimeSeconds),
-    rememberedSessionIdleTimeoutSeconds: String(settings.rememberedSessionIdleTimeoutSeconds),
-    rememberedSessionMaxLifetimeSeconds: String(settings.rememberedSessionMaxLifetimeSeconds),
-    lockoutThreshold: String(settings.lockoutThreshold),
-    lockoutWindowSeconds: String(settings.lockoutWindowSeconds),
-    passwordMinLength: String(settings.passwordMinLength),
-  };
+  const form: Partial<SettingsFormValues> = {};
+  for (const key of SWITCH_SETTINGS) form[key] = settings[key];
+  for (const key of NUMBER_SETTINGS) form[key] = String(settings[key]);
+  return form as SettingsFormValues;
 }
 
 /**

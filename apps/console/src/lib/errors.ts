@@ -16,6 +16,13 @@ export interface DescribedError {
 // A compile error here means the API gained a refusal code the dictionaries do not translate yet.
 const reasonKey = (reason: ErrorReason): MessageKey => `error.${reason}`;
 
+/** A personal quota names what ran out; the project-wide ones (members, labels) say it generically. */
+const QUOTA_KEYS: Record<string, MessageKey> = {
+  tasks: 'error.QUOTA_EXCEEDED.tasks',
+  projects: 'error.QUOTA_EXCEEDED.projects',
+  comments: 'error.QUOTA_EXCEEDED.comments',
+};
+
 const CODE_KEYS: Record<string, MessageKey> = {
   BAD_REQUEST: 'error.VALIDATION_FAILED',
   UNAUTHORIZED: 'error.UNAUTHENTICATED',
@@ -36,8 +43,10 @@ export function describeError(error: unknown, t: Translate): DescribedError {
   const vars = {
     seconds: retryAfterSeconds ?? 1,
     min: typeof details?.minLength === 'number' ? details.minLength : 8,
+    limit: typeof details?.limit === 'number' ? details.limit : 0,
   };
-  const key = reason ? reasonKey(reason) : (CODE_KEYS[code] ?? 'error.UNKNOWN');
+  const quota = reason === 'QUOTA_EXCEEDED' && typeof details?.quota === 'string' ? QUOTA_KEYS[details.quota] : undefined;
+  const key = quota ?? (reason ? reasonKey(reason) : (CODE_KEYS[code] ?? 'error.UNKNOWN'));
   const field = fieldErrors ? Object.keys(fieldErrors).find((name) => name !== '_') : undefined;
   return { message: t(key, vars), ...(field ? { field } : {}), ...(reason ? { reason } : {}) };
 }

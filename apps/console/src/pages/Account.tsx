@@ -19,6 +19,7 @@ export function Account() {
     <Page title={t('account.title')}>
       <div className="stack">
         <Profile />
+        <Usage />
         <ChangePassword />
         <Sessions />
       </div>
@@ -64,6 +65,34 @@ function Profile() {
               <time dateTime={me.data.createdAt}>{date(me.data.createdAt)}</time>
             </dd>
           </div>
+        </dl>
+      )}
+    </Section>
+  );
+}
+
+/** What the user has made beside the limits the administrators set (none for administrators). */
+function Usage() {
+  const { t } = useI18n();
+  const trpc = useTRPC();
+  const usage = useQuery(trpc.auth.usage.queryOptions());
+  const row = (label: string, { used, limit }: { used: number; limit: number | null }) => (
+    <div>
+      <dt>{label}</dt>
+      <dd>{limit === null ? t('account.usageUnlimited', { used }) : t('account.usageOf', { used, limit })}</dd>
+    </div>
+  );
+  return (
+    <Section title={t('account.usage')}>
+      {usage.isPending ? (
+        <Loading />
+      ) : usage.isError ? (
+        <Alert message={describeError(usage.error, t).message} />
+      ) : (
+        <dl className="facts" data-testid="usage">
+          {row(t('account.usageTasks'), usage.data.tasks)}
+          {row(t('account.usageProjects'), usage.data.projects)}
+          {row(t('account.usageComments'), usage.data.comments)}
         </dl>
       )}
     </Section>

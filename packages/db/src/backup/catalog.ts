@@ -8,6 +8,11 @@ import { BackupError } from './errors';
 const SCHEMA = 'public';
 /** Kysely's bookkeeping: a backup carries the migration names, not these rows. */
 export const MIGRATION_TABLES = ['kysely_migration', 'kysely_migration_lock'];
+/**
+ * Kept by triggers from the other tables' rows: a restore rebuilds them as it loads those rows,
+ * so carrying them too would count everything twice.
+ */
+export const DERIVED_TABLES = ['user_usage'];
 
 export interface TableInfo {
   name: string;
@@ -30,7 +35,7 @@ export async function listTables(db: Kysely<any>): Promise<TableInfo[]> {
     select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = ${SCHEMA} and c.relkind in ('r', 'p') and not c.relispartition
     order by c.relname`.execute(db);
-  const names = tables.map((table) => table.name).filter((name) => !MIGRATION_TABLES.includes(name));
+  const names = tables.map((table) => table.name).filter((name) => !MIGRATION_TABLES.includes(name) && !DERIVED_TABLES.includes(name));
 
   const { rows: columns } = await sql<{ table: string; column: string }>`
     select table_name as table, column_name as column from information_schema.columns

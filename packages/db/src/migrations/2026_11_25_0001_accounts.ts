@@ -1,5 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 
+/** Not backward-compatible: the first schema: there is no release before it. */
+export const backwardCompatible = false;
+
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('users')

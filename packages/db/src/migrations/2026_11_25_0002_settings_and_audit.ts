@@ -1,5 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 
+/** Expand-only: the release before it runs on the schema it leaves. */
+export const backwardCompatible = true;
+
 export async function up(db: Kysely<any>): Promise<void> {
   // One row holds every live setting as a document validated by the application.
   await db.schema

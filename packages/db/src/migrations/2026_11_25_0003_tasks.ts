@@ -1,5 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 
+/** Expand-only: the release before it runs on the schema it leaves. */
+export const backwardCompatible = true;
+
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('tasks')

@@ -1,5 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 
+/** Not backward-compatible: it drops `tasks.owner_id`, which the release before it reads and writes. */
+export const backwardCompatible = false;
+
 /**
  * Shared work: projects with members, and tasks that belong to a project instead of a person.
  * Every user gets a personal project (their inbox) and every existing task moves into its

@@ -1,5 +1,8 @@
 import type { Kysely } from 'kysely';
 
+/** Expand-only: the release before it runs on the schema it leaves. */
+export const backwardCompatible = true;
+
 /**
  * "Keep me signed in", remembered per session: it chooses which idle timeout and lifetime apply.
  * Expand-only: the previous release never names the column, and its sign-ins get the default.

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { migrateDown, migrateTo, migrateToLatest } from '../migrate';
+import { migrateDown, migrateTo } from '../migrate';
 import { createTestDatabase, type TestDatabase } from '../testing';
 
 const PREVIOUS_RELEASE = '2026_12_05_0004_shared_work';
@@ -30,7 +30,7 @@ describe('the upgrade to session lifetimes', () => {
     const before = '00000000-0000-4000-8000-000000000001';
     await signInAsThePreviousRelease(before);
 
-    expect(await migrateToLatest(database.db)).toEqual({ applied: [SESSION_LIFETIMES] });
+    expect(await migrateTo(database.db, SESSION_LIFETIMES)).toEqual({ applied: [SESSION_LIFETIMES] });
     expect(await rememberOf(before)).toBe(true);
     // The previous release, still running during a rolling upgrade, writes sessions as it did.
     const during = '00000000-0000-4000-8000-000000000002';
@@ -42,6 +42,6 @@ describe('the upgrade to session lifetimes', () => {
     await migrateDown(database.db);
     const { rows } = await sql<{ count: number }>`select count(*)::int as count from sessions`.execute(database.db);
     expect(rows[0]?.count).toBe(2);
-    expect((await migrateToLatest(database.db)).applied).toEqual([SESSION_LIFETIMES]);
+    expect((await migrateTo(database.db, SESSION_LIFETIMES)).applied).toEqual([SESSION_LIFETIMES]);
   });
 });
