@@ -16,7 +16,9 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  banner: { js: '#!/usr/bin/env node' },
+  // The prompt library's CommonJS dependencies require Node's modules, which an ES module bundle
+  // can only do through a `require` of its own.
+  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __stmCreateRequire } from 'node:module'; const require = __stmCreateRequire(import.meta.url);" },
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -12,9 +12,11 @@ import Fastify, {
 import type { AppConfig } from './env';
 import { DomainError, httpStatusOf } from './errors';
 import { type AppLogger, createLogger, lazyRequestLogger, type RequestLogger } from './logger';
+import { PROBLEM_CONTENT_TYPE, problemOf, restProblemDetails } from './problem-details';
 import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
+import { legacyRoutes } from './plugins/legacy-routes';
 import { metricsPlugin, startMetricsServer } from './plugins/metrics';
 import { rateLimitPlugin } from './plugins/rate-limit';
 import { securityPlugin } from './plugins/security';
@@ -88,6 +90,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
   });
 
+  // `Expect: 100-continue` asks whether to send the body at all. Node says yes to every such
+  // request unless told otherwise, and one declaring more than the limit then got `100 Continue`
+  // and, mid-body, a closed connection; it now gets the 413 instead (the body parser refuses a
+  // declared length over the limit without reading).
+  app.server.on('checkContinue', (request, response) => {
+    const declared = Number(request.headers['content-length']);
+    if (!(Number.isFinite(declared) && declared > config.server.bodyLimit)) response.writeContinue();
+    app.server.emit('request', request, response);
+  });
+
   // The hash an unknown username is compared with takes a bcrypt run on a hashing thread; it is
   // made while the database starts rather than after.
   const hasher = new PasswordHasher(config.bcrypt);
@@ -158,6 +170,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
+  app.addHook('onSend', restProblemDetails);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // A rule's refusal before any procedure ran (a spent rate limit) has its status in the table of reasons.
@@ -177,6 +190,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(rateLimitPlugin, { config, redis: services.redis, sharedCounters: services.sharedCounters, metrics: services.metrics });
   await app.register(healthRoutes, { services });
   await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION, referenceRestBridge: options.referenceRestBridge ?? false });
+  if (config.legacyRoutes) await app.register(legacyRoutes, { services, router: appRouter });
   if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });
 
   app.addHook('onReady', async () => services.start());
@@ -197,7 +211,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   return app;
 }
 
-/** An error the request never reached a procedure for, in the body clients know: tRPC's envelope under /trpc, `{ message, code }` elsewhere. */
+/** An error the request never reached a procedure for, in the body clients know: tRPC's envelope under /trpc, `{ message, code }` elsewhere (a problem document under /api, see `problem-details.ts`). */
 function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string, refusal?: DomainError) {
   const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
   // By the matched route, as the path as sent may spell `/trpc` with percent-escapes; a URL the
@@ -211,7 +225,13 @@ function sendError(request: FastifyRequest, reply: FastifyReply, status: number,
       : { code, httpStatus: status };
     return reply.code(status).send({ error: { message, code: -32600, data } });
   }
-  return reply.code(status).send({ message, code });
+  const body = { message, code, ...(refusal ? { reason: refusal.reason } : {}) };
+  // A URL the router could not read reaches no route and no onSend hook of one: made a problem here.
+  const path = request.requestPath || pathOfTarget(request.url);
+  if (!route && path.startsWith('/api/')) {
+    return reply.code(status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(path, status, body)));
+  }
+  return reply.code(status).send(body);
 }
 
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;

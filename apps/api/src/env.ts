@@ -117,6 +117,7 @@ const environmentSchema = z.object({
   LOG_RETENTION_DAYS: positiveInt.default(7),
   CONSOLE_DIR: z.string().optional(),
   COOKIE_SECURE: booleanString.optional(),
+  LEGACY_ROUTES: booleanString.default(true),
 });
 
 export type Environment = z.input<typeof environmentSchema>;
@@ -192,6 +193,8 @@ export interface AppConfig {
   settingsRefreshMs: number;
   /** Built console assets, served at `/` when the folder exists. */
   consoleDir: string | null;
+  /** The old FastAPI service's routes at the root (`/auth/register`, `/auth/login`, `/auth/me`, `/auth/admin`). */
+  legacyRoutes: boolean;
 }
 
 export class ConfigError extends Error {
@@ -334,6 +337,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     },
     settingsRefreshMs: env.SETTINGS_REFRESH_MS,
     consoleDir: resolveConsoleDir(env.CONSOLE_DIR),
+    legacyRoutes: env.LEGACY_ROUTES,
   };
 }
 

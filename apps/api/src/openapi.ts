@@ -5,9 +5,30 @@ import { type ProcedureMeta, TIER_REFUSALS } from './trpc';
 
 const errorSchema = {
   type: 'object',
-  required: ['message', 'code'],
+  description:
+    'RFC 9457 problem details (`application/problem+json`). `type` is `urn:stm:problem:<reason>` (the `reason` in lower case, `_` as `-`), or `about:blank` when no rule of the product refused. `code`, `reason`, `fieldErrors`, `retryAfterSeconds` and `details` are extension members; `message`, `data` and `issues` are kept for clients of the earlier shape.',
+  required: ['type', 'title', 'status', 'detail', 'message', 'code'],
   properties: {
-    message: { type: 'string', description: 'What went wrong, in English' },
+    type: { type: 'string', format: 'uri-reference', description: 'What kind of problem: `urn:stm:problem:<reason>`, e.g. `urn:stm:problem:username-taken`' },
+    title: { type: 'string', description: 'The status in words, e.g. Conflict' },
+    status: { type: 'integer', description: 'The HTTP status' },
+    detail: { type: 'string', description: 'What went wrong, in English' },
+    instance: { type: 'string', description: 'The path the request was sent to' },
+    reason: { type: 'string', description: 'A stable code of the rule that refused the request, e.g. USERNAME_TAKEN' },
+    fieldErrors: {
+      type: 'object',
+      additionalProperties: { type: 'array', items: { type: 'string' } },
+      description: 'Messages by input field',
+    },
+    retryAfterSeconds: { type: 'integer' },
+    details: { type: 'object', additionalProperties: true },
+    error: {
+      type: 'string',
+      enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'temporarily_unavailable'],
+      description: 'Sign-in (`POST /auth/login`) only: the OAuth 2.0 error code (RFC 6749 §5.2)',
+    },
+    error_description: { type: 'string', description: 'Sign-in only: `detail` in the characters RFC 6749 allows' },
+    message: { type: 'string', description: 'As `detail` (the earlier shape)' },
     code: { type: 'string', description: 'The error class, e.g. BAD_REQUEST, UNAUTHORIZED, CONFLICT' },
     issues: {
       type: 'array',
@@ -44,11 +65,12 @@ const errorSchema = {
 const BODY_STATUSES = ['400', '413', '415'];
 
 const STATUS_SUMMARIES: Record<string, string> = {
-  '400': 'Invalid input: see `issues` and `data.fieldErrors`',
+  '400': 'Invalid input: see `fieldErrors`',
   '401': 'Missing, invalid, expired or revoked token (`WWW-Authenticate: Bearer`)',
   '403': 'Not allowed',
   '404': 'Not found (or not yours)',
   '409': 'Conflict with the current state',
+  '412': '`If-Match` names another version than the current one',
   '413': 'Body too large',
   '415': 'Unsupported content type',
   '429': 'Too many requests (`Retry-After`)',
@@ -87,7 +109,7 @@ function errorStatuses(meta: ProcedureMeta, method: string, takesInput: boolean)
 
 function describeStatus(status: string, reasons: Set<string>): string {
   const summary = STATUS_SUMMARIES[status] ?? 'Error';
-  return reasons.size > 0 ? `${summary}. \`data.reason\`: ${[...reasons].join(', ')}` : summary;
+  return reasons.size > 0 ? `${summary}. \`reason\`: ${[...reasons].join(', ')}` : summary;
 }
 
 /**
@@ -131,12 +153,26 @@ export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string):
         responses['201'] = responses['200'];
         delete responses['200'];
       }
+      const success = (responses['201'] ?? responses['200']) as { headers?: Record<string, unknown> } | undefined;
+      if (success && meta.successStatus === 201 && meta.location) {
+        success.headers = { ...success.headers, Location: { description: `Where it is read: \`${meta.location}\`${meta.location.startsWith('/') ? ' under /api' : ', relative to the request\'s path'}`, schema: { type: 'string' } } };
+      }
+      if (success && meta.etag) {
+        success.headers = { ...success.headers, ETag: { description: 'The version, as a strong entity tag: send it back as `If-Match`', schema: { type: 'string' } } };
+      }
+      if (meta.ifMatch) {
+        operation.parameters = [
+          ...(operation.parameters ?? []),
+          { in: 'header', name: 'If-Match', required: false, schema: { type: 'string' }, description: 'The `ETag` last read; a task changed since is refused with 412 and nothing is written (as `expectedVersion`, with 409)' },
+        ];
+      }
       const takesInput = Boolean(operation.requestBody) || (operation.parameters?.length ?? 0) > 0;
       const statuses = [...errorStatuses(meta, method, takesInput)].sort(([a], [b]) => a.localeCompare(b));
+      if (meta.ifMatch) statuses.push(['412', new Set(['VERSION_CONFLICT'])]);
       for (const [status, reasons] of statuses) {
         responses[status] = {
           description: describeStatus(status, reasons),
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Error' } } },
         };
       }
     }

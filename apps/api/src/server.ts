@@ -11,14 +11,19 @@ const { buildApp } = await import('./app');
 const { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } = await import('./env');
 
 loadDotEnv();
-let config: import('./env').AppConfig;
-try {
-  config = loadConfig(readProcessEnvironment());
-} catch (error) {
+/** A configuration refused at start, read or found while starting (ADMIN_PASSWORD against the live policy): one line each, no stack. */
+function exitOnConfigError(error: unknown): void {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(78); // EX_CONFIG
   }
+}
+
+let config: import('./env').AppConfig;
+try {
+  config = loadConfig(readProcessEnvironment());
+} catch (error) {
+  exitOnConfigError(error);
   throw error;
 }
 
@@ -28,6 +33,7 @@ let app: Awaited<ReturnType<typeof buildApp>>;
 try {
   app = await buildApp({ config });
 } catch (error) {
+  exitOnConfigError(error);
   // Said in one line, as a configuration error is: it is the operator's to fix, not a crash.
   if (error instanceof SchemaMismatchError) {
     process.stderr.write(`${error.message}\n`);

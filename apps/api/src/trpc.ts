@@ -85,6 +85,16 @@ export interface ProcedureMeta extends OpenApiMeta {
    * reached (tRPC, a batch, REST): the tier's middleware spends it before anything else runs.
    */
   rateLimit?: RateLimitClass;
+  /**
+   * Where REST says (`Location`, with a 201) that what was created can be read: a path under the
+   * API's base with `{field}`s from the output, e.g. `/tasks/{id}`; without a leading `/`, relative
+   * to the path the request was sent to (RFC 9110 §10.2.2), e.g. `members/{userId}`.
+   */
+  location?: string;
+  /** REST answers an `ETag` made from the output's `version`. */
+  etag?: boolean;
+  /** REST takes `If-Match` (an `ETag` of the same resource) as `expectedVersion`, and answers a mismatch 412. */
+  ifMatch?: boolean;
 }
 
 /**

@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PASSWORD, rejection, type TestApp } from './helpers';
+import { pglitePlace, postgresPlace } from './places';
+import { API_DIR, childEnvironment, outcomeOf } from './processes';
 
 const ADMIN_PASSWORD = 'the bootstrap admin passphrase';
 
@@ -60,6 +63,25 @@ describe('the first administrator from ADMIN_USERNAME / ADMIN_PASSWORD', () => {
     } finally {
       await restarted.close();
       await t.database.db.updateTable('users').set({ is_active: true }).where('username', '=', 'first-admin').execute();
+    }
+  });
+});
+
+describe('an ADMIN_PASSWORD the policy refuses', () => {
+  it('stops the server at start with one line naming the variable and why, no stack, EX_CONFIG', { timeout: 120_000 }, async () => {
+    const place = process.env.STM_TEST_DB === 'postgres' ? await postgresPlace() : await pglitePlace();
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+        cwd: API_DIR,
+        env: childEnvironment({ ...place.env, PORT: '0', LOG_LEVEL: 'info', ADMIN_USERNAME: 'first_admin', ADMIN_PASSWORD: 'password' }),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const result = await outcomeOf(child, { name: 'server with a refused ADMIN_PASSWORD', timeoutMs: 90_000 });
+      expect(result.stderr).toMatch(/^Invalid configuration: ADMIN_PASSWORD is not allowed: [^\n]+\n$/);
+      expect(result.stderr + result.stdout).not.toMatch(/\bat .+:\d+:\d+/);
+      expect(result.code).toBe(78);
+    } finally {
+      await place.dispose();
     }
   });
 });

@@ -130,7 +130,7 @@ describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
   it('help lists every command', async () => {
     const result = await cli(['help']);
     expect(result.code).toBe(0);
-    for (const command of ['db:migrate', 'user:create', 'user:reset-password', 'keys:list', 'keys:rotate', 'keys:revoke']) {
+    for (const command of ['db:migrate', 'user:create', 'user:reset-password', 'keys:list', 'keys:rotate', 'keys:revoke', 'import:legacy']) {
       expect(result.stdout).toContain(command);
     }
   });

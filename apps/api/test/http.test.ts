@@ -234,7 +234,7 @@ describe('protocol edges', () => {
     for (const url of ['/api/nope', '/trpc/nope.nothing', '/nope']) {
       const response = await t.app.inject({ method: 'GET', url });
       expect(response.statusCode, url).toBe(404);
-      expect(response.headers['content-type']).toMatch(/application\/json/);
+      expect(response.headers['content-type']).toMatch(url.startsWith('/api/') ? /^application\/problem\+json/ : /^application\/json/);
     }
   });
 
@@ -254,7 +254,15 @@ describe('protocol edges', () => {
       for (const headers of [{}, { authorization: `Bearer ${accessToken}` }]) {
         const response = await t.app.inject({ method: 'POST', url: '/api/tasks', headers: { ...headers, 'content-type': 'application/json' }, payload });
         expect(response.statusCode, `depth ${depth}`).toBe(400);
-        expect(json(response)).toEqual({ message: 'The JSON body nests deeper than 32 levels', code: 'BAD_REQUEST' });
+        expect(json(response)).toEqual({
+          type: 'about:blank',
+          title: 'Bad Request',
+          status: 400,
+          detail: 'The JSON body nests deeper than 32 levels',
+          instance: '/api/tasks',
+          message: 'The JSON body nests deeper than 32 levels',
+          code: 'BAD_REQUEST',
+        });
       }
     }
     const nestedInText = await rest(t.app, 'POST', '/api/tasks', { token: accessToken, body: { title: '['.repeat(100), description: '{'.repeat(5_000) } });
@@ -268,7 +276,10 @@ describe('protocol edges', () => {
       expect(response.statusCode, url).toBe(400);
       const body = json(response);
       if (url.startsWith('/trpc')) expect(body).toEqual({ error: { message: 'The URL is malformed', code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400 } } });
-      else expect(body).toEqual({ message: 'The URL is malformed', code: 'BAD_REQUEST' });
+      else {
+        expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(body).toEqual({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'The URL is malformed', instance: url, message: 'The URL is malformed', code: 'BAD_REQUEST' });
+      }
     }
     const longBatch = Array.from({ length: 9 }, () => 'admin.users.createResetLink').join(',');
     const tooLong = await t.app.inject({ method: 'POST', url: `/trpc/${longBatch}?batch=1` });

@@ -1,6 +1,8 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from '@stm/db';
 import { describe, expect, it } from 'vitest';
 import { createTestApp, rest, signUpAdmin, trpc } from './helpers';
 
@@ -159,5 +161,47 @@ describe("the request's own logger", () => {
     expect(text).not.toMatch(/Bearer /);
     expect(entries.find((entry) => entry.msg === 'request' && entry.requestId === 'trace-500')).toMatchObject({ statusCode: 500 });
     expect(entries.some((entry) => entry.requestId === 'probe-1')).toBe(false);
+  });
+});
+
+describe('a client that leaves during a sign-in', () => {
+  it('is no server error: nothing logged at error level, no stack', { timeout: 60_000 }, async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    // A real bcrypt cost, so the client is gone long before the password is checked.
+    const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false', BCRYPT_COST: '12' });
+    try {
+      const password = 'a long enough passphrase to leave';
+      await rest(t.app, 'POST', '/api/auth/register', { body: { username: 'leaving_user', password } });
+      await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (t.app.server.address() as { port: number }).port;
+      const json = JSON.stringify({ username: 'leaving_user', password });
+      const form = `username=leaving_user&password=${encodeURIComponent(password)}`;
+      const calls: [string, string, string][] = [
+        ['/trpc/auth.login', 'application/json', json],
+        ['/trpc/auth.login?batch=1', 'application/json', JSON.stringify({ 0: JSON.parse(json) })],
+        ['/api/auth/login', 'application/json', json],
+        ['/auth/login', 'application/x-www-form-urlencoded', form],
+      ];
+      for (const [target, type, body] of calls) {
+        const socket = connect(port, '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(`POST ${target} HTTP/1.1\r\nhost: localhost\r\ncontent-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        socket.destroy();
+      }
+      // Every sign-in ran to its end after its client left.
+      await expect
+        .poll(async () => Number((await t.database.db.selectFrom('audit_events').select(sql<number>`count(*)`.as('n')).where('action', '=', 'auth.login_succeeded').executeTakeFirstOrThrow()).n), { timeout: 30_000 })
+        .toBe(calls.length);
+    } finally {
+      await t.close();
+    }
+    const text = readdirSync(logDir)
+      .filter((name) => name.endsWith('.log'))
+      .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
+      .join('\n');
+    const lines = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    expect(text).not.toMatch(/AbortError|"stack"/);
   });
 });

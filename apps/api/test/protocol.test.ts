@@ -176,6 +176,32 @@ describe('protocol abuse', () => {
       await stillServes();
     });
 
+    it('Expect: 100-continue with a declared length over the limit gets the 413, never 100 Continue', async () => {
+      for (const path of ['/api/tasks', '/trpc/tasks.create']) {
+        const reply = await exchange(port, (socket) => {
+          // The headers only: a client that asked waits for the answer before sending the body.
+          socket.write(
+            `POST ${path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nauthorization: Bearer ${token}\r\ncontent-length: 1000000\r\nexpect: 100-continue\r\n\r\n`,
+          );
+        });
+        expect(reply.text, path).not.toMatch(/^HTTP\/1\.1 100/);
+        expect(reply.status, path).toBe(413);
+        expect(JSON.stringify(reply.body), path).toMatch(/PAYLOAD_TOO_LARGE/);
+      }
+      await stillServes();
+    });
+
+    it('Expect: 100-continue within the limit continues, and the request is answered', async () => {
+      const body = JSON.stringify({ title: 'after continue' });
+      const reply = await exchange(port, (socket) => {
+        socket.write(
+          `POST /api/tasks HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\nauthorization: Bearer ${token}\r\ncontent-length: ${body.length}\r\nexpect: 100-continue\r\n\r\n`,
+        );
+        socket.once('data', () => socket.write(body));
+      });
+      expect(reply.text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201/);
+    });
+
     it('the sign-in form has its own small limit', async () => {
       const form = `username=a&password=${'p'.repeat(40_000)}`;
       const reply = await exchange(port, request('POST', '/api/auth/login', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }));

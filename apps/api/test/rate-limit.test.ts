@@ -53,8 +53,17 @@ describe('global limit per client address', () => {
     const retryAfter = Number(limited.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(json(limited)).toEqual({ message: expect.stringMatching(/too many requests/i), code: 'TOO_MANY_REQUESTS' });
-    expect(limited.headers['content-type']).toMatch(/application\/json/);
+    expect(json(limited)).toEqual({
+      type: 'urn:stm:problem:rate-limited',
+      title: 'Too Many Requests',
+      status: 429,
+      detail: expect.stringMatching(/too many requests/i),
+      instance: '/api/settings/public',
+      message: expect.stringMatching(/too many requests/i),
+      code: 'TOO_MANY_REQUESTS',
+      reason: 'RATE_LIMITED',
+    });
+    expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(limited.headers['cache-control']).toBe('no-store');
   });
 

@@ -166,6 +166,14 @@ describe('authorization matrix', () => {
         expect(missingBody.data.details).toEqual({ missingIds: [missingId] });
         delete foreignBody.data.details;
         delete missingBody.data.details;
+        expect(foreignBody.details).toEqual({ missingIds: [task.id] });
+        delete foreignBody.details;
+        delete missingBody.details;
+      }
+      // `instance` is the path each was sent to, which holds the id when the path does.
+      for (const [body, id] of [[foreignBody, task.id], [missingBody, missingId]] as const) {
+        expect(body.instance).toBe(new URL(procedures[`tasks.${procedure}`]!.request(id).url, 'http://host').pathname);
+        delete body.instance;
       }
       expect(foreignBody).toEqual(missingBody);
       expect(Object.keys(foreign.headers).sort()).toEqual(Object.keys(missing.headers).sort());

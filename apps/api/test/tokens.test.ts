@@ -247,6 +247,13 @@ describe('a refused access token', () => {
       expect(answer.trpc).toEqual(answers[0]!.trpc);
     }
     expect(answers[0]!.rest).toEqual({
+      type: 'urn:stm:problem:invalid-token',
+      title: 'Unauthorized',
+      status: 401,
+      detail: 'The access token is invalid',
+      instance: '/api/auth/me',
+      reason: 'INVALID_TOKEN',
+      details: { problem: 'invalid_token' },
       message: 'The access token is invalid',
       code: 'UNAUTHORIZED',
       data: { code: 'UNAUTHORIZED', httpStatus: 401, reason: 'INVALID_TOKEN', details: { problem: 'invalid_token' } },

@@ -9,7 +9,7 @@ export {
   SIGNING_ALGORITHM,
   type GeneratedSigningKey,
 } from './keys';
-export { PasswordHasher, type PasswordHasherOptions } from './password';
+export { isBcryptHash, legacyBcryptHash, PasswordHasher, type PasswordHasherOptions } from './password';
 export { checkPassword, PASSWORD_MIN_STRENGTH, type PasswordPolicy, type PasswordProblem } from './password-policy';
 export {
   ACCESS_TOKEN_TYPE,

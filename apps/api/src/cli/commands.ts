@@ -3,6 +3,7 @@ import { roleSchema, usernameSchema } from '@stm/validators';
 import { OPERATOR_ACTOR } from '../services/users';
 import type { Command } from './command-types';
 import { databaseCommands } from './database-commands';
+import { applyLegacyImport, describeLegacyImport, planLegacyImport, readLegacyUsers } from './legacy-import';
 import { CliError, readNewPassword } from './password-input';
 
 export const commands: Record<string, Command> = {
@@ -39,6 +40,24 @@ export const commands: Record<string, Command> = {
       const password = await readNewPassword();
       const { endedSessions } = await services.passwordResets.setPassword(OPERATOR_ACTOR, existing.username, password, null);
       io.out(`Password of "${existing.username}" changed; ${endedSessions} session(s) ended`);
+    },
+  },
+
+  'import:legacy': {
+    usage: 'import:legacy --from <postgresql://…> [--admin NAME]… [--dry-run]',
+    summary: "Import the old FastAPI service's accounts; their old passwords keep working",
+    positionals: 0,
+    options: { from: { type: 'string' }, admin: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } },
+    async run(services, { options }, io) {
+      const from = options.from;
+      if (typeof from !== 'string' || !/^postgres(ql)?:\/\//i.test(from)) {
+        throw new CliError('--from must be the PostgreSQL URL of the old database (postgresql://user:password@host:5432/db)', 2);
+      }
+      const admins = Array.isArray(options.admin) ? options.admin.map(String) : [];
+      const dryRun = options['dry-run'] === true;
+      const plan = await planLegacyImport(services.database.db, await readLegacyUsers(from), admins);
+      if (!dryRun && plan.imports.length > 0) await applyLegacyImport(services, plan);
+      for (const line of describeLegacyImport(plan, dryRun)) io.out(line);
     },
   },
 

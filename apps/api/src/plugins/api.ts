@@ -47,6 +47,65 @@ function errorHeaders({ ctx, errors }: MetaInput): Record<string, string> {
   return headers;
 }
 
+/** A task's version as an entity tag: strong, as a version names one exact state. */
+function etagOf(version: number): string {
+  return `"${version}"`;
+}
+
+/** `location` of the procedure's meta with the output's fields put in, under /api unless relative. */
+function locationOf(template: string, output: Record<string, unknown>): string {
+  const path = template.replace(/\{(\w+)\}/g, (_match, field: string) => encodeURIComponent(String(output[field])));
+  return path.startsWith('/') ? `/api${path}` : path;
+}
+
+interface IfMatchOperation {
+  method: string;
+  pattern: RegExp;
+}
+
+function ifMatchOperationsOf(procedures: Record<string, { _def: { meta?: ProcedureMeta } }>): IfMatchOperation[] {
+  return Object.values(procedures)
+    .map((procedure) => procedure._def.meta)
+    .filter((meta) => meta?.ifMatch && meta.openapi)
+    .map((meta) => {
+      const openapi = meta?.openapi as { method: string; path: string };
+      return { method: openapi.method, pattern: new RegExp(`^/api${openapi.path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`, 'i') };
+    });
+}
+
+const STRONG_ETAG = /^"(\d{1,10})"$/;
+
+function preconditionFailed(message: string) {
+  return Object.assign(new Error(message), { statusCode: 412 });
+}
+
+/**
+ * `If-Match` as the operation's `expectedVersion`: the service compares it under the row's lock,
+ * so the check and the change are one step. `*` asks only that the task exist; anything else but
+ * one of our entity tags (a weak one, several) cannot match and fails at once.
+ */
+function takeIfMatch(request: FastifyRequest, operations: IfMatchOperation[]) {
+  if (!operations.some((operation) => operation.method === request.method && operation.pattern.test(request.requestPath))) return;
+  const header = String(request.headers['if-match']).trim();
+  if (header === '*') return;
+  const version = STRONG_ETAG.exec(header)?.[1];
+  if (version === undefined) throw preconditionFailed('If-Match must be the ETag of the task as last read, e.g. "3"');
+  const body = request.body;
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    const fields = body as Record<string, unknown>;
+    if (fields.expectedVersion !== undefined && fields.expectedVersion !== Number(version)) {
+      throw Object.assign(new Error('If-Match and expectedVersion name different versions'), { statusCode: 400 });
+    }
+    fields.expectedVersion = Number(version);
+  } else if (request.method === 'DELETE') {
+    const query = request.query as Record<string, unknown>;
+    if (query.expectedVersion !== undefined && query.expectedVersion !== version) {
+      throw Object.assign(new Error('If-Match and expectedVersion name different versions'), { statusCode: 400 });
+    }
+    query.expectedVersion = version;
+  }
+}
+
 /** tRPC at /trpc, the REST bridge at /api, the OpenAPI document and Swagger UI, all from one router. */
 export async function apiRoutes(
   app: FastifyInstance,
@@ -97,11 +156,23 @@ export async function apiRoutes(
       if (isForm || isEmpty) request.headers['content-type'] = 'application/json';
     });
     const procedures = router._def.procedures as Record<string, { _def: { meta?: ProcedureMeta } }>;
-    const responseMeta = (meta: MetaInput) => {
+    const ifMatchOperations = ifMatchOperationsOf(procedures);
+    rest.addHook('preHandler', async (request) => {
+      if (request.headers['if-match'] !== undefined) takeIfMatch(request, ifMatchOperations);
+    });
+    const responseMeta = (meta: MetaInput & { data?: unknown[] }) => {
       const headers = errorHeaders(meta);
-      if (meta.errors.length > 0) return { headers };
-      const status = meta.paths?.length === 1 ? procedures[meta.paths[0] as string]?._def.meta?.successStatus : undefined;
-      return status ? { status, headers } : { headers };
+      const procedure = meta.paths?.length === 1 ? procedures[meta.paths[0] as string]?._def.meta : undefined;
+      if (meta.errors.length > 0) {
+        // A version named by If-Match that is not the current one fails the precondition (RFC 9110 §13.1.1).
+        const conflict = meta.errors[0]?.cause;
+        const preconditionFailed = procedure?.ifMatch && conflict instanceof DomainError && conflict.reason === 'VERSION_CONFLICT' && meta.ctx?.header('if-match') !== undefined;
+        return preconditionFailed ? { status: 412, headers } : { headers };
+      }
+      const output = meta.data?.[0] as Record<string, unknown> | undefined;
+      if (procedure?.etag && typeof output?.version === 'number') headers.etag = etagOf(output.version);
+      if (procedure?.successStatus === 201 && procedure.location && output) headers.location = locationOf(procedure.location, output);
+      return procedure?.successStatus ? { status: procedure.successStatus, headers } : { headers };
     };
     if (options.referenceRestBridge) {
       await rest.register(fastifyTRPCOpenApiPlugin, {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
-const API_PREFIXES = ['/api', '/trpc', '/docs', '/openapi.json', '/healthz', '/readyz', '/.well-known'];
+// `/auth` is the old service's (legacy routes): never the app's page, even with those routes off.
+const API_PREFIXES = ['/api', '/trpc', '/auth', '/docs', '/openapi.json', '/healthz', '/readyz', '/.well-known'];
 
 /**
  * Serves the built console at `/`, same origin as the API. Hashed assets are cached for a year;

@@ -64,8 +64,8 @@ export const securityPlugin = fp(
         origin: options.config.server.corsOrigins,
         credentials: true,
         methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
-        allowedHeaders: ['authorization', 'content-type', 'x-csrf-token', 'x-request-id', 'trpc-accept'],
-        exposedHeaders: ['retry-after', 'www-authenticate', 'x-request-id'],
+        allowedHeaders: ['authorization', 'content-type', 'if-match', 'x-csrf-token', 'x-request-id', 'trpc-accept'],
+        exposedHeaders: ['etag', 'location', 'retry-after', 'www-authenticate', 'x-request-id'],
         maxAge: 600,
       });
     }

@@ -36,6 +36,7 @@ export const commentsRouter = {
           'Plain text up to 10,000 characters; `@username` mentions a member of the project. Refused with `QUOTA_EXCEEDED` (`details.quota` is `comments`) when you already have as many comments as the live setting allows.',
       },
       successStatus: 201,
+      location: '/comments/{id}',
       refusals: [...WRITE_REFUSALS, 'QUOTA_EXCEEDED'],
     })
     .input(createCommentInput)

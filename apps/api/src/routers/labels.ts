@@ -19,6 +19,7 @@ export const labelsRouter = {
     .meta({
       openapi: { method: 'POST', path: '/projects/{projectId}/labels', tags, summary: 'Create a label', description: 'Names are unique in a project, whatever their letter case.' },
       successStatus: 201,
+      location: '/labels/{id}',
       refusals: [...WRITE_REFUSALS, 'LABEL_NAME_TAKEN', 'QUOTA_EXCEEDED'],
     })
     .input(createLabelInput)

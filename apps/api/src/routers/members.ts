@@ -32,6 +32,7 @@ export const membersRouter = {
         description: 'Owners only: an active account, by username in any letter case, as `owner`, `editor` (default) or `viewer`.',
       },
       successStatus: 201,
+      location: 'members/{userId}',
       refusals: [...MEMBERSHIP_REFUSALS, 'ALREADY_MEMBER', 'QUOTA_EXCEEDED'],
     })
     .input(addMemberInput)

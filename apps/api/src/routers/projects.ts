@@ -46,6 +46,7 @@ export const projectsRouter = {
           'You are its first owner. Refused with `QUOTA_EXCEEDED` (`details.quota` is `projects`) when you have already made as many projects as the live setting allows.',
       },
       successStatus: 201,
+      location: '/projects/{id}',
       refusals: ['QUOTA_EXCEEDED'],
     })
     .input(createProjectInput)

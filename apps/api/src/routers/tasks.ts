@@ -11,6 +11,7 @@ import {
   taskPrioritySchema,
   taskStatusSchema,
   updateTaskInput,
+  versionSchema,
 } from '@stm/validators';
 import { z } from 'zod';
 import { protectedProcedure } from '../trpc';
@@ -93,6 +94,9 @@ export const taskEventOutput = z.discriminatedUnion('kind', [
 ]);
 
 const idInput = z.object({ id: idSchema });
+const deleteTaskInput = idInput.extend({
+  expectedVersion: versionSchema.optional().describe('The version you last saw; a stale one is refused with 409 and the task stays'),
+});
 
 const tags = ['tasks'];
 const FILTERS_DESCRIPTION =
@@ -112,6 +116,7 @@ export const tasksRouter = {
           'In `projectId` (you must be able to write there), or your inbox. It goes to the top of its status column. Creator, id, version, position and timestamps are set by the server; sending them is an error. Refused with `QUOTA_EXCEEDED` (`details.quota` is `tasks`, `details.limit` the limit) when you already have as many tasks as the live setting allows.',
       },
       successStatus: 201,
+      location: '/tasks/{id}',
       refusals: [...WRITE_REFUSALS, 'QUOTA_EXCEEDED'],
     })
     .input(createTaskInput)
@@ -134,7 +139,7 @@ export const tasksRouter = {
     .query(({ ctx, input }) => ctx.services.tasks.stats(ctx.user, input)),
 
   get: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'A task' }, refusals: ['NOT_FOUND'] })
+    .meta({ openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'A task', description: 'With an `ETag` (its version) to send back as `If-Match`.' }, refusals: ['NOT_FOUND'], etag: true })
     .input(idInput)
     .output(taskOutput)
     .query(({ ctx, input }) => ctx.services.tasks.get(ctx.user, input.id)),
@@ -147,9 +152,11 @@ export const tasksRouter = {
         tags,
         summary: 'Change a task',
         description:
-          'Only the fields sent change, and each change goes into the task\'s history. With `expectedVersion`, a task changed since that version is refused with 409 (`VERSION_CONFLICT`, `data.details.currentVersion`) and nothing is written.',
+          'Only the fields sent change, and each change goes into the task\'s history. With `expectedVersion`, a task changed since that version is refused with 409 (`VERSION_CONFLICT`, `details.currentVersion`) and nothing is written; with `If-Match` (the `ETag` of `GET /tasks/{id}`), the same with 412.',
       },
       refusals: [...WRITE_REFUSALS, 'VERSION_CONFLICT'],
+      etag: true,
+      ifMatch: true,
     })
     .input(updateTaskInput)
     .output(taskOutput)
@@ -181,11 +188,21 @@ export const tasksRouter = {
     .query(({ ctx, input }) => ctx.services.tasks.history(ctx.user, input)),
 
   delete: protectedProcedure
-    .meta({ openapi: { method: 'DELETE', path: '/tasks/{id}', tags, summary: 'Delete a task' }, refusals: WRITE_REFUSALS })
-    .input(idInput)
+    .meta({
+      openapi: {
+        method: 'DELETE',
+        path: '/tasks/{id}',
+        tags,
+        summary: 'Delete a task',
+        description: 'With `expectedVersion`, a task changed since that version is refused with 409 (`VERSION_CONFLICT`) and stays; with `If-Match`, the same with 412.',
+      },
+      refusals: [...WRITE_REFUSALS, 'VERSION_CONFLICT'],
+      ifMatch: true,
+    })
+    .input(deleteTaskInput)
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {
-      await ctx.services.tasks.delete(ctx.user, input.id, ctx.client);
+      await ctx.services.tasks.delete(ctx.user, input.id, ctx.client, input.expectedVersion);
       return { ok: true as const };
     }),
 

@@ -31,6 +31,7 @@ export const usersRouter = {
     .meta({
       openapi: { method: 'POST', path: '/admin/users', tags, summary: 'Create a user of any role' },
       successStatus: 201,
+      location: '/admin/users/{id}',
       refusals: ['USERNAME_TAKEN', ...NEW_PASSWORD_REFUSALS],
     })
     .input(createUserInput)

@@ -1,5 +1,5 @@
 import { users } from '@stm/db';
-import type { AppConfig } from '../env';
+import { type AppConfig, ConfigError } from '../env';
 import type { Logger } from '../logger';
 import { SYSTEM_ACTOR } from './audit';
 import type { AuthService } from './auth';
@@ -40,7 +40,8 @@ export async function ensureAdminFromEnvironment(deps: {
   try {
     await auth.assertPasswordAllowed(password, username);
   } catch (error) {
-    if (error instanceof DomainError) throw new Error(`ADMIN_PASSWORD is not allowed: ${error.message}`);
+    // A setting the operator must change, said as the other configuration refusals are: one line, no stack.
+    if (error instanceof DomainError) throw new ConfigError([`ADMIN_PASSWORD is not allowed: ${error.message}`]);
     throw error;
   }
   const passwordHash = await hasher.hash(password);

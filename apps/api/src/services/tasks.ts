@@ -289,9 +289,10 @@ export class TasksService {
     });
   }
 
-  async delete(caller: ProjectCaller, id: number, client: ClientInfo | null): Promise<void> {
+  async delete(caller: ProjectCaller, id: number, client: ClientInfo | null, expectedVersion?: number): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const { task, access } = await this.#lock(trx, caller, id);
+      if (expectedVersion !== undefined && expectedVersion !== task.version) throw versionConflict(task.version);
       await tasks.deleteTasks(trx, [id]);
       await auditAdministered(trx, caller, access, { id: task.project_id, name: task.project_name }, client, 'tasks.delete', { taskId: id, title: task.title });
     });

@@ -44,8 +44,22 @@ const trpcError = z.strictObject({
   error: z.strictObject({ message: z.string().min(1), code: z.number().int(), data: errorData }),
 });
 
-/** The REST bridge's body (the formatted shape, `code` as a name, zod `issues` on a 400), or Fastify's own `{ message, code }`. */
+/**
+ * The REST bridge's body as an RFC 9457 problem document, with the earlier members as extensions
+ * (the formatted shape, `code` as a name, zod `issues` on a 400), or Fastify's own `{ message, code }` as one.
+ */
 const restError = z.strictObject({
+  type: z.string().regex(/^(about:blank|urn:stm:problem:[a-z-]+)$/),
+  title: z.string().min(1),
+  status: z.number().int(),
+  detail: z.string().min(1),
+  instance: z.string().startsWith('/'),
+  reason: z.string().regex(/^[A-Z_]+$/).optional(),
+  fieldErrors: z.record(z.string(), z.array(z.string())).optional(),
+  retryAfterSeconds: z.number().int().nonnegative().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  error: z.enum(['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'temporarily_unavailable']).optional(),
+  error_description: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/).optional(),
   message: z.string().min(1),
   code: errorCode,
   data: errorData.optional(),
@@ -125,14 +139,17 @@ function errorViolations(exchange: Exchange, envelope: unknown): string[] {
   const parsed = (transport === 'trpc' ? trpcError : restError).safeParse(envelope);
   if (!parsed.success) return [`the error does not have the typed error shape: ${issuesOf(parsed.error)}: ${JSON.stringify(envelope).slice(0, 300)}`];
   const problems: string[] = [];
-  const data = 'error' in parsed.data ? parsed.data.error.data : parsed.data.data;
-  const code = 'error' in parsed.data ? data?.code : parsed.data.code;
+  // The REST problem has an `error` member of its own (the sign-in's OAuth code): told apart by transport.
+  const envelopeOf = parsed.data as z.infer<typeof trpcError> | z.infer<typeof restError>;
+  const data = transport === 'trpc' ? (envelopeOf as z.infer<typeof trpcError>).error.data : (envelopeOf as z.infer<typeof restError>).data;
+  const code = transport === 'trpc' ? data?.code : (envelopeOf as z.infer<typeof restError>).code;
   // A 4xx with no tRPC code of its own (414, 431) is a BAD_REQUEST, as the app's error handler says.
   const uncoded = code === 'BAD_REQUEST' && status >= 400 && status < 500 && !Object.values(STATUS_OF_CODE).includes(status);
   if (!exchange.batch && code && STATUS_OF_CODE[code] !== status && !uncoded) problems.push(`error code ${code} travels with ${STATUS_OF_CODE[code]}, not ${status}`);
   if (data && !exchange.batch && data.httpStatus !== status) problems.push(`data.httpStatus ${data.httpStatus} but the status is ${status}`);
   if (data && data.code !== code) problems.push(`data.code ${data.code} differs from code ${code}`);
   if (data?.path !== undefined && data.path !== procedure?.path) problems.push(`data.path ${data.path} is not ${procedure?.path ?? 'absent'}`);
+  if (transport === 'rest' && (envelopeOf as z.infer<typeof restError>).status !== status) problems.push(`the problem's status ${(envelopeOf as z.infer<typeof restError>).status} but the status is ${status}`);
   return problems;
 }
 
