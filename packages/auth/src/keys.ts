@@ -13,7 +13,11 @@ export interface GeneratedSigningKey {
 
 export async function generateSigningKey(): Promise<GeneratedSigningKey> {
   const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { crv: 'Ed25519', extractable: true });
-  const kid = randomBytes(12).toString('base64url');
+  let kid: string;
+  // Operators type a kid as an argument (`pnpm cli keys:revoke <kid>`): one starting with "-"
+  // would be read as an option.
+  do kid = randomBytes(12).toString('base64url');
+  while (kid.startsWith('-'));
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALGORITHM, use: 'sig' };
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALGORITHM };
   return { kid, algorithm: SIGNING_ALGORITHM, publicJwk, privateJwk };
