@@ -3,6 +3,18 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { httpStatusOf } from './errors';
 import { type ProcedureMeta, TIER_REFUSALS } from './trpc';
 
+/** What a refusal says besides its status, in the problem document and in the earlier `data` shape alike. */
+const refusalMembers = {
+  reason: { type: 'string', description: 'A stable code of the rule that refused the request, e.g. USERNAME_TAKEN' },
+  fieldErrors: {
+    type: 'object',
+    additionalProperties: { type: 'array', items: { type: 'string' } },
+    description: 'Messages by input field',
+  },
+  retryAfterSeconds: { type: 'integer' },
+  details: { type: 'object', additionalProperties: true },
+} as const;
+
 const errorSchema = {
   type: 'object',
   description:
@@ -14,14 +26,7 @@ const errorSchema = {
     status: { type: 'integer', description: 'The HTTP status' },
     detail: { type: 'string', description: 'What went wrong, in English' },
     instance: { type: 'string', description: 'The path the request was sent to' },
-    reason: { type: 'string', description: 'A stable code of the rule that refused the request, e.g. USERNAME_TAKEN' },
-    fieldErrors: {
-      type: 'object',
-      additionalProperties: { type: 'array', items: { type: 'string' } },
-      description: 'Messages by input field',
-    },
-    retryAfterSeconds: { type: 'integer' },
-    details: { type: 'object', additionalProperties: true },
+    ...refusalMembers,
     error: {
       type: 'string',
       enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'temporarily_unavailable'],
@@ -48,14 +53,7 @@ const errorSchema = {
         code: { type: 'string' },
         httpStatus: { type: 'integer' },
         path: { type: 'string', description: 'The procedure' },
-        reason: { type: 'string', description: 'A stable code of the rule that refused the request, e.g. USERNAME_TAKEN' },
-        fieldErrors: {
-          type: 'object',
-          additionalProperties: { type: 'array', items: { type: 'string' } },
-          description: 'Messages by input field',
-        },
-        retryAfterSeconds: { type: 'integer' },
-        details: { type: 'object', additionalProperties: true },
+        ...refusalMembers,
       },
     },
   },
