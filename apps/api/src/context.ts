@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from './env';
 import type { Logger, RequestLogger } from './logger';
 import type {} from './plugins/rate-limit';
+import type { RateLimitClass } from './env';
 import type { ClientInfo } from './services/audit';
 import type { Services } from './services';
 
@@ -23,8 +24,6 @@ export interface CookieJar {
   clear(name: string, options: CookieOptions): void;
 }
 
-/** A stricter per-address budget a procedure may declare in its meta; each has its own settings. */
-export type RateLimitClass = Exclude<keyof AppConfig['rateLimit'], 'global'>;
 
 export interface Context {
   services: Services;

@@ -197,6 +197,9 @@ export interface AppConfig {
   legacyRoutes: boolean;
 }
 
+/** A stricter per-address budget a procedure may declare in its meta; each has its own settings. */
+export type RateLimitClass = Exclude<keyof AppConfig['rateLimit'], 'global'>;
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     // One problem reads as one line, for a log that shows only the last one.

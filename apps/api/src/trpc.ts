@@ -8,7 +8,8 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import type { Context, RateLimitClass } from './context';
+import type { Context } from './context';
+import type { RateLimitClass } from './env';
 import { DomainError, type ErrorReason, isErrorReason, toDomainError } from './errors';
 
 interface ValidationIssue {
