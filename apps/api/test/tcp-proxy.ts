@@ -1,6 +1,6 @@
 /**
- * A TCP proxy on 127.0.0.1 between one process and its database or Redis, so a test can cut the
- * network of that process alone: parallel tests sharing the same server are untouched.
+ * A TCP proxy on 127.0.0.1 between one process and its database, so a test can cut the network
+ * of that process alone: parallel tests sharing the same PostgreSQL are untouched.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
@@ -16,15 +16,12 @@ export interface TcpProxy {
    * failover, or when a NAT or firewall forgot them): only new connections work.
    */
   heal(): void;
-  /** The far side is down: every connection is reset, and new ones are closed at once (until `heal`). */
-  stop(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let partitioned = false;
-  let stopped = false;
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -33,10 +30,6 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   };
   const server: Server = createServer((client) => {
     track(client);
-    if (stopped) {
-      client.destroy();
-      return;
-    }
     if (partitioned) {
       client.pause();
       return;
@@ -65,11 +58,6 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     heal() {
       partitioned = false;
-      stopped = false;
-    },
-    stop() {
-      stopped = true;
-      for (const socket of sockets) socket.destroy();
     },
     close: () =>
       new Promise<void>((resolve) => {
