@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { type RawBuilder, sql } from 'kysely';
+import { defaultSettings } from '@stm/validators';
+import { OPERATOR_ACTOR } from '../../src/services/users';
 import { PASSWORD, type TestApp } from '../helpers';
 import type { JsonSchema, PropertyHints } from './json-schema-arbitrary';
 import { objectWithKeys, RawJson } from './json-text';
@@ -238,6 +240,10 @@ export class FuzzWorld {
 
   async #newActor(role: 'user' | 'admin'): Promise<Actor> {
     const username = `fuzz_${role}_${++this.#actorsMade}`;
+    // A fuzzed settings change may have left a quota at 1: the world needs room for the things
+    // it makes below (the quotas themselves are tested in quotas.test.ts).
+    const { quotaTasksPerUser, quotaProjectsPerUser, quotaCommentsPerUser } = defaultSettings;
+    await this.#t.app.services.settings.update({ quotaTasksPerUser, quotaProjectsPerUser, quotaCommentsPerUser }, OPERATOR_ACTOR, null);
     const user = await this.#t.app.services.auth.createUser({ username, passwordHash: this.#passwordHash, role }, null, null, 'user.created');
     const tokens = await this.#t.caller(null, WORLD_CLIENT).auth.login({ username, password: PASSWORD });
     const actor: Actor = { role, id: user.id, username, accessToken: tokens.access_token };
