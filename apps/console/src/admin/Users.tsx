@@ -3,7 +3,7 @@ import { useMemo, useState } from 'react';
 import { useLocation } from 'wouter';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Empty, Loading } from '../components/Feedback';
-import { ListSummary, LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
+import { ListSummary, LoadFailed, StaleNotice, LoadMore, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
@@ -121,7 +121,7 @@ export function Users() {
 
   let body;
   if (list.isPending) body = <Loading block />;
-  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (list.isError && !list.data) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   else if (items.length === 0) {
     body = hasUserFilters(filters) ? (
       <Empty title={t('users.noMatch')}>
@@ -191,6 +191,7 @@ export function Users() {
       <p className="muted">{t('users.help')}</p>
       <UserFilterBar filters={filters} onChange={setFilters} />
       <ListSummary list={list} shown={plural('users.shown', items.length)} />
+      <StaleNotice query={list} />
       {body}
       {creating ? <UserCreateDialog onClose={() => setCreating(false)} onCreated={() => void refresh()} /> : null}
       {shownLink ? <ResetLinkDialog link={shownLink} onClose={() => setShownLink(null)} /> : null}

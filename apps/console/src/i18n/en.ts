@@ -15,6 +15,7 @@ export const en = {
   'common.none': 'None',
   'common.backToTasks': 'Back to my tasks',
   'common.retry': 'Try again',
+  'common.staleData': 'Could not refresh: showing what was loaded before. It updates again once the server can be reached.',
   'common.close': "Close",
 
   'nav.label': 'Main',
@@ -48,6 +49,10 @@ export const en = {
 
   'role.admin': 'Administrator',
   'role.user': 'User',
+
+  'session.unreachableTitle': 'Cannot reach the server',
+  'session.unreachableBody': 'Cannot reach the server, so your session could not be checked. You are probably still signed in: this page keeps trying, or try again now.',
+  'session.retrying': 'Trying…',
 
   'signIn.title': 'Sign in',
   'signIn.submit': 'Sign in',

@@ -12,6 +12,7 @@ export const es: Record<MessageKey, string> = {
   'common.none': 'Ninguna',
   'common.backToTasks': 'Volver a mis tareas',
   'common.retry': 'Reintentar',
+  'common.staleData': 'No se pudo actualizar: se muestra lo que se cargó antes. Se actualizará de nuevo en cuanto se pueda contactar con el servidor.',
   'common.close': "Cerrar",
 
   'nav.label': 'Principal',
@@ -45,6 +46,10 @@ export const es: Record<MessageKey, string> = {
 
   'role.admin': 'Administrador',
   'role.user': 'Usuario',
+
+  'session.unreachableTitle': 'No se puede contactar con el servidor',
+  'session.unreachableBody': 'No se puede contactar con el servidor, así que no se pudo comprobar tu sesión. Probablemente sigues con la sesión iniciada: esta página sigue intentándolo, o reinténtalo ahora.',
+  'session.retrying': 'Intentando…',
 
   'signIn.title': 'Iniciar sesión',
   'signIn.submit': 'Entrar',

@@ -75,12 +75,15 @@ export const session: Session = createSession({
   // 4xx: the server looked at the cookie and said no. Anything else may pass; keep the session.
   isSessionRejected: (error) => {
     const status = httpStatusOf(error);
-    return status !== undefined && status >= 400 && status < 500 && status !== 429;
+    return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
   },
   hasSessionCookie: () => readCsrfCookie() !== undefined,
   exclusive: webLock,
   ...(channel ? { channel } : {}),
 });
+
+// Back online: the session the page could not check at load is most likely still there.
+if (typeof window !== 'undefined') window.addEventListener('online', () => void session.retryRestore());
 
 /** Calls whose 401 is an answer about credentials, not about the session. */
 const NO_SESSION_RETRY = new Set(['auth.login', 'auth.register', 'auth.refresh']);
@@ -137,10 +140,18 @@ export const trpcClient = createTRPCClient<AppRouter>({
   ],
 });
 
+/** How often data whose refresh failed is tried again while the page stays open. */
+const ERROR_REFETCH_MS = 20_000;
+
 export const queryClient = new QueryClient({
   defaultOptions: {
     queries: {
       staleTime: 15_000,
+      // Data whose last refresh failed stays on screen (marked stale) and is fetched again as
+      // soon as there is a reason to expect an answer: focus, reconnect, or a while later.
+      refetchOnWindowFocus: (query) => (query.state.status === 'error' ? 'always' : true),
+      refetchOnReconnect: (query) => (query.state.status === 'error' ? 'always' : true),
+      refetchInterval: (query) => (query.state.status === 'error' ? ERROR_REFETCH_MS : false),
       // Refusals are answers, not glitches: only retry what might succeed a moment later.
       retry: (failureCount, error) => {
         const status = httpStatusOf(error);

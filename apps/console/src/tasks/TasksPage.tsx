@@ -2,7 +2,7 @@ import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Empty, Loading } from '../components/Feedback';
-import { ListSummary, LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
+import { ListSummary, LoadFailed, LoadMore, StaleNotice, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
 import { useMe } from '../lib/auth';
@@ -103,7 +103,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   let body;
   if (list.isPending) {
     body = <Loading block />;
-  } else if (list.isError) {
+  } else if (list.isError && !list.data) {
     body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   } else if (items.length === 0) {
     body = hasActiveFilters(filters) ? (
@@ -183,6 +183,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
       {before}
       <TaskFilterBar filters={filters} onChange={setFilters} scope={scope} />
       <ListSummary list={list} shown={plural('tasks.shown', items.length)} />
+      <StaleNotice query={list} />
       {body}
       {editing ? (
         <TaskEditor
