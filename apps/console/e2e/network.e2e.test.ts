@@ -1,6 +1,8 @@
 import type { Page, Route } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import {
+  ADMIN,
+  api,
   apiLogin,
   browserAvailable,
   createTask,
@@ -19,7 +21,7 @@ const TRPC = /\/trpc\//;
 
 /** Chromium logs every failure these tests cause on purpose; anything else still fails the test. */
 function forgetProvokedFailures(stage: Stage) {
-  const kept = stage.problems.filter((problem) => !/status of 503\b|net::ERR_FAILED|net::ERR_INTERNET_DISCONNECTED/.test(problem));
+  const kept = stage.problems.filter((problem) => !/status of (403|503)\b|net::ERR_FAILED|net::ERR_INTERNET_DISCONNECTED/.test(problem));
   stage.problems.splice(0, stage.problems.length, ...kept);
 }
 
@@ -175,6 +177,46 @@ describe.skipIf(!browserAvailable())('the console on a bad network', () => {
     await page.unroute(TRPC);
     await page.getByRole('button', { name: 'Try again' }).click();
     await expect.poll(() => page.getByTestId('stat-total').textContent()).toBe('1');
+    forgetProvokedFailures(stage);
+    await context.close();
+  });
+});
+
+describe.skipIf(!browserAvailable())('a user deactivated while at work', () => {
+  const stage = stageForTests();
+
+  it('is told the account is deactivated on the next action, keeps what they typed, and hears it again at sign-in only with the right password', async () => {
+    const username = uniqueName('benched');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const own = await apiLogin(stage.baseUrl, username, PASSWORD);
+    const { id } = await api<{ id: number }>(stage.baseUrl, own, 'GET', '/auth/me');
+    const { context, page } = await signedIn(stage, username);
+    await heading(page, 'All tasks');
+
+    await page.getByRole('button', { name: 'New task' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'New task' });
+    await dialog.getByLabel('Title').fill('A long thought I do not want to lose');
+    await dialog.getByLabel('Description').fill('Three paragraphs of notes');
+
+    const admin = await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
+    await api(stage.baseUrl, admin, 'PATCH', `/admin/users/${id}`, { isActive: false });
+
+    await dialog.getByRole('button', { name: 'Create task' }).click();
+    await dialog.getByText('This account has been deactivated. Ask an administrator to reactivate it.').waitFor();
+    expect(await dialog.getByLabel('Title').inputValue()).toBe('A long thought I do not want to lose');
+    expect(await dialog.getByLabel('Description').inputValue()).toBe('Three paragraphs of notes');
+    expect(pathOf(page)).toBe('/tasks');
+    await page.getByText('This account has been deactivated: ask an administrator to reactivate it.').waitFor();
+
+    await page.goto('/sign-in');
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password', { exact: true }).fill('not the right password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Incorrect username or password.').waitFor();
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('This account has been deactivated. Ask an administrator to reactivate it.').waitFor();
+    expect(pathOf(page)).toBe('/sign-in');
     forgetProvokedFailures(stage);
     await context.close();
   });

@@ -1,5 +1,5 @@
 import { type ReactNode, useState } from 'react';
-import { Redirect, useLocation, useSearch } from 'wouter';
+import { Link, Redirect, useLocation, useSearch } from 'wouter';
 import { safeNext, useMe, useSessionState } from '../lib/auth';
 import { session } from '../lib/trpc';
 import { AuthFrame } from './AuthFrame';
@@ -18,12 +18,20 @@ export function RequireSession({ children }: { children: ReactNode }) {
   const search = useSearch();
   if (state.status === 'restoring') return <Loading block />;
   if (state.status === 'unreachable') return <ServerUnreachable />;
-  if (state.status === 'signed-out') {
+  const deactivated = state.status === 'signed-out' && state.reason === 'deactivated';
+  if (state.status === 'signed-out' && !deactivated) {
     const here = `${location}${search ? `?${search}` : ''}`;
     const next = state.reason !== 'signed-out' && here !== '/' ? `?next=${encodeURIComponent(here)}` : '';
     return <Redirect to={`/sign-in${next}`} replace />;
   }
-  return children;
+  // A deactivated user's screen stays, in the same place in the tree (nothing remounts), so that
+  // a dialog keeps what was being typed; the banner says why nothing works any more.
+  return (
+    <>
+      {deactivated ? <AccountDeactivated /> : null}
+      {children}
+    </>
+  );
 }
 
 /**
@@ -44,6 +52,18 @@ function ServerUnreachable() {
         {busy ? t('session.retrying') : t('common.retry')}
       </button>
     </AuthFrame>
+  );
+}
+
+function AccountDeactivated() {
+  const { t } = useI18n();
+  return (
+    <div className="deactivated-banner" role="alert">
+      <span>{t('session.deactivated')}</span>
+      <Link href="/sign-in" className="btn btn-small">
+        {t('signIn.title')}
+      </Link>
+    </div>
   );
 }
 

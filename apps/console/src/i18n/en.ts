@@ -52,6 +52,7 @@ export const en = {
 
   'session.unreachableTitle': 'Cannot reach the server',
   'session.unreachableBody': 'Cannot reach the server, so your session could not be checked. You are probably still signed in: this page keeps trying, or try again now.',
+  'session.deactivated': 'This account has been deactivated: ask an administrator to reactivate it. What you were typing is still on screen, so you can copy it.',
   'session.retrying': 'Trying…',
 
   'signIn.title': 'Sign in',
@@ -608,6 +609,7 @@ export const en = {
   'error.REFRESH_TOKEN_MISSING': 'Your session has ended. Please sign in again.',
   'error.REFRESH_TOKEN_INVALID': 'Your session has ended. Please sign in again.',
   'error.REFRESH_TOKEN_REUSED': 'Your session was ended for safety. Please sign in again.',
+  'error.ACCOUNT_DEACTIVATED': 'This account has been deactivated. Ask an administrator to reactivate it.',
   'error.FORBIDDEN': 'You are not allowed to do this.',
   'error.ADMIN_REGISTRATION_FORBIDDEN': 'Registration cannot create an administrator.',
   'error.REGISTRATION_CLOSED': 'Registration is closed. Ask an administrator for an account.',

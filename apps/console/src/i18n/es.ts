@@ -49,6 +49,7 @@ export const es: Record<MessageKey, string> = {
 
   'session.unreachableTitle': 'No se puede contactar con el servidor',
   'session.unreachableBody': 'No se puede contactar con el servidor, así que no se pudo comprobar tu sesión. Probablemente sigues con la sesión iniciada: esta página sigue intentándolo, o reinténtalo ahora.',
+  'session.deactivated': 'Esta cuenta ha sido desactivada: pide a un administrador que la reactive. Lo que estabas escribiendo sigue en pantalla para que puedas copiarlo.',
   'session.retrying': 'Intentando…',
 
   'signIn.title': 'Iniciar sesión',
@@ -607,6 +608,7 @@ export const es: Record<MessageKey, string> = {
   'error.REFRESH_TOKEN_MISSING': 'Tu sesión ha terminado. Vuelve a iniciar sesión.',
   'error.REFRESH_TOKEN_INVALID': 'Tu sesión ha terminado. Vuelve a iniciar sesión.',
   'error.REFRESH_TOKEN_REUSED': 'Tu sesión se cerró por seguridad. Vuelve a iniciar sesión.',
+  'error.ACCOUNT_DEACTIVATED': 'Esta cuenta ha sido desactivada. Pide a un administrador que la reactive.',
   'error.FORBIDDEN': 'No tienes permiso para hacer esto.',
   'error.ADMIN_REGISTRATION_FORBIDDEN': 'El registro no puede crear administradores.',
   'error.REGISTRATION_CLOSED': 'El registro está cerrado. Pide una cuenta a un administrador.',

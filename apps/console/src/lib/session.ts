@@ -18,7 +18,9 @@ export type EndReason =
   /** The user signed out here or in another tab. */
   | 'signed-out'
   /** The server ended it: revoked, expired, password changed elsewhere. */
-  | 'expired';
+  | 'expired'
+  /** An administrator deactivated the account. */
+  | 'deactivated';
 
 export type SessionState =
   | { status: 'restoring' }
@@ -36,6 +38,8 @@ export interface SessionDeps {
   refresh(): Promise<TokenGrant>;
   /** Whether the refusal means the session is over (as opposed to the network failing). */
   isSessionRejected(error: unknown): boolean;
+  /** Whether a refusal says the account was deactivated (rather than the session just being over). */
+  isDeactivation?(error: unknown): boolean;
   /** Whether the browser holds a session cookie at all; if not, restoring is pointless. */
   hasSessionCookie(): boolean;
   /** Serialises the refresh across tabs (Web Locks); runs `task` directly when unavailable. */
@@ -78,6 +82,8 @@ export interface Session {
   retryRestore(): Promise<void>;
   signIn(grant: TokenGrant): void;
   end(reason: EndReason): void;
+  /** The server's refusal that ended the session, to show in place of a request's own error. */
+  refusal(): unknown;
 }
 
 export function createSession(deps: SessionDeps): Session {
@@ -91,6 +97,7 @@ export function createSession(deps: SessionDeps): Session {
   let expiresAt = 0;
   let inFlight: Promise<string | null> | null = null;
   let timer: unknown = null;
+  let refusal: unknown;
   const listeners = new Set<() => void>();
 
   function setState(next: SessionState) {
@@ -115,6 +122,7 @@ export function createSession(deps: SessionDeps): Session {
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimer(resolve, ms));
 
   function accept(grant: TokenGrant) {
+    refusal = undefined;
     const lifetimeMs = grant.expires_in * 1000;
     token = grant.access_token;
     expiresAt = now() + lifetimeMs;
@@ -138,7 +146,8 @@ export function createSession(deps: SessionDeps): Session {
         return token;
       } catch (error) {
         if (deps.isSessionRejected(error)) {
-          end(state.status === 'signed-in' ? 'expired' : 'none');
+          refusal = error;
+          end(deps.isDeactivation?.(error) ? 'deactivated' : state.status === 'signed-in' ? 'expired' : 'none');
           return null;
         }
         // The server could not be reached: keep a token that is still good and try again soon.
@@ -221,5 +230,6 @@ export function createSession(deps: SessionDeps): Session {
     retryRestore: attemptWhileUnreachable,
     signIn: accept,
     end: (reason) => end(reason),
+    refusal: () => refusal,
   };
 }

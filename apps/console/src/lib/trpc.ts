@@ -3,7 +3,7 @@ import { QueryClient } from '@tanstack/react-query';
 import { createTRPCClient, httpBatchLink, httpLink, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
-import { httpStatusOf } from './api';
+import { httpStatusOf, isApiError } from './api';
 import { createSession, type Session, type SessionDeps } from './session';
 
 export { type ApiError, type ErrorReason, isApiError, type RouterInputs, type RouterOutputs } from './api';
@@ -77,6 +77,7 @@ export const session: Session = createSession({
     const status = httpStatusOf(error);
     return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
   },
+  isDeactivation: (error) => isApiError(error) && error.data?.reason === 'ACCOUNT_DEACTIVATED',
   hasSessionCookie: () => readCsrfCookie() !== undefined,
   exclusive: webLock,
   ...(channel ? { channel } : {}),
@@ -114,7 +115,12 @@ const sessionRetryLink: TRPCLink<AppRouter> = () => {
             }
             retried = true;
             session.renew().then(
-              (token) => (token ? attempt() : observer.error(error)),
+              (token) => {
+                if (token) return attempt();
+                // Why the session ended (deactivated) says more than this call's bare 401.
+                const refusal = session.refusal();
+                observer.error(isApiError(refusal) ? refusal : error);
+              },
               () => observer.error(error),
             );
           },
@@ -162,9 +168,18 @@ export const queryClient = new QueryClient({
   },
 });
 
-// Whatever the last user saw must not be shown to the next one.
+// Whatever the last user saw must not be shown to the next one. A deactivated user's screen
+// stays as it was (their own data, and a dialog with what they were typing must not unmount),
+// and is cleared as soon as anyone signs in again.
+let keptForDeactivatedUser = false;
 session.subscribe(() => {
-  if (session.getState().status === 'signed-out') queryClient.clear();
+  const state = session.getState();
+  if (state.status === 'signed-out' && state.reason === 'deactivated') {
+    keptForDeactivatedUser = true;
+  } else if (state.status === 'signed-out' || keptForDeactivatedUser) {
+    keptForDeactivatedUser = false;
+    queryClient.clear();
+  }
 });
 
 export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
