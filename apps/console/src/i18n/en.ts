@@ -18,6 +18,11 @@ export const en = {
   'common.staleData': 'Could not refresh: showing what was loaded before. It updates again once the server can be reached.',
   'common.close': "Close",
 
+  'dialog.discardTitle': 'Discard your changes?',
+  'dialog.discardBody': 'What you changed in this form has not been saved.',
+  'dialog.discard': 'Discard changes',
+  'dialog.keepEditing': 'Keep editing',
+
   'nav.label': 'Main',
   'nav.menu': 'Menu',
   'nav.skipToContent': 'Skip to content',

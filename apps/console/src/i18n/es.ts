@@ -15,6 +15,11 @@ export const es: Record<MessageKey, string> = {
   'common.staleData': 'No se pudo actualizar: se muestra lo que se cargó antes. Se actualizará de nuevo en cuanto se pueda contactar con el servidor.',
   'common.close': "Cerrar",
 
+  'dialog.discardTitle': '¿Descartar los cambios?',
+  'dialog.discardBody': 'Lo que has cambiado en este formulario no se ha guardado.',
+  'dialog.discard': 'Descartar los cambios',
+  'dialog.keepEditing': 'Seguir editando',
+
   'nav.label': 'Principal',
   'nav.menu': 'Menú',
   'nav.skipToContent': 'Saltar al contenido',

@@ -1,0 +1,132 @@
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { apiLogin, browserAvailable, createTask, heading, PASSWORD, registerUser, signIn, type Stage, stageForTests, uniqueName, waitForPath } from './harness';
+
+async function signedIn(stage: Stage, username: string, options: Parameters<Stage['newContext']>[0] = {}) {
+  const session = await stage.newContext(options);
+  await session.page.goto('/sign-in');
+  await signIn(session.page, username, PASSWORD);
+  await waitForPath(session.page, '/tasks');
+  return session;
+}
+
+/** Whether a click at the middle of this control would reach it (nothing drawn over it). */
+async function reachable(control: Locator): Promise<boolean> {
+  return control.evaluate((element) => {
+    const box = element.getBoundingClientRect();
+    const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    return hit !== null && (hit === element || element.contains(hit));
+  });
+}
+
+async function visibleToasts(page: Page): Promise<number> {
+  return page.locator('.toast').evaluateAll((toasts) => toasts.filter((toast) => (toast as HTMLElement).offsetParent !== null).length);
+}
+
+describe.skipIf(!browserAvailable())('dialogs, forms and notifications', () => {
+  const stage = stageForTests();
+
+  it('notifications are limited and never cover the rows’ Edit and Delete buttons, at desktop and phone widths', async () => {
+    const username = uniqueName('toasty');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const token = await apiLogin(stage.baseUrl, username, PASSWORD);
+    for (let i = 1; i <= 8; i++) await createTask(stage.baseUrl, token, { title: `Chore ${i}` });
+
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
+      const { context, page } = await signedIn(stage, username, { viewport });
+      await page.locator('.task-title', { hasText: 'Chore 1' }).waitFor();
+      // Every change refused: each says so in a toast.
+      await page.route(/\/trpc\/tasks\.update\b/, (route) => route.fulfill({ status: 503, body: '' }));
+      for (const n of [8, 7, 6, 5]) {
+        await page.getByRole('button', { name: `Done: Chore ${n}` }).click();
+        await expect.poll(() => page.getByRole('button', { name: `Done: Chore ${n}` }).isDisabled()).toBe(false);
+      }
+      await expect.poll(() => page.locator('.toast').count()).toBeGreaterThan(0);
+      expect(await visibleToasts(page)).toBeLessThanOrEqual(viewport.width < 800 ? 1 : 2);
+
+      // Wherever the page is scrolled to, every row's actions in view can be clicked.
+      for (const scroll of ['top', 'bottom'] as const) {
+        await page.evaluate((to) => window.scrollTo(0, to === 'top' ? 0 : document.body.scrollHeight), scroll);
+        const rows = page.locator('.task-list > li');
+        for (let i = 0; i < (await rows.count()); i++) {
+          for (const name of ['Edit', 'Delete']) {
+            const button = rows.nth(i).getByRole('button', { name, exact: false }).first();
+            if (!(await button.isVisible())) continue;
+            const inView = await button.evaluate((element) => {
+              const box = element.getBoundingClientRect();
+              return box.top >= 0 && box.bottom <= window.innerHeight;
+            });
+            if (inView && scroll === 'bottom') expect(await reachable(button), `${name} of row ${i} at ${viewport.width}px`).toBe(true);
+            if (inView && scroll === 'top' && viewport.width >= 800) expect(await reachable(button), `${name} of row ${i} at ${viewport.width}px`).toBe(true);
+          }
+        }
+      }
+      stage.problems.splice(0, stage.problems.length, ...stage.problems.filter((problem) => !/status of 503\b/.test(problem)));
+      await context.close();
+    }
+  });
+
+  it('Escape asks before throwing away an edited form, and closes an untouched one at once', async () => {
+    const username = uniqueName('escaper');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const { context, page } = await signedIn(stage, username);
+
+    await page.getByRole('button', { name: 'New task' }).first().click();
+    const editor = page.getByRole('dialog', { name: 'New task' });
+    await editor.waitFor();
+    await page.keyboard.press('Escape');
+    await editor.waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: 'New task' }).first().click();
+    await editor.getByLabel('Title').fill('Half a thought');
+    await page.keyboard.press('Escape');
+    const question = page.getByRole('dialog', { name: 'Discard your changes?' });
+    await question.waitFor();
+    await question.getByRole('button', { name: 'Keep editing' }).click();
+    await question.waitFor({ state: 'hidden' });
+    expect(await editor.getByLabel('Title').inputValue()).toBe('Half a thought');
+
+    await editor.getByLabel('Title').focus();
+    await page.keyboard.press('Escape');
+    await question.waitFor();
+    // Escape on the question itself is "keep editing", not a second question.
+    await page.keyboard.press('Escape');
+    await question.waitFor({ state: 'hidden' });
+    expect(await editor.getByLabel('Title').inputValue()).toBe('Half a thought');
+
+    await editor.getByLabel('Title').focus();
+    await page.keyboard.press('Escape');
+    await question.getByRole('button', { name: 'Discard changes' }).click();
+    await editor.waitFor({ state: 'detached' });
+    await heading(page, 'All tasks');
+    await context.close();
+  });
+
+  it('a long unbroken title wraps inside the delete dialog', async () => {
+    const username = uniqueName('longword');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const token = await apiLogin(stage.baseUrl, username, PASSWORD);
+    const title = 'x'.repeat(200);
+    await createTask(stage.baseUrl, token, { title });
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
+      const { context, page } = await signedIn(stage, username, { viewport });
+      await page.getByRole('button', { name: `Delete ${title}` }).click();
+      const dialog = page.getByRole('dialog', { name: 'Delete this task?' });
+      await dialog.waitFor();
+      const fits = await dialog.evaluate((element) => {
+        const box = element.getBoundingClientRect();
+        const inside = [...element.querySelectorAll('*')].every((child) => child.getBoundingClientRect().right <= box.right + 0.5);
+        return element.scrollWidth <= element.clientWidth && box.right <= window.innerWidth && inside;
+      });
+      expect(fits).toBe(true);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await context.close();
+    }
+  });
+});
