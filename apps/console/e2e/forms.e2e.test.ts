@@ -121,7 +121,7 @@ describe.skipIf(!browserAvailable())('dialogs, forms and notifications', () => {
       await dialog.waitFor();
       const fits = await dialog.evaluate((element) => {
         const box = element.getBoundingClientRect();
-        const inside = [...element.querySelectorAll('*')].every((child) => child.getBoundingClientRect().right <= box.right + 0.5);
+        const inside = Array.from(element.querySelectorAll('*')).every((child) => child.getBoundingClientRect().right <= box.right + 0.5);
         return element.scrollWidth <= element.clientWidth && box.right <= window.innerWidth && inside;
       });
       expect(fits).toBe(true);
