@@ -75,6 +75,7 @@ export const en = {
   'register.submitting': 'Creating account…',
   'register.usernameHint': '4 to 20 characters: letters, digits, "_", "." and "-".',
   'register.passwordHint': 'A long passphrase is easiest to remember; common and easily guessed passwords are refused.',
+  'register.passwordHintMin': 'At least {min} characters. A long passphrase is easiest to remember; common and easily guessed passwords are refused.',
   'register.haveAccount': 'Already have an account?',
   'register.signIn': 'Sign in',
   'register.closedTitle': 'Registration is closed',

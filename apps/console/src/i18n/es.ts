@@ -72,6 +72,7 @@ export const es: Record<MessageKey, string> = {
   'register.submitting': 'Creando la cuenta…',
   'register.usernameHint': 'De 4 a 20 caracteres: letras, números, «_», «.» y «-».',
   'register.passwordHint': 'Una frase larga es lo más fácil de recordar; las contraseñas comunes o fáciles de adivinar se rechazan.',
+  'register.passwordHintMin': 'Al menos {min} caracteres. Una frase larga es lo más fácil de recordar; se rechazan las contraseñas comunes y fáciles de adivinar.',
   'register.haveAccount': '¿Ya tienes cuenta?',
   'register.signIn': 'Inicia sesión',
   'register.closedTitle': 'El registro está cerrado',
