@@ -1,6 +1,7 @@
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { apiLogin, browserAvailable, createTask, heading, PASSWORD, registerUser, signIn, type Stage, stageForTests, uniqueName, waitForPath } from './harness';
+import { expectAccessible } from './axe';
+import { ADMIN, apiLogin, browserAvailable, createTask, heading, PASSWORD, registerUser, signIn, type Stage, stageForTests, uniqueName, waitForPath } from './harness';
 
 async function signedIn(stage: Stage, username: string, options: Parameters<Stage['newContext']>[0] = {}) {
   const session = await stage.newContext(options);
@@ -128,5 +129,60 @@ describe.skipIf(!browserAvailable())('dialogs, forms and notifications', () => {
       await dialog.getByRole('button', { name: 'Cancel' }).click();
       await context.close();
     }
+  });
+});
+
+describe.skipIf(!browserAvailable())('accessible names contain the visible text', () => {
+  const stage = stageForTests();
+
+  it('admin users and account, in English and Spanish: no axe violations (label-content-name-mismatch among them)', async () => {
+    for (const name of ['axe_ana', 'axe_bruno']) await registerUser(stage.baseUrl, name, PASSWORD);
+    // Another session of the admin's, so the account page lists one to end.
+    await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
+    for (const locale of ['en-GB', 'es-ES']) {
+      const { context, page } = await stage.newContext({ locale });
+      await page.goto('/sign-in?next=%2Fadmin%2Fusers');
+      await page.locator('input[name="username"]').fill(ADMIN.username);
+      await page.locator('input[name="password"]').fill(ADMIN.password);
+      await page.locator('button[type="submit"]').click();
+      await waitForPath(page, '/admin/users');
+      await page.locator('tbody tr[data-username="axe_bruno"]').waitFor();
+      await expectAccessible(page, `admin users (${locale})`);
+
+      await page.goto('/account');
+      await page.locator('.session').nth(1).waitFor();
+      await expectAccessible(page, `account (${locale})`);
+      await context.close();
+    }
+  });
+});
+
+describe.skipIf(!browserAvailable())('the first load', () => {
+  const stage = stageForTests();
+
+  it('transfers the console’s JavaScript and CSS brotli-compressed, a fraction of their size', async () => {
+    const { context, page } = await stage.newContext();
+    const encodings = new Map<string, string | undefined>();
+    page.on('response', (response) => {
+      if (/\/assets\/.+\.(js|css)$/.test(response.url())) encodings.set(response.url(), response.headers()['content-encoding']);
+    });
+    await page.goto('/sign-in');
+    await heading(page, 'Sign in');
+    expect(encodings.size).toBeGreaterThan(0);
+    for (const [url, encoding] of encodings) expect(encoding, url).toBe('br');
+    const scripts = await page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .filter((entry) => entry.name.endsWith('.js'))
+        .map((entry) => {
+          const timing = entry as PerformanceResourceTiming;
+          return { transferred: timing.transferSize, decoded: timing.decodedBodySize };
+        }),
+    );
+    const transferred = scripts.reduce((sum, script) => sum + script.transferred, 0);
+    const decoded = scripts.reduce((sum, script) => sum + script.decoded, 0);
+    console.info(`console first load: ${(transferred / 1024).toFixed(1)} kB of JavaScript transferred for ${(decoded / 1024).toFixed(1)} kB`);
+    expect(transferred).toBeLessThan(decoded / 3);
+    await context.close();
   });
 });
