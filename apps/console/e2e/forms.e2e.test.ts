@@ -186,3 +186,59 @@ describe.skipIf(!browserAvailable())('the first load', () => {
     await context.close();
   });
 });
+
+/** The drop-downs of the filter bar whose longest choice does not fit (hidden ones aside). */
+async function selectsCutOff(page: Page): Promise<string[]> {
+  const toggle = page.locator('.filters-toggle');
+  if (await toggle.isVisible()) await toggle.click();
+  await page.locator('.filters select').first().waitFor();
+  return page.evaluate(() => {
+    const context = document.createElement('canvas').getContext('2d');
+    if (!context) return ['no canvas'];
+    return Array.from(document.querySelectorAll<HTMLSelectElement>('.filters select'))
+      .filter((select) => select.getClientRects().length > 0)
+      .filter((select) => {
+        const style = getComputedStyle(select);
+        context.font = style.font;
+        const widest = Math.max(...Array.from(select.options).map((option) => context.measureText(option.text).width));
+        // The drop-down arrow takes about 1.2em on the right.
+        const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 1.2 * parseFloat(style.fontSize);
+        return widest > room;
+      })
+      .map((select) => `${select.labels[0]?.textContent ?? select.name} (${select.clientWidth}px)`);
+  });
+}
+
+describe.skipIf(!browserAvailable())('nothing cut off', () => {
+  const stage = stageForTests();
+
+  it('the filters show their whole choices in Spanish, and the admin tabs all fit a phone', async () => {
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
+      const { context, page } = await stage.newContext({ locale: 'es-ES', viewport });
+      await page.goto('/sign-in?next=%2Fadmin%2Ftasks');
+      await page.locator('input[name="username"]').fill(ADMIN.username);
+      await page.locator('input[name="password"]').fill(ADMIN.password);
+      await page.locator('button[type="submit"]').click();
+      await waitForPath(page, '/admin/tasks');
+      await page.locator('.filters select').first().waitFor();
+
+      const tabs = await page.locator('.subnav-link').evaluateAll((links) =>
+        links.map((link) => {
+          const box = link.getBoundingClientRect();
+          const list = (link.closest('ul') as HTMLElement).getBoundingClientRect();
+          return { text: link.textContent, inside: box.left >= list.left - 0.5 && box.right <= list.right + 0.5 && box.right <= window.innerWidth };
+        }),
+      );
+      expect(tabs.length).toBeGreaterThanOrEqual(5);
+      expect(tabs.filter((tab) => !tab.inside), `${viewport.width}px`).toEqual([]);
+      for (const path of ['/admin/tasks', '/tasks']) {
+        if (path !== '/admin/tasks') await page.goto(path);
+        expect(await selectsCutOff(page), `${path} at ${viewport.width}px`).toEqual([]);
+      }
+      await context.close();
+    }
+  });
+});
