@@ -242,3 +242,41 @@ describe.skipIf(!browserAvailable())('nothing cut off', () => {
     }
   });
 });
+
+describe.skipIf(!browserAvailable())('the theme', () => {
+  const stage = stageForTests();
+
+  it('is the system’s until the reader picks light or dark, which is remembered, in English and Spanish, accessible either way', async () => {
+    const username = uniqueName('nightowl');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const { context, page } = await signedIn(stage, username, { colorScheme: 'light' });
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const LIGHT = 'rgb(245, 246, 248)';
+    const DARK = 'rgb(20, 22, 26)';
+    await heading(page, 'All tasks');
+    expect(await background()).toBe(LIGHT);
+
+    await page.getByLabel('Theme').selectOption({ label: 'Dark' });
+    await expect.poll(background).toBe(DARK);
+    await expectAccessible(page, 'tasks, dark by choice');
+    await page.reload();
+    await heading(page, 'All tasks');
+    expect(await background()).toBe(DARK);
+    expect(await page.getByLabel('Theme').inputValue()).toBe('dark');
+
+    // Light by choice wins over a dark system.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.getByLabel('Theme').selectOption({ label: 'Light' });
+    await expect.poll(background).toBe(LIGHT);
+    await page.getByLabel('Theme').selectOption({ label: 'System' });
+    await expect.poll(background).toBe(DARK);
+
+    await page.getByLabel('Language').selectOption({ label: 'Español' });
+    await page.getByLabel('Tema').selectOption({ label: 'Oscuro' });
+    await page.goto('/sign-in');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.getByLabel('Tema').waitFor();
+    expect(await background()).toBe(DARK);
+    await context.close();
+  });
+});

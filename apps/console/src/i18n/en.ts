@@ -23,6 +23,11 @@ export const en = {
   'dialog.discard': 'Discard changes',
   'dialog.keepEditing': 'Keep editing',
 
+  'theme.label': 'Theme',
+  'theme.system': 'System',
+  'theme.light': 'Light',
+  'theme.dark': 'Dark',
+
   'nav.label': 'Main',
   'nav.menu': 'Menu',
   'nav.skipToContent': 'Skip to content',

@@ -20,6 +20,11 @@ export const es: Record<MessageKey, string> = {
   'dialog.discard': 'Descartar los cambios',
   'dialog.keepEditing': 'Seguir editando',
 
+  'theme.label': 'Tema',
+  'theme.system': 'Sistema',
+  'theme.light': 'Claro',
+  'theme.dark': 'Oscuro',
+
   'nav.label': 'Principal',
   'nav.menu': 'Menú',
   'nav.skipToContent': 'Saltar al contenido',
