@@ -280,3 +280,29 @@ describe.skipIf(!browserAvailable())('the theme', () => {
     await context.close();
   });
 });
+
+describe.skipIf(!browserAvailable())('other sessions', () => {
+  const stage = stageForTests();
+
+  it('are all signed out in one click, and this browser stays signed in', async () => {
+    const username = uniqueName('lostphone');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const phone = await apiLogin(stage.baseUrl, username, PASSWORD);
+    await apiLogin(stage.baseUrl, username, PASSWORD);
+    const { context, page } = await signedIn(stage, username);
+    await page.getByRole('link', { name: 'Account' }).click();
+    await heading(page, 'Account');
+    await expect.poll(() => page.locator('.session').count()).toBe(3);
+
+    await page.getByRole('button', { name: 'Sign out other sessions' }).click();
+    await page.getByText('Signed out of 2 other sessions.').waitFor();
+    await expect.poll(() => page.locator('.session').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Sign out other sessions' }).count()).toBe(0);
+    const me = await fetch(`${stage.baseUrl}/api/auth/me`, { headers: { authorization: `Bearer ${phone}` } });
+    expect(me.status).toBe(401);
+
+    await page.reload();
+    await heading(page, 'Account');
+    await context.close();
+  });
+});

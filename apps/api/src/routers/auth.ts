@@ -168,6 +168,22 @@ export const authRouter = {
       return { ok: true as const, endedSessions };
     }),
 
+  logoutOthers: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/logout-others',
+        tags,
+        summary: 'End every other session of this account',
+        description: 'Every session but the one making the call ends at once (a lost phone, a shared computer); this one stays signed in.',
+      },
+    })
+    .output(z.object({ ok: z.literal(true), endedSessions: z.number().int() }))
+    .mutation(async ({ ctx }) => {
+      const endedSessions = await ctx.services.auth.logoutOthers(ctx.user, ctx.client);
+      return { ok: true as const, endedSessions };
+    }),
+
   sessions: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/auth/sessions', tags, summary: 'The live sessions of this account, newest sign-in first, one page at a time' } })
     .input(sessionListInput.optional())

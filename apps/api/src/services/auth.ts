@@ -468,6 +468,21 @@ export class AuthService {
     });
   }
 
+  /** Ends every session of the account but the caller's own: "sign out everywhere else". */
+  async logoutOthers(user: AuthUser, client: ClientInfo): Promise<number> {
+    return this.deps.db.transaction().execute(async (trx) => {
+      const count = await sessions.revokeUserSessions(trx, user.id, 'logout_others', user.sessionId);
+      await recordAudit(trx, {
+        action: 'auth.logged_out_others',
+        actor: actorOf(user),
+        client,
+        target: { type: 'session', id: user.sessionId },
+        details: { sessions: count },
+      });
+      return count;
+    });
+  }
+
   /** The caller's live sessions, newest sign-in first, one page at a time. */
   async listSessions(user: AuthUser, query: SessionListInput): Promise<Page<SessionView>> {
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, sessionCursor);
