@@ -306,3 +306,64 @@ describe.skipIf(!browserAvailable())('other sessions', () => {
     await context.close();
   });
 });
+
+describe.skipIf(!browserAvailable())('keyboard shortcuts', () => {
+  const stage = stageForTests();
+
+  it('move between rows, mark done, edit, delete, search and create from the keyboard, with a ? sheet, never while typing', async () => {
+    const username = uniqueName('keyboardist');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const token = await apiLogin(stage.baseUrl, username, PASSWORD);
+    for (const title of ['Oldest', 'Middle', 'Newest']) await createTask(stage.baseUrl, token, { title });
+    const { context, page } = await signedIn(stage, username);
+    await page.locator('.task-title', { hasText: 'Oldest' }).waitFor();
+    const focusedTitle = () => page.evaluate(() => document.activeElement?.closest('[data-task-id]')?.querySelector('.task-open')?.textContent ?? null);
+
+    await page.locator('main h1').focus();
+    await page.keyboard.press('j');
+    expect(await focusedTitle()).toBe('Newest');
+    await page.keyboard.press('j');
+    expect(await focusedTitle()).toBe('Middle');
+    await page.keyboard.press('k');
+    await page.keyboard.press('ArrowDown');
+    expect(await focusedTitle()).toBe('Middle');
+
+    await page.keyboard.press('x');
+    await expect.poll(() => page.getByRole('button', { name: 'Done: Middle' }).getAttribute('aria-pressed')).toBe('true');
+
+    await page.keyboard.press('e');
+    const editor = page.getByRole('dialog', { name: 'Edit task' });
+    expect(await editor.getByLabel('Title').inputValue()).toBe('Middle');
+    // Typing in a field is typing, not shortcuts.
+    await editor.getByLabel('Title').fill('');
+    await editor.getByLabel('Title').type('Mixed jxe?');
+    expect(await editor.getByLabel('Title').inputValue()).toBe('Mixed jxe?');
+    expect(await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).count()).toBe(0);
+    await editor.getByRole('button', { name: 'Save changes' }).click();
+    await editor.waitFor({ state: 'detached' });
+    await page.locator('.task-title', { hasText: 'Mixed jxe?' }).waitFor();
+
+    await page.locator('main h1').focus();
+    await page.keyboard.press('j');
+    await page.keyboard.press('Delete');
+    await page.getByRole('dialog', { name: 'Delete this task?' }).getByRole('button', { name: 'Cancel' }).click();
+
+    await page.keyboard.press('?');
+    const sheet = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await sheet.getByText('Mark the task done, or not done').waitFor();
+    await expectAccessible(page, 'the shortcuts sheet');
+    await page.keyboard.press('Escape');
+    await sheet.waitFor({ state: 'hidden' });
+
+    await page.locator('main h1').focus();
+    await page.keyboard.press('/');
+    await page.keyboard.type('nope');
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.value)).toBe('nope');
+    expect(await page.getByRole('dialog', { name: 'New task' }).count()).toBe(0);
+
+    await page.locator('main h1').focus();
+    await page.keyboard.press('n');
+    await page.getByRole('dialog', { name: 'New task' }).getByLabel('Title').waitFor();
+    await context.close();
+  });
+});

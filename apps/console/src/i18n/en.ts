@@ -28,6 +28,17 @@ export const en = {
   'theme.light': 'Light',
   'theme.dark': 'Dark',
 
+  'shortcuts.title': 'Keyboard shortcuts',
+  'shortcuts.newTask': 'New task',
+  'shortcuts.search': 'Search',
+  'shortcuts.next': 'Next task',
+  'shortcuts.previous': 'Previous task',
+  'shortcuts.done': 'Mark the task done, or not done',
+  'shortcuts.edit': 'Edit the task',
+  'shortcuts.delete': 'Delete the task',
+  'shortcuts.help': 'Show these shortcuts',
+  'shortcuts.note': 'On the task lists, when no text field has the focus.',
+
   'nav.label': 'Main',
   'nav.menu': 'Menu',
   'nav.skipToContent': 'Skip to content',

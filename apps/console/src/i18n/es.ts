@@ -25,6 +25,17 @@ export const es: Record<MessageKey, string> = {
   'theme.light': 'Claro',
   'theme.dark': 'Oscuro',
 
+  'shortcuts.title': 'Atajos de teclado',
+  'shortcuts.newTask': 'Nueva tarea',
+  'shortcuts.search': 'Buscar',
+  'shortcuts.next': 'Tarea siguiente',
+  'shortcuts.previous': 'Tarea anterior',
+  'shortcuts.done': 'Marcar la tarea como hecha, o no',
+  'shortcuts.edit': 'Editar la tarea',
+  'shortcuts.delete': 'Eliminar la tarea',
+  'shortcuts.help': 'Mostrar estos atajos',
+  'shortcuts.note': 'En las listas de tareas, cuando ningún campo de texto tiene el foco.',
+
   'nav.label': 'Principal',
   'nav.menu': 'Menú',
   'nav.skipToContent': 'Saltar al contenido',
