@@ -330,6 +330,8 @@ describe.skipIf(!browserAvailable())('keyboard shortcuts', () => {
 
     await page.keyboard.press('x');
     await expect.poll(() => page.getByRole('button', { name: 'Done: Middle' }).getAttribute('aria-pressed')).toBe('true');
+    // The form below must open on the version the server saved, not the one shown optimistically.
+    await page.waitForLoadState('networkidle');
 
     await page.keyboard.press('e');
     const editor = page.getByRole('dialog', { name: 'Edit task' });
