@@ -328,13 +328,15 @@ describe('admin.users.update', () => {
     expect(json(deactivated)).toMatchObject({ isActive: false });
     for (const tokens of [first, second]) {
       expect((await rest(t.app, 'GET', '/api/auth/me', { token: tokens.access_token })).statusCode).toBe(401);
+      // Its holder signed in to this account, so may learn why the session ended.
       const refresh = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: tokens.refresh_token } });
-      expect(refresh.statusCode).toBe(401);
+      expect(refresh.statusCode).toBe(403);
+      expect(json(refresh).data.reason).toBe('ACCOUNT_DEACTIVATED');
     }
     const sessions = await t.database.db.selectFrom('sessions').select(['revoked_at', 'revoke_reason']).where('user_id', '=', target.id).execute();
     expect(sessions).toHaveLength(2);
     expect(sessions.every((s) => s.revoked_at !== null && s.revoke_reason === 'deactivated')).toBe(true);
-    expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: target.username, password: PASSWORD } })).statusCode).toBe(401);
+    expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: target.username, password: PASSWORD } })).statusCode).toBe(403);
 
     await rest(t.app, 'PATCH', `/api/admin/users/${target.id}`, { token: admin.accessToken, body: { isActive: true } });
     expect((await rest(t.app, 'POST', '/api/auth/login', { body: { username: target.username, password: PASSWORD } })).statusCode).toBe(200);

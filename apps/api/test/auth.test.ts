@@ -289,7 +289,47 @@ describe('me and the admin greeting', () => {
     expect(response.statusCode).toBe(401);
     expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
     const login = await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'soon_inactive', password: PASSWORD } });
-    expect(login.statusCode).toBe(401);
+    expect(login.statusCode).toBe(403);
+    expect(json(login)).toMatchObject({ data: { reason: 'ACCOUNT_DEACTIVATED' } });
+  });
+
+  it('tells a deactivated user so only after the right password: a wrong one is just "incorrect"', async () => {
+    const admin = await signUpAdmin(t, 'deact_admin');
+    const { user } = await signUp(t, 'deact_target');
+    await t.caller(admin.accessToken).admin.users.update({ id: user.id, isActive: false });
+
+    expect(await rejection(t.caller().auth.login({ username: 'deact_target', password: 'not the password at all' }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+      reason: 'INVALID_CREDENTIALS',
+    });
+    expect(await rejection(t.caller().auth.login({ username: 'deact_target', password: PASSWORD }))).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'ACCOUNT_DEACTIVATED',
+    });
+    const wrong = await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'deact_target', password: 'not the password at all' } });
+    expect(wrong.statusCode).toBe(401);
+    expect(json(wrong)).toMatchObject({ data: { reason: 'INVALID_CREDENTIALS' } });
+    const right = await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'deact_target', password: PASSWORD } });
+    expect(right.statusCode).toBe(403);
+    expect(json(right)).toMatchObject({ data: { reason: 'ACCOUNT_DEACTIVATED' } });
+    // The same words as for an account that never existed, whatever the password.
+    expect(await rejection(t.caller().auth.login({ username: 'deact_nobody', password: PASSWORD }))).toMatchObject({ reason: 'INVALID_CREDENTIALS' });
+
+    await t.caller(admin.accessToken).admin.users.update({ id: user.id, isActive: true });
+    await expect(t.caller().auth.login({ username: 'deact_target', password: PASSWORD })).resolves.toMatchObject({ access_token: expect.any(String) });
+  });
+
+  it('tells the holder of an unspent refresh token that the account was deactivated', async () => {
+    const admin = await signUpAdmin(t, 'deact_admin2');
+    const { user, refreshToken } = await signUp(t, 'deact_refresh');
+    const spent = await t.caller().auth.refresh({ refresh_token: refreshToken });
+    await t.caller(admin.accessToken).admin.users.update({ id: user.id, isActive: false });
+    expect(await rejection(t.caller().auth.refresh({ refresh_token: spent.refresh_token as string }))).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'ACCOUNT_DEACTIVATED',
+    });
+    // A spent or made-up token learns nothing about the account.
+    expect(await rejection(t.caller().auth.refresh({ refresh_token: 'x'.repeat(43) }))).toMatchObject({ reason: 'REFRESH_TOKEN_INVALID' });
   });
 
   it('refuses the live token of a deleted user', async () => {

@@ -329,13 +329,13 @@ describe.each(kinds)('failed-login lockout, counters in %s', (kind) => {
     expect((await login(t, username, PASSWORD, { from })).statusCode).toBe(200);
   });
 
-  it('counts failures of a deactivated account, whose correct password is refused as wrong', async () => {
+  it('counts failures of a deactivated account, whose correct password is refused as deactivated', async () => {
     const { username, from } = await newUser();
     await t.database.db.updateTable('users').set({ is_active: false }).where('username', '=', username).execute();
     for (let i = 0; i < 5; i++) {
       const refused = await login(t, username, PASSWORD, { from });
-      expect(refused.statusCode).toBe(401);
-      expect(json(refused).data.reason).toBe('INVALID_CREDENTIALS');
+      expect(refused.statusCode).toBe(403);
+      expect(json(refused).data.reason).toBe('ACCOUNT_DEACTIVATED');
     }
     expect((await login(t, username, PASSWORD, { from })).statusCode).toBe(429);
   });

@@ -461,6 +461,32 @@ describe('ending sessions', () => {
     }
   });
 
+  it('logoutOthers ends every other session of the account and keeps this one, over tRPC and REST', async () => {
+    const { accessToken, refreshToken } = await signUp(t, 'logout_others');
+    const phone = await t.caller().auth.login({ username: 'logout_others', password: PASSWORD });
+    const tablet = await t.caller().auth.login({ username: 'logout_others', password: PASSWORD });
+    const bystander = await signUp(t, 'logout_bystander');
+
+    await expect(t.caller(accessToken).auth.logoutOthers()).resolves.toEqual({ ok: true, endedSessions: 2 });
+    for (const other of [phone, tablet]) {
+      expect((await rest(t.app, 'GET', '/api/auth/me', { token: other.access_token })).statusCode).toBe(401);
+      expect((await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: other.refresh_token } })).statusCode).toBe(401);
+    }
+    await expect(t.caller(accessToken).auth.me()).resolves.toMatchObject({ username: 'logout_others' });
+    await expect(t.caller(bystander.accessToken).auth.me()).resolves.toMatchObject({ username: 'logout_bystander' });
+    const { items } = await t.caller(accessToken).auth.sessions();
+    expect(items.map((item) => item.current)).toEqual([true]);
+    // This session goes on being renewed.
+    await expect(t.caller().auth.refresh({ refresh_token: refreshToken })).resolves.toMatchObject({ access_token: expect.any(String) });
+
+    const again = await rest(t.app, 'POST', '/api/auth/logout-others', { token: accessToken });
+    expect(again.statusCode).toBe(200);
+    expect(json(again)).toEqual({ ok: true, endedSessions: 0 });
+    expect((await rest(t.app, 'POST', '/api/auth/logout-others')).statusCode).toBe(401);
+    const audit = await t.database.db.selectFrom('audit_events').select(['action', 'details']).where('action', '=', 'auth.logged_out_others').orderBy('id').execute();
+    expect(audit.map((row) => row.details)).toEqual([{ sessions: 2 }, { sessions: 0 }]);
+  });
+
   it('lists the live sessions with the current one marked', async () => {
     const { accessToken } = await signUp(t, 'list_sessions');
     await t.caller(null, { ip: '203.0.113.7', userAgent: 'Other Browser/1.0' }).auth.login({ username: 'list_sessions', password: PASSWORD });

@@ -57,23 +57,18 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     return admin.page;
   }
 
-  it('the only admin is warned before locking themself out, and the last-admin guard says why it refuses', async () => {
+  it('the last active admin is told at once, before any confirmation, that they cannot lock themself out', async () => {
     const page = await adminAt('/admin/users', 'Users');
     const own = page.locator('tbody tr', { has: page.getByText('You', { exact: true }) });
     expect(await own.getAttribute('data-username')).toBe(ADMIN.username);
 
-    await own.getByRole('button', { name: `Make ${ADMIN.username} a regular user` }).click();
-    const demote = page.getByRole('dialog', { name: 'Remove your own administrator role?' });
-    await demote.getByText(/^⚠ This is your own account: you lose access to the admin area/).waitFor();
-    await screenshot(page, 'admin-users-self-warning');
-    await demote.getByRole('button', { name: 'Remove my administrator role' }).click();
+    await own.getByRole('button', { name: `Make user: ${ADMIN.username}` }).click();
     await page.getByRole('alert').getByText(LAST_ADMIN).waitFor();
-    await demote.waitFor({ state: 'hidden' });
+    expect(await page.getByRole('dialog').count()).toBe(0);
 
     await own.getByRole('button', { name: `Deactivate ${ADMIN.username}` }).click();
-    const deactivate = page.getByRole('dialog', { name: 'Deactivate your own account?' });
-    await deactivate.getByRole('button', { name: 'Deactivate my account' }).click();
     await expect.poll(() => page.getByRole('alert').getByText(LAST_ADMIN).count()).toBe(2);
+    expect(await page.getByRole('dialog').count()).toBe(0);
 
     // Nothing changed, and the admin is still here.
     const me = await findUser(stage.baseUrl, adminToken, ADMIN.username);
@@ -82,7 +77,7 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     await heading(page, 'Users');
   });
 
-  it('creates a user, changes their role, deactivates them (their open console is signed out), hands them a reset link they use, and deletes them', async () => {
+  it('creates a user, changes their role, deactivates them (their open console says so), hands them a reset link they use, and deletes them', async () => {
     const page = await adminAt('/admin/users', 'Users');
     const username = uniqueName('dora');
     const newPassword = 'a brand new passphrase';
@@ -133,18 +128,29 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     await waitForPath(page, '/admin/users');
 
     // Role: granted, then taken back, each after confirming.
-    await row.getByRole('button', { name: `Make ${username} an administrator` }).click();
+    await row.getByRole('button', { name: `Make admin: ${username}` }).click();
     const grant = page.getByRole('dialog', { name: `Make ${username} an administrator?` });
     await grant.getByRole('button', { name: 'Make admin' }).click();
     await page.getByText(`${username} is now an administrator.`).waitFor();
     await row.getByText('Administrator', { exact: true }).waitFor();
     expect(await findUser(stage.baseUrl, adminToken, username)).toMatchObject({ role: 'admin' });
-    await row.getByRole('button', { name: `Make ${username} a regular user` }).click();
+    // No longer the last admin: acting on one's own account is asked, with a warning.
+    const own = page.locator('tbody tr', { has: page.getByText('You', { exact: true }) });
+    await expect.poll(async () => {
+      await own.getByRole('button', { name: `Make user: ${ADMIN.username}` }).click();
+      return page.getByRole('dialog', { name: 'Remove your own administrator role?' }).isVisible();
+    }).toBe(true);
+    const demote = page.getByRole('dialog', { name: 'Remove your own administrator role?' });
+    await demote.getByText(/^⚠ This is your own account: you lose access to the admin area/).waitFor();
+    await screenshot(page, 'admin-users-self-warning');
+    await demote.getByRole('button', { name: 'Cancel' }).click();
+    await demote.waitFor({ state: 'hidden' });
+    await row.getByRole('button', { name: `Make user: ${username}` }).click();
     await page.getByRole('dialog', { name: `Make ${username} a regular user?` }).getByRole('button', { name: 'Make user' }).click();
     await page.getByText(`${username} is now a regular user.`).waitFor();
     expect(await findUser(stage.baseUrl, adminToken, username)).toMatchObject({ role: 'user' });
 
-    // Deactivation ends the user's open console on its next call.
+    // Deactivation ends the user's open console on its next call, which says why.
     const user = await stage.newContext();
     await user.page.goto('/sign-in');
     await signIn(user.page, username, PASSWORD);
@@ -157,9 +163,12 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     await page.getByText(`${username} was deactivated; their sessions have ended.`).waitFor();
     await row.getByText('Deactivated').waitFor();
     await user.page.getByRole('link', { name: 'Account' }).click();
-    await waitForPath(user.page, '/sign-in?next=%2Faccount');
+    const banner = user.page.getByRole('alert').filter({ hasText: 'This account has been deactivated: ask an administrator to reactivate it.' });
+    await banner.waitFor();
+    await banner.getByRole('link', { name: 'Sign in' }).click();
+    await waitForPath(user.page, '/sign-in');
     await signIn(user.page, username, PASSWORD);
-    await user.page.getByText('Incorrect username or password.').waitFor();
+    await user.page.getByText('This account has been deactivated. Ask an administrator to reactivate it.').waitFor();
 
     await row.getByRole('button', { name: `Activate ${username}` }).click();
     await page.getByRole('dialog', { name: `Activate ${username}?` }).getByRole('button', { name: 'Activate' }).click();
@@ -167,7 +176,7 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
 
     // A reset link, shown once, copied, and used by the user.
     await admin.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stage.baseUrl });
-    await row.getByRole('button', { name: `Create a password-reset link for ${username}` }).click();
+    await row.getByRole('button', { name: `Reset link: ${username}` }).click();
     const linkDialog = page.getByRole('dialog', { name: `Reset link for ${username}` });
     await linkDialog.getByText('It expires in one hour, at').waitFor();
     const link = await linkDialog.getByLabel('Reset link').inputValue();

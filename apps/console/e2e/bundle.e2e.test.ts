@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './harness';
 
@@ -42,5 +42,19 @@ describe('the production build', () => {
     expect(firstLoad.some((file) => file.includes('AdminArea'))).toBe(false);
     // The admin area exists, as a chunk of its own.
     expect(readdirSync(path.join(DIST, 'assets')).some((file) => /^AdminArea-.+\.js$/.test(file))).toBe(true);
+  });
+
+  it('holds a brotli and a gzip copy of every script and stylesheet, each the same file once unpacked', () => {
+    const assets = readdirSync(path.join(DIST, 'assets')).filter((file) => /\.(js|css)$/.test(file));
+    expect(assets.length).toBeGreaterThan(0);
+    for (const file of assets) {
+      const original = readFileSync(path.join(DIST, 'assets', file));
+      if (original.length < 1024) continue;
+      const br = readFileSync(path.join(DIST, 'assets', `${file}.br`));
+      const gz = readFileSync(path.join(DIST, 'assets', `${file}.gz`));
+      expect(brotliDecompressSync(br).equals(original), file).toBe(true);
+      expect(gunzipSync(gz).equals(original), file).toBe(true);
+      expect(br.length).toBeLessThan(original.length);
+    }
   });
 });

@@ -6,12 +6,16 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { ToastProvider } from './components/Toasts';
 import { I18nProvider } from './i18n';
+import { applyThemeChoice, readThemeChoice } from './lib/theme';
 import { queryClient, session, TRPCProvider, trpcClient } from './lib/trpc';
 import './styles/base.css';
 import './styles/layout.css';
 import './styles/components.css';
 import './styles/tasks.css';
 import './styles/projects.css';
+
+// Before the first paint, so a reader who chose a scheme never sees the other flash by.
+applyThemeChoice(readThemeChoice());
 
 // Started before the first render so the cookie refresh overlaps loading React.
 void session.restore();

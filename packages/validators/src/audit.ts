@@ -10,6 +10,7 @@ export const AUDIT_ACTIONS = [
   'auth.login_throttled',
   'auth.logged_out',
   'auth.logged_out_everywhere',
+  'auth.logged_out_others',
   'auth.session_revoked',
   'auth.refresh_token_reused',
   'auth.password_changed',

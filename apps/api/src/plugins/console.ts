@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 const API_PREFIXES = ['/api', '/trpc', '/auth', '/docs', '/openapi.json', '/healthz', '/readyz', '/.well-known'];
 
 /**
- * Serves the built console at `/`, same origin as the API. Hashed assets are cached for a year;
+ * Serves the built console at `/`, same origin as the API, precompressed. Hashed assets are cached for a year;
  * `index.html` is revalidated so a deploy is seen at once. Unknown non-API paths get the app
  * (client-side routes); unknown API paths get a JSON 404.
  */
@@ -16,6 +16,10 @@ export async function consoleRoutes(app: FastifyInstance, options: { root: strin
     prefix: '/',
     wildcard: false,
     index: ['index.html'],
+    // The build writes a brotli and a gzip copy beside each asset (compressed once, at the
+    // highest levels, never per request); the one the browser accepts is sent, with
+    // `Vary: Accept-Encoding`, and the file itself to anyone else.
+    preCompressed: true,
     setHeaders(reply, filePath) {
       reply.header(
         'cache-control',

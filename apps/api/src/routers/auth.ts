@@ -91,12 +91,13 @@ export const authRouter = {
         description:
           'OAuth 2.0 password grant: accepts the form (`application/x-www-form-urlencoded`) that Swagger UI and OAuth2 clients send, or JSON. Answers an access token and a refresh token, and sets an httpOnly device cookie that keeps this browser known to the account. ' +
           'Repeated failures are refused with 429 `ACCOUNT_LOCKED` and `Retry-After`. ' +
+          'A deactivated account is answered 403 `ACCOUNT_DEACTIVATED`, and only when the password is right (a wrong one is 401 `INVALID_CREDENTIALS` as for any account). ' +
           'The session ends after the idle timeout or at its lifetime (live settings); `remember_me` ("keep me signed in") gives a user the longer ones, never an administrator. ' +
           'An account keeps at most 50 sessions: a sign-in beyond ends the oldest.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
       rateLimit: 'auth',
-      refusals: ['INVALID_CREDENTIALS', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
+      refusals: ['INVALID_CREDENTIALS', 'ACCOUNT_DEACTIVATED', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
     })
     .input(loginInput)
     .output(tokenOutput)
@@ -121,7 +122,7 @@ export const authRouter = {
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
       rateLimit: 'auth',
-      refusals: ['REFRESH_TOKEN_MISSING', 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED', 'CSRF_FAILED'],
+      refusals: ['REFRESH_TOKEN_MISSING', 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED', 'ACCOUNT_DEACTIVATED', 'CSRF_FAILED'],
     })
     .input(refreshInput)
     .output(tokenOutput)
@@ -181,6 +182,22 @@ export const authRouter = {
     .mutation(async ({ ctx }) => {
       const endedSessions = await ctx.services.auth.logoutAll(ctx.user, ctx.client);
       clearSessionCookies(ctx);
+      return { ok: true as const, endedSessions };
+    }),
+
+  logoutOthers: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/logout-others',
+        tags,
+        summary: 'End every other session of this account',
+        description: 'Every session but the one making the call ends at once (a lost phone, a shared computer); this one stays signed in.',
+      },
+    })
+    .output(z.object({ ok: z.literal(true), endedSessions: z.number().int() }))
+    .mutation(async ({ ctx }) => {
+      const endedSessions = await ctx.services.auth.logoutOthers(ctx.user, ctx.client);
       return { ok: true as const, endedSessions };
     }),
 

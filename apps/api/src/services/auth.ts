@@ -263,6 +263,9 @@ export class AuthService {
           details: { failures: settled.accountAlert.failures, windowSeconds: this.deps.settings.current.lockoutWindowSeconds },
         });
       }
+      // Only whoever knows the password learns the account exists but is switched off: they
+      // can stop retrying and ask an administrator. Anyone else hears "incorrect" as before.
+      if (user && passwordMatches) throw accountDeactivated();
       throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
     }
 
@@ -274,7 +277,8 @@ export class AuthService {
       // The password was checked against a hash read before bcrypt ran; a change, reset or
       // deactivation may have landed since, and its "end every session" would miss this one.
       const current = await users.lockUserCredentialsForSignIn(trx, user.id);
-      if (!current || current.password_hash !== user.password_hash || !current.is_active) return undefined;
+      if (!current || current.password_hash !== user.password_hash) return undefined;
+      if (!current.is_active) return 'deactivated' as const;
       const { issued: opened, endedSessions } = await this.#openSession(trx, signingKey, user, client, input.remember_me === true);
       await recordAudit(trx, {
         action: 'auth.login_succeeded',
@@ -294,6 +298,16 @@ export class AuthService {
         details: { reason: 'credentials_changed' },
       });
       throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
+    }
+    if (issued === 'deactivated') {
+      await recordAudit(this.deps.db, {
+        action: 'auth.login_failed',
+        actor: actorOf(user),
+        client,
+        target: { type: 'user', id: user.id, label: user.username },
+        details: { reason: 'inactive' },
+      });
+      throw accountDeactivated();
     }
     if (hasher.needsRehash(user.password_hash)) {
       // The cost setting changed since this hash was made: upgrade it now that we hold the password.
@@ -328,6 +342,10 @@ export class AuthService {
         return { kind: 'reused' as const };
       }
       const now = Date.now();
+      // An unspent, unexpired refresh token is proof its holder signed in to this account, so
+      // they may learn why it stopped working (deactivation ended the session) and keep what
+      // they were typing rather than sign in again in vain.
+      if (!row.is_active && row.token_expires_at.getTime() > now) return { kind: 'deactivated' as const };
       if (
         row.revoked_at !== null ||
         row.session_expires_at.getTime() <= now ||
@@ -361,6 +379,8 @@ export class AuthService {
         return outcome.issued;
       case 'csrf':
         throw new DomainError('CSRF_FAILED', 'Missing or wrong X-CSRF-Token header');
+      case 'deactivated':
+        throw accountDeactivated();
       case 'reused':
         throw new DomainError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been ended');
       case 'invalid':
@@ -444,6 +464,21 @@ export class AuthService {
     return this.deps.db.transaction().execute(async (trx) => {
       const count = await sessions.revokeUserSessions(trx, user.id, 'logout_all');
       await recordAudit(trx, { action: 'auth.logged_out_everywhere', actor: actorOf(user), client, details: { sessions: count } });
+      return count;
+    });
+  }
+
+  /** Ends every session of the account but the caller's own: "sign out everywhere else". */
+  async logoutOthers(user: AuthUser, client: ClientInfo): Promise<number> {
+    return this.deps.db.transaction().execute(async (trx) => {
+      const count = await sessions.revokeUserSessions(trx, user.id, 'logout_others', user.sessionId);
+      await recordAudit(trx, {
+        action: 'auth.logged_out_others',
+        actor: actorOf(user),
+        client,
+        target: { type: 'session', id: user.sessionId },
+        details: { sessions: count },
+      });
       return count;
     });
   }
@@ -635,6 +670,10 @@ function accessTokenRefused(check: string): DomainError {
     details: { problem: expired ? 'expired' : 'invalid_token' },
     logDetails: { tokenCheck: check },
   });
+}
+
+function accountDeactivated(): DomainError {
+  return new DomainError('ACCOUNT_DEACTIVATED', 'This account has been deactivated; ask an administrator');
 }
 
 function usernameTaken(): DomainError {

@@ -3,7 +3,7 @@ import { useId, useState } from 'react';
 import { Link } from 'wouter';
 import { DebouncedInput } from '../components/DebouncedInput';
 import { Empty, Loading } from '../components/Feedback';
-import { ListSummary, LoadFailed, PagedTable, usePagedItems } from '../components/PagedList';
+import { ListSummary, LoadFailed, StaleNotice, PagedTable, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
 import { useTRPC } from '../lib/trpc';
@@ -29,7 +29,7 @@ export function AllProjects() {
 
   let body;
   if (list.isPending) body = <Loading block />;
-  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (list.isError && !list.data) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   else if (items.length === 0) body = <Empty title={t('adminProjects.empty')} />;
   else {
     body = (
@@ -71,6 +71,7 @@ export function AllProjects() {
         </div>
       </div>
       <ListSummary list={list} shown={plural('adminProjects.shown', items.length)} />
+      <StaleNotice query={list} />
       {body}
     </Page>
   );

@@ -1,7 +1,7 @@
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { Empty, Loading } from '../components/Feedback';
-import { ListSummary, LoadFailed, PagedTable, usePagedItems } from '../components/PagedList';
+import { ListSummary, LoadFailed, StaleNotice, PagedTable, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
 import { useTRPC } from '../lib/trpc';
@@ -25,7 +25,7 @@ export function AllTasks() {
 
   let body;
   if (list.isPending) body = <Loading block />;
-  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (list.isError && !list.data) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   else if (items.length === 0) {
     body = hasActiveFilters(filters) ? (
       <Empty title={t('tasks.noMatchTitle')}>
@@ -86,6 +86,7 @@ export function AllTasks() {
       <p className="muted">{t('adminTasks.help')}</p>
       <TaskFilterBar filters={filters} onChange={setFilters} showOwner />
       <ListSummary list={list} shown={plural('tasks.shown', items.length)} />
+      <StaleNotice query={list} />
       {body}
     </Page>
   );

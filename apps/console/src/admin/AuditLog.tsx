@@ -4,7 +4,7 @@ import { useMemo } from 'react';
 import { DebouncedInput } from '../components/DebouncedInput';
 import { Alert, Empty, Loading } from '../components/Feedback';
 import { Control } from '../components/Field';
-import { ListSummary, LoadFailed, PagedTable, usePagedItems } from '../components/PagedList';
+import { ListSummary, LoadFailed, StaleNotice, PagedTable, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
 import { validate } from '../lib/errors';
@@ -52,7 +52,7 @@ export function AuditLog() {
   let body;
   if (!checked.ok) body = rangeError ? null : <Alert message={Object.values(checked.errors)[0] ?? t('validation.invalid')} />;
   else if (list.isPending) body = <Loading block />;
-  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (list.isError && !list.data) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   else if (items.length === 0) {
     body = hasAuditFilters(filters) ? (
       <Empty title={t('audit.noMatch')}>
@@ -83,6 +83,7 @@ export function AuditLog() {
       <p className="muted">{t('audit.help')}</p>
       <AuditFilterBar filters={filters} onChange={setFilters} rangeError={rangeError} />
       <ListSummary list={list} shown={checked.ok ? plural('audit.shown', items.length) : null} />
+      <StaleNotice query={list} />
       {body}
     </Page>
   );

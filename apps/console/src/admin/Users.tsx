@@ -1,9 +1,9 @@
-import { keepPreviousData, useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { useLocation } from 'wouter';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Empty, Loading } from '../components/Feedback';
-import { ListSummary, LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
+import { ListSummary, LoadFailed, StaleNotice, LoadMore, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
@@ -35,6 +35,8 @@ export function Users() {
     }),
   );
   const items = usePagedItems(list.data);
+  // Two are enough to know whether an administrator is the last active one.
+  const activeAdmins = useQuery(trpc.admin.users.list.queryOptions({ role: 'admin', isActive: true, limit: 2 }));
   const [creating, setCreating] = useState(false);
   const [pending, setPending] = useState<UserAction | null>(null);
   const [shownLink, setShownLink] = useState<ShownResetLink | null>(null);
@@ -106,6 +108,21 @@ export function Users() {
     }),
   );
 
+  /**
+   * Asked to take away the last active administrator: say at once why that cannot be, rather
+   * than ask for a confirmation the server will refuse anyway (it still does, for a race).
+   */
+  function ask(action: UserAction) {
+    const admins = activeAdmins.data?.items;
+    const removesAdmin =
+      action.kind === 'delete' || (action.kind === 'role' && action.role === 'user') || (action.kind === 'active' && !action.isActive);
+    if (removesAdmin && admins?.length === 1 && admins[0]?.id === action.user.id) {
+      toast.show(t('error.LAST_ADMIN'), 'error');
+      return;
+    }
+    setPending(action);
+  }
+
   function confirm(action: UserAction) {
     const { user } = action;
     if (action.kind === 'role') update.mutate({ id: user.id, role: action.role });
@@ -121,7 +138,7 @@ export function Users() {
 
   let body;
   if (list.isPending) body = <Loading block />;
-  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (list.isError && !list.data) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   else if (items.length === 0) {
     body = hasUserFilters(filters) ? (
       <Empty title={t('users.noMatch')}>
@@ -171,7 +188,7 @@ export function Users() {
                     <UserRowActions
                       user={user}
                       busy={createResetLink.isPending}
-                      onAction={setPending}
+                      onAction={ask}
                       onResetLink={() => createResetLink.mutate({ id: user.id })}
                     />
                   </td>
@@ -191,6 +208,7 @@ export function Users() {
       <p className="muted">{t('users.help')}</p>
       <UserFilterBar filters={filters} onChange={setFilters} />
       <ListSummary list={list} shown={plural('users.shown', items.length)} />
+      <StaleNotice query={list} />
       {body}
       {creating ? <UserCreateDialog onClose={() => setCreating(false)} onCreated={() => void refresh()} /> : null}
       {shownLink ? <ResetLinkDialog link={shownLink} onClose={() => setShownLink(null)} /> : null}

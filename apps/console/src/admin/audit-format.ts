@@ -10,6 +10,7 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, MessageKey> = {
   'auth.login_throttled': 'audit.action.auth.login_throttled',
   'auth.logged_out': 'audit.action.auth.logged_out',
   'auth.logged_out_everywhere': 'audit.action.auth.logged_out_everywhere',
+  'auth.logged_out_others': 'audit.action.auth.logged_out_others',
   'auth.session_revoked': 'audit.action.auth.session_revoked',
   'auth.refresh_token_reused': 'audit.action.auth.refresh_token_reused',
   'auth.password_changed': 'audit.action.auth.password_changed',

@@ -16,7 +16,7 @@ import type { TaskStatus } from '@stm/validators';
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { type KeyboardEvent, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Empty, Loading } from '../components/Feedback';
-import { LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
+import { LoadFailed, StaleNotice, LoadMore, usePagedItems } from '../components/PagedList';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
@@ -117,12 +117,13 @@ function Column({
   const droppable = useDroppable({ id: `column:${status}`, data: { type: 'column', status } });
   let body;
   if (list.isPending) body = <Loading />;
-  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (list.isError && !list.data) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   return (
     <section className={`board-column column-${status}`} aria-labelledby={headingId}>
       <h2 id={headingId} className="column-title">
         {t(STATUS_LABELS[status])} <span className="column-count">· {plural('board.count', tasks.length)}</span>
       </h2>
+      <StaleNotice query={list} />
       {body}
       <SortableContext items={tasks.map((task) => task.id)} strategy={verticalListSortingStrategy}>
         <ol ref={droppable.setNodeRef} className={droppable.isOver ? 'card-list card-list-over' : 'card-list'}>

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { useI18n } from '../i18n';
 import { LanguageSwitcher } from './LanguageSwitcher';
+import { ThemeSwitcher } from './ThemeSwitcher';
 import { Page } from './Page';
 
 /** The narrow centred card of the signed-out screens, with the language choice at hand. */
@@ -14,6 +15,7 @@ export function AuthFrame({ title, children }: { title: string; children: ReactN
           <span>{t('app.name')}</span>
         </span>
         <LanguageSwitcher />
+        <ThemeSwitcher />
       </header>
       <main id="main" className="auth-card">
         <Page title={title}>{children}</Page>

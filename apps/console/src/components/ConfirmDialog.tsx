@@ -6,6 +6,8 @@ interface ConfirmDialogProps {
   title: string;
   children?: ReactNode;
   confirmLabel: string;
+  /** The safe choice's words; "Cancel" unless said otherwise. */
+  cancelLabel?: string;
   tone?: 'danger' | 'primary';
   busy?: boolean;
   onConfirm(): void;
@@ -16,7 +18,7 @@ interface ConfirmDialogProps {
  * A modal question. The native `<dialog>` shown with showModal() makes the rest of the page
  * inert, keeps focus inside, closes on Escape and gives focus back to what opened it.
  */
-export function ConfirmDialog({ open, title, children, confirmLabel, tone = 'danger', busy = false, onConfirm, onCancel }: ConfirmDialogProps) {
+export function ConfirmDialog({ open, title, children, confirmLabel, cancelLabel, tone = 'danger', busy = false, onConfirm, onCancel }: ConfirmDialogProps) {
   const { t } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   const cancelRef = useRef<HTMLButtonElement>(null);
@@ -55,7 +57,7 @@ export function ConfirmDialog({ open, title, children, confirmLabel, tone = 'dan
       ) : null}
       <div className="dialog-actions">
         <button ref={cancelRef} type="button" className="btn" onClick={onCancel} disabled={busy}>
-          {t('common.cancel')}
+          {cancelLabel ?? t('common.cancel')}
         </button>
         <button
           type="button"

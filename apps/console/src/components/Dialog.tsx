@@ -1,4 +1,6 @@
-import { type ReactNode, useEffect, useId, useLayoutEffect, useRef } from 'react';
+import { type ReactNode, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
+import { useI18n } from '../i18n';
+import { ConfirmDialog } from './ConfirmDialog';
 
 interface DialogProps {
   open: boolean;
@@ -11,6 +13,8 @@ interface DialogProps {
   side?: boolean;
   /** The id of the text that says what the dialog is about, when there is one. */
   describedBy?: string;
+  /** The form holds changes: Escape asks before throwing them away (the caller's Cancel does not). */
+  confirmDiscard?: boolean;
   children: ReactNode;
 }
 
@@ -20,9 +24,11 @@ interface DialogProps {
  * marked autoFocus), Escape closes, and focus goes back to what opened it, also when the dialog
  * leaves the page while still open.
  */
-export function Dialog({ open, title, onClose, busy = false, wide = false, side = false, describedBy, children }: DialogProps) {
+export function Dialog({ open, title, onClose, busy = false, wide = false, side = false, describedBy, confirmDiscard = false, children }: DialogProps) {
+  const { t } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
+  const [askingToDiscard, setAskingToDiscard] = useState(false);
 
   useEffect(() => {
     const dialog = ref.current;
@@ -40,20 +46,38 @@ export function Dialog({ open, title, onClose, busy = false, wide = false, side 
   }, []);
 
   return (
-    <dialog
-      ref={ref}
-      className={['dialog', wide ? 'dialog-wide' : '', side ? 'dialog-side' : ''].filter(Boolean).join(' ')}
-      aria-labelledby={titleId}
-      aria-describedby={describedBy}
-      onCancel={(event) => {
-        event.preventDefault();
-        if (!busy) onClose();
-      }}
-    >
-      <h2 id={titleId} className="dialog-title">
-        {title}
-      </h2>
-      {children}
-    </dialog>
+    <>
+      <dialog
+        ref={ref}
+        className={['dialog', wide ? 'dialog-wide' : '', side ? 'dialog-side' : ''].filter(Boolean).join(' ')}
+        aria-labelledby={titleId}
+        aria-describedby={describedBy}
+        onCancel={(event) => {
+          event.preventDefault();
+          // Only this dialog's own Escape: the question's cancel event must not ask again.
+          if (event.target !== event.currentTarget || busy) return;
+          if (confirmDiscard) setAskingToDiscard(true);
+          else onClose();
+        }}
+      >
+        <h2 id={titleId} className="dialog-title">
+          {title}
+        </h2>
+        {children}
+      </dialog>
+      <ConfirmDialog
+        open={askingToDiscard && open}
+        title={t('dialog.discardTitle')}
+        confirmLabel={t('dialog.discard')}
+        cancelLabel={t('dialog.keepEditing')}
+        onCancel={() => setAskingToDiscard(false)}
+        onConfirm={() => {
+          setAskingToDiscard(false);
+          onClose();
+        }}
+      >
+        <p>{t('dialog.discardBody')}</p>
+      </ConfirmDialog>
+    </>
   );
 }

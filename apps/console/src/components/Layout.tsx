@@ -3,6 +3,7 @@ import { Link, useLocation } from 'wouter';
 import { type MessageKey, useI18n } from '../i18n';
 import { useMe, useSignOut } from '../lib/auth';
 import { LanguageSwitcher } from './LanguageSwitcher';
+import { ThemeSwitcher } from './ThemeSwitcher';
 
 interface NavItem {
   href: string;
@@ -75,6 +76,7 @@ export function Layout({ children }: { children: ReactNode }) {
             </nav>
             <div className="topbar-user">
               <LanguageSwitcher />
+              <ThemeSwitcher />
               {me.data ? (
                 <span className="whoami" title={t('nav.signedInAs', { username: me.data.username })}>
                   <span className="visually-hidden">{t('nav.signedInAs', { username: me.data.username })}</span>

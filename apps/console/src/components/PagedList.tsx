@@ -48,6 +48,24 @@ export function LoadFailed({ error, onRetry }: { error: unknown; onRetry(): void
 }
 
 /**
+ * A list or figures already on screen whose refresh failed: they stay, marked as possibly out of
+ * date, with a button to try again (the query client also retries on focus, on reconnect and
+ * every little while). Renders nothing otherwise.
+ */
+export function StaleNotice({ query }: { query: { isError: boolean; data: unknown; isFetching: boolean; refetch(): unknown } }) {
+  const { t } = useI18n();
+  if (!query.isError || query.data === undefined) return null;
+  return (
+    <div className="alert alert-info stale-notice" role="status">
+      <span>{t('common.staleData')}</span>
+      <button type="button" className="btn btn-small" onClick={() => void query.refetch()} disabled={query.isFetching} aria-busy={query.isFetching || undefined}>
+        {t('common.retry')}
+      </button>
+    </div>
+  );
+}
+
+/**
  * The end of an infinite list: more loads by itself when this comes into view, and the button
  * does the same for keyboards, screen readers and browsers without IntersectionObserver. A page
  * already on its way is not asked for again.

@@ -14,6 +14,8 @@ interface ToastApi {
 
 const ToastContext = createContext<ToastApi | null>(null);
 const LIFETIME_MS = 6_000;
+/** More would stack up over the page's own controls; the newest say what matters. */
+const MAX_SHOWN = 2;
 
 /**
  * Brief confirmations. The region exists before any message arrives, so screen readers announce
@@ -29,7 +31,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
     () => ({
       show(message, tone = 'success') {
         const id = nextId.current++;
-        setToasts((list) => [...list.slice(-3), { id, message, tone }]);
+        setToasts((list) => [...list.slice(1 - MAX_SHOWN), { id, message, tone }]);
         window.setTimeout(() => dismiss(id), LIFETIME_MS);
       },
     }),

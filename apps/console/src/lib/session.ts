@@ -18,10 +18,18 @@ export type EndReason =
   /** The user signed out here or in another tab. */
   | 'signed-out'
   /** The server ended it: revoked, expired, password changed elsewhere. */
-  | 'expired';
+  | 'expired'
+  /** An administrator deactivated the account. */
+  | 'deactivated';
 
 export type SessionState =
   | { status: 'restoring' }
+  /**
+   * The page loaded with a session cookie but the server could not be asked about it (network
+   * down, 503): the session may well be alive, so this is not "signed out". Retried in the
+   * background, when the browser comes back online, and on request.
+   */
+  | { status: 'unreachable' }
   | { status: 'signed-in'; expiresAt: number }
   | { status: 'signed-out'; reason: EndReason };
 
@@ -30,6 +38,8 @@ export interface SessionDeps {
   refresh(): Promise<TokenGrant>;
   /** Whether the refusal means the session is over (as opposed to the network failing). */
   isSessionRejected(error: unknown): boolean;
+  /** Whether a refusal says the account was deactivated (rather than the session just being over). */
+  isDeactivation?(error: unknown): boolean;
   /** Whether the browser holds a session cookie at all; if not, restoring is pointless. */
   hasSessionCookie(): boolean;
   /** Serialises the refresh across tabs (Web Locks); runs `task` directly when unavailable. */
@@ -47,6 +57,14 @@ export const RENEW_LEAD_MS = 60_000;
 const EXPIRY_MARGIN_MS = 5_000;
 /** After a network failure while renewing, try again this soon. */
 const RETRY_MS = 15_000;
+/**
+ * At page load, the waits between attempts when the server cannot be reached: a dropped
+ * connection or a restarting server usually answers within seconds, and until then the user
+ * sees the loading screen rather than a false "signed out".
+ */
+export const RESTORE_BACKOFF_MS = [500, 1_000, 2_000, 4_000];
+/** Once unreachable, the background attempts back off up to this. */
+const UNREACHABLE_RETRY_MAX_MS = 60_000;
 
 export interface Session {
   getState(): SessionState;
@@ -55,10 +73,17 @@ export interface Session {
   getAccessToken(): Promise<string | null>;
   /** Refreshes now (one refresh shared by concurrent callers); null if the session is over. */
   renew(): Promise<string | null>;
-  /** On page load: continue the session the cookie holds, if any. */
+  /**
+   * On page load: continue the session the cookie holds, if any. Transient failures are retried
+   * with backoff; only the server's refusal signs out, otherwise the state becomes 'unreachable'.
+   */
   restore(): Promise<void>;
+  /** While 'unreachable': one attempt now (a "try again" button, the browser coming online). */
+  retryRestore(): Promise<void>;
   signIn(grant: TokenGrant): void;
   end(reason: EndReason): void;
+  /** The server's refusal that ended the session, to show in place of a request's own error. */
+  refusal(): unknown;
 }
 
 export function createSession(deps: SessionDeps): Session {
@@ -72,6 +97,7 @@ export function createSession(deps: SessionDeps): Session {
   let expiresAt = 0;
   let inFlight: Promise<string | null> | null = null;
   let timer: unknown = null;
+  let refusal: unknown;
   const listeners = new Set<() => void>();
 
   function setState(next: SessionState) {
@@ -84,16 +110,19 @@ export function createSession(deps: SessionDeps): Session {
     timer = null;
   }
 
-  function schedule(delayMs: number) {
+  function schedule(delayMs: number, task: () => Promise<unknown> = renew) {
     cancelTimer();
     timer = setTimer(() => {
       timer = null;
       // A failed background renewal ends the session or reschedules itself; nobody awaits it.
-      renew().catch(() => {});
+      task().catch(() => {});
     }, Math.max(0, delayMs));
   }
 
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimer(resolve, ms));
+
   function accept(grant: TokenGrant) {
+    refusal = undefined;
     const lifetimeMs = grant.expires_in * 1000;
     token = grant.access_token;
     expiresAt = now() + lifetimeMs;
@@ -117,14 +146,14 @@ export function createSession(deps: SessionDeps): Session {
         return token;
       } catch (error) {
         if (deps.isSessionRejected(error)) {
-          end(state.status === 'restoring' ? 'none' : 'expired');
+          refusal = error;
+          end(deps.isDeactivation?.(error) ? 'deactivated' : state.status === 'signed-in' ? 'expired' : 'none');
           return null;
         }
         // The server could not be reached: keep a token that is still good and try again soon.
+        // Not being able to ask is no answer: the caller (restore, a request) decides what next.
         if (token && expiresAt - now() > EXPIRY_MARGIN_MS) {
           schedule(Math.min(RETRY_MS, expiresAt - now() - EXPIRY_MARGIN_MS));
-        } else if (state.status === 'restoring') {
-          end('none');
         }
         throw error;
       } finally {
@@ -132,6 +161,40 @@ export function createSession(deps: SessionDeps): Session {
       }
     })();
     return inFlight;
+  }
+
+  let unreachableDelayMs = RETRY_MS;
+  async function attemptWhileUnreachable(): Promise<void> {
+    if (state.status !== 'unreachable') return;
+    cancelTimer();
+    try {
+      await renew();
+      unreachableDelayMs = RETRY_MS;
+    } catch {
+      if (state.status === 'unreachable') {
+        schedule(unreachableDelayMs, attemptWhileUnreachable);
+        unreachableDelayMs = Math.min(unreachableDelayMs * 2, UNREACHABLE_RETRY_MAX_MS);
+      }
+    }
+  }
+
+  let restoring: Promise<void> | null = null;
+  async function restoreWithBackoff(): Promise<void> {
+    for (const waitMs of [...RESTORE_BACKOFF_MS, null]) {
+      try {
+        await renew();
+        return;
+      } catch {
+        // Signed in (or out) by other means while waiting: nothing left to restore.
+        if (state.status !== 'restoring') return;
+        if (waitMs === null) break;
+        await sleep(waitMs);
+        if (state.status !== 'restoring') return;
+      }
+    }
+    setState({ status: 'unreachable' });
+    unreachableDelayMs = RETRY_MS;
+    schedule(unreachableDelayMs, attemptWhileUnreachable);
   }
 
   deps.channel?.listen((message) => {
@@ -159,9 +222,14 @@ export function createSession(deps: SessionDeps): Session {
         end('none');
         return;
       }
-      await renew().catch(() => {});
+      restoring ??= restoreWithBackoff().finally(() => {
+        restoring = null;
+      });
+      await restoring;
     },
+    retryRestore: attemptWhileUnreachable,
     signIn: accept,
     end: (reason) => end(reason),
+    refusal: () => refusal,
   };
 }

@@ -120,4 +120,51 @@ describe('session', () => {
     expect(session.getState()).toEqual({ status: 'signed-out', reason: 'signed-out' });
     expect(posted).toEqual(['signed-out']);
   });
+
+  it('at page load, retries a refresh that could not reach the server instead of signing out', async () => {
+    let failures = 2;
+    const refresh = vi.fn(async () => {
+      if (failures-- > 0) throw new TypeError('Failed to fetch');
+      return { access_token: 'restored', expires_in: 900 };
+    });
+    const { session, advance } = setup({ refresh });
+    const restoring = session.restore();
+    await advance(0);
+    expect(session.getState()).toEqual({ status: 'restoring' });
+    await advance(500);
+    await advance(1_000);
+    await restoring;
+    expect(refresh).toHaveBeenCalledTimes(3);
+    expect(session.getState()).toMatchObject({ status: 'signed-in' });
+    expect(await session.getAccessToken()).toBe('restored');
+  });
+
+  it('says the server is unreachable (not signed out) after the retries, and recovers on the next attempt', async () => {
+    let down = true;
+    const refresh = vi.fn(async () => {
+      if (down) throw new TypeError('Failed to fetch');
+      return { access_token: 'back', expires_in: 900 };
+    });
+    const { session, advance } = setup({ refresh });
+    const restoring = session.restore();
+    for (const wait of [0, 500, 1_000, 2_000, 4_000]) await advance(wait);
+    await restoring;
+    expect(refresh).toHaveBeenCalledTimes(5);
+    expect(session.getState()).toEqual({ status: 'unreachable' });
+    expect(await session.getAccessToken()).toBeNull();
+
+    await session.retryRestore();
+    expect(session.getState()).toEqual({ status: 'unreachable' });
+    down = false;
+    await advance(15_000);
+    expect(session.getState()).toMatchObject({ status: 'signed-in' });
+  });
+
+  it('at page load, signs out at once when the server refuses the cookie', async () => {
+    const refresh = vi.fn(async () => Promise.reject(new Refused()));
+    const { session } = setup({ refresh });
+    await session.restore();
+    expect(refresh).toHaveBeenCalledTimes(1);
+    expect(session.getState()).toEqual({ status: 'signed-out', reason: 'none' });
+  });
 });

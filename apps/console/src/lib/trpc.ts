@@ -3,7 +3,7 @@ import { QueryClient } from '@tanstack/react-query';
 import { createTRPCClient, httpBatchLink, httpLink, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
-import { httpStatusOf } from './api';
+import { httpStatusOf, isApiError } from './api';
 import { createSession, type Session, type SessionDeps } from './session';
 
 export { type ApiError, type ErrorReason, isApiError, type RouterInputs, type RouterOutputs } from './api';
@@ -75,12 +75,16 @@ export const session: Session = createSession({
   // 4xx: the server looked at the cookie and said no. Anything else may pass; keep the session.
   isSessionRejected: (error) => {
     const status = httpStatusOf(error);
-    return status !== undefined && status >= 400 && status < 500 && status !== 429;
+    return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
   },
+  isDeactivation: (error) => isApiError(error) && error.data?.reason === 'ACCOUNT_DEACTIVATED',
   hasSessionCookie: () => readCsrfCookie() !== undefined,
   exclusive: webLock,
   ...(channel ? { channel } : {}),
 });
+
+// Back online: the session the page could not check at load is most likely still there.
+if (typeof window !== 'undefined') window.addEventListener('online', () => void session.retryRestore());
 
 /** Calls whose 401 is an answer about credentials, not about the session. */
 const NO_SESSION_RETRY = new Set(['auth.login', 'auth.register', 'auth.refresh']);
@@ -111,7 +115,12 @@ const sessionRetryLink: TRPCLink<AppRouter> = () => {
             }
             retried = true;
             session.renew().then(
-              (token) => (token ? attempt() : observer.error(error)),
+              (token) => {
+                if (token) return attempt();
+                // Why the session ended (deactivated) says more than this call's bare 401.
+                const refusal = session.refusal();
+                observer.error(isApiError(refusal) ? refusal : error);
+              },
               () => observer.error(error),
             );
           },
@@ -137,10 +146,18 @@ export const trpcClient = createTRPCClient<AppRouter>({
   ],
 });
 
+/** How often data whose refresh failed is tried again while the page stays open. */
+const ERROR_REFETCH_MS = 20_000;
+
 export const queryClient = new QueryClient({
   defaultOptions: {
     queries: {
       staleTime: 15_000,
+      // Data whose last refresh failed stays on screen (marked stale) and is fetched again as
+      // soon as there is a reason to expect an answer: focus, reconnect, or a while later.
+      refetchOnWindowFocus: (query) => (query.state.status === 'error' ? 'always' : true),
+      refetchOnReconnect: (query) => (query.state.status === 'error' ? 'always' : true),
+      refetchInterval: (query) => (query.state.status === 'error' ? ERROR_REFETCH_MS : false),
       // Refusals are answers, not glitches: only retry what might succeed a moment later.
       retry: (failureCount, error) => {
         const status = httpStatusOf(error);
@@ -151,9 +168,18 @@ export const queryClient = new QueryClient({
   },
 });
 
-// Whatever the last user saw must not be shown to the next one.
+// Whatever the last user saw must not be shown to the next one. A deactivated user's screen
+// stays as it was (their own data, and a dialog with what they were typing must not unmount),
+// and is cleared as soon as anyone signs in again.
+let keptForDeactivatedUser = false;
 session.subscribe(() => {
-  if (session.getState().status === 'signed-out') queryClient.clear();
+  const state = session.getState();
+  if (state.status === 'signed-out' && state.reason === 'deactivated') {
+    keptForDeactivatedUser = true;
+  } else if (state.status === 'signed-out' || keptForDeactivatedUser) {
+    keptForDeactivatedUser = false;
+    queryClient.clear();
+  }
 });
 
 export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();

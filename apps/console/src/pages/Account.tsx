@@ -179,7 +179,7 @@ type SessionRow = RouterOutputs['auth']['sessions']['items'][number];
 const SESSIONS_INPUT = { limit: 20 };
 
 function Sessions() {
-  const { t, dateTime } = useI18n();
+  const { t, plural, dateTime } = useI18n();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
@@ -217,13 +217,36 @@ function Sessions() {
     }),
   );
 
+  // One click: this browser stays signed in, so nothing is lost and no question is needed.
+  const signOutOthers = useMutation(
+    trpc.auth.logoutOthers.mutationOptions({
+      onSuccess: ({ endedSessions }) => toast.show(plural('account.otherSessionsEnded', endedSessions)),
+      onError: (error) => toast.show(describeError(error, t).message, 'error'),
+      onSettled: () => queryClient.invalidateQueries(trpc.auth.sessions.pathFilter()),
+    }),
+  );
+  const othersShown = items.some((item) => !item.current);
+
   return (
     <Section
       title={t('account.sessions')}
       actions={
-        <button type="button" className="btn btn-danger-outline" onClick={() => setConfirmEverywhere(true)}>
-          {t('account.signOutEverywhere')}
-        </button>
+        <>
+          {othersShown ? (
+            <button
+              type="button"
+              className="btn"
+              onClick={() => signOutOthers.mutate()}
+              disabled={signOutOthers.isPending}
+              aria-busy={signOutOthers.isPending || undefined}
+            >
+              {t('account.signOutOthers')}
+            </button>
+          ) : null}
+          <button type="button" className="btn btn-danger-outline" onClick={() => setConfirmEverywhere(true)}>
+            {t('account.signOutEverywhere')}
+          </button>
+        </>
       }
     >
       <p className="muted">{t('account.sessionsHelp')}</p>

@@ -2,7 +2,8 @@ import type { TaskStatus } from '@stm/validators';
 import { useQuery } from '@tanstack/react-query';
 import { useId, useMemo } from 'react';
 import { Link } from 'wouter';
-import { Alert, Empty, Loading } from '../components/Feedback';
+import { Empty, Loading } from '../components/Feedback';
+import { LoadFailed, StaleNotice } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
@@ -23,7 +24,7 @@ export function Dashboard() {
 
   let body;
   if (stats.isPending) body = <Loading block />;
-  else if (stats.isError) body = <Alert message={describeError(stats.error, t).message} />;
+  else if (!stats.data) body = <LoadFailed error={stats.error} onRetry={() => void stats.refetch()} />;
   else {
     const { byStatus, completedPerDay } = stats.data;
     const total = byStatus.todo + byStatus.in_progress + byStatus.done;
@@ -44,7 +45,12 @@ export function Dashboard() {
         </div>
       );
   }
-  return <Page title={t('nav.dashboard')}>{body}</Page>;
+  return (
+    <Page title={t('nav.dashboard')}>
+      <StaleNotice query={stats} />
+      {body}
+    </Page>
+  );
 }
 
 function Summary({ stats, total }: { stats: Stats; total: number }) {

@@ -1,5 +1,5 @@
 import { loginInput } from '@stm/validators';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { Link, useSearch } from 'wouter';
 import { Alert } from '../components/Feedback';
@@ -27,6 +27,8 @@ export function SignIn() {
   const rememberId = useId();
   const [errors, setErrors] = useState<FieldErrors>({});
 
+  // No way to a page that would only say registration is closed.
+  const policy = useQuery(trpc.settings.public.queryOptions());
   // The route guard notices the new session and sends the user on to `next`.
   const login = useMutation(trpc.auth.login.mutationOptions({ onSuccess: (grant) => session.signIn(grant) }));
 
@@ -85,9 +87,11 @@ export function SignIn() {
           {login.isPending ? t('signIn.submitting') : t('signIn.submit')}
         </button>
       </form>
-      <p className="auth-alt">
-        {t('signIn.noAccount')} <Link href="/register">{t('signIn.register')}</Link>
-      </p>
+      {policy.data?.registrationOpen === false ? null : (
+        <p className="auth-alt">
+          {t('signIn.noAccount')} <Link href="/register">{t('signIn.register')}</Link>
+        </p>
+      )}
     </AuthFrame>
   );
 }

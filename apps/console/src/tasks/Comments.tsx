@@ -4,7 +4,7 @@ import { type FormEvent, Fragment, useId, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
 import { Control } from '../components/Field';
-import { LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
+import { LoadFailed, StaleNotice, LoadMore, usePagedItems } from '../components/PagedList';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { useMe } from '../lib/auth';
@@ -123,7 +123,7 @@ export function Comments({ taskId, canWrite, canModerate }: { taskId: number; ca
 
   let body;
   if (list.isPending) body = <Loading />;
-  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (list.isError && !list.data) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   else if (comments.length === 0) body = <Empty title={t('comments.empty')} />;
   else {
     body = (
@@ -167,6 +167,7 @@ export function Comments({ taskId, canWrite, canModerate }: { taskId: number; ca
   return (
     <section className="panel-section" aria-labelledby={headingId}>
       <h3 id={headingId}>{t('comments.title')}</h3>
+      <StaleNotice query={list} />
       {body}
       <LoadMore list={list} />
       {canWrite ? <CommentForm taskId={taskId} comment={null} onDone={() => {}} /> : null}

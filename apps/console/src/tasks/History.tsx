@@ -2,7 +2,7 @@ import type { TaskPriority, TaskStatus } from '@stm/validators';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { type ReactNode, useId } from 'react';
 import { Empty, Loading } from '../components/Feedback';
-import { LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
+import { LoadFailed, StaleNotice, LoadMore, usePagedItems } from '../components/PagedList';
 import { type MessageKey, type Translate, useI18n } from '../i18n';
 import { type RouterOutputs, useTRPC } from '../lib/trpc';
 import { LabelChip } from '../projects/parts';
@@ -110,7 +110,7 @@ export function History({ taskId }: { taskId: number }) {
   const events = usePagedItems(list.data);
   let body;
   if (list.isPending) body = <Loading />;
-  else if (list.isError) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
+  else if (list.isError && !list.data) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   else if (events.length === 0) body = <Empty title={t('history.empty')} />;
   else {
     body = (
@@ -131,6 +131,7 @@ export function History({ taskId }: { taskId: number }) {
   return (
     <section className="panel-section" aria-labelledby={headingId}>
       <h3 id={headingId}>{t('history.heading')}</h3>
+      <StaleNotice query={list} />
       {body}
       <LoadMore list={list} />
     </section>

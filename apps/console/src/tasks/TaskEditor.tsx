@@ -53,6 +53,9 @@ export function TaskEditor({ task, projectId, onClose }: { task: Task | null; pr
   const toast = useToast();
   const [base, setBase] = useState<Task | null>(task);
   const [values, setValues] = useState<TaskFormValues>(() => (task ? valuesFromTask(task) : { ...EMPTY_TASK_FORM, projectId }));
+  // What the form started from (or was reloaded to): anything else is work Escape must not drop.
+  const [pristine, setPristine] = useState(values);
+  const edited = JSON.stringify(values) !== JSON.stringify(pristine);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -116,6 +119,7 @@ export function TaskEditor({ task, projectId, onClose }: { task: Task | null; pr
       cache.replace(current);
       setBase(current);
       setValues(valuesFromTask(current));
+      setPristine(valuesFromTask(current));
       setErrors({});
       update.reset();
       setNotice(t('conflict.reloaded'));
@@ -156,7 +160,7 @@ export function TaskEditor({ task, projectId, onClose }: { task: Task | null; pr
 
   return (
     <>
-      <Dialog open title={base ? t('tasks.editTitle') : t('tasks.createTitle')} onClose={onClose} busy={busy} wide>
+      <Dialog open title={base ? t('tasks.editTitle') : t('tasks.createTitle')} onClose={onClose} busy={busy} confirmDiscard={edited} wide>
         <form onSubmit={submit} noValidate className="form task-form">
           <Alert message={notice} tone="info" />
           <Field

@@ -2,7 +2,7 @@ import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Empty, Loading } from '../components/Feedback';
-import { ListSummary, LoadFailed, LoadMore, usePagedItems } from '../components/PagedList';
+import { ListSummary, LoadFailed, LoadMore, StaleNotice, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
 import { useMe } from '../lib/auth';
@@ -17,6 +17,7 @@ import type { ListScope } from './scope';
 import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from './parts';
 import { TaskEditor } from './TaskEditor';
 import { TaskPanel } from './TaskPanel';
+import { ShortcutsSheet, useTaskListShortcuts } from './shortcuts';
 
 /** The projects of the reader's by id, for the names, colours and rights of the tasks listed. */
 export function useProjectIndex() {
@@ -94,6 +95,38 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   const allSelected = items.length > 0 && selectedIds.length === items.filter(canWrite).length;
 
   const canCreate = scope.kind !== 'project' || abilities(scope.project, isAdmin).write;
+
+  const [showShortcuts, setShowShortcuts] = useState(false);
+  // The row holding the focus, if any: the one the keys act on.
+  const focusedTask = (): Task | undefined => {
+    const row = document.activeElement?.closest('[data-task-id]');
+    const id = row ? Number(row.getAttribute('data-task-id')) : NaN;
+    return items.find((item) => item.id === id);
+  };
+  const focusRow = (task: Task) => document.querySelector<HTMLElement>(`[data-task-id="${task.id}"] .task-open`)?.focus();
+  useTaskListShortcuts({
+    ...(canCreate ? { newTask: () => setEditing('new') } : {}),
+    search: () => document.querySelector<HTMLInputElement>('.filters input[type="search"], .filters input')?.focus(),
+    move: (step) => {
+      const current = focusedTask();
+      const index = current ? items.indexOf(current) + step : step > 0 ? 0 : items.length - 1;
+      const next = items[Math.min(Math.max(index, 0), items.length - 1)];
+      if (next) focusRow(next);
+    },
+    toggleDone: () => {
+      const task = focusedTask();
+      if (task && canWrite(task)) actions.setStatus.mutate({ id: task.id, status: task.status === 'done' ? 'todo' : 'done' });
+    },
+    edit: () => {
+      const task = focusedTask();
+      if (task && canWrite(task)) setEditing(task);
+    },
+    remove: () => {
+      const task = focusedTask();
+      if (task && canWrite(task)) setDeleting(task);
+    },
+    help: () => setShowShortcuts(true),
+  });
   const newTask = canCreate ? (
     <button type="button" className="btn btn-primary" onClick={() => setEditing('new')}>
       {t('tasks.new')}
@@ -103,7 +136,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   let body;
   if (list.isPending) {
     body = <Loading block />;
-  } else if (list.isError) {
+  } else if (list.isError && !list.data) {
     body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
   } else if (items.length === 0) {
     body = hasActiveFilters(filters) ? (
@@ -183,6 +216,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
       {before}
       <TaskFilterBar filters={filters} onChange={setFilters} scope={scope} />
       <ListSummary list={list} shown={plural('tasks.shown', items.length)} />
+      <StaleNotice query={list} />
       {body}
       {editing ? (
         <TaskEditor
@@ -192,6 +226,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
           onClose={() => setEditing(null)}
         />
       ) : null}
+      {showShortcuts ? <ShortcutsSheet onClose={() => setShowShortcuts(false)} /> : null}
       {openTask !== null ? <TaskPanel taskId={openTask} onClose={() => setOpenTask(null)} onEdit={(task) => setEditing(task)} /> : null}
       <ConfirmDialog
         open={deleting !== null}
