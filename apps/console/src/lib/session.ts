@@ -46,6 +46,12 @@ export interface SessionDeps {
   exclusive?<T>(task: () => Promise<T>): Promise<T>;
   /** Tells other tabs (and hears from them) that the user signed out. */
   channel?: { post(message: 'signed-out'): void; listen(onMessage: (message: string) => void): void };
+  /**
+   * When the user last used this page (a key, a click, a touch, a scroll). A renewal in the
+   * background happens only if they did since the token was issued, so an open tab left alone
+   * reaches the server's idle timeout like a closed one; a request they make renews on demand.
+   */
+  lastActivity?(): number;
   now?(): number;
   setTimeout?(callback: () => void, ms: number): unknown;
   clearTimeout?(handle: unknown): void;
@@ -95,6 +101,7 @@ export function createSession(deps: SessionDeps): Session {
   let state: SessionState = { status: 'restoring' };
   let token: string | null = null;
   let expiresAt = 0;
+  let issuedAt = 0;
   let inFlight: Promise<string | null> | null = null;
   let timer: unknown = null;
   let refusal: unknown;
@@ -125,9 +132,16 @@ export function createSession(deps: SessionDeps): Session {
     refusal = undefined;
     const lifetimeMs = grant.expires_in * 1000;
     token = grant.access_token;
-    expiresAt = now() + lifetimeMs;
+    issuedAt = now();
+    expiresAt = issuedAt + lifetimeMs;
     setState({ status: 'signed-in', expiresAt });
-    schedule(lifetimeMs - Math.min(RENEW_LEAD_MS, lifetimeMs / 4));
+    schedule(lifetimeMs - Math.min(RENEW_LEAD_MS, lifetimeMs / 4), renewIfUsed);
+  }
+
+  /** The background renewal: skipped while nobody has touched the page since the token came. */
+  async function renewIfUsed(): Promise<unknown> {
+    if (deps.lastActivity && deps.lastActivity() < issuedAt) return null;
+    return renew();
   }
 
   function end(reason: EndReason, tellOtherTabs = true) {

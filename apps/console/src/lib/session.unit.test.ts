@@ -63,6 +63,22 @@ describe('session', () => {
     expect(await session.getAccessToken()).toBe('token-1');
   });
 
+  it('leaves a page nobody touches to expire, and renews when it is used again', async () => {
+    let touchedAt = 0;
+    const { session, refresh, advance } = setup({ lastActivity: () => touchedAt });
+    session.signIn({ access_token: 'first', expires_in: 900 });
+    await advance(900_000);
+    expect(refresh).not.toHaveBeenCalled();
+    // The user comes back: the request they make renews first (the server decides whether the
+    // session outlived its idle timeout meanwhile).
+    expect(await session.getAccessToken()).toBe('token-1');
+    expect(refresh).toHaveBeenCalledTimes(1);
+    // Used since that token came: the next one is renewed ahead of time, in the background.
+    touchedAt = 1_000_000 + 900_000 + 60_000;
+    await advance(840_000);
+    expect(refresh).toHaveBeenCalledTimes(2);
+  });
+
   it('renews short-lived tokens at three quarters of their life, not in a loop', async () => {
     const { session, refresh, advance } = setup();
     session.signIn({ access_token: 'short', expires_in: 60 });

@@ -70,6 +70,14 @@ function broadcastChannel(): SessionDeps['channel'] {
 
 const channel = broadcastChannel();
 
+/** When the user last touched this page; the session renews in the background only after that. */
+let lastActivity = Date.now();
+if (typeof window !== 'undefined') {
+  for (const event of ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const) {
+    window.addEventListener(event, () => (lastActivity = Date.now()), { capture: true, passive: true });
+  }
+}
+
 export const session: Session = createSession({
   refresh: () => refreshClient.auth.refresh.mutate({}),
   // 4xx: the server looked at the cookie and said no. Anything else may pass; keep the session.
@@ -79,6 +87,7 @@ export const session: Session = createSession({
   },
   isDeactivation: (error) => isApiError(error) && error.data?.reason === 'ACCOUNT_DEACTIVATED',
   hasSessionCookie: () => readCsrfCookie() !== undefined,
+  lastActivity: () => lastActivity,
   exclusive: webLock,
   ...(channel ? { channel } : {}),
 });
