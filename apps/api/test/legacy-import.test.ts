@@ -166,7 +166,10 @@ describe.skipIf(!adminUrl)(`import:legacy into ${driver} (needs TEST_DATABASE_UR
       expect(json(await rest(t.app, 'GET', '/api/auth/me', { token: json(boss).access_token }))).toMatchObject({ username: 'boss', role: 'user' });
       const root = await rest(t.app, 'POST', '/api/auth/login', { form: { username: 'root_admin', password: 'root-password' } });
       expect(json(await rest(t.app, 'GET', '/api/auth/me', { token: json(root).access_token }))).toMatchObject({ role: 'admin' });
-      expect((await rest(t.app, 'POST', '/api/auth/login', { form: { username: 'gone', password: 'gone-password' } })).statusCode).toBe(401);
+      // An inactive account stays inactive: told so only because the password was right.
+      const gone = await rest(t.app, 'POST', '/api/auth/login', { form: { username: 'gone', password: 'gone-password' } });
+      expect(gone.statusCode).toBe(403);
+      expect(json(gone)).toMatchObject({ reason: 'ACCOUNT_DEACTIVATED' });
       // The account that was here first keeps its own password.
       expect((await rest(t.app, 'POST', '/api/auth/login', { form: { username: 'taken', password: PASSWORD } })).statusCode).toBe(200);
     });
