@@ -86,10 +86,14 @@ export async function fill(place: Place): Promise<Filled> {
   }
 }
 
-/** Every table the application keeps rows in: each must come through a backup. */
+/**
+ * Every table the application keeps rows in: each must come through a backup. (user_usage is
+ * derived from the others by triggers, so a restore rebuilds it instead of carrying it.)
+ */
 export const APP_TABLES = [
   'audit_events',
   'labels',
+  'migration_notes',
   'password_reset_tokens',
   'project_members',
   'projects',

@@ -117,6 +117,10 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
     idleTimeoutMillis: config.pool?.idleTimeoutMillis ?? 30_000,
     statement_timeout: statementTimeout,
     query_timeout: statementTimeout + QUERY_TIMEOUT_MARGIN_MS,
+    // A client whose network went silent in the middle of a transaction never sends its commit:
+    // the server ends that transaction after this long, rather than holding its row locks (one
+    // user's usage row, a task) until TCP gives up on the connection hours later.
+    idle_in_transaction_session_timeout: statementTimeout,
     application_name: config.applicationName ?? 'stm',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
