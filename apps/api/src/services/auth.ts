@@ -289,25 +289,16 @@ export class AuthService {
       });
       return opened;
     });
-    if (!issued) {
+    if (!issued || issued === 'deactivated') {
+      // The account changed while its password was checked: a new password, or deactivation.
       await recordAudit(this.deps.db, {
         action: 'auth.login_failed',
         actor: actorOf(user),
         client,
         target: { type: 'user', id: user.id, label: user.username },
-        details: { reason: 'credentials_changed' },
+        details: { reason: issued ? 'inactive' : 'credentials_changed' },
       });
-      throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
-    }
-    if (issued === 'deactivated') {
-      await recordAudit(this.deps.db, {
-        action: 'auth.login_failed',
-        actor: actorOf(user),
-        client,
-        target: { type: 'user', id: user.id, label: user.username },
-        details: { reason: 'inactive' },
-      });
-      throw accountDeactivated();
+      throw issued ? accountDeactivated() : new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
     }
     if (hasher.needsRehash(user.password_hash)) {
       // The cost setting changed since this hash was made: upgrade it now that we hold the password.
