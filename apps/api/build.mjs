@@ -10,6 +10,10 @@ import { build } from 'esbuild';
 
 const EXTERNAL = [
   'bcrypt',
+  // Tracing, loaded only when an OTLP endpoint is set; as packages of their own, so that a server
+  // without one never loads them (and ioredis's instrumentation can patch it as it loads).
+  '@fastify/otel',
+  '@opentelemetry/*',
   '@electric-sql/pglite',
   '@fastify/swagger',
   '@fastify/swagger-ui',
@@ -29,6 +33,8 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
+  // A dynamic import() of our own code (tracing) becomes a file loaded when called, not at start.
+  splitting: true,
   sourcemap: true,
   logLevel: 'warning',
   external: EXTERNAL,

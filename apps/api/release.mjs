@@ -33,6 +33,14 @@ const RUNTIME_PACKAGES = [
   '@zxcvbn-ts/language-common',
   '@zxcvbn-ts/language-en',
   '@zxcvbn-ts/language-es-es',
+  // Tracing (loaded only when an OTLP endpoint is set); prom-client needs the API too.
+  '@fastify/otel',
+  '@opentelemetry/api',
+  '@opentelemetry/exporter-trace-otlp-http',
+  '@opentelemetry/instrumentation-ioredis',
+  '@opentelemetry/resources',
+  '@opentelemetry/sdk-trace-node',
+  '@opentelemetry/semantic-conventions',
 ];
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: path.join(ROOT, 'release') } } });
@@ -79,6 +87,8 @@ writeFileSync(
       engines: { node: '>=20.19' },
       scripts: { start: 'node server.js', cli: 'node cli.js' },
       dependencies,
+      // As the workspace does: one copy of the OpenTelemetry API, whose globals are per copy.
+      overrides: { '@opentelemetry/api': pinned['@opentelemetry/api'] },
     },
     null,
     2,

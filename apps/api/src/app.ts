@@ -44,6 +44,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The path as the client sent it, without the query string (or the origin of an absolute-form target). */
     requestPath: string;
+    /** The REST operation the bridge found for the request: which route template, which procedure. */
+    restOperation: { route: string; procedure: string } | undefined;
   }
 }
 
@@ -55,6 +57,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const timeouts = config.server.timeouts;
   const appLogger = options.logger ?? (await createLogger(config));
   const log = appLogger.logger;
+  // Loaded only when an OTLP endpoint is configured; otherwise no request pays for it.
+  const tracing = config.tracing ? (await import('./tracing')).startTracing(config.tracing, API_VERSION) : undefined;
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -90,6 +94,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
   });
 
+  // First, so that every hook and route added after it runs within the request's span.
+  if (tracing) await app.register(tracing.fastifyPlugin);
+
   // `Expect: 100-continue` asks whether to send the body at all. Node says yes to every such
   // request unless told otherwise, and one declaring more than the limit then got `100 Continue`
   // and, mid-body, a closed connection; it now gets the 413 instead (the body parser refuses a
@@ -116,6 +123,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       pool: config.database.pool,
       applicationName: 'stm-api',
       onBackgroundError: (error) => log.warn({ err: error }, 'database connection error'),
+      observeQuery: tracing?.observeQuery,
     });
     if (ownsDatabase) await prepareSchema(database.db, { migrateOnStart: config.database.migrateOnStart, log, who: 'this release' });
     services = await createServices(config, database, log, hasher);
@@ -132,6 +140,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorateRequest('requestPath', '');
   app.decorateRequest('sentContentType', undefined);
   app.decorateRequest('userId', undefined);
+  app.decorateRequest('restOperation', undefined);
   app.addHook('onRequest', async (request, reply) => {
     // Kept before the REST bridge rewrites the raw URL to the procedure path.
     request.requestPath = pathOfTarget(request.url);
@@ -206,6 +215,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await metricsServer?.close();
     await services.stop();
     if (ownsDatabase) await services.database.close();
+    await tracing?.flush();
     await appLogger.close();
   });
   return app;

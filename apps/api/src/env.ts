@@ -51,6 +51,11 @@ const commaList = z.string().transform((value) =>
 
 const positiveInt = z.coerce.number().int().positive();
 
+const optionalUrl = z
+  .url({ protocol: /^https?$/ })
+  .optional()
+  .or(z.literal('').transform(() => undefined));
+
 /** A per-address budget, or `off` for a deployment whose gateway limits per address already. */
 const budget = z.union([z.literal('off'), positiveInt]);
 
@@ -118,6 +123,14 @@ const environmentSchema = z.object({
   CONSOLE_DIR: z.string().optional(),
   COOKIE_SECURE: booleanString.optional(),
   LEGACY_ROUTES: booleanString.default(true),
+  // OpenTelemetry's own names (its SDKs read the same ones), so a collector set up for other
+  // services is set up for this one.
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+  OTEL_SERVICE_NAME: z.string().min(1).default('secure-task-manager'),
+  OTEL_SDK_DISABLED: booleanString.default(false),
+  /** The share of new traces recorded (a caller's sampled flag is always followed). */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
 });
 
 export type Environment = z.input<typeof environmentSchema>;
@@ -195,6 +208,11 @@ export interface AppConfig {
   consoleDir: string | null;
   /** The old FastAPI service's routes at the root (`/auth/register`, `/auth/login`, `/auth/me`, `/auth/admin`). */
   legacyRoutes: boolean;
+  /**
+   * OpenTelemetry traces sent over OTLP/HTTP to `tracesUrl`; undefined (nothing loaded, nothing
+   * recorded) unless an OTLP endpoint is set.
+   */
+  tracing: { tracesUrl: string; serviceName: string; sampleRatio: number } | undefined;
 }
 
 /** A stricter per-address budget a procedure may declare in its meta; each has its own settings. */
@@ -341,6 +359,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     settingsRefreshMs: env.SETTINGS_REFRESH_MS,
     consoleDir: resolveConsoleDir(env.CONSOLE_DIR),
     legacyRoutes: env.LEGACY_ROUTES,
+    tracing: tracingConfig(env),
   };
 }
 
@@ -373,4 +392,11 @@ export function loadDotEnv(): void {
 /** The process environment, read once at start-up by the entry points. */
 export function readProcessEnvironment(): Record<string, string | undefined> {
   return { ...process.env };
+}
+
+/** The OTLP traces URL as OpenTelemetry's SDKs derive it: the signal's own endpoint as given, or `/v1/traces` under the general one. */
+function tracingConfig(env: z.infer<typeof environmentSchema>): AppConfig['tracing'] {
+  if (env.OTEL_SDK_DISABLED) return undefined;
+  const tracesUrl = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT && `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  return tracesUrl ? { tracesUrl, serviceName: env.OTEL_SERVICE_NAME, sampleRatio: env.OTEL_TRACES_SAMPLER_ARG } : undefined;
 }

@@ -81,12 +81,17 @@ const LOG_DIR_MODE = 0o700;
  * streams: a transport thread would cost a cross-thread hand-off on every line, which measured as
  * a large share of a short request.
  */
-export async function createLogger(config: Pick<AppConfig, 'log'>, destination?: NodeJS.WritableStream): Promise<AppLogger> {
+export async function createLogger(
+  config: Pick<AppConfig, 'log'> & Partial<Pick<AppConfig, 'tracing'>>,
+  destination?: NodeJS.WritableStream,
+): Promise<AppLogger> {
   const options: LoggerOptions = {
     level: config.log.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { service: 'stm-api' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Each line written while a traced request runs names its trace and span.
+    ...(config.tracing ? { mixin: (await import('./tracing')).logTraceFields } : {}),
   };
   const { redact: _redact, ...accessOptions } = options;
   if (destination) {

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +22,20 @@ describe('the release artifact', { timeout: 120_000 }, () => {
   let server: ChildProcess | undefined;
   let output = '';
   let baseUrl: string;
+  /** An OTLP/HTTP collector: the release traces into it, with the packages it ships for that. */
+  let collector: Server;
+  const exported: string[] = [];
 
   beforeAll(async () => {
+    collector = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        exported.push(body);
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     work = mkdtempSync(path.join(os.tmpdir(), 'stm-release-'));
     const packed = spawnSync(process.execPath, [path.join(API_DIR, 'release.mjs'), '--out', path.join(work, 'out')], { encoding: 'utf8', timeout: 240_000 });
     expect(packed.status, packed.stderr).toBe(0);
@@ -43,7 +57,15 @@ describe('the release artifact', { timeout: 120_000 }, () => {
     server = spawn(process.execPath, ['server.js'], {
       cwd: path.join(unpacked, 'secure-task-manager'),
       // Only what a bare machine has: no NODE_OPTIONS, no pnpm, no paths into the repository.
-      env: { PATH: '/usr/bin:/bin', HOME: data, PORT: String(port), DATA_DIR: data, SECRET_KEY: 'release-test-secret-0123456789-abcdefghijklmnop', LOG_PRETTY: 'false' },
+      env: {
+        PATH: '/usr/bin:/bin',
+        HOME: data,
+        PORT: String(port),
+        DATA_DIR: data,
+        SECRET_KEY: 'release-test-secret-0123456789-abcdefghijklmnop',
+        LOG_PRETTY: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(NOBODY ?? {}),
     });
@@ -67,6 +89,7 @@ describe('the release artifact', { timeout: 120_000 }, () => {
       await new Promise((resolve) => server?.once('exit', resolve));
     }
     if (work) rmSync(work, { recursive: true, force: true });
+    await new Promise((resolve) => collector?.close(resolve));
   });
 
   const call = async (method: string, url: string, options: { token?: string; body?: unknown } = {}) => {
@@ -107,5 +130,13 @@ describe('the release artifact', { timeout: 120_000 }, () => {
     // As nobody it may write only its data folder: the folder beside it is not its own.
     if (NOBODY) expect(output).toContain('the log folder is not writable: logging to stdout only');
     expect(output).not.toMatch(/\n\s+at /);
+  });
+
+  it('traced its requests, statements included, and sent what it buffered before it stopped', () => {
+    const spans = exported.flatMap((body) => [...body.matchAll(/"name":"([^"]+)"/g)].map((match) => match[1]));
+    expect(spans).toContain('POST /api/tasks');
+    expect(spans).toContain('INSERT');
+    // The access line of a traced request names its trace.
+    expect(output).toMatch(/"trace_id":"[0-9a-f]{32}".*"msg":"request"|"msg":"request".*"trace_id":"[0-9a-f]{32}"/);
   });
 });

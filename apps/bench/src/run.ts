@@ -20,11 +20,14 @@
  * assigned tasks; searches), `writes` (create, update), `login` (sign-in beside the bcrypt
  * limit, and auth.me during a sign-in storm), `limits` (auth.me with the rate limits on, against a
  * second API on the same data with them off), `metrics` (auth.me with Prometheus metrics on,
- * against this API without them). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
+ * against this API without them), `tracing` (auth.me with OpenTelemetry traces on, every request
+sampled and exported to a local OTLP sink, against this API without). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
  * floor (bench/profiles/floor/) and prints where each spent its time (open a file in Chrome
  * DevTools or speedscope for a flame graph).
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,7 +50,7 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '10000,1000000' },
     'bcrypt-cost': { type: 'string', default: '12' },
     embedded: { type: 'boolean', default: false },
-    scenarios: { type: 'string', default: 'me,list,writes,login,limits,metrics' },
+    scenarios: { type: 'string', default: 'me,list,writes,login,limits,metrics,tracing' },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
@@ -62,7 +65,9 @@ const DEEP_OFFSET = 1_500;
 const LIMITS_ROUNDS = 10;
 const SCENARIOS = new Set(args.scenarios.split(',').map((name) => name.trim()));
 for (const name of SCENARIOS) {
-  if (!['me', 'list', 'writes', 'login', 'limits', 'metrics'].includes(name)) throw new Error(`unknown scenario "${name}": me, list, writes, login, limits or metrics`);
+  if (!['me', 'list', 'writes', 'login', 'limits', 'metrics', 'tracing'].includes(name)) {
+    throw new Error(`unknown scenario "${name}": me, list, writes, login, limits, metrics or tracing`);
+  }
 }
 const PROFILE_DIR = path.join(ROOT, 'bench/profiles');
 const FLOOR_PROFILE_DIR = path.join(PROFILE_DIR, 'floor');
@@ -303,6 +308,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   // metrics) gets a copy.
   const measuringLimits = first && SCENARIOS.has('limits');
   const measuringMetrics = first && SCENARIOS.has('metrics');
+  const measuringTracing = first && SCENARIOS.has('tracing');
   const copyData = (wanted: boolean) => {
     if (!wanted || !dataDir) return undefined;
     const copy = mkdtempSync(path.join(os.tmpdir(), 'stm-bench-data-'));
@@ -311,6 +317,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   };
   const unlimitedDataDir = copyData(measuringLimits);
   const metricsDataDir = copyData(measuringMetrics);
+  const tracingDataDir = copyData(measuringTracing);
   const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }), args['cpu-prof'] ? { cpuProfileDir: PROFILE_DIR } : {});
   let floor: RunningProcess | undefined;
   let variant: RunningProcess | undefined;
@@ -425,6 +432,19 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       compare('metrics', on, off);
     }
 
+    if (measuringTracing) {
+      // Every request traced (spans for the request, its handler and each statement) and sent
+      // over OTLP/HTTP to a sink in this process, against this API without tracing.
+      const sink = await startOtlpSink();
+      try {
+        const [off, on] = await againstVariant(tracingDataDir, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url });
+        compare('tracing', on, off);
+        extras['tracing: spans exported'] = sink.spans();
+      } finally {
+        await sink.close();
+      }
+    }
+
     if (SCENARIOS.has('list')) {
       const where = `project of ${seeded.projectTasks.toLocaleString('en')} tasks, ${size.toLocaleString('en')} in all`;
       // Each page beside its floor: the same SQL, membership check included, without the product around it.
@@ -531,9 +551,28 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     await api.stop();
     await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    for (const copy of [unlimitedDataDir, metricsDataDir]) if (copy) rmSync(copy, { recursive: true, force: true });
+    for (const copy of [unlimitedDataDir, metricsDataDir, tracingDataDir]) if (copy) rmSync(copy, { recursive: true, force: true });
     extras[`apiPeakRssMb[${size}]`] = peakRss;
   }
+}
+
+/** An OTLP/HTTP receiver that counts the spans it is sent and keeps nothing. */
+async function startOtlpSink() {
+  let spans = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      spans += (Buffer.concat(chunks).toString('utf8').match(/"spanId"/g) ?? []).length;
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans: () => spans,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 async function main() {

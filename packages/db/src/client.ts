@@ -2,9 +2,10 @@ import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import { type Dialect, Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { pgliteOptions, sharedParsers } from './pglite';
+import { observedDialect, type QueryObserver } from './observed-dialect';
 import { namedStatements } from './prepared';
 import { isProcessAlive } from './process';
 import { timestamptzParser } from './timestamps';
@@ -39,6 +40,8 @@ export interface DbConfig {
   applicationName?: string | undefined;
   /** Called for errors that happen outside any query, e.g. an idle connection cut by the server. */
   onBackgroundError?: ((error: Error) => void) | undefined;
+  /** Sees every statement as it runs (tracing); unset, statements go straight to the driver. */
+  observeQuery?: QueryObserver | undefined;
 }
 
 export interface DatabaseHandle {
@@ -58,6 +61,8 @@ export interface DatabaseHandle {
 }
 
 const TIMESTAMPTZ_OID = 1184;
+
+const observed = (dialect: Dialect, config: DbConfig) => (config.observeQuery ? observedDialect(dialect, config.observeQuery) : dialect);
 
 /**
  * Each driver is loaded only when used: an embedded deployment never needs `pg`, nor a server
@@ -139,7 +144,7 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
   pool.on('connect', (client) => client.on('error', (error) => config.onBackgroundError?.(error)));
   // The pool re-emits an idle client's error; the client's own listener has reported it already.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: observed(new PostgresDialect({ pool }), config) });
   return {
     db,
     driver: 'postgres',
@@ -160,7 +165,7 @@ async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
     releaseLock();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<Database>({ dialect: observed(new PGliteDialect({ pglite }), config) });
   let closed = false;
   return {
     db,

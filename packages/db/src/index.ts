@@ -1,5 +1,6 @@
 export { createDb, DataDirInUseError } from './client';
 export type { DatabaseHandle, DbConfig, DbDriver, PoolOptions } from './client';
+export type { QueryObserver } from './observed-dialect';
 export { writePgliteTemplate } from './pglite-template';
 export { migrateDown, migrateTo, migrateToLatest, migrateToLatestLocked, migrationNames, schemaState } from './migrate';
 export type { MigrationReport, SchemaState } from './migrate';

@@ -7,7 +7,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { createDb, type DatabaseHandle } from './client';
+import { createDb, type DatabaseHandle, type DbConfig } from './client';
 import { migrateToLatest } from './migrate';
 import { dumpMigratedPglite } from './pglite-template';
 import { isProcessAlive } from './process';
@@ -53,10 +53,10 @@ export async function prepareTestTemplate(
   };
 }
 
-export async function createTestDatabase(template: TestTemplate): Promise<TestDatabase> {
+export async function createTestDatabase(template: TestTemplate, options: Pick<DbConfig, 'observeQuery'> = {}): Promise<TestDatabase> {
   if (template.driver === 'pglite') {
     const dump = new Blob([await readFile(template.dumpPath)]);
-    const handle = await createDb({ pgliteLoadDataDir: dump });
+    const handle = await createDb({ pgliteLoadDataDir: dump, ...options });
     return { ...handle, url: undefined };
   }
   const name = `${RUN_PREFIX}${process.pid}_${randomBytes(6).toString('hex')}`;
@@ -72,7 +72,7 @@ export async function createTestDatabase(template: TestTemplate): Promise<TestDa
     }
   }
   const url = withDatabase(template.adminUrl, name);
-  const handle = await createDb({ databaseUrl: url, pool: { max: 10 } });
+  const handle = await createDb({ databaseUrl: url, pool: { max: 10 }, ...options });
   return {
     ...handle,
     url,

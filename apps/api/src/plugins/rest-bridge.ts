@@ -36,6 +36,8 @@ export interface RestBridgeOptions<TContext> {
 /** An operation of the OpenAPI document, and what its input needs, worked out once at start. */
 interface Operation {
   path: string;
+  /** The OpenAPI path template it answers, under the base path (`/api/tasks/{id}`). */
+  route: string;
   type: ProcedureType;
   procedure: AnyTRPCProcedure;
   pattern: RegExp;
@@ -72,6 +74,7 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
     const list = operations.get(openapi.method) ?? [];
     list.push({
       path,
+      route: `${basePath}${openapi.path}`,
       type,
       procedure: procedure as AnyTRPCProcedure,
       pattern: getPathRegExp(normalizePath(openapi.path)),
@@ -111,6 +114,7 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
       // A warm-up probe (HEAD of a GET route) is answered, empty.
       if (!found && method === 'HEAD') return send(reply, 204, {}, undefined);
       const operation = found?.operation;
+      if (operation) request.restOperation = { route: operation.route, procedure: operation.path };
       let input: unknown;
       let ctx: TContext | undefined;
       try {

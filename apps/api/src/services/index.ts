@@ -78,9 +78,10 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   await hasher.prepare();
   const settings = new SettingsService(db, log);
   const keyring = new Keyring(db, deriveKey(config.secretKey, 'signing-keys'), log);
-  // ioredis is loaded only when configured: every module loaded at start delays readiness.
+  // ioredis is loaded only when configured: every module loaded at start delays readiness. With
+  // tracing on, it is loaded the way that lets its instrumentation see it.
   const redis = config.redisUrl
-    ? new (await import('ioredis')).Redis(config.redisUrl, {
+    ? new (config.tracing ? (await import('../tracing')).loadRedis() : await import('ioredis')).Redis(config.redisUrl, {
         // Fail a command quickly rather than queue it while Redis is away; callers answer 503.
         maxRetriesPerRequest: 1,
         enableOfflineQueue: true,
