@@ -10,6 +10,7 @@ import type { QueryObserver } from '@stm/db';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import type { AppConfig } from './env';
+import { traceProcedures } from './trpc';
 
 /**
  * OpenTelemetry traces, exported over OTLP/HTTP. This module is imported only when an OTLP
@@ -17,8 +18,8 @@ import type { AppConfig } from './env';
  *
  * The server is bundled with Fastify and pg inlined, where OpenTelemetry's usual instrumentation
  * (patching a package as it is loaded) cannot reach them; the spans come from hooks instead:
- * Fastify's own instrumentation plugin for requests, and a dialect wrapper for every statement on
- * either engine. ioredis stays an external package and is patched as it loads (`loadRedis`).
+ * Fastify's own instrumentation plugin for requests, the procedures' shared middleware for each
+ * call, and a dialect wrapper for every statement on either engine. ioredis stays an external package and is patched as it loads (`loadRedis`).
  */
 export interface Tracing {
   /** Registered before any hook or route: a span per request, continuing the caller's `traceparent`. */
@@ -61,6 +62,21 @@ export function startTracing(config: TracingConfig, version: string): Tracing {
     requestHook: nameRequestSpan,
   });
   fastify.setTracerProvider(provider);
+  const procedures = provider.getTracer('@stm/api');
+  traceProcedures((path, outcome, body) =>
+    procedures.startActiveSpan(path, { attributes: { 'rpc.system': 'trpc', 'rpc.method': path } }, async (span) => {
+      try {
+        const result = await body();
+        const reason = outcome(result);
+        span.setAttribute('stm.outcome', reason);
+        // A refusal (a 4xx) is the procedure working; only a failure marks the span as an error.
+        if (reason === 'INTERNAL_SERVER_ERROR' || reason === 'DATABASE_UNAVAILABLE') span.setStatus({ code: SpanStatusCode.ERROR });
+        return result;
+      } finally {
+        span.end();
+      }
+    }),
+  );
   const tracer = provider.getTracer('@stm/db');
   const requestSpans = fastify.plugin();
   const tracing: Tracing = {
@@ -70,9 +86,10 @@ export function startTracing(config: TracingConfig, version: string): Tracing {
       // the operation it found. (Route-level hooks, where the span ends, run after this one.)
       app.addHook('onSend', async (request) => {
         const operation = request.restOperation;
-        const span = operation && trace.getSpan(request.opentelemetry().context);
-        span?.updateName(`${request.method} ${operation!.route}`);
-        span?.setAttributes({ 'http.route': operation!.route, 'rpc.system': 'trpc', 'rpc.method': operation!.procedure });
+        const span = operation ? request.opentelemetry().span : null;
+        if (!operation || !span) return;
+        span.updateName(`${request.method} ${operation.route}`);
+        span.setAttributes({ 'http.route': operation.route, 'rpc.system': 'trpc', 'rpc.method': operation.procedure });
       });
     }),
     observeQuery: (query, execute) => {

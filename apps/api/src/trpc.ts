@@ -173,14 +173,26 @@ async function spendRateLimit(ctx: Context, limit: RateLimitClass) {
  * Runs a procedure's middleware body, timed into the metrics when they are on, by procedure and
  * outcome (`ok`, or the refusal's reason or code).
  */
-function measured<R extends { ok: boolean }>(ctx: Context, path: string, body: () => Promise<R>): Promise<R> {
+/**
+ * Runs each procedure call within a span of its own while tracing is on (`tracing.ts` sets it).
+ * One for the process, as OpenTelemetry's tracer provider is.
+ */
+let aroundProcedure: (<R extends { ok: boolean }>(path: string, outcome: (result: R) => string, body: () => Promise<R>) => Promise<R>) | undefined;
+
+export function traceProcedures(around: NonNullable<typeof aroundProcedure>): void {
+  aroundProcedure = around;
+}
+
+function measured<R extends { ok: boolean }>(ctx: Context, path: string, procedure: () => Promise<R>): Promise<R> {
+  const around = aroundProcedure;
+  const body = around ? () => around(path, resultOutcome, procedure) : procedure;
   const metrics = ctx.services.metrics;
   if (!metrics) return body();
   const started = performance.now();
   const done = (outcome: string) => metrics.procedureDone(path, outcome, (performance.now() - started) / 1_000);
   return body().then(
     (result) => {
-      done(result.ok ? 'ok' : outcomeOf((result as { error?: unknown }).error));
+      done(resultOutcome(result));
       return result;
     },
     (error: unknown) => {
@@ -189,6 +201,8 @@ function measured<R extends { ok: boolean }>(ctx: Context, path: string, body: (
     },
   );
 }
+
+const resultOutcome = (result: { ok: boolean }) => (result.ok ? 'ok' : outcomeOf((result as { error?: unknown }).error));
 
 function outcomeOf(error: unknown): string {
   if (error instanceof TRPCError) {

@@ -113,9 +113,19 @@ describe('traces', () => {
     expect(statements.length).toBeGreaterThan(0);
     expect(statements[0]).toMatchObject({ kind: 3 /* CLIENT */, name: 'SELECT' });
     expect(String(statements[0]!.attributes['db.query.text'])).toMatch(/^select /i);
-    // Every statement hangs off a span of this request, not off nothing.
-    const ids = new Set(inTrace.map((span) => span.spanId));
-    for (const statement of statements) expect(ids.has(statement.parentSpanId!)).toBe(true);
+    // HTTP → procedure → SQL: each statement's ancestors are the procedure's span and the request's.
+    const byId = new Map(inTrace.map((span) => [span.spanId, span]));
+    const ancestors = (span: ExportedSpan) => {
+      const found: ExportedSpan[] = [];
+      for (let at = byId.get(span.parentSpanId ?? ''); at; at = byId.get(at.parentSpanId ?? '')) found.push(at);
+      return found;
+    };
+    for (const statement of statements) {
+      const names = ancestors(statement).map((span) => span.name);
+      expect(names[0]).toBe('auth.me');
+      expect(names.at(-1)).toBe('GET /trpc/:path');
+    }
+    expect(inTrace.find((span) => span.name === 'auth.me')).toMatchObject({ attributes: { 'rpc.system': 'trpc', 'rpc.method': 'auth.me', 'stm.outcome': 'ok' } });
     const exported = receiver.bodies.join('\n');
     expect(exported).not.toContain(password);
     expect(exported).not.toContain('traced_user');
