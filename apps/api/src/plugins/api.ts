@@ -17,8 +17,16 @@ const MAX_BATCH_SIZE = 20;
 /** No input nests deeper than a few levels; far deeper JSON is refused before it is parsed. */
 const MAX_JSON_DEPTH = 32;
 
-/** Procedures whose REST form also takes the OAuth2 form encoding. */
-const FORM_PATHS = new Set(['/api/auth/login', '/api/auth/refresh']);
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/** The REST paths of the procedures that document the OAuth2 form encoding among their content types. */
+function formPathsOf(procedures: Record<string, { _def: { meta?: ProcedureMeta } }>): Set<string> {
+  const paths = Object.values(procedures)
+    .map((procedure) => procedure._def.meta?.openapi)
+    .filter((openapi) => openapi?.contentTypes?.includes(FORM_TYPE))
+    .map((openapi) => `/api${openapi!.path}`);
+  return new Set(paths);
+}
 
 interface MetaInput {
   ctx?: Context | undefined;
@@ -149,13 +157,14 @@ export async function apiRoutes(
     // an object, so the login and refresh routes present it as JSON.
     // A request without a body (e.g. `POST /api/auth/logout`) has nothing to declare, so it is
     // treated as JSON too rather than refused with 415 before it is even authenticated.
+    const procedures = router._def.procedures as Record<string, { _def: { meta?: ProcedureMeta } }>;
+    const formPaths = formPathsOf(procedures);
     rest.addHook('preHandler', async (request) => {
       const type = request.headers['content-type'];
-      const isForm = type?.startsWith('application/x-www-form-urlencoded') && FORM_PATHS.has(request.requestPath);
+      const isForm = type?.startsWith(FORM_TYPE) && formPaths.has(request.requestPath);
       const isEmpty = type === undefined && (request.body === undefined || request.body === null);
       if (isForm || isEmpty) request.headers['content-type'] = 'application/json';
     });
-    const procedures = router._def.procedures as Record<string, { _def: { meta?: ProcedureMeta } }>;
     const ifMatchOperations = ifMatchOperationsOf(procedures);
     rest.addHook('preHandler', async (request) => {
       if (request.headers['if-match'] !== undefined) takeIfMatch(request, ifMatchOperations);
