@@ -31,3 +31,4 @@ export const appRouter = router({
 });
 
 export type AppRouter = typeof appRouter;
+export type { LiveChange } from './live';
