@@ -297,7 +297,9 @@ const watch: Command = {
     let failures = 0;
     await new Promise<void>((resolve, reject) => {
       let subscription: { unsubscribe(): void } | undefined;
+      let stopped = false;
       const stop = () => {
+        stopped = true;
         subscription?.unsubscribe();
         resolve();
       };
@@ -323,6 +325,7 @@ const watch: Command = {
               reject(error);
             },
             onComplete: () => {
+              if (stopped) return;
               if (closedBy === 'access_lost') {
                 process.off('SIGINT', stop);
                 reject(usageError('You can no longer see this project (removed, or it was deleted)'));
