@@ -173,6 +173,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
+    // Open event streams would otherwise hold the server's close until their clients leave.
+    services.live.closeStreams();
     done();
   });
   app.addHook('onSend', (_request, reply, payload, done) => {

@@ -114,6 +114,10 @@ const environmentSchema = z.object({
   DB_SEARCH_TIMEOUT_MS: positiveInt.default(2_000),
   SETTINGS_REFRESH_MS: positiveInt.default(2_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  LIVE_BUFFER_EVENTS: positiveInt.default(1_000),
+  LIVE_CHECK_INTERVAL_MS: positiveInt.max(1_000).default(500),
+  LIVE_MAX_REPLAY: positiveInt.default(1_000),
+  LIVE_RETENTION_HOURS: positiveInt.default(168),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_DIR: z.string().min(1).optional(),
   LOG_FILE: booleanString.default(true),
@@ -204,6 +208,8 @@ export interface AppConfig {
   };
   log: { level: string; dir: string | null; stdout: boolean; pretty: boolean; retentionDays: number };
   settingsRefreshMs: number;
+  /** Live subscriptions: see `LiveOptions`. */
+  live: { bufferSize: number; checkIntervalMs: number; maxReplay: number; retentionMs: number };
   /** Built console assets, served at `/` when the folder exists. */
   consoleDir: string | null;
   /** The old FastAPI service's routes at the root (`/auth/register`, `/auth/login`, `/auth/me`, `/auth/admin`). */
@@ -357,6 +363,12 @@ export function loadConfig(environment: Record<string, string | undefined>): App
       retentionDays: env.LOG_RETENTION_DAYS,
     },
     settingsRefreshMs: env.SETTINGS_REFRESH_MS,
+    live: {
+      bufferSize: env.LIVE_BUFFER_EVENTS,
+      checkIntervalMs: env.LIVE_CHECK_INTERVAL_MS,
+      maxReplay: env.LIVE_MAX_REPLAY,
+      retentionMs: env.LIVE_RETENTION_HOURS * 60 * 60 * 1000,
+    },
     consoleDir: resolveConsoleDir(env.CONSOLE_DIR),
     legacyRoutes: env.LEGACY_ROUTES,
     tracing: tracingConfig(env),

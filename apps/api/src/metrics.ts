@@ -8,6 +8,8 @@ export interface MetricSources {
   hasher: PasswordHasher;
   /** Whether the shared counters are in this instance's memory now; absent without Redis. */
   redisDegraded?: () => boolean;
+  /** Live subscriptions open on this instance now. */
+  liveStreams?: () => number;
 }
 
 /** Seconds; from a cached `auth.me` to a sign-in's bcrypt. */
@@ -91,6 +93,17 @@ export class Metrics {
         this.inc(sources.hasher.load.refused);
       },
     });
+    const { liveStreams } = sources;
+    if (liveStreams) {
+      new Gauge({
+        name: 'stm_live_subscriptions',
+        help: 'Live subscriptions (server-sent event streams of changes) open on this instance',
+        registers,
+        collect() {
+          this.set(liveStreams());
+        },
+      });
+    }
     const { redisDegraded } = sources;
     if (redisDegraded) {
       new Gauge({

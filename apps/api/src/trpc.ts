@@ -116,6 +116,12 @@ const t = initTRPC
   .create({
     // Stack traces stay in the server log, never in a response.
     isDev: false,
+    sse: {
+      // A comment every 15 s keeps proxies and the server's idle timeout from closing a quiet
+      // stream; a client that hears nothing for 40 s reconnects (resuming from its last event).
+      ping: { enabled: true, intervalMs: 15_000 },
+      client: { reconnectAfterInactivityMs: 40_000 },
+    },
     errorFormatter({ shape, error }) {
       const cause = error.cause;
       const domain = cause instanceof DomainError ? cause : undefined;

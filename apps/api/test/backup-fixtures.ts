@@ -88,10 +88,12 @@ export async function fill(place: Place): Promise<Filled> {
 
 /**
  * Every table the application keeps rows in: each must come through a backup. (user_usage is
- * derived from the others by triggers, so a restore rebuilds it instead of carrying it.)
+ * derived from the others by triggers, so a restore rebuilds it instead of carrying it. The
+ * change log is carried: with it, the ids clients resume from keep their meaning after a restore.)
  */
 export const APP_TABLES = [
   'audit_events',
+  'change_events',
   'labels',
   'migration_notes',
   'password_reset_tokens',

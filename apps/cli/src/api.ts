@@ -4,9 +4,10 @@
  * are plain JSON, dates are ISO strings.
  */
 import type { AppRouter } from '@stm/api/router';
-import { createTRPCClient, httpLink, type TRPCClient, TRPCClientError, type TRPCLink } from '@trpc/client';
+import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink, type TRPCClient, TRPCClientError, type TRPCLink } from '@trpc/client';
 import type { inferRouterError, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
+import { EventSource } from 'eventsource';
 
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
@@ -89,6 +90,26 @@ export function createPublicClient(apiUrl: string): ApiClient {
   return createTRPCClient<AppRouter>({ links: [transport(apiUrl)] });
 }
 
+/**
+ * Subscriptions (`tasks watch`) over server-sent events, with the session's token as a header:
+ * Node has no EventSource of its own, and a browser's could not send one.
+ */
+function streams(apiUrl: string) {
+  return httpSubscriptionLink<AppRouter, typeof EventSource>({
+    url: `${apiUrl}/trpc`,
+    EventSource,
+    eventSourceOptions: ({ op }) => ({
+      fetch: (input, init) =>
+        fetch(input, {
+          ...init,
+          headers: { ...init.headers, authorization: `Bearer ${String(op.context.accessToken)}`, 'user-agent': USER_AGENT },
+        }),
+    }),
+  });
+}
+
 export function createSessionClient(apiUrl: string, session: SessionTokens): ApiClient {
-  return createTRPCClient<AppRouter>({ links: [sessionLink(session), transport(apiUrl)] });
+  return createTRPCClient<AppRouter>({
+    links: [sessionLink(session), splitLink({ condition: (op) => op.type === 'subscription', true: streams(apiUrl), false: transport(apiUrl) })],
+  });
 }

@@ -21,6 +21,11 @@ export class Output {
     for (const line of Array.isArray(lines) ? lines : [lines]) this.stdout.write(`${line}\n`);
   }
 
+  /** One record of a stream (`tasks watch`): a line of text, or with `--json` one JSON object per line. */
+  record<T>(value: T, text: (value: T) => string): void {
+    this.stdout.write(this.json ? `${JSON.stringify(value)}\n` : `${text(value)}\n`);
+  }
+
   /** Help and usage: text in either mode. */
   text(text: string): void {
     this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

@@ -55,6 +55,12 @@ export interface DatabaseHandle {
    * Nothing to do on PostgreSQL, whose autovacuum does it.
    */
   maintain(): Promise<void>;
+  /**
+   * Calls `onMessage` with each notification on `channel` (NOTIFY, delivered at commit), over a
+   * connection of its own that is opened again if it drops; `onMessage(null)` after each
+   * (re)connect, as notifications sent meanwhile were lost. Resolves once listening.
+   */
+  listen(channel: string, onMessage: (payload: string | null) => void): Promise<{ close(): Promise<void> }>;
   /** The connection pool's use now (PostgreSQL; the embedded database has one connection and no pool). */
   connections?(): { open: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -151,8 +157,76 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
     ping: (timeoutMs) => ping(db, timeoutMs),
     maintain: async () => {},
     connections: () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    listen: (channel, onMessage) => listenOnPostgres(pg, databaseUrl, config, channel, onMessage),
     close: () => db.destroy(),
   };
+}
+
+const RELISTEN_DELAY_MS = 1_000;
+
+/**
+ * LISTEN needs a session of its own (a pooled connection would stop hearing once handed on):
+ * one client, opened again a second after it drops, until closed.
+ */
+async function listenOnPostgres(
+  pg: typeof import('pg').default,
+  databaseUrl: string,
+  config: DbConfig,
+  channel: string,
+  onMessage: (payload: string | null) => void,
+): Promise<{ close(): Promise<void> }> {
+  let closed = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async () => {
+    const next = new pg.Client({ connectionString: databaseUrl, application_name: `${config.applicationName ?? 'stm'}-listen`, keepAlive: true });
+    next.on('notification', (message) => {
+      if (message.channel === channel) onMessage(message.payload ?? '');
+    });
+    next.on('error', (error) => {
+      config.onBackgroundError?.(error);
+      void next.end().catch(() => {});
+    });
+    next.on('end', () => {
+      // A connection that never finished starting is retried by `reconnect`'s own catch.
+      if (client !== next) return;
+      client = undefined;
+      scheduleRetry();
+    });
+    await next.connect();
+    await next.query(`listen ${escapeIdentifier(channel)}`);
+    if (closed) {
+      await next.end();
+      return;
+    }
+    client = next;
+    onMessage(null);
+  };
+  const scheduleRetry = () => {
+    if (closed || retry !== undefined) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      reconnect();
+    }, RELISTEN_DELAY_MS).unref();
+  };
+  const reconnect = () => {
+    connect().catch((error: unknown) => {
+      config.onBackgroundError?.(error as Error);
+      scheduleRetry();
+    });
+  };
+  await connect();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+    },
+  };
+}
+
+function escapeIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
@@ -173,6 +247,15 @@ async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
     ping: (timeoutMs) => ping(db, timeoutMs),
     maintain: async () => {
       await sql`vacuum analyze`.execute(db);
+    },
+    async listen(channel, onMessage) {
+      const unlisten = await pglite.listen(channel, (payload) => onMessage(payload));
+      onMessage(null);
+      return {
+        close: async () => {
+          if (!pglite.closed) await unlisten();
+        },
+      };
     },
     async close() {
       if (closed) return;

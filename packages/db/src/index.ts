@@ -14,6 +14,7 @@ export {
 export * from './schema';
 export { withStatementTimeout } from './statement-timeout';
 export * as audit from './queries/audit';
+export * as changeEvents from './queries/change-events';
 export * as comments from './queries/comments';
 export * as labels from './queries/labels';
 export * as passwordResets from './queries/password-resets';

@@ -197,6 +197,21 @@ export interface MigrationNotesTable {
   backward_compatible: boolean;
 }
 
+/**
+ * The change log live subscriptions read (see the change_events migration): a project's change
+ * (`project_id`) or an event for one user (`user_id`).
+ */
+export interface ChangeEventsTable {
+  id: Generated<number>;
+  project_id: number | null;
+  user_id: number | null;
+  kind: string;
+  entity_id: number | null;
+  actor_id: number | null;
+  payload: ColumnType<Record<string, unknown>, string | undefined, never>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -214,6 +229,7 @@ export interface Database {
   task_events: TaskEventsTable;
   user_usage: UserUsageTable;
   migration_notes: MigrationNotesTable;
+  change_events: ChangeEventsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -5,6 +5,7 @@ import { authRouter } from './auth';
 import { commentsRouter } from './comments';
 import { keysRouter } from './keys';
 import { labelsRouter } from './labels';
+import { liveRouter } from './live';
 import { membersRouter } from './members';
 import { adminProjectsRouter, projectsRouter } from './projects';
 import { settingsRouter } from './settings';
@@ -18,6 +19,7 @@ export const appRouter = router({
   members: membersRouter,
   labels: labelsRouter,
   comments: commentsRouter,
+  live: liveRouter,
   admin: router({
     keys: keysRouter,
     projects: adminProjectsRouter,
@@ -29,3 +31,4 @@ export const appRouter = router({
 });
 
 export type AppRouter = typeof appRouter;
+export type { LiveChange } from './live';

@@ -42,6 +42,8 @@ export interface AuthUser {
   createdAt: Date;
   updatedAt: Date;
   sessionId: string;
+  /** The key that signed this request's access token. */
+  signingKeyId: string;
   /** When the access token of this request expires (epoch seconds). */
   tokenExpiresAt: number;
 }
@@ -428,6 +430,7 @@ export class AuthService {
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       sessionId: claims.sessionId,
+      signingKeyId: claims.kid,
       tokenExpiresAt: claims.expiresAt,
     };
   }

@@ -7,6 +7,7 @@ import type { ClientInfo } from './audit';
 import { decodeCursor, type Page, pageOf, rowId } from './cursor';
 import { auditAdministered, type ProjectCaller } from './projects';
 import type { Quotas } from './quotas';
+import { recordChange } from './events';
 import { recordTaskEvents } from './task-history';
 
 export interface Comment {
@@ -78,7 +79,9 @@ export class CommentsService {
       await this.quotas.assertWithin(trx, caller, 'comments');
       await recordTaskEvents(trx, [{ kind: 'commented', details: { commentId: id }, taskId: input.taskId, projectId, actorId: caller.id }]);
       await auditAdministered(trx, caller, access, { id: projectId, name: projectName }, client, 'comments.create', { taskId: input.taskId, commentId: id });
-      return toComment((await comments.findComment(trx, id)) as comments.CommentRow);
+      const comment = toComment((await comments.findComment(trx, id)) as comments.CommentRow);
+      await recordChange(trx, { projectId, kind: 'comment.created', entityId: id, actorId: caller.id, payload: { taskId: input.taskId, comment } });
+      return comment;
     });
   }
 
@@ -94,7 +97,9 @@ export class CommentsService {
       const mentions = await this.#mentions(trx, comment.project_id, input.body);
       await comments.updateComment(trx, input.id, { body: input.body, mentions });
       await recordTaskEvents(trx, [{ kind: 'comment_edited', details: { commentId: input.id }, taskId: comment.task_id, projectId: comment.project_id, actorId: caller.id }]);
-      return toComment((await comments.findComment(trx, input.id)) as comments.CommentRow);
+      const edited = toComment((await comments.findComment(trx, input.id)) as comments.CommentRow);
+      await recordChange(trx, { projectId: comment.project_id, kind: 'comment.updated', entityId: input.id, actorId: caller.id, payload: { taskId: comment.task_id, comment: edited } });
+      return edited;
     });
   }
 
@@ -103,6 +108,7 @@ export class CommentsService {
       const comment = await this.#changeable(trx, caller, commentId, client, 'comments.delete');
       await comments.deleteComment(trx, commentId);
       await recordTaskEvents(trx, [{ kind: 'comment_deleted', details: { commentId }, taskId: comment.task_id, projectId: comment.project_id, actorId: caller.id }]);
+      await recordChange(trx, { projectId: comment.project_id, kind: 'comment.deleted', entityId: commentId, actorId: caller.id, payload: { taskId: comment.task_id } });
     });
   }
 

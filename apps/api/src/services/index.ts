@@ -10,6 +10,7 @@ import { CommentsService } from './comments';
 import { Keyring } from './keyring';
 import { KnownDevices } from './known-devices';
 import { LabelsService } from './labels';
+import { LiveHub } from './live';
 import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore, SharedOrLocalLockoutStore } from './lockout';
 import { PasswordResetService } from './password-reset';
 import { ProjectsService } from './projects';
@@ -38,6 +39,8 @@ export interface Services {
   users: UserAdminService;
   passwordResets: PasswordResetService;
   quotas: Quotas;
+  /** Live changes: the streams open on this instance, fed from the change log. */
+  live: LiveHub;
   /** Shared counters of every instance; absent when REDIS_URL is not set. */
   redis: Redis | undefined;
   /** Whether those counters are in Redis now, or in this instance's memory while it is away. */
@@ -132,6 +135,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     try {
       const removed = await sessions.deleteExpiredSessions(db, new Date(Date.now() - 24 * 60 * 60 * 1000));
       if (removed > 0) log.info({ removed }, 'expired sessions removed');
+      await live.prune();
     } catch (error) {
       log.warn({ err: error }, 'housekeeping failed');
     }
@@ -146,9 +150,10 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   };
 
   const quotas = new Quotas(db, settings);
+  const live = new LiveHub(database, log, config.live);
   // prom-client is loaded only when metrics are on: every module loaded at start delays readiness.
   const metrics = config.metrics
-    ? new (await import('../metrics')).Metrics({ database, hasher, ...(sharedCounters ? { redisDegraded: () => sharedCounters.degraded } : {}) })
+    ? new (await import('../metrics')).Metrics({ database, hasher, liveStreams: () => live.openStreams, ...(sharedCounters ? { redisDegraded: () => sharedCounters.degraded } : {}) })
     : undefined;
   return {
     config,
@@ -167,6 +172,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     users: userAdmin,
     passwordResets,
     quotas,
+    live,
     redis,
     sharedCounters,
     metrics,
@@ -179,6 +185,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
+      await live.stop();
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await hasher.close();
     },

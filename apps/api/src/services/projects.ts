@@ -6,6 +6,7 @@ import { type Access, authorize, type Caller, type ProjectFacts } from './access
 import type { AuditAction } from '@stm/validators';
 import { type ClientInfo, recordAudit } from './audit';
 import { decodeCursor, type Page, pageOf, rowId } from './cursor';
+import { recordChange, recordChanges } from './events';
 import type { Quotas } from './quotas';
 
 /** A signed-in caller with the name the audit log records. */
@@ -215,7 +216,10 @@ export class ProjectsService {
       }
       const renamed = ['name', 'description', 'color'].some((key) => input[key as 'name'] !== undefined);
       if (renamed) await auditAdministered(trx, caller, access, after, client, 'projects.update', { name: input.name, color: input.color });
-      return toProject(after, before.role, before.member_count);
+      const { role: _role, ...project } = toProject(after, before.role, before.member_count);
+      // Without the caller's role, which is each member's own.
+      await recordChange(trx, { projectId: after.id, kind: 'project.updated', entityId: after.id, actorId: caller.id, payload: { project } });
+      return { ...project, role: before.role };
     });
   }
 
@@ -239,6 +243,7 @@ export class ProjectsService {
         target: { type: 'project', id: projectId, label: project.name },
         details: { memberCount: project.member_count, ...(access.asAdministrator ? { byAdministrator: true } : {}) },
       });
+      await recordChange(trx, { projectId, kind: 'project.deleted', entityId: projectId, actorId: caller.id });
     });
   }
 
@@ -268,7 +273,9 @@ export class ProjectsService {
       }
       await projects.insertMember(trx, { projectId: input.projectId, userId: user.id, role: input.role, addedBy: caller.id });
       await this.#audit(trx, 'project.member_added', caller, access, project, client, { userId: user.id, username: user.username, role: input.role });
-      return toMember((await projects.findMember(trx, input.projectId, user.id)) as never);
+      const member = toMember((await projects.findMember(trx, input.projectId, user.id)) as never);
+      await recordChange(trx, { projectId: input.projectId, kind: 'member.added', entityId: user.id, actorId: caller.id, payload: { member } });
+      return member;
     });
   }
 
@@ -293,7 +300,9 @@ export class ProjectsService {
         before: member.role,
         after: input.role,
       });
-      return { ...toMember(member), role: input.role };
+      const changed = { ...toMember(member), role: input.role };
+      await recordChange(trx, { projectId: input.projectId, kind: 'member.updated', entityId: input.userId, actorId: caller.id, payload: { member: changed } });
+      return changed;
     });
   }
 
@@ -329,6 +338,7 @@ export class ProjectsService {
         role: member.role,
         unassignedTasks: unassigned.length,
       });
+      await recordChange(trx, { projectId: input.projectId, kind: 'member.removed', entityId: input.userId, actorId: caller.id, payload: { unassignedTaskIds: unassigned } });
     });
   }
 
@@ -351,7 +361,10 @@ export class ProjectsService {
         username: member.username,
         previousOwnerStaysOwner: !stepsDown,
       });
-      return (await projects.listMembers(trx, input.projectId)).map(toMember);
+      const members = (await projects.listMembers(trx, input.projectId)).map(toMember);
+      const changed = members.filter((m) => m.userId === input.userId || (stepsDown && m.userId === caller.id));
+      await recordChanges(trx, changed.map((m) => ({ projectId: input.projectId, kind: 'member.updated' as const, entityId: m.userId, actorId: caller.id, payload: { member: m } })));
+      return members;
     });
   }
 

@@ -27,6 +27,7 @@ import { DomainError } from '../errors';
 import { type Access, authorize, type Caller, factsOfTask } from './access';
 import type { ClientInfo } from './audit';
 import { decodeCursor as decodeIdCursor, type Page, pageOf } from './cursor';
+import { recordChange, recordChanges } from './events';
 import { auditAdministered, factsOf, type ProjectCaller, projectNotFound } from './projects';
 import type { Quotas } from './quotas';
 import { changesBetween, type NewTaskEvent, recordTaskEvents, type TaskEvent, toTaskEvent, trackedFields, type UnassignReason } from './task-history';
@@ -172,7 +173,9 @@ export class TasksService {
       if (row.labels.length > 0) events.push({ kind: 'labelled', details: { added: row.labels, removed: [] }, taskId: row.id, projectId, actorId: caller.id });
       await recordTaskEvents(trx, events);
       await auditAdministered(trx, caller, access, named, client, 'tasks.create', { taskId: row.id });
-      return toTask(row);
+      const task = toTask(row);
+      await recordChange(trx, { projectId, kind: 'task.created', entityId: task.id, actorId: caller.id, payload: { task } });
+      return task;
     });
   }
 
@@ -250,7 +253,18 @@ export class TasksService {
         events.map((event) => ({ ...event, taskId: id, projectId: after.project_id, actorId: caller.id }) as NewTaskEvent),
       );
       for (const audit of audits) await auditAdministered(trx, caller, audit.access, audit.project, client, 'tasks.update', { taskId: id });
-      return toTask(after);
+      const updated = toTask(after);
+      // Members of the project it left may not see the one it joined: there it is simply gone.
+      await recordChanges(
+        trx,
+        moving
+          ? [
+              { projectId: task.project_id, kind: 'task.deleted', entityId: id, actorId: caller.id, payload: { moved: true } },
+              { projectId: after.project_id, kind: 'task.created', entityId: id, actorId: caller.id, payload: { task: updated } },
+            ]
+          : [{ projectId: after.project_id, kind: 'task.updated', entityId: id, actorId: caller.id, payload: { task: updated } }],
+      );
+      return updated;
     });
   }
 
@@ -285,7 +299,9 @@ export class TasksService {
         await recordTaskEvents(trx, [{ kind: 'updated', details: { changes: fieldChanges }, taskId: task.id, projectId: task.project_id, actorId: caller.id }]);
       }
       await auditAdministered(trx, caller, access, { id: task.project_id, name: task.project_name }, client, 'tasks.move', { taskId: task.id });
-      return toTask(after);
+      const moved = toTask(after);
+      await recordChange(trx, { projectId: task.project_id, kind: 'task.updated', entityId: task.id, actorId: caller.id, payload: { task: moved } });
+      return moved;
     });
   }
 
@@ -295,6 +311,7 @@ export class TasksService {
       if (expectedVersion !== undefined && expectedVersion !== task.version) throw versionConflict(task.version);
       await tasks.deleteTasks(trx, [id]);
       await auditAdministered(trx, caller, access, { id: task.project_id, name: task.project_name }, client, 'tasks.delete', { taskId: id, title: task.title });
+      await recordChange(trx, { projectId: task.project_id, kind: 'task.deleted', entityId: id, actorId: caller.id });
     });
   }
 
@@ -317,14 +334,18 @@ export class TasksService {
         if (fieldChanges) events.push({ kind: 'updated', details: { changes: fieldChanges }, taskId: task.id, projectId: task.project_id, actorId: caller.id });
       }
       await recordTaskEvents(trx, events);
+      // Without the task: a client reloads the lists these tasks are in, once per batch.
+      await recordChanges(trx, locked.map((task) => ({ projectId: task.project_id, kind: 'task.updated' as const, entityId: task.id, actorId: caller.id, payload: { bulk: true } })));
       return updated;
     });
   }
 
   async bulkDelete(caller: ProjectCaller, input: z.output<typeof bulkDeleteTasksInput>, client: ClientInfo | null): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
-      await this.#lockAll(trx, caller, input.ids, client, 'tasks.bulkDelete');
-      return tasks.deleteTasks(trx, input.ids);
+      const locked = await this.#lockAll(trx, caller, input.ids, client, 'tasks.bulkDelete');
+      const deleted = await tasks.deleteTasks(trx, input.ids);
+      await recordChanges(trx, locked.map((task) => ({ projectId: task.project_id, kind: 'task.deleted' as const, entityId: task.id, actorId: caller.id })));
+      return deleted;
     });
   }
 

@@ -60,7 +60,8 @@ export async function loadProcedureCatalog(app: FastifyInstance, router: AnyTRPC
   }
 
   const procedures = router._def.procedures as Record<string, AnyTRPCProcedure>;
-  return Object.entries(procedures).map(([path, procedure]) => {
+  // Subscriptions stream over server-sent events and have no REST form.
+  return Object.entries(procedures).filter(([, procedure]) => procedure._def.type !== 'subscription').map(([path, procedure]) => {
     // trpc-to-openapi names an operation after its procedure path, dots as dashes.
     const rest = operations.get(path.replaceAll('.', '-'));
     if (!rest) throw new Error(`${path} has no REST operation in /openapi.json`);

@@ -260,4 +260,86 @@ const remove = commandOnTasks({
   },
 });
 
-export const taskCommands = [list, add, done, remove];
+type LiveChange = import('@stm/api/router').LiveChange;
+
+/** One line per change, as `tasks watch` prints it. */
+function describeChange(change: LiveChange): string {
+  if (change.type !== 'event') return '';
+  const { event } = change;
+  const at = localDateTime(event.at);
+  const task = event.payload.task as Task | undefined;
+  const what = task ? `task ${task.id} [${task.status}] ${task.title}` : `${event.kind.split('.')[0]} ${event.entityId ?? ''}`.trim();
+  const taskId = event.payload.taskId;
+  return `${at}  ${event.kind.padEnd(16)} ${what}${typeof taskId === 'number' ? ` (task ${taskId})` : ''}`;
+}
+
+const RESUME_DELAYS_MS = [500, 1_000, 2_000, 5_000, 10_000];
+
+const watch: Command = {
+  name: 'tasks watch',
+  arguments: '--project <id|name>',
+  summary: "Print a project's changes as they happen, until interrupted (Ctrl-C)",
+  details: [
+    'Every change to its tasks, comments and members, one line each (with --json, one JSON object per line).',
+    'A dropped connection is resumed after the last change printed, so none is missed or repeated;',
+    'if the server no longer has the changes missed meanwhile, a line says so ("refetch").',
+  ],
+  options: { project: { type: 'string', value: '<id|name>', help: 'The project to watch (required)' } },
+  positionals: { min: 0, max: 0 },
+  async run(context, { values }) {
+    const projectName = stringOption(values, 'project');
+    if (projectName === undefined) throw usageError('Name the project to watch: --project <id|name>');
+    const client = await context.signedInClient();
+    const project = await resolveProject(client, projectName);
+    const { out } = context;
+    out.note(`Watching ${project.name} (${project.id}); Ctrl-C to stop`);
+    let lastEventId: string | undefined;
+    let failures = 0;
+    await new Promise<void>((resolve, reject) => {
+      let subscription: { unsubscribe(): void } | undefined;
+      let stopped = false;
+      const stop = () => {
+        stopped = true;
+        subscription?.unsubscribe();
+        resolve();
+      };
+      process.once('SIGINT', stop);
+      const start = () => {
+        let closedBy: string | undefined;
+        subscription = client.live.project.subscribe(
+          { projectId: project.id, ...(lastEventId ? { lastEventId } : {}) },
+          {
+            onStarted: () => {
+              failures = 0;
+            },
+            onData: (data: unknown) => {
+              const sent = data as LiveChange | { id: string; data: LiveChange };
+              const change = 'data' in sent && 'id' in sent ? sent.data : (sent as LiveChange);
+              if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
+              if (change.type === 'event') out.record(change, describeChange);
+              else if (change.type === 'refetch') out.record(change, () => `Some changes could not be sent (${change.reason}); list the tasks again to see where things stand`);
+              else if (change.type === 'closed') closedBy = change.reason;
+            },
+            onError: (error) => {
+              process.off('SIGINT', stop);
+              reject(error);
+            },
+            onComplete: () => {
+              if (stopped) return;
+              if (closedBy === 'access_lost') {
+                process.off('SIGINT', stop);
+                reject(usageError('You can no longer see this project (removed, or it was deleted)'));
+                return;
+              }
+              // Expired token, a restarting server: resume after the last change, with a fresh token.
+              setTimeout(start, RESUME_DELAYS_MS[Math.min(failures++, RESUME_DELAYS_MS.length - 1)]);
+            },
+          },
+        );
+      };
+      start();
+    });
+  },
+};
+
+export const taskCommands = [list, add, done, remove, watch];

@@ -328,6 +328,7 @@ export const en = {
   'conflict.choice': 'Reload to see the current version (your changes are discarded), or overwrite it with your changes.',
   'conflict.reload': 'Reload',
   'conflict.overwrite': 'Overwrite',
+  'live.savedElsewhere': 'Someone else just saved this task. Saving now will ask whether to keep their version or yours.',
   'conflict.reloaded': 'This is the current version of the task; your changes were discarded.',
 
   'filters.label': 'Filter tasks',

@@ -326,6 +326,7 @@ export const es: Record<MessageKey, string> = {
   'conflict.choice': 'Recarga para ver la versión actual (tus cambios se descartan) o sobrescríbela con tus cambios.',
   'conflict.reload': 'Recargar',
   'conflict.overwrite': 'Sobrescribir',
+  'live.savedElsewhere': 'Otra persona acaba de guardar esta tarea. Al guardar se te preguntará si conservar su versión o la tuya.',
   'conflict.reloaded': 'Esta es la versión actual de la tarea; tus cambios se descartaron.',
 
   'filters.label': 'Filtrar tareas',

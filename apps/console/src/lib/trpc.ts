@@ -1,8 +1,9 @@
 import type { AppRouter } from '@stm/api/router';
 import { QueryClient } from '@tanstack/react-query';
-import { createTRPCClient, httpBatchLink, httpLink, type TRPCLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
+import { EventSource } from 'eventsource';
 import { httpStatusOf, isApiError } from './api';
 import { createSession, type Session, type SessionDeps } from './session';
 
@@ -143,14 +144,31 @@ const sessionRetryLink: TRPCLink<AppRouter> = () => {
 export const trpcClient = createTRPCClient<AppRouter>({
   links: [
     sessionRetryLink,
-    httpBatchLink({
-      url: URL,
-      fetch: sameOriginFetch,
-      maxItems: 10,
-      headers: async () => {
-        const token = await session.getAccessToken();
-        return token ? { authorization: `Bearer ${token}` } : {};
-      },
+    splitLink({
+      condition: (op) => op.type === 'subscription',
+      // Live changes over server-sent events. The browser's own EventSource cannot send the
+      // bearer token, which lives only in memory: this one reads the stream over fetch, and asks
+      // for the token afresh on every (re)connection.
+      true: httpSubscriptionLink({
+        url: URL,
+        EventSource,
+        eventSourceOptions: async () => {
+          const token = await session.getAccessToken();
+          return {
+            fetch: (input, init) =>
+              fetch(input, { ...init, credentials: 'same-origin', headers: { ...init.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } }),
+          };
+        },
+      }),
+      false: httpBatchLink({
+        url: URL,
+        fetch: sameOriginFetch,
+        maxItems: 10,
+        headers: async () => {
+          const token = await session.getAccessToken();
+          return token ? { authorization: `Bearer ${token}` } : {};
+        },
+      }),
     }),
   ],
 });

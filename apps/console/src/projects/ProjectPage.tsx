@@ -20,6 +20,7 @@ import { MembersDialog } from './MembersDialog';
 import { ProjectDialog, useProjectRefresh } from './ProjectDialog';
 import { ColorDot, ROLE_LABELS, useProjectName } from './parts';
 import { abilities, type Project, useProject } from './queries';
+import { useLiveProject } from './live';
 
 // Kept out of the first load, with its drag-and-drop library: the list is the default view.
 const Board = lazy(() => import('../board/Board'));
@@ -140,6 +141,7 @@ export function ProjectPage({ id }: { id: number }) {
   const [opened, setOpened] = useState<Opened>(null);
   const [openTask, setOpenTask] = useOpenTask();
   const [editing, setEditing] = useState<Task | 'new' | null>(null);
+  useLiveProject(id);
 
   if (project.isPending) return <Loading block />;
   if (project.isError) {

@@ -16,6 +16,7 @@ import { DATETIME_INPUT_MAX, DATETIME_INPUT_MIN } from './dates';
 import { TASK_PRIORITIES, TASK_STATUSES } from './filters';
 import { EMPTY_TASK_FORM, formToInput, type TaskChanges, taskChanges, type TaskFormValues, valuesFromTask } from './form';
 import { PRIORITY_LABELS, STATUS_LABELS } from './parts';
+import { onRemoteSave } from '../projects/live';
 
 type FormField = 'title' | 'description' | 'status' | 'priority' | 'dueAt' | 'projectId' | 'assigneeId' | 'labelIds';
 const FORM_FIELDS: readonly string[] = ['title', 'description', 'status', 'priority', 'dueAt', 'projectId', 'assigneeId', 'labelIds'];
@@ -61,6 +62,14 @@ export function TaskEditor({ task, projectId, onClose }: { task: Task | null; pr
   const [notice, setNotice] = useState<string | null>(null);
   const [reloading, setReloading] = useState(false);
   const conflictBody = useId();
+  const me = useMe();
+  // Someone else saving this task meanwhile is said at once; the save itself is still guarded by the version.
+  useEffect(() => {
+    if (!base) return;
+    return onRemoteSave((save) => {
+      if (save.taskId === base.id && save.version > base.version && save.actorId !== me.data?.id) setNotice(t('live.savedElsewhere'));
+    });
+  }, [base, me.data?.id, t]);
 
   const create = useMutation(
     trpc.tasks.create.mutationOptions({

@@ -1,0 +1,116 @@
+import { type TRPCRouterRecord, tracked } from '@trpc/server';
+import { idSchema, limitSchema } from '@stm/validators';
+import { z } from 'zod';
+import type { LiveEvent, LiveMessage } from '../services/live';
+import { protectedProcedure } from '../trpc';
+import { timestamp } from './schemas';
+
+/** An event id as the stream sends it (`id:` of server-sent events), and as a client resumes from it. */
+const eventId = z.string().regex(/^\d{1,15}$/, 'An event id is digits');
+
+const resume = {
+  /** Set by `httpSubscriptionLink` when it reconnects: the id of the last event received. */
+  lastEventId: eventId.nullish(),
+};
+
+const projectStreamInput = z.strictObject({ projectId: z.number().int().positive(), ...resume });
+const userStreamInput = z.strictObject(resume);
+
+const changeEventOutput = z.object({
+  id: z.number().int(),
+  kind: z.string(),
+  entityId: z.number().int().nullable(),
+  projectId: z.number().int().nullable(),
+  actorId: z.number().int().nullable(),
+  payload: z.record(z.string(), z.unknown()),
+  at: timestamp,
+});
+
+/**
+ * What a stream sends, each as one server-sent event. `event`, `ready` and `refetch` carry an id
+ * (tRPC's `tracked`), so a client that reconnects resumes after the last one it received.
+ */
+export type LiveChange =
+  | { type: 'event'; event: Omit<LiveEvent, 'at'> & { at: string } }
+  | Exclude<LiveMessage, { type: 'event' }>;
+
+/** The stream as it goes out: every message with an id tracked under it, dates as ISO strings. */
+async function* sent(messages: AsyncGenerator<LiveMessage>) {
+  for await (const message of messages) {
+    if (message.type === 'event') {
+      const change: LiveChange = { type: 'event', event: { ...message.event, at: message.event.at.toISOString() } };
+      yield tracked(String(message.event.id), change);
+    } else if (message.type === 'closed') {
+      // Untracked: a client resumes from the last change it received, not from this.
+      yield message as LiveChange;
+    } else {
+      yield tracked(String(message.id), message as LiveChange);
+    }
+  }
+}
+
+const ownerOf = (user: { id: number; sessionId: string; signingKeyId: string; tokenExpiresAt: number }) => ({
+  userId: user.id,
+  sessionId: user.sessionId,
+  signingKeyId: user.signingKeyId,
+  tokenExpiresAt: user.tokenExpiresAt,
+});
+
+/**
+ * Changes as they happen, over server-sent events (tRPC's `httpSubscriptionLink`). Not part of
+ * the REST bridge: REST clients poll `GET /api/projects/{projectId}/events?after=<id>`.
+ */
+export const liveRouter = {
+  projectEvents: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/projects/{projectId}/events',
+        tags: ['projects'],
+        summary: "A project's changes since an event id",
+        description:
+          'How REST clients follow changes (tRPC clients subscribe to `live.project` over server-sent events instead). ' +
+          'Without `after`: no events, and `lastId`, where to start. Then ask with `after=<lastId>` every few seconds: the changes to tasks, ' +
+          'comments, members and the project after that id, oldest first, and the `lastId` to ask after next. `more`: ask again at once. ' +
+          '`refetch`: events after `after` are no longer kept (older than the retention); reload what you show and go on from `lastId`.',
+      },
+      refusals: ['NOT_FOUND'],
+    })
+    .input(
+      z.object({
+        projectId: idSchema,
+        after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('`lastId` of the previous answer'),
+        limit: limitSchema.describe('Events per answer, 1–100'),
+      }),
+    )
+    .output(z.object({ events: z.array(changeEventOutput), lastId: z.number().int(), more: z.boolean(), refetch: z.boolean() }))
+    .query(async ({ ctx, input }) => {
+      await ctx.services.projects.get(ctx.user, input.projectId);
+      return ctx.services.live.projectEventsAfter(input.projectId, input.after, input.limit);
+    }),
+
+
+  /**
+   * The changes to a project's tasks, comments and members and to the project itself, for anyone
+   * who may read it. Ends with a `closed` message when the caller's session, account, signing key
+   * or membership ends, or the access token expires (renew and resume).
+   */
+  project: protectedProcedure
+    .meta({ refusals: ['NOT_FOUND'] })
+    .input(projectStreamInput)
+    // Checked before the stream starts, so a refusal is the procedure's own, mapped like any other.
+    .subscription(async ({ ctx, input, signal }) => {
+      await ctx.services.projects.get(ctx.user, input.projectId);
+      const after = input.lastEventId == null ? null : Number(input.lastEventId);
+      return sent(ctx.services.live.project(ownerOf(ctx.user), input.projectId, after, signal ?? new AbortController().signal));
+    }),
+
+  /** Events for the caller alone (notifications), with the same endings as `project`. */
+  mine: protectedProcedure
+    .input(userStreamInput)
+    .subscription(({ ctx, input, signal }) => {
+      const after = input.lastEventId == null ? null : Number(input.lastEventId);
+      return sent(ctx.services.live.user(ownerOf(ctx.user), after, signal ?? new AbortController().signal));
+    }),
+} satisfies TRPCRouterRecord;
+

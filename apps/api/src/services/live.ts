@@ -1,0 +1,361 @@
+import { changeEvents, type DatabaseHandle } from '@stm/db';
+import type { Logger } from '../logger';
+
+/** One change as subscribers receive it. */
+export interface LiveEvent {
+  id: number;
+  kind: string;
+  /** The task, comment, member (user id) or project the event is about. */
+  entityId: number | null;
+  projectId: number | null;
+  actorId: number | null;
+  payload: Record<string, unknown>;
+  at: Date;
+}
+
+/**
+ * Why a stream stopped sending changes, for the client to act on:
+ * - `refetch`: some changes cannot be sent (`gap`: they were pruned or are too many to replay;
+ *   `too_slow`: the client did not read fast enough and its buffer filled). Reload what is shown,
+ *   then subscribe again from the id this message carries.
+ * - `closed`: `signed_out` (the session, the account or the signing key is no longer good: renew
+ *   the token or sign in), `token_expired` (renew the token and resume), `access_lost` (no longer
+ *   a member, or the project is gone), `server_closing` (resume, perhaps on another instance).
+ */
+export type LiveMessage =
+  | { type: 'event'; event: LiveEvent }
+  | { type: 'ready'; id: number }
+  | { type: 'refetch'; id: number; reason: 'gap' | 'too_slow' }
+  | { type: 'closed'; reason: 'signed_out' | 'token_expired' | 'access_lost' | 'server_closing' };
+
+export interface LiveOptions {
+  /** Events a stream may hold unread before it is cut off (`too_slow`). */
+  bufferSize: number;
+  /** How often every open stream's session, account, key and membership are checked (ms). */
+  checkIntervalMs: number;
+  /** Missed events replayed on resume at most; a larger gap is a `refetch`. */
+  maxReplay: number;
+  /** How long events are kept (ms); a resume from before that is a `refetch`. */
+  retentionMs: number;
+}
+
+export interface StreamOwner {
+  userId: number;
+  sessionId: string;
+  signingKeyId: string;
+  /** When the access token the stream was opened with expires (epoch seconds). */
+  tokenExpiresAt: number;
+}
+
+/** How many rows one read of the log takes; a busier log is read in several. */
+const READ_BATCH = 500;
+const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
+/** Checked when nothing was announced, in case an announcement was lost (a listener reconnecting). */
+const FALLBACK_POLL_MS = 5_000;
+
+class Stream {
+  readonly queue: LiveMessage[] = [];
+  /** Set once the stream must end; the message says why and is its last. */
+  final: LiveMessage | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(
+    readonly owner: StreamOwner,
+    readonly projectId: number | null,
+    private readonly bufferSize: number,
+  ) {}
+
+  push(message: LiveMessage) {
+    if (this.final) return;
+    if (this.queue.length >= this.bufferSize) {
+      // The buffer is given up whole: the client reloads instead of receiving a backlog.
+      this.queue.length = 0;
+      const id = message.type === 'event' ? message.event.id : 0;
+      this.end({ type: 'refetch', id, reason: 'too_slow' });
+      return;
+    }
+    this.queue.push(message);
+    this.#wake?.();
+  }
+
+  end(message: LiveMessage) {
+    if (this.final) return;
+    this.final = message;
+    this.#wake?.();
+  }
+
+  /** Resolves when there is something to send, or `signal` aborts. */
+  waitFor(signal: AbortSignal): Promise<void> {
+    if (this.queue.length > 0 || this.final || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#wake = undefined;
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.#wake = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+/**
+ * Live changes on one instance. Every instance listens for the database's announcement of new
+ * events (NOTIFY, sent at commit), reads the new rows once, and hands each to the streams open on
+ * it for that project or user: one read per batch, however many streams. Every
+ * `checkIntervalMs` one statement checks every open stream's session, account, signing key and
+ * membership, so a stream ends within about that long of any of them ending, on every instance.
+ */
+export class LiveHub {
+  readonly #byProject = new Map<number, Set<Stream>>();
+  readonly #byUser = new Map<number, Set<Stream>>();
+  readonly #streams = new Set<Stream>();
+  /** The newest event handed to this instance's streams. */
+  #cursor = 0;
+  #reading: Promise<void> | undefined;
+  #readAgain = false;
+  #listener: { close(): Promise<void> } | undefined;
+  readonly #timers: NodeJS.Timeout[] = [];
+  #checking = false;
+  #started: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(
+    private readonly database: DatabaseHandle,
+    private readonly log: Logger,
+    private readonly options: LiveOptions,
+  ) {}
+
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+
+  /** Starts listening (once); streams wait for it. */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start() {
+    this.#cursor = (await changeEvents.changeLogExtent(this.database.db)).newest;
+    this.#listener = await this.database.listen(changeEvents.CHANGE_CHANNEL, () => this.#read());
+    this.#timers.push(setInterval(() => void this.#check(), this.options.checkIntervalMs).unref());
+    this.#timers.push(setInterval(() => this.#streams.size > 0 && this.#read(), FALLBACK_POLL_MS).unref());
+    this.#timers.push(setInterval(() => void this.prune(), PRUNE_INTERVAL_MS).unref());
+  }
+
+  /**
+   * Ends every stream (`server_closing`) and refuses new ones: before the server closes, which
+   * waits for every open response to end.
+   */
+  closeStreams(): void {
+    this.#stopped = true;
+    for (const stream of this.#streams) stream.end({ type: 'closed', reason: 'server_closing' });
+  }
+
+  /** Ends every stream and stops listening. */
+  async stop(): Promise<void> {
+    this.closeStreams();
+    for (const timer of this.#timers.splice(0)) clearInterval(timer);
+    await this.#started?.catch(() => {});
+    await this.#listener?.close();
+    await this.#reading;
+  }
+
+  /** Removes events older than the retention; a stream resuming from before them is told to refetch. */
+  async prune(): Promise<number> {
+    try {
+      const removed = await changeEvents.pruneChangeEvents(this.database.db, new Date(Date.now() - this.options.retentionMs));
+      if (removed > 0) this.log.info({ removed }, 'old change events pruned');
+      return removed;
+    } catch (error) {
+      this.log.warn({ err: error }, 'pruning change events failed');
+      return 0;
+    }
+  }
+
+  /**
+   * The changes of one project from `lastEventId` on (or from now), until the stream ends or
+   * `signal` aborts. The caller was authorized to read the project before this is called.
+   */
+  project(owner: StreamOwner, projectId: number, lastEventId: number | null, signal: AbortSignal): AsyncGenerator<LiveMessage> {
+    return this.#stream(owner, projectId, lastEventId, signal);
+  }
+
+  /** The events addressed to the owner alone. */
+  user(owner: StreamOwner, lastEventId: number | null, signal: AbortSignal): AsyncGenerator<LiveMessage> {
+    return this.#stream(owner, null, lastEventId, signal);
+  }
+
+  async *#stream(owner: StreamOwner, projectId: number | null, lastEventId: number | null, signal: AbortSignal): AsyncGenerator<LiveMessage> {
+    if (this.#stopped) {
+      yield { type: 'closed', reason: 'server_closing' };
+      return;
+    }
+    await this.start();
+    const stream = new Stream(owner, projectId, this.options.bufferSize);
+    this.#add(stream);
+    const expiry = setTimeout(
+      () => stream.end({ type: 'closed', reason: 'token_expired' }),
+      Math.max(0, owner.tokenExpiresAt * 1000 - Date.now()),
+    );
+    try {
+      // Registered before the backlog is read: what commits meanwhile is both read and pushed,
+      // and the copy at or below what was already sent is skipped.
+      let sent = lastEventId ?? this.#cursor;
+      if (lastEventId === null) {
+        yield { type: 'ready', id: sent };
+      } else {
+        const backlog = await this.#backlog(projectId ?? owner.userId, projectId === null, lastEventId);
+        if (backlog === 'gap') {
+          const { newest } = await changeEvents.changeLogExtent(this.database.db);
+          yield { type: 'refetch', id: Math.max(newest, this.#cursor), reason: 'gap' };
+          return;
+        }
+        for (const event of backlog) {
+          yield { type: 'event', event };
+          sent = event.id;
+        }
+      }
+      while (!signal.aborted) {
+        await stream.waitFor(signal);
+        if (signal.aborted) return;
+        let message: LiveMessage | undefined;
+        while ((message = stream.queue.shift())) {
+          if (message.type === 'event' && message.event.id <= sent) continue;
+          if (message.type === 'event') sent = message.event.id;
+          yield message;
+        }
+        if (stream.final) {
+          yield stream.final;
+          return;
+        }
+      }
+    } finally {
+      clearTimeout(expiry);
+      this.#remove(stream);
+    }
+  }
+
+  /** The events after `afterId` for a project (or a user), or `gap` if some are gone or too many. */
+  async #backlog(scope: number, isUser: boolean, afterId: number): Promise<LiveEvent[] | 'gap'> {
+    const { db } = this.database;
+    const { prunedThrough } = await changeEvents.changeLogExtent(db);
+    if (afterId < prunedThrough) return 'gap';
+    const limit = this.options.maxReplay + 1;
+    const rows = isUser
+      ? await changeEvents.listUserChangeEventsAfter(db, scope, afterId, limit)
+      : await changeEvents.listProjectChangeEventsAfter(db, scope, afterId, limit);
+    if (rows.length > this.options.maxReplay) return 'gap';
+    return rows.map(toLiveEvent);
+  }
+
+  /**
+   * A page of a project's events after `afterId`, for clients that poll: `refetch` when some may be
+   * gone, and `lastId` to ask after next time (the newest event anywhere when there are no more,
+   * so an idle project's position keeps up with the log and is not pruned away from under it).
+   * Without `afterId`, no events: only where the log stands now.
+   */
+  async projectEventsAfter(projectId: number, afterId: number | undefined, limit: number): Promise<{ events: LiveEvent[]; lastId: number; refetch: boolean; more: boolean }> {
+    const { db } = this.database;
+    const extent = await changeEvents.changeLogExtent(db);
+    if (afterId === undefined) return { events: [], lastId: extent.newest, refetch: false, more: false };
+    if (afterId < extent.prunedThrough) return { events: [], lastId: extent.newest, refetch: true, more: false };
+    const rows = await changeEvents.listProjectChangeEventsAfter(db, projectId, afterId, limit + 1);
+    const more = rows.length > limit;
+    const events = rows.slice(0, limit).map(toLiveEvent);
+    const lastId = more ? (events.at(-1)?.id ?? afterId) : Math.max(afterId, extent.newest, events.at(-1)?.id ?? 0);
+    return { events, lastId, refetch: false, more };
+  }
+
+  #add(stream: Stream) {
+    this.#streams.add(stream);
+    const index = stream.projectId === null ? this.#byUser : this.#byProject;
+    const key = stream.projectId ?? stream.owner.userId;
+    let set = index.get(key);
+    if (!set) index.set(key, (set = new Set()));
+    set.add(stream);
+  }
+
+  #remove(stream: Stream) {
+    if (!this.#streams.delete(stream)) return;
+    const index = stream.projectId === null ? this.#byUser : this.#byProject;
+    const key = stream.projectId ?? stream.owner.userId;
+    const set = index.get(key);
+    set?.delete(stream);
+    if (set?.size === 0) index.delete(key);
+  }
+
+  /** Reads what is new, once however many announcements arrive meanwhile. */
+  #read() {
+    if (this.#reading) {
+      this.#readAgain = true;
+      return;
+    }
+    this.#reading = this.#readAll()
+      .catch((error: unknown) => this.log.warn({ err: error }, 'reading change events failed'))
+      .finally(() => {
+        this.#reading = undefined;
+        if (this.#readAgain && !this.#stopped) {
+          this.#readAgain = false;
+          this.#read();
+        }
+      });
+  }
+
+  async #readAll() {
+    for (;;) {
+      const rows = await changeEvents.listChangeEventsAfter(this.database.db, this.#cursor, READ_BATCH);
+      for (const row of rows) this.#dispatch(toLiveEvent(row), row.user_id);
+      if (rows.length < READ_BATCH) return;
+    }
+  }
+
+  #dispatch(event: LiveEvent, userId: number | null) {
+    this.#cursor = event.id;
+    const streams = event.projectId !== null ? this.#byProject.get(event.projectId) : userId !== null ? this.#byUser.get(userId) : undefined;
+    if (!streams) return;
+    const message: LiveMessage = { type: 'event', event };
+    for (const stream of streams) {
+      stream.push(message);
+      // A change of access ends the stream at once rather than at the next check.
+      if (event.kind === 'project.deleted' || (event.kind === 'member.removed' && event.entityId === stream.owner.userId)) {
+        stream.end({ type: 'closed', reason: 'access_lost' });
+      }
+    }
+  }
+
+  /** Ends the streams whose caller no longer stands: one statement for all of them. */
+  async #check() {
+    if (this.#checking || this.#streams.size === 0) return;
+    this.#checking = true;
+    try {
+      const streams = [...this.#streams];
+      const standing = await changeEvents.checkStreams(
+        this.database.db,
+        streams.map((s) => ({ sessionId: s.owner.sessionId, userId: s.owner.userId, kid: s.owner.signingKeyId, projectId: s.projectId })),
+      );
+      streams.forEach((stream, n) => {
+        const now = standing[n];
+        if (!now?.signedIn) stream.end({ type: 'closed', reason: 'signed_out' });
+        else if (!now.canRead) stream.end({ type: 'closed', reason: 'access_lost' });
+      });
+    } catch (error) {
+      this.log.warn({ err: error }, 'checking live streams failed');
+    } finally {
+      this.#checking = false;
+    }
+  }
+}
+
+function toLiveEvent(row: changeEvents.ChangeEventRow): LiveEvent {
+  return {
+    id: row.id,
+    kind: row.kind,
+    entityId: row.entity_id,
+    projectId: row.project_id,
+    actorId: row.actor_id,
+    payload: row.payload,
+    at: row.created_at,
+  };
+}

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { buildStm, startApi, type StmUser, stmUser, type TestApi } from './harness';
+
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 180_000 });
+
+let api: TestApi;
+let buildDir: string;
+let stm: string;
+let carol: StmUser;
+
+beforeAll(async () => {
+  buildDir = await mkdtemp(path.join(os.tmpdir(), 'stm-cli-build-'));
+  [api, stm] = await Promise.all([startApi(), buildStm(buildDir)]);
+  await api.register('carol');
+  carol = await stmUser(api, stm);
+  expect((await carol.login('carol')).code).toBe(0);
+});
+
+afterAll(async () => {
+  await carol?.dispose();
+  await api?.close();
+  if (buildDir) await rm(buildDir, { recursive: true, force: true });
+});
+
+it('tasks watch prints changes made elsewhere as they happen, one JSON object a line, until interrupted', async () => {
+  const token = await api.signIn('carol');
+  const project = await api.caller(token).projects.create({ name: 'Watched', description: '', color: 'teal' });
+  const watcher = spawn(process.execPath, [stm, 'tasks', 'watch', '--project', 'Watched', '--json'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: carol.configDir, STM_CONFIG_DIR: carol.configDir, STM_API_URL: api.url, TZ: 'UTC' },
+  });
+  const exited = new Promise<number | null>((resolve) => watcher.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  watcher.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const lines = createInterface({ input: watcher.stdout })[Symbol.asyncIterator]();
+  try {
+    // Told on standard error once the project is found; the stream opens right after.
+    await vi.waitFor(() => expect(stderr).toContain('Watching Watched'), { timeout: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const task = await api.caller(token).tasks.create({ projectId: project.id, title: 'From elsewhere' });
+    await api.caller(token).tasks.update({ id: task.id, status: 'done' });
+    const line = async () => {
+      const next = await Promise.race([lines.next(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no line; stderr: ${stderr}`)), 15_000))]);
+      return JSON.parse(next.value as string);
+    };
+    const first = await line();
+    const second = await line();
+    expect(first).toMatchObject({ type: 'event', event: { kind: 'task.created', entityId: task.id, payload: { task: { title: 'From elsewhere' } } } });
+    expect(second).toMatchObject({ type: 'event', event: { kind: 'task.updated', entityId: task.id, payload: { task: { status: 'done' } } } });
+    watcher.kill('SIGINT');
+    expect(await exited).toBe(0);
+  } finally {
+    watcher.kill('SIGKILL');
+  }
+});

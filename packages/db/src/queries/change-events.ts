@@ -1,0 +1,154 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../schema';
+
+/** The channel every instance listens on; a notification carries the newest event id as text. */
+export const CHANGE_CHANNEL = 'stm_change_events';
+
+/**
+ * Held from the first event of a transaction to its end (an advisory transaction lock), so event
+ * ids are handed out in commit order: a reader that has seen id N has seen every committed event
+ * below N, and resuming "after N" misses nothing. Without it a transaction that took id 10 could
+ * commit after one that took 11, and a reader already past 11 would never see 10. Writers of
+ * events therefore take turns from their first event to their commit, which is why callers record
+ * events as the last statements of their transactions.
+ */
+const CHANGE_EVENTS_LOCK = 0x73746d01;
+
+export interface NewChangeEvent {
+  projectId: number | null;
+  userId: number | null;
+  kind: string;
+  entityId: number | null;
+  actorId: number | null;
+  payload: Record<string, unknown>;
+}
+
+export interface ChangeEventRow {
+  id: number;
+  project_id: number | null;
+  user_id: number | null;
+  kind: string;
+  entity_id: number | null;
+  actor_id: number | null;
+  payload: Record<string, unknown>;
+  created_at: Date;
+}
+
+const COLUMNS = ['id', 'project_id', 'user_id', 'kind', 'entity_id', 'actor_id', 'payload', 'created_at'] as const;
+
+/**
+ * Appends events in the caller's transaction and tells every listener once it commits
+ * (`pg_notify` is delivered at commit, and never for a transaction that rolls back).
+ */
+export async function appendChangeEvents(trx: Kysely<Database>, events: NewChangeEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await sql`select pg_advisory_xact_lock(${CHANGE_EVENTS_LOCK})`.execute(trx);
+  const values = events.map((event) => ({
+    project_id: event.projectId,
+    user_id: event.userId,
+    kind: event.kind,
+    entity_id: event.entityId,
+    actor_id: event.actorId,
+    payload: JSON.stringify(event.payload),
+  }));
+  await trx
+    .with('added', (db) => db.insertInto('change_events').values(values).returning('id'))
+    .selectFrom('added')
+    .select(sql<string>`pg_notify(${CHANGE_CHANNEL}, max(added.id)::text)`.as('notified'))
+    .execute();
+}
+
+/** Events after `afterId`, oldest first: every instance reads each batch once for all its streams. */
+export async function listChangeEventsAfter(db: Kysely<Database>, afterId: number, limit: number): Promise<ChangeEventRow[]> {
+  return db.selectFrom('change_events').select(COLUMNS).where('id', '>', afterId).orderBy('id').limit(limit).execute() as Promise<ChangeEventRow[]>;
+}
+
+/** One project's events after `afterId`, oldest first. */
+export async function listProjectChangeEventsAfter(db: Kysely<Database>, projectId: number, afterId: number, limit: number): Promise<ChangeEventRow[]> {
+  return db
+    .selectFrom('change_events')
+    .select(COLUMNS)
+    .where('project_id', '=', projectId)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute() as Promise<ChangeEventRow[]>;
+}
+
+/** One user's own events after `afterId`, oldest first. */
+export async function listUserChangeEventsAfter(db: Kysely<Database>, userId: number, afterId: number, limit: number): Promise<ChangeEventRow[]> {
+  return db
+    .selectFrom('change_events')
+    .select(COLUMNS)
+    .where('user_id', '=', userId)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute() as Promise<ChangeEventRow[]>;
+}
+
+/**
+ * The log's extent: `newest`, the id of the latest event (0 if none was ever recorded), and
+ * `prunedThrough`, the highest id that may have existed and is gone (pruned, or not carried by a
+ * restore). A reader resuming after an id below `prunedThrough` may have missed events.
+ */
+export async function changeLogExtent(db: Kysely<Database>): Promise<{ newest: number; prunedThrough: number }> {
+  const { rows } = await sql<{ oldest: string | number | null; newest: string | number | null; issued: string | number }>`
+    select (select min(id) from change_events) as oldest,
+           (select max(id) from change_events) as newest,
+           (select case when is_called then last_value else 0 end from change_events_id_seq) as issued`.execute(db);
+  const row = rows[0];
+  const issued = Number(row?.issued ?? 0);
+  if (row?.oldest === null || row?.oldest === undefined) return { newest: issued, prunedThrough: issued };
+  return { newest: Number(row.newest), prunedThrough: Number(row.oldest) - 1 };
+}
+
+/**
+ * Removes events older than `before`, but never the newest one, so the log's extent stays known
+ * (`changeLogExtent`). Returns how many went.
+ */
+export async function pruneChangeEvents(db: Kysely<Database>, before: Date): Promise<number> {
+  const result = await db
+    .deleteFrom('change_events')
+    .where('created_at', '<', before)
+    .where('id', '<', (eb) => eb.selectFrom('change_events').select((e) => e.fn.max('id').as('newest')))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export interface StreamCredentials {
+  sessionId: string;
+  userId: number;
+  kid: string;
+  /** The project a stream follows; null for a user's own stream. */
+  projectId: number | null;
+}
+
+export interface StreamStanding {
+  /** The session is live, the account active and the signing key not revoked. */
+  signedIn: boolean;
+  /** The project still exists and the user may read it (a member, or an administrator). */
+  canRead: boolean;
+}
+
+/**
+ * Whether each open stream's caller still stands, in one statement for all of an instance's
+ * streams: the same checks as every request's authentication, and the project's membership.
+ */
+export async function checkStreams(db: Kysely<Database>, streams: StreamCredentials[]): Promise<StreamStanding[]> {
+  if (streams.length === 0) return [];
+  const { rows } = await sql<{ n: number; signed_in: boolean; can_read: boolean }>`
+    select x.n,
+      (u.id is not null and exists (select 1 from signing_keys k where k.kid = x.kid and k.revoked_at is null)) as signed_in,
+      (x.project_id is null or exists (
+        select 1 from projects p where p.id = x.project_id
+          and (u.role = 'admin' or exists (select 1 from project_members m where m.project_id = p.id and m.user_id = x.user_id))
+      )) as can_read
+    from unnest(${streams.map((_, n) => n)}::int[], ${streams.map((s) => s.sessionId)}::uuid[], ${streams.map((s) => s.userId)}::int[],
+                ${streams.map((s) => s.kid)}::text[], ${streams.map((s) => s.projectId)}::int[]) as x(n, session_id, user_id, kid, project_id)
+    left join sessions s on s.id = x.session_id and s.user_id = x.user_id and s.revoked_at is null and s.expires_at > now()
+    left join users u on u.id = s.user_id and u.is_active`.execute(db);
+  const standing: StreamStanding[] = streams.map(() => ({ signedIn: false, canRead: false }));
+  for (const row of rows) standing[row.n] = { signedIn: row.signed_in, canRead: row.can_read };
+  return standing;
+}
