@@ -6,6 +6,7 @@ import { commentsRouter } from './comments';
 import { keysRouter } from './keys';
 import { labelsRouter } from './labels';
 import { membersRouter } from './members';
+import { notificationsRouter } from './notifications';
 import { adminProjectsRouter, projectsRouter } from './projects';
 import { settingsRouter } from './settings';
 import { tasksRouter } from './tasks';
@@ -18,6 +19,7 @@ export const appRouter = router({
   members: membersRouter,
   labels: labelsRouter,
   comments: commentsRouter,
+  notifications: notificationsRouter,
   admin: router({
     keys: keysRouter,
     projects: adminProjectsRouter,
