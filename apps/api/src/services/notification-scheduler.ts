@@ -60,7 +60,6 @@ export class NotificationScheduler {
       const digests = await this.#digests(trx, now);
       return { dueSoon, overdue, digests };
     });
-    if (result && result.digests > 0) this.mail.kick();
     return result;
   }
 
@@ -131,6 +130,10 @@ export class NotificationScheduler {
     const run = () => {
       if (this.#running) return;
       this.#running = this.tick()
+        .then((result) => {
+          // Digests just committed go out now rather than at the next mail poll.
+          if (result && result.digests > 0) this.mail.kick();
+        })
         .catch((error: unknown) => this.log.warn({ err: error }, 'notifications run failed'))
         .finally(() => {
           this.#running = undefined;
