@@ -31,7 +31,7 @@ describe('the notifications scheduler', () => {
   it('three instances, one due-soon notification each, never two', async () => {
     const people = [await signUp(first, 'sched_a'), await signUp(first, 'sched_b'), await signUp(first, 'sched_c')];
     const now = new Date();
-    const tasks = [];
+    const tasks: { id: number; dueAt: string | null }[] = [];
     for (const [i, who] of people.entries()) {
       tasks.push(await first.caller(who.accessToken).tasks.create({ title: `Due soon ${i}`, dueAt: new Date(now.getTime() + (i + 2) * HOUR).toISOString() }));
     }
