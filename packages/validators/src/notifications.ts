@@ -8,13 +8,12 @@ export const notificationKindSchema = z.enum(notificationKinds);
 export const mailLanguages = ['en', 'es'] as const;
 export type MailLanguage = (typeof mailLanguages)[number];
 
-export const listNotificationsInput = z
-  .object({
-    unread: queryBoolean.optional().describe('true: only those not yet read'),
-    limit: limitSchema.describe('Items per page, 1–100'),
-    cursor: cursorSchema.optional().describe('`nextCursor` of the previous page'),
-  })
-  .strict();
+// Not strict: the console's paged lists send tRPC's own `direction` beside the cursor.
+export const listNotificationsInput = z.object({
+  unread: queryBoolean.optional().describe('true: only those not yet read'),
+  limit: limitSchema.describe('Items per page, 1–100'),
+  cursor: cursorSchema.optional().describe('`nextCursor` of the previous page'),
+});
 
 export const markNotificationReadInput = z.object({ id: idSchema }).strict();
 
