@@ -159,21 +159,32 @@ describe('notifications', () => {
         language: null,
       });
       const chosen = { ...defaults, kinds: { ...defaults.kinds, assigned: { inApp: false, mail: true } }, email: 'gus@example.test', language: 'es' as const };
-      const response = await rest(t.app, 'PUT', '/api/notifications/preferences', { token: gus.token, body: chosen });
+      const response = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: gus.token, body: chosen });
       expect(response.statusCode, response.body).toBe(200);
       expect(json(response)).toEqual(chosen);
       expect(await gus.calls.notifications.preferences({})).toEqual(chosen);
     });
 
-    it('refuses preferences that are incomplete or malformed, field by field', async () => {
+    it('changes only what is sent, and refuses what is malformed, field by field, changing nothing', async () => {
       const defaults = await ana.calls.notifications.preferences({});
-      const missing = await rejection(ana.calls.notifications.updatePreferences({ ...defaults, kinds: { assigned: { inApp: true, mail: true } } } as never));
-      expect(missing).toMatchObject({ code: 'BAD_REQUEST' });
-      const badMail = await rest(t.app, 'PUT', '/api/notifications/preferences', { token: ana.token, body: { ...defaults, email: 'not an address' } });
+      const changed = await ana.calls.notifications.updatePreferences({ kinds: { overdue: { inApp: false, mail: false } } });
+      expect(changed).toEqual({ ...defaults, kinds: { ...defaults.kinds, overdue: { inApp: false, mail: false } } });
+      const withMail = json(await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { email: 'ana@example.test' } }));
+      expect(withMail).toEqual({ ...changed, email: 'ana@example.test' });
+
+      const halfChannel = await rejection(ana.calls.notifications.updatePreferences({ kinds: { assigned: { inApp: true } } } as never));
+      expect(halfChannel).toMatchObject({ code: 'BAD_REQUEST' });
+      const unknownKind = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { kinds: { birthday: { inApp: true, mail: true } } } });
+      expect(unknownKind.statusCode).toBe(400);
+      const badMail = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { email: 'not an address' } });
       expect(badMail.statusCode).toBe(400);
       expect(json(badMail).fieldErrors).toHaveProperty('email');
-      const badLanguage = await rest(t.app, 'PUT', '/api/notifications/preferences', { token: ana.token, body: { ...defaults, language: 'fr' } });
+      const headerInjection = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { email: 'ana@example.test\r\nBcc: x@example.test' } });
+      expect(headerInjection.statusCode).toBe(400);
+      const badLanguage = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { language: 'fr' } });
       expect(badLanguage.statusCode).toBe(400);
+      expect(await ana.calls.notifications.preferences({})).toEqual(withMail);
+      await ana.calls.notifications.updatePreferences({ ...defaults });
       expect(await ana.calls.notifications.preferences({})).toEqual(defaults);
     });
 

@@ -35,6 +35,16 @@ export const notificationPreferencesSchema = z
   .strict();
 export type NotificationPreferences = z.infer<typeof notificationPreferencesSchema>;
 
+/** A change of preferences: only what is sent changes (a kind's channels are sent together). */
+export const updateNotificationPreferencesInput = z
+  .object({
+    kinds: z.object(Object.fromEntries(notificationKinds.map((kind) => [kind, channelSchema.optional()])) as Record<NotificationKind, z.ZodOptional<typeof channelSchema>>).strict().optional(),
+    email: notificationPreferencesSchema.shape.email.optional(),
+    language: notificationPreferencesSchema.shape.language.optional(),
+  })
+  .strict();
+export type UpdateNotificationPreferences = z.infer<typeof updateNotificationPreferencesInput>;
+
 /** What a person gets before choosing: everything in the app, and by mail once they give an address. */
 export const defaultNotificationChannels: Record<NotificationKind, { inApp: boolean; mail: boolean }> = {
   assigned: { inApp: true, mail: true },

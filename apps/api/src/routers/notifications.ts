@@ -1,5 +1,5 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { listNotificationsInput, markNotificationReadInput, notificationKinds, notificationPreferencesSchema } from '@stm/validators';
+import { listNotificationsInput, markNotificationReadInput, notificationKinds, notificationPreferencesSchema, updateNotificationPreferencesInput } from '@stm/validators';
 import { z } from 'zod';
 import { protectedProcedure } from '../trpc';
 import { okOutput, pageOutput, timestamp, userRefOutput } from './schemas';
@@ -66,15 +66,15 @@ export const notificationsRouter = {
   updatePreferences: protectedProcedure
     .meta({
       openapi: {
-        method: 'PUT',
+        method: 'PATCH',
         path: '/notifications/preferences',
         tags,
         summary: 'Choose which notifications you get, in the app and by mail',
         description:
-          'Every kind with both channels. Mail goes to `email` (none: no mail), at most one digest per `MAIL_DIGEST_MINUTES`, in `language` (null: the server\'s default).',
+          'Only what is sent changes; a kind is sent with both its channels. Mail goes to `email` (null: no mail), at most one digest per `MAIL_DIGEST_MINUTES`, in `language` (null: the server\'s default). Answers all your preferences.',
       },
     })
-    .input(notificationPreferencesSchema)
+    .input(updateNotificationPreferencesInput)
     .output(notificationPreferencesSchema)
     .mutation(({ ctx, input }) => ctx.services.notifications.updatePreferences(ctx.user, input)),
 } satisfies TRPCRouterRecord;

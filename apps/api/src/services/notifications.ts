@@ -1,5 +1,5 @@
 import { type Database, type Kysely, notifications, type NotificationKind } from '@stm/db';
-import { defaultNotificationChannels, type NotificationPreferences } from '@stm/validators';
+import { defaultNotificationChannels, type NotificationPreferences, type UpdateNotificationPreferences } from '@stm/validators';
 import { z } from 'zod';
 import { DomainError } from '../errors';
 import type { Caller } from './access';
@@ -148,8 +148,22 @@ export class NotificationsService {
     return { kinds: channelsOf(stored?.kinds), email: stored?.email ?? null, language: stored?.language ?? null };
   }
 
-  async updatePreferences(caller: Caller, input: NotificationPreferences): Promise<NotificationPreferences> {
-    await notifications.upsertPreferences(this.db, caller.id, input);
-    return this.preferences(caller);
+  /** Changes what is sent, keeps the rest; in one transaction, so two changes at once both count. */
+  async updatePreferences(caller: Caller, change: UpdateNotificationPreferences): Promise<NotificationPreferences> {
+    return this.db.transaction().execute(async (trx) => {
+      await notifications.lockPreferences(trx, caller.id);
+      const [stored] = await notifications.findPreferences(trx, [caller.id]);
+      const kinds = channelsOf(stored?.kinds);
+      for (const [kind, channels] of Object.entries(change.kinds ?? {}) as [NotificationKind, { inApp: boolean; mail: boolean } | undefined][]) {
+        if (channels) kinds[kind] = channels;
+      }
+      const next: NotificationPreferences = {
+        kinds,
+        email: change.email === undefined ? (stored?.email ?? null) : change.email,
+        language: change.language === undefined ? (stored?.language ?? null) : change.language,
+      };
+      await notifications.upsertPreferences(trx, caller.id, next);
+      return next;
+    });
   }
 }

@@ -131,6 +131,12 @@ export async function findPreferences(db: Kysely<Database>, userIds: number[]) {
 
 export type PreferencesRow = Awaited<ReturnType<typeof findPreferences>>[number];
 
+/** Makes the person's preferences row if missing and locks it until the transaction ends: changes take turns. */
+export async function lockPreferences(db: Kysely<Database>, userId: number): Promise<void> {
+  await db.insertInto('notification_preferences').values({ user_id: userId }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
+  await db.selectFrom('notification_preferences').select('user_id').where('user_id', '=', userId).forUpdate().execute();
+}
+
 export async function upsertPreferences(
   db: Kysely<Database>,
   userId: number,
