@@ -135,6 +135,24 @@ const environmentSchema = z.object({
   OTEL_SDK_DISABLED: booleanString.default(false),
   /** The share of new traces recorded (a caller's sampled flag is always followed). */
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  MAIL_FROM: z.string().min(3).default('Secure Task Manager <no-reply@localhost>'),
+  MAIL_OUTBOX_DIR: z.string().min(1).optional(),
+  MAIL_LANGUAGE: z.enum(['en', 'es']).default('en'),
+  MAIL_DIGEST_MINUTES: positiveInt.default(60),
+  MAIL_MAX_ATTEMPTS: positiveInt.default(8),
+  MAIL_RETRY_BASE_MS: positiveInt.default(30_000),
+  MAIL_POLL_MS: z.union([z.literal('off'), positiveInt]).default(5_000),
+  NOTIFICATIONS_INTERVAL_MS: z.union([z.literal('off'), positiveInt]).default(60_000),
+  PUBLIC_URL: z
+    .string()
+    .url()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
 });
 
 export type Environment = z.input<typeof environmentSchema>;
@@ -219,6 +237,25 @@ export interface AppConfig {
    * recorded) unless an OTLP endpoint is set.
    */
   tracing: { tracesUrl: string; serviceName: string; sampleRatio: number } | undefined;
+  mail: {
+    /** SMTP server to deliver through (may hold a password: never logged); unset: `.eml` files in `outboxDir`. */
+    smtpUrl: string | undefined;
+    from: string;
+    outboxDir: string;
+    /** The language of mail to someone who chose none. */
+    language: 'en' | 'es';
+    /** At most one notification digest per person per this many minutes. */
+    digestMinutes: number;
+    maxAttempts: number;
+    /** The wait after the first failed attempt; doubled after each further one (at most an hour). */
+    retryBaseMs: number;
+    /** How often each instance looks for mail to deliver; undefined (`off`): only when told to (tests). */
+    pollMs: number | undefined;
+  };
+  /** How often the notifications scheduler runs (due soon, overdue, digests); undefined (`off`): never by itself (tests). */
+  notificationsIntervalMs: number | undefined;
+  /** Where people reach the console, for links in mail (e.g. `https://tasks.example.com`); unset: mail carries no links. */
+  publicUrl: string | undefined;
 }
 
 /** A stricter per-address budget a procedure may declare in its meta; each has its own settings. */
@@ -372,6 +409,18 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     consoleDir: resolveConsoleDir(env.CONSOLE_DIR),
     legacyRoutes: env.LEGACY_ROUTES,
     tracing: tracingConfig(env),
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      outboxDir: path.resolve(env.MAIL_OUTBOX_DIR ?? path.join(dataDir, 'mail-outbox')),
+      language: env.MAIL_LANGUAGE,
+      digestMinutes: env.MAIL_DIGEST_MINUTES,
+      maxAttempts: env.MAIL_MAX_ATTEMPTS,
+      retryBaseMs: env.MAIL_RETRY_BASE_MS,
+      pollMs: env.MAIL_POLL_MS === 'off' ? undefined : env.MAIL_POLL_MS,
+    },
+    notificationsIntervalMs: env.NOTIFICATIONS_INTERVAL_MS === 'off' ? undefined : env.NOTIFICATIONS_INTERVAL_MS,
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
   };
 }
 

@@ -58,7 +58,11 @@ export async function fill(place: Place): Promise<Filled> {
     await aliceCalls.members.add({ projectId: project.id, username: 'bob_backup', role: 'editor' });
     const label = await aliceCalls.labels.create({ projectId: project.id, name: 'Ünïcode label', color: 'pink' });
     const shared = await aliceCalls.tasks.create({ projectId: project.id, title: 'Shared task', assigneeId: bob.user.id, labelIds: [label.id] });
+    // Notifications (Bob's assignment, Alice's mention) and, as Alice gives an address, a digest in the mail outbox.
+    const alicePreferences = await aliceCalls.notifications.preferences({});
+    await aliceCalls.notifications.updatePreferences({ ...alicePreferences, email: 'alice@example.test', language: 'es' });
     await t.caller(bob.accessToken).comments.create({ taskId: shared.id, body: 'On it, @alice_backup.\nSecond line' });
+    await t.app.services.notificationScheduler.tick();
 
     const adminCalls = t.caller(admin.accessToken);
     await adminCalls.settings.update({ registrationOpen: true, passwordMinLength: 10 });
@@ -95,7 +99,10 @@ export const APP_TABLES = [
   'audit_events',
   'change_events',
   'labels',
+  'mail_outbox',
   'migration_notes',
+  'notification_preferences',
+  'notifications',
   'password_reset_tokens',
   'project_members',
   'projects',

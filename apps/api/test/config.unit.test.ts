@@ -163,3 +163,31 @@ describe('TRUST_PROXY', () => {
     expect(parseTrustProxy(value)).toEqual(expected);
   });
 });
+
+describe('mail and notifications', () => {
+  it('write .eml files under DATA_DIR unless SMTP_URL is set, with digests hourly and the scheduler every minute', () => {
+    const config = loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG, DATA_DIR: '/srv/stm' });
+    expect(config.mail).toEqual({
+      smtpUrl: undefined,
+      from: 'Secure Task Manager <no-reply@localhost>',
+      outboxDir: path.resolve('/srv/stm/mail-outbox'),
+      language: 'en',
+      digestMinutes: 60,
+      maxAttempts: 8,
+      retryBaseMs: 30_000,
+      pollMs: 5_000,
+    });
+    expect(config.notificationsIntervalMs).toBe(60_000);
+    expect(config.publicUrl).toBeUndefined();
+    const set = loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG, SMTP_URL: 'smtps://u:p@mail.example.com:465', MAIL_LANGUAGE: 'es', NOTIFICATIONS_INTERVAL_MS: 'off', PUBLIC_URL: 'https://tasks.example.com/' });
+    expect(set.mail).toMatchObject({ smtpUrl: 'smtps://u:p@mail.example.com:465', language: 'es' });
+    expect(set.notificationsIntervalMs).toBeUndefined();
+    expect(set.publicUrl).toBe('https://tasks.example.com');
+  });
+
+  it('refuse an SMTP_URL that is no SMTP URL, an unknown language and a zero digest window', () => {
+    expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, SMTP_URL: 'http://mail.example.com' }).join()).toMatch(/SMTP_URL/);
+    expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, MAIL_LANGUAGE: 'fr' }).join()).toMatch(/MAIL_LANGUAGE/);
+    expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, MAIL_DIGEST_MINUTES: '0' }).join()).toMatch(/MAIL_DIGEST_MINUTES/);
+  });
+});

@@ -50,6 +50,9 @@ export function testConfig(environment: Record<string, string> = {}): AppConfig 
     CONSOLE_DIR: '',
     RATE_LIMIT_MAX: '100000',
     AUTH_RATE_LIMIT_MAX: '100000',
+    // Background timers that write would race the tests' own steps: tests run them by hand.
+    NOTIFICATIONS_INTERVAL_MS: 'off',
+    MAIL_POLL_MS: 'off',
     ...environment,
   });
 }

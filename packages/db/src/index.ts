@@ -17,6 +17,8 @@ export * as audit from './queries/audit';
 export * as changeEvents from './queries/change-events';
 export * as comments from './queries/comments';
 export * as labels from './queries/labels';
+export * as mailOutbox from './queries/mail-outbox';
+export * as notifications from './queries/notifications';
 export * as passwordResets from './queries/password-resets';
 export * as projects from './queries/projects';
 export * as sessions from './queries/sessions';

@@ -212,6 +212,61 @@ export interface ChangeEventsTable {
   created_at: CreatedAt;
 }
 
+export const notificationKinds = ['assigned', 'mentioned', 'commented', 'due_soon', 'overdue'] as const;
+export type NotificationKind = (typeof notificationKinds)[number];
+
+/** Something that concerns one person (see the notifications migration). */
+export interface NotificationsTable {
+  id: Generated<number>;
+  user_id: number;
+  kind: NotificationKind;
+  task_id: number;
+  /** Who did it; null for the scheduler's and once that account is deleted. */
+  actor_id: number | null;
+  comment_id: number | null;
+  /** What the list shows without another read: the task's title, its due time. */
+  details: ColumnType<Record<string, unknown>, string | undefined, never>;
+  /** Unique per user when set: the same time-based event is never notified twice. */
+  dedupe_key: string | null;
+  in_app: ColumnType<boolean, boolean | undefined, never>;
+  mail_wanted: ColumnType<boolean, boolean | undefined, never>;
+  mailed_at: NullableTimestamp;
+  read_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+export interface NotificationPreferencesTable {
+  user_id: number;
+  /** `{ "<kind>": { "inApp": boolean, "mail": boolean } }`; a kind missing takes the default. */
+  kinds: ColumnType<Record<string, { inApp?: boolean; mail?: boolean }>, string | undefined, string>;
+  /** Where notification mail goes; none, no mail. */
+  email: string | null;
+  /** The language of mail to this person; null: the server's `MAIL_LANGUAGE`. */
+  language: 'en' | 'es' | null;
+  last_digest_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
+/** A message to send: written in the transaction that decided it, delivered after by a worker. */
+export interface MailOutboxTable {
+  id: Generated<number>;
+  kind: string;
+  user_id: number | null;
+  to_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  /** A worker holds the message until then; past it, another may take it over. */
+  locked_until: NullableTimestamp;
+  last_error: string | null;
+  sent_at: NullableTimestamp;
+  /** Given up after the last attempt. */
+  failed_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -230,6 +285,9 @@ export interface Database {
   user_usage: UserUsageTable;
   migration_notes: MigrationNotesTable;
   change_events: ChangeEventsTable;
+  notifications: NotificationsTable;
+  notification_preferences: NotificationPreferencesTable;
+  mail_outbox: MailOutboxTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

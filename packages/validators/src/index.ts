@@ -1,6 +1,7 @@
 export * from './audit';
 export * from './auth';
 export * from './common';
+export * from './notifications';
 export * from './projects';
 export * from './settings';
 export * from './tasks';

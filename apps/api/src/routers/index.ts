@@ -7,6 +7,7 @@ import { keysRouter } from './keys';
 import { labelsRouter } from './labels';
 import { liveRouter } from './live';
 import { membersRouter } from './members';
+import { notificationsRouter } from './notifications';
 import { adminProjectsRouter, projectsRouter } from './projects';
 import { settingsRouter } from './settings';
 import { tasksRouter } from './tasks';
@@ -20,6 +21,7 @@ export const appRouter = router({
   labels: labelsRouter,
   comments: commentsRouter,
   live: liveRouter,
+  notifications: notificationsRouter,
   admin: router({
     keys: keysRouter,
     projects: adminProjectsRouter,

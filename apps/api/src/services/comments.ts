@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DomainError } from '../errors';
 import { authorize, type Caller, factsOfTask } from './access';
 import type { ClientInfo } from './audit';
+import type { NotificationsService } from './notifications';
 import { decodeCursor, type Page, pageOf, rowId } from './cursor';
 import { auditAdministered, type ProjectCaller } from './projects';
 import type { Quotas } from './quotas';
@@ -58,6 +59,7 @@ export class CommentsService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly quotas: Quotas,
+    private readonly notifications: NotificationsService,
   ) {}
 
   /** A task's comments, oldest first. */
@@ -78,6 +80,7 @@ export class CommentsService {
       const id = await comments.insertComment(trx, { taskId: input.taskId, authorId: caller.id, body: input.body, mentions });
       await this.quotas.assertWithin(trx, caller, 'comments');
       await recordTaskEvents(trx, [{ kind: 'commented', details: { commentId: id }, taskId: input.taskId, projectId, actorId: caller.id }]);
+      await this.notifications.commented(trx, { taskId: input.taskId, commentId: id, actorId: caller.id, mentions });
       await auditAdministered(trx, caller, access, { id: projectId, name: projectName }, client, 'comments.create', { taskId: input.taskId, commentId: id });
       const comment = toComment((await comments.findComment(trx, id)) as comments.CommentRow);
       await recordChange(trx, { projectId, kind: 'comment.created', entityId: id, actorId: caller.id, payload: { taskId: input.taskId, comment } });

@@ -11,6 +11,9 @@ import { Keyring } from './keyring';
 import { KnownDevices } from './known-devices';
 import { LabelsService } from './labels';
 import { LiveHub } from './live';
+import { MailService } from './mail';
+import { NotificationScheduler } from './notification-scheduler';
+import { NotificationsService } from './notifications';
 import { type LockoutStore, MemoryLockoutStore, RedisLockoutStore, SharedOrLocalLockoutStore } from './lockout';
 import { PasswordResetService } from './password-reset';
 import { ProjectsService } from './projects';
@@ -36,6 +39,12 @@ export interface Services {
   projects: ProjectsService;
   labels: LabelsService;
   comments: CommentsService;
+  /** The one place notifications are made, and people's notification lists and preferences. */
+  notifications: NotificationsService;
+  /** Due-soon and overdue notifications and mail digests, once across all instances. */
+  notificationScheduler: NotificationScheduler;
+  /** The mail outbox and its delivery (SMTP, or `.eml` files). */
+  mail: MailService;
   users: UserAdminService;
   passwordResets: PasswordResetService;
   quotas: Quotas;
@@ -151,6 +160,15 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
 
   const quotas = new Quotas(db, settings);
   const live = new LiveHub(database, log, config.live);
+  const notifications = new NotificationsService(db);
+  const mail = new MailService(db, config.mail, log);
+  const notificationScheduler = new NotificationScheduler(
+    db,
+    notifications,
+    mail,
+    { intervalMs: config.notificationsIntervalMs, digestMinutes: config.mail.digestMinutes, mailLanguage: config.mail.language, publicUrl: config.publicUrl },
+    log,
+  );
   // prom-client is loaded only when metrics are on: every module loaded at start delays readiness.
   const metrics = config.metrics
     ? new (await import('../metrics')).Metrics({ database, hasher, liveStreams: () => live.openStreams, ...(sharedCounters ? { redisDegraded: () => sharedCounters.degraded } : {}) })
@@ -165,10 +183,13 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     lockout,
     knownDevices,
     auth,
-    tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis, quotas }),
+    tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis, quotas, notifications }),
     projects: new ProjectsService(db, quotas),
     labels: new LabelsService(db),
-    comments: new CommentsService(db, quotas),
+    comments: new CommentsService(db, quotas, notifications),
+    notifications,
+    notificationScheduler,
+    mail,
     users: userAdmin,
     passwordResets,
     quotas,
@@ -182,10 +203,14 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
       timers.push(setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS).unref());
       timers.push(setInterval(maintenance, HOUSEKEEPING_INTERVAL_MS).unref());
       void housekeeping();
+      notificationScheduler.start();
+      mail.start();
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       await live.stop();
+      await notificationScheduler.stop();
+      await mail.stop();
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await hasher.close();
     },

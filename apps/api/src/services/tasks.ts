@@ -29,6 +29,7 @@ import type { ClientInfo } from './audit';
 import { decodeCursor as decodeIdCursor, type Page, pageOf } from './cursor';
 import { recordChange, recordChanges } from './events';
 import { auditAdministered, factsOf, type ProjectCaller, projectNotFound } from './projects';
+import type { NotificationsService } from './notifications';
 import type { Quotas } from './quotas';
 import { changesBetween, type NewTaskEvent, recordTaskEvents, type TaskEvent, toTaskEvent, trackedFields, type UnassignReason } from './task-history';
 import { decodeCursor, encodeCursor } from './task-cursor';
@@ -129,6 +130,7 @@ export interface TasksServiceOptions {
   /** The most one search statement may take (PostgreSQL; PGlite runs one statement at a time anyway). */
   searchTimeoutMillis: number;
   quotas: Quotas;
+  notifications: NotificationsService;
 }
 
 export class TasksService {
@@ -169,6 +171,7 @@ export class TasksService {
       ];
       if (row.assignee_id !== null) {
         events.push({ kind: 'assigned', details: { from: null, to: userRef(row.assignee_id, row.assignee_username) }, taskId: row.id, projectId, actorId: caller.id });
+        await this.options.notifications.assigned(trx, { taskId: row.id, assigneeId: row.assignee_id, actorId: caller.id });
       }
       if (row.labels.length > 0) events.push({ kind: 'labelled', details: { added: row.labels, removed: [] }, taskId: row.id, projectId, actorId: caller.id });
       await recordTaskEvents(trx, events);
@@ -243,6 +246,7 @@ export class TasksService {
       const fieldChanges = changesBetween(trackedFields(task), trackedFields(after));
       if (fieldChanges) events.splice(moving ? 1 : 0, 0, { kind: 'updated', details: { changes: fieldChanges } });
       if (changes.assigneeId !== undefined) {
+        if (after.assignee_id !== null) await this.options.notifications.assigned(trx, { taskId: id, assigneeId: after.assignee_id, actorId: caller.id });
         events.push({
           kind: 'assigned',
           details: { from: userRef(task.assignee_id, task.assignee_username), to: userRef(after.assignee_id, after.assignee_username), ...(reason ? { reason } : {}) },

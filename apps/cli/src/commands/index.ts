@@ -1,11 +1,12 @@
 import { login, logout, usage, whoami } from './auth';
 import type { Command, OptionSpec } from './command';
+import { notificationCommands } from './notifications';
 import { projectCommands } from './projects';
 import { taskCommands } from './tasks';
 
 export type { Command, CommandContext } from './command';
 
-export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands];
+export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands];
 
 /** Options every command takes. */
 export const globalOptions: Record<string, OptionSpec> = {

@@ -3,6 +3,7 @@ import { Link, useLocation } from 'wouter';
 import { type MessageKey, useI18n } from '../i18n';
 import { useMe, useSignOut } from '../lib/auth';
 import { LanguageSwitcher } from './LanguageSwitcher';
+import { NotificationBell } from './NotificationBell';
 import { ThemeSwitcher } from './ThemeSwitcher';
 
 interface NavItem {
@@ -75,6 +76,7 @@ export function Layout({ children }: { children: ReactNode }) {
               </ul>
             </nav>
             <div className="topbar-user">
+              <NotificationBell />
               <LanguageSwitcher />
               <ThemeSwitcher />
               {me.data ? (

@@ -58,6 +58,7 @@ export function reasonOf(error: unknown): ErrorReason | undefined {
 /** Field-specific wording for pattern checks, which zod reports only as "invalid format". */
 const FORMAT_KEYS: Record<string, MessageKey> = {
   username: 'validation.usernameCharacters',
+  email: 'validation.email',
 };
 
 /** A zod issue in the reader's language, from its code and limits rather than its English text. */

@@ -12,6 +12,7 @@ import { useMe, useSignOut } from '../lib/auth';
 import { describeError, type FieldErrors, formErrors, validate } from '../lib/errors';
 import { type RouterOutputs, useTRPC } from '../lib/trpc';
 import { describeUserAgent } from '../lib/user-agent';
+import { NotificationPreferences } from './NotificationPreferences';
 
 export function Account() {
   const { t } = useI18n();
@@ -20,6 +21,10 @@ export function Account() {
       <div className="stack">
         <Profile />
         <Usage />
+        <Section title={t('notifications.prefsTitle')}>
+          <p className="muted">{t('notifications.prefsHelp')}</p>
+          <NotificationPreferences />
+        </Section>
         <ChangePassword />
         <Sessions />
       </div>

@@ -1,0 +1,158 @@
+import { type QueryClient, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useId, useRef, useState } from 'react';
+import { Link } from 'wouter';
+import { type MessageKey, useI18n } from '../i18n';
+import { describeError } from '../lib/errors';
+import { type RouterOutputs, useTRPC } from '../lib/trpc';
+import { Alert, Loading } from './Feedback';
+
+type Notification = RouterOutputs['notifications']['list']['items'][number];
+
+/** How often the unread count is asked for while the page is open (and on every return to it). */
+const COUNT_REFRESH_MS = 30_000;
+const PAGE = { limit: 15 };
+
+const KIND_MESSAGE: Record<Notification['kind'], MessageKey> = {
+  assigned: 'notifications.kind.assigned',
+  mentioned: 'notifications.kind.mentioned',
+  commented: 'notifications.kind.commented',
+  due_soon: 'notifications.kind.due_soon',
+  overdue: 'notifications.kind.overdue',
+};
+
+/**
+ * Everything the bell shows comes from the `notifications` procedures; refreshing it is one
+ * invalidation of their path (e.g. when a live event says a notification arrived).
+ */
+export function refreshNotifications(queryClient: QueryClient, trpc: ReturnType<typeof useTRPC>): Promise<void> {
+  return queryClient.invalidateQueries(trpc.notifications.pathFilter());
+}
+
+/** The bell in the header: the unread count, and a panel of notifications to open, or mark read. */
+export function NotificationBell() {
+  const { t, plural } = useI18n();
+  const trpc = useTRPC();
+  const [open, setOpen] = useState(false);
+  const panelId = useId();
+  const headingId = useId();
+  const button = useRef<HTMLButtonElement>(null);
+  const root = useRef<HTMLDivElement>(null);
+  const unread = useQuery(trpc.notifications.unreadCount.queryOptions({}, { refetchInterval: COUNT_REFRESH_MS, refetchOnWindowFocus: true }));
+  const count = unread.data?.count ?? 0;
+
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') {
+        setOpen(false);
+        button.current?.focus();
+      }
+    };
+    const onPointer = (event: PointerEvent) => {
+      if (root.current && !root.current.contains(event.target as Node)) setOpen(false);
+    };
+    document.addEventListener('keydown', onKey);
+    document.addEventListener('pointerdown', onPointer);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      document.removeEventListener('pointerdown', onPointer);
+    };
+  }, [open]);
+
+  return (
+    <div className="bell" ref={root}>
+      <button
+        ref={button}
+        type="button"
+        className="btn bell-button"
+        aria-expanded={open}
+        aria-controls={panelId}
+        aria-label={count > 0 ? plural('notifications.bellUnread', count) : t('notifications.bell')}
+        data-testid="notification-bell"
+        onClick={() => setOpen((was) => !was)}
+      >
+        <svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+          <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" />
+          <path d="M13.73 21a2 2 0 0 1-3.46 0" />
+        </svg>
+        {count > 0 ? (
+          <span className="bell-count" aria-hidden="true" data-testid="notification-count">
+            {count > 99 ? '99+' : count}
+          </span>
+        ) : null}
+      </button>
+      {open ? <NotificationPanel id={panelId} headingId={headingId} onClose={() => setOpen(false)} /> : null}
+    </div>
+  );
+}
+
+function NotificationPanel({ id, headingId, onClose }: { id: string; headingId: string; onClose(): void }) {
+  const { t, dateTime } = useI18n();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const list = useInfiniteQuery(trpc.notifications.list.infiniteQueryOptions(PAGE, { getNextPageParam: (last) => last.nextCursor, staleTime: 0 }));
+  const refresh = () => refreshNotifications(queryClient, trpc);
+  const markRead = useMutation(trpc.notifications.markRead.mutationOptions({ onSettled: refresh }));
+  const markAll = useMutation(trpc.notifications.markAllRead.mutationOptions({ onSettled: refresh }));
+  const items = list.data?.pages.flatMap((page) => page.items) ?? [];
+  const anyUnread = items.some((item) => !item.read);
+  const failed = markRead.error ?? markAll.error;
+
+  const describe = (item: Notification) => t(KIND_MESSAGE[item.kind], { actor: item.actor?.username ?? t('notifications.someone'), task: item.task.title });
+
+  return (
+    <section id={id} className="bell-panel" aria-labelledby={headingId} data-testid="notification-panel">
+      <div className="bell-panel-header">
+        <h2 id={headingId}>{t('notifications.title')}</h2>
+        <button type="button" className="btn btn-small" disabled={!anyUnread || markAll.isPending} onClick={() => markAll.mutate({})}>
+          {t('notifications.markAllRead')}
+        </button>
+      </div>
+      <Alert message={failed ? describeError(failed, t).message : null} />
+      {list.isPending ? (
+        <Loading />
+      ) : list.isError ? (
+        <Alert message={describeError(list.error, t).message} />
+      ) : items.length === 0 ? (
+        <p className="muted bell-empty">{t('notifications.empty')}</p>
+      ) : (
+        <ul className="bell-list">
+          {items.map((item) => (
+            <li key={item.id} className={item.read ? 'bell-item' : 'bell-item unread'}>
+              <Link
+                href={`/projects/${item.task.projectId}?task=${item.task.id}`}
+                className="bell-link"
+                onClick={() => {
+                  if (!item.read) markRead.mutate({ id: item.id });
+                  onClose();
+                }}
+              >
+                {item.read ? null : <span className="visually-hidden">{t('notifications.unread')}: </span>}
+                <span>{describe(item)}</span>
+                <time className="muted" dateTime={item.createdAt}>
+                  {dateTime(item.createdAt)}
+                </time>
+              </Link>
+              {item.read ? null : (
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  aria-label={t('notifications.markReadNamed', { what: describe(item) })}
+                  disabled={markRead.isPending}
+                  onClick={() => markRead.mutate({ id: item.id })}
+                >
+                  {t('notifications.markRead')}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {list.hasNextPage ? (
+        <button type="button" className="btn btn-small" disabled={list.isFetchingNextPage} onClick={() => void list.fetchNextPage()}>
+          {t('notifications.loadMore')}
+        </button>
+      ) : null}
+    </section>
+  );
+}
