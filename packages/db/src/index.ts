@@ -12,6 +12,7 @@ export {
 } from './errors';
 export * from './schema';
 export { withStatementTimeout } from './statement-timeout';
+export * as apiTokens from './queries/api-tokens';
 export * as audit from './queries/audit';
 export * as comments from './queries/comments';
 export * as labels from './queries/labels';

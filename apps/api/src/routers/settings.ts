@@ -32,12 +32,13 @@ export const settingsRouter = {
     }),
 
   get: adminProcedure
-    .meta({ openapi: { method: 'GET', path: '/settings', tags, summary: 'The live settings' } })
+    .meta({ scope: 'admin:read', openapi: { method: 'GET', path: '/settings', tags, summary: 'The live settings' } })
     .output(settingsOutput)
     .query(({ ctx }) => present(ctx.services.settings.snapshot)),
 
   update: adminProcedure
     .meta({
+      scope: 'admin:write',
       openapi: {
         method: 'PATCH',
         path: '/settings',
