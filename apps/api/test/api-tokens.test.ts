@@ -203,7 +203,7 @@ describe('service accounts', () => {
 });
 
 type Procedure = { _def: { type: 'query' | 'mutation' | 'subscription'; meta?: ProcedureMeta } };
-const procedures = Object.entries(appRouter._def.procedures as Record<string, Procedure>);
+const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, Procedure>);
 
 /** What a call with a token of only `scope` must meet: refused for the token, or let through to the procedure. */
 function expected(meta: ProcedureMeta, scope: ApiTokenScope): 'TOKEN_NOT_ALLOWED' | 'TOKEN_SCOPE_MISSING' | 'through' {
