@@ -12,6 +12,7 @@ import { useMe, useSignOut } from '../lib/auth';
 import { describeError, type FieldErrors, formErrors, validate } from '../lib/errors';
 import { type RouterOutputs, useTRPC } from '../lib/trpc';
 import { describeUserAgent } from '../lib/user-agent';
+import { AccountTokens } from '../tokens/AccountTokens';
 
 export function Account() {
   const { t } = useI18n();
@@ -22,6 +23,7 @@ export function Account() {
         <Usage />
         <ChangePassword />
         <Sessions />
+        <ApiTokens />
       </div>
     </Page>
   );
@@ -37,6 +39,15 @@ function Section({ title, children, actions }: { title: string; children: ReactN
       </div>
       {children}
     </section>
+  );
+}
+
+function ApiTokens() {
+  const { t } = useI18n();
+  return (
+    <Section title={t('tokens.title')}>
+      <AccountTokens />
+    </Section>
   );
 }
 
