@@ -50,7 +50,7 @@ describe.skipIf(!browserAvailable())('API tokens in Chromium', () => {
     await page.getByLabel('Name', { exact: true }).fill(name);
     await page.getByRole('button', { name: 'Create service account' }).click();
     const row = page.locator('tbody tr', { hasText: name });
-    await row.getByRole('button', { name: 'Tokens' }).click();
+    await row.getByRole('button', { name: 'Show tokens' }).click();
     const tokens = page.getByRole('region', { name: `Tokens of ${name}` });
     await tokens.getByLabel('Name').fill('sync');
     await tokens.getByRole('button', { name: 'Create token' }).click();

@@ -713,7 +713,7 @@ export const en = {
   'tokens.done': "I have copied it",
   'tokens.empty': "No API tokens yet.",
   'tokens.caption': "Your API tokens",
-  'tokens.hint': "Token",
+  'tokens.hint': "Token start",
   'tokens.created': "Created",
   'tokens.expires': "Expires",
   'tokens.lastUsed': "Last used",
@@ -745,7 +745,7 @@ export const en = {
   'serviceAccounts.disabled': "Disabled",
   'serviceAccounts.disable': "Disable",
   'serviceAccounts.enable': "Enable",
-  'serviceAccounts.tokens': "Tokens",
+  'serviceAccounts.tokens': "Show tokens",
   'serviceAccounts.tokensOf': "Tokens of {username}",
   'serviceAccounts.hideTokens': "Hide tokens",
 } as const satisfies Record<string, string>;

@@ -712,7 +712,7 @@ export const es: Record<MessageKey, string> = {
   'tokens.done': "Ya lo he copiado",
   'tokens.empty': "Aún no hay tokens de API.",
   'tokens.caption': "Tus tokens de API",
-  'tokens.hint': "Token",
+  'tokens.hint': "Inicio del token",
   'tokens.created': "Creado",
   'tokens.expires': "Caduca",
   'tokens.lastUsed': "Último uso",
@@ -744,7 +744,7 @@ export const es: Record<MessageKey, string> = {
   'serviceAccounts.disabled': "Desactivada",
   'serviceAccounts.disable': "Desactivar",
   'serviceAccounts.enable': "Activar",
-  'serviceAccounts.tokens': "Tokens",
+  'serviceAccounts.tokens': "Ver tokens",
   'serviceAccounts.tokensOf': "Tokens de {username}",
   'serviceAccounts.hideTokens': "Ocultar tokens",
 };
