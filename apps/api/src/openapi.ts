@@ -1,7 +1,8 @@
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { httpStatusOf } from './errors';
-import { type ProcedureMeta, TIER_REFUSALS } from './trpc';
+import { API_TOKEN_SCOPES } from '@stm/validators';
+import { type ProcedureMeta, scopeRefusals, TIER_REFUSALS, type TokenScopeRule } from './trpc';
 
 /** What a refusal says besides its status, in the problem document and in the earlier `data` shape alike. */
 const refusalMembers = {
@@ -77,6 +78,7 @@ const STATUS_SUMMARIES: Record<string, string> = {
 
 type Operation = {
   operationId?: string;
+  description?: string;
   security?: Record<string, string[]>[];
   responses?: Record<string, unknown>;
   requestBody?: { content?: Record<string, unknown> };
@@ -97,7 +99,7 @@ function errorStatuses(meta: ProcedureMeta, method: string, takesInput: boolean)
     if (reason) reasons.add(reason);
     statuses.set(status, reasons);
   };
-  for (const reason of [...TIER_REFUSALS[meta.tier ?? 'public'], ...(meta.refusals ?? [])]) {
+  for (const reason of [...TIER_REFUSALS[meta.tier ?? 'public'], ...scopeRefusals(meta), ...(meta.refusals ?? [])]) {
     add(String(httpStatusOf(reason)), reason);
   }
   if (takesInput) add('400', 'VALIDATION_FAILED');
@@ -119,11 +121,17 @@ export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string):
   const document = generateOpenApiDocument(appRouter, {
     title: 'Secure Task Manager API',
     description:
-      'REST form of the tRPC API: the same procedures, validation and rules. Sign in with `POST /api/auth/login` (or the Authorize button: OAuth2 password flow) and send `Authorization: Bearer <access_token>`.',
+      'REST form of the tRPC API: the same procedures, validation and rules. Sign in with `POST /api/auth/login` (or the Authorize button: OAuth2 password flow) and send `Authorization: Bearer <access_token>`. A program may instead send an API token (`Authorization: Bearer stm_pat_…`, or `stm_sat_…` for a service account): each operation names the scope it needs (`x-stm-token-scope`, and the `apiToken` security requirement); operations a token may never call say `none`, and answer a token 403 `TOKEN_NOT_ALLOWED`.',
     version,
     baseUrl: '/api',
     securitySchemes: {
       bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      apiToken: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'stm_pat_… / stm_sat_…',
+        description: `An API token (Account → API tokens, or a service account's). Scopes: ${API_TOKEN_SCOPES.map((scope) => `\`${scope}\``).join(', ')}. A call without the operation's scope is refused with 403 \`TOKEN_SCOPE_MISSING\`.`,
+      },
       oauth2: { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/login', scopes: {} } } },
     },
   });
@@ -141,7 +149,13 @@ export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string):
       if (isProtected !== (meta.openapi?.protect ?? true)) {
         throw new Error(`${procedurePath}: openapi.protect says otherwise than its tier (${meta.tier})`);
       }
-      operation.security = isProtected ? [{ bearerAuth: [] }, { oauth2: [] }] : [];
+      const scope = tokenScopeOf(meta);
+      operation.security = isProtected ? [{ bearerAuth: [] }, { oauth2: [] }, ...(scope === 'none' ? [] : [{ apiToken: scope === 'any' ? [] : [scope] }])] : [];
+      (operation as Record<string, unknown>)['x-stm-token-scope'] = scope;
+      if (isProtected || scope === 'none') {
+        const says = scope === 'none' ? 'API tokens: never (sign in as a person).' : scope === 'any' ? 'API tokens: any live token.' : `API tokens: needs the \`${scope}\` scope.`;
+        operation.description = [operation.description, says].filter(Boolean).join('\n\n');
+      }
       const responses = (operation.responses ??= {});
       for (const status of Object.keys(responses)) {
         if (status !== '200' && status !== '201' && status !== 'default') delete responses[status];
@@ -176,6 +190,12 @@ export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string):
     }
   }
   return document;
+}
+
+/** The scope an API token needs for an operation; a public one takes no credential but may refuse tokens (`none`). */
+function tokenScopeOf(meta: ProcedureMeta): TokenScopeRule {
+  if (meta.tier === 'public') return meta.scope === 'none' ? 'none' : 'any';
+  return meta.scope ?? 'none';
 }
 
 /** trpc-to-openapi names operations after the procedure path with dots replaced. */

@@ -9,6 +9,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { Context } from './context';
+import { type ApiTokenScope, isApiToken } from '@stm/validators';
 import type { RateLimitClass } from './env';
 import { DomainError, type ErrorReason, isErrorReason, toDomainError } from './errors';
 
@@ -70,6 +71,8 @@ export interface ErrorData {
 
 export type ProcedureTier = 'public' | 'protected' | 'admin';
 
+export type TokenScopeRule = ApiTokenScope | 'any' | 'none';
+
 /**
  * What a procedure declares about itself. `refusals` lists the rules it may refuse by beyond
  * those of its tier (`TIER_REFUSALS`); the OpenAPI document derives its error statuses from both,
@@ -92,6 +95,12 @@ export interface ProcedureMeta extends OpenApiMeta {
    * to the path the request was sent to (RFC 9110 §10.2.2), e.g. `members/{userId}`.
    */
   location?: string;
+  /**
+   * What an API token must carry to make this call: one scope; `any` for any live token (the
+   * caller's own identity); `none` for what a token may never do (sign-in, sessions, the
+   * password, tokens themselves), which only a signed-in person can. Undeclared is `none`.
+   */
+  scope?: TokenScopeRule;
   /** REST answers an `ETag` made from the output's `version`. */
   etag?: boolean;
   /** REST takes `If-Match` (an `ETag` of the same resource) as `expectedVersion`, and answers a mismatch 412. */
@@ -109,6 +118,13 @@ export const TIER_REFUSALS: Record<ProcedureTier, readonly ErrorReason[]> = {
   protected: ['RATE_LIMITED', 'DATABASE_UNAVAILABLE', 'UNAUTHENTICATED', 'INVALID_TOKEN'],
   admin: ['RATE_LIMITED', 'DATABASE_UNAVAILABLE', 'UNAUTHENTICATED', 'INVALID_TOKEN', 'FORBIDDEN'],
 };
+
+/** How a procedure refuses an API token by its `scope`: never allowed, or without the scope. */
+export function scopeRefusals(meta: ProcedureMeta): readonly ErrorReason[] {
+  if (meta.tier === 'public' || meta.tier === undefined) return meta.scope === 'none' ? ['TOKEN_NOT_ALLOWED'] : [];
+  if (meta.scope === undefined || meta.scope === 'none') return ['TOKEN_NOT_ALLOWED'];
+  return meta.scope === 'any' ? [] : ['TOKEN_SCOPE_MISSING'];
+}
 
 const t = initTRPC
   .context<Context>()
@@ -221,6 +237,11 @@ function outcomeOf(error: unknown): string {
 const mapErrors = t.middleware(({ ctx, meta, path, next }) =>
   measured(ctx, path, async () => {
     if (meta?.rateLimit) await spendRateLimit(ctx, meta.rateLimit);
+    // A public procedure ignores credentials, but one a token must never reach (sign-in, say)
+    // says so to a program that sends one, rather than quietly acting as nobody.
+    if (meta?.scope === 'none' && ctx.accessToken !== null && isApiToken(ctx.accessToken)) {
+      throw refusalOf(tokenNotAllowed(), ctx);
+    }
     return withMappedError(await next(), ctx);
   }),
 );
@@ -236,7 +257,23 @@ function authenticate(ctx: Context) {
     }
     throw new DomainError('UNAUTHENTICATED', 'Sign in first: send "Authorization: Bearer <token>"');
   }
-  return ctx.services.auth.authenticate(ctx.accessToken);
+  return isApiToken(ctx.accessToken)
+    ? ctx.services.apiTokens.authenticate(ctx.accessToken, ctx.client)
+    : ctx.services.auth.authenticate(ctx.accessToken);
+}
+
+function tokenNotAllowed(): DomainError {
+  return new DomainError('TOKEN_NOT_ALLOWED', 'This cannot be done with an API token; sign in as a person');
+}
+
+/** A call with an API token goes on only if the procedure lets tokens in and the token has its scope. */
+function assertTokenScope(scopes: readonly ApiTokenScope[], rule: TokenScopeRule | undefined): void {
+  if (rule === undefined || rule === 'none') throw tokenNotAllowed();
+  if (rule !== 'any' && !scopes.includes(rule)) {
+    throw new DomainError('TOKEN_SCOPE_MISSING', `This API token lacks the scope "${rule}" this call needs`, {
+      details: { requiredScope: rule, tokenScopes: scopes },
+    });
+  }
 }
 
 /**
@@ -250,6 +287,7 @@ export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(({
     let user: Awaited<ReturnType<typeof authenticate>>;
     try {
       user = await authenticate(ctx);
+      if (user.apiToken) assertTokenScope(user.apiToken.scopes, meta?.scope);
     } catch (cause) {
       throw refusalOf(cause, ctx) ?? cause;
     }

@@ -23,8 +23,26 @@ describe('the OpenAPI document tells the truth', () => {
     expect(document.components.securitySchemes).toMatchObject({
       bearerAuth: { type: 'http', scheme: 'bearer' },
       oauth2: { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/login' } } },
+      apiToken: { type: 'http', scheme: 'bearer', bearerFormat: 'stm_pat_… / stm_sat_…' },
     });
     expect(document.components.schemas.Error).toBeDefined();
+  });
+
+  it('names the scope an API token needs on every operation, and says so in words', async () => {
+    const document = await openApi();
+    const tasksCreate = document.paths['/tasks']!.post! as Operation & { 'x-stm-token-scope': string; description: string };
+    expect(tasksCreate['x-stm-token-scope']).toBe('tasks:write');
+    expect(tasksCreate.description).toContain('needs the `tasks:write` scope');
+    expect(tasksCreate.responses['403']).toMatchObject({ description: expect.stringContaining('TOKEN_SCOPE_MISSING') });
+    const login = document.paths['/auth/login']!.post! as Operation & { 'x-stm-token-scope': string };
+    expect(login['x-stm-token-scope']).toBe('none');
+    expect(login.responses['403']).toMatchObject({ description: expect.stringContaining('TOKEN_NOT_ALLOWED') });
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const method of METHODS) {
+        const operation = item[method] as (Operation & { 'x-stm-token-scope'?: string }) | undefined;
+        if (operation) expect(operation['x-stm-token-scope'], `${method} ${path}`).toMatch(/^(none|any|tasks:read|tasks:write|projects:manage|admin:read|admin:write)$/);
+      }
+    }
   });
 
   it('documents login with both the form and the JSON body', async () => {
@@ -125,7 +143,13 @@ describe('the OpenAPI document tells the truth', () => {
         if (isProtected) {
           expect(response.statusCode, `${method.toUpperCase()} ${url}`).toBe(401);
           expect(response.headers['www-authenticate'], `${method.toUpperCase()} ${url}`).toBe('Bearer realm="stm"');
-          expect(operation.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
+          // An API token too, with the one scope the operation declares, unless tokens may never call it.
+          const scope = (operation as { 'x-stm-token-scope'?: string })['x-stm-token-scope'];
+          expect(operation.security).toEqual([
+            { bearerAuth: [] },
+            { oauth2: [] },
+            ...(scope === 'none' ? [] : [{ apiToken: scope === 'any' ? [] : [scope] }]),
+          ]);
         } else {
           expect(response.statusCode, `${method.toUpperCase()} ${url}`).not.toBe(401);
         }

@@ -22,12 +22,12 @@ async function update(body: Record<string, unknown>) {
 }
 
 describe('reading settings', () => {
-  it('shows anyone what sign-up forms need, and nothing else', async () => {
+  it('shows anyone what sign-up and token forms need, and nothing else', async () => {
     const response = await rest(t.app, 'GET', '/api/settings/public');
     expect(response.statusCode).toBe(200);
-    expect(json(response)).toEqual({ registrationOpen: true, passwordMinLength: 15 });
+    expect(json(response)).toEqual({ registrationOpen: true, passwordMinLength: 15, apiTokenMaxLifetimeDays: 90 });
     const viaTrpc = await trpc(t.app, 'query', 'settings.public');
-    expect(json(viaTrpc).result.data).toEqual({ registrationOpen: true, passwordMinLength: 15 });
+    expect(json(viaTrpc).result.data).toEqual({ registrationOpen: true, passwordMinLength: 15, apiTokenMaxLifetimeDays: 90 });
   });
 
   it('shows an admin every setting with its version', async () => {

@@ -15,7 +15,8 @@
  *   pnpm bench --embedded --sizes 10000          # the embedded database (no floor: it is single-process)
  *   pnpm bench --scenarios me --cpu-prof         # only auth.me, with a CPU profile of the API
  *
- * Scenarios (--scenarios, comma-separated; all by default): `me` (auth.me, tRPC and REST), `list`
+ * Scenarios (--scenarios, comma-separated; all by default): `me` (auth.me, tRPC and REST), `tokens`
+ * (auth.me with an API token against the same with an access token), `list`
  * (a member's pages of a shared project, beside the floor; the member's every project; their
  * assigned tasks; searches), `writes` (create, update), `login` (sign-in beside the bcrypt
  * limit, and auth.me during a sign-in storm), `limits` (auth.me with the rate limits on, against a
@@ -50,7 +51,7 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '10000,1000000' },
     'bcrypt-cost': { type: 'string', default: '12' },
     embedded: { type: 'boolean', default: false },
-    scenarios: { type: 'string', default: 'me,list,writes,login,limits,metrics,tracing' },
+    scenarios: { type: 'string', default: 'me,tokens,list,writes,login,limits,metrics,tracing' },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
@@ -63,10 +64,12 @@ const SECRET_KEY = 'bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz';
 const DEEP_OFFSET = 1_500;
 /** The rate limits' cost is a few percent at most: on and off alternate in this many mirrored rounds. */
 const LIMITS_ROUNDS = 10;
+/** API tokens against access tokens on auth.me: alternated in this many mirrored rounds. */
+const TOKEN_ROUNDS = 4;
 const SCENARIOS = new Set(args.scenarios.split(',').map((name) => name.trim()));
 for (const name of SCENARIOS) {
-  if (!['me', 'list', 'writes', 'login', 'limits', 'metrics', 'tracing'].includes(name)) {
-    throw new Error(`unknown scenario "${name}": me, list, writes, login, limits, metrics or tracing`);
+  if (!['me', 'tokens', 'list', 'writes', 'login', 'limits', 'metrics', 'tracing'].includes(name)) {
+    throw new Error(`unknown scenario "${name}": me, tokens, list, writes, login, limits, metrics or tracing`);
   }
 }
 const PROFILE_DIR = path.join(ROOT, 'bench/profiles');
@@ -385,6 +388,30 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       results.me = me as Measured;
       record('auth.me (tRPC)', results.me, vsFloor(results.me, floorMe));
       record('GET /api/auth/me (REST)', restMe as Measured, vsFloor(restMe as Measured, floorMe));
+    }
+
+    if (first && SCENARIOS.has('tokens')) {
+      // The same users calling auth.me with an API token each instead of an access token, in
+      // mirrored rounds: what a token costs to check against what a session costs.
+      const apiTokens: string[] = [];
+      for (const token of tokens) {
+        const response = await fetch(`${api.url}/trpc/tokens.create`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ name: 'bench', scopes: ['tasks:read'], expiresInDays: 1 }),
+        });
+        if (!response.ok) throw new Error(`tokens.create: ${response.status} ${await response.text()}`);
+        apiTokens.push(((await response.json()) as { result: { data: { token: string } } }).result.data.token);
+      }
+      const withApiTokens = reads(api.url, '/trpc/auth.me', {
+        request: (i) => ({ path: '/trpc/auth.me', headers: { authorization: `Bearer ${apiTokens[i % apiTokens.length]}` } }),
+      });
+      await warm(withApiTokens);
+      const [session, token] = (await mirrored([reads(api.url, '/trpc/auth.me'), withApiTokens], TOKEN_ROUNDS)) as [Measured, Measured];
+      const ratio = token.requestsPerSecond / Math.max(1, session.requestsPerSecond);
+      record('auth.me (tRPC), access token', session);
+      record('auth.me (tRPC), API token', token, { name: 'access token req/s', ratio });
+      extras['auth.me req/s: API token / access token'] = roundFine(ratio);
     }
 
     /**

@@ -8,6 +8,8 @@ import path from 'node:path';
 export interface CliEnvironment {
   /** `STM_API_URL`: the API to talk to when `--api` is not given. */
   apiUrl: string | undefined;
+  /** `STM_TOKEN`: an API token to call with instead of the saved session (for scripts and CI). */
+  token: string | undefined;
   /** Where the session file lives: `STM_CONFIG_DIR`, else `$XDG_CONFIG_HOME/stm`, else `~/.config/stm`. */
   configDir: string;
 }
@@ -19,6 +21,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviro
   const configHome = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME?.trim() || os.homedir(), '.config');
   return {
     apiUrl: env.STM_API_URL?.trim() || undefined,
+    token: env.STM_TOKEN?.trim() || undefined,
     configDir: configured ? path.resolve(configured) : path.join(configHome, 'stm'),
   };
 }

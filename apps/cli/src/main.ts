@@ -3,7 +3,7 @@
  * way: tRPC with the router's type only, inputs checked with the shared zod schemas.
  */
 import { parseArgs } from 'node:util';
-import { createPublicClient, createSessionClient } from './api';
+import { createPublicClient, createSessionClient, createTokenClient } from './api';
 import { type Command, type CommandContext, commands, commandUsage, findCommand, globalOptions, usageText } from './commands';
 import { readEnvironment } from './env';
 import { CliError, ExitCode, usageError } from './errors';
@@ -127,6 +127,7 @@ async function main(givenArgv: string[], out: Output): Promise<ExitCode> {
     stderr: process.stderr,
     publicClient: (url = apiUrl) => createPublicClient(url),
     async signedInClient() {
+      if (environment.token) return createTokenClient(apiUrl, environment.token);
       const session = await sessionFile.read();
       if (!session) throw notSignedIn();
       if (session.apiUrl !== apiUrl) {

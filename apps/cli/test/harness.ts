@@ -62,6 +62,8 @@ export interface StmOptions {
   stdin?: string;
   /** Run under this umask (through sh), to show the file's mode does not depend on it. */
   umask?: string;
+  /** More environment, e.g. STM_TOKEN. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -75,6 +77,7 @@ export function runStm(args: string[], options: StmOptions): Promise<ProcessResu
     STM_CONFIG_DIR: options.configDir,
     TZ: 'UTC',
     ...(options.apiUrl ? { STM_API_URL: options.apiUrl } : {}),
+    ...options.env,
   };
   const command = options.umask
     ? spawn('/bin/sh', ['-c', `umask ${options.umask} && exec "$0" "$@"`, process.execPath, options.entry, ...args], { env })

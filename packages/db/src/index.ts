@@ -13,6 +13,7 @@ export {
 } from './errors';
 export * from './schema';
 export { withStatementTimeout } from './statement-timeout';
+export * as apiTokens from './queries/api-tokens';
 export * as audit from './queries/audit';
 export * as changeEvents from './queries/change-events';
 export * as comments from './queries/comments';

@@ -14,8 +14,29 @@ export interface UsersTable {
   password_hash: string;
   role: ColumnType<UserRole, UserRole | undefined, UserRole>;
   is_active: ColumnType<boolean, boolean | undefined, boolean>;
+  /** A person signs in; a service account has no password and acts only through API tokens. */
+  kind: ColumnType<UserKind, UserKind | undefined, never>;
   created_at: CreatedAt;
   updated_at: Timestamp;
+}
+
+export const userKinds = ['person', 'service'] as const;
+export type UserKind = (typeof userKinds)[number];
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: number;
+  name: string;
+  /** SHA-256 of the whole token, hex; the token itself is never stored. */
+  token_hash: string;
+  hint: string;
+  scopes: ColumnType<string[], string[], never>;
+  created_by: number | null;
+  created_at: CreatedAt;
+  expires_at: ColumnType<Date, Date, never>;
+  last_used_at: NullableTimestamp;
+  last_used_ip: string | null;
+  revoked_at: NullableTimestamp;
 }
 
 export interface SessionsTable {
@@ -288,6 +309,7 @@ export interface Database {
   notifications: NotificationsTable;
   notification_preferences: NotificationPreferencesTable;
   mail_outbox: MailOutboxTable;
+  api_tokens: ApiTokensTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -35,6 +35,11 @@ export const AUDIT_ACTIONS = [
   'project.unarchived',
   'project.deleted',
   'project.administered',
+  'api_token.created',
+  'api_token.revoked',
+  'service_account.created',
+  'service_account.disabled',
+  'service_account.enabled',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

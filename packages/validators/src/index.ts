@@ -6,3 +6,4 @@ export * from './projects';
 export * from './settings';
 export * from './tasks';
 export * from './users';
+export * from './api-tokens';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { API_TOKEN_LIFETIME_MAX_DAYS } from './api-tokens';
 import { strictBoolean } from './common';
 
 const DAY = 86_400;
@@ -28,6 +29,7 @@ const settingsFields = {
   quotaTasksPerUser: z.number().int().min(1).max(10_000_000),
   quotaProjectsPerUser: z.number().int().min(1).max(100_000),
   quotaCommentsPerUser: z.number().int().min(1).max(10_000_000),
+  apiTokenMaxLifetimeDays: z.number().int().min(1).max(API_TOKEN_LIFETIME_MAX_DAYS),
 };
 
 /** Live settings: stored in the database, in force on every instance within seconds. */
@@ -51,6 +53,8 @@ export const settingsSchema = z.object({
   quotaTasksPerUser: settingsFields.quotaTasksPerUser.default(50_000),
   quotaProjectsPerUser: settingsFields.quotaProjectsPerUser.default(500),
   quotaCommentsPerUser: settingsFields.quotaCommentsPerUser.default(50_000),
+  // The longest an API token may be created for; lowering it leaves tokens already made as they are.
+  apiTokenMaxLifetimeDays: settingsFields.apiTokenMaxLifetimeDays.default(90),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

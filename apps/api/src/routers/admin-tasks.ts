@@ -10,6 +10,7 @@ const adminTaskOutput = taskOutput.extend({ ownerUsername: z.string().nullable()
 export const adminTasksRouter = {
   list: adminProcedure
     .meta({
+      scope: 'admin:read',
       openapi: {
         method: 'GET',
         path: '/admin/tasks',

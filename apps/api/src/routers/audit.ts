@@ -23,7 +23,7 @@ const auditEntryOutput = z.object({
 
 export const auditRouter = {
   list: adminProcedure
-    .meta({ openapi: { method: 'GET', path: '/admin/audit', tags, summary: 'Security events, newest first' } })
+    .meta({ scope: 'admin:read', openapi: { method: 'GET', path: '/admin/audit', tags, summary: 'Security events, newest first' } })
     .input(auditListInput)
     .output(pageOutput(auditEntryOutput))
     .query(({ ctx, input }) =>

@@ -63,6 +63,7 @@ const tags = ['auth'];
 export const authRouter = {
   register: publicProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/auth/register',
@@ -82,6 +83,7 @@ export const authRouter = {
 
   login: publicProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/auth/login',
@@ -111,6 +113,7 @@ export const authRouter = {
 
   refresh: publicProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/auth/refresh',
@@ -145,12 +148,13 @@ export const authRouter = {
     }),
 
   me: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/auth/me', tags, summary: 'The signed-in user' } })
+    .meta({ scope: 'any', openapi: { method: 'GET', path: '/auth/me', tags, summary: 'The signed-in user' } })
     .output(userOutput)
     .query(({ ctx }) => ctx.services.auth.me(ctx.user)),
 
   usage: protectedProcedure
     .meta({
+      scope: 'tasks:read',
       openapi: {
         method: 'GET',
         path: '/auth/usage',
@@ -163,12 +167,12 @@ export const authRouter = {
     .query(({ ctx }) => ctx.services.quotas.of(ctx.user)),
 
   admin: adminProcedure
-    .meta({ openapi: { method: 'GET', path: '/auth/admin', tags, summary: 'Administrators only: a greeting' } })
+    .meta({ scope: 'admin:read', openapi: { method: 'GET', path: '/auth/admin', tags, summary: 'Administrators only: a greeting' } })
     .output(z.object({ message: z.string() }))
     .query(({ ctx }) => ({ message: `Welcome, administrator ${ctx.user.username}` })),
 
   logout: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/auth/logout', tags, summary: 'End this session' } })
+    .meta({ scope: 'none', openapi: { method: 'POST', path: '/auth/logout', tags, summary: 'End this session' } })
     .output(okOutput)
     .mutation(async ({ ctx }) => {
       await ctx.services.auth.logout(ctx.user, ctx.client);
@@ -177,7 +181,7 @@ export const authRouter = {
     }),
 
   logoutAll: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/auth/logout-all', tags, summary: 'End every session of this account' } })
+    .meta({ scope: 'none', openapi: { method: 'POST', path: '/auth/logout-all', tags, summary: 'End every session of this account' } })
     .output(z.object({ ok: z.literal(true), endedSessions: z.number().int() }))
     .mutation(async ({ ctx }) => {
       const endedSessions = await ctx.services.auth.logoutAll(ctx.user, ctx.client);
@@ -187,6 +191,7 @@ export const authRouter = {
 
   logoutOthers: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/auth/logout-others',
@@ -202,13 +207,13 @@ export const authRouter = {
     }),
 
   sessions: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/auth/sessions', tags, summary: 'The live sessions of this account, newest sign-in first, one page at a time' } })
+    .meta({ scope: 'none', openapi: { method: 'GET', path: '/auth/sessions', tags, summary: 'The live sessions of this account, newest sign-in first, one page at a time' } })
     .input(sessionListInput.optional())
     .output(pageOutput(sessionOutput))
     .query(({ ctx, input }) => ctx.services.auth.listSessions(ctx.user, input ?? sessionListInput.parse({}))),
 
   revokeSession: protectedProcedure
-    .meta({ openapi: { method: 'DELETE', path: '/auth/sessions/{id}', tags, summary: 'End one of your sessions' }, refusals: ['NOT_FOUND'] })
+    .meta({ scope: 'none', openapi: { method: 'DELETE', path: '/auth/sessions/{id}', tags, summary: 'End one of your sessions' }, refusals: ['NOT_FOUND'] })
     .input(z.object({ id: z.uuid() }))
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {
@@ -219,6 +224,7 @@ export const authRouter = {
 
   changePassword: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/auth/change-password',
@@ -238,6 +244,7 @@ export const authRouter = {
 
   resetPassword: publicProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/auth/reset-password',

@@ -20,13 +20,14 @@ const tags = ['comments'];
 
 export const commentsRouter = {
   list: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/tasks/{taskId}/comments', tags, summary: "A task's comments, oldest first" }, refusals: ['NOT_FOUND'] })
+    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/tasks/{taskId}/comments', tags, summary: "A task's comments, oldest first" }, refusals: ['NOT_FOUND'] })
     .input(listCommentsInput)
     .output(pageOutput(commentOutput))
     .query(({ ctx, input }) => ctx.services.comments.list(ctx.user, input)),
 
   create: protectedProcedure
     .meta({
+      scope: 'tasks:write',
       openapi: {
         method: 'POST',
         path: '/tasks/{taskId}/comments',
@@ -45,6 +46,7 @@ export const commentsRouter = {
 
   update: protectedProcedure
     .meta({
+      scope: 'tasks:write',
       openapi: { method: 'PATCH', path: '/comments/{id}', tags, summary: 'Edit a comment', description: 'Its author, or an owner of the project.' },
       refusals: [...WRITE_REFUSALS, 'VERSION_CONFLICT'],
     })
@@ -53,7 +55,7 @@ export const commentsRouter = {
     .mutation(({ ctx, input }) => ctx.services.comments.update(ctx.user, input, ctx.client)),
 
   delete: protectedProcedure
-    .meta({ openapi: { method: 'DELETE', path: '/comments/{id}', tags, summary: 'Delete a comment', description: 'Its author, or an owner of the project.' }, refusals: WRITE_REFUSALS })
+    .meta({ scope: 'tasks:write', openapi: { method: 'DELETE', path: '/comments/{id}', tags, summary: 'Delete a comment', description: 'Its author, or an owner of the project.' }, refusals: WRITE_REFUSALS })
     .input(z.object({ id: idSchema }))
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {

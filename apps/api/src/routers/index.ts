@@ -1,5 +1,6 @@
 import { router } from '../trpc';
 import { adminTasksRouter } from './admin-tasks';
+import { apiTokensRouter, serviceAccountsRouter } from './api-tokens';
 import { auditRouter } from './audit';
 import { authRouter } from './auth';
 import { commentsRouter } from './comments';
@@ -22,12 +23,14 @@ export const appRouter = router({
   comments: commentsRouter,
   live: liveRouter,
   notifications: notificationsRouter,
+  tokens: apiTokensRouter,
   admin: router({
     keys: keysRouter,
     projects: adminProjectsRouter,
     tasks: adminTasksRouter,
     users: usersRouter,
     audit: auditRouter,
+    serviceAccounts: serviceAccountsRouter,
   }),
   settings: settingsRouter,
 });

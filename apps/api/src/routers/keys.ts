@@ -18,12 +18,13 @@ const keyOutput = z.object({
 
 export const keysRouter = {
   list: adminProcedure
-    .meta({ openapi: { method: 'GET', path: '/admin/keys', tags, summary: 'Signing keys' } })
+    .meta({ scope: 'admin:read', openapi: { method: 'GET', path: '/admin/keys', tags, summary: 'Signing keys' } })
     .output(z.object({ items: z.array(keyOutput) }))
     .query(async ({ ctx }) => ({ items: await ctx.services.keyring.list() })),
 
   rotate: adminProcedure
     .meta({
+      scope: 'admin:write',
       openapi: {
         method: 'POST',
         path: '/admin/keys/rotate',
@@ -37,6 +38,7 @@ export const keysRouter = {
 
   revoke: adminProcedure
     .meta({
+      scope: 'admin:write',
       openapi: {
         method: 'POST',
         path: '/admin/keys/{kid}/revoke',

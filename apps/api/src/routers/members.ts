@@ -17,13 +17,14 @@ const MEMBERSHIP_REFUSALS = [...WRITE_REFUSALS, 'PROJECT_IS_INBOX'] as const;
 
 export const membersRouter = {
   list: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/projects/{projectId}/members', tags, summary: "A project's members", description: 'Owners first, then editors, then viewers.' }, refusals: ['NOT_FOUND'] })
+    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/projects/{projectId}/members', tags, summary: "A project's members", description: 'Owners first, then editors, then viewers.' }, refusals: ['NOT_FOUND'] })
     .input(projectRefInput)
     .output(z.array(memberOutput))
     .query(({ ctx, input }) => ctx.services.projects.members(ctx.user, input.projectId)),
 
   add: protectedProcedure
     .meta({
+      scope: 'projects:manage',
       openapi: {
         method: 'POST',
         path: '/projects/{projectId}/members',
@@ -41,6 +42,7 @@ export const membersRouter = {
 
   update: protectedProcedure
     .meta({
+      scope: 'projects:manage',
       openapi: {
         method: 'PATCH',
         path: '/projects/{projectId}/members/{userId}',
@@ -56,6 +58,7 @@ export const membersRouter = {
 
   remove: protectedProcedure
     .meta({
+      scope: 'projects:manage',
       openapi: {
         method: 'DELETE',
         path: '/projects/{projectId}/members/{userId}',
@@ -74,6 +77,7 @@ export const membersRouter = {
 
   leave: protectedProcedure
     .meta({
+      scope: 'projects:manage',
       openapi: { method: 'POST', path: '/projects/{projectId}/leave', tags, summary: 'Leave a project', description: 'Your tasks there become unassigned. The last owner cannot leave.' },
       refusals: ['NOT_FOUND', 'PROJECT_IS_INBOX', 'LAST_OWNER'],
     })
@@ -86,6 +90,7 @@ export const membersRouter = {
 
   transferOwnership: protectedProcedure
     .meta({
+      scope: 'projects:manage',
       openapi: {
         method: 'POST',
         path: '/projects/{projectId}/transfer-ownership',

@@ -30,13 +30,14 @@ const MANAGE_REFUSALS = [...WRITE_REFUSALS, 'PROJECT_IS_INBOX'] as const;
 
 export const projectsRouter = {
   list: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/projects', tags, summary: 'Your projects', description: 'Your inbox first, then by name.' } })
+    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/projects', tags, summary: 'Your projects', description: 'Your inbox first, then by name.' } })
     .input(listProjectsInput)
     .output(pageOutput(projectOutput))
     .query(({ ctx, input }) => ctx.services.projects.list(ctx.user, input)),
 
   create: protectedProcedure
     .meta({
+      scope: 'projects:manage',
       openapi: {
         method: 'POST',
         path: '/projects',
@@ -54,13 +55,14 @@ export const projectsRouter = {
     .mutation(({ ctx, input }) => ctx.services.projects.create(ctx.user, input)),
 
   get: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/projects/{id}', tags, summary: 'A project' }, refusals: ['NOT_FOUND'] })
+    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/projects/{id}', tags, summary: 'A project' }, refusals: ['NOT_FOUND'] })
     .input(z.object({ id: idSchema }))
     .output(projectOutput)
     .query(({ ctx, input }) => ctx.services.projects.get(ctx.user, input.id)),
 
   update: protectedProcedure
     .meta({
+      scope: 'projects:manage',
       openapi: {
         method: 'PATCH',
         path: '/projects/{id}',
@@ -76,6 +78,7 @@ export const projectsRouter = {
 
   delete: protectedProcedure
     .meta({
+      scope: 'projects:manage',
       openapi: { method: 'DELETE', path: '/projects/{id}', tags, summary: 'Delete a project', description: 'Owners only; its tasks, comments, labels and history go with it.' },
       refusals: MANAGE_REFUSALS,
     })
@@ -89,7 +92,7 @@ export const projectsRouter = {
 
 export const adminProjectsRouter = {
   list: adminProcedure
-    .meta({ openapi: { method: 'GET', path: '/admin/projects', tags: ['admin'], summary: 'Every project, newest first' } })
+    .meta({ scope: 'admin:read', openapi: { method: 'GET', path: '/admin/projects', tags: ['admin'], summary: 'Every project, newest first' } })
     .input(adminListProjectsInput)
     .output(pageOutput(adminProjectOutput))
     .query(({ ctx, input }) => ctx.services.projects.listAll(ctx.user, input)),

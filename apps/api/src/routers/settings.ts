@@ -22,22 +22,23 @@ export const settingsRouter = {
         path: '/settings/public',
         protect: false,
         tags,
-        summary: 'What sign-up forms need to know',
+        summary: 'What sign-up and token forms need to know',
       },
     })
-    .output(z.object({ registrationOpen: z.boolean(), passwordMinLength: z.number().int() }))
+    .output(z.object({ registrationOpen: z.boolean(), passwordMinLength: z.number().int(), apiTokenMaxLifetimeDays: z.number().int() }))
     .query(({ ctx }) => {
-      const { registrationOpen, passwordMinLength } = ctx.services.settings.current;
-      return { registrationOpen, passwordMinLength };
+      const { registrationOpen, passwordMinLength, apiTokenMaxLifetimeDays } = ctx.services.settings.current;
+      return { registrationOpen, passwordMinLength, apiTokenMaxLifetimeDays };
     }),
 
   get: adminProcedure
-    .meta({ openapi: { method: 'GET', path: '/settings', tags, summary: 'The live settings' } })
+    .meta({ scope: 'admin:read', openapi: { method: 'GET', path: '/settings', tags, summary: 'The live settings' } })
     .output(settingsOutput)
     .query(({ ctx }) => present(ctx.services.settings.snapshot)),
 
   update: adminProcedure
     .meta({
+      scope: 'admin:write',
       openapi: {
         method: 'PATCH',
         path: '/settings',

@@ -107,6 +107,7 @@ const FILTERS_DESCRIPTION =
 export const tasksRouter = {
   create: protectedProcedure
     .meta({
+      scope: 'tasks:write',
       openapi: {
         method: 'POST',
         path: '/tasks',
@@ -124,13 +125,14 @@ export const tasksRouter = {
     .mutation(({ ctx, input }) => ctx.services.tasks.create(ctx.user, input, ctx.client)),
 
   list: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/tasks', tags, summary: 'Tasks of your projects', description: FILTERS_DESCRIPTION }, refusals: ['NOT_FOUND', 'SEARCH_TIMEOUT'] })
+    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/tasks', tags, summary: 'Tasks of your projects', description: FILTERS_DESCRIPTION }, refusals: ['NOT_FOUND', 'SEARCH_TIMEOUT'] })
     .input(listTasksInput)
     .output(pageOutput(taskOutput))
     .query(({ ctx, input }) => ctx.services.tasks.list(ctx.user, input)),
 
   stats: protectedProcedure
     .meta({
+      scope: 'tasks:read',
       openapi: { method: 'GET', path: '/tasks/stats', tags, summary: 'Counts of tasks', description: 'Of one project, or of every project of yours that is not archived.' },
       refusals: ['NOT_FOUND'],
     })
@@ -139,13 +141,14 @@ export const tasksRouter = {
     .query(({ ctx, input }) => ctx.services.tasks.stats(ctx.user, input)),
 
   get: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'A task', description: 'With an `ETag` (its version) to send back as `If-Match`.' }, refusals: ['NOT_FOUND'], etag: true })
+    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'A task', description: 'With an `ETag` (its version) to send back as `If-Match`.' }, refusals: ['NOT_FOUND'], etag: true })
     .input(idInput)
     .output(taskOutput)
     .query(({ ctx, input }) => ctx.services.tasks.get(ctx.user, input.id)),
 
   update: protectedProcedure
     .meta({
+      scope: 'tasks:write',
       openapi: {
         method: 'PATCH',
         path: '/tasks/{id}',
@@ -164,6 +167,7 @@ export const tasksRouter = {
 
   move: protectedProcedure
     .meta({
+      scope: 'tasks:write',
       openapi: {
         method: 'POST',
         path: '/tasks/{id}/move',
@@ -180,6 +184,7 @@ export const tasksRouter = {
 
   history: protectedProcedure
     .meta({
+      scope: 'tasks:read',
       openapi: { method: 'GET', path: '/tasks/{taskId}/history', tags, summary: "A task's history, newest first", description: 'Written with each change; never editable.' },
       refusals: ['NOT_FOUND'],
     })
@@ -189,6 +194,7 @@ export const tasksRouter = {
 
   delete: protectedProcedure
     .meta({
+      scope: 'tasks:write',
       openapi: {
         method: 'DELETE',
         path: '/tasks/{id}',
@@ -208,6 +214,7 @@ export const tasksRouter = {
 
   bulkUpdate: protectedProcedure
     .meta({
+      scope: 'tasks:write',
       openapi: {
         method: 'POST',
         path: '/tasks/bulk-update',
@@ -223,6 +230,7 @@ export const tasksRouter = {
 
   bulkDelete: protectedProcedure
     .meta({
+      scope: 'tasks:write',
       openapi: {
         method: 'POST',
         path: '/tasks/bulk-delete',

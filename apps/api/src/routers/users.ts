@@ -16,19 +16,20 @@ const listInput = z.object({
 
 export const usersRouter = {
   list: adminProcedure
-    .meta({ openapi: { method: 'GET', path: '/admin/users', tags, summary: 'Users, filtered, one page at a time' } })
+    .meta({ scope: 'admin:read', openapi: { method: 'GET', path: '/admin/users', tags, summary: 'Users, filtered, one page at a time' } })
     .input(listInput)
     .output(pageOutput(userOutput))
     .query(({ ctx, input }) => ctx.services.users.list(ctx.user, input)),
 
   get: adminProcedure
-    .meta({ openapi: { method: 'GET', path: '/admin/users/{id}', tags, summary: 'One user' }, refusals: ['NOT_FOUND'] })
+    .meta({ scope: 'admin:read', openapi: { method: 'GET', path: '/admin/users/{id}', tags, summary: 'One user' }, refusals: ['NOT_FOUND'] })
     .input(z.object({ id: idSchema }))
     .output(userOutput)
     .query(({ ctx, input }) => ctx.services.users.get(ctx.user, input.id)),
 
   create: adminProcedure
     .meta({
+      scope: 'admin:write',
       openapi: { method: 'POST', path: '/admin/users', tags, summary: 'Create a user of any role' },
       successStatus: 201,
       location: '/admin/users/{id}',
@@ -40,6 +41,7 @@ export const usersRouter = {
 
   update: adminProcedure
     .meta({
+      scope: 'admin:write',
       openapi: {
         method: 'PATCH',
         path: '/admin/users/{id}',
@@ -58,6 +60,7 @@ export const usersRouter = {
 
   delete: adminProcedure
     .meta({
+      scope: 'admin:write',
       openapi: {
         method: 'DELETE',
         path: '/admin/users/{id}',
@@ -77,6 +80,7 @@ export const usersRouter = {
 
   createResetLink: adminProcedure
     .meta({
+      scope: 'admin:write',
       openapi: {
         method: 'POST',
         path: '/admin/users/{id}/reset-link',

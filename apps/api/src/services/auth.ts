@@ -13,6 +13,7 @@ import {
 import { type Database, isUniqueViolation, type Kysely, projects, sessions, type UserRole, users } from '@stm/db';
 import {
   ACCESS_TOKEN_TTL_MAX_SECONDS,
+  type ApiTokenScope,
   type ChangePasswordInput,
   type LoginInput,
   PASSWORD_MAX_LENGTH,
@@ -41,11 +42,14 @@ export interface AuthUser {
   isActive: boolean;
   createdAt: Date;
   updatedAt: Date;
-  sessionId: string;
-  /** The key that signed this request's access token. */
-  signingKeyId: string;
-  /** When the access token of this request expires (epoch seconds). */
+  /** The session the access token belongs to; null for a call made with an API token. */
+  sessionId: string | null;
+  /** The key that signed this request's access token; null for a call made with an API token. */
+  signingKeyId: string | null;
+  /** When the access token (or API token) of this request expires (epoch seconds). */
   tokenExpiresAt: number;
+  /** Set when the call was made with an API token: what that token may do. */
+  apiToken: { id: string; scopes: readonly ApiTokenScope[] } | null;
 }
 
 export interface PublicUser {
@@ -238,7 +242,9 @@ export class AuthService {
 
   async #signIn(input: LoginInput, client: ClientInfo, attempt: Attempt, device: string | null): Promise<SignedIn> {
     const { hasher, throttle } = this.deps;
-    const user = await users.findUserCredentialsByUsername(this.deps.db, input.username.trim());
+    const found = await users.findUserCredentialsByUsername(this.deps.db, input.username.trim());
+    // A service account has no password: it is refused as an unknown name is, after as long.
+    const user = found?.kind === 'person' ? found : undefined;
     const passwordMatches = user
       ? await hasher.verify(input.password, user.password_hash)
       : await hasher.verifyNothing(input.password);
@@ -247,11 +253,11 @@ export class AuthService {
       const settled = await throttle.settle(attempt, 'failed');
       await recordAudit(this.deps.db, {
         action: 'auth.login_failed',
-        actor: user ? actorOf(user) : { id: null, username: nameAsTyped(input.username) },
+        actor: found ? actorOf(found) : { id: null, username: nameAsTyped(input.username) },
         client,
-        ...(user ? { target: { type: 'user', id: user.id, label: user.username } } : {}),
+        ...(found ? { target: { type: 'user', id: found.id, label: found.username } } : {}),
         details: {
-          reason: !user ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'inactive',
+          reason: !found ? 'unknown_user' : !user ? 'service_account' : !passwordMatches ? 'wrong_password' : 'inactive',
           ...(settled.clientLockMs > 0 ? { lockedForSeconds: Math.ceil(settled.clientLockMs / 1000) } : {}),
         },
       });
@@ -432,6 +438,7 @@ export class AuthService {
       sessionId: claims.sessionId,
       signingKeyId: claims.kid,
       tokenExpiresAt: claims.expiresAt,
+      apiToken: null,
     };
   }
 
@@ -449,8 +456,9 @@ export class AuthService {
 
   async logout(user: AuthUser, client: ClientInfo): Promise<void> {
     await this.deps.db.transaction().execute(async (trx) => {
-      await sessions.revokeSession(trx, { sessionId: user.sessionId, userId: user.id }, 'logout');
-      await recordAudit(trx, { action: 'auth.logged_out', actor: actorOf(user), client, target: { type: 'session', id: user.sessionId } });
+      const sessionId = sessionOf(user);
+      await sessions.revokeSession(trx, { sessionId, userId: user.id }, 'logout');
+      await recordAudit(trx, { action: 'auth.logged_out', actor: actorOf(user), client, target: { type: 'session', id: sessionId } });
     });
   }
 
@@ -465,12 +473,13 @@ export class AuthService {
   /** Ends every session of the account but the caller's own: "sign out everywhere else". */
   async logoutOthers(user: AuthUser, client: ClientInfo): Promise<number> {
     return this.deps.db.transaction().execute(async (trx) => {
-      const count = await sessions.revokeUserSessions(trx, user.id, 'logout_others', user.sessionId);
+      const sessionId = sessionOf(user);
+      const count = await sessions.revokeUserSessions(trx, user.id, 'logout_others', sessionId);
       await recordAudit(trx, {
         action: 'auth.logged_out_others',
         actor: actorOf(user),
         client,
-        target: { type: 'session', id: user.sessionId },
+        target: { type: 'session', id: sessionId },
         details: { sessions: count },
       });
       return count;
@@ -554,7 +563,7 @@ export class AuthService {
     const passwordHash = await this.deps.hasher.hash(input.newPassword);
     return this.deps.db.transaction().execute(async (trx) => {
       await users.updateUserPasswordHash(trx, user.id, passwordHash);
-      const endedSessions = await sessions.revokeUserSessions(trx, user.id, 'password_changed', user.sessionId);
+      const endedSessions = await sessions.revokeUserSessions(trx, user.id, 'password_changed', sessionOf(user));
       await recordAudit(trx, {
         action: 'auth.password_changed',
         actor: actorOf(user),
@@ -664,6 +673,12 @@ function accessTokenRefused(check: string): DomainError {
     details: { problem: expired ? 'expired' : 'invalid_token' },
     logDetails: { tokenCheck: check },
   });
+}
+
+/** The session of a signed-in call; a call with an API token has none and may not end or list sessions. */
+function sessionOf(user: AuthUser): string {
+  if (user.sessionId === null) throw new DomainError('TOKEN_NOT_ALLOWED', 'This cannot be done with an API token; sign in');
+  return user.sessionId;
 }
 
 function accountDeactivated(): DomainError {

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../env';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { ApiTokensService } from './api-tokens';
 import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
 import { CommentsService } from './comments';
@@ -35,6 +36,8 @@ export interface Services {
   /** Signs the device cookies that make a browser known to an account. */
   knownDevices: KnownDevices;
   auth: AuthService;
+  /** Personal access tokens and service accounts. */
+  apiTokens: ApiTokensService;
   tasks: TasksService;
   projects: ProjectsService;
   labels: LabelsService;
@@ -184,6 +187,8 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     knownDevices,
     auth,
     tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis, quotas, notifications }),
+    apiTokens: new ApiTokensService({ db, settings, log }),
+    tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis, quotas }),
     projects: new ProjectsService(db, quotas),
     labels: new LabelsService(db),
     comments: new CommentsService(db, quotas, notifications),

@@ -28,7 +28,10 @@ export interface CommandContext {
   sessionFile: SessionFile;
   /** Calls without a session (signing in), to `apiUrl` unless told otherwise. */
   publicClient(apiUrl?: string): ApiClient;
-  /** Calls signed with the saved session, renewed as needed; fails when not signed in at `apiUrl`. */
+  /**
+   * Calls made with STM_TOKEN when it is set, else signed with the saved session, renewed as
+   * needed; fails when not signed in at `apiUrl`.
+   */
   signedInClient(): Promise<ApiClient>;
   stdin: NodeJS.ReadStream;
   stderr: NodeJS.WriteStream;

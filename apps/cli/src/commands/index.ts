@@ -3,10 +3,12 @@ import type { Command, OptionSpec } from './command';
 import { notificationCommands } from './notifications';
 import { projectCommands } from './projects';
 import { taskCommands } from './tasks';
+import { tokenCommands } from './tokens';
 
 export type { Command, CommandContext } from './command';
 
 export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands];
+export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...tokenCommands];
 
 /** Options every command takes. */
 export const globalOptions: Record<string, OptionSpec> = {
@@ -49,6 +51,7 @@ export function usageText(sessionFilePath: string): string {
     'Exit status: 0 done; 1 refused by the API (its reason is shown) or failed; 2 wrong usage;',
     '3 not signed in or the session ended (run stm login); 4 the API could not be reached.',
     `Session file: ${sessionFilePath} (STM_CONFIG_DIR or XDG_CONFIG_HOME move it)`,
+    'STM_TOKEN=<API token> makes every command call with that token instead of the session (stm tokens create).',
   ].join('\n');
 }
 

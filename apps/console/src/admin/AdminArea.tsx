@@ -4,6 +4,7 @@ import { NotFound } from '../pages/Status';
 import { AllProjects } from './AllProjects';
 import { AllTasks } from './AllTasks';
 import { AuditLog } from './AuditLog';
+import { ServiceAccounts } from './ServiceAccounts';
 import { Settings } from './Settings';
 import { SigningKeys } from './SigningKeys';
 import { Users } from './Users';
@@ -17,6 +18,7 @@ const SECTIONS: { path: string; label: MessageKey }[] = [
   { path: '/users', label: 'admin.users' },
   { path: '/projects', label: 'admin.projects' },
   { path: '/tasks', label: 'admin.tasks' },
+  { path: '/service-accounts', label: 'admin.serviceAccounts' },
   { path: '/audit', label: 'admin.audit' },
   { path: '/settings', label: 'admin.settings' },
   { path: '/keys', label: 'admin.keys' },
@@ -53,6 +55,9 @@ export default function AdminArea() {
         </Route>
         <Route path="/tasks">
           <AllTasks />
+        </Route>
+        <Route path="/service-accounts">
+          <ServiceAccounts />
         </Route>
         <Route path="/audit">
           <AuditLog />

@@ -154,6 +154,9 @@ function SettingsForm({ initial }: { initial: Snapshot }) {
         {number('quotaProjectsPerUser', 'settings.quotaProjectsPerUser', 'settings.quotaProjectsPerUserHint', 'count')}
         {number('quotaCommentsPerUser', 'settings.quotaCommentsPerUser', 'settings.quotaCommentsPerUserHint', 'count')}
       </SettingsSection>
+      <SettingsSection title={t('settings.apiTokens')}>
+        {number('apiTokenMaxLifetimeDays', 'settings.apiTokenMaxLifetimeDays', 'settings.apiTokenMaxLifetimeDaysHint', 'count')}
+      </SettingsSection>
       <SettingsSection title={t('admin.keys')}>
         <p className="muted">
           {t('settings.keysHelp')} <Link href="/keys">{t('settings.keysLink')}</Link>

@@ -120,6 +120,7 @@ describe('settings form', () => {
     quotaTasksPerUser: 50_000,
     quotaProjectsPerUser: 500,
     quotaCommentsPerUser: 50_000,
+    apiTokenMaxLifetimeDays: 90,
   };
 
   it('sends only the fields that changed', () => {

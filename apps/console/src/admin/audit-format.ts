@@ -35,6 +35,11 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, MessageKey> = {
   'project.unarchived': 'audit.action.project.unarchived',
   'project.deleted': 'audit.action.project.deleted',
   'project.administered': 'audit.action.project.administered',
+  'api_token.created': 'audit.action.api_token.created',
+  'api_token.revoked': 'audit.action.api_token.revoked',
+  'service_account.created': 'audit.action.service_account.created',
+  'service_account.disabled': 'audit.action.service_account.disabled',
+  'service_account.enabled': 'audit.action.service_account.enabled',
 };
 
 /** The filter's groups, by the part of the name before the dot. */
@@ -44,6 +49,8 @@ export const AUDIT_ACTION_GROUPS: { prefix: string; label: MessageKey }[] = [
   { prefix: 'settings.', label: 'audit.group.settings' },
   { prefix: 'key.', label: 'audit.group.key' },
   { prefix: 'project.', label: 'audit.group.project' },
+  { prefix: 'api_token.', label: 'audit.group.api_token' },
+  { prefix: 'service_account.', label: 'audit.group.service_account' },
 ];
 
 export const AUDIT_TARGET_LABELS: Record<string, MessageKey> = {
@@ -52,6 +59,7 @@ export const AUDIT_TARGET_LABELS: Record<string, MessageKey> = {
   settings: 'audit.target.settings',
   project: 'audit.target.project',
   signing_key: 'audit.target.signing_key',
+  api_token: 'audit.target.api_token',
 };
 
 export function auditActionLabel(action: string): MessageKey | undefined {

@@ -23,6 +23,7 @@ export const NUMBER_SETTINGS: readonly NumberSetting[] = [
   'quotaTasksPerUser',
   'quotaProjectsPerUser',
   'quotaCommentsPerUser',
+  'apiTokenMaxLifetimeDays',
 ];
 export const SWITCH_SETTINGS: readonly SwitchSetting[] = ['registrationOpen', 'passwordRefuseCommon'];
 

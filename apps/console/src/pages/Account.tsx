@@ -13,6 +13,7 @@ import { describeError, type FieldErrors, formErrors, validate } from '../lib/er
 import { type RouterOutputs, useTRPC } from '../lib/trpc';
 import { describeUserAgent } from '../lib/user-agent';
 import { NotificationPreferences } from './NotificationPreferences';
+import { AccountTokens } from '../tokens/AccountTokens';
 
 export function Account() {
   const { t } = useI18n();
@@ -27,6 +28,7 @@ export function Account() {
         </Section>
         <ChangePassword />
         <Sessions />
+        <ApiTokens />
       </div>
     </Page>
   );
@@ -42,6 +44,15 @@ function Section({ title, children, actions }: { title: string; children: ReactN
       </div>
       {children}
     </section>
+  );
+}
+
+function ApiTokens() {
+  const { t } = useI18n();
+  return (
+    <Section title={t('tokens.title')}>
+      <AccountTokens />
+    </Section>
   );
 }
 

@@ -13,7 +13,7 @@ export async function findUserById(db: Kysely<Database>, id: number) {
 export async function findUserCredentialsByUsername(db: Kysely<Database>, username: string) {
   return db
     .selectFrom('users')
-    .select([...userColumns, 'password_hash'])
+    .select([...userColumns, 'password_hash', 'kind'])
     .where(sql<string>`lower(username)`, '=', username.toLowerCase())
     .executeTakeFirst();
 }
