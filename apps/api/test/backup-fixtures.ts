@@ -92,11 +92,14 @@ export async function fill(place: Place): Promise<Filled> {
  */
 export const APP_TABLES = [
   'audit_events',
+  'auth_challenges',
   'labels',
   'migration_notes',
+  'passkeys',
   'password_reset_tokens',
   'project_members',
   'projects',
+  'recovery_codes',
   'refresh_tokens',
   'sessions',
   'settings',
@@ -105,6 +108,7 @@ export const APP_TABLES = [
   'task_events',
   'task_labels',
   'tasks',
+  'user_totp',
   'users',
 ];
 

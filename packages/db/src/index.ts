@@ -14,6 +14,7 @@ export * from './schema';
 export { withStatementTimeout } from './statement-timeout';
 export * as audit from './queries/audit';
 export * as comments from './queries/comments';
+export * as factors from './queries/factors';
 export * as labels from './queries/labels';
 export * as passwordResets from './queries/password-resets';
 export * as projects from './queries/projects';

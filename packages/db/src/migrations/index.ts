@@ -16,6 +16,7 @@ import * as sharedWork from './2026_12_05_0004_shared_work';
 import * as sessionLifetimes from './2026_12_06_0005_session_lifetimes';
 import * as userUsage from './2026_12_06_0006_user_usage';
 import * as migrationNotes from './2026_12_06_0007_migration_notes';
+import * as secondFactors from './2026_12_07_0030_second_factors';
 
 /**
  * Every migration, by name. Listed here rather than read from the folder at run time so the
@@ -29,4 +30,5 @@ export const migrations: Record<string, AppMigration> = {
   '2026_12_06_0005_session_lifetimes': sessionLifetimes,
   '2026_12_06_0006_user_usage': userUsage,
   '2026_12_06_0007_migration_notes': migrationNotes,
+  '2026_12_07_0030_second_factors': secondFactors,
 };
