@@ -118,6 +118,9 @@ const environmentSchema = z.object({
   CONSOLE_DIR: z.string().optional(),
   COOKIE_SECURE: booleanString.optional(),
   LEGACY_ROUTES: booleanString.default(true),
+  RP_ID: z.string().min(1).default('localhost'),
+  RP_NAME: z.string().min(1).default('Secure Task Manager'),
+  RP_ORIGIN: commaList.optional(),
 });
 
 export type Environment = z.input<typeof environmentSchema>;
@@ -195,6 +198,12 @@ export interface AppConfig {
   consoleDir: string | null;
   /** The old FastAPI service's routes at the root (`/auth/register`, `/auth/login`, `/auth/me`, `/auth/admin`). */
   legacyRoutes: boolean;
+  /**
+   * WebAuthn (passkeys): the relying party's id (the site's domain, `RP_ID`), its name shown by
+   * authenticators and in authenticator apps (`RP_NAME`), and the origins pages may use passkeys
+   * from (`RP_ORIGIN`, comma-separated; unset: any http(s) origin whose host is the RP ID).
+   */
+  webauthn: { rpId: string; rpName: string; origins: string[] | undefined };
 }
 
 /** A stricter per-address budget a procedure may declare in its meta; each has its own settings. */
@@ -341,6 +350,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     settingsRefreshMs: env.SETTINGS_REFRESH_MS,
     consoleDir: resolveConsoleDir(env.CONSOLE_DIR),
     legacyRoutes: env.LEGACY_ROUTES,
+    webauthn: { rpId: env.RP_ID, rpName: env.RP_NAME, origins: env.RP_ORIGIN && env.RP_ORIGIN.length > 0 ? env.RP_ORIGIN : undefined },
   };
 }
 

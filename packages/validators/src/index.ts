@@ -5,3 +5,4 @@ export * from './projects';
 export * from './settings';
 export * from './tasks';
 export * from './users';
+export * from './mfa';

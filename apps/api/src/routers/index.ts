@@ -6,6 +6,7 @@ import { commentsRouter } from './comments';
 import { keysRouter } from './keys';
 import { labelsRouter } from './labels';
 import { membersRouter } from './members';
+import { mfaRouter } from './mfa';
 import { adminProjectsRouter, projectsRouter } from './projects';
 import { settingsRouter } from './settings';
 import { tasksRouter } from './tasks';
@@ -13,6 +14,7 @@ import { usersRouter } from './users';
 
 export const appRouter = router({
   auth: authRouter,
+  mfa: mfaRouter,
   tasks: tasksRouter,
   projects: projectsRouter,
   members: membersRouter,

@@ -1,5 +1,5 @@
 import { deriveKey, PasswordHasher } from '@stm/auth';
-import { type DatabaseHandle, sessions } from '@stm/db';
+import { type DatabaseHandle, factors, sessions } from '@stm/db';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../env';
 import type { Logger } from '../logger';
@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics';
 import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
 import { CommentsService } from './comments';
+import { FactorService } from './factors';
 import { Keyring } from './keyring';
 import { KnownDevices } from './known-devices';
 import { LabelsService } from './labels';
@@ -31,6 +32,8 @@ export interface Services {
   /** Signs the device cookies that make a browser known to an account. */
   knownDevices: KnownDevices;
   auth: AuthService;
+  /** Second factors: TOTP, recovery codes, passkeys, and their challenges. */
+  factors: FactorService;
   tasks: TasksService;
   projects: ProjectsService;
   labels: LabelsService;
@@ -102,6 +105,15 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   await settings.init();
   await keyring.init();
 
+  const factorService = new FactorService({
+    db,
+    settings,
+    log,
+    totpKey: deriveKey(config.secretKey, 'totp-secrets'),
+    userHandleKey: deriveKey(config.secretKey, 'webauthn-user-handles'),
+    webauthn: config.webauthn,
+    issuer: config.webauthn.rpName,
+  });
   const auth = new AuthService({
     db,
     hasher,
@@ -109,12 +121,13 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     settings,
     throttle,
     devices: knownDevices,
+    factors: factorService,
     log,
     tokens: config.tokens,
     sessionMaxLifetimeSeconds: config.sessionMaxLifetimeSeconds,
     csrfKey: deriveKey(config.secretKey, 'csrf'),
   });
-  const userAdmin = new UserAdminService({ db, hasher, auth });
+  const userAdmin = new UserAdminService({ db, hasher, auth, factors: factorService });
   const passwordResets = new PasswordResetService({ db, hasher, auth, throttle });
   await ensureAdminFromEnvironment({ config, db, auth, hasher, log });
 
@@ -131,6 +144,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     try {
       const removed = await sessions.deleteExpiredSessions(db, new Date(Date.now() - 24 * 60 * 60 * 1000));
       if (removed > 0) log.info({ removed }, 'expired sessions removed');
+      await factors.deleteExpiredChallenges(db, new Date(Date.now() - 60 * 60 * 1000));
     } catch (error) {
       log.warn({ err: error }, 'housekeeping failed');
     }
@@ -159,6 +173,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     lockout,
     knownDevices,
     auth,
+    factors: factorService,
     tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis, quotas }),
     projects: new ProjectsService(db, quotas),
     labels: new LabelsService(db),
