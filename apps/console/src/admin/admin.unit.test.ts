@@ -120,6 +120,10 @@ describe('settings form', () => {
     quotaTasksPerUser: 50_000,
     quotaProjectsPerUser: 500,
     quotaCommentsPerUser: 50_000,
+    mfaRequiredForAdmins: false,
+    mfaAdminGraceDays: 7,
+    mfaRequiredForEveryone: false,
+    mfaEveryoneGraceDays: 14,
   };
 
   it('sends only the fields that changed', () => {

@@ -23,8 +23,10 @@ export const NUMBER_SETTINGS: readonly NumberSetting[] = [
   'quotaTasksPerUser',
   'quotaProjectsPerUser',
   'quotaCommentsPerUser',
+  'mfaAdminGraceDays',
+  'mfaEveryoneGraceDays',
 ];
-export const SWITCH_SETTINGS: readonly SwitchSetting[] = ['registrationOpen', 'passwordRefuseCommon'];
+export const SWITCH_SETTINGS: readonly SwitchSetting[] = ['registrationOpen', 'passwordRefuseCommon', 'mfaRequiredForAdmins', 'mfaRequiredForEveryone'];
 
 export function settingsToForm(settings: Settings): SettingsFormValues {
   const form: Partial<SettingsFormValues> = {};
