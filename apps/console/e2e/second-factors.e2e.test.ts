@@ -37,7 +37,7 @@ async function signInWithPassword(page: Page, username: string) {
 }
 
 async function signOut(page: Page) {
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('banner').getByRole('button', { name: 'Sign out', exact: true }).click();
   await waitForPath(page, '/sign-in');
 }
 
