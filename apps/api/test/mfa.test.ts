@@ -300,6 +300,9 @@ describe('administrators and policy', () => {
 
   it('a policy with a grace period leads to enrolment; past it, nothing but enrolment is allowed', async () => {
     const admin = await signUpAdmin(t, 'policy_admin');
+    // An administrator without a factor would be the first locked out: they enrol first.
+    expect(await rejection(t.caller(admin.accessToken).settings.update({ mfaRequiredForEveryone: true }))).toMatchObject({ reason: 'MFA_ENROLMENT_REQUIRED' });
+    const adminSecret = (await enrolTotp(t, admin.accessToken)).secret;
     await t.caller(admin.accessToken).settings.update({ mfaRequiredForEveryone: true, mfaEveryoneGraceDays: 7 });
     const graced = await signUp(t, 'policy_graced');
     const status = await t.caller(graced.accessToken).mfa.status();
@@ -318,10 +321,13 @@ describe('administrators and policy', () => {
     await enrolTotp(t, graced.accessToken);
     await t.caller(graced.accessToken).tasks.list({});
 
-    // The administrators' rule alone leaves users alone.
+    // The administrators' rule alone leaves users alone, and binds an administrator without a factor at once.
     await t.caller(admin.accessToken).settings.update({ mfaRequiredForEveryone: false, mfaRequiredForAdmins: true, mfaAdminGraceDays: 0 });
     const plain = await signUp(t, 'policy_plain');
     expect((await t.caller(plain.accessToken).mfa.status()).policy.required).toBe(false);
-    expect(await rejection(t.caller(admin.accessToken).admin.users.list({}))).toMatchObject({ reason: 'MFA_ENROLMENT_REQUIRED' });
+    const otherAdmin = await signUpAdmin(t, 'policy_admin2');
+    expect(await rejection(t.caller(otherAdmin.accessToken).admin.users.list({}))).toMatchObject({ reason: 'MFA_ENROLMENT_REQUIRED' });
+    expect(adminSecret).toEqual(expect.any(String));
+    await t.caller(admin.accessToken).admin.users.list({});
   });
 });

@@ -2,7 +2,7 @@ import type { CDPSession, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { totpCodeAt } from '../../../packages/auth/src/totp';
 import { expectAccessible } from './axe';
-import { browserAvailable, heading, PASSWORD, registerUser, stageForTests, uniqueName, waitForPath } from './harness';
+import { ADMIN, api, apiLogin, browserAvailable, heading, PASSWORD, registerUser, stageForTests, uniqueName, waitForPath } from './harness';
 
 /**
  * Passkeys need a page whose host is the RP ID (`localhost` by default): WebAuthn refuses IP
@@ -129,5 +129,26 @@ describe.skipIf(!browserAvailable())('second factors in the console', () => {
     await waitForPath(spanish.page, '/tasks');
     await spanish.context.close();
     await context.close();
+  });
+
+  it('a policy past its grace period leads a user without a factor to the security page, and nowhere else', async () => {
+    const admin = await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
+    // Only an administrator with a factor may require one.
+    const { secret } = await api<{ secret: string }>(stage.baseUrl, admin, 'POST', '/auth/mfa/totp', {});
+    await api(stage.baseUrl, admin, 'POST', '/auth/mfa/totp/confirm', { code: totpCodeAt(secret, Date.now()) });
+    await api(stage.baseUrl, admin, 'PATCH', '/settings', { mfaRequiredForEveryone: true, mfaEveryoneGraceDays: 0 });
+    try {
+      const username = uniqueName('policy');
+      await registerUser(stage.baseUrl, username, PASSWORD);
+      const { context, page } = await stage.newContext();
+      await signInWithPassword(page, username);
+      await waitForPath(page, '/security');
+      await page.getByText('Your organisation requires a second factor. Set one up to continue using the console.').waitFor();
+      await page.goto('/tasks');
+      await waitForPath(page, '/security');
+      await context.close();
+    } finally {
+      await api(stage.baseUrl, admin, 'PATCH', '/settings', { mfaRequiredForEveryone: false });
+    }
   });
 });
