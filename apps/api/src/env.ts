@@ -153,6 +153,9 @@ const environmentSchema = z.object({
     .url()
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  RP_ID: z.string().min(1).default('localhost'),
+  RP_NAME: z.string().min(1).default('Secure Task Manager'),
+  RP_ORIGIN: commaList.optional(),
 });
 
 export type Environment = z.input<typeof environmentSchema>;
@@ -256,6 +259,11 @@ export interface AppConfig {
   notificationsIntervalMs: number | undefined;
   /** Where people reach the console, for links in mail (e.g. `https://tasks.example.com`); unset: mail carries no links. */
   publicUrl: string | undefined;
+   * WebAuthn (passkeys): the relying party's id (the site's domain, `RP_ID`), its name shown by
+   * authenticators and in authenticator apps (`RP_NAME`), and the origins pages may use passkeys
+   * from (`RP_ORIGIN`, comma-separated; unset: any http(s) origin whose host is the RP ID).
+   */
+  webauthn: { rpId: string; rpName: string; origins: string[] | undefined };
 }
 
 /** A stricter per-address budget a procedure may declare in its meta; each has its own settings. */
@@ -421,6 +429,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     },
     notificationsIntervalMs: env.NOTIFICATIONS_INTERVAL_MS === 'off' ? undefined : env.NOTIFICATIONS_INTERVAL_MS,
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
+    webauthn: { rpId: env.RP_ID, rpName: env.RP_NAME, origins: env.RP_ORIGIN && env.RP_ORIGIN.length > 0 ? env.RP_ORIGIN : undefined },
   };
 }
 

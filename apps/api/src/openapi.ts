@@ -1,7 +1,7 @@
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import type { AnyTRPCRouter } from '@trpc/server';
-import { httpStatusOf } from './errors';
 import { API_TOKEN_SCOPES } from '@stm/validators';
+import { type ErrorReason, httpStatusOf } from './errors';
 import { type ProcedureMeta, scopeRefusals, TIER_REFUSALS, type TokenScopeRule } from './trpc';
 
 /** What a refusal says besides its status, in the problem document and in the earlier `data` shape alike. */
@@ -99,7 +99,9 @@ function errorStatuses(meta: ProcedureMeta, method: string, takesInput: boolean)
     if (reason) reasons.add(reason);
     statuses.set(status, reasons);
   };
-  for (const reason of [...TIER_REFUSALS[meta.tier ?? 'public'], ...scopeRefusals(meta), ...(meta.refusals ?? [])]) {
+  const signedIn = meta.tier === 'protected' || meta.tier === 'admin';
+  const guards: ErrorReason[] = [...(signedIn ? (['MFA_ENROLMENT_REQUIRED'] as const) : []), ...(meta.stepUp ? (['STEP_UP_REQUIRED'] as const) : [])];
+  for (const reason of [...TIER_REFUSALS[meta.tier ?? 'public'], ...guards, ...scopeRefusals(meta), ...(meta.refusals ?? [])]) {
     add(String(httpStatusOf(reason)), reason);
   }
   if (takesInput) add('400', 'VALIDATION_FAILED');

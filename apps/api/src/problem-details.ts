@@ -24,10 +24,12 @@ interface EarlierErrorBody {
 }
 
 /** The sign-in's errors in OAuth 2.0's words too (RFC 6749 §5.2), as token clients read them. */
-const OAUTH_TOKEN_PATHS = new Set(['/api/auth/login']);
+const OAUTH_TOKEN_PATHS = new Set(['/api/auth/login', '/api/auth/login/mfa']);
 
 function oauthErrorOf(status: number, reason: string | undefined, fieldErrors: unknown): string {
-  if (reason === 'INVALID_CREDENTIALS') return 'invalid_grant';
+  // As token endpoints with a second step say it (the challenge is in `details`).
+  if (reason === 'MFA_REQUIRED') return 'mfa_required';
+  if (reason === 'INVALID_CREDENTIALS' || reason === 'MFA_CODE_INVALID' || reason === 'MFA_CHALLENGE_INVALID') return 'invalid_grant';
   if (fieldErrors && typeof fieldErrors === 'object' && Object.hasOwn(fieldErrors, 'grant_type')) return 'unsupported_grant_type';
   if (status === 429 || status === 503) return 'temporarily_unavailable';
   return 'invalid_request';

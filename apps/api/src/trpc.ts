@@ -12,6 +12,7 @@ import type { Context } from './context';
 import { type ApiTokenScope, isApiToken } from '@stm/validators';
 import type { RateLimitClass } from './env';
 import { DomainError, type ErrorReason, isErrorReason, toDomainError } from './errors';
+import { assertRecentSignIn } from './services/step-up';
 
 interface ValidationIssue {
   path: PropertyKey[];
@@ -105,6 +106,18 @@ export interface ProcedureMeta extends OpenApiMeta {
   etag?: boolean;
   /** REST takes `If-Match` (an `ETag` of the same resource) as `expectedVersion`, and answers a mismatch 412. */
   ifMatch?: boolean;
+  /**
+   * The step-up guard: the caller must have signed in (or re-authenticated with
+   * `auth.reauthenticate`) within the last five minutes, else 403 `STEP_UP_REQUIRED`. For
+   * sensitive changes (password, factors, API credentials); signed-in tiers only. Enforced once,
+   * in the tier's middleware, by `assertRecentSignIn`.
+   */
+  stepUp?: boolean;
+  /**
+   * Allowed to an account that a second-factor policy requires to enrol one before anything
+   * else: what it needs to see its state, enrol, and sign out.
+   */
+  duringEnrolment?: boolean;
 }
 
 /**
@@ -288,6 +301,12 @@ export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(({
     try {
       user = await authenticate(ctx);
       if (user.apiToken) assertTokenScope(user.apiToken.scopes, meta?.scope);
+      if (user.mustEnrol && !meta?.duringEnrolment) {
+        throw new DomainError('MFA_ENROLMENT_REQUIRED', 'Set up a second factor (an authenticator app or a passkey) before anything else', {
+          details: { page: 'security' },
+        });
+      }
+      if (meta?.stepUp) assertRecentSignIn(user);
     } catch (cause) {
       throw refusalOf(cause, ctx) ?? cause;
     }

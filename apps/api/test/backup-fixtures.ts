@@ -98,14 +98,17 @@ export async function fill(place: Place): Promise<Filled> {
 export const APP_TABLES = [
   'audit_events',
   'change_events',
+  'auth_challenges',
   'labels',
   'mail_outbox',
   'migration_notes',
   'notification_preferences',
   'notifications',
+  'passkeys',
   'password_reset_tokens',
   'project_members',
   'projects',
+  'recovery_codes',
   'refresh_tokens',
   'sessions',
   'settings',
@@ -114,6 +117,7 @@ export const APP_TABLES = [
   'task_events',
   'task_labels',
   'tasks',
+  'user_totp',
   'users',
 ];
 

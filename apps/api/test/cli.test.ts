@@ -1,3 +1,4 @@
+import { totpCodeAt } from '@stm/auth';
 import type { DatabaseHandle } from '@stm/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,7 @@ describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
     [['user:create', 'pw_in_argv', '--password', PASSWORD], PASSWORD, 2, /Usage: pnpm cli user:create/],
     [['user:create'], PASSWORD, 2, /Usage: pnpm cli user:create/],
     [['user:reset-password', 'nobody_at_all'], NEW_PASSWORD, 1, /No user is named "nobody_at_all"/],
+    [['user:reset-factors', 'nobody_at_all'], '', 1, /No user is named "nobody_at_all"/],
     [['keys:revoke', 'no-such-kid'], '', 1, /No usable signing key/],
     [['frobnicate'], '', 2, /Unknown command "frobnicate"/],
     [[], '', 2, /No command given/],
@@ -80,6 +82,25 @@ describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
     expect(result.code, result.stderr).toBe(code);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('user:reset-factors removes the second factors of a user who lost them, and ends their sessions', async () => {
+    await withApp(async (app) => {
+      const login = json(await rest(app, 'POST', '/api/auth/login', { body: { username: 'cli_user', password: PASSWORD } }));
+      const begun = json(await rest(app, 'POST', '/api/auth/mfa/totp', { token: login.access_token, body: {} }));
+      const confirmed = await rest(app, 'POST', '/api/auth/mfa/totp/confirm', { token: login.access_token, body: { code: totpCodeAt(begun.secret, Date.now()) } });
+      expect(confirmed.statusCode).toBe(200);
+      expect(json(await rest(app, 'POST', '/api/auth/login', { body: { username: 'cli_user', password: PASSWORD } })).reason).toBe('MFA_REQUIRED');
+    });
+    const result = await cli(['user:reset-factors', 'cli_user']);
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+    expect(result.stdout.trim()).toBe('Second factors of "cli_user" removed; 1 session(s) ended');
+    await withApp(async (app) => {
+      const again = await rest(app, 'POST', '/api/auth/login', { body: { username: 'cli_user', password: PASSWORD } });
+      expect(again.statusCode).toBe(200);
+      // No session left behind for the tests after this one to count.
+      await rest(app, 'POST', '/api/auth/logout', { token: json(again).access_token });
+    });
   });
 
   it('user:reset-password sets the password and ends every session of the user', async () => {
@@ -130,7 +151,7 @@ describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
   it('help lists every command', async () => {
     const result = await cli(['help']);
     expect(result.code).toBe(0);
-    for (const command of ['db:migrate', 'user:create', 'user:reset-password', 'keys:list', 'keys:rotate', 'keys:revoke', 'import:legacy']) {
+    for (const command of ['db:migrate', 'user:create', 'user:reset-password', 'user:reset-factors', 'keys:list', 'keys:rotate', 'keys:revoke', 'import:legacy']) {
       expect(result.stdout).toContain(command);
     }
   });

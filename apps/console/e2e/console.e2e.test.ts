@@ -80,7 +80,7 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     await signIn(page, username, PASSWORD);
     await page.getByText('Incorrect username or password.').waitFor();
     await page.getByLabel('Password', { exact: true }).fill(newPassword);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await waitForPath(page, '/tasks');
     await heading(page, 'All tasks');
     await context.close();

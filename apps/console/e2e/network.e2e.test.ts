@@ -211,10 +211,10 @@ describe.skipIf(!browserAvailable())('a user deactivated while at work', () => {
     await page.goto('/sign-in');
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password', { exact: true }).fill('not the right password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByText('Incorrect username or password.').waitFor();
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByText('This account has been deactivated. Ask an administrator to reactivate it.').waitFor();
     expect(pathOf(page)).toBe('/sign-in');
     forgetProvokedFailures(stage);

@@ -53,7 +53,7 @@ describe.skipIf(!browserAvailable())('registration', () => {
     const other = await stage.newContext();
     await other.page.goto('/sign-in');
     await heading(other.page, 'Sign in');
-    await other.page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await other.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     await expect.poll(() => other.page.getByRole('link', { name: 'Create one' }).count()).toBe(0);
 
     // Opened again: the same page takes the same input.

@@ -7,6 +7,7 @@ import { Account } from './pages/Account';
 import { Dashboard } from './pages/Dashboard';
 import { Register } from './pages/Register';
 import { ResetPassword } from './pages/ResetPassword';
+import { Security } from './pages/Security';
 import { SignIn } from './pages/SignIn';
 import { NotFound } from './pages/Status';
 import { ProjectPage } from './projects/ProjectPage';
@@ -67,6 +68,9 @@ export function App() {
               </Route>
               <Route path="/account">
                 <Account />
+              </Route>
+              <Route path="/security">
+                <Security />
               </Route>
               <Route path="/admin" nest>
                 <RequireAdmin>

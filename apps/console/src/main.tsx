@@ -6,6 +6,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { ToastProvider } from './components/Toasts';
 import { I18nProvider } from './i18n';
+import { StepUpProvider } from './lib/step-up';
 import { applyThemeChoice, readThemeChoice } from './lib/theme';
 import { queryClient, session, TRPCProvider, trpcClient } from './lib/trpc';
 import './styles/base.css';
@@ -29,7 +30,9 @@ createRoot(root).render(
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
         <I18nProvider>
           <ToastProvider>
-            <App />
+            <StepUpProvider>
+              <App />
+            </StepUpProvider>
           </ToastProvider>
         </I18nProvider>
       </TRPCProvider>

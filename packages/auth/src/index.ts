@@ -6,6 +6,8 @@ export {
   generateSigningKey,
   importPrivateKey,
   importPublicKey,
+  openSecret,
+  sealSecret,
   SIGNING_ALGORITHM,
   type GeneratedSigningKey,
 } from './keys';
@@ -27,3 +29,13 @@ export {
 } from './tokens';
 export { BusyError, WorkLimiter } from './work-limiter';
 export type { CryptoKey, JWK } from 'jose';
+export {
+  generateRecoveryCodes,
+  generateTotpSecret,
+  hashRecoveryCode,
+  matchTotpStep,
+  normaliseRecoveryCode,
+  totpCodeAt,
+  totpStepAt,
+  totpUri,
+} from './totp';

@@ -66,3 +66,24 @@ export function decryptPrivateKey(sealed: string, kid: string, encryptionKey: Bu
     });
   }
 }
+
+/**
+ * Seals a small secret (a TOTP key) with AES-256-GCM; `context` (e.g. the user id) is bound as
+ * associated data, so a sealed value copied to another row does not open there.
+ */
+export function sealSecret(plain: string, context: string, encryptionKey: Buffer): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', encryptionKey, iv);
+  cipher.setAAD(Buffer.from(context, 'utf8'));
+  const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return [VERSION, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+}
+
+export function openSecret(sealed: string, context: string, encryptionKey: Buffer): string {
+  const [version, iv, ciphertext, tag] = sealed.split('.');
+  if (version !== VERSION || !iv || !ciphertext || !tag) throw new Error('A sealed secret is not in a known format');
+  const decipher = createDecipheriv('aes-256-gcm', encryptionKey, Buffer.from(iv, 'base64url'));
+  decipher.setAAD(Buffer.from(context, 'utf8'));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}

@@ -18,6 +18,10 @@ export interface UsersTable {
   kind: ColumnType<UserKind, UserKind | undefined, never>;
   created_at: CreatedAt;
   updated_at: Timestamp;
+  /** A confirmed TOTP or a passkey is enrolled: a sign-in asks for it. Kept with the factors, in their transactions. */
+  mfa_enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  /** When a second-factor policy first found this account without a factor: its grace period runs from here. */
+  mfa_grace_started_at: NullableTimestamp;
 }
 
 export const userKinds = ['person', 'service'] as const;
@@ -52,6 +56,60 @@ export interface SessionsTable {
   ip: string | null;
   /** Signed in with "keep me signed in": a user's session then gets the longer idle timeout and lifetime. */
   remember: ColumnType<boolean, boolean | undefined, boolean>;
+  /** When the user last proved who they are in this session (sign-in or step-up); null: at its start. */
+  authenticated_at: NullableTimestamp;
+}
+
+export interface UserTotpTable {
+  user_id: number;
+  /** The shared secret, AES-256-GCM sealed with a key derived from SECRET_KEY. */
+  secret: string;
+  /** Null while enrolment waits for its first code. */
+  confirmed_at: NullableTimestamp;
+  /** The last time step whose code was accepted: that code and any earlier one are refused (replay). */
+  last_used_step: ColumnType<string | null, number | null | undefined, number | null>;
+  created_at: CreatedAt;
+}
+
+export interface RecoveryCodesTable {
+  /** SHA-256 of the normalised code, hex. */
+  code_hash: string;
+  user_id: number;
+  created_at: CreatedAt;
+  used_at: NullableTimestamp;
+}
+
+export interface PasskeysTable {
+  /** The credential id, base64url. */
+  id: string;
+  user_id: number;
+  name: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  counter: ColumnType<string, number | undefined, number>;
+  transports: ColumnType<string[], string | undefined, string>;
+  backed_up: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: CreatedAt;
+  last_used_at: NullableTimestamp;
+}
+
+export const authChallengeKinds = ['sign_in', 'step_up', 'passkey_sign_in', 'passkey_register'] as const;
+export type AuthChallengeKind = (typeof authChallengeKinds)[number];
+
+/** A short-lived, single-use challenge: a sign-in waiting for its second factor, or a WebAuthn ceremony. */
+export interface AuthChallengesTable {
+  /** SHA-256 of the opaque token handed to the client. */
+  token_hash: string;
+  kind: AuthChallengeKind;
+  user_id: number | null;
+  /** The session a step-up or passkey registration belongs to. */
+  session_id: string | null;
+  webauthn_challenge: string | null;
+  remember: ColumnType<boolean, boolean | undefined, boolean>;
+  failures: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
 }
 
 export interface RefreshTokensTable {
@@ -310,6 +368,10 @@ export interface Database {
   notification_preferences: NotificationPreferencesTable;
   mail_outbox: MailOutboxTable;
   api_tokens: ApiTokensTable;
+  user_totp: UserTotpTable;
+  recovery_codes: RecoveryCodesTable;
+  passkeys: PasskeysTable;
+  auth_challenges: AuthChallengesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -7,3 +7,4 @@ export * from './settings';
 export * from './tasks';
 export * from './users';
 export * from './api-tokens';
+export * from './mfa';

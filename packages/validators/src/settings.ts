@@ -30,6 +30,10 @@ const settingsFields = {
   quotaProjectsPerUser: z.number().int().min(1).max(100_000),
   quotaCommentsPerUser: z.number().int().min(1).max(10_000_000),
   apiTokenMaxLifetimeDays: z.number().int().min(1).max(API_TOKEN_LIFETIME_MAX_DAYS),
+  mfaRequiredForAdmins: strictBoolean,
+  mfaAdminGraceDays: z.number().int().min(0).max(365),
+  mfaRequiredForEveryone: strictBoolean,
+  mfaEveryoneGraceDays: z.number().int().min(0).max(365),
 };
 
 /** Live settings: stored in the database, in force on every instance within seconds. */
@@ -55,6 +59,13 @@ export const settingsSchema = z.object({
   quotaCommentsPerUser: settingsFields.quotaCommentsPerUser.default(50_000),
   // The longest an API token may be created for; lowering it leaves tokens already made as they are.
   apiTokenMaxLifetimeDays: settingsFields.apiTokenMaxLifetimeDays.default(90),
+  // Second factors: offered to everyone, required of nobody until an administrator says so. The
+  // grace period of an account runs from its first sign-in under the rule; past it, a sign-in
+  // without a factor can do nothing but enrol one.
+  mfaRequiredForAdmins: settingsFields.mfaRequiredForAdmins.default(false),
+  mfaAdminGraceDays: settingsFields.mfaAdminGraceDays.default(7),
+  mfaRequiredForEveryone: settingsFields.mfaRequiredForEveryone.default(false),
+  mfaEveryoneGraceDays: settingsFields.mfaEveryoneGraceDays.default(14),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

@@ -43,6 +43,19 @@ export const commands: Record<string, Command> = {
     },
   },
 
+  'user:reset-factors': {
+    usage: 'user:reset-factors <username>',
+    summary: "Remove a user's second factors (a lost phone, the last administrator locked out); every session of the user ends",
+    positionals: 1,
+    async run(services, { positionals }, io) {
+      const username = positionals[0] as string;
+      const existing = await users.findUserCredentialsByUsername(services.database.db, username);
+      if (!existing) throw new CliError(`No user is named "${username}"`);
+      const { endedSessions } = await services.users.resetFactors(OPERATOR_ACTOR, existing.id, null);
+      io.out(`Second factors of "${existing.username}" removed; ${endedSessions} session(s) ended`);
+    },
+  },
+
   'import:legacy': {
     usage: 'import:legacy --from <postgresql://…> [--admin NAME]… [--dry-run]',
     summary: "Import the old FastAPI service's accounts; their old passwords keep working",

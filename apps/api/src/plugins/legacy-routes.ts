@@ -38,6 +38,10 @@ type Words = Record<Language, string>;
 const DETAILS: Partial<Record<ErrorReason, Words | ((minLength: number) => Words)>> = {
   INVALID_CREDENTIALS: { es: 'Credenciales inválidas', en: 'Invalid credentials' },
   INVALID_TOKEN: { es: 'Token inválido', en: 'Invalid token' },
+  MFA_REQUIRED: {
+    es: 'Esta cuenta pide un segundo factor: inicia sesión en la consola o con POST /api/auth/login',
+    en: 'This account needs a second factor: sign in with the console or POST /api/auth/login',
+  },
   UNAUTHENTICATED: { es: 'Not authenticated', en: 'Not authenticated' },
   FORBIDDEN: { es: 'Solo administradores', en: 'Administrators only' },
   ADMIN_REGISTRATION_FORBIDDEN: {

@@ -1,7 +1,11 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import {
   changePasswordInput,
+  completeSignInInput,
   loginInput,
+  passkeyOptionsInput,
+  passkeySignInInput,
+  reauthenticateInput,
   refreshInput,
   registerInput,
   resetPasswordInput,
@@ -60,6 +64,11 @@ function tokenResponse(ctx: Context, issued: IssuedTokens, delivery: 'body' | 'c
 
 const tags = ['auth'];
 
+/** WebAuthn options as the JSON they are (their interface types have no index signature). */
+export function webauthnOptions(options: object): Record<string, unknown> {
+  return options as Record<string, unknown>;
+}
+
 export const authRouter = {
   register: publicProcedure
     .meta({
@@ -95,11 +104,12 @@ export const authRouter = {
           'Repeated failures are refused with 429 `ACCOUNT_LOCKED` and `Retry-After`. ' +
           'A deactivated account is answered 403 `ACCOUNT_DEACTIVATED`, and only when the password is right (a wrong one is 401 `INVALID_CREDENTIALS` as for any account). ' +
           'The session ends after the idle timeout or at its lifetime (live settings); `remember_me` ("keep me signed in") gives a user the longer ones, never an administrator. ' +
-          'An account keeps at most 50 sessions: a sign-in beyond ends the oldest.',
+          'An account keeps at most 50 sessions: a sign-in beyond ends the oldest. ' +
+          'An account with a second factor answers a right password 401 `MFA_REQUIRED` (`error: "mfa_required"`), with `details.challenge` (valid 5 minutes, single use), `details.methods` (`totp`, `recovery_code`, `passkey`) and, for passkeys, `details.passkeyOptions`: complete the sign-in with `POST /api/auth/login/mfa`. Accounts without one see no change.',
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
       rateLimit: 'auth',
-      refusals: ['INVALID_CREDENTIALS', 'ACCOUNT_DEACTIVATED', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
+      refusals: ['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'ACCOUNT_DEACTIVATED', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
     })
     .input(loginInput)
     .output(tokenOutput)
@@ -110,6 +120,95 @@ export const authRouter = {
       setDeviceCookie(ctx, input.username, issued.deviceToken);
       return tokenResponse(ctx, issued, delivery);
     }),
+
+  completeSignIn: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/login/mfa',
+        protect: false,
+        tags,
+        summary: 'Complete a sign-in with its second factor',
+        description:
+          'The `challenge` of the `MFA_REQUIRED` answer of `POST /api/auth/login`, and exactly one of: `code` (the authenticator app, 6 digits; a code is accepted once), `recoveryCode` (each works once) or `passkey` (the answer to `passkeyOptions`). Answers tokens as sign-in does. ' +
+          'A wrong answer is 401 `MFA_CODE_INVALID` and counts in the lockout as a wrong password does (429 `ACCOUNT_LOCKED`); the challenge ends after 5 wrong answers, 5 minutes, or its use (401 `MFA_CHALLENGE_INVALID`: sign in again).',
+      },
+      rateLimit: 'auth',
+      refusals: ['MFA_CHALLENGE_INVALID', 'MFA_CODE_INVALID', 'ACCOUNT_DEACTIVATED', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
+    })
+    .input(completeSignInInput)
+    .output(tokenOutput)
+    .mutation(async ({ ctx, input }) => {
+      const delivery = input.refresh_token_delivery ?? 'body';
+      if (delivery === 'cookie') assertSessionCookieAllowed(ctx);
+      let username = '';
+      const issued = await ctx.services.auth.completeSignIn(input, ctx.client, (name) => {
+        username = name;
+        return readDeviceCookie(ctx, name);
+      });
+      setDeviceCookie(ctx, username, issued.deviceToken);
+      return tokenResponse(ctx, issued, delivery);
+    }),
+
+  passkeyOptions: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/passkey/options',
+        protect: false,
+        tags,
+        summary: 'Start a sign-in with a passkey alone',
+        description:
+          'Answers a `challenge` (valid 5 minutes) and the WebAuthn request options for `navigator.credentials.get` (no username: any passkey of this site may answer). Complete with `POST /api/auth/passkey/login`.',
+      },
+      rateLimit: 'auth',
+    })
+    .input(passkeyOptionsInput)
+    .output(z.object({ challenge: z.string(), expiresIn: z.number().int(), options: z.record(z.string(), z.unknown()) }))
+    .mutation(async ({ ctx, input }) => {
+      const started = await ctx.services.factors.passkeySignInOptions(input.remember_me === true);
+      return { ...started, options: webauthnOptions(started.options) };
+    }),
+
+  passkeySignIn: publicProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/passkey/login',
+        protect: false,
+        tags,
+        summary: 'Sign in with a passkey',
+        description: 'The `challenge` of `POST /api/auth/passkey/options` and the passkey\'s answer (user verification required). Answers tokens as sign-in does.',
+      },
+      rateLimit: 'auth',
+      refusals: ['MFA_CHALLENGE_INVALID', 'PASSKEY_INVALID', 'ACCOUNT_DEACTIVATED', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
+    })
+    .input(passkeySignInInput)
+    .output(tokenOutput)
+    .mutation(async ({ ctx, input }) => {
+      const delivery = input.refresh_token_delivery ?? 'body';
+      if (delivery === 'cookie') assertSessionCookieAllowed(ctx);
+      const issued = await ctx.services.auth.passkeySignIn({ challenge: input.challenge, response: input.passkey }, ctx.client);
+      return tokenResponse(ctx, issued, delivery);
+    }),
+
+  reauthenticate: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/reauthenticate',
+        tags,
+        summary: 'Confirm it is you (step-up)',
+        description:
+          'Sensitive changes (password, second factors, API credentials, roles) need a sign-in within the last 5 minutes and otherwise answer 403 `STEP_UP_REQUIRED`. Send `password`; with a second factor enrolled that answers 401 `MFA_REQUIRED` with a challenge, then send `challenge` and one of `code`, `recoveryCode`, `passkey`. The session stays; it counts as freshly signed in. Wrong answers count in the lockout.',
+      },
+      rateLimit: 'auth',
+      duringEnrolment: true,
+      refusals: ['CURRENT_PASSWORD_WRONG', 'MFA_REQUIRED', 'MFA_CHALLENGE_INVALID', 'MFA_CODE_INVALID', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY'],
+    })
+    .input(reauthenticateInput)
+    .output(z.object({ ok: z.literal(true), authenticatedAt: timestamp }))
+    .mutation(async ({ ctx, input }) => ({ ok: true as const, ...(await ctx.services.auth.reauthenticate(ctx.user, input, ctx.client)) })),
 
   refresh: publicProcedure
     .meta({
@@ -148,7 +247,7 @@ export const authRouter = {
     }),
 
   me: protectedProcedure
-    .meta({ scope: 'any', openapi: { method: 'GET', path: '/auth/me', tags, summary: 'The signed-in user' } })
+    .meta({ scope: 'any', openapi: { method: 'GET', path: '/auth/me', tags, summary: 'The signed-in user' }, duringEnrolment: true })
     .output(userOutput)
     .query(({ ctx }) => ctx.services.auth.me(ctx.user)),
 
@@ -172,7 +271,7 @@ export const authRouter = {
     .query(({ ctx }) => ({ message: `Welcome, administrator ${ctx.user.username}` })),
 
   logout: protectedProcedure
-    .meta({ scope: 'none', openapi: { method: 'POST', path: '/auth/logout', tags, summary: 'End this session' } })
+    .meta({ scope: 'none', openapi: { method: 'POST', path: '/auth/logout', tags, summary: 'End this session' }, duringEnrolment: true })
     .output(okOutput)
     .mutation(async ({ ctx }) => {
       await ctx.services.auth.logout(ctx.user, ctx.client);
@@ -181,7 +280,7 @@ export const authRouter = {
     }),
 
   logoutAll: protectedProcedure
-    .meta({ scope: 'none', openapi: { method: 'POST', path: '/auth/logout-all', tags, summary: 'End every session of this account' } })
+    .meta({ scope: 'none', openapi: { method: 'POST', path: '/auth/logout-all', tags, summary: 'End every session of this account' }, duringEnrolment: true })
     .output(z.object({ ok: z.literal(true), endedSessions: z.number().int() }))
     .mutation(async ({ ctx }) => {
       const endedSessions = await ctx.services.auth.logoutAll(ctx.user, ctx.client);
@@ -230,9 +329,10 @@ export const authRouter = {
         path: '/auth/change-password',
         tags,
         summary: 'Change your password',
-        description: 'Requires the current password. Every other session of the account ends.',
+        description: 'Requires the current password and a sign-in within the last 5 minutes (step-up). Every other session of the account ends.',
       },
       rateLimit: 'auth',
+      stepUp: true,
       refusals: ['CURRENT_PASSWORD_WRONG', 'PASSWORD_UNCHANGED', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', ...NEW_PASSWORD_REFUSALS],
     })
     .input(changePasswordInput)

@@ -9,6 +9,7 @@ import { labelsRouter } from './labels';
 import { liveRouter } from './live';
 import { membersRouter } from './members';
 import { notificationsRouter } from './notifications';
+import { mfaRouter } from './mfa';
 import { adminProjectsRouter, projectsRouter } from './projects';
 import { settingsRouter } from './settings';
 import { tasksRouter } from './tasks';
@@ -16,6 +17,7 @@ import { usersRouter } from './users';
 
 export const appRouter = router({
   auth: authRouter,
+  mfa: mfaRouter,
   tasks: tasksRouter,
   projects: projectsRouter,
   members: membersRouter,

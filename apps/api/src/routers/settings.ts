@@ -45,11 +45,11 @@ export const settingsRouter = {
         tags,
         summary: 'Change live settings',
         description:
-          'In force on every instance within seconds, without a restart, and audit-logged with before and after. Send `expectedVersion` to be refused (409) if someone else changed them since you read them.',
+          'In force on every instance within seconds, without a restart, and audit-logged with before and after. Send `expectedVersion` to be refused (409) if someone else changed them since you read them. Requiring a second factor (`mfaRequiredForAdmins`, `mfaRequiredForEveryone`) is refused (403 `MFA_ENROLMENT_REQUIRED`) to an administrator without one.',
       },
-      refusals: ['VERSION_CONFLICT'],
+      refusals: ['VERSION_CONFLICT', 'MFA_ENROLMENT_REQUIRED'],
     })
     .input(settingsUpdateInput)
     .output(settingsOutput)
-    .mutation(async ({ ctx, input }) => present(await ctx.services.settings.update(input, actorOf(ctx.user), ctx.client))),
+    .mutation(async ({ ctx, input }) => present(await ctx.services.settings.update(input, actorOf(ctx.user), ctx.client, ctx.user.mfaEnabled))),
 } satisfies TRPCRouterRecord;

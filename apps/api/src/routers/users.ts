@@ -47,9 +47,10 @@ export const usersRouter = {
         path: '/admin/users/{id}',
         tags,
         summary: 'Change role or activation',
-        description: 'Deactivation ends every session of the user. The last active administrator cannot be demoted or deactivated (409).',
+        description:
+          'Deactivation ends every session of the user. The last active administrator cannot be demoted or deactivated (409). Changing a role needs a sign-in within the last 5 minutes (403 `STEP_UP_REQUIRED`).',
       },
-      refusals: ['NOT_FOUND', 'LAST_ADMIN'],
+      refusals: ['NOT_FOUND', 'LAST_ADMIN', 'STEP_UP_REQUIRED'],
     })
     .input(z.object({ id: idSchema, role: roleSchema.optional(), isActive: strictBoolean.optional() }))
     .output(userOutput)
@@ -77,6 +78,23 @@ export const usersRouter = {
       await ctx.services.users.delete(ctx.user, input.id, ctx.client);
       return { ok: true as const };
     }),
+
+  resetFactors: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/users/{id}/reset-factors',
+        tags,
+        summary: "Remove a user's second factors",
+        description:
+          'For a user who lost their authenticator: their authenticator app, passkeys and recovery codes are removed and every session of theirs ends; they sign in with their password and set up a factor again. Audited. Needs a sign-in within the last 5 minutes.',
+      },
+      stepUp: true,
+      refusals: ['NOT_FOUND'],
+    })
+    .input(z.object({ id: idSchema }))
+    .output(z.object({ ok: z.literal(true), endedSessions: z.number().int() }))
+    .mutation(async ({ ctx, input }) => ({ ok: true as const, ...(await ctx.services.users.resetFactors(ctx.user, input.id, ctx.client)) })),
 
   createResetLink: adminProcedure
     .meta({

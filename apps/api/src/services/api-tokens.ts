@@ -110,8 +110,15 @@ export class ApiTokensService {
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       sessionId: null,
+      signingKeyId: null,
       tokenExpiresAt: Math.floor(row.expires_at.getTime() / 1000),
       apiToken: { id: row.token_id, scopes },
+      // A token proves no recent sign-in: what needs one (step-up) is never done with a token.
+      authenticatedAt: new Date(0),
+      mfaEnabled: row.mfa_enabled,
+      mfaGraceStartedAt: row.mfa_grace_started_at,
+      // A token is a credential of its own, made with a step-up; service accounts have no second factor to enrol.
+      mustEnrol: false,
     };
   }
 

@@ -10,7 +10,7 @@ import {
   TokenError,
   verifyAccessToken,
 } from '@stm/auth';
-import { type Database, isUniqueViolation, type Kysely, projects, sessions, type UserRole, users } from '@stm/db';
+import { type Database, factors, isUniqueViolation, type Kysely, projects, sessions, type UserRole, users } from '@stm/db';
 import {
   ACCESS_TOKEN_TTL_MAX_SECONDS,
   type ApiTokenScope,
@@ -32,6 +32,8 @@ import { accountKeyOf, type RefusedBy } from './lockout';
 import { liveSessionBounds, MAX_SESSIONS_PER_USER, sessionEndedBy, sessionPolicy } from './session-policy';
 import type { SettingsService } from './settings';
 import type { Attempt, SignInThrottle } from './sign-in-throttle';
+import { type FactorAnswer, type FactorMethod, type FactorService, CHALLENGE_MAX_FAILURES } from './factors';
+import { enrolmentState } from './step-up';
 import { VerifiedTokenCache } from './token-cache';
 
 /** The signed-in user of a request, as the database says now (not as the token claimed). */
@@ -50,6 +52,13 @@ export interface AuthUser {
   tokenExpiresAt: number;
   /** Set when the call was made with an API token: what that token may do. */
   apiToken: { id: string; scopes: readonly ApiTokenScope[] } | null;
+  /** When the user last proved who they are in this session: its sign-in, or a later step-up. */
+  authenticatedAt: Date;
+  /** A second factor is enrolled. */
+  mfaEnabled: boolean;
+  mfaGraceStartedAt: Date | null;
+  /** A live policy requires a second factor and the grace period is over: only enrolling one is allowed. */
+  mustEnrol: boolean;
 }
 
 export interface PublicUser {
@@ -103,6 +112,7 @@ export interface AuthServiceDeps {
   settings: SettingsService;
   throttle: SignInThrottle;
   devices: KnownDevices;
+  factors: FactorService;
   log: Logger;
   tokens: { issuer: string; audience: string };
   /** The operator's cap on any session's absolute lifetime, over the live settings; undefined: none. */
@@ -277,26 +287,25 @@ export class AuthService {
       throw new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
     }
 
-    // The password was right: its client's failures go (its place would lapse by itself).
-    await throttle.settle(attempt, 'succeeded');
-    // Fetched before the transaction: making a missing key takes a transaction of its own.
-    const signingKey = await this.deps.keyring.signingKey();
-    const issued = await this.deps.db.transaction().execute(async (trx) => {
-      // The password was checked against a hash read before bcrypt ran; a change, reset or
-      // deactivation may have landed since, and its "end every session" would miss this one.
-      const current = await users.lockUserCredentialsForSignIn(trx, user.id);
-      if (!current || current.password_hash !== user.password_hash) return undefined;
-      if (!current.is_active) return 'deactivated' as const;
-      const { issued: opened, endedSessions } = await this.#openSession(trx, signingKey, user, client, input.remember_me === true);
-      await recordAudit(trx, {
-        action: 'auth.login_succeeded',
+    if (user.mfa_enabled) {
+      // The password alone proves nothing yet: the attempt is left unsettled (neither a success
+      // that would clear this client's failures, nor a failure), and the factor's answer settles
+      // its own attempt in the same counters, so guesses at the code lock as password guesses do.
+      const issuedChallenge = await this.deps.factors.issueFactorChallenge('sign_in', user, { sessionId: null, remember: input.remember_me === true });
+      await recordAudit(this.deps.db, {
+        action: 'auth.mfa_challenged',
         actor: actorOf(user),
         client,
-        target: { type: 'session', id: opened.sessionId },
-        ...(endedSessions.length > 0 ? { details: { endedOldestSessions: endedSessions } } : {}),
+        target: { type: 'user', id: user.id, label: user.username },
+        details: { methods: issuedChallenge.methods },
       });
-      return opened;
-    });
+      throw new DomainError('MFA_REQUIRED', 'Enter the code from your authenticator app, a recovery code, or use a passkey', {
+        details: { error: 'mfa_required', ...issuedChallenge },
+      });
+    }
+    // The password was right: its client's failures go (its place would lapse by itself).
+    await throttle.settle(attempt, 'succeeded');
+    const issued = await this.#openSignedInSession(user, user.password_hash, client, input.remember_me === true, null);
     if (!issued || issued === 'deactivated') {
       // The account changed while its password was checked: a new password, or deactivation.
       await recordAudit(this.deps.db, {
@@ -308,12 +317,222 @@ export class AuthService {
       });
       throw issued ? accountDeactivated() : new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
     }
+    await this.#startGraceIfRequired(user);
     if (hasher.needsRehash(user.password_hash)) {
       // The cost setting changed since this hash was made: upgrade it now that we hold the password.
       const rehash = hasher.hash(input.password).then((hash) => users.upgradeUserPasswordHash(this.deps.db, user.id, user.password_hash, hash));
       rehash.catch((error) => this.deps.log.warn({ err: error, userId: user.id }, 'password rehash failed'));
     }
     return { ...issued, deviceToken: this.deps.devices.issue(attempt.origin.account, device) };
+  }
+
+  /**
+   * The session of a sign-in whose proofs are all checked, with its audit record. The password was
+   * checked against a hash read before bcrypt ran; a change, reset or deactivation may have
+   * landed since, and its "end every session" would miss this one: undefined when the password
+   * changed, 'deactivated' when the account was switched off.
+   */
+  async #openSignedInSession(
+    user: { id: number; username: string; role: UserRole },
+    passwordHash: string | null,
+    client: ClientInfo,
+    remember: boolean,
+    method: FactorMethod | null,
+  ): Promise<IssuedTokens | 'deactivated' | undefined> {
+    // Fetched before the transaction: making a missing key takes a transaction of its own.
+    const signingKey = await this.deps.keyring.signingKey();
+    return this.deps.db.transaction().execute(async (trx) => {
+      const current = await users.lockUserCredentialsForSignIn(trx, user.id);
+      if (!current || (passwordHash !== null && current.password_hash !== passwordHash)) return undefined;
+      if (!current.is_active) return 'deactivated' as const;
+      const { issued: opened, endedSessions } = await this.#openSession(trx, signingKey, user, client, remember);
+      await recordAudit(trx, {
+        action: 'auth.login_succeeded',
+        actor: actorOf(user),
+        client,
+        target: { type: 'session', id: opened.sessionId },
+        ...(endedSessions.length > 0 || method ? { details: { ...(method ? { secondFactor: method } : {}), ...(endedSessions.length > 0 ? { endedOldestSessions: endedSessions } : {}) } } : {}),
+      });
+      return opened;
+    });
+  }
+
+  /** Under a second-factor policy, an account without a factor starts its grace period at its first sign-in. */
+  async #startGraceIfRequired(user: { id: number; role: UserRole; mfa_enabled: boolean; mfa_grace_started_at: Date | null }): Promise<void> {
+    if (user.mfa_enabled || user.mfa_grace_started_at !== null) return;
+    const state = enrolmentState(this.deps.settings.current, { role: user.role, mfaEnabled: false, mfaGraceStartedAt: null });
+    if (state.required) await factors.startMfaGrace(this.deps.db, user.id);
+  }
+
+  /**
+   * The second step of a sign-in: the challenge the password step answered with, and a TOTP code,
+   * a recovery code or a passkey. Each wrong answer counts in the failed-login counters of the
+   * account and client as a wrong password does (and is refused while they lock), and a
+   * challenge dies after five wrong answers or five minutes, or once answered.
+   */
+  async completeSignIn(input: { challenge: string } & FactorAnswer, client: ClientInfo, deviceTokenOf: (username: string) => string | undefined): Promise<SignedIn> {
+    const row = await this.deps.factors.findChallenge(input.challenge, 'sign_in');
+    const user = row?.user_id == null ? undefined : await users.findUserCredentialsById(this.deps.db, row.user_id);
+    if (!row || !user) throw challengeInvalid();
+    const account = accountKeyOf(user.username);
+    const deviceToken = deviceTokenOf(user.username);
+    const device = deviceToken === undefined ? null : this.deps.devices.read(account, deviceToken);
+    const { throttle } = this.deps;
+    const admitted = await throttle.admit(
+      { account, address: client.ip, device, standing: device === null ? 'unchecked' : 'known' },
+      () => sessions.accountHasSessionFromAddress(this.deps.db, account, client.ip),
+    );
+    if (admitted.refused) {
+      await recordAudit(this.deps.db, {
+        action: 'auth.login_locked',
+        actor: actorOf(user),
+        client,
+        target: { type: 'user', id: user.id, label: user.username },
+        details: { retryAfterSeconds: Math.ceil(admitted.refused.retryAfterMs / 1000), by: admitted.refused.by, step: 'second_factor' },
+      });
+      throw accountLocked(admitted.refused.retryAfterMs, admitted.refused.by);
+    }
+    const { attempt } = admitted;
+    try {
+      const method = await this.deps.db.transaction().execute((trx) => this.deps.factors.verifyAnswer(trx, row, user.id, input, { requireUserVerification: false }));
+      if (method === null) {
+        const settled = await throttle.settle(attempt, 'failed');
+        const failures = await this.deps.factors.recordChallengeFailure(row);
+        await recordAudit(this.deps.db, {
+          action: 'auth.mfa_failed',
+          actor: actorOf(user),
+          client,
+          target: { type: 'user', id: user.id, label: user.username },
+          details: {
+            method: methodOf(input),
+            failures,
+            ...(failures >= CHALLENGE_MAX_FAILURES ? { challengeEnded: true } : {}),
+            ...(settled.clientLockMs > 0 ? { lockedForSeconds: Math.ceil(settled.clientLockMs / 1000) } : {}),
+          },
+        });
+        throw new DomainError('MFA_CODE_INVALID', 'That code is not right, or was already used', { details: { attemptsLeft: Math.max(0, CHALLENGE_MAX_FAILURES - failures) } });
+      }
+      await throttle.settle(attempt, 'succeeded');
+      if (method === 'recovery_code') await this.#auditRecoveryCodeUsed(user, client);
+      const issued = await this.#openSignedInSession(user, null, client, row.remember, method);
+      if (!issued || issued === 'deactivated') throw accountDeactivated();
+      return { ...issued, deviceToken: this.deps.devices.issue(account, device) };
+    } finally {
+      await throttle.settle(attempt, 'abandoned');
+    }
+  }
+
+  /**
+   * Sign-in with a passkey alone (a discoverable credential, user verification required): no
+   * username typed, no password. An answer that does not verify counts in the address's
+   * failed-login counters (and the account's, when the credential is ours).
+   */
+  async passkeySignIn(input: { challenge: string; response: FactorAnswer['passkey'] & object }, client: ClientInfo): Promise<SignedIn> {
+    const row = await this.deps.factors.findChallenge(input.challenge, 'passkey_sign_in');
+    if (!row) throw challengeInvalid();
+    const ownerId = await this.deps.factors.passkeyOwner(input.response);
+    const user = ownerId === undefined ? undefined : await users.findUserCredentialsById(this.deps.db, ownerId);
+    const account = user ? accountKeyOf(user.username) : '';
+    const { throttle } = this.deps;
+    const admitted = await throttle.admit({ account, address: client.ip, device: null, standing: 'unchecked' }, () =>
+      user ? sessions.accountHasSessionFromAddress(this.deps.db, account, client.ip) : Promise.resolve(false),
+    );
+    if (admitted.refused) throw accountLocked(admitted.refused.retryAfterMs, admitted.refused.by);
+    const { attempt } = admitted;
+    try {
+      const method =
+        user && user.is_active
+          ? await this.deps.db.transaction().execute((trx) => this.deps.factors.verifyAnswer(trx, row, user.id, { passkey: input.response }, { requireUserVerification: true }))
+          : null;
+      if (method === null || !user) {
+        await throttle.settle(attempt, 'failed');
+        await this.deps.factors.recordChallengeFailure(row);
+        await recordAudit(this.deps.db, {
+          action: 'auth.login_failed',
+          actor: user ? actorOf(user) : { id: null, username: null },
+          client,
+          ...(user ? { target: { type: 'user', id: user.id, label: user.username } } : {}),
+          details: { reason: !user ? 'unknown_passkey' : !user.is_active ? 'inactive' : 'passkey_refused' },
+        });
+        throw new DomainError('PASSKEY_INVALID', 'This passkey was not accepted');
+      }
+      await throttle.settle(attempt, 'succeeded');
+      const issued = await this.#openSignedInSession(user, null, client, row.remember, 'passkey');
+      if (!issued || issued === 'deactivated') throw accountDeactivated();
+      return { ...issued, deviceToken: this.deps.devices.issue(account, null) };
+    } finally {
+      await throttle.settle(attempt, 'abandoned');
+    }
+  }
+
+  /**
+   * Step-up: the signed-in user proves who they are again, without signing out, and the session
+   * counts as freshly signed in for five minutes. The password first (counted as sign-in guesses
+   * are); with a second factor enrolled, that answers `MFA_REQUIRED` with a challenge, completed
+   * by calling again with the challenge and the factor's answer.
+   */
+  async reauthenticate(user: AuthUser, input: { password?: string | undefined; challenge?: string | undefined } & FactorAnswer, client: ClientInfo): Promise<{ authenticatedAt: Date }> {
+    if (input.challenge !== undefined) {
+      const row = await this.deps.factors.findChallenge(input.challenge, 'step_up');
+      if (!row || row.user_id !== user.id || row.session_id !== user.sessionId) throw challengeInvalid();
+      await this.#guarded(user, 'second_factor', async () => {
+        const method = await this.deps.db.transaction().execute((trx) => this.deps.factors.verifyAnswer(trx, row, user.id, input, { requireUserVerification: false }));
+        if (method === null) {
+          await this.deps.factors.recordChallengeFailure(row);
+          return false;
+        }
+        if (method === 'recovery_code') await this.#auditRecoveryCodeUsed(user, client);
+        return true;
+      }, client);
+    } else {
+      const row = await users.findUserCredentialsById(this.deps.db, user.id);
+      if (!row) throw accessTokenRefused('account_missing');
+      const password = input.password ?? '';
+      await this.#guarded(user, 'password', () => this.deps.hasher.verify(password, row.password_hash), client);
+      if (row.mfa_enabled) {
+        const issuedChallenge = await this.deps.factors.issueFactorChallenge('step_up', user, { sessionId: user.sessionId, remember: false });
+        throw new DomainError('MFA_REQUIRED', 'Now the code from your authenticator app, a recovery code, or a passkey', { details: { error: 'mfa_required', ...issuedChallenge } });
+      }
+    }
+    await factors.markSessionAuthenticated(this.deps.db, user.sessionId);
+    await recordAudit(this.deps.db, { action: 'auth.reauthenticated', actor: actorOf(user), client, target: { type: 'session', id: user.sessionId } });
+    return { authenticatedAt: new Date() };
+  }
+
+  /** A proof checked through the failed-login counters of the account, as a sign-in's password is. */
+  async #guarded(user: AuthUser, step: 'password' | 'second_factor', check: () => Promise<boolean>, client: ClientInfo): Promise<void> {
+    const { throttle } = this.deps;
+    const admitted = await throttle.admit({ account: accountKeyOf(user.username), address: client.ip, device: null, standing: 'known' }, async () => true);
+    if (admitted.refused) throw accountLocked(admitted.refused.retryAfterMs, admitted.refused.by);
+    const { attempt } = admitted;
+    try {
+      if (!(await check())) {
+        const settled = await throttle.settle(attempt, 'failed');
+        await recordAudit(this.deps.db, {
+          action: step === 'password' ? 'auth.password_change_failed' : 'auth.mfa_failed',
+          actor: actorOf(user),
+          client,
+          target: { type: 'user', id: user.id, label: user.username },
+          details: { reason: step === 'password' ? 'wrong_password_on_reauthentication' : 'wrong_factor_on_reauthentication', ...(settled.clientLockMs > 0 ? { lockedForSeconds: Math.ceil(settled.clientLockMs / 1000) } : {}) },
+        });
+        if (step === 'password') throw new DomainError('CURRENT_PASSWORD_WRONG', 'The password is not correct', { field: 'password' });
+        throw new DomainError('MFA_CODE_INVALID', 'That code is not right, or was already used');
+      }
+      if (step === 'second_factor') await throttle.settle(attempt, 'succeeded');
+    } finally {
+      await throttle.settle(attempt, 'abandoned');
+    }
+  }
+
+  async #auditRecoveryCodeUsed(user: { id: number; username: string }, client: ClientInfo): Promise<void> {
+    const left = await factors.countRecoveryCodes(this.deps.db, user.id);
+    await recordAudit(this.deps.db, {
+      action: 'mfa.recovery_code_used',
+      actor: actorOf(user),
+      client,
+      target: { type: 'user', id: user.id, label: user.username },
+      details: { unusedLeft: left.unused },
+    });
   }
 
   /**
@@ -420,6 +639,8 @@ export class AuthService {
       now,
     );
     if (endedBy) throw accessTokenRefused(endedBy);
+    const mfaGraceStartedAt = row.mfa_grace_started_at;
+    const mustEnrol = enrolmentState(this.deps.settings.current, { role: row.role, mfaEnabled: row.mfa_enabled, mfaGraceStartedAt }, now).mustEnrolNow;
     if (now - row.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
       this.deps.db
         .updateTable('sessions')
@@ -439,6 +660,10 @@ export class AuthService {
       signingKeyId: claims.kid,
       tokenExpiresAt: claims.expiresAt,
       apiToken: null,
+      authenticatedAt: new Date(row.authenticated_at),
+      mfaEnabled: row.mfa_enabled,
+      mfaGraceStartedAt,
+      mustEnrol,
     };
   }
 
@@ -679,6 +904,17 @@ function accessTokenRefused(check: string): DomainError {
 function sessionOf(user: AuthUser): string {
   if (user.sessionId === null) throw new DomainError('TOKEN_NOT_ALLOWED', 'This cannot be done with an API token; sign in');
   return user.sessionId;
+}
+
+function challengeInvalid(): DomainError {
+  return new DomainError('MFA_CHALLENGE_INVALID', 'This sign-in step has expired or was already used; sign in again');
+}
+
+function methodOf(answer: FactorAnswer): FactorMethod | 'none' {
+  if (answer.code !== undefined) return 'totp';
+  if (answer.recoveryCode !== undefined) return 'recovery_code';
+  if (answer.passkey !== undefined) return 'passkey';
+  return 'none';
 }
 
 function accountDeactivated(): DomainError {

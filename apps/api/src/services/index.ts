@@ -1,5 +1,5 @@
 import { deriveKey, PasswordHasher } from '@stm/auth';
-import { type DatabaseHandle, sessions } from '@stm/db';
+import { type DatabaseHandle, factors, sessions } from '@stm/db';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../env';
 import type { Logger } from '../logger';
@@ -8,6 +8,7 @@ import { ApiTokensService } from './api-tokens';
 import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
 import { CommentsService } from './comments';
+import { FactorService } from './factors';
 import { Keyring } from './keyring';
 import { KnownDevices } from './known-devices';
 import { LabelsService } from './labels';
@@ -38,6 +39,8 @@ export interface Services {
   auth: AuthService;
   /** Personal access tokens and service accounts. */
   apiTokens: ApiTokensService;
+  /** Second factors: TOTP, recovery codes, passkeys, and their challenges. */
+  factors: FactorService;
   tasks: TasksService;
   projects: ProjectsService;
   labels: LabelsService;
@@ -118,6 +121,15 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   await settings.init();
   await keyring.init();
 
+  const factorService = new FactorService({
+    db,
+    settings,
+    log,
+    totpKey: deriveKey(config.secretKey, 'totp-secrets'),
+    userHandleKey: deriveKey(config.secretKey, 'webauthn-user-handles'),
+    webauthn: config.webauthn,
+    issuer: config.webauthn.rpName,
+  });
   const auth = new AuthService({
     db,
     hasher,
@@ -125,12 +137,13 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     settings,
     throttle,
     devices: knownDevices,
+    factors: factorService,
     log,
     tokens: config.tokens,
     sessionMaxLifetimeSeconds: config.sessionMaxLifetimeSeconds,
     csrfKey: deriveKey(config.secretKey, 'csrf'),
   });
-  const userAdmin = new UserAdminService({ db, hasher, auth });
+  const userAdmin = new UserAdminService({ db, hasher, auth, factors: factorService });
   const passwordResets = new PasswordResetService({ db, hasher, auth, throttle });
   await ensureAdminFromEnvironment({ config, db, auth, hasher, log });
 
@@ -148,6 +161,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
       const removed = await sessions.deleteExpiredSessions(db, new Date(Date.now() - 24 * 60 * 60 * 1000));
       if (removed > 0) log.info({ removed }, 'expired sessions removed');
       await live.prune();
+      await factors.deleteExpiredChallenges(db, new Date(Date.now() - 60 * 60 * 1000));
     } catch (error) {
       log.warn({ err: error }, 'housekeeping failed');
     }
@@ -188,7 +202,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     auth,
     tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis, quotas, notifications }),
     apiTokens: new ApiTokensService({ db, settings, log }),
-    tasks: new TasksService(db, { searchTimeoutMillis: config.database.searchTimeoutMillis, quotas }),
+    factors: factorService,
     projects: new ProjectsService(db, quotas),
     labels: new LabelsService(db),
     comments: new CommentsService(db, quotas, notifications),

@@ -55,8 +55,17 @@ export class SettingsService {
     if (version !== undefined && version !== this.#snapshot.version) await this.reload();
   }
 
-  async update(patch: SettingsUpdateInput, actor: Actor, client: ClientInfo | null): Promise<SettingsSnapshot> {
+  /**
+   * `actorHasSecondFactor`: whether the administrator making the change has one. Requiring a
+   * second factor is refused to one who has none, who would be the first locked out by it.
+   */
+  async update(patch: SettingsUpdateInput, actor: Actor, client: ClientInfo | null, actorHasSecondFactor = true): Promise<SettingsSnapshot> {
     const { expectedVersion, ...changes } = patch;
+    if (!actorHasSecondFactor && (changes.mfaRequiredForAdmins === true || changes.mfaRequiredForEveryone === true)) {
+      throw new DomainError('MFA_ENROLMENT_REQUIRED', 'Set up your own second factor (Security) before requiring one', {
+        details: { page: 'security' },
+      });
+    }
     const row = await this.db.transaction().execute(async (trx) => {
       const locked = await settingsQueries.lockSettings(trx);
       if (expectedVersion !== undefined && locked.version !== expectedVersion) {

@@ -5,10 +5,15 @@ import { DomainError } from '../errors';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
 import { type AuthService, type PublicUser, toPublicUser } from './auth';
 import { decodeCursor, type Page, pageOf, rowId } from './cursor';
+import type { FactorService } from './factors';
+import { assertRecentSignIn } from './step-up';
 
 /** Someone allowed to administer accounts: a signed-in admin, or the operator at the CLI. */
 export interface AdminActor extends Actor {
   role: UserRole;
+  /** When a signed-in administrator last proved who they are; the operator at the CLI has no session. */
+  authenticatedAt?: Date;
+  mfaEnabled?: boolean;
 }
 
 /** The operator running the CLI on the server: no account, full rights, audited as "cli". */
@@ -38,7 +43,7 @@ const userCursor = z.object({ id: rowId });
  */
 export class UserAdminService {
   constructor(
-    private readonly deps: { db: Kysely<Database>; hasher: PasswordHasher; auth: AuthService },
+    private readonly deps: { db: Kysely<Database>; hasher: PasswordHasher; auth: AuthService; factors: FactorService },
   ) {}
 
   async list(actor: AdminActor, query: UserListQuery): Promise<UserPage> {
@@ -75,6 +80,8 @@ export class UserAdminService {
   /** Changes role and/or activation. Deactivation ends every session of the user. */
   async update(actor: AdminActor, id: number, change: UserAccessChange, client: ClientInfo | null): Promise<PublicUser> {
     authorize(actor);
+    // Granting or taking administration is the change a stolen session would most want.
+    if (change.role !== undefined && actor.authenticatedAt) assertRecentSignIn({ authenticatedAt: actor.authenticatedAt, mfaEnabled: actor.mfaEnabled ?? false });
     const mayRemoveAdmin = change.role === 'user' || change.isActive === false;
     return this.deps.db.transaction().execute(async (trx) => {
       // The admins are locked before the target, always in this order, so two guards never deadlock.
@@ -108,6 +115,14 @@ export class UserAdminService {
       }
       return toPublicUser(after);
     });
+  }
+
+  /** Removes every second factor of the user (audited) and ends their sessions. */
+  async resetFactors(actor: AdminActor, id: number, client: ClientInfo | null): Promise<{ endedSessions: number }> {
+    authorize(actor);
+    const row = await users.findUserById(this.deps.db, id);
+    if (!row) throw userNotFound();
+    return this.deps.factors.resetFactors({ id: actor.id, username: actor.username }, { id: row.id, username: row.username }, client);
   }
 
   /**

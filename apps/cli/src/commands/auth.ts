@@ -1,6 +1,6 @@
 import { promptHidden, promptVisible, readFirstLine } from '@stm/prompt';
 import { loginInput } from '@stm/validators';
-import { createSessionClient, type RouterOutputs } from '../api';
+import { createSessionClient, isApiError, type RouterOutputs, type TokenResponse } from '../api';
 import { CliError, ExitCode, fieldErrorsOf, usageError } from '../errors';
 import { describeFailure } from '../failures';
 import { Session, sessionFromTokens } from '../session';
@@ -32,6 +32,28 @@ async function readCredentials(context: CommandContext, given: string | undefine
   return { username: given, password };
 }
 
+/**
+ * The second step of a sign-in, for an account with a second factor: the code of its
+ * authenticator app (or a recovery code), from `--code` or asked for at a terminal.
+ */
+async function completeWithCode(context: CommandContext, challenge: string, given: string | undefined): Promise<TokenResponse> {
+  const { stdin, stderr } = context;
+  let code = given;
+  if (code === undefined) {
+    if (!stdin.isTTY) throw usageError('This account has a second factor: give the code of its authenticator app with --code');
+    code = await promptVisible('Code from your authenticator app (or a recovery code): ', stdin, stderr);
+  }
+  const trimmed = code.replace(/\s/g, '');
+  const answer = /^\d{6}$/.test(trimmed) ? { code: trimmed } : { recoveryCode: code.trim() };
+  return context.publicClient().auth.completeSignIn.mutate({ challenge, ...answer });
+}
+
+function challengeOf(error: unknown): string | undefined {
+  if (!isApiError(error) || error.data?.reason !== 'MFA_REQUIRED') return undefined;
+  const challenge = error.data.details?.challenge;
+  return typeof challenge === 'string' ? challenge : undefined;
+}
+
 /** Best effort: the session this login replaces should not live on at the server, unused. */
 async function endReplacedSession(context: CommandContext): Promise<void> {
   const previous = await context.sessionFile.read().catch(() => undefined);
@@ -50,16 +72,25 @@ export const login: Command = {
     "Otherwise the password is the first line of standard input: printf '%s\\n' \"$PW\" | stm login alice",
     'Without --remember the session ends after 30 minutes without use or 12 hours after sign-in (the server\'s defaults);',
     'with it a user stays signed in for up to 30 days, for scripts that run now and then (never an administrator).',
+    'An account with a second factor is asked for the code of its authenticator app (or a recovery code), or give it with --code.',
   ],
   options: {
     remember: { type: 'boolean', help: 'Keep me signed in: the longer idle timeout and lifetime (users only)' },
+    code: { type: 'string', value: '<code>', help: 'The code of your authenticator app, or a recovery code, for an account with a second factor' },
   },
   positionals: { min: 0, max: 1 },
   async run(context, { positionals, values }) {
     const credentials = await readCredentials(context, positionals[0]);
     const input = loginInput.safeParse({ ...credentials, remember_me: values.remember === true });
     if (!input.success) throw usageError('Cannot sign in with that', fieldErrorsOf(input.error.issues));
-    const tokens = await context.publicClient().auth.login.mutate({ ...input.data, grant_type: 'password' });
+    let tokens: TokenResponse;
+    try {
+      tokens = await context.publicClient().auth.login.mutate({ ...input.data, grant_type: 'password' });
+    } catch (error) {
+      const challenge = challengeOf(error);
+      if (challenge === undefined) throw error;
+      tokens = await completeWithCode(context, challenge, typeof values.code === 'string' ? values.code : undefined);
+    }
     // Ask who this is with the new token alone: the stored name is the account's own spelling.
     const user = await createSessionClient(context.apiUrl, {
       accessToken: async () => tokens.access_token,

@@ -148,6 +148,12 @@ function SettingsForm({ initial }: { initial: Snapshot }) {
         {number('passwordMinLength', 'settings.passwordMinLength', 'settings.passwordMinLengthHint', 'count')}
         {toggle('passwordRefuseCommon', 'settings.passwordRefuseCommon', 'settings.passwordRefuseCommonHint')}
       </SettingsSection>
+      <SettingsSection title={t('settings.secondFactors')}>
+        {toggle('mfaRequiredForAdmins', 'settings.mfaRequiredForAdmins', 'settings.mfaRequiredForAdminsHint')}
+        {number('mfaAdminGraceDays', 'settings.mfaAdminGraceDays', 'settings.mfaGraceDaysHint', 'count')}
+        {toggle('mfaRequiredForEveryone', 'settings.mfaRequiredForEveryone', 'settings.mfaRequiredForEveryoneHint')}
+        {number('mfaEveryoneGraceDays', 'settings.mfaEveryoneGraceDays', 'settings.mfaGraceDaysHint', 'count')}
+      </SettingsSection>
       <SettingsSection title={t('settings.quotas')}>
         <p className="muted">{t('settings.quotasHelp')}</p>
         {number('quotaTasksPerUser', 'settings.quotaTasksPerUser', 'settings.quotaTasksPerUserHint', 'count')}

@@ -10,7 +10,8 @@ import { useI18n } from '../i18n';
 import { useMe } from '../lib/auth';
 import { describeError } from '../lib/errors';
 import { resetLinkUrl } from '../lib/reset-link';
-import { session, useTRPC } from '../lib/trpc';
+import { useStepUp } from '../lib/step-up';
+import { session, trpcClient, useTRPC } from '../lib/trpc';
 import { ResetLinkDialog, type ShownResetLink } from './ResetLinkDialog';
 import { UserCreateDialog } from './UserCreateDialog';
 import { describeUserAction, type UserAction } from './user-actions';
@@ -40,6 +41,17 @@ export function Users() {
   const [creating, setCreating] = useState(false);
   const [pending, setPending] = useState<UserAction | null>(null);
   const [shownLink, setShownLink] = useState<ShownResetLink | null>(null);
+  const [resettingFactors, setResettingFactors] = useState<{ id: number; username: string } | null>(null);
+  const stepUp = useStepUp();
+  const resetFactors = useMutation({
+    mutationFn: (user: { id: number; username: string }) => stepUp(() => trpcClient.admin.users.resetFactors.mutate({ id: user.id })),
+    onSuccess: (_result, user) => {
+      setResettingFactors(null);
+      toast.show(t('admin.resetFactorsDone', { username: user.username }));
+    },
+    onError: (error) => toast.show(describeError(error, t).message, 'error'),
+    onSettled: () => queryClient.invalidateQueries(trpc.admin.audit.pathFilter()),
+  });
 
   const isSelf = (user: { id: number }) => user.id === me.data?.id;
   // Every change shows in the list, in the audit log and, for a deletion, in everyone's tasks.
@@ -53,8 +65,9 @@ export function Users() {
     toast.show(describeError(error, t).message, 'error');
   };
 
-  const update = useMutation(
-    trpc.admin.users.update.mutationOptions({
+  // A role change needs a recent sign-in: asked for here, then the change is sent again.
+  const update = useMutation({
+    ...trpc.admin.users.update.mutationOptions({
       onSuccess: async (user, change) => {
         setPending(null);
         if (user.id === me.data?.id && (change.isActive === false || change.role === 'user')) {
@@ -77,7 +90,8 @@ export function Users() {
       onError: failed,
       onSettled: refresh,
     }),
-  );
+    mutationFn: (input: { id: number; role?: 'admin' | 'user'; isActive?: boolean }) => stepUp(() => trpcClient.admin.users.update.mutate(input)),
+  });
   const remove = useMutation(
     trpc.admin.users.delete.mutationOptions({
       onSuccess: async (_ok, { id }) => {
@@ -190,6 +204,7 @@ export function Users() {
                       busy={createResetLink.isPending}
                       onAction={ask}
                       onResetLink={() => createResetLink.mutate({ id: user.id })}
+                      onResetFactors={() => setResettingFactors(user)}
                     />
                   </td>
                 </tr>
@@ -212,6 +227,16 @@ export function Users() {
       {body}
       {creating ? <UserCreateDialog onClose={() => setCreating(false)} onCreated={() => void refresh()} /> : null}
       {shownLink ? <ResetLinkDialog link={shownLink} onClose={() => setShownLink(null)} /> : null}
+      <ConfirmDialog
+        open={resettingFactors !== null}
+        title={t('admin.resetFactorsTitle', { username: resettingFactors?.username ?? '' })}
+        confirmLabel={t('admin.resetFactors')}
+        busy={resetFactors.isPending}
+        onConfirm={() => resettingFactors && resetFactors.mutate(resettingFactors)}
+        onCancel={() => setResettingFactors(null)}
+      >
+        <p>{t('admin.resetFactorsBody')}</p>
+      </ConfirmDialog>
       <ConfirmDialog
         open={pending !== null}
         title={question?.title ?? ''}

@@ -121,6 +121,10 @@ describe('settings form', () => {
     quotaProjectsPerUser: 500,
     quotaCommentsPerUser: 50_000,
     apiTokenMaxLifetimeDays: 90,
+    mfaRequiredForAdmins: false,
+    mfaAdminGraceDays: 7,
+    mfaRequiredForEveryone: false,
+    mfaEveryoneGraceDays: 14,
   };
 
   it('sends only the fields that changed', () => {

@@ -40,6 +40,17 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, MessageKey> = {
   'service_account.created': 'audit.action.service_account.created',
   'service_account.disabled': 'audit.action.service_account.disabled',
   'service_account.enabled': 'audit.action.service_account.enabled',
+  'auth.mfa_challenged': 'audit.action.auth.mfa_challenged',
+  'auth.mfa_failed': 'audit.action.auth.mfa_failed',
+  'auth.reauthenticated': 'audit.action.auth.reauthenticated',
+  'mfa.totp_enabled': 'audit.action.mfa.totp_enabled',
+  'mfa.totp_disabled': 'audit.action.mfa.totp_disabled',
+  'mfa.recovery_codes_generated': 'audit.action.mfa.recovery_codes_generated',
+  'mfa.recovery_code_used': 'audit.action.mfa.recovery_code_used',
+  'mfa.passkey_added': 'audit.action.mfa.passkey_added',
+  'mfa.passkey_renamed': 'audit.action.mfa.passkey_renamed',
+  'mfa.passkey_removed': 'audit.action.mfa.passkey_removed',
+  'mfa.factors_reset': 'audit.action.mfa.factors_reset',
 };
 
 /** The filter's groups, by the part of the name before the dot. */

@@ -24,8 +24,10 @@ export const NUMBER_SETTINGS: readonly NumberSetting[] = [
   'quotaProjectsPerUser',
   'quotaCommentsPerUser',
   'apiTokenMaxLifetimeDays',
+  'mfaAdminGraceDays',
+  'mfaEveryoneGraceDays',
 ];
-export const SWITCH_SETTINGS: readonly SwitchSetting[] = ['registrationOpen', 'passwordRefuseCommon'];
+export const SWITCH_SETTINGS: readonly SwitchSetting[] = ['registrationOpen', 'passwordRefuseCommon', 'mfaRequiredForAdmins', 'mfaRequiredForEveryone'];
 
 export function settingsToForm(settings: Settings): SettingsFormValues {
   const form: Partial<SettingsFormValues> = {};

@@ -11,11 +11,13 @@ export function UserRowActions({
   busy,
   onAction,
   onResetLink,
+  onResetFactors,
 }: {
   user: { id: number; username: string; role: Role; isActive: boolean };
   busy: boolean;
   onAction(action: UserAction): void;
   onResetLink(): void;
+  onResetFactors(): void;
 }) {
   const { t } = useI18n();
   const { username } = user;
@@ -40,6 +42,9 @@ export function UserRowActions({
       </button>
       <button type="button" className="btn btn-small" onClick={onResetLink} disabled={busy} aria-label={t('users.resetLinkNamed', { username })}>
         {t('users.resetLink')}
+      </button>
+      <button type="button" className="btn btn-small" onClick={onResetFactors} aria-label={`${t('admin.resetFactors')}: ${username}`}>
+        {t('admin.resetFactors')}
       </button>
       <button
         type="button"

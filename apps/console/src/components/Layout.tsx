@@ -1,7 +1,10 @@
 import { type ReactNode, useEffect, useState } from 'react';
-import { Link, useLocation } from 'wouter';
+import { useQuery } from '@tanstack/react-query';
+import { Link, Redirect, useLocation } from 'wouter';
 import { type MessageKey, useI18n } from '../i18n';
 import { useMe, useSignOut } from '../lib/auth';
+import { useTRPC } from '../lib/trpc';
+import { Alert } from './Feedback';
 import { LanguageSwitcher } from './LanguageSwitcher';
 import { NotificationBell } from './NotificationBell';
 import { ThemeSwitcher } from './ThemeSwitcher';
@@ -18,6 +21,7 @@ const NAV: NavItem[] = [
   { href: '/tasks', label: 'nav.tasks', also: ['/my-work', '/projects'] },
   { href: '/dashboard', label: 'nav.dashboard' },
   { href: '/account', label: 'nav.account' },
+  { href: '/security', label: 'nav.security' },
   { href: '/admin', label: 'nav.admin', adminOnly: true },
 ];
 
@@ -33,12 +37,16 @@ function NavLink({ href, also = [], children }: { href: string; also?: string[] 
 
 /** The frame of every signed-in screen: skip link, header with navigation, main content. */
 export function Layout({ children }: { children: ReactNode }) {
-  const { t } = useI18n();
+  const { t, date } = useI18n();
   const me = useMe();
   const signOut = useSignOut();
   const [location] = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
   const isAdmin = me.data?.role === 'admin';
+  const trpc = useTRPC();
+  const factors = useQuery(trpc.mfa.status.queryOptions(undefined, { staleTime: 60_000 }));
+  const policy = factors.data?.policy;
+  const unenrolled = factors.data ? !factors.data.totp && factors.data.passkeys.length === 0 : false;
 
   // On a phone the menu folds away again once the user has picked a destination.
   useEffect(() => setMenuOpen(false), [location]);
@@ -93,6 +101,17 @@ export function Layout({ children }: { children: ReactNode }) {
         </div>
       </header>
       <main id="main" className="main" tabIndex={-1}>
+        {/* A policy requires a second factor: during the grace period a reminder, after it nothing but the security page. */}
+        {policy?.required && unenrolled && location !== '/security' ? (
+          policy.mustEnrolNow ? (
+            <Redirect to="/security" replace />
+          ) : (
+            <div className="policy-banner">
+              <Alert tone="info" message={t('security.policyGrace', { date: policy.graceEndsAt ? date(policy.graceEndsAt) : '' })} />
+              <Link href="/security">{t('security.setUpNow')}</Link>
+            </div>
+          )
+        ) : null}
         {children}
       </main>
     </div>

@@ -97,7 +97,7 @@ export const session: Session = createSession({
 if (typeof window !== 'undefined') window.addEventListener('online', () => void session.retryRestore());
 
 /** Calls whose 401 is an answer about credentials, not about the session. */
-const NO_SESSION_RETRY = new Set(['auth.login', 'auth.register', 'auth.refresh']);
+const NO_SESSION_RETRY = new Set(['auth.login', 'auth.register', 'auth.refresh', 'auth.completeSignIn', 'auth.passkeyOptions', 'auth.passkeySignIn', 'auth.reauthenticate']);
 
 /**
  * A 401 on a call means the access token is no longer good (expired while the tab slept, signing

@@ -10,7 +10,8 @@ import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { useMe, useSignOut } from '../lib/auth';
 import { describeError, type FieldErrors, formErrors, validate } from '../lib/errors';
-import { type RouterOutputs, useTRPC } from '../lib/trpc';
+import { useStepUp } from '../lib/step-up';
+import { type RouterOutputs, trpcClient, useTRPC } from '../lib/trpc';
 import { describeUserAgent } from '../lib/user-agent';
 import { NotificationPreferences } from './NotificationPreferences';
 import { AccountTokens } from '../tokens/AccountTokens';
@@ -126,8 +127,10 @@ function ChangePassword() {
   const [confirm, setConfirm] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
 
-  const change = useMutation(
-    trpc.auth.changePassword.mutationOptions({
+  const stepUp = useStepUp();
+  // Needs a recent sign-in: asked for in a dialog, then the change is sent again.
+  const change = useMutation({
+    ...trpc.auth.changePassword.mutationOptions({
       onSuccess: ({ endedSessions }) => {
         setCurrent('');
         setNew('');
@@ -138,7 +141,8 @@ function ChangePassword() {
         void queryClient.invalidateQueries(trpc.auth.sessions.pathFilter());
       },
     }),
-  );
+    mutationFn: (input: { currentPassword: string; newPassword: string }) => stepUp(() => trpcClient.auth.changePassword.mutate(input)),
+  });
 
   function submit(event: FormEvent) {
     event.preventDefault();

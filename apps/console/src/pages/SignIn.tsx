@@ -5,10 +5,11 @@ import { Link, useSearch } from 'wouter';
 import { Alert } from '../components/Feedback';
 import { Field } from '../components/Field';
 import { AuthFrame } from '../components/AuthFrame';
+import { answerWithPasskey, challengeOf, type FactorAnswer, type FactorChallenge, SecondFactorForm } from '../components/SecondFactor';
 import { useI18n } from '../i18n';
 import { safeNext } from '../lib/auth';
 import { describeError, type FieldErrors, validate } from '../lib/errors';
-import { session, useTRPC } from '../lib/trpc';
+import { isApiError, session, trpcClient, useTRPC } from '../lib/trpc';
 
 /** Set by the registration screen so the new user is greeted and need not retype their name. */
 export interface SignInLocationState {
@@ -30,7 +31,38 @@ export function SignIn() {
   // No way to a page that would only say registration is closed.
   const policy = useQuery(trpc.settings.public.queryOptions());
   // The route guard notices the new session and sends the user on to `next`.
-  const login = useMutation(trpc.auth.login.mutationOptions({ onSuccess: (grant) => session.signIn(grant) }));
+  const [challenge, setChallenge] = useState<FactorChallenge | null>(null);
+  const login = useMutation(
+    trpc.auth.login.mutationOptions({
+      onSuccess: (grant) => session.signIn(grant),
+      onError: (error) => {
+        // The password was right and the account has a second factor: ask for it.
+        const asked = isApiError(error) && error.data?.reason === 'MFA_REQUIRED' ? challengeOf(error.data.details) : null;
+        if (asked) setChallenge(asked);
+      },
+    }),
+  );
+  const complete = useMutation({
+    mutationFn: (answer: FactorAnswer) =>
+      trpcClient.auth.completeSignIn.mutate({ challenge: challenge?.challenge ?? '', refresh_token_delivery: 'cookie', ...answer } as never),
+    onSuccess: (grant) => session.signIn(grant),
+    onError: (error) => {
+      // Expired, spent, or ended by too many wrong answers: start over with the password.
+      if (isApiError(error) && error.data?.reason === 'MFA_CHALLENGE_INVALID') {
+        setChallenge(null);
+        setPassword('');
+      }
+    },
+  });
+  // No username typed: the browser offers this site's passkeys.
+  const withPasskey = useMutation({
+    mutationFn: async () => {
+      const started = await trpcClient.auth.passkeyOptions.mutate({ remember_me: remember });
+      const passkey = await answerWithPasskey(started.options);
+      return trpcClient.auth.passkeySignIn.mutate({ challenge: started.challenge, passkey: passkey as never, refresh_token_delivery: 'cookie' });
+    },
+    onSuccess: (grant) => session.signIn(grant),
+  });
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -39,7 +71,34 @@ export function SignIn() {
     if (checked.ok) login.mutate(checked.data);
   }
 
-  const failure = login.error ? describeError(login.error, t) : null;
+  if (challenge) {
+    return (
+      <AuthFrame title={t('mfa.title')}>
+        <SecondFactorForm challenge={challenge} submit={(answer) => complete.mutate(answer)} busy={complete.isPending} error={complete.error} />
+        <p className="auth-alt">
+          <button
+            type="button"
+            className="btn btn-link"
+            onClick={() => {
+              setChallenge(null);
+              complete.reset();
+            }}
+          >
+            {t('mfa.startOver')}
+          </button>
+        </p>
+      </AuthFrame>
+    );
+  }
+
+  const loginFailure = login.error && !(isApiError(login.error) && login.error.data?.reason === 'MFA_REQUIRED') ? describeError(login.error, t) : null;
+  const restartedFailure = complete.error ? describeError(complete.error, t) : null;
+  const passkeyFailure = withPasskey.error
+    ? withPasskey.error instanceof Error && withPasskey.error.name === 'NotAllowedError'
+      ? { message: t('mfa.passkeyCancelled') }
+      : describeError(withPasskey.error, t)
+    : null;
+  const failure = loginFailure ?? restartedFailure;
   return (
     <AuthFrame title={t('signIn.title')}>
       {registered ? <Alert tone="success" message={t('signIn.registered', { username: registered })} /> : null}
@@ -87,6 +146,12 @@ export function SignIn() {
           {login.isPending ? t('signIn.submitting') : t('signIn.submit')}
         </button>
       </form>
+      <div className="stack">
+        <button type="button" className="btn btn-block" onClick={() => withPasskey.mutate()} disabled={withPasskey.isPending} aria-busy={withPasskey.isPending || undefined}>
+          {t('signIn.withPasskey')}
+        </button>
+        <Alert message={passkeyFailure?.message} />
+      </div>
       {policy.data?.registrationOpen === false ? null : (
         <p className="auth-alt">
           {t('signIn.noAccount')} <Link href="/register">{t('signIn.register')}</Link>

@@ -17,8 +17,9 @@ import * as sessionLifetimes from './2026_12_06_0005_session_lifetimes';
 import * as userUsage from './2026_12_06_0006_user_usage';
 import * as migrationNotes from './2026_12_06_0007_migration_notes';
 import * as changeEvents from './2026_12_07_0010_change_events';
-import * as notificationsAndMail from './2026_12_07_0040_notifications_and_mail';
 import * as apiTokens from './2026_12_07_0020_api_tokens';
+import * as secondFactors from './2026_12_07_0030_second_factors';
+import * as notificationsAndMail from './2026_12_07_0040_notifications_and_mail';
 
 /**
  * Every migration, by name. Listed here rather than read from the folder at run time so the
@@ -33,6 +34,7 @@ export const migrations: Record<string, AppMigration> = {
   '2026_12_06_0006_user_usage': userUsage,
   '2026_12_06_0007_migration_notes': migrationNotes,
   '2026_12_07_0010_change_events': changeEvents,
-  '2026_12_07_0040_notifications_and_mail': notificationsAndMail,
   '2026_12_07_0020_api_tokens': apiTokens,
+  '2026_12_07_0030_second_factors': secondFactors,
+  '2026_12_07_0040_notifications_and_mail': notificationsAndMail,
 };

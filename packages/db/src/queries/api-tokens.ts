@@ -68,6 +68,8 @@ const selectTokenCaller = prepareQuery((db, params: { tokenHash: string }) =>
       'u.is_active',
       'u.created_at',
       'u.updated_at',
+      'u.mfa_enabled',
+      'u.mfa_grace_started_at',
     ])
     .where('t.token_hash', '=', params.tokenHash)
     .where('t.revoked_at', 'is', null)

@@ -13,7 +13,7 @@ export async function findUserById(db: Kysely<Database>, id: number) {
 export async function findUserCredentialsByUsername(db: Kysely<Database>, username: string) {
   return db
     .selectFrom('users')
-    .select([...userColumns, 'password_hash', 'kind'])
+    .select([...userColumns, 'password_hash', 'kind', 'mfa_enabled', 'mfa_grace_started_at'])
     .where(sql<string>`lower(username)`, '=', username.toLowerCase())
     .executeTakeFirst();
 }
@@ -21,7 +21,7 @@ export async function findUserCredentialsByUsername(db: Kysely<Database>, userna
 export async function findUserCredentialsById(db: Kysely<Database>, id: number) {
   return db
     .selectFrom('users')
-    .select([...userColumns, 'password_hash'])
+    .select([...userColumns, 'password_hash', 'mfa_enabled', 'mfa_grace_started_at'])
     .where('id', '=', id)
     .executeTakeFirst();
 }
@@ -156,6 +156,9 @@ const selectAuthenticatedUser = prepareQuery((db, claims: { userId: number; sess
       's.last_used_at',
       's.created_at as session_created_at',
       's.remember',
+      'u.mfa_enabled',
+      'u.mfa_grace_started_at',
+      sql<Date>`coalesce(s.authenticated_at, s.created_at)`.as('authenticated_at'),
     ])
     .where('s.id', '=', claims.sessionId)
     .where('s.user_id', '=', claims.userId)
