@@ -259,6 +259,7 @@ export interface AppConfig {
   notificationsIntervalMs: number | undefined;
   /** Where people reach the console, for links in mail (e.g. `https://tasks.example.com`); unset: mail carries no links. */
   publicUrl: string | undefined;
+  /**
    * WebAuthn (passkeys): the relying party's id (the site's domain, `RP_ID`), its name shown by
    * authenticators and in authenticator apps (`RP_NAME`), and the origins pages may use passkeys
    * from (`RP_ORIGIN`, comma-separated; unset: any http(s) origin whose host is the RP ID).

@@ -1,6 +1,7 @@
 import { type TRPCRouterRecord, tracked } from '@trpc/server';
 import { idSchema, limitSchema } from '@stm/validators';
 import { z } from 'zod';
+import { type AuthUser, sessionOf } from '../services/auth';
 import type { LiveEvent, LiveMessage } from '../services/live';
 import { protectedProcedure } from '../trpc';
 import { timestamp } from './schemas';
@@ -49,12 +50,11 @@ async function* sent(messages: AsyncGenerator<LiveMessage>) {
   }
 }
 
-const ownerOf = (user: { id: number; sessionId: string; signingKeyId: string; tokenExpiresAt: number }) => ({
-  userId: user.id,
-  sessionId: user.sessionId,
-  signingKeyId: user.signingKeyId,
-  tokenExpiresAt: user.tokenExpiresAt,
-});
+/** What ends a stream: its session and its access token's key. An API token has neither, and is refused here. */
+function ownerOf(user: AuthUser) {
+  const sessionId = sessionOf(user);
+  return { userId: user.id, sessionId, signingKeyId: user.signingKeyId ?? sessionId, tokenExpiresAt: user.tokenExpiresAt };
+}
 
 /**
  * Changes as they happen, over server-sent events (tRPC's `httpSubscriptionLink`). Not part of

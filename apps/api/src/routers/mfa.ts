@@ -1,6 +1,7 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { passkeyNameSchema, passkeyRegisterInput, totpCodeSchema } from '@stm/validators';
 import { z } from 'zod';
+import { sessionOf } from '../services/auth';
 import { protectedProcedure } from '../trpc';
 import { webauthnOptions } from './auth';
 import { okOutput, timestamp } from './schemas';
@@ -98,7 +99,7 @@ export const mfaRouter = {
     })
     .output(z.object({ challenge: z.string(), options: z.record(z.string(), z.unknown()) }))
     .mutation(async ({ ctx }) => {
-      const started = await ctx.services.factors.passkeyRegistrationOptions(ctx.user, ctx.user.sessionId);
+      const started = await ctx.services.factors.passkeyRegistrationOptions(ctx.user, sessionOf(ctx.user));
       return { ...started, options: webauthnOptions(started.options) };
     }),
 
@@ -112,7 +113,7 @@ export const mfaRouter = {
     })
     .input(passkeyRegisterInput)
     .output(z.object({ passkey: passkeyOutput, recoveryCodes: recoveryCodesOutput.nullable() }))
-    .mutation(({ ctx, input }) => ctx.services.factors.registerPasskey(ctx.user, ctx.user.sessionId, input, ctx.client)),
+    .mutation(({ ctx, input }) => ctx.services.factors.registerPasskey(ctx.user, sessionOf(ctx.user), input, ctx.client)),
 
   passkeyRename: protectedProcedure
     .meta({ openapi: { method: 'PATCH', path: '/auth/mfa/passkeys/{id}', tags, summary: 'Rename a passkey' }, refusals: ['NOT_FOUND'] })

@@ -490,12 +490,13 @@ export class AuthService {
       const password = input.password ?? '';
       await this.#guarded(user, 'password', () => this.deps.hasher.verify(password, row.password_hash), client);
       if (row.mfa_enabled) {
-        const issuedChallenge = await this.deps.factors.issueFactorChallenge('step_up', user, { sessionId: user.sessionId, remember: false });
+        const issuedChallenge = await this.deps.factors.issueFactorChallenge('step_up', user, { sessionId: sessionOf(user), remember: false });
         throw new DomainError('MFA_REQUIRED', 'Now the code from your authenticator app, a recovery code, or a passkey', { details: { error: 'mfa_required', ...issuedChallenge } });
       }
     }
-    await factors.markSessionAuthenticated(this.deps.db, user.sessionId);
-    await recordAudit(this.deps.db, { action: 'auth.reauthenticated', actor: actorOf(user), client, target: { type: 'session', id: user.sessionId } });
+    const sessionId = sessionOf(user);
+    await factors.markSessionAuthenticated(this.deps.db, sessionId);
+    await recordAudit(this.deps.db, { action: 'auth.reauthenticated', actor: actorOf(user), client, target: { type: 'session', id: sessionId } });
     return { authenticatedAt: new Date() };
   }
 
@@ -900,8 +901,8 @@ function accessTokenRefused(check: string): DomainError {
   });
 }
 
-/** The session of a signed-in call; a call with an API token has none and may not end or list sessions. */
-function sessionOf(user: AuthUser): string {
+/** The session of a signed-in call; a call with an API token has none and may do nothing that needs one. */
+export function sessionOf(user: Pick<AuthUser, 'sessionId'>): string {
   if (user.sessionId === null) throw new DomainError('TOKEN_NOT_ALLOWED', 'This cannot be done with an API token; sign in');
   return user.sessionId;
 }
