@@ -35,6 +35,12 @@ export type TracingConfig = NonNullable<AppConfig['tracing']>;
 /** Requests only probes make, traced on every poll, would bury the ones people make. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
+/**
+ * A request as the REST bridge leaves it (`app.ts` declares the field for the app; this module is
+ * also compiled where only the router's types are, as the console is).
+ */
+type BridgedRequest = FastifyRequest & { restOperation?: { route: string; procedure: string } | undefined };
+
 let started: { config: TracingConfig; tracing: Tracing } | undefined;
 
 /**
@@ -84,7 +90,7 @@ export function startTracing(config: TracingConfig, version: string): Tracing {
       await app.register(requestSpans);
       // The REST bridge answers every operation from one wildcard route; the span is named after
       // the operation it found. (Route-level hooks, where the span ends, run after this one.)
-      app.addHook('onSend', async (request) => {
+      app.addHook('onSend', async (request: BridgedRequest) => {
         const operation = request.restOperation;
         const span = operation ? request.opentelemetry().span : null;
         if (!operation || !span) return;
