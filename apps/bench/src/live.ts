@@ -2,7 +2,13 @@
  * The `live` scenario: open subscriptions (server-sent event streams of a project's changes)
  * while tasks are created in that project, measured against the same writes with none open.
  */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { RunningProcess } from './processes';
+
+/** A clock both processes read alike (ms since the epoch, sub-millisecond). */
+const now = () => performance.timeOrigin + performance.now();
 
 export interface LiveFigures {
   subscribers: number;
@@ -16,6 +22,9 @@ export interface LiveFigures {
    * right after the commit (loopback), so this is commit→receipt to within the answer's transit.
    */
   receiptP95Ms: number;
+  /** The API's CPU time per second of writing, alone and watched (1 = one core busy throughout). */
+  apiCpuPerSecondAlone: number;
+  apiCpuPerSecondWatched: number;
   /** Events that never arrived at some subscriber (should be 0). */
   missed: number;
   /** The API's resident memory grown by opening the streams, per stream, kB (RSS after a settle, not a heap snapshot). */
@@ -39,7 +48,7 @@ async function writeFor(api: RunningProcess, token: string, projectId: number, s
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < until) {
         const title = `${prefix}-${n++}`;
-        const start = performance.now();
+        const start = now();
         const response = await fetch(`${api.url}/trpc/tasks.create`, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -47,62 +56,56 @@ async function writeFor(api: RunningProcess, token: string, projectId: number, s
         });
         await response.text();
         if (!response.ok) throw new Error(`tasks.create: ${response.status}`);
-        writes.push({ title, start, end: performance.now() });
+        writes.push({ title, start, end: now() });
       }
     }),
   );
   return writes;
 }
 
-/** One stream read as text, noting when each task title first arrives. */
-function openStream(api: RunningProcess, token: string, projectId: number, signal: AbortSignal, received: Map<string, number>) {
-  const input = encodeURIComponent(JSON.stringify({ projectId }));
-  return new Promise<void>((ready, fail) => {
-    void (async () => {
-      const response = await fetch(`${api.url}/trpc/live.project?input=${input}`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal });
-      const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
-      let buffered = '';
-      let started = false;
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        const now = performance.now();
-        buffered += value;
-        let end: number;
-        while ((end = buffered.indexOf('\n\n')) !== -1) {
-          const event = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          if (!started && event.includes('"type":"ready"')) {
-            started = true;
-            ready();
-          }
-          const title = /"title":"([^"]+)"/.exec(event)?.[1];
-          if (title && !received.has(title)) received.set(title, now);
-        }
-      }
-    })().catch((error: unknown) => {
-      if (!signal.aborted) fail(error);
-    });
+/**
+ * The subscribers, in a process of their own (`live-subscribers.ts`), so reading their streams
+ * does not slow the writer's own loop on this one.
+ */
+async function startSubscribers(api: RunningProcess, token: string, projectId: number, count: number) {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./live-subscribers.ts', import.meta.url))], {
+    env: { ...process.env, LIVE_URL: api.url, LIVE_TOKEN: token, LIVE_PROJECT: String(projectId), LIVE_COUNT: String(count) },
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.value !== 'ready') throw new Error(`the subscribers did not start: ${String(first.value)}`);
+  return {
+    /** Every stream's receipts (title → time), after which the process ends. */
+    async report(): Promise<Record<string, number>[]> {
+      child.stdin.end('report\n');
+      const line = await lines.next();
+      return JSON.parse(line.value as string) as Record<string, number>[];
+    },
+    stop: () => child.kill(),
+  };
 }
 
 export async function measureLive(api: RunningProcess, token: string, projectId: number, options: { subscribers: number; seconds: number }): Promise<LiveFigures> {
+  const cpuAtStart = api.cpuSeconds();
   const alone = await writeFor(api, token, projectId, options.seconds, 'alone');
+  const cpuAlone = api.cpuSeconds() - cpuAtStart;
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const rssBefore = api.rssMb();
-  const controller = new AbortController();
-  const receipts = Array.from({ length: options.subscribers }, () => new Map<string, number>());
+  const subscribers = await startSubscribers(api, token, projectId, options.subscribers);
   try {
-    await Promise.all(receipts.map((received) => openStream(api, token, projectId, controller.signal, received)));
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const rssOpen = api.rssMb();
+    const cpuBeforeWatched = api.cpuSeconds();
     const watched = await writeFor(api, token, projectId, options.seconds, 'watched');
+    const cpuWatched = api.cpuSeconds() - cpuBeforeWatched;
     await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const receipts = await subscribers.report();
     const delays: number[] = [];
     let missed = 0;
     for (const write of watched) {
       for (const received of receipts) {
-        const at = received.get(write.title);
+        const at = received[write.title];
         if (at === undefined) missed++;
         else delays.push(at - write.end);
       }
@@ -113,10 +116,12 @@ export async function measureLive(api: RunningProcess, token: string, projectId:
       writesPerSecondWatched: Math.round(watched.length / options.seconds),
       writeP95Ms: p95(watched.map((write) => write.end - write.start)),
       receiptP95Ms: p95(delays),
+      apiCpuPerSecondAlone: Math.round((cpuAlone / options.seconds) * 100) / 100,
+      apiCpuPerSecondWatched: Math.round((cpuWatched / options.seconds) * 100) / 100,
       missed,
       memoryPerSubscriptionKb: Math.round(((rssOpen - rssBefore) * 1024) / options.subscribers),
     };
   } finally {
-    controller.abort();
+    subscribers.stop();
   }
 }
