@@ -22,7 +22,10 @@
  * limit, and auth.me during a sign-in storm), `limits` (auth.me with the rate limits on, against a
  * second API on the same data with them off), `metrics` (auth.me with Prometheus metrics on,
  * against this API without them), `tracing` (auth.me with OpenTelemetry traces on, every request
-sampled and exported to a local OTLP sink, against this API without). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
+ * sampled and exported to a local OTLP sink, against this API without), `live` (task creations
+ * with --subscribers, 200, streams of the project open, against none: writes/s, the write's p95
+ * beside the p95 from its answer to each stream's receipt, and the API's RSS grown per open
+ * stream). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
  * floor (bench/profiles/floor/) and prints where each spent its time (open a file in Chrome
  * DevTools or speedscope for a flame graph).
  */
@@ -38,6 +41,7 @@ import bcrypt from 'bcrypt';
 import pg from 'pg';
 import { type LoadOptions, type LoadResult, type LoadSample, sample, summarize } from './load';
 import { databaseCpuSeconds, ROOT, type RunningProcess, startApi, startFloor } from './processes';
+import { measureLive } from './live';
 import { summarizeNewestProfile } from './profile';
 import { BENCH_PASSWORD, benchUsername, seedBenchDatabase } from './seed';
 
@@ -51,7 +55,8 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '10000,1000000' },
     'bcrypt-cost': { type: 'string', default: '12' },
     embedded: { type: 'boolean', default: false },
-    scenarios: { type: 'string', default: 'me,tokens,list,writes,login,limits,metrics,tracing' },
+    scenarios: { type: 'string', default: 'me,tokens,list,writes,login,limits,metrics,tracing,live' },
+    subscribers: { type: 'string', default: '200' },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
@@ -68,8 +73,8 @@ const LIMITS_ROUNDS = 10;
 const TOKEN_ROUNDS = 4;
 const SCENARIOS = new Set(args.scenarios.split(',').map((name) => name.trim()));
 for (const name of SCENARIOS) {
-  if (!['me', 'tokens', 'list', 'writes', 'login', 'limits', 'metrics', 'tracing'].includes(name)) {
-    throw new Error(`unknown scenario "${name}": me, tokens, list, writes, login, limits, metrics or tracing`);
+  if (!['me', 'tokens', 'list', 'writes', 'login', 'limits', 'metrics', 'tracing', 'live'].includes(name)) {
+    throw new Error(`unknown scenario "${name}": me, tokens, list, writes, login, limits, metrics, tracing or live`);
   }
 }
 const PROFILE_DIR = path.join(ROOT, 'bench/profiles');
@@ -542,6 +547,18 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
           }),
         }),
       );
+    }
+
+    if (first && SCENARIOS.has('live')) {
+      // Task creations in the shared project, with no stream open and then with --subscribers
+      // streams of it open (one member's, as one person with many tabs would be).
+      const live = await measureLive(api, member, seeded.projectId, { subscribers: Number(args.subscribers), seconds: DURATION });
+      console.error(
+        `  live, ${live.subscribers} subscriptions: ${live.writesPerSecondWatched} writes/s (${live.writesPerSecondAlone} with none, ` +
+          `${round(live.writesPerSecondWatched / Math.max(1, live.writesPerSecondAlone))}x), write p95 ${live.writeP95Ms} ms, ` +
+          `answer→receipt p95 ${live.receiptP95Ms} ms, ${live.missed} missed, ${live.memoryPerSubscriptionKb} kB RSS per subscription`,
+      );
+      extras[`live[${size}]`] = live;
     }
 
     if (first && SCENARIOS.has('login')) {

@@ -7,6 +7,7 @@ import {
   transformTRPCResponse,
 } from '@trpc/server';
 import { getHTTPStatusCode, type HTTPErrorHandler, resolveResponse, type ResponseMetaFn } from '@trpc/server/http';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface TrpcRoutesOptions<TRouter extends AnyTRPCRouter, TContext> {
@@ -89,12 +90,31 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
     });
     const type = response.headers.get('content-type') ?? '';
     // Streamed answers (JSON lines, server-sent events) go out as they come; the rest at once.
-    if (response.body && (type.includes('jsonl') || type.includes('event-stream'))) return reply.send(response.body);
+    if (response.body && type.includes('event-stream')) return reply.send(Readable.from(wholeEvents(response.body)));
+    if (response.body && type.includes('jsonl')) return reply.send(response.body);
     return reply.send(response.body ? await response.text() : undefined);
   });
 }
 
 const JSON_BODY = /^application\/json/;
+
+/**
+ * tRPC's server-sent events arrive as one chunk per line of an event and its closing blank line;
+ * written as they come, each event would be several writes to the socket, for every open stream.
+ * Gathered up to each event's end, it is one.
+ */
+async function* wholeEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Buffer> {
+  let parts: Uint8Array[] = [];
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    parts.push(chunk);
+    const ends = chunk.length >= 2 && chunk[chunk.length - 1] === 10 && chunk[chunk.length - 2] === 10;
+    if (ends) {
+      yield Buffer.concat(parts);
+      parts = [];
+    }
+  }
+  if (parts.length > 0) yield Buffer.concat(parts);
+}
 
 /** The procedures a tRPC path names: one, or a batch's comma-separated list. */
 function callsIn(path: string): number {

@@ -67,6 +67,8 @@ export function useLiveProject(projectId: number) {
       switch (event.kind) {
         case 'task.updated':
           if (payload.task) {
+            // A change of where it belongs (column, order, filters) moves it between lists: those reload.
+            if (movesInLists(queryClient, trpc, payload.task)) reloadTasks();
             replaceTask(queryClient, trpc, payload.task);
             remoteSaves.dispatchEvent(new CustomEvent<RemoteSave>('save', { detail: { taskId: payload.task.id, version: payload.task.version, actorId: event.actorId } }));
             void queryClient.invalidateQueries({ ...trpc.tasks.history.pathFilter(), predicate: (query) => inputOf(query.queryKey)?.taskId === payload.task?.id });
@@ -164,6 +166,23 @@ function replaceTask(queryClient: QueryClient, trpc: Trpc, task: Task) {
   mapLists(queryClient, trpc, (items) => items.map((item) => (item.id === task.id && item.version < task.version ? task : item)));
   queryClient.setQueryData(trpc.tasks.get.queryKey({ id: task.id }), (current: Task | undefined) =>
     current && current.version >= task.version ? current : task,
+  );
+}
+
+/** The fields lists are filtered and sorted by; a change of any may move the task to another list or place. */
+const PLACING: (keyof Task)[] = ['status', 'position', 'priority', 'dueAt', 'projectId'];
+
+function movesInLists(queryClient: QueryClient, trpc: Trpc, task: Task): boolean {
+  let shown: Task | undefined;
+  for (const [, data] of queryClient.getQueriesData<ListData>(trpc.tasks.list.pathFilter())) {
+    shown = data?.pages.flatMap((page) => page.items).find((item) => item.id === task.id);
+    if (shown) break;
+  }
+  if (!shown) return true;
+  return (
+    PLACING.some((field) => shown[field] !== task[field]) ||
+    shown.assignee?.id !== task.assignee?.id ||
+    shown.labels.map((label) => label.id).join() !== task.labels.map((label) => label.id).join()
   );
 }
 
