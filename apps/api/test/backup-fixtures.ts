@@ -59,7 +59,7 @@ export async function fill(place: Place): Promise<Filled> {
     const label = await aliceCalls.labels.create({ projectId: project.id, name: 'Ünïcode label', color: 'pink' });
     const shared = await aliceCalls.tasks.create({ projectId: project.id, title: 'Shared task', assigneeId: bob.user.id, labelIds: [label.id] });
     // Notifications (Bob's assignment, Alice's mention) and, as Alice gives an address, a digest in the mail outbox.
-    const alicePreferences = await aliceCalls.notifications.preferences({});
+    const alicePreferences = await aliceCalls.notifications.preferences();
     await aliceCalls.notifications.updatePreferences({ ...alicePreferences, email: 'alice@example.test', language: 'es' });
     await t.caller(bob.accessToken).comments.create({ taskId: shared.id, body: 'On it, @alice_backup.\nSecond line' });
     await t.app.services.notificationScheduler.tick();

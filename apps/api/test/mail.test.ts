@@ -11,7 +11,7 @@ const MINUTE = 60_000;
 async function person(t: TestApp, name: string, email: string | null, language: 'en' | 'es' | null = null) {
   const signed = await signUp(t, name);
   const calls = t.caller(signed.accessToken);
-  const defaults = await calls.notifications.preferences({});
+  const defaults = await calls.notifications.preferences();
   await calls.notifications.updatePreferences({ ...defaults, email, language });
   return { id: signed.user.id, username: name, calls };
 }
@@ -123,7 +123,7 @@ describe('mail over SMTP', () => {
     const fay = await person(t, 'fay_mail', null);
     const project = await eve.calls.projects.create({ name: 'Quiet' });
     await eve.calls.members.add({ projectId: project.id, username: fay.username, role: 'editor' });
-    const prefs = await eve.calls.notifications.preferences({});
+    const prefs = await eve.calls.notifications.preferences();
     await eve.calls.notifications.updatePreferences({ ...prefs, kinds: { ...prefs.kinds, assigned: { inApp: true, mail: false } } });
     const task = await fay.calls.tasks.create({ projectId: project.id, title: 'Shown, not mailed', assigneeId: eve.id });
     await eve.calls.tasks.update({ id: task.id, assigneeId: fay.id });

@@ -80,8 +80,8 @@ describe('the notifications scheduler', () => {
     await calls.members.add({ projectId: project.id, username: 'sched_helper', role: 'editor' });
     const now = new Date();
     const task = await calls.tasks.create({ projectId: project.id, title: 'Shared and due', assigneeId: helper.user.id, dueAt: new Date(now.getTime() + HOUR).toISOString() });
-    await calls.notifications.markAllRead({});
-    await first.caller(helper.accessToken).notifications.markAllRead({});
+    await calls.notifications.markAllRead();
+    await first.caller(helper.accessToken).notifications.markAllRead();
 
     await calls.members.remove({ projectId: project.id, userId: helper.user.id });
     await first.app.services.notificationScheduler.tick(now);

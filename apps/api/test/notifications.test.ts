@@ -42,7 +42,7 @@ describe('notifications', () => {
   describe('access control', () => {
     it('refuses every procedure without a token', async () => {
       expect(await rejection(t.caller().notifications.list({}))).toMatchObject({ code: 'UNAUTHORIZED' });
-      expect(await rejection(t.caller().notifications.unreadCount({}))).toMatchObject({ code: 'UNAUTHORIZED' });
+      expect(await rejection(t.caller().notifications.unreadCount())).toMatchObject({ code: 'UNAUTHORIZED' });
       expect((await rest(t.app, 'GET', '/api/notifications')).statusCode).toBe(401);
       expect((await rest(t.app, 'POST', '/api/notifications/read-all')).statusCode).toBe(401);
     });
@@ -95,13 +95,13 @@ describe('notifications', () => {
     const task = await eve.calls.tasks.create({ projectId, title: 'Eve made this' });
     await ben.calls.comments.create({ taskId: task.id, body: 'First' });
     expect((await kindsOf(eve)).filter((n) => n.task === task.id)).toHaveLength(1);
-    expect(await eve.calls.notifications.unreadCount({})).toEqual({ count: 1 });
+    expect(await eve.calls.notifications.unreadCount()).toEqual({ count: 1 });
 
     await ana.calls.members.remove({ projectId, userId: eve.id });
     await ben.calls.comments.create({ taskId: task.id, body: 'Second, @eve_n' });
     // Neither the new comment nor the old notification reaches her: she may not read the task.
     expect(await kindsOf(eve)).toEqual([]);
-    expect(await eve.calls.notifications.unreadCount({})).toEqual({ count: 0 });
+    expect(await eve.calls.notifications.unreadCount()).toEqual({ count: 0 });
 
     // A mention of someone outside the project tells them nothing either.
     const outsider = await person('out_n');
@@ -114,7 +114,7 @@ describe('notifications', () => {
     await ana.calls.members.add({ projectId, username: fin.username, role: 'editor' });
     const ids: number[] = [];
     for (let i = 0; i < 5; i += 1) ids.push((await ana.calls.tasks.create({ projectId, title: `Page ${i}`, assigneeId: fin.id })).id);
-    expect(await fin.calls.notifications.unreadCount({})).toEqual({ count: 5 });
+    expect(await fin.calls.notifications.unreadCount()).toEqual({ count: 5 });
 
     const first = await fin.calls.notifications.list({ limit: 2 });
     expect(first.items.map((n) => n.task.id)).toEqual([ids[4], ids[3]]);
@@ -125,14 +125,14 @@ describe('notifications', () => {
     expect(await rejection(fin.calls.notifications.list({ cursor: 'not-a-cursor' }))).toMatchObject({ code: 'BAD_REQUEST' });
 
     await fin.calls.notifications.markRead({ id: first.items[0]!.id });
-    expect(await fin.calls.notifications.unreadCount({})).toEqual({ count: 4 });
+    expect(await fin.calls.notifications.unreadCount()).toEqual({ count: 4 });
     expect((await fin.calls.notifications.list({ unread: true })).items.map((n) => n.task.id)).toEqual([ids[3], ids[2], ids[1], ids[0]]);
     // Marking one already read again changes nothing and is no error.
     await fin.calls.notifications.markRead({ id: first.items[0]!.id });
 
     const all = json(await rest(t.app, 'POST', '/api/notifications/read-all', { token: fin.token }));
     expect(all).toEqual({ updated: 4 });
-    expect(await fin.calls.notifications.unreadCount({})).toEqual({ count: 0 });
+    expect(await fin.calls.notifications.unreadCount()).toEqual({ count: 0 });
     expect((await fin.calls.notifications.list({ unread: true })).items).toEqual([]);
     expect((await fin.calls.notifications.list({})).items.every((n) => n.read)).toBe(true);
 
@@ -146,7 +146,7 @@ describe('notifications', () => {
   describe('preferences', () => {
     it('starts from the defaults and keeps what the person chooses', async () => {
       const gus = await person('gus_n');
-      const defaults = await gus.calls.notifications.preferences({});
+      const defaults = await gus.calls.notifications.preferences();
       expect(defaults).toEqual({
         kinds: {
           assigned: { inApp: true, mail: true },
@@ -162,11 +162,11 @@ describe('notifications', () => {
       const response = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: gus.token, body: chosen });
       expect(response.statusCode, response.body).toBe(200);
       expect(json(response)).toEqual(chosen);
-      expect(await gus.calls.notifications.preferences({})).toEqual(chosen);
+      expect(await gus.calls.notifications.preferences()).toEqual(chosen);
     });
 
     it('changes only what is sent, and refuses what is malformed, field by field, changing nothing', async () => {
-      const defaults = await ana.calls.notifications.preferences({});
+      const defaults = await ana.calls.notifications.preferences();
       const changed = await ana.calls.notifications.updatePreferences({ kinds: { overdue: { inApp: false, mail: false } } });
       expect(changed).toEqual({ ...defaults, kinds: { ...defaults.kinds, overdue: { inApp: false, mail: false } } });
       const withMail = json(await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { email: 'ana@example.test' } }));
@@ -183,20 +183,20 @@ describe('notifications', () => {
       expect(headerInjection.statusCode).toBe(400);
       const badLanguage = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { language: 'fr' } });
       expect(badLanguage.statusCode).toBe(400);
-      expect(await ana.calls.notifications.preferences({})).toEqual(withMail);
+      expect(await ana.calls.notifications.preferences()).toEqual(withMail);
       await ana.calls.notifications.updatePreferences({ ...defaults });
-      expect(await ana.calls.notifications.preferences({})).toEqual(defaults);
+      expect(await ana.calls.notifications.preferences()).toEqual(defaults);
     });
 
     it('leaves a kind turned off in the app out of the list and the count', async () => {
       const hal = await person('hal_n');
       await ana.calls.members.add({ projectId, username: hal.username, role: 'editor' });
-      const defaults = await hal.calls.notifications.preferences({});
+      const defaults = await hal.calls.notifications.preferences();
       await hal.calls.notifications.updatePreferences({ ...defaults, kinds: { ...defaults.kinds, assigned: { inApp: false, mail: false } } });
       const task = await ana.calls.tasks.create({ projectId, title: 'Quietly assigned', assigneeId: hal.id });
       await ana.calls.comments.create({ taskId: task.id, body: 'But this one shows' });
       expect(await kindsOf(hal)).toEqual([{ kind: 'commented', task: task.id, actor: 'ana_n' }]);
-      expect(await hal.calls.notifications.unreadCount({})).toEqual({ count: 1 });
+      expect(await hal.calls.notifications.unreadCount()).toEqual({ count: 1 });
     });
   });
 });

@@ -52,7 +52,7 @@ describe('stm notifications', () => {
 
     expect(await nora.run(['notifications', 'read', '--all'])).toMatchObject({ code: 0, stdout: 'Marked 2 notifications read\n' });
     expect(await nora.run(['notifications', '--unread'])).toMatchObject({ code: 0, stdout: 'No unread notifications\n' });
-    expect(await api.caller(noraToken).notifications.unreadCount({})).toEqual({ count: 0 });
+    expect(await api.caller(noraToken).notifications.unreadCount()).toEqual({ count: 0 });
   });
 
   it('refuses wrong usage before sending anything, and an id that is not hers as the API does', async () => {

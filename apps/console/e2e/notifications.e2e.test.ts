@@ -28,7 +28,7 @@ describe.skipIf(!browserAvailable())('notifications in Chromium', () => {
     await bell.click();
     const panel = page.getByRole('region', { name: 'Notifications' });
     await panel.getByRole('link').first().waitFor();
-    const shown = () => panel.locator('.bell-link').evaluateAll((links) => links.map((link) => [...link.querySelectorAll('span')].map((span) => span.textContent).join('')));
+    const shown = () => panel.locator('.bell-link').evaluateAll((links) => links.map((link) => Array.from(link.querySelectorAll('span'), (span) => span.textContent).join('')));
     expect(await shown()).toEqual([
       `Unread: ${owner} mentioned you on “Prune the hedge”`,
       `Unread: ${owner} assigned you “Water the roses”`,

@@ -38,7 +38,6 @@ export const notificationsRouter = {
 
   unreadCount: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/notifications/unread-count', tags, summary: 'How many of your notifications are unread' } })
-    .input(z.object({}).strict())
     .output(z.object({ count: z.number().int() }))
     .query(async ({ ctx }) => ({ count: await ctx.services.notifications.unreadCount(ctx.user) })),
 
@@ -53,13 +52,11 @@ export const notificationsRouter = {
 
   markAllRead: protectedProcedure
     .meta({ openapi: { method: 'POST', path: '/notifications/read-all', tags, summary: 'Mark all your notifications read' } })
-    .input(z.object({}).strict())
     .output(z.object({ updated: z.number().int().describe('How many were unread') }))
     .mutation(async ({ ctx }) => ({ updated: await ctx.services.notifications.markAllRead(ctx.user) })),
 
   preferences: protectedProcedure
     .meta({ openapi: { method: 'GET', path: '/notifications/preferences', tags, summary: 'Which notifications you get, in the app and by mail' } })
-    .input(z.object({}).strict())
     .output(notificationPreferencesSchema)
     .query(({ ctx }) => ctx.services.notifications.preferences(ctx.user)),
 

@@ -62,7 +62,7 @@ const read: Command = {
     const ids = positionals.map((given) => checked(idSchema, given, `notification id "${given}"`));
     const client = await context.signedInClient();
     if (all) {
-      const { updated } = await client.notifications.markAllRead.mutate({});
+      const { updated } = await client.notifications.markAllRead.mutate();
       context.out.result({ updated }, () => (updated === 1 ? 'Marked 1 notification read' : `Marked ${updated} notifications read`));
       return;
     }

@@ -37,7 +37,7 @@ export function NotificationBell() {
   const headingId = useId();
   const button = useRef<HTMLButtonElement>(null);
   const root = useRef<HTMLDivElement>(null);
-  const unread = useQuery(trpc.notifications.unreadCount.queryOptions({}, { refetchInterval: COUNT_REFRESH_MS, refetchOnWindowFocus: true }));
+  const unread = useQuery(trpc.notifications.unreadCount.queryOptions(undefined, { refetchInterval: COUNT_REFRESH_MS, refetchOnWindowFocus: true }));
   const count = unread.data?.count ?? 0;
 
   useEffect(() => {
@@ -104,7 +104,7 @@ function NotificationPanel({ id, headingId, onClose }: { id: string; headingId: 
     <section id={id} className="bell-panel" aria-labelledby={headingId} data-testid="notification-panel">
       <div className="bell-panel-header">
         <h2 id={headingId}>{t('notifications.title')}</h2>
-        <button type="button" className="btn btn-small" disabled={!anyUnread || markAll.isPending} onClick={() => markAll.mutate({})}>
+        <button type="button" className="btn btn-small" disabled={!anyUnread || markAll.isPending} onClick={() => markAll.mutate()}>
           {t('notifications.markAllRead')}
         </button>
       </div>

@@ -20,7 +20,7 @@ const KIND_LABEL: Record<NotificationKind, MessageKey> = {
 export function NotificationPreferences() {
   const { t } = useI18n();
   const trpc = useTRPC();
-  const stored = useQuery(trpc.notifications.preferences.queryOptions({}));
+  const stored = useQuery(trpc.notifications.preferences.queryOptions());
   if (stored.isPending) return <Loading />;
   if (stored.isError) return <Alert message={describeError(stored.error, t).message} />;
   return <PreferencesForm stored={stored.data} />;
@@ -45,7 +45,7 @@ function PreferencesForm({ stored }: { stored: Preferences }) {
   const save = useMutation(
     trpc.notifications.updatePreferences.mutationOptions({
       onSuccess: (saved) => {
-        queryClient.setQueryData(trpc.notifications.preferences.queryKey({}), saved);
+        queryClient.setQueryData(trpc.notifications.preferences.queryKey(), saved);
         void queryClient.invalidateQueries(trpc.notifications.pathFilter());
         toast.show(t('notifications.prefsSaved'));
       },
