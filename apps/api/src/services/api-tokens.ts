@@ -128,8 +128,8 @@ export class ApiTokensService {
   }
 
   /**
-   * A personal access token for the caller. The caller passed `assertTokenCreationAllowed`
-   * (see routers/api-tokens.ts) before this runs.
+   * A personal access token for the caller. Every way in passes `requireStepUpForTokenCreation`
+   * (routers/api-tokens.ts) first.
    */
   create(user: AuthUser, input: CreateApiTokenInput, client: ClientInfo): Promise<CreatedApiToken> {
     return this.#create({ id: user.id, username: user.username, role: user.role }, 'personal', actorOf(user), input, client);

@@ -1,18 +1,13 @@
-import type { AppRouter } from '@stm/api/router';
-import { TRPCClientError } from '@trpc/client';
-import type { inferRouterError, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
-
-/** What the API takes and returns, straight from its router's type (nothing is generated). */
-export type RouterInputs = inferRouterInputs<AppRouter>;
-export type RouterOutputs = inferRouterOutputs<AppRouter>;
-export type ApiError = TRPCClientError<AppRouter>;
-/** The stable refusal codes the API sends as `data.reason`. */
-export type ErrorReason = NonNullable<inferRouterError<AppRouter>['data']['reason']>;
-
-export function isApiError(error: unknown): error is ApiError {
-  return error instanceof TRPCClientError;
-}
-
-export function httpStatusOf(error: unknown): number | undefined {
-  return isApiError(error) ? error.data?.httpStatus : undefined;
-}
+/**
+ * What the API takes and returns, and how it refuses: the types of `@stm/client`, the typed
+ * client other apps use (nothing is generated here). The console keeps its own links (cookie
+ * refresh, CSRF, batching), so it takes the package's types and error helpers, not its client.
+ */
+export {
+  type ErrorReason,
+  httpStatusOf,
+  isStmClientError as isApiError,
+  type RouterInputs,
+  type RouterOutputs,
+  type StmClientError as ApiError,
+} from '@stm/client';

@@ -1,4 +1,4 @@
-import type { AppRouter } from '@stm/api/router';
+import type { AppRouter } from '@stm/client';
 import { QueryClient } from '@tanstack/react-query';
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
