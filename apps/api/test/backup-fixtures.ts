@@ -5,7 +5,8 @@
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type DatabaseHandle, sql } from '@stm/db';
+import { totpCodeAt } from '@stm/auth';
+import { type DatabaseHandle, factors, sql } from '@stm/db';
 import { expect } from 'vitest';
 import { json, PASSWORD, rest, signUp, signUpAdmin, startTestApp } from './helpers';
 import { type Place, usingDatabase } from './places';
@@ -69,6 +70,23 @@ export async function fill(place: Place): Promise<Filled> {
     await adminCalls.admin.users.createResetLink({ id: bob.user.id });
     const second = await t.caller().auth.login({ username: 'bob_backup', password: PASSWORD });
     expect((await rest(t.app, 'POST', '/api/auth/logout', { token: second.access_token })).statusCode).toBe(200);
+
+    // Second factors: Bob's authenticator app and recovery codes, a sign-in waiting for its code,
+    // and a passkey (stored as a registration stores it: a real one needs a browser, see the
+    // console's browser tests).
+    const bobCalls = t.caller(bob.accessToken);
+    const { secret } = await bobCalls.mfa.totpBegin();
+    await bobCalls.mfa.totpConfirm({ code: totpCodeAt(secret, Date.now()) });
+    expect(json(await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'bob_backup', password: PASSWORD } })).reason).toBe('MFA_REQUIRED');
+    await factors.insertPasskey(t.database.db, {
+      id: 'backup-passkey-id',
+      userId: bob.user.id,
+      name: 'Bob\'s "laptop" ✓',
+      publicKey: 'pQECAyYgASFYIA',
+      counter: 3,
+      transports: ['internal', 'hybrid'],
+      backedUp: true,
+    });
 
     await adminCalls.admin.keys.rotate();
     const { kid: revocable } = await adminCalls.admin.keys.rotate();

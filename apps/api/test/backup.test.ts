@@ -138,7 +138,10 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
     expect(later[0]).toBe('2026_11_25_0003_tasks');
     expect(restored.stdout.split('\n')).toContain(`Migrated on: ${later.join(', ')}`);
     const now = await usingDatabase(target, picture);
-    expect(now.users).toEqual(oldPicture.users);
+    // The account as it was, followed by the columns later releases added (their defaults).
+    const [oldUser] = oldPicture.users ?? [];
+    expect(now.users).toHaveLength(1);
+    expect(now.users?.[0]?.startsWith(`${oldUser?.slice(0, -1)},`), now.users?.[0]).toBe(true);
     expect(now.tasks).toEqual([]);
     // The account made before projects existed has its inbox, as every account does.
     expect(now.projects).toHaveLength(1);
