@@ -8,8 +8,6 @@ import {
   serviceAccountIdInput,
 } from '@stm/validators';
 import { z } from 'zod';
-import { DomainError } from '../errors';
-import type { AuthUser } from '../services/auth';
 import { adminProcedure, protectedProcedure } from '../trpc';
 import { okOutput, timestamp } from './schemas';
 
@@ -39,26 +37,6 @@ const serviceAccountOutput = z.object({
   liveTokens: z.number().int(),
 });
 
-/**
- * The one gate every procedure that mints an API token passes (a person's own, or a service
- * account's): the step-up point. Today it requires a signed-in person (a token cannot mint
- * tokens, whatever its scopes); when step-up exists (a recent sign-in or second factor), its
- * check belongs here and nowhere else.
- */
-function requireStepUpForTokenCreation(user: AuthUser): void {
-  if (user.sessionId === null) throw new DomainError('TOKEN_NOT_ALLOWED', 'API tokens are made by a signed-in person, not by another token');
-}
-
-const tokenCreationProcedure = protectedProcedure.use(({ ctx, next }) => {
-  requireStepUpForTokenCreation(ctx.user);
-  return next();
-});
-
-const serviceTokenCreationProcedure = adminProcedure.use(({ ctx, next }) => {
-  requireStepUpForTokenCreation(ctx.user);
-  return next();
-});
-
 const CREATE_REFUSALS = ['TOKEN_LIFETIME_TOO_LONG', 'TOKEN_SCOPE_NOT_ALLOWED', 'QUOTA_EXCEEDED', 'TOKEN_NOT_ALLOWED'] as const;
 
 const tags = ['tokens'];
@@ -70,9 +48,11 @@ export const apiTokensRouter = {
     .output(z.object({ items: z.array(tokenOutput) }))
     .query(async ({ ctx }) => ({ items: await ctx.services.apiTokens.list(ctx.user) })),
 
-  create: tokenCreationProcedure
+  create: protectedProcedure
     .meta({
       scope: 'none',
+      // Minting a credential needs a recent sign-in (STEP_UP_REQUIRED otherwise), as changing the password does.
+      stepUp: true,
       openapi: {
         method: 'POST',
         path: '/tokens',
@@ -153,9 +133,10 @@ export const serviceAccountsRouter = {
     .output(z.object({ items: z.array(tokenOutput) }))
     .query(async ({ ctx, input }) => ({ items: await ctx.services.apiTokens.listServiceAccountTokens(input.id) })),
 
-  createToken: serviceTokenCreationProcedure
+  createToken: adminProcedure
     .meta({
       scope: 'none',
+      stepUp: true,
       openapi: {
         method: 'POST',
         path: '/admin/service-accounts/{accountId}/tokens',

@@ -194,6 +194,7 @@ export const authRouter = {
 
   reauthenticate: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/auth/reauthenticate',

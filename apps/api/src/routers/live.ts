@@ -63,6 +63,7 @@ function ownerOf(user: AuthUser) {
 export const liveRouter = {
   projectEvents: protectedProcedure
     .meta({
+      scope: 'tasks:read',
       openapi: {
         method: 'GET',
         path: '/projects/{projectId}/events',
@@ -96,7 +97,7 @@ export const liveRouter = {
    * or membership ends, or the access token expires (renew and resume).
    */
   project: protectedProcedure
-    .meta({ refusals: ['NOT_FOUND'] })
+    .meta({ scope: 'none', refusals: ['NOT_FOUND'] })
     .input(projectStreamInput)
     // Checked before the stream starts, so a refusal is the procedure's own, mapped like any other.
     .subscription(async ({ ctx, input, signal }) => {
@@ -107,6 +108,7 @@ export const liveRouter = {
 
   /** Events for the caller alone (notifications), with the same endings as `project`. */
   mine: protectedProcedure
+    .meta({ scope: 'none' })
     .input(userStreamInput)
     .subscription(({ ctx, input, signal }) => {
       const after = input.lastEventId == null ? null : Number(input.lastEventId);

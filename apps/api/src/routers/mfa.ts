@@ -18,6 +18,7 @@ const recoveryCodesOutput = z.array(z.string()).describe('Shown this once: store
 export const mfaRouter = {
   status: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: { method: 'GET', path: '/auth/mfa', tags, summary: 'Your second factors, and whether a policy requires one' },
       duringEnrolment: true,
     })
@@ -33,6 +34,7 @@ export const mfaRouter = {
 
   totpBegin: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/auth/mfa/totp',
@@ -49,6 +51,7 @@ export const mfaRouter = {
 
   totpConfirm: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/auth/mfa/totp/confirm',
@@ -66,6 +69,7 @@ export const mfaRouter = {
 
   totpDisable: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: { method: 'DELETE', path: '/auth/mfa/totp', tags, summary: 'Remove the authenticator app' },
       stepUp: true,
       refusals: ['NOT_FOUND'],
@@ -78,6 +82,7 @@ export const mfaRouter = {
 
   regenerateRecoveryCodes: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: { method: 'POST', path: '/auth/mfa/recovery-codes', tags, summary: 'Make ten new recovery codes', description: 'The earlier ones stop working.' },
       stepUp: true,
       refusals: ['CONFLICT'],
@@ -87,6 +92,7 @@ export const mfaRouter = {
 
   passkeyRegistrationOptions: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/auth/mfa/passkeys/options',
@@ -105,6 +111,7 @@ export const mfaRouter = {
 
   passkeyRegister: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: { method: 'POST', path: '/auth/mfa/passkeys', tags, summary: 'Add a passkey' },
       successStatus: 201,
       stepUp: true,
@@ -116,13 +123,13 @@ export const mfaRouter = {
     .mutation(({ ctx, input }) => ctx.services.factors.registerPasskey(ctx.user, sessionOf(ctx.user), input, ctx.client)),
 
   passkeyRename: protectedProcedure
-    .meta({ openapi: { method: 'PATCH', path: '/auth/mfa/passkeys/{id}', tags, summary: 'Rename a passkey' }, refusals: ['NOT_FOUND'] })
+    .meta({ scope: 'none', openapi: { method: 'PATCH', path: '/auth/mfa/passkeys/{id}', tags, summary: 'Rename a passkey' }, refusals: ['NOT_FOUND'] })
     .input(z.object({ id: z.string().min(1).max(1024), name: passkeyNameSchema }))
     .output(passkeyOutput)
     .mutation(({ ctx, input }) => ctx.services.factors.renamePasskey(ctx.user, input.id, input.name, ctx.client)),
 
   passkeyRemove: protectedProcedure
-    .meta({ openapi: { method: 'DELETE', path: '/auth/mfa/passkeys/{id}', tags, summary: 'Remove a passkey' }, stepUp: true, refusals: ['NOT_FOUND'] })
+    .meta({ scope: 'none', openapi: { method: 'DELETE', path: '/auth/mfa/passkeys/{id}', tags, summary: 'Remove a passkey' }, stepUp: true, refusals: ['NOT_FOUND'] })
     .input(z.object({ id: z.string().min(1).max(1024) }))
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {

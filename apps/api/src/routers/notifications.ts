@@ -24,6 +24,7 @@ const tags = ['notifications'];
 export const notificationsRouter = {
   list: protectedProcedure
     .meta({
+      scope: 'tasks:read',
       openapi: {
         method: 'GET',
         path: '/notifications',
@@ -37,12 +38,12 @@ export const notificationsRouter = {
     .query(({ ctx, input }) => ctx.services.notifications.list(ctx.user, input)),
 
   unreadCount: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/notifications/unread-count', tags, summary: 'How many of your notifications are unread' } })
+    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/notifications/unread-count', tags, summary: 'How many of your notifications are unread' } })
     .output(z.object({ count: z.number().int() }))
     .query(async ({ ctx }) => ({ count: await ctx.services.notifications.unreadCount(ctx.user) })),
 
   markRead: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/notifications/{id}/read', tags, summary: 'Mark one of your notifications read' }, refusals: ['NOT_FOUND'] })
+    .meta({ scope: 'tasks:write', openapi: { method: 'POST', path: '/notifications/{id}/read', tags, summary: 'Mark one of your notifications read' }, refusals: ['NOT_FOUND'] })
     .input(markNotificationReadInput)
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {
@@ -51,17 +52,18 @@ export const notificationsRouter = {
     }),
 
   markAllRead: protectedProcedure
-    .meta({ openapi: { method: 'POST', path: '/notifications/read-all', tags, summary: 'Mark all your notifications read' } })
+    .meta({ scope: 'tasks:write', openapi: { method: 'POST', path: '/notifications/read-all', tags, summary: 'Mark all your notifications read' } })
     .output(z.object({ updated: z.number().int().describe('How many were unread') }))
     .mutation(async ({ ctx }) => ({ updated: await ctx.services.notifications.markAllRead(ctx.user) })),
 
   preferences: protectedProcedure
-    .meta({ openapi: { method: 'GET', path: '/notifications/preferences', tags, summary: 'Which notifications you get, in the app and by mail' } })
+    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/notifications/preferences', tags, summary: 'Which notifications you get, in the app and by mail' } })
     .output(notificationPreferencesSchema)
     .query(({ ctx }) => ctx.services.notifications.preferences(ctx.user)),
 
   updatePreferences: protectedProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'PATCH',
         path: '/notifications/preferences',

@@ -81,6 +81,7 @@ export const usersRouter = {
 
   resetFactors: adminProcedure
     .meta({
+      scope: 'none',
       openapi: {
         method: 'POST',
         path: '/admin/users/{id}/reset-factors',

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DomainError } from '../errors';
 import type { Caller } from './access';
 import { decodeCursor, type Page, pageOf, rowId } from './cursor';
+import { recordUserEvent } from './events';
 
 export interface Notification {
   id: number;
@@ -98,7 +99,12 @@ export class NotificationsService {
         });
       }
     }
-    return notifications.insertNotifications(trx, rows);
+    const inserted = await notifications.insertNotifications(trx, rows);
+    // Each person told in the app hears of it at once on their own live stream (`live.mine`),
+    // once the transaction commits; last in the transaction, as change events must be.
+    const notified = [...new Set(inserted.filter((row) => row.inApp).map((row) => row.userId))];
+    for (const userId of notified) await recordUserEvent(trx, { userId, kind: 'notification.created', entityId: null, actorId: null });
+    return inserted.length;
   }
 
   /** A task was assigned to someone (new, or a different person than before). */

@@ -7,8 +7,7 @@ import { tokenCommands } from './tokens';
 
 export type { Command, CommandContext } from './command';
 
-export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands];
-export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...tokenCommands];
+export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands, ...tokenCommands];
 
 /** Options every command takes. */
 export const globalOptions: Record<string, OptionSpec> = {

@@ -7,7 +7,8 @@ import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { describeError, type FieldErrors, formErrors, validate } from '../lib/errors';
-import { type RouterOutputs, useTRPC } from '../lib/trpc';
+import { useStepUp } from '../lib/step-up';
+import { type RouterInputs, type RouterOutputs, trpcClient, useTRPC } from '../lib/trpc';
 import { CreateTokenForm, NewTokenSecret, TokenTable } from '../tokens/parts';
 
 type Account = RouterOutputs['admin']['serviceAccounts']['list']['items'][number];
@@ -144,12 +145,12 @@ function AccountTokens({ account, onChanged }: { account: Account; onChanged(): 
     onChanged();
     return queryClient.invalidateQueries(trpc.admin.serviceAccounts.tokens.pathFilter());
   };
-  const create = useMutation(
-    trpc.admin.serviceAccounts.createToken.mutationOptions({
-      onSuccess: (created) => setSecret(created.token),
-      onSettled: refresh,
-    }),
-  );
+  const stepUp = useStepUp();
+  const create = useMutation({
+    mutationFn: (input: RouterInputs['admin']['serviceAccounts']['createToken']) => stepUp(() => trpcClient.admin.serviceAccounts.createToken.mutate(input)),
+    onSuccess: (created) => setSecret(created.token),
+    onSettled: refresh,
+  });
   const revoke = useMutation(
     trpc.admin.serviceAccounts.revokeToken.mutationOptions({
       onSuccess: () => toast.show(t('tokens.revoked')),

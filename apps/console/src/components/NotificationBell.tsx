@@ -3,7 +3,8 @@ import { useEffect, useId, useRef, useState } from 'react';
 import { Link } from 'wouter';
 import { type MessageKey, useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
-import { type RouterOutputs, useTRPC } from '../lib/trpc';
+import type { LiveChange } from '@stm/api/router';
+import { type RouterOutputs, session, trpcClient, useTRPC } from '../lib/trpc';
 import { Alert, Loading } from './Feedback';
 
 type Notification = RouterOutputs['notifications']['list']['items'][number];
@@ -28,8 +29,61 @@ export function refreshNotifications(queryClient: QueryClient, trpc: ReturnType<
   return queryClient.invalidateQueries(trpc.notifications.pathFilter());
 }
 
+/** Waits before listening again after the stream failed or ended: quick first, then patient. */
+const RELISTEN_DELAYS_MS = [1_000, 5_000, 15_000, 30_000];
+
+/**
+ * Follows the caller's own live stream (`live.mine`): a notification made for them refreshes the
+ * bell at once. The periodic count stays as the fallback while the stream is down.
+ */
+function useNotificationStream(): void {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  useEffect(() => {
+    let stopped = false;
+    let failures = 0;
+    let lastEventId: string | undefined;
+    let closedBy: string | undefined;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let subscription: { unsubscribe(): void } | undefined;
+    const again = () => {
+      retry = setTimeout(start, RELISTEN_DELAYS_MS[Math.min(failures++, RELISTEN_DELAYS_MS.length - 1)]);
+    };
+    function start() {
+      if (stopped) return;
+      closedBy = undefined;
+      subscription = trpcClient.live.mine.subscribe(lastEventId ? { lastEventId } : {}, {
+        onStarted: () => {
+          failures = 0;
+        },
+        onData: (data: unknown) => {
+          const sent = data as LiveChange | { id: string; data: LiveChange };
+          const message = 'data' in sent && 'id' in sent ? sent.data : (sent as LiveChange);
+          if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
+          if (message.type === 'event' || message.type === 'refetch') void refreshNotifications(queryClient, trpc);
+          else if (message.type === 'closed') closedBy = message.reason;
+        },
+        onError: again,
+        onComplete: () => {
+          if (stopped) return;
+          // The access token expired or the session ended: renew (which signs out if it cannot), then listen again.
+          if (closedBy === 'token_expired' || closedBy === 'signed_out') void session.renew().then((token) => token && start());
+          else again();
+        },
+      });
+    }
+    start();
+    return () => {
+      stopped = true;
+      clearTimeout(retry);
+      subscription?.unsubscribe();
+    };
+  }, [trpc, queryClient]);
+}
+
 /** The bell in the header: the unread count, and a panel of notifications to open, or mark read. */
 export function NotificationBell() {
+  useNotificationStream();
   const { t, plural } = useI18n();
   const trpc = useTRPC();
   const [open, setOpen] = useState(false);

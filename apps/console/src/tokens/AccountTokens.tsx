@@ -5,7 +5,8 @@ import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { useMe } from '../lib/auth';
 import { describeError } from '../lib/errors';
-import { useTRPC } from '../lib/trpc';
+import { useStepUp } from '../lib/step-up';
+import { type RouterInputs, trpcClient, useTRPC } from '../lib/trpc';
 import { CreateTokenForm, NewTokenSecret, TokenTable } from './parts';
 
 /** Account → API tokens: the caller's personal access tokens. */
@@ -20,12 +21,13 @@ export function AccountTokens() {
   const [secret, setSecret] = useState<string | null>(null);
   const refresh = () => queryClient.invalidateQueries(trpc.tokens.pathFilter());
 
-  const create = useMutation(
-    trpc.tokens.create.mutationOptions({
-      onSuccess: (created) => setSecret(created.token),
-      onSettled: refresh,
-    }),
-  );
+  const stepUp = useStepUp();
+  // Minting a credential needs a recent sign-in: the dialog asks for it and the creation is retried.
+  const create = useMutation({
+    mutationFn: (input: RouterInputs['tokens']['create']) => stepUp(() => trpcClient.tokens.create.mutate(input)),
+    onSuccess: (created) => setSecret(created.token),
+    onSettled: refresh,
+  });
   const revoke = useMutation(
     trpc.tokens.revoke.mutationOptions({
       onSuccess: () => toast.show(t('tokens.revoked')),

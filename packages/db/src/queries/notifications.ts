@@ -17,8 +17,9 @@ export interface NewNotification {
  * Writes notifications; one whose `(user, dedupe key)` is there already is skipped, so the same
  * time-based event written twice (two scheduler runs) leaves one row. Returns how many were new.
  */
-export async function insertNotifications(db: Kysely<Database>, rows: NewNotification[]): Promise<number> {
-  if (rows.length === 0) return 0;
+/** Stores what is new (a repeated time-based notification is skipped); answers who got what was stored. */
+export async function insertNotifications(db: Kysely<Database>, rows: NewNotification[]): Promise<{ userId: number; inApp: boolean }[]> {
+  if (rows.length === 0) return [];
   const inserted = await db
     .insertInto('notifications')
     .values(
@@ -35,9 +36,9 @@ export async function insertNotifications(db: Kysely<Database>, rows: NewNotific
       })),
     )
     .onConflict((oc) => oc.columns(['user_id', 'dedupe_key']).doNothing())
-    .returning('id')
+    .returning(['user_id', 'in_app'])
     .execute();
-  return inserted.length;
+  return inserted.map((row) => ({ userId: row.user_id, inApp: row.in_app }));
 }
 
 /**
