@@ -222,6 +222,12 @@ function checkAnswer(label: string, want: ReturnType<typeof expected>, status: n
   }
 }
 
+/** The error a tRPC subscription's event stream carries (`event: serialized-error`), if any. */
+function sseRefusal(body: string): { data?: { httpStatus?: number; reason?: string } } | undefined {
+  const match = /event: serialized-error\ndata: (.*)\n/.exec(body);
+  return match ? JSON.parse(match[1] as string) : undefined;
+}
+
 describe('every procedure × every scope', () => {
   const tokens = new Map<ApiTokenScope, string>();
 
@@ -241,10 +247,17 @@ describe('every procedure × every scope', () => {
   it('over tRPC', async () => {
     for (const [path, procedure] of procedures) {
       const meta = procedure._def.meta ?? {};
-      const kind = procedure._def.type === 'query' ? 'query' : 'mutation';
+      // Queries and subscriptions are read with GET, mutations sent with POST.
+      const kind = procedure._def.type === 'mutation' ? 'mutation' : 'query';
       for (const scope of API_TOKEN_SCOPES) {
         // An input no procedure takes: a procedure reached answers 400 (or ignores it), and does nothing.
         const response = await trpc(t.app, kind, path, 'not an input', { token: tokens.get(scope) as string });
+        if (procedure._def.type === 'subscription') {
+          // A subscription answers as a stream of server-sent events: its refusal is an event too.
+          const refusal = sseRefusal(response.body);
+          checkAnswer(`tRPC ${path} with ${scope}`, expected(meta, scope), refusal?.data?.httpStatus ?? response.statusCode, refusal?.data?.reason);
+          continue;
+        }
         const body = json(response);
         checkAnswer(`tRPC ${path} with ${scope}`, expected(meta, scope), response.statusCode, body.error?.data?.reason);
       }
