@@ -89,6 +89,13 @@ export type ReauthenticateInput = z.infer<typeof reauthenticateInput>;
 
 export const passkeyNameSchema = z.string().trim().min(1, 'Name the passkey').max(64);
 
+/** A passkey's credential id, as WebAuthn gives it: base64url. */
+export const passkeyIdSchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^[A-Za-z0-9_-]+$/, 'Not a passkey id');
+
 export const passkeyRegisterInput = z.object({
   challenge: challengeTokenSchema,
   name: passkeyNameSchema,

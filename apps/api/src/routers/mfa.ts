@@ -1,5 +1,5 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { passkeyNameSchema, passkeyRegisterInput, totpCodeSchema } from '@stm/validators';
+import { passkeyIdSchema, passkeyNameSchema, passkeyRegisterInput, totpCodeSchema } from '@stm/validators';
 import { z } from 'zod';
 import { sessionOf } from '../services/auth';
 import { protectedProcedure } from '../trpc';
@@ -124,13 +124,13 @@ export const mfaRouter = {
 
   passkeyRename: protectedProcedure
     .meta({ scope: 'none', openapi: { method: 'PATCH', path: '/auth/mfa/passkeys/{id}', tags, summary: 'Rename a passkey' }, refusals: ['NOT_FOUND'] })
-    .input(z.object({ id: z.string().min(1).max(1024), name: passkeyNameSchema }))
+    .input(z.object({ id: passkeyIdSchema, name: passkeyNameSchema }))
     .output(passkeyOutput)
     .mutation(({ ctx, input }) => ctx.services.factors.renamePasskey(ctx.user, input.id, input.name, ctx.client)),
 
   passkeyRemove: protectedProcedure
     .meta({ scope: 'none', openapi: { method: 'DELETE', path: '/auth/mfa/passkeys/{id}', tags, summary: 'Remove a passkey' }, stepUp: true, refusals: ['NOT_FOUND'] })
-    .input(z.object({ id: z.string().min(1).max(1024) }))
+    .input(z.object({ id: passkeyIdSchema }))
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {
       await ctx.services.factors.removePasskey(ctx.user, input.id, ctx.client);
