@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { passwordSchema, refreshTokenDelivery } from './auth';
-import { queryBoolean } from './common';
+import { NUL_MESSAGE, noNul, queryBoolean } from './common';
 
 /** Six digits, as an authenticator app shows them (spaces people type are dropped). */
 export const totpCodeSchema = z
@@ -87,7 +87,7 @@ export const reauthenticateInput = z
   });
 export type ReauthenticateInput = z.infer<typeof reauthenticateInput>;
 
-export const passkeyNameSchema = z.string().trim().min(1, 'Name the passkey').max(64);
+export const passkeyNameSchema = z.string().trim().min(1, 'Name the passkey').max(64).refine(noNul, NUL_MESSAGE);
 
 /** A passkey's credential id, as WebAuthn gives it: base64url. */
 export const passkeyIdSchema = z
