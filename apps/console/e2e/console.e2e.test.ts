@@ -1,18 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ADMIN,
-  apiLogin,
-  browserAvailable,
-  heading,
-  PASSWORD,
-  pathOf,
-  registerUser,
-  screenshot,
-  signIn,
-  stageForTests,
-  uniqueName,
-  waitForPath,
-} from './harness';
+import { ADMIN, apiLogin, browserAvailable, callsSettled, heading, PASSWORD, pathOf, registerUser, screenshot, signIn, stageForTests, uniqueName, waitForPath } from './harness';
 
 describe.skipIf(!browserAvailable())('the console in Chromium', () => {
   const stage = stageForTests();
@@ -243,7 +230,7 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     await waitForPath(page, '/tasks');
     // Let the page's own calls finish first: one still in flight when the session ends would
     // send the browser to sign-in before the navigation this test is about.
-    await page.waitForLoadState('networkidle');
+    await callsSettled(page);
 
     // Another client of the same account signs out everywhere.
     const token = await apiLogin(stage.baseUrl, username, PASSWORD);

@@ -1,7 +1,7 @@
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { expectAccessible } from './axe';
-import { ADMIN, apiLogin, browserAvailable, createTask, heading, PASSWORD, registerUser, signIn, type Stage, stageForTests, uniqueName, waitForPath } from './harness';
+import { ADMIN, apiLogin, browserAvailable, callsSettled, createTask, heading, PASSWORD, registerUser, signIn, type Stage, stageForTests, uniqueName, waitForPath } from './harness';
 
 async function signedIn(stage: Stage, username: string, options: Parameters<Stage['newContext']>[0] = {}) {
   const session = await stage.newContext(options);
@@ -331,7 +331,7 @@ describe.skipIf(!browserAvailable())('keyboard shortcuts', () => {
     await page.keyboard.press('x');
     await expect.poll(() => page.getByRole('button', { name: 'Done: Middle' }).getAttribute('aria-pressed')).toBe('true');
     // The form below must open on the version the server saved, not the one shown optimistically.
-    await page.waitForLoadState('networkidle');
+    await callsSettled(page);
 
     await page.keyboard.press('e');
     const editor = page.getByRole('dialog', { name: 'Edit task' });

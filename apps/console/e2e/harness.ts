@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -172,6 +172,7 @@ export async function startStage(environment: Record<string, string> = {}): Prom
         }
       });
       context.on('weberror', (error) => problems.push(`page error: ${error.error().message}`));
+      trackCalls(context);
       const page = await context.newPage();
       return { context, page };
     },
@@ -215,6 +216,37 @@ export function stageForTests(environment: Record<string, string> = {}): Stage {
 }
 
 /** The path and query the page is at. */
+/** The requests of each context still waiting for an answer, but its live event streams, which stay open. */
+const callsInFlight = new WeakMap<BrowserContext, Set<Request>>();
+
+function trackCalls(context: BrowserContext): void {
+  const inFlight = new Set<Request>();
+  callsInFlight.set(context, inFlight);
+  context.on('request', (request) => {
+    const stream = (request.headers().accept ?? '').includes('text/event-stream') || /\/trpc\/live\.(project|mine)\b/.test(request.url());
+    if (!stream) inFlight.add(request);
+  });
+  context.on('requestfinished', (request) => inFlight.delete(request));
+  context.on('requestfailed', (request) => inFlight.delete(request));
+}
+
+/**
+ * Waits until the page's calls have been answered and none started for half a second: what
+ * Playwright's `networkidle` means, except that the live event streams (open for as long as the
+ * page is) do not count.
+ */
+export async function callsSettled(page: Page, timeoutMs = 30_000): Promise<void> {
+  const inFlight = callsInFlight.get(page.context()) ?? new Set<Request>();
+  const deadline = Date.now() + timeoutMs;
+  let quietSince = Date.now();
+  for (;;) {
+    if (inFlight.size > 0) quietSince = Date.now();
+    else if (Date.now() - quietSince >= 500) return;
+    if (Date.now() > deadline) throw new Error(`calls still in flight after ${timeoutMs} ms: ${[...inFlight].map((request) => request.url()).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export function pathOf(page: Page): string {
   const url = new URL(page.url());
   return `${url.pathname}${url.search}`;
