@@ -147,7 +147,7 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     await deactivate.getByRole('button', { name: 'Deactivate', exact: true }).click();
     await page.getByText(`${username} was deactivated; their sessions have ended.`).waitFor();
     await row.getByText('Deactivated').waitFor();
-    await user.page.getByRole('link', { name: 'Account' }).click();
+    await user.page.getByRole('link', { name: 'Account', exact: true }).click();
     const banner = user.page.getByRole('alert').filter({ hasText: 'This account has been deactivated: ask an administrator to reactivate it.' });
     await banner.waitFor();
     await banner.getByRole('link', { name: 'Sign in' }).click();

@@ -290,7 +290,7 @@ describe.skipIf(!browserAvailable())('other sessions', () => {
     const phone = await apiLogin(stage.baseUrl, username, PASSWORD);
     await apiLogin(stage.baseUrl, username, PASSWORD);
     const { context, page } = await signedIn(stage, username);
-    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('link', { name: 'Account', exact: true }).click();
     await heading(page, 'Account');
     await expect.poll(() => page.locator('.session').count()).toBe(3);
 

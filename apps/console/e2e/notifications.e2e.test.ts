@@ -61,7 +61,7 @@ describe.skipIf(!browserAvailable())('notifications in Chromium', () => {
     await page.keyboard.press('Escape');
 
     // Preferences: turn assignments off in the console and give an address for mail.
-    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('link', { name: 'Account', exact: true }).click();
     await heading(page, 'Account');
     const form = page.getByTestId('notification-preferences');
     await form.getByRole('checkbox', { name: 'A task is assigned to you: in the console' }).uncheck();

@@ -70,7 +70,7 @@ describe.skipIf(!browserAvailable())('second factors in the console', () => {
     await signOut(page);
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await waitForPath(page, '/tasks');
-    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('link', { name: 'Account', exact: true }).click();
     expect(await page.getByTestId('profile-username').textContent()).toBe(username);
 
     // As the second factor after the password, too.
