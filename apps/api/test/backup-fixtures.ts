@@ -63,6 +63,7 @@ export async function fill(place: Place): Promise<Filled> {
     const alicePreferences = await aliceCalls.notifications.preferences();
     await aliceCalls.notifications.updatePreferences({ ...alicePreferences, email: 'alice@example.test', language: 'es' });
     await t.caller(bob.accessToken).comments.create({ taskId: shared.id, body: 'On it, @alice_backup.\nSecond line' });
+    await aliceCalls.tokens.create({ name: 'nightly export', scopes: ['tasks:read'], expiresInDays: 30 });
     await t.app.services.notificationScheduler.tick();
 
     const adminCalls = t.caller(admin.accessToken);
@@ -114,9 +115,10 @@ export async function fill(place: Place): Promise<Filled> {
  * change log is carried: with it, the ids clients resume from keep their meaning after a restore.)
  */
 export const APP_TABLES = [
+  'api_tokens',
   'audit_events',
-  'change_events',
   'auth_challenges',
+  'change_events',
   'labels',
   'mail_outbox',
   'migration_notes',

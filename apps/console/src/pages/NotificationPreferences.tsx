@@ -65,41 +65,44 @@ function PreferencesForm({ stored }: { stored: Preferences }) {
 
   return (
     <form onSubmit={submit} noValidate className="form" data-testid="notification-preferences">
-      <table className="table prefs-table">
-        <caption id={captionId} className="visually-hidden">
-          {t('notifications.prefsCaption')}
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">{t('notifications.prefKind')}</th>
-            <th scope="col">{t('notifications.prefInApp')}</th>
-            <th scope="col">{t('notifications.prefMail')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {notificationKinds.map((kind) => (
-            <tr key={kind}>
-              <th scope="row">{t(KIND_LABEL[kind])}</th>
-              <td>
-                <input
-                  type="checkbox"
-                  checked={kinds[kind].inApp}
-                  aria-label={t('notifications.prefInAppNamed', { kind: t(KIND_LABEL[kind]) })}
-                  onChange={(event) => toggle(kind, 'inApp', event.target.checked)}
-                />
-              </td>
-              <td>
-                <input
-                  type="checkbox"
-                  checked={kinds[kind].mail}
-                  aria-label={t('notifications.prefMailNamed', { kind: t(KIND_LABEL[kind]) })}
-                  onChange={(event) => toggle(kind, 'mail', event.target.checked)}
-                />
-              </td>
+      {/* Scrolls on its own on a narrow screen rather than widening the form (and the page). */}
+      <div className="table-wrap">
+        <table className="table prefs-table">
+          <caption id={captionId} className="visually-hidden">
+            {t('notifications.prefsCaption')}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('notifications.prefKind')}</th>
+              <th scope="col">{t('notifications.prefInApp')}</th>
+              <th scope="col">{t('notifications.prefMail')}</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {notificationKinds.map((kind) => (
+              <tr key={kind}>
+                <th scope="row">{t(KIND_LABEL[kind])}</th>
+                <td>
+                  <input
+                    type="checkbox"
+                    checked={kinds[kind].inApp}
+                    aria-label={t('notifications.prefInAppNamed', { kind: t(KIND_LABEL[kind]) })}
+                    onChange={(event) => toggle(kind, 'inApp', event.target.checked)}
+                  />
+                </td>
+                <td>
+                  <input
+                    type="checkbox"
+                    checked={kinds[kind].mail}
+                    aria-label={t('notifications.prefMailNamed', { kind: t(KIND_LABEL[kind]) })}
+                    onChange={(event) => toggle(kind, 'mail', event.target.checked)}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <div className="form-narrow">
         <Field
           label={t('notifications.prefEmail')}
