@@ -12,7 +12,7 @@ import {
 import { DomainError } from '../errors';
 import type { Logger } from '../logger';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
-import { actorOf, type AuthUser } from './auth';
+import { actorOf, type AuthUser, toPublicUser } from './auth';
 import type { SettingsService } from './settings';
 
 /** A token's `last_used_at` and address are written at most this often, not on every call. */
@@ -103,12 +103,7 @@ export class ApiTokensService {
         .catch((error) => this.deps.log.debug({ err: error }, 'api token touch failed'));
     }
     return {
-      id: row.id,
-      username: row.username,
-      role: row.role,
-      isActive: row.is_active,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
+      ...toPublicUser(row),
       sessionId: null,
       signingKeyId: null,
       tokenExpiresAt: Math.floor(row.expires_at.getTime() / 1000),

@@ -651,12 +651,7 @@ export class AuthService {
         .catch((error) => this.deps.log.debug({ err: error }, 'session touch failed'));
     }
     return {
-      id: row.id,
-      username: row.username,
-      role: row.role,
-      isActive: row.is_active,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
+      ...toPublicUser(row),
       sessionId: claims.sessionId,
       signingKeyId: claims.kid,
       tokenExpiresAt: claims.expiresAt,
