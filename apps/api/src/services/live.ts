@@ -206,7 +206,7 @@ export class LiveHub {
       if (lastEventId === null) {
         yield { type: 'ready', id: sent };
       } else {
-        const backlog = await this.#backlog(projectId ?? owner.userId, projectId === null, lastEventId);
+        const backlog = await this.#backlog(projectId === null ? { userId: owner.userId } : { projectId }, lastEventId);
         if (backlog === 'gap') {
           const { newest } = await changeEvents.changeLogExtent(this.database.db);
           yield { type: 'refetch', id: Math.max(newest, this.#cursor), reason: 'gap' };
@@ -238,14 +238,12 @@ export class LiveHub {
   }
 
   /** The events after `afterId` for a project (or a user), or `gap` if some are gone or too many. */
-  async #backlog(scope: number, isUser: boolean, afterId: number): Promise<LiveEvent[] | 'gap'> {
+  async #backlog(scope: changeEvents.ChangeEventScope, afterId: number): Promise<LiveEvent[] | 'gap'> {
     const { db } = this.database;
     const { prunedThrough } = await changeEvents.changeLogExtent(db);
     if (afterId < prunedThrough) return 'gap';
     const limit = this.options.maxReplay + 1;
-    const rows = isUser
-      ? await changeEvents.listUserChangeEventsAfter(db, scope, afterId, limit)
-      : await changeEvents.listProjectChangeEventsAfter(db, scope, afterId, limit);
+    const rows = await changeEvents.listChangeEventsAfter(db, afterId, limit, scope);
     if (rows.length > this.options.maxReplay) return 'gap';
     return rows.map(toLiveEvent);
   }
@@ -261,7 +259,7 @@ export class LiveHub {
     const extent = await changeEvents.changeLogExtent(db);
     if (afterId === undefined) return { events: [], lastId: extent.newest, refetch: false, more: false };
     if (afterId < extent.prunedThrough) return { events: [], lastId: extent.newest, refetch: true, more: false };
-    const rows = await changeEvents.listProjectChangeEventsAfter(db, projectId, afterId, limit + 1);
+    const rows = await changeEvents.listChangeEventsAfter(db, afterId, limit + 1, { projectId });
     const more = rows.length > limit;
     const events = rows.slice(0, limit).map(toLiveEvent);
     const lastId = more ? (events.at(-1)?.id ?? afterId) : Math.max(afterId, extent.newest, events.at(-1)?.id ?? 0);

@@ -58,33 +58,18 @@ export async function appendChangeEvents(trx: Kysely<Database>, events: NewChang
     .execute();
 }
 
-/** Events after `afterId`, oldest first: every instance reads each batch once for all its streams. */
-export async function listChangeEventsAfter(db: Kysely<Database>, afterId: number, limit: number): Promise<ChangeEventRow[]> {
-  return db.selectFrom('change_events').select(COLUMNS).where('id', '>', afterId).orderBy('id').limit(limit).execute() as Promise<ChangeEventRow[]>;
-}
+/** Whose events: a project's, one user's own, or (unset) everyone's. */
+export type ChangeEventScope = { projectId: number } | { userId: number };
 
-/** One project's events after `afterId`, oldest first. */
-export async function listProjectChangeEventsAfter(db: Kysely<Database>, projectId: number, afterId: number, limit: number): Promise<ChangeEventRow[]> {
-  return db
-    .selectFrom('change_events')
-    .select(COLUMNS)
-    .where('project_id', '=', projectId)
-    .where('id', '>', afterId)
-    .orderBy('id')
-    .limit(limit)
-    .execute() as Promise<ChangeEventRow[]>;
-}
-
-/** One user's own events after `afterId`, oldest first. */
-export async function listUserChangeEventsAfter(db: Kysely<Database>, userId: number, afterId: number, limit: number): Promise<ChangeEventRow[]> {
-  return db
-    .selectFrom('change_events')
-    .select(COLUMNS)
-    .where('user_id', '=', userId)
-    .where('id', '>', afterId)
-    .orderBy('id')
-    .limit(limit)
-    .execute() as Promise<ChangeEventRow[]>;
+/**
+ * Events after `afterId`, oldest first: all of them (every instance reads each batch once for all
+ * its streams), or one scope's (a stream's backlog on resume).
+ */
+export async function listChangeEventsAfter(db: Kysely<Database>, afterId: number, limit: number, scope?: ChangeEventScope): Promise<ChangeEventRow[]> {
+  let query = db.selectFrom('change_events').select(COLUMNS).where('id', '>', afterId);
+  if (scope && 'projectId' in scope) query = query.where('project_id', '=', scope.projectId);
+  if (scope && 'userId' in scope) query = query.where('user_id', '=', scope.userId);
+  return query.orderBy('id').limit(limit).execute() as Promise<ChangeEventRow[]>;
 }
 
 /**
