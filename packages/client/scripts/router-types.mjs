@@ -93,6 +93,11 @@ function print(type, depth = 0) {
     return `Array<${print(element, depth + 1)}>`;
   }
   if (f & F.Object) {
+    // A subscription's output: what it yields travels, as an AsyncIterable of it.
+    if (type.symbol?.name === 'AsyncIterable') {
+      const [element] = checker.getTypeArguments(type);
+      return `AsyncIterable<${print(element, depth + 1)}>`;
+    }
     if (type.getCallSignatures().length > 0 || type.getConstructSignatures().length > 0) {
       throw new Error(`A function in the API's types cannot travel as JSON: ${checker.typeToString(type)}`);
     }

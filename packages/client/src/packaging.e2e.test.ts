@@ -105,10 +105,12 @@ describe('the packed @stm/client in an app outside the workspace', () => {
     if (appDir) rmSync(appDir, { recursive: true, force: true });
   });
 
-  it('declares no dependencies of its own, only @trpc peers, and ships nothing of the server', () => {
+  it('depends on an EventSource that can send a bearer token and nothing else, @trpc as peers, and ships nothing of the server', () => {
     const installed = path.join(appDir, 'node_modules/@stm/client');
     const manifest = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8'));
-    expect(manifest.dependencies ?? {}).toEqual({});
+    expect(Object.keys(manifest.dependencies ?? {})).toEqual(['eventsource']);
+    expect(manifest.dependencies.eventsource).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(manifest.devDependencies).toBeUndefined();
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['@trpc/client', '@trpc/server']);
     expect(readdirSync(path.join(installed, 'dist')).sort()).toEqual(['index.d.ts', 'index.js', 'router.d.ts']);
     for (const file of readdirSync(path.join(installed, 'dist'))) {
@@ -122,7 +124,7 @@ describe('the packed @stm/client in an app outside the workspace', () => {
       Object.keys(JSON.parse(readFileSync(path.join(appDir, 'node_modules/@trpc', name, 'package.json'), 'utf8')).peerDependencies ?? {}),
     );
     const modules = readdirSync(path.join(appDir, 'node_modules')).filter((name) => !name.startsWith('.'));
-    const unexpected = modules.filter((name) => !['@stm', '@trpc', '@typescript'].includes(name) && !trpcPeers.includes(name));
+    const unexpected = modules.filter((name) => !['@stm', '@trpc', '@typescript', 'eventsource', 'eventsource-parser'].includes(name) && !trpcPeers.includes(name));
     expect(unexpected).toEqual([]);
     expect(readdirSync(path.join(appDir, 'node_modules/@stm'))).toEqual(['client']);
   });
