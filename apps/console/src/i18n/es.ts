@@ -27,6 +27,7 @@ export const es: Record<MessageKey, string> = {
 
   'shortcuts.title': 'Atajos de teclado',
   'shortcuts.newTask': 'Nueva tarea',
+  'shortcuts.quickAdd': 'Añadir una tarea rápida',
   'shortcuts.search': 'Buscar',
   'shortcuts.next': 'Tarea siguiente',
   'shortcuts.previous': 'Tarea anterior',
@@ -169,6 +170,19 @@ export const es: Record<MessageKey, string> = {
   'account.signOutEverywhereConfirmBody':
     'Se cierran todas las sesiones de tu cuenta, también esta. Tendrás que volver a iniciar sesión.',
 
+  'quickAdd.inputLabel': 'Añadir una tarea rápida',
+  'quickAdd.placeholder': 'Llamar al banco mañana a las 17:00 !alta #casa @ana',
+  'quickAdd.hint': 'Escribe una tarea en una línea: una fecha u hora en palabras, !alta, !media o !baja, #etiqueta, @persona. Intro la añade.',
+  'quickAdd.add': 'Añadir',
+  'quickAdd.preview': 'Lo que se guardará',
+  'quickAdd.title': 'Título: {title}',
+  'quickAdd.due': 'Vence {when}',
+  'quickAdd.dueDay': 'Vence {when}, al final del día',
+  'quickAdd.priority': 'Prioridad: {priority}',
+  'quickAdd.label': 'Etiqueta: {name}',
+  'quickAdd.assignee': 'Para {username}',
+  'quickAdd.created': 'Añadida «{title}».',
+  'quickAdd.titleRequired': 'Escribe también un título.',
   'tasks.new': 'Nueva tarea',
   'tasks.createTitle': 'Nueva tarea',
   'tasks.editTitle': 'Editar tarea',

@@ -17,6 +17,7 @@ import type { ListScope } from './scope';
 import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from './parts';
 import { TaskEditor } from './TaskEditor';
 import { TaskPanel } from './TaskPanel';
+import { QuickAdd } from './QuickAdd';
 import { ShortcutsSheet, useTaskListShortcuts } from './shortcuts';
 
 /** The projects of the reader's by id, for the names, colours and rights of the tasks listed. */
@@ -97,6 +98,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   const canCreate = scope.kind !== 'project' || abilities(scope.project, isAdmin).write;
 
   const [showShortcuts, setShowShortcuts] = useState(false);
+  const quickAdd = useRef<HTMLInputElement>(null);
   // The row holding the focus, if any: the one the keys act on.
   const focusedTask = (): Task | undefined => {
     const row = document.activeElement?.closest('[data-task-id]');
@@ -105,7 +107,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   };
   const focusRow = (task: Task) => document.querySelector<HTMLElement>(`[data-task-id="${task.id}"] .task-open`)?.focus();
   useTaskListShortcuts({
-    ...(canCreate ? { newTask: () => setEditing('new') } : {}),
+    ...(canCreate ? { newTask: () => setEditing('new'), quickAdd: () => quickAdd.current?.focus() } : {}),
     search: () => document.querySelector<HTMLInputElement>('.filters input[type="search"], .filters input')?.focus(),
     move: (step) => {
       const current = focusedTask();
@@ -214,6 +216,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
       className="tasks-page"
     >
       {before}
+      {canCreate ? <QuickAdd ref={quickAdd} projectId={scope.kind === 'project' ? scope.project.id : undefined} /> : null}
       <TaskFilterBar filters={filters} onChange={setFilters} scope={scope} />
       <ListSummary list={list} shown={plural('tasks.shown', items.length)} />
       <StaleNotice query={list} />

@@ -4,6 +4,7 @@ import { type MessageKey, useI18n } from '../i18n';
 
 export interface TaskListShortcuts {
   newTask?(): void;
+  quickAdd?(): void;
   search(): void;
   move(step: 1 | -1): void;
   toggleDone(): void;
@@ -15,6 +16,7 @@ export interface TaskListShortcuts {
 /** The keys, as the sheet lists them; `keys` are what KeyboardEvent.key reads. */
 export const SHORTCUTS: { keys: string[]; shown: string; action: keyof TaskListShortcuts; label: MessageKey }[] = [
   { keys: ['n'], shown: 'N', action: 'newTask', label: 'shortcuts.newTask' },
+  { keys: ['q'], shown: 'Q', action: 'quickAdd', label: 'shortcuts.quickAdd' },
   { keys: ['/'], shown: '/', action: 'search', label: 'shortcuts.search' },
   { keys: ['j', 'ArrowDown'], shown: 'J / ↓', action: 'move', label: 'shortcuts.next' },
   { keys: ['k', 'ArrowUp'], shown: 'K / ↑', action: 'move', label: 'shortcuts.previous' },
@@ -48,9 +50,12 @@ export function useTaskListShortcuts(handlers: TaskListShortcuts): void {
       const run = current.current;
       switch (shortcut.action) {
         case 'newTask':
-          if (!run.newTask) return;
-          run.newTask();
+        case 'quickAdd': {
+          const action = run[shortcut.action];
+          if (!action) return;
+          action();
           break;
+        }
         case 'move':
           run.move(event.key === 'k' || event.key === 'ArrowUp' ? -1 : 1);
           break;
