@@ -300,4 +300,46 @@ describe('stats', () => {
     expect(byDate.get(threeDaysAgo.toISOString().slice(0, 10))).toBe(1);
     expect(stats.completedPerDay.reduce((sum: number, day: { count: number }) => sum + day.count, 0)).toBe(3);
   });
+
+  it("counts days in the reader's time zone: due today, the next seven days, completions per day; an unknown zone is a 400 on timeZone", async () => {
+    const { accessToken } = await signUp(t, 'stats_zone');
+    const mine = t.caller(accessToken).tasks;
+    // UTC+14 all year: its day starts ten hours before UTC's, so the two disagree on most instants.
+    const zone = 'Pacific/Kiritimati';
+    const localDate = (instant: number) => new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
+    const today = localDate(Date.now());
+    const midnight = Date.parse(`${today}T00:00:00Z`) - 14 * 3_600_000;
+    const minute = 60_000;
+    const day = 86_400_000;
+    const at = (instant: number) => new Date(instant).toISOString();
+    await mine.create({ title: 'Today, first minute', dueAt: at(midnight + minute) });
+    await mine.create({ title: 'Today, last minute', dueAt: at(midnight + day - minute), status: 'in_progress' });
+    await mine.create({ title: 'Today but done', dueAt: at(midnight + minute), status: 'done' });
+    await mine.create({ title: 'Yesterday, last minute', dueAt: at(midnight - minute) });
+    await mine.create({ title: 'Tomorrow', dueAt: at(midnight + day + minute) });
+    await mine.create({ title: 'In seven days', dueAt: at(midnight + 8 * day - minute) });
+    await mine.create({ title: 'In eight days', dueAt: at(midnight + 8 * day + minute) });
+    const completed = await mine.create({ title: 'Completed just after local midnight', status: 'done' });
+    await db().updateTable('tasks').set({ completed_at: new Date(midnight + minute) }).where('id', '=', completed.id).execute();
+
+    const response = await rest(t.app, 'GET', `/api/tasks/stats?timeZone=${encodeURIComponent(zone)}`, { token: accessToken });
+    expect(response.statusCode).toBe(200);
+    const local = json(response);
+    expect({ dueToday: local.dueToday, upcoming: local.upcoming }).toEqual({ dueToday: 2, upcoming: 2 });
+    expect(local.completedPerDay.at(-1)).toEqual({ date: today, count: expect.any(Number) });
+    const localCounts = new Map(local.completedPerDay.map((entry: { date: string; count: number }) => [entry.date, entry.count]));
+    // The same instant is the day before in UTC.
+    const utc = await mine.stats();
+    const utcDate = new Date(midnight + minute).toISOString().slice(0, 10);
+    expect(utcDate).not.toBe(today);
+    const utcCounts = new Map(utc.completedPerDay.map((entry) => [entry.date, entry.count]));
+    expect(localCounts.get(today)! - (utcCounts.get(today) ?? 0)).toBe(1);
+    expect(utcCounts.get(utcDate)! - (localCounts.get(utcDate) ?? 0)).toBe(1);
+
+    for (const bad of ['Mars/Base', 'Europe/Madrid; drop table tasks', 'x'.repeat(65)]) {
+      const refused = await rest(t.app, 'GET', `/api/tasks/stats?timeZone=${encodeURIComponent(bad)}`, { token: accessToken });
+      expect(refused.statusCode, bad).toBe(400);
+      expect(JSON.stringify(json(refused)), bad).toContain('timeZone');
+    }
+  });
 });

@@ -337,9 +337,13 @@ describe.skipIf(!browserAvailable())('the task screens in Chromium', () => {
     await screenshot(page, 'dashboard');
 
     await page.getByRole('link', { name: 'See the overdue task' }).click();
-    await waitForPath(page, '/tasks?overdue=true');
+    await waitForPath(page, '/overdue');
+    await heading(page, 'Overdue');
     await expectTitles(page, ['Late one']);
-    expect(await page.getByLabel('Only overdue').isChecked()).toBe(true);
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('link', { name: 'In progress' }).click();
+    await waitForPath(page, '/tasks?status=in_progress');
+    await expectTitles(page, ['Busy one']);
     await context.close();
 
     const phone = await signedIn(stage, username, { viewport: { width: 360, height: 740 }, colorScheme: 'dark' });

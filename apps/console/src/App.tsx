@@ -12,7 +12,7 @@ import { SignIn } from './pages/SignIn';
 import { NotFound } from './pages/Status';
 import { ProjectPage } from './projects/ProjectPage';
 import { Workspace } from './projects/Workspace';
-import { AllTasksPage, MyWorkPage } from './tasks/TasksPage';
+import { AllTasksPage, MyWorkPage, OverduePage, TodayPage, UpcomingPage } from './tasks/TasksPage';
 
 // Kept out of the first load: most users never see it (and non-admins never fetch it).
 const AdminArea = lazy(() => import('./admin/AdminArea'));
@@ -49,6 +49,21 @@ export function App() {
               <Route path="/my-work">
                 <Workspace>
                   <MyWorkPage />
+                </Workspace>
+              </Route>
+              <Route path="/today">
+                <Workspace>
+                  <TodayPage />
+                </Workspace>
+              </Route>
+              <Route path="/upcoming">
+                <Workspace>
+                  <UpcomingPage />
+                </Workspace>
+              </Route>
+              <Route path="/overdue">
+                <Workspace>
+                  <OverduePage />
                 </Workspace>
               </Route>
               <Route path="/projects/:id">

@@ -4,6 +4,7 @@ const FOREIGN_KEY_VIOLATION = '23503';
 const SERIALIZATION_FAILURE = '40001';
 const DEADLOCK_DETECTED = '40P01';
 const QUERY_CANCELED = '57014';
+const INVALID_PARAMETER_VALUE = '22023';
 
 function sqlState(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
@@ -25,6 +26,11 @@ export function isForeignKeyViolation(error: unknown): boolean {
 /** A statement stopped by `statement_timeout` (or cancelled): on its own, not the database's health. */
 export function isQueryCanceled(error: unknown): boolean {
   return sqlState(error) === QUERY_CANCELED;
+}
+
+/** A value the statement cannot use as a parameter of a function, such as an unknown time zone name. */
+export function isInvalidParameter(error: unknown): boolean {
+  return sqlState(error) === INVALID_PARAMETER_VALUE;
 }
 
 export function isRetryableTransactionError(error: unknown): boolean {

@@ -7,6 +7,7 @@ export type { MigrationReport, SchemaState } from './migrate';
 export {
   isDatabaseUnavailable,
   isForeignKeyViolation,
+  isInvalidParameter,
   isQueryCanceled,
   isRetryableTransactionError,
   isUniqueViolation,

@@ -31,6 +31,20 @@ export const taskDescriptionSchema = z
   .max(TASK_DESCRIPTION_MAX, `Description must be at most ${TASK_DESCRIPTION_MAX} characters`)
   .refine(noNul, NUL_MESSAGE);
 
+/** An IANA time zone name ("Europe/Madrid", "UTC") this runtime knows. */
+export const timeZoneSchema = z
+  .string()
+  .max(64)
+  .regex(/^[A-Za-z0-9_+\-/]+$/, 'Must be an IANA time zone name such as Europe/Madrid')
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'Unknown time zone');
+
 /** Due dates and the bounds of date filters. */
 export const taskDateTime = isoDateTime;
 
@@ -133,6 +147,12 @@ export function taskListOrder(query: { sort: TaskSort; order?: SortOrder | undef
 }
 export type ListTasksInput = z.input<typeof listTasksInput>;
 export type ListTasksQuery = z.output<typeof listTasksInput>;
+
+export const taskStatsInput = z
+  .object({
+    projectId: idSchema.optional().describe("One project's tasks; without it, every project of yours that is not archived"),
+    timeZone: timeZoneSchema.default('UTC').describe('Whose days "today", "the next 7 days" and the completions per day are counted in (IANA name); default UTC'),
+  });
 
 export const adminListTasksInput = listTasksInput.omit({ assignee: true }).extend({
   projectId: idSchema.optional().describe("One project's tasks"),

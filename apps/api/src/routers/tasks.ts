@@ -9,6 +9,7 @@ import {
   projectColorSchema,
   taskHistoryInput,
   taskPrioritySchema,
+  taskStatsInput,
   taskStatusSchema,
   updateTaskInput,
   versionSchema,
@@ -41,9 +42,11 @@ export const taskOutput = z.object({
 const statsOutput = z.object({
   byStatus: z.object({ todo: z.number().int(), in_progress: z.number().int(), done: z.number().int() }),
   overdue: z.number().int().describe('Not done and due before now'),
+  dueToday: z.number().int().describe('Not done and due today, in `timeZone`'),
+  upcoming: z.number().int().describe('Not done and due in the seven days after today, in `timeZone`'),
   completedPerDay: z
-    .array(z.object({ date: z.string().describe('YYYY-MM-DD (UTC)'), count: z.number().int() }))
-    .describe('The last 30 UTC days, oldest first, today last; zero-filled'),
+    .array(z.object({ date: z.string().describe('YYYY-MM-DD in `timeZone`'), count: z.number().int() }))
+    .describe('The last 30 days of `timeZone`, oldest first, today last; zero-filled'),
 });
 
 const projectRefOutput = z.object({ id: z.number().int(), name: z.string() });
@@ -133,10 +136,16 @@ export const tasksRouter = {
   stats: protectedProcedure
     .meta({
       scope: 'tasks:read',
-      openapi: { method: 'GET', path: '/tasks/stats', tags, summary: 'Counts of tasks', description: 'Of one project, or of every project of yours that is not archived.' },
+      openapi: {
+        method: 'GET',
+        path: '/tasks/stats',
+        tags,
+        summary: 'Counts of tasks',
+        description: 'Of one project, or of every project of yours that is not archived. Days (today, the next seven, completions per day) are those of `timeZone`.',
+      },
       refusals: ['NOT_FOUND'],
     })
-    .input(z.object({ projectId: idSchema.optional() }).optional())
+    .input(taskStatsInput.optional())
     .output(statsOutput)
     .query(({ ctx, input }) => ctx.services.tasks.stats(ctx.user, input)),
 

@@ -1,5 +1,6 @@
 import {
   type Database,
+  isInvalidParameter,
   isQueryCanceled,
   type Kysely,
   labels,
@@ -65,7 +66,11 @@ export interface AdminTask extends Task {
 export interface TaskStats {
   byStatus: Record<TaskStatus, number>;
   overdue: number;
-  /** The last 30 UTC days, oldest first, including today; days without completions count 0. */
+  /** Not done and due today, in the time zone asked for. */
+  dueToday: number;
+  /** Not done and due in the seven days after today. */
+  upcoming: number;
+  /** The last 30 days of the time zone asked for, oldest first, including today; days without completions count 0. */
   completedPerDay: { date: string; count: number }[];
 }
 
@@ -434,17 +439,25 @@ export class TasksService {
   }
 
   /** Counts of one project's tasks, or of every active project of the caller's; one snapshot, one "now". */
-  async stats(caller: Caller, query: { projectId?: number | undefined } = {}): Promise<TaskStats> {
+  async stats(caller: Caller, query: { projectId?: number | undefined; timeZone?: string | undefined } = {}): Promise<TaskStats> {
     let scope: tasks.CountScope = { memberOf: caller.id };
     if (query.projectId !== undefined) {
       const project = await projects.findProjectAccess(this.db, query.projectId, caller.id);
       authorize(caller, project && factsOf(project), 'read', projectNotFound);
       scope = { project: query.projectId };
     }
-    const { counts, perDay } = await this.db.transaction().execute(async (trx) => ({
-      counts: await tasks.countTasks(trx, scope),
-      perDay: await tasks.countCompletedPerDay(trx, scope, STATS_DAYS),
-    }));
+    const timeZone = query.timeZone ?? 'UTC';
+    const { counts, perDay } = await this.db
+      .transaction()
+      .execute(async (trx) => ({
+        counts: await tasks.countTasks(trx, scope, timeZone),
+        perDay: await tasks.countCompletedPerDay(trx, scope, STATS_DAYS, timeZone),
+      }))
+      .catch((error: unknown) => {
+        // A name the runtime knows but the database's zone data does not.
+        if (isInvalidParameter(error)) throw new DomainError('VALIDATION_FAILED', 'Unknown time zone', { field: 'timeZone' });
+        throw error;
+      });
     const byDay = new Map(perDay.days.map((row) => [row.day, row.count]));
     const today = Date.parse(`${perDay.today}T00:00:00Z`);
     const completedPerDay = Array.from({ length: STATS_DAYS }, (_, index) => {
@@ -454,6 +467,8 @@ export class TasksService {
     return {
       byStatus: { todo: counts.todo, in_progress: counts.in_progress, done: counts.done },
       overdue: counts.overdue,
+      dueToday: counts.due_today,
+      upcoming: counts.upcoming,
       completedPerDay,
     };
   }

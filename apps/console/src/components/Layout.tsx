@@ -18,7 +18,7 @@ interface NavItem {
 }
 
 const NAV: NavItem[] = [
-  { href: '/tasks', label: 'nav.tasks', also: ['/my-work', '/projects'] },
+  { href: '/tasks', label: 'nav.tasks', also: ['/my-work', '/today', '/upcoming', '/overdue', '/projects'] },
   { href: '/dashboard', label: 'nav.dashboard' },
   { href: '/account', label: 'nav.account' },
   { href: '/security', label: 'nav.security' },

@@ -1,6 +1,6 @@
 import type { TaskStatus } from '@stm/validators';
 import { useQuery } from '@tanstack/react-query';
-import { useId, useMemo } from 'react';
+import { type ReactNode, useId, useMemo } from 'react';
 import { Link } from 'wouter';
 import { Empty, Loading } from '../components/Feedback';
 import { LoadFailed, StaleNotice } from '../components/PagedList';
@@ -20,7 +20,9 @@ const barHeight = (value: number, max: number) => (value <= 0 ? 0 : Math.max(1, 
 export function Dashboard() {
   const { t } = useI18n();
   const trpc = useTRPC();
-  const stats = useQuery(trpc.tasks.stats.queryOptions());
+  // Days are the reader's: "due today" and the completions per day follow their clock.
+  const timeZone = useMemo(() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC', []);
+  const stats = useQuery(trpc.tasks.stats.queryOptions({ timeZone }));
 
   let body;
   if (stats.isPending) body = <Loading block />;
@@ -53,40 +55,48 @@ export function Dashboard() {
   );
 }
 
+/** One count and the list it counts, a link away. */
+function StatCard({ label, value, href, testId, alert = false, note }: { label: string; value: number; href: string; testId: string; alert?: boolean; note?: ReactNode }) {
+  return (
+    <li className={alert ? 'card stat-card stat-overdue' : 'card stat-card'}>
+      <Link href={href} className="stat-label stat-link">
+        {alert ? <span aria-hidden="true">⚠ </span> : null}
+        {label}
+      </Link>
+      <span className="stat-value" data-testid={testId}>
+        {value}
+      </span>
+      {note}
+    </li>
+  );
+}
+
 function Summary({ stats, total }: { stats: Stats; total: number }) {
   const { t, plural } = useI18n();
   return (
     <ul className="stat-cards">
-      <li className="card stat-card">
-        <span className="stat-label">{t('dashboard.total')}</span>
-        <span className="stat-value" data-testid="stat-total">
-          {total}
-        </span>
-      </li>
+      <StatCard label={t('dashboard.total')} value={total} href="/tasks" testId="stat-total" />
       {TASK_STATUSES.map((status) => (
-        <li key={status} className="card stat-card">
-          <span className="stat-label">{t(STATUS_LABELS[status])}</span>
-          <span className="stat-value" data-testid={`stat-${status}`}>
-            {stats.byStatus[status]}
-          </span>
-        </li>
+        <StatCard key={status} label={t(STATUS_LABELS[status])} value={stats.byStatus[status]} href={`/tasks?status=${status}`} testId={`stat-${status}`} />
       ))}
-      <li className={stats.overdue > 0 ? 'card stat-card stat-overdue' : 'card stat-card'}>
-        <span className="stat-label">
-          {stats.overdue > 0 ? <span aria-hidden="true">⚠ </span> : null}
-          {t('tasks.overdue')}
-        </span>
-        <span className="stat-value" data-testid="stat-overdue">
-          {stats.overdue}
-        </span>
-        {stats.overdue > 0 ? (
-          <Link href="/tasks?overdue=true" className="stat-link">
-            {plural('dashboard.seeOverdue', stats.overdue)}
-          </Link>
-        ) : (
-          <span className="stat-note">{t('dashboard.noneOverdue')}</span>
-        )}
-      </li>
+      <StatCard label={t('dashboard.dueToday')} value={stats.dueToday} href="/today" testId="stat-due-today" />
+      <StatCard label={t('dashboard.upcoming')} value={stats.upcoming} href="/upcoming" testId="stat-upcoming" />
+      <StatCard
+        label={t('tasks.overdue')}
+        value={stats.overdue}
+        href="/overdue"
+        testId="stat-overdue"
+        alert={stats.overdue > 0}
+        note={
+          stats.overdue > 0 ? (
+            <Link href="/overdue" className="stat-link">
+              {plural('dashboard.seeOverdue', stats.overdue)}
+            </Link>
+          ) : (
+            <span className="stat-note">{t('dashboard.noneOverdue')}</span>
+          )
+        }
+      />
     </ul>
   );
 }
@@ -153,7 +163,7 @@ function CompletionsChart({ days }: { days: Stats['completedPerDay'] }) {
   const { t, language, plural } = useI18n();
   const titleId = useId();
   const descId = useId();
-  // The API counts by UTC day, so the days are named in UTC too.
+  // The API names each of the reader's days by its date; the date is formatted as it is, not moved to a zone.
   const format = useMemo(() => new Intl.DateTimeFormat(language, { day: 'numeric', month: 'short', timeZone: 'UTC' }), [language]);
   const formatLong = useMemo(() => new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeZone: 'UTC' }), [language]);
   const dayName = (date: string) => format.format(new Date(`${date}T00:00:00Z`));

@@ -60,6 +60,15 @@ export function Workspace({ children }: { children: ReactNode }) {
             <SideLink href="/my-work">{t('nav.myWork')}</SideLink>
           </li>
           <li>
+            <SideLink href="/today">{t('nav.today')}</SideLink>
+          </li>
+          <li>
+            <SideLink href="/upcoming">{t('nav.upcoming')}</SideLink>
+          </li>
+          <li>
+            <SideLink href="/overdue">{t('nav.overdue')}</SideLink>
+          </li>
+          <li>
             <SideLink href="/tasks">{t('nav.allTasks')}</SideLink>
           </li>
         </ul>

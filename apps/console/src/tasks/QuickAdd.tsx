@@ -15,7 +15,7 @@ import { type DateParser, loadDateParser, parseQuickAdd } from './quick-add';
  * One line that becomes a task: what it read is shown as chips before anything is saved. The
  * task goes to `projectId`, or to the reader's inbox; labels and people are looked up there.
  */
-export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undefined }>(function QuickAdd({ projectId }, ref) {
+export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undefined; dueByDefault?: boolean }>(function QuickAdd({ projectId, dueByDefault = false }, ref) {
   const { t, language } = useI18n();
   const trpc = useTRPC();
   const cache = useTaskCache();
@@ -43,9 +43,8 @@ export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undef
     };
   }, [wanted, language, dates?.language]);
 
-  const parse = useMemo(
-    () =>
-      parseQuickAdd(text, {
+  const parse = useMemo(() => {
+    const read = parseQuickAdd(text, {
         language,
         now: new Date(),
         dates: dates?.language === language ? dates.parser : undefined,
@@ -53,9 +52,15 @@ export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undef
           label: (name) => labels.some((label) => label.name.toLowerCase() === name.toLowerCase()),
           user: (name) => members.some((member) => member.username.toLowerCase() === name.toLowerCase()),
         },
-      }),
-    [text, language, dates, labels, members],
-  );
+      });
+    // In the Today view a line without a date is due by the end of today.
+    if (dueByDefault && read.dueAt === null) {
+      const endOfToday = new Date();
+      endOfToday.setHours(23, 59, 0, 0);
+      return { ...read, dueAt: endOfToday, allDay: true };
+    }
+    return read;
+  }, [text, language, dates, labels, members, dueByDefault]);
 
   const create = useMutation(
     trpc.tasks.create.mutationOptions({

@@ -10,7 +10,7 @@ import { useTRPC } from '../lib/trpc';
 import { ColorDot, LabelChip, useProjectName } from '../projects/parts';
 import { abilities, type Project, useProjects } from '../projects/queries';
 import { type Task, useTaskActions } from './cache';
-import { isOverdue } from './dates';
+import { dueWindowToApi, isOverdue, localDayOf } from './dates';
 import { clearFilters, filtersToListInput, hasActiveFilters, TASK_PAGE_SIZE } from './filters';
 import { useOpenTask } from './panel-state';
 import type { ListScope } from './scope';
@@ -40,15 +40,21 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   const canWrite = (task: Task) => abilities(projectOf(task), isAdmin).write;
   const [filters, setFilters] = useTaskFilters();
   const [openTask, setOpenTask] = useOpenTask();
-  const input = useMemo(
-    () => ({
-      ...filtersToListInput(filters),
+  const today = useLocalToday();
+  const input = useMemo(() => {
+    const narrowed = filtersToListInput(filters);
+    if (scope.kind === 'due') {
+      // An agenda is its days' open tasks, soonest first; the other filters still narrow it.
+      const { dueAfter: _after, dueBefore: _before, overdue: _overdue, status: _status, ...rest } = narrowed;
+      return { ...rest, ...dueWindowToApi(scope.window, new Date(`${today}T12:00:00`)), sort: 'dueAt' as const, order: 'asc' as const, limit: TASK_PAGE_SIZE };
+    }
+    return {
+      ...narrowed,
       ...(scope.kind === 'project' ? { projectId: scope.project.id } : {}),
       ...(scope.kind === 'mine' ? { assignee: 'me' as const } : {}),
       limit: TASK_PAGE_SIZE,
-    }),
-    [filters, scope],
-  );
+    };
+  }, [filters, scope, today]);
   const list = useInfiniteQuery(
     trpc.tasks.list.infiniteQueryOptions(input, {
       getNextPageParam: (last) => last.nextCursor,
@@ -148,6 +154,10 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
           {t('filters.clear')}
         </button>
       </Empty>
+    ) : scope.kind === 'due' ? (
+      <Empty title={t(`agenda.${scope.window}.emptyTitle`)}>
+        <p>{t(`agenda.${scope.window}.emptyBody`)}</p>
+      </Empty>
     ) : (
       <Empty title={t('tasks.emptyTitle')}>
         <p>{t('tasks.emptyBody')}</p>
@@ -183,22 +193,32 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
             </div>
           ) : null}
         </div>
-        <ul className="task-list" aria-label={title} aria-busy={list.isPlaceholderData || undefined}>
-          {items.map((task) => (
-            <TaskItem
-              key={task.id}
-              task={task}
-              project={scope.kind === 'project' ? undefined : projectIndex.get(task.projectId)}
-              writable={canWrite(task)}
-              selected={selected.has(task.id)}
-              onSelect={(on) => select(task.id, on)}
-              onOpen={() => setOpenTask(task.id)}
-              onToggleDone={() => actions.setStatus.mutate({ id: task.id, status: task.status === 'done' ? 'todo' : 'done' })}
-              onEdit={() => setEditing(task)}
-              onDelete={() => setDeleting(task)}
-            />
-          ))}
-        </ul>
+        {groupsOf(scope, items).map((group) => (
+          <section key={group.day ?? 'all'} className={group.day ? 'task-day' : undefined} aria-labelledby={group.day ? `day-${group.day}` : undefined}>
+            {group.day ? (
+              <h2 id={`day-${group.day}`} className="task-day-heading">
+                <DayName day={group.day} today={today} />
+              </h2>
+            ) : null}
+            <ul className="task-list" aria-label={group.day ? undefined : title} aria-busy={list.isPlaceholderData || undefined}>
+              {group.tasks.map((task) => (
+                <TaskItem
+                  key={task.id}
+                  task={task}
+                  project={scope.kind === 'project' ? undefined : projectIndex.get(task.projectId)}
+                  titleLevel={group.day ? 3 : 2}
+                  writable={canWrite(task)}
+                  selected={selected.has(task.id)}
+                  onSelect={(on) => select(task.id, on)}
+                  onOpen={() => setOpenTask(task.id)}
+                  onToggleDone={() => actions.setStatus.mutate({ id: task.id, status: task.status === 'done' ? 'todo' : 'done' })}
+                  onEdit={() => setEditing(task)}
+                  onDelete={() => setDeleting(task)}
+                />
+              ))}
+            </ul>
+          </section>
+        ))}
         <LoadMore list={list} />
       </>
     );
@@ -216,7 +236,9 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
       className="tasks-page"
     >
       {before}
-      {canCreate ? <QuickAdd ref={quickAdd} projectId={scope.kind === 'project' ? scope.project.id : undefined} /> : null}
+      {canCreate ? (
+        <QuickAdd ref={quickAdd} projectId={scope.kind === 'project' ? scope.project.id : undefined} dueByDefault={scope.kind === 'due' && scope.window === 'today'} />
+      ) : null}
       <TaskFilterBar filters={filters} onChange={setFilters} scope={scope} />
       <ListSummary list={list} shown={plural('tasks.shown', items.length)} />
       <StaleNotice query={list} />
@@ -281,6 +303,7 @@ function SelectAll({ checked, indeterminate, onChange }: { checked: boolean; ind
 function TaskItem({
   task,
   project,
+  titleLevel,
   writable,
   selected,
   onSelect,
@@ -292,6 +315,8 @@ function TaskItem({
   task: Task;
   /** Shown when the list mixes projects. */
   project: Project | undefined;
+  /** 3 under a day's heading, else 2. */
+  titleLevel: 2 | 3;
   writable: boolean;
   selected: boolean;
   onSelect(on: boolean): void;
@@ -330,11 +355,11 @@ function TaskItem({
         </svg>
       </button>
       <div className="task-main">
-        <h2 className="task-title">
+        <Heading level={titleLevel} className="task-title">
           <button type="button" className="task-open" onClick={onOpen}>
             {task.title}
           </button>
-        </h2>
+        </Heading>
         {task.description ? <p className="task-description">{task.description}</p> : null}
         <p className="task-meta">
           {project ? (
@@ -380,5 +405,64 @@ export function MyWorkPage() {
   return <TaskListView scope={MINE} title={t('nav.myWork')} />;
 }
 
+/** Open tasks due today, in the reader's time zone. */
+export function TodayPage() {
+  const { t } = useI18n();
+  return <TaskListView scope={TODAY} title={t('nav.today')} />;
+}
+
+/** Open tasks due in the seven days after today, under a heading per day. */
+export function UpcomingPage() {
+  const { t } = useI18n();
+  return <TaskListView scope={UPCOMING} title={t('nav.upcoming')} />;
+}
+
+/** Open tasks whose due time has passed. */
+export function OverduePage() {
+  const { t } = useI18n();
+  return <TaskListView scope={OVERDUE} title={t('nav.overdue')} />;
+}
+
 const ALL: ListScope = { kind: 'all' };
 const MINE: ListScope = { kind: 'mine' };
+const TODAY: ListScope = { kind: 'due', window: 'today' };
+const UPCOMING: ListScope = { kind: 'due', window: 'upcoming' };
+const OVERDUE: ListScope = { kind: 'due', window: 'overdue' };
+
+function Heading({ level, className, children }: { level: 2 | 3; className: string; children: ReactNode }) {
+  return level === 2 ? <h2 className={className}>{children}</h2> : <h3 className={className}>{children}</h3>;
+}
+
+/** The Upcoming view's tasks by local day, in order; any other list is one group. */
+function groupsOf(scope: ListScope, tasks: Task[]): { day: string | null; tasks: Task[] }[] {
+  if (scope.kind !== 'due' || scope.window !== 'upcoming') return [{ day: null, tasks }];
+  const groups: { day: string; tasks: Task[] }[] = [];
+  for (const task of tasks) {
+    const day = task.dueAt ? localDayOf(task.dueAt) : '';
+    const last = groups.at(-1);
+    if (last?.day === day) last.tasks.push(task);
+    else groups.push({ day, tasks: [task] });
+  }
+  return groups;
+}
+
+/** "Tomorrow, Monday 7 December", or the weekday and date. */
+function DayName({ day, today }: { day: string; today: string }) {
+  const { t, language } = useI18n();
+  const date = new Date(`${day}T12:00:00`);
+  const long = new Intl.DateTimeFormat(language, { weekday: 'long', day: 'numeric', month: 'long' }).format(date);
+  const tomorrow = new Date(`${today}T12:00:00`);
+  tomorrow.setDate(tomorrow.getDate() + 1);
+  return <time dateTime={day}>{localDayOf(tomorrow.toISOString()) === day ? t('agenda.tomorrow', { date: long }) : long}</time>;
+}
+
+/** Today's local date, `YYYY-MM-DD`, changing at midnight while the page stays open. */
+function useLocalToday(): string {
+  const read = () => localDayOf(new Date().toISOString());
+  const [today, setToday] = useState(read);
+  useEffect(() => {
+    const timer = window.setInterval(() => setToday(read()), 60_000);
+    return () => window.clearInterval(timer);
+  }, []);
+  return today;
+}

@@ -88,3 +88,26 @@ export function dueRangeToApi(from: string | null, to: string | null): { dueAfte
 export function isOverdue(task: { status: string; dueAt: string | null }, now: number = Date.now()): boolean {
   return task.status !== 'done' && task.dueAt !== null && Date.parse(task.dueAt) < now;
 }
+
+/** The agenda views: what is due today, in the seven days after it, or already late. */
+export type DueWindow = 'today' | 'upcoming' | 'overdue';
+
+/** Days in the Upcoming view, after today. */
+export const UPCOMING_DAYS = 7;
+
+/**
+ * A view's tasks as `tasks.list` input: open tasks (not done) due in its local days, counted in
+ * the reader's time zone as of `now`.
+ */
+export function dueWindowToApi(window: DueWindow, now: Date): { dueAfter?: string; dueBefore?: string; overdue?: true; status: ('todo' | 'in_progress')[] } {
+  const status: ('todo' | 'in_progress')[] = ['todo', 'in_progress'];
+  if (window === 'overdue') return { overdue: true, status };
+  const day = (offset: number) => new Date(now.getFullYear(), now.getMonth(), now.getDate() + offset);
+  const [first, last] = window === 'today' ? [0, 1] : [1, 1 + UPCOMING_DAYS];
+  return { dueAfter: new Date(day(first).getTime() - 1).toISOString(), dueBefore: day(last).toISOString(), status };
+}
+
+/** The local day of an instant, `YYYY-MM-DD`, for grouping a list by day. */
+export function localDayOf(iso: string): string {
+  return isoToLocalInput(iso).slice(0, 10);
+}

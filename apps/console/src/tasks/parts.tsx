@@ -107,6 +107,8 @@ export function TaskFilterBar({
   scope?: ListScope;
 }) {
   const projectId = scope?.kind === 'project' ? scope.project.id : undefined;
+  // An agenda fixes its days, its order and that its tasks are open: those controls go.
+  const agenda = scope?.kind === 'due';
   const { t } = useI18n();
   const statusLegend = useId();
   const moreId = useId();
@@ -130,6 +132,8 @@ export function TaskFilterBar({
         {showOwner ? (
           <DebouncedInput label={t('filters.owner')} type="text" value={filters.owner} onCommit={(owner) => onChange({ owner })} />
         ) : null}
+        {agenda ? null : (
+          <>
         <Control label={t('filters.sort')} className="filter-compact">
           {(control) => (
             <select {...control} value={filters.sort} onChange={(event) => onChange({ sort: event.target.value as TaskFilters['sort'] })}>
@@ -149,6 +153,8 @@ export function TaskFilterBar({
             </select>
           )}
         </Control>
+          </>
+        )}
         <button
           type="button"
           className="btn btn-small filters-toggle"
@@ -163,6 +169,7 @@ export function TaskFilterBar({
       <div id={moreId} className={moreOpen ? 'filters-row filters-more open' : 'filters-row filters-more'}>
         {scope && scope.kind !== 'mine' ? <AssigneeFilter filters={filters} onChange={onChange} projectId={projectId} /> : null}
         {projectId !== undefined ? <LabelFilter filters={filters} onChange={onChange} projectId={projectId} /> : null}
+        {agenda ? null : (
         <fieldset className="filter-statuses" aria-labelledby={statusLegend}>
           <legend id={statusLegend}>{t('filters.status')}</legend>
           <div className="checks">
@@ -178,6 +185,7 @@ export function TaskFilterBar({
             ))}
           </div>
         </fieldset>
+        )}
         <Control label={t('filters.priority')} className="filter-compact">
           {(control) => (
             <select
@@ -194,6 +202,8 @@ export function TaskFilterBar({
             </select>
           )}
         </Control>
+        {agenda ? null : (
+          <>
         <Control label={t('filters.dueFrom')} className="filter-compact">
           {(control) => (
             <input
@@ -222,6 +232,8 @@ export function TaskFilterBar({
           <input type="checkbox" checked={filters.overdue} onChange={(event) => onChange({ overdue: event.target.checked })} />
           {t('filters.overdue')}
         </label>
+          </>
+        )}
         {hasActiveFilters(filters) ? (
           <button type="button" className="btn btn-small" onClick={() => onChange(clearFilters(filters))}>
             {t('filters.clear')}

@@ -576,6 +576,8 @@ export interface TaskCounts {
   in_progress: number;
   done: number;
   overdue: number;
+  due_today: number;
+  upcoming: number;
 }
 
 /** Which tasks a count covers: one project's, or those of every project of a member. */
@@ -584,30 +586,42 @@ export type CountScope = { project: number } | { memberOf: number };
 const counted = (scope: CountScope) =>
   'project' in scope ? sql`tasks.project_id = ${scope.project}` : sql`tasks.project_id in (${memberProjects(scope.memberOf)})`;
 
-export async function countTasks(db: Kysely<Database>, scope: CountScope): Promise<TaskCounts> {
+/** Local midnight starting the day `offset` days from today, in `timeZone`, as an instant. */
+const localMidnight = (timeZone: string, offset: number) =>
+  sql`((date_trunc('day', now() at time zone ${timeZone}) + make_interval(days => ${offset}::int)) at time zone ${timeZone})`;
+
+/**
+ * Counts by status, overdue, and open tasks due today and in the next seven days. The days are
+ * `timeZone`'s (an IANA name PostgreSQL knows; an unknown one fails with SQLSTATE 22023).
+ */
+export async function countTasks(db: Kysely<Database>, scope: CountScope, timeZone: string): Promise<TaskCounts> {
   const { rows } = await sql<TaskCounts>`
     select count(*) filter (where status = 'todo') as todo,
       count(*) filter (where status = 'in_progress') as in_progress,
       count(*) filter (where status = 'done') as done,
-      count(*) filter (where ${overdueCondition}) as overdue
+      count(*) filter (where ${overdueCondition}) as overdue,
+      count(*) filter (where status <> 'done' and due_at >= ${localMidnight(timeZone, 0)} and due_at < ${localMidnight(timeZone, 1)}) as due_today,
+      count(*) filter (where status <> 'done' and due_at >= ${localMidnight(timeZone, 1)} and due_at < ${localMidnight(timeZone, 8)}) as upcoming
     from tasks where ${counted(scope)}`.execute(db);
   const row = rows[0] as TaskCounts;
-  return { todo: row.todo, in_progress: row.in_progress, done: row.done, overdue: row.overdue };
+  return { todo: row.todo, in_progress: row.in_progress, done: row.done, overdue: row.overdue, due_today: row.due_today, upcoming: row.upcoming };
 }
 
 /**
- * Tasks completed on each of the last `days` UTC days, today included, by the database's clock
- * (the one `completed_at` was set by); days without any are absent. `today` is a YYYY-MM-DD date.
+ * Tasks completed on each of the last `days` days of `timeZone`, today included, by the
+ * database's clock (the one `completed_at` was set by); days without any are absent. `today` is
+ * a YYYY-MM-DD date there.
  */
 export async function countCompletedPerDay(
   db: Kysely<Database>,
   scope: CountScope,
   days: number,
+  timeZone: string,
 ): Promise<{ today: string; days: { day: string; count: number }[] }> {
-  const today = sql<string>`(now() at time zone 'UTC')::date`;
+  const today = sql<string>`(now() at time zone ${timeZone})::date`;
   const { rows } = await sql<{ day: string; count: number }>`
-    select (completed_at at time zone 'UTC')::date as day, count(*) as count from tasks
-    where ${counted(scope)} and completed_at >= (${today} - ${days - 1}::int)::timestamp at time zone 'UTC'
+    select (completed_at at time zone ${timeZone})::date as day, count(*) as count from tasks
+    where ${counted(scope)} and completed_at >= ${localMidnight(timeZone, 1 - days)}
     group by 1`.execute(db);
   const { rows: now } = await sql<{ today: string }>`select ${today} as today`.execute(db);
   return { today: (now[0] as { today: string }).today, days: rows };
