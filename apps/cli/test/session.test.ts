@@ -209,6 +209,24 @@ describe('the saved session', () => {
     expect((await user.run(['whoami'])).code).toBe(3);
   });
 
+  it('logout --others ends every other session of the account and keeps this one', async () => {
+    await api.register('olivia');
+    const laptop = await newUser();
+    const phone = await newUser();
+    expect((await laptop.login('olivia')).code).toBe(0);
+    expect((await phone.login('olivia')).code).toBe(0);
+    const kept = await laptop.session();
+    const ended = await phone.session();
+    const result = await laptop.run(['logout', '--others']);
+    expect(result).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Ended \d+ other sessions?; this one stays signed in\n$/) });
+    expect((await meWith(ended.accessToken)).status).toBe(401);
+    expect((await meWith(kept.accessToken)).status).toBe(200);
+    expect((await laptop.run(['whoami'])).code).toBe(0);
+    expect((await phone.run(['whoami'])).code).toBe(3);
+    await laptop.run(['logout']);
+    expect(await laptop.run(['logout', '--others'])).toMatchObject({ code: 3, stderr: expect.stringContaining('Not signed in') });
+  });
+
   it('signing in again ends the session it replaces', async () => {
     const user = await newUser();
     expect((await user.login('alice')).code).toBe(0);

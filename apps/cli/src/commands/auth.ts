@@ -104,12 +104,22 @@ export const login: Command = {
 
 export const logout: Command = {
   name: 'logout',
-  arguments: '',
-  summary: 'End the session at the server and forget it here',
-  options: {},
+  arguments: '[--others]',
+  summary: 'End the session at the server and forget it here; --others ends every other session instead',
+  details: ['--others ends every other session of the account (a lost laptop, a shared computer) and keeps this one signed in.'],
+  options: { others: { type: 'boolean', help: 'End every other session of this account and stay signed in here' } },
   positionals: { min: 0, max: 0 },
-  async run(context) {
+  async run(context, args) {
     const stored = await context.sessionFile.read();
+    if (args.values.others === true) {
+      if (!stored) throw new CliError('Not signed in: sign in with `stm login` first', ExitCode.signedOut);
+      const client = createSessionClient(stored.apiUrl, new Session(context.sessionFile, context.publicClient(stored.apiUrl)));
+      const { endedSessions } = await client.auth.logoutOthers.mutate();
+      context.out.result({ ok: true, endedSessions }, () =>
+        endedSessions === 1 ? 'Ended 1 other session; this one stays signed in' : `Ended ${endedSessions} other sessions; this one stays signed in`,
+      );
+      return;
+    }
     if (!stored) {
       context.out.result({ ok: true, wasSignedIn: false }, () => 'Not signed in; nothing to do');
       return;
