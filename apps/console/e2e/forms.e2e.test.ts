@@ -106,7 +106,7 @@ describe.skipIf(!browserAvailable())('dialogs, forms and notifications', () => {
     await context.close();
   });
 
-  it('a long unbroken title wraps inside the delete dialog', async () => {
+  it('a long unbroken title wraps inside the Undo notice of its delete, which keeps its button on screen', async () => {
     const username = uniqueName('longword');
     await registerUser(stage.baseUrl, username, PASSWORD);
     const token = await apiLogin(stage.baseUrl, username, PASSWORD);
@@ -118,15 +118,16 @@ describe.skipIf(!browserAvailable())('dialogs, forms and notifications', () => {
     ]) {
       const { context, page } = await signedIn(stage, username, { viewport });
       await page.getByRole('button', { name: `Delete ${title}` }).click();
-      const dialog = page.getByRole('dialog', { name: 'Delete this task?' });
-      await dialog.waitFor();
-      const fits = await dialog.evaluate((element) => {
+      const notice = page.locator('.toast', { hasText: 'deleted.' });
+      await notice.waitFor();
+      const fits = await notice.evaluate((element) => {
         const box = element.getBoundingClientRect();
         const inside = Array.from(element.querySelectorAll('*')).every((child) => child.getBoundingClientRect().right <= box.right + 0.5);
         return element.scrollWidth <= element.clientWidth && box.right <= window.innerWidth && inside;
       });
       expect(fits).toBe(true);
-      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await notice.getByRole('button', { name: 'Undo' }).click();
+      await page.locator('.task-title', { hasText: title }).waitFor();
       await context.close();
     }
   });
@@ -345,10 +346,14 @@ describe.skipIf(!browserAvailable())('keyboard shortcuts', () => {
     await editor.waitFor({ state: 'detached' });
     await page.locator('.task-title', { hasText: 'Mixed jxe?' }).waitFor();
 
+    // Delete goes at once with an Undo; Z takes it back.
     await page.locator('main h1').focus();
     await page.keyboard.press('j');
+    const first = (await page.locator('.task-title').allTextContents())[0];
     await page.keyboard.press('Delete');
-    await page.getByRole('dialog', { name: 'Delete this task?' }).getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(async () => (await page.locator('.task-title').allTextContents()).includes(first!)).toBe(false);
+    await page.keyboard.press('z');
+    await expect.poll(async () => (await page.locator('.task-title').allTextContents())[0]).toBe(first);
 
     await page.keyboard.press('?');
     const sheet = page.getByRole('dialog', { name: 'Keyboard shortcuts' });

@@ -77,6 +77,8 @@ export interface Session {
   subscribe(listener: () => void): () => void;
   /** A token good for a request now, renewing first if needed; null when signed out. */
   getAccessToken(): Promise<string | null>;
+  /** The token held now if it is still good, without renewing: for a request sent as the page goes away. */
+  peekAccessToken(): string | null;
   /** Refreshes now (one refresh shared by concurrent callers); null if the session is over. */
   renew(): Promise<string | null>;
   /**
@@ -221,6 +223,9 @@ export function createSession(deps: SessionDeps): Session {
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    peekAccessToken() {
+      return state.status === 'signed-in' && token && expiresAt - now() > EXPIRY_MARGIN_MS ? token : null;
     },
     async getAccessToken() {
       if (inFlight) return inFlight;

@@ -173,6 +173,22 @@ export const trpcClient = createTRPCClient<AppRouter>({
   ],
 });
 
+/**
+ * A mutation sent as the page goes away (closed, reloaded, navigated off): `keepalive` lets it
+ * outlive the page, which the client's batching and async headers would not. Fire and forget.
+ */
+export function mutateOnPageExit(path: 'tasks.delete', input: unknown): void {
+  const token = session.peekAccessToken();
+  if (!token) return;
+  void fetch(`${URL}/${path}`, {
+    method: 'POST',
+    keepalive: true,
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(input),
+  }).catch(() => undefined);
+}
+
 /** How often data whose refresh failed is tried again while the page stays open. */
 const ERROR_REFETCH_MS = 20_000;
 

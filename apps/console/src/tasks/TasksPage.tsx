@@ -4,6 +4,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Empty, Loading } from '../components/Feedback';
 import { ListSummary, LoadFailed, LoadMore, StaleNotice, usePagedItems } from '../components/PagedList';
 import { Page } from '../components/Page';
+import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { useMe } from '../lib/auth';
 import { useTRPC } from '../lib/trpc';
@@ -19,6 +20,7 @@ import { TaskEditor } from './TaskEditor';
 import { TaskPanel } from './TaskPanel';
 import { QuickAdd } from './QuickAdd';
 import { ShortcutsSheet, useTaskListShortcuts } from './shortcuts';
+import { useTasksAwaitingDelete } from './undo';
 
 /** The projects of the reader's by id, for the names, colours and rights of the tasks listed. */
 export function useProjectIndex() {
@@ -62,13 +64,15 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
       placeholderData: keepPreviousData,
     }),
   );
-  const items = usePagedItems(list.data);
+  const loaded = usePagedItems(list.data);
+  // A task deleted a moment ago stays hidden while its Undo is offered, whatever a refetch says.
+  const awaitingDelete = useTasksAwaitingDelete();
+  const items = useMemo(() => (awaitingDelete.size === 0 ? loaded : loaded.filter((item) => !awaitingDelete.has(item.id))), [loaded, awaitingDelete]);
   const actions = useTaskActions();
 
   const [selected, setSelected] = useState<ReadonlySet<number>>(new Set());
   const selectedIds = items.filter((item) => selected.has(item.id)).map((item) => item.id);
   const [editing, setEditing] = useState<Task | 'new' | null>(null);
-  const [deleting, setDeleting] = useState<Task | null>(null);
   const [confirmBulkDelete, setConfirmBulkDelete] = useState(false);
 
   // A deleted row takes the focus with it; it goes to the next row that stays (or the heading).
@@ -90,6 +94,13 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   // Refused: the rows come back, and the focus stays where it is.
   const keepFocus = () => {
     focusAfterRemoval.current = null;
+  };
+
+  const toast = useToast();
+  // One task goes at once with an Undo; only bulk deletes ask first.
+  const remove = (task: Task) => {
+    removing([task.id]);
+    actions.removeWithUndo(task);
   };
 
   const select = (id: number, on: boolean) =>
@@ -123,7 +134,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
     },
     toggleDone: () => {
       const task = focusedTask();
-      if (task && canWrite(task)) actions.setStatus.mutate({ id: task.id, status: task.status === 'done' ? 'todo' : 'done' });
+      if (task && canWrite(task)) actions.toggleDone(task);
     },
     edit: () => {
       const task = focusedTask();
@@ -131,8 +142,9 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
     },
     remove: () => {
       const task = focusedTask();
-      if (task && canWrite(task)) setDeleting(task);
+      if (task && canWrite(task)) remove(task);
     },
+    undo: () => toast.undoLatest(),
     help: () => setShowShortcuts(true),
   });
   const newTask = canCreate ? (
@@ -211,9 +223,9 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
                   selected={selected.has(task.id)}
                   onSelect={(on) => select(task.id, on)}
                   onOpen={() => setOpenTask(task.id)}
-                  onToggleDone={() => actions.setStatus.mutate({ id: task.id, status: task.status === 'done' ? 'todo' : 'done' })}
+                  onToggleDone={() => actions.toggleDone(task)}
                   onEdit={() => setEditing(task)}
-                  onDelete={() => setDeleting(task)}
+                  onDelete={() => remove(task)}
                 />
               ))}
             </ul>
@@ -253,21 +265,6 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
       ) : null}
       {showShortcuts ? <ShortcutsSheet onClose={() => setShowShortcuts(false)} /> : null}
       {openTask !== null ? <TaskPanel taskId={openTask} onClose={() => setOpenTask(null)} onEdit={(task) => setEditing(task)} /> : null}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={t('tasks.deleteConfirmTitle')}
-        confirmLabel={t('tasks.delete')}
-        onCancel={() => setDeleting(null)}
-        onConfirm={() => {
-          if (deleting) {
-            removing([deleting.id]);
-            actions.remove.mutate({ id: deleting.id }, { onError: keepFocus });
-          }
-          setDeleting(null);
-        }}
-      >
-        <p>{t('tasks.deleteConfirmBody', { title: deleting?.title ?? '' })}</p>
-      </ConfirmDialog>
       <ConfirmDialog
         open={confirmBulkDelete}
         title={plural('tasks.bulkDeleteConfirmTitle', selectedIds.length)}

@@ -5,6 +5,7 @@ import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
 import { type RouterOutputs, trpcClient, useTRPC } from '../lib/trpc';
+import { holdDelete } from './undo';
 
 export type Task = RouterOutputs['tasks']['get'];
 type ListData = InfiniteData<RouterOutputs['tasks']['list'], string | null>;
@@ -83,17 +84,53 @@ export function useTaskActions() {
     }),
   );
 
-  const remove = useMutation(
-    trpc.tasks.delete.mutationOptions({
-      onMutate: ({ id }) => cache.patch((items) => items.filter((item) => item.id !== id)),
-      onError: (error, _input, restore) => {
-        restore?.();
-        fail(error);
+  /** Done or not done at once; marking done offers Undo, which puts the status it had back. */
+  const toggleDone = (task: Task) => {
+    if (task.status === 'done') {
+      setStatus.mutate({ id: task.id, status: 'todo' });
+      return;
+    }
+    const before = task.status;
+    setStatus.mutate(
+      { id: task.id, status: 'done' },
+      {
+        onSuccess: () =>
+          toast.show(t('tasks.markedDone', { title: task.title }), 'success', {
+            action: { label: t('common.undo'), run: () => setStatus.mutate({ id: task.id, status: before }) },
+          }),
       },
-      onSuccess: () => toast.show(t('tasks.deleted')),
-      onSettled: () => cache.invalidate(),
-    }),
-  );
+    );
+  };
+
+  /**
+   * Gone from the lists at once, deleted when the Undo notice goes (or the page does). Undo
+   * brings it back as it was: nothing was deleted yet.
+   */
+  const removeWithUndo = (task: Task, options: { onUndo?(): void } = {}) => {
+    void cache.patch((items) => items.filter((item) => item.id !== task.id));
+    const held = holdDelete(task.id, async () => {
+      try {
+        await trpcClient.tasks.delete.mutate({ id: task.id });
+        // Lists read while the delete waited still hold it: drop it before it shows again.
+        await cache.patch((items) => items.filter((item) => item.id !== task.id));
+      } catch (error) {
+        fail(error);
+      } finally {
+        void cache.invalidate();
+      }
+    });
+    toast.show(t('tasks.deletedUndo', { title: task.title }), 'success', {
+      action: {
+        label: t('common.undo'),
+        run: () => {
+          if (!held.cancel()) return;
+          void cache.invalidate();
+          options.onUndo?.();
+        },
+      },
+      onClose: () => void held.commit(),
+    });
+  };
 
   // More than a request's worth goes in several requests, one after the other.
   const bulkDone = useMutation({
@@ -136,5 +173,5 @@ export function useTaskActions() {
     onSettled: () => cache.invalidate(),
   });
 
-  return { setStatus, remove, bulkDone, bulkRemove };
+  return { setStatus, toggleDone, removeWithUndo, bulkDone, bulkRemove };
 }

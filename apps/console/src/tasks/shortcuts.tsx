@@ -10,6 +10,7 @@ export interface TaskListShortcuts {
   toggleDone(): void;
   edit(): void;
   remove(): void;
+  undo(): void;
   help(): void;
 }
 
@@ -23,6 +24,7 @@ export const SHORTCUTS: { keys: string[]; shown: string; action: keyof TaskListS
   { keys: ['x'], shown: 'X', action: 'toggleDone', label: 'shortcuts.done' },
   { keys: ['e'], shown: 'E', action: 'edit', label: 'shortcuts.edit' },
   { keys: ['Delete', '#'], shown: 'Delete / #', action: 'remove', label: 'shortcuts.delete' },
+  { keys: ['z'], shown: 'Z', action: 'undo', label: 'shortcuts.undo' },
   { keys: ['?'], shown: '?', action: 'help', label: 'shortcuts.help' },
 ];
 
