@@ -331,13 +331,20 @@ describe('admin list', () => {
     expect(seen.find((item) => item.ownerId === bob.id)?.ownerUsername).toBe('bob_admin_view');
   });
 
-  it('narrows to one owner by id or by username in any case', async () => {
+  it('narrows to one owner by id, or by part of a username in any case, as the users list searches', async () => {
     const byId = await t.caller(adminToken).admin.tasks.list({ ownerId: alice.id, limit: 100 });
     expect(byId.items).toHaveLength(13);
     expect(byId.items.every((item) => item.ownerId === alice.id)).toBe(true);
     const response = await rest(t.app, 'GET', '/api/admin/tasks?owner=alice_admin_VIEW&limit=100', { token: adminToken });
     expect(response.statusCode).toBe(200);
     expect(json<Page>(response).items.map((item) => item.id)).toEqual(byId.items.map((item) => item.id));
+    const part = await t.caller(adminToken).admin.tasks.list({ owner: 'ICE_admin', limit: 100 });
+    expect(part.items.map((item) => item.id)).toEqual(byId.items.map((item) => item.id));
+    const both = await t.caller(adminToken).admin.tasks.list({ owner: '_admin_view', limit: 100 });
+    expect(new Set(both.items.map((item) => item.ownerId))).toEqual(new Set([alice.id, bob.id]));
+    // The text is matched as it is: LIKE's wildcards in it match only themselves.
+    expect((await t.caller(adminToken).admin.tasks.list({ owner: '%' })).items).toEqual([]);
+    expect((await t.caller(adminToken).admin.tasks.list({ owner: 'alice_admin_vie_' })).items).toEqual([]);
     expect((await t.caller(adminToken).admin.tasks.list({ owner: 'nobody_at_all' })).items).toEqual([]);
     expect((await t.caller(adminToken).admin.tasks.list({ owner: 'bob_admin_view', ownerId: alice.id })).items).toEqual([]);
     expect(await rejection(t.caller(adminToken).admin.tasks.list({ owner: 'nobody_at_all', cursor: 'bogus' }))).toMatchObject({

@@ -327,7 +327,7 @@ describe('stats', () => {
     const local = json(response);
     expect({ dueToday: local.dueToday, upcoming: local.upcoming }).toEqual({ dueToday: 2, upcoming: 2 });
     expect(local.completedPerDay.at(-1)).toEqual({ date: today, count: expect.any(Number) });
-    const localCounts = new Map(local.completedPerDay.map((entry: { date: string; count: number }) => [entry.date, entry.count]));
+    const localCounts = new Map<string, number>(local.completedPerDay.map((entry: { date: string; count: number }) => [entry.date, entry.count]));
     // The same instant is the day before in UTC.
     const utc = await mine.stats();
     const utcDate = new Date(midnight + minute).toISOString().slice(0, 10);

@@ -157,7 +157,7 @@ export const taskStatsInput = z
 export const adminListTasksInput = listTasksInput.omit({ assignee: true }).extend({
   projectId: idSchema.optional().describe("One project's tasks"),
   ownerId: idSchema.optional().describe('Only tasks this user created'),
-  owner: z.string().trim().min(1).max(64).refine(noNul, NUL_MESSAGE).optional().describe('Only tasks this user created, by username in any letter case'),
+  owner: z.string().trim().min(1).max(64).refine(noNul, NUL_MESSAGE).optional().describe('Only tasks whose creator’s username contains this text, in any letter case (as the users list searches)'),
 });
 export type AdminListTasksInput = z.input<typeof adminListTasksInput>;
 export type AdminListTasksQuery = z.output<typeof adminListTasksInput>;

@@ -378,18 +378,13 @@ export class TasksService {
   /** Every project's tasks, with the creator's name: administrators only. */
   async listAll(caller: Caller, query: AdminListTasksQuery): Promise<Page<AdminTask>> {
     if (caller.role !== 'admin') throw new DomainError('FORBIDDEN', 'Administrators only');
-    let createdBy = query.ownerId;
-    if (query.owner !== undefined) {
-      const named = await tasks.findUserIdByUsername(this.db, query.owner);
-      if (named === undefined || (createdBy !== undefined && createdBy !== named)) {
-        if (query.cursor !== undefined) decodeCursor(query.cursor, query.sort, taskListOrder(query));
-        return { items: [], nextCursor: null };
-      }
-      createdBy = named;
-    }
+    const creator: Pick<tasks.TaskFilters, 'createdBy' | 'creatorNameContains'> = {
+      ...(query.ownerId === undefined ? {} : { createdBy: query.ownerId }),
+      ...(query.owner === undefined ? {} : { creatorNameContains: query.owner }),
+    };
     const scope: tasks.TaskScope =
       query.projectId === undefined ? { allProjects: true } : { project: query.projectId, viewer: { userId: caller.id, isAdmin: true } };
-    const { rows, nextCursor } = await this.#page(query, scope, createdBy === undefined ? {} : { createdBy });
+    const { rows, nextCursor } = await this.#page(query, scope, creator);
     const usernames = await tasks.findUsernames(this.db, [...new Set(rows.flatMap((row) => (row.created_by === null ? [] : [row.created_by])))]);
     const items = rows.map((row) => ({ ...toTask(row), ownerUsername: row.created_by === null ? null : (usernames.get(row.created_by) ?? null) }));
     return { items, nextCursor };
@@ -407,7 +402,7 @@ export class TasksService {
     }
   }
 
-  async #page(query: ListTasksQuery | AdminListTasksQuery, scope: tasks.TaskScope, extra: Pick<tasks.TaskFilters, 'assignee' | 'createdBy'>) {
+  async #page(query: ListTasksQuery | AdminListTasksQuery, scope: tasks.TaskScope, extra: Pick<tasks.TaskFilters, 'assignee' | 'createdBy' | 'creatorNameContains'>) {
     const order = taskListOrder(query);
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort, order);
     const search = query.search?.trim();

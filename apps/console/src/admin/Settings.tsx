@@ -10,7 +10,11 @@ import { type MessageKey, useI18n } from '../i18n';
 import { describeError, type FieldErrors, reasonOf, validate } from '../lib/errors';
 import { type RouterOutputs, useTRPC } from '../lib/trpc';
 import {
+  DURATION_UNITS,
+  type DurationUnit,
   describeDuration,
+  durationInUnits,
+  durationToSeconds,
   type NumberSetting,
   type SettingsFormValues,
   settingsChanges,
@@ -224,10 +228,9 @@ function NumberSettingField({
   onValueChange(value: string): void;
   error: string | undefined;
 }) {
-  const { t, language } = useI18n();
+  const { t } = useI18n();
   const { min, max } = boundsOf(name);
-  const range = t(unit === 'seconds' ? 'settings.rangeSeconds' : 'settings.range', { min, max });
-  const duration = unit === 'seconds' ? describeDuration(value, language) : null;
+  if (unit === 'seconds') return <DurationField name={name} label={label} hint={hint} value={value} onValueChange={onValueChange} error={error} min={min} max={max} />;
   return (
     <Field
       label={label}
@@ -240,10 +243,85 @@ function NumberSettingField({
       className="field-number"
       value={value}
       onValueChange={onValueChange}
-      hint={`${hint} ${range}${duration ? ` ${t('settings.duration', { duration })}` : ''}`}
+      hint={`${hint} ${t('settings.range', { min, max })}`}
       error={error}
       required
     />
+  );
+}
+
+/**
+ * A duration typed in the unit that suits it (15 minutes, 30 days), held as the seconds the
+ * setting stores. Opens in the largest unit the value is a whole number of; bounds and refusals
+ * are said in words, not in seconds.
+ */
+function DurationField({
+  name,
+  label,
+  hint,
+  value,
+  onValueChange,
+  error,
+  min,
+  max,
+}: {
+  name: NumberSetting;
+  label: string;
+  hint: string;
+  value: string;
+  onValueChange(value: string): void;
+  error: string | undefined;
+  min: number;
+  max: number;
+}) {
+  const { t, language } = useI18n();
+  const id = useId();
+  const [shown, setShown] = useState(() => durationInUnits(value));
+  // A value set from outside (a reload) is shown afresh; one this field produced stays as typed.
+  if (durationToSeconds(shown.amount, shown.unit) !== value && value !== shown.amount) setShown(durationInUnits(value));
+  const unitName = (unit: DurationUnit) => new Intl.NumberFormat(language, { style: 'unit', unit, unitDisplay: 'long' }).formatToParts(2).find((part) => part.type === 'unit')?.value ?? unit;
+  const seconds = Number(value);
+  const outOfRange = Number.isFinite(seconds) && value.trim() !== '' && (seconds < min || seconds > max);
+  const shownError = error && outOfRange ? t(seconds < min ? 'settings.durationAtLeast' : 'settings.durationAtMost', { duration: describeDuration(String(seconds < min ? min : max), language) ?? '' }) : error;
+  const describedBy = [`${id}-hint`, shownError ? `${id}-error` : null].filter(Boolean).join(' ');
+  const change = (next: { amount: string; unit: DurationUnit }) => {
+    setShown(next);
+    onValueChange(durationToSeconds(next.amount, next.unit));
+  };
+  return (
+    <div className="field field-number field-duration">
+      <label htmlFor={id}>{label}</label>
+      <div className="duration-inputs">
+        <input
+          id={id}
+          name={name}
+          type="number"
+          inputMode="decimal"
+          min={0}
+          step="any"
+          required
+          value={shown.amount}
+          onChange={(event) => change({ amount: event.target.value, unit: shown.unit })}
+          aria-invalid={shownError ? true : undefined}
+          aria-describedby={describedBy}
+        />
+        <select aria-label={t('settings.durationUnit', { setting: label })} value={shown.unit} onChange={(event) => change({ amount: shown.amount, unit: event.target.value as DurationUnit })}>
+          {DURATION_UNITS.map((unit) => (
+            <option key={unit} value={unit}>
+              {unitName(unit)}
+            </option>
+          ))}
+        </select>
+      </div>
+      <p id={`${id}-hint`} className="field-hint">
+        {`${hint} ${t('settings.range', { min: describeDuration(String(min), language) ?? String(min), max: describeDuration(String(max), language) ?? String(max) })}`}
+      </p>
+      {shownError ? (
+        <p id={`${id}-error`} className="field-error">
+          {shownError}
+        </p>
+      ) : null}
+    </div>
   );
 }
 

@@ -4,7 +4,7 @@ import { translate, type Translate } from '../i18n';
 import { validate } from '../lib/errors';
 import { auditFiltersToListInput, auditFiltersToSearch, DEFAULT_AUDIT_FILTERS, hasAuditFilters, parseAuditFilters } from './audit-filters';
 import { AUDIT_ACTION_LABELS, auditActionLabel, auditDetailLines } from './audit-format';
-import { describeDuration, settingsChanges, settingsToForm } from './settings-form';
+import { describeDuration, durationInUnits, durationToSeconds, settingsChanges, settingsToForm } from './settings-form';
 import { describeUserAction } from './user-actions';
 import { DEFAULT_USER_FILTERS, hasUserFilters, parseUserFilters, userFiltersToListInput, userFiltersToSearch } from './user-filters';
 
@@ -165,6 +165,20 @@ describe('settings form', () => {
     expect(describeDuration('90061', 'en')).toBe('1 day, 1 hour, 1 minute, 1 second');
     expect(describeDuration('2592000', 'es')).toBe('30 días');
     expect(describeDuration('abc', 'en')).toBe(null);
+  });
+
+  it('opens a duration in the largest unit it is a whole number of, and turns what is typed back into seconds', () => {
+    expect(durationInUnits('900')).toEqual({ amount: '15', unit: 'minute' });
+    expect(durationInUnits('2592000')).toEqual({ amount: '30', unit: 'day' });
+    expect(durationInUnits('5400')).toEqual({ amount: '90', unit: 'minute' });
+    expect(durationInUnits('61')).toEqual({ amount: '61', unit: 'second' });
+    expect(durationInUnits('abc')).toEqual({ amount: 'abc', unit: 'second' });
+    expect(durationToSeconds('1.5', 'hour')).toBe('5400');
+    expect(durationToSeconds('0.1', 'hour')).toBe('360');
+    expect(durationToSeconds('2', 'day')).toBe('172800');
+    // Not a number: passed on for the schema to refuse, never quietly 0.
+    expect(durationToSeconds('', 'minute')).toBe('');
+    expect(durationToSeconds('ten', 'minute')).toBe('ten');
   });
 });
 

@@ -68,6 +68,27 @@ const UNITS = [
   { unit: 'second', seconds: 1 },
 ] as const;
 
+export type DurationUnit = (typeof UNITS)[number]['unit'];
+export const DURATION_UNITS: readonly DurationUnit[] = UNITS.map((entry) => entry.unit);
+export const secondsPer = (unit: DurationUnit): number => UNITS.find((entry) => entry.unit === unit)!.seconds;
+
+/** A duration in seconds as it reads best: the largest unit it is a whole number of ("900" → 15 minutes). */
+export function durationInUnits(text: string): { amount: string; unit: DurationUnit } {
+  const value = typedNumber(text);
+  if (typeof value !== 'number' || value <= 0) return { amount: text, unit: 'second' };
+  const { unit, seconds } = UNITS.find((entry) => value % entry.seconds === 0) ?? UNITS[3];
+  return { amount: String(value / seconds), unit };
+}
+
+/**
+ * An amount typed in a unit, as the seconds the setting holds; what does not read as a number is
+ * passed on as typed, for the shared schema to refuse.
+ */
+export function durationToSeconds(amount: string, unit: DurationUnit): string {
+  const value = typedNumber(amount);
+  return typeof value === 'number' ? String(Math.round(value * secondsPer(unit) * 1000) / 1000) : amount;
+}
+
 /** "1 day, 12 hours" in the reader's language (Intl knows the unit names); null if not a whole number. */
 export function describeDuration(text: string, language: string): string | null {
   const value = typedNumber(text);

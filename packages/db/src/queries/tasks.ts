@@ -310,6 +310,8 @@ export interface TaskFilters {
   /** Tasks with any of these labels. */
   labelIds?: number[];
   createdBy?: number;
+  /** Tasks whose creator's username contains this text, in any letter case. */
+  creatorNameContains?: string;
 }
 
 export type TaskSortColumn = 'created_at' | 'updated_at' | 'due_at' | 'priority_rank' | 'position';
@@ -332,8 +334,8 @@ export interface TaskPageQuery {
 
 export type TaskPageRow = TaskRow & { sort_key: string | number | null };
 
-/** Filters as the SQL takes them: the search already a LIKE pattern, passed on as one parameter. */
-type SqlFilters = Omit<TaskFilters, 'search'> & { searchPattern?: string };
+/** Filters as the SQL takes them: the search and the creator's name already LIKE patterns, each passed on as one parameter. */
+type SqlFilters = Omit<TaskFilters, 'search' | 'creatorNameContains'> & { searchPattern?: string; creatorPattern?: string };
 
 /** A page query as its SQL sees it. */
 export type PageSql = Omit<TaskPageQuery, 'filters'> & { filters: SqlFilters };
@@ -352,6 +354,7 @@ function filterConditions(filters: SqlFilters): RawBuilder<unknown>[] {
   if (filters.assignee === 'none') conditions.push(sql`tasks.assignee_id is null`);
   else if (filters.assignee !== undefined) conditions.push(sql`tasks.assignee_id = ${filters.assignee}`);
   if (filters.createdBy !== undefined) conditions.push(sql`tasks.created_by = ${filters.createdBy}`);
+  if (filters.creatorPattern !== undefined) conditions.push(sql`tasks.created_by in (select users.id from users where users.username ilike ${filters.creatorPattern})`);
   if (filters.labelIds !== undefined) {
     conditions.push(sql`exists (select 1 from task_labels tl where tl.task_id = tasks.id and tl.label_id in (${sql.join(filters.labelIds)}))`);
   }
@@ -510,6 +513,7 @@ export function pageStatement(query: PageSql, segment: PageSegment): CompiledQue
     ...(filters.assignee === undefined ? {} : { assignee: filters.assignee === 'none' ? 'none' : param('assignee', filters.assignee) }),
     ...(filters.labelIds === undefined ? {} : { labelIds: many('label', filters.labelIds) }),
     ...(filters.createdBy === undefined ? {} : { createdBy: param('createdBy', filters.createdBy) }),
+    ...(filters.creatorPattern === undefined ? {} : { creatorPattern: param('creatorPattern', filters.creatorPattern) }),
   };
   const shape: PageSql = {
     scope: shapeScope,
@@ -544,24 +548,21 @@ export function pageStatement(query: PageSql, segment: PageSegment): CompiledQue
  * dated ones run out.
  */
 export async function listTasksPage(db: Kysely<Database>, query: TaskPageQuery): Promise<TaskPageRow[]> {
-  const { search, ...filters } = query.filters;
-  const pageSql: PageSql = { ...query, filters: { ...filters, ...(search ? { searchPattern: likePattern(search) } : {}) } };
+  const { search, creatorNameContains, ...filters } = query.filters;
+  const pageSql: PageSql = {
+    ...query,
+    filters: {
+      ...filters,
+      ...(search ? { searchPattern: likePattern(search) } : {}),
+      ...(creatorNameContains ? { creatorPattern: likePattern(creatorNameContains) } : {}),
+    },
+  };
   const inNoDueDateSegment = query.sort === 'due_at' && query.after !== undefined && query.after.key === null;
   const keyed = inNoDueDateSegment ? [] : (await db.executeQuery(pageStatement(pageSql, 'keyed'))).rows;
   if (query.sort !== 'due_at' || keyed.length >= query.limit) return keyed;
   const rest = { ...pageSql, limit: query.limit - keyed.length };
   const undated = (await db.executeQuery(pageStatement(rest, 'no-due-date'))).rows;
   return [...keyed, ...undated];
-}
-
-/** The id of the user with this name in any letter case, for administrators' creator filter. */
-export async function findUserIdByUsername(db: Kysely<Database>, username: string): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('users')
-    .select('id')
-    .where(sql<string>`lower(username)`, '=', username.toLowerCase())
-    .executeTakeFirst();
-  return row?.id;
 }
 
 /** Usernames of the given users, for administrators' lists. */
