@@ -74,4 +74,38 @@ describe.skipIf(!browserAvailable())('the agenda views in Chromium', () => {
     await screenshot(page, 'agenda-upcoming-es');
     await expectAccessible(page, 'Upcoming in Spanish');
   });
+
+  it('a compact list shows at least 12 tasks on a 1280×800 screen, remembered, and stays accessible', async () => {
+    const username = uniqueName('dense');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const token = await apiLogin(stage.baseUrl, username, PASSWORD);
+    for (let index = 1; index <= 20; index++) {
+      await createTask(stage.baseUrl, token, { title: `Task number ${index} with a title of some length`, description: 'A description that the compact list leaves to the panel.', priority: index % 3 === 0 ? 'high' : 'medium', dueAt: new Date(Date.now() + index * 86_400_000).toISOString() });
+    }
+    const { page } = await stage.newContext({ viewport: { width: 1280, height: 800 } });
+    await page.goto('/sign-in');
+    await signIn(page, username, PASSWORD);
+    await waitForPath(page, '/tasks');
+    await expect.poll(() => page.locator('.task').count()).toBe(20);
+    const visibleRows = () =>
+      page.evaluate(() => {
+        document.querySelector('.task')?.scrollIntoView({ block: 'start' });
+        return Array.from(document.querySelectorAll('.task')).filter((row) => {
+          const box = row.getBoundingClientRect();
+          return box.top >= 0 && box.bottom <= window.innerHeight;
+        }).length;
+      });
+    const comfortable = await visibleRows();
+    const toggle = page.getByRole('button', { name: 'Compact list' });
+    await toggle.click();
+    expect(await toggle.getAttribute('aria-pressed')).toBe('true');
+    const compact = await visibleRows();
+    expect(compact).toBeGreaterThanOrEqual(12);
+    expect(compact).toBeGreaterThan(comfortable);
+    await screenshot(page, 'tasks-compact');
+    await expectAccessible(page, 'the compact list');
+    await page.reload();
+    await expect.poll(() => page.locator('.task-list-compact .task').count()).toBe(20);
+    expect(await page.getByRole('button', { name: 'Compact list' }).getAttribute('aria-pressed')).toBe('true');
+  });
 });

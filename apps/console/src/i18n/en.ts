@@ -201,6 +201,7 @@ export const en = {
   'dashboard.upcoming': 'Next 7 days',
   'tasks.markedDone': '“{title}” marked done.',
   'tasks.deletedUndo': '“{title}” deleted.',
+  'tasks.compact': 'Compact list',
   'tasks.new': 'New task',
   'tasks.createTitle': 'New task',
   'tasks.editTitle': 'Edit task',

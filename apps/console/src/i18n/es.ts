@@ -199,6 +199,7 @@ export const es: Record<MessageKey, string> = {
   'dashboard.upcoming': 'Próximos 7 días',
   'tasks.markedDone': '«{title}» marcada como hecha.',
   'tasks.deletedUndo': '«{title}» eliminada.',
+  'tasks.compact': 'Lista compacta',
   'tasks.new': 'Nueva tarea',
   'tasks.createTitle': 'Nueva tarea',
   'tasks.editTitle': 'Editar tarea',

@@ -21,6 +21,7 @@ import { TaskPanel } from './TaskPanel';
 import { QuickAdd } from './QuickAdd';
 import { ShortcutsSheet, useTaskListShortcuts } from './shortcuts';
 import { useTasksAwaitingDelete } from './undo';
+import { useDensity } from './density';
 
 /** The projects of the reader's by id, for the names, colours and rights of the tasks listed. */
 export function useProjectIndex() {
@@ -114,6 +115,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
 
   const canCreate = scope.kind !== 'project' || abilities(scope.project, isAdmin).write;
 
+  const [density, setDensity] = useDensity();
   const [showShortcuts, setShowShortcuts] = useState(false);
   const quickAdd = useRef<HTMLInputElement>(null);
   // The row holding the focus, if any: the one the keys act on.
@@ -185,6 +187,14 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
             indeterminate={selectedIds.length > 0 && !allSelected}
             onChange={(on) => setSelected(on ? new Set(items.filter(canWrite).map((item) => item.id)) : new Set())}
           />
+          <button
+            type="button"
+            className="btn btn-small density-toggle"
+            aria-pressed={density === 'compact'}
+            onClick={() => setDensity(density === 'compact' ? 'comfortable' : 'compact')}
+          >
+            {t('tasks.compact')}
+          </button>
           {selectedIds.length > 0 ? (
             <div className="bulk" role="group" aria-label={t('tasks.bulkLabel')}>
               <span className="bulk-count">{plural('tasks.selected', selectedIds.length)}</span>
@@ -212,7 +222,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
                 <DayName day={group.day} today={today} />
               </h2>
             ) : null}
-            <ul className="task-list" aria-label={group.day ? undefined : title} aria-busy={list.isPlaceholderData || undefined}>
+            <ul className={density === 'compact' ? 'task-list task-list-compact' : 'task-list'} aria-label={group.day ? undefined : title} aria-busy={list.isPlaceholderData || undefined}>
               {group.tasks.map((task) => (
                 <TaskItem
                   key={task.id}
