@@ -48,6 +48,6 @@ process.stdout.write('ready\n');
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'report') break;
 }
-process.stdout.write(`${JSON.stringify(receipts)}\n`);
 controller.abort();
-process.exit(0);
+// A pipe is written asynchronously: exiting before the write is flushed would cut the report short.
+process.stdout.write(`${JSON.stringify(receipts)}\n`, () => process.exit(0));
