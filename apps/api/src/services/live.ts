@@ -50,6 +50,14 @@ export interface StreamOwner {
 /** How many rows one read of the log takes; a busier log is read in several. */
 const READ_BATCH = 500;
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
+/**
+ * Reads of the log are at least this far apart (the first after a quiet spell at once): under a
+ * stream of writes each read carries several events, which every open stream then sends in one
+ * write to its socket. One socket write per stream per event, with a few hundred streams, cost
+ * more than the writes that made the events (bench `live`); this bounds them to 1000 / this per
+ * stream per second, at the price of at most this much added delay.
+ */
+const READ_SPACING_MS = 50;
 /** Checked when nothing was announced, in case an announcement was lost (a listener reconnecting). */
 const FALLBACK_POLL_MS = 5_000;
 
@@ -114,6 +122,8 @@ export class LiveHub {
   #cursor = 0;
   #reading: Promise<void> | undefined;
   #readAgain = false;
+  #lastReadAt = 0;
+  #spacing: NodeJS.Timeout | undefined;
   #listener: { close(): Promise<void> } | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   #checking = false;
@@ -157,6 +167,8 @@ export class LiveHub {
   async stop(): Promise<void> {
     this.closeStreams();
     for (const timer of this.#timers.splice(0)) clearInterval(timer);
+    clearTimeout(this.#spacing);
+    this.#spacing = undefined;
     await this.#started?.catch(() => {});
     await this.#listener?.close();
     await this.#reading;
@@ -286,15 +298,24 @@ export class LiveHub {
 
   /** Reads what is new, once however many announcements arrive meanwhile. */
   #read() {
-    if (this.#reading) {
+    if (this.#reading || this.#spacing) {
       this.#readAgain = true;
       return;
     }
+    const wait = this.#lastReadAt + READ_SPACING_MS - Date.now();
+    if (wait > 0) {
+      this.#spacing = setTimeout(() => {
+        this.#spacing = undefined;
+        this.#read();
+      }, wait);
+      return;
+    }
+    this.#lastReadAt = Date.now();
     this.#reading = this.#readAll()
       .catch((error: unknown) => this.log.warn({ err: error }, 'reading change events failed'))
       .finally(() => {
         this.#reading = undefined;
-        if (this.#readAgain && !this.#stopped) {
+        if (this.#readAgain && !this.#stopped && !this.#spacing) {
           this.#readAgain = false;
           this.#read();
         }
