@@ -1,5 +1,6 @@
 import { changeEvents, type DatabaseHandle } from '@stm/db';
 import type { Logger } from '../logger';
+import type { ChangeFeed } from './live-redis';
 
 /** One change as subscribers receive it. */
 export interface LiveEvent {
@@ -108,8 +109,8 @@ class Stream {
 }
 
 /**
- * Live changes on one instance. Every instance listens for the database's announcement of new
- * events (NOTIFY, sent at commit), reads the new rows once, and hands each to the streams open on
+ * Live changes on one instance. Every instance listens for the announcement of new events (NOTIFY,
+ * sent at commit; with Redis, a publish after the commit as well), reads the new rows once, and hands each to the streams open on
  * it for that project or user: one read per batch, however many streams. Every
  * `checkIntervalMs` one statement checks every open stream's session, account, signing key and
  * membership, so a stream ends within about that long of any of them ending, on every instance.
@@ -134,6 +135,8 @@ export class LiveHub {
     private readonly database: DatabaseHandle,
     private readonly log: Logger,
     private readonly options: LiveOptions,
+    /** Another way of hearing of new events (Redis pub/sub); NOTIFY is listened for either way. */
+    private readonly feed?: ChangeFeed,
   ) {}
 
   get openStreams(): number {
@@ -149,6 +152,7 @@ export class LiveHub {
   async #start() {
     this.#cursor = (await changeEvents.changeLogExtent(this.database.db)).newest;
     this.#listener = await this.database.listen(changeEvents.CHANGE_CHANNEL, () => this.#read());
+    await this.feed?.start(() => this.#read());
     this.#timers.push(setInterval(() => void this.#check(), this.options.checkIntervalMs).unref());
     this.#timers.push(setInterval(() => this.#streams.size > 0 && this.#read(), FALLBACK_POLL_MS).unref());
     this.#timers.push(setInterval(() => void this.prune(), PRUNE_INTERVAL_MS).unref());
@@ -171,6 +175,7 @@ export class LiveHub {
     this.#spacing = undefined;
     await this.#started?.catch(() => {});
     await this.#listener?.close();
+    await this.feed?.close();
     await this.#reading;
   }
 
