@@ -355,12 +355,18 @@ export class LiveHub {
     this.#checking = true;
     try {
       const streams = [...this.#streams];
+      // Streams of one session on one project (a person's tabs) stand or fall together: checked once.
+      const keyOf = (s: Stream) => `${s.owner.sessionId} ${s.owner.userId} ${s.owner.signingKeyId} ${s.projectId ?? ''}`;
+      const distinct = new Map<string, Stream>();
+      for (const stream of streams) if (!distinct.has(keyOf(stream))) distinct.set(keyOf(stream), stream);
+      const checked = [...distinct.values()];
       const standing = await changeEvents.checkStreams(
         this.database.db,
-        streams.map((s) => ({ sessionId: s.owner.sessionId, userId: s.owner.userId, kid: s.owner.signingKeyId, projectId: s.projectId })),
+        checked.map((s) => ({ sessionId: s.owner.sessionId, userId: s.owner.userId, kid: s.owner.signingKeyId, projectId: s.projectId })),
       );
-      streams.forEach((stream, n) => {
-        const now = standing[n];
+      const byKey = new Map(checked.map((stream, n) => [keyOf(stream), standing[n]]));
+      streams.forEach((stream) => {
+        const now = byKey.get(keyOf(stream));
         if (!now?.signedIn) stream.end({ type: 'closed', reason: 'signed_out' });
         else if (!now.canRead) stream.end({ type: 'closed', reason: 'access_lost' });
       });
