@@ -33,6 +33,8 @@ export interface BuildAppOptions {
   logger?: AppLogger;
   /** REST through trpc-to-openapi's own adapter, the reference the REST bridge is tested against. */
   referenceRestBridge?: boolean;
+  /** Subscriptions through tRPC's own stream producer, the reference the fast one is tested against. */
+  referenceSubscriptions?: boolean;
 }
 
 declare module 'fastify' {
@@ -200,7 +202,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   if (services.metrics) await app.register(metricsPlugin, { metrics: services.metrics, token: config.metrics?.token });
   await app.register(rateLimitPlugin, { config, redis: services.redis, sharedCounters: services.sharedCounters, metrics: services.metrics });
   await app.register(healthRoutes, { services });
-  await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION, referenceRestBridge: options.referenceRestBridge ?? false });
+  await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION, referenceRestBridge: options.referenceRestBridge ?? false, referenceSubscriptions: options.referenceSubscriptions ?? false });
   if (config.legacyRoutes) await app.register(legacyRoutes, { services, router: appRouter });
   if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });
 

@@ -29,9 +29,9 @@ const createCaller = createCallerFactory(appRouter);
  */
 export async function createTestApp(
   environment: Record<string, string> = {},
-  options: { database?: TestDatabase; referenceRestBridge?: boolean } = {},
+  options: { database?: TestDatabase; referenceRestBridge?: boolean; referenceSubscriptions?: boolean } = {},
 ): Promise<TestApp> {
-  const build = { referenceRestBridge: options.referenceRestBridge ?? false };
+  const build = { referenceRestBridge: options.referenceRestBridge ?? false, referenceSubscriptions: options.referenceSubscriptions ?? false };
   if (options.database) return startTestApp(options.database, environment, { closesDatabase: false, ...build });
   return startTestApp(await createTestDatabase(inject('dbTemplate')), environment, build);
 }
@@ -61,12 +61,16 @@ export function testConfig(environment: Record<string, string> = {}): AppConfig 
 export async function startTestApp(
   database: TestDatabase,
   environment: Record<string, string> = {},
-  { closesDatabase = true, referenceRestBridge = false }: { closesDatabase?: boolean; referenceRestBridge?: boolean } = {},
+  {
+    closesDatabase = true,
+    referenceRestBridge = false,
+    referenceSubscriptions = false,
+  }: { closesDatabase?: boolean; referenceRestBridge?: boolean; referenceSubscriptions?: boolean } = {},
 ): Promise<TestApp> {
   let app: FastifyInstance;
   let answers: RestAnswer[];
   try {
-    app = await buildApp({ config: testConfig(environment), database, referenceRestBridge });
+    app = await buildApp({ config: testConfig(environment), database, referenceRestBridge, referenceSubscriptions });
     answers = recordRestAnswers(app);
     await app.ready();
   } catch (error) {

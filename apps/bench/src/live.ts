@@ -15,8 +15,9 @@ export interface LiveFigures {
   /** Task creations per second with no stream open, and with `subscribers` open. */
   writesPerSecondAlone: number;
   writesPerSecondWatched: number;
-  /** p95 of a creation's own time (request to answer) while watched, ms. */
+  /** p95 of a creation's own time (request to answer) while watched, ms; and with none open. */
   writeP95Ms: number;
+  writeP95MsAlone: number;
   /**
    * p95 from a creation's answer to each subscriber's receipt of its event, ms. The answer leaves
    * right after the commit (loopback), so this is commit→receipt to within the answer's transit.
@@ -25,6 +26,8 @@ export interface LiveFigures {
   /** The API's CPU time per second of writing, alone and watched (1 = one core busy throughout). */
   apiCpuPerSecondAlone: number;
   apiCpuPerSecondWatched: number;
+  /** CPU time of the subscribers' own process over the whole scenario (it shares the machine), s. */
+  subscribersCpuSeconds: number;
   /** Events that never arrived at some subscriber (should be 0). */
   missed: number;
   /** The API's resident memory grown by opening the streams, per stream, kB (RSS after a settle, not a heap snapshot). */
@@ -65,7 +68,7 @@ async function writeFor(api: RunningProcess, token: string, projectId: number, s
 
 /**
  * The subscribers, in a process of their own (`live-subscribers.ts`), so reading their streams
- * does not slow the writer's own loop on this one.
+ * does not slow the writer's own loop on this one. Their streams are opened and closed on command.
  */
 async function startSubscribers(api: RunningProcess, token: string, projectId: number, count: number) {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./live-subscribers.ts', import.meta.url))], {
@@ -73,34 +76,60 @@ async function startSubscribers(api: RunningProcess, token: string, projectId: n
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const first = await lines.next();
-  if (first.value !== 'ready') throw new Error(`the subscribers did not start: ${String(first.value)}`);
+  const expect = async (word: string) => {
+    const line = await lines.next();
+    if (line.value !== word) throw new Error(`the subscribers said ${String(line.value)}, not ${word}`);
+  };
+  await expect('started');
   return {
-    /** Every stream's receipts (title → time), after which the process ends. */
-    async report(): Promise<Record<string, number>[]> {
+    async open() {
+      child.stdin.write('open\n');
+      await expect('ready');
+    },
+    async close() {
+      child.stdin.write('close\n');
+      await expect('closed');
+    },
+    /** Every stream's receipts (title → time) and the process's CPU time, after which it ends. */
+    async report(): Promise<{ receipts: Record<string, number>[]; cpuSeconds: number }> {
       child.stdin.end('report\n');
       const line = await lines.next();
-      return JSON.parse(line.value as string) as Record<string, number>[];
+      return JSON.parse(line.value as string) as { receipts: Record<string, number>[]; cpuSeconds: number };
     },
     stop: () => child.kill(),
   };
 }
 
+/**
+ * Writes alone and watched in mirrored rounds (alone, watched, watched, alone; each half the
+ * duration), so that a machine whose load changes during the run weighs on both alike.
+ */
 export async function measureLive(api: RunningProcess, token: string, projectId: number, options: { subscribers: number; seconds: number }): Promise<LiveFigures> {
-  const cpuAtStart = api.cpuSeconds();
-  const alone = await writeFor(api, token, projectId, options.seconds, 'alone');
-  const cpuAlone = api.cpuSeconds() - cpuAtStart;
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const rssBefore = api.rssMb();
+  const half = options.seconds / 2;
   const subscribers = await startSubscribers(api, token, projectId, options.subscribers);
   try {
+    const alone: Awaited<ReturnType<typeof writeFor>> = [];
+    const watched: Awaited<ReturnType<typeof writeFor>> = [];
+    let cpuAlone = 0;
+    let cpuWatched = 0;
+    const round = async (into: typeof alone, prefix: string) => {
+      const cpuAtStart = api.cpuSeconds();
+      into.push(...(await writeFor(api, token, projectId, half, prefix)));
+      return api.cpuSeconds() - cpuAtStart;
+    };
+    cpuAlone += await round(alone, 'alone-1');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const rssBefore = api.rssMb();
+    await subscribers.open();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const rssOpen = api.rssMb();
-    const cpuBeforeWatched = api.cpuSeconds();
-    const watched = await writeFor(api, token, projectId, options.seconds, 'watched');
-    const cpuWatched = api.cpuSeconds() - cpuBeforeWatched;
+    cpuWatched += await round(watched, 'watched-1');
+    cpuWatched += await round(watched, 'watched-2');
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const receipts = await subscribers.report();
+    await subscribers.close();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    cpuAlone += await round(alone, 'alone-2');
+    const { receipts, cpuSeconds } = await subscribers.report();
     const delays: number[] = [];
     let missed = 0;
     for (const write of watched) {
@@ -114,10 +143,12 @@ export async function measureLive(api: RunningProcess, token: string, projectId:
       subscribers: options.subscribers,
       writesPerSecondAlone: Math.round(alone.length / options.seconds),
       writesPerSecondWatched: Math.round(watched.length / options.seconds),
+      writeP95MsAlone: p95(alone.map((write) => write.end - write.start)),
       writeP95Ms: p95(watched.map((write) => write.end - write.start)),
       receiptP95Ms: p95(delays),
       apiCpuPerSecondAlone: Math.round((cpuAlone / options.seconds) * 100) / 100,
       apiCpuPerSecondWatched: Math.round((cpuWatched / options.seconds) * 100) / 100,
+      subscribersCpuSeconds: Math.round(cpuSeconds * 100) / 100,
       missed,
       memoryPerSubscriptionKb: Math.round(((rssOpen - rssBefore) * 1024) / options.subscribers),
     };

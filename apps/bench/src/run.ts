@@ -555,8 +555,9 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       const live = await measureLive(api, member, seeded.projectId, { subscribers: Number(args.subscribers), seconds: DURATION });
       console.error(
         `  live, ${live.subscribers} subscriptions: ${live.writesPerSecondWatched} writes/s (${live.writesPerSecondAlone} with none, ` +
-          `${round(live.writesPerSecondWatched / Math.max(1, live.writesPerSecondAlone))}x), write p95 ${live.writeP95Ms} ms, ` +
-          `answer→receipt p95 ${live.receiptP95Ms} ms, ${live.missed} missed, ${live.memoryPerSubscriptionKb} kB RSS per subscription`,
+          `${round(live.writesPerSecondWatched / Math.max(1, live.writesPerSecondAlone))}x), write p95 ${live.writeP95Ms} ms (${live.writeP95MsAlone} with none), ` +
+          `answer→receipt p95 ${live.receiptP95Ms} ms, ${live.missed} missed, ${live.memoryPerSubscriptionKb} kB RSS per subscription, ` +
+          `API CPU ${live.apiCpuPerSecondWatched}/s (${live.apiCpuPerSecondAlone}/s with none), subscribers' process ${live.subscribersCpuSeconds} s CPU`,
       );
       extras[`live[${size}]`] = live;
     }

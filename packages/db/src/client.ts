@@ -5,6 +5,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { type Dialect, Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { pgliteOptions, sharedParsers } from './pglite';
+import { announcingDialect, CommitAnnouncements } from './commit-announcements';
 import { observedDialect, type QueryObserver } from './observed-dialect';
 import { namedStatements } from './prepared';
 import { isProcessAlive } from './process';
@@ -61,6 +62,11 @@ export interface DatabaseHandle {
    * (re)connect, as notifications sent meanwhile were lost. Resolves once listening.
    */
   listen(channel: string, onMessage: (payload: string | null) => void): Promise<{ close(): Promise<void> }>;
+  /**
+   * Who hears of change events after their transaction commits, instead of NOTIFY inside it (see
+   * `appendChangeEvents`); set by the live hub when it fans out through Redis.
+   */
+  announcements: CommitAnnouncements;
   /** The connection pool's use now (PostgreSQL; the embedded database has one connection and no pool). */
   connections?(): { open: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -68,7 +74,8 @@ export interface DatabaseHandle {
 
 const TIMESTAMPTZ_OID = 1184;
 
-const observed = (dialect: Dialect, config: DbConfig) => (config.observeQuery ? observedDialect(dialect, config.observeQuery) : dialect);
+const observed = (dialect: Dialect, config: DbConfig, announcements: CommitAnnouncements) =>
+  announcingDialect(config.observeQuery ? observedDialect(dialect, config.observeQuery) : dialect, announcements);
 
 /**
  * Each driver is loaded only when used: an embedded deployment never needs `pg`, nor a server
@@ -150,9 +157,11 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
   pool.on('connect', (client) => client.on('error', (error) => config.onBackgroundError?.(error)));
   // The pool re-emits an idle client's error; the client's own listener has reported it already.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: observed(new PostgresDialect({ pool }), config) });
+  const announcements = new CommitAnnouncements();
+  const db = new Kysely<Database>({ dialect: observed(new PostgresDialect({ pool }), config, announcements) });
   return {
     db,
+    announcements,
     driver: 'postgres',
     ping: (timeoutMs) => ping(db, timeoutMs),
     maintain: async () => {},
@@ -239,10 +248,12 @@ async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
     releaseLock();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: observed(new PGliteDialect({ pglite }), config) });
+  const announcements = new CommitAnnouncements();
+  const db = new Kysely<Database>({ dialect: observed(new PGliteDialect({ pglite }), config, announcements) });
   let closed = false;
   return {
     db,
+    announcements,
     driver: 'pglite',
     ping: (timeoutMs) => ping(db, timeoutMs),
     maintain: async () => {

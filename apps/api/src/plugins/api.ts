@@ -123,6 +123,8 @@ export async function apiRoutes(
     version: string;
     /** Serve REST through trpc-to-openapi's own Fastify adapter: the reference our bridge is tested against. */
     referenceRestBridge?: boolean;
+    /** Subscriptions through tRPC's own stream producer (see `trpc-sse.ts`). */
+    referenceSubscriptions?: boolean;
   },
 ) {
   const { services, router } = options;
@@ -140,6 +142,7 @@ export async function apiRoutes(
     onError,
     responseMeta: (meta: MetaInput) => ({ headers: errorHeaders(meta) }),
     maxBatchSize: MAX_BATCH_SIZE,
+    referenceSubscriptions: options.referenceSubscriptions ?? false,
   } as never);
 
   await app.register(async (rest) => {

@@ -9,6 +9,7 @@ import {
 import { getHTTPStatusCode, type HTTPErrorHandler, resolveResponse, type ResponseMetaFn } from '@trpc/server/http';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { answerSubscription, type SubscriptionCall, servesStreamsOf } from './trpc-sse';
 
 export interface TrpcRoutesOptions<TRouter extends AnyTRPCRouter, TContext> {
   router: TRouter;
@@ -16,6 +17,8 @@ export interface TrpcRoutesOptions<TRouter extends AnyTRPCRouter, TContext> {
   onError: HTTPErrorHandler<TRouter, FastifyRequest>;
   responseMeta: ResponseMetaFn<TRouter>;
   maxBatchSize: number;
+  /** Subscriptions through tRPC's own stream producer: the reference `trpc-sse.ts` is tested against. */
+  referenceSubscriptions?: boolean;
 }
 
 /**
@@ -52,6 +55,7 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
 
   // A batch names its calls in the path, comma-separated; one over the largest batch size is
   // refused whole, and costs as much as the largest.
+  const fastStreams = !options.referenceSubscriptions && servesStreamsOf(options.router._def._config);
   const procedureCalls = (request: FastifyRequest) => Math.min(callsIn((request.params as { path: string }).path), options.maxBatchSize);
   app.all<{ Params: { path: string } }>('/:path', { config: { procedureCalls } }, async (request, reply) => {
     const aborted = new AbortController();
@@ -60,6 +64,8 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
     });
     const single = singleCall(options.router, request);
     if (single) return answerSingleCall(options, single, request, reply, aborted.signal);
+    const subscription = fastStreams ? subscriptionCall(options.router, request) : undefined;
+    if (subscription) return answerSubscription(options, subscription, request, reply, aborted.signal);
     const body = request.body;
     const req = {
       method: request.method,
@@ -160,6 +166,26 @@ function singleCall(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { p
   const procedure = Object.hasOwn(router._def.procedures, path) ? (router._def.procedures[path] as AnyTRPCProcedure) : undefined;
   if (!procedure || typeof procedure !== 'function') return undefined;
   return procedure._def.type === (method === 'GET' ? 'query' : 'mutation') ? { procedure, search } : undefined;
+}
+
+/**
+ * A subscription by GET (how `httpSubscriptionLink` opens one), to a path that names it as it is;
+ * anything else goes through `resolveResponse`.
+ */
+function subscriptionCall(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { path: string } }>): SubscriptionCall | undefined {
+  if (request.method !== 'GET') return undefined;
+  let search: URLSearchParams;
+  try {
+    search = searchParamsOf(request);
+  } catch {
+    return undefined;
+  }
+  if (search.has('batch') || search.has('connectionParams')) return undefined;
+  const { path } = request.params;
+  if (path.includes('%')) return undefined;
+  const procedure = Object.hasOwn(router._def.procedures, path) ? (router._def.procedures[path] as AnyTRPCProcedure) : undefined;
+  if (!procedure || typeof procedure !== 'function' || procedure._def.type !== 'subscription') return undefined;
+  return { procedure, search };
 }
 
 /**

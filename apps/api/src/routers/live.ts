@@ -35,12 +35,26 @@ export type LiveChange =
   | { type: 'event'; event: Omit<LiveEvent, 'at'> & { at: string } }
   | Exclude<LiveMessage, { type: 'event' }>;
 
+/**
+ * Each event as it goes out, made once for every stream of the instance that sends it (the hub
+ * hands them all the same event) and frozen, so the stream writer serializes it once too.
+ */
+const outgoing = new WeakMap<LiveEvent, LiveChange>();
+
+function changeOf(event: LiveEvent): LiveChange {
+  let change = outgoing.get(event);
+  if (!change) {
+    change = Object.freeze({ type: 'event', event: { ...event, at: event.at.toISOString() } } as const);
+    outgoing.set(event, change);
+  }
+  return change;
+}
+
 /** The stream as it goes out: every message with an id tracked under it, dates as ISO strings. */
 async function* sent(messages: AsyncGenerator<LiveMessage>) {
   for await (const message of messages) {
     if (message.type === 'event') {
-      const change: LiveChange = { type: 'event', event: { ...message.event, at: message.event.at.toISOString() } };
-      yield tracked(String(message.event.id), change);
+      yield tracked(String(message.event.id), changeOf(message.event));
     } else if (message.type === 'closed') {
       // Untracked: a client resumes from the last change it received, not from this.
       yield message as LiveChange;

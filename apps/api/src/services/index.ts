@@ -13,6 +13,7 @@ import { Keyring } from './keyring';
 import { KnownDevices } from './known-devices';
 import { LabelsService } from './labels';
 import { LiveHub } from './live';
+import { RedisChangeFeed } from './live-redis';
 import { MailService } from './mail';
 import { NotificationScheduler } from './notification-scheduler';
 import { NotificationsService } from './notifications';
@@ -176,7 +177,9 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   };
 
   const quotas = new Quotas(db, settings);
-  const live = new LiveHub(database, log, config.live);
+  const liveFeed = redis && new RedisChangeFeed(redis, database, `${config.redisKeyPrefix}change-events`, log);
+  liveFeed?.announceCommits();
+  const live = new LiveHub(database, log, config.live, liveFeed);
   const notifications = new NotificationsService(db);
   const mail = new MailService(db, config.mail, log);
   const notificationScheduler = new NotificationScheduler(

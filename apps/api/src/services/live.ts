@@ -1,5 +1,6 @@
 import { changeEvents, type DatabaseHandle } from '@stm/db';
 import type { Logger } from '../logger';
+import type { ChangeFeed } from './live-redis';
 
 /** One change as subscribers receive it. */
 export interface LiveEvent {
@@ -50,6 +51,14 @@ export interface StreamOwner {
 /** How many rows one read of the log takes; a busier log is read in several. */
 const READ_BATCH = 500;
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
+/**
+ * Reads of the log are at least this far apart (the first after a quiet spell at once): under a
+ * stream of writes each read carries several events, which every open stream then sends in one
+ * write to its socket. One socket write per stream per event, with a few hundred streams, cost
+ * more than the writes that made the events (bench `live`); this bounds them to 1000 / this per
+ * stream per second, at the price of at most this much added delay.
+ */
+const READ_SPACING_MS = 50;
 /** Checked when nothing was announced, in case an announcement was lost (a listener reconnecting). */
 const FALLBACK_POLL_MS = 5_000;
 
@@ -100,8 +109,8 @@ class Stream {
 }
 
 /**
- * Live changes on one instance. Every instance listens for the database's announcement of new
- * events (NOTIFY, sent at commit), reads the new rows once, and hands each to the streams open on
+ * Live changes on one instance. Every instance listens for the announcement of new events (NOTIFY,
+ * sent at commit; with Redis, a publish after the commit as well), reads the new rows once, and hands each to the streams open on
  * it for that project or user: one read per batch, however many streams. Every
  * `checkIntervalMs` one statement checks every open stream's session, account, signing key and
  * membership, so a stream ends within about that long of any of them ending, on every instance.
@@ -114,6 +123,8 @@ export class LiveHub {
   #cursor = 0;
   #reading: Promise<void> | undefined;
   #readAgain = false;
+  #lastReadAt = 0;
+  #spacing: NodeJS.Timeout | undefined;
   #listener: { close(): Promise<void> } | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   #checking = false;
@@ -124,6 +135,8 @@ export class LiveHub {
     private readonly database: DatabaseHandle,
     private readonly log: Logger,
     private readonly options: LiveOptions,
+    /** Another way of hearing of new events (Redis pub/sub); NOTIFY is listened for either way. */
+    private readonly feed?: ChangeFeed,
   ) {}
 
   get openStreams(): number {
@@ -139,6 +152,7 @@ export class LiveHub {
   async #start() {
     this.#cursor = (await changeEvents.changeLogExtent(this.database.db)).newest;
     this.#listener = await this.database.listen(changeEvents.CHANGE_CHANNEL, () => this.#read());
+    await this.feed?.start(() => this.#read());
     this.#timers.push(setInterval(() => void this.#check(), this.options.checkIntervalMs).unref());
     this.#timers.push(setInterval(() => this.#streams.size > 0 && this.#read(), FALLBACK_POLL_MS).unref());
     this.#timers.push(setInterval(() => void this.prune(), PRUNE_INTERVAL_MS).unref());
@@ -157,8 +171,11 @@ export class LiveHub {
   async stop(): Promise<void> {
     this.closeStreams();
     for (const timer of this.#timers.splice(0)) clearInterval(timer);
+    clearTimeout(this.#spacing);
+    this.#spacing = undefined;
     await this.#started?.catch(() => {});
     await this.#listener?.close();
+    await this.feed?.close();
     await this.#reading;
   }
 
@@ -286,15 +303,24 @@ export class LiveHub {
 
   /** Reads what is new, once however many announcements arrive meanwhile. */
   #read() {
-    if (this.#reading) {
+    if (this.#reading || this.#spacing) {
       this.#readAgain = true;
       return;
     }
+    const wait = this.#lastReadAt + READ_SPACING_MS - Date.now();
+    if (wait > 0) {
+      this.#spacing = setTimeout(() => {
+        this.#spacing = undefined;
+        this.#read();
+      }, wait);
+      return;
+    }
+    this.#lastReadAt = Date.now();
     this.#reading = this.#readAll()
       .catch((error: unknown) => this.log.warn({ err: error }, 'reading change events failed'))
       .finally(() => {
         this.#reading = undefined;
-        if (this.#readAgain && !this.#stopped) {
+        if (this.#readAgain && !this.#stopped && !this.#spacing) {
           this.#readAgain = false;
           this.#read();
         }
@@ -329,12 +355,18 @@ export class LiveHub {
     this.#checking = true;
     try {
       const streams = [...this.#streams];
+      // Streams of one session on one project (a person's tabs) stand or fall together: checked once.
+      const keyOf = (s: Stream) => `${s.owner.sessionId} ${s.owner.userId} ${s.owner.signingKeyId} ${s.projectId ?? ''}`;
+      const distinct = new Map<string, Stream>();
+      for (const stream of streams) if (!distinct.has(keyOf(stream))) distinct.set(keyOf(stream), stream);
+      const checked = [...distinct.values()];
       const standing = await changeEvents.checkStreams(
         this.database.db,
-        streams.map((s) => ({ sessionId: s.owner.sessionId, userId: s.owner.userId, kid: s.owner.signingKeyId, projectId: s.projectId })),
+        checked.map((s) => ({ sessionId: s.owner.sessionId, userId: s.owner.userId, kid: s.owner.signingKeyId, projectId: s.projectId })),
       );
-      streams.forEach((stream, n) => {
-        const now = standing[n];
+      const byKey = new Map(checked.map((stream, n) => [keyOf(stream), standing[n]]));
+      streams.forEach((stream) => {
+        const now = byKey.get(keyOf(stream));
         if (!now?.signedIn) stream.end({ type: 'closed', reason: 'signed_out' });
         else if (!now.canRead) stream.end({ type: 'closed', reason: 'access_lost' });
       });

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { commitAnnouncementsOf } from '../commit-announcements';
 import type { Database } from '../schema';
 
 /** The channel every instance listens on; a notification carries the newest event id as text. */
@@ -37,8 +38,9 @@ export interface ChangeEventRow {
 const COLUMNS = ['id', 'project_id', 'user_id', 'kind', 'entity_id', 'actor_id', 'payload', 'created_at'] as const;
 
 /**
- * Appends events in the caller's transaction and tells every listener once it commits
- * (`pg_notify` is delivered at commit, and never for a transaction that rolls back).
+ * Appends events in the caller's transaction and tells every listener once it commits: through
+ * the database's announcer when it has one (Redis), told after the commit succeeded; otherwise
+ * with `pg_notify`, which is delivered at commit, and never for a transaction that rolls back.
  */
 export async function appendChangeEvents(trx: Kysely<Database>, events: NewChangeEvent[]): Promise<void> {
   if (events.length === 0) return;
@@ -51,11 +53,22 @@ export async function appendChangeEvents(trx: Kysely<Database>, events: NewChang
     actor_id: event.actorId,
     payload: JSON.stringify(event.payload),
   }));
+  const announced = await commitAnnouncementsOf(trx);
+  if (announced) {
+    const rows = await trx.insertInto('change_events').values(values).returning('id').execute();
+    announced.announcements.mark(announced.connection, Math.max(...rows.map((row) => row.id)));
+    return;
+  }
   await trx
     .with('added', (db) => db.insertInto('change_events').values(values).returning('id'))
     .selectFrom('added')
     .select(sql<string>`pg_notify(${CHANGE_CHANNEL}, max(added.id)::text)`.as('notified'))
     .execute();
+}
+
+/** Tells every listener of the log that it has events up to `newestId` (after their commit, outside any transaction). */
+export async function notifyChangeEvents(db: Kysely<Database>, newestId: number): Promise<void> {
+  await sql`select pg_notify(${CHANGE_CHANNEL}, ${String(newestId)})`.execute(db);
 }
 
 /** Whose events: a project's, one user's own, or (unset) everyone's. */

@@ -1,0 +1,190 @@
+import { Readable } from 'node:stream';
+import { type AnyTRPCProcedure, type AnyTRPCRouter, getTRPCErrorFromUnknown, getTRPCErrorShape, isTrackedEnvelope, TRPCError } from '@trpc/server';
+import type { HTTPErrorHandler, ResponseMetaFn } from '@trpc/server/http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * tRPC subscriptions over server-sent events, written as tRPC's own `sseStreamProducer` writes
+ * them (the same frames, headers, ping, resume id and endings: `trpc-sse.test.ts` holds the two
+ * byte for byte), without its pipeline of web streams per stream. With a few hundred streams open
+ * that pipeline, run for every stream on every event, cost several times the write that caused the
+ * event (bench `live`, --cpu-prof). `referenceSubscriptions` in `buildApp` turns this off.
+ *
+ * A frozen value is serialized once however many streams send it: live changes are handed to every
+ * stream of an instance as one object, so one event is one `JSON.stringify`, not one per stream.
+ */
+
+interface SseConfig {
+  ping?: { enabled: boolean; intervalMs?: number };
+  client?: object;
+  maxDurationMs?: number;
+  emitAndEndImmediately?: boolean;
+  enabled?: boolean;
+}
+
+export interface SubscriptionCall {
+  procedure: AnyTRPCProcedure;
+  search: URLSearchParams;
+}
+
+export interface SubscriptionOptions<TRouter extends AnyTRPCRouter, TContext> {
+  router: TRouter;
+  createContext: (request: FastifyRequest, reply: FastifyReply) => TContext | Promise<TContext>;
+  onError: HTTPErrorHandler<TRouter, FastifyRequest>;
+  responseMeta: ResponseMetaFn<TRouter>;
+}
+
+/** The headers tRPC gives a stream (`sseHeaders`, and the `vary` of every answer). */
+const STREAM_HEADERS = {
+  vary: 'trpc-accept, accept',
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+  connection: 'keep-alive',
+};
+
+const serializedOnce = new WeakMap<object, string>();
+
+/** Whether this path serves `config`'s streams: options it does not implement leave them to tRPC. */
+export function servesStreamsOf(config: { sse?: SseConfig | undefined }): boolean {
+  const sse = config.sse;
+  return sse?.enabled !== false && !sse?.maxDurationMs && !sse?.emitAndEndImmediately;
+}
+
+function frame(data: string, id?: string, event?: string): string {
+  return `${event === undefined ? '' : `event: ${event}\n`}data: ${data}\n${id === undefined ? '' : `id: ${id}\n`}\n\n`;
+}
+
+const isAbortError = (error: unknown) => error instanceof Error && error.name === 'AbortError';
+
+/**
+ * Answers one subscription: its input as tRPC reads it (the resume id of `Last-Event-Id` or the
+ * query merged in), the procedure called once, then each value it yields as one frame. A refusal
+ * before the first value is a `serialized-error` frame on a 200 stream, as tRPC sends it.
+ */
+export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext>(
+  options: SubscriptionOptions<TRouter, TContext>,
+  { procedure, search }: SubscriptionCall,
+  request: FastifyRequest<{ Params: { path: string } }>,
+  reply: FastifyReply,
+  signal: AbortSignal,
+) {
+  const config = options.router._def._config as { transformer: { input: { deserialize(v: unknown): unknown }; output: { serialize(v: unknown): unknown } }; sse?: SseConfig };
+  const path = request.params.path;
+  const serialize = (value: unknown) => JSON.stringify(config.transformer.output.serialize(value));
+  const lastEventIdSent = request.headers['last-event-id'];
+  const lastEventIdAsked = (Array.isArray(lastEventIdSent) ? lastEventIdSent.join(', ') : lastEventIdSent) ?? search.get('lastEventId') ?? search.get('Last-Event-Id');
+  let input: unknown;
+  const getRawInput = async () => {
+    const text = search.get('input');
+    let raw: unknown;
+    try {
+      raw = text ? JSON.parse(text) : undefined;
+    } catch (cause) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: cause instanceof Error ? cause.message : 'Invalid input', cause });
+    }
+    input = raw === undefined ? undefined : config.transformer.input.deserialize(raw);
+    if (lastEventIdAsked) {
+      if (input !== null && typeof input === 'object' && !Array.isArray(input)) input = { ...input, lastEventId: lastEventIdAsked };
+      else input ??= { lastEventId: lastEventIdAsked };
+    }
+    return input;
+  };
+
+  let ctx: TContext | undefined;
+  let values: AsyncIterable<unknown> | undefined;
+  let failure: TRPCError | undefined;
+  try {
+    ctx = await options.createContext(request, reply);
+    const data: unknown = await procedure({ path, getRawInput, ctx, type: 'subscription', signal, batchIndex: 0 });
+    if (data === null || typeof data !== 'object' || !(Symbol.asyncIterator in data)) {
+      throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Subscription ${path} did not return an observable or a AsyncGenerator` });
+    }
+    values = data as AsyncIterable<unknown>;
+  } catch (cause) {
+    failure = getTRPCErrorFromUnknown(cause);
+  }
+
+  const meta = options.responseMeta({ ctx, paths: [path], type: 'subscription', data: [], errors: [], eagerGeneration: true } as never);
+  reply.code(meta.status ?? 200);
+  reply.headers(STREAM_HEADERS);
+  const headers = meta.headers instanceof Headers ? [...meta.headers.entries()] : Object.entries(meta.headers ?? {});
+  for (const [name, value] of headers) if (value !== undefined) reply.header(name, value);
+
+  const ping = config.sse?.ping?.enabled ? (config.sse.ping.intervalMs ?? 1_000) : 0;
+  // Resolved when the response wants more after `push` said its buffer was full.
+  let wanted: (() => void) | undefined;
+  const body = new Readable({
+    read() {
+      wanted?.();
+      wanted = undefined;
+    },
+  });
+  body.push(frame(JSON.stringify(config.sse?.client ?? {}), undefined, 'connected'));
+  void reply.send(body);
+
+  const fail = (error: TRPCError) => {
+    options.onError({ error, path, input, ctx, type: 'subscription', req: request } as never);
+    body.push(frame(serialize(getTRPCErrorShape({ config: options.router._def._config, ctx, error, input, path, type: 'subscription' })), undefined, 'serialized-error'));
+  };
+  if (failure || !values) {
+    fail(failure ?? new TRPCError({ code: 'INTERNAL_SERVER_ERROR' }));
+    body.push(null);
+    return reply;
+  }
+
+  // A ping after `ping` ms without a frame, as tRPC's `withPing` sends one.
+  const pinger = ping > 0 && ping !== Infinity ? setTimeout(function sendPing() {
+    body.push(frame('', undefined, 'ping'));
+    pinger?.refresh();
+  }, ping) : undefined;
+  // The id the client's EventSource holds, which it sends back when it reconnects.
+  let lastEventId = lastEventIdAsked && !/[\0\n\r]/.test(lastEventIdAsked) ? lastEventIdAsked : null;
+  const iterator = values[Symbol.asyncIterator]();
+  void (async () => {
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || signal.aborted) break;
+        const value = next.value;
+        const tracked = isTrackedEnvelope(value);
+        const data: unknown = tracked ? value[1] : value;
+        let json = typeof data === 'object' && data !== null && Object.isFrozen(data) ? serializedOnce.get(data) : undefined;
+        if (json === undefined) {
+          json = serialize(data);
+          if (typeof data === 'object' && data !== null && Object.isFrozen(data)) serializedOnce.set(data, json);
+        }
+        let written: boolean;
+        if (tracked) {
+          lastEventId = value[0];
+          written = body.push(frame(json, value[0]));
+        } else if (lastEventId === null) {
+          written = body.push(frame(json));
+        } else {
+          // An event without an id takes the last id received in an EventSource: cleared here,
+          // then set back by an event clients do not listen to, so a reconnect still resumes from it.
+          body.push(frame(json, ''));
+          written = body.push(frame('', lastEventId, 'restore-id'));
+        }
+        pinger?.refresh();
+        // A client that stops reading is waited for here; the stream's own bounded buffer (the
+        // live hub's) decides when it has fallen too far behind.
+        if (!written) {
+          await new Promise<void>((resolve) => {
+            wanted = resolve;
+            signal.addEventListener('abort', () => resolve(), { once: true });
+          });
+        }
+      }
+      if (!signal.aborted) body.push(frame('', undefined, 'return'));
+    } catch (cause) {
+      if (!isAbortError(cause) && !signal.aborted) fail(getTRPCErrorFromUnknown(cause));
+    } finally {
+      clearTimeout(pinger);
+      if (!signal.aborted) body.push(null);
+      else body.destroy();
+      await iterator.return?.();
+    }
+  })();
+  return reply;
+}
