@@ -103,6 +103,8 @@ const environmentSchema = z.object({
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   AUTH_RATE_LIMIT_MAX: budget.default(30),
   AUTH_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  RECOVERY_RATE_LIMIT_MAX: budget.default(5),
+  RECOVERY_RATE_LIMIT_WINDOW_MS: positiveInt.default(900_000),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
@@ -226,6 +228,8 @@ export interface AppConfig {
     global: RateLimitBudget | undefined;
     /** The procedures that declare `rateLimit: 'auth'` in their meta, on top of the global budget. */
     auth: RateLimitBudget | undefined;
+    /** The procedures that send mail to an address anyone names (`rateLimit: 'recovery'`: forgot password). */
+    recovery: RateLimitBudget | undefined;
   };
   log: { level: string; dir: string | null; stdout: boolean; pretty: boolean; retentionDays: number };
   settingsRefreshMs: number;
@@ -400,6 +404,8 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     rateLimit: {
       global: env.RATE_LIMIT_MAX === 'off' ? undefined : { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
       auth: env.AUTH_RATE_LIMIT_MAX === 'off' ? undefined : { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },
+      recovery:
+        env.RECOVERY_RATE_LIMIT_MAX === 'off' ? undefined : { max: env.RECOVERY_RATE_LIMIT_MAX, windowMs: env.RECOVERY_RATE_LIMIT_WINDOW_MS },
     },
     log: {
       level: env.LOG_LEVEL,

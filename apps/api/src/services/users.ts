@@ -27,7 +27,18 @@ export interface UserListQuery {
   cursor?: string | undefined;
 }
 
-export type UserPage = Page<PublicUser>;
+/** A user as an administrator sees them: with their email address and whether it is confirmed. */
+export interface AdminUserView extends PublicUser {
+  /** The confirmed address, else the one waiting for confirmation; null: none. */
+  email: string | null;
+  emailVerified: boolean;
+}
+
+function toAdminUserView(row: Parameters<typeof toPublicUser>[0] & { email: string | null; pending_email: string | null }): AdminUserView {
+  return { ...toPublicUser(row), email: row.email ?? row.pending_email, emailVerified: row.email !== null };
+}
+
+export type UserPage = Page<AdminUserView>;
 
 export interface UserAccessChange {
   role?: UserRole | undefined;
@@ -56,14 +67,14 @@ export class UserAdminService {
       afterId,
       limit: query.limit + 1,
     });
-    return pageOf(rows, query.limit, toPublicUser, (last) => ({ id: last.id }));
+    return pageOf(rows, query.limit, toAdminUserView, (last) => ({ id: last.id }));
   }
 
-  async get(actor: AdminActor, id: number): Promise<PublicUser> {
+  async get(actor: AdminActor, id: number): Promise<AdminUserView> {
     authorize(actor);
     const row = await users.findUserById(this.deps.db, id);
     if (!row) throw userNotFound();
-    return toPublicUser(row);
+    return toAdminUserView(row);
   }
 
   async create(
