@@ -77,6 +77,7 @@ const environmentSchema = z.object({
   JWT_ISSUER: z.string().min(1).default('secure-task-manager'),
   JWT_AUDIENCE: z.string().min(1).default('secure-task-manager-api'),
   SESSION_MAX_LIFETIME_SECONDS: positiveInt.optional(),
+  STEP_UP_MAX_AGE_SECONDS: positiveInt.max(3600).default(300),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   BCRYPT_CONCURRENCY: positiveInt.optional(),
   BCRYPT_MAX_QUEUE: z.coerce.number().int().min(0).default(64),
@@ -211,6 +212,8 @@ export interface AppConfig {
    * refreshed, over the live settings' lifetimes (ASVS V3); undefined: the settings alone.
    */
   sessionMaxLifetimeSeconds: number | undefined;
+  /** How recent a sign-in a sensitive change needs (step-up); 5 minutes unless set. */
+  stepUpMaxAgeSeconds: number;
   bcrypt: { cost: number; concurrency: number; maxQueue: number };
   redisUrl: string | undefined;
   /** Prepended to every Redis key, so several deployments (or test runs) can share one Redis. */
@@ -389,6 +392,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     admin: adminUsername && adminPassword ? { username: adminUsername, password: adminPassword } : undefined,
     tokens: { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
     sessionMaxLifetimeSeconds: env.SESSION_MAX_LIFETIME_SECONDS,
+    stepUpMaxAgeSeconds: env.STEP_UP_MAX_AGE_SECONDS,
     bcrypt: {
       cost: env.BCRYPT_COST,
       concurrency: env.BCRYPT_CONCURRENCY ?? availableParallelism(),

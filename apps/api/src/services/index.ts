@@ -146,7 +146,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     sessionMaxLifetimeSeconds: config.sessionMaxLifetimeSeconds,
     csrfKey: deriveKey(config.secretKey, 'csrf'),
   });
-  const userAdmin = new UserAdminService({ db, hasher, auth, factors: factorService });
+  const userAdmin = new UserAdminService({ db, hasher, auth, factors: factorService, stepUpMaxAgeSeconds: config.stepUpMaxAgeSeconds });
   await ensureAdminFromEnvironment({ config, db, auth, hasher, log });
 
   const timers: NodeJS.Timeout[] = [];

@@ -54,7 +54,7 @@ const userCursor = z.object({ id: rowId });
  */
 export class UserAdminService {
   constructor(
-    private readonly deps: { db: Kysely<Database>; hasher: PasswordHasher; auth: AuthService; factors: FactorService },
+    private readonly deps: { db: Kysely<Database>; hasher: PasswordHasher; auth: AuthService; factors: FactorService; stepUpMaxAgeSeconds?: number },
   ) {}
 
   async list(actor: AdminActor, query: UserListQuery): Promise<UserPage> {
@@ -92,7 +92,7 @@ export class UserAdminService {
   async update(actor: AdminActor, id: number, change: UserAccessChange, client: ClientInfo | null): Promise<PublicUser> {
     authorize(actor);
     // Granting or taking administration is the change a stolen session would most want.
-    if (change.role !== undefined && actor.authenticatedAt) assertRecentSignIn({ authenticatedAt: actor.authenticatedAt, mfaEnabled: actor.mfaEnabled ?? false });
+    if (change.role !== undefined && actor.authenticatedAt) assertRecentSignIn({ authenticatedAt: actor.authenticatedAt, mfaEnabled: actor.mfaEnabled ?? false }, this.deps.stepUpMaxAgeSeconds);
     const mayRemoveAdmin = change.role === 'user' || change.isActive === false;
     return this.deps.db.transaction().execute(async (trx) => {
       // The admins are locked before the target, always in this order, so two guards never deadlock.
