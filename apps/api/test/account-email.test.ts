@@ -2,6 +2,7 @@ import { hashOpaqueToken } from '@stm/auth';
 import { mailOutbox, sql } from '@stm/db';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, json, PASSWORD, rejection, rest, signUp, signUpAdmin, type TestApp, trpc } from './helpers';
+import { deleteRedisKeys, testRedisUrl, uniqueRedisPrefix } from './redis';
 import { headerOf, readableText, startSmtpServer, type TestSmtpServer } from './smtp';
 
 const PUBLIC_URL = 'https://tasks.example.test';
@@ -309,5 +310,32 @@ describe('forgot password, limited per client address', () => {
     expect((await limited.app.inject({ method: 'POST', url: '/trpc/auth.forgotPassword', remoteAddress: '10.1.1.1', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ identifier: 'x_y_z' }) })).statusCode).toBe(429);
     expect((await ask('someone', '10.1.1.2')).statusCode).toBe(200);
     await limited.app.services.passwordResets.idle();
+  });
+});
+
+describe.runIf(testRedisUrl)('forgot password on several instances', () => {
+  const prefix = uniqueRedisPrefix('recovery');
+  const instances: TestApp[] = [];
+  beforeAll(async () => {
+    const shared = { RECOVERY_RATE_LIMIT_MAX: '3', REDIS_URL: testRedisUrl as string, REDIS_KEY_PREFIX: prefix, PUBLIC_URL };
+    instances.push(await createTestApp(shared, { database: t.database }), await createTestApp(shared, { database: t.database }));
+  });
+  afterAll(async () => {
+    for (const instance of instances) await instance.close();
+    await deleteRedisKeys(prefix);
+  });
+
+  it('counts a client address across instances in Redis, and an account across them in the database', async () => {
+    const [first, second] = instances as [TestApp, TestApp];
+    const ask = (instance: TestApp, identifier: string, ip: string) =>
+      instance.app.inject({ method: 'POST', url: '/api/auth/forgot-password', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ identifier }) });
+    const statuses = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await ask(i % 2 ? second : first, `someone_${i}`, '10.2.2.2')).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+
+    const quinn = await confirmed('quinn_forgot', 'quinn@example.test');
+    await Promise.all([0, 1, 2, 3, 4, 5].map((i) => ask(i % 2 ? second : first, 'quinn_forgot', `10.3.3.${i}`)));
+    await Promise.all(instances.map((instance) => instance.app.services.passwordResets.idle()));
+    expect((await mailOutbox.listMail(t.database.db, { userId: quinn.user.id })).filter((m) => m.kind === 'password-reset')).toHaveLength(3);
   });
 });
