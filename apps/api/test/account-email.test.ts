@@ -110,6 +110,17 @@ describe('the email address of an account', () => {
     expect((await t.caller().account.verifyEmail({ token: fresh })).email).toBe('ben@example.test');
   });
 
+  it('sends one account at most 5 confirmation links an hour, however they are asked for', async () => {
+    const rae = await signUp(t, 'rae_email');
+    const calls = t.caller(rae.accessToken);
+    expect(await rejection(calls.account.resendVerification())).toMatchObject({ code: 'BAD_REQUEST', reason: 'EMAIL_NOT_PENDING' });
+    await calls.account.setEmail({ email: 'rae@example.test' });
+    for (let i = 0; i < 4; i += 1) await calls.account.resendVerification();
+    expect(await rejection(calls.account.resendVerification())).toMatchObject({ code: 'TOO_MANY_REQUESTS', reason: 'RATE_LIMITED' });
+    expect(await rejection(calls.account.setEmail({ email: 'rae.other@example.test' }))).toMatchObject({ reason: 'RATE_LIMITED' });
+    expect(await calls.account.email()).toMatchObject({ pendingEmail: 'rae@example.test' });
+  });
+
   it('is unique whatever its letter case', async () => {
     await confirmed('cy_email', 'cy@example.test');
     const dee = await signUp(t, 'dee_email');

@@ -30,7 +30,7 @@ export const accountRouter = {
         tags,
         summary: 'Give your account an email address, change it, or remove it',
         description:
-          'A link to confirm it is mailed to the new address (single use, valid 24 hours); until it is opened the address is `pendingEmail`, and the confirmed one, if any, stays in use and is told of the change. `null` removes both. Unique whatever the letter case among confirmed addresses (409 `EMAIL_TAKEN`). Needs a sign-in within the last 5 minutes (403 `STEP_UP_REQUIRED`).',
+          'A link to confirm it is mailed to the new address (single use, valid 24 hours); until it is opened the address is `pendingEmail`, and the confirmed one, if any, stays in use and is told of the change. `null` removes both. Unique whatever the letter case among confirmed addresses (409 `EMAIL_TAKEN`). At most 5 confirmation links an hour, however asked for (429 `RATE_LIMITED`). Needs a sign-in within the last 5 minutes (403 `STEP_UP_REQUIRED`).',
       },
       rateLimit: 'auth',
       stepUp: true,
@@ -48,7 +48,7 @@ export const accountRouter = {
         path: '/account/email/resend',
         tags,
         summary: 'Mail a new confirmation link to your pending address',
-        description: 'Earlier links stop working. At most 5 an hour (429 `RATE_LIMITED`).',
+        description: 'Earlier links stop working. At most 5 confirmation links an hour, counting those of `PUT /api/account/email` (429 `RATE_LIMITED`).',
       },
       rateLimit: 'auth',
       refusals: ['EMAIL_NOT_PENDING'],

@@ -92,6 +92,7 @@ export class AccountEmailService {
         return;
       }
       if (await emails.findOtherUserWithEmail(trx, address, user.id)) throw emailTaken();
+      await this.#assertMailBudget(trx, user.id);
       await emails.setPendingEmail(trx, user.id, address);
       await this.#sendLink(trx, user, address, language);
       // Told where the owner surely reads: a change they did not make is noticed before it is confirmed.
@@ -123,10 +124,7 @@ export class AccountEmailService {
       // Locked, so two resends at once count each other.
       const current = await emails.lockUserEmail(trx, user.id);
       if (!current?.pending_email) throw new DomainError('EMAIL_NOT_PENDING', 'There is no address waiting for confirmation', { field: 'email' });
-      const sent = await emails.countMailSince(trx, user.id, 'email-verification', new Date(Date.now() - HOUR_MS));
-      if (sent >= VERIFICATION_MAIL_PER_HOUR) {
-        throw new DomainError('RATE_LIMITED', 'Too many confirmation messages were sent in the last hour; try again later', { retryAfterSeconds: 3600 });
-      }
+      await this.#assertMailBudget(trx, user.id);
       await this.#sendLink(trx, user, current.pending_email, await this.deps.mail.languageOf(trx, user.id));
     });
     this.deps.mail.kick();
@@ -153,6 +151,14 @@ export class AccountEmailService {
       // Another account proved the same address between the check and the write.
       if (isUniqueViolation(error)) throw emailTaken();
       throw error;
+    }
+  }
+
+  /** However the links are asked for (a new address, a resend), an account sends few of them: nobody's mailbox is flooded through it. */
+  async #assertMailBudget(trx: Kysely<Database>, userId: number): Promise<void> {
+    const sent = await emails.countMailSince(trx, userId, 'email-verification', new Date(Date.now() - HOUR_MS));
+    if (sent >= VERIFICATION_MAIL_PER_HOUR) {
+      throw new DomainError('RATE_LIMITED', 'Too many confirmation messages were sent in the last hour; try again later', { retryAfterSeconds: 3600 });
     }
   }
 
