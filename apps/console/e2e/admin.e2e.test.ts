@@ -200,7 +200,7 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     await reuse.page.getByLabel('Repeat the new password').fill('yet another passphrase');
     await reuse.page.getByRole('button', { name: 'Set new password' }).click();
     await heading(reuse.page, 'This link does not work');
-    await reuse.page.getByText('This reset link is invalid or has expired.', { exact: false }).waitFor();
+    await reuse.page.getByText('This reset link is invalid, used or expired.', { exact: false }).waitFor();
     await reuse.context.close();
 
     // Deleted, with the tasks, after confirming; their console is signed out on its next call.
