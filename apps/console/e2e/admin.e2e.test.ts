@@ -214,7 +214,8 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     expect(await findUser(stage.baseUrl, adminToken, username)).toBeUndefined();
     const left = await api<{ items: unknown[] }>(stage.baseUrl, adminToken, 'GET', `/admin/tasks?owner=${username}`);
     expect(left.items).toEqual([]);
-    await user.page.getByRole('link', { name: 'Dashboard' }).click();
+    // Signed out: at once by its live stream, or at the latest when it next loads a page.
+    await user.page.goto('/dashboard');
     await waitForPath(user.page, '/sign-in?next=%2Fdashboard');
     await user.context.close();
   });
