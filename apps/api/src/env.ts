@@ -77,6 +77,7 @@ const environmentSchema = z.object({
   JWT_ISSUER: z.string().min(1).default('secure-task-manager'),
   JWT_AUDIENCE: z.string().min(1).default('secure-task-manager-api'),
   SESSION_MAX_LIFETIME_SECONDS: positiveInt.optional(),
+  STEP_UP_MAX_AGE_SECONDS: positiveInt.max(3600).default(300),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   BCRYPT_CONCURRENCY: positiveInt.optional(),
   BCRYPT_MAX_QUEUE: z.coerce.number().int().min(0).default(64),
@@ -103,6 +104,8 @@ const environmentSchema = z.object({
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   AUTH_RATE_LIMIT_MAX: budget.default(30),
   AUTH_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  RECOVERY_RATE_LIMIT_MAX: budget.default(5),
+  RECOVERY_RATE_LIMIT_WINDOW_MS: positiveInt.default(900_000),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
@@ -209,6 +212,8 @@ export interface AppConfig {
    * refreshed, over the live settings' lifetimes (ASVS V3); undefined: the settings alone.
    */
   sessionMaxLifetimeSeconds: number | undefined;
+  /** How recent a sign-in a sensitive change needs (step-up); 5 minutes unless set. */
+  stepUpMaxAgeSeconds: number;
   bcrypt: { cost: number; concurrency: number; maxQueue: number };
   redisUrl: string | undefined;
   /** Prepended to every Redis key, so several deployments (or test runs) can share one Redis. */
@@ -226,6 +231,8 @@ export interface AppConfig {
     global: RateLimitBudget | undefined;
     /** The procedures that declare `rateLimit: 'auth'` in their meta, on top of the global budget. */
     auth: RateLimitBudget | undefined;
+    /** The procedures that send mail to an address anyone names (`rateLimit: 'recovery'`: forgot password). */
+    recovery: RateLimitBudget | undefined;
   };
   log: { level: string; dir: string | null; stdout: boolean; pretty: boolean; retentionDays: number };
   settingsRefreshMs: number;
@@ -385,6 +392,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     admin: adminUsername && adminPassword ? { username: adminUsername, password: adminPassword } : undefined,
     tokens: { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
     sessionMaxLifetimeSeconds: env.SESSION_MAX_LIFETIME_SECONDS,
+    stepUpMaxAgeSeconds: env.STEP_UP_MAX_AGE_SECONDS,
     bcrypt: {
       cost: env.BCRYPT_COST,
       concurrency: env.BCRYPT_CONCURRENCY ?? availableParallelism(),
@@ -400,6 +408,8 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     rateLimit: {
       global: env.RATE_LIMIT_MAX === 'off' ? undefined : { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
       auth: env.AUTH_RATE_LIMIT_MAX === 'off' ? undefined : { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },
+      recovery:
+        env.RECOVERY_RATE_LIMIT_MAX === 'off' ? undefined : { max: env.RECOVERY_RATE_LIMIT_MAX, windowMs: env.RECOVERY_RATE_LIMIT_WINDOW_MS },
     },
     log: {
       level: env.LOG_LEVEL,

@@ -1,6 +1,7 @@
 import type { PasswordHasher } from '@stm/auth';
 import type { DatabaseHandle } from '@stm/db';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RateLimitClass } from './env';
 
 /** What the metrics read from when scraped. */
 export interface MetricSources {
@@ -126,7 +127,7 @@ export class Metrics {
     this.#httpSeconds.observe({ method, route, status: String(status) }, seconds);
   }
 
-  rateLimited(budget: 'global' | 'auth'): void {
+  rateLimited(budget: 'global' | RateLimitClass): void {
     this.#rateLimitRefusals.inc({ budget });
   }
 }

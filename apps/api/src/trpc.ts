@@ -306,7 +306,7 @@ export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(({
           details: { page: 'security' },
         });
       }
-      if (meta?.stepUp) assertRecentSignIn(user);
+      if (meta?.stepUp) assertRecentSignIn(user, ctx.services.config.stepUpMaxAgeSeconds);
     } catch (cause) {
       throw refusalOf(cause, ctx) ?? cause;
     }

@@ -8,7 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { totpCodeAt } from '@stm/auth';
 import { type DatabaseHandle, factors, sql } from '@stm/db';
 import { expect } from 'vitest';
-import { json, PASSWORD, rest, signUp, signUpAdmin, startTestApp } from './helpers';
+import { giveConfirmedEmail, json, PASSWORD, rest, signUp, signUpAdmin, startTestApp } from './helpers';
 import { type Place, usingDatabase } from './places';
 import { type ProcessResult, runCli } from './processes';
 
@@ -59,9 +59,12 @@ export async function fill(place: Place): Promise<Filled> {
     await aliceCalls.members.add({ projectId: project.id, username: 'bob_backup', role: 'editor' });
     const label = await aliceCalls.labels.create({ projectId: project.id, name: 'Ünïcode label', color: 'pink' });
     const shared = await aliceCalls.tasks.create({ projectId: project.id, title: 'Shared task', assigneeId: bob.user.id, labelIds: [label.id] });
-    // Notifications (Bob's assignment, Alice's mention) and, as Alice gives an address, a digest in the mail outbox.
+    // Notifications (Bob's assignment, Alice's mention) and, as Alice has a confirmed address, a digest in the mail outbox;
+    // she is changing it, so a confirmation link waits too.
+    await giveConfirmedEmail(t, alice.user.id, 'alice@example.test');
+    await t.app.services.accountEmail.set(alice.user, 'alice.new@example.test', { ip: '127.0.0.1', userAgent: null });
     const alicePreferences = await aliceCalls.notifications.preferences();
-    await aliceCalls.notifications.updatePreferences({ ...alicePreferences, email: 'alice@example.test', language: 'es' });
+    await aliceCalls.notifications.updatePreferences({ ...alicePreferences, language: 'es' });
     await t.caller(bob.accessToken).comments.create({ taskId: shared.id, body: 'On it, @alice_backup.\nSecond line' });
     await aliceCalls.tokens.create({ name: 'nightly export', scopes: ['tasks:read'], expiresInDays: 30 });
     await t.app.services.notificationScheduler.tick();
@@ -119,6 +122,7 @@ export const APP_TABLES = [
   'audit_events',
   'auth_challenges',
   'change_events',
+  'email_verification_tokens',
   'labels',
   'mail_outbox',
   'migration_notes',

@@ -140,10 +140,12 @@ describe('rate limits', () => {
     expect(loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG }).rateLimit).toEqual({
       global: { max: 600, windowMs: 60_000 },
       auth: { max: 30, windowMs: 60_000 },
+      recovery: { max: 5, windowMs: 900_000 },
     });
     expect(loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG, AUTH_RATE_LIMIT_MAX: 'off' }).rateLimit).toEqual({
       global: { max: 600, windowMs: 60_000 },
       auth: undefined,
+      recovery: { max: 5, windowMs: 900_000 },
     });
     expect(loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG, RATE_LIMIT_MAX: 'off' }).rateLimit.global).toBeUndefined();
     for (const value of ['0', '-1', 'none', 'OFF']) {

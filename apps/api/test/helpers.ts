@@ -50,6 +50,7 @@ export function testConfig(environment: Record<string, string> = {}): AppConfig 
     CONSOLE_DIR: '',
     RATE_LIMIT_MAX: '100000',
     AUTH_RATE_LIMIT_MAX: '100000',
+    RECOVERY_RATE_LIMIT_MAX: '100000',
     // Background timers that write would race the tests' own steps: tests run them by hand.
     NOTIFICATIONS_INTERVAL_MS: 'off',
     MAIL_POLL_MS: 'off',
@@ -198,6 +199,15 @@ export async function signUp(t: TestApp, username: string, password = PASSWORD) 
   const user = await t.caller().auth.register({ username, password });
   const tokens = await t.caller().auth.login({ username, password });
   return { user, accessToken: tokens.access_token, refreshToken: tokens.refresh_token as string };
+}
+
+/** Gives the account a confirmed email address directly, as if its owner had opened the link. */
+export async function giveConfirmedEmail(t: TestApp, userId: number, email: string | null): Promise<void> {
+  await t.database.db
+    .updateTable('users')
+    .set({ email, email_verified_at: email === null ? null : new Date(), pending_email: null })
+    .where('id', '=', userId)
+    .execute();
 }
 
 /** Creates an administrator directly (registration never can) and signs in. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { mailOutbox } from '@stm/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, signUp, type TestApp } from './helpers';
+import { createTestApp, giveConfirmedEmail, signUp, type TestApp } from './helpers';
 import { headerOf, readableText, startSmtpServer, type TestSmtpServer } from './smtp';
 
 const MINUTE = 60_000;
@@ -11,8 +11,9 @@ const MINUTE = 60_000;
 async function person(t: TestApp, name: string, email: string | null, language: 'en' | 'es' | null = null) {
   const signed = await signUp(t, name);
   const calls = t.caller(signed.accessToken);
+  await giveConfirmedEmail(t, signed.user.id, email);
   const defaults = await calls.notifications.preferences();
-  await calls.notifications.updatePreferences({ ...defaults, email, language });
+  await calls.notifications.updatePreferences({ ...defaults, language });
   return { id: signed.user.id, username: name, calls };
 }
 

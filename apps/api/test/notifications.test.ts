@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, json, rejection, rest, signUp, type TestApp } from './helpers';
+import { createTestApp, giveConfirmedEmail, json, rejection, rest, signUp, type TestApp } from './helpers';
 
 /**
  * Notifications through the public surface: the events that make them, who gets them and who
@@ -158,7 +158,7 @@ describe('notifications', () => {
         email: null,
         language: null,
       });
-      const chosen = { ...defaults, kinds: { ...defaults.kinds, assigned: { inApp: false, mail: true } }, email: 'gus@example.test', language: 'es' as const };
+      const chosen = { ...defaults, kinds: { ...defaults.kinds, assigned: { inApp: false, mail: true } }, language: 'es' as const };
       const response = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: gus.token, body: chosen });
       expect(response.statusCode, response.body).toBe(200);
       expect(json(response)).toEqual(chosen);
@@ -169,8 +169,13 @@ describe('notifications', () => {
       const defaults = await ana.calls.notifications.preferences();
       const changed = await ana.calls.notifications.updatePreferences({ kinds: { overdue: { inApp: false, mail: false } } });
       expect(changed).toEqual({ ...defaults, kinds: { ...defaults.kinds, overdue: { inApp: false, mail: false } } });
-      const withMail = json(await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { email: 'ana@example.test' } }));
+      // The address is the account's confirmed one: shown here, sent back unchanged, never set here.
+      await giveConfirmedEmail(t, ana.id, 'ana@example.test');
+      const withMail = json(await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { email: 'ANA@example.test' } }));
       expect(withMail).toEqual({ ...changed, email: 'ana@example.test' });
+      const elsewhere = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { email: 'other@example.test' } });
+      expect(elsewhere.statusCode).toBe(400);
+      expect(json(elsewhere).fieldErrors).toHaveProperty('email');
 
       const halfChannel = await rejection(ana.calls.notifications.updatePreferences({ kinds: { assigned: { inApp: true } } } as never));
       expect(halfChannel).toMatchObject({ code: 'BAD_REQUEST' });
@@ -184,6 +189,7 @@ describe('notifications', () => {
       const badLanguage = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { language: 'fr' } });
       expect(badLanguage.statusCode).toBe(400);
       expect(await ana.calls.notifications.preferences()).toEqual(withMail);
+      await giveConfirmedEmail(t, ana.id, null);
       await ana.calls.notifications.updatePreferences({ ...defaults });
       expect(await ana.calls.notifications.preferences()).toEqual(defaults);
     });

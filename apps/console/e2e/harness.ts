@@ -65,6 +65,8 @@ async function waitForReady(baseUrl: string, api: ChildProcess, output: () => st
 
 export interface Stage {
   baseUrl: string;
+  /** The API's DATA_DIR: its mail is written to `mail-outbox` in it as `.eml` files. */
+  dataDir: string;
   browser: Browser;
   /** A fresh browser profile (cookies, storage) that fails its test on CSP violations or page errors. */
   newContext(options?: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }>;
@@ -110,6 +112,9 @@ export async function startStage(environment: Record<string, string> = {}): Prom
       CONSOLE_DIR,
       AUTH_RATE_LIMIT_MAX: '100000',
       RATE_LIMIT_MAX: '100000',
+      RECOVERY_RATE_LIMIT_MAX: '100000',
+      // Links in mail lead to this console; mail itself is written to DATA_DIR/mail-outbox.
+      PUBLIC_URL: baseUrl,
       ...environment,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -156,6 +161,7 @@ export async function startStage(environment: Record<string, string> = {}): Prom
   const launched = browser;
   return {
     baseUrl,
+    dataDir,
     browser: launched,
     problems,
     async newContext(options = {}) {
@@ -203,6 +209,9 @@ export function stageForTests(environment: Record<string, string> = {}): Stage {
   return {
     get baseUrl() {
       return stage().baseUrl;
+    },
+    get dataDir() {
+      return stage().dataDir;
     },
     get browser() {
       return stage().browser;

@@ -5,10 +5,12 @@ import { GuestOnly, RequireAdmin, RequireSession } from './components/Guards';
 import { Layout } from './components/Layout';
 import { Account } from './pages/Account';
 import { Dashboard } from './pages/Dashboard';
+import { ForgotPassword } from './pages/ForgotPassword';
 import { Register } from './pages/Register';
 import { ResetPassword } from './pages/ResetPassword';
 import { Security } from './pages/Security';
 import { SignIn } from './pages/SignIn';
+import { VerifyEmail } from './pages/VerifyEmail';
 import { NotFound } from './pages/Status';
 import { ProjectPage } from './projects/ProjectPage';
 import { Workspace } from './projects/Workspace';
@@ -29,6 +31,15 @@ export function App() {
         <GuestOnly>
           <Register />
         </GuestOnly>
+      </Route>
+      <Route path="/forgot-password">
+        <GuestOnly>
+          <ForgotPassword />
+        </GuestOnly>
+      </Route>
+      {/* Not guest-only: the link is the proof, whichever account is signed in here. */}
+      <Route path="/verify-email">
+        <VerifyEmail />
       </Route>
       {/* Not guest-only: whoever holds the link sets the password, whichever account is signed in here. */}
       <Route path="/reset-password">

@@ -19,6 +19,7 @@ export * as apiTokens from './queries/api-tokens';
 export * as audit from './queries/audit';
 export * as changeEvents from './queries/change-events';
 export * as comments from './queries/comments';
+export * as emails from './queries/emails';
 export * as factors from './queries/factors';
 export * as labels from './queries/labels';
 export * as mailOutbox from './queries/mail-outbox';

@@ -22,6 +22,22 @@ export interface UsersTable {
   mfa_enabled: ColumnType<boolean, boolean | undefined, boolean>;
   /** When a second-factor policy first found this account without a factor: its grace period runs from here. */
   mfa_grace_started_at: NullableTimestamp;
+  /** The account's proved address (reset and notification mail go only here); unique in any case. */
+  email: ColumnType<string | null, string | null | undefined, string | null>;
+  email_verified_at: NullableTimestamp;
+  /** An address given and not yet confirmed; the proved one stays in `email` meanwhile. */
+  pending_email: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface EmailVerificationTokensTable {
+  /** SHA-256 of the token, hex; the token itself is only in the mail. */
+  token_hash: string;
+  user_id: number;
+  /** The address this link proves. */
+  email: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
 }
 
 export const userKinds = ['person', 'service'] as const;
@@ -372,6 +388,7 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   passkeys: PasskeysTable;
   auth_challenges: AuthChallengesTable;
+  email_verification_tokens: EmailVerificationTokensTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -29,17 +29,25 @@ export const mailAddressSchema = z
 export const notificationPreferencesSchema = z
   .object({
     kinds: z.object(Object.fromEntries(notificationKinds.map((kind) => [kind, channelSchema])) as Record<NotificationKind, typeof channelSchema>).strict(),
-    email: mailAddressSchema.nullable().describe('Where notification mail goes; null: no mail'),
+    email: mailAddressSchema
+      .nullable()
+      .describe("Read-only: where notification mail goes, your account's confirmed email address (set it with `PUT /api/account/email`); null: no mail"),
     language: z.enum(mailLanguages).nullable().describe("The language of mail to you; null: the server's default"),
   })
   .strict();
 export type NotificationPreferences = z.infer<typeof notificationPreferencesSchema>;
 
-/** A change of preferences: only what is sent changes (a kind's channels are sent together). */
+/**
+ * A change of preferences: only what is sent changes (a kind's channels are sent together). The
+ * address is the account's (`account.setEmail`), so it is not one of them.
+ */
 export const updateNotificationPreferencesInput = z
   .object({
     kinds: z.object(Object.fromEntries(notificationKinds.map((kind) => [kind, channelSchema.optional()])) as Record<NotificationKind, z.ZodOptional<typeof channelSchema>>).strict().optional(),
-    email: notificationPreferencesSchema.shape.email.optional(),
+    email: mailAddressSchema
+      .nullable()
+      .optional()
+      .describe('Read-only, accepted so that preferences read can be sent back: another address than your confirmed one is refused'),
     language: notificationPreferencesSchema.shape.language.optional(),
   })
   .strict();

@@ -122,7 +122,10 @@ export const rateLimitPlugin = fp(
       budget &&
       app.createRateLimit({ max: budget.max, timeWindow: budget.windowMs, keyGenerator: (request) => `${name}:${normalizeIP(request.ip)}` });
     const globalLimiter = limiter(budgets.global, 'ip');
-    const classLimiters: Record<RateLimitClass, Limiter | undefined> = { auth: limiter(budgets.auth, 'auth') };
+    const classLimiters: Record<RateLimitClass, Limiter | undefined> = {
+      auth: limiter(budgets.auth, 'auth'),
+      recovery: limiter(budgets.recovery, 'recovery'),
+    };
 
     // The calls of one request (a batch) spend one after another: the memory store hands every
     // increment in flight the same counter, so calls spending at once would each read the count

@@ -2,6 +2,7 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import {
   changePasswordInput,
   completeSignInInput,
+  forgotPasswordInput,
   loginInput,
   passkeyOptionsInput,
   passkeySignInInput,
@@ -343,6 +344,28 @@ export const authRouter = {
       return { ok: true as const, endedSessions };
     }),
 
+  forgotPassword: publicProcedure
+    .meta({
+      scope: 'none',
+      openapi: {
+        method: 'POST',
+        path: '/auth/forgot-password',
+        protect: false,
+        tags,
+        summary: 'Ask for a password-reset link by mail',
+        description:
+          'Send your username or your account\'s email address. If an active account has it and a confirmed email address, a link is mailed there (single use, valid one hour; `POST /api/auth/reset-password` spends it). ' +
+          'The answer is the same, given after the same work, whether or not such an account exists. Limited per client address (429 `RATE_LIMITED`, `RECOVERY_RATE_LIMIT_MAX`) and per account (at most 3 mails an hour; further requests are answered alike and send nothing).',
+      },
+      rateLimit: 'recovery',
+    })
+    .input(forgotPasswordInput)
+    .output(okOutput)
+    .mutation(({ ctx, input }) => {
+      ctx.services.passwordResets.requestByMail(input.identifier, ctx.client);
+      return { ok: true as const };
+    }),
+
   resetPassword: publicProcedure
     .meta({
       scope: 'none',
@@ -353,7 +376,7 @@ export const authRouter = {
         tags,
         summary: 'Set a new password with a reset token',
         description:
-          'The token comes from an administrator (`POST /api/admin/users/{id}/reset-link`); it works once, within an hour. Every session of the account ends.',
+          'The token comes from an administrator (`POST /api/admin/users/{id}/reset-link`) or from the mail of `POST /api/auth/forgot-password`; it works once, within an hour. Every session of the account ends.',
       },
       rateLimit: 'auth',
       refusals: ['RESET_TOKEN_INVALID', ...NEW_PASSWORD_REFUSALS],

@@ -1,4 +1,5 @@
 import { router } from '../trpc';
+import { accountRouter } from './account';
 import { adminTasksRouter } from './admin-tasks';
 import { apiTokensRouter, serviceAccountsRouter } from './api-tokens';
 import { auditRouter } from './audit';
@@ -17,6 +18,7 @@ import { usersRouter } from './users';
 
 export const appRouter = router({
   auth: authRouter,
+  account: accountRouter,
   mfa: mfaRouter,
   tasks: tasksRouter,
   projects: projectsRouter,

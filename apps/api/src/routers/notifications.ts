@@ -70,7 +70,7 @@ export const notificationsRouter = {
         tags,
         summary: 'Choose which notifications you get, in the app and by mail',
         description:
-          'Only what is sent changes; a kind is sent with both its channels. Mail goes to `email` (null: no mail), at most one digest per `MAIL_DIGEST_MINUTES`, in `language` (null: the server\'s default). Answers all your preferences.',
+          'Only what is sent changes; a kind is sent with both its channels. Mail goes to your account\'s confirmed email address (`PUT /api/account/email`; `email` here is read-only), at most one digest per `MAIL_DIGEST_MINUTES`, in `language` (null: the server\'s default). Answers all your preferences.',
       },
     })
     .input(updateNotificationPreferencesInput)

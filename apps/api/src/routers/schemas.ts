@@ -27,6 +27,12 @@ export const userOutput = z.object({
   updatedAt: timestamp,
 });
 
+/** A user as an administrator sees them. */
+export const adminUserOutput = userOutput.extend({
+  email: z.string().nullable().describe('The confirmed email address, else the one waiting for confirmation; null: none'),
+  emailVerified: z.boolean().describe('Whether `email` is confirmed (only a confirmed address receives reset and notification mail)'),
+});
+
 export const okOutput = z.object({ ok: z.literal(true) });
 
 /**

@@ -2,7 +2,7 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { createUserInput, cursorSchema, idSchema, limitSchema, NUL_MESSAGE, noNul, queryBoolean, roleSchema, strictBoolean, USER_SEARCH_MAX } from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure } from '../trpc';
-import { NEW_PASSWORD_REFUSALS, okOutput, pageOutput, timestamp, userOutput } from './schemas';
+import { adminUserOutput, NEW_PASSWORD_REFUSALS, okOutput, pageOutput, timestamp, userOutput } from './schemas';
 
 const tags = ['admin'];
 
@@ -18,13 +18,13 @@ export const usersRouter = {
   list: adminProcedure
     .meta({ scope: 'admin:read', openapi: { method: 'GET', path: '/admin/users', tags, summary: 'Users, filtered, one page at a time' } })
     .input(listInput)
-    .output(pageOutput(userOutput))
+    .output(pageOutput(adminUserOutput))
     .query(({ ctx, input }) => ctx.services.users.list(ctx.user, input)),
 
   get: adminProcedure
     .meta({ scope: 'admin:read', openapi: { method: 'GET', path: '/admin/users/{id}', tags, summary: 'One user' }, refusals: ['NOT_FOUND'] })
     .input(z.object({ id: idSchema }))
-    .output(userOutput)
+    .output(adminUserOutput)
     .query(({ ctx, input }) => ctx.services.users.get(ctx.user, input.id)),
 
   create: adminProcedure

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../env';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { AccountEmailService } from './account-email';
 import { ApiTokensService } from './api-tokens';
 import { AuthService } from './auth';
 import { ensureAdminFromEnvironment } from './bootstrap';
@@ -54,6 +55,8 @@ export interface Services {
   mail: MailService;
   users: UserAdminService;
   passwordResets: PasswordResetService;
+  /** The account's email address and the links that prove it. */
+  accountEmail: AccountEmailService;
   quotas: Quotas;
   /** Live changes: the streams open on this instance, fed from the change log. */
   live: LiveHub;
@@ -144,8 +147,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     sessionMaxLifetimeSeconds: config.sessionMaxLifetimeSeconds,
     csrfKey: deriveKey(config.secretKey, 'csrf'),
   });
-  const userAdmin = new UserAdminService({ db, hasher, auth, factors: factorService });
-  const passwordResets = new PasswordResetService({ db, hasher, auth, throttle });
+  const userAdmin = new UserAdminService({ db, hasher, auth, factors: factorService, stepUpMaxAgeSeconds: config.stepUpMaxAgeSeconds });
   await ensureAdminFromEnvironment({ config, db, auth, hasher, log });
 
   const timers: NodeJS.Timeout[] = [];
@@ -182,6 +184,8 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   const live = new LiveHub(database, log, config.live, liveFeed);
   const notifications = new NotificationsService(db);
   const mail = new MailService(db, config.mail, log);
+  const passwordResets = new PasswordResetService({ db, hasher, auth, throttle, mail, publicUrl: config.publicUrl, log });
+  const accountEmail = new AccountEmailService({ db, mail, publicUrl: config.publicUrl });
   const notificationScheduler = new NotificationScheduler(
     db,
     notifications,
@@ -214,6 +218,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     mail,
     users: userAdmin,
     passwordResets,
+    accountEmail,
     quotas,
     live,
     redis,
@@ -231,6 +236,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       await live.stop();
+      await passwordResets.idle();
       await notificationScheduler.stop();
       await mail.stop();
       if (redis) await redis.quit().catch(() => redis.disconnect());

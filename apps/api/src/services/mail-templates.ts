@@ -24,6 +24,11 @@ export interface DigestItem {
 /** The parameters of each kind of mail. */
 export interface MailTemplates {
   'notification-digest': { username: string; items: DigestItem[]; more: number; settingsLink: string | null };
+  /** The link that proves an address; without `PUBLIC_URL` the mail gives the token and the console page to enter it on. */
+  'email-verification': { username: string; address: string; link: string | null; token: string; hours: number };
+  /** To the proved address when another one is given (`newAddress`) or the address is removed (null). */
+  'email-changed': { username: string; newAddress: string | null };
+  'password-reset': { username: string; link: string | null; token: string; minutes: number };
 }
 
 export type MailTemplateKind = keyof MailTemplates;
@@ -74,6 +79,82 @@ const DIGEST_WORDS = {
   },
 } as const;
 
+const ACCOUNT_WORDS = {
+  en: {
+    greeting: (name: string) => `Hello ${name},`,
+    verifySubject: 'Secure Task Manager: confirm your email address',
+    verifyIntro: (address: string) => `Confirm that ${address} is the email address of your account:`,
+    verifyButton: 'Confirm this address',
+    verifyCode: (path: string) => `Open the page ${path} of the console and enter this code:`,
+    verifyExpiry: (hours: number) => `The link works once, for ${hours} hours. If you did not give this address, ignore this message.`,
+    changedSubject: 'Secure Task Manager: your email address is being changed',
+    changedTo: (address: string) =>
+      `Someone signed in to your account asked to change its email address to ${address}. Mail keeps coming to this address until the new one is confirmed.`,
+    removedSubject: 'Secure Task Manager: your email address was removed',
+    removed: 'The email address of your account was removed: no more mail from us will come here.',
+    notYou: 'If this was not you, sign in, change your password and set your address again, or ask an administrator for help.',
+    resetSubject: 'Secure Task Manager: reset your password',
+    resetIntro: 'Someone (we hope you) asked to reset the password of your account. Choose a new one here:',
+    resetButton: 'Choose a new password',
+    resetCode: (path: string) => `Open the page ${path} of the console and enter this code:`,
+    resetExpiry: (minutes: number) =>
+      `The link works once, for ${minutes} minutes; using it signs your account out everywhere. If you did not ask for it, ignore this message: your password stays as it is.`,
+  },
+  es: {
+    greeting: (name: string) => `Hola ${name}:`,
+    verifySubject: 'Secure Task Manager: confirma tu correo electrónico',
+    verifyIntro: (address: string) => `Confirma que ${address} es el correo electrónico de tu cuenta:`,
+    verifyButton: 'Confirmar esta dirección',
+    verifyCode: (path: string) => `Abre la página ${path} de la consola e introduce este código:`,
+    verifyExpiry: (hours: number) => `El enlace sirve una vez, durante ${hours} horas. Si no diste esta dirección, ignora este mensaje.`,
+    changedSubject: 'Secure Task Manager: se está cambiando tu correo electrónico',
+    changedTo: (address: string) =>
+      `Alguien con sesión en tu cuenta pidió cambiar su correo electrónico a ${address}. El correo seguirá llegando a esta dirección hasta que se confirme la nueva.`,
+    removedSubject: 'Secure Task Manager: se quitó tu correo electrónico',
+    removed: 'Se quitó el correo electrónico de tu cuenta: no llegará aquí más correo nuestro.',
+    notYou: 'Si no fuiste tú, inicia sesión, cambia tu contraseña y vuelve a poner tu dirección, o pide ayuda a un administrador.',
+    resetSubject: 'Secure Task Manager: restablece tu contraseña',
+    resetIntro: 'Alguien (esperamos que tú) pidió restablecer la contraseña de tu cuenta. Elige una nueva aquí:',
+    resetButton: 'Elegir una contraseña nueva',
+    resetCode: (path: string) => `Abre la página ${path} de la consola e introduce este código:`,
+    resetExpiry: (minutes: number) =>
+      `El enlace sirve una vez, durante ${minutes} minutos; usarlo cierra la sesión de tu cuenta en todas partes. Si no lo pediste, ignora este mensaje: tu contraseña sigue igual.`,
+  },
+} as const;
+
+/** A message whose point is one link (or, without a public address, a code to enter on a console page). */
+function linkMail(
+  language: MailLanguage,
+  parts: { subject: string; username: string; intro: string; button: string; link: string | null; token: string; codeIntro: string; outro: string },
+): RenderedMail {
+  const words = ACCOUNT_WORDS[language];
+  const action = parts.link ? [parts.intro, '', parts.link] : [parts.intro, parts.codeIntro, '', parts.token];
+  const text = [words.greeting(parts.username), '', ...action, '', parts.outro, ''].join('\n');
+  const html = [
+    `<!doctype html><html lang="${language}"><body>`,
+    `<p>${escapeHtml(words.greeting(parts.username))}</p>`,
+    `<p>${escapeHtml(parts.intro)}</p>`,
+    parts.link
+      ? `<p><a href="${escapeHtml(parts.link)}">${escapeHtml(parts.button)}</a></p>`
+      : `<p>${escapeHtml(parts.codeIntro)}</p><p><code>${escapeHtml(parts.token)}</code></p>`,
+    `<p>${escapeHtml(parts.outro)}</p>`,
+    '</body></html>',
+  ].join('\n');
+  return { subject: parts.subject, text, html };
+}
+
+function noticeMail(language: MailLanguage, subject: string, username: string, paragraphs: string[]): RenderedMail {
+  const words = ACCOUNT_WORDS[language];
+  const text = [words.greeting(username), '', ...paragraphs.flatMap((p) => [p, '']), ''].join('\n');
+  const html = [
+    `<!doctype html><html lang="${language}"><body>`,
+    `<p>${escapeHtml(words.greeting(username))}</p>`,
+    ...paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`),
+    '</body></html>',
+  ].join('\n');
+  return { subject, text, html };
+}
+
 const RENDERERS: { [K in MailTemplateKind]: (language: MailLanguage, params: MailTemplates[K]) => RenderedMail } = {
   'notification-digest'(language, params) {
     const words = DIGEST_WORDS[language];
@@ -102,6 +183,38 @@ const RENDERERS: { [K in MailTemplateKind]: (language: MailLanguage, params: Mai
       '</body></html>',
     ].join('\n');
     return { subject: words.subject(total), text, html };
+  },
+  'email-verification'(language, params) {
+    const words = ACCOUNT_WORDS[language];
+    return linkMail(language, {
+      subject: words.verifySubject,
+      username: params.username,
+      intro: words.verifyIntro(params.address),
+      button: words.verifyButton,
+      link: params.link,
+      token: params.token,
+      codeIntro: words.verifyCode('/verify-email'),
+      outro: words.verifyExpiry(params.hours),
+    });
+  },
+  'email-changed'(language, params) {
+    const words = ACCOUNT_WORDS[language];
+    return params.newAddress === null
+      ? noticeMail(language, words.removedSubject, params.username, [words.removed, words.notYou])
+      : noticeMail(language, words.changedSubject, params.username, [words.changedTo(params.newAddress), words.notYou]);
+  },
+  'password-reset'(language, params) {
+    const words = ACCOUNT_WORDS[language];
+    return linkMail(language, {
+      subject: words.resetSubject,
+      username: params.username,
+      intro: words.resetIntro,
+      button: words.resetButton,
+      link: params.link,
+      token: params.token,
+      codeIntro: words.resetCode('/reset-password'),
+      outro: words.resetExpiry(params.minutes),
+    });
   },
 };
 

@@ -1,4 +1,4 @@
-import { type Database, type Kysely, notifications, type NotificationKind } from '@stm/db';
+import { type Database, emails, type Kysely, notifications, type NotificationKind } from '@stm/db';
 import { defaultNotificationChannels, type NotificationPreferences, type UpdateNotificationPreferences } from '@stm/validators';
 import { z } from 'zod';
 import { DomainError } from '../errors';
@@ -79,6 +79,7 @@ export class NotificationsService {
       const wanted = [...new Set(event.recipients)].filter((id) => id !== event.actorId);
       const readers = await notifications.findTaskReaders(trx, event.taskId, wanted);
       const preferences = new Map((await notifications.findPreferences(trx, readers)).map((row) => [row.user_id, row]));
+      const mailable = await notifications.findMailable(trx, readers);
       for (const userId of readers.sort((a, b) => a - b)) {
         const key = `${userId}:${event.taskId}:${event.commentId ?? ''}`;
         if (told.has(key)) continue;
@@ -94,8 +95,8 @@ export class NotificationsService {
           details: event.details ?? {},
           dedupeKey: event.dedupeKey ?? null,
           inApp: channel.inApp,
-          // Mail only to someone who gave an address; without one nothing would ever send it.
-          mailWanted: channel.mail && Boolean(stored?.email),
+          // Mail only to someone with a confirmed address; without one nothing would ever send it.
+          mailWanted: channel.mail && mailable.has(userId),
         });
       }
     }
@@ -151,7 +152,12 @@ export class NotificationsService {
 
   async preferences(caller: Caller): Promise<NotificationPreferences> {
     const [stored] = await notifications.findPreferences(this.db, [caller.id]);
-    return { kinds: channelsOf(stored?.kinds), email: stored?.email ?? null, language: stored?.language ?? null };
+    return { kinds: channelsOf(stored?.kinds), email: await this.#mailTo(this.db, caller.id), language: stored?.language ?? null };
+  }
+
+  /** Where notification mail goes: the account's confirmed address (set on the account, not here). */
+  async #mailTo(db: Kysely<Database>, userId: number): Promise<string | null> {
+    return (await emails.findUserEmail(db, userId))?.email ?? null;
   }
 
   /** Changes what is sent, keeps the rest; in one transaction, so two changes at once both count. */
@@ -163,13 +169,15 @@ export class NotificationsService {
       for (const [kind, channels] of Object.entries(change.kinds ?? {}) as [NotificationKind, { inApp: boolean; mail: boolean } | undefined][]) {
         if (channels) kinds[kind] = channels;
       }
-      const next: NotificationPreferences = {
-        kinds,
-        email: change.email === undefined ? (stored?.email ?? null) : change.email,
-        language: change.language === undefined ? (stored?.language ?? null) : change.language,
-      };
+      const email = await this.#mailTo(trx, caller.id);
+      if (change.email !== undefined && change.email?.toLowerCase() !== email?.toLowerCase()) {
+        throw new DomainError('VALIDATION_FAILED', "Notification mail goes to your account's confirmed email address: change it on your account", {
+          field: 'email',
+        });
+      }
+      const next = { kinds, language: change.language === undefined ? (stored?.language ?? null) : change.language };
       await notifications.upsertPreferences(trx, caller.id, next);
-      return next;
+      return { ...next, email };
     });
   }
 }

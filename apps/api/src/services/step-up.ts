@@ -2,7 +2,7 @@ import type { UserRole } from '@stm/db';
 import type { Settings } from '@stm/validators';
 import { DomainError } from '../errors';
 
-/** How recent a sign-in (or re-authentication) must be for a sensitive change. */
+/** How recent a sign-in (or re-authentication) must be for a sensitive change, unless `STEP_UP_MAX_AGE_SECONDS` says otherwise. */
 export const STEP_UP_MAX_AGE_SECONDS = 5 * 60;
 
 /**
@@ -12,10 +12,10 @@ export const STEP_UP_MAX_AGE_SECONDS = 5 * 60;
  * ask for it with `.meta({ stepUp: true })`; a rule that applies to only some inputs (an
  * administrator changing a role) calls this from its service.
  */
-export function assertRecentSignIn(user: { authenticatedAt: Date; mfaEnabled: boolean }, now = Date.now()): void {
-  if (now - user.authenticatedAt.getTime() <= STEP_UP_MAX_AGE_SECONDS * 1000) return;
+export function assertRecentSignIn(user: { authenticatedAt: Date; mfaEnabled: boolean }, maxAgeSeconds = STEP_UP_MAX_AGE_SECONDS, now = Date.now()): void {
+  if (now - user.authenticatedAt.getTime() <= maxAgeSeconds * 1000) return;
   throw new DomainError('STEP_UP_REQUIRED', 'Confirm it is you: enter your password again to do this', {
-    details: { maxAgeSeconds: STEP_UP_MAX_AGE_SECONDS, secondFactor: user.mfaEnabled },
+    details: { maxAgeSeconds, secondFactor: user.mfaEnabled },
   });
 }
 

@@ -27,7 +27,18 @@ export interface UserListQuery {
   cursor?: string | undefined;
 }
 
-export type UserPage = Page<PublicUser>;
+/** A user as an administrator sees them: with their email address and whether it is confirmed. */
+export interface AdminUserView extends PublicUser {
+  /** The confirmed address, else the one waiting for confirmation; null: none. */
+  email: string | null;
+  emailVerified: boolean;
+}
+
+function toAdminUserView(row: Parameters<typeof toPublicUser>[0] & { email: string | null; pending_email: string | null }): AdminUserView {
+  return { ...toPublicUser(row), email: row.email ?? row.pending_email, emailVerified: row.email !== null };
+}
+
+export type UserPage = Page<AdminUserView>;
 
 export interface UserAccessChange {
   role?: UserRole | undefined;
@@ -43,7 +54,7 @@ const userCursor = z.object({ id: rowId });
  */
 export class UserAdminService {
   constructor(
-    private readonly deps: { db: Kysely<Database>; hasher: PasswordHasher; auth: AuthService; factors: FactorService },
+    private readonly deps: { db: Kysely<Database>; hasher: PasswordHasher; auth: AuthService; factors: FactorService; stepUpMaxAgeSeconds?: number },
   ) {}
 
   async list(actor: AdminActor, query: UserListQuery): Promise<UserPage> {
@@ -56,14 +67,14 @@ export class UserAdminService {
       afterId,
       limit: query.limit + 1,
     });
-    return pageOf(rows, query.limit, toPublicUser, (last) => ({ id: last.id }));
+    return pageOf(rows, query.limit, toAdminUserView, (last) => ({ id: last.id }));
   }
 
-  async get(actor: AdminActor, id: number): Promise<PublicUser> {
+  async get(actor: AdminActor, id: number): Promise<AdminUserView> {
     authorize(actor);
     const row = await users.findUserById(this.deps.db, id);
     if (!row) throw userNotFound();
-    return toPublicUser(row);
+    return toAdminUserView(row);
   }
 
   async create(
@@ -81,7 +92,7 @@ export class UserAdminService {
   async update(actor: AdminActor, id: number, change: UserAccessChange, client: ClientInfo | null): Promise<PublicUser> {
     authorize(actor);
     // Granting or taking administration is the change a stolen session would most want.
-    if (change.role !== undefined && actor.authenticatedAt) assertRecentSignIn({ authenticatedAt: actor.authenticatedAt, mfaEnabled: actor.mfaEnabled ?? false });
+    if (change.role !== undefined && actor.authenticatedAt) assertRecentSignIn({ authenticatedAt: actor.authenticatedAt, mfaEnabled: actor.mfaEnabled ?? false }, this.deps.stepUpMaxAgeSeconds);
     const mayRemoveAdmin = change.role === 'user' || change.isActive === false;
     return this.deps.db.transaction().execute(async (trx) => {
       // The admins are locked before the target, always in this order, so two guards never deadlock.

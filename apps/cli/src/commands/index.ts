@@ -1,3 +1,4 @@
+import { accountCommands } from './account';
 import { login, logout, usage, whoami } from './auth';
 import type { Command, OptionSpec } from './command';
 import { notificationCommands } from './notifications';
@@ -7,7 +8,7 @@ import { tokenCommands } from './tokens';
 
 export type { Command, CommandContext } from './command';
 
-export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands, ...tokenCommands];
+export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands, ...tokenCommands, ...accountCommands];
 
 /** Options every command takes. */
 export const globalOptions: Record<string, OptionSpec> = {

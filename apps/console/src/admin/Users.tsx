@@ -176,6 +176,7 @@ export function Users() {
                 <th role="columnheader" scope="col">{t('field.username')}</th>
                 <th role="columnheader" scope="col">{t('users.role')}</th>
                 <th role="columnheader" scope="col">{t('users.status')}</th>
+                <th role="columnheader" scope="col">{t('users.email')}</th>
                 <th role="columnheader" scope="col">{t('users.createdAt')}</th>
                 <th role="columnheader" scope="col">
                   <span className="visually-hidden">{t('common.actions')}</span>
@@ -194,6 +195,18 @@ export function Users() {
                     <span className={user.isActive ? 'badge badge-current' : 'badge badge-revoked'}>
                       {t(user.isActive ? 'users.active' : 'users.inactive')}
                     </span>
+                  </td>
+                  <td role="cell" className="cell-email">
+                    {user.email ? (
+                      <>
+                        {user.email}
+                        <span className={user.emailVerified ? 'badge badge-current' : 'badge badge-muted'}>
+                          {t(user.emailVerified ? 'email.verified' : 'email.unverified')}
+                        </span>
+                      </>
+                    ) : (
+                      <span className="muted">{t('users.noEmail')}</span>
+                    )}
                   </td>
                   <td role="cell">
                     <time dateTime={user.createdAt}>{date(user.createdAt)}</time>

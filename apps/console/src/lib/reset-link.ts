@@ -14,3 +14,7 @@ export function resetTokenFromHash(hash: string): string | null {
   const token = new URLSearchParams(hash.replace(/^#/, '')).get('token');
   return token ? token : null;
 }
+
+/** Email confirmation links have the same shape: the token in a `#token=…` fragment. */
+export const VERIFY_EMAIL_PATH = '/verify-email';
+export const linkTokenFromHash = resetTokenFromHash;

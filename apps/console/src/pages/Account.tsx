@@ -13,6 +13,7 @@ import { describeError, type FieldErrors, formErrors, validate } from '../lib/er
 import { useStepUp } from '../lib/step-up';
 import { type RouterOutputs, trpcClient, useTRPC } from '../lib/trpc';
 import { describeUserAgent } from '../lib/user-agent';
+import { AccountEmail } from './AccountEmail';
 import { NotificationPreferences } from './NotificationPreferences';
 import { AccountTokens } from '../tokens/AccountTokens';
 
@@ -23,6 +24,9 @@ export function Account() {
       <div className="stack">
         <Profile />
         <Usage />
+        <Section title={t('email.title')}>
+          <AccountEmail />
+        </Section>
         <Section title={t('notifications.prefsTitle')}>
           <p className="muted">{t('notifications.prefsHelp')}</p>
           <NotificationPreferences />

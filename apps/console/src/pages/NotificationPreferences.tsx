@@ -1,8 +1,8 @@
-import { notificationKinds, notificationPreferencesSchema, type NotificationKind, type NotificationPreferences as Preferences } from '@stm/validators';
+import { notificationKinds, type NotificationKind, updateNotificationPreferencesInput, type NotificationPreferences as Preferences } from '@stm/validators';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useId, useState } from 'react';
 import { Alert, Loading } from '../components/Feedback';
-import { Control, Field } from '../components/Field';
+import { Control } from '../components/Field';
 import { useToast } from '../components/Toasts';
 import { type MessageKey, useI18n } from '../i18n';
 import { describeError, type FieldErrors, formErrors, validate } from '../lib/errors';
@@ -33,12 +33,10 @@ function PreferencesForm({ stored }: { stored: Preferences }) {
   const toast = useToast();
   const captionId = useId();
   const [kinds, setKinds] = useState(stored.kinds);
-  const [email, setEmail] = useState(stored.email ?? '');
   const [language, setLanguage] = useState<string>(stored.language ?? '');
   const [errors, setErrors] = useState<FieldErrors>({});
   useEffect(() => {
     setKinds(stored.kinds);
-    setEmail(stored.email ?? '');
     setLanguage(stored.language ?? '');
   }, [stored]);
 
@@ -54,14 +52,14 @@ function PreferencesForm({ stored }: { stored: Preferences }) {
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    const input = { kinds, email: email.trim() === '' ? null : email.trim(), language: language === '' ? null : language };
-    const checked = validate(notificationPreferencesSchema, input, t);
+    const input = { kinds, language: language === '' ? null : language };
+    const checked = validate(updateNotificationPreferencesInput, input, t);
     setErrors(checked.ok ? {} : checked.errors);
     if (checked.ok) save.mutate(checked.data);
   }
 
   const toggle = (kind: NotificationKind, channel: 'inApp' | 'mail', value: boolean) => setKinds((was) => ({ ...was, [kind]: { ...was[kind], [channel]: value } }));
-  const shown = formErrors(['email', 'language'], errors, save.error ? describeError(save.error, t) : null);
+  const shown = formErrors(['language'], errors, save.error ? describeError(save.error, t) : null);
 
   return (
     <form onSubmit={submit} noValidate className="form" data-testid="notification-preferences">
@@ -104,16 +102,10 @@ function PreferencesForm({ stored }: { stored: Preferences }) {
         </table>
       </div>
       <div className="form-narrow">
-        <Field
-          label={t('notifications.prefEmail')}
-          name="email"
-          type="email"
-          autoComplete="email"
-          value={email}
-          onValueChange={setEmail}
-          hint={t('notifications.prefEmailHint')}
-          error={shown.field('email')}
-        />
+        {/* The address is the account's confirmed one, set in its own section of this page. */}
+        <p className="muted" data-testid="notification-mail-to">
+          {stored.email ? t('notifications.prefMailTo', { email: stored.email }) : t('notifications.prefNoMail')}
+        </p>
         <Control label={t('notifications.prefLanguage')} error={shown.field('language')}>
           {(control) => (
             <select {...control} name="language" value={language} onChange={(event) => setLanguage(event.target.value)}>

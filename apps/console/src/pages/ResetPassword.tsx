@@ -10,16 +10,18 @@ import { describeError, type FieldErrors, formErrors, reasonOf, validate } from 
 import { passwordPolicyProblem } from '../lib/password';
 import { resetTokenFromHash } from '../lib/reset-link';
 import { useTRPC } from '../lib/trpc';
+import { TokenEntry } from './TokenEntry';
 
 /**
- * Where a reset link an administrator handed over leads: the user sets a new password. Open to
- * anyone with the link, signed in or not; the token is the proof.
+ * Where a reset link leads (one an administrator handed over, or one mailed on "forgot
+ * password"): the user sets a new password. Open to anyone with the link, signed in or not; the
+ * token is the proof.
  */
 export function ResetPassword() {
   const { t } = useI18n();
   const trpc = useTRPC();
   // Read once: the address bar loses the token right after (see below), a reload with it.
-  const [token] = useState(() => resetTokenFromHash(window.location.hash));
+  const [token, setToken] = useState(() => resetTokenFromHash(window.location.hash));
   const [newPassword, setNewPassword] = useState('');
   const [confirm, setConfirm] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
@@ -48,10 +50,12 @@ export function ResetPassword() {
     if (checked.ok && Object.keys(found).length === 0) reset.mutate(checked.data);
   }
 
-  if (!token || reasonOf(reset.error) === 'RESET_TOKEN_INVALID') {
+  if (!token) return <TokenEntry title={t('resetPassword.title')} onToken={setToken} />;
+
+  if (reasonOf(reset.error) === 'RESET_TOKEN_INVALID') {
     return (
       <AuthFrame title={t('resetPassword.invalidTitle')}>
-        <p>{token ? t('error.RESET_TOKEN_INVALID') : t('resetPassword.missingToken')}</p>
+        <p>{t('error.RESET_TOKEN_INVALID')}</p>
         <p className="auth-alt">
           <Link href="/sign-in">{t('register.backToSignIn')}</Link>
         </p>

@@ -141,6 +141,9 @@ export function SignIn() {
             {t('signIn.rememberHint')}
           </p>
         </div>
+        <p className="auth-forgot">
+          <Link href="/forgot-password">{t('forgot.link')}</Link>
+        </p>
         <Alert message={failure?.message} />
         <button type="submit" className="btn btn-primary btn-block" disabled={login.isPending} aria-busy={login.isPending || undefined}>
           {login.isPending ? t('signIn.submitting') : t('signIn.submit')}

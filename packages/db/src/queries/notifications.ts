@@ -127,7 +127,7 @@ export async function findNotificationOwner(db: Kysely<Database>, id: number) {
 
 export async function findPreferences(db: Kysely<Database>, userIds: number[]) {
   if (userIds.length === 0) return [];
-  return db.selectFrom('notification_preferences').select(['user_id', 'kinds', 'email', 'language', 'last_digest_at']).where('user_id', 'in', userIds).execute();
+  return db.selectFrom('notification_preferences').select(['user_id', 'kinds', 'language', 'last_digest_at']).where('user_id', 'in', userIds).execute();
 }
 
 export type PreferencesRow = Awaited<ReturnType<typeof findPreferences>>[number];
@@ -141,9 +141,9 @@ export async function lockPreferences(db: Kysely<Database>, userId: number): Pro
 export async function upsertPreferences(
   db: Kysely<Database>,
   userId: number,
-  change: { kinds: Record<string, { inApp: boolean; mail: boolean }>; email: string | null; language: 'en' | 'es' | null },
+  change: { kinds: Record<string, { inApp: boolean; mail: boolean }>; language: 'en' | 'es' | null },
 ): Promise<void> {
-  const values = { kinds: JSON.stringify(change.kinds), email: change.email, language: change.language, updated_at: sql<Date>`now()` };
+  const values = { kinds: JSON.stringify(change.kinds), language: change.language, updated_at: sql<Date>`now()` };
   await db
     .insertInto('notification_preferences')
     .values({ user_id: userId, ...values })
@@ -195,23 +195,30 @@ export function dueDedupeKey(kind: 'due_soon' | 'overdue', taskId: number, dueAt
 /** People with notification mail waiting whose last digest is at least `since` old (or who never had one). */
 export async function findDigestRecipients(db: Kysely<Database>, notBefore: Date, limit: number) {
   return db
-    .selectFrom('notification_preferences as p')
-    .innerJoin('users as u', 'u.id', 'p.user_id')
-    .select(['p.user_id', 'u.username', 'p.email', 'p.language'])
-    .where('p.email', 'is not', null)
+    .selectFrom('users as u')
+    .leftJoin('notification_preferences as p', 'p.user_id', 'u.id')
+    .select(['u.id as user_id', 'u.username', 'u.email', 'p.language'])
+    .where('u.email', 'is not', null)
     .where((eb) => eb.or([eb('p.last_digest_at', 'is', null), eb('p.last_digest_at', '<=', notBefore)]))
     .where(({ exists, selectFrom }) =>
       exists(
         selectFrom('notifications as n')
           .select(sql`1`.as('one'))
-          .whereRef('n.user_id', '=', 'p.user_id')
+          .whereRef('n.user_id', '=', 'u.id')
           .where('n.mail_wanted', '=', true)
           .where('n.mailed_at', 'is', null),
       ),
     )
-    .orderBy('p.user_id')
+    .orderBy('u.id')
     .limit(limit)
     .execute();
+}
+
+/** Which of these people have a confirmed email address: the only kind notification mail goes to. */
+export async function findMailable(db: Kysely<Database>, userIds: number[]): Promise<Set<number>> {
+  if (userIds.length === 0) return new Set();
+  const rows = await db.selectFrom('users').select('id').where('id', 'in', userIds).where('email', 'is not', null).execute();
+  return new Set(rows.map((row) => row.id));
 }
 
 /** The person's notifications waiting for mail, oldest first, with what the digest shows, while they can see the task. */
@@ -238,7 +245,12 @@ export async function markMailed(db: Kysely<Database>, userId: number, upToId: n
 }
 
 export async function setLastDigest(db: Kysely<Database>, userId: number, at: Date): Promise<void> {
-  await db.updateTable('notification_preferences').set({ last_digest_at: at }).where('user_id', '=', userId).execute();
+  // Someone who never chose anything has no row yet and gets mail by the defaults.
+  await db
+    .insertInto('notification_preferences')
+    .values({ user_id: userId, last_digest_at: at })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ last_digest_at: at }))
+    .execute();
 }
 
 /**

@@ -5,8 +5,11 @@ import type { Database, NewUserRow, UserRole } from '../schema';
 /** The columns of a user that may leave the database layer; the password hash is not one of them. */
 export const userColumns = ['id', 'username', 'role', 'is_active', 'created_at', 'updated_at'] as const;
 
+/** With the account's email addresses, which an administrator may see. */
+export const adminUserColumns = [...userColumns, 'email', 'email_verified_at', 'pending_email'] as const;
+
 export async function findUserById(db: Kysely<Database>, id: number) {
-  return db.selectFrom('users').select(userColumns).where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('users').select(adminUserColumns).where('id', '=', id).executeTakeFirst();
 }
 
 /** Case-insensitive, with the password hash: for verifying a sign-in. */
@@ -83,7 +86,7 @@ export interface UserListFilter {
 
 /** Users in id order, one page; `strpos` rather than LIKE so `_` and `.` in a search mean themselves. */
 export async function listUsers(db: Kysely<Database>, filter: UserListFilter) {
-  let query = db.selectFrom('users').select(userColumns).orderBy('id').limit(filter.limit);
+  let query = db.selectFrom('users').select(adminUserColumns).orderBy('id').limit(filter.limit);
   if (filter.search) query = query.where(sql<number>`strpos(lower(username), ${filter.search.toLowerCase()})`, '>', 0);
   if (filter.role) query = query.where('role', '=', filter.role);
   if (filter.isActive !== undefined) query = query.where('is_active', '=', filter.isActive);
