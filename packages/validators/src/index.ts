@@ -8,3 +8,4 @@ export * from './tasks';
 export * from './users';
 export * from './api-tokens';
 export * from './mfa';
+export * from './webhooks';

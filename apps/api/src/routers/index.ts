@@ -14,6 +14,7 @@ import { adminProjectsRouter, projectsRouter } from './projects';
 import { settingsRouter } from './settings';
 import { tasksRouter } from './tasks';
 import { usersRouter } from './users';
+import { globalWebhooksRouter, webhooksRouter } from './webhooks';
 
 export const appRouter = router({
   auth: authRouter,
@@ -26,6 +27,7 @@ export const appRouter = router({
   live: liveRouter,
   notifications: notificationsRouter,
   tokens: apiTokensRouter,
+  webhooks: webhooksRouter,
   admin: router({
     keys: keysRouter,
     projects: adminProjectsRouter,
@@ -33,6 +35,7 @@ export const appRouter = router({
     users: usersRouter,
     audit: auditRouter,
     serviceAccounts: serviceAccountsRouter,
+    webhooks: globalWebhooksRouter,
   }),
   settings: settingsRouter,
 });

@@ -25,6 +25,7 @@ import { SharedCounters } from './shared-counters';
 import { SignInThrottle } from './sign-in-throttle';
 import { TasksService } from './tasks';
 import { UserAdminService } from './users';
+import { WebhooksService } from './webhooks';
 
 export interface Services {
   config: AppConfig;
@@ -54,6 +55,8 @@ export interface Services {
   users: UserAdminService;
   passwordResets: PasswordResetService;
   quotas: Quotas;
+  /** Webhook endpoints and their delivery from the change and audit logs. */
+  webhooks: WebhooksService;
   /** Live changes: the streams open on this instance, fed from the change log. */
   live: LiveHub;
   /** Shared counters of every instance; absent when REDIS_URL is not set. */
@@ -161,6 +164,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
       const removed = await sessions.deleteExpiredSessions(db, new Date(Date.now() - 24 * 60 * 60 * 1000));
       if (removed > 0) log.info({ removed }, 'expired sessions removed');
       await live.prune();
+      await webhooks.prune();
       await factors.deleteExpiredChallenges(db, new Date(Date.now() - 60 * 60 * 1000));
     } catch (error) {
       log.warn({ err: error }, 'housekeeping failed');
@@ -179,6 +183,14 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   const live = new LiveHub(database, log, config.live);
   const notifications = new NotificationsService(db);
   const mail = new MailService(db, config.mail, log);
+  const webhooks = new WebhooksService({
+    database,
+    config: config.webhooks,
+    secretKey: deriveKey(config.secretKey, 'webhook-secrets'),
+    mail,
+    log,
+    publicUrl: config.publicUrl,
+  });
   const notificationScheduler = new NotificationScheduler(
     db,
     notifications,
@@ -213,6 +225,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     passwordResets,
     quotas,
     live,
+    webhooks,
     redis,
     sharedCounters,
     metrics,
@@ -224,10 +237,12 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
       void housekeeping();
       notificationScheduler.start();
       mail.start();
+      webhooks.start();
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       await live.stop();
+      await webhooks.stop();
       await notificationScheduler.stop();
       await mail.stop();
       if (redis) await redis.quit().catch(() => redis.disconnect());
