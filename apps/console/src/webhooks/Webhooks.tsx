@@ -2,8 +2,10 @@ import { createGlobalWebhookInput, WEBHOOK_ADMIN_FAMILIES, WEBHOOK_PROJECT_EVENT
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { Dialog } from '../components/Dialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
 import { Field } from '../components/Field';
+import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { describeError, type FieldErrors, formErrors, validate } from '../lib/errors';
@@ -193,7 +195,7 @@ function CreateWebhookForm({ place, onCreated }: { place: WebhookPlace; onCreate
       <Field label={t('webhooks.description')} name="description" value={description} onValueChange={setDescription} error={shown.field('description')} />
       <fieldset className="field">
         <legend>{t('webhooks.events')}</legend>
-        <div className="checkbox-grid">
+        <div>
           {choices.map((type) => (
             <label key={type} className="checkbox">
               <input
@@ -274,5 +276,25 @@ function DeliveryLog({ place, endpointId }: { place: WebhookPlace; endpointId: n
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** Project page → Webhooks (owners). */
+export function WebhooksDialog({ project, onClose }: { project: { id: number; name: string }; onClose(): void }) {
+  const { t } = useI18n();
+  return (
+    <Dialog open title={t('webhooks.title', { name: project.name })} onClose={onClose} wide>
+      <WebhooksPanel place={{ projectId: project.id }} />
+    </Dialog>
+  );
+}
+
+/** Admin → Webhooks: the global ones. */
+export function GlobalWebhooks() {
+  const { t } = useI18n();
+  return (
+    <Page title={t('webhooks.globalTitle')}>
+      <WebhooksPanel place="global" />
+    </Page>
   );
 }
