@@ -4,10 +4,11 @@ import { notificationCommands } from './notifications';
 import { projectCommands } from './projects';
 import { taskCommands } from './tasks';
 import { tokenCommands } from './tokens';
+import { webhookCommands } from './webhooks';
 
 export type { Command, CommandContext } from './command';
 
-export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands, ...tokenCommands];
+export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands, ...tokenCommands, ...webhookCommands];
 
 /** Options every command takes. */
 export const globalOptions: Record<string, OptionSpec> = {
