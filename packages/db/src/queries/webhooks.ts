@@ -329,13 +329,3 @@ export async function findEndpointKeepers(db: Kysely<Database>, projectId: Endpo
         );
   return query.orderBy('u.id').execute();
 }
-
-/** The lowest change cursor of an active endpoint: the change log keeps what comes after it. */
-export async function lowestActiveChangeCursor(db: Kysely<Database>): Promise<number | null> {
-  const row = await db
-    .selectFrom('webhook_endpoints')
-    .select((eb) => eb.fn.min('change_cursor').as('lowest'))
-    .where('active', '=', true)
-    .executeTakeFirst();
-  return row?.lowest === null || row?.lowest === undefined ? null : Number(row.lowest);
-}
