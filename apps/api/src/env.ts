@@ -151,6 +151,10 @@ const environmentSchema = z.object({
   MAIL_RETRY_BASE_MS: positiveInt.default(30_000),
   MAIL_POLL_MS: z.union([z.literal('off'), positiveInt]).default(5_000),
   NOTIFICATIONS_INTERVAL_MS: z.union([z.literal('off'), positiveInt]).default(60_000),
+  WEBHOOK_ALLOW_PRIVATE: booleanString.default(false),
+  WEBHOOK_POLL_MS: z.union([z.literal('off'), positiveInt]).default(5_000),
+  WEBHOOK_RETRY_BASE_MS: positiveInt.default(30_000),
+  WEBHOOK_RETRY_HOURS: positiveInt.max(168).default(24),
   PUBLIC_URL: z
     .string()
     .url()
@@ -261,6 +265,23 @@ export interface AppConfig {
     retryBaseMs: number;
     /** How often each instance looks for mail to deliver; undefined (`off`): only when told to (tests). */
     pollMs: number | undefined;
+  };
+  webhooks: {
+    /** Deliver to loopback, private and link-local addresses too (`WEBHOOK_ALLOW_PRIVATE`): development and tests only. */
+    allowPrivate: boolean;
+    /** How often each instance looks for webhooks to deliver, besides being woken by new events; undefined (`off`): only when told to (tests). */
+    pollMs: number | undefined;
+    /** The wait after the first failed attempt, doubled after each further one up to `retryMaxMs`. */
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** An endpoint failing for this long is disabled and its keepers told. */
+    giveUpMs: number;
+    /** The most one delivery may take, from resolving the name to the answer. */
+    timeoutMs: number;
+    /** How long a worker holds an endpoint it is delivering to before another may take over. */
+    leaseMs: number;
+    /** How long the delivery log keeps an attempt. */
+    logRetentionMs: number;
   };
   /** How often the notifications scheduler runs (due soon, overdue, digests); undefined (`off`): never by itself (tests). */
   notificationsIntervalMs: number | undefined;
@@ -439,6 +460,16 @@ export function loadConfig(environment: Record<string, string | undefined>): App
       pollMs: env.MAIL_POLL_MS === 'off' ? undefined : env.MAIL_POLL_MS,
     },
     notificationsIntervalMs: env.NOTIFICATIONS_INTERVAL_MS === 'off' ? undefined : env.NOTIFICATIONS_INTERVAL_MS,
+    webhooks: {
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+      pollMs: env.WEBHOOK_POLL_MS === 'off' ? undefined : env.WEBHOOK_POLL_MS,
+      retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: 60 * 60_000,
+      giveUpMs: env.WEBHOOK_RETRY_HOURS * 60 * 60_000,
+      timeoutMs: 10_000,
+      leaseMs: 60_000,
+      logRetentionMs: 30 * 24 * 60 * 60_000,
+    },
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
     webauthn: { rpId: env.RP_ID, rpName: env.RP_NAME, origins: env.RP_ORIGIN && env.RP_ORIGIN.length > 0 ? env.RP_ORIGIN : undefined },
   };

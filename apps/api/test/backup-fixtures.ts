@@ -67,6 +67,9 @@ export async function fill(place: Place): Promise<Filled> {
     await aliceCalls.notifications.updatePreferences({ ...alicePreferences, language: 'es' });
     await t.caller(bob.accessToken).comments.create({ taskId: shared.id, body: 'On it, @alice_backup.\nSecond line' });
     await aliceCalls.tokens.create({ name: 'nightly export', scopes: ['tasks:read'], expiresInDays: 30 });
+    // A webhook, and its delivery log: a test message to a name that never resolves, logged as failed.
+    const hook = await aliceCalls.webhooks.create({ projectId: project.id, url: 'https://hooks.example.invalid/backup', description: 'CI "hook"', eventTypes: ['task.*'] });
+    await aliceCalls.webhooks.test({ projectId: project.id, id: hook.id });
     await t.app.services.notificationScheduler.tick();
 
     const adminCalls = t.caller(admin.accessToken);
@@ -143,6 +146,8 @@ export const APP_TABLES = [
   'tasks',
   'user_totp',
   'users',
+  'webhook_deliveries',
+  'webhook_endpoints',
 ];
 
 /**

@@ -54,6 +54,7 @@ export function testConfig(environment: Record<string, string> = {}): AppConfig 
     // Background timers that write would race the tests' own steps: tests run them by hand.
     NOTIFICATIONS_INTERVAL_MS: 'off',
     MAIL_POLL_MS: 'off',
+    WEBHOOK_POLL_MS: 'off',
     ...environment,
   });
 }

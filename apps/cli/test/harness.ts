@@ -23,8 +23,8 @@ export interface TestApi extends TestApp {
  * The whole API on a fresh database of this file's own (PGlite or PostgreSQL, per the Vitest
  * project), listening on a random loopback port, with a cheap bcrypt cost.
  */
-export async function startApi(): Promise<TestApi> {
-  const api = await createTestApp();
+export async function startApi(environment: Record<string, string> = {}): Promise<TestApi> {
+  const api = await createTestApp(environment);
   await api.app.listen({ host: '127.0.0.1', port: 0 });
   const address = api.app.server.address();
   if (!address || typeof address === 'string') throw new Error('the API is not listening on a port');

@@ -33,5 +33,6 @@ export * as taskEvents from './queries/task-events';
 export * as tasks from './queries/tasks';
 export * as usage from './queries/usage';
 export * as users from './queries/users';
+export * as webhooks from './queries/webhooks';
 export { sql } from 'kysely';
 export type { Kysely, Transaction } from 'kysely';

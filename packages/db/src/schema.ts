@@ -180,6 +180,8 @@ export interface AuditEventsTable {
   ip: string | null;
   user_agent: string | null;
   details: ColumnType<Record<string, unknown>, string | undefined, never>;
+  /** The writing transaction (xid8, as text): webhooks read the log in commit-safe order by it. */
+  tx: ColumnType<string, never, never>;
 }
 
 export const taskStatuses = ['todo', 'in_progress', 'done'] as const;
@@ -307,6 +309,49 @@ export interface ChangeEventsTable {
   created_at: CreatedAt;
 }
 
+export interface WebhookEndpointsTable {
+  id: Generated<number>;
+  /** Null: a global endpoint, managed by administrators. */
+  project_id: number | null;
+  url: string;
+  description: ColumnType<string, string | undefined, string>;
+  event_types: ColumnType<string[], string[], string[]>;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  disabled_reason: string | null;
+  /** The signing secret (`whsec_…`), sealed with a key derived from SECRET_KEY. */
+  secret_sealed: string;
+  /** The secret before the last rotation, still signing beside the new one until it expires. */
+  previous_secret_sealed: string | null;
+  previous_secret_expires_at: NullableTimestamp;
+  change_cursor: number;
+  audit_cursor_tx: ColumnType<number, number | undefined, number>;
+  audit_cursor_id: ColumnType<number, number | undefined, number>;
+  attempts: ColumnType<number, number | undefined, number>;
+  failing_since: NullableTimestamp;
+  next_attempt_at: Timestamp;
+  locked_until: NullableTimestamp;
+  lease_token: string | null;
+  created_by: number | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  endpoint_id: number;
+  message_id: string;
+  event_type: string;
+  body: string;
+  attempt: number;
+  manual: ColumnType<boolean, boolean | undefined, never>;
+  succeeded: boolean;
+  http_status: number | null;
+  duration_ms: number;
+  response_excerpt: string | null;
+  error: string | null;
+  created_at: CreatedAt;
+}
+
 export const notificationKinds = ['assigned', 'mentioned', 'commented', 'due_soon', 'overdue'] as const;
 export type NotificationKind = (typeof notificationKinds)[number];
 
@@ -380,6 +425,8 @@ export interface Database {
   user_usage: UserUsageTable;
   migration_notes: MigrationNotesTable;
   change_events: ChangeEventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   notifications: NotificationsTable;
   notification_preferences: NotificationPreferencesTable;
   mail_outbox: MailOutboxTable;

@@ -55,6 +55,12 @@ export const AUDIT_ACTIONS = [
   'service_account.created',
   'service_account.disabled',
   'service_account.enabled',
+  'webhook.created',
+  'webhook.updated',
+  'webhook.deleted',
+  'webhook.secret_rotated',
+  'webhook.disabled',
+  'webhook.redelivered',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -9,3 +9,4 @@ export * from './users';
 export * from './api-tokens';
 export * from './mfa';
 export * from './account';
+export * from './webhooks';

@@ -15,6 +15,7 @@ import { adminProjectsRouter, projectsRouter } from './projects';
 import { settingsRouter } from './settings';
 import { tasksRouter } from './tasks';
 import { usersRouter } from './users';
+import { globalWebhooksRouter, webhooksRouter } from './webhooks';
 
 export const appRouter = router({
   auth: authRouter,
@@ -28,6 +29,7 @@ export const appRouter = router({
   live: liveRouter,
   notifications: notificationsRouter,
   tokens: apiTokensRouter,
+  webhooks: webhooksRouter,
   admin: router({
     keys: keysRouter,
     projects: adminProjectsRouter,
@@ -35,6 +37,7 @@ export const appRouter = router({
     users: usersRouter,
     audit: auditRouter,
     serviceAccounts: serviceAccountsRouter,
+    webhooks: globalWebhooksRouter,
   }),
   settings: settingsRouter,
 });

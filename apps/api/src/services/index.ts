@@ -27,6 +27,7 @@ import { SharedCounters } from './shared-counters';
 import { SignInThrottle } from './sign-in-throttle';
 import { TasksService } from './tasks';
 import { UserAdminService } from './users';
+import { WebhooksService } from './webhooks';
 
 export interface Services {
   config: AppConfig;
@@ -58,6 +59,8 @@ export interface Services {
   /** The account's email address and the links that prove it. */
   accountEmail: AccountEmailService;
   quotas: Quotas;
+  /** Webhook endpoints and their delivery from the change and audit logs. */
+  webhooks: WebhooksService;
   /** Live changes: the streams open on this instance, fed from the change log. */
   live: LiveHub;
   /** Shared counters of every instance; absent when REDIS_URL is not set. */
@@ -164,6 +167,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
       const removed = await sessions.deleteExpiredSessions(db, new Date(Date.now() - 24 * 60 * 60 * 1000));
       if (removed > 0) log.info({ removed }, 'expired sessions removed');
       await live.prune();
+      await webhooks.prune();
       await factors.deleteExpiredChallenges(db, new Date(Date.now() - 60 * 60 * 1000));
     } catch (error) {
       log.warn({ err: error }, 'housekeeping failed');
@@ -186,6 +190,14 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   const mail = new MailService(db, config.mail, log);
   const passwordResets = new PasswordResetService({ db, hasher, auth, throttle, mail, publicUrl: config.publicUrl, log });
   const accountEmail = new AccountEmailService({ db, mail, publicUrl: config.publicUrl });
+  const webhooks = new WebhooksService({
+    database,
+    config: config.webhooks,
+    secretKey: deriveKey(config.secretKey, 'webhook-secrets'),
+    mail,
+    log,
+    publicUrl: config.publicUrl,
+  });
   const notificationScheduler = new NotificationScheduler(
     db,
     notifications,
@@ -221,6 +233,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     accountEmail,
     quotas,
     live,
+    webhooks,
     redis,
     sharedCounters,
     metrics,
@@ -232,11 +245,13 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
       void housekeeping();
       notificationScheduler.start();
       mail.start();
+      webhooks.start();
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       await live.stop();
       await passwordResets.idle();
+      await webhooks.stop();
       await notificationScheduler.stop();
       await mail.stop();
       if (redis) await redis.quit().catch(() => redis.disconnect());

@@ -29,6 +29,8 @@ export interface MailTemplates {
   /** To the proved address when another one is given (`newAddress`) or the address is removed (null). */
   'email-changed': { username: string; newAddress: string | null };
   'password-reset': { username: string; link: string | null; token: string; minutes: number };
+  /** A webhook endpoint kept failing and was turned off; `project` is null for a global one. */
+  'webhook-disabled': { username: string; url: string; project: string | null; failingSince: Date; lastError: string | null; link: string | null };
 }
 
 export type MailTemplateKind = keyof MailTemplates;
@@ -155,6 +157,25 @@ function noticeMail(language: MailLanguage, subject: string, username: string, p
   return { subject, text, html };
 }
 
+const WEBHOOK_WORDS = {
+  en: {
+    subject: 'Secure Task Manager: a webhook was disabled',
+    greeting: (name: string) => `Hello ${name},`,
+    body: (url: string, project: string | null, since: string) =>
+      `The webhook to ${url}${project ? ` of the project “${project}”` : ''} has failed every delivery since ${since}, so it has been disabled. Nothing more is sent to it until it is enabled again.`,
+    lastError: 'Last error',
+    manage: 'See its delivery log and enable it again',
+  },
+  es: {
+    subject: 'Secure Task Manager: se ha desactivado un webhook',
+    greeting: (name: string) => `Hola ${name}:`,
+    body: (url: string, project: string | null, since: string) =>
+      `El webhook a ${url}${project ? ` del proyecto «${project}»` : ''} ha fallado en todas las entregas desde el ${since}, así que se ha desactivado. No se le enviará nada más hasta que se vuelva a activar.`,
+    lastError: 'Último error',
+    manage: 'Consulta su registro de entregas y vuelve a activarlo',
+  },
+} as const;
+
 const RENDERERS: { [K in MailTemplateKind]: (language: MailLanguage, params: MailTemplates[K]) => RenderedMail } = {
   'notification-digest'(language, params) {
     const words = DIGEST_WORDS[language];
@@ -215,6 +236,28 @@ const RENDERERS: { [K in MailTemplateKind]: (language: MailLanguage, params: Mai
       codeIntro: words.resetCode('/reset-password'),
       outro: words.resetExpiry(params.minutes),
     });
+  },
+  'webhook-disabled'(language, params) {
+    const words = WEBHOOK_WORDS[language];
+    const body = words.body(params.url, params.project, formatDue(params.failingSince, language));
+    const text = [
+      words.greeting(params.username),
+      '',
+      body,
+      ...(params.lastError ? ['', `${words.lastError}: ${params.lastError}`] : []),
+      '',
+      params.link ? `${words.manage}: ${params.link}` : `${words.manage}.`,
+      '',
+    ].join('\n');
+    const html = [
+      `<!doctype html><html lang="${language}"><body>`,
+      `<p>${escapeHtml(words.greeting(params.username))}</p>`,
+      `<p>${escapeHtml(body)}</p>`,
+      ...(params.lastError ? [`<p>${escapeHtml(`${words.lastError}: ${params.lastError}`)}</p>`] : []),
+      `<p>${params.link ? `<a href="${escapeHtml(params.link)}">${escapeHtml(words.manage)}</a>` : escapeHtml(`${words.manage}.`)}</p>`,
+      '</body></html>',
+    ].join('\n');
+    return { subject: words.subject, text, html };
   },
 };
 

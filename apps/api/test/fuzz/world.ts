@@ -38,7 +38,10 @@ export type PoolName =
   | 'username'
   | 'refreshToken'
   | 'resetToken'
-  | 'cursor';
+  | 'cursor'
+  | 'webhookId'
+  | 'globalWebhookId'
+  | 'deliveryId';
 
 /**
  * "The n-th known thing of this kind" (or `count` distinct ones from there), resolved when the
@@ -110,6 +113,9 @@ const NUMERIC_POOLS = new Set<PoolName>([
   'victimCommentId',
   'commentId',
   'userId',
+  'webhookId',
+  'globalWebhookId',
+  'deliveryId',
 ]);
 type OwnedKind = 'tasks' | 'sessions' | 'projects' | 'labels' | 'comments';
 const OWN_POOLS: Partial<Record<PoolName, OwnedKind>> = {
@@ -269,6 +275,16 @@ export class FuzzWorld {
     }
     const comment = await calls.comments.create({ taskId: (this.#owned.tasks.get(actor.id)?.at(-1) as number) ?? NOT_AN_ID, body: `${username} says hello` });
     this.#learnOwned('comments', actor.id, 'commentId', comment.id);
+    // A webhook of its project (and for an administrator a global one), each with a logged test
+    // message: calls on them reach the rules. Their URL never resolves, so nothing is reached.
+    const hook = await calls.webhooks.create({ projectId: project.id, url: 'https://hooks.example.invalid/world', eventTypes: ['task.*'] });
+    this.learnFrom([hook, await calls.webhooks.test({ projectId: project.id, id: hook.id })], 'other');
+    if (role === 'admin') {
+      // Global webhooks are few (a quota), and fuzzed calls make them too: one made once is enough.
+      const [existing] = (await calls.admin.webhooks.list()).items;
+      const global = existing ?? (await calls.admin.webhooks.create({ url: 'https://hooks.example.invalid/world', eventTypes: ['project.*', 'security.*'] }));
+      this.learnFrom([global, await calls.admin.webhooks.test({ id: global.id })], 'other');
+    }
     const [inbox] = (await calls.projects.list({})).items;
     if (inbox) this.#learnOwned('projects', actor.id, 'projectId', inbox.id);
     if (role === 'user') {
@@ -340,6 +356,10 @@ export class FuzzWorld {
           else if (typeof record.body === 'string' && typeof record.taskId === 'number') this.#learnOwned('comments', callerId, 'commentId', record.id);
           else if (typeof record.color === 'string' && typeof record.projectId === 'number') this.#learnOwned('labels', callerId, 'labelId', record.id);
         }
+        if (typeof record.id === 'number' && typeof record.url === 'string' && Array.isArray(record.eventTypes)) {
+          this.#learn(record.projectId === null ? 'globalWebhookId' : 'webhookId', record.id);
+        }
+        if (typeof record.id === 'number' && typeof record.messageId === 'string') this.#learn('deliveryId', record.id);
         if (typeof record.role === 'string' && typeof record.id === 'number' && typeof record.username === 'string') {
           this.#learn('userId', record.id);
           this.#learn('username', record.username);
@@ -378,7 +398,10 @@ export class FuzzWorld {
     const projects = aimed('ownProjectId', 'victimProjectId', 'projectId');
     const labels = aimed('ownLabelId', 'victimLabelId', 'labelId');
     const comments = aimed('ownCommentId', 'victimCommentId', 'commentId');
-    const idPools = procedurePath.startsWith('tasks.')
+    const webhooks = procedurePath.startsWith('webhooks.') || procedurePath.startsWith('admin.webhooks.');
+    const idPools = webhooks
+      ? ([procedurePath.startsWith('admin.') ? 'globalWebhookId' : 'webhookId'] as PoolName[])
+      : procedurePath.startsWith('tasks.')
       ? tasks
       : procedurePath.startsWith('projects.')
         ? projects
@@ -435,6 +458,13 @@ export class FuzzWorld {
           return this.refs(['resetToken']);
         case 'cursor':
           return this.refs(['cursor']);
+        case 'deliveryId':
+          return this.refs(['deliveryId']);
+        case 'url':
+          // A name that never resolves: made and tried like any, and nothing is ever reached.
+          return webhooks ? fc.constantFrom('https://hooks.example.invalid/fuzz', 'http://hooks.example.invalid:8080/fuzz?x=1') : undefined;
+        case 'eventTypes':
+          return webhooks ? fc.constantFrom(['task.*'], ['task.created', 'comment.*'], ['project.*', 'member.*']) : undefined;
         default:
           return undefined;
       }

@@ -5,10 +5,11 @@ import { notificationCommands } from './notifications';
 import { projectCommands } from './projects';
 import { taskCommands } from './tasks';
 import { tokenCommands } from './tokens';
+import { webhookCommands } from './webhooks';
 
 export type { Command, CommandContext } from './command';
 
-export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands, ...tokenCommands, ...accountCommands];
+export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands, ...tokenCommands, ...accountCommands, ...webhookCommands];
 
 /** Options every command takes. */
 export const globalOptions: Record<string, OptionSpec> = {

@@ -8,6 +8,7 @@ import { ServiceAccounts } from './ServiceAccounts';
 import { Settings } from './Settings';
 import { SigningKeys } from './SigningKeys';
 import { Users } from './Users';
+import { GlobalWebhooks } from '../webhooks/Webhooks';
 import '../styles/admin.css';
 
 /**
@@ -19,6 +20,7 @@ const SECTIONS: { path: string; label: MessageKey }[] = [
   { path: '/projects', label: 'admin.projects' },
   { path: '/tasks', label: 'admin.tasks' },
   { path: '/service-accounts', label: 'admin.serviceAccounts' },
+  { path: '/webhooks', label: 'admin.webhooks' },
   { path: '/audit', label: 'admin.audit' },
   { path: '/settings', label: 'admin.settings' },
   { path: '/keys', label: 'admin.keys' },
@@ -58,6 +60,9 @@ export default function AdminArea() {
         </Route>
         <Route path="/service-accounts">
           <ServiceAccounts />
+        </Route>
+        <Route path="/webhooks">
+          <GlobalWebhooks />
         </Route>
         <Route path="/audit">
           <AuditLog />

@@ -61,6 +61,8 @@ function useNotificationStream(): void {
           const message = 'data' in sent && 'id' in sent ? sent.data : (sent as LiveChange);
           if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
           if (message.type === 'event' || message.type === 'refetch') void refreshNotifications(queryClient, trpc);
+          // A webhook of theirs was disabled for failing: a webhooks list on screen shows it at once.
+          if (message.type === 'event' && message.event.kind === 'webhook.disabled') void queryClient.invalidateQueries({ queryKey: ['webhooks'] });
           else if (message.type === 'closed') closedBy = message.reason;
         },
         onError: again,

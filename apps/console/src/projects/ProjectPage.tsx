@@ -21,6 +21,7 @@ import { ProjectDialog, useProjectRefresh } from './ProjectDialog';
 import { ColorDot, ROLE_LABELS, useProjectName } from './parts';
 import { abilities, type Project, useProject } from './queries';
 import { useLiveProject } from './live';
+import { WebhooksDialog } from '../webhooks/Webhooks';
 
 // Kept out of the first load, with its drag-and-drop library: the list is the default view.
 const Board = lazy(() => import('../board/Board'));
@@ -44,7 +45,7 @@ function useView(): [View, (view: View) => void] {
   return [view, set];
 }
 
-type Opened = 'members' | 'labels' | 'settings' | 'archive' | 'delete' | null;
+type Opened = 'members' | 'labels' | 'settings' | 'webhooks' | 'archive' | 'delete' | null;
 
 /** What an owner does with the project itself, and what every member may look at. */
 function ProjectActions({ project, opened, open }: { project: Project; opened: Opened; open(which: Opened): void }) {
@@ -95,6 +96,9 @@ function ProjectActions({ project, opened, open }: { project: Project; opened: O
               {t('projects.settings')}
             </button>
           )}
+          <button type="button" className="btn" onClick={() => open('webhooks')}>
+            {t('projects.webhooks')}
+          </button>
           <button type="button" className="btn" onClick={() => (project.archived ? archive.mutate({ id: project.id, archived: false }) : open('archive'))}>
             {project.archived ? t('projects.unarchive') : t('projects.archive')}
           </button>
@@ -106,6 +110,7 @@ function ProjectActions({ project, opened, open }: { project: Project; opened: O
       {opened === 'members' ? <MembersDialog project={project} onClose={() => open(null)} /> : null}
       {opened === 'labels' ? <LabelsDialog project={project} canWrite={can.write} onClose={() => open(null)} /> : null}
       {opened === 'settings' ? <ProjectDialog project={project} onClose={() => open(null)} /> : null}
+      {opened === 'webhooks' ? <WebhooksDialog project={project} onClose={() => open(null)} /> : null}
       <ConfirmDialog
         open={opened === 'archive'}
         title={t('projects.archiveTitle', { name: project.name })}

@@ -20,6 +20,7 @@ import * as changeEvents from './2026_12_07_0010_change_events';
 import * as apiTokens from './2026_12_07_0020_api_tokens';
 import * as secondFactors from './2026_12_07_0030_second_factors';
 import * as notificationsAndMail from './2026_12_07_0040_notifications_and_mail';
+import * as webhooks from './2026_12_08_0010_webhooks';
 import * as accountEmail from './2026_12_08_0020_account_email';
 
 /**
@@ -38,5 +39,6 @@ export const migrations: Record<string, AppMigration> = {
   '2026_12_07_0020_api_tokens': apiTokens,
   '2026_12_07_0030_second_factors': secondFactors,
   '2026_12_07_0040_notifications_and_mail': notificationsAndMail,
+  '2026_12_08_0010_webhooks': webhooks,
   '2026_12_08_0020_account_email': accountEmail,
 };

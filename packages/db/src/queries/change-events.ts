@@ -103,13 +103,17 @@ export async function changeLogExtent(db: Kysely<Database>): Promise<{ newest: n
 
 /**
  * Removes events older than `before`, but never the newest one, so the log's extent stays known
- * (`changeLogExtent`). Returns how many went.
+ * (`changeLogExtent`), nor one an active webhook endpoint has yet to deliver (past its cursor):
+ * an endpoint that stays active is at most its retry window behind, and one disabled for failing
+ * no longer holds the log; if enabled again after its events went, it is told (see the webhooks
+ * service). Returns how many went.
  */
 export async function pruneChangeEvents(db: Kysely<Database>, before: Date): Promise<number> {
   const result = await db
     .deleteFrom('change_events')
     .where('created_at', '<', before)
     .where('id', '<', (eb) => eb.selectFrom('change_events').select((e) => e.fn.max('id').as('newest')))
+    .where('id', '<=', sql<number>`coalesce((select min(change_cursor) from webhook_endpoints where active), ${Number.MAX_SAFE_INTEGER}::bigint)`)
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
