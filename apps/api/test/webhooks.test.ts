@@ -2,7 +2,7 @@ import { sql } from '@stm/db';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { recordChange } from '../src/services/events';
 import { isPublicAddress } from '../src/services/webhook-http';
-import { createTestApp, json, rejection, rest, signUp, signUpAdmin, type TestApp } from './helpers';
+import { createTestApp, giveConfirmedEmail, json, rejection, rest, signUp, signUpAdmin, type TestApp } from './helpers';
 import { type Received, type Receiver, startReceiver, verify } from './webhook-receiver';
 
 describe('webhooks', () => {
@@ -152,8 +152,7 @@ describe('webhooks', () => {
   });
 
   it('retries with growing waits, keeps later events behind the failing one, then disables the endpoint and tells its owner', async () => {
-    const settings = await owner.calls.notifications.preferences();
-    await owner.calls.notifications.updatePreferences({ ...settings, email: 'owner@example.test' });
+    await giveConfirmedEmail(t, owner.id, 'owner@example.test');
     receiver.respond((_req, res) => res.writeHead(503).end('down for maintenance'));
     const created = await owner.calls.webhooks.create({ projectId, url: receiver.url(), eventTypes: ['task.created'] });
     await owner.calls.tasks.create({ projectId, title: 'Failing one' });

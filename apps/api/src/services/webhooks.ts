@@ -382,9 +382,10 @@ export class WebhooksService {
       const link = base ? (endpoint.project_id === null ? `${base}/admin/webhooks` : `${base}/projects/${endpoint.project_id}/settings`) : null;
       const keepers = await webhooks.findEndpointKeepers(trx, endpoint.project_id);
       for (const keeper of keepers) {
+        if (keeper.email === null) continue;
         await this.options.mail.enqueueTemplate(trx, {
           kind: 'webhook-disabled',
-          to: keeper.email as string,
+          to: keeper.email,
           userId: keeper.id,
           language: keeper.language ?? (await this.options.mail.languageOf(trx, keeper.id)),
           params: { username: keeper.username, url: endpoint.url, project: projectName, failingSince, lastError: delivery.error, link },

@@ -313,14 +313,13 @@ export async function pruneDeliveries(db: Kysely<Database>, before: Date): Promi
   return Number(result.numDeletedRows);
 }
 
-/** Who hears that an endpoint was disabled: a project's owners, or the administrators, who gave a mail address. */
+/** Who hears that an endpoint was disabled: a project's owners, or the administrators (by mail when they have a confirmed address). */
 export async function findEndpointKeepers(db: Kysely<Database>, projectId: EndpointOwner) {
   let query = db
     .selectFrom('users as u')
-    .innerJoin('notification_preferences as p', 'p.user_id', 'u.id')
-    .select(['u.id', 'u.username', 'p.email', 'p.language'])
-    .where('u.is_active', '=', true)
-    .where('p.email', 'is not', null);
+    .leftJoin('notification_preferences as p', 'p.user_id', 'u.id')
+    .select(['u.id', 'u.username', 'u.email', 'p.language'])
+    .where('u.is_active', '=', true);
   query =
     projectId === null
       ? query.where('u.role', '=', 'admin')
