@@ -13,10 +13,11 @@ import { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } from './e
 import { DomainError } from './errors';
 import { prepareSchema, SchemaMismatchError } from './schema-check';
 
-// A reader that stops early (`pnpm cli keys:list | head -1`) is not a failure.
+// A reader that stops early (`pnpm cli keys:list | head -1`) is not a failure: the rest of the
+// output goes nowhere, and the command still ends as every command does, closing what it opened
+// (exiting here could stop the hashing threads while they load bcrypt, which aborts the process).
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
+  if (error.code !== 'EPIPE') throw error;
 });
 
 const RAW_DATABASE_STATEMENT_TIMEOUT_MS = 60 * 60 * 1000;

@@ -84,6 +84,24 @@ describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  // Failing right after start once aborted natively (`terminate called after throwing an instance
+  // of 'Napi::Error'`, no exit code): the hashing threads were stopped while loading bcrypt. Each
+  // exit path that starts them, repeated.
+  it('exits with its code every time when it fails right after starting, never aborting', async () => {
+    const exits = [
+      { args: ['user:create', 'CLI_ADMIN'], stdin: `${PASSWORD}\n`, code: 1 },
+      { args: ['user:reset-password', 'nobody_at_all'], stdin: `${NEW_PASSWORD}\n`, code: 1 },
+      { args: ['keys:revoke', 'no-such-kid'], stdin: '', code: 1 },
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const exit of exits) {
+        const result = await cli(exit.args, exit.stdin);
+        expect(result.stderr).not.toMatch(/terminate called|Napi::Error/);
+        expect(result.code, result.stderr).toBe(exit.code);
+      }
+    }
+  });
+
   it('user:reset-factors removes the second factors of a user who lost them, and ends their sessions', async () => {
     await withApp(async (app) => {
       const login = json(await rest(app, 'POST', '/api/auth/login', { body: { username: 'cli_user', password: PASSWORD } }));

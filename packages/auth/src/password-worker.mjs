@@ -3,7 +3,13 @@
 // request's. bcrypt's synchronous calls keep the work on this thread: its asynchronous ones
 // would hand it to libuv's shared pool, at the normal priority.
 // Plain JavaScript, so that a worker needs no TypeScript loader in development, tests or the bundle.
+import { parentPort, threadId } from 'node:worker_threads';
 import bcrypt from 'bcrypt';
+
+// bcrypt's native addon is loaded now. A thread stopped while it loads aborts the whole process
+// (`terminate called after throwing an instance of 'Napi::Error'`), so the hasher waits for this
+// word from every thread before it stops them.
+parentPort?.postMessage({ passwordWorkerLoaded: threadId });
 
 /** @param {{ data: string, cost: number }} task @returns {string} */
 export function hash({ data, cost }) {

@@ -15,12 +15,17 @@ export interface PasswordHasherOptions {
    * and macOS). A sign-in storm then takes only the CPU that answering other requests leaves.
    */
   niceIncrement?: number;
+  /** The module the threads run: `password-worker.mjs` beside this one unless a test gives another. */
+  workerFile?: URL;
 }
 
 /** Where a sign-in storm's hashing ranks against request handling: well below it. */
 export const DEFAULT_HASHING_NICE_INCREMENT = 10;
 
 const WORKER_FILE = new URL('./password-worker.mjs', import.meta.url);
+
+/** How long `close()` waits for a thread still loading bcrypt before stopping it anyway. */
+const THREAD_LOAD_WAIT_MS = 60_000;
 
 // bcrypt reads at most 72 bytes, so a long password would be silently cut. Each password is
 // first reduced to a fixed 44-character digest: every byte counts, and any length hashes the
@@ -63,6 +68,9 @@ const NOBODYS_PASSWORD = 'no account has this password';
 export class PasswordHasher {
   readonly #limiter: WorkLimiter;
   readonly #threads: Piscina;
+  /** Threads (by id) that have loaded bcrypt's addon, and what waits for the others. */
+  readonly #loaded = new Set<number>();
+  readonly #onThreadChange = new Set<() => void>();
   #closed: Promise<void> | undefined;
   #cost: number;
   #dummyHash: Promise<string> | undefined;
@@ -74,18 +82,54 @@ export class PasswordHasher {
     // The limiter admits at most `concurrency` jobs, so each finds a thread waiting for it; the
     // threads live as long as the hasher, as starting one costs more than a fast hash.
     this.#threads = new Piscina({
-      filename: WORKER_FILE.href,
+      filename: (options.workerFile ?? WORKER_FILE).href,
       minThreads: options.concurrency,
       maxThreads: options.concurrency,
       idleTimeout: Number.POSITIVE_INFINITY,
       niceIncrement: options.niceIncrement ?? DEFAULT_HASHING_NICE_INCREMENT,
     });
+    const threadChanged = () => {
+      for (const listener of this.#onThreadChange) listener();
+    };
+    this.#threads.on('message', (message: unknown) => {
+      const loaded = (message as { passwordWorkerLoaded?: unknown } | null)?.passwordWorkerLoaded;
+      if (typeof loaded === 'number') {
+        this.#loaded.add(loaded);
+        threadChanged();
+      }
+    });
+    this.#threads.on('workerDestroy', threadChanged);
   }
 
-  /** Stops the hashing threads once the work in hand is done; later calls wait for the same. */
+  /**
+   * Stops the hashing threads once the work in hand is done and each has loaded bcrypt: a thread
+   * stopped while it loads the native addon aborts the whole process (`terminate called after
+   * throwing an instance of 'Napi::Error'`). Later calls wait for the same.
+   */
   close(): Promise<void> {
-    this.#closed ??= this.#threads.close();
+    this.#closed ??= this.#threadsLoaded().then(() => this.#threads.close());
     return this.#closed;
+  }
+
+  /**
+   * Resolves when every live thread has loaded bcrypt, or after THREAD_LOAD_WAIT_MS. Its timer holds
+   * the process open meanwhile: the threads do not, and a process that ends stops them too.
+   */
+  #threadsLoaded(): Promise<void> {
+    const allLoaded = () => this.#threads.threads.every((thread) => this.#loaded.has(thread.threadId));
+    if (allLoaded()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (allLoaded()) done();
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.#onThreadChange.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(done, THREAD_LOAD_WAIT_MS);
+      this.#onThreadChange.add(check);
+    });
   }
 
   get cost(): number {

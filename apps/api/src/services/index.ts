@@ -249,13 +249,17 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
-      await live.stop();
-      await passwordResets.idle();
-      await webhooks.stop();
-      await notificationScheduler.stop();
-      await mail.stop();
-      if (redis) await redis.quit().catch(() => redis.disconnect());
-      await hasher.close();
+      try {
+        await live.stop();
+        await passwordResets.idle();
+        await webhooks.stop();
+        await notificationScheduler.stop();
+        await mail.stop();
+        if (redis) await redis.quit().catch(() => redis.disconnect());
+      } finally {
+        // Whatever failed above, the hashing threads stop before the process ends.
+        await hasher.close();
+      }
     },
   };
 }

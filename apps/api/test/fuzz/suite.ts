@@ -8,7 +8,10 @@ import { FuzzWorld } from './world';
 /** Share of a file's cases spent on anonymous, forged and user calls; the rest are an administrator's. */
 const USER_SHARE = 0.6;
 const PHASE_TIMEOUT_MS = 600_000;
-/** Below this many cases a phase may simply not have drawn a working call for some procedures. */
+/**
+ * Below this many cases (the quick tier's FUZZ_RUNS) a phase may simply not have called some
+ * procedures, or drawn a working call for them; the full run's cases must have done both.
+ */
 const COVERAGE_MIN_CASES = 1_000;
 /**
  * Procedures no generated call can complete: they need an authenticator's answer (a TOTP code, a
@@ -72,7 +75,7 @@ export function describeFuzz(transport: 'trpc' | 'rest', file: string) {
         );
         expect(await world.victimRows()).toBe(before);
         expect(await world.victimRowVersions()).toBe(versionsBefore);
-        if (!settings.path) expect(report.uncalled).toEqual([]);
+        if (!settings.path && report.cases >= COVERAGE_MIN_CASES) expect(report.uncalled).toEqual([]);
         // Over half the procedures are a user's to call (the rest are administrators'): the
         // generated calls must get past validation into the rules, not only bounce off it.
         if (report.cases >= COVERAGE_MIN_CASES) {
@@ -94,7 +97,7 @@ export function describeFuzz(transport: 'trpc' | 'rest', file: string) {
           { name: adminPhase, file, transport, callers: ['admin'], runs: Math.floor(settings.runs * (1 - USER_SHARE)), guardVictim: false, rejections },
           settings,
         );
-        if (!settings.path) expect(report.uncalled).toEqual([]);
+        if (!settings.path && report.cases >= COVERAGE_MIN_CASES) expect(report.uncalled).toEqual([]);
         if (report.cases >= COVERAGE_MIN_CASES) {
           const { candidates, succeeded } = reachable(catalog, report.neverSucceeded);
           expect(succeeded).toBeGreaterThanOrEqual(candidates * 0.75);
