@@ -147,3 +147,19 @@ export function mentionedUsernames(body: string): string[] {
   }
   return [...names];
 }
+
+/** What can change in a project, as the change log, the live streams and webhooks name it. */
+export const PROJECT_CHANGE_KINDS = [
+  'task.created',
+  'task.updated',
+  'task.deleted',
+  'comment.created',
+  'comment.updated',
+  'comment.deleted',
+  'member.added',
+  'member.removed',
+  'member.updated',
+  'project.updated',
+  'project.deleted',
+] as const;
+export type ProjectChangeKind = (typeof PROJECT_CHANGE_KINDS)[number];

@@ -1,20 +1,9 @@
 import { z } from 'zod';
 import { idSchema, limitSchema, NUL_MESSAGE, noNul, strictBoolean } from './common';
+import { PROJECT_CHANGE_KINDS } from './projects';
 
-/** What happens in a project that a webhook can hear of, one by one. */
-export const WEBHOOK_PROJECT_EVENTS = [
-  'task.created',
-  'task.updated',
-  'task.deleted',
-  'comment.created',
-  'comment.updated',
-  'comment.deleted',
-  'member.added',
-  'member.removed',
-  'member.updated',
-  'project.updated',
-  'project.deleted',
-] as const;
+/** What happens in a project that a webhook can hear of, one by one: each change the change log records. */
+export const WEBHOOK_PROJECT_EVENTS = PROJECT_CHANGE_KINDS;
 
 /** Every event of one family: `task.*` is each `task.` event, today's and later ones. */
 export const WEBHOOK_PROJECT_FAMILIES = ['task.*', 'comment.*', 'member.*', 'project.*'] as const;

@@ -1,20 +1,8 @@
 import { changeEvents, type Database, type Kysely } from '@stm/db';
+import type { ProjectChangeKind } from '@stm/validators';
 
-/** What changed in a project, as subscribers and the change log name it. */
-export const projectChangeKinds = [
-  'task.created',
-  'task.updated',
-  'task.deleted',
-  'comment.created',
-  'comment.updated',
-  'comment.deleted',
-  'member.added',
-  'member.removed',
-  'member.updated',
-  'project.updated',
-  'project.deleted',
-] as const;
-export type ProjectChangeKind = (typeof projectChangeKinds)[number];
+export type { ProjectChangeKind };
+
 
 /**
  * Records that something in a project changed, in the transaction `trx` of the change itself, so
