@@ -154,6 +154,15 @@ function singleCall(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { p
   if (headers['trpc-accept'] !== undefined || headers.accept?.includes('application/jsonl')) return undefined;
   const type = headers['content-type'];
   if (method === 'GET' ? type !== undefined && !JSON_BODY.test(type) : type === undefined || !JSON_BODY.test(type)) return undefined;
+  const named = namedProcedure(router, request);
+  return named?.procedure._def.type === (method === 'GET' ? 'query' : 'mutation') ? named : undefined;
+}
+
+/**
+ * The procedure an unbatched call names by its plain path, with the call's query string; nothing
+ * for a batch, connection parameters, an encoded path or a path that names no procedure.
+ */
+function namedProcedure(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { path: string } }>): { procedure: AnyTRPCProcedure; search: URLSearchParams } | undefined {
   let search: URLSearchParams;
   try {
     search = searchParamsOf(request);
@@ -164,8 +173,7 @@ function singleCall(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { p
   const { path } = request.params;
   if (path.includes('%')) return undefined;
   const procedure = Object.hasOwn(router._def.procedures, path) ? (router._def.procedures[path] as AnyTRPCProcedure) : undefined;
-  if (!procedure || typeof procedure !== 'function') return undefined;
-  return procedure._def.type === (method === 'GET' ? 'query' : 'mutation') ? { procedure, search } : undefined;
+  return procedure && typeof procedure === 'function' ? { procedure, search } : undefined;
 }
 
 /**
@@ -174,18 +182,8 @@ function singleCall(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { p
  */
 function subscriptionCall(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { path: string } }>): SubscriptionCall | undefined {
   if (request.method !== 'GET') return undefined;
-  let search: URLSearchParams;
-  try {
-    search = searchParamsOf(request);
-  } catch {
-    return undefined;
-  }
-  if (search.has('batch') || search.has('connectionParams')) return undefined;
-  const { path } = request.params;
-  if (path.includes('%')) return undefined;
-  const procedure = Object.hasOwn(router._def.procedures, path) ? (router._def.procedures[path] as AnyTRPCProcedure) : undefined;
-  if (!procedure || typeof procedure !== 'function' || procedure._def.type !== 'subscription') return undefined;
-  return { procedure, search };
+  const named = namedProcedure(router, request);
+  return named?.procedure._def.type === 'subscription' ? named : undefined;
 }
 
 /**

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { type Database, type Kysely, mailOutbox, notifications } from '@stm/db';
 import type { AppConfig } from '../env';
 import type { Logger } from '../logger';
+import { CoalescedRuns } from './coalesced-runs';
 import { type MailLanguage, type MailTemplateKind, type MailTemplates, renderMail } from './mail-templates';
 import { createMailTransport, type MailTransport } from './mail-transport';
 
@@ -36,9 +37,10 @@ const BATCH = 20;
 export class MailService {
   readonly transport: MailTransport;
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = false;
+  readonly #runs = new CoalescedRuns(
+    () => this.deliverDue(),
+    (error) => this.log.warn({ err: error }, 'mail delivery run failed'),
+  );
   readonly #messageHost = hostname().replace(/[^A-Za-z0-9.-]/g, '') || 'localhost';
 
   constructor(
@@ -115,23 +117,7 @@ export class MailService {
 
   /** Delivers soon, without waiting: after a transaction that enqueued something committed. */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        try {
-          await this.deliverDue();
-        } catch (error) {
-          this.log.warn({ err: error }, 'mail delivery run failed');
-        }
-      } while (this.#again && !this.#stopped);
-    })().finally(() => {
-      this.#running = undefined;
-    });
+    this.#runs.request();
   }
 
   start(): void {
@@ -143,10 +129,9 @@ export class MailService {
 
   /** Stops polling and waits for a delivery in progress. */
   async stop(): Promise<void> {
-    this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#running;
+    await this.#runs.stop();
     this.transport.close();
   }
 }

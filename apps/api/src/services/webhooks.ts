@@ -10,6 +10,7 @@ import { authorize, type Caller } from './access';
 import { type ClientInfo, recordAudit, SYSTEM_ACTOR } from './audit';
 import { actorOf } from './auth';
 import { recordUserEvent } from './events';
+import { CoalescedRuns } from './coalesced-runs';
 import type { MailService } from './mail';
 import { factsOf, projectNotFound } from './projects';
 import { DestinationRefused, postWebhook, type PostResult, resolveDestination } from './webhook-http';
@@ -162,9 +163,10 @@ export class WebhooksService {
   readonly #clock: () => Date;
   #timer: NodeJS.Timeout | undefined;
   #listener: Promise<{ close(): Promise<void> } | undefined> | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = false;
+  readonly #runs = new CoalescedRuns(
+    () => this.deliverDue(),
+    (error) => this.options.log.warn({ err: error }, 'webhook delivery run failed'),
+  );
   readonly #abort = new AbortController();
 
   constructor(private readonly options: WebhooksOptions) {
@@ -311,7 +313,7 @@ export class WebhooksService {
   async deliverDue(clock: () => Date = this.#clock): Promise<number> {
     let delivered = 0;
     for (;;) {
-      if (this.#stopped) return delivered;
+      if (this.#runs.stopped) return delivered;
       const token = randomUUID();
       const claimed = await webhooks.claimDueEndpoints(this.#db, clock(), this.options.config.leaseMs, token, CLAIM_BATCH);
       const counts = await Promise.all(claimed.map((endpoint) => this.#deliverTo(endpoint, token, clock)));
@@ -326,7 +328,7 @@ export class WebhooksService {
     let delivered = 0;
     try {
       let gapChecked = false;
-      while (!this.#stopped && clock().getTime() < deadline) {
+      while (!this.#runs.stopped && clock().getTime() < deadline) {
         const next = gapChecked ? await this.#next(endpoint) : await this.#gapOrNext(endpoint);
         gapChecked = true;
         if (next === null) break;
@@ -544,39 +546,20 @@ export class WebhooksService {
 
   /** Delivers soon, without waiting: after something was committed or an endpoint enabled. */
   kick(): void {
-    if (this.#stopped || this.options.config.pollMs === undefined) return;
-    this.#run();
-  }
-
-  #run(): void {
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        try {
-          await this.deliverDue();
-        } catch (error) {
-          this.options.log.warn({ err: error }, 'webhook delivery run failed');
-        }
-      } while (this.#again && !this.#stopped);
-    })().finally(() => {
-      this.#running = undefined;
-    });
+    if (this.options.config.pollMs === undefined) return;
+    this.#runs.request();
   }
 
   /** Polls, and wakes when the change log announces an event (audit events wait for the poll). */
   start(): void {
     const pollMs = this.options.config.pollMs;
-    if (this.#timer || pollMs === undefined || this.#stopped) return;
-    this.#timer = setInterval(() => this.#run(), pollMs).unref();
+    if (this.#timer || pollMs === undefined || this.#runs.stopped) return;
+    this.#timer = setInterval(() => this.#runs.request(), pollMs).unref();
     this.#listener = this.options.database.listen(changeEvents.CHANGE_CHANNEL, () => this.kick()).catch((error: unknown) => {
       this.options.log.warn({ err: error }, 'webhooks could not listen for changes; polling only');
       return undefined;
     });
-    this.#run();
+    this.#runs.request();
   }
 
   /**
@@ -584,12 +567,12 @@ export class WebhooksService {
    * whoever claims the endpoint next sends it again, with the same id) and the endpoint released.
    */
   async stop(): Promise<void> {
-    this.#stopped = true;
+    const runs = this.#runs.stop();
     this.#abort.abort();
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await (await this.#listener)?.close();
-    await this.#running;
+    await runs;
   }
 
   /** Drops log entries older than the retention. */

@@ -1,7 +1,8 @@
 import { createServiceAccountInput, type Role } from '@stm/validators';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { Alert, Empty, Loading } from '../components/Feedback';
+import { Alert, Loading } from '../components/Feedback';
+import { QueryRecords, RecordTable } from '../components/RecordTable';
 import { Control, Field } from '../components/Field';
 import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
@@ -34,53 +35,33 @@ export function ServiceAccounts() {
       <div className="stack">
         <p className="muted">{t('serviceAccounts.help')}</p>
         <CreateAccountForm onCreated={refresh} />
-        {accounts.isPending ? (
-          <Loading />
-        ) : accounts.isError ? (
-          <Alert message={describeError(accounts.error, t).message} />
-        ) : accounts.data.items.length === 0 ? (
-          <Empty title={t('serviceAccounts.empty')} />
-        ) : (
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="visually-hidden">{t('serviceAccounts.caption')}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t('serviceAccounts.username')}</th>
-                  <th scope="col">{t('serviceAccounts.role')}</th>
-                  <th scope="col">{t('serviceAccounts.state')}</th>
-                  <th scope="col">{t('serviceAccounts.liveTokens')}</th>
-                  <th scope="col">
-                    <span className="visually-hidden">{t('common.actions')}</span>
-                  </th>
+        <QueryRecords query={accounts} items={accounts.data?.items} empty={t('serviceAccounts.empty')}>
+          {(items) => (
+            <RecordTable caption={t('serviceAccounts.caption')} columns={[t('serviceAccounts.username'), t('serviceAccounts.role'), t('serviceAccounts.state'), t('serviceAccounts.liveTokens')]}>
+              {items.map((account) => (
+                <tr key={account.id}>
+                  <th scope="row">{account.username}</th>
+                  <td>{t(account.role === 'admin' ? 'role.admin' : 'role.user')}</td>
+                  <td>{t(account.isActive ? 'serviceAccounts.active' : 'serviceAccounts.disabled')}</td>
+                  <td>{account.liveTokens}</td>
+                  <td className="cell-actions">
+                    <button type="button" className="btn" onClick={() => setOpen(open === account.id ? null : account.id)} aria-expanded={open === account.id}>
+                      {open === account.id ? t('serviceAccounts.hideTokens') : t('serviceAccounts.tokens')}
+                    </button>{' '}
+                    <button
+                      type="button"
+                      className={account.isActive ? 'btn btn-danger-outline' : 'btn'}
+                      disabled={enable.isPending || disable.isPending}
+                      onClick={() => (account.isActive ? disable : enable).mutate({ id: account.id })}
+                    >
+                      {t(account.isActive ? 'serviceAccounts.disable' : 'serviceAccounts.enable')}
+                    </button>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {accounts.data.items.map((account) => (
-                  <tr key={account.id}>
-                    <th scope="row">{account.username}</th>
-                    <td>{t(account.role === 'admin' ? 'role.admin' : 'role.user')}</td>
-                    <td>{t(account.isActive ? 'serviceAccounts.active' : 'serviceAccounts.disabled')}</td>
-                    <td>{account.liveTokens}</td>
-                    <td className="cell-actions">
-                      <button type="button" className="btn" onClick={() => setOpen(open === account.id ? null : account.id)} aria-expanded={open === account.id}>
-                        {open === account.id ? t('serviceAccounts.hideTokens') : t('serviceAccounts.tokens')}
-                      </button>{' '}
-                      <button
-                        type="button"
-                        className={account.isActive ? 'btn btn-danger-outline' : 'btn'}
-                        disabled={enable.isPending || disable.isPending}
-                        onClick={() => (account.isActive ? disable : enable).mutate({ id: account.id })}
-                      >
-                        {t(account.isActive ? 'serviceAccounts.disable' : 'serviceAccounts.enable')}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+              ))}
+            </RecordTable>
+          )}
+        </QueryRecords>
         {open !== null && accounts.data?.items.some((account) => account.id === open) ? (
           <AccountTokens account={accounts.data.items.find((account) => account.id === open) as Account} onChanged={refresh} />
         ) : null}

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { Alert, Empty, Loading } from '../components/Feedback';
+import { QueryRecords, RecordTable } from '../components/RecordTable';
 import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
 import { type MessageKey, useI18n } from '../i18n';
@@ -65,68 +65,47 @@ export function SigningKeys() {
       }
     >
       <p className="muted">{t('keys.help')}</p>
-      {keys.isPending ? (
-        <Loading />
-      ) : keys.isError ? (
-        <Alert message={describeError(keys.error, t).message} />
-      ) : keys.data.items.length === 0 ? (
-        <Empty title={t('keys.empty')} />
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="visually-hidden">{t('keys.title')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('keys.kid')}</th>
-                <th scope="col">{t('keys.status')}</th>
-                <th scope="col">{t('keys.algorithm')}</th>
-                <th scope="col">{t('keys.created')}</th>
-                <th scope="col">{t('keys.retiredOrRevoked')}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t('common.actions')}</span>
+      <QueryRecords query={keys} items={keys.data?.items} empty={t('keys.empty')}>
+        {(items) => (
+          <RecordTable caption={t('keys.title')} columns={[t('keys.kid'), t('keys.status'), t('keys.algorithm'), t('keys.created'), t('keys.retiredOrRevoked')]}>
+            {items.map((key) => (
+              <tr key={key.kid}>
+                <th scope="row" className="mono">
+                  {key.kid}
                 </th>
+                <td>
+                  <span className={`badge badge-${key.status}`}>{t(STATUS_LABELS[key.status])}</span>
+                </td>
+                <td>{key.algorithm}</td>
+                <td>
+                  <time dateTime={key.createdAt}>{dateTime(key.createdAt)}</time>
+                </td>
+                <td>
+                  {key.revokedAt ? (
+                    <time dateTime={key.revokedAt}>{dateTime(key.revokedAt)}</time>
+                  ) : key.retiredAt ? (
+                    <time dateTime={key.retiredAt}>{dateTime(key.retiredAt)}</time>
+                  ) : (
+                    <span aria-label={t('common.none')}>—</span>
+                  )}
+                </td>
+                <td className="cell-actions">
+                  {key.status === 'revoked' ? null : (
+                    <button
+                      type="button"
+                      className="btn btn-danger-outline"
+                      onClick={() => setRevoking(key)}
+                      aria-label={t('keys.revokeNamed', { kid: key.kid })}
+                    >
+                      {t('keys.revoke')}
+                    </button>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {keys.data.items.map((key) => (
-                <tr key={key.kid}>
-                  <th scope="row" className="mono">
-                    {key.kid}
-                  </th>
-                  <td>
-                    <span className={`badge badge-${key.status}`}>{t(STATUS_LABELS[key.status])}</span>
-                  </td>
-                  <td>{key.algorithm}</td>
-                  <td>
-                    <time dateTime={key.createdAt}>{dateTime(key.createdAt)}</time>
-                  </td>
-                  <td>
-                    {key.revokedAt ? (
-                      <time dateTime={key.revokedAt}>{dateTime(key.revokedAt)}</time>
-                    ) : key.retiredAt ? (
-                      <time dateTime={key.retiredAt}>{dateTime(key.retiredAt)}</time>
-                    ) : (
-                      <span aria-label={t('common.none')}>—</span>
-                    )}
-                  </td>
-                  <td className="cell-actions">
-                    {key.status === 'revoked' ? null : (
-                      <button
-                        type="button"
-                        className="btn btn-danger-outline"
-                        onClick={() => setRevoking(key)}
-                        aria-label={t('keys.revokeNamed', { kid: key.kid })}
-                      >
-                        {t('keys.revoke')}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </RecordTable>
+        )}
+      </QueryRecords>
       <ConfirmDialog
         open={confirmRotate}
         title={t('keys.rotateConfirmTitle')}

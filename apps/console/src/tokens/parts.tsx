@@ -1,6 +1,7 @@
 import { API_TOKEN_SCOPES, type ApiTokenScope, ADMIN_TOKEN_SCOPES, createApiTokenInput } from '@stm/validators';
 import { type FormEvent, useId, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { RecordTable } from '../components/RecordTable';
 import { Alert, Empty } from '../components/Feedback';
 import { Field } from '../components/Field';
 import { useToast } from '../components/Toasts';
@@ -126,51 +127,35 @@ export function TokenTable({ tokens, caption, revoking, onRevoke }: { tokens: Ap
   if (tokens.length === 0) return <Empty title={t('tokens.empty')} />;
   return (
     <>
-      <div className="table-wrap">
-        <table className="table">
-          <caption className="visually-hidden">{caption}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('tokens.name')}</th>
-              <th scope="col">{t('tokens.hint')}</th>
-              <th scope="col">{t('tokens.scopes')}</th>
-              <th scope="col">{t('tokens.created')}</th>
-              <th scope="col">{t('tokens.expires')}</th>
-              <th scope="col">{t('tokens.lastUsed')}</th>
-              <th scope="col">{t('tokens.status')}</th>
-              <th scope="col">
-                <span className="visually-hidden">{t('common.actions')}</span>
-              </th>
+      <RecordTable
+        caption={caption}
+        columns={[t('tokens.name'), t('tokens.hint'), t('tokens.scopes'), t('tokens.created'), t('tokens.expires'), t('tokens.lastUsed'), t('tokens.status')]}
+      >
+          {tokens.map((token) => (
+            <tr key={token.id}>
+              <th scope="row">{token.name}</th>
+              <td className="mono">{token.hint}…</td>
+              <td>{token.scopes.join(', ')}</td>
+              <td>
+                <time dateTime={token.createdAt}>{dateTime(token.createdAt)}</time>
+              </td>
+              <td>
+                <time dateTime={token.expiresAt}>{dateTime(token.expiresAt)}</time>
+              </td>
+              <td>{token.lastUsedAt ? t('tokens.lastUsedFrom', { time: dateTime(token.lastUsedAt), ip: token.lastUsedIp ?? '—' }) : t('tokens.never')}</td>
+              <td>
+                <span className={`badge badge-${token.status}`}>{t(STATUS_LABELS[token.status])}</span>
+              </td>
+              <td className="cell-actions">
+                {token.status === 'active' ? (
+                  <button type="button" className="btn btn-danger-outline" onClick={() => setConfirm(token)} aria-label={t('tokens.revokeNamed', { name: token.name })}>
+                    {t('tokens.revoke')}
+                  </button>
+                ) : null}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {tokens.map((token) => (
-              <tr key={token.id}>
-                <th scope="row">{token.name}</th>
-                <td className="mono">{token.hint}…</td>
-                <td>{token.scopes.join(', ')}</td>
-                <td>
-                  <time dateTime={token.createdAt}>{dateTime(token.createdAt)}</time>
-                </td>
-                <td>
-                  <time dateTime={token.expiresAt}>{dateTime(token.expiresAt)}</time>
-                </td>
-                <td>{token.lastUsedAt ? t('tokens.lastUsedFrom', { time: dateTime(token.lastUsedAt), ip: token.lastUsedIp ?? '—' }) : t('tokens.never')}</td>
-                <td>
-                  <span className={`badge badge-${token.status}`}>{t(STATUS_LABELS[token.status])}</span>
-                </td>
-                <td className="cell-actions">
-                  {token.status === 'active' ? (
-                    <button type="button" className="btn btn-danger-outline" onClick={() => setConfirm(token)} aria-label={t('tokens.revokeNamed', { name: token.name })}>
-                      {t('tokens.revoke')}
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+          ))}
+      </RecordTable>
       <ConfirmDialog
         open={confirm !== null}
         title={t('tokens.revokeConfirmTitle', { name: confirm?.name ?? '' })}

@@ -4,6 +4,7 @@ import { type FormEvent, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Dialog } from '../components/Dialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
+import { QueryRecords, RecordTable } from '../components/RecordTable';
 import { Field } from '../components/Field';
 import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
@@ -93,62 +94,43 @@ export function WebhooksPanel({ place }: { place: WebhookPlace }) {
     <div className="stack">
       <p className="muted">{t(place === 'global' ? 'webhooks.helpGlobal' : 'webhooks.help')}</p>
       {secret ? <NewTokenSecret token={secret} onDone={() => setSecret(null)} /> : <CreateWebhookForm place={place} onCreated={(created) => (setSecret(created), refresh())} />}
-      {endpoints.isPending ? (
-        <Loading />
-      ) : endpoints.isError ? (
-        <Alert message={describeError(endpoints.error, t).message} />
-      ) : endpoints.data.items.length === 0 ? (
-        <Empty title={t('webhooks.empty')} />
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="visually-hidden">{t('webhooks.caption')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('webhooks.url')}</th>
-                <th scope="col">{t('webhooks.events')}</th>
-                <th scope="col">{t('webhooks.state')}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t('common.actions')}</span>
+      <QueryRecords query={endpoints} items={endpoints.data?.items} empty={t('webhooks.empty')}>
+        {(items) => (
+          <RecordTable caption={t('webhooks.caption')} columns={[t('webhooks.url'), t('webhooks.events'), t('webhooks.state')]}>
+            {items.map((endpoint) => (
+              <tr key={endpoint.id}>
+                <th scope="row" className="mono">
+                  {endpoint.url}
+                  {endpoint.description ? <div className="muted">{endpoint.description}</div> : null}
                 </th>
+                <td>{endpoint.eventTypes.join(', ')}</td>
+                <td>
+                  {endpoint.active ? t('webhooks.active') : endpoint.disabledReason === 'failing' ? t('webhooks.disabledFailing') : t('webhooks.disabled')}
+                  {endpoint.failingSince ? <div className="muted">{t('webhooks.failingSince', { when: date(endpoint.failingSince) })}</div> : null}
+                  {endpoint.previousSecretExpiresAt ? <div className="muted">{t('webhooks.rotating', { when: date(endpoint.previousSecretExpiresAt) })}</div> : null}
+                </td>
+                <td className="cell-actions">
+                  <button type="button" className="btn" onClick={() => setOpen(open === endpoint.id ? null : endpoint.id)} aria-expanded={open === endpoint.id}>
+                    {t(open === endpoint.id ? 'webhooks.hideLog' : 'webhooks.log')}
+                  </button>{' '}
+                  <button type="button" className="btn" disabled={test.isPending} onClick={() => test.mutate(endpoint)}>
+                    {t('webhooks.test')}
+                  </button>{' '}
+                  <button type="button" className="btn" disabled={toggle.isPending} onClick={() => toggle.mutate(endpoint)}>
+                    {t(endpoint.active ? 'webhooks.disable' : 'webhooks.enable')}
+                  </button>{' '}
+                  <button type="button" className="btn" disabled={rotate.isPending} onClick={() => rotate.mutate(endpoint)}>
+                    {t('webhooks.rotate')}
+                  </button>{' '}
+                  <button type="button" className="btn btn-danger-outline" onClick={() => setRemoving(endpoint)}>
+                    {t('webhooks.delete')}
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {endpoints.data.items.map((endpoint) => (
-                <tr key={endpoint.id}>
-                  <th scope="row" className="mono">
-                    {endpoint.url}
-                    {endpoint.description ? <div className="muted">{endpoint.description}</div> : null}
-                  </th>
-                  <td>{endpoint.eventTypes.join(', ')}</td>
-                  <td>
-                    {endpoint.active ? t('webhooks.active') : endpoint.disabledReason === 'failing' ? t('webhooks.disabledFailing') : t('webhooks.disabled')}
-                    {endpoint.failingSince ? <div className="muted">{t('webhooks.failingSince', { when: date(endpoint.failingSince) })}</div> : null}
-                    {endpoint.previousSecretExpiresAt ? <div className="muted">{t('webhooks.rotating', { when: date(endpoint.previousSecretExpiresAt) })}</div> : null}
-                  </td>
-                  <td className="cell-actions">
-                    <button type="button" className="btn" onClick={() => setOpen(open === endpoint.id ? null : endpoint.id)} aria-expanded={open === endpoint.id}>
-                      {t(open === endpoint.id ? 'webhooks.hideLog' : 'webhooks.log')}
-                    </button>{' '}
-                    <button type="button" className="btn" disabled={test.isPending} onClick={() => test.mutate(endpoint)}>
-                      {t('webhooks.test')}
-                    </button>{' '}
-                    <button type="button" className="btn" disabled={toggle.isPending} onClick={() => toggle.mutate(endpoint)}>
-                      {t(endpoint.active ? 'webhooks.disable' : 'webhooks.enable')}
-                    </button>{' '}
-                    <button type="button" className="btn" disabled={rotate.isPending} onClick={() => rotate.mutate(endpoint)}>
-                      {t('webhooks.rotate')}
-                    </button>{' '}
-                    <button type="button" className="btn btn-danger-outline" onClick={() => setRemoving(endpoint)}>
-                      {t('webhooks.delete')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </RecordTable>
+        )}
+      </QueryRecords>
       {open !== null && endpoints.data?.items.some((endpoint) => endpoint.id === open) ? <DeliveryLog place={place} endpointId={open} /> : null}
       <ConfirmDialog
         open={removing !== null}
