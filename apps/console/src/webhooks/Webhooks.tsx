@@ -99,7 +99,7 @@ export function WebhooksPanel({ place }: { place: WebhookPlace }) {
           <RecordTable caption={t('webhooks.caption')} columns={[t('webhooks.url'), t('webhooks.events'), t('webhooks.state')]}>
             {items.map((endpoint) => (
               <tr key={endpoint.id}>
-                <th scope="row" className="mono">
+                <th scope="row" className="mono webhook-url">
                   {endpoint.url}
                   {endpoint.description ? <div className="muted">{endpoint.description}</div> : null}
                 </th>
@@ -109,7 +109,7 @@ export function WebhooksPanel({ place }: { place: WebhookPlace }) {
                   {endpoint.failingSince ? <div className="muted">{t('webhooks.failingSince', { when: date(endpoint.failingSince) })}</div> : null}
                   {endpoint.previousSecretExpiresAt ? <div className="muted">{t('webhooks.rotating', { when: date(endpoint.previousSecretExpiresAt) })}</div> : null}
                 </td>
-                <td className="cell-actions">
+                <td className="cell-actions webhook-actions">
                   <button type="button" className="btn" onClick={() => setOpen(open === endpoint.id ? null : endpoint.id)} aria-expanded={open === endpoint.id}>
                     {t(open === endpoint.id ? 'webhooks.hideLog' : 'webhooks.log')}
                   </button>{' '}
@@ -175,11 +175,11 @@ function CreateWebhookForm({ place, onCreated }: { place: WebhookPlace; onCreate
     <form onSubmit={submit} noValidate className="form">
       <Field label={t('webhooks.url')} name="url" type="url" value={url} onValueChange={setUrl} error={shown.field('url')} hint={t('webhooks.urlHint')} required />
       <Field label={t('webhooks.description')} name="description" value={description} onValueChange={setDescription} error={shown.field('description')} />
-      <fieldset className="field">
+      <fieldset className="webhook-events">
         <legend>{t('webhooks.events')}</legend>
-        <div>
+        <div className="checks">
           {choices.map((type) => (
-            <label key={type} className="checkbox">
+            <label key={type} className="check">
               <input
                 type="checkbox"
                 name="eventTypes"
