@@ -169,6 +169,10 @@ describe('service accounts', () => {
     const me = await rest(t.app, 'GET', '/api/auth/me', { token: created.token });
     expect(json(me)).toMatchObject({ username: 'export_bot' });
     expect((await caller.admin.serviceAccounts.list()).items.find((item) => item.id === account.id)?.liveTokens).toBe(1);
+    // The users list says which accounts are programs'.
+    expect(await caller.admin.users.get({ id: account.id })).toMatchObject({ username: 'export_bot', serviceAccount: true });
+    expect(await caller.admin.users.get({ id: person.user.id })).toMatchObject({ serviceAccount: false });
+    expect(json(await rest(t.app, 'GET', '/api/admin/users?search=export_bot', { token: admin.accessToken })).items).toEqual([expect.objectContaining({ serviceAccount: true })]);
 
     // No password matches, not even the stored value itself; the refusal is the one an unknown name gets.
     const stored = await t.database.db.selectFrom('users').select('password_hash').where('id', '=', account.id).executeTakeFirstOrThrow();

@@ -31,6 +31,7 @@ export const userOutput = z.object({
 export const adminUserOutput = userOutput.extend({
   email: z.string().nullable().describe('The confirmed email address, else the one waiting for confirmation; null: none'),
   emailVerified: z.boolean().describe('Whether `email` is confirmed (only a confirmed address receives reset and notification mail)'),
+  serviceAccount: z.boolean().describe("A program's account (see /admin/service-accounts): no password, signs in only with its API tokens"),
 });
 
 export const okOutput = z.object({ ok: z.literal(true) });

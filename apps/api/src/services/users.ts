@@ -1,5 +1,5 @@
 import type { PasswordHasher } from '@stm/auth';
-import { type Database, type Kysely, projects, sessions, taskEvents, type UserRole, users } from '@stm/db';
+import { type Database, type Kysely, projects, sessions, taskEvents, type UserKind, type UserRole, users } from '@stm/db';
 import { z } from 'zod';
 import { DomainError } from '../errors';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
@@ -32,10 +32,12 @@ export interface AdminUserView extends PublicUser {
   /** The confirmed address, else the one waiting for confirmation; null: none. */
   email: string | null;
   emailVerified: boolean;
+  /** A program's account, made under Admin → Service accounts: it has no password and signs in only with its tokens. */
+  serviceAccount: boolean;
 }
 
-function toAdminUserView(row: Parameters<typeof toPublicUser>[0] & { email: string | null; pending_email: string | null }): AdminUserView {
-  return { ...toPublicUser(row), email: row.email ?? row.pending_email, emailVerified: row.email !== null };
+function toAdminUserView(row: Parameters<typeof toPublicUser>[0] & { email: string | null; pending_email: string | null; kind: UserKind }): AdminUserView {
+  return { ...toPublicUser(row), email: row.email ?? row.pending_email, emailVerified: row.email !== null, serviceAccount: row.kind === 'service' };
 }
 
 export type UserPage = Page<AdminUserView>;

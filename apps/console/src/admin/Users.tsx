@@ -189,6 +189,7 @@ export function Users() {
                   <th role="rowheader" scope="row" className="cell-username">
                     {user.username}
                     {isSelf(user) ? <span className="badge">{t('users.you')}</span> : null}
+                    {user.serviceAccount ? <span className="badge">{t('users.serviceAccount')}</span> : null}
                   </th>
                   <td role="cell">{t(user.role === 'admin' ? 'role.admin' : 'role.user')}</td>
                   <td role="cell">

@@ -499,6 +499,7 @@ export const en = {
   'users.inactive': 'Deactivated',
   'users.created': 'User {username} created.',
   'users.createdAt': 'Created',
+  'users.serviceAccount': 'Service account',
   'users.you': 'You',
   'users.shown.one': '{count} user shown.',
   'users.shown.other': '{count} users shown.',

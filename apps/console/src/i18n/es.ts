@@ -498,6 +498,7 @@ export const es: Record<MessageKey, string> = {
   'users.inactive': 'Desactivada',
   'users.created': 'Usuario {username} creado.',
   'users.createdAt': 'Creada',
+  'users.serviceAccount': 'Cuenta de servicio',
   'users.you': 'Tú',
   'users.shown.one': 'Se muestra {count} usuario.',
   'users.shown.other': 'Se muestran {count} usuarios.',

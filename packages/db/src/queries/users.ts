@@ -6,7 +6,7 @@ import type { Database, NewUserRow, UserRole } from '../schema';
 export const userColumns = ['id', 'username', 'role', 'is_active', 'created_at', 'updated_at'] as const;
 
 /** With the account's email addresses, which an administrator may see. */
-export const adminUserColumns = [...userColumns, 'email', 'email_verified_at', 'pending_email'] as const;
+export const adminUserColumns = [...userColumns, 'email', 'email_verified_at', 'pending_email', 'kind'] as const;
 
 export async function findUserById(db: Kysely<Database>, id: number) {
   return db.selectFrom('users').select(adminUserColumns).where('id', '=', id).executeTakeFirst();
