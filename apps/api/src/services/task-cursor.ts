@@ -28,13 +28,13 @@ const payloadSchema = z.object({
   i: z.number().int().positive().max(2_147_483_647),
 });
 
-export function encodeCursor(sort: TaskSort, order: SortOrder, position: tasks.TaskPagePosition): string {
+export function encodeTaskCursor(sort: TaskSort, order: SortOrder, position: tasks.TaskPagePosition): string {
   const payload: z.infer<typeof payloadSchema> = { s: sort, o: order, k: position.key, i: position.id };
   return cursors.encodeCursor(payload);
 }
 
 /** The position a cursor names, for the same sort and order it was made for; otherwise a 400. */
-export function decodeCursor(cursor: string, sort: TaskSort, order: SortOrder): tasks.TaskPagePosition {
+export function decodeTaskCursor(cursor: string, sort: TaskSort, order: SortOrder): tasks.TaskPagePosition {
   const { s, o, k, i } = cursors.decodeCursor(cursor, payloadSchema);
   if (s !== sort || o !== order) {
     throw cursors.invalidCursor('This cursor belongs to another sort order; start again without it');

@@ -27,13 +27,13 @@ import { z } from 'zod';
 import { DomainError } from '../errors';
 import { type Access, authorize, type Caller, factsOfTask } from './access';
 import type { ClientInfo } from './audit';
-import { decodeCursor as decodeIdCursor, type Page, pageOf } from './cursor';
+import { decodeCursor, type Page, pageOf } from './cursor';
 import { recordChange, recordChanges } from './events';
 import { auditAdministered, factsOf, type ProjectCaller, projectNotFound } from './projects';
 import type { NotificationsService } from './notifications';
 import type { Quotas } from './quotas';
 import { changesBetween, type NewTaskEvent, recordTaskEvents, type TaskEvent, toTaskEvent, trackedFields, type UnassignReason } from './task-history';
-import { decodeCursor, encodeCursor } from './task-cursor';
+import { decodeTaskCursor, encodeTaskCursor } from './task-cursor';
 
 export type { Caller as TaskCaller } from './access';
 
@@ -404,7 +404,7 @@ export class TasksService {
 
   async #page(query: ListTasksQuery | AdminListTasksQuery, scope: tasks.TaskScope, extra: Pick<tasks.TaskFilters, 'assignee' | 'createdBy' | 'creatorNameContains'>) {
     const order = taskListOrder(query);
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort, order);
+    const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor, query.sort, order);
     const search = query.search?.trim();
     const read = (db: Kysely<Database>) => tasks.listTasksPage(db, {
       scope,
@@ -429,7 +429,7 @@ export class TasksService {
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     const nextCursor =
-      rows.length > query.limit && last ? encodeCursor(query.sort, order, { key: last.sort_key, id: last.id }) : null;
+      rows.length > query.limit && last ? encodeTaskCursor(query.sort, order, { key: last.sort_key, id: last.id }) : null;
     return { rows: page, nextCursor };
   }
 
@@ -472,7 +472,7 @@ export class TasksService {
   async history(caller: Caller, query: { taskId: number; limit: number; cursor?: string | undefined }): Promise<Page<TaskEvent>> {
     const task = await tasks.findTaskAccess(this.db, query.taskId, caller.id);
     authorize(caller, task && factsOfTask(task), 'read', taskNotFound);
-    const beforeId = query.cursor === undefined ? undefined : decodeIdCursor(query.cursor, idCursor).i;
+    const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, idCursor).i;
     const rows = await taskEvents.listTaskEvents(this.db, query.taskId, { beforeId, limit: query.limit + 1 });
     return pageOf(rows, query.limit, toTaskEvent, (last) => ({ i: last.id }));
   }
