@@ -1,5 +1,5 @@
 /**
- * The operator's tool for a server without a console: `pnpm cli help`. It uses the same
+ * The operator's tool for a server without a console: `pnpm ops help`. It uses the same
  * configuration and services as the API, without HTTP. Exit codes: 0 done, 1 failed (with a
  * message), 2 wrong usage.
  */
@@ -13,7 +13,7 @@ import { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } from './e
 import { DomainError } from './errors';
 import { prepareSchema, SchemaMismatchError } from './schema-check';
 
-// A reader that stops early (`pnpm cli keys:list | head -1`) is not a failure: the rest of the
+// A reader that stops early (`pnpm ops keys:list | head -1`) is not a failure: the rest of the
 // output goes nowhere, and the command still ends as every command does, closing what it opened
 // (exiting here could stop the hashing threads while they load bcrypt, which aborts the process).
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const args = parseCommandArgs(command, rest);
   if (!args) {
-    process.stderr.write(`Usage: pnpm cli ${command.usage}\n`);
+    process.stderr.write(`Usage: pnpm ops ${command.usage}\n`);
     return 2;
   }
 

@@ -34,7 +34,7 @@ export async function prepareSchema(db: Kysely<Database>, options: { migrateOnSt
   if (!options.migrateOnStart) {
     throw new SchemaMismatchError(
       `The database schema is behind this release (${state.pending.map((m) => m.name).join(', ')} not applied) and MIGRATE_ON_START is off: ` +
-        'run `pnpm cli db:migrate` first (it prints its plan and takes a lock).',
+        'run `pnpm ops db:migrate` first (it prints its plan and takes a lock).',
     );
   }
   const { applied } = await migrateToLatestLocked(db);

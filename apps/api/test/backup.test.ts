@@ -193,9 +193,9 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
   });
 
   it.each([
-    [['db:backup'], /Usage: pnpm cli db:backup <file>/],
+    [['db:backup'], /Usage: pnpm ops db:backup <file>/],
     [['db:backup', 'x.backup', '--format', 'sql'], /--format must be one of: pg_dump, portable/],
-    [['db:restore', 'a', 'b'], /Usage: pnpm cli db:restore <file> \[--force\]/],
+    [['db:restore', 'a', 'b'], /Usage: pnpm ops db:restore <file> \[--force\]/],
   ])('%j is wrong usage (exit code 2)', async (args, message) => {
     const result = await cli(source, args);
     expect(result.code).toBe(2);

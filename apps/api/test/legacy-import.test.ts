@@ -1,5 +1,5 @@
 /**
- * `pnpm cli import:legacy`: the old FastAPI service's accounts, read from a PostgreSQL database
+ * `pnpm ops import:legacy`: the old FastAPI service's accounts, read from a PostgreSQL database
  * made with its schema (SQLAlchemy's `users` table) and passlib-style bcrypt hashes (`$2b$12$`,
  * made here by the `bcrypt` package). The old database is always PostgreSQL, as the old service's
  * was, so this file needs TEST_DATABASE_URL even in the PGlite project, where the accounts are

@@ -43,10 +43,10 @@ describe(`migrations as a deploy step on ${driver}`, { timeout: 120_000 }, () =>
 
   it('with MIGRATE_ON_START off, a start on a schema behind it refuses, naming the command to run', async () => {
     await expect(start({ MIGRATE_ON_START: 'false' })).rejects.toThrow(SchemaMismatchError);
-    await expect(start({ MIGRATE_ON_START: 'false' })).rejects.toThrow(/schema is behind this release .* run `pnpm cli db:migrate` first/);
+    await expect(start({ MIGRATE_ON_START: 'false' })).rejects.toThrow(/schema is behind this release .* run `pnpm ops db:migrate` first/);
     const command = await cli(['keys:list'], { MIGRATE_ON_START: 'false' });
     expect(command.code).toBe(1);
-    expect(command.stderr).toMatch(/run `pnpm cli db:migrate` first/);
+    expect(command.stderr).toMatch(/run `pnpm ops db:migrate` first/);
     expect(command.stderr).not.toMatch(/\n\s+at /);
     expect((await usingDatabase(place, (database) => schemaState(database.db))).pending.length).toBeGreaterThan(0);
   });

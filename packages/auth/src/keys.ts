@@ -14,7 +14,7 @@ export interface GeneratedSigningKey {
 export async function generateSigningKey(): Promise<GeneratedSigningKey> {
   const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { crv: 'Ed25519', extractable: true });
   let kid: string;
-  // Operators type a kid as an argument (`pnpm cli keys:revoke <kid>`): one starting with "-"
+  // Operators type a kid as an argument (`pnpm ops keys:revoke <kid>`): one starting with "-"
   // would be read as an option.
   do kid = randomBytes(12).toString('base64url');
   while (kid.startsWith('-'));

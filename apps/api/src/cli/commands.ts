@@ -110,7 +110,7 @@ export function usageText(): string {
   const width = Math.max(...Object.values(commands).map((command) => command.usage.length));
   const lines = Object.values(commands).map((command) => `  ${command.usage.padEnd(width)}  ${command.summary}`);
   return [
-    'Usage: pnpm cli <command> [arguments]',
+    'Usage: pnpm ops <command> [arguments]',
     '',
     'Commands:',
     ...lines,

@@ -33,7 +33,7 @@ async function openBackupTarget(target: DatabaseCommandTarget): Promise<BackupTa
 }
 
 /**
- * `pnpm cli` runs in apps/api; a relative path means the folder the operator typed it in, which
+ * `pnpm ops` runs in apps/api; a relative path means the folder the operator typed it in, which
  * pnpm passes on as INIT_CWD.
  */
 function operatorPath(target: DatabaseCommandTarget, file: string): string {

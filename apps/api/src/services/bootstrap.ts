@@ -24,7 +24,7 @@ export async function ensureAdminFromEnvironment(deps: {
     const admins = await users.countActiveAdmins(db);
     if (admins === 0) {
       log.warn(
-        'No administrator exists. Set ADMIN_USERNAME and ADMIN_PASSWORD and restart, or run: pnpm cli user:create --role admin',
+        'No administrator exists. Set ADMIN_USERNAME and ADMIN_PASSWORD and restart, or run: pnpm ops user:create --role admin',
       );
     }
     return;
