@@ -314,14 +314,20 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     await page.getByText('Nothing has changed, so there is nothing to save.').waitFor();
 
     // Checked with the shared schema before anything is sent.
-    const access = page.getByLabel('Access token lifetime (seconds)');
-    expect(await access.inputValue()).toBe('900');
-    await page.locator('.field', { has: access }).getByText('From 60 to 86,400 seconds. Now: 15 minutes.', { exact: false }).waitFor();
+    // Durations are typed in the unit that suits them, and their bounds said in words.
+    const access = page.getByLabel('Access token lifetime', { exact: true });
+    const accessUnit = page.getByLabel('Unit of Access token lifetime');
+    expect(await access.inputValue()).toBe('15');
+    expect(await accessUnit.inputValue()).toBe('minute');
+    await page.locator('.field', { has: access }).getByText('From 1 minute to 1 day.', { exact: false }).waitFor();
+    expect(await page.getByLabel('Unit of Refresh token lifetime').inputValue()).toBe('day');
     await access.fill('30');
+    await accessUnit.selectOption('second');
     await save.click();
-    await page.getByText('Must be at least 60.').waitFor();
+    await page.getByText('Must be at least 1 minute.').waitFor();
     expect(await access.getAttribute('aria-invalid')).toBe('true');
-    await access.fill('900');
+    await access.fill('0.25');
+    await accessUnit.selectOption('hour');
 
     await page.getByLabel('Anyone can create an account').uncheck();
     await screenshot(page, 'admin-settings');
