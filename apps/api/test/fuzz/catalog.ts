@@ -4,11 +4,11 @@ import { z } from 'zod';
 import type { JsonSchema } from './json-schema-arbitrary';
 
 export interface RestOperation {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** As the OpenAPI document writes it, under /api: `/tasks/{id}`. */
   path: string;
   pathParameters: string[];
-  /** POST and PATCH read a JSON body; GET and DELETE read the query string. */
+  /** POST, PUT and PATCH read a JSON body; GET and DELETE read the query string. */
   takesBody: boolean;
   /** Also takes the OAuth2 form encoding. */
   takesForm: boolean;
@@ -34,7 +34,7 @@ interface OpenApiOperation {
   responses?: Record<string, unknown>;
 }
 
-const METHODS = ['get', 'post', 'patch', 'delete'] as const;
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 /**
  * Every procedure of the router, each matched to its REST operation in the served `/openapi.json`
@@ -52,7 +52,7 @@ export async function loadProcedureCatalog(app: FastifyInstance, router: AnyTRPC
         method: method.toUpperCase() as RestOperation['method'],
         path,
         pathParameters: (operation.parameters ?? []).filter((parameter) => parameter.in === 'path').map((parameter) => parameter.name),
-        takesBody: method === 'post' || method === 'patch',
+        takesBody: method === 'post' || method === 'put' || method === 'patch',
         takesForm: Object.hasOwn(operation.requestBody?.content ?? {}, 'application/x-www-form-urlencoded'),
         successStatus: operation.responses?.['201'] ? 201 : 200,
       });
