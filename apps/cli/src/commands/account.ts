@@ -55,8 +55,9 @@ const resend: Command = {
 
 const verify: Command = {
   name: 'account email verify',
-  arguments: '<code>',
+  arguments: '[--] <code>',
   summary: 'Confirm an address with the code (the token) of its mailed link',
+  details: ['A code can begin with "-": put -- before it so it is not read as an option (stm account email verify -- -AbC…).'],
   options: {},
   positionals: { min: 1, max: 1 },
   async run(context, { positionals }) {
