@@ -3,6 +3,7 @@ import { type ReactNode, useEffect, useMemo, useRef } from 'react';
 import { useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
 import { Alert } from './Feedback';
+import { RecordTable } from './RecordTable';
 
 /** The parts of an infinite query (`useInfiniteQuery`) that a list's summary and end read. */
 interface PagedQuery {
@@ -119,21 +120,9 @@ export function PagedTable({
 }) {
   return (
     <>
-      <div className="table-wrap">
-        <table className={className ? `table ${className}` : 'table'} aria-busy={list.isPlaceholderData || undefined}>
-          <caption className="visually-hidden">{caption}</caption>
-          <thead>
-            <tr>
-              {columns.map((column) => (
-                <th key={column} scope="col">
-                  {column}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>{children}</tbody>
-        </table>
-      </div>
+      <RecordTable caption={caption} columns={columns} actions={false} className={className} busy={list.isPlaceholderData}>
+        {children}
+      </RecordTable>
       <LoadMore list={list} />
     </>
   );

@@ -30,11 +30,26 @@ export function QueryRecords<T>({
  * A table of records: a caption for screen readers, a heading per column and a last, unnamed
  * column for each row's actions. `children` draws the rows (`<th scope="row">` first).
  */
-export function RecordTable({ caption, columns, actions = true, children }: { caption: string; columns: string[]; actions?: boolean; children: ReactNode }) {
+export function RecordTable({
+  caption,
+  columns,
+  actions = true,
+  className,
+  busy = false,
+  children,
+}: {
+  caption: string;
+  columns: string[];
+  actions?: boolean;
+  className?: string | undefined;
+  /** Rows being replaced (a new filter's page loading): shown dimmed meanwhile. */
+  busy?: boolean;
+  children: ReactNode;
+}) {
   const { t } = useI18n();
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className={className ? `table ${className}` : 'table'} aria-busy={busy || undefined}>
         <caption className="visually-hidden">{caption}</caption>
         <thead>
           <tr>
