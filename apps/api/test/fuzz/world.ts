@@ -41,7 +41,11 @@ export type PoolName =
   | 'cursor'
   | 'webhookId'
   | 'globalWebhookId'
-  | 'deliveryId';
+  | 'deliveryId'
+  | 'serviceAccountId'
+  | 'apiTokenId'
+  | 'ownWebhookId'
+  | 'ownWebhookProjectId';
 
 /**
  * "The n-th known thing of this kind" (or `count` distinct ones from there), resolved when the
@@ -116,14 +120,18 @@ const NUMERIC_POOLS = new Set<PoolName>([
   'webhookId',
   'globalWebhookId',
   'deliveryId',
+  'serviceAccountId',
 ]);
-type OwnedKind = 'tasks' | 'sessions' | 'projects' | 'labels' | 'comments';
+/** `webhookProjects` holds the project of each of `webhooks`, in the same order, so the two pick a matching pair. */
+type OwnedKind = 'tasks' | 'sessions' | 'projects' | 'labels' | 'comments' | 'webhooks' | 'webhookProjects';
 const OWN_POOLS: Partial<Record<PoolName, OwnedKind>> = {
   ownTaskId: 'tasks',
   ownSessionId: 'sessions',
   ownProjectId: 'projects',
   ownLabelId: 'labels',
   ownCommentId: 'comments',
+  ownWebhookId: 'webhooks',
+  ownWebhookProjectId: 'webhookProjects',
 };
 const NOT_AN_ID = 2_147_483_647;
 
@@ -149,6 +157,8 @@ export class FuzzWorld {
     projects: new Map(),
     labels: new Map(),
     comments: new Map(),
+    webhooks: new Map(),
+    webhookProjects: new Map(),
   };
   #actorsMade = 0;
   /** How many times an actor had to be made anew. */
@@ -279,11 +289,18 @@ export class FuzzWorld {
     // message: calls on them reach the rules. Their URL never resolves, so nothing is reached.
     const hook = await calls.webhooks.create({ projectId: project.id, url: 'https://hooks.example.invalid/world', eventTypes: ['task.*'] });
     this.learnFrom([hook, await calls.webhooks.test({ projectId: project.id, id: hook.id })], 'other');
+    this.#learnOwnedWebhook(actor.id, hook.id, project.id);
     if (role === 'admin') {
       // Global webhooks are few (a quota), and fuzzed calls make them too: one made once is enough.
       const [existing] = (await calls.admin.webhooks.list()).items;
       const global = existing ?? (await calls.admin.webhooks.create({ url: 'https://hooks.example.invalid/world', eventTypes: ['project.*', 'security.*'] }));
       this.learnFrom([global, await calls.admin.webhooks.test({ id: global.id })], 'other');
+      // A service account with a token, so calls on service accounts reach the rules: the
+      // userId pool holds people, whom those procedures rightly do not find.
+      const [account] = (await calls.admin.serviceAccounts.list()).items;
+      const serviceAccount = account ?? (await calls.admin.serviceAccounts.create({ username: `${username}_robot` }));
+      const token = await calls.admin.serviceAccounts.createToken({ accountId: serviceAccount.id, name: 'world', scopes: ['tasks:read'], expiresInDays: 30 });
+      this.learnFrom([serviceAccount, { ...token, token: undefined }], 'other');
     }
     const [inbox] = (await calls.projects.list({})).items;
     if (inbox) this.#learnOwned('projects', actor.id, 'projectId', inbox.id);
@@ -332,6 +349,11 @@ export class FuzzWorld {
     this.#owned[kind].set(ownerId, owned);
   }
 
+  #learnOwnedWebhook(ownerId: number, id: number, projectId: number) {
+    this.#learnOwned('webhooks', ownerId, 'webhookId', id);
+    this.#learnOwned('webhookProjects', ownerId, 'projectId', projectId);
+  }
+
   /** A token response: its refresh token, and the session named in its access token, are the signed-in user's. */
   #learnTokens(tokens: { access_token?: unknown; refresh_token?: unknown }) {
     if (typeof tokens.refresh_token === 'string') this.#learn('refreshToken', tokens.refresh_token);
@@ -358,8 +380,11 @@ export class FuzzWorld {
         }
         if (typeof record.id === 'number' && typeof record.url === 'string' && Array.isArray(record.eventTypes)) {
           this.#learn(record.projectId === null ? 'globalWebhookId' : 'webhookId', record.id);
+          if (typeof record.projectId === 'number' && callerId !== undefined) this.#learnOwnedWebhook(callerId, record.id, record.projectId);
         }
         if (typeof record.id === 'number' && typeof record.messageId === 'string') this.#learn('deliveryId', record.id);
+        if (typeof record.id === 'number' && typeof record.liveTokens === 'number') this.#learn('serviceAccountId', record.id);
+        if (typeof record.id === 'string' && typeof record.hint === 'string') this.#learn('apiTokenId', record.id);
         if (typeof record.role === 'string' && typeof record.id === 'number' && typeof record.username === 'string') {
           this.#learn('userId', record.id);
           this.#learn('username', record.username);
@@ -399,8 +424,14 @@ export class FuzzWorld {
     const labels = aimed('ownLabelId', 'victimLabelId', 'labelId');
     const comments = aimed('ownCommentId', 'victimCommentId', 'commentId');
     const webhooks = procedurePath.startsWith('webhooks.') || procedurePath.startsWith('admin.webhooks.');
-    const idPools = webhooks
-      ? ([procedurePath.startsWith('admin.') ? 'globalWebhookId' : 'webhookId'] as PoolName[])
+    const serviceAccounts = procedurePath.startsWith('admin.serviceAccounts.');
+    const apiTokens = serviceAccounts || procedurePath.startsWith('tokens.');
+    const idPools: PoolName[] = webhooks
+      ? procedurePath.startsWith('admin.')
+        ? ['globalWebhookId']
+        : ['ownWebhookId', 'ownWebhookId', 'webhookId']
+      : serviceAccounts
+      ? ['serviceAccountId']
       : procedurePath.startsWith('tasks.')
       ? tasks
       : procedurePath.startsWith('projects.')
@@ -413,10 +444,12 @@ export class FuzzWorld {
     return (name: string, schema: JsonSchema) => {
       switch (name) {
         case 'id':
+          if (schema.format === 'uuid' && apiTokens) return this.refs(['apiTokenId']);
           if (schema.format === 'uuid') return this.refs(['ownSessionId', 'ownSessionId', 'victimSessionId', 'victimSessionId', 'sessionId']);
           return this.refs(idPools);
         case 'projectId':
-          return this.refs(projects);
+          // A project's webhook is addressed by the pair: mostly the caller's own matching pair.
+          return this.refs(webhooks ? ['ownWebhookProjectId', 'ownWebhookProjectId', ...projects] : projects);
         case 'taskId':
         case 'afterId':
         case 'beforeId':
@@ -460,6 +493,8 @@ export class FuzzWorld {
           return this.refs(['cursor']);
         case 'deliveryId':
           return this.refs(['deliveryId']);
+        case 'accountId':
+          return this.refs(['serviceAccountId']);
         case 'url':
           // A name that never resolves: made and tried like any, and nothing is ever reached.
           return webhooks ? fc.constantFrom('https://hooks.example.invalid/fuzz', 'http://hooks.example.invalid:8080/fuzz?x=1') : undefined;
