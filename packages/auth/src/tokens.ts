@@ -128,9 +128,16 @@ function toTokenError(error: unknown): TokenError {
   return new TokenError('malformed', { cause: error });
 }
 
-/** An opaque 256-bit secret (refresh tokens, reset tokens); only its hash is ever stored. */
+/**
+ * An opaque 256-bit secret (refresh tokens, reset and confirmation codes); only its hash is ever
+ * stored. People paste the codes into commands (`stm account email verify`), where one starting
+ * with "-" would be read as an option, so none does.
+ */
 export function generateOpaqueToken(): string {
-  return randomBytes(32).toString('base64url');
+  let token: string;
+  do token = randomBytes(32).toString('base64url');
+  while (token.startsWith('-'));
+  return token;
 }
 
 export function hashOpaqueToken(token: string): string {
