@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PASSWORD, rejection, type TestApp } from './helpers';
 import { pglitePlace, postgresPlace } from './places';
-import { API_DIR, childEnvironment, outcomeOf } from './processes';
+import { API_DIR, childEnvironment, outcomeOf, serverCommand } from './processes';
 
 const ADMIN_PASSWORD = 'the bootstrap admin passphrase';
 
@@ -71,7 +71,7 @@ describe('an ADMIN_PASSWORD the policy refuses', () => {
   it('stops the server at start with one line naming the variable and why, no stack, EX_CONFIG', { timeout: 120_000 }, async () => {
     const place = process.env.STM_TEST_DB === 'postgres' ? await postgresPlace() : await pglitePlace();
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      const child = spawn(process.execPath, serverCommand(), {
         cwd: API_DIR,
         env: childEnvironment({ ...place.env, PORT: '0', LOG_LEVEL: 'info', ADMIN_USERNAME: 'first_admin', ADMIN_PASSWORD: 'password' }),
         stdio: ['pipe', 'pipe', 'pipe'],

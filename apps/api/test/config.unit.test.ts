@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseTrustProxy } from '../src/env';
+import { API_DIR, serverCommand } from './bundle';
 
 const STRONG = 'Jq3v0C9xZ7yW1tR6uP2sN8mL4kH5gF0dE3cB7aQ9wXz';
 const pg = 'postgres://app@db.internal:5432/stm';
@@ -50,8 +50,8 @@ describe('production configuration', () => {
   });
 
   it('stops the server at BCRYPT_COST=8 with one line naming it, and no stack', () => {
-    const started = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
+    const started = spawnSync(process.execPath, serverCommand(), {
+      cwd: API_DIR,
       // Nothing inherited: a developer's .env values are overridden by these.
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',

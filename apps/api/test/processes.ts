@@ -1,12 +1,9 @@
 import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { API_DIR, BUILT_SERVER, cliCommand, serverCommand } from './bundle';
 import { TEST_SECRET } from './helpers';
 
-/** apps/api: where `tsx` resolves and `src/` lives. */
-export const API_DIR = fileURLToPath(new URL('..', import.meta.url));
+export { API_DIR, BUILT_CLI, BUILT_SERVER, bundleIsFresh, cliCommand, serverCommand } from './bundle';
 
 /**
  * The environment of a child process: nothing inherited but what finds programs, so a developer's
@@ -66,42 +63,6 @@ export function outcomeOf(
   });
 }
 
-/** The CLI as the build bundles it (`pnpm --filter @stm/api build`). */
-export const BUILT_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-
-/** Where the bundle's code comes from: a source newer than the bundle means it is out of date. */
-const BUNDLED_SOURCES = ['src', '../../packages/db/src', '../../packages/auth/src', '../../packages/validators/src', '../../packages/prompt/src', 'build.mjs'];
-
-function newestChange(entry: string): number {
-  const stats = statSync(entry, { throwIfNoEntry: false });
-  if (!stats) return 0;
-  if (!stats.isDirectory()) return stats.mtimeMs;
-  let newest = stats.mtimeMs;
-  for (const name of readdirSync(entry)) newest = Math.max(newest, newestChange(path.join(entry, name)));
-  return newest;
-}
-
-let bundleFresh: boolean | undefined;
-
-/**
- * Whether the bundle (dist/cli.js, dist/server.js) is at least as new as every source it is made
- * of. The test command builds it first, and it starts in a fraction of the time tsx takes; when it
- * is out of date, the sources run through tsx, so a test never runs code older than it tests.
- */
-export function bundleIsFresh(): boolean {
-  if (bundleFresh === undefined) {
-    const built = Math.min(...[BUILT_CLI, BUILT_SERVER].map((file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0));
-    const sources = Math.max(...BUNDLED_SOURCES.map((source) => newestChange(path.join(API_DIR, source))));
-    bundleFresh = built >= sources;
-  }
-  return bundleFresh;
-}
-
-/** How to start the operator CLI: the bundle when it is up to date, else the sources. */
-export function cliCommand(): string[] {
-  return bundleIsFresh() ? [BUILT_CLI] : ['--import', 'tsx', 'src/cli.ts'];
-}
-
 /** Runs the operator CLI to completion, with `stdin` as its standard input. */
 export function runCli(args: string[], options: { env: Record<string, string>; stdin?: string; timeoutMs?: number }): Promise<ProcessResult> {
   const child = spawn(process.execPath, [...cliCommand(), ...args], {
@@ -131,16 +92,13 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** The server as the build bundles it, which deployments run. */
-export const BUILT_SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
-
 /**
  * Starts the server on 127.0.0.1 and waits (bounded) until /readyz answers 200: the bundle
  * `dist/server.js` when `built` or when it is up to date, `src/server.ts` otherwise.
  */
 export async function startServer(env: Record<string, string>, readyWithinMs = 60_000, options: { built?: boolean } = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const entry = options.built || bundleIsFresh() ? [BUILT_SERVER] : ['--import', 'tsx', 'src/server.ts'];
+  const entry = options.built ? [BUILT_SERVER] : serverCommand();
   const child = spawn(process.execPath, entry, {
     cwd: API_DIR,
     env: childEnvironment({ HOST: '127.0.0.1', PORT: String(port), ...env }),

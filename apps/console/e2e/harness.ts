@@ -1,16 +1,17 @@
 /**
- * The browser tests' stage: the real API (from source, on a fresh embedded database) serving the
- * built console, and Debian's Chromium driven by playwright-core. Nothing is built or downloaded
- * here: the test command builds the console first, and the browser is the system's.
+ * The browser tests' stage: the real API (its bundle, or its sources when the bundle is older than
+ * them; on a fresh embedded database) serving the built console, and Debian's Chromium driven by
+ * playwright-core. Nothing is built or downloaded here: the test command builds the console and
+ * the API first, and the browser is the system's.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { serverCommand } from '@stm/api/testing/bundle';
 import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
@@ -85,9 +86,8 @@ export async function startStage(environment: Record<string, string> = {}): Prom
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'stm-e2e-'));
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   let log = '';
-  const api = spawn(process.execPath, ['--import', tsx, 'apps/api/src/server.ts'], {
+  const api = spawn(process.execPath, serverCommand(), {
     cwd: REPO_ROOT,
     // Only what the API needs, set explicitly: a developer's .env (read by the API for unset
     // variables) must not point this run at their PostgreSQL, Redis or HTTPS-only cookies.
