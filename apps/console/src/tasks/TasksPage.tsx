@@ -15,7 +15,7 @@ import { dueWindowToApi, isOverdue, localDayOf } from './dates';
 import { clearFilters, filtersToListInput, hasActiveFilters, TASK_PAGE_SIZE } from './filters';
 import { useOpenTask } from './panel-state';
 import type { ListScope } from './scope';
-import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from './parts';
+import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters, useTotalLabel } from './parts';
 import { TaskEditor } from './TaskEditor';
 import { TaskPanel } from './TaskPanel';
 import { QuickAdd } from './QuickAdd';
@@ -71,7 +71,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   const awaitingDelete = useTasksAwaitingDelete();
   const items = useMemo(() => (awaitingDelete.size === 0 ? loaded : loaded.filter((item) => !awaitingDelete.has(item.id))), [loaded, awaitingDelete]);
   const actions = useTaskActions();
-  const total = useTotalLabel(list.data?.pages[0]?.total, loaded, awaitingDelete);
+  const total = useTotalLabel(list.data?.pages[0]?.total, loaded.filter((item) => awaitingDelete.has(item.id)).length);
 
   const [selected, setSelected] = useState<ReadonlySet<number>>(new Set());
   const selectedIds = items.filter((item) => selected.has(item.id)).map((item) => item.id);
@@ -436,19 +436,6 @@ function TaskItem({
       </div>
     </div>
   );
-}
-
-/**
- * "42 tasks", as the server counted them for the first page (so not only the pages loaded), less
- * those deleted a moment ago and hidden while their Undo lasts; "10,000+ tasks" past its bound.
- */
-function useTotalLabel(total: { count: number; capped: boolean } | null | undefined, loaded: Task[], hidden: ReadonlySet<number>): string | null {
-  const { t, plural, language } = useI18n();
-  if (!total) return null;
-  const number = new Intl.NumberFormat(language);
-  if (total.capped) return t('tasks.totalCapped', { count: number.format(total.count) });
-  const count = Math.max(0, total.count - loaded.filter((item) => hidden.has(item.id)).length);
-  return plural('tasks.total', count, { count: number.format(count) });
 }
 
 /** Every task of the reader's projects that are not archived. */

@@ -35,7 +35,7 @@ export function focusedRowId(): number | null {
 
 /** Focuses the row of this task, if it is on screen. */
 export function focusRow(id: number): boolean {
-  const row = document.querySelector<HTMLElement>(`${ROW}[data-task-id="${id}"]`);
+  const row = document.querySelector<HTMLElement>(`${ROW}[data-task-id="${String(id)}"]`);
   row?.focus();
   return row !== null;
 }
