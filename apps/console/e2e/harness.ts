@@ -49,7 +49,8 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitForReady(baseUrl: string, api: ChildProcess, output: () => string, timeoutMs = 60_000) {
+// Generous: from source, on an embedded database, a loaded machine (CI runners, or several runs at once) takes minutes to start it.
+async function waitForReady(baseUrl: string, api: ChildProcess, output: () => string, timeoutMs = 180_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (api.exitCode !== null) throw new Error(`The API exited with code ${api.exitCode}:\n${output()}`);
@@ -199,7 +200,7 @@ export function stageForTests(environment: Record<string, string> = {}): Stage {
   };
   beforeAll(async () => {
     started = await startStage(environment);
-  });
+  }, 240_000);
   afterAll(async () => {
     await started?.close();
   });

@@ -2,7 +2,7 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { adminListTasksInput } from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure } from '../trpc';
-import { pageOutput } from './schemas';
+import { countedPageOutput } from './schemas';
 import { taskOutput } from './tasks';
 
 const adminTaskOutput = taskOutput.extend({ ownerUsername: z.string().nullable().describe("The creator's username; null once that account is deleted") });
@@ -22,6 +22,6 @@ export const adminTasksRouter = {
       refusals: ['SEARCH_TIMEOUT'],
     })
     .input(adminListTasksInput)
-    .output(pageOutput(adminTaskOutput))
+    .output(countedPageOutput(adminTaskOutput))
     .query(({ ctx, input }) => ctx.services.tasks.listAll(ctx.user, input)),
 } satisfies TRPCRouterRecord;

@@ -67,6 +67,26 @@ export function pageOutput<T extends z.ZodType>(item: T) {
   );
 }
 
+/** How many items match a list's filters, counted up to a bound (see `capped`). */
+export const listTotalOutput = z
+  .object({
+    count: z.number().int().describe('How many match; when `capped`, the bound, and more match (show "10,000+")'),
+    capped: z.boolean().describe('More than `count` match: counting stopped there, so a huge list costs no more than a long one'),
+  })
+  .nullable()
+  .describe('How many items match the filters, on the first page (without `cursor`); null on the pages after it, and when a search could not be counted within its time budget');
+
+/** A page of a list whose first page also says how many items match in all. */
+export function countedPageOutput<T extends z.ZodType>(item: T) {
+  return parsedSynchronously(
+    z.object({
+      items: z.array(item),
+      nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
+      total: listTotalOutput,
+    }),
+  );
+}
+
 /** Someone an answer names: their id and username. */
 export const userRefOutput = z.object({ id: z.number().int(), username: z.string() });
 

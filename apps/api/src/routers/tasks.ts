@@ -16,7 +16,7 @@ import {
 } from '@stm/validators';
 import { z } from 'zod';
 import { protectedProcedure } from '../trpc';
-import { okOutput, pageOutput, timestamp, userRefOutput, WRITE_REFUSALS } from './schemas';
+import { countedPageOutput, okOutput, pageOutput, timestamp, userRefOutput, WRITE_REFUSALS } from './schemas';
 
 export const labelRefOutput = z.object({ id: z.number().int(), name: z.string(), color: projectColorSchema });
 
@@ -130,7 +130,7 @@ export const tasksRouter = {
   list: protectedProcedure
     .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/tasks', tags, summary: 'Tasks of your projects', description: FILTERS_DESCRIPTION }, refusals: ['NOT_FOUND', 'SEARCH_TIMEOUT'] })
     .input(listTasksInput)
-    .output(pageOutput(taskOutput))
+    .output(countedPageOutput(taskOutput))
     .query(({ ctx, input }) => ctx.services.tasks.list(ctx.user, input)),
 
   stats: protectedProcedure

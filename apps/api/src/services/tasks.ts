@@ -138,6 +138,9 @@ export interface TasksServiceOptions {
   notifications: NotificationsService;
 }
 
+/** Lists count their matches up to this many; beyond, the total says "at least". */
+export const LIST_TOTAL_CAP = 10_000;
+
 export class TasksService {
   constructor(
     private readonly db: Kysely<Database>,
@@ -363,20 +366,20 @@ export class TasksService {
    * administrators too: their own). The membership check rides in the page's own statement; only
    * an empty page of a project takes a second look, to tell "no tasks" from "not yours".
    */
-  async list(caller: Caller, query: ListTasksQuery): Promise<Page<Task>> {
+  async list(caller: Caller, query: ListTasksQuery): Promise<Page<Task> & { total: tasks.TaskTotal | null }> {
     const scope: tasks.TaskScope =
       query.projectId === undefined ? { memberOf: caller.id } : { project: query.projectId, viewer: { userId: caller.id, isAdmin: caller.role === 'admin' } };
     const assignee = query.assignee === 'me' ? caller.id : query.assignee;
-    const { rows, nextCursor } = await this.#page(query, scope, assignee === undefined ? {} : { assignee });
+    const { rows, nextCursor, total } = await this.#page(query, scope, assignee === undefined ? {} : { assignee });
     if (query.projectId !== undefined && rows.length === 0) {
       const project = await projects.findProjectAccess(this.db, query.projectId, caller.id);
       authorize(caller, project && factsOf(project), 'read', projectNotFound);
     }
-    return { items: rows.map(toTask), nextCursor };
+    return { items: rows.map(toTask), nextCursor, total };
   }
 
   /** Every project's tasks, with the creator's name: administrators only. */
-  async listAll(caller: Caller, query: AdminListTasksQuery): Promise<Page<AdminTask>> {
+  async listAll(caller: Caller, query: AdminListTasksQuery): Promise<Page<AdminTask> & { total: tasks.TaskTotal | null }> {
     if (caller.role !== 'admin') throw new DomainError('FORBIDDEN', 'Administrators only');
     const creator: Pick<tasks.TaskFilters, 'createdBy' | 'creatorNameContains'> = {
       ...(query.ownerId === undefined ? {} : { createdBy: query.ownerId }),
@@ -384,10 +387,10 @@ export class TasksService {
     };
     const scope: tasks.TaskScope =
       query.projectId === undefined ? { allProjects: true } : { project: query.projectId, viewer: { userId: caller.id, isAdmin: true } };
-    const { rows, nextCursor } = await this.#page(query, scope, creator);
+    const { rows, nextCursor, total } = await this.#page(query, scope, creator);
     const usernames = await tasks.findUsernames(this.db, [...new Set(rows.flatMap((row) => (row.created_by === null ? [] : [row.created_by])))]);
     const items = rows.map((row) => ({ ...toTask(row), ownerUsername: row.created_by === null ? null : (usernames.get(row.created_by) ?? null) }));
-    return { items, nextCursor };
+    return { items, nextCursor, total };
   }
 
   async #withinSearchBudget<T>(search: () => Promise<T>): Promise<T> {
@@ -406,18 +409,19 @@ export class TasksService {
     const order = taskListOrder(query);
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor, query.sort, order);
     const search = query.search?.trim();
+    const filters: tasks.TaskFilters = {
+      ...(query.status === undefined ? {} : { statuses: query.status }),
+      ...(query.priority === undefined ? {} : { priorities: query.priority }),
+      ...(search ? { search } : {}),
+      ...(query.dueBefore === undefined ? {} : { dueBefore: new Date(query.dueBefore) }),
+      ...(query.dueAfter === undefined ? {} : { dueAfter: new Date(query.dueAfter) }),
+      ...(query.overdue === undefined ? {} : { overdue: query.overdue }),
+      ...(query.label === undefined ? {} : { labelIds: query.label }),
+      ...extra,
+    };
     const read = (db: Kysely<Database>) => tasks.listTasksPage(db, {
       scope,
-      filters: {
-        ...(query.status === undefined ? {} : { statuses: query.status }),
-        ...(query.priority === undefined ? {} : { priorities: query.priority }),
-        ...(search ? { search } : {}),
-        ...(query.dueBefore === undefined ? {} : { dueBefore: new Date(query.dueBefore) }),
-        ...(query.dueAfter === undefined ? {} : { dueAfter: new Date(query.dueAfter) }),
-        ...(query.overdue === undefined ? {} : { overdue: query.overdue }),
-        ...(query.label === undefined ? {} : { labelIds: query.label }),
-        ...extra,
-      },
+      filters,
       sort: SORT_COLUMNS[query.sort],
       order,
       // One row more than asked tells whether another page exists, without counting.
@@ -428,9 +432,25 @@ export class TasksService {
     const rows = search ? await this.#withinSearchBudget(() => withStatementTimeout(this.db, this.options.searchTimeoutMillis, read)) : await read(this.db);
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
-    const nextCursor =
-      rows.length > query.limit && last ? encodeTaskCursor(query.sort, order, { key: last.sort_key, id: last.id }) : null;
-    return { rows: page, nextCursor };
+    const more = rows.length > query.limit;
+    const nextCursor = more && last ? encodeTaskCursor(query.sort, order, { key: last.sort_key, id: last.id }) : null;
+    // The first page carries the total; the pages after it would only count the same again.
+    // A first page that is all there is counts itself.
+    let total: tasks.TaskTotal | null = null;
+    if (query.cursor === undefined) total = more ? await this.#total(scope, filters, search !== undefined && search !== '') : { count: page.length, capped: false };
+    return { rows: page, nextCursor, total };
+  }
+
+  /** A list's total, bounded; a search that cannot be counted within its time budget goes without one (null) rather than fail the page. */
+  async #total(scope: tasks.TaskScope, filters: tasks.TaskFilters, searching: boolean): Promise<tasks.TaskTotal | null> {
+    const count = (db: Kysely<Database>) => tasks.countTasksUpTo(db, { scope, filters }, LIST_TOTAL_CAP);
+    if (!searching) return count(this.db);
+    try {
+      return await withStatementTimeout(this.db, this.options.searchTimeoutMillis, count);
+    } catch (error) {
+      if (isQueryCanceled(error)) return null;
+      throw error;
+    }
   }
 
   /** Counts of one project's tasks, or of every active project of the caller's; one snapshot, one "now". */

@@ -7,7 +7,7 @@ import { useI18n } from '../i18n';
 import { useTRPC } from '../lib/trpc';
 import { isOverdue } from '../tasks/dates';
 import { clearFilters, filtersToAdminListInput, hasActiveFilters, TASK_PAGE_SIZE } from '../tasks/filters';
-import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from '../tasks/parts';
+import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters, useTotalLabel } from '../tasks/parts';
 
 /** Every user's tasks, for administrators: the same filters, sorts and paging, plus the owner. Read-only. */
 export function AllTasks() {
@@ -22,6 +22,7 @@ export function AllTasks() {
     }),
   );
   const items = usePagedItems(list.data);
+  const total = useTotalLabel(list.data?.pages[0]?.total);
 
   let body;
   if (list.isPending) body = <Loading block />;
@@ -82,7 +83,7 @@ export function AllTasks() {
   }
 
   return (
-    <Page title={t('admin.tasks')}>
+    <Page title={t('admin.tasks')} count={total}>
       <p className="muted">{t('adminTasks.help')}</p>
       <TaskFilterBar filters={filters} onChange={setFilters} showOwner />
       <ListSummary list={list} shown={plural('tasks.shown', items.length)} />

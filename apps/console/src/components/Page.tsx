@@ -7,7 +7,20 @@ let initialPage = true;
  * A screen's heading and document title. After a client-side navigation the heading takes focus,
  * so keyboard and screen-reader users start at the new content (as a full page load would).
  */
-export function Page({ title, actions, children, className }: { title: string; actions?: ReactNode; children: ReactNode; className?: string }) {
+export function Page({
+  title,
+  count,
+  actions,
+  children,
+  className,
+}: {
+  title: string;
+  /** How many things the screen lists in all ("42 tasks"), beside its title. */
+  count?: string | null | undefined;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
   const { t } = useI18n();
   const heading = useRef<HTMLHeadingElement>(null);
 
@@ -23,9 +36,12 @@ export function Page({ title, actions, children, className }: { title: string; a
   return (
     <div className={className ? `page ${className}` : 'page'}>
       <div className="page-header">
-        <h1 ref={heading} tabIndex={-1}>
-          {title}
-        </h1>
+        <div className="page-title">
+          <h1 ref={heading} tabIndex={-1}>
+            {title}
+          </h1>
+          {count ? <p className="page-count">{count}</p> : null}
+        </div>
         {actions ? <div className="page-actions">{actions}</div> : null}
       </div>
       {children}

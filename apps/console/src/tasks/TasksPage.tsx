@@ -1,5 +1,5 @@
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
-import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Empty, Loading } from '../components/Feedback';
 import { ListSummary, LoadFailed, LoadMore, StaleNotice, usePagedItems } from '../components/PagedList';
@@ -15,13 +15,14 @@ import { dueWindowToApi, isOverdue, localDayOf } from './dates';
 import { clearFilters, filtersToListInput, hasActiveFilters, TASK_PAGE_SIZE } from './filters';
 import { useOpenTask } from './panel-state';
 import type { ListScope } from './scope';
-import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters } from './parts';
+import { DueLabel, PriorityLabel, StatusBadge, TaskFilterBar, useTaskFilters, useTotalLabel } from './parts';
 import { TaskEditor } from './TaskEditor';
 import { TaskPanel } from './TaskPanel';
 import { QuickAdd } from './QuickAdd';
 import { ShortcutsSheet, useTaskListShortcuts } from './shortcuts';
 import { useTasksAwaitingDelete } from './undo';
 import { useDensity } from './density';
+import { focusedRowId, focusRow, onRowKeyDown } from './task-grid';
 
 /** The projects of the reader's by id, for the names, colours and rights of the tasks listed. */
 export function useProjectIndex() {
@@ -70,6 +71,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   const awaitingDelete = useTasksAwaitingDelete();
   const items = useMemo(() => (awaitingDelete.size === 0 ? loaded : loaded.filter((item) => !awaitingDelete.has(item.id))), [loaded, awaitingDelete]);
   const actions = useTaskActions();
+  const total = useTotalLabel(list.data?.pages[0]?.total, loaded.filter((item) => awaitingDelete.has(item.id)).length);
 
   const [selected, setSelected] = useState<ReadonlySet<number>>(new Set());
   const selectedIds = items.filter((item) => selected.has(item.id)).map((item) => item.id);
@@ -82,9 +84,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
     const pending = focusAfterRemoval.current;
     if (!pending || items.some((item) => pending.removed.includes(item.id))) return;
     focusAfterRemoval.current = null;
-    const next = pending.next === null ? null : `[data-task-id="${pending.next}"]`;
-    const row = next === null ? null : (document.querySelector(`${next} .done-toggle:not(:disabled)`) ?? document.querySelector(`${next} .task-open`));
-    (row instanceof HTMLElement ? row : document.querySelector<HTMLElement>('main h1'))?.focus();
+    if (pending.next === null || !focusRow(pending.next)) document.querySelector<HTMLElement>('main h1')?.focus();
   }, [items]);
   const removing = (ids: number[]) => {
     const gone = new Set(ids);
@@ -120,11 +120,12 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   const quickAdd = useRef<HTMLInputElement>(null);
   // The row holding the focus, if any: the one the keys act on.
   const focusedTask = (): Task | undefined => {
-    const row = document.activeElement?.closest('[data-task-id]');
-    const id = row ? Number(row.getAttribute('data-task-id')) : NaN;
+    const id = focusedRowId();
     return items.find((item) => item.id === id);
   };
-  const focusRow = (task: Task) => document.querySelector<HTMLElement>(`[data-task-id="${task.id}"] .task-open`)?.focus();
+  // The list is one tab stop: the row last focused, else the first.
+  const [activeId, setActiveId] = useState<number | null>(null);
+  const tabStop = items.some((item) => item.id === activeId) ? activeId : (items[0]?.id ?? null);
   useTaskListShortcuts({
     ...(canCreate ? { newTask: () => setEditing('new'), quickAdd: () => quickAdd.current?.focus() } : {}),
     search: () => document.querySelector<HTMLInputElement>('.filters input[type="search"], .filters input')?.focus(),
@@ -132,7 +133,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
       const current = focusedTask();
       const index = current ? items.indexOf(current) + step : step > 0 ? 0 : items.length - 1;
       const next = items[Math.min(Math.max(index, 0), items.length - 1)];
-      if (next) focusRow(next);
+      if (next) focusRow(next.id);
     },
     toggleDone: () => {
       const task = focusedTask();
@@ -215,6 +216,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
             </div>
           ) : null}
         </div>
+        <div data-task-view="">
         {groupsOf(scope, items).map((group) => (
           <section key={group.day ?? 'all'} className={group.day ? 'task-day' : undefined} aria-labelledby={group.day ? `day-${group.day}` : undefined}>
             {group.day ? (
@@ -222,11 +224,19 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
                 <DayName day={group.day} today={today} />
               </h2>
             ) : null}
-            <ul className={density === 'compact' ? 'task-list task-list-compact' : 'task-list'} aria-label={group.day ? undefined : title} aria-busy={list.isPlaceholderData || undefined}>
+            <div
+              role="treegrid"
+              className={density === 'compact' ? 'task-list task-list-compact' : 'task-list'}
+              aria-label={group.day ? undefined : title}
+              aria-labelledby={group.day ? `day-${group.day}` : undefined}
+              aria-busy={list.isPlaceholderData || undefined}
+            >
               {group.tasks.map((task) => (
                 <TaskItem
                   key={task.id}
                   task={task}
+                  tabStop={task.id === tabStop}
+                  onFocusRow={() => setActiveId(task.id)}
                   project={scope.kind === 'project' ? undefined : projectIndex.get(task.projectId)}
                   titleLevel={group.day ? 3 : 2}
                   writable={canWrite(task)}
@@ -238,9 +248,10 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
                   onDelete={() => remove(task)}
                 />
               ))}
-            </ul>
+            </div>
           </section>
         ))}
+        </div>
         <LoadMore list={list} />
       </>
     );
@@ -249,6 +260,7 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
   return (
     <Page
       title={title}
+      count={total}
       actions={
         <>
           {headerActions}
@@ -309,6 +321,8 @@ function SelectAll({ checked, indeterminate, onChange }: { checked: boolean; ind
 
 function TaskItem({
   task,
+  tabStop,
+  onFocusRow,
   project,
   titleLevel,
   writable,
@@ -320,6 +334,9 @@ function TaskItem({
   onDelete,
 }: {
   task: Task;
+  /** The row the list's one tab stop is on. */
+  tabStop: boolean;
+  onFocusRow(): void;
   /** Shown when the list mixes projects. */
   project: Project | undefined;
   /** 3 under a day's heading, else 2. */
@@ -334,41 +351,60 @@ function TaskItem({
 }) {
   const { t } = useI18n();
   const nameOf = useProjectName();
+  const titleId = useId();
+  const metaId = useId();
   const done = task.status === 'done';
   const classes = ['task', done ? 'task-done' : '', isOverdue(task) ? 'task-overdue' : '', selected ? 'task-selected' : '']
     .filter(Boolean)
     .join(' ');
   return (
-    <li className={classes} data-task-id={task.id}>
-      <input
-        type="checkbox"
-        className="task-select"
-        checked={selected}
-        disabled={!writable}
-        onChange={(event) => onSelect(event.target.checked)}
-        aria-label={t('tasks.select', { title: task.title })}
-      />
-      <button
-        type="button"
-        className="done-toggle"
-        aria-pressed={done}
-        aria-label={t('tasks.markDone', { title: task.title })}
-        onClick={onToggleDone}
-        disabled={!writable}
-      >
-        <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-          <circle cx="12" cy="12" r="10" />
-          <path d="M7 12.5l3.2 3.2L17 9" />
-        </svg>
-      </button>
-      <div className="task-main">
+    <div
+      role="row"
+      className={classes}
+      data-task-id={task.id}
+      tabIndex={tabStop ? 0 : -1}
+      aria-labelledby={titleId}
+      aria-describedby={metaId}
+      onFocus={onFocusRow}
+      onKeyDown={(event) =>
+        onRowKeyDown(event, { open: onOpen, ...(writable ? { toggleDone: onToggleDone, edit: onEdit, remove: onDelete } : {}) })
+      }
+    >
+      <div role="gridcell" className="task-cell-select">
+        <input
+          type="checkbox"
+          className="task-select"
+          tabIndex={-1}
+          checked={selected}
+          disabled={!writable}
+          onChange={(event) => onSelect(event.target.checked)}
+          aria-label={t('tasks.select', { title: task.title })}
+        />
+      </div>
+      <div role="gridcell">
+        <button
+          type="button"
+          className="done-toggle"
+          tabIndex={-1}
+          aria-pressed={done}
+          aria-label={t('tasks.markDone', { title: task.title })}
+          onClick={onToggleDone}
+          disabled={!writable}
+        >
+          <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <circle cx="12" cy="12" r="10" />
+            <path d="M7 12.5l3.2 3.2L17 9" />
+          </svg>
+        </button>
+      </div>
+      <div role="gridcell" className="task-main">
         <Heading level={titleLevel} className="task-title">
-          <button type="button" className="task-open" onClick={onOpen}>
+          <button type="button" id={titleId} className="task-open" tabIndex={-1} onClick={onOpen}>
             {task.title}
           </button>
         </Heading>
         {task.description ? <p className="task-description">{task.description}</p> : null}
-        <p className="task-meta">
+        <p className="task-meta" id={metaId}>
           {project ? (
             <span className="task-project">
               <ColorDot color={project.color} />
@@ -384,19 +420,21 @@ function TaskItem({
           ))}
         </p>
       </div>
-      {writable ? (
-        <div className="task-actions">
-          <button type="button" className="btn btn-small" onClick={onEdit}>
-            {t('tasks.edit')}
-            <span className="visually-hidden"> {task.title}</span>
-          </button>
-          <button type="button" className="btn btn-small btn-danger-outline" onClick={onDelete}>
-            {t('tasks.delete')}
-            <span className="visually-hidden"> {task.title}</span>
-          </button>
-        </div>
-      ) : null}
-    </li>
+      <div role="gridcell" className="task-actions">
+        {writable ? (
+          <>
+            <button type="button" className="btn btn-small" tabIndex={-1} onClick={onEdit}>
+              {t('tasks.edit')}
+              <span className="visually-hidden"> {task.title}</span>
+            </button>
+            <button type="button" className="btn btn-small btn-danger-outline" tabIndex={-1} onClick={onDelete}>
+              {t('tasks.delete')}
+              <span className="visually-hidden"> {task.title}</span>
+            </button>
+          </>
+        ) : null}
+      </div>
+    </div>
   );
 }
 

@@ -286,3 +286,17 @@ export function DueLabel({ task, short = false }: { task: { status: TaskStatus; 
     </>
   );
 }
+
+/**
+ * "42 tasks", as the server counted them for a list's first page (so not only the pages loaded),
+ * less `hidden` of them (deleted a moment ago, hidden while their Undo lasts); "10,000+ tasks"
+ * past the server's bound. Null while there is no count.
+ */
+export function useTotalLabel(total: { count: number; capped: boolean } | null | undefined, hidden = 0): string | null {
+  const { t, plural, language } = useI18n();
+  if (!total) return null;
+  const number = new Intl.NumberFormat(language);
+  if (total.capped) return t('tasks.totalCapped', { count: number.format(total.count) });
+  const count = Math.max(0, total.count - hidden);
+  return plural('tasks.total', count, { count: number.format(count) });
+}

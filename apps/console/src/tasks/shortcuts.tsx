@@ -14,16 +14,24 @@ export interface TaskListShortcuts {
   help(): void;
 }
 
-/** The keys, as the sheet lists them; `keys` are what KeyboardEvent.key reads. */
-export const SHORTCUTS: { keys: string[]; shown: string; action: keyof TaskListShortcuts; label: MessageKey }[] = [
+/**
+ * The keys, as the sheet lists them; `keys` are what KeyboardEvent.key reads, anywhere on the
+ * list's page. The focused row also reads its own keys (Enter, Space, Backspace, Home/End, the
+ * arrows: see `onRowKeyDown`), listed here with no page-wide `action`. `shown` names the keys;
+ * a key with a name of its own in each language has it in the messages.
+ */
+export const SHORTCUTS: { keys: string[]; shown: string | { key: MessageKey }; action: keyof TaskListShortcuts | null; label: MessageKey }[] = [
   { keys: ['n'], shown: 'N', action: 'newTask', label: 'shortcuts.newTask' },
   { keys: ['q'], shown: 'Q', action: 'quickAdd', label: 'shortcuts.quickAdd' },
   { keys: ['/'], shown: '/', action: 'search', label: 'shortcuts.search' },
   { keys: ['j', 'ArrowDown'], shown: 'J / ↓', action: 'move', label: 'shortcuts.next' },
   { keys: ['k', 'ArrowUp'], shown: 'K / ↑', action: 'move', label: 'shortcuts.previous' },
-  { keys: ['x'], shown: 'X', action: 'toggleDone', label: 'shortcuts.done' },
+  { keys: [], shown: { key: 'shortcuts.keys.homeEnd' }, action: null, label: 'shortcuts.firstLast' },
+  { keys: [], shown: { key: 'shortcuts.keys.enter' }, action: null, label: 'shortcuts.open' },
+  { keys: ['x'], shown: { key: 'shortcuts.keys.done' }, action: 'toggleDone', label: 'shortcuts.done' },
   { keys: ['e'], shown: 'E', action: 'edit', label: 'shortcuts.edit' },
-  { keys: ['Delete', '#'], shown: 'Delete / #', action: 'remove', label: 'shortcuts.delete' },
+  { keys: ['Delete', '#'], shown: { key: 'shortcuts.keys.delete' }, action: 'remove', label: 'shortcuts.delete' },
+  { keys: [], shown: '→ / ←', action: null, label: 'shortcuts.controls' },
   { keys: ['z'], shown: 'Z', action: 'undo', label: 'shortcuts.undo' },
   { keys: ['?'], shown: '?', action: 'help', label: 'shortcuts.help' },
 ];
@@ -48,7 +56,7 @@ export function useTaskListShortcuts(handlers: TaskListShortcuts): void {
       // Arrow keys move between rows only from a row: elsewhere they scroll the page as usual.
       const fromRow = event.target instanceof Element && event.target.closest('[data-task-id]') !== null;
       const shortcut = SHORTCUTS.find((entry) => entry.keys.includes(event.key));
-      if (!shortcut || (event.key.startsWith('Arrow') && !fromRow)) return;
+      if (!shortcut?.action || (event.key.startsWith('Arrow') && !fromRow)) return;
       const run = current.current;
       switch (shortcut.action) {
         case 'newTask':
@@ -61,8 +69,10 @@ export function useTaskListShortcuts(handlers: TaskListShortcuts): void {
         case 'move':
           run.move(event.key === 'k' || event.key === 'ArrowUp' ? -1 : 1);
           break;
-        default:
-          run[shortcut.action]();
+        default: {
+          const action = shortcut.action;
+          run[action]();
+        }
       }
       event.preventDefault();
     };
@@ -79,7 +89,7 @@ export function ShortcutsSheet({ onClose }: { onClose(): void }) {
         {SHORTCUTS.map((entry) => (
           <div key={entry.label} className="shortcut">
             <dt>
-              <kbd>{entry.shown}</kbd>
+              <kbd>{typeof entry.shown === 'string' ? entry.shown : t(entry.shown.key)}</kbd>
             </dt>
             <dd>{t(entry.label)}</dd>
           </div>

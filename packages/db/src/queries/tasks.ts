@@ -565,6 +565,46 @@ export async function listTasksPage(db: Kysely<Database>, query: TaskPageQuery):
   return [...keyed, ...undated];
 }
 
+/** How many tasks a list's filters match, up to a bound: `capped` when there are more than `count`. */
+export interface TaskTotal {
+  count: number;
+  capped: boolean;
+}
+
+/**
+ * How many tasks match a list's scope and filters, counted up to `cap`: the same conditions a
+ * page reads (and so the same indexes), in a subquery with a LIMIT, so a list of a million costs
+ * what one of `cap` does. Order plays no part, so the due-date segments of a page are one here.
+ */
+export async function countTasksUpTo(db: Kysely<Database>, query: Pick<TaskPageQuery, 'scope' | 'filters'>, cap: number): Promise<TaskTotal> {
+  const { search, creatorNameContains, ...rest } = query.filters;
+  const filters: SqlFilters = {
+    ...rest,
+    ...(search ? { searchPattern: likePattern(search) } : {}),
+    ...(creatorNameContains ? { creatorPattern: likePattern(creatorNameContains) } : {}),
+  };
+  const { scope } = query;
+  const conditions = filterConditions(filters);
+  if ('project' in scope) {
+    conditions.push(sql`tasks.project_id = ${scope.project}::int`);
+    if (!scope.viewer.isAdmin) {
+      conditions.push(sql`exists (select 1 from project_members m where m.project_id = ${scope.project}::int and m.user_id = ${scope.viewer.userId})`);
+    }
+  } else if ('memberOf' in scope) {
+    conditions.push(sql`tasks.project_id = any(array(${memberProjects(scope.memberOf)}))`);
+  }
+  const pattern = filters.searchPattern;
+  if (pattern !== undefined) {
+    conditions.push(
+      sql`(tasks.title ilike ${pattern} or tasks.description ilike ${pattern} or tasks.id in (select c.task_id from task_comments c where c.body ilike ${pattern}))`,
+    );
+  }
+  const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
+  const { rows } = await sql<{ count: number }>`select count(*)::int as count from (select 1 from tasks ${where} limit ${cap + 1}) matching`.execute(db);
+  const count = rows[0]?.count ?? 0;
+  return count > cap ? { count: cap, capped: true } : { count, capped: false };
+}
+
 /** Usernames of the given users, for administrators' lists. */
 export async function findUsernames(db: Kysely<Database>, userIds: number[]): Promise<Map<number, string>> {
   if (userIds.length === 0) return new Map();
