@@ -49,7 +49,7 @@ function freePort(): Promise<number> {
   });
 }
 
-// Generous: from source, on an embedded database, a loaded machine (CI runners, or several runs at once) takes minutes to start it.
+// Generous: on a loaded machine (CI runners, or several runs at once) the API can take minutes to be ready.
 async function waitForReady(baseUrl: string, api: ChildProcess, output: () => string, timeoutMs = 180_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
