@@ -584,7 +584,9 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       console.error(
         `  live, per write (none open → ${live.subscribers} open): API ${apiAlone} → ${apiWatched} ms CPU, ` +
           (dbAlone === undefined ? '' : `PostgreSQL ${dbAlone} → ${dbWatched} ms CPU and ${txAlone} → ${txWatched} transactions, `) +
-          `subscribers' process ${live.perWrite.subscribersCpuMs} ms CPU; machine busy ${live.perWrite.machineBusy.join(' → ')} of all cores`,
+          `subscribers' process ${live.perWrite.subscribersCpuMs} ms CPU; machine busy ${live.perWrite.machineBusy.join(' → ')} of all cores` +
+          // What writes/s would do if the API and the database had the cores to themselves and the subscribers ran elsewhere.
+          (dbAlone === undefined || dbWatched === undefined ? '' : `; API+PostgreSQL CPU per write none / open ${round((apiAlone + dbAlone) / Math.max(0.01, apiWatched + dbWatched))}x`),
       );
       extras[`live[${size}]`] = live;
     }
