@@ -27,6 +27,8 @@ export interface RunningProcess {
   rssMb(): number;
   /** CPU time the process has used so far, user and system, in seconds (Linux /proc). */
   cpuSeconds(): number;
+  /** The V8 heap in use after a full garbage collection, in bytes (only when started with `heapProbe`). */
+  heapUsedAfterGc?: () => Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -101,20 +103,62 @@ function stopper(child: ChildProcess) {
     });
 }
 
-/** The built API (`apps/api/dist/server.js`), as a deployment runs it. */
-export async function startApi(env: Record<string, string>, options: { cpuProfileDir?: string } = {}): Promise<RunningProcess> {
+/** Asks the heap probe loaded into `child` for its heap after a full collection. */
+function heapUsedAfterGc(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', answer);
+      reject(new Error('the API did not report its heap within 10 s'));
+    }, 10_000);
+    function answer(message: unknown) {
+      if (typeof message !== 'object' || message === null || !('heapUsed' in message)) return;
+      clearTimeout(timer);
+      child.off('message', answer);
+      resolve(Number(message.heapUsed));
+    }
+    child.on('message', answer);
+    child.send('heap');
+  });
+}
+
+/**
+ * The built API (`apps/api/dist/server.js`), as a deployment runs it. `heapProbe`: with
+ * `--expose-gc` and `heap-probe.cjs` preloaded, so `heapUsedAfterGc` can read its heap.
+ */
+export async function startApi(env: Record<string, string>, options: { cpuProfileDir?: string; heapProbe?: boolean } = {}): Promise<RunningProcess> {
   const port = await freePort();
   const started = performance.now();
   // V8 writes the profile when the process exits, which SIGTERM's graceful shutdown lets it do.
   const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...profiling, path.join(ROOT, 'apps/api/dist/server.js')], {
+  const probing = options.heapProbe ? ['--expose-gc', '--require', fileURLToPath(new URL('./heap-probe.cjs', import.meta.url))] : [];
+  const child = spawn(process.execPath, [...profiling, ...probing, path.join(ROOT, 'apps/api/dist/server.js')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: options.heapProbe ? ['ignore', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(`${url}/readyz`, 60_000, child);
-  return { child, url, readyMs: Math.round(performance.now() - started), rssMb: () => rssOf(child.pid), cpuSeconds: () => cpuOf(child.pid), stop: stopper(child) };
+  const running: RunningProcess = { child, url, readyMs: Math.round(performance.now() - started), rssMb: () => rssOf(child.pid), cpuSeconds: () => cpuOf(child.pid), stop: stopper(child) };
+  if (options.heapProbe) running.heapUsedAfterGc = () => heapUsedAfterGc(child);
+  return running;
+}
+
+/** CPU seconds of the given processes so far (Linux /proc); one gone meanwhile counts 0. */
+export function cpuSecondsOf(pids: Iterable<number>): Map<number, number> {
+  return new Map([...pids].map((pid) => [pid, cpuOf(pid)]));
+}
+
+/** The whole machine's CPU time so far, busy and in all, in seconds (Linux /proc/stat). */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((sum, n) => sum + n, 0);
+    // idle and iowait
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { busy: (total - idle) / 100, total: total / 100 };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
 }
 
 /** The floor server, in its own process like the API. */

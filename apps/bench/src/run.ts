@@ -190,7 +190,21 @@ async function scratchDatabase(adminUrl: string, suffix: string) {
   await adminQuery(adminUrl, `create database ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => adminQuery(adminUrl, `drop database if exists ${name} with (force)`).then(() => undefined) };
+  return { name, url: url.toString(), drop: () => adminQuery(adminUrl, `drop database if exists ${name} with (force)`).then(() => undefined) };
+}
+
+/** The backends and transactions of one database of the local PostgreSQL (the live scenario's accounts). */
+function databaseProbe(adminUrl: string, name: string) {
+  return {
+    async backendPids() {
+      const { rows } = await adminQuery(adminUrl, `select pid from pg_stat_activity where datname = '${name}'`);
+      return (rows as { pid: number }[]).map((row) => row.pid);
+    },
+    async transactions() {
+      const { rows } = await adminQuery(adminUrl, `select xact_commit + xact_rollback as n from pg_stat_database where datname = '${name}'`);
+      return Number((rows as { n: string }[])[0]?.n ?? 0);
+    },
+  };
 }
 
 /** Databases of runs that were killed before they could drop them. */
@@ -326,7 +340,10 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   const unlimitedDataDir = copyData(measuringLimits);
   const metricsDataDir = copyData(measuringMetrics);
   const tracingDataDir = copyData(measuringTracing);
-  const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }), args['cpu-prof'] ? { cpuProfileDir: PROFILE_DIR } : {});
+  const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }), {
+    ...(args['cpu-prof'] ? { cpuProfileDir: PROFILE_DIR } : {}),
+    heapProbe: first && SCENARIOS.has('live'),
+  });
   let floor: RunningProcess | undefined;
   let variant: RunningProcess | undefined;
   let peakRss = api.rssMb();
@@ -552,12 +569,24 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     if (first && SCENARIOS.has('live')) {
       // Task creations in the shared project, with no stream open and then with --subscribers
       // streams of it open (one member's, as one person with many tabs would be).
-      const live = await measureLive(api, member, seeded.projectId, { subscribers: Number(args.subscribers), seconds: DURATION });
+      const probe = database && adminUrl && measuringDatabase ? databaseProbe(adminUrl, database.name) : undefined;
+      const live = await measureLive(api, member, seeded.projectId, { subscribers: Number(args.subscribers), seconds: DURATION, database: probe });
       console.error(
         `  live, ${live.subscribers} subscriptions: ${live.writesPerSecondWatched} writes/s (${live.writesPerSecondAlone} with none, ` +
           `${round(live.writesPerSecondWatched / Math.max(1, live.writesPerSecondAlone))}x), write p95 ${live.writeP95Ms} ms (${live.writeP95MsAlone} with none), ` +
-          `answer→receipt p95 ${live.receiptP95Ms} ms, ${live.missed} missed, ${live.memoryPerSubscriptionKb} kB RSS per subscription, ` +
+          `answer→receipt p95 ${live.receiptP95Ms} ms, ${live.missed} missed, ` +
+          `${live.heapPerSubscriptionKb ?? '?'} kB heap (${live.memoryPerSubscriptionKb} kB RSS) per subscription, ` +
           `API CPU ${live.apiCpuPerSecondWatched}/s (${live.apiCpuPerSecondAlone}/s with none), subscribers' process ${live.subscribersCpuSeconds} s CPU`,
+      );
+      const [apiAlone, apiWatched] = live.perWrite.apiCpuMs;
+      const [dbAlone, dbWatched] = live.perWrite.databaseCpuMs ?? [];
+      const [txAlone, txWatched] = live.perWrite.databaseTransactions ?? [];
+      console.error(
+        `  live, per write (none open → ${live.subscribers} open): API ${apiAlone} → ${apiWatched} ms CPU, ` +
+          (dbAlone === undefined ? '' : `PostgreSQL ${dbAlone} → ${dbWatched} ms CPU and ${txAlone} → ${txWatched} transactions, `) +
+          `subscribers' process ${live.perWrite.subscribersCpuMs} ms CPU; machine busy ${live.perWrite.machineBusy.join(' → ')} of all cores` +
+          // What writes/s would do if the API and the database had the cores to themselves and the subscribers ran elsewhere.
+          (dbAlone === undefined || dbWatched === undefined ? '' : `; API+PostgreSQL CPU per write none / open ${round((apiAlone + dbAlone) / Math.max(0.01, apiWatched + dbWatched))}x`),
       );
       extras[`live[${size}]`] = live;
     }

@@ -12,6 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  *
  * A frozen value is serialized once however many streams send it: live changes are handed to every
  * stream of an instance as one object, so one event is one `JSON.stringify`, not one per stream.
+ * Sent under one id, it is framed and encoded once too, and every stream writes the same bytes.
  */
 
 interface SseConfig {
@@ -44,6 +45,8 @@ const STREAM_HEADERS = {
 };
 
 const serializedOnce = new WeakMap<object, string>();
+/** A frozen value's frame under the id it was last sent with, as bytes. */
+const framedOnce = new WeakMap<object, { id: string; bytes: Buffer }>();
 
 /** Whether this path serves `config`'s streams: options it does not implement leave them to tRPC. */
 export function servesStreamsOf(config: { sse?: SseConfig | undefined }): boolean {
@@ -140,6 +143,15 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
   }, ping) : undefined;
   // The id the client's EventSource holds, which it sends back when it reconnects.
   let lastEventId = lastEventIdAsked && !/[\0\n\r]/.test(lastEventIdAsked) ? lastEventIdAsked : null;
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      wanted = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
   const iterator = values[Symbol.asyncIterator]();
   void (async () => {
     try {
@@ -149,6 +161,13 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
         const value = next.value;
         const tracked = isTrackedEnvelope(value);
         const data: unknown = tracked ? value[1] : value;
+        const shared = tracked && typeof data === 'object' && data !== null && Object.isFrozen(data) ? framedOnce.get(data) : undefined;
+        if (tracked && shared?.id === value[0]) {
+          lastEventId = value[0];
+          pinger?.refresh();
+          if (!body.push(shared.bytes)) await drained();
+          continue;
+        }
         let json = typeof data === 'object' && data !== null && Object.isFrozen(data) ? serializedOnce.get(data) : undefined;
         if (json === undefined) {
           json = serialize(data);
@@ -157,7 +176,9 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
         let written: boolean;
         if (tracked) {
           lastEventId = value[0];
-          written = body.push(frame(json, value[0]));
+          const bytes = Buffer.from(frame(json, value[0]));
+          if (typeof data === 'object' && data !== null && Object.isFrozen(data)) framedOnce.set(data, { id: value[0], bytes });
+          written = body.push(bytes);
         } else if (lastEventId === null) {
           written = body.push(frame(json));
         } else {
@@ -169,12 +190,7 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
         pinger?.refresh();
         // A client that stops reading is waited for here; the stream's own bounded buffer (the
         // live hub's) decides when it has fallen too far behind.
-        if (!written) {
-          await new Promise<void>((resolve) => {
-            wanted = resolve;
-            signal.addEventListener('abort', () => resolve(), { once: true });
-          });
-        }
+        if (!written) await drained();
       }
       if (!signal.aborted) body.push(frame('', undefined, 'return'));
     } catch (cause) {

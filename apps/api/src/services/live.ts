@@ -59,6 +59,15 @@ const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
  * stream per second, at the price of at most this much added delay.
  */
 const READ_SPACING_MS = 50;
+/**
+ * Beyond that, reads are spaced so that handing their events to the streams takes at most
+ * 1 / FAN_OUT_SHARE of the instance's time: the socket writes of a few hundred streams cost a
+ * few milliseconds a batch however few events it carries, so the more streams (or the busier the
+ * machine, which makes each of them slower), the more events each batch carries, and writes keep
+ * the time they need. Never more than MAX_READ_SPACING_MS.
+ */
+const FAN_OUT_SHARE = 10;
+const MAX_READ_SPACING_MS = 500;
 /** Checked when nothing was announced, in case an announcement was lost (a listener reconnecting). */
 const FALLBACK_POLL_MS = 5_000;
 
@@ -124,6 +133,8 @@ export class LiveHub {
   #reading: Promise<void> | undefined;
   #readAgain = false;
   #lastReadAt = 0;
+  /** How far apart reads are now: READ_SPACING_MS, or more when handing out a batch took long. */
+  #spacingMs = READ_SPACING_MS;
   #spacing: NodeJS.Timeout | undefined;
   #listener: { close(): Promise<void> } | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
@@ -307,7 +318,7 @@ export class LiveHub {
       this.#readAgain = true;
       return;
     }
-    const wait = this.#lastReadAt + READ_SPACING_MS - Date.now();
+    const wait = this.#lastReadAt + this.#spacingMs - Date.now();
     if (wait > 0) {
       this.#spacing = setTimeout(() => {
         this.#spacing = undefined;
@@ -330,15 +341,31 @@ export class LiveHub {
   async #readAll() {
     for (;;) {
       const rows = await changeEvents.listChangeEventsAfter(this.database.db, this.#cursor, READ_BATCH);
-      for (const row of rows) this.#dispatch(toLiveEvent(row), row.user_id);
+      const started = performance.now();
+      let handed = 0;
+      for (const row of rows) handed += this.#dispatch(toLiveEvent(row), row.user_id);
+      if (handed > 0) this.#timeFanOut(started);
       if (rows.length < READ_BATCH) return;
     }
   }
 
-  #dispatch(event: LiveEvent, userId: number | null) {
+  /**
+   * The streams send what they were handed in the microtasks and ticks that follow (each its own
+   * socket write); by the next turn of the event loop they all have, and the time since `started`
+   * is what the batch cost. The next read waits FAN_OUT_SHARE times that, less what passed.
+   */
+  #timeFanOut(started: number) {
+    setImmediate(() => {
+      const cost = performance.now() - started;
+      this.#spacingMs = Math.min(MAX_READ_SPACING_MS, Math.max(READ_SPACING_MS, Math.round(cost * FAN_OUT_SHARE)));
+    });
+  }
+
+  /** Hands the event to the streams it concerns; returns how many. */
+  #dispatch(event: LiveEvent, userId: number | null): number {
     this.#cursor = event.id;
     const streams = event.projectId !== null ? this.#byProject.get(event.projectId) : userId !== null ? this.#byUser.get(userId) : undefined;
-    if (!streams) return;
+    if (!streams) return 0;
     const message: LiveMessage = { type: 'event', event };
     for (const stream of streams) {
       stream.push(message);
@@ -347,6 +374,7 @@ export class LiveHub {
         stream.end({ type: 'closed', reason: 'access_lost' });
       }
     }
+    return streams.size;
   }
 
   /** Ends the streams whose caller no longer stands: one statement for all of them. */
