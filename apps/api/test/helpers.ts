@@ -55,6 +55,8 @@ export function testConfig(environment: Record<string, string> = {}): AppConfig 
     NOTIFICATIONS_INTERVAL_MS: 'off',
     MAIL_POLL_MS: 'off',
     WEBHOOK_POLL_MS: 'off',
+    // The `stock` project runs every test on the libraries' own paths (its template says so).
+    FAST_PATHS: inject('dbTemplate').fastPaths === false ? 'false' : 'true',
     ...environment,
   });
 }
