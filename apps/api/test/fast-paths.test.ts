@@ -3,11 +3,11 @@
  * the `stock` Vitest project runs every test with it off, and this file says which ran.
  */
 import { compilesEachQuery } from '@stm/db';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/env';
-import { createTestApp, type TestApp } from './helpers';
+import { createTestApp, stockLibraries, type TestApp } from './helpers';
 
-const stock = inject('dbTemplate').fastPaths === false;
+const stock = stockLibraries();
 
 let t: TestApp;
 beforeAll(async () => {

@@ -449,10 +449,16 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     await warm(reads(api.url, '/api/auth/me'));
     await measured(memberReads(api.url, listPath(firstInput)));
     if (stockApi) {
+      // Started later and not paged through: as warm as the first (JIT, pools) before either is measured.
       const stock = targets[1] as Target;
-      await warm(readsOf(stock, '/trpc/auth.me'));
-      await warm(readsOf(stock, '/api/auth/me'));
-      await warm(memberReadsOf(stock, listPath(firstInput)));
+      for (let round = 0; round < 3; round++) {
+        await warm(readsOf(stock, '/trpc/auth.me'));
+        await warm(readsOf(stock, '/api/auth/me'));
+        await warm(memberReadsOf(stock, listPath(firstInput)));
+        await warm(memberReadsOf(stock, listPath({ ...firstInput, cursor: deep })));
+      }
+      await warm(reads(api.url, '/trpc/auth.me'));
+      await warm(memberReads(api.url, listPath({ ...firstInput, cursor: deep })));
     }
     if (floor) {
       await warm(reads(floor.url, '/me'));
