@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from '@stm/db';
 import { describe, expect, it } from 'vitest';
-import { createTestApp, rest, signUpAdmin, trpc, stockLibraries } from './helpers';
+import { createTestApp, rest, signUpAdmin, stockLibraries, trpc } from './helpers';
 
 const QUERY_SECRET = 'eyJxdWVyeS1zZWNyZXQiOnRydWV9.c2VjcmV0LWluLXF1ZXJ5';
 
