@@ -15,6 +15,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const driver = project.config.env?.STM_TEST_DB === 'postgres' ? 'postgres' : 'pglite';
   const { template, dispose } = await prepareTestTemplate(driver, process.env.TEST_DATABASE_URL);
-  project.provide('dbTemplate', template);
+  // The `stock` project runs every test without the fast paths (`src/fastpath/`).
+  project.provide('dbTemplate', { ...template, fastPaths: project.config.env?.FAST_PATHS !== 'false' });
   return dispose;
 }

@@ -11,7 +11,9 @@ import Fastify, {
 } from 'fastify';
 import type { AppConfig } from './env';
 import { DomainError, httpStatusOf } from './errors';
-import { type AppLogger, createLogger, lazyRequestLogger, type RequestLogger } from './logger';
+import { lazyRequestLogger } from './fastpath/request-logger';
+import { useSchemaFastPaths } from './fastpath/switch';
+import { type AppLogger, createLogger, type RequestLogger } from './logger';
 import { PROBLEM_CONTENT_TYPE, problemOf, restProblemDetails } from './problem-details';
 import { apiRoutes } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
@@ -31,9 +33,9 @@ export interface BuildAppOptions {
   /** An open, migrated database (tests); otherwise one is opened from the config and migrated. */
   database?: DatabaseHandle;
   logger?: AppLogger;
-  /** REST through trpc-to-openapi's own adapter, the reference the REST bridge is tested against. */
+  /** REST through trpc-to-openapi's own adapter whatever FAST_PATHS says: the reference the REST bridge is tested against. */
   referenceRestBridge?: boolean;
-  /** Subscriptions through tRPC's own stream producer, the reference the fast one is tested against. */
+  /** Subscriptions through tRPC's own stream producer whatever FAST_PATHS says: the reference the fast one is tested against. */
   referenceSubscriptions?: boolean;
 }
 
@@ -56,6 +58,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Builds the application without listening: `server.ts` listens, tests use `app.inject()`. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  useSchemaFastPaths(config.fastPaths);
   const timeouts = config.server.timeouts;
   const appLogger = options.logger ?? (await createLogger(config));
   const log = appLogger.logger;
@@ -66,7 +69,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     loggerInstance: log as FastifyBaseLogger,
     // Requests are logged once, on response, by the hook below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
-    childLoggerFactory: lazyRequestLogger,
+    // Unset, Fastify's own: a pino child per request.
+    ...(config.fastPaths.logger ? { childLoggerFactory: lazyRequestLogger } : {}),
     bodyLimit: config.server.bodyLimit,
     // A hop count is valid at run time (proxy-addr) though Fastify's types omit it.
     trustProxy: config.server.trustProxy as boolean | string | string[],
@@ -126,6 +130,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       applicationName: 'stm-api',
       onBackgroundError: (error) => log.warn({ err: error }, 'database connection error'),
       observeQuery: tracing?.observeQuery,
+      fastPaths: { statements: config.fastPaths.statements, timestamptz: config.fastPaths.timestamptz },
     });
     if (ownsDatabase) await prepareSchema(database.db, { migrateOnStart: config.database.migrateOnStart, log, who: 'this release' });
     services = await createServices(config, database, log, hasher);
@@ -202,7 +207,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   if (services.metrics) await app.register(metricsPlugin, { metrics: services.metrics, token: config.metrics?.token });
   await app.register(rateLimitPlugin, { config, redis: services.redis, sharedCounters: services.sharedCounters, metrics: services.metrics });
   await app.register(healthRoutes, { services });
-  await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION, referenceRestBridge: options.referenceRestBridge ?? false, referenceSubscriptions: options.referenceSubscriptions ?? false });
+  const fastPaths = {
+    trpc: config.fastPaths.trpc,
+    sse: config.fastPaths.sse && options.referenceSubscriptions !== true,
+    rest: config.fastPaths.rest && options.referenceRestBridge !== true,
+  };
+  await app.register(apiRoutes, { services, router: appRouter, version: API_VERSION, fastPaths });
   if (config.legacyRoutes) await app.register(legacyRoutes, { services, router: appRouter });
   if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usernameSchema } from '@stm/validators';
 import { z } from 'zod';
+import { ALL_FAST_PATHS, FAST_PATH_NAMES, type FastPathName, type FastPaths, NO_FAST_PATHS } from './fastpath/switch';
 
 /** The repository root, whether this file runs from src/ or is bundled into dist/. */
 export const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -55,6 +56,28 @@ const optionalUrl = z
   .url({ protocol: /^https?$/ })
   .optional()
   .or(z.literal('').transform(() => undefined));
+
+/**
+ * `true` (every fast path, src/fastpath/), `false` (none: the stock libraries), or for measuring one
+ * at a time a list of names, all of them added to none (`trpc,rest`) or each taken from all (`-iso,-zod`).
+ */
+const fastPathsSetting = z
+  .string()
+  .trim()
+  .transform((value, context): FastPaths => {
+    if (['true', '1', 'yes', ''].includes(value)) return ALL_FAST_PATHS;
+    if (['false', '0', 'no'].includes(value)) return NO_FAST_PATHS;
+    const items = value.split(',').map((item) => item.trim());
+    const removing = items.every((item) => item.startsWith('-'));
+    const names = items.map((item) => (removing ? item.slice(1) : item));
+    const unknown = names.filter((name) => !(FAST_PATH_NAMES as readonly string[]).includes(name));
+    if (unknown.length > 0 || (!removing && items.some((item) => item.startsWith('-')))) {
+      context.addIssue({ code: 'custom', message: `must be true, false, or names among ${FAST_PATH_NAMES.join(', ')} (all with or all without a leading -)` });
+      return z.NEVER;
+    }
+    const chosen = new Set(names as FastPathName[]);
+    return Object.fromEntries(FAST_PATH_NAMES.map((name) => [name, removing !== chosen.has(name)])) as Record<FastPathName, boolean>;
+  });
 
 /** A per-address budget, or `off` for a deployment whose gateway limits per address already. */
 const budget = z.union([z.literal('off'), positiveInt]);
@@ -130,6 +153,7 @@ const environmentSchema = z.object({
   CONSOLE_DIR: z.string().optional(),
   COOKIE_SECURE: booleanString.optional(),
   LEGACY_ROUTES: booleanString.default(true),
+  FAST_PATHS: fastPathsSetting.default(ALL_FAST_PATHS),
   // OpenTelemetry's own names (its SDKs read the same ones), so a collector set up for other
   // services is set up for this one.
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
@@ -293,6 +317,8 @@ export interface AppConfig {
    * from (`RP_ORIGIN`, comma-separated; unset: any http(s) origin whose host is the RP ID).
    */
   webauthn: { rpId: string; rpName: string; origins: string[] | undefined };
+  /** Which re-implementations of library behaviour (src/fastpath/, packages/db/src/fastpath/) run; `FAST_PATHS`. */
+  fastPaths: FastPaths;
 }
 
 /** A stricter per-address budget a procedure may declare in its meta; each has its own settings. */
@@ -448,6 +474,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     },
     consoleDir: resolveConsoleDir(env.CONSOLE_DIR),
     legacyRoutes: env.LEGACY_ROUTES,
+    fastPaths: env.FAST_PATHS,
     tracing: tracingConfig(env),
     mail: {
       smtpUrl: env.SMTP_URL,

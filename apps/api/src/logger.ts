@@ -2,7 +2,7 @@
 import { accessSync, chmod, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { type Bindings, type ChildLoggerOptions, type LogFn, pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { AppConfig } from './env';
 
 export type { Logger } from 'pino';
@@ -193,78 +193,6 @@ function keepPrivate(file: SonicBoom & { readonly file?: string; readonly fd?: n
 
 /** What a request's logger offers: Fastify's logger, and the level check the access hook makes. */
 export type RequestLogger = FastifyBaseLogger & Pick<Logger, 'isLevelEnabled'>;
-
-/**
- * Fastify's `childLoggerFactory`: a request's logger becomes a pino child on its first use, not
- * with every request. Making a child runs the redaction over its bindings (the request id) at
- * once, ~4 % of what a short request allocates, and most requests never log through theirs: the
- * access line has a logger of its own.
- */
-export function lazyRequestLogger(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): RequestLogger {
-  return new LazyChildLogger(parent as Logger, bindings, options);
-}
-
-class LazyChildLogger implements RequestLogger {
-  #child: Logger | undefined;
-
-  constructor(
-    private readonly parent: Logger,
-    private readonly bindings: Bindings,
-    private readonly options: ChildLoggerOptions,
-  ) {}
-
-  #logger(): Logger {
-    this.#child ??= this.parent.child(this.bindings, this.options);
-    return this.#child;
-  }
-
-  get level(): string {
-    return this.#child?.level ?? this.options.level ?? this.parent.level;
-  }
-
-  set level(level: string) {
-    this.#logger().level = level;
-  }
-
-  isLevelEnabled(level: string): boolean {
-    if (this.#child) return this.#child.isLevelEnabled(level);
-    const values = this.parent.levels.values;
-    const threshold = values[this.level];
-    const asked = values[level];
-    return asked !== undefined && threshold !== undefined && asked >= threshold;
-  }
-
-  // Methods, not arrow-function fields: fields would allocate seven closures per request.
-  fatal(...args: Parameters<LogFn>): void {
-    this.#logger().fatal(...args);
-  }
-
-  error(...args: Parameters<LogFn>): void {
-    this.#logger().error(...args);
-  }
-
-  warn(...args: Parameters<LogFn>): void {
-    this.#logger().warn(...args);
-  }
-
-  info(...args: Parameters<LogFn>): void {
-    this.#logger().info(...args);
-  }
-
-  debug(...args: Parameters<LogFn>): void {
-    this.#logger().debug(...args);
-  }
-
-  trace(...args: Parameters<LogFn>): void {
-    this.#logger().trace(...args);
-  }
-
-  silent(): void {}
-
-  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
-    return this.#logger().child(bindings, options);
-  }
-}
 
 /** Why log files cannot be written in `dir` (made if missing), or undefined when they can. */
 function unwritableReason(dir: string): string | undefined {

@@ -9,6 +9,9 @@ import { type AppConfig, loadConfig } from '../src/env';
 import { appRouter } from '../src/routers';
 import { createCallerFactory } from '../src/trpc';
 
+/** This run has FAST_PATHS off (the `stock` project): every library's own code, none of src/fastpath/. */
+export const stockLibraries = (): boolean => inject('dbTemplate').fastPaths === false;
+
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 export const PASSWORD = 'a long enough passphrase';
 
@@ -55,6 +58,8 @@ export function testConfig(environment: Record<string, string> = {}): AppConfig 
     NOTIFICATIONS_INTERVAL_MS: 'off',
     MAIL_POLL_MS: 'off',
     WEBHOOK_POLL_MS: 'off',
+    // The `stock` project runs every test on the libraries' own paths (its template says so).
+    FAST_PATHS: stockLibraries() ? 'false' : 'true',
     ...environment,
   });
 }

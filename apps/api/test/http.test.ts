@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, json, PASSWORD, rest, signUp, signUpAdmin, type TestApp, trpc } from './helpers';
+import { createTestApp, json, PASSWORD, rest, signUp, signUpAdmin, stockLibraries, type TestApp, trpc } from './helpers';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -311,7 +311,9 @@ describe('protocol edges', () => {
     expect(json(tooLong).error.data).toEqual({ code: 'BAD_REQUEST', httpStatus: 414 });
   });
 
-  it('serves tRPC whatever the Host header says: it reads only the path and query', async () => {
+  // A difference from the library: tRPC's own Fastify adapter builds a URL from the Host header and
+  // answers 500 to every call with a malformed one; only the fast adapter (src/fastpath/) does not.
+  it.skipIf(stockLibraries())('serves tRPC whatever the Host header says: it reads only the path and query', async () => {
     const { accessToken } = await signUp(t, 'host_user');
     for (const host of ['x:99999', 'a b', '[::1', '']) {
       const me = await trpc(t.app, 'query', 'auth.me', undefined, { token: accessToken, headers: { host } });

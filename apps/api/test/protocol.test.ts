@@ -6,7 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, signUp, type TestApp } from './helpers';
+import { createTestApp, signUp, stockLibraries, type TestApp } from './helpers';
 
 const HEADERS_TIMEOUT_MS = 600;
 const REQUEST_TIMEOUT_MS = 1_200;
@@ -41,12 +41,15 @@ function exchange(port: number, write: (socket: Socket) => unknown, waitMs = 5_0
       socket.destroy();
       const text = Buffer.concat(chunks).toString('latin1');
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
-      const rawBody = text.split('\r\n\r\n').slice(1).join('\r\n\r\n');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const sent = rest.join('\r\n\r\n');
+      // tRPC's own adapter (FAST_PATHS=false) streams its answers in chunks.
+      const rawBody = /^transfer-encoding:\s*chunked\s*$/im.test(head) ? dechunked(sent) : sent;
       let body: unknown = rawBody;
       try {
         body = JSON.parse(rawBody);
       } catch {
-        // Not JSON (or chunked): kept as text.
+        // Not JSON: kept as text.
       }
       resolve({ status, text, body, closed, ms: Date.now() - started });
     };
@@ -57,6 +60,19 @@ function exchange(port: number, write: (socket: Socket) => unknown, waitMs = 5_0
     socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? finish(true) : reject(error)));
     socket.once('connect', () => void Promise.resolve(write(socket)).catch(reject));
   });
+}
+
+/** The body of a chunked answer; what arrived of it, if the connection closed early. */
+function dechunked(text: string): string {
+  let body = '';
+  let at = 0;
+  for (;;) {
+    const lineEnd = text.indexOf('\r\n', at);
+    const size = Number.parseInt(text.slice(at, lineEnd), 16);
+    if (lineEnd === -1 || !(size > 0)) return body;
+    body += text.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
 }
 
 /** A complete request with Content-Length, written at once. */
@@ -148,7 +164,9 @@ describe('protocol abuse', () => {
       expect(rest.status).toBe(415);
       expect(rest.body).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
       const trpc = await exchange(port, request('POST', '/trpc/tasks.create', { headers: json({ 'content-type': type }), body }));
-      expect(trpc.status).toBe(415);
+      // A difference from the library: tRPC's own adapter takes form-data (its FormData inputs) and
+      // answers 400 when the procedure's input is no FormData; only the fast adapter says 415.
+      expect(trpc.status).toBe(stockLibraries() && type.startsWith('multipart/') ? 400 : 415);
     });
 
     it('a body without a content type is refused, not guessed', async () => {

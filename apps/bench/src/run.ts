@@ -14,6 +14,7 @@
  *   pnpm bench --duration 10 --sizes 10000       # longer, small table only
  *   pnpm bench --embedded --sizes 10000          # the embedded database (no floor: it is single-process)
  *   pnpm bench --scenarios me --cpu-prof         # only auth.me, with a CPU profile of the API
+ *   pnpm bench --scenarios me,list,writes --fast-paths=both   # each with the fast paths and without
  *
  * Scenarios (--scenarios, comma-separated; all by default): `me` (auth.me, tRPC and REST), `tokens`
  * (auth.me with an API token against the same with an access token), `list`
@@ -27,7 +28,10 @@
  * beside the p95 from its answer to each stream's receipt, and the API's RSS grown per open
  * stream). `--cpu-prof` writes V8 profiles of the API (bench/profiles/) and the
  * floor (bench/profiles/floor/) and prints where each spent its time (open a file in Chrome
- * DevTools or speedscope for a flame graph).
+ * DevTools or speedscope for a flame graph). `--fast-paths` runs the API with FAST_PATHS `on` (the
+ * default), `off`, or `both`: a second API, started with FAST_PATHS set to `--stock` (`false`, every
+ * library's own code; or e.g. `-iso` to take one fast path away), measured beside the first in
+ * mirrored order for each `me`, `list` and `writes` row, with the ratio of the two.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -58,8 +62,14 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string', default: 'me,tokens,list,writes,login,limits,metrics,tracing,live' },
     subscribers: { type: 'string', default: '200' },
     'cpu-prof': { type: 'boolean', default: false },
+    'fast-paths': { type: 'string', default: 'on' },
+    stock: { type: 'string', default: 'false' },
   },
 });
+if (!['on', 'off', 'both'].includes(args['fast-paths'])) throw new Error('--fast-paths is on, off or both');
+/** The second API's FAST_PATHS with --fast-paths=both, and the first's otherwise. */
+const FAST_PATHS = args['fast-paths'] === 'off' ? 'false' : 'true';
+const BOTH_MODES = args['fast-paths'] === 'both';
 const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const USERS = Number(args.users);
@@ -235,7 +245,17 @@ function apiEnv(database: { url?: string; dataDir?: string }): Record<string, st
     BCRYPT_MAX_QUEUE: String(CONNECTIONS * 4),
     CONSOLE_DIR: '',
     COOKIE_SECURE: 'false',
+    FAST_PATHS,
   };
+}
+
+/** An API under load and the sessions it signed in: the bench's users, and the member measured on task pages. */
+interface Target {
+  api: RunningProcess;
+  tokens: string[];
+  member: string;
+  /** How its rows are labelled beside the other mode's, with --fast-paths=both. */
+  label: string;
 }
 
 /**
@@ -340,12 +360,14 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   const unlimitedDataDir = copyData(measuringLimits);
   const metricsDataDir = copyData(measuringMetrics);
   const tracingDataDir = copyData(measuringTracing);
+  const stockDataDir = copyData(BOTH_MODES);
   const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }), {
     ...(args['cpu-prof'] ? { cpuProfileDir: PROFILE_DIR } : {}),
     heapProbe: first && SCENARIOS.has('live'),
   });
   let floor: RunningProcess | undefined;
   let variant: RunningProcess | undefined;
+  let stockApi: RunningProcess | undefined;
   let peakRss = api.rssMb();
   const rssTimer = setInterval(() => {
     peakRss = Math.max(peakRss, api.rssMb());
@@ -355,8 +377,26 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   try {
     const tokens = await signIn(api);
     const member = tokens[0] as string;
+    const fast: Target = { api, tokens, member, label: BOTH_MODES ? 'fast paths' : '' };
+    const targets = [fast];
+    if (BOTH_MODES) {
+      const env = apiEnv(database ? { url: database.url } : { dataDir: stockDataDir as string });
+      stockApi = await startApi({ ...env, FAST_PATHS: args.stock });
+      serversByUrl.set(stockApi.url, stockApi);
+      const stockTokens = await signIn(stockApi);
+      targets.push({ api: stockApi, tokens: stockTokens, member: stockTokens[0] as string, label: `FAST_PATHS=${args.stock}` });
+    }
     const bearer = (i: number) => ({ authorization: `Bearer ${tokens[i % tokens.length]}` });
     // Reads spread over every signed-in user; task pages as one member of the shared project.
+    const readsOf = (target: Target, requestPath: string, extra: Partial<LoadOptions> = {}): LoadOptions => ({
+      url: target.api.url,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      request: (i) => ({ path: requestPath, headers: { authorization: `Bearer ${target.tokens[i % target.tokens.length]}` } }),
+      ...extra,
+    });
+    const memberReadsOf = (target: Target, requestPath: string) =>
+      readsOf(target, requestPath, { request: () => ({ path: requestPath, headers: { authorization: `Bearer ${target.member}` } }) });
     const reads = (url: string, requestPath: string, extra: Partial<LoadOptions> = {}): LoadOptions => ({
       url,
       connections: CONNECTIONS,
@@ -366,6 +406,34 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     });
     const memberReads = (url: string, requestPath: string) =>
       reads(url, requestPath, { request: () => ({ path: requestPath, headers: { authorization: `Bearer ${member}` } }) });
+    /**
+     * Each scenario on every target (one, or the API in both modes), and its floor when it has
+     * one, in mirrored order in one run; rows as `record` prints them, the fast one with its ratio
+     * to the other mode and to the floor. Returns the first target's results.
+     */
+    const acrossModes = async (scenarios: { name: string; load: (target: Target) => LoadOptions }[], floorLoad?: { name: string; load: LoadOptions }) => {
+      const loads = scenarios.flatMap((scenario) => targets.map((target) => scenario.load(target)));
+      const measuredLoads = loads.length === 1 && !floorLoad ? [await measured(loads[0] as LoadOptions)] : await mirrored(floorLoad ? [...loads, floorLoad.load] : loads);
+      const floorResult = floorLoad ? (measuredLoads.at(-1) as Measured) : undefined;
+      if (floorLoad && floorResult) record(floorLoad.name, floorResult);
+      return scenarios.map((scenario, index) => {
+        const [first, second] = [measuredLoads[index * targets.length] as Measured, measuredLoads[index * targets.length + 1]];
+        if (second) {
+          record(`${scenario.name} {${targets[1]?.label}}`, second, vsFloor(second, floorResult));
+          const ratio = first.requestsPerSecond / Math.max(1, second.requestsPerSecond);
+          record(`${scenario.name} {${fast.label}}`, first, { name: `${targets[1]?.label} req/s`, ratio });
+          extras[`${scenario.name} req/s: fast paths / ${targets[1]?.label}`] = roundFine(ratio);
+          if (first.serverCpuMsPerRequest !== undefined && second.serverCpuMsPerRequest !== undefined) {
+            extras[`${scenario.name} server CPU per request: fast paths / ${targets[1]?.label}`] = roundFine(
+              first.serverCpuMsPerRequest / Math.max(0.001, second.serverCpuMsPerRequest),
+            );
+          }
+        } else {
+          record(scenario.name, first, vsFloor(first, floorResult));
+        }
+        return first;
+      });
+    };
     const run = (url: string, requestPath: string, extra: Partial<LoadOptions> = {}) => measured(reads(url, requestPath, extra));
 
     const project = { projectId: seeded.projectId };
@@ -397,6 +465,18 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     await warm(reads(api.url, '/trpc/auth.me'));
     await warm(reads(api.url, '/api/auth/me'));
     await measured(memberReads(api.url, listPath(firstInput)));
+    if (stockApi) {
+      // Started later and not paged through: as warm as the first (JIT, pools) before either is measured.
+      const stock = targets[1] as Target;
+      for (let round = 0; round < 3; round++) {
+        await warm(readsOf(stock, '/trpc/auth.me'));
+        await warm(readsOf(stock, '/api/auth/me'));
+        await warm(memberReadsOf(stock, listPath(firstInput)));
+        await warm(memberReadsOf(stock, listPath({ ...firstInput, cursor: deep })));
+      }
+      await warm(reads(api.url, '/trpc/auth.me'));
+      await warm(memberReads(api.url, listPath({ ...firstInput, cursor: deep })));
+    }
     if (floor) {
       await warm(reads(floor.url, '/me'));
       await warm(memberReads(floor.url, '/tasks/first'));
@@ -404,12 +484,14 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     }
 
     if (first && SCENARIOS.has('me')) {
-      const loads = [reads(api.url, '/trpc/auth.me'), reads(api.url, '/api/auth/me')];
-      const [me, restMe, floorMe] = floor ? await mirrored([...loads, reads(floor.url, '/me')]) : [await measured(loads[0]!), await measured(loads[1]!)];
-      if (floorMe) record('floor: JWT verify + primary-key select', floorMe);
+      const [me] = await acrossModes(
+        [
+          { name: 'auth.me (tRPC)', load: (target) => readsOf(target, '/trpc/auth.me') },
+          { name: 'GET /api/auth/me (REST)', load: (target) => readsOf(target, '/api/auth/me') },
+        ],
+        floor ? { name: 'floor: JWT verify + primary-key select', load: reads(floor.url, '/me') } : undefined,
+      );
       results.me = me as Measured;
-      record('auth.me (tRPC)', results.me, vsFloor(results.me, floorMe));
-      record('GET /api/auth/me (REST)', restMe as Measured, vsFloor(restMe as Measured, floorMe));
     }
 
     if (first && SCENARIOS.has('tokens')) {
@@ -497,26 +579,21 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     if (SCENARIOS.has('list')) {
       const where = `project of ${seeded.projectTasks.toLocaleString('en')} tasks, ${size.toLocaleString('en')} in all`;
       // Each page beside its floor: the same SQL, membership check included, without the product around it.
-      const againstFloor = async (product: LoadOptions, floorPath: string) =>
-        floor ? ((await mirrored([product, memberReads(floor.url, floorPath)])) as [Measured, Measured]) : ([await measured(product), undefined] as const);
-      const [firstPage, floorFirst] = await againstFloor(memberReads(api.url, listPath(firstInput)), '/tasks/first');
-      if (floorFirst) record(`floor: task page SQL, first page [${size}]`, floorFirst);
-      results.first = firstPage;
-      record(`tasks.list first page [${where}]`, results.first, vsFloor(results.first, floorFirst));
-      const [deepPage, floorDeep] = await againstFloor(memberReads(api.url, listPath({ ...firstInput, cursor: deep })), '/tasks/deep');
-      if (floorDeep) record(`floor: task page SQL, deep page [${size}]`, floorDeep);
-      results.deep = deepPage;
-      record(`tasks.list deep page (${DEEP_OFFSET}) [${size}]`, results.deep, vsFloor(results.deep, floorDeep));
-      results.filtered = await measured(memberReads(api.url, listPath(filteredInput)));
-      record(`tasks.list todo|in_progress by due date [${size}]`, results.filtered);
+      const page = (input: Record<string, unknown>) => (target: Target) => memberReadsOf(target, listPath(input));
+      const floorPage = (name: string, floorPath: string) => (floor ? { name, load: memberReads(floor.url, floorPath) } : undefined);
+      [results.first] = (await acrossModes([{ name: `tasks.list first page [${where}]`, load: page(firstInput) }], floorPage(`floor: task page SQL, first page [${size}]`, '/tasks/first'))) as [Measured];
+      [results.deep] = (await acrossModes(
+        [{ name: `tasks.list deep page (${DEEP_OFFSET}) [${size}]`, load: page({ ...firstInput, cursor: deep }) }],
+        floorPage(`floor: task page SQL, deep page [${size}]`, '/tasks/deep'),
+      )) as [Measured];
+      [results.filtered] = (await acrossModes([{ name: `tasks.list todo|in_progress by due date [${size}]`, load: page(filteredInput) }])) as [Measured];
       if (filteredDeep) {
-        results.filteredDeep = await measured(memberReads(api.url, listPath({ ...filteredInput, cursor: filteredDeep })));
-        record(`tasks.list todo|in_progress by due date, deep [${size}]`, results.filteredDeep);
+        [results.filteredDeep] = (await acrossModes([
+          { name: `tasks.list todo|in_progress by due date, deep [${size}]`, load: page({ ...filteredInput, cursor: filteredDeep }) },
+        ])) as [Measured];
       }
-      results.allProjects = await measured(memberReads(api.url, listPath({ sort: 'createdAt', order: 'desc' })));
-      record(`tasks.list every project of the member, first page [${size}]`, results.allProjects);
-      results.myWork = await measured(memberReads(api.url, listPath({ assignee: 'me', sort: 'dueAt', order: 'asc' })));
-      record(`tasks.list assigned to me, by due date [${size}]`, results.myWork);
+      [results.allProjects] = (await acrossModes([{ name: `tasks.list every project of the member, first page [${size}]`, load: page({ sort: 'createdAt', order: 'desc' }) }])) as [Measured];
+      [results.myWork] = (await acrossModes([{ name: `tasks.list assigned to me, by due date [${size}]`, load: page({ assignee: 'me', sort: 'dueAt', order: 'asc' }) }])) as [Measured];
       // A common word (the page fills from the project's own order), a rare one (the trigram
       // indexes find it), and a phrase whose trigrams are nearly all in every row (the trigram
       // indexes' worst case: long posting lists to intersect).
@@ -535,35 +612,45 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
 
     if (first && SCENARIOS.has('writes')) {
       let n = 0;
-      record(
-        'tasks.create (tRPC)',
-        await measured({
-          url: api.url,
-          method: 'POST',
-          connections: CONNECTIONS,
-          durationSeconds: DURATION,
-          request: (i) => ({
-            path: '/trpc/tasks.create',
-            headers: { ...bearer(i), 'content-type': 'application/json' },
-            body: JSON.stringify({ title: `Bench task ${n++}`, priority: 'high', dueAt: '2030-01-01T00:00:00Z' }),
+      await acrossModes([
+        {
+          name: 'tasks.create (tRPC)',
+          load: (target) => ({
+            url: target.api.url,
+            method: 'POST',
+            connections: CONNECTIONS,
+            durationSeconds: DURATION,
+            request: (i) => ({
+              path: '/trpc/tasks.create',
+              headers: { authorization: `Bearer ${target.tokens[i % target.tokens.length]}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ title: `Bench task ${n++}`, priority: 'high', dueAt: '2030-01-01T00:00:00Z' }),
+            }),
           }),
-        }),
-      );
-      const ids = (await trpcGet<{ items: { id: number }[] }>(api, member, 'tasks.list', { limit: 100 })).items.map((t) => t.id);
-      record(
-        'tasks.update (tRPC)',
-        await measured({
-          url: api.url,
-          method: 'POST',
-          connections: CONNECTIONS,
-          durationSeconds: DURATION,
-          request: (i) => ({
-            path: '/trpc/tasks.update',
-            headers: { authorization: `Bearer ${member}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ id: ids[i % ids.length], title: `Renamed ${i}`, status: i % 2 ? 'in_progress' : 'todo' }),
-          }),
-        }),
-      );
+        },
+      ]);
+      const idsOf = new Map<Target, number[]>();
+      for (const target of targets) {
+        idsOf.set(target, (await trpcGet<{ items: { id: number }[] }>(target.api, target.member, 'tasks.list', { limit: 100 })).items.map((t) => t.id));
+      }
+      await acrossModes([
+        {
+          name: 'tasks.update (tRPC)',
+          load: (target) => {
+            const ids = idsOf.get(target) ?? [];
+            return {
+              url: target.api.url,
+              method: 'POST',
+              connections: CONNECTIONS,
+              durationSeconds: DURATION,
+              request: (i) => ({
+                path: '/trpc/tasks.update',
+                headers: { authorization: `Bearer ${target.member}`, 'content-type': 'application/json' },
+                body: JSON.stringify({ id: ids[i % ids.length], title: `Renamed ${i}`, status: i % 2 ? 'in_progress' : 'todo' }),
+              }),
+            };
+          },
+        },
+      ]);
     }
 
     if (first && SCENARIOS.has('live')) {
@@ -622,10 +709,11 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     clearInterval(rssTimer);
     await floor?.stop();
     await variant?.stop();
+    await stockApi?.stop();
     await api.stop();
     await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    for (const copy of [unlimitedDataDir, metricsDataDir, tracingDataDir]) if (copy) rmSync(copy, { recursive: true, force: true });
+    for (const copy of [unlimitedDataDir, metricsDataDir, tracingDataDir, stockDataDir]) if (copy) rmSync(copy, { recursive: true, force: true });
     extras[`apiPeakRssMb[${size}]`] = peakRss;
   }
 }
@@ -652,7 +740,7 @@ async function startOtlpSink() {
 async function main() {
   const adminUrl = args.embedded ? undefined : (process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL);
   console.error(
-    `bench: ${adminUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${DURATION} s per scenario, ${CONNECTIONS} connections, bcrypt cost ${BCRYPT_COST}, ${availableParallelism()} cores`,
+    `bench: ${adminUrl ? 'PostgreSQL' : 'embedded PGlite'}, fast paths ${BOTH_MODES ? `on and FAST_PATHS=${args.stock}` : FAST_PATHS}, ${DURATION} s per scenario, ${CONNECTIONS} connections, bcrypt cost ${BCRYPT_COST}, ${availableParallelism()} cores`,
   );
   if (adminUrl) await dropStaleScratchDatabases(adminUrl);
   // The embedded database runs inside the API process: its CPU time is already the API's.
@@ -699,7 +787,7 @@ async function main() {
   const resultsDir = path.join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  const settings = { duration: DURATION, connections: CONNECTIONS, users: USERS, sizes: SIZES, bcryptCost: BCRYPT_COST, database: adminUrl ? 'postgres' : 'pglite', cores: availableParallelism() };
+  const settings = { fastPaths: BOTH_MODES ? `both (against FAST_PATHS=${args.stock})` : FAST_PATHS, duration: DURATION, connections: CONNECTIONS, users: USERS, sizes: SIZES, bcryptCost: BCRYPT_COST, database: adminUrl ? 'postgres' : 'pglite', cores: availableParallelism() };
   writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), settings, rows, extras }, null, 2)}\n`);
   console.log(`results: ${path.relative(ROOT, file)}`);
 }

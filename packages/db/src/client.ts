@@ -7,9 +7,10 @@ import type pg from 'pg';
 import { pgliteOptions, sharedParsers } from './pglite';
 import { announcingDialect, CommitAnnouncements } from './commit-announcements';
 import { observedDialect, type QueryObserver } from './observed-dialect';
-import { namedStatements } from './prepared';
+import { namedStatements } from './fastpath/prepared';
+import { ALL_DB_FAST_PATHS, compilingEachQuery, type DbFastPaths } from './fastpath/switch';
+import { timestamptzParser } from './fastpath/timestamps';
 import { isProcessAlive } from './process';
-import { timestamptzParser } from './timestamps';
 import type { Database } from './schema';
 
 export type DbDriver = 'postgres' | 'pglite';
@@ -43,6 +44,8 @@ export interface DbConfig {
   onBackgroundError?: ((error: Error) => void) | undefined;
   /** Sees every statement as it runs (tracing); unset, statements go straight to the driver. */
   observeQuery?: QueryObserver | undefined;
+  /** Which fast paths (`src/fastpath/`) run; unset, all of them. The app's FAST_PATHS decides. */
+  fastPaths?: DbFastPaths | undefined;
 }
 
 export interface DatabaseHandle {
@@ -74,8 +77,10 @@ export interface DatabaseHandle {
 
 const TIMESTAMPTZ_OID = 1184;
 
-const observed = (dialect: Dialect, config: DbConfig, announcements: CommitAnnouncements) =>
-  announcingDialect(config.observeQuery ? observedDialect(dialect, config.observeQuery) : dialect, announcements);
+const observed = (dialect: Dialect, config: DbConfig, announcements: CommitAnnouncements) => {
+  const stock = (config.fastPaths ?? ALL_DB_FAST_PATHS).statements ? dialect : compilingEachQuery(dialect);
+  return announcingDialect(config.observeQuery ? observedDialect(stock, config.observeQuery) : stock, announcements);
+};
 
 /**
  * Each driver is loaded only when used: an embedded deployment never needs `pg`, nor a server
@@ -103,10 +108,10 @@ const QUERY_READ_TIMEOUT = 'Query read timeout';
  * - a query that outlived `query_timeout`: pg rejects it but keeps the connection, still waiting
  *   for that query's answer; on a silent network (a failover, a dead peer) it never comes.
  */
-const databaseClientClass = (Client: typeof pg.Client) => class DatabaseClient extends Client {
+const databaseClientClass = (Client: typeof pg.Client, names: ReadonlyMap<string, string>) => class DatabaseClient extends Client {
   // Every overload of query() passes through unchanged; only the outcome is watched.
   override query(...args: any[]): any {
-    const name = typeof args[0] === 'string' ? namedStatements.get(args[0]) : undefined;
+    const name = typeof args[0] === 'string' ? names.get(args[0]) : undefined;
     if (name) args = [{ name, text: args[0], values: args[1] }, ...args.slice(2)];
     const result: unknown = Reflect.apply(super.query, this, args);
     if (result instanceof Promise) {
@@ -126,9 +131,11 @@ const databaseClientClass = (Client: typeof pg.Client) => class DatabaseClient e
 async function createPostgres(databaseUrl: string, config: DbConfig): Promise<DatabaseHandle> {
   const { default: pg } = await import('pg');
   const statementTimeout = config.pool?.statementTimeoutMillis ?? 10_000;
-  const parseTimestamptz = timestamptzParser(pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text'));
+  const fastPaths = config.fastPaths ?? ALL_DB_FAST_PATHS;
+  const parseTimestamptz = fastPaths.timestamptz ? timestamptzParser(pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text')) : undefined;
   const pool = new pg.Pool({
-    Client: databaseClientClass(pg.Client),
+    // Stock (no named statements): a map that names nothing.
+    Client: databaseClientClass(pg.Client, fastPaths.statements ? namedStatements : new Map()),
     connectionString: databaseUrl,
     max: config.pool?.max ?? 10,
     connectionTimeoutMillis: config.pool?.connectionTimeoutMillis ?? 5_000,
@@ -144,7 +151,7 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         const shared = sharedParsers[oid];
         if (shared) return shared;
-        if (oid === TIMESTAMPTZ_OID && format !== 'binary') return parseTimestamptz;
+        if (parseTimestamptz && oid === TIMESTAMPTZ_OID && format !== 'binary') return parseTimestamptz;
         return pg.types.getTypeParser(oid, format);
       }) as typeof pg.types.getTypeParser,
     },

@@ -8,13 +8,20 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createDb, type DatabaseHandle, type DbConfig } from './client';
+import type { DbFastPaths } from './fastpath/switch';
 import { migrateToLatest } from './migrate';
 import { dumpMigratedPglite } from './pglite-template';
 import { isProcessAlive } from './process';
 
-export type TestTemplate =
+export type TestTemplate = (
   | { driver: 'pglite'; dumpPath: string }
-  | { driver: 'postgres'; adminUrl: string; templateName: string };
+  | { driver: 'postgres'; adminUrl: string; templateName: string }
+) & {
+  /** False: the databases cloned from it run the library's own way, none of `src/fastpath/` (the `stock` project). */
+  fastPaths?: boolean;
+};
+
+const STOCK: DbFastPaths = { statements: false, timestamptz: false };
 
 export interface TestDatabase extends DatabaseHandle {
   /** postgres:// URL of this database, for tests that start separate processes. */
@@ -53,7 +60,8 @@ export async function prepareTestTemplate(
   };
 }
 
-export async function createTestDatabase(template: TestTemplate, options: Pick<DbConfig, 'observeQuery'> = {}): Promise<TestDatabase> {
+export async function createTestDatabase(template: TestTemplate, given: Pick<DbConfig, 'observeQuery' | 'fastPaths'> = {}): Promise<TestDatabase> {
+  const options = template.fastPaths === false && given.fastPaths === undefined ? { ...given, fastPaths: STOCK } : given;
   if (template.driver === 'pglite') {
     const dump = new Blob([await readFile(template.dumpPath)]);
     const handle = await createDb({ pgliteLoadDataDir: dump, ...options });

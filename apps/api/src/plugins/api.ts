@@ -1,15 +1,17 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type AnyTRPCRouter, TRPCError } from '@trpc/server';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import { type Context, createContext } from '../context';
 import { DomainError } from '../errors';
 import { jsonNestsDeeperThan } from '../json-depth';
 import { buildOpenApiDocument } from '../openapi';
 import type { ProcedureMeta } from '../trpc';
-import { restBridge } from './rest-bridge';
-import { trpcRoutes } from './trpc-adapter';
+import type { FastPaths } from '../fastpath/switch';
+import { restBridge } from '../fastpath/rest-bridge';
+import { trpcRoutes } from '../fastpath/trpc-adapter';
+import { trpcStockRoutes } from './trpc';
 import type { Services } from '../services';
 
 const MAX_BATCH_SIZE = 20;
@@ -114,6 +116,22 @@ function takeIfMatch(request: FastifyRequest, operations: IfMatchOperation[]) {
   }
 }
 
+/**
+ * trpc-to-openapi's own Fastify adapter, as it ships, with FAST_PATHS off. Its route is given the
+ * one procedure call per request the rate limiter counts (the plugin takes no route options).
+ */
+async function openApiStockRoutes(app: FastifyInstance, options: Parameters<typeof fastifyTRPCOpenApiPlugin>[1]) {
+  const counted = Object.create(app, {
+    route: { value: (route: RouteOptions) => app.route({ ...route, config: { ...route.config, procedureCalls: () => 1 } }) },
+  }) as FastifyInstance;
+  await new Promise<void>((resolve, reject) => {
+    fastifyTRPCOpenApiPlugin(counted, options, (error?: Error) => {
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
+
 /** tRPC at /trpc, the REST bridge at /api, the OpenAPI document and Swagger UI, all from one router. */
 export async function apiRoutes(
   app: FastifyInstance,
@@ -121,13 +139,11 @@ export async function apiRoutes(
     services: Services;
     router: AnyTRPCRouter;
     version: string;
-    /** Serve REST through trpc-to-openapi's own Fastify adapter: the reference our bridge is tested against. */
-    referenceRestBridge?: boolean;
-    /** Subscriptions through tRPC's own stream producer (see `trpc-sse.ts`). */
-    referenceSubscriptions?: boolean;
+    /** Which of tRPC's and trpc-to-openapi's adapters run as the libraries ship them (FAST_PATHS). */
+    fastPaths: Pick<FastPaths, 'trpc' | 'sse' | 'rest'>;
   },
 ) {
-  const { services, router } = options;
+  const { services, router, fastPaths } = options;
   const onError = ({ error, path, req }: { error: TRPCError; path?: string | undefined; req: unknown }) => {
     if (error.code === 'INTERNAL_SERVER_ERROR') {
       const log = (req as FastifyRequest).log ?? services.log;
@@ -135,15 +151,16 @@ export async function apiRoutes(
     }
   };
 
-  await app.register(trpcRoutes, {
+  const trpcOptions = {
     prefix: '/trpc',
     router,
     createContext: (req: FastifyRequest, res: FastifyReply) => createContext(services, req, res),
     onError,
     responseMeta: (meta: MetaInput) => ({ headers: errorHeaders(meta) }),
     maxBatchSize: MAX_BATCH_SIZE,
-    referenceSubscriptions: options.referenceSubscriptions ?? false,
-  } as never);
+  };
+  if (fastPaths.trpc) await app.register(trpcRoutes, { ...trpcOptions, referenceSubscriptions: !fastPaths.sse } as never);
+  else await app.register(trpcStockRoutes, trpcOptions as never);
 
   await app.register(async (rest) => {
     // Fastify's own JSON parser (prototype poisoning refused), behind a depth limit.
@@ -186,8 +203,8 @@ export async function apiRoutes(
       if (procedure?.successStatus === 201 && procedure.location && output) headers.location = locationOf(procedure.location, output);
       return procedure?.successStatus ? { status: procedure.successStatus, headers } : { headers };
     };
-    if (options.referenceRestBridge) {
-      await rest.register(fastifyTRPCOpenApiPlugin, {
+    if (!fastPaths.rest) {
+      await rest.register(openApiStockRoutes, {
         basePath: '/api',
         router,
         createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) => createContext(services, req, res),

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { prepareQuery } from '../prepared';
+import { prepareQuery } from '../fastpath/prepared';
 import type { Database } from '../schema';
 
 const tokenColumns = ['id', 'user_id', 'name', 'hint', 'scopes', 'created_at', 'expires_at', 'last_used_at', 'last_used_ip', 'revoked_at'] as const;

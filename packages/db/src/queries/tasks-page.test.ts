@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { compiler } from '../prepared';
+import { compiler } from '../fastpath/prepared';
 import { seedProject, seedTasks, seedUsers } from '../seed';
 import { createTestDatabase, type TestDatabase } from '../testing';
 import { listTasksPage, pageSegment, pageStatement, type TaskPageQuery, type TaskSortColumn } from './tasks';
@@ -85,7 +85,7 @@ describe('task page statements', () => {
   });
 
   it('refuse a builder that computes with a placeholder instead of passing it on', async () => {
-    const { compileTemplate, placeholder } = await import('../prepared');
+    const { compileTemplate, placeholder } = await import('../fastpath/prepared');
     const query = compiler.selectFrom('tasks').select('id').where('title', 'like', `%${placeholder('search')}%`);
     expect(() => compileTemplate(query)).toThrow(/transformed/);
   });

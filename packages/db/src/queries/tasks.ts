@@ -1,5 +1,6 @@
 import { type CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
-import { compileTemplate, compiler, nameStatement, placeholder, type QueryTemplate } from '../prepared';
+import { compileTemplate, compiler, nameStatement, placeholder, type QueryTemplate } from '../fastpath/prepared';
+import { compilesEachQuery } from '../fastpath/switch';
 import type { Database, ProjectColor, ProjectRole, TaskPriority, TaskStatus } from '../schema';
 
 const TASK_COLUMNS = [
@@ -558,10 +559,13 @@ export async function listTasksPage(db: Kysely<Database>, query: TaskPageQuery):
     },
   };
   const inNoDueDateSegment = query.sort === 'due_at' && query.after !== undefined && query.after.key === null;
-  const keyed = inNoDueDateSegment ? [] : (await db.executeQuery(pageStatement(pageSql, 'keyed'))).rows;
+  // Stock (FAST_PATHS off): Kysely compiles the page's statement on every call, with no template.
+  const run = async (page: PageSql, segment: PageSegment) =>
+    compilesEachQuery(db) ? (await pageSegment(page, segment).execute(db)).rows : (await db.executeQuery(pageStatement(page, segment))).rows;
+  const keyed = inNoDueDateSegment ? [] : await run(pageSql, 'keyed');
   if (query.sort !== 'due_at' || keyed.length >= query.limit) return keyed;
   const rest = { ...pageSql, limit: query.limit - keyed.length };
-  const undated = (await db.executeQuery(pageStatement(rest, 'no-due-date'))).rows;
+  const undated = await run(rest, 'no-due-date');
   return [...keyed, ...undated];
 }
 

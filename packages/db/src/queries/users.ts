@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { prepareQuery } from '../prepared';
+import { prepareQuery } from '../fastpath/prepared';
 import type { Database, NewUserRow, UserRole } from '../schema';
 
 /** The columns of a user that may leave the database layer; the password hash is not one of them. */

@@ -1,3 +1,9 @@
+/*
+ * Fast path: Kysely's build-and-compile of each query (and pg's unnamed statements), replaced for
+ * a few hot queries by a template compiled once and run as a named statement. Held to Kysely by
+ * queries/tasks-page.test.ts (same SQL as the builder) and by the whole suite in the `stock`
+ * Vitest project (FAST_PATHS=false), where these queries are built and compiled every time.
+ */
 import {
   type Compilable,
   CompiledQuery,
@@ -7,7 +13,8 @@ import {
   PostgresIntrospector,
   PostgresQueryCompiler,
 } from 'kysely';
-import type { Database } from './schema';
+import type { Database } from '../schema';
+import { compilesEachQuery } from './switch';
 
 /** Builds queries without a connection, only to compile them (Kysely's "splitting build and execution"). */
 export const compiler = new Kysely<Database>({
@@ -92,5 +99,5 @@ export function prepareQuery<P extends Record<string, unknown>, R>(
 ): (db: Kysely<Database>, params: P) => Promise<R[]> {
   const template = compileTemplate(build(compiler, placeholders<P>()));
   nameStatement(template.sql);
-  return async (db, params) => (await db.executeQuery(template.bind(params))).rows;
+  return async (db, params) => (await db.executeQuery(compilesEachQuery(db) ? build(db, params) : template.bind(params))).rows;
 }

@@ -1,3 +1,7 @@
+/*
+ * Fast path: `Date.prototype.toISOString`. Held to it by iso-timestamp.unit.test.ts (every date,
+ * property-based), and replaced by it in the `stock` Vitest project (FAST_PATHS=false).
+ */
 const twoDigits = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 const threeDigits = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
 

@@ -1,3 +1,8 @@
+/*
+ * Fast path: pg's timestamptz type parser (postgres-date), for the form the server sends for
+ * current dates. Held to pg's parser by timestamps.unit.test.ts, and run stock (pg's own parser)
+ * by the `stock` Vitest project on PostgreSQL.
+ */
 const ZERO = 48;
 const DASH = 45;
 const PLUS = 43;

@@ -1,3 +1,7 @@
+/*
+ * Fast path: tRPC's `sseStreamProducer` (subscriptions over server-sent events). Held to it byte for
+ * byte by test/trpc-sse.test.ts; the `stock` Vitest project (FAST_PATHS=false) runs tRPC's own.
+ */
 import { Readable } from 'node:stream';
 import { type AnyTRPCProcedure, type AnyTRPCRouter, getTRPCErrorFromUnknown, getTRPCErrorShape, isTrackedEnvelope, TRPCError } from '@trpc/server';
 import type { HTTPErrorHandler, ResponseMetaFn } from '@trpc/server/http';

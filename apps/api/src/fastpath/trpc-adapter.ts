@@ -1,3 +1,9 @@
+/*
+ * Fast path: tRPC's Fastify adapter (`fastifyTRPCPlugin`, stock in plugins/trpc.ts), built on
+ * tRPC's own `resolveResponse` without its Fetch copies, and a single plain call answered without
+ * `resolveResponse` at all. Held to tRPC by test/trpc-single-call.test.ts (single call against a
+ * batch of one), and by the `stock` Vitest project (FAST_PATHS=false), which runs the suite on tRPC's.
+ */
 import {
   type AnyTRPCProcedure,
   type AnyTRPCRouter,
@@ -9,6 +15,7 @@ import {
 import { getHTTPStatusCode, type HTTPErrorHandler, resolveResponse, type ResponseMetaFn } from '@trpc/server/http';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { procedureCallsOf } from '../plugins/trpc';
 import { answerSubscription, type SubscriptionCall, servesStreamsOf } from './trpc-sse';
 
 export interface TrpcRoutesOptions<TRouter extends AnyTRPCRouter, TContext> {
@@ -56,7 +63,7 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
   // A batch names its calls in the path, comma-separated; one over the largest batch size is
   // refused whole, and costs as much as the largest.
   const fastStreams = !options.referenceSubscriptions && servesStreamsOf(options.router._def._config);
-  const procedureCalls = (request: FastifyRequest) => Math.min(callsIn((request.params as { path: string }).path), options.maxBatchSize);
+  const procedureCalls = procedureCallsOf(options.maxBatchSize);
   app.all<{ Params: { path: string } }>('/:path', { config: { procedureCalls } }, async (request, reply) => {
     const aborted = new AbortController();
     reply.raw.once('close', () => {
@@ -120,13 +127,6 @@ async function* wholeEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Bu
     }
   }
   if (parts.length > 0) yield Buffer.concat(parts);
-}
-
-/** The procedures a tRPC path names: one, or a batch's comma-separated list. */
-function callsIn(path: string): number {
-  let calls = 1;
-  for (let at = path.indexOf(','); at !== -1; at = path.indexOf(',', at + 1)) calls++;
-  return calls;
 }
 
 /** The URL as `resolveResponse` is given it below. */

@@ -1,3 +1,8 @@
+/*
+ * Fast path: trpc-to-openapi's Fastify adapter (`fastifyTRPCOpenApiPlugin`). Held to it by
+ * test/rest-bridge.test.ts (every operation through both), and by the `stock` Vitest project
+ * (FAST_PATHS=false), which runs the whole suite on trpc-to-openapi's own.
+ */
 import { type AnyTRPCProcedure, type AnyTRPCRouter, getTRPCErrorFromUnknown, getTRPCErrorShape, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
