@@ -1,5 +1,5 @@
 /**
- * Subscriptions are written by the API's own stream writer (`plugins/trpc-sse.ts`) rather than
+ * Subscriptions are written by the API's own stream writer (`fastpath/trpc-sse.ts`) rather than
  * tRPC's web-stream pipeline. Both serve the same database here, side by side: a stream opened on
  * either, with the same input and the same events, must be the same bytes and headers, so that
  * `httpSubscriptionLink` (and a tRPC upgrade) sees no difference.
