@@ -39,7 +39,7 @@ export const okOutput = z.object({ ok: z.literal(true) });
 /**
  * tRPC checks answers with `parseAsync`, and zod runs its compiled parsers only for synchronous
  * parses; no schema of ours checks anything asynchronously. For the largest answers, pages of
- * rows, that was about 0.1 ms of a list call's CPU (bench --cpu-prof): their schema parses
+ * rows, that was a visible share of a list call's CPU (bench --cpu-prof): their schema parses
  * synchronously, through `z.compile`. The schema object stays as it was for the OpenAPI document.
  */
 function parsedSynchronously<T extends z.ZodType>(schema: T): T {
