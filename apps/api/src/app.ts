@@ -10,12 +10,13 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { AppConfig } from './env';
-import { DomainError, httpStatusOf } from './errors';
+import type { ErrorAnswer } from './errors';
+import { answerOf, DomainError, PROBLEM_CONTENT_TYPE, problemOf, restErrorBody, trpcErrorBody } from './errors';
 import { lazyRequestLogger } from './fastpath/request-logger';
 import { useSchemaFastPaths } from './fastpath/switch';
 import { type AppLogger, createLogger, type RequestLogger } from './logger';
-import { PROBLEM_CONTENT_TYPE, problemOf, restProblemDetails } from './problem-details';
-import { apiRoutes } from './plugins/api';
+import { restProblemDetails } from './problem-details';
+import { apiRoutes, restPathsWhere } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
 import { legacyRoutes } from './plugins/legacy-routes';
@@ -92,7 +93,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // the API's error body, not Fastify's own.
     frameworkErrors: (error, request, reply) => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      return sendError(request, reply, tooLong ? 414 : 400, tooLong ? 'A path segment is too long' : 'The URL is malformed');
+      return sendError(request, reply, answerOf(tooLong ? 414 : 400, tooLong ? 'A path segment is too long' : 'The URL is malformed'), new Set());
     },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -188,20 +189,21 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
-  app.addHook('onSend', restProblemDetails);
+  const oauthPaths = restPathsWhere(appRouter, (meta) => meta.oauthErrors);
+  app.addHook('onSend', restProblemDetails(oauthPaths));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // A rule's refusal before any procedure ran (a spent rate limit) has its status in the table of reasons.
     const refusal = error instanceof DomainError ? error : undefined;
     const given = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
-    const status = refusal ? httpStatusOf(refusal.reason) : given;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const answer = answerOf(given, error.message, refusal);
+    if (answer.status >= 500) request.log.error({ err: error }, 'request failed');
     const headers = (error as { headers?: Record<string, string> }).headers;
     if (headers) reply.headers(headers);
     if (refusal?.retryAfterSeconds !== undefined) reply.header('retry-after', String(refusal.retryAfterSeconds));
-    return sendError(request, reply, status, status >= 500 ? 'Internal server error' : error.message, refusal);
+    return sendError(request, reply, answer, oauthPaths);
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, answerOf(404, `No route ${request.method} ${request.requestPath}`), oauthPaths));
 
   await app.register(securityPlugin, { config });
   if (services.metrics) await app.register(metricsPlugin, { metrics: services.metrics, token: config.metrics?.token });
@@ -235,27 +237,24 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   return app;
 }
 
-/** An error the request never reached a procedure for, in the body clients know: tRPC's envelope under /trpc, `{ message, code }` elsewhere (a problem document under /api, see `problem-details.ts`). */
-function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string, refusal?: DomainError) {
-  const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
+/**
+ * An error the request never reached a procedure for, in the body clients know (`errors.ts` shapes
+ * each): tRPC's envelope under /trpc, a problem document under /api, `{ message, code, data }`
+ * elsewhere.
+ */
+function sendError(request: FastifyRequest, reply: FastifyReply, answer: ErrorAnswer, oauthPaths: ReadonlySet<string>) {
   // By the matched route, as the path as sent may spell `/trpc` with percent-escapes; a URL the
-  // router could not read has no route, and only its raw path to go by.
+  // router could not read (or no route matched) has only its raw path to go by.
   const route = request.routeOptions.url;
-  const trpc = route ? route.startsWith('/trpc/') : (request.requestPath || request.url).startsWith('/trpc');
-  if (trpc) {
-    // Same envelope as tRPC's own errors, so clients report it the same way (a rule's refusal by its reason).
-    const data = refusal
-      ? { code, httpStatus: status, reason: refusal.reason, ...(refusal.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: refusal.retryAfterSeconds }) }
-      : { code, httpStatus: status };
-    return reply.code(status).send({ error: { message, code: -32600, data } });
-  }
-  const body = { message, code, ...(refusal ? { reason: refusal.reason } : {}) };
-  // A URL the router could not read reaches no route and no onSend hook of one: made a problem here.
   const path = request.requestPath || pathOfTarget(request.url);
+  const trpc = route ? route.startsWith('/trpc/') : path === '/trpc' || path.startsWith('/trpc/');
+  reply.code(answer.status);
+  if (trpc) return reply.send(trpcErrorBody(answer));
+  // A URL the router could not read reaches no route and no onSend hook of one: made a problem here.
   if (!route && path.startsWith('/api/')) {
-    return reply.code(status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(path, status, body)));
+    return reply.header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(path, answer.status, restErrorBody(answer), oauthPaths.has(path))));
   }
-  return reply.code(status).send(body);
+  return reply.send(restErrorBody(answer));
 }
 
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
@@ -272,16 +271,3 @@ function pathOfTarget(target: string): string {
   return (end === -1 ? rest : rest.slice(0, end)) || '/';
 }
 
-const STATUS_CODES: Record<number, string> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_SUPPORTED',
-  408: 'TIMEOUT',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  429: 'TOO_MANY_REQUESTS',
-  503: 'SERVICE_UNAVAILABLE',
-};

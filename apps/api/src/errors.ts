@@ -1,5 +1,7 @@
+import { STATUS_CODES } from 'node:http';
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { isDatabaseUnavailable, isForeignKeyViolation, isRetryableTransactionError, isUniqueViolation } from '@stm/db';
 import { BusyError } from '@stm/auth';
 
@@ -64,6 +66,10 @@ const errorTable = {
   DATABASE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   SEARCH_TIMEOUT: 'SERVICE_UNAVAILABLE',
   LOCKOUT_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  // The request itself, refused before any procedure could read it.
+  MALFORMED_REQUEST: 'BAD_REQUEST',
+  BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
 } as const satisfies Record<string, TRPC_ERROR_CODE_KEY>;
 
 export type ErrorReason = keyof typeof errorTable;
@@ -72,9 +78,47 @@ export function isErrorReason(value: unknown): value is ErrorReason {
   return typeof value === 'string' && Object.hasOwn(errorTable, value);
 }
 
+/** The HTTP status of a tRPC code, as tRPC itself maps it. */
+export function statusOfCode(code: TRPC_ERROR_CODE_KEY): number {
+  return getHTTPStatusCodeFromError(new TRPCError({ code }));
+}
+
 /** The HTTP status a refusal is answered with, over tRPC and REST alike. */
 export function httpStatusOf(reason: ErrorReason): number {
-  return getHTTPStatusCodeFromError(new TRPCError({ code: errorTable[reason] }));
+  return statusOfCode(errorTable[reason]);
+}
+
+const TRPC_CODES = Object.keys(TRPC_ERROR_CODES_BY_KEY) as TRPC_ERROR_CODE_KEY[];
+
+/**
+ * The tRPC code of an HTTP status that no rule chose (Fastify's own refusals, a URL too long):
+ * the one tRPC maps to that status, else BAD_REQUEST for a client's error and
+ * INTERNAL_SERVER_ERROR for the server's.
+ */
+export function codeOfStatus(status: number): TRPC_ERROR_CODE_KEY {
+  // PARSE_ERROR shares 400 with BAD_REQUEST; BAD_REQUEST is the general one.
+  const code = TRPC_CODES.find((candidate) => candidate !== 'PARSE_ERROR' && statusOfCode(candidate) === status);
+  return code ?? (status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR');
+}
+
+/**
+ * The rule behind an error no service raised (tRPC's or Fastify's own refusals of the request):
+ * so that every refusal a client can get carries a reason it can translate.
+ */
+export function reasonOfCode(code: TRPC_ERROR_CODE_KEY): ErrorReason | undefined {
+  switch (code) {
+    case 'PARSE_ERROR':
+    case 'BAD_REQUEST':
+      return 'MALFORMED_REQUEST';
+    case 'PAYLOAD_TOO_LARGE':
+      return 'BODY_TOO_LARGE';
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 'NOT_FOUND':
+      return 'NOT_FOUND';
+    default:
+      return undefined;
+  }
 }
 
 export interface DomainErrorOptions {
@@ -146,4 +190,133 @@ export function toDomainError(error: unknown): DomainError | undefined {
     });
   }
   return undefined;
+}
+
+/**
+ * `data` of every error body, over tRPC and REST alike: the transport's code and status, and what
+ * the client may act on (the rule, fields, when to come back).
+ */
+export interface ErrorData {
+  code: TRPC_ERROR_CODE_KEY;
+  httpStatus: number;
+  path?: string;
+  /** A stable code of what went wrong, for clients to translate. */
+  reason?: ErrorReason;
+  fieldErrors?: Record<string, string[]>;
+  retryAfterSeconds?: number;
+  details?: Record<string, unknown>;
+}
+
+/** What an error answer says, before it is dressed for a transport. */
+export interface ErrorAnswer {
+  status: number;
+  message: string;
+  data: ErrorData;
+}
+
+/** The `data` for a refusal by a rule: the reason and what the DomainError tells the client. */
+export function refusalData(data: ErrorData, refusal: DomainError): ErrorData {
+  data.reason = refusal.reason;
+  if (refusal.field) data.fieldErrors = { [refusal.field]: [refusal.message] };
+  if (refusal.retryAfterSeconds !== undefined) data.retryAfterSeconds = refusal.retryAfterSeconds;
+  if (refusal.details) data.details = refusal.details;
+  return data;
+}
+
+/**
+ * An error answered before any procedure ran (Fastify's refusals of the request, a spent rate
+ * limit, no such route): by its status, or the status of the rule that refused.
+ */
+export function answerOf(status: number, message: string, refusal?: DomainError): ErrorAnswer {
+  if (refusal) {
+    const code = refusal.trpcCode;
+    return { status: statusOfCode(code), message: refusal.message, data: refusalData({ code, httpStatus: statusOfCode(code) }, refusal) };
+  }
+  const code = codeOfStatus(status);
+  const reason = reasonOfCode(code);
+  const data: ErrorData = { code, httpStatus: status };
+  if (reason) data.reason = reason;
+  return { status, message: status >= 500 ? 'Internal server error' : message, data };
+}
+
+/** The JSON-RPC code tRPC's envelope carries for a tRPC code. */
+export function jsonRpcCodeOf(code: TRPC_ERROR_CODE_KEY): number {
+  return TRPC_ERROR_CODES_BY_KEY[code];
+}
+
+/** tRPC's error envelope, as its own error formatter (`trpc.ts`) shapes a procedure's errors. */
+export function trpcErrorBody({ message, data }: ErrorAnswer) {
+  return { error: { message, code: jsonRpcCodeOf(data.code), data } };
+}
+
+/** The REST body before it becomes a problem document (`problemOf`): the bridge's shape. */
+export function restErrorBody({ message, data }: ErrorAnswer) {
+  return { message, code: data.code, data };
+}
+
+/**
+ * REST errors as RFC 9457 problem details (`application/problem+json`). The members clients of
+ * the earlier shape read stay as extension members: `code` (the status as a word), `reason` (the
+ * rule, for translating), `fieldErrors`, `retryAfterSeconds` and `details`, and, for clients
+ * written before, `message` and `data` unchanged.
+ */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** Where a reason's `type` points: one URN per rule, documented in the OpenAPI document. */
+export const PROBLEM_TYPE_PREFIX = 'urn:stm:problem:';
+
+export function problemTypeOf(reason: string | undefined): string {
+  return reason ? `${PROBLEM_TYPE_PREFIX}${reason.toLowerCase().replaceAll('_', '-')}` : 'about:blank';
+}
+
+interface EarlierErrorBody {
+  message?: unknown;
+  code?: unknown;
+  reason?: unknown;
+  data?: { reason?: unknown; fieldErrors?: unknown; retryAfterSeconds?: unknown; details?: unknown };
+}
+
+function oauthErrorOf(status: number, reason: string | undefined, fieldErrors: unknown): string {
+  // As token endpoints with a second step say it (the challenge is in `details`).
+  if (reason === 'MFA_REQUIRED') return 'mfa_required';
+  if (reason === 'INVALID_CREDENTIALS' || reason === 'MFA_CODE_INVALID' || reason === 'MFA_CHALLENGE_INVALID') return 'invalid_grant';
+  if (fieldErrors && typeof fieldErrors === 'object' && Object.hasOwn(fieldErrors, 'grant_type')) return 'unsupported_grant_type';
+  if (status === 429 || status === 503) return 'temporarily_unavailable';
+  return 'invalid_request';
+}
+
+/** RFC 6749 allows printable ASCII without `"` and `\` in `error_description`. */
+function oauthDescription(text: string): string {
+  return text.replaceAll('"', "'").replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '');
+}
+
+/**
+ * The problem document for an error body of the earlier shape; undefined when the body is not
+ * one. `oauth`: the operation answers in OAuth 2.0's words too (RFC 6749 §5.2, the procedure's
+ * `meta.oauthErrors`), as token clients read them.
+ */
+export function problemOf(path: string, status: number, body: unknown, oauth = false): Record<string, unknown> | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const earlier = body as EarlierErrorBody;
+  if (typeof earlier.message !== 'string' || typeof earlier.code !== 'string') return undefined;
+  const data = earlier.data && typeof earlier.data === 'object' ? earlier.data : undefined;
+  const reasonValue = data?.reason ?? earlier.reason;
+  const reason = typeof reasonValue === 'string' ? reasonValue : undefined;
+  const problem: Record<string, unknown> = {
+    type: problemTypeOf(reason),
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail: earlier.message,
+    instance: path,
+    ...body,
+  };
+  if (reason) problem.reason = reason;
+  if (data?.fieldErrors !== undefined) problem.fieldErrors = data.fieldErrors;
+  if (data?.retryAfterSeconds !== undefined) problem.retryAfterSeconds = data.retryAfterSeconds;
+  if (data?.details !== undefined) problem.details = data.details;
+  if (oauth) {
+    problem.error = oauthErrorOf(status, reason, data?.fieldErrors);
+    problem.error_description = oauthDescription(earlier.message);
+  }
+  return problem;
 }

@@ -16,7 +16,7 @@ export interface MetricSources {
 /** Seconds; from a cached `auth.me` to a sign-in's bcrypt. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** How a sign-in ended, from the outcome of `auth.login`. */
+/** How a sign-in ended, from the outcome of a procedure whose meta says `signIn`. */
 const SIGN_IN_OUTCOMES: Record<string, string> = {
   ok: 'succeeded',
   INVALID_CREDENTIALS: 'failed',
@@ -118,9 +118,10 @@ export class Metrics {
     }
   }
 
-  procedureDone(procedure: string, outcome: string, seconds: number): void {
+  /** `signIn`: the procedure is a sign-in (its meta says so), counted by outcome too. */
+  procedureDone(procedure: string, outcome: string, seconds: number, signIn = false): void {
     this.#procedureSeconds.observe({ procedure, outcome }, seconds);
-    if (procedure === 'auth.login') this.#signIns.inc({ outcome: SIGN_IN_OUTCOMES[outcome] ?? 'refused' });
+    if (signIn) this.#signIns.inc({ outcome: SIGN_IN_OUTCOMES[outcome] ?? 'refused' });
   }
 
   requestDone(method: string, route: string, status: number, seconds: number): void {

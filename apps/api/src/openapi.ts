@@ -61,7 +61,7 @@ const errorSchema = {
 } as const;
 
 /** What Fastify itself answers for a body before any procedure runs: malformed, too large, of an unknown type. */
-const BODY_STATUSES = ['400', '413', '415'];
+const BODY_REFUSALS: readonly ErrorReason[] = ['MALFORMED_REQUEST', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 
 const STATUS_SUMMARIES: Record<string, string> = {
   '400': 'Invalid input: see `fieldErrors`',
@@ -105,7 +105,7 @@ function errorStatuses(meta: ProcedureMeta, method: string, takesInput: boolean)
     add(String(httpStatusOf(reason)), reason);
   }
   if (takesInput) add('400', 'VALIDATION_FAILED');
-  if (method !== 'get') for (const status of BODY_STATUSES) add(status);
+  if (method !== 'get') for (const reason of BODY_REFUSALS) add(String(httpStatusOf(reason)), reason);
   return statuses;
 }
 

@@ -11,7 +11,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { Context } from './context';
 import { type ApiTokenScope, isApiToken } from '@stm/validators';
 import type { RateLimitClass } from './env';
-import { DomainError, type ErrorReason, isErrorReason, toDomainError } from './errors';
+import { DomainError, type ErrorData, type ErrorReason, isErrorReason, reasonOfCode, refusalData, toDomainError } from './errors';
 import { assertRecentSignIn } from './services/step-up';
 
 interface ValidationIssue {
@@ -59,16 +59,7 @@ function fieldErrorsOf(issues: ValidationIssue[]): Record<string, string[]> {
   return Object.fromEntries(fields);
 }
 
-export interface ErrorData {
-  code: string;
-  httpStatus: number;
-  path?: string;
-  /** A stable code of what went wrong, for clients to translate. */
-  reason?: ErrorReason;
-  fieldErrors?: Record<string, string[]>;
-  retryAfterSeconds?: number;
-  details?: Record<string, unknown>;
-}
+export type { ErrorData };
 
 export type ProcedureTier = 'public' | 'protected' | 'admin';
 
@@ -118,6 +109,16 @@ export interface ProcedureMeta extends OpenApiMeta {
    * else: what it needs to see its state, enrol, and sign out.
    */
   duringEnrolment?: boolean;
+  /**
+   * Its 401 judges credentials the call itself carries (a password, a refresh token, a code), not
+   * the caller's session: a client must not renew its session and retry after one. Clients read
+   * this as `CREDENTIAL_CHECKS` (@stm/client), kept in step with the router by a test.
+   */
+  checksCredentials?: boolean;
+  /** Over REST, its errors also say OAuth 2.0's `error` and `error_description` (RFC 6749 §5.2), as token clients read them. */
+  oauthErrors?: boolean;
+  /** Counted in the sign-in metric (`stm_sign_ins_total`), by outcome. */
+  signIn?: boolean;
 }
 
 /**
@@ -155,16 +156,17 @@ const t = initTRPC
       const cause = error.cause;
       const domain = cause instanceof DomainError ? cause : undefined;
       const issues = error.code === 'BAD_REQUEST' && !domain ? validationIssues(cause) : undefined;
-      const data: ErrorData = { code: shape.data.code, httpStatus: shape.data.httpStatus };
+      const data: ErrorData = { code: error.code, httpStatus: shape.data.httpStatus };
       if (shape.data.path) data.path = shape.data.path;
       if (domain) {
-        data.reason = domain.reason;
-        if (domain.field) data.fieldErrors = { [domain.field]: [domain.message] };
-        if (domain.retryAfterSeconds !== undefined) data.retryAfterSeconds = domain.retryAfterSeconds;
-        if (domain.details) data.details = domain.details;
+        refusalData(data, domain);
       } else if (issues) {
         data.reason = reasonOfIssues(issues);
         data.fieldErrors = fieldErrorsOf(issues);
+      } else {
+        // tRPC's own refusals of the request (unreadable JSON, no such procedure) by their rule too.
+        const reason = reasonOfCode(error.code);
+        if (reason) data.reason = reason;
       }
       let message = shape.message;
       if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
@@ -218,13 +220,13 @@ export function traceProcedures(around: NonNullable<typeof aroundProcedure>): vo
   aroundProcedure = around;
 }
 
-function measured<R extends { ok: boolean }>(ctx: Context, path: string, procedure: () => Promise<R>): Promise<R> {
+function measured<R extends { ok: boolean }>(ctx: Context, path: string, meta: ProcedureMeta | undefined, procedure: () => Promise<R>): Promise<R> {
   const around = aroundProcedure;
   const body = around ? () => around(path, resultOutcome, procedure) : procedure;
   const metrics = ctx.services.metrics;
   if (!metrics) return body();
   const started = performance.now();
-  const done = (outcome: string) => metrics.procedureDone(path, outcome, (performance.now() - started) / 1_000);
+  const done = (outcome: string) => metrics.procedureDone(path, outcome, (performance.now() - started) / 1_000, meta?.signIn);
   return body().then(
     (result) => {
       done(resultOutcome(result));
@@ -248,7 +250,7 @@ function outcomeOf(error: unknown): string {
 }
 
 const mapErrors = t.middleware(({ ctx, meta, path, next }) =>
-  measured(ctx, path, async () => {
+  measured(ctx, path, meta, async () => {
     if (meta?.rateLimit) await spendRateLimit(ctx, meta.rateLimit);
     // A public procedure ignores credentials, but one a token must never reach (sign-in, say)
     // says so to a program that sends one, rather than quietly acting as nobody.
@@ -294,7 +296,7 @@ function assertTokenScope(scopes: readonly ApiTokenScope[], rule: TokenScopeRule
  * copies a call's options twice per middleware level, key by key, on every request.
  */
 export const protectedProcedure = t.procedure.meta({ tier: 'protected' }).use(({ ctx, meta, path, next }) =>
-  measured(ctx, path, async () => {
+  measured(ctx, path, meta, async () => {
     // Before the token is checked, as a guesser need not hold a valid one to be counted.
     if (meta?.rateLimit) await spendRateLimit(ctx, meta.rateLimit);
     let user: Awaited<ReturnType<typeof authenticate>>;

@@ -279,13 +279,15 @@ describe('protocol edges', () => {
         const response = await t.app.inject({ method: 'POST', url: '/api/tasks', headers: { ...headers, 'content-type': 'application/json' }, payload });
         expect(response.statusCode, `depth ${depth}`).toBe(400);
         expect(json(response)).toEqual({
-          type: 'about:blank',
+          type: 'urn:stm:problem:malformed-request',
           title: 'Bad Request',
           status: 400,
           detail: 'The JSON body nests deeper than 32 levels',
           instance: '/api/tasks',
           message: 'The JSON body nests deeper than 32 levels',
           code: 'BAD_REQUEST',
+          reason: 'MALFORMED_REQUEST',
+          data: { code: 'BAD_REQUEST', httpStatus: 400, reason: 'MALFORMED_REQUEST' },
         });
       }
     }
@@ -299,16 +301,27 @@ describe('protocol edges', () => {
       const response = await t.app.inject({ method: 'GET', url });
       expect(response.statusCode, url).toBe(400);
       const body = json(response);
-      if (url.startsWith('/trpc')) expect(body).toEqual({ error: { message: 'The URL is malformed', code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400 } } });
+      const data = { code: 'BAD_REQUEST', httpStatus: 400, reason: 'MALFORMED_REQUEST' };
+      if (url.startsWith('/trpc')) expect(body).toEqual({ error: { message: 'The URL is malformed', code: -32600, data } });
       else {
         expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-        expect(body).toEqual({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'The URL is malformed', instance: url, message: 'The URL is malformed', code: 'BAD_REQUEST' });
+        expect(body).toEqual({
+          type: 'urn:stm:problem:malformed-request',
+          title: 'Bad Request',
+          status: 400,
+          detail: 'The URL is malformed',
+          instance: url,
+          message: 'The URL is malformed',
+          code: 'BAD_REQUEST',
+          reason: 'MALFORMED_REQUEST',
+          data,
+        });
       }
     }
     const longBatch = Array.from({ length: 9 }, () => 'admin.users.createResetLink').join(',');
     const tooLong = await t.app.inject({ method: 'POST', url: `/trpc/${longBatch}?batch=1` });
     expect(tooLong.statusCode).toBe(414);
-    expect(json(tooLong).error.data).toEqual({ code: 'BAD_REQUEST', httpStatus: 414 });
+    expect(json(tooLong).error).toMatchObject({ code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 414, reason: 'MALFORMED_REQUEST' } });
   });
 
   // A difference from the library: tRPC's own Fastify adapter builds a URL from the Host header and

@@ -62,6 +62,9 @@ describe('global limit per client address', () => {
       message: expect.stringMatching(/too many requests/i),
       code: 'TOO_MANY_REQUESTS',
       reason: 'RATE_LIMITED',
+      retryAfterSeconds: retryAfter,
+      // The same members as a refusal by a procedure (the earlier shape's `data`).
+      data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, reason: 'RATE_LIMITED', retryAfterSeconds: retryAfter },
     });
     expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(limited.headers['cache-control']).toBe('no-store');
@@ -72,7 +75,7 @@ describe('global limit per client address', () => {
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['retry-after']).toBeDefined();
     expect(json(limited)).toMatchObject({
-      error: { message: expect.any(String), code: expect.any(Number), data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429 } },
+      error: { message: expect.any(String), code: -32029, data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, reason: 'RATE_LIMITED' } },
     });
   });
 

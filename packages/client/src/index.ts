@@ -6,7 +6,7 @@
  * The API has no transformer: inputs and outputs are plain JSON, dates are ISO strings.
  */
 import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink, type TRPCClient, TRPCClientError, type TRPCLink } from '@trpc/client';
-import type { inferRouterError, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import type { AnyTRPCProcedure, inferRouterError, inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
 import { EventSource } from 'eventsource';
 import type { AppRouter } from './router';
@@ -21,6 +21,32 @@ export type StmClientError = TRPCClientError<AppRouter>;
 /** The stable refusal codes the API sends as `data.reason`, e.g. `TOKEN_SCOPE_MISSING`. */
 export type ErrorReason = NonNullable<inferRouterError<AppRouter>['data']['reason']>;
 type TokenResponse = RouterOutputs['auth']['login'];
+
+type PathsOf<R, Prefix extends string = ''> = {
+  [K in keyof R & string]: R[K] extends AnyTRPCProcedure ? `${Prefix}${K}` : PathsOf<R[K], `${Prefix}${K}.`>;
+}[keyof R & string];
+/** Every procedure's path, e.g. `tasks.create`. */
+export type ProcedurePath = PathsOf<AppRouter['_def']['record']>;
+
+/**
+ * The procedures whose 401 judges credentials the call carries (a password, a refresh token, a
+ * code), not the caller's session: after one, a client must not renew its session and retry.
+ * The fact lives in each procedure's meta (`checksCredentials`); a test keeps this list equal to it.
+ */
+export const CREDENTIAL_CHECKS: ReadonlySet<ProcedurePath> = new Set<ProcedurePath>([
+  'auth.completeSignIn',
+  'auth.login',
+  'auth.passkeyOptions',
+  'auth.passkeySignIn',
+  'auth.reauthenticate',
+  'auth.refresh',
+  'auth.register',
+]);
+
+/** Whether a 401 from this call is about the session (renew and retry) rather than the call's own credentials. */
+export function mayRenewAfter(path: string): boolean {
+  return !(CREDENTIAL_CHECKS as ReadonlySet<string>).has(path);
+}
 
 /** Where a caller's access tokens come from, for clients that keep a session of their own. */
 export interface SessionTokens {
@@ -108,7 +134,7 @@ export function sessionLink(session: SessionTokens): TRPCLink<AppRouter> {
             next: (value) => observer.next(value),
             complete: () => observer.complete(),
             error: (error) => {
-              if (!mayRenew || httpStatusOf(error) !== 401) {
+              if (!mayRenew || httpStatusOf(error) !== 401 || !mayRenewAfter(op.path)) {
                 observer.error(error);
                 return;
               }

@@ -6,8 +6,8 @@ const twoDigits = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 const threeDigits = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
 
 /**
- * `date.toISOString()`, to the character, at under half its cost: V8 formats through its C++
- * runtime, at ~400 ns a date, and a page of tasks carries some sixty dates. Years outside
+ * `date.toISOString()`, to the character, at less cost: V8 formats through its C++ runtime,
+ * and a page of tasks carries dozens of dates. Years outside
  * 1000–9999 (padded or signed) and invalid dates (which throw) are left to `toISOString` itself.
  */
 export function isoTimestamp(date: Date): string {

@@ -60,7 +60,7 @@ interface Operation {
  * but as a Fastify handler rather than through Node's request/response shims. The adapter dresses
  * every request up as a Node message (ten bound methods), copies it into a Fetch `Request` for
  * an abort signal no procedure receives, and builds a tRPC caller proxy per call; on a short
- * authenticated call that doubled the server's CPU time per request (bench, `GET /api/auth/me`).
+ * authenticated call that was much of the server's CPU time per request (bench, `GET /api/auth/me`).
  */
 export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOptions<TContext>, done: (error?: Error) => void) {
   const basePath = options.basePath.endsWith('/') ? options.basePath.slice(0, -1) : options.basePath;

@@ -189,8 +189,8 @@ function subscriptionCall(router: AnyTRPCRouter, request: FastifyRequest<{ Param
 /**
  * One plain call, answered as `resolveResponse` answers it (same input reading, envelope, status,
  * `responseMeta` and `onError`), without its Fetch `Request`/`Response`/`Headers` objects and
- * the abort signals it combines per call: on a short authenticated call those were a fifth of
- * the server's CPU time (bench --cpu-prof).
+ * the abort signals it combines per call: on a short authenticated call those were a large
+ * share of the server's CPU time (bench --cpu-prof).
  */
 async function answerSingleCall<TRouter extends AnyTRPCRouter, TContext>(
   options: TrpcRoutesOptions<TRouter, TContext>,

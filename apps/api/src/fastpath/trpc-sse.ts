@@ -11,7 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * tRPC subscriptions over server-sent events, written as tRPC's own `sseStreamProducer` writes
  * them (the same frames, headers, ping, resume id and endings: `trpc-sse.test.ts` holds the two
  * byte for byte), without its pipeline of web streams per stream. With a few hundred streams open
- * that pipeline, run for every stream on every event, cost several times the write that caused the
+ * that pipeline, run for every stream on every event, cost more than the write that caused the
  * event (bench `live`, --cpu-prof). `referenceSubscriptions` in `buildApp` turns this off.
  *
  * A frozen value is serialized once however many streams send it: live changes are handed to every

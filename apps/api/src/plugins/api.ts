@@ -21,13 +21,15 @@ const MAX_JSON_DEPTH = 32;
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
-/** The REST paths of the procedures that document the OAuth2 form encoding among their content types. */
-function formPathsOf(procedures: Record<string, { _def: { meta?: ProcedureMeta } }>): Set<string> {
-  const paths = Object.values(procedures)
-    .map((procedure) => procedure._def.meta?.openapi)
-    .filter((openapi) => openapi?.contentTypes?.includes(FORM_TYPE))
-    .map((openapi) => `/api${openapi!.path}`);
-  return new Set(paths);
+/** The REST paths (under /api) of the procedures whose meta passes `test`. */
+export function restPathsWhere(router: AnyTRPCRouter, test: (meta: ProcedureMeta) => boolean | undefined): Set<string> {
+  const procedures = router._def.procedures as Record<string, { _def: { meta?: ProcedureMeta } }>;
+  const paths = new Set<string>();
+  for (const procedure of Object.values(procedures)) {
+    const meta = procedure._def.meta;
+    if (meta?.openapi && test(meta)) paths.add(`/api${meta.openapi.path}`);
+  }
+  return paths;
 }
 
 interface MetaInput {
@@ -178,7 +180,7 @@ export async function apiRoutes(
     // A request without a body (e.g. `POST /api/auth/logout`) has nothing to declare, so it is
     // treated as JSON too rather than refused with 415 before it is even authenticated.
     const procedures = router._def.procedures as Record<string, { _def: { meta?: ProcedureMeta } }>;
-    const formPaths = formPathsOf(procedures);
+    const formPaths = restPathsWhere(router, (meta) => meta.openapi?.contentTypes?.includes(FORM_TYPE));
     rest.addHook('preHandler', async (request) => {
       const type = request.headers['content-type'];
       const isForm = type?.startsWith(FORM_TYPE) && formPaths.has(request.requestPath);

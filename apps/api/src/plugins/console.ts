@@ -6,7 +6,7 @@ const API_PREFIXES = ['/api', '/trpc', '/auth', '/docs', '/openapi.json', '/heal
 /**
  * Serves the built console at `/`, same origin as the API, precompressed. Hashed assets are cached for a year;
  * `index.html` is revalidated so a deploy is seen at once. Unknown non-API paths get the app
- * (client-side routes); unknown API paths get a JSON 404.
+ * (client-side routes); unknown API paths get the app's 404 (its not-found handler).
  */
 export async function consoleRoutes(app: FastifyInstance, options: { root: string }) {
   // Loaded only when there is a console to serve (an API-only deployment never needs it).
@@ -30,7 +30,7 @@ export async function consoleRoutes(app: FastifyInstance, options: { root: strin
   app.get('/*', (request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     if (API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || /\.[a-z0-9]+$/i.test(path)) {
-      return reply.code(404).send({ message: 'Not found', code: 'NOT_FOUND' });
+      return reply.callNotFound();
     }
     reply.header('cache-control', 'no-cache');
     return reply.sendFile('index.html');

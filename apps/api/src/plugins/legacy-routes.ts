@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createContext } from '../context';
-import { DomainError, type ErrorReason, toDomainError } from '../errors';
+import { DomainError, type ErrorReason, httpStatusOf, toDomainError } from '../errors';
 import type { AppRouter } from '../routers';
 import type { Services } from '../services';
 import { createCallerFactory } from '../trpc';
@@ -115,8 +115,7 @@ function errorAnswer(request: FastifyRequest, error: unknown): LegacyAnswer {
   const trpcError = error instanceof TRPCError ? error : undefined;
   const refusal = toDomainError(trpcError ? trpcError.cause : error);
   if (refusal) {
-    const status = refusal.trpcCode === 'INTERNAL_SERVER_ERROR' ? 500 : httpStatusOfCode(refusal.trpcCode);
-    return refusalAnswer(refusal, status, language);
+    return refusalAnswer(refusal, httpStatusOf(refusal.reason), language);
   }
   const issues = trpcError?.code === 'BAD_REQUEST' ? issuesOf(trpcError.cause) : undefined;
   if (issues) {
@@ -127,20 +126,6 @@ function errorAnswer(request: FastifyRequest, error: unknown): LegacyAnswer {
   }
   request.log.error({ err: trpcError?.cause ?? error }, 'legacy route failed');
   return { status: 500, detail: 'Internal Server Error' };
-}
-
-const TRPC_STATUS: Record<string, number> = {
-  BAD_REQUEST: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  TOO_MANY_REQUESTS: 429,
-  SERVICE_UNAVAILABLE: 503,
-};
-
-function httpStatusOfCode(code: string): number {
-  return TRPC_STATUS[code] ?? 500;
 }
 
 /** The fields of a body as pydantic would read them: present, and strings. */

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { answerOf, restErrorBody } from '../errors';
 import type { Metrics } from '../metrics';
 
 /**
@@ -21,7 +22,7 @@ export const metricsPlugin = fp(
     const given = Buffer.from(request.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       reply.header('www-authenticate', 'Bearer realm="metrics"');
-      return reply.code(401).send({ message: 'Send the metrics token: "Authorization: Bearer <METRICS_TOKEN>"', code: 'UNAUTHORIZED' });
+      return reply.code(401).send(restErrorBody(answerOf(401, 'Send the metrics token: "Authorization: Bearer <METRICS_TOKEN>"')));
     }
     return exposition(metrics, reply);
   });

@@ -73,6 +73,7 @@ export function webauthnOptions(options: object): Record<string, unknown> {
 export const authRouter = {
   register: publicProcedure
     .meta({
+      checksCredentials: true,
       scope: 'none',
       openapi: {
         method: 'POST',
@@ -93,6 +94,9 @@ export const authRouter = {
 
   login: publicProcedure
     .meta({
+      checksCredentials: true,
+      oauthErrors: true,
+      signIn: true,
       scope: 'none',
       openapi: {
         method: 'POST',
@@ -124,6 +128,8 @@ export const authRouter = {
 
   completeSignIn: publicProcedure
     .meta({
+      checksCredentials: true,
+      oauthErrors: true,
       openapi: {
         method: 'POST',
         path: '/auth/login/mfa',
@@ -153,6 +159,7 @@ export const authRouter = {
 
   passkeyOptions: publicProcedure
     .meta({
+      checksCredentials: true,
       openapi: {
         method: 'POST',
         path: '/auth/passkey/options',
@@ -173,6 +180,7 @@ export const authRouter = {
 
   passkeySignIn: publicProcedure
     .meta({
+      checksCredentials: true,
       openapi: {
         method: 'POST',
         path: '/auth/passkey/login',
@@ -195,6 +203,7 @@ export const authRouter = {
 
   reauthenticate: protectedProcedure
     .meta({
+      checksCredentials: true,
       scope: 'none',
       openapi: {
         method: 'POST',
@@ -214,6 +223,7 @@ export const authRouter = {
 
   refresh: publicProcedure
     .meta({
+      checksCredentials: true,
       scope: 'none',
       openapi: {
         method: 'POST',

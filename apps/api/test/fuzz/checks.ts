@@ -1,4 +1,5 @@
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
 import type { FuzzProcedure } from './catalog';
 
@@ -148,6 +149,10 @@ function errorViolations(exchange: Exchange, envelope: unknown): string[] {
   if (!exchange.batch && code && STATUS_OF_CODE[code] !== status && !uncoded) problems.push(`error code ${code} travels with ${STATUS_OF_CODE[code]}, not ${status}`);
   if (data && !exchange.batch && data.httpStatus !== status) problems.push(`data.httpStatus ${data.httpStatus} but the status is ${status}`);
   if (data && data.code !== code) problems.push(`data.code ${data.code} differs from code ${code}`);
+  if (transport === 'trpc' && data) {
+    const jsonRpc = (envelopeOf as z.infer<typeof trpcError>).error.code;
+    if (jsonRpc !== TRPC_ERROR_CODES_BY_KEY[data.code]) problems.push(`JSON-RPC code ${jsonRpc} is not ${data.code}'s (${TRPC_ERROR_CODES_BY_KEY[data.code]})`);
+  }
   if (data?.path !== undefined && data.path !== procedure?.path) problems.push(`data.path ${data.path} is not ${procedure?.path ?? 'absent'}`);
   if (transport === 'rest' && (envelopeOf as z.infer<typeof restError>).status !== status) problems.push(`the problem's status ${(envelopeOf as z.infer<typeof restError>).status} but the status is ${status}`);
   return problems;

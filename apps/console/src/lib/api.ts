@@ -5,6 +5,7 @@
  */
 export {
   type ErrorReason,
+  mayRenewAfter,
   httpStatusOf,
   isStmClientError as isApiError,
   type RouterInputs,

@@ -4,7 +4,7 @@ import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitL
 import { observable } from '@trpc/server/observable';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { EventSource } from 'eventsource';
-import { httpStatusOf, isApiError } from './api';
+import { httpStatusOf, isApiError, mayRenewAfter } from './api';
 import { createSession, type Session, type SessionDeps } from './session';
 
 export { type ApiError, type ErrorReason, isApiError, type RouterInputs, type RouterOutputs } from './api';
@@ -96,9 +96,6 @@ export const session: Session = createSession({
 // Back online: the session the page could not check at load is most likely still there.
 if (typeof window !== 'undefined') window.addEventListener('online', () => void session.retryRestore());
 
-/** Calls whose 401 is an answer about credentials, not about the session. */
-const NO_SESSION_RETRY = new Set(['auth.login', 'auth.register', 'auth.refresh', 'auth.completeSignIn', 'auth.passkeyOptions', 'auth.passkeySignIn', 'auth.reauthenticate']);
-
 /**
  * A 401 on a call means the access token is no longer good (expired while the tab slept, signing
  * key revoked, session ended). Renew once and retry once; if renewal is refused the session
@@ -114,7 +111,8 @@ const sessionRetryLink: TRPCLink<AppRouter> = () => {
           next: (value) => observer.next(value),
           complete: () => observer.complete(),
           error: (error) => {
-            if (httpStatusOf(error) !== 401 || NO_SESSION_RETRY.has(op.path)) {
+            // A 401 of a call that checks its own credentials (a sign-in, a step-up) is the answer.
+            if (httpStatusOf(error) !== 401 || !mayRenewAfter(op.path)) {
               observer.error(error);
               return;
             }
