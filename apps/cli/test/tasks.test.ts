@@ -80,7 +80,7 @@ describe('stm tasks', () => {
     expect(await api.caller(aliceToken).tasks.get({ id: created.id })).toEqual(created);
 
     const page = await json(['tasks', 'ls']);
-    expect(page).toEqual({ items: [created], nextCursor: null });
+    expect(page).toEqual({ items: [created], nextCursor: null, total: { count: 1, capped: false } });
 
     const done = await json(['tasks', 'done', String(created.id)]);
     expect(done).toMatchObject({ id: created.id, status: 'done', version: 2 });
@@ -111,9 +111,10 @@ describe('stm tasks', () => {
       alice.run(['tasks', 'ls', '-n', '2']),
       json(['tasks', 'ls', '--all', '-n', '1']),
     ]);
-    expect(second).toEqual({ items: [expect.objectContaining({ id: alpha })], nextCursor: null });
+    expect(second).toEqual({ items: [expect.objectContaining({ id: alpha })], nextCursor: null, total: null });
     expect(text.stdout).toContain(`More tasks: repeat the command with --cursor ${first.nextCursor} (or use --all)`);
-    expect(all).toEqual({ items: first.items.concat(second.items), nextCursor: null });
+    expect(text.stdout).toContain('2 of 3 matching tasks');
+    expect(all).toEqual({ items: first.items.concat(second.items), nextCursor: null, total: { count: 3, capped: false } });
 
     // Several ids at once: all or nothing.
     expect(await json(['tasks', 'done', String(alpha), String(gamma)])).toEqual({ updated: 2 });

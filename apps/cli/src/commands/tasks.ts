@@ -119,14 +119,17 @@ const list: Command = {
     let page: TaskPage = await client.tasks.list.query(input);
     if (all) {
       const items = [...page.items];
+      // Only the first page says how many match.
+      const { total } = page;
       while (page.nextCursor && items.length < ALL_TASKS_MAX) {
         page = await client.tasks.list.query({ ...input, cursor: page.nextCursor });
         items.push(...page.items);
       }
-      page = { items, nextCursor: page.nextCursor };
+      page = { items, nextCursor: page.nextCursor, total };
     }
-    context.out.result(page, ({ items, nextCursor }) => [
+    context.out.result(page, ({ items, nextCursor, total }) => [
       ...taskRows(items),
+      ...(total && nextCursor ? ['', `${items.length} of ${total.count.toLocaleString('en')}${total.capped ? '+' : ''} matching tasks`] : []),
       ...(nextCursor ? ['', `More tasks: repeat the command with --cursor ${nextCursor} (or use --all)`] : []),
     ]);
   },
