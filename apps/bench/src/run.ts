@@ -131,7 +131,7 @@ function pooled(samples: MeasuredSample[]): Measured {
   const result: Measured = summarize(samples.map((part) => part.load));
   if (result.requests === 0) return result;
   const perRequest = (seconds: (number | undefined)[]) =>
-    seconds.every((value) => value !== undefined) ? roundFine(((seconds as number[]).reduce((a, b) => a + b, 0) * 1000) / result.requests) : undefined;
+    seconds.every((value) => value !== undefined) ? roundFine(((seconds).reduce((a, b) => a + b, 0) * 1000) / result.requests) : undefined;
   const server = perRequest(samples.map((part) => part.serverCpuSeconds));
   if (server !== undefined) result.serverCpuMsPerRequest = server;
   const database = perRequest(samples.map((part) => part.databaseCpuSeconds));
@@ -202,7 +202,9 @@ async function dropStaleScratchDatabases(adminUrl: string) {
     try {
       process.kill(pid, 0);
       alive = true;
-    } catch {}
+    } catch {
+      // no such process: its database is left over
+    }
     if (!alive) await adminQuery(adminUrl, `drop database if exists ${datname} with (force)`);
   }
 }
@@ -306,7 +308,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   console.error(`\n${size.toLocaleString('en')} tasks in the table`);
   const database = adminUrl ? await scratchDatabase(adminUrl, String(size)) : undefined;
   const dataDir = database ? undefined : mkdtempSync(path.join(os.tmpdir(), 'stm-bench-data-'));
-  const seeded = await seedBenchDatabase(database ? { databaseUrl: database.url } : { dataDir: dataDir as string }, {
+  const seeded = await seedBenchDatabase(database ? { databaseUrl: database.url } : { dataDir: dataDir }, {
     users: USERS,
     tasks: size,
     bcryptCost: BCRYPT_COST,
@@ -326,7 +328,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   const unlimitedDataDir = copyData(measuringLimits);
   const metricsDataDir = copyData(measuringMetrics);
   const tracingDataDir = copyData(measuringTracing);
-  const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }), args['cpu-prof'] ? { cpuProfileDir: PROFILE_DIR } : {});
+  const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir }), args['cpu-prof'] ? { cpuProfileDir: PROFILE_DIR } : {});
   let floor: RunningProcess | undefined;
   let variant: RunningProcess | undefined;
   let peakRss = api.rssMb();
@@ -387,8 +389,8 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     }
 
     if (first && SCENARIOS.has('me')) {
-      const loads = [reads(api.url, '/trpc/auth.me'), reads(api.url, '/api/auth/me')];
-      const [me, restMe, floorMe] = floor ? await mirrored([...loads, reads(floor.url, '/me')]) : [await measured(loads[0]!), await measured(loads[1]!)];
+      const loads = [reads(api.url, '/trpc/auth.me'), reads(api.url, '/api/auth/me')] as const;
+      const [me, restMe, floorMe] = floor ? await mirrored([...loads, reads(floor.url, '/me')]) : [await measured(loads[0]), await measured(loads[1])];
       if (floorMe) record('floor: JWT verify + primary-key select', floorMe);
       results.me = me as Measured;
       record('auth.me (tRPC)', results.me, vsFloor(results.me, floorMe));
@@ -424,7 +426,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
      * mirrored rounds; returns [this API, the variant].
      */
     const againstVariant = async (variantDataDir: string | undefined, env: Record<string, string>): Promise<[Measured, Measured]> => {
-      const variantEnv = apiEnv(database ? { url: database.url } : { dataDir: variantDataDir as string });
+      const variantEnv = apiEnv(database ? { url: database.url } : { dataDir: variantDataDir });
       variant = await startApi({ ...variantEnv, ...env });
       serversByUrl.set(variant.url, variant);
       const variantTokens = await signIn(variant);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { type Dialect, Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
+import type pgModule from 'pg';
 import { pgliteOptions, sharedParsers } from './pglite';
 import { announcingDialect, CommitAnnouncements } from './commit-announcements';
 import { observedDialect, type QueryObserver } from './observed-dialect';
@@ -72,7 +73,6 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-const TIMESTAMPTZ_OID = 1184;
 
 const observed = (dialect: Dialect, config: DbConfig, announcements: CommitAnnouncements) =>
   announcingDialect(config.observeQuery ? observedDialect(dialect, config.observeQuery) : dialect, announcements);
@@ -105,10 +105,11 @@ const QUERY_READ_TIMEOUT = 'Query read timeout';
  */
 const databaseClientClass = (Client: typeof pg.Client) => class DatabaseClient extends Client {
   // Every overload of query() passes through unchanged; only the outcome is watched.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg's query() has a dozen overloads; all of them pass through here unchanged
   override query(...args: any[]): any {
     const name = typeof args[0] === 'string' ? namedStatements.get(args[0]) : undefined;
-    if (name) args = [{ name, text: args[0], values: args[1] }, ...args.slice(2)];
-    const result: unknown = Reflect.apply(super.query, this, args);
+    if (name) args = [{ name, text: args[0] as string, values: args[1] as unknown }, ...(args.slice(2) as unknown[])];
+    const result: unknown = Reflect.apply(super.query.bind(this), this, args);
     if (result instanceof Promise) {
       // Registered before the caller's own handlers, so this runs before the connection is released.
       result.catch((error: unknown) => {
@@ -126,7 +127,7 @@ const databaseClientClass = (Client: typeof pg.Client) => class DatabaseClient e
 async function createPostgres(databaseUrl: string, config: DbConfig): Promise<DatabaseHandle> {
   const { default: pg } = await import('pg');
   const statementTimeout = config.pool?.statementTimeoutMillis ?? 10_000;
-  const parseTimestamptz = timestamptzParser(pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text'));
+  const parseTimestamptz = timestamptzParser(pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text'));
   const pool = new pg.Pool({
     Client: databaseClientClass(pg.Client),
     connectionString: databaseUrl,
@@ -141,10 +142,10 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
     idle_in_transaction_session_timeout: statementTimeout,
     application_name: config.applicationName ?? 'stm',
     types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+      getTypeParser: ((oid: Parameters<typeof pg.types.getTypeParser>[0], format?: 'text' | 'binary'): unknown => {
         const shared = sharedParsers[oid];
         if (shared) return shared;
-        if (oid === TIMESTAMPTZ_OID && format !== 'binary') return parseTimestamptz;
+        if (oid === pg.types.builtins.TIMESTAMPTZ && format !== 'binary') return parseTimestamptz;
         return pg.types.getTypeParser(oid, format);
       }) as typeof pg.types.getTypeParser,
     },
@@ -178,7 +179,7 @@ const RELISTEN_DELAY_MS = 1_000;
  * one client, opened again a second after it drops, until closed.
  */
 async function listenOnPostgres(
-  pg: typeof import('pg').default,
+  pg: typeof pgModule,
   databaseUrl: string,
   config: DbConfig,
   channel: string,
