@@ -13,7 +13,7 @@ declare module 'vitest' {
  * database from it, so files run in parallel and never see each other's rows.
  */
 export default async function setup(project: TestProject) {
-  const driver = project.config.env.STM_TEST_DB === 'postgres' ? 'postgres' : 'pglite';
+  const driver = project.config.env?.STM_TEST_DB === 'postgres' ? 'postgres' : 'pglite';
   const { template, dispose } = await prepareTestTemplate(driver, process.env.TEST_DATABASE_URL);
   project.provide('dbTemplate', template);
   return dispose;

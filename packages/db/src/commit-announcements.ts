@@ -78,6 +78,7 @@ function announcingDriver(driver: Driver, announcements: CommitAnnouncements): D
  * The announcements that will hear of `trx`'s commit, and its connection, when its database has
  * an announcer; undefined otherwise (the caller then announces with NOTIFY).
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a transaction over any schema: only its connection is read
 export async function commitAnnouncementsOf(trx: Kysely<any>): Promise<{ announcements: CommitAnnouncements; connection: DatabaseConnection } | undefined> {
   if (!trx.isTransaction) return undefined;
   return trx.getExecutor().provideConnection((connection) => {
