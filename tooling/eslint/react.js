@@ -12,7 +12,11 @@ export default tseslint.config(
   {
     files: ['**/*.ts', '**/*.tsx'],
     plugins: { 'react-hooks': reactHooks },
-    rules: reactHooks.configs.recommended.rules,
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      // Props are declared in method shorthand (`onClose(): void`) and always called as plain functions, never with a `this`.
+      '@typescript-eslint/unbound-method': 'off',
+    },
     languageOptions: { globals: { ...globals.browser } },
   },
 );
