@@ -39,7 +39,7 @@ describe('the OpenAPI document tells the truth', () => {
     expect(login.responses['403']).toMatchObject({ description: expect.stringContaining('TOKEN_NOT_ALLOWED') });
     for (const [path, item] of Object.entries(document.paths)) {
       for (const method of METHODS) {
-        const operation = item[method];
+        const operation = item[method] as (Operation & { 'x-stm-token-scope'?: string }) | undefined;
         if (operation) expect(operation['x-stm-token-scope'], `${method} ${path}`).toMatch(/^(none|any|tasks:read|tasks:write|projects:manage|admin:read|admin:write)$/);
       }
     }
