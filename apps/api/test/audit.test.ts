@@ -32,7 +32,7 @@ function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, options:
   return response.then((r) => {
     if (String(r.headers['content-type'] ?? '').includes('json')) {
       const body = r.json() as Record<string, unknown>;
-      for (const key of ['access_token', 'refresh_token', 'token']) if (typeof body[key] === 'string') secrets.add(body[key] as string);
+      for (const key of ['access_token', 'refresh_token', 'token']) if (typeof body[key] === 'string') secrets.add(body[key]);
     }
     return r;
   });

@@ -324,7 +324,7 @@ describe('me and the admin greeting', () => {
     const { user, refreshToken } = await signUp(t, 'deact_refresh');
     const spent = await t.caller().auth.refresh({ refresh_token: refreshToken });
     await t.caller(admin.accessToken).admin.users.update({ id: user.id, isActive: false });
-    expect(await rejection(t.caller().auth.refresh({ refresh_token: spent.refresh_token as string }))).toMatchObject({
+    expect(await rejection(t.caller().auth.refresh({ refresh_token: spent.refresh_token }))).toMatchObject({
       code: 'FORBIDDEN',
       reason: 'ACCOUNT_DEACTIVATED',
     });

@@ -64,7 +64,7 @@ describe('the sign-in errors in OAuth 2.0 words (RFC 6749 §5.2), at the statuse
     ['another grant type', { username: 'http_user', password: PASSWORD, grant_type: 'client_credentials' }, 400, 'unsupported_grant_type'],
     ['no password', { username: 'http_user' }, 400, 'invalid_request'],
   ])('%s', async (_name, form, status, error) => {
-    const response = await rest(t.app, 'POST', '/api/auth/login', { form: form as Record<string, string> });
+    const response = await rest(t.app, 'POST', '/api/auth/login', { form: form });
     expect(response.statusCode).toBe(status);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     const body = json(response);

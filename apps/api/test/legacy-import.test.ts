@@ -34,7 +34,7 @@ const OLD_ACCOUNTS: [string, string, string, boolean, string?][] = [
 async function createOldDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `stm_test_${process.pid}_legacy_${randomBytes(4).toString('hex')}`;
   const admin = async (statement: string) => {
-    const server = await createDb({ databaseUrl: adminUrl as string, pool: { max: 1, statementTimeoutMillis: 120_000 } });
+    const server = await createDb({ databaseUrl: adminUrl, pool: { max: 1, statementTimeoutMillis: 120_000 } });
     try {
       await sql.raw(statement).execute(server.db);
     } finally {

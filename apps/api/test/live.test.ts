@@ -47,7 +47,7 @@ function subscribe(
     onData(data: unknown) {
       // A tracked message arrives as `{ id, data }`.
       const sent = data as LiveChange | { id: string; data: LiveChange };
-      messages.push('data' in sent && 'id' in sent ? sent.data : (sent as LiveChange));
+      messages.push('data' in sent && 'id' in sent ? sent.data : (sent));
       for (const wake of waiters) wake();
     },
     onError(error) {

@@ -28,7 +28,7 @@ async function enrolTotp(t: TestApp, accessToken: string) {
 }
 
 /** A code no earlier request can have used: the next time step's (the window accepts it). */
-let stepOffset = 1;
+const stepOffset = 1;
 function freshCode(secret: string): string {
   // Each test spends steps ahead of now; one step per call keeps them unused and within the window.
   const code = totpCodeAt(secret, Date.now() + stepOffset * STEP_MS);
@@ -127,8 +127,8 @@ describe('second factors', () => {
     const { user, accessToken } = await signUp(t, 'challenge_user');
     const { recoveryCodes } = await enrolTotp(t, accessToken);
     const challenge = await challengeOf(t, user.username);
-    await t.caller().auth.completeSignIn({ challenge: challenge.challenge, recoveryCode: recoveryCodes[0] as string });
-    expect(await rejection(t.caller().auth.completeSignIn({ challenge: challenge.challenge, recoveryCode: recoveryCodes[1] as string }))).toMatchObject({
+    await t.caller().auth.completeSignIn({ challenge: challenge.challenge, recoveryCode: recoveryCodes[0] });
+    expect(await rejection(t.caller().auth.completeSignIn({ challenge: challenge.challenge, recoveryCode: recoveryCodes[1] }))).toMatchObject({
       reason: 'MFA_CHALLENGE_INVALID',
     });
 

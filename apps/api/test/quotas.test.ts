@@ -91,7 +91,7 @@ describe('the task quota', () => {
     const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => t.caller(cleo.token).tasks.create({ title: `race ${i}` })));
     const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(4);
-    for (const outcome of refused) expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'FORBIDDEN', cause: { reason: 'QUOTA_EXCEEDED' } });
+    for (const outcome of refused) expect((outcome).reason).toMatchObject({ code: 'FORBIDDEN', cause: { reason: 'QUOTA_EXCEEDED' } });
     expect(await countTasksBy(cleo.id)).toBe(5);
   });
 

@@ -48,7 +48,7 @@ describe('refresh tokens', () => {
     expect(json(replay).data.reason).toBe('REFRESH_TOKEN_REUSED');
     // Both the thief's and the victim's tokens of that session are now dead.
     expect(await rejection(t.caller(rotated.access_token).auth.me())).toMatchObject({ code: 'UNAUTHORIZED' });
-    expect(await rejection(t.caller().auth.refresh({ refresh_token: rotated.refresh_token as string }))).toMatchObject({
+    expect(await rejection(t.caller().auth.refresh({ refresh_token: rotated.refresh_token }))).toMatchObject({
       code: 'UNAUTHORIZED',
     });
   });
@@ -536,7 +536,7 @@ describe('changing the password', () => {
     expect(changed).toEqual({ ok: true, endedSessions: 1 });
     await expect(t.caller(accessToken).auth.me()).resolves.toBeTruthy();
     expect(await rejection(t.caller(other.access_token).auth.me())).toMatchObject({ code: 'UNAUTHORIZED' });
-    expect(await rejection(t.caller().auth.refresh({ refresh_token: other.refresh_token as string }))).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(await rejection(t.caller().auth.refresh({ refresh_token: other.refresh_token }))).toMatchObject({ code: 'UNAUTHORIZED' });
     expect(await rejection(t.caller().auth.login({ username: 'changer', password: PASSWORD }))).toMatchObject({ code: 'UNAUTHORIZED' });
     await expect(t.caller().auth.login({ username: 'changer', password: 'a brand new passphrase' })).resolves.toBeTruthy();
   });

@@ -32,7 +32,7 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
         refuse -= 1;
         state.refused += 1;
         const error = Object.assign(new Error('Try again later'), { responseCode: 451 });
-        return callback(error);
+        callback(error); return;
       }
       callback();
     },

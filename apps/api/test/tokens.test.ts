@@ -93,7 +93,7 @@ describe('forged and stale tokens are refused', () => {
     const publicJwk = t.app.services.keyring.jwks().keys[0]!;
     for (const secret of [JSON.stringify(publicJwk), String(publicJwk.x), Buffer.from(String(publicJwk.x), 'base64url')]) {
       const token = await new SignJWT(validClaims())
-        .setProtectedHeader({ alg: 'HS256', kid: publicJwk.kid as string, typ: 'at+jwt' })
+        .setProtectedHeader({ alg: 'HS256', kid: publicJwk.kid, typ: 'at+jwt' })
         .setSubject(String(victim.userId))
         .setIssuer(ISSUER)
         .setAudience(AUDIENCE)
@@ -358,7 +358,7 @@ describe('signing key rotation and revocation', () => {
       const { refresh_token } = await other.caller().auth.login({ username: 'two_instance_user', password: PASSWORD });
       await t.caller(admin.accessToken).admin.keys.rotate().catch(() => undefined);
       const newest = t.app.services.keyring.currentKid;
-      const refreshed = await other.caller().auth.refresh({ refresh_token: refresh_token as string });
+      const refreshed = await other.caller().auth.refresh({ refresh_token: refresh_token });
       expect(headerOf(refreshed.access_token).kid).toBe(newest);
     } finally {
       await other.close();

@@ -124,7 +124,7 @@ export async function ledgerProblems(db: Kysely<Database>, usernames: string[], 
     .select(['tasks.id', 'tasks.title', 'tasks.description', 'tasks.status', 'tasks.priority', 'tasks.version'])
     .where('users.username', 'in', usernames)
     .execute();
-  const stored = new Map<number, TaskState>(rows.map((row) => [row.id, row as TaskState]));
+  const stored = new Map<number, TaskState>(rows.map((row) => [row.id, row]));
   const problems: string[] = [];
   const same = (a: TaskState, b: TaskState) =>
     a.title === b.title && a.description === b.description && a.status === b.status && a.priority === b.priority && a.version === b.version;

@@ -31,7 +31,7 @@ async function verify(authorization: string | undefined): Promise<number | undef
   }
 }
 
-app.get('/healthz', async () => ({ status: 'ok' }));
+app.get('/healthz', () => ({ status: 'ok' }));
 
 app.get('/me', async (request, reply) => {
   const userId = await verify(request.headers.authorization);

@@ -50,7 +50,7 @@ function openStream(received: Record<string, number>, signal: AbortSignal): Prom
   });
 }
 
-const receipts = Array.from({ length: count }, () => ({}) as Record<string, number>);
+const receipts = Array.from({ length: count }, () => ({}));
 process.stdout.write('started\n');
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'open') {

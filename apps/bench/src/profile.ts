@@ -61,7 +61,10 @@ export function summarizeNewestProfile(dir: string): void {
   const files = readdirSync(dir)
     .filter((name) => name.endsWith('.cpuprofile'))
     .map((name) => path.join(dir, name))
-    .map((file) => ({ file, ...statSync(file) }));
+    .map((file) => {
+      const { mtimeMs, size } = statSync(file);
+      return { file, mtimeMs, size };
+    });
   const newest = Math.max(...files.map((f) => f.mtimeMs));
   const main = files.filter((f) => f.mtimeMs > newest - 5_000).sort((a, b) => b.size - a.size)[0];
   if (main) summarizeProfile(main.file);

@@ -65,11 +65,12 @@ function commandFirst(argv: string[]): string[] {
   let index = 0;
   for (;;) {
     const word = argv[index];
+    const next = argv[index + 1];
     if (word === '--json' || word?.startsWith('--api=')) {
       leading.push(word);
       index += 1;
-    } else if (word === '--api' && index + 1 < argv.length) {
-      leading.push(word, argv[index + 1]!);
+    } else if (word === '--api' && next !== undefined) {
+      leading.push(word, next);
       index += 2;
     } else break;
   }

@@ -56,6 +56,7 @@ export class Output {
  * rewrite the screen or the title bar) and bidirectional overrides are shown as escapes.
  */
 export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -73,5 +74,5 @@ export function table(headers: string[], cells: string[][]): string[] {
 
 /** In code points, so accented letters and emoji do not skew the columns. */
 function width(text: string): number {
-  return [...text].length;
+  return Array.from(text).length;
 }

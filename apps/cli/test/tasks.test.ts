@@ -36,6 +36,7 @@ async function aliceTasks() {
   return (await api.caller(aliceToken).tasks.list({ limit: 100 })).items;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the CLI's JSON output, asserted on as read
 async function json<T = any>(args: string[]): Promise<T> {
   const result = await alice.run([...args, '--json']);
   expect(result, result.stderr).toMatchObject({ code: 0, stderr: '' });

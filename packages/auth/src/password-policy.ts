@@ -15,7 +15,7 @@ export type PasswordProblem =
   | 'PASSWORD_CONTAINS_USERNAME';
 
 const commonPasswords = new Set<string>([
-  ...(dictionary['passwords-common'] as string[]),
+  ...(dictionary['passwords-common']),
   // The defaults of the service this one replaces.
   'clave_secreta_super_segura',
   'secure-task-manager',
@@ -26,7 +26,7 @@ const commonPasswords = new Set<string>([
  * as `passwordLength` of @stm/validators, whose schema refuses what this policy would.
  */
 export function passwordLength(password: string): number {
-  return [...password.normalize('NFKC')].length;
+  return Array.from(password.normalize('NFKC')).length;
 }
 
 /** The least zxcvbn score (0–4) a password needs when common ones are refused: about 10^8 guesses. */

@@ -166,7 +166,7 @@ export class PasswordHasher {
   hash(password: string): Promise<string> {
     const cost = this.#cost;
     return this.#limiter.run(async () => {
-      const hash: string = await this.#threads.run({ data: prehash(password), cost }, { name: 'hash' });
+      const hash = (await this.#threads.run({ data: prehash(password), cost }, { name: 'hash' })) as string;
       this.#done.hashes++;
       return hash;
     });
@@ -180,7 +180,7 @@ export class PasswordHasher {
       ? { data: password, hash: hash.slice(LEGACY_BCRYPT_PREFIX.length).replace(/^\$2y\$/, '$2b$') }
       : { data: prehash(password), hash };
     return this.#limiter.run(async () => {
-      const matches: boolean = await this.#threads.run(task, { name: 'compare' });
+      const matches = (await this.#threads.run(task, { name: 'compare' })) as boolean;
       this.#done.compares++;
       return matches;
     });

@@ -103,7 +103,7 @@ function transport(options: Common): TRPCLink<AppRouter> {
     url,
     fetch: (input, init) => {
       const timeout = AbortSignal.timeout(timeoutMs);
-      return baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+      return baseFetch(input as Parameters<typeof baseFetch>[0], { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
     },
     headers: ({ op }) => headersOf(op.context.accessToken),
   });

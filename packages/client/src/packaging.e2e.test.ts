@@ -132,8 +132,8 @@ describe('the packed @stm/client in an app outside the workspace', () => {
   it('type-checks a program that uses it, reading no declaration of the server', async () => {
     writeFileSync(path.join(appDir, 'main.ts'), MAIN);
     writeFileSync(path.join(appDir, 'tsconfig.json'), tsconfig(['main.ts'], 'out'));
-    const { stdout } = await run(process.execPath, [tsc, '-p', 'tsconfig.json', '--listFiles'], { cwd: appDir }).catch((error: { stdout: string }) => {
-      throw new Error(`The program does not type-check:\n${error.stdout}`);
+    const { stdout } = await run(process.execPath, [tsc, '-p', 'tsconfig.json', '--listFiles'], { cwd: appDir }).catch((error: unknown) => {
+      throw new Error(`The program does not type-check:\n${(error as { stdout: string }).stdout}`);
     });
     const read = stdout.split('\n').filter((line) => line.endsWith('.d.ts'));
     expect(read.some((file) => file.endsWith('@stm/client/dist/router.d.ts'))).toBe(true);
@@ -147,7 +147,7 @@ describe('the packed @stm/client in an app outside the workspace', () => {
     writeFileSync(path.join(appDir, 'tsconfig.bad.json'), tsconfig(['bad.ts']));
     const failed = await run(process.execPath, [tsc, '-p', 'tsconfig.bad.json'], { cwd: appDir }).then(
       () => undefined,
-      (error: { stdout: string }) => error.stdout,
+      (error: unknown) => (error as { stdout: string }).stdout,
     );
     expect(failed).toBeDefined();
     expect(failed).toMatch(/bad\.ts\(\d+,\d+\): error TS2322/);

@@ -68,9 +68,9 @@ function announcingDriver(driver: Driver, announcements: CommitAnnouncements): D
     releaseConnection: (connection, options) => driver.releaseConnection(connection, options),
     destroy: (options) => driver.destroy(options),
   };
-  if (driver.savepoint) announcing.savepoint = (connection, name, compile) => driver.savepoint!(connection, name, compile);
-  if (driver.rollbackToSavepoint) announcing.rollbackToSavepoint = (connection, name, compile) => driver.rollbackToSavepoint!(connection, name, compile);
-  if (driver.releaseSavepoint) announcing.releaseSavepoint = (connection, name, compile) => driver.releaseSavepoint!(connection, name, compile);
+  if (driver.savepoint) announcing.savepoint = driver.savepoint.bind(driver);
+  if (driver.rollbackToSavepoint) announcing.rollbackToSavepoint = driver.rollbackToSavepoint.bind(driver);
+  if (driver.releaseSavepoint) announcing.releaseSavepoint = driver.releaseSavepoint.bind(driver);
   return announcing;
 }
 
@@ -78,10 +78,11 @@ function announcingDriver(driver: Driver, announcements: CommitAnnouncements): D
  * The announcements that will hear of `trx`'s commit, and its connection, when its database has
  * an announcer; undefined otherwise (the caller then announces with NOTIFY).
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a transaction over any schema: only its connection is read
 export async function commitAnnouncementsOf(trx: Kysely<any>): Promise<{ announcements: CommitAnnouncements; connection: DatabaseConnection } | undefined> {
   if (!trx.isTransaction) return undefined;
-  return trx.getExecutor().provideConnection(async (connection) => {
+  return trx.getExecutor().provideConnection((connection) => {
     const announcements = announcementsOf.get(connection);
-    return announcements?.announcer ? { announcements, connection } : undefined;
+    return Promise.resolve(announcements?.announcer ? { announcements, connection } : undefined);
   });
 }

@@ -7,7 +7,7 @@ export interface MigrationReport {
 }
 
 function createMigrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  return new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
 }
 
 /**
@@ -121,9 +121,10 @@ export async function migrateDown(db: Kysely<any>): Promise<MigrationReport> {
 
 function report(error: unknown, results: MigrationResult[] | undefined): MigrationReport {
   const failed = results?.find((r) => r.status === 'Error');
+  const message = error instanceof Error ? error.message : String(error);
   if (error) {
     const name = failed ? ` (${failed.migrationName})` : '';
-    throw new Error(`Migration failed${name}: ${error instanceof Error ? error.message : String(error)}`, {
+    throw new Error(`Migration failed${name}: ${message}`, {
       cause: error,
     });
   }

@@ -31,9 +31,9 @@ function observedDriver(driver: Driver, observe: QueryObserver): Driver {
         executeQuery: (query, queryOptions) => observe(query, () => connection.executeQuery(query, queryOptions)),
         streamQuery: (query, chunkSize, queryOptions) => connection.streamQuery(query, chunkSize, queryOptions),
       };
-      if (connection.cancelQuery) wrapped.cancelQuery = (provider) => connection.cancelQuery!(provider);
-      if (connection.killSession) wrapped.killSession = (provider) => connection.killSession!(provider);
-      if (connection.collectSessionInfo) wrapped.collectSessionInfo = () => connection.collectSessionInfo!();
+      if (connection.cancelQuery) wrapped.cancelQuery = connection.cancelQuery.bind(connection);
+      if (connection.killSession) wrapped.killSession = connection.killSession.bind(connection);
+      if (connection.collectSessionInfo) wrapped.collectSessionInfo = connection.collectSessionInfo.bind(connection);
       originals.set(wrapped, connection);
       return wrapped;
     },
@@ -43,10 +43,13 @@ function observedDriver(driver: Driver, observe: QueryObserver): Driver {
     releaseConnection: (connection, options) => driver.releaseConnection(original(connection), options),
     destroy: (options) => driver.destroy(options),
   };
-  if (driver.savepoint) observed.savepoint = (connection, name, compile) => driver.savepoint!(original(connection), name, compile);
-  if (driver.rollbackToSavepoint) {
-    observed.rollbackToSavepoint = (connection, name, compile) => driver.rollbackToSavepoint!(original(connection), name, compile);
-  }
-  if (driver.releaseSavepoint) observed.releaseSavepoint = (connection, name, compile) => driver.releaseSavepoint!(original(connection), name, compile);
+  const { savepoint, rollbackToSavepoint, releaseSavepoint } = {
+    savepoint: driver.savepoint?.bind(driver),
+    rollbackToSavepoint: driver.rollbackToSavepoint?.bind(driver),
+    releaseSavepoint: driver.releaseSavepoint?.bind(driver),
+  };
+  if (savepoint) observed.savepoint = (connection, name, compile) => savepoint(original(connection), name, compile);
+  if (rollbackToSavepoint) observed.rollbackToSavepoint = (connection, name, compile) => rollbackToSavepoint(original(connection), name, compile);
+  if (releaseSavepoint) observed.releaseSavepoint = (connection, name, compile) => releaseSavepoint(original(connection), name, compile);
   return observed;
 }

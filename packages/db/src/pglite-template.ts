@@ -60,7 +60,7 @@ export async function unpackPgliteTemplate(template: string, target: string): Pr
       sync: true,
       preserveOwner: false,
       onwarn: (code, message) => {
-        if (code !== 'TAR_ENTRY_INFO') problems.push(`${code}: ${String(message)}`);
+        if (code !== 'TAR_ENTRY_INFO') problems.push(`${code}: ${message}`);
       },
     });
     if (problems.length > 0 || !existsSync(path.join(unpacking, 'PG_VERSION'))) {

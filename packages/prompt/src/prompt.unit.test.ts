@@ -13,7 +13,7 @@ function fakeTerminal() {
   };
   const screen = new PassThrough();
   let shown = '';
-  screen.on('data', (chunk) => (shown += chunk));
+  screen.on('data', (chunk: Buffer) => (shown += chunk.toString()));
   return {
     input: input as unknown as NodeJS.ReadStream,
     type: (text: string) => input.write(text),

@@ -18,6 +18,7 @@ export const forgotPasswordInput = z
       .trim()
       .min(1, 'Enter your username or email address')
       .max(254)
+      // eslint-disable-next-line no-control-regex -- a NUL byte is what this refuses
       .refine((value) => !/[\u0000\r\n]/.test(value), 'Enter your username or email address')
       .describe('Your username or your account\'s email address, any case'),
   })

@@ -19,7 +19,7 @@ export const PASSWORD_MAX_LENGTH = 128;
 
 /** Characters as a person counts them: code points after NFKC normalisation, not UTF-16 units. */
 export function passwordLength(password: string): number {
-  return [...password.normalize('NFKC')].length;
+  return Array.from(password.normalize('NFKC')).length;
 }
 
 /**

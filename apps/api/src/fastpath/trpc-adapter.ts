@@ -94,7 +94,7 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
       error: null,
       maxBatchSize: options.maxBatchSize,
       responseMeta: options.responseMeta,
-      createContext: async () => options.createContext(request, reply) as never,
+      createContext: async () => options.createContext(request, reply),
       onError: (opts) => options.onError({ ...opts, req: request }),
     });
     reply.code(response.status);
@@ -240,7 +240,7 @@ async function answerSingleCall<TRouter extends AnyTRPCRouter, TContext>(
     answer = { result: { data } };
   } catch (cause) {
     error = getTRPCErrorFromUnknown(cause);
-    options.onError({ error, path, input, ctx, type, req: request } as never);
+    options.onError({ error, path, input, ctx, type, req: request });
     answer = { error: getTRPCErrorShape({ config, ctx, error, input, path, type }) };
   }
   const meta = options.responseMeta({

@@ -67,7 +67,7 @@ class SharedOrLocalStore implements FastifyRateLimitStore {
     this.shared.incr(
       key,
       (error, result) => {
-        if (!error) return callback(null, result);
+        if (!error) { callback(null, result); return; }
         this.counters.fellBack(error);
         this.local.incr(key, callback, timeWindow, max);
       },

@@ -356,7 +356,7 @@ export class FactorService {
         expectedChallenge: row.webauthn_challenge,
         expectedOrigin: this.#expectedOrigin(response.response.clientDataJSON),
         expectedRPID: this.deps.webauthn.rpId,
-        credential: { id: passkey.id, publicKey: Buffer.from(passkey.public_key, 'base64url'), counter: Number(passkey.counter), transports: passkey.transports as never },
+        credential: { id: passkey.id, publicKey: Buffer.from(passkey.public_key, 'base64url'), counter: Number(passkey.counter), transports: passkey.transports },
         requireUserVerification,
       });
       if (!result.verified) return false;

@@ -121,5 +121,5 @@ function pickValid(value: Record<string, unknown>): Partial<Settings> {
   for (const [key, field] of Object.entries(settingsSchema.shape)) {
     if (key in value && field.safeParse(value[key]).success) out[key] = value[key];
   }
-  return out as Partial<Settings>;
+  return out;
 }

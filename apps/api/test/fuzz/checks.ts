@@ -141,7 +141,7 @@ function errorViolations(exchange: Exchange, envelope: unknown): string[] {
   if (!parsed.success) return [`the error does not have the typed error shape: ${issuesOf(parsed.error)}: ${JSON.stringify(envelope).slice(0, 300)}`];
   const problems: string[] = [];
   // The REST problem has an `error` member of its own (the sign-in's OAuth code): told apart by transport.
-  const envelopeOf = parsed.data as z.infer<typeof trpcError> | z.infer<typeof restError>;
+  const envelopeOf = parsed.data;
   const data = transport === 'trpc' ? (envelopeOf as z.infer<typeof trpcError>).error.data : (envelopeOf as z.infer<typeof restError>).data;
   const code = transport === 'trpc' ? data?.code : (envelopeOf as z.infer<typeof restError>).code;
   // A 4xx with no tRPC code of its own (414, 431) is a BAD_REQUEST, as the app's error handler says.

@@ -283,7 +283,7 @@ export class FuzzWorld {
       const shared = await calls.tasks.create({ projectId: project.id, title: `${username} shared task ${index}`, status, labelIds: [label.id] });
       this.#learnOwned('tasks', actor.id, 'taskId', shared.id);
     }
-    const comment = await calls.comments.create({ taskId: (this.#owned.tasks.get(actor.id)?.at(-1) as number) ?? NOT_AN_ID, body: `${username} says hello` });
+    const comment = await calls.comments.create({ taskId: (this.#owned.tasks.get(actor.id)?.at(-1)) ?? NOT_AN_ID, body: `${username} says hello` });
     this.#learnOwned('comments', actor.id, 'commentId', comment.id);
     // A webhook of its project (and for an administrator a global one), each with a logged test
     // message: calls on them reach the rules. Their URL never resolves, so nothing is reached.

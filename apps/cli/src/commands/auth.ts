@@ -93,7 +93,7 @@ export const login: Command = {
     }
     // Ask who this is with the new token alone: the stored name is the account's own spelling.
     const user = await createSessionClient(context.apiUrl, {
-      accessToken: async () => tokens.access_token,
+      accessToken: () => Promise.resolve(tokens.access_token),
       renew: () => Promise.reject(new CliError('The new session was refused at once', ExitCode.failed)),
     }).auth.me.query();
     await endReplacedSession(context);

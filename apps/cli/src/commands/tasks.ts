@@ -9,6 +9,7 @@ import {
   taskSortSchema,
   taskStatusSchema,
 } from '@stm/validators';
+import type { LiveChange } from '@stm/api/router';
 import type { z } from 'zod';
 import type { ApiClient, RouterInputs, RouterOutputs } from '../api';
 import { localDateTime, parseDueDate } from '../dates';
@@ -263,7 +264,6 @@ const remove = commandOnTasks({
   },
 });
 
-type LiveChange = import('@stm/api/router').LiveChange;
 
 /** One line per change, as `tasks watch` prints it. */
 function describeChange(change: LiveChange): string {
@@ -317,7 +317,7 @@ const watch: Command = {
             },
             onData: (data: unknown) => {
               const sent = data as LiveChange | { id: string; data: LiveChange };
-              const change = 'data' in sent && 'id' in sent ? sent.data : (sent as LiveChange);
+              const change = 'data' in sent && 'id' in sent ? sent.data : (sent);
               if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
               if (change.type === 'event') out.record(change, describeChange);
               else if (change.type === 'refetch') out.record(change, () => `Some changes could not be sent (${change.reason}); list the tasks again to see where things stand`);

@@ -1,6 +1,6 @@
 import { createServiceAccountInput, type Role } from '@stm/validators';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { Alert, Loading } from '../components/Feedback';
 import { QueryRecords, RecordTable } from '../components/RecordTable';
 import { Control, Field } from '../components/Field';
@@ -86,7 +86,7 @@ function CreateAccountForm({ onCreated }: { onCreated(): void }) {
       },
     }),
   );
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(createServiceAccountInput, { username, role }, t);
     setErrors(checked.ok ? {} : checked.errors);

@@ -1,6 +1,6 @@
 import { settingsUpdateInput } from '@stm/validators';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import { type SubmitEvent, type ReactNode, useId, useState } from 'react';
 import { Link } from 'wouter';
 import { Alert, Loading } from '../components/Feedback';
 import { Field } from '../components/Field';
@@ -92,7 +92,7 @@ function SettingsForm({ initial }: { initial: Snapshot }) {
     }
   }
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     setNotice(null);
     update.reset();

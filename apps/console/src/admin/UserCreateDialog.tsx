@@ -1,6 +1,6 @@
 import { createUserInput, type Role } from '@stm/validators';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { Dialog } from '../components/Dialog';
 import { Alert } from '../components/Feedback';
 import { ConfirmPasswordField, Control, Field } from '../components/Field';
@@ -39,7 +39,7 @@ export function UserCreateDialog({ onClose, onCreated }: { onClose(): void; onCr
     }),
   );
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(createUserInput, { username, password, role }, t);
     const found: FieldErrors = checked.ok ? {} : { ...checked.errors };

@@ -58,7 +58,7 @@ function useNotificationStream(): void {
         },
         onData: (data: unknown) => {
           const sent = data as LiveChange | { id: string; data: LiveChange };
-          const message = 'data' in sent && 'id' in sent ? sent.data : (sent as LiveChange);
+          const message = 'data' in sent && 'id' in sent ? sent.data : (sent);
           if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
           if (message.type === 'event' || message.type === 'refetch') void refreshNotifications(queryClient, trpc);
           // A webhook of theirs was disabled for failing: a webhooks list on screen shows it at once.

@@ -15,7 +15,7 @@ interface PagedQuery {
 }
 
 /** Every item of the pages loaded so far, in order. */
-export function usePagedItems<Item>(data: InfiniteData<{ items: Item[] }, unknown> | undefined): Item[] {
+export function usePagedItems<Item>(data: InfiniteData<{ items: Item[] }> | undefined): Item[] {
   return useMemo(() => data?.pages.flatMap((page) => page.items) ?? [], [data]);
 }
 

@@ -1,5 +1,5 @@
 import { startAuthentication } from '@simplewebauthn/browser';
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
 import { Alert } from './Feedback';
@@ -36,7 +36,7 @@ export function SecondFactorForm({ challenge, submit, busy, error }: { challenge
   const [code, setCode] = useState('');
   const [passkeyFailed, setPasskeyFailed] = useState(false);
 
-  function send(event: FormEvent) {
+  function send(event: SubmitEvent) {
     event.preventDefault();
     if (code.trim() === '') return;
     submit(mode === 'totp' ? { code: code.trim() } : { recoveryCode: code.trim() });

@@ -50,12 +50,12 @@ export function translatePlural(language: Language, key: PluralKey, count: numbe
 
 export interface I18n {
   language: Language;
-  setLanguage(language: Language): void;
+  setLanguage: (language: Language) => void;
   t: Translate;
-  plural(key: PluralKey, count: number, vars?: Vars): string;
+  plural: (key: PluralKey, count: number, vars?: Vars) => string;
   /** ISO string from the API to a date and time in the reader's language and time zone. */
-  dateTime(iso: string): string;
-  date(iso: string): string;
+  dateTime: (iso: string) => string;
+  date: (iso: string) => string;
 }
 
 const I18nContext = createContext<I18n | null>(null);

@@ -1,5 +1,5 @@
 import { useMutation } from '@tanstack/react-query';
-import { createContext, type FormEvent, type ReactNode, useCallback, useContext, useRef, useState } from 'react';
+import { createContext, type SubmitEvent, type ReactNode, useCallback, useContext, useRef, useState } from 'react';
 import { Dialog } from '../components/Dialog';
 import { Alert } from '../components/Feedback';
 import { Field } from '../components/Field';
@@ -79,7 +79,7 @@ function ReauthDialog({ onDone }: { onDone(ok: boolean): void }) {
     },
   });
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     if (password !== '') withPassword.mutate(password);
   }

@@ -124,7 +124,7 @@ const sessionRetryLink: TRPCLink<AppRouter> = () => {
             retried = true;
             session.renew().then(
               (token) => {
-                if (token) return attempt();
+                if (token) { attempt(); return; }
                 // Why the session ended (deactivated) says more than this call's bare 401.
                 const refusal = session.refusal();
                 observer.error(isApiError(refusal) ? refusal : error);

@@ -1,6 +1,6 @@
 import { changePasswordInput } from '@stm/validators';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import { type SubmitEvent, type ReactNode, useId, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
 import { LoadFailed, PagedTable, usePagedItems } from '../components/PagedList';
@@ -148,7 +148,7 @@ function ChangePassword() {
     mutationFn: (input: { currentPassword: string; newPassword: string }) => stepUp(() => trpcClient.auth.changePassword.mutate(input)),
   });
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(changePasswordInput, { currentPassword, newPassword }, t);
     const found: FieldErrors = checked.ok ? {} : { ...checked.errors };

@@ -1,6 +1,6 @@
 import { setEmailInput } from '@stm/validators';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Alert, Loading } from '../components/Feedback';
 import { Field } from '../components/Field';
@@ -46,7 +46,7 @@ export function AccountEmail() {
     }),
   );
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(setEmailInput, { email: address.trim() }, t);
     setErrors(checked.ok ? {} : checked.errors);

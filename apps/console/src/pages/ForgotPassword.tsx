@@ -1,6 +1,6 @@
 import { forgotPasswordInput } from '@stm/validators';
 import { useMutation } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { Link } from 'wouter';
 import { AuthFrame } from '../components/AuthFrame';
 import { Alert } from '../components/Feedback';
@@ -20,7 +20,7 @@ export function ForgotPassword() {
   const [errors, setErrors] = useState<FieldErrors>({});
   const ask = useMutation(trpc.auth.forgotPassword.mutationOptions());
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(forgotPasswordInput, { identifier }, t);
     setErrors(checked.ok ? {} : checked.errors);

@@ -1,6 +1,6 @@
 import { notificationKinds, type NotificationKind, updateNotificationPreferencesInput, type NotificationPreferences as Preferences } from '@stm/validators';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useEffect, useId, useState } from 'react';
+import { type SubmitEvent, useEffect, useId, useState } from 'react';
 import { Alert, Loading } from '../components/Feedback';
 import { Control } from '../components/Field';
 import { useToast } from '../components/Toasts';
@@ -50,7 +50,7 @@ function PreferencesForm({ stored }: { stored: Preferences }) {
     }),
   );
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const input = { kinds, language: language === '' ? null : language };
     const checked = validate(updateNotificationPreferencesInput, input, t);

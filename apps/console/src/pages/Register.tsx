@@ -1,6 +1,6 @@
 import { registerInput } from '@stm/validators';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { Link, useLocation } from 'wouter';
 import { AuthFrame } from '../components/AuthFrame';
 import { Alert } from '../components/Feedback';
@@ -43,7 +43,7 @@ export function Register() {
 
   const closed = policy.data?.registrationOpen === false || reasonOf(register.error) === 'REGISTRATION_CLOSED';
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     if (closed) return;
     const checked = validate(registerInput, { username, password }, t);

@@ -1,6 +1,6 @@
 import { LOWEST_PASSWORD_MIN_LENGTH, resetPasswordInput } from '@stm/validators';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { type FormEvent, useEffect, useState } from 'react';
+import { type SubmitEvent, useEffect, useState } from 'react';
 import { Link } from 'wouter';
 import { AuthFrame } from '../components/AuthFrame';
 import { Alert } from '../components/Feedback';
@@ -35,7 +35,7 @@ export function ResetPassword() {
 
   const reset = useMutation(trpc.auth.resetPassword.mutationOptions());
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     if (!token) return;
     const checked = validate(resetPasswordInput, { token, newPassword }, t);

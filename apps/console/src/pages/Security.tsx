@@ -1,7 +1,7 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import { passkeyNameSchema, totpCodeSchema } from '@stm/validators';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import { type SubmitEvent, type ReactNode, useId, useState } from 'react';
 import { z } from 'zod';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Dialog } from '../components/Dialog';
@@ -108,7 +108,7 @@ function AuthenticatorApp({ status, onRecoveryCodes }: { status: Status; onRecov
     },
   });
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(codeForm, { code }, t);
     setCodeError(checked.ok ? undefined : t('mfa.codeHint'));
@@ -197,7 +197,7 @@ function Passkeys({ status, onRecoveryCodes }: { status: Status; onRecoveryCodes
     },
   });
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(nameForm, { name }, t);
     setNameError(checked.ok ? undefined : t('security.passkeyNameRequired'));

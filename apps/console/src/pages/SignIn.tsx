@@ -1,6 +1,6 @@
 import { loginInput } from '@stm/validators';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
+import { type SubmitEvent, useId, useState } from 'react';
 import { Link, useSearch } from 'wouter';
 import { Alert } from '../components/Feedback';
 import { Field } from '../components/Field';
@@ -64,7 +64,7 @@ export function SignIn() {
     onSuccess: (grant) => session.signIn(grant),
   });
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(loginInput, { username, password, refresh_token_delivery: 'cookie', remember_me: remember }, t);
     setErrors(checked.ok ? {} : checked.errors);

@@ -1,4 +1,4 @@
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { Link } from 'wouter';
 import { AuthFrame } from '../components/AuthFrame';
 import { Field } from '../components/Field';
@@ -11,7 +11,7 @@ import { useI18n } from '../i18n';
 export function TokenEntry({ title, onToken }: { title: string; onToken(token: string): void }) {
   const { t } = useI18n();
   const [code, setCode] = useState('');
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     if (code.trim()) onToken(code.trim());
   }

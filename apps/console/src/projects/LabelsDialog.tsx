@@ -1,6 +1,6 @@
 import { createLabelInput, LABEL_NAME_MAX, type ProjectColor, updateLabelInput } from '@stm/validators';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
 import { Dialog } from '../components/Dialog';
@@ -53,7 +53,7 @@ function LabelForm({ project, label, onDone }: { project: Project; label: Label 
   );
   const mutation = label ? update : create;
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     if (label) {
       const checked = validate(updateLabelInput, { id: label.id, name, color }, t);

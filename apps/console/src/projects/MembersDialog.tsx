@@ -1,6 +1,6 @@
 import { addMemberInput, type ProjectRole } from '@stm/validators';
 import { useMutation } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { useLocation } from 'wouter';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Alert, Loading } from '../components/Feedback';
@@ -76,7 +76,7 @@ export function MembersDialog({ project, onClose }: { project: Project; onClose(
     }),
   );
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(addMemberInput, { projectId: project.id, username, role }, t);
     setErrors(checked.ok ? {} : checked.errors);

@@ -1,6 +1,6 @@
 import { createProjectInput, PROJECT_DESCRIPTION_MAX, PROJECT_NAME_MAX, type ProjectColor, updateProjectInput } from '@stm/validators';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { useLocation } from 'wouter';
 import { Alert } from '../components/Feedback';
 import { Dialog } from '../components/Dialog';
@@ -59,7 +59,7 @@ export function ProjectDialog({ project, onClose }: { project: Project | null; o
   );
   const mutation = project ? update : create;
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     if (!project) {
       const checked = validate(createProjectInput, { name, description, color }, t);

@@ -111,7 +111,7 @@ export function useLiveProject(projectId: number) {
           },
           onData: (data: unknown) => {
             const sent = data as LiveChange | { id: string; data: LiveChange };
-            const message = 'data' in sent && 'id' in sent ? sent.data : (sent as LiveChange);
+            const message = 'data' in sent && 'id' in sent ? sent.data : (sent);
             if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
             if (message.type === 'event') apply(message.event);
             else if (message.type === 'refetch') reloadProject();

@@ -1,6 +1,6 @@
 import { COMMENT_MAX, createCommentInput, updateCommentInput } from '@stm/validators';
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, Fragment, useId, useState } from 'react';
+import { type SubmitEvent, Fragment, useId, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
 import { Control } from '../components/Field';
@@ -61,7 +61,7 @@ function CommentForm({ taskId, comment, onDone }: { taskId: number; comment: Com
   const update = useMutation(trpc.comments.update.mutationOptions({ onSuccess: finish, onSettled: () => refresh() }));
   const mutation = comment ? update : create;
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     if (comment) {
       const checked = validate(updateCommentInput, { id: comment.id, body, expectedVersion: comment.version }, t);

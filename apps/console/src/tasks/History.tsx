@@ -23,7 +23,7 @@ const REASONS: Record<string, MessageKey> = {
 
 /** Why something happened without anyone choosing so, in brackets after the sentence. */
 function reasonOf(t: Translate, reason: string | undefined): string {
-  return reason && REASONS[reason] ? ` (${t(REASONS[reason] as MessageKey)})` : '';
+  return reason && REASONS[reason] ? ` (${t(REASONS[reason])})` : '';
 }
 
 function statusName(t: Translate, value: string): string {

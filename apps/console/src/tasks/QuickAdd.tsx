@@ -1,6 +1,6 @@
 import { createTaskInput } from '@stm/validators';
 import { useMutation } from '@tanstack/react-query';
-import { type FormEvent, forwardRef, useEffect, useId, useMemo, useState } from 'react';
+import { type SubmitEvent, forwardRef, useEffect, useId, useMemo, useState } from 'react';
 import { Alert } from '../components/Feedback';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
@@ -73,7 +73,7 @@ export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undef
     }),
   );
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     setError(null);
     const labelIds = labels.filter((label) => parse.labels.some((name) => name.toLowerCase() === label.name.toLowerCase())).map((label) => label.id);

@@ -1,6 +1,6 @@
 import { createTaskInput, TASK_TITLE_MAX, updateTaskInput } from '@stm/validators';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
+import { type SubmitEvent, useCallback, useEffect, useId, useState } from 'react';
 import { Alert } from '../components/Feedback';
 import { Dialog } from '../components/Dialog';
 import { Control, Field } from '../components/Field';
@@ -101,7 +101,7 @@ export function TaskEditor({ task, projectId, onClose }: { task: Task | null; pr
   const set = <K extends keyof TaskFormValues>(key: K) => (value: TaskFormValues[K]) => setValues((current) => ({ ...current, [key]: value }));
   const patchValues = useCallback((patch: Partial<TaskFormValues>) => setValues((current) => ({ ...current, ...patch })), []);
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     setNotice(null);
     if (!base) {

@@ -1,5 +1,5 @@
 import { API_TOKEN_SCOPES, type ApiTokenScope, ADMIN_TOKEN_SCOPES, createApiTokenInput } from '@stm/validators';
-import { type FormEvent, useId, useState } from 'react';
+import { type SubmitEvent, useId, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { RecordTable } from '../components/RecordTable';
 import { Alert, Empty } from '../components/Feedback';
@@ -34,7 +34,7 @@ export function CreateTokenForm(props: {
   const [errors, setErrors] = useState<FieldErrors>({});
   const offered = API_TOKEN_SCOPES.filter((scope) => props.allowAdmin || !ADMIN_TOKEN_SCOPES.includes(scope));
 
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(createApiTokenInput, { name, scopes, expiresInDays: days.trim() === '' ? '' : Number(days) }, t);
     const found: FieldErrors = checked.ok ? {} : { ...checked.errors };

@@ -1,6 +1,6 @@
 import { createGlobalWebhookInput, WEBHOOK_ADMIN_FAMILIES, WEBHOOK_PROJECT_EVENTS, WEBHOOK_PROJECT_FAMILIES, type WebhookEventType } from '@stm/validators';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type SubmitEvent, useState } from 'react';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Dialog } from '../components/Dialog';
 import { Alert, Empty, Loading } from '../components/Feedback';
@@ -164,7 +164,7 @@ function CreateWebhookForm({ place, onCreated }: { place: WebhookPlace; onCreate
       onCreated(created.secret);
     },
   });
-  function submit(event: FormEvent) {
+  function submit(event: SubmitEvent) {
     event.preventDefault();
     const checked = validate(createGlobalWebhookInput, { url, description, eventTypes: types }, t);
     setErrors(checked.ok ? {} : checked.errors);

@@ -98,7 +98,7 @@ function runTool(tool: Tool, args: string[], options: PgToolsOptions, connection
       reject(error.code === 'ENOENT' ? missingTool(tool, options.binDir) : error);
     });
     child.on('close', (code, signal) => {
-      if (code === 0) return resolve(Buffer.concat(stdout).toString('utf8'));
+      if (code === 0) { resolve(Buffer.concat(stdout).toString('utf8')); return; }
       reject(new BackupError(`${tool} failed (${signal ?? `exit code ${code}`}): ${stderr.trim() || 'no message'}${hint(stderr)}`));
     });
   });

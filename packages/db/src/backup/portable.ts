@@ -184,7 +184,7 @@ function parseLine(line: string, file: string): Record<string, unknown> {
   throw new BackupError(`${file} is damaged or is not a backup made by db:backup`);
 }
 
-async function* fileLines(file: string): AsyncGenerator<string> {
+async function* fileLines(file: string): AsyncGenerator<string, void> {
   // The callback form destroys the last stream with any error on the way (a read error, a gzip
   // stream that is damaged or cut short), so reading it throws instead of ending quietly.
   const text = pipelineCallback(createReadStream(file), createGunzip(), () => {});
@@ -232,7 +232,7 @@ export async function loadPortableBackup(trx: Kysely<any>, file: string): Promis
       await insert?.(record.rows);
     } else if (record.kind === 'sequences') {
       for (const sequence of record.sequences) await writeSequence(trx, sequence);
-    } else if (record.kind === 'end' && targetTables.size > 0) {
+    } else if (targetTables.size > 0) {
       throw new BackupError(`The backup has no data for the table(s) ${[...targetTables.keys()].join(', ')}`);
     }
   }

@@ -66,14 +66,14 @@ export function compileTemplate<R>(query: Compilable<R>): QueryTemplate<R> {
         if (!Object.hasOwn(params, name)) throw new Error(`No value for query parameter "${name}"`);
         return params[name];
       });
-      return CompiledQuery.raw(compiled.sql, values) as CompiledQuery<R>;
+      return CompiledQuery.raw(compiled.sql, values);
     },
   };
 }
 
 /** Placeholders for every parameter of `P`, by name. */
-function placeholders<P>(): P {
-  return new Proxy({}, { get: (_target, name) => placeholder(String(name)) }) as P;
+function placeholders(): unknown {
+  return new Proxy({}, { get: (_target, name) => placeholder(String(name)) });
 }
 
 /**
@@ -97,7 +97,7 @@ export function nameStatement(sqlText: string): void {
 export function prepareQuery<P extends Record<string, unknown>, R>(
   build: (db: Kysely<Database>, params: P) => Compilable<R>,
 ): (db: Kysely<Database>, params: P) => Promise<R[]> {
-  const template = compileTemplate(build(compiler, placeholders<P>()));
+  const template = compileTemplate(build(compiler, placeholders() as P));
   nameStatement(template.sql);
   return async (db, params) => (await db.executeQuery(compilesEachQuery(db) ? build(db, params) : template.bind(params))).rows;
 }

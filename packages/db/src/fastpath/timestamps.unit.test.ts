@@ -2,8 +2,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { timestamptzParser } from './timestamps';
 
-const TIMESTAMPTZ_OID = 1184;
-const driverParser = pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text') as (text: string) => unknown;
+const driverParser = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => unknown;
 
 /** The text PostgreSQL sends for `instant` in a session whose offset is `offsetMinutes`. */
 function postgresText(instant: number, offsetMinutes: number, fractionDigits: number): string {

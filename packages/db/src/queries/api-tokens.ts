@@ -44,7 +44,7 @@ export async function revokeApiToken(db: Kysely<Database>, userId: number, id: s
 export async function countLiveApiTokens(db: Kysely<Database>, userId: number): Promise<number> {
   const row = await db
     .selectFrom('api_tokens')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .select((eb) => eb.fn.countAll().as('count'))
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', sql<Date>`now()`)

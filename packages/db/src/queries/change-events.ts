@@ -82,7 +82,7 @@ export async function listChangeEventsAfter(db: Kysely<Database>, afterId: numbe
   let query = db.selectFrom('change_events').select(COLUMNS).where('id', '>', afterId);
   if (scope && 'projectId' in scope) query = query.where('project_id', '=', scope.projectId);
   if (scope && 'userId' in scope) query = query.where('user_id', '=', scope.userId);
-  return query.orderBy('id').limit(limit).execute() as Promise<ChangeEventRow[]>;
+  return query.orderBy('id').limit(limit).execute();
 }
 
 /**

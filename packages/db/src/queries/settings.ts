@@ -19,7 +19,7 @@ export async function findSettingsVersion(db: Kysely<Database>): Promise<number 
 export async function insertSettingsIfMissing(db: Kysely<Database>, value: Record<string, unknown>) {
   await db
     .insertInto('settings')
-    .values({ id: 1, value: JSON.stringify(value) } as never)
+    .values({ id: 1, value: JSON.stringify(value) })
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
 }

@@ -138,7 +138,7 @@ export async function deleteUser(db: Kysely<Database>, id: number): Promise<bool
 export async function countActiveAdmins(db: Kysely<Database>): Promise<number> {
   const row = await db
     .selectFrom('users')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .select((eb) => eb.fn.countAll().as('count'))
     .where('role', '=', 'admin' satisfies UserRole)
     .where('is_active', '=', true)
     .executeTakeFirstOrThrow();

@@ -51,7 +51,7 @@ export type EndpointOwner = number | null;
 export async function listEndpoints(db: Kysely<Database>, projectId: EndpointOwner): Promise<EndpointRow[]> {
   let query = db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS);
   query = projectId === null ? query.where('project_id', 'is', null) : query.where('project_id', '=', projectId);
-  return (await query.orderBy('id').execute()) as EndpointRow[];
+  return (await query.orderBy('id').execute());
 }
 
 /** One endpoint, only if it belongs where the caller says (else undefined, as for a missing id). */
@@ -59,11 +59,11 @@ export async function findEndpoint(db: Kysely<Database>, projectId: EndpointOwne
   let query = db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).where('id', '=', id);
   query = projectId === null ? query.where('project_id', 'is', null) : query.where('project_id', '=', projectId);
   if (options.lock) query = query.forUpdate();
-  return (await query.executeTakeFirst()) as EndpointRow | undefined;
+  return (await query.executeTakeFirst());
 }
 
 export async function countEndpoints(db: Kysely<Database>, projectId: EndpointOwner): Promise<number> {
-  let query = db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll<number>().as('n'));
+  let query = db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll().as('n'));
   query = projectId === null ? query.where('project_id', 'is', null) : query.where('project_id', '=', projectId);
   const row = await query.executeTakeFirstOrThrow();
   return Number(row.n);
@@ -92,7 +92,7 @@ export async function insertEndpoint(
       created_by: endpoint.createdBy,
     })
     .returning(ENDPOINT_COLUMNS)
-    .executeTakeFirstOrThrow()) as EndpointRow;
+    .executeTakeFirstOrThrow());
 }
 
 export async function updateEndpoint(
@@ -111,7 +111,7 @@ export async function updateEndpoint(
     if (changes.active) Object.assign(set, { disabled_reason: null, attempts: 0, failing_since: null, next_attempt_at: now });
   }
   if (changes.disabledReason !== undefined) set.disabled_reason = changes.disabledReason;
-  return (await db.updateTable('webhook_endpoints').set(set).where('id', '=', id).returning(ENDPOINT_COLUMNS).executeTakeFirstOrThrow()) as EndpointRow;
+  return (await db.updateTable('webhook_endpoints').set(set).where('id', '=', id).returning(ENDPOINT_COLUMNS).executeTakeFirstOrThrow());
 }
 
 export async function setSecret(db: Kysely<Database>, id: number, secret: { sealed: string; previousSealed: string | null; previousExpiresAt: Date | null }, now: Date): Promise<void> {
@@ -214,7 +214,7 @@ export async function nextChange(
   kinds: readonly string[],
   projectId: EndpointOwner,
 ): Promise<{ change: PendingChange | undefined; newest: number }> {
-  const { rows } = await sql<{ newest: number | null }>`select max(id) as newest from change_events`.execute(db);
+  const { rows } = await sql<{ newest: number | string | null }>`select max(id) as newest from change_events`.execute(db);
   const newest = Number(rows[0]?.newest ?? 0);
   if (kinds.length === 0 || newest <= afterId) return { change: undefined, newest: Math.max(newest, afterId) };
   let query = db
@@ -254,7 +254,7 @@ export async function nextAudit(
   after: { tx: number; id: number },
   actions: readonly string[],
 ): Promise<{ audit: PendingAudit | undefined; last: { tx: number; id: number } | undefined }> {
-  const { rows: horizonRows } = await sql<{ xmin: string; tx: number | null; id: number | null }>`
+  const { rows: horizonRows } = await sql<{ xmin: string; tx: number | string | null; id: number | string | null }>`
     select h.xmin::text as xmin, l.tx, l.id
     from (select pg_snapshot_xmin(pg_current_snapshot()) as xmin) h
     left join lateral (
@@ -292,20 +292,18 @@ export async function insertDelivery(
   db: Kysely<Database>,
   delivery: Omit<DeliveryRow, 'id' | 'created_at'> & { created_at?: Date },
 ): Promise<DeliveryRow> {
-  return (await db.insertInto('webhook_deliveries').values(delivery).returningAll().executeTakeFirstOrThrow()) as DeliveryRow;
+  return (await db.insertInto('webhook_deliveries').values(delivery).returningAll().executeTakeFirstOrThrow());
 }
 
 /** An endpoint's deliveries, newest first; `beforeId` pages on. */
 export async function listDeliveries(db: Kysely<Database>, endpointId: number, limit: number, beforeId?: number): Promise<DeliveryRow[]> {
   let query = db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId);
   if (beforeId !== undefined) query = query.where('id', '<', beforeId);
-  return (await query.orderBy('id', 'desc').limit(limit).execute()) as DeliveryRow[];
+  return (await query.orderBy('id', 'desc').limit(limit).execute());
 }
 
 export async function findDelivery(db: Kysely<Database>, endpointId: number, id: number): Promise<DeliveryRow | undefined> {
-  return (await db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId).where('id', '=', id).executeTakeFirst()) as
-    | DeliveryRow
-    | undefined;
+  return (await db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId).where('id', '=', id).executeTakeFirst());
 }
 
 export async function pruneDeliveries(db: Kysely<Database>, before: Date): Promise<number> {
