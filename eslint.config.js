@@ -7,7 +7,7 @@ export default tseslint.config(
   {
     // The root Vitest config belongs to no package's tsconfig.
     files: ['**/*.ts', '**/*.tsx'],
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'], defaultProject: 'tooling/typescript/base.json' } } },
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] } } },
   },
   {
     files: ['apps/console/src/**'],

@@ -141,7 +141,7 @@ function pooled(samples: MeasuredSample[]): Measured {
   const result: Measured = summarize(samples.map((part) => part.load));
   if (result.requests === 0) return result;
   const perRequest = (seconds: (number | undefined)[]) =>
-    seconds.every((value) => value !== undefined) ? roundFine(((seconds as number[]).reduce((a, b) => a + b, 0) * 1000) / result.requests) : undefined;
+    seconds.every((value) => value !== undefined) ? roundFine(((seconds).reduce((a, b) => a + b, 0) * 1000) / result.requests) : undefined;
   const server = perRequest(samples.map((part) => part.serverCpuSeconds));
   if (server !== undefined) result.serverCpuMsPerRequest = server;
   const database = perRequest(samples.map((part) => part.databaseCpuSeconds));
@@ -340,7 +340,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   console.error(`\n${size.toLocaleString('en')} tasks in the table`);
   const database = adminUrl ? await scratchDatabase(adminUrl, String(size)) : undefined;
   const dataDir = database ? undefined : mkdtempSync(path.join(os.tmpdir(), 'stm-bench-data-'));
-  const seeded = await seedBenchDatabase(database ? { databaseUrl: database.url } : { dataDir: dataDir as string }, {
+  const seeded = await seedBenchDatabase(database ? { databaseUrl: database.url } : { dataDir: dataDir }, {
     users: USERS,
     tasks: size,
     bcryptCost: BCRYPT_COST,
@@ -361,7 +361,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   const metricsDataDir = copyData(measuringMetrics);
   const tracingDataDir = copyData(measuringTracing);
   const stockDataDir = copyData(BOTH_MODES);
-  const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir as string }), {
+  const api = await startApi(apiEnv(database ? { url: database.url } : { dataDir: dataDir }), {
     ...(args['cpu-prof'] ? { cpuProfileDir: PROFILE_DIR } : {}),
     heapProbe: first && SCENARIOS.has('live'),
   });
@@ -380,7 +380,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     const fast: Target = { api, tokens, member, label: BOTH_MODES ? 'fast paths' : '' };
     const targets = [fast];
     if (BOTH_MODES) {
-      const env = apiEnv(database ? { url: database.url } : { dataDir: stockDataDir as string });
+      const env = apiEnv(database ? { url: database.url } : { dataDir: stockDataDir });
       stockApi = await startApi({ ...env, FAST_PATHS: args.stock });
       serversByUrl.set(stockApi.url, stockApi);
       const stockTokens = await signIn(stockApi);
@@ -523,7 +523,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
      * mirrored rounds; returns [this API, the variant].
      */
     const againstVariant = async (variantDataDir: string | undefined, env: Record<string, string>): Promise<[Measured, Measured]> => {
-      const variantEnv = apiEnv(database ? { url: database.url } : { dataDir: variantDataDir as string });
+      const variantEnv = apiEnv(database ? { url: database.url } : { dataDir: variantDataDir });
       variant = await startApi({ ...variantEnv, ...env });
       serversByUrl.set(variant.url, variant);
       const variantTokens = await signIn(variant);

@@ -30,7 +30,7 @@ export async function consoleRoutes(app: FastifyInstance, options: { root: strin
   app.get('/*', (request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     if (API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || /\.[a-z0-9]+$/i.test(path)) {
-      return reply.callNotFound();
+      reply.callNotFound(); return;
     }
     reply.header('cache-control', 'no-cache');
     return reply.sendFile('index.html');

@@ -49,6 +49,6 @@ export async function trpcStockRoutes<TRouter extends AnyTRPCRouter, TContext>(a
       req: request,
       res: reply,
       path: (request.params as { path: string }).path,
-    } as Parameters<typeof fastifyRequestHandler<TRouter, FastifyRequest, FastifyReply>>[0]);
+    });
   });
 }
