@@ -67,6 +67,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const tracing = config.tracing ? (await import('./tracing')).startTracing(config.tracing, API_VERSION) : undefined;
 
   const app = Fastify({
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: without it the instance is typed with pino's Logger, which the plugins' FastifyInstance does not accept
     loggerInstance: log as FastifyBaseLogger,
     // Requests are logged once, on response, by the hook below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
@@ -93,7 +94,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // the API's error body, not Fastify's own.
     frameworkErrors: (error, request, reply) => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      return sendError(request, reply, answerOf(tooLong ? 414 : 400, tooLong ? 'A path segment is too long' : 'The URL is malformed'), new Set());
+      void sendError(request, reply, answerOf(tooLong ? 414 : 400, tooLong ? 'A path segment is too long' : 'The URL is malformed'), new Set());
     },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -218,6 +219,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   if (config.legacyRoutes) await app.register(legacyRoutes, { services, router: appRouter });
   if (config.consoleDir) await app.register(consoleRoutes, { root: config.consoleDir });
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify hook contract: it signals completion by resolving
   app.addHook('onReady', async () => services.start());
   const metricsListen = config.metrics?.listen;
   let metricsServer: FastifyInstance | undefined;

@@ -2,7 +2,6 @@
 // reached from (the console compiles the router's types, which lead here).
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppConfig } from './env';
 import type { Logger, RequestLogger } from './logger';
 import type {} from './plugins/rate-limit';
 import type { RateLimitClass } from './env';
@@ -126,6 +125,7 @@ export function createContext(services: Services, req: FastifyRequest, reply: Fa
     cookies: {
       get: (name) => {
         const header = req.headers.cookie;
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- @fastify/cookie types it as always set, but its parser has not run on a request the tRPC adapter reads first
         req.cookies ??= header ? req.server.parseCookie(header) : {};
         return req.cookies[name];
       },

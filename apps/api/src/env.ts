@@ -180,7 +180,6 @@ const environmentSchema = z.object({
   WEBHOOK_RETRY_BASE_MS: positiveInt.default(30_000),
   WEBHOOK_RETRY_HOURS: positiveInt.max(168).default(24),
   PUBLIC_URL: z
-    .string()
     .url()
     .optional()
     .or(z.literal('').transform(() => undefined)),

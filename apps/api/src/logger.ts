@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient module declaration, which must reach every program that compiles this file (the console's too)
 /// <reference path="./types/pino-roll.d.ts" />
 import { accessSync, chmod, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
+import { generateOpenApiDocument, type OpenAPIObject, type OpenApiRouter } from 'trpc-to-openapi';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { API_TOKEN_SCOPES } from '@stm/validators';
 import { type ErrorReason, httpStatusOf } from './errors';
@@ -120,7 +120,7 @@ function describeStatus(status: string, reasons: Set<string>): string {
  * procedure declares, 201 where something is created.
  */
 export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string): OpenAPIObject {
-  const document = generateOpenApiDocument(appRouter, {
+  const document = generateOpenApiDocument(appRouter as OpenApiRouter, {
     title: 'Secure Task Manager API',
     description:
       'REST form of the tRPC API: the same procedures, validation and rules. Sign in with `POST /api/auth/login` (or the Authorize button: OAuth2 password flow) and send `Authorization: Bearer <access_token>`. A program may instead send an API token (`Authorization: Bearer stm_pat_…`, or `stm_sat_…` for a service account): each operation names the scope it needs (`x-stm-token-scope`, and the `apiToken` security requirement); operations a token may never call say `none`, and answer a token 403 `TOKEN_NOT_ALLOWED`.',
@@ -160,7 +160,7 @@ export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string):
       }
       const responses = (operation.responses ??= {});
       for (const status of Object.keys(responses)) {
-        if (status !== '200' && status !== '201' && status !== 'default') delete responses[status];
+        if (status !== '200' && status !== '201' && status !== 'default') Reflect.deleteProperty(responses, status);
       }
       delete responses.default;
       if (meta.successStatus === 201 && responses['200']) {

@@ -1,4 +1,5 @@
 import v8 from 'node:v8';
+import type { AppConfig } from './env';
 
 // V8 lets the old generation grow to several times what survived the last full collection
 // before it collects again. This server keeps little alive but promotes request garbage fast, so
@@ -19,7 +20,7 @@ function exitOnConfigError(error: unknown): void {
   }
 }
 
-let config: import('./env').AppConfig;
+let config: AppConfig;
 try {
   config = loadConfig(readProcessEnvironment());
 } catch (error) {

@@ -255,7 +255,8 @@ const mapErrors = t.middleware(({ ctx, meta, path, next }) =>
     // A public procedure ignores credentials, but one a token must never reach (sign-in, say)
     // says so to a program that sends one, rather than quietly acting as nobody.
     if (meta?.scope === 'none' && ctx.accessToken !== null && isApiToken(ctx.accessToken)) {
-      throw refusalOf(tokenNotAllowed(), ctx);
+      const refusal = tokenNotAllowed();
+      throw refusalOf(refusal, ctx) ?? refusal;
     }
     return withMappedError(await next(), ctx);
   }),

@@ -22,36 +22,38 @@ async function userExists(id: number): Promise<boolean> {
 async function createUserAsAdmin(username: string, role: 'admin' | 'user' = 'user') {
   const response = await rest(t.app, 'POST', '/api/admin/users', { token: admin.accessToken, body: { username, password: PASSWORD, role } });
   expect(response.statusCode).toBe(201);
-  return json(response) as { id: number; username: string; role: string };
+  return json<{ id: number; username: string; role: string }>(response);
 }
 
 interface MatrixRow {
   procedure: string;
   kind: 'query' | 'mutation';
   /** Builds the call against fresh targets; `verifyUnchanged` checks a refused call changed nothing. */
-  prepare(): Promise<{
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-    url: string;
-    body?: unknown;
-    trpcInput?: unknown;
-    verifyUnchanged?: () => Promise<void>;
-  }>;
+  prepare(): MatrixCall | Promise<MatrixCall>;
   adminStatus: number;
 }
 
+interface MatrixCall {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  body?: unknown;
+  trpcInput?: unknown;
+  verifyUnchanged?: () => void | Promise<void>;
+}
+
 const matrix: MatrixRow[] = [
-  { procedure: 'admin.users.list', kind: 'query', adminStatus: 200, prepare: async () => ({ method: 'GET', url: '/api/admin/users', trpcInput: {} }) },
+  { procedure: 'admin.users.list', kind: 'query', adminStatus: 200, prepare: () => ({ method: 'GET', url: '/api/admin/users', trpcInput: {} }) },
   {
     procedure: 'admin.users.get',
     kind: 'query',
     adminStatus: 200,
-    prepare: async () => ({ method: 'GET', url: `/api/admin/users/${user.user.id}`, trpcInput: { id: user.user.id } }),
+    prepare: () => ({ method: 'GET', url: `/api/admin/users/${user.user.id}`, trpcInput: { id: user.user.id } }),
   },
   {
     procedure: 'admin.users.create',
     kind: 'mutation',
     adminStatus: 201,
-    prepare: async () => {
+    prepare: () => {
       const username = fresh('made');
       const body = { username, password: PASSWORD, role: 'admin' };
       return {
@@ -102,20 +104,20 @@ const matrix: MatrixRow[] = [
     procedure: 'admin.users.createResetLink',
     kind: 'mutation',
     adminStatus: 200,
-    prepare: async () => ({ method: 'POST', url: `/api/admin/users/${user.user.id}/reset-link`, body: {}, trpcInput: { id: user.user.id } }),
+    prepare: () => ({ method: 'POST', url: `/api/admin/users/${user.user.id}/reset-link`, body: {}, trpcInput: { id: user.user.id } }),
   },
   {
     procedure: 'admin.audit.list',
     kind: 'query',
     adminStatus: 200,
-    prepare: async () => ({ method: 'GET', url: '/api/admin/audit', trpcInput: {} }),
+    prepare: () => ({ method: 'GET', url: '/api/admin/audit', trpcInput: {} }),
   },
-  { procedure: 'settings.get', kind: 'query', adminStatus: 200, prepare: async () => ({ method: 'GET', url: '/api/settings' }) },
+  { procedure: 'settings.get', kind: 'query', adminStatus: 200, prepare: () => ({ method: 'GET', url: '/api/settings' }) },
   {
     procedure: 'settings.update',
     kind: 'mutation',
     adminStatus: 200,
-    prepare: async () => {
+    prepare: () => {
       const before = t.app.services.settings.current.accessTokenTtlSeconds;
       const body = { accessTokenTtlSeconds: before === 900 ? 901 : 900 };
       return {
@@ -123,22 +125,22 @@ const matrix: MatrixRow[] = [
         url: '/api/settings',
         body,
         trpcInput: body,
-        verifyUnchanged: async () => expect(t.app.services.settings.current.accessTokenTtlSeconds).toBe(before),
+        verifyUnchanged: () => expect(t.app.services.settings.current.accessTokenTtlSeconds).toBe(before),
       };
     },
   },
-  { procedure: 'admin.keys.list', kind: 'query', adminStatus: 200, prepare: async () => ({ method: 'GET', url: '/api/admin/keys' }) },
+  { procedure: 'admin.keys.list', kind: 'query', adminStatus: 200, prepare: () => ({ method: 'GET', url: '/api/admin/keys' }) },
   {
     procedure: 'admin.keys.rotate',
     kind: 'mutation',
     adminStatus: 200,
-    prepare: async () => {
+    prepare: () => {
       const current = t.app.services.keyring.currentKid;
       return {
         method: 'POST',
         url: '/api/admin/keys/rotate',
         body: {},
-        verifyUnchanged: async () => expect(t.app.services.keyring.currentKid).toBe(current),
+        verifyUnchanged: () => expect(t.app.services.keyring.currentKid).toBe(current),
       };
     },
   },
@@ -229,7 +231,7 @@ describe('admin.users.list', () => {
   const list = async (query: string) => {
     const response = await rest(t.app, 'GET', `/api/admin/users?${query}`, { token: admin.accessToken });
     expect(response.statusCode, response.body).toBe(200);
-    return json(response) as { items: { username: string; role: string; isActive: boolean }[]; nextCursor: string | null };
+    return json<{ items: { username: string; role: string; isActive: boolean }[]; nextCursor: string | null }>(response);
   };
 
   it('searches by part of the username, in any case, with "_" meaning itself', async () => {

@@ -31,7 +31,7 @@ function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, options:
   const response = rest(t.app, method, url, { ...options, headers: { 'user-agent': AGENT } });
   return response.then((r) => {
     if (String(r.headers['content-type'] ?? '').includes('json')) {
-      const body = r.json() as Record<string, unknown>;
+      const body = r.json<Record<string, unknown>>();
       for (const key of ['access_token', 'refresh_token', 'token']) if (typeof body[key] === 'string') secrets.add(body[key]);
     }
     return r;
@@ -41,7 +41,7 @@ function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, options:
 async function loginAs(username: string, password: string) {
   const response = await call('POST', '/api/auth/login', { body: { username, password } });
   expect(response.statusCode, response.body).toBe(200);
-  return json(response) as { access_token: string; refresh_token: string };
+  return json<{ access_token: string; refresh_token: string }>(response);
 }
 
 async function listAll(query = ''): Promise<Entry[]> {
@@ -52,7 +52,7 @@ async function listAll(query = ''): Promise<Entry[]> {
       token: admin.accessToken,
     });
     expect(response.statusCode, response.body).toBe(200);
-    const body = json(response) as { items: Entry[]; nextCursor: string | null };
+    const body = json<{ items: Entry[]; nextCursor: string | null }>(response);
     entries.push(...body.items);
     cursor = body.nextCursor;
     if (!cursor) return entries;
@@ -212,7 +212,7 @@ describe('admin.audit.list filters and pages', () => {
       const response = await rest(t.app, 'GET', `/api/admin/audit?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
         token: admin.accessToken,
       });
-      const body = json(response) as { items: Entry[]; nextCursor: string | null };
+      const body = json<{ items: Entry[]; nextCursor: string | null }>(response);
       expect(body.items.length).toBeLessThanOrEqual(3);
       paged.push(...body.items);
       cursor = body.nextCursor;

@@ -22,7 +22,7 @@ async function account(username: string) {
 
 async function countUsers(): Promise<number> {
   const row = await t.database.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-  return Number(row.count);
+  return row.count;
 }
 
 describe('the first administrator from ADMIN_USERNAME / ADMIN_PASSWORD', () => {

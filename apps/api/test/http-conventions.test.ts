@@ -44,7 +44,7 @@ describe('errors as problem details (RFC 9457)', () => {
   });
 
   it('a conflict keeps its details', async () => {
-    const task = json(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Versioned' } }));
+    const task = json<{ id: number; version: number }>(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Versioned' } }));
     const stale = await rest(t.app, 'PATCH', `/api/tasks/${task.id}`, { token, body: { title: 'Late', expectedVersion: task.version + 5 } });
     expect(stale.statusCode).toBe(409);
     expect(json(stale)).toMatchObject({ type: 'urn:stm:problem:version-conflict', reason: 'VERSION_CONFLICT', details: { currentVersion: task.version } });
@@ -120,7 +120,7 @@ describe('Location on every 201', () => {
 
 describe('ETag and If-Match on a task, beside expectedVersion', () => {
   it('GET answers the version as a strong ETag; PATCH with the current one succeeds and answers the next', async () => {
-    const task = json(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Tagged' } }));
+    const task = json<{ id: number; version: number }>(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Tagged' } }));
     const read = await rest(t.app, 'GET', `/api/tasks/${task.id}`, { token });
     expect(read.headers.etag).toBe(`"${task.version}"`);
     const updated = await rest(t.app, 'PATCH', `/api/tasks/${task.id}`, { token, body: { title: 'Tagged again' }, headers: { 'if-match': read.headers.etag as string } });
@@ -129,7 +129,7 @@ describe('ETag and If-Match on a task, beside expectedVersion', () => {
   });
 
   it('a stale If-Match is 412 and writes nothing, on PATCH and DELETE', async () => {
-    const task = json(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Raced' } }));
+    const task = json<{ id: number; version: number }>(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Raced' } }));
     const stale = `"${task.version}"`;
     await rest(t.app, 'PATCH', `/api/tasks/${task.id}`, { token, body: { title: 'Someone else' } });
     const patch = await rest(t.app, 'PATCH', `/api/tasks/${task.id}`, { token, body: { title: 'Mine' }, headers: { 'if-match': stale } });
@@ -149,14 +149,14 @@ describe('ETag and If-Match on a task, beside expectedVersion', () => {
   });
 
   it('expectedVersion stays, with 409; on DELETE too', async () => {
-    const task = json(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Versioned delete' } }));
+    const task = json<{ id: number; version: number }>(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Versioned delete' } }));
     const stale = await rest(t.app, 'DELETE', `/api/tasks/${task.id}?expectedVersion=${task.version + 1}`, { token });
     expect(stale.statusCode).toBe(409);
     expect((await t.caller(token).tasks.delete({ id: task.id, expectedVersion: task.version })).ok).toBe(true);
   });
 
   it('If-Match and expectedVersion that disagree are refused', async () => {
-    const task = json(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Disagreeing' } }));
+    const task = json<{ id: number; version: number }>(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Disagreeing' } }));
     const response = await rest(t.app, 'PATCH', `/api/tasks/${task.id}`, { token, body: { title: 'x', expectedVersion: task.version }, headers: { 'if-match': `"${task.version + 3}"` } });
     expect(response.statusCode).toBe(400);
   });

@@ -90,7 +90,9 @@ describe.skipIf(!adminUrl)(`import:legacy into ${driver} (needs TEST_DATABASE_UR
     place = driver === 'postgres' ? await postgresPlace() : await pglitePlace();
     expect((await cli(['db:migrate'])).code).toBe(0);
     // An account here already, whose name an old one has.
-    await withApp(async (t) => void (await signUp(t, 'taken')));
+    await withApp(async (t) => {
+      await signUp(t, 'taken');
+    });
   }, 120_000);
   afterAll(async () => {
     await place?.dispose();

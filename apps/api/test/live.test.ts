@@ -191,7 +191,7 @@ describe('live changes across two API instances on one database', () => {
   it('REST clients poll the same events after an id', async () => {
     const start = await a.app.inject({ method: 'GET', url: `/api/projects/${projectId}/events`, headers: { authorization: `Bearer ${member.accessToken}` } });
     expect(start.statusCode).toBe(200);
-    const { lastId } = start.json() as { lastId: number };
+    const { lastId } = start.json<{ lastId: number }>();
     const task = await b.caller(owner.accessToken).tasks.create({ projectId, title: 'polled' });
     const page = await a.app.inject({ method: 'GET', url: `/api/projects/${projectId}/events?after=${lastId}`, headers: { authorization: `Bearer ${member.accessToken}` } });
     expect(page.json()).toMatchObject({ events: [{ kind: 'task.created', entityId: task.id }], more: false, refetch: false });

@@ -9,6 +9,7 @@ export interface Answer {
   /** The HTTP status; 0 when no answer came (connection refused or reset, or the time ran out). */
   status: number;
   headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test's loose view of a JSON body, read field by field
   body: any;
   /** When the request was sent and how long it took, in ms (Date.now() clock). */
   startedAt: number;

@@ -41,7 +41,7 @@ function deviceCookieOf(response: { cookies: { name: string; value: string }[] }
   return `${cookie?.name}=${cookie?.value}`;
 }
 
-function refusal(response: { statusCode: number; headers: Record<string, unknown>; json(): any }) {
+function refusal(response: { statusCode: number; headers: Record<string, unknown>; json(): unknown }) {
   return { status: response.statusCode, retryAfter: Number(response.headers['retry-after']), body: response.json() };
 }
 

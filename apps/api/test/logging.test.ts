@@ -142,9 +142,7 @@ describe("the request's own logger", () => {
     try {
       const { accessToken } = await signUpAdmin(t, 'log_failure');
       // An unexpected failure inside a procedure, carrying a secret the log must not show.
-      t.app.services.tasks.list = async () => {
-        throw Object.assign(new Error('the disk is on fire'), { authorization: `Bearer ${accessToken}` });
-      };
+      t.app.services.tasks.list = () => Promise.reject(Object.assign(new Error('the disk is on fire'), { authorization: `Bearer ${accessToken}` }));
       const failed = await trpc(t.app, 'query', 'tasks.list', {}, { token: accessToken, headers: { 'x-request-id': 'trace-500' } });
       expect(failed.statusCode).toBe(500);
       expect((await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'probe-1' } })).statusCode).toBe(200);
@@ -192,7 +190,7 @@ describe('a client that leaves during a sign-in', () => {
       }
       // Every sign-in ran to its end after its client left.
       await expect
-        .poll(async () => Number((await t.database.db.selectFrom('audit_events').select(sql<number>`count(*)`.as('n')).where('action', '=', 'auth.login_succeeded').executeTakeFirstOrThrow()).n), { timeout: 30_000 })
+        .poll(async () => (await t.database.db.selectFrom('audit_events').select(sql<number>`count(*)`.as('n')).where('action', '=', 'auth.login_succeeded').executeTakeFirstOrThrow()).n, { timeout: 30_000 })
         .toBe(calls.length);
     } finally {
       await t.close();

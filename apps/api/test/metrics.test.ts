@@ -37,8 +37,8 @@ function parseExposition(text: string): Sample[] {
           if (at >= line.length) throw new Error(`unterminated label value in: ${line}`);
           if (line[at] === '\\') {
             at++;
-            value += line[at] === 'n' ? '\n' : line[at];
-          } else value += line[at];
+            value += line[at] === 'n' ? '\n' : String(line[at]);
+          } else value += String(line[at]);
         }
         labels[label[1] as string] = value;
         at++;

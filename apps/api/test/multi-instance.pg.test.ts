@@ -12,6 +12,7 @@ import { deleteRedisKeys, testRedisUrl, uniqueRedisPrefix } from './redis';
 interface Answer {
   status: number;
   headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test's loose view of a JSON body, read field by field
   body: any;
 }
 
@@ -60,7 +61,11 @@ describe.runIf(testRedisUrl)('two API processes sharing PostgreSQL and Redis', (
       AUTH_RATE_LIMIT_MAX: '100000',
     };
     const started = await Promise.allSettled([startServer(env), startServer(env)]);
-    for (const result of started) if (result.status === 'fulfilled') (a ? (b = result.value) : (a = result.value));
+    for (const result of started) {
+      if (result.status !== 'fulfilled') continue;
+      if (a) b = result.value;
+      else a = result.value;
+    }
     const failure = started.find((result) => result.status === 'rejected');
     if (failure) throw (failure).reason;
     const login = await api(a, 'POST', '/api/auth/login', { body: { username: 'multi_admin', password: PASSWORD } });

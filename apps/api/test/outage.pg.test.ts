@@ -62,7 +62,7 @@ describe('the API through database outages', () => {
    * Runs the workload, causes the outage, ends it, and checks everything the clients saw and
    * everything stored. `failFastMs` is the longest any request may take while the database is away.
    */
-  async function throughOutage(label: string, outage: { begin(): Promise<void>; end(): Promise<void>; failFastMs: number }) {
+  async function throughOutage(label: string, outage: { begin(): void | Promise<void>; end(): void | Promise<void>; failFastMs: number }) {
     const usernames = Array.from({ length: WORKERS }, (_, i) => `${label}_${i}`);
     const tokens = await Promise.all(usernames.map((username) => signUpOverHttp(server.url, username)));
     const ledger = new Ledger();
@@ -149,10 +149,10 @@ describe('the API through database outages', () => {
 
   it('the network goes silent: 503 within the timeouts, never a hang, then back within 2 s', async () => {
     await throughOutage('silent', {
-      async begin() {
+      begin() {
         proxy.partition();
       },
-      async end() {
+      end() {
         proxy.heal();
       },
       // A query caught in the partition gives up a little after the statement timeout would have.

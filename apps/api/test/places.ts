@@ -61,6 +61,7 @@ export async function disposeAll(places: Place[]): Promise<void> {
       firstFailure ??= error;
     });
   }
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- the first failure goes on as it was thrown
   if (firstFailure) throw firstFailure;
 }
 

@@ -45,8 +45,8 @@ export function outcomeOf(
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stdout.on('data', (chunk: Buffer | string) => (stdout += String(chunk)));
+    child.stderr.on('data', (chunk: Buffer | string) => (stderr += String(chunk)));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${options.name} did not finish in time; stderr: ${stderr}`));
@@ -105,8 +105,8 @@ export async function startServer(env: Record<string, string>, readyWithinMs = 6
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
-  child.stderr?.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
+  child.stdout?.on('data', (chunk: Buffer | string) => (output = (output + String(chunk)).slice(-20_000)));
+  child.stderr?.on('data', (chunk: Buffer | string) => (output = (output + String(chunk)).slice(-20_000)));
   const server: ServerProcess = {
     url: `http://127.0.0.1:${port}`,
     child,

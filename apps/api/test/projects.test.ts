@@ -95,7 +95,7 @@ describe('members', () => {
       ]);
       const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
       expect(refused).toHaveLength(1);
-      expect(await rejection(Promise.reject((refused[0] as PromiseRejectedResult).reason))).toMatchObject({ reason: expect.stringMatching(/^(LAST_OWNER|PROJECT_ROLE_TOO_LOW)$/) });
+      expect(await rejection(Promise.reject((refused[0] as PromiseRejectedResult).reason as Error))).toMatchObject({ reason: expect.stringMatching(/^(LAST_OWNER|PROJECT_ROLE_TOO_LOW)$/) });
       const members = await t.caller(admin.token).members.list({ projectId: project.id });
       expect(members.filter((member) => member.role === 'owner')).toHaveLength(1);
     }

@@ -18,6 +18,7 @@ interface RawReply {
   status: number;
   /** The whole response as text (headers and body). */
   text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test's loose view of a JSON body, read field by field
   body: any;
   /** The server closed the connection (after answering, or without a word). */
   closed: boolean;

@@ -18,7 +18,7 @@ function patch(body: unknown) {
 async function update(body: Record<string, unknown>) {
   const response = await patch(body);
   expect(response.statusCode, response.body).toBe(200);
-  return json(response) as { value: Record<string, unknown>; version: number; updatedAt: string };
+  return json<{ value: Record<string, unknown>; version: number; updatedAt: string }>(response);
 }
 
 describe('reading settings', () => {
@@ -50,7 +50,7 @@ describe('reading settings', () => {
 
 describe('changing settings', () => {
   it('bumps the version and audits before and after, by whom and from where', async () => {
-    const before = json(await rest(t.app, 'GET', '/api/settings', { token: admin.accessToken }));
+    const before = json<{ version: number }>(await rest(t.app, 'GET', '/api/settings', { token: admin.accessToken }));
     const after = await update({ accessTokenTtlSeconds: 600, lockoutWindowSeconds: 1200 });
     expect(after.version).toBe(before.version + 1);
     expect(after.value).toMatchObject({ accessTokenTtlSeconds: 600, lockoutWindowSeconds: 1200 });
@@ -84,7 +84,7 @@ describe('changing settings', () => {
   });
 
   it('refuses a stale expectedVersion with 409 and the current version', async () => {
-    const { version } = json(await rest(t.app, 'GET', '/api/settings', { token: admin.accessToken }));
+    const { version } = json<{ version: number }>(await rest(t.app, 'GET', '/api/settings', { token: admin.accessToken }));
     await update({ expectedVersion: version, passwordMinLength: 9 });
     const stale = await patch({ expectedVersion: version, passwordMinLength: 10 });
     expect(stale.statusCode).toBe(409);

@@ -18,6 +18,7 @@ const SHUTDOWN_TIMEOUT_MS = 8_000;
 interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test's loose view of a JSON body, read field by field
   body: any;
   finishedAt: number;
 }
@@ -32,7 +33,7 @@ function send(agent: Agent, url: string, method: string, path: string, body?: un
       (res) => {
         let text = '';
         res.setEncoding('utf8');
-        res.on('data', (chunk) => (text += chunk));
+        res.on('data', (chunk: string) => (text += chunk));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined, finishedAt: Date.now() }));
       },
     );

@@ -56,7 +56,7 @@ async function heapAfterGc(server: ServerProcess): Promise<number> {
   const reports = () => server.output().match(/heap-after-gc \d+/g)?.length ?? 0;
   const before = reports();
   process.kill(server.child.pid as number, 'SIGUSR2');
-  await within(10_000, async () => reports() > before);
+  await within(10_000, () => Promise.resolve(reports() > before));
   return Number(server.output().match(/heap-after-gc (\d+)/g)?.at(-1)?.split(' ')[1]);
 }
 

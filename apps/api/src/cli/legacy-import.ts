@@ -59,6 +59,7 @@ export async function readLegacyUsers(url: string): Promise<LegacyUser[]> {
   const source = await createDb({ databaseUrl: url, pool: { max: 1 }, applicationName: 'stm-import-legacy' });
   try {
     const { rows } = await sql<LegacyUser>`select id, username, hashed_password, role, is_active from users order by id`.execute(source.db);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- a legacy id may be a bigint, which PostgreSQL sends as text
     return rows.map((row) => ({ ...row, id: Number(row.id) }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -14,6 +14,7 @@ import type { RequestLogger } from '../logger';
  * access line has a logger of its own.
  */
 export function lazyRequestLogger(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): RequestLogger {
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Fastify's logger here is the pino instance the app was built with (`loggerInstance`)
   return new LazyChildLogger(parent as Logger, bindings, options);
 }
 

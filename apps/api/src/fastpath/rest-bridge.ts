@@ -18,6 +18,7 @@ import {
   instanceofZodTypeOptional,
   normalizePath,
   type OpenApiMethod,
+  type OpenApiProcedureRecord,
   unwrapZodType,
 } from 'trpc-to-openapi';
 
@@ -65,7 +66,7 @@ interface Operation {
 export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOptions<TContext>, done: (error?: Error) => void) {
   const basePath = options.basePath.endsWith('/') ? options.basePath.slice(0, -1) : options.basePath;
   const operations = new Map<string, Operation[]>();
-  forEachOpenApiProcedure(options.router._def.procedures, ({ path, procedure, meta: { openapi } }) => {
+  forEachOpenApiProcedure(options.router._def.procedures as OpenApiProcedureRecord, ({ path, procedure, meta: { openapi } }) => {
     const type = procedure._def.type;
     if (type !== 'query' && type !== 'mutation') return;
     const { inputParser } = getInputOutputParsers(procedure);
@@ -134,7 +135,7 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
         }
         if (operation.takesInput) {
           const fields = useBody ? (request.body as object) : queryFields(request.query as Record<string, string | string[]>);
-          const assembled: Record<string, unknown> = { ...fields, ...found?.pathInput };
+          const assembled: Record<string, unknown> = { ...fields, ...found.pathInput };
           if (operation.inputObject && !useBody) {
             for (const name of operation.arrayFields) {
               if (assembled[name] !== undefined && !Array.isArray(assembled[name])) assembled[name] = [assembled[name]];
@@ -151,13 +152,14 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
         ctx = await options.createContext(request, reply);
         const data: unknown = await operation.procedure({
           path: operation.path,
-          getRawInput: async () => input,
+          getRawInput: () => Promise.resolve(input),
           ctx,
           type: operation.type,
           signal: undefined,
           batchIndex: 0,
         });
         const meta = options.responseMeta({ type: operation.type, paths: [operation.path], ctx, data: [data], errors: [] });
+        // eslint-disable-next-line @typescript-eslint/return-await -- the reply is a thenable that settles when the response is written; its failure is not the procedure's
         return send(reply, meta.status ?? 200, meta.headers ?? {}, data);
       } catch (cause) {
         const error = getTRPCErrorFromUnknown(cause);
@@ -165,7 +167,7 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
         const path = operation?.path;
         options.onError({ error, type, path, input, ctx, req: request });
         const meta = options.responseMeta({ type, paths: path === undefined ? undefined : [path], ctx, data: [undefined], errors: [error] });
-        const shape = getTRPCErrorShape({ config: options.router._def._config, error, type, path, input, ctx });
+        const shape = getTRPCErrorShape({ config: options.router._def._config, error, type, path, input, ctx }) as Record<string, unknown> & { message?: string };
         const zodError = error.code === 'BAD_REQUEST' && error.cause instanceof Error && error.cause.name === 'ZodError';
         return send(reply, meta.status ?? getHTTPStatusCodeFromError(error), meta.headers ?? {}, {
           ...shape,

@@ -52,6 +52,7 @@ function headerView(headers: FastifyRequest['headers']) {
  * ordinary JSON answers: on a short authenticated call those copies cost more than the call.
  * A single plain call, nearly every request, skips `resolveResponse` too (`answerSingleCall`).
  */
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugin contract: it signals completion by resolving
 export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
   app: FastifyInstance,
   options: TrpcRoutesOptions<TRouter, TContext>,
@@ -79,11 +80,11 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
       url: urlOf(request),
       headers: headerView(request.headers),
       signal: aborted.signal,
-      json: async () => {
+      json: () => {
         try {
-          return JSON.parse(typeof body === 'string' ? body : '');
+          return Promise.resolve(JSON.parse(typeof body === 'string' ? body : '') as unknown);
         } catch (cause) {
-          throw new TRPCError({ code: 'PARSE_ERROR', message: 'The body is not valid JSON', cause });
+          return Promise.reject(new TRPCError({ code: 'PARSE_ERROR', message: 'The body is not valid JSON', cause }));
         }
       },
     } as unknown as Request;
@@ -172,7 +173,8 @@ function namedProcedure(router: AnyTRPCRouter, request: FastifyRequest<{ Params:
   if (search.has('batch') || search.has('connectionParams')) return undefined;
   const { path } = request.params;
   if (path.includes('%')) return undefined;
-  const procedure = Object.hasOwn(router._def.procedures, path) ? (router._def.procedures[path] as AnyTRPCProcedure) : undefined;
+  const procedures = router._def.procedures as Record<string, unknown>;
+  const procedure = Object.hasOwn(procedures, path) ? (procedures[path] as AnyTRPCProcedure) : undefined;
   return procedure && typeof procedure === 'function' ? { procedure, search } : undefined;
 }
 
@@ -208,11 +210,13 @@ async function answerSingleCall<TRouter extends AnyTRPCRouter, TContext>(
   // Read once however many input parsers ask, and unreadable input is a 400 with the parser's
   // message, both as tRPC's own reader does.
   const getRawInput = () =>
-    (reading ??= readInput().catch((cause: unknown) => {
+    (reading ??= new Promise((resolve) => {
+      resolve(readInput());
+    }).catch((cause: unknown) => {
       if (cause instanceof TRPCError) throw cause;
       throw new TRPCError({ code: 'BAD_REQUEST', message: cause instanceof Error ? cause.message : 'Invalid input', cause });
     }));
-  const readInput = async () => {
+  const readInput = () => {
     let raw: unknown;
     if (request.method === 'GET') {
       const text = search.get('input');
@@ -236,7 +240,7 @@ async function answerSingleCall<TRouter extends AnyTRPCRouter, TContext>(
     // The procedure `singleCall` found and checked, called directly rather than through
     // `callTRPCProcedure`, which would look it up again and add `router` to the options that
     // every middleware level copies twice, key by key.
-    const data = await procedure({ path, getRawInput, ctx, type, signal, batchIndex: 0 });
+    const data: unknown = await procedure({ path, getRawInput, ctx, type, signal, batchIndex: 0 });
     answer = { result: { data } };
   } catch (cause) {
     error = getTRPCErrorFromUnknown(cause);
@@ -256,5 +260,5 @@ async function answerSingleCall<TRouter extends AnyTRPCRouter, TContext>(
   reply.header('content-type', 'application/json');
   const headers = meta.headers instanceof Headers ? [...meta.headers.entries()] : Object.entries(meta.headers ?? {});
   for (const [name, value] of headers) if (value !== undefined) reply.header(name, value);
-  return reply.send(JSON.stringify(transformTRPCResponse(config, answer as never)));
+  return reply.send(JSON.stringify(transformTRPCResponse(config as never, answer as never)));
 }

@@ -82,7 +82,11 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
   const lastEventIdSent = request.headers['last-event-id'];
   const lastEventIdAsked = (Array.isArray(lastEventIdSent) ? lastEventIdSent.join(', ') : lastEventIdSent) ?? search.get('lastEventId') ?? search.get('Last-Event-Id');
   let input: unknown;
-  const getRawInput = async () => {
+  const getRawInput = () =>
+    new Promise<unknown>((resolve) => {
+      resolve(readInput());
+    });
+  const readInput = () => {
     const text = search.get('input');
     let raw: unknown;
     try {

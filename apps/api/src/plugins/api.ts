@@ -148,7 +148,7 @@ export async function apiRoutes(
   const { services, router, fastPaths } = options;
   const onError = ({ error, path, req }: { error: TRPCError; path?: string | undefined; req: unknown }) => {
     if (error.code === 'INTERNAL_SERVER_ERROR') {
-      const log = (req as FastifyRequest).log ?? services.log;
+      const log = (req as Partial<FastifyRequest>).log ?? services.log;
       log.error({ err: error.cause ?? error, path }, 'procedure failed');
     }
   };
@@ -173,7 +173,7 @@ export async function apiRoutes(
         done(Object.assign(new Error(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), { statusCode: 400 }), undefined);
         return;
       }
-      parseJson(request, body as string, done);
+      void parseJson(request, body as string, done);
     });
     // The bridge reads only JSON bodies; @fastify/formbody has already parsed the OAuth2 form into
     // an object, so the login and refresh routes present it as JSON.
@@ -181,6 +181,7 @@ export async function apiRoutes(
     // treated as JSON too rather than refused with 415 before it is even authenticated.
     const procedures = router._def.procedures as Record<string, { _def: { meta?: ProcedureMeta } }>;
     const formPaths = restPathsWhere(router, (meta) => meta.openapi?.contentTypes?.includes(FORM_TYPE));
+    // eslint-disable-next-line @typescript-eslint/require-await -- Fastify hook contract: it signals completion by resolving
     rest.addHook('preHandler', async (request) => {
       const type = request.headers['content-type'];
       const isForm = type?.startsWith(FORM_TYPE) && formPaths.has(request.requestPath);
@@ -188,6 +189,7 @@ export async function apiRoutes(
       if (isForm || isEmpty) request.headers['content-type'] = 'application/json';
     });
     const ifMatchOperations = ifMatchOperationsOf(procedures);
+    // eslint-disable-next-line @typescript-eslint/require-await -- Fastify hook contract: it signals completion by resolving
     rest.addHook('preHandler', async (request) => {
       if (request.headers['if-match'] !== undefined) takeIfMatch(request, ifMatchOperations);
     });

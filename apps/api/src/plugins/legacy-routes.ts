@@ -158,6 +158,7 @@ function readStrings(body: unknown, fields: readonly string[], rules: Record<str
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded[ \t]*(;|$)/i;
 
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugin contract: it signals completion by resolving
 export async function legacyRoutes(app: FastifyInstance, options: { services: Services; router: AppRouter }) {
   const { services } = options;
   const createCaller = createCallerFactory(options.router);

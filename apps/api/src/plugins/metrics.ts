@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics';
  * token. Without a token, `/metrics` is not a route here (see `startMetricsServer`).
  */
 export const metricsPlugin = fp(
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugin contract: it signals completion by resolving
   async (app: FastifyInstance, options: { metrics: Metrics; token: string | undefined }) => {
   const { metrics, token } = options;
   app.addHook('onResponse', (request, reply, done) => {

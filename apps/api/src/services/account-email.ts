@@ -114,6 +114,7 @@ export class AccountEmailService {
         details: { pendingEmail: address, previousEmail: current.email },
       });
     });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set inside the transaction's callback, which TypeScript's narrowing does not follow
     if (mailed) this.deps.mail.kick();
     return this.get(user);
   }

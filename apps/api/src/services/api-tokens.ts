@@ -100,7 +100,7 @@ export class ApiTokensService {
     if (row.last_used_at === null || now - row.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
       apiTokens
         .touchApiToken(this.deps.db, row.token_id, client.ip)
-        .catch((error) => this.deps.log.debug({ err: error }, 'api token touch failed'));
+        .catch((error: unknown) => this.deps.log.debug({ err: error }, 'api token touch failed'));
     }
     return {
       ...toPublicUser(row),
@@ -142,7 +142,7 @@ export class ApiTokensService {
       role: row.role,
       isActive: row.is_active,
       createdAt: row.created_at,
-      liveTokens: Number(row.live_tokens ?? 0),
+      liveTokens: row.live_tokens ?? 0,
     }));
   }
 

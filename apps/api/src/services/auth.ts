@@ -321,7 +321,7 @@ export class AuthService {
     if (hasher.needsRehash(user.password_hash)) {
       // The cost setting changed since this hash was made: upgrade it now that we hold the password.
       const rehash = hasher.hash(input.password).then((hash) => users.upgradeUserPasswordHash(this.deps.db, user.id, user.password_hash, hash));
-      rehash.catch((error) => this.deps.log.warn({ err: error, userId: user.id }, 'password rehash failed'));
+      rehash.catch((error: unknown) => this.deps.log.warn({ err: error, userId: user.id }, 'password rehash failed'));
     }
     return { ...issued, deviceToken: this.deps.devices.issue(attempt.origin.account, device) };
   }
@@ -503,7 +503,7 @@ export class AuthService {
   /** A proof checked through the failed-login counters of the account, as a sign-in's password is. */
   async #guarded(user: AuthUser, step: 'password' | 'second_factor', check: () => Promise<boolean>, client: ClientInfo): Promise<void> {
     const { throttle } = this.deps;
-    const admitted = await throttle.admit({ account: accountKeyOf(user.username), address: client.ip, device: null, standing: 'known' }, async () => true);
+    const admitted = await throttle.admit({ account: accountKeyOf(user.username), address: client.ip, device: null, standing: 'known' }, () => Promise.resolve(true));
     if (admitted.refused) throw accountLocked(admitted.refused.retryAfterMs, admitted.refused.by);
     const { attempt } = admitted;
     try {
@@ -648,7 +648,7 @@ export class AuthService {
         .set({ last_used_at: new Date() })
         .where('id', '=', claims.sessionId)
         .execute()
-        .catch((error) => this.deps.log.debug({ err: error }, 'session touch failed'));
+        .catch((error: unknown) => this.deps.log.debug({ err: error }, 'session touch failed'));
     }
     return {
       ...toPublicUser(row),
@@ -760,7 +760,7 @@ export class AuthService {
     const { throttle } = this.deps;
     const admitted = await throttle.admit(
       { account: accountKeyOf(row.username), address: client.ip, device: null, standing: 'known' },
-      async () => true,
+      () => Promise.resolve(true),
     );
     if (admitted.refused) {
       await failure('locked', { retryAfterSeconds: Math.ceil(admitted.refused.retryAfterMs / 1000) });

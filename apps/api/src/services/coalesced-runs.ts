@@ -27,6 +27,7 @@ export class CoalescedRuns {
         } catch (error) {
           this.onError(error);
         }
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `run()` sets it while the job is awaited, which TypeScript's narrowing does not follow
       } while (this.#again && !this.#stopped);
     })().finally(() => {
       this.#running = undefined;

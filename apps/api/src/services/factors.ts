@@ -403,7 +403,9 @@ export class FactorService {
     try {
       const url = new URL(origin);
       if ((url.protocol === 'https:' || url.protocol === 'http:') && url.hostname === rpId && url.origin === origin) return origin;
-    } catch {}
+    } catch {
+      // Not a URL: the relying party's own origin below.
+    }
     return `https://${rpId}`;
   }
 

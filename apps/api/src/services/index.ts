@@ -239,9 +239,9 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     metrics,
     start() {
       if (timers.length > 0) return;
-      timers.push(setInterval(poll, config.settingsRefreshMs).unref());
-      timers.push(setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS).unref());
-      timers.push(setInterval(maintenance, HOUSEKEEPING_INTERVAL_MS).unref());
+      timers.push(setInterval(() => void poll(), config.settingsRefreshMs).unref());
+      timers.push(setInterval(() => void housekeeping(), HOUSEKEEPING_INTERVAL_MS).unref());
+      timers.push(setInterval(() => void maintenance(), HOUSEKEEPING_INTERVAL_MS).unref());
       void housekeeping();
       notificationScheduler.start();
       mail.start();

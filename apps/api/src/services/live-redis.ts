@@ -37,7 +37,7 @@ export class RedisChangeFeed implements ChangeFeed {
     this.database.announcements.announcer = this.#announce;
   }
 
-  async start(onWake: () => void): Promise<void> {
+  start(onWake: () => void): Promise<void> {
     // A subscribed connection can do nothing else: one of its own.
     const subscriber = this.redis.duplicate({ autoResubscribe: false, lazyConnect: true });
     this.#subscriber = subscriber;
@@ -53,12 +53,14 @@ export class RedisChangeFeed implements ChangeFeed {
     });
     // Not waited for: with Redis away the hub starts on NOTIFY alone, and subscribes when it can.
     subscriber.connect().catch(() => {});
+    return Promise.resolve();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     if (this.database.announcements.announcer === this.#announce) this.database.announcements.announcer = undefined;
     this.#subscriber?.disconnect();
     this.#subscriber = undefined;
+    return Promise.resolve();
   }
 
   async #publish(newestId: number): Promise<void> {

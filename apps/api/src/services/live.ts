@@ -249,6 +249,7 @@ export class LiveHub {
       }
       while (!signal.aborted) {
         await stream.waitFor(signal);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while waiting, which TypeScript's narrowing does not follow
         if (signal.aborted) return;
         let message: LiveMessage | undefined;
         while ((message = stream.queue.shift())) {

@@ -151,7 +151,28 @@ export class MemoryLockoutStore implements LockoutStore {
 
   constructor(private readonly maxEntries = 100_000) {}
 
-  async admit(origin: AttemptOrigin, attemptId: string, policy: LockoutPolicy): Promise<Admission> {
+  // Settled promises rather than `async`: the store keeps the contract of the shared one, and a
+  // refusal (`LockoutStoreFull`) still arrives as a rejection.
+  admit(origin: AttemptOrigin, attemptId: string, policy: LockoutPolicy): Promise<Admission> {
+    return new Promise((resolve) => {
+      resolve(this.#admit(origin, attemptId, policy));
+    });
+  }
+
+  settle(origin: AttemptOrigin, attemptId: string, result: AttemptResult, policy: LockoutPolicy): Promise<Settlement> {
+    return new Promise((resolve) => {
+      resolve(this.#settle(origin, attemptId, result, policy));
+    });
+  }
+
+  clearAccount(account: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.#clearAccount(account);
+      resolve();
+    });
+  }
+
+  #admit(origin: AttemptOrigin, attemptId: string, policy: LockoutPolicy): Admission {
     const now = Date.now();
     const keys = keysOf(origin);
     const byDevice = origin.device !== null;
@@ -185,7 +206,7 @@ export class MemoryLockoutStore implements LockoutStore {
     return { outcome: 'admitted' };
   }
 
-  async settle(origin: AttemptOrigin, attemptId: string, result: AttemptResult, policy: LockoutPolicy): Promise<Settlement> {
+  #settle(origin: AttemptOrigin, attemptId: string, result: AttemptResult, policy: LockoutPolicy): Settlement {
     const now = Date.now();
     const keys = keysOf(origin);
     const byDevice = origin.device !== null;
@@ -207,7 +228,7 @@ export class MemoryLockoutStore implements LockoutStore {
     return { clientLockMs, accountAlert };
   }
 
-  async clearAccount(account: string): Promise<void> {
+  #clearAccount(account: string): void {
     const now = Date.now();
     const keys = keysOf({ account, address: '', device: null, standing: 'unknown' });
     this.#entries.delete(keys.account);
@@ -417,7 +438,7 @@ export class RedisLockoutStore implements LockoutStore {
       String(policy.windowSeconds * 1000),
       origin.device === null ? '0' : '1',
       String(BASE_LOCK_MS),
-    )) as [number, number, number];
+    )) as [unknown, unknown, unknown];
     return { clientLockMs: Number(clientLockMs), accountAlert: Number(alert) === 1 ? { failures: Number(accountFailures) } : null };
   }
 

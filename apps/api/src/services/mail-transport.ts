@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type * as NodemailerModule from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 /** One message as it leaves: the outbox row's fields and a stable Message-ID. */
 export interface OutgoingMail {
@@ -29,7 +31,7 @@ export function createMailTransport(config: { smtpUrl: string | undefined; outbo
   return config.smtpUrl ? new SmtpTransport(config.smtpUrl) : new FolderTransport(config.outboxDir);
 }
 
-type Nodemailer = typeof import('nodemailer');
+type Nodemailer = typeof NodemailerModule;
 let nodemailer: Promise<Nodemailer> | undefined;
 function loadNodemailer(): Promise<Nodemailer> {
   nodemailer ??= import('nodemailer');
@@ -42,7 +44,7 @@ function envelopeOf(mail: OutgoingMail) {
 
 class SmtpTransport implements MailTransport {
   readonly target: string;
-  #transporter: Promise<import('nodemailer').Transporter> | undefined;
+  #transporter: Promise<Transporter> | undefined;
 
   constructor(private readonly url: string) {
     const parsed = new URL(url);

@@ -143,8 +143,8 @@ function send(destination: Destination, request: { headers: Record<string, strin
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) { reject(signal.reason); return; }
-    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) { reject(signal.reason as Error); return; }
+    const onAbort = () => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
@@ -152,7 +152,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 function describe(error: unknown): string {
   if (error instanceof DestinationRefused) return error.message;
-  const code = (error as { code?: unknown })?.code;
+  const code = (error as { code?: unknown } | null | undefined)?.code;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'The host name does not resolve';
   if (typeof code === 'string') return `Could not deliver (${code})`;
   return error instanceof Error ? error.message.slice(0, 300) : 'Could not deliver';

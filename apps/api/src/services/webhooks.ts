@@ -436,7 +436,7 @@ export class WebhooksService {
   }
 
   /** Signs and sends one message and logs the attempt; undefined when shutdown interrupted it. */
-  async #attempt(endpoint: webhooks.EndpointRow, message: Omit<Message, 'advance'>, how: { manual: true } | { manual: false; attempt: number }): Promise<webhooks.DeliveryRow>;
+  async #attempt(endpoint: webhooks.EndpointRow, message: Omit<Message, 'advance'>, how: { manual: true }): Promise<webhooks.DeliveryRow>;
   async #attempt(endpoint: webhooks.EndpointRow, message: Omit<Message, 'advance'>, how: { manual: boolean; attempt?: number }): Promise<webhooks.DeliveryRow | undefined>;
   async #attempt(endpoint: webhooks.EndpointRow, message: Omit<Message, 'advance'>, how: { manual: boolean; attempt?: number }): Promise<webhooks.DeliveryRow | undefined> {
     const sentAt = new Date();
@@ -475,7 +475,7 @@ export class WebhooksService {
       .where('endpoint_id', '=', endpointId)
       .where('message_id', '=', messageId)
       .executeTakeFirstOrThrow();
-    return Number(row.n) + 1;
+    return row.n + 1;
   }
 
   /** One signature per live secret: the current one, and the one before it during its overlap. */

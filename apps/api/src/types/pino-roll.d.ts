@@ -15,5 +15,7 @@ declare module 'pino-roll' {
     mode?: number;
   }
 
-  export default function build(options: PinoRollOptions): Promise<ReturnType<typeof import('pino').destination>>;
+  import type { destination } from 'pino';
+
+  export default function build(options: PinoRollOptions): Promise<ReturnType<typeof destination>>;
 }

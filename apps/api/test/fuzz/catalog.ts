@@ -42,7 +42,7 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
  */
 export async function loadProcedureCatalog(app: FastifyInstance, router: AnyTRPCRouter): Promise<FuzzProcedure[]> {
   const response = await app.inject({ method: 'GET', url: '/openapi.json' });
-  const document = response.json() as { paths: Record<string, Partial<Record<(typeof METHODS)[number], OpenApiOperation>>> };
+  const document = response.json<{ paths: Record<string, Partial<Record<(typeof METHODS)[number], OpenApiOperation>>> }>();
   const operations = new Map<string, RestOperation>();
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of METHODS) {

@@ -128,7 +128,7 @@ export const notJson: fc.Arbitrary<RawJson> = fc.constantFrom('NaN', 'Infinity',
 /** Arrays and objects nested far deeper than any input: written as text, so no recursion builds them. */
 export const deepNesting: fc.Arbitrary<RawJson> = fc
   .tuple(fc.constantFrom('[]', '{}'), fc.constantFrom(64, 1_000, 10_000, 100_000))
-  .map(([[open, close], depth]) =>
+  .map(([[open], depth]) =>
     open === '['
       ? new RawJson(`${'['.repeat(depth)}${']'.repeat(depth)}`)
       : new RawJson(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`),

@@ -12,7 +12,8 @@ import { objectWithKeys, percentEncode, RawJson, toJsonText, toParameterText, to
 export interface CookieQuirk {
   kind: 'cookie';
   refresh: unknown;
-  csrf: 'absent' | 'session' | string;
+  /** `absent`, `session` (the user's own token), or the text sent as the token. */
+  csrf: string;
 }
 
 export type TrpcQuirk =
@@ -168,7 +169,7 @@ export function restRequest(procedure: FuzzProcedure, input: unknown, quirk: Res
   let path = rest.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
     if (quirk.kind === 'path-parameter') return quirk.segment;
     const value = fields?.[name];
-    if (fields) delete fields[name];
+    if (fields) Reflect.deleteProperty(fields, name);
     return value === undefined ? '' : percentEncode(toParameterText(value));
   });
   if (quirk.kind === 'path-shape') {

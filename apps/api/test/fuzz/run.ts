@@ -113,9 +113,14 @@ function readable(text: string): string {
   }
 }
 
+/** The URL a request names, as text (the fuzzer's are strings; an object one is shown whole). */
+function urlText(request: InjectOptions): string {
+  return typeof request.url === 'object' ? JSON.stringify(request.url) : String(request.url);
+}
+
 function describeRequest(request: InjectOptions, status: number, body: string): string {
   const payload = typeof request.payload === 'string' ? request.payload : '';
-  return `${request.method} ${String(request.url).slice(0, 300)} ${payload.slice(0, 300)} → ${status} ${body.slice(0, 500)}`;
+  return `${request.method} ${urlText(request).slice(0, 300)} ${payload.slice(0, 300)} → ${status} ${body.slice(0, 500)}`;
 }
 
 /**
@@ -171,10 +176,10 @@ export async function fuzzPhase(t: TestApp, world: FuzzWorld, catalog: FuzzProce
     (calls.get(procedure.path) as { calls: number }).calls++;
 
     const exchange: Exchange = {
-      procedure: options.transport === 'trpc' ? procedure : procedureAnswering(catalog, String(request.method), String(request.url)),
+      procedure: options.transport === 'trpc' ? procedure : procedureAnswering(catalog, String(request.method), urlText(request)),
       transport: options.transport,
       batch: fuzzCase.quirk.kind === 'batch',
-      requestText: `${readable(String(request.url))} ${JSON.stringify(request.headers)} ${typeof request.payload === 'string' ? request.payload : ''}`,
+      requestText: `${readable(urlText(request))} ${JSON.stringify(request.headers)} ${typeof request.payload === 'string' ? request.payload : ''}`,
       status: response.statusCode,
       headers: response.headers,
       body: response.body,
