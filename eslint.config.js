@@ -5,9 +5,9 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   ...baseConfig,
   {
-    // The root Vitest config belongs to no package's tsconfig.
-    files: ['**/*.ts', '**/*.tsx'],
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] } } },
+    // The root Vitest config is checked with the Vitest tooling's tsconfig, which projectService (it looks for the nearest tsconfig.json) does not find.
+    files: ['vitest.config.ts'],
+    languageOptions: { parserOptions: { projectService: false, project: './tooling/vitest/tsconfig.json' } },
   },
   {
     files: ['apps/console/src/**'],

@@ -226,7 +226,9 @@ async function dropStaleScratchDatabases(adminUrl: string) {
     try {
       process.kill(pid, 0);
       alive = true;
-    } catch {}
+    } catch {
+      // No such process: the run that made it is gone.
+    }
     if (!alive) await adminQuery(adminUrl, `drop database if exists ${datname} with (force)`);
   }
 }

@@ -380,7 +380,7 @@ describe.skipIf(!browserAvailable())('keyboard shortcuts', () => {
     expect(await editor.getByLabel('Title').inputValue()).toBe('Middle');
     // Typing in a field is typing, not shortcuts.
     await editor.getByLabel('Title').fill('');
-    await editor.getByLabel('Title').type('Mixed jxe?');
+    await editor.getByLabel('Title').pressSequentially('Mixed jxe?');
     expect(await editor.getByLabel('Title').inputValue()).toBe('Mixed jxe?');
     expect(await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).count()).toBe(0);
     await editor.getByRole('button', { name: 'Save changes' }).click();

@@ -77,6 +77,9 @@ export interface DatabaseHandle {
 
 const TIMESTAMPTZ_OID = 1184;
 
+/** The driver's module, for a parameter named `pg` (which hides the import). */
+type PgModule = typeof pg;
+
 const observed = (dialect: Dialect, config: DbConfig, announcements: CommitAnnouncements) => {
   const stock = (config.fastPaths ?? ALL_DB_FAST_PATHS).statements ? dialect : compilingEachQuery(dialect);
   return announcingDialect(config.observeQuery ? observedDialect(stock, config.observeQuery) : stock, announcements);
@@ -110,9 +113,11 @@ const QUERY_READ_TIMEOUT = 'Query read timeout';
  */
 const databaseClientClass = (Client: typeof pg.Client, names: ReadonlyMap<string, string>) => class DatabaseClient extends Client {
   // Every overload of query() passes through unchanged; only the outcome is watched.
-  override query(...args: any[]): any {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one signature standing for all of pg's overloads, whose results only `any` covers
+  override query(...args: unknown[]): any {
     const name = typeof args[0] === 'string' ? names.get(args[0]) : undefined;
     if (name) args = [{ name, text: args[0], values: args[1] }, ...args.slice(2)];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- applied with `this`, the arguments as they came
     const result: unknown = Reflect.apply(super.query, this, args);
     if (result instanceof Promise) {
       // Registered before the caller's own handlers, so this runs before the connection is released.
@@ -132,7 +137,7 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
   const { default: pg } = await import('pg');
   const statementTimeout = config.pool?.statementTimeoutMillis ?? 10_000;
   const fastPaths = config.fastPaths ?? ALL_DB_FAST_PATHS;
-  const parseTimestamptz = fastPaths.timestamptz ? timestamptzParser(pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text')) : undefined;
+  const parseTimestamptz = fastPaths.timestamptz ? timestamptzParser(pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => unknown) : undefined;
   const pool = new pg.Pool({
     // Stock (no named statements): a map that names nothing.
     Client: databaseClientClass(pg.Client, fastPaths.statements ? namedStatements : new Map()),
@@ -152,7 +157,8 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
         const shared = sharedParsers[oid];
         if (shared) return shared;
         if (parseTimestamptz && oid === TIMESTAMPTZ_OID && format !== 'binary') return parseTimestamptz;
-        return pg.types.getTypeParser(oid, format);
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- any OID the server sends, not only the built-in ones the enum names
+        return pg.types.getTypeParser(oid, format) as (text: string) => unknown;
       }) as typeof pg.types.getTypeParser,
     },
   });
@@ -185,7 +191,7 @@ const RELISTEN_DELAY_MS = 1_000;
  * one client, opened again a second after it drops, until closed.
  */
 async function listenOnPostgres(
-  pg: typeof import('pg').default,
+  pg: PgModule,
   databaseUrl: string,
   config: DbConfig,
   channel: string,

@@ -5,7 +5,7 @@
  * its limit, a session ended by an administrator (mid-query and mid-transaction), a statement
  * timeout, a full pool, a query the server never answers.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -81,7 +81,7 @@ describe.runIf(template.driver === 'postgres')('database unavailability', () => 
   });
 
   it('a peer that accepts and never answers', async () => {
-    const sockets = new Set<import('node:net').Socket>();
+    const sockets = new Set<Socket>();
     const server = createServer((socket) => void sockets.add(socket));
     const port = await listen(server);
     try {

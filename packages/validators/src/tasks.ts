@@ -178,7 +178,7 @@ export const bulkUpdateTasksInput = z
         dueAt: taskDateTime.nullable().optional(),
       })
       .strict()
-      .refine((changes) => Object.values(changes).some((value) => value !== undefined), {
+      .refine((changes) => Object.values(changes).some((value: unknown) => value !== undefined), {
         message: 'Send at least one of: status, priority, dueAt',
       }),
   })

@@ -1,6 +1,7 @@
 import { useId, useRef, useState } from 'react';
 import { Dialog } from '../components/Dialog';
 import { useI18n } from '../i18n';
+import { useFocusOnMount } from '../lib/focus';
 
 export interface ShownResetLink {
   username: string;
@@ -17,6 +18,7 @@ export function ResetLinkDialog({ link, onClose }: { link: ShownResetLink; onClo
   const inputId = useId();
   const bodyId = useId();
   const input = useRef<HTMLInputElement>(null);
+  useFocusOnMount(input);
   const [copy, setCopy] = useState<'idle' | 'copied' | 'failed'>('idle');
 
   async function copyLink() {
@@ -53,7 +55,6 @@ export function ResetLinkDialog({ link, onClose }: { link: ShownResetLink; onClo
             type="text"
             value={link.url}
             readOnly
-            autoFocus
             spellCheck={false}
             onFocus={(event) => event.currentTarget.select()}
           />

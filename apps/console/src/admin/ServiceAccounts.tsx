@@ -34,7 +34,7 @@ export function ServiceAccounts() {
     <Page title={t('serviceAccounts.title')}>
       <div className="stack">
         <p className="muted">{t('serviceAccounts.help')}</p>
-        <CreateAccountForm onCreated={refresh} />
+        <CreateAccountForm onCreated={() => void refresh()} />
         <QueryRecords query={accounts} items={accounts.data?.items} empty={t('serviceAccounts.empty')}>
           {(items) => (
             <RecordTable caption={t('serviceAccounts.caption')} columns={[t('serviceAccounts.username'), t('serviceAccounts.role'), t('serviceAccounts.state'), t('serviceAccounts.liveTokens')]}>
@@ -63,7 +63,7 @@ export function ServiceAccounts() {
           )}
         </QueryRecords>
         {open !== null && accounts.data?.items.some((account) => account.id === open) ? (
-          <AccountTokens account={accounts.data.items.find((account) => account.id === open) as Account} onChanged={refresh} />
+          <AccountTokens account={accounts.data.items.find((account) => account.id === open) as Account} onChanged={() => void refresh()} />
         ) : null}
       </div>
     </Page>

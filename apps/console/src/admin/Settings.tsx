@@ -81,7 +81,7 @@ function SettingsForm({ initial }: { initial: Snapshot }) {
   async function reload() {
     setReloading(true);
     try {
-      const current = await queryClient.fetchQuery({ ...trpc.settings.get.queryOptions(), staleTime: 0 });
+      const current = await queryClient.query({ ...trpc.settings.get.queryOptions(), staleTime: 0 });
       startFrom(current);
       update.reset();
       setNotice({ message: t('settings.reloaded'), tone: 'info' });

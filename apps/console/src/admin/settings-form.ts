@@ -70,7 +70,8 @@ const UNITS = [
 
 export type DurationUnit = (typeof UNITS)[number]['unit'];
 export const DURATION_UNITS: readonly DurationUnit[] = UNITS.map((entry) => entry.unit);
-export const secondsPer = (unit: DurationUnit): number => UNITS.find((entry) => entry.unit === unit)!.seconds;
+const SECONDS_PER = Object.fromEntries(UNITS.map((entry) => [entry.unit, entry.seconds])) as Record<DurationUnit, number>;
+export const secondsPer = (unit: DurationUnit): number => SECONDS_PER[unit];
 
 /** A duration in seconds as it reads best: the largest unit it is a whole number of ("900" → 15 minutes). */
 export function durationInUnits(text: string): { amount: string; unit: DurationUnit } {

@@ -58,8 +58,8 @@ function Card({
   onStep(direction: Step): void;
 }) {
   const { t } = useI18n();
-  const sortable = useSortable({ id: task.id, disabled: !canWrite, data: { type: 'task' } });
-  const style = { transform: CSS.Transform.toString(sortable.transform), transition: sortable.transition };
+  const { setNodeRef, listeners, transform, transition, isDragging } = useSortable({ id: task.id, disabled: !canWrite, data: { type: 'task' } });
+  const style = { transform: CSS.Transform.toString(transform), transition };
   const keys = (event: KeyboardEvent) => {
     const direction = KEY_STEPS[event.key];
     if (!canWrite || !event.altKey || !direction) return;
@@ -68,12 +68,12 @@ function Card({
   };
   return (
     <li
-      ref={sortable.setNodeRef}
+      ref={setNodeRef}
       style={style}
-      className={sortable.isDragging ? 'card card-dragging' : 'card'}
+      className={isDragging ? 'card card-dragging' : 'card'}
       data-task-id={task.id}
       // The pointer drags the card; the keyboard moves it with Alt and the arrows (`keys`).
-      {...(canWrite ? sortable.listeners : {})}
+      {...(canWrite ? listeners : {})}
     >
       <button type="button" className="card-title" onClick={onOpen} onKeyDown={keys} aria-describedby={canWrite ? instructions : undefined}>
         {task.title}
@@ -114,7 +114,7 @@ function Column({
   const { t, plural } = useI18n();
   const headingId = useId();
   // An empty column still takes cards dropped on it.
-  const droppable = useDroppable({ id: `column:${status}`, data: { type: 'column', status } });
+  const { setNodeRef, isOver } = useDroppable({ id: `column:${status}`, data: { type: 'column', status } });
   let body;
   if (list.isPending) body = <Loading />;
   else if (list.isError && !list.data) body = <LoadFailed error={list.error} onRetry={() => void list.refetch()} />;
@@ -126,7 +126,7 @@ function Column({
       <StaleNotice query={list} />
       {body}
       <SortableContext items={tasks.map((task) => task.id)} strategy={verticalListSortingStrategy}>
-        <ol ref={droppable.setNodeRef} className={droppable.isOver ? 'card-list card-list-over' : 'card-list'}>
+        <ol ref={setNodeRef} className={isOver ? 'card-list card-list-over' : 'card-list'}>
           {tasks.map((task) => (
             <Card
               key={task.id}
@@ -186,19 +186,19 @@ export function Board({ project, canWrite, onOpen }: { project: Project; canWrit
     return { column: columnName(status), position: status ? board[status].indexOf(id) + 1 : 0, count: status ? board[status].length : 0 };
   };
 
-  const move = useMutation(
-    trpc.tasks.move.mutationOptions({
-      onError: (error) => toast.show(describeError(error, t).message, 'error'),
-      onSettled: async () => {
-        await queryClient.invalidateQueries(trpc.tasks.pathFilter());
-        pending.current -= 1;
-        if (pending.current === 0) {
-          setShown(null);
-          refocus.current = null;
-        }
-      },
-    }),
-  );
+  // The callbacks touch refs, so they are given to the hook itself (which calls them later), not to a function called while rendering.
+  const move = useMutation({
+    ...trpc.tasks.move.mutationOptions(),
+    onError: (error) => toast.show(describeError(error, t).message, 'error'),
+    onSettled: async () => {
+      await queryClient.invalidateQueries(trpc.tasks.pathFilter());
+      pending.current -= 1;
+      if (pending.current === 0) {
+        setShown(null);
+        refocus.current = null;
+      }
+    },
+  });
 
   /** Shows `board` at once and asks the server to place the task as it is placed there. */
   const commit = (board: Columns, id: number) => {

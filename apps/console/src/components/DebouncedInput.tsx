@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { Control } from './Field';
 
 /**
@@ -26,7 +26,9 @@ export function DebouncedInput({
   const committed = useRef(value);
   // The latest callback, without restarting the pause whenever the parent renders.
   const onCommitRef = useRef(onCommit);
-  onCommitRef.current = onCommit;
+  useLayoutEffect(() => {
+    onCommitRef.current = onCommit;
+  });
 
   useEffect(() => {
     if (value !== committed.current) {

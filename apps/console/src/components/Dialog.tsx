@@ -20,8 +20,7 @@ interface DialogProps {
 
 /**
  * A modal with content of the caller's (a form, a choice). Like ConfirmDialog it is the native
- * `<dialog>`: the page behind is inert, focus starts at the first control inside (or the one
- * marked autoFocus), Escape closes, and focus goes back to what opened it, also when the dialog
+ * `<dialog>`: the page behind is inert, focus starts at the first control inside, Escape closes, and focus goes back to what opened it, also when the dialog
  * leaves the page while still open.
  */
 export function Dialog({ open, title, onClose, busy = false, wide = false, side = false, describedBy, confirmDiscard = false, children }: DialogProps) {

@@ -1,4 +1,5 @@
-import { type InputHTMLAttributes, type ReactNode, useId } from 'react';
+import { type InputHTMLAttributes, type ReactNode, useId, useRef } from 'react';
+import { useFocusOnMount } from '../lib/focus';
 
 interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'onChange' | 'value'> {
   label: string;
@@ -7,11 +8,15 @@ interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 
   onValueChange(value: string): void;
   error?: string | undefined;
   hint?: string | undefined;
+  /** Focus the input when it appears (the one field of a step the user just opened). */
+  focusOnMount?: boolean;
 }
 
 /** A labelled input whose hint and error are announced with it. */
-export function Field({ label, name, value, onValueChange, error, hint, className, ...input }: FieldProps) {
+export function Field({ label, name, value, onValueChange, error, hint, className, focusOnMount = false, ...input }: FieldProps) {
   const id = useId();
+  const ref = useRef<HTMLInputElement>(null);
+  useFocusOnMount(ref, focusOnMount);
   const hintId = hint ? `${id}-hint` : undefined;
   const errorId = error ? `${id}-error` : undefined;
   const describedBy = [hintId, errorId].filter(Boolean).join(' ') || undefined;
@@ -19,6 +24,7 @@ export function Field({ label, name, value, onValueChange, error, hint, classNam
     <div className={className ? `field ${className}` : 'field'}>
       <label htmlFor={id}>{label}</label>
       <input
+        ref={ref}
         id={id}
         name={name}
         value={value}

@@ -1,4 +1,4 @@
-import { type ReactNode, useEffect, useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link, Redirect, useLocation } from 'wouter';
 import { type MessageKey, useI18n } from '../i18n';
@@ -42,14 +42,18 @@ export function Layout({ children }: { children: ReactNode }) {
   const signOut = useSignOut();
   const [location] = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
+  // On a phone the menu folds away again once the user has picked a destination (set while
+  // rendering, as React advises for state that follows a value, rather than in an effect).
+  const [menuLocation, setMenuLocation] = useState(location);
+  if (menuLocation !== location) {
+    setMenuLocation(location);
+    setMenuOpen(false);
+  }
   const isAdmin = me.data?.role === 'admin';
   const trpc = useTRPC();
   const factors = useQuery(trpc.mfa.status.queryOptions(undefined, { staleTime: 60_000 }));
   const policy = factors.data?.policy;
   const unenrolled = factors.data ? !factors.data.totp && factors.data.passkeys.length === 0 : false;
-
-  // On a phone the menu folds away again once the user has picked a destination.
-  useEffect(() => setMenuOpen(false), [location]);
 
   return (
     <div className="shell">

@@ -1,5 +1,5 @@
 import type { InfiniteData } from '@tanstack/react-query';
-import { type ReactNode, useEffect, useMemo, useRef } from 'react';
+import { type ReactNode, useEffect, useLayoutEffect, useMemo, useRef } from 'react';
 import { useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
 import { Alert } from './Feedback';
@@ -76,9 +76,11 @@ export function LoadMore({ list }: { list: PagedQuery }) {
   const { hasNextPage, isFetchingNextPage } = list;
   const sentinel = useRef<HTMLDivElement>(null);
   const load = useRef(() => {});
-  load.current = () => {
-    if (!list.isFetchingNextPage) void list.fetchNextPage({ cancelRefetch: false });
-  };
+  useLayoutEffect(() => {
+    load.current = () => {
+      if (!list.isFetchingNextPage) void list.fetchNextPage({ cancelRefetch: false });
+    };
+  });
 
   useEffect(() => {
     const element = sentinel.current;

@@ -42,7 +42,7 @@ export function SecondFactorForm({ challenge, submit, busy, error }: { challenge
     submit(mode === 'totp' ? { code: code.trim() } : { recoveryCode: code.trim() });
   }
 
-  async function usePasskey() {
+  async function answerByPasskey() {
     if (!challenge.passkeyOptions) return;
     setPasskeyFailed(false);
     try {
@@ -57,7 +57,7 @@ export function SecondFactorForm({ challenge, submit, busy, error }: { challenge
     <div className="stack" data-testid="second-factor">
       <p className="muted">{t('mfa.challengeIntro')}</p>
       {challenge.methods.includes('passkey') ? (
-        <button type="button" className="btn btn-block" onClick={() => void usePasskey()} disabled={busy}>
+        <button type="button" className="btn btn-block" onClick={() => void answerByPasskey()} disabled={busy}>
           {t('mfa.usePasskey')}
         </button>
       ) : null}
@@ -73,11 +73,11 @@ export function SecondFactorForm({ challenge, submit, busy, error }: { challenge
               value={code}
               onValueChange={setCode}
               hint={t('mfa.codeHint')}
-              autoFocus
+              focusOnMount
               required
             />
           ) : (
-            <Field label={t('mfa.recoveryLabel')} name="recoveryCode" autoComplete="off" spellCheck={false} value={code} onValueChange={setCode} hint={t('mfa.recoveryHint')} autoFocus required />
+            <Field label={t('mfa.recoveryLabel')} name="recoveryCode" autoComplete="off" spellCheck={false} value={code} onValueChange={setCode} hint={t('mfa.recoveryHint')} focusOnMount required />
           )}
           <Alert message={failure} />
           <button type="submit" className="btn btn-primary btn-block" disabled={busy} aria-busy={busy || undefined}>

@@ -70,6 +70,7 @@ function readStoredLanguage(): string | null {
 
 export function I18nProvider({ children }: { children: ReactNode }) {
   const [language, setLanguageState] = useState<Language>(() =>
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- some browsers leave navigator.languages out, whatever the DOM types say
     detectLanguage(readStoredLanguage(), navigator.languages ?? [navigator.language]),
   );
 

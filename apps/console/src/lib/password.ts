@@ -2,7 +2,7 @@ import type { ErrorReason } from './api';
 
 /** Characters as a person counts them, the way the server counts them (code points after NFKC). */
 export function passwordLength(password: string): number {
-  return [...password.normalize('NFKC')].length;
+  return Array.from(password.normalize('NFKC')).length;
 }
 
 /**

@@ -101,6 +101,8 @@ export function createSession(deps: SessionDeps): Session {
   const exclusive = deps.exclusive ?? (<T>(task: () => Promise<T>) => task());
 
   let state: SessionState = { status: 'restoring' };
+  // Read after an await, when other code may have changed it (a narrowed `state.status` would not say so).
+  const currentStatus = (): SessionState['status'] => state.status;
   let token: string | null = null;
   let expiresAt = 0;
   let issuedAt = 0;
@@ -187,7 +189,7 @@ export function createSession(deps: SessionDeps): Session {
       await renew();
       unreachableDelayMs = RETRY_MS;
     } catch {
-      if (state.status === 'unreachable') {
+      if (currentStatus() === 'unreachable') {
         schedule(unreachableDelayMs, attemptWhileUnreachable);
         unreachableDelayMs = Math.min(unreachableDelayMs * 2, UNREACHABLE_RETRY_MAX_MS);
       }
@@ -202,10 +204,10 @@ export function createSession(deps: SessionDeps): Session {
         return;
       } catch {
         // Signed in (or out) by other means while waiting: nothing left to restore.
-        if (state.status !== 'restoring') return;
+        if (currentStatus() !== 'restoring') return;
         if (waitMs === null) break;
         await sleep(waitMs);
-        if (state.status !== 'restoring') return;
+        if (currentStatus() !== 'restoring') return;
       }
     }
     setState({ status: 'unreachable' });

@@ -8,7 +8,7 @@ function setup(overrides: Partial<SessionDeps> = {}) {
   let now = 1_000_000;
   const timers: { at: number; callback: () => void }[] = [];
   let issued = 0;
-  const refresh = vi.fn(async (): Promise<TokenGrant> => ({ access_token: `token-${++issued}`, expires_in: 900 }));
+  const refresh = vi.fn((): Promise<TokenGrant> => Promise.resolve({ access_token: `token-${++issued}`, expires_in: 900 }));
   const session = createSession({
     refresh,
     isSessionRejected: (error) => error instanceof Refused,
@@ -109,9 +109,9 @@ describe('session', () => {
 
   it('keeps a still-good token when the server cannot be reached, and tries again soon', async () => {
     let failures = 1;
-    const refresh = vi.fn(async () => {
-      if (failures-- > 0) throw new TypeError('Failed to fetch');
-      return { access_token: 'later', expires_in: 900 };
+    const refresh = vi.fn(() => {
+      if (failures-- > 0) return Promise.reject(new TypeError('Failed to fetch'));
+      return Promise.resolve({ access_token: 'later', expires_in: 900 });
     });
     const { session, advance } = setup({ refresh });
     session.signIn({ access_token: 'current', expires_in: 900 });
@@ -139,9 +139,9 @@ describe('session', () => {
 
   it('at page load, retries a refresh that could not reach the server instead of signing out', async () => {
     let failures = 2;
-    const refresh = vi.fn(async () => {
-      if (failures-- > 0) throw new TypeError('Failed to fetch');
-      return { access_token: 'restored', expires_in: 900 };
+    const refresh = vi.fn(() => {
+      if (failures-- > 0) return Promise.reject(new TypeError('Failed to fetch'));
+      return Promise.resolve({ access_token: 'restored', expires_in: 900 });
     });
     const { session, advance } = setup({ refresh });
     const restoring = session.restore();
@@ -157,9 +157,9 @@ describe('session', () => {
 
   it('says the server is unreachable (not signed out) after the retries, and recovers on the next attempt', async () => {
     let down = true;
-    const refresh = vi.fn(async () => {
-      if (down) throw new TypeError('Failed to fetch');
-      return { access_token: 'back', expires_in: 900 };
+    const refresh = vi.fn(() => {
+      if (down) return Promise.reject(new TypeError('Failed to fetch'));
+      return Promise.resolve({ access_token: 'back', expires_in: 900 });
     });
     const { session, advance } = setup({ refresh });
     const restoring = session.restore();

@@ -56,6 +56,7 @@ const refreshClient = createTRPCClient<AppRouter>({
 });
 
 async function webLock<T>(task: () => Promise<T>): Promise<T> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- browsers before 2022 have no Web Locks, whatever the DOM types say
   if (typeof navigator === 'undefined' || !navigator.locks) return task();
   return await navigator.locks.request('stm-session-refresh', task);
 }

@@ -22,5 +22,5 @@ export function useSearchFilters<Filters>(
 
 /** Text from the address: no NUL (PostgreSQL refuses it), trimmed, within the API's limit. */
 export function searchText(params: URLSearchParams, name: string, max: number): string {
-  return (params.get(name) ?? '').replace(/\u0000/g, '').trim().slice(0, max);
+  return (params.get(name) ?? '').replaceAll('\u0000', '').trim().slice(0, max);
 }

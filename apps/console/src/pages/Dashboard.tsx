@@ -6,7 +6,6 @@ import { Empty, Loading } from '../components/Feedback';
 import { LoadFailed, StaleNotice } from '../components/PagedList';
 import { Page } from '../components/Page';
 import { useI18n } from '../i18n';
-import { describeError } from '../lib/errors';
 import { type RouterOutputs, useTRPC } from '../lib/trpc';
 import { TASK_STATUSES } from '../tasks/filters';
 import { STATUS_LABELS } from '../tasks/parts';

@@ -1,6 +1,6 @@
 import { notificationKinds, type NotificationKind, updateNotificationPreferencesInput, type NotificationPreferences as Preferences } from '@stm/validators';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type SubmitEvent, useEffect, useId, useState } from 'react';
+import { type SubmitEvent, useId, useState } from 'react';
 import { Alert, Loading } from '../components/Feedback';
 import { Control } from '../components/Field';
 import { useToast } from '../components/Toasts';
@@ -35,10 +35,14 @@ function PreferencesForm({ stored }: { stored: Preferences }) {
   const [kinds, setKinds] = useState(stored.kinds);
   const [language, setLanguage] = useState<string>(stored.language ?? '');
   const [errors, setErrors] = useState<FieldErrors>({});
-  useEffect(() => {
+  // Saved preferences that change (a refetch, another tab) replace the form's, set while rendering
+  // as React advises for state that follows a value.
+  const [current, setCurrent] = useState(stored);
+  if (current !== stored) {
+    setCurrent(stored);
     setKinds(stored.kinds);
     setLanguage(stored.language ?? '');
-  }, [stored]);
+  }
 
   const save = useMutation(
     trpc.notifications.updatePreferences.mutationOptions({

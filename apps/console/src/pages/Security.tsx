@@ -288,7 +288,7 @@ function RenamePasskey({ passkey, onClose }: { passkey: Passkey; onClose(): void
           if (checked.ok) rename.mutate(checked.data.name);
         }}
       >
-        <Field label={t('security.passkeyName')} name="name" value={name} onValueChange={setName} maxLength={64} autoFocus required />
+        <Field label={t('security.passkeyName')} name="name" value={name} onValueChange={setName} maxLength={64} focusOnMount required />
         <Alert message={rename.error ? describeError(rename.error, t).message : null} />
         <div className="dialog-actions">
           <button type="button" className="btn" onClick={onClose}>

@@ -22,8 +22,11 @@ export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undef
   const toast = useToast();
   const { projects } = useProjects();
   const target = projectId ?? projects.find((project) => project.isInbox)?.id;
-  const labels = useLabels(target).data ?? [];
-  const members = (useMembers(target).data ?? []).filter((member) => member.isActive);
+  const labelData = useLabels(target).data;
+  const memberData = useMembers(target).data;
+  // Kept the same between renders, so the preview below is parsed again only when they change.
+  const labels = useMemo(() => labelData ?? [], [labelData]);
+  const members = useMemo(() => (memberData ?? []).filter((member) => member.isActive), [memberData]);
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [dates, setDates] = useState<{ language: string; parser: DateParser } | null>(null);

@@ -124,7 +124,7 @@ export function TaskEditor({ task, projectId, onClose }: { task: Task | null; pr
     if (!base) return;
     setReloading(true);
     try {
-      const current = await queryClient.fetchQuery({ ...trpc.tasks.get.queryOptions({ id: base.id }), staleTime: 0 });
+      const current = await queryClient.query({ ...trpc.tasks.get.queryOptions({ id: base.id }), staleTime: 0 });
       cache.replace(current);
       setBase(current);
       setValues(valuesFromTask(current));
@@ -148,7 +148,7 @@ export function TaskEditor({ task, projectId, onClose }: { task: Task | null; pr
     let version = conflict.currentVersion;
     if (version === undefined) {
       try {
-        version = (await queryClient.fetchQuery({ ...trpc.tasks.get.queryOptions({ id: base.id }), staleTime: 0 })).version;
+        version = (await queryClient.query({ ...trpc.tasks.get.queryOptions({ id: base.id }), staleTime: 0 })).version;
       } catch (error) {
         setConflict(null);
         toast.show(describeError(error, t).message, 'error');

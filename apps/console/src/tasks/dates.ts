@@ -33,7 +33,7 @@ export function localInputToIso(value: string): string | null {
   if (trimmed === '') return null;
   const match = LOCAL_DATETIME.exec(trimmed);
   if (!match) return trimmed;
-  const [year, month, day, hours, minutes, seconds] = match.slice(1).map((part) => Number(part ?? 0)) as [
+  const [year, month, day, hours, minutes, seconds] = match.slice(1).map((part: string | undefined) => Number(part ?? 0)) as [
     number,
     number,
     number,

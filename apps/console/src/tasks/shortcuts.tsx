@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 import { Dialog } from '../components/Dialog';
 import { type MessageKey, useI18n } from '../i18n';
 
@@ -48,7 +48,9 @@ function isTyping(target: EventTarget | null): boolean {
  */
 export function useTaskListShortcuts(handlers: TaskListShortcuts): void {
   const current = useRef(handlers);
-  current.current = handlers;
+  useLayoutEffect(() => {
+    current.current = handlers;
+  });
   useEffect(() => {
     const onKeyDown = (event: KeyboardEvent) => {
       if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;

@@ -93,7 +93,10 @@ export function WebhooksPanel({ place }: { place: WebhookPlace }) {
   return (
     <div className="stack">
       <p className="muted">{t(place === 'global' ? 'webhooks.helpGlobal' : 'webhooks.help')}</p>
-      {secret ? <NewTokenSecret token={secret} onDone={() => setSecret(null)} /> : <CreateWebhookForm place={place} onCreated={(created) => (setSecret(created), refresh())} />}
+      {secret ? <NewTokenSecret token={secret} onDone={() => setSecret(null)} /> : <CreateWebhookForm place={place} onCreated={(created) => {
+            setSecret(created);
+            void refresh();
+          }} />}
       <QueryRecords query={endpoints} items={endpoints.data?.items} empty={t('webhooks.empty')}>
         {(items) => (
           <RecordTable caption={t('webhooks.caption')} columns={[t('webhooks.url'), t('webhooks.events'), t('webhooks.state')]}>

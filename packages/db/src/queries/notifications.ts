@@ -200,9 +200,10 @@ export async function findDigestRecipients(db: Kysely<Database>, notBefore: Date
     .select(['u.id as user_id', 'u.username', 'u.email', 'p.language'])
     .where('u.email', 'is not', null)
     .where((eb) => eb.or([eb('p.last_digest_at', 'is', null), eb('p.last_digest_at', '<=', notBefore)]))
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('notifications as n')
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('notifications as n')
           .select(sql`1`.as('one'))
           .whereRef('n.user_id', '=', 'u.id')
           .where('n.mail_wanted', '=', true)

@@ -168,9 +168,10 @@ const selectAuthenticatedUser = prepareQuery((db, claims: { userId: number; sess
     .where('s.revoked_at', 'is', null)
     .where('s.expires_at', '>', sql<Date>`now()`)
     .where('u.is_active', '=', true)
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('signing_keys as k')
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('signing_keys as k')
           .select(sql`1`.as('one'))
           .where('k.kid', '=', claims.kid)
           .where('k.revoked_at', 'is', null),
