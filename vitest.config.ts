@@ -37,16 +37,17 @@ const projects: TestProjectInlineConfiguration[] = [
 // and checking a library upgrade is one command (`pnpm test:stock`). On PostgreSQL when there is
 // one: some fast paths (named statements, the timestamptz parser) exist only there. Asked for with
 // STM_TEST_STOCK=1: it doubles the database tests' time, which the everyday command cannot carry.
-if (process.env.STM_TEST_STOCK === '1') projects.push({
-  extends: true,
-  test: {
-    name: 'stock',
-    include: files('*.test.ts'),
-    exclude: special,
-    env: { STM_TEST_DB: postgresUrl ? 'postgres' : 'pglite', FAST_PATHS: 'false' },
-    globalSetup,
-  },
-});
+if (process.env.STM_TEST_STOCK === '1')
+  projects.push({
+    extends: true,
+    test: {
+      name: 'stock',
+      include: files('*.test.ts'),
+      exclude: special,
+      env: { STM_TEST_DB: postgresUrl ? 'postgres' : 'pglite', FAST_PATHS: 'false' },
+      globalSetup,
+    },
+  });
 if (postgresUrl) {
   projects.push(
     {

@@ -50,7 +50,13 @@ copyFileSync('../../packages/auth/src/password-worker.mjs', 'dist/password-worke
 // this ~0.4 s. Made with the PGlite the server will run, so the two always match.
 const template = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--input-type=module', '--eval', "import { writePgliteTemplate } from '@stm/db'; await writePgliteTemplate('dist/pglite-template.tar.gz');"],
+  [
+    '--import',
+    'tsx',
+    '--input-type=module',
+    '--eval',
+    "import { writePgliteTemplate } from '@stm/db'; await writePgliteTemplate('dist/pglite-template.tar.gz');",
+  ],
   { stdio: 'inherit' },
 );
 if (template.status !== 0) throw new Error('Could not make dist/pglite-template.tar.gz');

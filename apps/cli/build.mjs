@@ -18,7 +18,9 @@ await build({
   format: 'esm',
   // The prompt library's CommonJS dependencies require Node's modules, which an ES module bundle
   // can only do through a `require` of its own.
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __stmCreateRequire } from 'node:module'; const require = __stmCreateRequire(import.meta.url);" },
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __stmCreateRequire } from 'node:module'; const require = __stmCreateRequire(import.meta.url);",
+  },
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -8,7 +8,16 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** Files no rule reads: build output, caches, generated files. */
-export const ignores = ['**/node_modules/**', '**/dist/**', '**/.turbo/**', '**/.vite/**', '**/coverage/**', '**/release/**', '**/.data/**', '**/test-results/**'];
+export const ignores = [
+  '**/node_modules/**',
+  '**/dist/**',
+  '**/.turbo/**',
+  '**/.vite/**',
+  '**/coverage/**',
+  '**/release/**',
+  '**/.data/**',
+  '**/test-results/**',
+];
 
 /** Test files: Vitest tests, browser tests and their helpers. */
 export const testFiles = ['**/test/**', '**/e2e/**', '**/*.test.ts', '**/fixtures/**', 'tooling/vitest/**'];

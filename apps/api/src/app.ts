@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PasswordHasher } from '@stm/auth';
 import { createDb, type DatabaseHandle } from '@stm/db';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  LogController,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { AppConfig } from './env';
 import type { ErrorAnswer } from './errors';
 import { answerOf, DomainError, PROBLEM_CONTENT_TYPE, problemOf, restErrorBody, trpcErrorBody } from './errors';
@@ -272,4 +265,3 @@ function pathOfTarget(target: string): string {
   const end = rest.indexOf('?');
   return (end === -1 ? rest : rest.slice(0, end)) || '/';
 }
-

@@ -23,7 +23,6 @@ export interface CookieJar {
   clear(name: string, options: CookieOptions): void;
 }
 
-
 export interface Context {
   services: Services;
   log: RequestLogger;

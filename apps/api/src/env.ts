@@ -39,9 +39,7 @@ const MIN_SECRET_BYTES = 32;
 /** The least bcrypt cost a production server runs with (OWASP: 10 or more); tests and development may go lower. */
 const MIN_PRODUCTION_BCRYPT_COST = 10;
 
-const booleanString = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const booleanString = z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 const commaList = z.string().transform((value) =>
   value
@@ -454,8 +452,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     rateLimit: {
       global: env.RATE_LIMIT_MAX === 'off' ? undefined : { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
       auth: env.AUTH_RATE_LIMIT_MAX === 'off' ? undefined : { max: env.AUTH_RATE_LIMIT_MAX, windowMs: env.AUTH_RATE_LIMIT_WINDOW_MS },
-      recovery:
-        env.RECOVERY_RATE_LIMIT_MAX === 'off' ? undefined : { max: env.RECOVERY_RATE_LIMIT_MAX, windowMs: env.RECOVERY_RATE_LIMIT_WINDOW_MS },
+      recovery: env.RECOVERY_RATE_LIMIT_MAX === 'off' ? undefined : { max: env.RECOVERY_RATE_LIMIT_MAX, windowMs: env.RECOVERY_RATE_LIMIT_WINDOW_MS },
     },
     log: {
       level: env.LOG_LEVEL,
@@ -535,6 +532,7 @@ export function readProcessEnvironment(): Record<string, string | undefined> {
 /** The OTLP traces URL as OpenTelemetry's SDKs derive it: the signal's own endpoint as given, or `/v1/traces` under the general one. */
 function tracingConfig(env: z.infer<typeof environmentSchema>): AppConfig['tracing'] {
   if (env.OTEL_SDK_DISABLED) return undefined;
-  const tracesUrl = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT && `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  const tracesUrl =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT && `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
   return tracesUrl ? { tracesUrl, serviceName: env.OTEL_SERVICE_NAME, sampleRatio: env.OTEL_TRACES_SAMPLER_ARG } : undefined;
 }

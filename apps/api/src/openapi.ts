@@ -155,7 +155,12 @@ export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string):
       operation.security = isProtected ? [{ bearerAuth: [] }, { oauth2: [] }, ...(scope === 'none' ? [] : [{ apiToken: scope === 'any' ? [] : [scope] }])] : [];
       (operation as Record<string, unknown>)['x-stm-token-scope'] = scope;
       if (isProtected || scope === 'none') {
-        const says = scope === 'none' ? 'API tokens: never (sign in as a person).' : scope === 'any' ? 'API tokens: any live token.' : `API tokens: needs the \`${scope}\` scope.`;
+        const says =
+          scope === 'none'
+            ? 'API tokens: never (sign in as a person).'
+            : scope === 'any'
+              ? 'API tokens: any live token.'
+              : `API tokens: needs the \`${scope}\` scope.`;
         operation.description = [operation.description, says].filter(Boolean).join('\n\n');
       }
       const responses = (operation.responses ??= {});
@@ -169,15 +174,30 @@ export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string):
       }
       const success = (responses['201'] ?? responses['200']) as { headers?: Record<string, unknown> } | undefined;
       if (success && meta.successStatus === 201 && meta.location) {
-        success.headers = { ...success.headers, Location: { description: `Where it is read: \`${meta.location}\`${meta.location.startsWith('/') ? ' under /api' : ', relative to the request\'s path'}`, schema: { type: 'string' } } };
+        success.headers = {
+          ...success.headers,
+          Location: {
+            description: `Where it is read: \`${meta.location}\`${meta.location.startsWith('/') ? ' under /api' : ", relative to the request's path"}`,
+            schema: { type: 'string' },
+          },
+        };
       }
       if (success && meta.etag) {
-        success.headers = { ...success.headers, ETag: { description: 'The version, as a strong entity tag: send it back as `If-Match`', schema: { type: 'string' } } };
+        success.headers = {
+          ...success.headers,
+          ETag: { description: 'The version, as a strong entity tag: send it back as `If-Match`', schema: { type: 'string' } },
+        };
       }
       if (meta.ifMatch) {
         operation.parameters = [
           ...(operation.parameters ?? []),
-          { in: 'header', name: 'If-Match', required: false, schema: { type: 'string' }, description: 'The `ETag` last read; a task changed since is refused with 412 and nothing is written (as `expectedVersion`, with 409)' },
+          {
+            in: 'header',
+            name: 'If-Match',
+            required: false,
+            schema: { type: 'string' },
+            description: 'The `ETag` last read; a task changed since is refused with 412 and nothing is written (as `expectedVersion`, with 409)',
+          },
         ];
       }
       const takesInput = Boolean(operation.requestBody) || (operation.parameters?.length ?? 0) > 0;

@@ -27,7 +27,10 @@ export async function prepareSchema(db: Kysely<Database>, options: { migrateOnSt
           `${options.who} cannot run on it. Deploy that release or a newer one.`,
       );
     }
-    options.log.warn({ newerMigrations: state.unknown.map((m) => m.name) }, 'the database has migrations newer than this release, all backward-compatible: serving on it');
+    options.log.warn(
+      { newerMigrations: state.unknown.map((m) => m.name) },
+      'the database has migrations newer than this release, all backward-compatible: serving on it',
+    );
     return [];
   }
   if (state.pending.length === 0) return [];

@@ -273,9 +273,7 @@ function authenticate(ctx: Context) {
     }
     throw new DomainError('UNAUTHENTICATED', 'Sign in first: send "Authorization: Bearer <token>"');
   }
-  return isApiToken(ctx.accessToken)
-    ? ctx.services.apiTokens.authenticate(ctx.accessToken, ctx.client)
-    : ctx.services.auth.authenticate(ctx.accessToken);
+  return isApiToken(ctx.accessToken) ? ctx.services.apiTokens.authenticate(ctx.accessToken, ctx.client) : ctx.services.auth.authenticate(ctx.accessToken);
 }
 
 function tokenNotAllowed(): DomainError {

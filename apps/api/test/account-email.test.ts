@@ -76,7 +76,11 @@ describe('the email address of an account', () => {
     expect(headerOf(mail!.raw, 'Subject')).toBe('Secure Task Manager: confirm your email address');
     const token = linkIn(mail!.raw, '/verify-email');
     // Only its hash is stored.
-    const stored = await t.database.db.selectFrom('email_verification_tokens').select(['token_hash', 'created_at', 'expires_at']).where('user_id', '=', ana.user.id).execute();
+    const stored = await t.database.db
+      .selectFrom('email_verification_tokens')
+      .select(['token_hash', 'created_at', 'expires_at'])
+      .where('user_id', '=', ana.user.id)
+      .execute();
     expect(stored.map((row) => row.token_hash)).toEqual([hashOpaqueToken(token)]);
     expect(Math.abs(stored[0]!.expires_at.getTime() - stored[0]!.created_at.getTime() - 24 * HOUR)).toBeLessThan(5_000);
 
@@ -127,7 +131,10 @@ describe('the email address of an account', () => {
     const taken = await rest(t.app, 'PUT', '/api/account/email', { token: dee.accessToken, body: { email: 'CY@EXAMPLE.TEST' } });
     expect(taken.statusCode).toBe(409);
     expect(json(taken)).toMatchObject({ data: { reason: 'EMAIL_TAKEN', fieldErrors: { email: [expect.any(String)] } } });
-    expect(await rejection(t.caller(dee.accessToken).account.setEmail({ email: 'Cy@Example.Test' }))).toMatchObject({ code: 'CONFLICT', reason: 'EMAIL_TAKEN' });
+    expect(await rejection(t.caller(dee.accessToken).account.setEmail({ email: 'Cy@Example.Test' }))).toMatchObject({
+      code: 'CONFLICT',
+      reason: 'EMAIL_TAKEN',
+    });
 
     // Two pending on the same address: the first to confirm it wins, the other link is refused.
     const eve = await signUp(t, 'eve_email');
@@ -215,7 +222,11 @@ describe('forgot password', () => {
     expect(headerOf(mails[0]!.raw, 'Subject')).toBe('Secure Task Manager: reset your password');
     const first = linkIn(mails[0]!.raw, '/reset-password');
     const second = linkIn(mails[1]!.raw, '/reset-password');
-    const row = await t.database.db.selectFrom('password_reset_tokens').select(['created_at', 'expires_at', 'created_by']).where('token_hash', '=', hashOpaqueToken(second)).executeTakeFirstOrThrow();
+    const row = await t.database.db
+      .selectFrom('password_reset_tokens')
+      .select(['created_at', 'expires_at', 'created_by'])
+      .where('token_hash', '=', hashOpaqueToken(second))
+      .executeTakeFirstOrThrow();
     expect(Math.abs(row.expires_at.getTime() - row.created_at.getTime() - HOUR)).toBeLessThan(5_000);
     expect(row.created_by).toBeNull();
     // Only the newest link works.
@@ -295,7 +306,9 @@ describe('forgot password', () => {
   it('sends one account at most 3 reset mails an hour, answering every request alike', async () => {
     const pat = await confirmed('pat_forgot', 'pat@example.test');
     for (let i = 0; i < 5; i += 1) {
-      expect(await t.caller(null, { ip: `10.9.0.${i}`, userAgent: null }).auth.forgotPassword({ identifier: i % 2 ? 'pat_forgot' : 'PAT@example.test' })).toEqual({ ok: true });
+      expect(
+        await t.caller(null, { ip: `10.9.0.${i}`, userAgent: null }).auth.forgotPassword({ identifier: i % 2 ? 'pat_forgot' : 'PAT@example.test' }),
+      ).toEqual({ ok: true });
     }
     await t.app.services.passwordResets.idle();
     expect((await mailOutbox.listMail(t.database.db, { userId: pat.user.id })).filter((m) => m.kind === 'password-reset')).toHaveLength(3);
@@ -310,7 +323,14 @@ describe('forgot password, limited per client address', () => {
   afterAll(() => limited?.close());
 
   it('refuses a client past its budget, whichever account it names', async () => {
-    const ask = (identifier: string, ip: string) => limited.app.inject({ method: 'POST', url: '/api/auth/forgot-password', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ identifier }) });
+    const ask = (identifier: string, ip: string) =>
+      limited.app.inject({
+        method: 'POST',
+        url: '/api/auth/forgot-password',
+        remoteAddress: ip,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ identifier }),
+      });
     expect((await ask('someone', '10.1.1.1')).statusCode).toBe(200);
     expect((await ask('someone@example.test', '10.1.1.1')).statusCode).toBe(200);
     const third = await ask('anyone_else', '10.1.1.1');
@@ -318,7 +338,17 @@ describe('forgot password, limited per client address', () => {
     expect(json(third)).toMatchObject({ data: { reason: 'RATE_LIMITED' } });
     expect(third.headers['retry-after']).toBeDefined();
     // Over tRPC as well, and another client is not held back.
-    expect((await limited.app.inject({ method: 'POST', url: '/trpc/auth.forgotPassword', remoteAddress: '10.1.1.1', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ identifier: 'x_y_z' }) })).statusCode).toBe(429);
+    expect(
+      (
+        await limited.app.inject({
+          method: 'POST',
+          url: '/trpc/auth.forgotPassword',
+          remoteAddress: '10.1.1.1',
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ identifier: 'x_y_z' }),
+        })
+      ).statusCode,
+    ).toBe(429);
     expect((await ask('someone', '10.1.1.2')).statusCode).toBe(200);
     await limited.app.services.passwordResets.idle();
   });
@@ -339,7 +369,13 @@ describe.runIf(testRedisUrl)('forgot password on several instances', () => {
   it('counts a client address across instances in Redis, and an account across them in the database', async () => {
     const [first, second] = instances as [TestApp, TestApp];
     const ask = (instance: TestApp, identifier: string, ip: string) =>
-      instance.app.inject({ method: 'POST', url: '/api/auth/forgot-password', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ identifier }) });
+      instance.app.inject({
+        method: 'POST',
+        url: '/api/auth/forgot-password',
+        remoteAddress: ip,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ identifier }),
+      });
     const statuses = [];
     for (let i = 0; i < 4; i += 1) statuses.push((await ask(i % 2 ? second : first, `someone_${i}`, '10.2.2.2')).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429]);

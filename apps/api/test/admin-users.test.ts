@@ -300,13 +300,22 @@ describe('admin.users.get, create', () => {
   });
 
   it('refuses a taken name (any case) with 409 and a weak password with 400 naming the field', async () => {
-    const taken = await rest(t.app, 'POST', '/api/admin/users', { token: admin.accessToken, body: { username: 'PLAIN_JOE', password: PASSWORD, role: 'user' } });
+    const taken = await rest(t.app, 'POST', '/api/admin/users', {
+      token: admin.accessToken,
+      body: { username: 'PLAIN_JOE', password: PASSWORD, role: 'user' },
+    });
     expect(taken.statusCode).toBe(409);
     expect(json(taken).data.reason).toBe('USERNAME_TAKEN');
-    const weak = await rest(t.app, 'POST', '/api/admin/users', { token: admin.accessToken, body: { username: fresh('weak'), password: 'passwordpassword', role: 'user' } });
+    const weak = await rest(t.app, 'POST', '/api/admin/users', {
+      token: admin.accessToken,
+      body: { username: fresh('weak'), password: 'passwordpassword', role: 'user' },
+    });
     expect(weak.statusCode).toBe(400);
     expect(json(weak).data).toMatchObject({ reason: 'PASSWORD_TOO_COMMON', fieldErrors: { password: [expect.any(String)] } });
-    const badRole = await rest(t.app, 'POST', '/api/admin/users', { token: admin.accessToken, body: { username: fresh('role'), password: PASSWORD, role: 'root' } });
+    const badRole = await rest(t.app, 'POST', '/api/admin/users', {
+      token: admin.accessToken,
+      body: { username: fresh('role'), password: PASSWORD, role: 'root' },
+    });
     expect(badRole.statusCode).toBe(400);
     expect(json(badRole).data.fieldErrors.role).toBeDefined();
   });

@@ -27,7 +27,12 @@ async function createToken(accessToken: string, scopes: ApiTokenScope[], name = 
 }
 
 async function auditActions(targetId: string) {
-  const rows = await t.database.db.selectFrom('audit_events').select(['action', 'actor_username', 'details']).where('target_id', '=', targetId).orderBy('id').execute();
+  const rows = await t.database.db
+    .selectFrom('audit_events')
+    .select(['action', 'actor_username', 'details'])
+    .where('target_id', '=', targetId)
+    .orderBy('id')
+    .execute();
   return rows;
 }
 
@@ -44,7 +49,11 @@ describe('creating, listing and revoking a personal access token', () => {
     expect(JSON.stringify(listed)).not.toContain(created.token);
     const events = await auditActions(created.id);
     expect(events).toEqual([
-      expect.objectContaining({ action: 'api_token.created', actor_username: 'token_person', details: expect.objectContaining({ scopes: ['tasks:read', 'tasks:write'], kind: 'personal' }) }),
+      expect.objectContaining({
+        action: 'api_token.created',
+        actor_username: 'token_person',
+        details: expect.objectContaining({ scopes: ['tasks:read', 'tasks:write'], kind: 'personal' }),
+      }),
     ]);
     expect(JSON.stringify(events)).not.toContain(created.token);
   });
@@ -56,7 +65,9 @@ describe('creating, listing and revoking a personal access token', () => {
     expect(json(overTrpc).result.data.username).toBe('token_person');
     const overRest = await rest(t.app, 'GET', '/api/projects', { token: created.token });
     expect(overRest.statusCode).toBe(200);
-    await expect.poll(async () => (await t.caller(person.accessToken).tokens.list()).items.find((item) => item.id === created.id)?.lastUsedIp).toBe('127.0.0.1');
+    await expect
+      .poll(async () => (await t.caller(person.accessToken).tokens.list()).items.find((item) => item.id === created.id)?.lastUsedIp)
+      .toBe('127.0.0.1');
     const used = (await t.caller(person.accessToken).tokens.list()).items.find((item) => item.id === created.id);
     expect(used?.lastUsedAt).not.toBeNull();
   });
@@ -79,7 +90,9 @@ describe('creating, listing and revoking a personal access token', () => {
   });
 
   it('needs an expiry within the live setting, which an administrator can lower', async () => {
-    expect(await rejection(t.caller(person.accessToken).tokens.create({ name: 'forever', scopes: ['tasks:read'] } as never))).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await rejection(t.caller(person.accessToken).tokens.create({ name: 'forever', scopes: ['tasks:read'] } as never))).toMatchObject({
+      code: 'BAD_REQUEST',
+    });
     expect(await rejection(createToken(person.accessToken, ['tasks:read'], 'long', 91))).toMatchObject({
       code: 'BAD_REQUEST',
       reason: 'TOKEN_LIFETIME_TOO_LONG',
@@ -97,7 +110,11 @@ describe('creating, listing and revoking a personal access token', () => {
 
   it('is refused once it has expired', async () => {
     const created = await createToken(person.accessToken, ['tasks:read']);
-    await t.database.db.updateTable('api_tokens').set({ expires_at: new Date(Date.now() - 1000) } as never).where('id', '=', created.id).execute();
+    await t.database.db
+      .updateTable('api_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000) } as never)
+      .where('id', '=', created.id)
+      .execute();
     const refused = await trpc(t.app, 'query', 'auth.me', undefined, { token: created.token });
     expect(refused.statusCode).toBe(401);
     expect(json(refused).error.data.reason).toBe('INVALID_TOKEN');
@@ -119,14 +136,14 @@ describe('a token never does more than its owner', () => {
     });
   });
 
-  it('a person\'s token with tasks scopes cannot reach administrators\' procedures', async () => {
+  it("a person's token with tasks scopes cannot reach administrators' procedures", async () => {
     const created = await createToken(person.accessToken, ['tasks:read', 'tasks:write', 'projects:manage']);
     const response = await rest(t.app, 'GET', '/api/admin/users', { token: created.token });
     expect(response.statusCode).toBe(403);
     expect(json(response).reason).toBe('TOKEN_SCOPE_MISSING');
   });
 
-  it('an administrator\'s admin-scoped token stops working when they are demoted, and all tokens when deactivated', async () => {
+  it("an administrator's admin-scoped token stops working when they are demoted, and all tokens when deactivated", async () => {
     const second = await signUpAdmin(t, 'demoted_admin');
     const adminScoped = await createToken(second.accessToken, ['admin:read']);
     const plain = await createToken(second.accessToken, ['tasks:read']);
@@ -163,7 +180,9 @@ describe('service accounts', () => {
     expect(account).toMatchObject({ username: 'export_bot', role: 'user', isActive: true, liveTokens: 0 });
     const created = await caller.admin.serviceAccounts.createToken({ accountId: account.id, name: 'nightly', scopes: ['tasks:read'], expiresInDays: 30 });
     expect(created.token).toMatch(/^stm_sat_/);
-    expect(await rejection(caller.admin.serviceAccounts.createToken({ accountId: account.id, name: 'too much', scopes: ['admin:read'], expiresInDays: 30 }))).toMatchObject({
+    expect(
+      await rejection(caller.admin.serviceAccounts.createToken({ accountId: account.id, name: 'too much', scopes: ['admin:read'], expiresInDays: 30 })),
+    ).toMatchObject({
       reason: 'TOKEN_SCOPE_NOT_ALLOWED',
     });
     const me = await rest(t.app, 'GET', '/api/auth/me', { token: created.token });
@@ -172,7 +191,9 @@ describe('service accounts', () => {
     // The users list says which accounts are programs'.
     expect(await caller.admin.users.get({ id: account.id })).toMatchObject({ username: 'export_bot', serviceAccount: true });
     expect(await caller.admin.users.get({ id: person.user.id })).toMatchObject({ serviceAccount: false });
-    expect(json(await rest(t.app, 'GET', '/api/admin/users?search=export_bot', { token: admin.accessToken })).items).toEqual([expect.objectContaining({ serviceAccount: true })]);
+    expect(json(await rest(t.app, 'GET', '/api/admin/users?search=export_bot', { token: admin.accessToken })).items).toEqual([
+      expect.objectContaining({ serviceAccount: true }),
+    ]);
 
     // No password matches, not even the stored value itself; the refusal is the one an unknown name gets.
     const stored = await t.database.db.selectFrom('users').select('password_hash').where('id', '=', account.id).executeTakeFirstOrThrow();
@@ -201,7 +222,7 @@ describe('service accounts', () => {
     expect((await auditActions(created.id)).map((event) => event.action)).toEqual(['api_token.created', 'api_token.revoked']);
   });
 
-  it('a person\'s id is no service account', async () => {
+  it("a person's id is no service account", async () => {
     expect(await rejection(t.caller(admin.accessToken).admin.serviceAccounts.tokens({ id: person.user.id }))).toMatchObject({ code: 'NOT_FOUND' });
   });
 });
@@ -243,7 +264,9 @@ describe('every procedure × every scope', () => {
   });
 
   it('every signed-in procedure says what a token needs to call it', () => {
-    const undeclared = procedures.filter(([, procedure]) => procedure._def.meta?.tier !== 'public' && procedure._def.meta?.scope === undefined).map(([path]) => path);
+    const undeclared = procedures
+      .filter(([, procedure]) => procedure._def.meta?.tier !== 'public' && procedure._def.meta?.scope === undefined)
+      .map(([path]) => path);
     expect(undeclared).toEqual([]);
     expect(procedures.length).toBeGreaterThan(50);
   });
@@ -308,14 +331,20 @@ describe('two instances on one database', () => {
   it('a token that expires is refused by both at once', async () => {
     const created = await createToken(person.accessToken, ['tasks:read']);
     expect((await rest(other.app, 'GET', '/api/auth/me', { token: created.token })).statusCode).toBe(200);
-    await t.database.db.updateTable('api_tokens').set({ expires_at: new Date(Date.now() - 1) } as never).where('id', '=', created.id).execute();
+    await t.database.db
+      .updateTable('api_tokens')
+      .set({ expires_at: new Date(Date.now() - 1) } as never)
+      .where('id', '=', created.id)
+      .execute();
     expect((await rest(other.app, 'GET', '/api/auth/me', { token: created.token })).statusCode).toBe(401);
     expect((await rest(t.app, 'GET', '/api/auth/me', { token: created.token })).statusCode).toBe(401);
   });
 
   it('a service account disabled on one instance is refused by the other', async () => {
     const account = await t.caller(admin.accessToken).admin.serviceAccounts.create({ username: 'two_instance_bot' });
-    const created = await t.caller(admin.accessToken).admin.serviceAccounts.createToken({ accountId: account.id, name: 'x', scopes: ['tasks:read'], expiresInDays: 1 });
+    const created = await t
+      .caller(admin.accessToken)
+      .admin.serviceAccounts.createToken({ accountId: account.id, name: 'x', scopes: ['tasks:read'], expiresInDays: 1 });
     expect((await rest(other.app, 'GET', '/api/auth/me', { token: created.token })).statusCode).toBe(200);
     await other.caller(admin.accessToken).admin.serviceAccounts.disable({ id: account.id });
     expect((await rest(t.app, 'GET', '/api/auth/me', { token: created.token })).statusCode).toBe(401);

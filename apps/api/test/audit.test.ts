@@ -80,9 +80,7 @@ beforeAll(async () => {
   expect((await call('POST', '/api/auth/login', { body: { username: 'ghost_user', password: 'wrong password!' } })).statusCode).toBe(401);
 
   const spare = await loginAs('aud_user', PASSWORD);
-  const spareSession = json(await call('GET', '/api/auth/sessions', { token: spare.access_token })).items.find(
-    (s: { current: boolean }) => s.current,
-  ).id;
+  const spareSession = json(await call('GET', '/api/auth/sessions', { token: spare.access_token })).items.find((s: { current: boolean }) => s.current).id;
   expect((await call('DELETE', `/api/auth/sessions/${spareSession}`, { token: user.access_token })).statusCode).toBe(200);
 
   const rotated = json(await call('POST', '/api/auth/refresh', { body: { refresh_token: user.refresh_token } }));

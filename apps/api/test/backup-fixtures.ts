@@ -68,7 +68,12 @@ export async function fill(place: Place): Promise<Filled> {
     await t.caller(bob.accessToken).comments.create({ taskId: shared.id, body: 'On it, @alice_backup.\nSecond line' });
     await aliceCalls.tokens.create({ name: 'nightly export', scopes: ['tasks:read'], expiresInDays: 30 });
     // A webhook, and its delivery log: a test message to a name that never resolves, logged as failed.
-    const hook = await aliceCalls.webhooks.create({ projectId: project.id, url: 'https://hooks.example.invalid/backup', description: 'CI "hook"', eventTypes: ['task.*'] });
+    const hook = await aliceCalls.webhooks.create({
+      projectId: project.id,
+      url: 'https://hooks.example.invalid/backup',
+      description: 'CI "hook"',
+      eventTypes: ['task.*'],
+    });
     await aliceCalls.webhooks.test({ projectId: project.id, id: hook.id });
     await t.app.services.notificationScheduler.tick();
 
@@ -209,7 +214,9 @@ export async function expectAppWorks(place: Place, filled: Filled): Promise<void
 
 /** Rewrites a portable backup's lines (to make damaged or foreign ones). */
 export async function rewritePortable(from: string, to: string, edit: (lines: string[]) => string[]): Promise<void> {
-  const lines = gunzipSync(await readFile(from)).toString('utf8').split('\n');
+  const lines = gunzipSync(await readFile(from))
+    .toString('utf8')
+    .split('\n');
   await writeFile(to, gzipSync(Buffer.from(edit(lines).join('\n'), 'utf8')));
 }
 

@@ -46,7 +46,9 @@ describe('moving from the embedded database to PostgreSQL', { timeout: 400_000 }
     const postgres = track(await postgresPlace());
     const restored = await cli(postgres, ['db:restore', file]);
     expect(restored, restored.stderr).toMatchObject({ code: 0 });
-    expect(restored.stdout).toMatch(new RegExp(`portable backup of the embedded database, made .*\\) into PostgreSQL: \\d+ row\\(s\\) in ${APP_TABLES.length} tables`));
+    expect(restored.stdout).toMatch(
+      new RegExp(`portable backup of the embedded database, made .*\\) into PostgreSQL: \\d+ row\\(s\\) in ${APP_TABLES.length} tables`),
+    );
     expect(await usingDatabase(postgres, picture)).toEqual(before);
     await expectAppWorks(postgres, filled);
 

@@ -152,7 +152,11 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
   const damagedFiles: [string, (file: string) => Promise<void>, RegExp][] = [
     ['a portable backup cut short', async (file) => writeFile(file, (await readFile(portableFile)).subarray(0, 400)), /ends early|cut short/],
     ['a portable backup missing its last lines', (file) => rewritePortable(portableFile, file, (lines) => lines.slice(0, -4)), /ends early/],
-    ['a portable backup with a row too many', (file) => rewritePortable(portableFile, file, (lines) => lines.flatMap((line, i) => (i === 5 ? [line, line] : [line]))), /damaged/],
+    [
+      'a portable backup with a row too many',
+      (file) => rewritePortable(portableFile, file, (lines) => lines.flatMap((line, i) => (i === 5 ? [line, line] : [line]))),
+      /damaged/,
+    ],
     ['a file that is no backup', (file) => writeFile(file, 'name,title\nalice,hello\n'), /is not a backup made by db:backup/],
     ['gzipped JSON of something else', (file) => rewritePortable(portableFile, file, () => ['{"hello":"world"}']), /is not a backup made by db:backup/],
     [
@@ -168,7 +172,11 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
     ['a file that does not exist', async () => {}, /does not exist/],
   ];
   if (driver === 'postgres') {
-    damagedFiles.push(['a pg_dump archive cut short', async (file) => writeFile(file, (await readFile(defaultFile)).subarray(0, 4_000)), /pg_restore failed.*\n.*damaged or was cut short/]);
+    damagedFiles.push([
+      'a pg_dump archive cut short',
+      async (file) => writeFile(file, (await readFile(defaultFile)).subarray(0, 4_000)),
+      /pg_restore failed.*\n.*damaged or was cut short/,
+    ]);
   }
 
   it.each(damagedFiles)('%s is refused with a clear message and exit code 1; the target is not touched', async (name, make, message) => {
@@ -211,7 +219,10 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
   it.runIf(driver === 'pglite')('refuses while a server holds the embedded database', async () => {
     const holder = await source.open();
     try {
-      for (const args of [['db:backup', path.join(folder, 'held.backup')], ['db:restore', portableFile, '--force']]) {
+      for (const args of [
+        ['db:backup', path.join(folder, 'held.backup')],
+        ['db:restore', portableFile, '--force'],
+      ]) {
         const result = await cli(source, args);
         expect(result.code).toBe(1);
         expect(result.stderr).toContain(`is in use by process ${process.pid}`);
@@ -271,7 +282,13 @@ describe(`db:backup and db:restore on ${driver}`, { timeout: 400_000 }, () => {
 async function findOnPath(program: string): Promise<string> {
   for (const folder of (process.env.PATH ?? '').split(path.delimiter)) {
     const candidate = path.join(folder, program);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   throw new Error(`${program} is not on PATH`);
 }

@@ -21,7 +21,10 @@ async function account(username: string) {
 }
 
 async function countUsers(): Promise<number> {
-  const row = await t.database.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+  const row = await t.database.db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .executeTakeFirstOrThrow();
   return row.count;
 }
 

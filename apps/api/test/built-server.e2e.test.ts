@@ -105,7 +105,7 @@ describe.skipIf(!built)('the built server', () => {
     const logDir = path.join(dataDir, 'logs');
     const logFile = readdirSync(logDir).find((name) => name.startsWith('app.'));
     const lines = readFileSync(path.join(logDir, logFile ?? 'missing'), 'utf8');
-        expect(lines).toContain('"url":"/api/auth/me"');
+    expect(lines).toContain('"url":"/api/auth/me"');
     expect(lines).not.toContain(PASSWORD);
   }, 120_000);
 

@@ -106,7 +106,10 @@ describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
     await withApp(async (app) => {
       const login = json(await rest(app, 'POST', '/api/auth/login', { body: { username: 'cli_user', password: PASSWORD } }));
       const begun = json(await rest(app, 'POST', '/api/auth/mfa/totp', { token: login.access_token, body: {} }));
-      const confirmed = await rest(app, 'POST', '/api/auth/mfa/totp/confirm', { token: login.access_token, body: { code: totpCodeAt(begun.secret, Date.now()) } });
+      const confirmed = await rest(app, 'POST', '/api/auth/mfa/totp/confirm', {
+        token: login.access_token,
+        body: { code: totpCodeAt(begun.secret, Date.now()) },
+      });
       expect(confirmed.statusCode).toBe(200);
       expect(json(await rest(app, 'POST', '/api/auth/login', { body: { username: 'cli_user', password: PASSWORD } })).reason).toBe('MFA_REQUIRED');
     });
@@ -169,7 +172,16 @@ describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
   it('help lists every command', async () => {
     const result = await cli(['help']);
     expect(result.code).toBe(0);
-    for (const command of ['db:migrate', 'user:create', 'user:reset-password', 'user:reset-factors', 'keys:list', 'keys:rotate', 'keys:revoke', 'import:legacy']) {
+    for (const command of [
+      'db:migrate',
+      'user:create',
+      'user:reset-password',
+      'user:reset-factors',
+      'keys:list',
+      'keys:rotate',
+      'keys:revoke',
+      'import:legacy',
+    ]) {
       expect(result.stdout).toContain(command);
     }
   });

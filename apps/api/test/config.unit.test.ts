@@ -30,12 +30,18 @@ describe('production configuration', () => {
     expect(problems({ NODE_ENV: 'production', DATABASE_URL: pg }).join()).toMatch(/SECRET_KEY is required/);
   });
 
-  it.each(['123456', 'clave_secreta_super_segura', 'secret', 'changeme', 'CHANGEME', 'short-but-random-Zx9', 'a'.repeat(64), 'abababababababababababababababababab'])(
-    'refuses the weak secret %j',
-    (secret) => {
-      expect(problems({ NODE_ENV: 'production', DATABASE_URL: pg, SECRET_KEY: secret }).join()).toMatch(/SECRET_KEY is weak/);
-    },
-  );
+  it.each([
+    '123456',
+    'clave_secreta_super_segura',
+    'secret',
+    'changeme',
+    'CHANGEME',
+    'short-but-random-Zx9',
+    'a'.repeat(64),
+    'abababababababababababababababababab',
+  ])('refuses the weak secret %j', (secret) => {
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: pg, SECRET_KEY: secret }).join()).toMatch(/SECRET_KEY is weak/);
+  });
 
   it('refuses the embedded database', () => {
     expect(problems({ NODE_ENV: 'production', SECRET_KEY: STRONG }).join()).toMatch(/DATABASE_URL is required in production/);
@@ -124,7 +130,12 @@ describe('development configuration', () => {
 
 describe('HTTP timeouts', () => {
   it('bound slow clients by default, and can be tightened', () => {
-    expect(loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG }).server.timeouts).toEqual({ headersMs: 10_000, requestMs: 30_000, idleMs: 60_000, keepAliveMs: 10_000 });
+    expect(loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG }).server.timeouts).toEqual({
+      headersMs: 10_000,
+      requestMs: 30_000,
+      idleMs: 60_000,
+      keepAliveMs: 10_000,
+    });
     const config = loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG, HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '500' });
     expect(config.server.timeouts).toMatchObject({ headersMs: 500, requestMs: 500 });
   });
@@ -181,7 +192,14 @@ describe('mail and notifications', () => {
     });
     expect(config.notificationsIntervalMs).toBe(60_000);
     expect(config.publicUrl).toBeUndefined();
-    const set = loadConfig({ NODE_ENV: 'test', SECRET_KEY: STRONG, SMTP_URL: 'smtps://u:p@mail.example.com:465', MAIL_LANGUAGE: 'es', NOTIFICATIONS_INTERVAL_MS: 'off', PUBLIC_URL: 'https://tasks.example.com/' });
+    const set = loadConfig({
+      NODE_ENV: 'test',
+      SECRET_KEY: STRONG,
+      SMTP_URL: 'smtps://u:p@mail.example.com:465',
+      MAIL_LANGUAGE: 'es',
+      NOTIFICATIONS_INTERVAL_MS: 'off',
+      PUBLIC_URL: 'https://tasks.example.com/',
+    });
     expect(set.mail).toMatchObject({ smtpUrl: 'smtps://u:p@mail.example.com:465', language: 'es' });
     expect(set.notificationsIntervalMs).toBeUndefined();
     expect(set.publicUrl).toBe('https://tasks.example.com');

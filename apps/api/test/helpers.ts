@@ -87,8 +87,7 @@ export async function startTestApp(
   return {
     app,
     database,
-    caller: (accessToken = null, client) =>
-      createCaller(createContextInner({ services: app.services, accessToken, ...(client ? { client } : {}) })),
+    caller: (accessToken = null, client) => createCaller(createContextInner({ services: app.services, accessToken, ...(client ? { client } : {}) })),
     async close() {
       const undocumented = undocumentedAnswers(answers);
       await app.close();

@@ -34,7 +34,12 @@ describe('errors as problem details (RFC 9457)', () => {
   it('invalid input names its fields; a missing route and a missing token are problems too', async () => {
     const invalid = await rest(t.app, 'POST', '/api/tasks', { token, body: { title: '' } });
     expect(invalid.statusCode).toBe(400);
-    expect(json(invalid)).toMatchObject({ type: 'urn:stm:problem:validation-failed', status: 400, reason: 'VALIDATION_FAILED', fieldErrors: { title: expect.any(Array) } });
+    expect(json(invalid)).toMatchObject({
+      type: 'urn:stm:problem:validation-failed',
+      status: 400,
+      reason: 'VALIDATION_FAILED',
+      fieldErrors: { title: expect.any(Array) },
+    });
     const missing = await rest(t.app, 'GET', '/api/no-such-thing');
     expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(json(missing)).toMatchObject({ status: 404, title: 'Not Found', instance: '/api/no-such-thing' });
@@ -100,7 +105,9 @@ describe('Location on every 201', () => {
     const member = await rest(t.app, 'POST', `/api/projects/${projectId}/members`, { token, body: { username: 'http_friend', role: 'viewer' } });
     expect(member.statusCode, member.body).toBe(201);
     // Relative to the request's path (RFC 9110 §10.2.2): /api/projects/{id}/members/{userId}.
-    expect(new URL(member.headers.location as string, `http://host/api/projects/${projectId}/members`).pathname).toBe(`/api/projects/${projectId}/members/${friend.user.id}`);
+    expect(new URL(member.headers.location as string, `http://host/api/projects/${projectId}/members`).pathname).toBe(
+      `/api/projects/${projectId}/members/${friend.user.id}`,
+    );
 
     const label = await rest(t.app, 'POST', `/api/projects/${projectId}/labels`, { token, body: { name: 'urgent' } });
     expect([label.statusCode, label.headers.location]).toEqual([201, `/api/labels/${json(label).id}`]);
@@ -123,7 +130,11 @@ describe('ETag and If-Match on a task, beside expectedVersion', () => {
     const task = json<{ id: number; version: number }>(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Tagged' } }));
     const read = await rest(t.app, 'GET', `/api/tasks/${task.id}`, { token });
     expect(read.headers.etag).toBe(`"${task.version}"`);
-    const updated = await rest(t.app, 'PATCH', `/api/tasks/${task.id}`, { token, body: { title: 'Tagged again' }, headers: { 'if-match': read.headers.etag as string } });
+    const updated = await rest(t.app, 'PATCH', `/api/tasks/${task.id}`, {
+      token,
+      body: { title: 'Tagged again' },
+      headers: { 'if-match': read.headers.etag as string },
+    });
     expect(updated.statusCode).toBe(200);
     expect(updated.headers.etag).toBe(`"${task.version + 1}"`);
   });
@@ -157,7 +168,11 @@ describe('ETag and If-Match on a task, beside expectedVersion', () => {
 
   it('If-Match and expectedVersion that disagree are refused', async () => {
     const task = json<{ id: number; version: number }>(await rest(t.app, 'POST', '/api/tasks', { token, body: { title: 'Disagreeing' } }));
-    const response = await rest(t.app, 'PATCH', `/api/tasks/${task.id}`, { token, body: { title: 'x', expectedVersion: task.version }, headers: { 'if-match': `"${task.version + 3}"` } });
+    const response = await rest(t.app, 'PATCH', `/api/tasks/${task.id}`, {
+      token,
+      body: { title: 'x', expectedVersion: task.version },
+      headers: { 'if-match': `"${task.version + 3}"` },
+    });
     expect(response.statusCode).toBe(400);
   });
 });
@@ -171,7 +186,10 @@ describe('the OpenAPI document says all of it', () => {
     expect(document.paths['/tasks/{id}'].get.responses['200'].headers.ETag).toBeDefined();
     for (const method of ['patch', 'delete']) {
       const operation = document.paths['/tasks/{id}'][method];
-      expect(operation.parameters.some((parameter: { in: string; name: string }) => parameter.in === 'header' && parameter.name === 'If-Match'), method).toBe(true);
+      expect(
+        operation.parameters.some((parameter: { in: string; name: string }) => parameter.in === 'header' && parameter.name === 'If-Match'),
+        method,
+      ).toBe(true);
       expect(operation.responses['412'], method).toBeDefined();
     }
     expect(document.components.schemas.Error.properties).toHaveProperty('type');

@@ -7,13 +7,22 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-type Operation = { 'x-stm-token-scope'?: string; security?: Record<string, string[]>[]; responses: Record<string, unknown>; requestBody?: { content: Record<string, unknown> } };
+type Operation = {
+  'x-stm-token-scope'?: string;
+  security?: Record<string, string[]>[];
+  responses: Record<string, unknown>;
+  requestBody?: { content: Record<string, unknown> };
+};
 const METHODS = ['get', 'post', 'patch', 'put', 'delete'] as const;
 
 async function openApi() {
   const response = await t.app.inject({ method: 'GET', url: '/openapi.json' });
   expect(response.statusCode).toBe(200);
-  return json<{ openapi: string; paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>>; components: { securitySchemes: unknown; schemas: Record<string, unknown> } }>(response);
+  return json<{
+    openapi: string;
+    paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>>;
+    components: { securitySchemes: unknown; schemas: Record<string, unknown> };
+  }>(response);
 }
 
 describe('the OpenAPI document tells the truth', () => {
@@ -40,7 +49,8 @@ describe('the OpenAPI document tells the truth', () => {
     for (const [path, item] of Object.entries(document.paths)) {
       for (const method of METHODS) {
         const operation = item[method];
-        if (operation) expect(operation['x-stm-token-scope'], `${method} ${path}`).toMatch(/^(none|any|tasks:read|tasks:write|projects:manage|admin:read|admin:write)$/);
+        if (operation)
+          expect(operation['x-stm-token-scope'], `${method} ${path}`).toMatch(/^(none|any|tasks:read|tasks:write|projects:manage|admin:read|admin:write)$/);
       }
     }
   });
@@ -89,7 +99,15 @@ describe('the OpenAPI document tells the truth', () => {
       ['post', '/auth/refresh', () => rest(t.app, 'POST', '/api/auth/refresh', { body: {} })],
       ['post', '/auth/refresh', () => rest(t.app, 'POST', '/api/auth/refresh', { body: {}, headers: { cookie: `stm_refresh=${refreshCookie}` } })],
       ['post', '/auth/reset-password', () => rest(t.app, 'POST', '/api/auth/reset-password', { body: { token: 'nope', newPassword: PASSWORD } })],
-      ['post', '/auth/change-password', () => rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: 'wrong password', newPassword: 'another long passphrase' } })],
+      [
+        'post',
+        '/auth/change-password',
+        () =>
+          rest(t.app, 'POST', '/api/auth/change-password', {
+            token: accessToken,
+            body: { currentPassword: 'wrong password', newPassword: 'another long passphrase' },
+          }),
+      ],
       ['get', '/auth/admin', () => rest(t.app, 'GET', '/api/auth/admin', { token: accessToken })],
       ['get', '/auth/me', () => rest(t.app, 'GET', '/api/auth/me', { token: 'not.a.token' })],
       ['delete', '/auth/sessions/{id}', () => rest(t.app, 'DELETE', `/api/auth/sessions/${crypto.randomUUID()}`, { token: accessToken })],
@@ -98,7 +116,11 @@ describe('the OpenAPI document tells the truth', () => {
       ['post', '/admin/users', () => rest(t.app, 'POST', '/api/admin/users', { token: admin.accessToken, body: { username: 'doc_user', password: PASSWORD } })],
       ['get', '/tasks/{id}', () => rest(t.app, 'GET', '/api/tasks/999999', { token: accessToken })],
       ['post', '/admin/keys/{kid}/revoke', () => rest(t.app, 'POST', '/api/admin/keys/nope/revoke', { token: admin.accessToken })],
-      ['patch', '/settings', () => rest(t.app, 'PATCH', '/api/settings', { token: admin.accessToken, body: { expectedVersion: 999_999, registrationOpen: true } })],
+      [
+        'patch',
+        '/settings',
+        () => rest(t.app, 'PATCH', '/api/settings', { token: admin.accessToken, body: { expectedVersion: 999_999, registrationOpen: true } }),
+      ],
     ];
     const seen = new Set<number>();
     for (const [method, path, call] of calls) {
@@ -145,11 +167,7 @@ describe('the OpenAPI document tells the truth', () => {
           expect(response.headers['www-authenticate'], `${method.toUpperCase()} ${url}`).toBe('Bearer realm="stm"');
           // An API token too, with the one scope the operation declares, unless tokens may never call it.
           const scope = (operation as { 'x-stm-token-scope'?: string })['x-stm-token-scope'];
-          expect(operation.security).toEqual([
-            { bearerAuth: [] },
-            { oauth2: [] },
-            ...(scope === 'none' ? [] : [{ apiToken: scope === 'any' ? [] : [scope] }]),
-          ]);
+          expect(operation.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }, ...(scope === 'none' ? [] : [{ apiToken: scope === 'any' ? [] : [scope] }])]);
         } else {
           expect(response.statusCode, `${method.toUpperCase()} ${url}`).not.toBe(401);
         }
@@ -195,7 +213,11 @@ describe('response headers', () => {
     });
     expect(encoded.statusCode).toBe(200);
     expect(json(encoded).result.data.access_token).toEqual(expect.any(String));
-    const encodedRest = await t.app.inject({ method: 'GET', url: '/%61pi/auth/me', headers: { authorization: `Bearer ${json(encoded).result.data.access_token}` } });
+    const encodedRest = await t.app.inject({
+      method: 'GET',
+      url: '/%61pi/auth/me',
+      headers: { authorization: `Bearer ${json(encoded).result.data.access_token}` },
+    });
     for (const response of [login, refresh, encoded, encodedRest]) {
       expect(response.headers['cache-control'], response.raw.req.url).toBe('no-store');
       expect(response.headers.pragma).toBe('no-cache');
@@ -236,7 +258,11 @@ describe('response headers', () => {
 
 describe('CORS', () => {
   it('is closed by default', async () => {
-    const response = await t.app.inject({ method: 'OPTIONS', url: '/api/auth/me', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    const response = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/api/auth/me',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+    });
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
   });
 

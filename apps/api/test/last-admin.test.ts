@@ -8,13 +8,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 async function activeAdminIds(): Promise<number[]> {
-  const rows = await t.database.db
-    .selectFrom('users')
-    .select('id')
-    .where('role', '=', 'admin')
-    .where('is_active', '=', true)
-    .orderBy('id')
-    .execute();
+  const rows = await t.database.db.selectFrom('users').select('id').where('role', '=', 'admin').where('is_active', '=', true).orderBy('id').execute();
   return rows.map((row) => row.id);
 }
 

@@ -80,8 +80,14 @@ describe.skipIf(!adminUrl)(`import:legacy into ${driver} (needs TEST_DATABASE_UR
   const counts = () =>
     withApp(async (t) => {
       const db = t.database.db;
-      const users = await db.selectFrom('users').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
-      const events = await db.selectFrom('audit_events').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+      const users = await db
+        .selectFrom('users')
+        .select(sql<number>`count(*)::int`.as('n'))
+        .executeTakeFirstOrThrow();
+      const events = await db
+        .selectFrom('audit_events')
+        .select(sql<number>`count(*)::int`.as('n'))
+        .executeTakeFirstOrThrow();
       return { users: users.n, events: events.n };
     });
 

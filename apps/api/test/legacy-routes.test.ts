@@ -114,7 +114,12 @@ describe('the old GUI against the root routes', () => {
   });
 
   it('answers a body its schemas would not read with FastAPI’s list of issues and 422', async () => {
-    const missing = await t.app.inject({ method: 'POST', url: '/auth/register', headers: { 'content-type': 'application/json' }, payload: '{"username":"abc"}' });
+    const missing = await t.app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"username":"abc"}',
+    });
     expect(missing.statusCode).toBe(422);
     expect(json(missing)).toEqual({
       detail: [
@@ -126,7 +131,12 @@ describe('the old GUI against the root routes', () => {
     const notJson = await t.app.inject({ method: 'POST', url: '/auth/register', headers: { 'content-type': 'application/json' }, payload: '{"username":' });
     expect(notJson.statusCode).toBe(422);
     expect(json(notJson).detail[0]).toMatchObject({ type: 'json_invalid', loc: ['body'] });
-    const noForm = await t.app.inject({ method: 'POST', url: '/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"username":"maria","password":"x"}' });
+    const noForm = await t.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"username":"maria","password":"x"}',
+    });
     expect(noForm.statusCode).toBe(422);
     expect(json(noForm).detail.map((issue: { loc: string[] }) => issue.loc)).toEqual([
       ['body', 'username'],

@@ -25,7 +25,10 @@ interface Received {
 async function watch(baseUrl: string, token: string, projectId: number): Promise<Received> {
   const controller = new AbortController();
   const input = encodeURIComponent(JSON.stringify({ projectId }));
-  const response = await fetch(`${baseUrl}/trpc/live.project?input=${input}`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: controller.signal });
+  const response = await fetch(`${baseUrl}/trpc/live.project?input=${input}`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    signal: controller.signal,
+  });
   const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
   const received: Received = {
     ids: [],
@@ -108,7 +111,12 @@ describe.skipIf(!testRedisUrl)('live changes through Redis pub/sub', () => {
     const seen = await watch(urlB, token, projectId);
     const task = await a.caller(token).tasks.create({ projectId, title: 'through redis' });
     await seen.until((titles) => titles.includes('through redis'));
-    const row = await a.database.db.selectFrom('change_events').select('id').where('entity_id', '=', task.id).where('kind', '=', 'task.created').executeTakeFirstOrThrow();
+    const row = await a.database.db
+      .selectFrom('change_events')
+      .select('id')
+      .where('entity_id', '=', task.id)
+      .where('kind', '=', 'task.created')
+      .executeTakeFirstOrThrow();
     // Published after the commit, naming the newest id it carried.
     expect(published.map(Number)).toContain(row.id);
     seen.stop();
@@ -146,7 +154,12 @@ describe.skipIf(!redisServerAvailable)('live changes through a Redis outage (nee
     client.on('error', () => {});
     const deadline = Date.now() + 10_000;
     try {
-      while (!(await client.connect().then(() => client.ping().then(() => true), () => false))) {
+      while (
+        !(await client.connect().then(
+          () => client.ping().then(() => true),
+          () => false,
+        ))
+      ) {
         if (Date.now() > deadline) throw new Error('redis-server did not start');
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -198,7 +211,13 @@ describe.skipIf(!redisServerAvailable)('live changes through a Redis outage (nee
     await seen.until((titles) => titles.includes('after'));
 
     expect(seen.titles).toEqual(['before', 'down 1', 'down 2', 'down 3', 'after']);
-    const logged = await a.database.db.selectFrom('change_events').select('id').where('project_id', '=', projectId).where('kind', '=', 'task.created').orderBy('id').execute();
+    const logged = await a.database.db
+      .selectFrom('change_events')
+      .select('id')
+      .where('project_id', '=', projectId)
+      .where('kind', '=', 'task.created')
+      .orderBy('id')
+      .execute();
     expect(seen.ids).toEqual(logged.map((row) => row.id));
     seen.stop();
   });

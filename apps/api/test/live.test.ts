@@ -26,7 +26,10 @@ interface Subscription {
 function subscribe(
   baseUrl: string,
   token: string,
-  open: (client: ReturnType<typeof createTRPCClient<AppRouter>>, handlers: { onData(data: unknown): void; onError(error: TRPCClientError<AppRouter>): void; onComplete(): void }) => Unsubscribable,
+  open: (
+    client: ReturnType<typeof createTRPCClient<AppRouter>>,
+    handlers: { onData(data: unknown): void; onError(error: TRPCClientError<AppRouter>): void; onComplete(): void },
+  ) => Unsubscribable,
 ): Subscription {
   const client = createTRPCClient<AppRouter>({
     links: [
@@ -47,7 +50,7 @@ function subscribe(
     onData(data: unknown) {
       // A tracked message arrives as `{ id, data }`.
       const sent = data as LiveChange | { id: string; data: LiveChange };
-      messages.push('data' in sent && 'id' in sent ? sent.data : (sent));
+      messages.push('data' in sent && 'id' in sent ? sent.data : sent);
       for (const wake of waiters) wake();
     },
     onError(error) {
@@ -132,7 +135,10 @@ describe('live changes across two API instances on one database', () => {
     await watch.next((m) => m.type === 'ready');
     const task = await b.caller(owner.accessToken).tasks.create({ projectId, title: 'Seen live' });
     const arrived = await watch.next(isEvent('task.created', task.id));
-    expect(arrived).toMatchObject({ type: 'event', event: { projectId, actorId: owner.user.id, payload: { task: { id: task.id, title: 'Seen live', version: task.version } } } });
+    expect(arrived).toMatchObject({
+      type: 'event',
+      event: { projectId, actorId: owner.user.id, payload: { task: { id: task.id, title: 'Seen live', version: task.version } } },
+    });
     await b.caller(owner.accessToken).tasks.update({ id: task.id, status: 'in_progress' });
     const updated = await watch.next(isEvent('task.updated', task.id));
     expect(updated).toMatchObject({ event: { payload: { task: { status: 'in_progress' } } } });
@@ -181,7 +187,10 @@ describe('live changes across two API instances on one database', () => {
     resumed.stop();
 
     // Pruned: everything older than now is gone but the newest, so a resume from before it cannot be served.
-    await a.database.db.deleteFrom('change_events').where('id', '<', ids.at(-1) as number).execute();
+    await a.database.db
+      .deleteFrom('change_events')
+      .where('id', '<', ids.at(-1) as number)
+      .execute();
     const stale = subscribe(urlA, member.accessToken, (client, handlers) => client.live.project.subscribe({ projectId, lastEventId }, handlers));
     const refetch = await stale.next((m) => m.type === 'refetch');
     expect(refetch).toMatchObject({ type: 'refetch', reason: 'gap' });
@@ -193,10 +202,18 @@ describe('live changes across two API instances on one database', () => {
     expect(start.statusCode).toBe(200);
     const { lastId } = start.json<{ lastId: number }>();
     const task = await b.caller(owner.accessToken).tasks.create({ projectId, title: 'polled' });
-    const page = await a.app.inject({ method: 'GET', url: `/api/projects/${projectId}/events?after=${lastId}`, headers: { authorization: `Bearer ${member.accessToken}` } });
+    const page = await a.app.inject({
+      method: 'GET',
+      url: `/api/projects/${projectId}/events?after=${lastId}`,
+      headers: { authorization: `Bearer ${member.accessToken}` },
+    });
     expect(page.json()).toMatchObject({ events: [{ kind: 'task.created', entityId: task.id }], more: false, refetch: false });
     const stranger = await signUp(a, 'live_stranger');
-    const refused = await a.app.inject({ method: 'GET', url: `/api/projects/${projectId}/events`, headers: { authorization: `Bearer ${stranger.accessToken}` } });
+    const refused = await a.app.inject({
+      method: 'GET',
+      url: `/api/projects/${projectId}/events`,
+      headers: { authorization: `Bearer ${stranger.accessToken}` },
+    });
     expect(refused.statusCode).toBe(404);
   });
 

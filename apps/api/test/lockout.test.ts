@@ -31,8 +31,7 @@ function post(t: TestApp, url: string, body: unknown, { from, cookie, token }: F
 }
 
 const login = (t: TestApp, username: string, password: string, from: From) => post(t, '/api/auth/login', { username, password }, from);
-const loginTrpc = (t: TestApp, username: string, password: string, from: From) =>
-  post(t, '/trpc/auth.login', { username, password }, from);
+const loginTrpc = (t: TestApp, username: string, password: string, from: From) => post(t, '/trpc/auth.login', { username, password }, from);
 
 /** The device cookie a successful sign-in set, ready to send back. */
 function deviceCookieOf(response: { cookies: { name: string; value: string }[] }): string {
@@ -265,7 +264,11 @@ describe.each(kinds)('failed-login lockout, counters in %s', (kind) => {
     // Someone who signed in from that address before (an office behind one address) still gets in there.
     const colleague = await newUser();
     expect((await login(t, colleague.username, PASSWORD, { from: sprayer })).statusCode).toBe(429);
-    await t.database.db.updateTable('sessions').set({ ip: sprayer }).where('user_id', '=', (await t.database.db.selectFrom('users').select('id').where('username', '=', colleague.username).executeTakeFirstOrThrow()).id).execute();
+    await t.database.db
+      .updateTable('sessions')
+      .set({ ip: sprayer })
+      .where('user_id', '=', (await t.database.db.selectFrom('users').select('id').where('username', '=', colleague.username).executeTakeFirstOrThrow()).id)
+      .execute();
     expect((await login(t, colleague.username, PASSWORD, { from: sprayer })).statusCode).toBe(200);
     const events = await t.database.db
       .selectFrom('audit_events')
@@ -343,10 +346,15 @@ describe.each(kinds)('failed-login lockout, counters in %s', (kind) => {
   it('counts wrong current passwords of a password change, audits them, and then locks change and sign-in alike', async () => {
     const { username, from, accessToken } = await newUser();
     const change = (currentPassword: string, over: 'rest' | 'trpc') =>
-      post(t, over === 'rest' ? '/api/auth/change-password' : '/trpc/auth.changePassword', { currentPassword, newPassword: 'a fresh passphrase here' }, {
-        from,
-        token: accessToken,
-      });
+      post(
+        t,
+        over === 'rest' ? '/api/auth/change-password' : '/trpc/auth.changePassword',
+        { currentPassword, newPassword: 'a fresh passphrase here' },
+        {
+          from,
+          token: accessToken,
+        },
+      );
     for (let i = 0; i < 5; i++) {
       const wrong = await change(WRONG, i % 2 === 0 ? 'rest' : 'trpc');
       expect(wrong.statusCode).toBe(400);
@@ -367,11 +375,7 @@ describe.each(kinds)('failed-login lockout, counters in %s', (kind) => {
       .where('target_label', '=', username)
       .orderBy('id')
       .execute();
-    expect(events.map((event) => (event.details as { reason: string }).reason)).toEqual([
-      ...Array(5).fill('wrong_current_password'),
-      'locked',
-      'locked',
-    ]);
+    expect(events.map((event) => (event.details as { reason: string }).reason)).toEqual([...Array(5).fill('wrong_current_password'), 'locked', 'locked']);
     expect(events.every((event) => event.actor_username === username)).toBe(true);
     expect(JSON.stringify(events)).not.toContain(WRONG);
   });
@@ -379,10 +383,15 @@ describe.each(kinds)('failed-login lockout, counters in %s', (kind) => {
   it('a right current password clears the count, as a sign-in does', async () => {
     const { username, from, accessToken } = await newUser();
     await fail(username, 4, from);
-    const changed = await post(t, '/api/auth/change-password', { currentPassword: PASSWORD, newPassword: 'a fresh passphrase here' }, {
-      from,
-      token: accessToken,
-    });
+    const changed = await post(
+      t,
+      '/api/auth/change-password',
+      { currentPassword: PASSWORD, newPassword: 'a fresh passphrase here' },
+      {
+        from,
+        token: accessToken,
+      },
+    );
     expect(changed.statusCode).toBe(200);
     expect(await fail(username, 4, from)).toEqual([401, 401, 401, 401]);
   });

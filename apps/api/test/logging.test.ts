@@ -35,13 +35,17 @@ describe('the log file', () => {
       await rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: password, newPassword } });
       await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
       const cookieLogin = await trpc(t.app, 'mutation', 'auth.login', { username: 'log_user', password: newPassword, refresh_token_delivery: 'cookie' });
-      const cookies = new Map(
-        ([cookieLogin.headers['set-cookie']].flat() as string[]).map((cookie) => cookie.split(';')[0]!.split('=') as [string, string]),
-      );
+      const cookies = new Map(([cookieLogin.headers['set-cookie']].flat() as string[]).map((cookie) => cookie.split(';')[0]!.split('=') as [string, string]));
       cookieSecrets.push(cookies.get('stm_refresh')!, cookies.get('stm_csrf')!);
-      const cookieRefresh = await trpc(t.app, 'mutation', 'auth.refresh', {}, {
-        headers: { cookie: `stm_refresh=${cookies.get('stm_refresh')}; stm_csrf=${cookies.get('stm_csrf')}`, 'x-csrf-token': cookies.get('stm_csrf')! },
-      });
+      const cookieRefresh = await trpc(
+        t.app,
+        'mutation',
+        'auth.refresh',
+        {},
+        {
+          headers: { cookie: `stm_refresh=${cookies.get('stm_refresh')}; stm_csrf=${cookies.get('stm_csrf')}`, 'x-csrf-token': cookies.get('stm_csrf')! },
+        },
+      );
       expect(cookieRefresh.statusCode).toBe(200);
       cookieSecrets.push(String(cookieRefresh.headers['set-cookie']).match(/stm_refresh=([^;]+)/)![1]!);
       const admin = await signUpAdmin(t, 'log_admin');
@@ -57,7 +61,18 @@ describe('the log file', () => {
     const files = readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
     expect(files.length).toBeGreaterThan(0);
     const text = files.map((name) => readFileSync(path.join(logDir, name), 'utf8')).join('\n');
-    const secrets = [password, newPassword, resetPassword, accessToken, refreshToken, accessToken.split('.')[2]!, ...cookieSecrets, resetToken, QUERY_SECRET, 'access_token='];
+    const secrets = [
+      password,
+      newPassword,
+      resetPassword,
+      accessToken,
+      refreshToken,
+      accessToken.split('.')[2]!,
+      ...cookieSecrets,
+      resetToken,
+      QUERY_SECRET,
+      'access_token=',
+    ];
     expect(cookieSecrets).toHaveLength(3);
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThan(10);
@@ -86,7 +101,7 @@ describe('log files', () => {
   const datedFiles = (logDir: string) => readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
   const modeOf = (file: string) => statSync(file).mode & 0o777;
 
-  it('are readable by the server\'s account only (0600), in a folder of its own (0700), even one left open before', async () => {
+  it("are readable by the server's account only (0600), in a folder of its own (0700), even one left open before", async () => {
     const logDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'stm-logs-')), 'logs');
     const environment = { LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' };
     const first = await createTestApp(environment);
@@ -190,7 +205,17 @@ describe('a client that leaves during a sign-in', () => {
       }
       // Every sign-in ran to its end after its client left.
       await expect
-        .poll(async () => (await t.database.db.selectFrom('audit_events').select(sql<number>`count(*)`.as('n')).where('action', '=', 'auth.login_succeeded').executeTakeFirstOrThrow()).n, { timeout: 30_000 })
+        .poll(
+          async () =>
+            (
+              await t.database.db
+                .selectFrom('audit_events')
+                .select(sql<number>`count(*)`.as('n'))
+                .where('action', '=', 'auth.login_succeeded')
+                .executeTakeFirstOrThrow()
+            ).n,
+          { timeout: 30_000 },
+        )
         .toBe(calls.length);
     } finally {
       await t.close();
@@ -199,7 +224,10 @@ describe('a client that leaves during a sign-in', () => {
       .filter((name) => name.endsWith('.log'))
       .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
       .join('\n');
-    const lines = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string });
+    const lines = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
     expect(lines.filter((line) => line.level >= 50)).toEqual([]);
     expect(text).not.toMatch(/AbortError|"stack"/);
   });

@@ -28,7 +28,13 @@ describe('mail over SMTP', () => {
 
   beforeAll(async () => {
     smtp = await startSmtpServer();
-    t = await createTestApp({ SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: '2000', MAIL_DIGEST_MINUTES: '60', MAIL_FROM: 'Tasks <tasks@example.test>', PUBLIC_URL: 'https://tasks.example.test/' });
+    t = await createTestApp({
+      SMTP_URL: smtp.url,
+      MAIL_RETRY_BASE_MS: '2000',
+      MAIL_DIGEST_MINUTES: '60',
+      MAIL_FROM: 'Tasks <tasks@example.test>',
+      PUBLIC_URL: 'https://tasks.example.test/',
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -135,12 +141,16 @@ describe('mail over SMTP', () => {
   });
 
   it('lets several instances deliver at once, each message exactly once', async () => {
-    const others = [await createTestApp({ SMTP_URL: smtp.url }, { database: t.database }), await createTestApp({ SMTP_URL: smtp.url }, { database: t.database })];
+    const others = [
+      await createTestApp({ SMTP_URL: smtp.url }, { database: t.database }),
+      await createTestApp({ SMTP_URL: smtp.url }, { database: t.database }),
+    ];
     try {
       await t.app.services.mail.deliverDue();
       const before = smtp.received.length;
       await t.database.db.transaction().execute(async (trx) => {
-        for (let i = 0; i < 12; i += 1) await t.app.services.mail.enqueue(trx, { kind: 'test', to: `many${i}@example.test`, subject: `Message ${i}`, text: 'Hello' });
+        for (let i = 0; i < 12; i += 1)
+          await t.app.services.mail.enqueue(trx, { kind: 'test', to: `many${i}@example.test`, subject: `Message ${i}`, text: 'Hello' });
       });
       const sent = await Promise.all([t, ...others].map((instance) => instance.app.services.mail.deliverDue()));
       expect(sent.reduce((a, b) => a + b, 0)).toBe(12);
@@ -154,7 +164,9 @@ describe('mail over SMTP', () => {
   it('gives a message up after MAIL_MAX_ATTEMPTS, keeping why', async () => {
     const strict = await createTestApp({ SMTP_URL: smtp.url, MAIL_MAX_ATTEMPTS: '2', MAIL_RETRY_BASE_MS: '1000' }, { database: t.database });
     try {
-      const id = await t.database.db.transaction().execute((trx) => strict.app.services.mail.enqueue(trx, { kind: 'test', to: 'never@example.test', subject: 'Refused', text: 'x' }));
+      const id = await t.database.db
+        .transaction()
+        .execute((trx) => strict.app.services.mail.enqueue(trx, { kind: 'test', to: 'never@example.test', subject: 'Refused', text: 'x' }));
       smtp.refuseNext(5);
       const now = Date.now();
       await strict.app.services.mail.deliverDue(() => new Date(now));
@@ -191,7 +203,12 @@ describe('mail without SMTP', () => {
         kind: 'notification-digest',
         to: 'gus@example.test',
         language: 'en',
-        params: { username: 'gus', items: [{ kind: 'overdue', taskId: 7, taskTitle: 'File taxes', actor: null, dueAt: new Date('2026-04-30T12:00:00Z'), link: null }], more: 0, settingsLink: null },
+        params: {
+          username: 'gus',
+          items: [{ kind: 'overdue', taskId: 7, taskTitle: 'File taxes', actor: null, dueAt: new Date('2026-04-30T12:00:00Z'), link: null }],
+          more: 0,
+          settingsLink: null,
+        },
       }),
     );
     expect(await mail.deliverDue()).toBe(1);

@@ -134,7 +134,11 @@ describe('second factors', () => {
 
     const late = await challengeOf(t, user.username);
     // Five minutes and a moment later.
-    await t.database.db.updateTable('auth_challenges').set({ expires_at: sql<Date>`now() - interval '1 second'` }).where('user_id', '=', user.id).execute();
+    await t.database.db
+      .updateTable('auth_challenges')
+      .set({ expires_at: sql<Date>`now() - interval '1 second'` })
+      .where('user_id', '=', user.id)
+      .execute();
     const expired = await post(t, '/api/auth/login/mfa', { challenge: late.challenge, recoveryCode: recoveryCodes[1] as string });
     expect(expired.statusCode).toBe(401);
     expect(json(expired)).toMatchObject({ reason: 'MFA_CHALLENGE_INVALID', error: 'invalid_grant' });
@@ -312,7 +316,11 @@ describe('administrators and policy', () => {
     await t.caller(graced.accessToken).tasks.list({});
 
     // Grace over: the same account may only see its state, enrol, and sign out.
-    await t.database.db.updateTable('users').set({ mfa_grace_started_at: sql<Date>`now() - interval '8 days'` }).where('id', '=', graced.user.id).execute();
+    await t.database.db
+      .updateTable('users')
+      .set({ mfa_grace_started_at: sql<Date>`now() - interval '8 days'` })
+      .where('id', '=', graced.user.id)
+      .execute();
     expect(await rejection(t.caller(graced.accessToken).tasks.list({}))).toMatchObject({ code: 'FORBIDDEN', reason: 'MFA_ENROLMENT_REQUIRED' });
     const overRest = await rest(t.app, 'GET', '/api/tasks', { token: graced.accessToken });
     expect(overRest.statusCode).toBe(403);

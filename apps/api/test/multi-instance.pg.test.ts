@@ -67,7 +67,7 @@ describe.runIf(testRedisUrl)('two API processes sharing PostgreSQL and Redis', (
       else a = result.value;
     }
     const failure = started.find((result) => result.status === 'rejected');
-    if (failure) throw (failure).reason;
+    if (failure) throw failure.reason;
     const login = await api(a, 'POST', '/api/auth/login', { body: { username: 'multi_admin', password: PASSWORD } });
     expect(login.status).toBe(200);
     adminToken = login.body.access_token;

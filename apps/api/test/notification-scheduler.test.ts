@@ -24,7 +24,9 @@ describe('the notifications scheduler', () => {
 
   async function dueNotifications(kind: 'due_soon' | 'overdue') {
     const { rows } = await sql<{ user_id: number; task_id: number; n: number }>`
-      select user_id, task_id, count(*)::int as n from notifications where kind = ${kind} group by user_id, task_id order by user_id, task_id`.execute(first.database.db);
+      select user_id, task_id, count(*)::int as n from notifications where kind = ${kind} group by user_id, task_id order by user_id, task_id`.execute(
+      first.database.db,
+    );
     return rows;
   }
 
@@ -45,9 +47,7 @@ describe('the notifications scheduler', () => {
       // At most one holds the lock at a time; the others skip their turn.
       expect(results.filter((result) => result !== null).length).toBeGreaterThanOrEqual(1);
     }
-    expect(await dueNotifications('due_soon')).toEqual(
-      people.map((who, i) => ({ user_id: who.user.id, task_id: tasks[i]!.id, n: 1 })),
-    );
+    expect(await dueNotifications('due_soon')).toEqual(people.map((who, i) => ({ user_id: who.user.id, task_id: tasks[i]!.id, n: 1 })));
     for (const [i, who] of people.entries()) {
       const listed = (await first.caller(who.accessToken).notifications.list({})).items;
       expect(listed).toHaveLength(1);
@@ -79,7 +79,12 @@ describe('the notifications scheduler', () => {
     const project = await calls.projects.create({ name: 'Scheduled' });
     await calls.members.add({ projectId: project.id, username: 'sched_helper', role: 'editor' });
     const now = new Date();
-    const task = await calls.tasks.create({ projectId: project.id, title: 'Shared and due', assigneeId: helper.user.id, dueAt: new Date(now.getTime() + HOUR).toISOString() });
+    const task = await calls.tasks.create({
+      projectId: project.id,
+      title: 'Shared and due',
+      assigneeId: helper.user.id,
+      dueAt: new Date(now.getTime() + HOUR).toISOString(),
+    });
     await calls.notifications.markAllRead();
     await first.caller(helper.accessToken).notifications.markAllRead();
 
@@ -98,7 +103,9 @@ describe('the notifications scheduler', () => {
     const running = await createTestApp({ NOTIFICATIONS_INTERVAL_MS: '50' }, { database: first.database });
     const who = await signUp(running, 'sched_timer');
     const task = await running.caller(who.accessToken).tasks.create({ title: 'Found by the timer', dueAt: new Date(Date.now() + HOUR).toISOString() });
-    await expect.poll(async () => (await running.caller(who.accessToken).notifications.list({})).items.map((n) => n.task.id), { timeout: 10_000 }).toEqual([task.id]);
+    await expect
+      .poll(async () => (await running.caller(who.accessToken).notifications.list({})).items.map((n) => n.task.id), { timeout: 10_000 })
+      .toEqual([task.id]);
     await running.close();
     // Closed: a task due now is no longer picked up by that instance.
     const other = await first.caller(who.accessToken).tasks.create({ title: 'After close', dueAt: new Date(Date.now() + HOUR).toISOString() });

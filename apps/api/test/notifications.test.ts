@@ -179,12 +179,18 @@ describe('notifications', () => {
 
       const halfChannel = await rejection(ana.calls.notifications.updatePreferences({ kinds: { assigned: { inApp: true } } } as never));
       expect(halfChannel).toMatchObject({ code: 'BAD_REQUEST' });
-      const unknownKind = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { kinds: { birthday: { inApp: true, mail: true } } } });
+      const unknownKind = await rest(t.app, 'PATCH', '/api/notifications/preferences', {
+        token: ana.token,
+        body: { kinds: { birthday: { inApp: true, mail: true } } },
+      });
       expect(unknownKind.statusCode).toBe(400);
       const badMail = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { email: 'not an address' } });
       expect(badMail.statusCode).toBe(400);
       expect(json(badMail).fieldErrors).toHaveProperty('email');
-      const headerInjection = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { email: 'ana@example.test\r\nBcc: x@example.test' } });
+      const headerInjection = await rest(t.app, 'PATCH', '/api/notifications/preferences', {
+        token: ana.token,
+        body: { email: 'ana@example.test\r\nBcc: x@example.test' },
+      });
       expect(headerInjection.statusCode).toBe(400);
       const badLanguage = await rest(t.app, 'PATCH', '/api/notifications/preferences', { token: ana.token, body: { language: 'fr' } });
       expect(badLanguage.statusCode).toBe(400);

@@ -132,10 +132,9 @@ describe('the API through database outages', () => {
     const { refused } = await throughOutage('ended', {
       async begin() {
         await admin.query(`alter database ${databaseName} with allow_connections false`);
-        const { rows } = await admin.query(
-          `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'stm-api'`,
-          [databaseName],
-        );
+        const { rows } = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'stm-api'`, [
+          databaseName,
+        ]);
         expect(rows.length).toBeGreaterThan(0);
       },
       async end() {

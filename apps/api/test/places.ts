@@ -74,4 +74,3 @@ export async function usingDatabase<T>(place: Place, work: (database: DatabaseHa
     await database.close();
   }
 }
-

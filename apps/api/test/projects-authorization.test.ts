@@ -108,7 +108,8 @@ const cases: Record<string, Case> = {
     writes: true,
   },
   'members.update': {
-    call: (f) => mutation('PATCH', `/projects/${f.projectId}/members/${extra.id}`, 'members.update', { projectId: f.projectId, userId: extra.id, role: 'viewer' }),
+    call: (f) =>
+      mutation('PATCH', `/projects/${f.projectId}/members/${extra.id}`, 'members.update', { projectId: f.projectId, userId: extra.id, role: 'viewer' }),
     expect: manage,
     writes: true,
   },
@@ -118,8 +119,7 @@ const cases: Record<string, Case> = {
     writes: true,
   },
   'members.transferOwnership': {
-    call: (f) =>
-      mutation('POST', `/projects/${f.projectId}/transfer-ownership`, 'members.transferOwnership', { projectId: f.projectId, userId: extra.id }),
+    call: (f) => mutation('POST', `/projects/${f.projectId}/transfer-ownership`, 'members.transferOwnership', { projectId: f.projectId, userId: extra.id }),
     expect: manage,
     writes: true,
   },
@@ -217,7 +217,7 @@ describe('the authorization matrix of shared projects', () => {
     else expect(after).not.toBe(before);
   });
 
-  it("answers an outsider exactly as for a project, task, label or comment that does not exist", async () => {
+  it('answers an outsider exactly as for a project, task, label or comment that does not exist', async () => {
     const fixture = await makeFixture();
     const missing: Fixture = { projectId: 2_147_483_000, taskId: 2_147_483_000, labelId: 2_147_483_000, commentId: 2_147_483_000 };
     for (const [name, spec] of Object.entries(cases)) {

@@ -25,7 +25,10 @@ describe('the inbox', () => {
     expect(items).toEqual([expect.objectContaining({ name: 'Inbox', isInbox: true, role: 'owner', memberCount: 1, archived: false })]);
     const inbox = items[0]!;
     const ben = await person('inbox');
-    expect(await rejection(ana.calls.members.add({ projectId: inbox.id, username: ben.username }))).toMatchObject({ code: 'FORBIDDEN', reason: 'PROJECT_IS_INBOX' });
+    expect(await rejection(ana.calls.members.add({ projectId: inbox.id, username: ben.username }))).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'PROJECT_IS_INBOX',
+    });
     expect(await rejection(ana.calls.projects.update({ id: inbox.id, name: 'Mine' }))).toMatchObject({ reason: 'PROJECT_IS_INBOX' });
     expect(await rejection(ana.calls.projects.update({ id: inbox.id, archived: true }))).toMatchObject({ reason: 'PROJECT_IS_INBOX' });
     expect(await rejection(ana.calls.projects.delete({ id: inbox.id }))).toMatchObject({ reason: 'PROJECT_IS_INBOX' });
@@ -95,7 +98,9 @@ describe('members', () => {
       ]);
       const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
       expect(refused).toHaveLength(1);
-      expect(await rejection(Promise.reject((refused[0] as PromiseRejectedResult).reason as Error))).toMatchObject({ reason: expect.stringMatching(/^(LAST_OWNER|PROJECT_ROLE_TOO_LOW)$/) });
+      expect(await rejection(Promise.reject((refused[0] as PromiseRejectedResult).reason as Error))).toMatchObject({
+        reason: expect.stringMatching(/^(LAST_OWNER|PROJECT_ROLE_TOO_LOW)$/),
+      });
       const members = await t.caller(admin.token).members.list({ projectId: project.id });
       expect(members.filter((member) => member.role === 'owner')).toHaveLength(1);
     }
@@ -145,7 +150,10 @@ describe('members', () => {
         t.caller(admin.token).admin.users.delete({ id: ana.id }),
         ben.calls.members.update({ projectId: project.id, userId: ben.id, role: 'editor' }),
       ]);
-      expect(outcomes.filter((outcome) => outcome.status === 'fulfilled'), `round ${round}`).toHaveLength(1);
+      expect(
+        outcomes.filter((outcome) => outcome.status === 'fulfilled'),
+        `round ${round}`,
+      ).toHaveLength(1);
       const owners = (await t.caller(admin.token).members.list({ projectId: project.id })).filter((member) => member.role === 'owner');
       expect(owners, `round ${round}`).toHaveLength(1);
     }
@@ -217,7 +225,7 @@ describe('deleting an account', () => {
     expect((await t.caller(admin.token).admin.users.get({ id: owner.id })).id).toBe(owner.id);
   });
 
-  it("takes their inbox and solo projects with them, keeps shared work, and unassigns what was theirs", async () => {
+  it('takes their inbox and solo projects with them, keeps shared work, and unassigns what was theirs', async () => {
     const leaver = await person('leaver');
     const ben = await person();
     const solo = await leaver.calls.projects.create({ name: 'Only mine' });
@@ -235,7 +243,9 @@ describe('deleting an account', () => {
     expect(await rejection(asAdmin.tasks.get({ id: inboxTask.id }))).toMatchObject({ code: 'NOT_FOUND' });
     const kept = await ben.calls.tasks.get({ id: written.id });
     expect(kept).toMatchObject({ title: 'Written by the leaver', createdBy: null, ownerId: null, assignee: null });
-    expect((await ben.calls.comments.list({ taskId: written.id })).items).toEqual([expect.objectContaining({ id: comment.id, author: null, body: 'Before I go' })]);
+    expect((await ben.calls.comments.list({ taskId: written.id })).items).toEqual([
+      expect.objectContaining({ id: comment.id, author: null, body: 'Before I go' }),
+    ]);
     const history = await ben.calls.tasks.history({ taskId: written.id });
     expect(history.items[0]).toMatchObject({ kind: 'assigned', actor: { id: admin.id }, details: { to: null, reason: 'account_deleted' } });
     expect(history.items.at(-1)).toMatchObject({ kind: 'created', actor: null });
@@ -270,7 +280,10 @@ describe('projects', () => {
     const owner = await person();
     const project = await owner.calls.projects.create({ name: 'Versioned' });
     await owner.calls.projects.update({ id: project.id, description: 'v2' });
-    const response = await rest(t.app, 'PATCH', `/api/projects/${project.id}`, { token: owner.token, body: { name: 'Lost', expectedVersion: project.version } });
+    const response = await rest(t.app, 'PATCH', `/api/projects/${project.id}`, {
+      token: owner.token,
+      body: { name: 'Lost', expectedVersion: project.version },
+    });
     expect(response.statusCode).toBe(409);
     expect(json(response).data).toMatchObject({ reason: 'VERSION_CONFLICT', details: { currentVersion: project.version + 1 } });
     expect((await owner.calls.projects.get({ id: project.id })).name).toBe('Versioned');

@@ -263,9 +263,15 @@ describe('protocol abuse', () => {
     });
 
     it('a body shorter than its Content-Length waits for the rest only until the request timeout', async () => {
-      const reply = await exchange(port, (socket) => {
-        socket.write(`POST /api/tasks HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nauthorization: Bearer ${token}\r\ncontent-length: 1000\r\n\r\n{"title":`);
-      }, REQUEST_TIMEOUT_MS + SLACK_MS + 5_000);
+      const reply = await exchange(
+        port,
+        (socket) => {
+          socket.write(
+            `POST /api/tasks HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nauthorization: Bearer ${token}\r\ncontent-length: 1000\r\n\r\n{"title":`,
+          );
+        },
+        REQUEST_TIMEOUT_MS + SLACK_MS + 5_000,
+      );
       expect(reply.closed).toBe(true);
       expect(reply.status).toBe(408);
       expect(reply.ms).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);

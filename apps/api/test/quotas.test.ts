@@ -59,7 +59,9 @@ describe('the task quota', () => {
     expect(JSON.stringify(json(overRest))).toContain('QUOTA_EXCEEDED');
     // Refused means nothing was kept: no task, no history.
     expect(await countTasksBy(ana.id)).toBe(3);
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from task_events where actor_id = ${ana.id} and kind = 'created'`.execute(t.database.db);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from task_events where actor_id = ${ana.id} and kind = 'created'`.execute(
+      t.database.db,
+    );
     expect(rows[0]?.n).toBe(3);
 
     await ana.calls.tasks.delete({ id: made[0]!.id });
@@ -91,7 +93,7 @@ describe('the task quota', () => {
     const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => t.caller(cleo.token).tasks.create({ title: `race ${i}` })));
     const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(4);
-    for (const outcome of refused) expect((outcome).reason).toMatchObject({ code: 'FORBIDDEN', cause: { reason: 'QUOTA_EXCEEDED' } });
+    for (const outcome of refused) expect(outcome.reason).toMatchObject({ code: 'FORBIDDEN', cause: { reason: 'QUOTA_EXCEEDED' } });
     expect(await countTasksBy(cleo.id)).toBe(5);
   });
 

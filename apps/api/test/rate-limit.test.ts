@@ -126,7 +126,9 @@ describe('stricter limit on the auth procedures, over REST and tRPC alike', () =
     });
     expect(batch.statusCode).not.toBe(429);
     // Refused whole (a query and a mutation in one batch): no procedure is called, nothing is spent.
-    expect((await hit(t.app, '/trpc/settings.public,auth.register?batch=1', { from, body: { 1: { username: 'rl_batch', password: PASSWORD } } })).statusCode).toBe(400);
+    expect(
+      (await hit(t.app, '/trpc/settings.public,auth.register?batch=1', { from, body: { 1: { username: 'rl_batch', password: PASSWORD } } })).statusCode,
+    ).toBe(400);
     expect((await hit(t.app, '/trpc/auth.register?batch=1', { from, body: { 0: { username: 'rl_batch', password: PASSWORD } } })).statusCode).toBe(200);
     const limited = await hit(t.app, '/trpc/auth.login?batch=1', { from, body: { 0: loginBody('rl_user') } });
     expect(limited.statusCode).toBe(429);

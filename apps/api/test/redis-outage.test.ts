@@ -23,7 +23,14 @@ describe.skipIf(!redisServerAvailable)('through a Redis outage (needs redis-serv
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => {});
     try {
-      await until(async () => client.connect().then(() => client.ping().then(() => true), () => false), 10_000);
+      await until(
+        async () =>
+          client.connect().then(
+            () => client.ping().then(() => true),
+            () => false,
+          ),
+        10_000,
+      );
     } finally {
       client.disconnect();
     }

@@ -70,17 +70,49 @@ const calls = (): Call[] => [
   { name: 'a HEAD probe', request: { method: 'HEAD', url: '/api/auth/me', headers: bearer(userToken) } },
   { name: 'a user at an admin operation', request: { method: 'GET', url: '/api/admin/users?limit=1', headers: bearer(userToken) } },
   { name: 'an admin at an admin operation', request: { method: 'GET', url: `/api/admin/users/${userId}`, headers: bearer(adminToken) } },
-  { name: 'a body', request: { method: 'PATCH', url: `/api/tasks/${taskId}`, headers: { ...bearer(userToken), ...json }, payload: '{"title":"Renamed"}' }, varies: ['version', 'updatedAt'] },
-  { name: 'a body whose id disagrees with the path', request: { method: 'PATCH', url: `/api/tasks/${taskId}`, headers: { ...bearer(userToken), ...json }, payload: '{"id":1,"title":"x"}' }, varies: ['version', 'updatedAt'] },
-  { name: 'a stale version', request: { method: 'PATCH', url: `/api/tasks/${taskId}`, headers: { ...bearer(userToken), ...json }, payload: '{"title":"x","expectedVersion":1}' } },
-  { name: 'a body that fails validation', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '{"title":"","extra":1}' } },
+  {
+    name: 'a body',
+    request: { method: 'PATCH', url: `/api/tasks/${taskId}`, headers: { ...bearer(userToken), ...json }, payload: '{"title":"Renamed"}' },
+    varies: ['version', 'updatedAt'],
+  },
+  {
+    name: 'a body whose id disagrees with the path',
+    request: { method: 'PATCH', url: `/api/tasks/${taskId}`, headers: { ...bearer(userToken), ...json }, payload: '{"id":1,"title":"x"}' },
+    varies: ['version', 'updatedAt'],
+  },
+  {
+    name: 'a stale version',
+    request: { method: 'PATCH', url: `/api/tasks/${taskId}`, headers: { ...bearer(userToken), ...json }, payload: '{"title":"x","expectedVersion":1}' },
+  },
+  {
+    name: 'a body that fails validation',
+    request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '{"title":"","extra":1}' },
+  },
   { name: 'a body that is not an object', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '[1,2]' } },
-  { name: 'a body of the wrong type', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), 'content-type': 'text/plain' }, payload: 'title' } },
+  {
+    name: 'a body of the wrong type',
+    request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), 'content-type': 'text/plain' }, payload: 'title' },
+  },
   { name: 'a JSON body that is not JSON', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '{"title":' } },
-  { name: 'a created answer', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '{"title":"New"}' }, varies: ['id', 'position', 'createdAt', 'updatedAt'] },
+  {
+    name: 'a created answer',
+    request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '{"title":"New"}' },
+    varies: ['id', 'position', 'createdAt', 'updatedAt'],
+  },
   { name: 'a void mutation without a body', request: { method: 'POST', url: '/api/auth/logout-all', headers: bearer('not.a.token') } },
-  { name: 'a public mutation refused', request: { method: 'POST', url: '/api/auth/login', headers: json, payload: '{"username":"nobody_here","password":"wrong password here"}' } },
-  { name: 'the OAuth2 form, refused', request: { method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=nobody_here&password=wrong+password+here' } },
+  {
+    name: 'a public mutation refused',
+    request: { method: 'POST', url: '/api/auth/login', headers: json, payload: '{"username":"nobody_here","password":"wrong password here"}' },
+  },
+  {
+    name: 'the OAuth2 form, refused',
+    request: {
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'username=nobody_here&password=wrong+password+here',
+    },
+  },
   { name: 'a delete of nothing', request: { method: 'DELETE', url: '/api/tasks/999999', headers: bearer(userToken) } },
 ];
 
@@ -109,7 +141,12 @@ describe('the REST bridge and trpc-to-openapi’s own adapter', () => {
     expect(me.json()).toMatchObject({ id: userId, username: 'bridge_user', role: 'user' });
     const page = await ours.app.inject({ method: 'GET', url: '/api/tasks?status=in_progress', headers: bearer(userToken) });
     expect(page.json().items.map((task: { title: string }) => task.title)).toEqual(['A second one']);
-    const created = await ours.app.inject({ method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '{"title":"Made over REST"}' });
+    const created = await ours.app.inject({
+      method: 'POST',
+      url: '/api/tasks',
+      headers: { ...bearer(userToken), ...json },
+      payload: '{"title":"Made over REST"}',
+    });
     expect(created.statusCode).toBe(201);
     const unknown = await ours.app.inject({ method: 'GET', url: '/api/tasks/stats/extra', headers: bearer(userToken) });
     expect(unknown.statusCode).toBe(404);

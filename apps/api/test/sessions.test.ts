@@ -63,9 +63,7 @@ describe('refresh tokens', () => {
 
   it('lets only one of two simultaneous exchanges of the same token win', async () => {
     const { refreshToken } = await signUp(t, 'race_refresh');
-    const results = await Promise.all(
-      [0, 1].map(() => rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } })),
-    );
+    const results = await Promise.all([0, 1].map(() => rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } })));
     expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401]);
   });
 });
@@ -156,7 +154,7 @@ describe('idle timeout and absolute lifetime (ASVS V3.3)', () => {
     return [overForm, overTrpc] as { access_token: string; refresh_token: string }[];
   }
 
-  it('ends an administrator\'s session idle for more than 30 minutes, and its access token with it', async () => {
+  it("ends an administrator's session idle for more than 30 minutes, and its access token with it", async () => {
     const [a, b] = await twoSessions('idle_admin', { admin: true });
     await age(a!.access_token, { begunMsAgo: 40 * MINUTE, lastUsedMsAgo: 31 * MINUTE });
     await age(b!.access_token, { begunMsAgo: 40 * MINUTE, lastUsedMsAgo: 31 * MINUTE });
@@ -181,7 +179,7 @@ describe('idle timeout and absolute lifetime (ASVS V3.3)', () => {
     expect(await refreshBoth(a!.refresh_token, b!.refresh_token)).toEqual(SESSION_DEAD);
   });
 
-  it('keeps a user\'s session that asked to be kept, idle or old, and ends one that did not', async () => {
+  it("keeps a user's session that asked to be kept, idle or old, and ends one that did not", async () => {
     const lapse = { begunMsAgo: 13 * HOUR, lastUsedMsAgo: 31 * MINUTE };
     const [a, b] = await twoSessions('kept_user', { remember: true });
     await age(a!.access_token, lapse);
@@ -238,7 +236,9 @@ describe('idle timeout and absolute lifetime (ASVS V3.3)', () => {
     let rotated: { refresh_token: string }[];
     await t.app.services.settings.update({ sessionIdleTimeoutSeconds: 3_600 }, actor, null);
     try {
-      rotated = await Promise.all([a, b].map(async (session) => t.caller().auth.refresh({ refresh_token: session!.refresh_token }))) as { refresh_token: string }[];
+      rotated = (await Promise.all([a, b].map(async (session) => t.caller().auth.refresh({ refresh_token: session!.refresh_token })))) as {
+        refresh_token: string;
+      }[];
     } finally {
       await t.app.services.settings.update({ sessionIdleTimeoutSeconds: 1_800 }, actor, null);
     }
@@ -272,7 +272,9 @@ describe('the sessions of one account', () => {
     const ids: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = await rest(t.app, 'GET', `/api/auth/sessions?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: fiftyFirst.access_token });
+      const page = await rest(t.app, 'GET', `/api/auth/sessions?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
+        token: fiftyFirst.access_token,
+      });
       expect(page.statusCode).toBe(200);
       ids.push(...json(page).items.map((session: { id: string }) => session.id));
       cursor = json(page).nextCursor;
@@ -356,9 +358,15 @@ describe('the browser session cookie', () => {
     const wrongHeader = await trpc(t.app, 'mutation', 'auth.refresh', {}, { headers: { cookie: cookieHeader, 'x-csrf-token': 'forged' } });
     expect(wrongHeader.statusCode).toBe(403);
 
-    const ok = await trpc(t.app, 'mutation', 'auth.refresh', {}, {
-      headers: { cookie: cookieHeader, 'x-csrf-token': cookieValue(cookies.get('stm_csrf')) },
-    });
+    const ok = await trpc(
+      t.app,
+      'mutation',
+      'auth.refresh',
+      {},
+      {
+        headers: { cookie: cookieHeader, 'x-csrf-token': cookieValue(cookies.get('stm_csrf')) },
+      },
+    );
     expect(ok.statusCode).toBe(200);
     expect(json(ok).result.data.refresh_token).toBeUndefined();
     expect(cookieValue(cookiesOf(ok).get('stm_refresh'))).not.toBe(cookieValue(cookies.get('stm_refresh')));
@@ -398,10 +406,14 @@ describe('the browser session cookie', () => {
     try {
       await allowed.caller().auth.register({ username: 'cors_console', password: PASSWORD });
       const credentials = { username: 'cors_console', password: PASSWORD, refresh_token_delivery: 'cookie' };
-      const ok = await trpc(allowed.app, 'mutation', 'auth.login', credentials, { headers: { 'sec-fetch-site': 'same-site', origin: 'https://console.example' } });
+      const ok = await trpc(allowed.app, 'mutation', 'auth.login', credentials, {
+        headers: { 'sec-fetch-site': 'same-site', origin: 'https://console.example' },
+      });
       expect(ok.statusCode).toBe(200);
       expect(cookiesOf(ok).get('stm_refresh')).toMatch(/HttpOnly/);
-      const other = await trpc(allowed.app, 'mutation', 'auth.login', credentials, { headers: { 'sec-fetch-site': 'same-site', origin: 'https://evil.example' } });
+      const other = await trpc(allowed.app, 'mutation', 'auth.login', credentials, {
+        headers: { 'sec-fetch-site': 'same-site', origin: 'https://evil.example' },
+      });
       expect(other.statusCode).toBe(403);
     } finally {
       await allowed.close();
@@ -483,7 +495,12 @@ describe('ending sessions', () => {
     expect(again.statusCode).toBe(200);
     expect(json(again)).toEqual({ ok: true, endedSessions: 0 });
     expect((await rest(t.app, 'POST', '/api/auth/logout-others')).statusCode).toBe(401);
-    const audit = await t.database.db.selectFrom('audit_events').select(['action', 'details']).where('action', '=', 'auth.logged_out_others').orderBy('id').execute();
+    const audit = await t.database.db
+      .selectFrom('audit_events')
+      .select(['action', 'details'])
+      .where('action', '=', 'auth.logged_out_others')
+      .orderBy('id')
+      .execute();
     expect(audit.map((row) => row.details)).toEqual([{ sessions: 2 }, { sessions: 0 }]);
   });
 
@@ -648,7 +665,7 @@ describe('changing the password', () => {
         return rows[0].n > 0;
       };
       const until = async (condition: () => Promise<boolean>) => {
-        for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+        for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
           if (await condition()) return true;
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
@@ -734,7 +751,10 @@ describe('password rules (NIST SP 800-63B)', () => {
     for (const password of ['x'.repeat(129), 'x'.repeat(257), 'x'.repeat(5_000)]) {
       const answers = [
         [await trpc(t.app, 'mutation', 'auth.register', { username: 'long_rule2', password }), 'password'],
-        [await rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: PASSWORD, newPassword: password } }), 'newPassword'],
+        [
+          await rest(t.app, 'POST', '/api/auth/change-password', { token: accessToken, body: { currentPassword: PASSWORD, newPassword: password } }),
+          'newPassword',
+        ],
         [await rest(t.app, 'POST', '/api/auth/reset-password', { body: { token: 'whatever', newPassword: password } }), 'newPassword'],
         [await rest(t.app, 'POST', '/api/auth/login', { form: { username: 'long_rule', password } }), 'password'],
       ] as const;

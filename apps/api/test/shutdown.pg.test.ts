@@ -27,16 +27,12 @@ interface Reply {
 function send(agent: Agent, url: string, method: string, path: string, body?: unknown): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpRequest(
-      `${url}${path}`,
-      { method, agent, headers: payload ? { 'content-type': 'application/json' } : {}, timeout: 15_000 },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined, finishedAt: Date.now() }));
-      },
-    );
+    const req = httpRequest(`${url}${path}`, { method, agent, headers: payload ? { 'content-type': 'application/json' } : {}, timeout: 15_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined, finishedAt: Date.now() }));
+    });
     req.on('timeout', () => req.destroy(new Error('no answer in time')));
     req.on('error', reject);
     req.end(payload);
@@ -93,14 +89,10 @@ describe('graceful shutdown under load', () => {
       expect((await send(idle, server.url, 'GET', '/healthz')).status).toBe(200);
       expect(Object.values(idle.freeSockets).flat()).toHaveLength(1);
 
-      const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-        server.child.once('exit', (code) => resolve({ code, at: Date.now() })),
-      );
+      const exited = new Promise<{ code: number | null; at: number }>((resolve) => server.child.once('exit', (code) => resolve({ code, at: Date.now() })));
       const inFlight = [
         ...Array.from({ length: 3 }, () => send(busy, server.url, 'POST', '/api/auth/login', { username: 'leaving', password: PASSWORD })),
-        ...Array.from({ length: 3 }, (_, i) =>
-          send(busy, server.url, 'POST', '/api/auth/register', { username: `late_${i}`, password: PASSWORD }),
-        ),
+        ...Array.from({ length: 3 }, (_, i) => send(busy, server.url, 'POST', '/api/auth/register', { username: `late_${i}`, password: PASSWORD })),
       ];
       await sleep(300);
       const signalledAt = Date.now();

@@ -32,7 +32,8 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
         refuse -= 1;
         state.refused += 1;
         const error = Object.assign(new Error('Try again later'), { responseCode: 451 });
-        callback(error); return;
+        callback(error);
+        return;
       }
       callback();
     },

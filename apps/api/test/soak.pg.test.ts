@@ -57,7 +57,13 @@ async function heapAfterGc(server: ServerProcess): Promise<number> {
   const before = reports();
   process.kill(server.child.pid as number, 'SIGUSR2');
   await within(10_000, () => Promise.resolve(reports() > before));
-  return Number(server.output().match(/heap-after-gc (\d+)/g)?.at(-1)?.split(' ')[1]);
+  return Number(
+    server
+      .output()
+      .match(/heap-after-gc (\d+)/g)
+      ?.at(-1)
+      ?.split(' ')[1],
+  );
 }
 
 /** Signs in, asks who it is, refreshes, and signs out, over and over: sessions and tokens come and go. */

@@ -306,7 +306,10 @@ describe('comments', () => {
     const edited = await owner.calls.comments.update({ id: comment.id, body: 'Plain now' });
     expect(edited).toMatchObject({ body: 'Plain now', edited: true, version: 2, mentions: [] });
     expect(await rejection(owner.calls.comments.update({ id: comment.id, body: 'Stale', expectedVersion: 1 }))).toMatchObject({ code: 'CONFLICT' });
-    expect(await rejection(editor.calls.comments.update({ id: comment.id, body: 'Not mine' }))).toMatchObject({ code: 'FORBIDDEN', reason: 'PROJECT_ROLE_TOO_LOW' });
+    expect(await rejection(editor.calls.comments.update({ id: comment.id, body: 'Not mine' }))).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'PROJECT_ROLE_TOO_LOW',
+    });
     const reply = await editor.calls.comments.create({ taskId: task.id, body: 'Mine to edit' });
     expect((await editor.calls.comments.update({ id: reply.id, body: 'Edited by me' })).body).toBe('Edited by me');
     // An owner may remove anyone's.

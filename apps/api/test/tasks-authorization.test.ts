@@ -31,7 +31,11 @@ async function ownersTask(title = 'Matrix task') {
 }
 
 async function currentRow(id: number) {
-  return t.app.services.database.db.selectFrom('tasks').select(['id', 'created_by', 'title', 'priority', 'status', 'version']).where('id', '=', id).executeTakeFirst();
+  return t.app.services.database.db
+    .selectFrom('tasks')
+    .select(['id', 'created_by', 'title', 'priority', 'status', 'version'])
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 interface Case {
@@ -102,9 +106,7 @@ const procedures: Record<string, Case> = {
 };
 
 const actors: Actor[] = ['owner', 'other', 'admin', 'anonymous'];
-const matrix = Object.entries(procedures).flatMap(([name, spec]) =>
-  actors.map((actor) => ({ name, actor, spec, status: spec.expect[actor] })),
-);
+const matrix = Object.entries(procedures).flatMap(([name, spec]) => actors.map((actor) => ({ name, actor, spec, status: spec.expect[actor] })));
 
 describe('authorization matrix', () => {
   it.each(matrix)('$name as $actor answers $status', async ({ name, actor, spec, status }) => {
@@ -171,7 +173,10 @@ describe('authorization matrix', () => {
         delete missingBody.details;
       }
       // `instance` is the path each was sent to, which holds the id when the path does.
-      for (const [body, id] of [[foreignBody, task.id], [missingBody, missingId]] as const) {
+      for (const [body, id] of [
+        [foreignBody, task.id],
+        [missingBody, missingId],
+      ] as const) {
         expect(body.instance).toBe(new URL(procedures[`tasks.${procedure}`]!.request(id).url, 'http://host').pathname);
         delete body.instance;
       }
@@ -333,7 +338,11 @@ describe('the task list and a token that stopped being good', () => {
 
   it('refuses a token of an expired session', async () => {
     const user = await withTasks('list_leaver_expired');
-    await db().updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000) }).where('user_id', '=', user.user.id).execute();
+    await db()
+      .updateTable('sessions')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('user_id', '=', user.user.id)
+      .execute();
     await expectRefused(user.accessToken);
   });
 

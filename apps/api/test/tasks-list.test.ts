@@ -45,7 +45,11 @@ describe('filters', () => {
     await make('percentOnly', { title: '100 percent', description: 'done ish' });
   });
 
-  const list = (input: ListTasksInput) => t.caller(token).tasks.list({ limit: 100, ...input }).then((page) => page.items.map((item) => item.id).sort((a, b) => a - b));
+  const list = (input: ListTasksInput) =>
+    t
+      .caller(token)
+      .tasks.list({ limit: 100, ...input })
+      .then((page) => page.items.map((item) => item.id).sort((a, b) => a - b));
   const expectIds = (...keys: string[]) => keys.map((key) => ids[key]!).sort((a, b) => a - b);
 
   it('filters by one status or several', async () => {
@@ -94,7 +98,9 @@ describe('filters', () => {
     const get = async (query: string) => {
       const response = await rest(t.app, 'GET', `/api/tasks?limit=100&${query}`, { token });
       expect(response.statusCode, response.body).toBe(200);
-      return json<Page>(response).items.map((item) => item.id).sort((a, b) => a - b);
+      return json<Page>(response)
+        .items.map((item) => item.id)
+        .sort((a, b) => a - b);
     };
     expect(await get('status=done')).toEqual(expectIds('overdueDone'));
     expect(await get('status=done&status=in_progress')).toEqual(expectIds('overdueDone', 'futureProgress'));
@@ -145,12 +151,25 @@ describe('sorting and pagination', () => {
     // (created_at is never updated by the application, so its schema type forbids it: raw SQL.)
     const ties = [id(1), id(2), id(3), id(4)];
     await sql`update tasks set created_at = '2026-01-01T00:00:00Z', updated_at = '2026-02-01T00:00:00Z' where id in (${sql.join(ties)})`.execute(db());
-    for (const [n, micros] of [[10, '000100'], [11, '000300'], [12, '000200'], [13, '000900']] as const) {
+    for (const [n, micros] of [
+      [10, '000100'],
+      [11, '000300'],
+      [12, '000200'],
+      [13, '000900'],
+    ] as const) {
       const at = `2026-03-01T00:00:00.${micros}Z`;
       await sql`update tasks set created_at = ${at}, updated_at = ${at}, due_at = ${at} where id = ${id(n)}`.execute(db());
     }
-    await db().updateTable('tasks').set({ due_at: null }).where('id', 'in', [id(20), id(21), id(22), id(23), id(24), id(25), id(26)]).execute();
-    await db().updateTable('tasks').set({ due_at: '2027-01-01T00:00:00Z' }).where('id', 'in', [id(30), id(31), id(32)]).execute();
+    await db()
+      .updateTable('tasks')
+      .set({ due_at: null })
+      .where('id', 'in', [id(20), id(21), id(22), id(23), id(24), id(25), id(26)])
+      .execute();
+    await db()
+      .updateTable('tasks')
+      .set({ due_at: '2027-01-01T00:00:00Z' })
+      .where('id', 'in', [id(30), id(31), id(32)])
+      .execute();
   });
 
   /** The order the database gives with a plain ORDER BY over all rows: the reference. */
@@ -324,7 +343,10 @@ describe('admin list', () => {
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
     }
-    const total = await db().selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const total = await db()
+      .selectFrom('tasks')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(seen).toHaveLength(total.n);
     expect(new Set(seen.map((item) => item.id)).size).toBe(total.n);
     expect(seen.find((item) => item.ownerId === alice.id)?.ownerUsername).toBe('Alice_Admin_View');

@@ -46,7 +46,12 @@ describe('the total of a list', () => {
   });
 
   it('counts every task the filters match, on the first page only, whatever the page size', async () => {
-    for (const input of [{ limit: 10 }, { limit: 7, status: 'done' as const }, { limit: 5, priority: ['high', 'low'] as ('high' | 'low')[] }, { limit: 3, search: 'ZEBRA' }]) {
+    for (const input of [
+      { limit: 10 },
+      { limit: 7, status: 'done' as const },
+      { limit: 5, priority: ['high', 'low'] as ('high' | 'low')[] },
+      { limit: 3, search: 'ZEBRA' },
+    ]) {
       const first = await t.caller(token).tasks.list(input);
       const { count, laterTotals } = await walk(token, input);
       expect(first.total, JSON.stringify(input)).toEqual({ count, capped: false });
@@ -83,7 +88,12 @@ describe('the total of a list', () => {
     await seedTasks(db(), { ownerIds: [big.user.id], count: 10_003, now: new Date('2026-06-01T00:00:00Z') });
     expect((await t.caller(big.accessToken).tasks.list({ limit: 5 })).total).toEqual({ count: 10_000, capped: true });
     // Narrowed below the bound, the count is exact again.
-    const done = await db().selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('created_by', '=', big.user.id).where('status', '=', 'done').executeTakeFirstOrThrow();
+    const done = await db()
+      .selectFrom('tasks')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('created_by', '=', big.user.id)
+      .where('status', '=', 'done')
+      .executeTakeFirstOrThrow();
     expect(done.n).toBeLessThan(10_000);
     expect((await t.caller(big.accessToken).tasks.list({ limit: 5, status: 'done' })).total).toEqual({ count: done.n, capped: false });
 

@@ -133,7 +133,7 @@ describe('ids', () => {
   });
 
   it('answers 400 for malformed ids over tRPC too', async () => {
-    for (const id of ['abc', -1, 2 ** 40, "1 or 1=1", null]) {
+    for (const id of ['abc', -1, 2 ** 40, '1 or 1=1', null]) {
       const response = await trpc(t.app, 'query', 'tasks.get', { id }, { token });
       expect(response.statusCode, String(id)).toBe(400);
     }

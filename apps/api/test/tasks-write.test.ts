@@ -136,9 +136,7 @@ describe('versions', () => {
   it('lets exactly one of 12 concurrent updates with the same expectedVersion succeed', async () => {
     const task = await tasks().create({ title: 'Contended' });
     const responses = await Promise.all(
-      Array.from({ length: 12 }, (_, i) =>
-        rest(t.app, 'PATCH', `/api/tasks/${task.id}`, { token, body: { title: `Writer ${i}`, expectedVersion: 1 } }),
-      ),
+      Array.from({ length: 12 }, (_, i) => rest(t.app, 'PATCH', `/api/tasks/${task.id}`, { token, body: { title: `Writer ${i}`, expectedVersion: 1 } })),
     );
     const statuses = responses.map((response) => response.statusCode);
     expect(statuses.filter((status) => status === 200)).toHaveLength(1);
@@ -282,7 +280,11 @@ describe('stats', () => {
     const old = await mine.create({ title: 'Old', status: 'done' });
     const older = await mine.create({ title: 'Older', status: 'done' });
     await db().updateTable('tasks').set({ completed_at: threeDaysAgo }).where('id', '=', old.id).execute();
-    await db().updateTable('tasks').set({ completed_at: new Date(Date.now() - 40 * 86_400_000) }).where('id', '=', older.id).execute();
+    await db()
+      .updateTable('tasks')
+      .set({ completed_at: new Date(Date.now() - 40 * 86_400_000) })
+      .where('id', '=', older.id)
+      .execute();
 
     const response = await rest(t.app, 'GET', '/api/tasks/stats', { token: accessToken });
     expect(response.statusCode).toBe(200);
@@ -306,7 +308,8 @@ describe('stats', () => {
     const mine = t.caller(accessToken).tasks;
     // UTC+14 all year: its day starts ten hours before UTC's, so the two disagree on most instants.
     const zone = 'Pacific/Kiritimati';
-    const localDate = (instant: number) => new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
+    const localDate = (instant: number) =>
+      new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
     const today = localDate(Date.now());
     const midnight = Date.parse(`${today}T00:00:00Z`) - 14 * 3_600_000;
     const minute = 60_000;
@@ -320,7 +323,11 @@ describe('stats', () => {
     await mine.create({ title: 'In seven days', dueAt: at(midnight + 8 * day - minute) });
     await mine.create({ title: 'In eight days', dueAt: at(midnight + 8 * day + minute) });
     const completed = await mine.create({ title: 'Completed just after local midnight', status: 'done' });
-    await db().updateTable('tasks').set({ completed_at: new Date(midnight + minute) }).where('id', '=', completed.id).execute();
+    await db()
+      .updateTable('tasks')
+      .set({ completed_at: new Date(midnight + minute) })
+      .where('id', '=', completed.id)
+      .execute();
 
     const response = await rest(t.app, 'GET', `/api/tasks/stats?timeZone=${encodeURIComponent(zone)}`, { token: accessToken });
     expect(response.statusCode).toBe(200);
@@ -345,7 +352,9 @@ describe('stats', () => {
     expect(local.completedPerDay.map((entry: { date: string; count: number }) => [entry.date, entry.count])).toEqual(
       local.completedPerDay.map((entry: { date: string }) => [entry.date, expectedIn(zone).get(entry.date) ?? 0]),
     );
-    expect(utc.completedPerDay.map((entry) => [entry.date, entry.count])).toEqual(utc.completedPerDay.map((entry) => [entry.date, expectedIn('UTC').get(entry.date) ?? 0]));
+    expect(utc.completedPerDay.map((entry) => [entry.date, entry.count])).toEqual(
+      utc.completedPerDay.map((entry) => [entry.date, expectedIn('UTC').get(entry.date) ?? 0]),
+    );
     expect(utc.completedPerDay.at(-1)?.date).toBe(new Date().toISOString().slice(0, 10));
 
     for (const bad of ['Mars/Base', 'Europe/Madrid; drop table tasks', 'x'.repeat(65)]) {

@@ -356,7 +356,10 @@ describe('signing key rotation and revocation', () => {
       expect((await rest(t.app, 'GET', '/api/auth/me', { token })).statusCode).toBe(200);
       // A refresh on the lagging instance too.
       const { refresh_token } = await other.caller().auth.login({ username: 'two_instance_user', password: PASSWORD });
-      await t.caller(admin.accessToken).admin.keys.rotate().catch(() => undefined);
+      await t
+        .caller(admin.accessToken)
+        .admin.keys.rotate()
+        .catch(() => undefined);
       const newest = t.app.services.keyring.currentKid;
       const refreshed = await other.caller().auth.refresh({ refresh_token: refresh_token });
       expect(headerOf(refreshed.access_token).kid).toBe(newest);

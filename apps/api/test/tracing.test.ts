@@ -125,7 +125,9 @@ describe('traces', () => {
       expect(names[0]).toBe('auth.me');
       expect(names.at(-1)).toBe('GET /trpc/:path');
     }
-    expect(inTrace.find((span) => span.name === 'auth.me')).toMatchObject({ attributes: { 'rpc.system': 'trpc', 'rpc.method': 'auth.me', 'stm.outcome': 'ok' } });
+    expect(inTrace.find((span) => span.name === 'auth.me')).toMatchObject({
+      attributes: { 'rpc.system': 'trpc', 'rpc.method': 'auth.me', 'stm.outcome': 'ok' },
+    });
     const exported = receiver.bodies.join('\n');
     expect(exported).not.toContain(password);
     expect(exported).not.toContain('traced_user');
@@ -137,10 +139,12 @@ describe('traces', () => {
   });
 
   it('leave out the probes', () => {
-    expect(receiver.spans.some((span) => {
+    expect(
+      receiver.spans.some((span) => {
         const path = span.attributes['url.path'];
         return typeof path === 'string' && path.startsWith('/healthz');
-      })).toBe(false);
+      }),
+    ).toBe(false);
   });
 
   it('name the trace in the log lines of its request', () => {

@@ -66,7 +66,14 @@ async function batchOfOne(call: Call) {
 const calls = (): Call[] => [
   { name: 'a query answered', kind: 'query', path: 'auth.me', token: userToken },
   { name: 'a query with input answered', kind: 'query', path: 'tasks.list', input: '{"limit":5,"sort":"dueAt"}', token: userToken },
-  { name: 'a mutation answered', kind: 'mutation', path: 'tasks.update', input: JSON.stringify({ id: taskId, title: 'Renamed' }), token: userToken, varies: ['version', 'updatedAt'] },
+  {
+    name: 'a mutation answered',
+    kind: 'mutation',
+    path: 'tasks.update',
+    input: JSON.stringify({ id: taskId, title: 'Renamed' }),
+    token: userToken,
+    varies: ['version', 'updatedAt'],
+  },
   { name: 'no token', kind: 'query', path: 'auth.me' },
   { name: 'a forged token', kind: 'query', path: 'auth.me', token: 'not.a.token' },
   { name: 'a malformed Authorization header', kind: 'query', path: 'auth.me', headers: { authorization: 'Basic abc' } },

@@ -106,7 +106,10 @@ describe('subscriptions written by the fast stream writer and by tRPC are the sa
     ];
     const untilEnd = (text: string) => text.includes('serialized-error');
     for (const [input, headers] of cases) {
-      const [a, b] = await Promise.all([readStream(streamUrl(fastUrl, input), headers, untilEnd), readStream(streamUrl(referenceUrl, input), headers, untilEnd)]);
+      const [a, b] = await Promise.all([
+        readStream(streamUrl(fastUrl, input), headers, untilEnd),
+        readStream(streamUrl(referenceUrl, input), headers, untilEnd),
+      ]);
       expect(a.status).toBe(b.status);
       expect(a.headers).toEqual(b.headers);
       expect(a.text).toBe(b.text);

@@ -57,4 +57,3 @@ export type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 export function verify(secret: string, message: Received): unknown {
   return new Webhook(secret).verify(message.body, { 'webhook-id': message.id, 'webhook-timestamp': message.timestamp, 'webhook-signature': message.signature });
 }
-

@@ -39,7 +39,13 @@ describe('webhooks across instances', () => {
       if (n === 2) {
         await expect(
           b.database.db.transaction().execute(async (trx) => {
-            await recordChange(trx, { projectId, kind: 'task.created', entityId: 777_777, actorId: owner.user.id, payload: { task: { title: 'Rolled back' } } });
+            await recordChange(trx, {
+              projectId,
+              kind: 'task.created',
+              entityId: 777_777,
+              actorId: owner.user.id,
+              payload: { task: { title: 'Rolled back' } },
+            });
             throw new Error('rolled back');
           }),
         ).rejects.toThrow();

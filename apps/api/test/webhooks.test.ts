@@ -73,7 +73,9 @@ describe('webhooks', () => {
       expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
       const listed = await owner.calls.webhooks.list({ projectId });
       expect(JSON.stringify(listed)).not.toContain(created.secret);
-      expect(JSON.stringify(json(await rest(t.app, 'GET', `/api/projects/${projectId}/webhooks/${created.id}`, { token: owner.token })))).not.toContain('whsec_');
+      expect(JSON.stringify(json(await rest(t.app, 'GET', `/api/projects/${projectId}/webhooks/${created.id}`, { token: owner.token })))).not.toContain(
+        'whsec_',
+      );
       const audit = await t.database.db.selectFrom('audit_events').select(['action', 'details']).where('target_type', '=', 'webhook').execute();
       expect(audit.map((row) => row.action)).toContain('webhook.created');
       expect(JSON.stringify(audit)).not.toContain('whsec_');
@@ -161,7 +163,12 @@ describe('webhooks', () => {
     const start = Date.now() + 60_000;
     const at = (ms: number) => () => new Date(start + ms);
 
-    const endpointRow = () => t.database.db.selectFrom('webhook_endpoints').select(['attempts', 'next_attempt_at', 'active', 'disabled_reason', 'failing_since']).where('id', '=', created.id).executeTakeFirstOrThrow();
+    const endpointRow = () =>
+      t.database.db
+        .selectFrom('webhook_endpoints')
+        .select(['attempts', 'next_attempt_at', 'active', 'disabled_reason', 'failing_since'])
+        .where('id', '=', created.id)
+        .executeTakeFirstOrThrow();
     await service.deliverDue(at(0));
     expect(await endpointRow()).toMatchObject({ attempts: 1, active: true });
     expect((await endpointRow()).next_attempt_at.getTime()).toBe(start + 1_000);
@@ -226,7 +233,11 @@ describe('webhooks', () => {
     const admin = await signUpAdmin(t, 'hook_admin');
     const calls = t.caller(admin.accessToken);
     const created = await calls.admin.webhooks.create({ url: receiver.url('/global'), eventTypes: ['project.*', 'user.*', 'security.*'] });
-    await owner.calls.projects.update({ id: projectId, description: 'now watched', expectedVersion: (await owner.calls.projects.get({ id: projectId })).version });
+    await owner.calls.projects.update({
+      id: projectId,
+      description: 'now watched',
+      expectedVersion: (await owner.calls.projects.get({ id: projectId })).version,
+    });
     await signUp(t, 'hook_newcomer');
     await rest(t.app, 'POST', '/api/auth/login', { body: { username: 'hook_newcomer', password: 'wrong password!!' } });
     // Audit events go out once every transaction older than theirs has ended, anywhere on the
@@ -296,7 +307,11 @@ describe('webhooks: destinations that are not public', () => {
   it('checks again at delivery, so a name that now resolves to loopback is never reached', async () => {
     // As if the name had resolved elsewhere when the endpoint was made (DNS rebinding).
     const created = await t.caller(token).webhooks.create({ projectId, url: 'https://hooks.example.invalid/x', eventTypes: ['task.*'] });
-    await t.database.db.updateTable('webhook_endpoints').set({ url: `http://localhost:${receiver.port}/hook` }).where('id', '=', created.id).execute();
+    await t.database.db
+      .updateTable('webhook_endpoints')
+      .set({ url: `http://localhost:${receiver.port}/hook` })
+      .where('id', '=', created.id)
+      .execute();
     await t.caller(token).tasks.create({ projectId, title: 'Not for loopback' });
     await t.app.services.webhooks.deliverDue();
     const [attempt] = (await t.caller(token).webhooks.deliveries({ projectId, id: created.id })).items;
@@ -305,7 +320,23 @@ describe('webhooks: destinations that are not public', () => {
   });
 
   it('tells public addresses from the rest', () => {
-    for (const address of ['127.0.0.1', '10.0.0.1', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '::1', '::', 'fd00:ec2::254', 'fe80::1', 'ff02::1', '::ffff:10.0.0.1']) {
+    for (const address of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::1',
+      '::',
+      'fd00:ec2::254',
+      'fe80::1',
+      'ff02::1',
+      '::ffff:10.0.0.1',
+    ]) {
       expect(isPublicAddress(address), address).toBe(false);
     }
     for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8']) expect(isPublicAddress(address), address).toBe(true);

@@ -146,8 +146,7 @@ export async function ledgerProblems(db: Kysely<Database>, usernames: string[], 
   }
   for (const row of stored.values()) {
     const attempt = ledger.unansweredCreates.get(row.title);
-    const whole =
-      attempt && row.version === 1 && row.description === attempt.description && row.status === attempt.status && row.priority === attempt.priority;
+    const whole = attempt && row.version === 1 && row.description === attempt.description && row.status === attempt.status && row.priority === attempt.priority;
     if (!whole) problems.push(`task ${row.id} is stored but matches no request: ${JSON.stringify(row)}`);
     else ledger.unansweredCreates.delete(row.title);
   }

@@ -160,7 +160,8 @@ export async function measureLive(
       const machine = machineCpuSeconds();
       totals.machineBusy += machine.busy - machineAtStart.busy;
       totals.machineTotal += machine.total - machineAtStart.total;
-      for (const [pid, seconds] of cpuSecondsOf(subscribers.pid ? [subscribers.pid] : [])) totals.subscribers += seconds - (subscribersAtStart.get(pid) ?? seconds);
+      for (const [pid, seconds] of cpuSecondsOf(subscribers.pid ? [subscribers.pid] : []))
+        totals.subscribers += seconds - (subscribersAtStart.get(pid) ?? seconds);
       // Backends opened during the round count whole; one that ended during it is lost (rare: the pool keeps them 30 s).
       const pidsAfter = new Set([...pids, ...((await database?.backendPids()) ?? [])]);
       for (const [pid, seconds] of cpuSecondsOf(pidsAfter)) if (seconds > 0) totals.database += seconds - (databaseAtStart.get(pid) ?? 0);
@@ -222,7 +223,8 @@ export async function measureLive(
         Math.round((spentWatched.transactions / Math.max(1, watched.length)) * 100) / 100,
       ];
     }
-    if (heapBefore !== undefined && heapOpen !== undefined) figures.heapPerSubscriptionKb = Math.round((heapOpen - heapBefore) / 1024 / options.subscribers * 10) / 10;
+    if (heapBefore !== undefined && heapOpen !== undefined)
+      figures.heapPerSubscriptionKb = Math.round(((heapOpen - heapBefore) / 1024 / options.subscribers) * 10) / 10;
     return figures;
   } finally {
     subscribers.stop();

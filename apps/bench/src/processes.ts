@@ -93,7 +93,10 @@ export function databaseCpuSeconds(): Map<number, number> {
 function stopper(child: ChildProcess) {
   return () =>
     new Promise<void>((resolve) => {
-      if (child.exitCode !== null) { resolve(); return; }
+      if (child.exitCode !== null) {
+        resolve();
+        return;
+      }
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       child.once('exit', () => {
         clearTimeout(timer);
@@ -138,7 +141,14 @@ export async function startApi(env: Record<string, string>, options: { cpuProfil
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(`${url}/readyz`, 60_000, child);
-  const running: RunningProcess = { child, url, readyMs: Math.round(performance.now() - started), rssMb: () => rssOf(child.pid), cpuSeconds: () => cpuOf(child.pid), stop: stopper(child) };
+  const running: RunningProcess = {
+    child,
+    url,
+    readyMs: Math.round(performance.now() - started),
+    rssMb: () => rssOf(child.pid),
+    cpuSeconds: () => cpuOf(child.pid),
+    stop: stopper(child),
+  };
   if (options.heapProbe) running.heapUsedAfterGc = () => heapUsedAfterGc(child);
   return running;
 }
@@ -176,5 +186,12 @@ export async function startFloor(env: Record<string, string>, options: { cpuProf
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(`${url}/healthz`, 30_000, child);
-  return { child, url, readyMs: Math.round(performance.now() - started), rssMb: () => rssOf(child.pid), cpuSeconds: () => cpuOf(child.pid), stop: stopper(child) };
+  return {
+    child,
+    url,
+    readyMs: Math.round(performance.now() - started),
+    rssMb: () => rssOf(child.pid),
+    cpuSeconds: () => cpuOf(child.pid),
+    stop: stopper(child),
+  };
 }

@@ -141,7 +141,7 @@ function pooled(samples: MeasuredSample[]): Measured {
   const result: Measured = summarize(samples.map((part) => part.load));
   if (result.requests === 0) return result;
   const perRequest = (seconds: (number | undefined)[]) =>
-    seconds.every((value) => value !== undefined) ? roundFine(((seconds).reduce((a, b) => a + b, 0) * 1000) / result.requests) : undefined;
+    seconds.every((value) => value !== undefined) ? roundFine((seconds.reduce((a, b) => a + b, 0) * 1000) / result.requests) : undefined;
   const server = perRequest(samples.map((part) => part.serverCpuSeconds));
   if (server !== undefined) result.serverCpuMsPerRequest = server;
   const database = perRequest(samples.map((part) => part.databaseCpuSeconds));
@@ -415,7 +415,8 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
      */
     const acrossModes = async (scenarios: { name: string; load: (target: Target) => LoadOptions }[], floorLoad?: { name: string; load: LoadOptions }) => {
       const loads = scenarios.flatMap((scenario) => targets.map((target) => scenario.load(target)));
-      const measuredLoads = loads.length === 1 && !floorLoad ? [await measured(loads[0] as LoadOptions)] : await mirrored(floorLoad ? [...loads, floorLoad.load] : loads);
+      const measuredLoads =
+        loads.length === 1 && !floorLoad ? [await measured(loads[0] as LoadOptions)] : await mirrored(floorLoad ? [...loads, floorLoad.load] : loads);
       const floorResult = floorLoad ? (measuredLoads.at(-1) as Measured) : undefined;
       if (floorLoad && floorResult) record(floorLoad.name, floorResult);
       return scenarios.map((scenario, index) => {
@@ -457,7 +458,10 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       };
       const position = JSON.parse(Buffer.from(deep, 'base64url').toString()) as { k: string; i: number };
       const pages = { first: statement(), deep: statement({ key: position.k, id: position.i }) };
-      floor = await startFloor({ DATABASE_URL: database.url, API_URL: api.url, FLOOR_TASK_PAGES: JSON.stringify(pages) }, args['cpu-prof'] ? { cpuProfileDir: FLOOR_PROFILE_DIR } : {});
+      floor = await startFloor(
+        { DATABASE_URL: database.url, API_URL: api.url, FLOOR_TASK_PAGES: JSON.stringify(pages) },
+        args['cpu-prof'] ? { cpuProfileDir: FLOOR_PROFILE_DIR } : {},
+      );
       serversByUrl.set(floor.url, floor);
     }
 
@@ -583,7 +587,10 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       // Each page beside its floor: the same SQL, membership check included, without the product around it.
       const page = (input: Record<string, unknown>) => (target: Target) => memberReadsOf(target, listPath(input));
       const floorPage = (name: string, floorPath: string) => (floor ? { name, load: memberReads(floor.url, floorPath) } : undefined);
-      [results.first] = (await acrossModes([{ name: `tasks.list first page [${where}]`, load: page(firstInput) }], floorPage(`floor: task page SQL, first page [${size}]`, '/tasks/first'))) as [Measured];
+      [results.first] = (await acrossModes(
+        [{ name: `tasks.list first page [${where}]`, load: page(firstInput) }],
+        floorPage(`floor: task page SQL, first page [${size}]`, '/tasks/first'),
+      )) as [Measured];
       [results.deep] = (await acrossModes(
         [{ name: `tasks.list deep page (${DEEP_OFFSET}) [${size}]`, load: page({ ...firstInput, cursor: deep }) }],
         floorPage(`floor: task page SQL, deep page [${size}]`, '/tasks/deep'),
@@ -594,8 +601,12 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
           { name: `tasks.list todo|in_progress by due date, deep [${size}]`, load: page({ ...filteredInput, cursor: filteredDeep }) },
         ])) as [Measured];
       }
-      [results.allProjects] = (await acrossModes([{ name: `tasks.list every project of the member, first page [${size}]`, load: page({ sort: 'createdAt', order: 'desc' }) }])) as [Measured];
-      [results.myWork] = (await acrossModes([{ name: `tasks.list assigned to me, by due date [${size}]`, load: page({ assignee: 'me', sort: 'dueAt', order: 'asc' }) }])) as [Measured];
+      [results.allProjects] = (await acrossModes([
+        { name: `tasks.list every project of the member, first page [${size}]`, load: page({ sort: 'createdAt', order: 'desc' }) },
+      ])) as [Measured];
+      [results.myWork] = (await acrossModes([
+        { name: `tasks.list assigned to me, by due date [${size}]`, load: page({ assignee: 'me', sort: 'dueAt', order: 'asc' }) },
+      ])) as [Measured];
       // A common word (the page fills from the project's own order), a rare one (the trigram
       // indexes find it), and a phrase whose trigrams are nearly all in every row (the trigram
       // indexes' worst case: long posting lists to intersect).
@@ -632,7 +643,10 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       ]);
       const idsOf = new Map<Target, number[]>();
       for (const target of targets) {
-        idsOf.set(target, (await trpcGet<{ items: { id: number }[] }>(target.api, target.member, 'tasks.list', { limit: 100 })).items.map((t) => t.id));
+        idsOf.set(
+          target,
+          (await trpcGet<{ items: { id: number }[] }>(target.api, target.member, 'tasks.list', { limit: 100 })).items.map((t) => t.id),
+        );
       }
       await acrossModes([
         {
@@ -675,7 +689,9 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
           (dbAlone === undefined ? '' : `PostgreSQL ${dbAlone} → ${dbWatched} ms CPU and ${txAlone} → ${txWatched} transactions, `) +
           `subscribers' process ${live.perWrite.subscribersCpuMs} ms CPU; machine busy ${live.perWrite.machineBusy.join(' → ')} of all cores` +
           // What writes/s would do if the API and the database had the cores to themselves and the subscribers ran elsewhere.
-          (dbAlone === undefined || dbWatched === undefined ? '' : `; API+PostgreSQL CPU per write none / open ${round((apiAlone + dbAlone) / Math.max(0.01, apiWatched + dbWatched))}x`),
+          (dbAlone === undefined || dbWatched === undefined
+            ? ''
+            : `; API+PostgreSQL CPU per write none / open ${round((apiAlone + dbAlone) / Math.max(0.01, apiWatched + dbWatched))}x`),
       );
       extras[`live[${size}]`] = live;
     }
@@ -727,7 +743,11 @@ async function startOtlpSink() {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      spans += (Buffer.concat(chunks).toString('utf8').match(/"spanId"/g) ?? []).length;
+      spans += (
+        Buffer.concat(chunks)
+          .toString('utf8')
+          .match(/"spanId"/g) ?? []
+      ).length;
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -774,7 +794,7 @@ async function main() {
       errors: r.errors,
       'CPU ms/req': r.serverCpuMsPerRequest ?? '',
       'DB CPU ms/req': r.databaseCpuMsPerRequest ?? '',
-      'vs': r.ratio === undefined ? '' : `${r.ratio}x ${r.against}`,
+      vs: r.ratio === undefined ? '' : `${r.ratio}x ${r.against}`,
     })),
   );
   for (const [key, value] of Object.entries(extras)) console.log(`${key}: ${JSON.stringify(value)}`);
@@ -789,7 +809,16 @@ async function main() {
   const resultsDir = path.join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  const settings = { fastPaths: BOTH_MODES ? `both (against FAST_PATHS=${args.stock})` : FAST_PATHS, duration: DURATION, connections: CONNECTIONS, users: USERS, sizes: SIZES, bcryptCost: BCRYPT_COST, database: adminUrl ? 'postgres' : 'pglite', cores: availableParallelism() };
+  const settings = {
+    fastPaths: BOTH_MODES ? `both (against FAST_PATHS=${args.stock})` : FAST_PATHS,
+    duration: DURATION,
+    connections: CONNECTIONS,
+    users: USERS,
+    sizes: SIZES,
+    bcryptCost: BCRYPT_COST,
+    database: adminUrl ? 'postgres' : 'pglite',
+    cores: availableParallelism(),
+  };
   writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), settings, rows, extras }, null, 2)}\n`);
   console.log(`results: ${path.relative(ROOT, file)}`);
 }

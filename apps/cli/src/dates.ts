@@ -14,12 +14,14 @@ export function parseDueDate(value: string, option = '--due'): string {
   if (WITH_OFFSET.test(trimmed) && trimmed.includes('T')) return trimmed;
   const match = LOCAL.exec(trimmed);
   if (match) {
-    const [year, month, day, hours, minutes, seconds] = (match.slice(1) as (string | undefined)[]).map((part) => (part === undefined ? undefined : Number(part)));
+    const [year, month, day, hours, minutes, seconds] = (match.slice(1) as (string | undefined)[]).map((part) =>
+      part === undefined ? undefined : Number(part),
+    );
     const dateOnly = hours === undefined;
     const date = new Date(year as number, (month as number) - 1, day, dateOnly ? 23 : hours, dateOnly ? 59 : minutes, seconds ?? 0);
     // new Date() rolls 31 February into March; a day that does not exist is a mistake to report.
     const sameDay = date.getFullYear() === year && date.getMonth() === (month as number) - 1 && date.getDate() === day;
-    if (sameDay && (dateOnly || ((hours) < 24 && (minutes as number) < 60 && (seconds ?? 0) < 60))) return date.toISOString();
+    if (sameDay && (dateOnly || (hours < 24 && (minutes as number) < 60 && (seconds ?? 0) < 60))) return date.toISOString();
   }
   throw usageError(
     `${option} must be a date (YYYY-MM-DD), a local date and time (YYYY-MM-DD HH:MM) or an ISO 8601 instant (2026-05-01T17:30:00Z); got "${value}"`,

@@ -25,7 +25,8 @@ beforeAll(async () => {
   const otto = api.caller(await api.signIn('otto'));
   const project = await otto.projects.create({ name: 'Shared with Nora' });
   await otto.members.add({ projectId: project.id, username: 'nora', role: 'editor' });
-  for (const title of ['First', 'Second', 'Third']) taskIds.push((await otto.tasks.create({ projectId: project.id, title, assigneeId: (await api.caller(noraToken).auth.me()).id })).id);
+  for (const title of ['First', 'Second', 'Third'])
+    taskIds.push((await otto.tasks.create({ projectId: project.id, title, assigneeId: (await api.caller(noraToken).auth.me()).id })).id);
 });
 
 afterAll(async () => {
@@ -41,7 +42,9 @@ describe('stm notifications', () => {
     const lines = listed.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^NEW\s+ID\s+WHEN\s+TASK\s+WHAT$/);
     expect(lines.slice(1).map((line) => line.replace(/\s+/g, ' ').replace(/ \S+Z /, ' <when> '))).toEqual(
-      [...taskIds].reverse().map((id, i) => expect.stringMatching(new RegExp(`^\\* \\d+ <when> ${id} otto assigned you "${['Third', 'Second', 'First'][i]}"$`))),
+      [...taskIds]
+        .reverse()
+        .map((id, i) => expect.stringMatching(new RegExp(`^\\* \\d+ <when> ${id} otto assigned you "${['Third', 'Second', 'First'][i]}"$`))),
     );
 
     const json = JSON.parse((await nora.run(['notifications', '--json'])).stdout) as { items: { id: number; read: boolean }[] };

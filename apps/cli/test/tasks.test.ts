@@ -75,7 +75,7 @@ describe('stm tasks', () => {
     expect(await alice.run(['tasks', 'ls'])).toMatchObject({ code: 0, stdout: 'No tasks\n' });
   });
 
-  it('gives scripts the API\'s own objects with --json', async () => {
+  it("gives scripts the API's own objects with --json", async () => {
     const created = await json(['tasks', 'add', 'Water the plants', '--due', '2030-01-02T08:30:00+02:00', '--priority', 'low']);
     expect(created).toMatchObject({ title: 'Water the plants', priority: 'low', status: 'todo', dueAt: '2030-01-02T06:30:00.000Z', version: 1 });
     expect(await api.caller(aliceToken).tasks.get({ id: created.id })).toEqual(created);
@@ -128,7 +128,10 @@ describe('stm tasks', () => {
     const bobToken = await api.signIn('bobby');
     const bobs = await api.caller(bobToken).tasks.create({ title: "bob's task" });
 
-    for (const args of [['tasks', 'done', String(bobs.id)], ['tasks', 'rm', String(bobs.id)]]) {
+    for (const args of [
+      ['tasks', 'done', String(bobs.id)],
+      ['tasks', 'rm', String(bobs.id)],
+    ]) {
       const result = await alice.run(args);
       expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'stm: Task not found [NOT_FOUND]\n' });
     }
@@ -219,7 +222,10 @@ describe('stm projects', () => {
     expect(listed.stdout).toMatch(/Inbox \(inbox\)/);
     expect(listed.stdout).toMatch(new RegExp(`${made.id}\\s+Kitchen works\\s+owner\\s+2\\s+green`));
 
-    expect(await alice.run(['tasks', 'ls', '--project', 'No such'])).toMatchObject({ code: 2, stderr: 'stm: No project of yours is named "No such"; see stm projects ls\n' });
+    expect(await alice.run(['tasks', 'ls', '--project', 'No such'])).toMatchObject({
+      code: 2,
+      stderr: 'stm: No project of yours is named "No such"; see stm projects ls\n',
+    });
     // Names are looked up in a project; without one, the CLI says what it needs.
     const unplaced = await alice.run(['tasks', 'ls', '--label', 'Shopping']);
     expect(unplaced).toMatchObject({ code: 2, stderr: expect.stringContaining('name the project too (--project)') });

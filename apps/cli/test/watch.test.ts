@@ -44,7 +44,10 @@ it('tasks watch prints changes made elsewhere as they happen, one JSON object a 
     const task = await api.caller(token).tasks.create({ projectId: project.id, title: 'From elsewhere' });
     await api.caller(token).tasks.update({ id: task.id, status: 'done' });
     const line = async () => {
-      const next = await Promise.race([lines.next(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no line; stderr: ${stderr}`)), 15_000))]);
+      const next = await Promise.race([
+        lines.next(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no line; stderr: ${stderr}`)), 15_000)),
+      ]);
       return JSON.parse(next.value as string);
     };
     const first = await line();

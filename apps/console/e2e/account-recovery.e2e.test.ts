@@ -68,7 +68,10 @@ describe.skipIf(!browserAvailable())('account recovery in Chromium', () => {
     await expectAccessible(page, 'the re-authentication dialog');
     await dialog.getByLabel('Password').fill('not my password at all');
     await dialog.getByRole('button', { name: 'Continue' }).click();
-    await dialog.getByRole('alert').filter({ hasText: /password/i }).waitFor();
+    await dialog
+      .getByRole('alert')
+      .filter({ hasText: /password/i })
+      .waitFor();
     await dialog.getByLabel('Password').fill(PASSWORD);
     await dialog.getByRole('button', { name: 'Continue' }).click();
     await dialog.waitFor({ state: 'detached' });

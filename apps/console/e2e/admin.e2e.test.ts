@@ -1,6 +1,22 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, api, apiLogin, browserAvailable, callsSettled, createTask, heading, PASSWORD, pathOf, registerUser, screenshot, signIn, stageForTests, uniqueName, waitForPath } from './harness';
+import {
+  ADMIN,
+  api,
+  apiLogin,
+  browserAvailable,
+  callsSettled,
+  createTask,
+  heading,
+  PASSWORD,
+  pathOf,
+  registerUser,
+  screenshot,
+  signIn,
+  stageForTests,
+  uniqueName,
+  waitForPath,
+} from './harness';
 
 const LAST_ADMIN = 'This is the last active administrator: it cannot be demoted, deactivated or deleted. Make another user an administrator first.';
 
@@ -121,17 +137,22 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     expect(await findUser(stage.baseUrl, adminToken, username)).toMatchObject({ role: 'admin' });
     // No longer the last admin: acting on one's own account is asked, with a warning.
     const own = page.locator('tbody tr', { has: page.getByText('You', { exact: true }) });
-    await expect.poll(async () => {
-      await own.getByRole('button', { name: `Make user: ${ADMIN.username}` }).click();
-      return page.getByRole('dialog', { name: 'Remove your own administrator role?' }).isVisible();
-    }).toBe(true);
+    await expect
+      .poll(async () => {
+        await own.getByRole('button', { name: `Make user: ${ADMIN.username}` }).click();
+        return page.getByRole('dialog', { name: 'Remove your own administrator role?' }).isVisible();
+      })
+      .toBe(true);
     const demote = page.getByRole('dialog', { name: 'Remove your own administrator role?' });
     await demote.getByText(/^⚠ This is your own account: you lose access to the admin area/).waitFor();
     await screenshot(page, 'admin-users-self-warning');
     await demote.getByRole('button', { name: 'Cancel' }).click();
     await demote.waitFor({ state: 'hidden' });
     await row.getByRole('button', { name: `Make user: ${username}` }).click();
-    await page.getByRole('dialog', { name: `Make ${username} a regular user?` }).getByRole('button', { name: 'Make user' }).click();
+    await page
+      .getByRole('dialog', { name: `Make ${username} a regular user?` })
+      .getByRole('button', { name: 'Make user' })
+      .click();
     await page.getByText(`${username} is now a regular user.`).waitFor();
     expect(await findUser(stage.baseUrl, adminToken, username)).toMatchObject({ role: 'user' });
 
@@ -156,7 +177,10 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     await user.page.getByText('This account has been deactivated. Ask an administrator to reactivate it.').waitFor();
 
     await row.getByRole('button', { name: `Activate ${username}` }).click();
-    await page.getByRole('dialog', { name: `Activate ${username}?` }).getByRole('button', { name: 'Activate' }).click();
+    await page
+      .getByRole('dialog', { name: `Activate ${username}?` })
+      .getByRole('button', { name: 'Activate' })
+      .click();
     await page.getByText(`${username} can sign in again.`).waitFor();
 
     // A reset link, shown once, copied, and used by the user.
@@ -272,11 +296,12 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
 
     // An actor's name narrows to what they did.
     await filters.getByLabel('Action').selectOption('');
-    await page.getByRole('button', { name: `Show only events by ${ADMIN.username}` }).first().click();
+    await page
+      .getByRole('button', { name: `Show only events by ${ADMIN.username}` })
+      .first()
+      .click();
     await waitForPath(page, `/admin/audit?actor=${ADMIN.username}`);
-    await expect
-      .poll(async () => new Set(await page.locator('tbody tr td:nth-child(3)').allTextContents()))
-      .toEqual(new Set([ADMIN.username]));
+    await expect.poll(async () => new Set(await page.locator('tbody tr td:nth-child(3)').allTextContents())).toEqual(new Set([ADMIN.username]));
     // Who, from where, with what: this browser's own sign-in.
     await filters.getByLabel('Action').selectOption('auth.login_succeeded');
     await waitForPath(page, `/admin/audit?actor=${ADMIN.username}&action=auth.login_succeeded`);
@@ -376,7 +401,7 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     await heading(page, 'Signing keys');
   });
 
-  it('limits what one user can make: lowered in the settings, the refusal says which limit in the reader\'s language, and Account shows the usage', async () => {
+  it("limits what one user can make: lowered in the settings, the refusal says which limit in the reader's language, and Account shows the usage", async () => {
     const page = await adminAt('/admin/settings', 'Settings');
     const quota = page.getByLabel('Tasks per user');
     expect(await quota.inputValue()).toBe('50000');

@@ -40,7 +40,9 @@ describe.skipIf(!browserAvailable())('the agenda views in Chromium', () => {
     await expectTitles(page, ['Early today', 'Late today']);
     // A line without a date, typed in Today, is due by the end of today.
     await page.getByLabel('Quick add a task').fill('Water the plants !low');
-    await expect.poll(() => page.getByRole('list', { name: 'What will be saved' }).getByRole('listitem').allTextContents()).toContainEqual(expect.stringMatching(/^Due .*, end of day$/));
+    await expect
+      .poll(() => page.getByRole('list', { name: 'What will be saved' }).getByRole('listitem').allTextContents())
+      .toContainEqual(expect.stringMatching(/^Due .*, end of day$/));
     await page.keyboard.press('Enter');
     await expectTitles(page, ['Early today', 'Late today', 'Water the plants']);
     await expectAccessible(page, 'Today');
@@ -80,7 +82,12 @@ describe.skipIf(!browserAvailable())('the agenda views in Chromium', () => {
     await registerUser(stage.baseUrl, username, PASSWORD);
     const token = await apiLogin(stage.baseUrl, username, PASSWORD);
     for (let index = 1; index <= 20; index++) {
-      await createTask(stage.baseUrl, token, { title: `Task number ${index} with a title of some length`, description: 'A description that the compact list leaves to the panel.', priority: index % 3 === 0 ? 'high' : 'medium', dueAt: new Date(Date.now() + index * 86_400_000).toISOString() });
+      await createTask(stage.baseUrl, token, {
+        title: `Task number ${index} with a title of some length`,
+        description: 'A description that the compact list leaves to the panel.',
+        priority: index % 3 === 0 ? 'high' : 'medium',
+        dueAt: new Date(Date.now() + index * 86_400_000).toISOString(),
+      });
     }
     const { page } = await stage.newContext({ viewport: { width: 1280, height: 800 } });
     await page.goto('/sign-in');

@@ -35,9 +35,7 @@ describe('the production build', () => {
     ];
     const sizes = firstLoad.map((file) => ({ file, gzip: gzipSync(readFileSync(path.join(DIST, file))).length }));
     const total = sizes.reduce((sum, { gzip }) => sum + gzip, 0);
-    console.info(
-      `console first load: ${(total / 1024).toFixed(1)} kB gzip (${sizes.map((s) => `${s.file} ${(s.gzip / 1024).toFixed(1)} kB`).join(', ')})`,
-    );
+    console.info(`console first load: ${(total / 1024).toFixed(1)} kB gzip (${sizes.map((s) => `${s.file} ${(s.gzip / 1024).toFixed(1)} kB`).join(', ')})`);
     expect(total).toBeLessThan(FIRST_LOAD_BUDGET);
     expect(firstLoad.some((file) => file.includes('AdminArea'))).toBe(false);
     // The admin area exists, as a chunk of its own.

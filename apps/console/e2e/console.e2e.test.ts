@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { ADMIN, apiLogin, browserAvailable, callsSettled, heading, PASSWORD, pathOf, registerUser, screenshot, signIn, stageForTests, uniqueName, waitForPath } from './harness';
+import {
+  ADMIN,
+  apiLogin,
+  browserAvailable,
+  callsSettled,
+  heading,
+  PASSWORD,
+  pathOf,
+  registerUser,
+  screenshot,
+  signIn,
+  stageForTests,
+  uniqueName,
+  waitForPath,
+} from './harness';
 
 describe.skipIf(!browserAvailable())('the console in Chromium', () => {
   const stage = stageForTests();
@@ -166,7 +180,10 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     await rotateDialog.getByRole('button', { name: 'Rotate key' }).click();
     await page.getByText(/New signing key .+ is in use\./).waitFor();
     await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 2);
-    await page.locator('tbody tr', { hasText: firstKid ?? '' }).getByText('Retired').waitFor();
+    await page
+      .locator('tbody tr', { hasText: firstKid ?? '' })
+      .getByText('Retired')
+      .waitFor();
     await screenshot(page, 'admin-keys');
 
     // Revoking the key that signed the admin's own access token: the next call is refused, the
@@ -271,9 +288,7 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     expect(refresh).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
     expect(cookies.find((cookie) => cookie.name === 'stm_csrf')).toMatchObject({ httpOnly: false, sameSite: 'Strict' });
     const stored = await page.evaluate(() =>
-      [localStorage, sessionStorage]
-        .flatMap((storage) => Object.keys(storage).map((key) => `${key}=${storage.getItem(key) ?? ''}`))
-        .join('\n'),
+      [localStorage, sessionStorage].flatMap((storage) => Object.keys(storage).map((key) => `${key}=${storage.getItem(key) ?? ''}`)).join('\n'),
     );
     expect(stored).not.toContain('eyJ');
     await context.close();

@@ -1,7 +1,21 @@
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { expectAccessible } from './axe';
-import { ADMIN, apiLogin, browserAvailable, callsSettled, createTask, heading, PASSWORD, registerUser, signIn, type Stage, stageForTests, uniqueName, waitForPath } from './harness';
+import {
+  ADMIN,
+  apiLogin,
+  browserAvailable,
+  callsSettled,
+  createTask,
+  heading,
+  PASSWORD,
+  registerUser,
+  signIn,
+  type Stage,
+  stageForTests,
+  uniqueName,
+  waitForPath,
+} from './harness';
 
 async function signedIn(stage: Stage, username: string, options: Parameters<Stage['newContext']>[0] = {}) {
   const session = await stage.newContext(options);
@@ -275,7 +289,10 @@ describe.skipIf(!browserAvailable())('nothing cut off', () => {
         }),
       );
       expect(tabs.length).toBeGreaterThanOrEqual(5);
-      expect(tabs.filter((tab) => !tab.inside), `${viewport.width}px`).toEqual([]);
+      expect(
+        tabs.filter((tab) => !tab.inside),
+        `${viewport.width}px`,
+      ).toEqual([]);
       for (const path of ['/admin/tasks', '/tasks']) {
         if (path !== '/admin/tasks') await page.goto(path);
         expect(await selectsCutOff(page), `${path} at ${viewport.width}px`).toEqual([]);

@@ -1,7 +1,20 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { expectAccessible } from './axe';
-import { api, type ApiTask, apiLogin, browserAvailable, createTask, PASSWORD, registerUser, signIn, type Stage, stageForTests, uniqueName, waitForPath } from './harness';
+import {
+  api,
+  type ApiTask,
+  apiLogin,
+  browserAvailable,
+  createTask,
+  PASSWORD,
+  registerUser,
+  signIn,
+  type Stage,
+  stageForTests,
+  uniqueName,
+  waitForPath,
+} from './harness';
 
 /** What has the focus: a row (by its task's title), a control (by its accessible name), or something else. */
 function focused(page: Page): Promise<string> {

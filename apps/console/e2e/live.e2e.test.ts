@@ -39,7 +39,12 @@ describe.skipIf(!browserAvailable())('live changes in Chromium', () => {
 
     const card = reader.page.locator('.card-title', { hasText: 'Dust the top shelf' });
     await card.waitFor({ timeout: 10_000 });
-    expect(await reader.page.getByRole('region', { name: /^To do/ }).locator('.card-title').allTextContents()).toContain('Dust the top shelf');
+    expect(
+      await reader.page
+        .getByRole('region', { name: /^To do/ })
+        .locator('.card-title')
+        .allTextContents(),
+    ).toContain('Dust the top shelf');
 
     const { items } = await api<{ items: { id: number; title: string }[] }>(stage.baseUrl, ownerToken, 'GET', `/tasks?projectId=${project.id}`);
     const task = items.find((item) => item.title === 'Dust the top shelf') as { id: number };

@@ -28,11 +28,9 @@ describe.skipIf(!browserAvailable())('notifications in Chromium', () => {
     await bell.click();
     const panel = page.getByRole('region', { name: 'Notifications' });
     await panel.getByRole('link').first().waitFor();
-    const shown = () => panel.locator('.bell-link').evaluateAll((links) => links.map((link) => Array.from(link.querySelectorAll('span'), (span) => span.textContent).join('')));
-    expect(await shown()).toEqual([
-      `Unread: ${owner} mentioned you on “Prune the hedge”`,
-      `Unread: ${owner} assigned you “Water the roses”`,
-    ]);
+    const shown = () =>
+      panel.locator('.bell-link').evaluateAll((links) => links.map((link) => Array.from(link.querySelectorAll('span'), (span) => span.textContent).join('')));
+    expect(await shown()).toEqual([`Unread: ${owner} mentioned you on “Prune the hedge”`, `Unread: ${owner} assigned you “Water the roses”`]);
     expect(await bell.getAttribute('aria-expanded')).toBe('true');
     await screenshot(page, 'notifications-panel-en');
     await expectAccessible(page, 'the notifications panel');
@@ -90,7 +88,10 @@ describe.skipIf(!browserAvailable())('notifications in Chromium', () => {
     await page.getByLabel('Language').selectOption('es');
     await expect.poll(() => bell.getAttribute('aria-label')).toBe('Notificaciones, 1 sin leer');
     await bell.click();
-    await page.getByRole('region', { name: 'Notificaciones' }).getByRole('link', { name: /te mencionó en «Prune the hedge»/ }).waitFor();
+    await page
+      .getByRole('region', { name: 'Notificaciones' })
+      .getByRole('link', { name: /te mencionó en «Prune the hedge»/ })
+      .waitFor();
     await screenshot(page, 'notifications-panel-es');
     await expectAccessible(page, 'the notifications panel in Spanish');
   });

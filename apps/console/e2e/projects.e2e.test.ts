@@ -49,7 +49,11 @@ async function teamProject(stage: Stage) {
   await registerUser(stage.baseUrl, member, PASSWORD);
   const ownerToken = await apiLogin(stage.baseUrl, owner, PASSWORD);
   const memberToken = await apiLogin(stage.baseUrl, member, PASSWORD);
-  const project = await api<Project>(stage.baseUrl, ownerToken, 'POST', '/projects', { name: 'Kitchen renovation', color: 'green', description: 'Tiles, paint and a new sink' });
+  const project = await api<Project>(stage.baseUrl, ownerToken, 'POST', '/projects', {
+    name: 'Kitchen renovation',
+    color: 'green',
+    description: 'Tiles, paint and a new sink',
+  });
   const added = await api<{ userId: number }>(stage.baseUrl, ownerToken, 'POST', `/projects/${project.id}/members`, { username: member, role: 'editor' });
   const shopping = await api<Label>(stage.baseUrl, ownerToken, 'POST', `/projects/${project.id}/labels`, { name: 'Shopping', color: 'amber' });
   const urgent = await api<Label>(stage.baseUrl, ownerToken, 'POST', `/projects/${project.id}/labels`, { name: 'Urgent', color: 'red' });
@@ -70,7 +74,10 @@ async function column(stage: Stage, token: string, projectId: number, status: Ta
 }
 
 async function boardColumn(page: Page, name: string) {
-  return page.getByRole('region', { name: new RegExp(`^${name}`) }).locator('.card-title').allTextContents();
+  return page
+    .getByRole('region', { name: new RegExp(`^${name}`) })
+    .locator('.card-title')
+    .allTextContents();
 }
 
 describe.skipIf(!browserAvailable())('projects in Chromium', () => {
@@ -100,11 +107,13 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
     await members.locator('.member-name', { hasText: colleague }).waitFor();
     await expect.poll(() => members.getByLabel(`Role of ${colleague}`).inputValue()).toBe('viewer');
     await members.getByLabel(`Role of ${colleague}`).selectOption('editor');
-    await expect.poll(async () => {
-      const token = await apiLogin(stage.baseUrl, colleague, PASSWORD);
-      const projects = await api<{ items: { name: string; role: string }[] }>(stage.baseUrl, token, 'GET', '/projects');
-      return projects.items.find((project) => project.name === 'Garden')?.role;
-    }).toBe('editor');
+    await expect
+      .poll(async () => {
+        const token = await apiLogin(stage.baseUrl, colleague, PASSWORD);
+        const projects = await api<{ items: { name: string; role: string }[] }>(stage.baseUrl, token, 'GET', '/projects');
+        return projects.items.find((project) => project.name === 'Garden')?.role;
+      })
+      .toBe('editor');
     await members.getByRole('button', { name: 'Close' }).click();
 
     await page.getByRole('button', { name: 'Labels' }).click();
@@ -157,7 +166,9 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Moved' }).textContent()).toBe('Moved “Call the plumber” to To do, position 2 of 2.');
     await expect.poll(() => column(stage, team.ownerToken, team.project.id, 'todo')).toEqual(['Order tiles', 'Call the plumber']);
     await page.keyboard.press('Alt+ArrowRight');
-    await expect.poll(() => column(stage, team.ownerToken, team.project.id, 'in_progress')).toEqual(['Call the plumber', 'Measure the walls', 'Pick a paint colour']);
+    await expect
+      .poll(() => column(stage, team.ownerToken, team.project.id, 'in_progress'))
+      .toEqual(['Call the plumber', 'Measure the walls', 'Pick a paint colour']);
     await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Call the plumber');
     await page.keyboard.press('Alt+ArrowUp');
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'cannot move' }).count()).toBe(1);
@@ -183,12 +194,14 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
     await expect.poll(() => comment.locator('.comment-body').textContent()).toBe(`Ordered from the shop, @${team.owner} please check <b>the size</b>.`);
     expect(await comment.locator('.mention').textContent()).toBe(`@${team.owner}`);
     expect(await comment.locator('b').count()).toBe(0);
-    await expect.poll(() => panel.locator('.history-entry').allTextContents()).toEqual([
-      expect.stringMatching(new RegExp(`^${team.member}.*Commented$`)),
-      expect.stringMatching(new RegExp(`^${team.owner}.*Added.*Shopping.*Urgent$`)),
-      expect.stringMatching(new RegExp(`^${team.owner}.*Assigned it to ${team.member}$`)),
-      expect.stringMatching(new RegExp(`^${team.owner}.*Created the task in Kitchen renovation$`)),
-    ]);
+    await expect
+      .poll(() => panel.locator('.history-entry').allTextContents())
+      .toEqual([
+        expect.stringMatching(new RegExp(`^${team.member}.*Commented$`)),
+        expect.stringMatching(new RegExp(`^${team.owner}.*Added.*Shopping.*Urgent$`)),
+        expect.stringMatching(new RegExp(`^${team.owner}.*Assigned it to ${team.member}$`)),
+        expect.stringMatching(new RegExp(`^${team.owner}.*Created the task in Kitchen renovation$`)),
+      ]);
     await screenshot(page, 'task-panel-en');
     await expectAccessible(page, 'the task panel');
 
@@ -289,7 +302,15 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
     await settings.getByRole('button', { name: 'Save changes' }).click();
     await heading(page, 'Kitchen (checked)');
     const adminToken = await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
-    const audit = await api<{ items: { action: string; targetId: string; details: Record<string, unknown> }[] }>(stage.baseUrl, adminToken, 'GET', '/admin/audit?action=project.administered');
-    expect(audit.items.find((entry) => entry.targetId === String(team.project.id))?.details).toMatchObject({ operation: 'projects.update', name: 'Kitchen (checked)' });
+    const audit = await api<{ items: { action: string; targetId: string; details: Record<string, unknown> }[] }>(
+      stage.baseUrl,
+      adminToken,
+      'GET',
+      '/admin/audit?action=project.administered',
+    );
+    expect(audit.items.find((entry) => entry.targetId === String(team.project.id))?.details).toMatchObject({
+      operation: 'projects.update',
+      name: 'Kitchen (checked)',
+    });
   });
 });

@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { expectAccessible } from './axe';
-import { api, type ApiTask, apiLogin, browserAvailable, heading, PASSWORD, registerUser, screenshot, signIn, stageForTests, uniqueName, waitForPath } from './harness';
+import {
+  api,
+  type ApiTask,
+  apiLogin,
+  browserAvailable,
+  heading,
+  PASSWORD,
+  registerUser,
+  screenshot,
+  signIn,
+  stageForTests,
+  uniqueName,
+  waitForPath,
+} from './harness';
 
 interface ApiProject {
   id: number;
@@ -35,13 +48,9 @@ describe.skipIf(!browserAvailable())('quick add in Chromium', () => {
     await expect.poll(() => input.evaluate((element) => element === document.activeElement)).toBe(true);
     await input.fill(`Call the bank tomorrow 17:00 !high #home @${ana} #42`);
     const chips = page.getByRole('list', { name: 'What will be saved' });
-    await expect.poll(() => chips.getByRole('listitem').allTextContents()).toEqual([
-      'Title: Call the bank #42',
-      'Due Mon, Dec 7, 05:00 PM',
-      'Priority: High',
-      'Label: home',
-      `For ${ana}`,
-    ]);
+    await expect
+      .poll(() => chips.getByRole('listitem').allTextContents())
+      .toEqual(['Title: Call the bank #42', 'Due Mon, Dec 7, 05:00 PM', 'Priority: High', 'Label: home', `For ${ana}`]);
     await expectAccessible(page, 'quick add with chips');
     await screenshot(page, 'quick-add-en');
     await page.keyboard.press('Enter');
@@ -55,20 +64,24 @@ describe.skipIf(!browserAvailable())('quick add in Chromium', () => {
       'GET',
       `/tasks?projectId=${project.id}`,
     );
-    expect(listed.items.map((task) => ({ title: task.title, dueAt: task.dueAt, priority: task.priority, assignee: task.assignee?.username, labels: task.labels.map((label) => label.name) }))).toEqual([
-      { title: 'Call the bank #42', dueAt: '2026-12-07T16:00:00.000Z', priority: 'high', assignee: ana, labels: ['home'] },
-    ]);
+    expect(
+      listed.items.map((task) => ({
+        title: task.title,
+        dueAt: task.dueAt,
+        priority: task.priority,
+        assignee: task.assignee?.username,
+        labels: task.labels.map((label) => label.name),
+      })),
+    ).toEqual([{ title: 'Call the bank #42', dueAt: '2026-12-07T16:00:00.000Z', priority: 'high', assignee: ana, labels: ['home'] }]);
 
     // In Spanish, a weekday without a time is due at the end of that day; Escape empties the line.
     await page.getByLabel('Language').selectOption('es');
     const entrada = page.getByLabel('Añadir una tarea rápida');
     await entrada.fill('Pagar el alquiler el viernes !baja');
     const fichas = page.getByRole('list', { name: 'Lo que se guardará' });
-    await expect.poll(() => fichas.getByRole('listitem').allTextContents()).toEqual([
-      'Título: Pagar el alquiler',
-      'Vence vie, 11 dic, al final del día',
-      'Prioridad: Baja',
-    ]);
+    await expect
+      .poll(() => fichas.getByRole('listitem').allTextContents())
+      .toEqual(['Título: Pagar el alquiler', 'Vence vie, 11 dic, al final del día', 'Prioridad: Baja']);
     await expectAccessible(page, 'quick add in Spanish');
     await screenshot(page, 'quick-add-es');
     await entrada.press('Escape');

@@ -93,7 +93,9 @@ describe.skipIf(!browserAvailable())('second factors in the console', () => {
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
-    await expect.poll(() => page.getByRole('img', { name: 'QR code to scan with your authenticator app' }).evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.getByRole('img', { name: 'QR code to scan with your authenticator app' }).evaluate((img: HTMLImageElement) => img.naturalWidth))
+      .toBeGreaterThan(0);
     await expectAccessible(page, 'authenticator set-up');
     await page.getByLabel('Code from your authenticator app').fill(totpCodeAt(secret, Date.now()));
     await page.getByRole('button', { name: 'Confirm and turn on' }).click();

@@ -112,9 +112,7 @@ describe.skipIf(!browserAvailable())('the task screens in Chromium', () => {
     await milkDone.click();
     await expect.poll(() => milkDone.getAttribute('aria-pressed')).toBe('true');
     await page.locator('.task', { hasText: 'Buy milk' }).locator('.status-done').waitFor();
-    await expect
-      .poll(async () => (await api<{ items: ApiTask[] }>(stage.baseUrl, token, 'GET', '/tasks?search=milk')).items[0]?.status)
-      .toBe('done');
+    await expect.poll(async () => (await api<{ items: ApiTask[] }>(stage.baseUrl, token, 'GET', '/tasks?search=milk')).items[0]?.status).toBe('done');
 
     // Filters live in the address, survive a reload, and narrow the list.
     const filters = page.getByRole('search', { name: 'Filter tasks' });

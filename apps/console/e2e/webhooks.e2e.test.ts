@@ -34,7 +34,9 @@ async function startReceiver() {
 /** Whether a message carries a Standard Webhooks signature by this secret (HMAC-SHA256 of "id.timestamp.body"). */
 function signedBy(secret: string, message: Received): boolean {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const expected = createHmac('sha256', key).update(`${message.headers['webhook-id']}.${message.headers['webhook-timestamp']}.${message.body}`).digest('base64');
+  const expected = createHmac('sha256', key)
+    .update(`${message.headers['webhook-id']}.${message.headers['webhook-timestamp']}.${message.body}`)
+    .digest('base64');
   return (message.headers['webhook-signature'] ?? '').split(' ').includes(`v1,${expected}`);
 }
 

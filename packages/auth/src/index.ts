@@ -29,13 +29,4 @@ export {
 } from './tokens';
 export { BusyError, WorkLimiter } from './work-limiter';
 export type { CryptoKey, JWK } from 'jose';
-export {
-  generateRecoveryCodes,
-  generateTotpSecret,
-  hashRecoveryCode,
-  matchTotpStep,
-  normaliseRecoveryCode,
-  totpCodeAt,
-  totpStepAt,
-  totpUri,
-} from './totp';
+export { generateRecoveryCodes, generateTotpSecret, hashRecoveryCode, matchTotpStep, normaliseRecoveryCode, totpCodeAt, totpStepAt, totpUri } from './totp';

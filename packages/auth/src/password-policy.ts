@@ -7,15 +7,10 @@ export interface PasswordPolicy {
 }
 
 /** Why a password was refused; stable codes the console translates. */
-export type PasswordProblem =
-  | 'PASSWORD_TOO_SHORT'
-  | 'PASSWORD_TOO_LONG'
-  | 'PASSWORD_TOO_COMMON'
-  | 'PASSWORD_TOO_WEAK'
-  | 'PASSWORD_CONTAINS_USERNAME';
+export type PasswordProblem = 'PASSWORD_TOO_SHORT' | 'PASSWORD_TOO_LONG' | 'PASSWORD_TOO_COMMON' | 'PASSWORD_TOO_WEAK' | 'PASSWORD_CONTAINS_USERNAME';
 
 const commonPasswords = new Set<string>([
-  ...(dictionary['passwords-common']),
+  ...dictionary['passwords-common'],
   // The defaults of the service this one replaces.
   'clave_secreta_super_segura',
   'secure-task-manager',

@@ -176,9 +176,7 @@ export class PasswordHasher {
     const legacy = hash.startsWith(LEGACY_BCRYPT_PREFIX);
     // passlib hashed the password as typed; `$2y$` is PHP's name for the same algorithm as `$2b$`,
     // a name the bcrypt library does not accept.
-    const task = legacy
-      ? { data: password, hash: hash.slice(LEGACY_BCRYPT_PREFIX.length).replace(/^\$2y\$/, '$2b$') }
-      : { data: prehash(password), hash };
+    const task = legacy ? { data: password, hash: hash.slice(LEGACY_BCRYPT_PREFIX.length).replace(/^\$2y\$/, '$2b$') } : { data: prehash(password), hash };
     return this.#limiter.run(async () => {
       const matches = (await this.#threads.run(task, { name: 'compare' })) as boolean;
       this.#done.compares++;

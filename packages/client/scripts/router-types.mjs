@@ -27,7 +27,16 @@ export type ProbeErrorShape = AppRouter['_def']['_config']['$types']['errorShape
 
 function loadProgram() {
   const configPath = path.join(packageDir, 'tsconfig.json');
-  const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+  const config = ts.getParsedCommandLineOfConfigFile(
+    configPath,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
+    },
+  );
   const host = ts.createCompilerHost(config.options);
   const readFile = host.readFile.bind(host);
   const fileExists = host.fileExists.bind(host);
@@ -40,7 +49,8 @@ const program = loadProgram();
 const checker = program.getTypeChecker();
 const probe = program.getSourceFile(probeFile);
 const problems = ts.getPreEmitDiagnostics(program, probe);
-if (problems.length > 0) throw new Error(ts.formatDiagnostics(problems, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => packageDir, getNewLine: () => '\n' }));
+if (problems.length > 0)
+  throw new Error(ts.formatDiagnostics(problems, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => packageDir, getNewLine: () => '\n' }));
 
 const aliases = new Map();
 ts.forEachChild(probe, (node) => {
@@ -86,7 +96,10 @@ function print(type, depth = 0) {
   }
   if (type.isIntersection()) return type.types.map((member) => `(${print(member, depth + 1)})`).join(' & ');
   if (checker.isTupleType(type)) {
-    return `[${checker.getTypeArguments(type).map((element) => print(element, depth + 1)).join(', ')}]`;
+    return `[${checker
+      .getTypeArguments(type)
+      .map((element) => print(element, depth + 1))
+      .join(', ')}]`;
   }
   if (checker.isArrayType(type)) {
     const [element] = checker.getTypeArguments(type);

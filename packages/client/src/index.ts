@@ -67,10 +67,7 @@ interface Common {
 }
 
 export type StmClientOptions =
-  | (Common & { token: string })
-  | (Common & { username: string; password: string })
-  | (Common & { session: SessionTokens })
-  | Common;
+  (Common & { token: string }) | (Common & { username: string; password: string }) | (Common & { session: SessionTokens }) | Common;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** An access token this close to its end is renewed before it is sent, not after a refusal. */

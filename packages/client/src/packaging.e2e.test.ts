@@ -124,7 +124,9 @@ describe('the packed @stm/client in an app outside the workspace', () => {
       Object.keys(JSON.parse(readFileSync(path.join(appDir, 'node_modules/@trpc', name, 'package.json'), 'utf8')).peerDependencies ?? {}),
     );
     const modules = readdirSync(path.join(appDir, 'node_modules')).filter((name) => !name.startsWith('.'));
-    const unexpected = modules.filter((name) => !['@stm', '@trpc', '@typescript', 'eventsource', 'eventsource-parser'].includes(name) && !trpcPeers.includes(name));
+    const unexpected = modules.filter(
+      (name) => !['@stm', '@trpc', '@typescript', 'eventsource', 'eventsource-parser'].includes(name) && !trpcPeers.includes(name),
+    );
     expect(unexpected).toEqual([]);
     expect(readdirSync(path.join(appDir, 'node_modules/@stm'))).toEqual(['client']);
   });
@@ -137,7 +139,9 @@ describe('the packed @stm/client in an app outside the workspace', () => {
     });
     const read = stdout.split('\n').filter((line) => line.endsWith('.d.ts'));
     expect(read.some((file) => file.endsWith('@stm/client/dist/router.d.ts'))).toBe(true);
-    const foreign = read.filter((file) => !file.includes('/typescript/lib/') && !file.includes('/node_modules/@trpc/') && !file.includes('/node_modules/@stm/client/'));
+    const foreign = read.filter(
+      (file) => !file.includes('/typescript/lib/') && !file.includes('/node_modules/@trpc/') && !file.includes('/node_modules/@stm/client/'),
+    );
     expect(foreign).toEqual([]);
     expect(read.some((file) => file.startsWith(workspaceDir) && !file.includes('/typescript/lib/'))).toBe(false);
   });

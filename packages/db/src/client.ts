@@ -111,33 +111,36 @@ const QUERY_READ_TIMEOUT = 'Query read timeout';
  * - a query that outlived `query_timeout`: pg rejects it but keeps the connection, still waiting
  *   for that query's answer; on a silent network (a failover, a dead peer) it never comes.
  */
-const databaseClientClass = (Client: typeof pg.Client, names: ReadonlyMap<string, string>) => class DatabaseClient extends Client {
-  // Every overload of query() passes through unchanged; only the outcome is watched.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one signature standing for all of pg's overloads, whose results only `any` covers
-  override query(...args: unknown[]): any {
-    const name = typeof args[0] === 'string' ? names.get(args[0]) : undefined;
-    if (name) args = [{ name, text: args[0], values: args[1] }, ...args.slice(2)];
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- applied with `this`, the arguments as they came
-    const result: unknown = Reflect.apply(super.query, this, args);
-    if (result instanceof Promise) {
-      // Registered before the caller's own handlers, so this runs before the connection is released.
-      result.catch((error: unknown) => {
-        const fatal = (error as { severity?: unknown }).severity === 'FATAL';
-        // A schema change under a named statement ("cached plan must not change result type")
-        // fails it on this connection for as long as the connection lives.
-        const stalePlan = name !== undefined && (error as { code?: unknown }).code === '0A000';
-        if (fatal || stalePlan || (error instanceof Error && error.message === QUERY_READ_TIMEOUT)) void this.end().catch(() => {});
-      });
+const databaseClientClass = (Client: typeof pg.Client, names: ReadonlyMap<string, string>) =>
+  class DatabaseClient extends Client {
+    // Every overload of query() passes through unchanged; only the outcome is watched.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one signature standing for all of pg's overloads, whose results only `any` covers
+    override query(...args: unknown[]): any {
+      const name = typeof args[0] === 'string' ? names.get(args[0]) : undefined;
+      if (name) args = [{ name, text: args[0], values: args[1] }, ...args.slice(2)];
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- applied with `this`, the arguments as they came
+      const result: unknown = Reflect.apply(super.query, this, args);
+      if (result instanceof Promise) {
+        // Registered before the caller's own handlers, so this runs before the connection is released.
+        result.catch((error: unknown) => {
+          const fatal = (error as { severity?: unknown }).severity === 'FATAL';
+          // A schema change under a named statement ("cached plan must not change result type")
+          // fails it on this connection for as long as the connection lives.
+          const stalePlan = name !== undefined && (error as { code?: unknown }).code === '0A000';
+          if (fatal || stalePlan || (error instanceof Error && error.message === QUERY_READ_TIMEOUT)) void this.end().catch(() => {});
+        });
+      }
+      return result;
     }
-    return result;
-  }
-};
+  };
 
 async function createPostgres(databaseUrl: string, config: DbConfig): Promise<DatabaseHandle> {
   const { default: pg } = await import('pg');
   const statementTimeout = config.pool?.statementTimeoutMillis ?? 10_000;
   const fastPaths = config.fastPaths ?? ALL_DB_FAST_PATHS;
-  const parseTimestamptz = fastPaths.timestamptz ? timestamptzParser(pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => unknown) : undefined;
+  const parseTimestamptz = fastPaths.timestamptz
+    ? timestamptzParser(pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => unknown)
+    : undefined;
   const pool = new pg.Pool({
     // Stock (no named statements): a map that names nothing.
     Client: databaseClientClass(pg.Client, fastPaths.statements ? namedStatements : new Map()),

@@ -62,9 +62,7 @@ async function admin<T extends pg.QueryResultRow = pg.QueryResultRow>(statement:
 }
 
 function listen(server: Server): Promise<number> {
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
-  );
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 }
 
 const select1 = (handle: DatabaseHandle) => sql`select 1`.execute(handle.db);

@@ -6,14 +6,7 @@ export type { CommitAnnouncements } from './commit-announcements';
 export { writePgliteTemplate } from './pglite-template';
 export { migrateDown, migrateTo, migrateToLatest, migrateToLatestLocked, migrationNames, schemaState } from './migrate';
 export type { MigrationReport, SchemaState } from './migrate';
-export {
-  isDatabaseUnavailable,
-  isForeignKeyViolation,
-  isInvalidParameter,
-  isQueryCanceled,
-  isRetryableTransactionError,
-  isUniqueViolation,
-} from './errors';
+export { isDatabaseUnavailable, isForeignKeyViolation, isInvalidParameter, isQueryCanceled, isRetryableTransactionError, isUniqueViolation } from './errors';
 export * from './schema';
 export { withStatementTimeout } from './statement-timeout';
 export * as apiTokens from './queries/api-tokens';

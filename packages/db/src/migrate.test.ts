@@ -10,9 +10,13 @@ beforeAll(async () => {
 afterAll(() => database.close());
 
 const recorded = async () =>
-  (await database.db.selectFrom('kysely_migration' as never).select('name' as never).orderBy('name' as never).execute()).map(
-    (row) => (row as { name: string }).name,
-  );
+  (
+    await database.db
+      .selectFrom('kysely_migration' as never)
+      .select('name' as never)
+      .orderBy('name' as never)
+      .execute()
+  ).map((row) => (row as { name: string }).name);
 
 describe('migrateToLatest', () => {
   it('leaves a schema that is already up to date as it is', async () => {

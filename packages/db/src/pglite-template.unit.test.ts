@@ -24,7 +24,10 @@ const newDataDir = () => path.join(scratch, `data-${++dirs}`);
 async function appliedMigrations(dataDir: string, options: { template?: string; errors?: Error[] } = {}) {
   const handle = await createDb({ dataDir, pgliteTemplate: options.template, onBackgroundError: (error) => options.errors?.push(error) });
   try {
-    const rows = await handle.db.selectFrom('kysely_migration' as never).select(sql<string>`name`.as('name')).execute();
+    const rows = await handle.db
+      .selectFrom('kysely_migration' as never)
+      .select(sql<string>`name`.as('name'))
+      .execute();
     return rows.map((row) => row.name).sort();
   } finally {
     await handle.close();
@@ -92,7 +95,12 @@ function tarOfOneFile(name: string, content: string): Buffer {
   header.write('0000000\0', 108);
   header.write('0000000\0', 116);
   header.write(`${Buffer.byteLength(content).toString(8).padStart(11, '0')}\0`, 124);
-  header.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+  header.write(
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+  );
   header.write('0', 156);
   header.write('ustar\0' + '00', 257);
   header.fill(' ', 148, 156);

@@ -43,13 +43,30 @@ describe('seed', () => {
     const perOwner = await database.db
       .selectFrom('tasks')
       .innerJoin('projects', 'projects.id', 'tasks.project_id')
-      .select(['tasks.created_by', sql<number>`count(*)`.as('count'), sql<number>`count(*) filter (where projects.inbox_owner_id = tasks.created_by)`.as('inbox')])
+      .select([
+        'tasks.created_by',
+        sql<number>`count(*)`.as('count'),
+        sql<number>`count(*) filter (where projects.inbox_owner_id = tasks.created_by)`.as('inbox'),
+      ])
       .where('tasks.created_by', 'in', owners)
       .groupBy('tasks.created_by')
       .execute();
-    expect(perOwner.map((row) => [row.count, row.inbox])).toEqual([[250, 250], [250, 250], [250, 250], [250, 250]]);
+    expect(perOwner.map((row) => [row.count, row.inbox])).toEqual([
+      [250, 250],
+      [250, 250],
+      [250, 250],
+      [250, 250],
+    ]);
 
-    const spread = await sql<{ statuses: number; priorities: number; undated: number; overdue: number; done_without_completion: number; future_rows: number; fractional: number }>`
+    const spread = await sql<{
+      statuses: number;
+      priorities: number;
+      undated: number;
+      overdue: number;
+      done_without_completion: number;
+      future_rows: number;
+      fractional: number;
+    }>`
       select count(distinct status)::int as statuses,
              count(distinct priority)::int as priorities,
              count(*) filter (where due_at is null)::int as undated,
@@ -89,7 +106,10 @@ describe('seed', () => {
     const projectId = await seedProject(database.db, {
       name: 'Team',
       ownerId: people[0]!,
-      members: [{ userId: people[1]!, role: 'editor' }, { userId: people[2]!, role: 'viewer' }],
+      members: [
+        { userId: people[1]!, role: 'editor' },
+        { userId: people[2]!, role: 'viewer' },
+      ],
     });
     await seedTasks(database.db, { project: { id: projectId, creatorIds: people.slice(0, 2), assigneeIds: people }, count: 300 });
     const { rows } = await sql<{ count: number; creators: number; assigned: number; assignees: number; columns: number; positions: number }>`

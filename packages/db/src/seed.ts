@@ -46,11 +46,7 @@ export interface SeedProjectOptions {
 
 /** A shared project with its owner and members; returns its id. */
 export async function seedProject(db: Kysely<Database>, options: SeedProjectOptions): Promise<number> {
-  const { id } = await db
-    .insertInto('projects')
-    .values({ name: options.name, created_by: options.ownerId })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const { id } = await db.insertInto('projects').values({ name: options.name, created_by: options.ownerId }).returning('id').executeTakeFirstOrThrow();
   const members = [{ userId: options.ownerId, role: 'owner' as const }, ...(options.members ?? []).filter((member) => member.userId !== options.ownerId)];
   await db
     .insertInto('project_members')
@@ -81,8 +77,22 @@ export interface SeedTasksOptions {
 }
 
 const WORDS = [
-  'invoice', 'report', 'deploy', 'review', 'meeting', 'budget', 'design', 'backup',
-  'release', 'customer', 'migration', 'security', 'audit', 'roadmap', 'hiring', 'onboarding',
+  'invoice',
+  'report',
+  'deploy',
+  'review',
+  'meeting',
+  'budget',
+  'design',
+  'backup',
+  'release',
+  'customer',
+  'migration',
+  'security',
+  'audit',
+  'roadmap',
+  'hiring',
+  'onboarding',
 ];
 
 /** Inserts `count` tasks; returns how many were inserted. */

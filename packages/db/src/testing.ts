@@ -13,10 +13,7 @@ import { migrateToLatest } from './migrate';
 import { dumpMigratedPglite } from './pglite-template';
 import { isProcessAlive } from './process';
 
-export type TestTemplate = (
-  | { driver: 'pglite'; dumpPath: string }
-  | { driver: 'postgres'; adminUrl: string; templateName: string }
-) & {
+export type TestTemplate = ({ driver: 'pglite'; dumpPath: string } | { driver: 'postgres'; adminUrl: string; templateName: string }) & {
   /** False: the databases cloned from it run the library's own way, none of `src/fastpath/` (the `stock` project). */
   fastPaths?: boolean;
 };
@@ -31,10 +28,7 @@ export interface TestDatabase extends DatabaseHandle {
 const RUN_PREFIX = 'stm_test_';
 
 /** Migrates a template of the chosen driver; returns it and a function that removes it. */
-export async function prepareTestTemplate(
-  driver: 'pglite' | 'postgres',
-  adminUrl?: string,
-): Promise<{ template: TestTemplate; dispose: () => Promise<void> }> {
+export async function prepareTestTemplate(driver: 'pglite' | 'postgres', adminUrl?: string): Promise<{ template: TestTemplate; dispose: () => Promise<void> }> {
   if (driver === 'pglite') {
     // Uncompressed: every test file loads it, and gunzip would cost each of them.
     const dump = await dumpMigratedPglite('none');
@@ -109,10 +103,7 @@ async function adminQuery(adminUrl: string, statement: string): Promise<pg.Query
 
 /** Databases left by runs that were killed before they could clean up (their process is gone). */
 async function dropStaleTestDatabases(adminUrl: string): Promise<void> {
-  const { rows } = await adminQuery(
-    adminUrl,
-    `select datname from pg_database where datname like '${RUN_PREFIX}%'`,
-  );
+  const { rows } = await adminQuery(adminUrl, `select datname from pg_database where datname like '${RUN_PREFIX}%'`);
   for (const { datname } of rows as { datname: string }[]) {
     const pid = Number(/^stm_test_(?:template_)?(\d+)_/.exec(datname)?.[1]);
     if (Number.isInteger(pid) && !isProcessAlive(pid)) {

@@ -20,7 +20,7 @@ export const forgotPasswordInput = z
       .max(254)
       // eslint-disable-next-line no-control-regex -- a NUL byte is what this refuses
       .refine((value) => !/[\u0000\r\n]/.test(value), 'Enter your username or email address')
-      .describe('Your username or your account\'s email address, any case'),
+      .describe("Your username or your account's email address, any case"),
   })
   .strict();
 export type ForgotPasswordInput = z.infer<typeof forgotPasswordInput>;

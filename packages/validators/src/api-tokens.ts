@@ -30,13 +30,12 @@ export const apiTokenNameSchema = z.string().trim().min(1).max(100).refine(noNul
 export const createApiTokenInput = z
   .object({
     name: apiTokenNameSchema.describe('What the token is for, e.g. "CI export"'),
-    scopes: z.array(apiTokenScopeSchema).min(1).max(API_TOKEN_SCOPES.length).refine((scopes) => new Set(scopes).size === scopes.length, 'Each scope once'),
-    expiresInDays: z
-      .number()
-      .int()
+    scopes: z
+      .array(apiTokenScopeSchema)
       .min(1)
-      .max(API_TOKEN_LIFETIME_MAX_DAYS)
-      .describe('Required; at most the `apiTokenMaxLifetimeDays` setting'),
+      .max(API_TOKEN_SCOPES.length)
+      .refine((scopes) => new Set(scopes).size === scopes.length, 'Each scope once'),
+    expiresInDays: z.number().int().min(1).max(API_TOKEN_LIFETIME_MAX_DAYS).describe('Required; at most the `apiTokenMaxLifetimeDays` setting'),
   })
   .strict();
 export type CreateApiTokenInput = z.input<typeof createApiTokenInput>;

@@ -12,7 +12,10 @@ export const recoveryCodeSchema = z.string().trim().min(8, 'Enter a recovery cod
 
 export const challengeTokenSchema = z.string().min(1).max(200).describe('The `challenge` of the `MFA_REQUIRED` answer');
 
-const base64url = z.string().max(16_384).regex(/^[A-Za-z0-9_-]*$/, 'base64url');
+const base64url = z
+  .string()
+  .max(16_384)
+  .regex(/^[A-Za-z0-9_-]*$/, 'base64url');
 
 /** A WebAuthn assertion as `@simplewebauthn/browser`'s `startAuthentication` returns it. */
 export const passkeyAssertionSchema = z.object({
@@ -39,7 +42,10 @@ export const passkeyAttestationSchema = z.object({
     clientDataJSON: base64url,
     attestationObject: base64url,
     authenticatorData: base64url.optional(),
-    transports: z.array(z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'])).max(10).optional(),
+    transports: z
+      .array(z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']))
+      .max(10)
+      .optional(),
     publicKeyAlgorithm: z.number().int().optional(),
     publicKey: base64url.optional(),
   }),
@@ -81,10 +87,16 @@ export const reauthenticateInput = z
     challenge: challengeTokenSchema.optional().describe('Second step: the `challenge` of the `MFA_REQUIRED` answer'),
     ...factorAnswerFields,
   })
-  .refine((value) => (value.password === undefined ? value.challenge !== undefined && oneAnswer(value) : value.challenge === undefined && !oneAnswer(value) && value.code === undefined && value.recoveryCode === undefined && value.passkey === undefined), {
-    message: 'Send the password, or the challenge with exactly one of code, recoveryCode or passkey',
-    path: ['password'],
-  });
+  .refine(
+    (value) =>
+      value.password === undefined
+        ? value.challenge !== undefined && oneAnswer(value)
+        : value.challenge === undefined && !oneAnswer(value) && value.code === undefined && value.recoveryCode === undefined && value.passkey === undefined,
+    {
+      message: 'Send the password, or the challenge with exactly one of code, recoveryCode or passkey',
+      path: ['password'],
+    },
+  );
 export type ReauthenticateInput = z.infer<typeof reauthenticateInput>;
 
 export const passkeyNameSchema = z.string().trim().min(1, 'Name the passkey').max(64).refine(noNul, NUL_MESSAGE);

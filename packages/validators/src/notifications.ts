@@ -43,7 +43,12 @@ export type NotificationPreferences = z.infer<typeof notificationPreferencesSche
  */
 export const updateNotificationPreferencesInput = z
   .object({
-    kinds: z.object(Object.fromEntries(notificationKinds.map((kind) => [kind, channelSchema.optional()])) as Record<NotificationKind, z.ZodOptional<typeof channelSchema>>).strict().optional(),
+    kinds: z
+      .object(
+        Object.fromEntries(notificationKinds.map((kind) => [kind, channelSchema.optional()])) as Record<NotificationKind, z.ZodOptional<typeof channelSchema>>,
+      )
+      .strict()
+      .optional(),
     email: mailAddressSchema
       .nullable()
       .optional()

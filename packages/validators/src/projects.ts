@@ -19,8 +19,7 @@ export const LABELS_PER_PROJECT_MAX = 100;
 export const LABELS_PER_TASK_MAX = 20;
 export const COMMENT_MAX = 10_000;
 
-const text = (max: number, what: string) =>
-  z.string().max(max, `${what} must be at most ${max} characters`).refine(noNul, NUL_MESSAGE);
+const text = (max: number, what: string) => z.string().max(max, `${what} must be at most ${max} characters`).refine(noNul, NUL_MESSAGE);
 
 export const projectNameSchema = z
   .string()

@@ -10,14 +10,26 @@ export const ACCESS_TOKEN_TTL_MAX_SECONDS = DAY;
 /** The least any password policy may ask for (NIST SP 800-63B): what holds before the live policy is known. */
 export const LOWEST_PASSWORD_MIN_LENGTH = 8;
 
-const idleTimeout = z.number().int().min(5 * 60).max(365 * DAY);
-const sessionLifetime = z.number().int().min(3_600).max(365 * DAY);
+const idleTimeout = z
+  .number()
+  .int()
+  .min(5 * 60)
+  .max(365 * DAY);
+const sessionLifetime = z
+  .number()
+  .int()
+  .min(3_600)
+  .max(365 * DAY);
 
 /** Each setting's rule, without a default: an update names only what it changes. */
 const settingsFields = {
   registrationOpen: strictBoolean,
   accessTokenTtlSeconds: z.number().int().min(60).max(ACCESS_TOKEN_TTL_MAX_SECONDS),
-  refreshTokenTtlSeconds: z.number().int().min(3_600).max(365 * DAY),
+  refreshTokenTtlSeconds: z
+    .number()
+    .int()
+    .min(3_600)
+    .max(365 * DAY),
   sessionIdleTimeoutSeconds: idleTimeout,
   sessionMaxLifetimeSeconds: sessionLifetime,
   rememberedSessionIdleTimeoutSeconds: idleTimeout,
@@ -73,11 +85,7 @@ export type Settings = z.infer<typeof settingsSchema>;
  * A partial update. Built from the fields without their defaults: zod 4 fills a default even for
  * an optional key, which would turn every update into "and reset everything else".
  */
-export const settingsUpdateInput = z
-  .object(settingsFields)
-  .partial()
-  .extend({ expectedVersion: z.number().int().positive().optional() })
-  .strict();
+export const settingsUpdateInput = z.object(settingsFields).partial().extend({ expectedVersion: z.number().int().positive().optional() }).strict();
 export type SettingsUpdateInput = z.infer<typeof settingsUpdateInput>;
 
 export const defaultSettings: Settings = settingsSchema.parse({});

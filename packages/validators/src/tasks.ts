@@ -106,9 +106,7 @@ function oneOrMany<T extends z.ZodType<string>>(schema: T) {
  * `me`, `none`, or a user's id (from a query string, as text). The transform makes it a pipe, which
  * the REST bridge hands over from the query string as it is, for the union to read.
  */
-export const assigneeFilterSchema = z
-  .union([z.enum(['me', 'none']), idSchema], { error: 'Must be "me", "none" or a user id' })
-  .transform((value) => value);
+export const assigneeFilterSchema = z.union([z.enum(['me', 'none']), idSchema], { error: 'Must be "me", "none" or a user id' }).transform((value) => value);
 export type AssigneeFilter = z.output<typeof assigneeFilterSchema>;
 
 export const listTasksInput = z.object({
@@ -148,16 +146,22 @@ export function taskListOrder(query: { sort: TaskSort; order?: SortOrder | undef
 export type ListTasksInput = z.input<typeof listTasksInput>;
 export type ListTasksQuery = z.output<typeof listTasksInput>;
 
-export const taskStatsInput = z
-  .object({
-    projectId: idSchema.optional().describe("One project's tasks; without it, every project of yours that is not archived"),
-    timeZone: timeZoneSchema.default('UTC').describe('Whose days "today", "the next 7 days" and the completions per day are counted in (IANA name); default UTC'),
-  });
+export const taskStatsInput = z.object({
+  projectId: idSchema.optional().describe("One project's tasks; without it, every project of yours that is not archived"),
+  timeZone: timeZoneSchema.default('UTC').describe('Whose days "today", "the next 7 days" and the completions per day are counted in (IANA name); default UTC'),
+});
 
 export const adminListTasksInput = listTasksInput.omit({ assignee: true }).extend({
   projectId: idSchema.optional().describe("One project's tasks"),
   ownerId: idSchema.optional().describe('Only tasks this user created'),
-  owner: z.string().trim().min(1).max(64).refine(noNul, NUL_MESSAGE).optional().describe('Only tasks whose creator’s username contains this text, in any letter case (as the users list searches)'),
+  owner: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .refine(noNul, NUL_MESSAGE)
+    .optional()
+    .describe('Only tasks whose creator’s username contains this text, in any letter case (as the users list searches)'),
 });
 export type AdminListTasksInput = z.input<typeof adminListTasksInput>;
 export type AdminListTasksQuery = z.output<typeof adminListTasksInput>;

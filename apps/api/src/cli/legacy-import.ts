@@ -74,7 +74,11 @@ async function importedBefore(db: Kysely<Database>): Promise<Map<number, { userI
   const rows = await db
     .selectFrom('audit_events')
     .innerJoin('users', (join) => join.on(sql`users.id::text`, '=', sql.ref('audit_events.target_id')))
-    .select([sql<string>`audit_events.details->>'legacyId'`.as('legacy_id'), sql<string>`audit_events.details->>'legacyUsername'`.as('legacy_username'), 'users.id'])
+    .select([
+      sql<string>`audit_events.details->>'legacyId'`.as('legacy_id'),
+      sql<string>`audit_events.details->>'legacyUsername'`.as('legacy_username'),
+      'users.id',
+    ])
     .where('audit_events.action', '=', 'user.created')
     .where('audit_events.target_type', '=', 'user')
     .where(sql<string>`audit_events.details->>'source'`, '=', IMPORT_SOURCE)
@@ -106,7 +110,10 @@ export async function planLegacyImport(db: Kysely<Database>, legacyUsers: Legacy
     const key = username.toLowerCase();
     const sibling = takenHere.get(key);
     if (sibling) {
-      plan.refused.push({ legacy, why: `would be "${username}", as old account #${sibling.id} "${sibling.username}" is; rename one in the old database and run again` });
+      plan.refused.push({
+        legacy,
+        why: `would be "${username}", as old account #${sibling.id} "${sibling.username}" is; rename one in the old database and run again`,
+      });
       continue;
     }
     if (await users.usernameExists(db, username)) {

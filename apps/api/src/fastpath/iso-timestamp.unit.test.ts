@@ -15,7 +15,14 @@ describe('isoTimestamp', () => {
   });
 
   it('writes the edges of each field as toISOString does', () => {
-    for (const text of ['1000-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '2026-02-28T09:05:07.010Z', '2024-02-29T10:10:10.100Z', '0999-12-31T23:59:59.999Z', '+010000-01-01T00:00:00.000Z']) {
+    for (const text of [
+      '1000-01-01T00:00:00.000Z',
+      '9999-12-31T23:59:59.999Z',
+      '2026-02-28T09:05:07.010Z',
+      '2024-02-29T10:10:10.100Z',
+      '0999-12-31T23:59:59.999Z',
+      '+010000-01-01T00:00:00.000Z',
+    ]) {
       const date = new Date(text);
       expect(isoTimestamp(date)).toBe(date.toISOString());
       expect(isoTimestamp(date)).toBe(text);

@@ -29,14 +29,18 @@ export interface RestBridgeOptions<TContext> {
   basePath: string;
   router: AnyTRPCRouter;
   createContext: (request: FastifyRequest, reply: FastifyReply) => TContext | Promise<TContext>;
-  onError: (opts: { error: TRPCError; type: ProcedureType | 'unknown'; path: string | undefined; input: unknown; ctx: TContext | undefined; req: FastifyRequest }) => void;
-  responseMeta: (opts: {
+  onError: (opts: {
+    error: TRPCError;
     type: ProcedureType | 'unknown';
-    paths: string[] | undefined;
+    path: string | undefined;
+    input: unknown;
     ctx: TContext | undefined;
-    data: unknown[];
-    errors: TRPCError[];
-  }) => { status?: number; headers?: Record<string, string | undefined> };
+    req: FastifyRequest;
+  }) => void;
+  responseMeta: (opts: { type: ProcedureType | 'unknown'; paths: string[] | undefined; ctx: TContext | undefined; data: unknown[]; errors: TRPCError[] }) => {
+    status?: number;
+    headers?: Record<string, string | undefined>;
+  };
 }
 
 /** An operation of the OpenAPI document, and what its input needs, worked out once at start. */
@@ -74,7 +78,11 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
     const inputObject = instanceofZodTypeObject(unwrapped) ? unwrapped : undefined;
     const arrayFields = inputObject
       ? Object.entries((inputObject as unknown as { shape: Record<string, never> }).shape)
-          .filter(([, field]) => instanceofZodTypeKind(field, 'array') || (instanceofZodTypeOptional(field) && instanceofZodTypeKind((field as { unwrap(): never }).unwrap(), 'array')))
+          .filter(
+            ([, field]) =>
+              instanceofZodTypeKind(field, 'array') ||
+              (instanceofZodTypeOptional(field) && instanceofZodTypeKind((field as { unwrap(): never }).unwrap(), 'array')),
+          )
           .map(([name]) => name)
       : [];
     const list = operations.get(openapi.method) ?? [];
@@ -167,7 +175,9 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
         const path = operation?.path;
         options.onError({ error, type, path, input, ctx, req: request });
         const meta = options.responseMeta({ type, paths: path === undefined ? undefined : [path], ctx, data: [undefined], errors: [error] });
-        const shape = getTRPCErrorShape({ config: options.router._def._config, error, type, path, input, ctx }) as Record<string, unknown> & { message?: string };
+        const shape = getTRPCErrorShape({ config: options.router._def._config, error, type, path, input, ctx }) as Record<string, unknown> & {
+          message?: string;
+        };
         const zodError = error.code === 'BAD_REQUEST' && error.cause instanceof Error && error.cause.name === 'ZodError';
         return send(reply, meta.status ?? getHTTPStatusCodeFromError(error), meta.headers ?? {}, {
           ...shape,
@@ -220,4 +230,3 @@ function queryFields(query: Record<string, string | string[]>): Record<string, u
   }
   return fields;
 }
-

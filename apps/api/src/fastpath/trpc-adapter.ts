@@ -4,14 +4,7 @@
  * `resolveResponse` at all. Held to tRPC by test/trpc-single-call.test.ts (single call against a
  * batch of one), and by the `stock` Vitest project (FAST_PATHS=false), which runs the suite on tRPC's.
  */
-import {
-  type AnyTRPCProcedure,
-  type AnyTRPCRouter,
-  getTRPCErrorFromUnknown,
-  getTRPCErrorShape,
-  TRPCError,
-  transformTRPCResponse,
-} from '@trpc/server';
+import { type AnyTRPCProcedure, type AnyTRPCRouter, getTRPCErrorFromUnknown, getTRPCErrorShape, TRPCError, transformTRPCResponse } from '@trpc/server';
 import { getHTTPStatusCode, type HTTPErrorHandler, resolveResponse, type ResponseMetaFn } from '@trpc/server/http';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -53,10 +46,7 @@ function headerView(headers: FastifyRequest['headers']) {
  * A single plain call, nearly every request, skips `resolveResponse` too (`answerSingleCall`).
  */
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugin contract: it signals completion by resolving
-export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(
-  app: FastifyInstance,
-  options: TrpcRoutesOptions<TRouter, TContext>,
-) {
+export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(app: FastifyInstance, options: TrpcRoutesOptions<TRouter, TContext>) {
   // Bodies stay text: tRPC parses them itself (a batch arrives as one object keyed by index).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
@@ -163,7 +153,10 @@ function singleCall(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { p
  * The procedure an unbatched call names by its plain path, with the call's query string; nothing
  * for a batch, connection parameters, an encoded path or a path that names no procedure.
  */
-function namedProcedure(router: AnyTRPCRouter, request: FastifyRequest<{ Params: { path: string } }>): { procedure: AnyTRPCProcedure; search: URLSearchParams } | undefined {
+function namedProcedure(
+  router: AnyTRPCRouter,
+  request: FastifyRequest<{ Params: { path: string } }>,
+): { procedure: AnyTRPCProcedure; search: URLSearchParams } | undefined {
   let search: URLSearchParams;
   try {
     search = searchParamsOf(request);

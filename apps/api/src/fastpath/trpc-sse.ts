@@ -76,11 +76,15 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
   reply: FastifyReply,
   signal: AbortSignal,
 ) {
-  const config = options.router._def._config as { transformer: { input: { deserialize(v: unknown): unknown }; output: { serialize(v: unknown): unknown } }; sse?: SseConfig };
+  const config = options.router._def._config as {
+    transformer: { input: { deserialize(v: unknown): unknown }; output: { serialize(v: unknown): unknown } };
+    sse?: SseConfig;
+  };
   const path = request.params.path;
   const serialize = (value: unknown) => JSON.stringify(config.transformer.output.serialize(value));
   const lastEventIdSent = request.headers['last-event-id'];
-  const lastEventIdAsked = (Array.isArray(lastEventIdSent) ? lastEventIdSent.join(', ') : lastEventIdSent) ?? search.get('lastEventId') ?? search.get('Last-Event-Id');
+  const lastEventIdAsked =
+    (Array.isArray(lastEventIdSent) ? lastEventIdSent.join(', ') : lastEventIdSent) ?? search.get('lastEventId') ?? search.get('Last-Event-Id');
   let input: unknown;
   const getRawInput = () =>
     new Promise<unknown>((resolve) => {
@@ -136,7 +140,13 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
 
   const fail = (error: TRPCError) => {
     options.onError({ error, path, input, ctx, type: 'subscription', req: request } as never);
-    body.push(frame(serialize(getTRPCErrorShape({ config: options.router._def._config, ctx, error, input, path, type: 'subscription' })), undefined, 'serialized-error'));
+    body.push(
+      frame(
+        serialize(getTRPCErrorShape({ config: options.router._def._config, ctx, error, input, path, type: 'subscription' })),
+        undefined,
+        'serialized-error',
+      ),
+    );
   };
   if (failure || !values) {
     fail(failure ?? new TRPCError({ code: 'INTERNAL_SERVER_ERROR' }));
@@ -145,10 +155,13 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
   }
 
   // A ping after `ping` ms without a frame, as tRPC's `withPing` sends one.
-  const pinger = ping > 0 && ping !== Infinity ? setTimeout(function sendPing() {
-    body.push(frame('', undefined, 'ping'));
-    pinger?.refresh();
-  }, ping) : undefined;
+  const pinger =
+    ping > 0 && ping !== Infinity
+      ? setTimeout(function sendPing() {
+          body.push(frame('', undefined, 'ping'));
+          pinger?.refresh();
+        }, ping)
+      : undefined;
   // The id the client's EventSource holds, which it sends back when it reconnects.
   let lastEventId = lastEventIdAsked && !/[\0\n\r]/.test(lastEventIdAsked) ? lastEventIdAsked : null;
   const drained = () =>

@@ -199,7 +199,8 @@ export async function apiRoutes(
       if (meta.errors.length > 0) {
         // A version named by If-Match that is not the current one fails the precondition (RFC 9110 §13.1.1).
         const conflict = meta.errors[0]?.cause;
-        const preconditionFailed = procedure?.ifMatch && conflict instanceof DomainError && conflict.reason === 'VERSION_CONFLICT' && meta.ctx?.header('if-match') !== undefined;
+        const preconditionFailed =
+          procedure?.ifMatch && conflict instanceof DomainError && conflict.reason === 'VERSION_CONFLICT' && meta.ctx?.header('if-match') !== undefined;
         return preconditionFailed ? { status: 412, headers } : { headers };
       }
       const output = meta.data?.[0] as Record<string, unknown> | undefined;

@@ -21,16 +21,14 @@ export async function consoleRoutes(app: FastifyInstance, options: { root: strin
     // `Vary: Accept-Encoding`, and the file itself to anyone else.
     preCompressed: true,
     setHeaders(reply, filePath) {
-      reply.header(
-        'cache-control',
-        filePath.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
-      );
+      reply.header('cache-control', filePath.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
   app.get('/*', (request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     if (API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || /\.[a-z0-9]+$/i.test(path)) {
-      reply.callNotFound(); return;
+      reply.callNotFound();
+      return;
     }
     reply.header('cache-control', 'no-cache');
     return reply.sendFile('index.html');

@@ -203,7 +203,12 @@ export async function legacyRoutes(app: FastifyInstance, options: { services: Se
     const { issues, values } = readStrings(form, ['username', 'password']);
     const grantType = (form as Record<string, unknown> | null)?.grant_type;
     if (grantType !== undefined && grantType !== 'password') {
-      issues.push({ type: 'string_pattern_mismatch', loc: ['body', 'grant_type'], msg: "String should match pattern '^password$'", ctx: { pattern: '^password$' } });
+      issues.push({
+        type: 'string_pattern_mismatch',
+        loc: ['body', 'grant_type'],
+        msg: "String should match pattern '^password$'",
+        ctx: { pattern: '^password$' },
+      });
     }
     if (issues.length > 0) return answer(reply, { status: 422, detail: issues });
     try {

@@ -12,21 +12,21 @@ import type { Metrics } from '../metrics';
 export const metricsPlugin = fp(
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugin contract: it signals completion by resolving
   async (app: FastifyInstance, options: { metrics: Metrics; token: string | undefined }) => {
-  const { metrics, token } = options;
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics.requestDone(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1_000);
-    done();
-  });
-  if (token === undefined) return;
-  const expected = Buffer.from(`Bearer ${token}`);
-  app.get('/metrics', { logLevel: 'warn' }, async (request, reply) => {
-    const given = Buffer.from(request.headers.authorization ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      reply.header('www-authenticate', 'Bearer realm="metrics"');
-      return reply.code(401).send(restErrorBody(answerOf(401, 'Send the metrics token: "Authorization: Bearer <METRICS_TOKEN>"')));
-    }
-    return exposition(metrics, reply);
-  });
+    const { metrics, token } = options;
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.requestDone(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1_000);
+      done();
+    });
+    if (token === undefined) return;
+    const expected = Buffer.from(`Bearer ${token}`);
+    app.get('/metrics', { logLevel: 'warn' }, async (request, reply) => {
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        reply.header('www-authenticate', 'Bearer realm="metrics"');
+        return reply.code(401).send(restErrorBody(answerOf(401, 'Send the metrics token: "Authorization: Bearer <METRICS_TOKEN>"')));
+      }
+      return exposition(metrics, reply);
+    });
   },
   { name: 'metrics' },
 );

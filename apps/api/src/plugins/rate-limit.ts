@@ -68,7 +68,10 @@ class SharedOrLocalStore implements FastifyRateLimitStore {
     this.shared.incr(
       key,
       (error, result) => {
-        if (!error) { callback(null, result); return; }
+        if (!error) {
+          callback(null, result);
+          return;
+        }
         this.counters.fellBack(error);
         this.local.incr(key, callback, timeWindow, max);
       },
@@ -120,8 +123,7 @@ export const rateLimitPlugin = fp(
       ...(redis && sharedCounters ? { store: sharedOrLocal(redis, `${config.redisKeyPrefix}rate-limit:`, sharedCounters) } : {}),
     });
     const limiter = (budget: RateLimitBudget | undefined, name: string) =>
-      budget &&
-      app.createRateLimit({ max: budget.max, timeWindow: budget.windowMs, keyGenerator: (request) => `${name}:${normalizeIP(request.ip)}` });
+      budget && app.createRateLimit({ max: budget.max, timeWindow: budget.windowMs, keyGenerator: (request) => `${name}:${normalizeIP(request.ip)}` });
     const globalLimiter = limiter(budgets.global, 'ip');
     const classLimiters: Record<RateLimitClass, Limiter | undefined> = {
       auth: limiter(budgets.auth, 'auth'),
@@ -137,7 +139,10 @@ export const rateLimitPlugin = fp(
       if (!classLimiter) return;
       const before = spentBy.get(request);
       const spent = before ? before.then(() => classLimiter(request)) : classLimiter(request);
-      spentBy.set(request, spent.catch(() => {}));
+      spentBy.set(
+        request,
+        spent.catch(() => {}),
+      );
       const refusal = refusalOf(await spent);
       if (refusal) {
         metrics?.rateLimited(limit);

@@ -7,10 +7,7 @@ import { okOutput, timestamp } from './schemas';
 const accountEmailOutput = z.object({
   email: z.string().nullable().describe('Your confirmed address: password-reset and notification mail go here, and nowhere else'),
   verifiedAt: timestamp.nullable().describe('When `email` was confirmed'),
-  pendingEmail: z
-    .string()
-    .nullable()
-    .describe('An address you gave that is waiting for you to open the link mailed to it; `email` stays in use until then'),
+  pendingEmail: z.string().nullable().describe('An address you gave that is waiting for you to open the link mailed to it; `email` stays in use until then'),
 });
 
 const tags = ['account'];

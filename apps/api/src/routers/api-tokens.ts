@@ -58,7 +58,8 @@ export const apiTokensRouter = {
         path: '/tokens',
         tags,
         summary: 'Create a personal access token',
-        description: 'The answer carries the secret (`stm_pat_…`) this once. Admin scopes only for administrators; the expiry at most the `apiTokenMaxLifetimeDays` setting.',
+        description:
+          'The answer carries the secret (`stm_pat_…`) this once. Admin scopes only for administrators; the expiry at most the `apiTokenMaxLifetimeDays` setting.',
       },
       successStatus: 201,
       refusals: CREATE_REFUSALS,
@@ -93,7 +94,13 @@ export const serviceAccountsRouter = {
   create: adminProcedure
     .meta({
       scope: 'none',
-      openapi: { method: 'POST', path: '/admin/service-accounts', tags: adminTags, summary: 'Create a service account', description: 'It has no password and can never sign in; it acts through its tokens.' },
+      openapi: {
+        method: 'POST',
+        path: '/admin/service-accounts',
+        tags: adminTags,
+        summary: 'Create a service account',
+        description: 'It has no password and can never sign in; it acts through its tokens.',
+      },
       successStatus: 201,
       refusals: ['USERNAME_TAKEN'],
     })
@@ -104,7 +111,13 @@ export const serviceAccountsRouter = {
   disable: adminProcedure
     .meta({
       scope: 'none',
-      openapi: { method: 'POST', path: '/admin/service-accounts/{id}/disable', tags: adminTags, summary: 'Disable a service account', description: 'Its tokens are refused at once by every instance.' },
+      openapi: {
+        method: 'POST',
+        path: '/admin/service-accounts/{id}/disable',
+        tags: adminTags,
+        summary: 'Disable a service account',
+        description: 'Its tokens are refused at once by every instance.',
+      },
       refusals: ['NOT_FOUND'],
     })
     .input(serviceAccountIdInput)
@@ -128,7 +141,11 @@ export const serviceAccountsRouter = {
     }),
 
   tokens: adminProcedure
-    .meta({ scope: 'none', openapi: { method: 'GET', path: '/admin/service-accounts/{id}/tokens', tags: adminTags, summary: 'A service account\'s tokens' }, refusals: ['NOT_FOUND'] })
+    .meta({
+      scope: 'none',
+      openapi: { method: 'GET', path: '/admin/service-accounts/{id}/tokens', tags: adminTags, summary: "A service account's tokens" },
+      refusals: ['NOT_FOUND'],
+    })
     .input(serviceAccountIdInput)
     .output(z.object({ items: z.array(tokenOutput) }))
     .query(async ({ ctx, input }) => ({ items: await ctx.services.apiTokens.listServiceAccountTokens(input.id) })),
@@ -157,7 +174,7 @@ export const serviceAccountsRouter = {
   revokeToken: adminProcedure
     .meta({
       scope: 'none',
-      openapi: { method: 'DELETE', path: '/admin/service-accounts/{accountId}/tokens/{id}', tags: adminTags, summary: 'Revoke a service account\'s token' },
+      openapi: { method: 'DELETE', path: '/admin/service-accounts/{accountId}/tokens/{id}', tags: adminTags, summary: "Revoke a service account's token" },
       refusals: ['NOT_FOUND'],
     })
     .input(apiTokenIdInput.extend({ accountId: serviceAccountIdInput.shape.id }))

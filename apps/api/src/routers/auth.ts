@@ -114,7 +114,16 @@ export const authRouter = {
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
       },
       rateLimit: 'auth',
-      refusals: ['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'ACCOUNT_DEACTIVATED', 'PASSWORD_TOO_LONG', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
+      refusals: [
+        'INVALID_CREDENTIALS',
+        'MFA_REQUIRED',
+        'ACCOUNT_DEACTIVATED',
+        'PASSWORD_TOO_LONG',
+        'ACCOUNT_LOCKED',
+        'LOCKOUT_UNAVAILABLE',
+        'SERVER_BUSY',
+        'CSRF_FAILED',
+      ],
     })
     .input(loginInput)
     .output(tokenOutput)
@@ -187,7 +196,8 @@ export const authRouter = {
         protect: false,
         tags,
         summary: 'Sign in with a passkey',
-        description: 'The `challenge` of `POST /api/auth/passkey/options` and the passkey\'s answer (user verification required). Answers tokens as sign-in does.',
+        description:
+          "The `challenge` of `POST /api/auth/passkey/options` and the passkey's answer (user verification required). Answers tokens as sign-in does.",
       },
       rateLimit: 'auth',
       refusals: ['MFA_CHALLENGE_INVALID', 'PASSKEY_INVALID', 'ACCOUNT_DEACTIVATED', 'ACCOUNT_LOCKED', 'LOCKOUT_UNAVAILABLE', 'SERVER_BUSY', 'CSRF_FAILED'],
@@ -250,11 +260,7 @@ export const authRouter = {
       }
       const delivery = fromBody ? (input.refresh_token_delivery ?? 'body') : 'cookie';
       if (delivery === 'cookie') assertSessionCookieAllowed(ctx);
-      const issued = await ctx.services.auth.refresh(
-        token,
-        ctx.client,
-        fromBody ? undefined : { header: ctx.header(CSRF_HEADER) },
-      );
+      const issued = await ctx.services.auth.refresh(token, ctx.client, fromBody ? undefined : { header: ctx.header(CSRF_HEADER) });
       return tokenResponse(ctx, issued, delivery);
     }),
 
@@ -318,7 +324,10 @@ export const authRouter = {
     }),
 
   sessions: protectedProcedure
-    .meta({ scope: 'none', openapi: { method: 'GET', path: '/auth/sessions', tags, summary: 'The live sessions of this account, newest sign-in first, one page at a time' } })
+    .meta({
+      scope: 'none',
+      openapi: { method: 'GET', path: '/auth/sessions', tags, summary: 'The live sessions of this account, newest sign-in first, one page at a time' },
+    })
     .input(sessionListInput.optional())
     .output(pageOutput(sessionOutput))
     .query(({ ctx, input }) => ctx.services.auth.listSessions(ctx.user, input ?? sessionListInput.parse({}))),
@@ -364,7 +373,7 @@ export const authRouter = {
         tags,
         summary: 'Ask for a password-reset link by mail',
         description:
-          'Send your username or your account\'s email address. If an active account has it and a confirmed email address, a link is mailed there (single use, valid one hour; `POST /api/auth/reset-password` spends it). ' +
+          "Send your username or your account's email address. If an active account has it and a confirmed email address, a link is mailed there (single use, valid one hour; `POST /api/auth/reset-password` spends it). " +
           'The answer is the same, given after the same work, whether or not such an account exists. Limited per client address (429 `RATE_LIMITED`, `RECOVERY_RATE_LIMIT_MAX`) and per account (at most 3 mails an hour; further requests are answered alike and send nothing).',
       },
       rateLimit: 'recovery',

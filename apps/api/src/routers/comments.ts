@@ -7,7 +7,7 @@ import { okOutput, pageOutput, timestamp, userRefOutput, WRITE_REFUSALS } from '
 const commentOutput = z.object({
   id: z.number().int(),
   taskId: z.number().int(),
-  author: userRefOutput.nullable().describe('Null once the author\'s account is deleted'),
+  author: userRefOutput.nullable().describe("Null once the author's account is deleted"),
   body: z.string().describe('Plain text as written: show it as text, never as markup'),
   mentions: z.array(userRefOutput).describe('Members the text names with @username'),
   createdAt: timestamp,
@@ -20,7 +20,11 @@ const tags = ['comments'];
 
 export const commentsRouter = {
   list: protectedProcedure
-    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/tasks/{taskId}/comments', tags, summary: "A task's comments, oldest first" }, refusals: ['NOT_FOUND'] })
+    .meta({
+      scope: 'tasks:read',
+      openapi: { method: 'GET', path: '/tasks/{taskId}/comments', tags, summary: "A task's comments, oldest first" },
+      refusals: ['NOT_FOUND'],
+    })
     .input(listCommentsInput)
     .output(pageOutput(commentOutput))
     .query(({ ctx, input }) => ctx.services.comments.list(ctx.user, input)),
@@ -55,7 +59,11 @@ export const commentsRouter = {
     .mutation(({ ctx, input }) => ctx.services.comments.update(ctx.user, input, ctx.client)),
 
   delete: protectedProcedure
-    .meta({ scope: 'tasks:write', openapi: { method: 'DELETE', path: '/comments/{id}', tags, summary: 'Delete a comment', description: 'Its author, or an owner of the project.' }, refusals: WRITE_REFUSALS })
+    .meta({
+      scope: 'tasks:write',
+      openapi: { method: 'DELETE', path: '/comments/{id}', tags, summary: 'Delete a comment', description: 'Its author, or an owner of the project.' },
+      refusals: WRITE_REFUSALS,
+    })
     .input(z.object({ id: idSchema }))
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {

@@ -10,7 +10,11 @@ const tags = ['labels'];
 
 export const labelsRouter = {
   list: protectedProcedure
-    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/projects/{projectId}/labels', tags, summary: "A project's labels", description: 'By name.' }, refusals: ['NOT_FOUND'] })
+    .meta({
+      scope: 'tasks:read',
+      openapi: { method: 'GET', path: '/projects/{projectId}/labels', tags, summary: "A project's labels", description: 'By name.' },
+      refusals: ['NOT_FOUND'],
+    })
     .input(projectRefInput)
     .output(z.array(labelOutput))
     .query(({ ctx, input }) => ctx.services.labels.list(ctx.user, input.projectId)),
@@ -18,7 +22,13 @@ export const labelsRouter = {
   create: protectedProcedure
     .meta({
       scope: 'projects:manage',
-      openapi: { method: 'POST', path: '/projects/{projectId}/labels', tags, summary: 'Create a label', description: 'Names are unique in a project, whatever their letter case.' },
+      openapi: {
+        method: 'POST',
+        path: '/projects/{projectId}/labels',
+        tags,
+        summary: 'Create a label',
+        description: 'Names are unique in a project, whatever their letter case.',
+      },
       successStatus: 201,
       location: '/labels/{id}',
       refusals: [...WRITE_REFUSALS, 'LABEL_NAME_TAKEN', 'QUOTA_EXCEEDED'],
@@ -28,13 +38,21 @@ export const labelsRouter = {
     .mutation(({ ctx, input }) => ctx.services.labels.create(ctx.user, input, ctx.client)),
 
   update: protectedProcedure
-    .meta({ scope: 'projects:manage', openapi: { method: 'PATCH', path: '/labels/{id}', tags, summary: 'Rename or recolour a label' }, refusals: [...WRITE_REFUSALS, 'LABEL_NAME_TAKEN'] })
+    .meta({
+      scope: 'projects:manage',
+      openapi: { method: 'PATCH', path: '/labels/{id}', tags, summary: 'Rename or recolour a label' },
+      refusals: [...WRITE_REFUSALS, 'LABEL_NAME_TAKEN'],
+    })
     .input(updateLabelInput)
     .output(labelOutput)
     .mutation(({ ctx, input }) => ctx.services.labels.update(ctx.user, input, ctx.client)),
 
   delete: protectedProcedure
-    .meta({ scope: 'projects:manage', openapi: { method: 'DELETE', path: '/labels/{id}', tags, summary: 'Delete a label', description: 'Tasks that had it keep everything else.' }, refusals: WRITE_REFUSALS })
+    .meta({
+      scope: 'projects:manage',
+      openapi: { method: 'DELETE', path: '/labels/{id}', tags, summary: 'Delete a label', description: 'Tasks that had it keep everything else.' },
+      refusals: WRITE_REFUSALS,
+    })
     .input(z.object({ id: idSchema }))
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {

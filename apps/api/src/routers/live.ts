@@ -31,9 +31,7 @@ const changeEventOutput = z.object({
  * What a stream sends, each as one server-sent event. `event`, `ready` and `refetch` carry an id
  * (tRPC's `tracked`), so a client that reconnects resumes after the last one it received.
  */
-export type LiveChange =
-  | { type: 'event'; event: Omit<LiveEvent, 'at'> & { at: string } }
-  | Exclude<LiveMessage, { type: 'event' }>;
+export type LiveChange = { type: 'event'; event: Omit<LiveEvent, 'at'> & { at: string } } | Exclude<LiveMessage, { type: 'event' }>;
 
 /**
  * Each event as it goes out, made once for every stream of the instance that sends it (the hub
@@ -104,7 +102,6 @@ export const liveRouter = {
       return ctx.services.live.projectEventsAfter(input.projectId, input.after, input.limit);
     }),
 
-
   /**
    * The changes to a project's tasks, comments and members and to the project itself, for anyone
    * who may read it. Ends with a `closed` message when the caller's session, account, signing key
@@ -129,4 +126,3 @@ export const liveRouter = {
       return sent(ctx.services.live.user(ownerOf(ctx.user), after, signal ?? new AbortController().signal));
     }),
 } satisfies TRPCRouterRecord;
-

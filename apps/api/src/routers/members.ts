@@ -17,7 +17,17 @@ const MEMBERSHIP_REFUSALS = [...WRITE_REFUSALS, 'PROJECT_IS_INBOX'] as const;
 
 export const membersRouter = {
   list: protectedProcedure
-    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/projects/{projectId}/members', tags, summary: "A project's members", description: 'Owners first, then editors, then viewers.' }, refusals: ['NOT_FOUND'] })
+    .meta({
+      scope: 'tasks:read',
+      openapi: {
+        method: 'GET',
+        path: '/projects/{projectId}/members',
+        tags,
+        summary: "A project's members",
+        description: 'Owners first, then editors, then viewers.',
+      },
+      refusals: ['NOT_FOUND'],
+    })
     .input(projectRefInput)
     .output(z.array(memberOutput))
     .query(({ ctx, input }) => ctx.services.projects.members(ctx.user, input.projectId)),
@@ -78,7 +88,13 @@ export const membersRouter = {
   leave: protectedProcedure
     .meta({
       scope: 'projects:manage',
-      openapi: { method: 'POST', path: '/projects/{projectId}/leave', tags, summary: 'Leave a project', description: 'Your tasks there become unassigned. The last owner cannot leave.' },
+      openapi: {
+        method: 'POST',
+        path: '/projects/{projectId}/leave',
+        tags,
+        summary: 'Leave a project',
+        description: 'Your tasks there become unassigned. The last owner cannot leave.',
+      },
       refusals: ['NOT_FOUND', 'PROJECT_IS_INBOX', 'LAST_OWNER'],
     })
     .input(projectRefInput)

@@ -83,7 +83,13 @@ export const mfaRouter = {
   regenerateRecoveryCodes: protectedProcedure
     .meta({
       scope: 'none',
-      openapi: { method: 'POST', path: '/auth/mfa/recovery-codes', tags, summary: 'Make ten new recovery codes', description: 'The earlier ones stop working.' },
+      openapi: {
+        method: 'POST',
+        path: '/auth/mfa/recovery-codes',
+        tags,
+        summary: 'Make ten new recovery codes',
+        description: 'The earlier ones stop working.',
+      },
       stepUp: true,
       refusals: ['CONFLICT'],
     })
@@ -129,7 +135,12 @@ export const mfaRouter = {
     .mutation(({ ctx, input }) => ctx.services.factors.renamePasskey(ctx.user, input.id, input.name, ctx.client)),
 
   passkeyRemove: protectedProcedure
-    .meta({ scope: 'none', openapi: { method: 'DELETE', path: '/auth/mfa/passkeys/{id}', tags, summary: 'Remove a passkey' }, stepUp: true, refusals: ['NOT_FOUND'] })
+    .meta({
+      scope: 'none',
+      openapi: { method: 'DELETE', path: '/auth/mfa/passkeys/{id}', tags, summary: 'Remove a passkey' },
+      stepUp: true,
+      refusals: ['NOT_FOUND'],
+    })
     .input(z.object({ id: passkeyIdSchema }))
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {

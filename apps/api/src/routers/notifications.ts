@@ -1,5 +1,11 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { listNotificationsInput, markNotificationReadInput, notificationKinds, notificationPreferencesSchema, updateNotificationPreferencesInput } from '@stm/validators';
+import {
+  listNotificationsInput,
+  markNotificationReadInput,
+  notificationKinds,
+  notificationPreferencesSchema,
+  updateNotificationPreferencesInput,
+} from '@stm/validators';
 import { z } from 'zod';
 import { protectedProcedure } from '../trpc';
 import { okOutput, pageOutput, timestamp, userRefOutput } from './schemas';
@@ -43,7 +49,11 @@ export const notificationsRouter = {
     .query(async ({ ctx }) => ({ count: await ctx.services.notifications.unreadCount(ctx.user) })),
 
   markRead: protectedProcedure
-    .meta({ scope: 'tasks:write', openapi: { method: 'POST', path: '/notifications/{id}/read', tags, summary: 'Mark one of your notifications read' }, refusals: ['NOT_FOUND'] })
+    .meta({
+      scope: 'tasks:write',
+      openapi: { method: 'POST', path: '/notifications/{id}/read', tags, summary: 'Mark one of your notifications read' },
+      refusals: ['NOT_FOUND'],
+    })
     .input(markNotificationReadInput)
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {
@@ -57,7 +67,10 @@ export const notificationsRouter = {
     .mutation(async ({ ctx }) => ({ updated: await ctx.services.notifications.markAllRead(ctx.user) })),
 
   preferences: protectedProcedure
-    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/notifications/preferences', tags, summary: 'Which notifications you get, in the app and by mail' } })
+    .meta({
+      scope: 'tasks:read',
+      openapi: { method: 'GET', path: '/notifications/preferences', tags, summary: 'Which notifications you get, in the app and by mail' },
+    })
     .output(notificationPreferencesSchema)
     .query(({ ctx }) => ctx.services.notifications.preferences(ctx.user)),
 
@@ -70,7 +83,7 @@ export const notificationsRouter = {
         tags,
         summary: 'Choose which notifications you get, in the app and by mail',
         description:
-          'Only what is sent changes; a kind is sent with both its channels. Mail goes to your account\'s confirmed email address (`PUT /api/account/email`; `email` here is read-only), at most one digest per `MAIL_DIGEST_MINUTES`, in `language` (null: the server\'s default). Answers all your preferences.',
+          "Only what is sent changes; a kind is sent with both its channels. Mail goes to your account's confirmed email address (`PUT /api/account/email`; `email` here is read-only), at most one digest per `MAIL_DIGEST_MINUTES`, in `language` (null: the server's default). Answers all your preferences.",
       },
     })
     .input(updateNotificationPreferencesInput)

@@ -1,5 +1,13 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { adminListProjectsInput, createProjectInput, idSchema, listProjectsInput, projectColorSchema, projectRoleSchema, updateProjectInput } from '@stm/validators';
+import {
+  adminListProjectsInput,
+  createProjectInput,
+  idSchema,
+  listProjectsInput,
+  projectColorSchema,
+  projectRoleSchema,
+  updateProjectInput,
+} from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure, protectedProcedure } from '../trpc';
 import { okOutput, pageOutput, timestamp, WRITE_REFUSALS } from './schemas';
@@ -9,7 +17,7 @@ const projectFields = {
   name: z.string(),
   description: z.string(),
   color: projectColorSchema,
-  isInbox: z.boolean().describe("Your personal project: never shared, archived or deleted"),
+  isInbox: z.boolean().describe('Your personal project: never shared, archived or deleted'),
   archived: z.boolean().describe('Read-only and left out of task lists until unarchived'),
   archivedAt: timestamp.nullable(),
   memberCount: z.number().int(),
@@ -30,7 +38,10 @@ const MANAGE_REFUSALS = [...WRITE_REFUSALS, 'PROJECT_IS_INBOX'] as const;
 
 export const projectsRouter = {
   list: protectedProcedure
-    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/projects', tags, summary: 'Your projects', description: 'Your inbox first, then by name.' } })
+    .meta({
+      scope: 'tasks:read',
+      openapi: { method: 'GET', path: '/projects', tags, summary: 'Your projects', description: 'Your inbox first, then by name.' },
+    })
     .input(listProjectsInput)
     .output(pageOutput(projectOutput))
     .query(({ ctx, input }) => ctx.services.projects.list(ctx.user, input)),
@@ -79,7 +90,13 @@ export const projectsRouter = {
   delete: protectedProcedure
     .meta({
       scope: 'projects:manage',
-      openapi: { method: 'DELETE', path: '/projects/{id}', tags, summary: 'Delete a project', description: 'Owners only; its tasks, comments, labels and history go with it.' },
+      openapi: {
+        method: 'DELETE',
+        path: '/projects/{id}',
+        tags,
+        summary: 'Delete a project',
+        description: 'Owners only; its tasks, comments, labels and history go with it.',
+      },
       refusals: MANAGE_REFUSALS,
     })
     .input(z.object({ id: idSchema }))

@@ -55,7 +55,9 @@ export const listTotalOutput = z
     capped: z.boolean().describe('More than `count` match: counting stopped there, so a huge list costs no more than a long one'),
   })
   .nullable()
-  .describe('How many items match the filters, on the first page (without `cursor`); null on the pages after it, and when a search could not be counted within its time budget');
+  .describe(
+    'How many items match the filters, on the first page (without `cursor`); null on the pages after it, and when a search could not be counted within its time budget',
+  );
 
 /** A page of a list whose first page also says how many items match in all. */
 export function countedPageOutput<T extends z.ZodType>(item: T) {

@@ -55,7 +55,11 @@ const eventBase = { id: z.number().int(), taskId: z.number().int(), actor: userR
 
 /** One entry of a task's history; `details` depends on `kind`. */
 export const taskEventOutput = z.discriminatedUnion('kind', [
-  z.object({ ...eventBase, kind: z.literal('created'), details: z.object({ title: z.string(), status: z.string(), priority: z.string(), project: projectRefOutput }) }),
+  z.object({
+    ...eventBase,
+    kind: z.literal('created'),
+    details: z.object({ title: z.string(), status: z.string(), priority: z.string(), project: projectRefOutput }),
+  }),
   z.object({
     ...eventBase,
     kind: z.literal('updated'),
@@ -128,7 +132,11 @@ export const tasksRouter = {
     .mutation(({ ctx, input }) => ctx.services.tasks.create(ctx.user, input, ctx.client)),
 
   list: protectedProcedure
-    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/tasks', tags, summary: 'Tasks of your projects', description: FILTERS_DESCRIPTION }, refusals: ['NOT_FOUND', 'SEARCH_TIMEOUT'] })
+    .meta({
+      scope: 'tasks:read',
+      openapi: { method: 'GET', path: '/tasks', tags, summary: 'Tasks of your projects', description: FILTERS_DESCRIPTION },
+      refusals: ['NOT_FOUND', 'SEARCH_TIMEOUT'],
+    })
     .input(listTasksInput)
     .output(countedPageOutput(taskOutput))
     .query(({ ctx, input }) => ctx.services.tasks.list(ctx.user, input)),
@@ -141,7 +149,8 @@ export const tasksRouter = {
         path: '/tasks/stats',
         tags,
         summary: 'Counts of tasks',
-        description: 'Of one project, or of every project of yours that is not archived. Days (today, the next seven, completions per day) are those of `timeZone`.',
+        description:
+          'Of one project, or of every project of yours that is not archived. Days (today, the next seven, completions per day) are those of `timeZone`.',
       },
       refusals: ['NOT_FOUND'],
     })
@@ -150,7 +159,12 @@ export const tasksRouter = {
     .query(({ ctx, input }) => ctx.services.tasks.stats(ctx.user, input)),
 
   get: protectedProcedure
-    .meta({ scope: 'tasks:read', openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'A task', description: 'With an `ETag` (its version) to send back as `If-Match`.' }, refusals: ['NOT_FOUND'], etag: true })
+    .meta({
+      scope: 'tasks:read',
+      openapi: { method: 'GET', path: '/tasks/{id}', tags, summary: 'A task', description: 'With an `ETag` (its version) to send back as `If-Match`.' },
+      refusals: ['NOT_FOUND'],
+      etag: true,
+    })
     .input(idInput)
     .output(taskOutput)
     .query(({ ctx, input }) => ctx.services.tasks.get(ctx.user, input.id)),
@@ -164,7 +178,7 @@ export const tasksRouter = {
         tags,
         summary: 'Change a task',
         description:
-          'Only the fields sent change, and each change goes into the task\'s history. With `expectedVersion`, a task changed since that version is refused with 409 (`VERSION_CONFLICT`, `details.currentVersion`) and nothing is written; with `If-Match` (the `ETag` of `GET /tasks/{id}`), the same with 412.',
+          "Only the fields sent change, and each change goes into the task's history. With `expectedVersion`, a task changed since that version is refused with 409 (`VERSION_CONFLICT`, `details.currentVersion`) and nothing is written; with `If-Match` (the `ETag` of `GET /tasks/{id}`), the same with 412.",
       },
       refusals: [...WRITE_REFUSALS, 'VERSION_CONFLICT'],
       etag: true,
@@ -194,7 +208,13 @@ export const tasksRouter = {
   history: protectedProcedure
     .meta({
       scope: 'tasks:read',
-      openapi: { method: 'GET', path: '/tasks/{taskId}/history', tags, summary: "A task's history, newest first", description: 'Written with each change; never editable.' },
+      openapi: {
+        method: 'GET',
+        path: '/tasks/{taskId}/history',
+        tags,
+        summary: "A task's history, newest first",
+        description: 'Written with each change; never editable.',
+      },
       refusals: ['NOT_FOUND'],
     })
     .input(taskHistoryInput)
@@ -209,7 +229,8 @@ export const tasksRouter = {
         path: '/tasks/{id}',
         tags,
         summary: 'Delete a task',
-        description: 'With `expectedVersion`, a task changed since that version is refused with 409 (`VERSION_CONFLICT`) and stays; with `If-Match`, the same with 412.',
+        description:
+          'With `expectedVersion`, a task changed since that version is refused with 409 (`VERSION_CONFLICT`) and stays; with `If-Match`, the same with 412.',
       },
       refusals: [...WRITE_REFUSALS, 'VERSION_CONFLICT'],
       ifMatch: true,

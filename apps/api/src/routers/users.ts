@@ -1,5 +1,16 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { createUserInput, cursorSchema, idSchema, limitSchema, NUL_MESSAGE, noNul, queryBoolean, roleSchema, strictBoolean, USER_SEARCH_MAX } from '@stm/validators';
+import {
+  createUserInput,
+  cursorSchema,
+  idSchema,
+  limitSchema,
+  NUL_MESSAGE,
+  noNul,
+  queryBoolean,
+  roleSchema,
+  strictBoolean,
+  USER_SEARCH_MAX,
+} from '@stm/validators';
 import { z } from 'zod';
 import { adminProcedure } from '../trpc';
 import { adminUserOutput, NEW_PASSWORD_REFUSALS, okOutput, pageOutput, timestamp, userOutput } from './schemas';

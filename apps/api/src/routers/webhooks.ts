@@ -64,7 +64,11 @@ const base = '/projects/{projectId}/webhooks';
 /** A project's webhooks: its owners (and administrators) manage them. */
 export const webhooksRouter = {
   list: protectedProcedure
-    .meta({ scope: 'projects:manage', openapi: { method: 'GET', path: base, tags, summary: "A project's webhooks", description: 'Owners only.' }, refusals: WRITE_REFUSALS })
+    .meta({
+      scope: 'projects:manage',
+      openapi: { method: 'GET', path: base, tags, summary: "A project's webhooks", description: 'Owners only.' },
+      refusals: WRITE_REFUSALS,
+    })
     .input(projectWebhooksInput)
     .output(z.object({ items: z.array(endpointOutput) }))
     .query(async ({ ctx, input }) => ({ items: await ctx.services.webhooks.list(ctx.user, { projectId: input.projectId }) })),
@@ -93,7 +97,13 @@ export const webhooksRouter = {
   update: protectedProcedure
     .meta({
       scope: 'projects:manage',
-      openapi: { method: 'PATCH', path: `${base}/{id}`, tags, summary: 'Change a webhook', description: 'Enabling a disabled webhook resumes delivery from where it stopped.' },
+      openapi: {
+        method: 'PATCH',
+        path: `${base}/{id}`,
+        tags,
+        summary: 'Change a webhook',
+        description: 'Enabling a disabled webhook resumes delivery from where it stopped.',
+      },
       refusals: [...WRITE_REFUSALS, ...URL_REFUSALS],
     })
     .input(updateProjectWebhookInput)
@@ -129,7 +139,11 @@ export const webhooksRouter = {
     .mutation(({ ctx, input }) => ctx.services.webhooks.rotateSecret(ctx.user, { projectId: input.projectId }, input.id, input.overlapHours, ctx.client)),
 
   deliveries: protectedProcedure
-    .meta({ scope: 'projects:manage', openapi: { method: 'GET', path: `${base}/{id}/deliveries`, tags, summary: "A webhook's delivery log, newest first" }, refusals: WRITE_REFUSALS })
+    .meta({
+      scope: 'projects:manage',
+      openapi: { method: 'GET', path: `${base}/{id}/deliveries`, tags, summary: "A webhook's delivery log, newest first" },
+      refusals: WRITE_REFUSALS,
+    })
     .input(projectWebhookDeliveriesInput)
     .output(deliveriesOutput)
     .query(({ ctx, input }) => ctx.services.webhooks.deliveries(ctx.user, { projectId: input.projectId }, input.id, input)),
@@ -137,7 +151,13 @@ export const webhooksRouter = {
   redeliver: protectedProcedure
     .meta({
       scope: 'projects:manage',
-      openapi: { method: 'POST', path: `${base}/{id}/deliveries/{deliveryId}/redeliver`, tags, summary: 'Send a logged message again, now', description: 'Same `webhook-id`, fresh timestamp and signature.' },
+      openapi: {
+        method: 'POST',
+        path: `${base}/{id}/deliveries/{deliveryId}/redeliver`,
+        tags,
+        summary: 'Send a logged message again, now',
+        description: 'Same `webhook-id`, fresh timestamp and signature.',
+      },
       refusals: WRITE_REFUSALS,
     })
     .input(redeliverProjectWebhookInput)
@@ -145,7 +165,11 @@ export const webhooksRouter = {
     .mutation(({ ctx, input }) => ctx.services.webhooks.redeliver(ctx.user, { projectId: input.projectId }, input.id, input.deliveryId, ctx.client)),
 
   test: protectedProcedure
-    .meta({ scope: 'projects:manage', openapi: { method: 'POST', path: `${base}/{id}/test`, tags, summary: 'Send a signed `webhook.ping` now' }, refusals: WRITE_REFUSALS })
+    .meta({
+      scope: 'projects:manage',
+      openapi: { method: 'POST', path: `${base}/{id}/test`, tags, summary: 'Send a signed `webhook.ping` now' },
+      refusals: WRITE_REFUSALS,
+    })
     .input(projectWebhookRefInput)
     .output(deliveryOutput)
     .mutation(({ ctx, input }) => ctx.services.webhooks.ping(ctx.user, { projectId: input.projectId }, input.id)),
@@ -163,7 +187,11 @@ export const globalWebhooksRouter = {
     .query(async ({ ctx }) => ({ items: await ctx.services.webhooks.list(ctx.user, GLOBAL) })),
 
   get: adminProcedure
-    .meta({ scope: 'admin:read', openapi: { method: 'GET', path: `${adminBase}/{id}`, tags: adminTags, summary: 'One global webhook' }, refusals: ['NOT_FOUND'] })
+    .meta({
+      scope: 'admin:read',
+      openapi: { method: 'GET', path: `${adminBase}/{id}`, tags: adminTags, summary: 'One global webhook' },
+      refusals: ['NOT_FOUND'],
+    })
     .input(globalWebhookRefInput)
     .output(endpointOutput)
     .query(({ ctx, input }) => ctx.services.webhooks.get(ctx.user, GLOBAL, input.id)),
@@ -187,7 +215,11 @@ export const globalWebhooksRouter = {
     .mutation(({ ctx, input }) => ctx.services.webhooks.create(ctx.user, GLOBAL, input, ctx.client)),
 
   update: adminProcedure
-    .meta({ scope: 'admin:write', openapi: { method: 'PATCH', path: `${adminBase}/{id}`, tags: adminTags, summary: 'Change a global webhook' }, refusals: ['NOT_FOUND', ...URL_REFUSALS] })
+    .meta({
+      scope: 'admin:write',
+      openapi: { method: 'PATCH', path: `${adminBase}/{id}`, tags: adminTags, summary: 'Change a global webhook' },
+      refusals: ['NOT_FOUND', ...URL_REFUSALS],
+    })
     .input(updateGlobalWebhookInput)
     .output(endpointOutput)
     .mutation(({ ctx, input }) => {
@@ -196,7 +228,11 @@ export const globalWebhooksRouter = {
     }),
 
   delete: adminProcedure
-    .meta({ scope: 'admin:write', openapi: { method: 'DELETE', path: `${adminBase}/{id}`, tags: adminTags, summary: 'Remove a global webhook' }, refusals: ['NOT_FOUND'] })
+    .meta({
+      scope: 'admin:write',
+      openapi: { method: 'DELETE', path: `${adminBase}/{id}`, tags: adminTags, summary: 'Remove a global webhook' },
+      refusals: ['NOT_FOUND'],
+    })
     .input(globalWebhookRefInput)
     .output(okOutput)
     .mutation(async ({ ctx, input }) => {
@@ -215,7 +251,11 @@ export const globalWebhooksRouter = {
     .mutation(({ ctx, input }) => ctx.services.webhooks.rotateSecret(ctx.user, GLOBAL, input.id, input.overlapHours, ctx.client)),
 
   deliveries: adminProcedure
-    .meta({ scope: 'admin:read', openapi: { method: 'GET', path: `${adminBase}/{id}/deliveries`, tags: adminTags, summary: "A global webhook's delivery log" }, refusals: ['NOT_FOUND'] })
+    .meta({
+      scope: 'admin:read',
+      openapi: { method: 'GET', path: `${adminBase}/{id}/deliveries`, tags: adminTags, summary: "A global webhook's delivery log" },
+      refusals: ['NOT_FOUND'],
+    })
     .input(globalWebhookDeliveriesInput)
     .output(deliveriesOutput)
     .query(({ ctx, input }) => ctx.services.webhooks.deliveries(ctx.user, GLOBAL, input.id, input)),
@@ -231,7 +271,11 @@ export const globalWebhooksRouter = {
     .mutation(({ ctx, input }) => ctx.services.webhooks.redeliver(ctx.user, GLOBAL, input.id, input.deliveryId, ctx.client)),
 
   test: adminProcedure
-    .meta({ scope: 'admin:write', openapi: { method: 'POST', path: `${adminBase}/{id}/test`, tags: adminTags, summary: 'Send a signed `webhook.ping` now' }, refusals: ['NOT_FOUND'] })
+    .meta({
+      scope: 'admin:write',
+      openapi: { method: 'POST', path: `${adminBase}/{id}/test`, tags: adminTags, summary: 'Send a signed `webhook.ping` now' },
+      refusals: ['NOT_FOUND'],
+    })
     .input(globalWebhookRefInput)
     .output(deliveryOutput)
     .mutation(({ ctx, input }) => ctx.services.webhooks.ping(ctx.user, GLOBAL, input.id)),

@@ -84,9 +84,7 @@ function tokenRefused(check: string): DomainError {
  * password hash, and no state kept between requests that another instance could have changed.
  */
 export class ApiTokensService {
-  constructor(
-    private readonly deps: { db: Kysely<Database>; settings: SettingsService; log: Logger },
-  ) {}
+  constructor(private readonly deps: { db: Kysely<Database>; settings: SettingsService; log: Logger }) {}
 
   /** Who is calling with this API token, or INVALID_TOKEN. */
   async authenticate(token: string, client: ClientInfo): Promise<AuthUser> {
@@ -98,9 +96,7 @@ export class ApiTokensService {
     if (row.role !== 'admin' && scopes.some((scope) => ADMIN_TOKEN_SCOPES.includes(scope))) throw tokenRefused('owner_not_admin');
     const now = Date.now();
     if (row.last_used_at === null || now - row.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
-      apiTokens
-        .touchApiToken(this.deps.db, row.token_id, client.ip)
-        .catch((error: unknown) => this.deps.log.debug({ err: error }, 'api token touch failed'));
+      apiTokens.touchApiToken(this.deps.db, row.token_id, client.ip).catch((error: unknown) => this.deps.log.debug({ err: error }, 'api token touch failed'));
     }
     return {
       ...toPublicUser(row),
@@ -217,7 +213,7 @@ export class ApiTokensService {
       });
     }
     if (owner.role !== 'admin' && input.scopes.some((scope) => ADMIN_TOKEN_SCOPES.includes(scope))) {
-      throw new DomainError('TOKEN_SCOPE_NOT_ALLOWED', 'Only an administrator\'s token may have admin scopes', { field: 'scopes' });
+      throw new DomainError('TOKEN_SCOPE_NOT_ALLOWED', "Only an administrator's token may have admin scopes", { field: 'scopes' });
     }
     const prefix = kind === 'personal' ? PERSONAL_TOKEN_PREFIX : SERVICE_TOKEN_PREFIX;
     const secret = randomBytes(32).toString('base64url');

@@ -30,11 +30,7 @@ export interface AuditEntry {
 const auditCursor = z.object({ at: z.iso.datetime(), id: z.number().int().positive() });
 
 /** Reading the audit log: administrators only, newest first, one page at a time. */
-export async function listAuditEntries(
-  db: Kysely<Database>,
-  actor: AdminActor,
-  query: AuditQuery,
-): Promise<Page<AuditEntry>> {
+export async function listAuditEntries(db: Kysely<Database>, actor: AdminActor, query: AuditQuery): Promise<Page<AuditEntry>> {
   authorize(actor);
   const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, auditCursor);
   const rows = await audit.listAuditEvents(db, {

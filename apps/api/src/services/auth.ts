@@ -120,14 +120,7 @@ export interface AuthServiceDeps {
   csrfKey: Buffer;
 }
 
-export function toPublicUser(row: {
-  id: number;
-  username: string;
-  role: UserRole;
-  is_active: boolean;
-  created_at: Date;
-  updated_at: Date;
-}): PublicUser {
+export function toPublicUser(row: { id: number; username: string; role: UserRole; is_active: boolean; created_at: Date; updated_at: Date }): PublicUser {
   return {
     id: row.id,
     username: row.username,
@@ -227,9 +220,8 @@ export class AuthService {
     const { throttle } = this.deps;
     const account = accountKeyOf(input.username);
     const device = deviceToken === undefined ? null : this.deps.devices.read(account, deviceToken);
-    const admitted = await throttle.admit(
-      { account, address: client.ip, device, standing: device === null ? 'unchecked' : 'known' },
-      () => sessions.accountHasSessionFromAddress(this.deps.db, account, client.ip),
+    const admitted = await throttle.admit({ account, address: client.ip, device, standing: device === null ? 'unchecked' : 'known' }, () =>
+      sessions.accountHasSessionFromAddress(this.deps.db, account, client.ip),
     );
     if (admitted.refused) {
       const { retryAfterMs, by } = admitted.refused;
@@ -255,9 +247,7 @@ export class AuthService {
     const found = await users.findUserCredentialsByUsername(this.deps.db, input.username.trim());
     // A service account has no password: it is refused as an unknown name is, after as long.
     const user = found?.kind === 'person' ? found : undefined;
-    const passwordMatches = user
-      ? await hasher.verify(input.password, user.password_hash)
-      : await hasher.verifyNothing(input.password);
+    const passwordMatches = user ? await hasher.verify(input.password, user.password_hash) : await hasher.verifyNothing(input.password);
 
     if (!user || !passwordMatches || !user.is_active) {
       const settled = await throttle.settle(attempt, 'failed');
@@ -351,7 +341,9 @@ export class AuthService {
         actor: actorOf(user),
         client,
         target: { type: 'session', id: opened.sessionId },
-        ...(endedSessions.length > 0 || method ? { details: { ...(method ? { secondFactor: method } : {}), ...(endedSessions.length > 0 ? { endedOldestSessions: endedSessions } : {}) } } : {}),
+        ...(endedSessions.length > 0 || method
+          ? { details: { ...(method ? { secondFactor: method } : {}), ...(endedSessions.length > 0 ? { endedOldestSessions: endedSessions } : {}) } }
+          : {}),
       });
       return opened;
     });
@@ -370,7 +362,11 @@ export class AuthService {
    * account and client as a wrong password does (and is refused while they lock), and a
    * challenge dies after five wrong answers or five minutes, or once answered.
    */
-  async completeSignIn(input: { challenge: string } & FactorAnswer, client: ClientInfo, deviceTokenOf: (username: string) => string | undefined): Promise<SignedIn> {
+  async completeSignIn(
+    input: { challenge: string } & FactorAnswer,
+    client: ClientInfo,
+    deviceTokenOf: (username: string) => string | undefined,
+  ): Promise<SignedIn> {
     const row = await this.deps.factors.findChallenge(input.challenge, 'sign_in');
     const user = row?.user_id == null ? undefined : await users.findUserCredentialsById(this.deps.db, row.user_id);
     if (!row || !user) throw challengeInvalid();
@@ -378,9 +374,8 @@ export class AuthService {
     const deviceToken = deviceTokenOf(user.username);
     const device = deviceToken === undefined ? null : this.deps.devices.read(account, deviceToken);
     const { throttle } = this.deps;
-    const admitted = await throttle.admit(
-      { account, address: client.ip, device, standing: device === null ? 'unchecked' : 'known' },
-      () => sessions.accountHasSessionFromAddress(this.deps.db, account, client.ip),
+    const admitted = await throttle.admit({ account, address: client.ip, device, standing: device === null ? 'unchecked' : 'known' }, () =>
+      sessions.accountHasSessionFromAddress(this.deps.db, account, client.ip),
     );
     if (admitted.refused) {
       await recordAudit(this.deps.db, {
@@ -394,7 +389,9 @@ export class AuthService {
     }
     const { attempt } = admitted;
     try {
-      const method = await this.deps.db.transaction().execute((trx) => this.deps.factors.verifyAnswer(trx, row, user.id, input, { requireUserVerification: false }));
+      const method = await this.deps.db
+        .transaction()
+        .execute((trx) => this.deps.factors.verifyAnswer(trx, row, user.id, input, { requireUserVerification: false }));
       if (method === null) {
         const settled = await throttle.settle(attempt, 'failed');
         const failures = await this.deps.factors.recordChallengeFailure(row);
@@ -410,7 +407,9 @@ export class AuthService {
             ...(settled.clientLockMs > 0 ? { lockedForSeconds: Math.ceil(settled.clientLockMs / 1000) } : {}),
           },
         });
-        throw new DomainError('MFA_CODE_INVALID', 'That code is not right, or was already used', { details: { attemptsLeft: Math.max(0, CHALLENGE_MAX_FAILURES - failures) } });
+        throw new DomainError('MFA_CODE_INVALID', 'That code is not right, or was already used', {
+          details: { attemptsLeft: Math.max(0, CHALLENGE_MAX_FAILURES - failures) },
+        });
       }
       await throttle.settle(attempt, 'succeeded');
       if (method === 'recovery_code') await this.#auditRecoveryCodeUsed(user, client);
@@ -442,7 +441,9 @@ export class AuthService {
     try {
       const method =
         user && user.is_active
-          ? await this.deps.db.transaction().execute((trx) => this.deps.factors.verifyAnswer(trx, row, user.id, { passkey: input.response }, { requireUserVerification: true }))
+          ? await this.deps.db
+              .transaction()
+              .execute((trx) => this.deps.factors.verifyAnswer(trx, row, user.id, { passkey: input.response }, { requireUserVerification: true }))
           : null;
       if (method === null || !user) {
         await throttle.settle(attempt, 'failed');
@@ -471,19 +472,30 @@ export class AuthService {
    * are); with a second factor enrolled, that answers `MFA_REQUIRED` with a challenge, completed
    * by calling again with the challenge and the factor's answer.
    */
-  async reauthenticate(user: AuthUser, input: { password?: string | undefined; challenge?: string | undefined } & FactorAnswer, client: ClientInfo): Promise<{ authenticatedAt: Date }> {
+  async reauthenticate(
+    user: AuthUser,
+    input: { password?: string | undefined; challenge?: string | undefined } & FactorAnswer,
+    client: ClientInfo,
+  ): Promise<{ authenticatedAt: Date }> {
     if (input.challenge !== undefined) {
       const row = await this.deps.factors.findChallenge(input.challenge, 'step_up');
       if (!row || row.user_id !== user.id || row.session_id !== user.sessionId) throw challengeInvalid();
-      await this.#guarded(user, 'second_factor', async () => {
-        const method = await this.deps.db.transaction().execute((trx) => this.deps.factors.verifyAnswer(trx, row, user.id, input, { requireUserVerification: false }));
-        if (method === null) {
-          await this.deps.factors.recordChallengeFailure(row);
-          return false;
-        }
-        if (method === 'recovery_code') await this.#auditRecoveryCodeUsed(user, client);
-        return true;
-      }, client);
+      await this.#guarded(
+        user,
+        'second_factor',
+        async () => {
+          const method = await this.deps.db
+            .transaction()
+            .execute((trx) => this.deps.factors.verifyAnswer(trx, row, user.id, input, { requireUserVerification: false }));
+          if (method === null) {
+            await this.deps.factors.recordChallengeFailure(row);
+            return false;
+          }
+          if (method === 'recovery_code') await this.#auditRecoveryCodeUsed(user, client);
+          return true;
+        },
+        client,
+      );
     } else {
       const row = await users.findUserCredentialsById(this.deps.db, user.id);
       if (!row) throw accessTokenRefused('account_missing');
@@ -491,7 +503,9 @@ export class AuthService {
       await this.#guarded(user, 'password', () => this.deps.hasher.verify(password, row.password_hash), client);
       if (row.mfa_enabled) {
         const issuedChallenge = await this.deps.factors.issueFactorChallenge('step_up', user, { sessionId: sessionOf(user), remember: false });
-        throw new DomainError('MFA_REQUIRED', 'Now the code from your authenticator app, a recovery code, or a passkey', { details: { error: 'mfa_required', ...issuedChallenge } });
+        throw new DomainError('MFA_REQUIRED', 'Now the code from your authenticator app, a recovery code, or a passkey', {
+          details: { error: 'mfa_required', ...issuedChallenge },
+        });
       }
     }
     const sessionId = sessionOf(user);
@@ -503,7 +517,9 @@ export class AuthService {
   /** A proof checked through the failed-login counters of the account, as a sign-in's password is. */
   async #guarded(user: AuthUser, step: 'password' | 'second_factor', check: () => Promise<boolean>, client: ClientInfo): Promise<void> {
     const { throttle } = this.deps;
-    const admitted = await throttle.admit({ account: accountKeyOf(user.username), address: client.ip, device: null, standing: 'known' }, () => Promise.resolve(true));
+    const admitted = await throttle.admit({ account: accountKeyOf(user.username), address: client.ip, device: null, standing: 'known' }, () =>
+      Promise.resolve(true),
+    );
     if (admitted.refused) throw accountLocked(admitted.refused.retryAfterMs, admitted.refused.by);
     const { attempt } = admitted;
     try {
@@ -514,7 +530,10 @@ export class AuthService {
           actor: actorOf(user),
           client,
           target: { type: 'user', id: user.id, label: user.username },
-          details: { reason: step === 'password' ? 'wrong_password_on_reauthentication' : 'wrong_factor_on_reauthentication', ...(settled.clientLockMs > 0 ? { lockedForSeconds: Math.ceil(settled.clientLockMs / 1000) } : {}) },
+          details: {
+            reason: step === 'password' ? 'wrong_password_on_reauthentication' : 'wrong_factor_on_reauthentication',
+            ...(settled.clientLockMs > 0 ? { lockedForSeconds: Math.ceil(settled.clientLockMs / 1000) } : {}),
+          },
         });
         if (step === 'password') throw new DomainError('CURRENT_PASSWORD_WRONG', 'The password is not correct', { field: 'password' });
         throw new DomainError('MFA_CODE_INVALID', 'That code is not right, or was already used');
@@ -565,12 +584,7 @@ export class AuthService {
       // they may learn why it stopped working (deactivation ended the session) and keep what
       // they were typing rather than sign in again in vain.
       if (!row.is_active && row.token_expires_at.getTime() > now) return { kind: 'deactivated' as const };
-      if (
-        row.revoked_at !== null ||
-        row.session_expires_at.getTime() <= now ||
-        row.token_expires_at.getTime() <= now ||
-        !row.is_active
-      ) {
+      if (row.revoked_at !== null || row.session_expires_at.getTime() <= now || row.token_expires_at.getTime() <= now || !row.is_active) {
         return { kind: 'invalid' as const };
       }
       const endedBy = sessionEndedBy(
@@ -586,10 +600,15 @@ export class AuthService {
       }
       await sessions.markRefreshTokenRotated(trx, tokenHash);
       // The session keeps the end it was given at sign-in: refreshing never extends it.
-      const issued = await this.#issueTokens(trx, signingKey, { id: row.user_id, role: row.role }, {
-        id: row.session_id,
-        expiresAt: row.session_expires_at,
-      });
+      const issued = await this.#issueTokens(
+        trx,
+        signingKey,
+        { id: row.user_id, role: row.role },
+        {
+          id: row.session_id,
+          expiresAt: row.session_expires_at,
+        },
+      );
       await sessions.touchSession(trx, row.session_id, { ip: client.ip, userAgent: client.userAgent?.slice(0, 500) ?? null });
       return { kind: 'ok' as const, issued };
     });
@@ -758,9 +777,8 @@ export class AuthService {
         details: { reason, ...details },
       });
     const { throttle } = this.deps;
-    const admitted = await throttle.admit(
-      { account: accountKeyOf(row.username), address: client.ip, device: null, standing: 'known' },
-      () => Promise.resolve(true),
+    const admitted = await throttle.admit({ account: accountKeyOf(row.username), address: client.ip, device: null, standing: 'known' }, () =>
+      Promise.resolve(true),
     );
     if (admitted.refused) {
       await failure('locked', { retryAfterSeconds: Math.ceil(admitted.refused.retryAfterMs / 1000) });

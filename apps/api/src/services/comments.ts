@@ -99,9 +99,17 @@ export class CommentsService {
       }
       const mentions = await this.#mentions(trx, comment.project_id, input.body);
       await comments.updateComment(trx, input.id, { body: input.body, mentions });
-      await recordTaskEvents(trx, [{ kind: 'comment_edited', details: { commentId: input.id }, taskId: comment.task_id, projectId: comment.project_id, actorId: caller.id }]);
+      await recordTaskEvents(trx, [
+        { kind: 'comment_edited', details: { commentId: input.id }, taskId: comment.task_id, projectId: comment.project_id, actorId: caller.id },
+      ]);
       const edited = toComment((await comments.findComment(trx, input.id)) as comments.CommentRow);
-      await recordChange(trx, { projectId: comment.project_id, kind: 'comment.updated', entityId: input.id, actorId: caller.id, payload: { taskId: comment.task_id, comment: edited } });
+      await recordChange(trx, {
+        projectId: comment.project_id,
+        kind: 'comment.updated',
+        entityId: input.id,
+        actorId: caller.id,
+        payload: { taskId: comment.task_id, comment: edited },
+      });
       return edited;
     });
   }
@@ -110,8 +118,16 @@ export class CommentsService {
     await this.db.transaction().execute(async (trx) => {
       const comment = await this.#changeable(trx, caller, commentId, client, 'comments.delete');
       await comments.deleteComment(trx, commentId);
-      await recordTaskEvents(trx, [{ kind: 'comment_deleted', details: { commentId }, taskId: comment.task_id, projectId: comment.project_id, actorId: caller.id }]);
-      await recordChange(trx, { projectId: comment.project_id, kind: 'comment.deleted', entityId: commentId, actorId: caller.id, payload: { taskId: comment.task_id } });
+      await recordTaskEvents(trx, [
+        { kind: 'comment_deleted', details: { commentId }, taskId: comment.task_id, projectId: comment.project_id, actorId: caller.id },
+      ]);
+      await recordChange(trx, {
+        projectId: comment.project_id,
+        kind: 'comment.deleted',
+        entityId: commentId,
+        actorId: caller.id,
+        payload: { taskId: comment.task_id },
+      });
     });
   }
 
@@ -145,4 +161,3 @@ export class CommentsService {
     return members.map((member) => member.user_id).sort((a, b) => a - b);
   }
 }
-

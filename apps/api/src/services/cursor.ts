@@ -31,12 +31,7 @@ export interface Page<T> {
  * without counting: the first `limit` rows as items, and the cursor of the last of them when
  * more follow.
  */
-export function pageOf<Row, Item>(
-  rows: Row[],
-  limit: number,
-  toItem: (row: Row) => Item,
-  positionOf: (last: Row) => Record<string, unknown>,
-): Page<Item> {
+export function pageOf<Row, Item>(rows: Row[], limit: number, toItem: (row: Row) => Item, positionOf: (last: Row) => Record<string, unknown>): Page<Item> {
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {

@@ -3,7 +3,6 @@ import type { ProjectChangeKind } from '@stm/validators';
 
 export type { ProjectChangeKind };
 
-
 /**
  * Records that something in a project changed, in the transaction `trx` of the change itself, so
  * the event exists exactly when the change does and is announced only once it commits. Call it
@@ -27,7 +26,14 @@ export async function recordChanges(
 ): Promise<void> {
   await changeEvents.appendChangeEvents(
     trx,
-    changes.map((change) => ({ projectId: change.projectId, userId: null, kind: change.kind, entityId: change.entityId, actorId: change.actorId, payload: change.payload ?? {} })),
+    changes.map((change) => ({
+      projectId: change.projectId,
+      userId: null,
+      kind: change.kind,
+      entityId: change.entityId,
+      actorId: change.actorId,
+      payload: change.payload ?? {},
+    })),
   );
 }
 

@@ -110,7 +110,11 @@ export class FactorService {
 
   async status(user: FactorUser): Promise<FactorStatus> {
     const { db } = this.deps;
-    const [totp, passkeys, recoveryCodes] = await Promise.all([factors.findTotp(db, user.id), factors.listPasskeys(db, user.id), factors.countRecoveryCodes(db, user.id)]);
+    const [totp, passkeys, recoveryCodes] = await Promise.all([
+      factors.findTotp(db, user.id),
+      factors.listPasskeys(db, user.id),
+      factors.countRecoveryCodes(db, user.id),
+    ]);
     let graceStartedAt = user.mfaGraceStartedAt;
     const policy = enrolmentState(this.deps.settings.current, { ...user, mfaGraceStartedAt: graceStartedAt });
     if (policy.required && !user.mfaEnabled && graceStartedAt === null) graceStartedAt = await factors.startMfaGrace(db, user.id);
@@ -139,7 +143,8 @@ export class FactorService {
       throw new DomainError(row ? 'TOTP_ALREADY_ENABLED' : 'TOTP_NOT_STARTED', row ? 'An authenticator app is already set up' : 'Start the set-up first');
     }
     const step = matchTotpStep(this.#openTotp(user.id, row.secret), code, Date.now());
-    if (step === null) throw new DomainError('MFA_CODE_INVALID', 'That code is not right; check the time on your device and try the current code', { field: 'code' });
+    if (step === null)
+      throw new DomainError('MFA_CODE_INVALID', 'That code is not right; check the time on your device and try the current code', { field: 'code' });
     return this.deps.db.transaction().execute(async (trx) => {
       if (!(await factors.spendTotpStep(trx, user.id, step, true))) throw new DomainError('CONFLICT', 'The set-up changed meanwhile; start again');
       await factors.refreshMfaEnabled(trx, user.id);
@@ -170,7 +175,12 @@ export class FactorService {
     return this.deps.db.transaction().execute(async (trx) => {
       if (!user.mfaEnabled) throw new DomainError('CONFLICT', 'Set up an authenticator app or a passkey first');
       const codes = await this.#replaceRecoveryCodes(trx, user.id);
-      await recordAudit(trx, { action: 'mfa.recovery_codes_generated', actor: actorOf(user), client, target: { type: 'user', id: user.id, label: user.username } });
+      await recordAudit(trx, {
+        action: 'mfa.recovery_codes_generated',
+        actor: actorOf(user),
+        client,
+        target: { type: 'user', id: user.id, label: user.username },
+      });
       return codes;
     });
   }
@@ -251,7 +261,13 @@ export class FactorService {
     return this.deps.db.transaction().execute(async (trx) => {
       const row = await factors.renamePasskey(trx, user.id, id, name);
       if (!row) throw new DomainError('NOT_FOUND', 'No such passkey');
-      await recordAudit(trx, { action: 'mfa.passkey_renamed', actor: actorOf(user), client, target: { type: 'user', id: user.id, label: user.username }, details: { passkey: name } });
+      await recordAudit(trx, {
+        action: 'mfa.passkey_renamed',
+        actor: actorOf(user),
+        client,
+        target: { type: 'user', id: user.id, label: user.username },
+        details: { passkey: name },
+      });
       return passkeyView(row);
     });
   }
@@ -262,7 +278,13 @@ export class FactorService {
       if (!removed) throw new DomainError('NOT_FOUND', 'No such passkey');
       const stillEnabled = await factors.refreshMfaEnabled(trx, user.id);
       if (!stillEnabled) await factors.replaceRecoveryCodes(trx, user.id, []);
-      await recordAudit(trx, { action: 'mfa.passkey_removed', actor: actorOf(user), client, target: { type: 'user', id: user.id, label: user.username }, details: { passkey: removed.name } });
+      await recordAudit(trx, {
+        action: 'mfa.passkey_removed',
+        actor: actorOf(user),
+        client,
+        target: { type: 'user', id: user.id, label: user.username },
+        details: { passkey: removed.name },
+      });
     });
   }
 
@@ -271,7 +293,13 @@ export class FactorService {
     return this.deps.db.transaction().execute(async (trx) => {
       const removed = await factors.deleteAllFactors(trx, target.id);
       const endedSessions = await sessions.revokeUserSessions(trx, target.id, 'factors_reset');
-      await recordAudit(trx, { action: 'mfa.factors_reset', actor, client, target: { type: 'user', id: target.id, label: target.username }, details: { ...removed, endedSessions } });
+      await recordAudit(trx, {
+        action: 'mfa.factors_reset',
+        actor,
+        client,
+        target: { type: 'user', id: target.id, label: target.username },
+        details: { ...removed, endedSessions },
+      });
       return { endedSessions };
     });
   }
@@ -280,9 +308,17 @@ export class FactorService {
    * A challenge for a second factor (a sign-in or a step-up), naming the methods the account can
    * answer with; with passkeys, the WebAuthn request options too.
    */
-  async issueFactorChallenge(kind: 'sign_in' | 'step_up', user: { id: number }, binding: { sessionId: string | null; remember: boolean }): Promise<ChallengeIssued> {
+  async issueFactorChallenge(
+    kind: 'sign_in' | 'step_up',
+    user: { id: number },
+    binding: { sessionId: string | null; remember: boolean },
+  ): Promise<ChallengeIssued> {
     const { db } = this.deps;
-    const [totp, passkeys, codes] = await Promise.all([factors.findTotp(db, user.id), factors.listPasskeys(db, user.id), factors.countRecoveryCodes(db, user.id)]);
+    const [totp, passkeys, codes] = await Promise.all([
+      factors.findTotp(db, user.id),
+      factors.listPasskeys(db, user.id),
+      factors.countRecoveryCodes(db, user.id),
+    ]);
     const methods: FactorMethod[] = [];
     if (totp?.confirmed_at != null) methods.push('totp');
     if (codes.unused > 0) methods.push('recovery_code');
@@ -296,7 +332,12 @@ export class FactorService {
         timeout: CHALLENGE_TTL_SECONDS * 1000,
       });
     }
-    const challenge = await this.#issueChallenge(kind, { userId: user.id, sessionId: binding.sessionId, webauthnChallenge: passkeyOptions?.challenge ?? null, remember: binding.remember });
+    const challenge = await this.#issueChallenge(kind, {
+      userId: user.id,
+      sessionId: binding.sessionId,
+      webauthnChallenge: passkeyOptions?.challenge ?? null,
+      remember: binding.remember,
+    });
     return { challenge, expiresIn: CHALLENGE_TTL_SECONDS, methods, ...(passkeyOptions ? { passkeyOptions } : {}) };
   }
 
@@ -322,7 +363,13 @@ export class FactorService {
    * the recovery code, the passkey's counter) and the challenge itself, in `trx`. Returns the
    * method that answered, or null for a wrong answer (nothing spent).
    */
-  async verifyAnswer(trx: Kysely<Database>, row: ChallengeRow, userId: number, answer: FactorAnswer, options: { requireUserVerification: boolean }): Promise<FactorMethod | null> {
+  async verifyAnswer(
+    trx: Kysely<Database>,
+    row: ChallengeRow,
+    userId: number,
+    answer: FactorAnswer,
+    options: { requireUserVerification: boolean },
+  ): Promise<FactorMethod | null> {
     let method: FactorMethod | null = null;
     if (answer.code !== undefined) {
       const totp = await factors.findTotp(trx, userId);
@@ -337,7 +384,8 @@ export class FactorService {
       if (await this.#verifyPasskey(trx, row, answer.passkey, options.requireUserVerification, userId)) method = 'passkey';
     }
     if (method === null) return null;
-    if (!(await factors.spendChallenge(trx, row.token_hash))) throw new DomainError('MFA_CHALLENGE_INVALID', 'This sign-in step was already completed or has expired; sign in again');
+    if (!(await factors.spendChallenge(trx, row.token_hash)))
+      throw new DomainError('MFA_CHALLENGE_INVALID', 'This sign-in step was already completed or has expired; sign in again');
     return method;
   }
 
@@ -346,7 +394,13 @@ export class FactorService {
     return (await factors.findPasskey(this.deps.db, response.id))?.user_id;
   }
 
-  async #verifyPasskey(trx: Kysely<Database>, row: ChallengeRow, response: AuthenticationResponseJSON, requireUserVerification: boolean, userId: number): Promise<boolean> {
+  async #verifyPasskey(
+    trx: Kysely<Database>,
+    row: ChallengeRow,
+    response: AuthenticationResponseJSON,
+    requireUserVerification: boolean,
+    userId: number,
+  ): Promise<boolean> {
     if (!row.webauthn_challenge) return false;
     const passkey = await factors.findPasskey(trx, response.id);
     if (!passkey || passkey.user_id !== userId) return false;
@@ -356,7 +410,12 @@ export class FactorService {
         expectedChallenge: row.webauthn_challenge,
         expectedOrigin: this.#expectedOrigin(response.response.clientDataJSON),
         expectedRPID: this.deps.webauthn.rpId,
-        credential: { id: passkey.id, publicKey: Buffer.from(passkey.public_key, 'base64url'), counter: Number(passkey.counter), transports: passkey.transports },
+        credential: {
+          id: passkey.id,
+          publicKey: Buffer.from(passkey.public_key, 'base64url'),
+          counter: Number(passkey.counter),
+          transports: passkey.transports,
+        },
         requireUserVerification,
       });
       if (!result.verified) return false;
@@ -374,7 +433,10 @@ export class FactorService {
     return codes;
   }
 
-  async #issueChallenge(kind: AuthChallengeKind, fields: { userId: number | null; sessionId: string | null; webauthnChallenge: string | null; remember: boolean }): Promise<string> {
+  async #issueChallenge(
+    kind: AuthChallengeKind,
+    fields: { userId: number | null; sessionId: string | null; webauthnChallenge: string | null; remember: boolean },
+  ): Promise<string> {
     const token = generateOpaqueToken();
     await factors.insertChallenge(this.deps.db, {
       tokenHash: hashOpaqueToken(token),

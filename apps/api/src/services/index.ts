@@ -207,7 +207,12 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
   );
   // prom-client is loaded only when metrics are on: every module loaded at start delays readiness.
   const metrics = config.metrics
-    ? new (await import('../metrics')).Metrics({ database, hasher, liveStreams: () => live.openStreams, ...(sharedCounters ? { redisDegraded: () => sharedCounters.degraded } : {}) })
+    ? new (await import('../metrics')).Metrics({
+        database,
+        hasher,
+        liveStreams: () => live.openStreams,
+        ...(sharedCounters ? { redisDegraded: () => sharedCounters.degraded } : {}),
+      })
     : undefined;
   return {
     config,

@@ -20,7 +20,9 @@ export class KnownDevices {
    * the name does not spell out the username.
    */
   cookieTag(username: string): string {
-    return this.#mac(`name\n${accountKeyOf(username)}`).subarray(0, 12).toString('base64url');
+    return this.#mac(`name\n${accountKeyOf(username)}`)
+      .subarray(0, 12)
+      .toString('base64url');
   }
 
   /** The device id a token names, if it is ours, for this account and still valid. */

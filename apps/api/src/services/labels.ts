@@ -41,7 +41,9 @@ export class LabelsService {
         const project = await projects.findProjectAccess(trx, input.projectId, caller.id, { lock: true });
         const access = authorize(caller, project && factsOf(project), 'write', projectNotFound);
         if ((await labels.countLabels(trx, input.projectId)) >= LABELS_PER_PROJECT_MAX) {
-          throw new DomainError('QUOTA_EXCEEDED', `A project can have at most ${LABELS_PER_PROJECT_MAX} labels`, { details: { limit: LABELS_PER_PROJECT_MAX } });
+          throw new DomainError('QUOTA_EXCEEDED', `A project can have at most ${LABELS_PER_PROJECT_MAX} labels`, {
+            details: { limit: LABELS_PER_PROJECT_MAX },
+          });
         }
         const row = await labels.insertLabel(trx, input);
         await auditAdministered(trx, caller, access, project as { id: number; name: string }, client, 'labels.create', { labelId: row.id });
@@ -50,7 +52,11 @@ export class LabelsService {
     );
   }
 
-  async update(caller: ProjectCaller, input: { id: number; name?: string | undefined; color?: ProjectColor | undefined }, client: ClientInfo | null): Promise<Label> {
+  async update(
+    caller: ProjectCaller,
+    input: { id: number; name?: string | undefined; color?: ProjectColor | undefined },
+    client: ClientInfo | null,
+  ): Promise<Label> {
     return this.#unique(input.name ?? '', () =>
       this.db.transaction().execute(async (trx) => {
         const { access, project } = await this.#writable(trx, caller, input.id);

@@ -225,10 +225,7 @@ export class LiveHub {
     await this.start();
     const stream = new Stream(owner, projectId, this.options.bufferSize);
     this.#add(stream);
-    const expiry = setTimeout(
-      () => stream.end({ type: 'closed', reason: 'token_expired' }),
-      Math.max(0, owner.tokenExpiresAt * 1000 - Date.now()),
-    );
+    const expiry = setTimeout(() => stream.end({ type: 'closed', reason: 'token_expired' }), Math.max(0, owner.tokenExpiresAt * 1000 - Date.now()));
     try {
       // Registered before the backlog is read: what commits meanwhile is both read and pushed,
       // and the copy at or below what was already sent is skipped.
@@ -285,7 +282,11 @@ export class LiveHub {
    * so an idle project's position keeps up with the log and is not pruned away from under it).
    * Without `afterId`, no events: only where the log stands now.
    */
-  async projectEventsAfter(projectId: number, afterId: number | undefined, limit: number): Promise<{ events: LiveEvent[]; lastId: number; refetch: boolean; more: boolean }> {
+  async projectEventsAfter(
+    projectId: number,
+    afterId: number | undefined,
+    limit: number,
+  ): Promise<{ events: LiveEvent[]; lastId: number; refetch: boolean; more: boolean }> {
     const { db } = this.database;
     const extent = await changeEvents.changeLogExtent(db);
     if (afterId === undefined) return { events: [], lastId: extent.newest, refetch: false, more: false };

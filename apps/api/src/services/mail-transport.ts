@@ -39,7 +39,14 @@ function loadNodemailer(): Promise<Nodemailer> {
 }
 
 function envelopeOf(mail: OutgoingMail) {
-  return { messageId: mail.messageId, from: mail.from, to: mail.to, subject: mail.subject, text: mail.text, ...(mail.html === null ? {} : { html: mail.html }) };
+  return {
+    messageId: mail.messageId,
+    from: mail.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    ...(mail.html === null ? {} : { html: mail.html }),
+  };
 }
 
 class SmtpTransport implements MailTransport {

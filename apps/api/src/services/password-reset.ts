@@ -162,9 +162,7 @@ export class PasswordResetService {
     if (!user) throw userNotFound();
     await this.deps.auth.assertPasswordAllowed(newPassword, user.username, 'newPassword');
     const passwordHash = await this.deps.hasher.hash(newPassword);
-    const endedSessions = await this.deps.db.transaction().execute((trx) =>
-      this.#setPassword(trx, user, passwordHash, actor, client, 'operator'),
-    );
+    const endedSessions = await this.deps.db.transaction().execute((trx) => this.#setPassword(trx, user, passwordHash, actor, client, 'operator'));
     await this.#clearLockout(user.username);
     return { endedSessions };
   }

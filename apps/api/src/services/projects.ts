@@ -186,7 +186,14 @@ export class ProjectsService {
    */
   async update(
     caller: ProjectCaller,
-    input: { id: number; name?: string | undefined; description?: string | undefined; color?: ProjectColor | undefined; archived?: boolean | undefined; expectedVersion?: number | undefined },
+    input: {
+      id: number;
+      name?: string | undefined;
+      description?: string | undefined;
+      color?: ProjectColor | undefined;
+      archived?: boolean | undefined;
+      expectedVersion?: number | undefined;
+    },
     client: ClientInfo | null,
   ): Promise<Project> {
     return this.db.transaction().execute(async (trx) => {
@@ -254,11 +261,7 @@ export class ProjectsService {
   }
 
   /** Adds an active account as a member (owners); not to an inbox. */
-  async addMember(
-    caller: ProjectCaller,
-    input: { projectId: number; username: string; role: ProjectRole },
-    client: ClientInfo | null,
-  ): Promise<Member> {
+  async addMember(caller: ProjectCaller, input: { projectId: number; username: string; role: ProjectRole }, client: ClientInfo | null): Promise<Member> {
     return this.db.transaction().execute(async (trx) => {
       const { project, access } = await this.#lockForMembership(trx, caller, input.projectId);
       const user = await projects.findActiveUserByUsername(trx, input.username);
@@ -280,11 +283,7 @@ export class ProjectsService {
   }
 
   /** Changes a member's role (owners); the last owner cannot stop being one. */
-  async updateMember(
-    caller: ProjectCaller,
-    input: { projectId: number; userId: number; role: ProjectRole },
-    client: ClientInfo | null,
-  ): Promise<Member> {
+  async updateMember(caller: ProjectCaller, input: { projectId: number; userId: number; role: ProjectRole }, client: ClientInfo | null): Promise<Member> {
     return this.db.transaction().execute(async (trx) => {
       const { project, access } = await this.#lockForMembership(trx, caller, input.projectId);
       const owners = await projects.lockOwners(trx, input.projectId);
@@ -332,13 +331,27 @@ export class ProjectsService {
       await projects.deleteMember(trx, input.projectId, input.userId);
       const reason = leaving ? 'left_project' : 'removed_from_project';
       const unassigned = await taskEvents.unassignMember(trx, input.projectId, input.userId, caller.id, reason);
-      await this.#audit(trx, leaving ? 'project.member_left' : 'project.member_removed', caller, leaving ? { ...access, asAdministrator: false } : access, project, client, {
-        userId: member.user_id,
-        username: member.username,
-        role: member.role,
-        unassignedTasks: unassigned.length,
+      await this.#audit(
+        trx,
+        leaving ? 'project.member_left' : 'project.member_removed',
+        caller,
+        leaving ? { ...access, asAdministrator: false } : access,
+        project,
+        client,
+        {
+          userId: member.user_id,
+          username: member.username,
+          role: member.role,
+          unassignedTasks: unassigned.length,
+        },
+      );
+      await recordChange(trx, {
+        projectId: input.projectId,
+        kind: 'member.removed',
+        entityId: input.userId,
+        actorId: caller.id,
+        payload: { unassignedTaskIds: unassigned },
       });
-      await recordChange(trx, { projectId: input.projectId, kind: 'member.removed', entityId: input.userId, actorId: caller.id, payload: { unassignedTaskIds: unassigned } });
     });
   }
 
@@ -363,7 +376,10 @@ export class ProjectsService {
       });
       const members = (await projects.listMembers(trx, input.projectId)).map(toMember);
       const changed = members.filter((m) => m.userId === input.userId || (stepsDown && m.userId === caller.id));
-      await recordChanges(trx, changed.map((m) => ({ projectId: input.projectId, kind: 'member.updated' as const, entityId: m.userId, actorId: caller.id, payload: { member: m } })));
+      await recordChanges(
+        trx,
+        changed.map((m) => ({ projectId: input.projectId, kind: 'member.updated' as const, entityId: m.userId, actorId: caller.id, payload: { member: m } })),
+      );
       return members;
     });
   }

@@ -2,15 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DomainError } from '../errors';
 import type { Logger } from '../logger';
-import {
-  type AttemptOrigin,
-  type AttemptResult,
-  type LockoutPolicy,
-  type LockoutStore,
-  LockoutStoreFull,
-  type RefusedBy,
-  type Settlement,
-} from './lockout';
+import { type AttemptOrigin, type AttemptResult, type LockoutPolicy, type LockoutStore, LockoutStoreFull, type RefusedBy, type Settlement } from './lockout';
 import type { SettingsService } from './settings';
 
 /** A password check that holds a place in the counters until it is settled. */

@@ -175,10 +175,22 @@ export class TasksService {
       await this.options.quotas.assertWithin(trx, caller, 'tasks');
       const named = project as { id: number; name: string };
       const events: NewTaskEvent[] = [
-        { kind: 'created', details: { title: row.title, status: row.status, priority: row.priority, project: { id: named.id, name: named.name } }, taskId: row.id, projectId, actorId: caller.id },
+        {
+          kind: 'created',
+          details: { title: row.title, status: row.status, priority: row.priority, project: { id: named.id, name: named.name } },
+          taskId: row.id,
+          projectId,
+          actorId: caller.id,
+        },
       ];
       if (row.assignee_id !== null) {
-        events.push({ kind: 'assigned', details: { from: null, to: userRef(row.assignee_id, row.assignee_username) }, taskId: row.id, projectId, actorId: caller.id });
+        events.push({
+          kind: 'assigned',
+          details: { from: null, to: userRef(row.assignee_id, row.assignee_username) },
+          taskId: row.id,
+          projectId,
+          actorId: caller.id,
+        });
         await this.options.notifications.assigned(trx, { taskId: row.id, assigneeId: row.assignee_id, actorId: caller.id });
       }
       if (row.labels.length > 0) events.push({ kind: 'labelled', details: { added: row.labels, removed: [] }, taskId: row.id, projectId, actorId: caller.id });
@@ -243,8 +255,16 @@ export class TasksService {
         const valid = await this.#assertProjectLabels(trx, target.id, wanted);
         const removed = current.filter((label) => !wanted.includes(label.id));
         const added = valid.filter((label) => !current.some((had) => had.id === label.id));
-        await labels.removeTaskLabels(trx, id, removed.map((label) => label.id));
-        await labels.addTaskLabels(trx, id, added.map((label) => label.id));
+        await labels.removeTaskLabels(
+          trx,
+          id,
+          removed.map((label) => label.id),
+        );
+        await labels.addTaskLabels(
+          trx,
+          id,
+          added.map((label) => label.id),
+        );
         if (added.length > 0 || removed.length > 0) {
           events.push({ kind: 'labelled', details: { added: added.map(labelRef), removed: removed.map(labelRef) } });
         }
@@ -257,7 +277,11 @@ export class TasksService {
         if (after.assignee_id !== null) await this.options.notifications.assigned(trx, { taskId: id, assigneeId: after.assignee_id, actorId: caller.id });
         events.push({
           kind: 'assigned',
-          details: { from: userRef(task.assignee_id, task.assignee_username), to: userRef(after.assignee_id, after.assignee_username), ...(reason ? { reason } : {}) },
+          details: {
+            from: userRef(task.assignee_id, task.assignee_username),
+            to: userRef(after.assignee_id, after.assignee_username),
+            ...(reason ? { reason } : {}),
+          },
         });
       }
       await recordTaskEvents(
@@ -347,7 +371,10 @@ export class TasksService {
       }
       await recordTaskEvents(trx, events);
       // Without the task: a client reloads the lists these tasks are in, once per batch.
-      await recordChanges(trx, locked.map((task) => ({ projectId: task.project_id, kind: 'task.updated' as const, entityId: task.id, actorId: caller.id, payload: { bulk: true } })));
+      await recordChanges(
+        trx,
+        locked.map((task) => ({ projectId: task.project_id, kind: 'task.updated' as const, entityId: task.id, actorId: caller.id, payload: { bulk: true } })),
+      );
       return updated;
     });
   }
@@ -356,7 +383,10 @@ export class TasksService {
     return this.db.transaction().execute(async (trx) => {
       const locked = await this.#lockAll(trx, caller, input.ids, client, 'tasks.bulkDelete');
       const deleted = await tasks.deleteTasks(trx, input.ids);
-      await recordChanges(trx, locked.map((task) => ({ projectId: task.project_id, kind: 'task.deleted' as const, entityId: task.id, actorId: caller.id })));
+      await recordChanges(
+        trx,
+        locked.map((task) => ({ projectId: task.project_id, kind: 'task.deleted' as const, entityId: task.id, actorId: caller.id })),
+      );
       return deleted;
     });
   }
@@ -405,7 +435,11 @@ export class TasksService {
     }
   }
 
-  async #page(query: ListTasksQuery | AdminListTasksQuery, scope: tasks.TaskScope, extra: Pick<tasks.TaskFilters, 'assignee' | 'createdBy' | 'creatorNameContains'>) {
+  async #page(
+    query: ListTasksQuery | AdminListTasksQuery,
+    scope: tasks.TaskScope,
+    extra: Pick<tasks.TaskFilters, 'assignee' | 'createdBy' | 'creatorNameContains'>,
+  ) {
     const order = taskListOrder(query);
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor, query.sort, order);
     const search = query.search?.trim();
@@ -419,15 +453,16 @@ export class TasksService {
       ...(query.label === undefined ? {} : { labelIds: query.label }),
       ...extra,
     };
-    const read = (db: Kysely<Database>) => tasks.listTasksPage(db, {
-      scope,
-      filters,
-      sort: SORT_COLUMNS[query.sort],
-      order,
-      // One row more than asked tells whether another page exists, without counting.
-      limit: query.limit + 1,
-      ...(after === undefined ? {} : { after }),
-    });
+    const read = (db: Kysely<Database>) =>
+      tasks.listTasksPage(db, {
+        scope,
+        filters,
+        sort: SORT_COLUMNS[query.sort],
+        order,
+        // One row more than asked tells whether another page exists, without counting.
+        limit: query.limit + 1,
+        ...(after === undefined ? {} : { after }),
+      });
     // What a search costs depends on its words; one caller's must not take the database from the rest.
     const rows = search ? await this.#withinSearchBudget(() => withStatementTimeout(this.db, this.options.searchTimeoutMillis, read)) : await read(this.db);
     const page = rows.slice(0, query.limit);
@@ -437,7 +472,8 @@ export class TasksService {
     // The first page carries the total; the pages after it would only count the same again.
     // A first page that is all there is counts itself.
     let total: tasks.TaskTotal | null = null;
-    if (query.cursor === undefined) total = more ? await this.#total(scope, filters, search !== undefined && search !== '') : { count: page.length, capped: false };
+    if (query.cursor === undefined)
+      total = more ? await this.#total(scope, filters, search !== undefined && search !== '') : { count: page.length, capped: false };
     return { rows: page, nextCursor, total };
   }
 

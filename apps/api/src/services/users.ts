@@ -79,11 +79,7 @@ export class UserAdminService {
     return toAdminUserView(row);
   }
 
-  async create(
-    actor: AdminActor,
-    input: { username: string; password: string; role: UserRole },
-    client: ClientInfo | null,
-  ): Promise<PublicUser> {
+  async create(actor: AdminActor, input: { username: string; password: string; role: UserRole }, client: ClientInfo | null): Promise<PublicUser> {
     authorize(actor);
     await this.deps.auth.assertPasswordAllowed(input.password, input.username);
     const passwordHash = await this.deps.hasher.hash(input.password);
@@ -94,7 +90,8 @@ export class UserAdminService {
   async update(actor: AdminActor, id: number, change: UserAccessChange, client: ClientInfo | null): Promise<PublicUser> {
     authorize(actor);
     // Granting or taking administration is the change a stolen session would most want.
-    if (change.role !== undefined && actor.authenticatedAt) assertRecentSignIn({ authenticatedAt: actor.authenticatedAt, mfaEnabled: actor.mfaEnabled ?? false }, this.deps.stepUpMaxAgeSeconds);
+    if (change.role !== undefined && actor.authenticatedAt)
+      assertRecentSignIn({ authenticatedAt: actor.authenticatedAt, mfaEnabled: actor.mfaEnabled ?? false }, this.deps.stepUpMaxAgeSeconds);
     const mayRemoveAdmin = change.role === 'user' || change.isActive === false;
     return this.deps.db.transaction().execute(async (trx) => {
       // The admins are locked before the target, always in this order, so two guards never deadlock.

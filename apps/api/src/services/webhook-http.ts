@@ -102,7 +102,11 @@ export async function postWebhook(
   }
 }
 
-function send(destination: Destination, request: { headers: Record<string, string>; body: string }, signal: AbortSignal): Promise<{ status: number; excerpt: string }> {
+function send(
+  destination: Destination,
+  request: { headers: Record<string, string>; body: string },
+  signal: AbortSignal,
+): Promise<{ status: number; excerpt: string }> {
   const { url } = destination;
   const secure = url.protocol === 'https:';
   const hostName = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
@@ -143,7 +147,10 @@ function send(destination: Destination, request: { headers: Record<string, strin
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) { reject(signal.reason as Error); return; }
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
     const onAbort = () => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));

@@ -94,7 +94,8 @@ function toView(row: webhooks.EndpointRow, now: Date): WebhookEndpointView {
     active: row.active,
     disabledReason: row.disabled_reason,
     failingSince: row.failing_since,
-    previousSecretExpiresAt: row.previous_secret_sealed && row.previous_secret_expires_at && row.previous_secret_expires_at > now ? row.previous_secret_expires_at : null,
+    previousSecretExpiresAt:
+      row.previous_secret_sealed && row.previous_secret_expires_at && row.previous_secret_expires_at > now ? row.previous_secret_expires_at : null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -187,7 +188,12 @@ export class WebhooksService {
   }
 
   /** A new endpoint and its secret, shown this once. */
-  async create(caller: WebhookCaller, place: WebhookPlace, input: CreateWebhookInput, client: ClientInfo | null): Promise<WebhookEndpointView & { secret: string }> {
+  async create(
+    caller: WebhookCaller,
+    place: WebhookPlace,
+    input: CreateWebhookInput,
+    client: ClientInfo | null,
+  ): Promise<WebhookEndpointView & { secret: string }> {
     this.#checkTypes(place, input.eventTypes);
     await this.#checkUrl(input.url);
     const secret = newSecret();
@@ -212,7 +218,13 @@ export class WebhooksService {
     return { ...toView(row, now), secret };
   }
 
-  async update(caller: WebhookCaller, place: WebhookPlace, id: number, input: Omit<UpdateWebhookInput, 'id'>, client: ClientInfo | null): Promise<WebhookEndpointView> {
+  async update(
+    caller: WebhookCaller,
+    place: WebhookPlace,
+    id: number,
+    input: Omit<UpdateWebhookInput, 'id'>,
+    client: ClientInfo | null,
+  ): Promise<WebhookEndpointView> {
     if (input.eventTypes) this.#checkTypes(place, input.eventTypes);
     if (input.url !== undefined) await this.#checkUrl(input.url);
     const now = this.#clock();
@@ -299,7 +311,11 @@ export class WebhooksService {
   async ping(caller: WebhookCaller, place: WebhookPlace, id: number): Promise<WebhookDeliveryView> {
     const endpoint = await this.#endpoint(caller, place, id, true);
     const now = this.#clock();
-    const message = { id: `msg_ping_${randomUUID()}`, type: 'webhook.ping', body: JSON.stringify({ type: 'webhook.ping', timestamp: now.toISOString(), data: { endpointId: endpoint.id } }) };
+    const message = {
+      id: `msg_ping_${randomUUID()}`,
+      type: 'webhook.ping',
+      body: JSON.stringify({ type: 'webhook.ping', timestamp: now.toISOString(), data: { endpointId: endpoint.id } }),
+    };
     return toDeliveryView(await this.#attempt(endpoint, message, { manual: true }));
   }
 
@@ -431,14 +447,23 @@ export class WebhooksService {
     if (audit) return { message: auditMessage(audit) };
     const skipTo: { change?: number; audit?: { tx: number; id: number } } = {};
     if (newest > endpoint.change_cursor) skipTo.change = newest;
-    if (horizon && (horizon.tx > endpoint.audit_cursor_tx || (horizon.tx === endpoint.audit_cursor_tx && horizon.id > endpoint.audit_cursor_id))) skipTo.audit = horizon;
+    if (horizon && (horizon.tx > endpoint.audit_cursor_tx || (horizon.tx === endpoint.audit_cursor_tx && horizon.id > endpoint.audit_cursor_id)))
+      skipTo.audit = horizon;
     return Object.keys(skipTo).length > 0 ? { skipTo } : null;
   }
 
   /** Signs and sends one message and logs the attempt; undefined when shutdown interrupted it. */
   async #attempt(endpoint: webhooks.EndpointRow, message: Omit<Message, 'advance'>, how: { manual: true }): Promise<webhooks.DeliveryRow>;
-  async #attempt(endpoint: webhooks.EndpointRow, message: Omit<Message, 'advance'>, how: { manual: boolean; attempt?: number }): Promise<webhooks.DeliveryRow | undefined>;
-  async #attempt(endpoint: webhooks.EndpointRow, message: Omit<Message, 'advance'>, how: { manual: boolean; attempt?: number }): Promise<webhooks.DeliveryRow | undefined> {
+  async #attempt(
+    endpoint: webhooks.EndpointRow,
+    message: Omit<Message, 'advance'>,
+    how: { manual: boolean; attempt?: number },
+  ): Promise<webhooks.DeliveryRow | undefined>;
+  async #attempt(
+    endpoint: webhooks.EndpointRow,
+    message: Omit<Message, 'advance'>,
+    how: { manual: boolean; attempt?: number },
+  ): Promise<webhooks.DeliveryRow | undefined> {
     const sentAt = new Date();
     const headers = {
       'webhook-id': message.id,
@@ -446,11 +471,15 @@ export class WebhooksService {
       'webhook-signature': this.#signatures(endpoint, message.id, sentAt, message.body),
       'user-agent': 'SecureTaskManager-Webhooks/1',
     };
-    const result: PostResult = await postWebhook(endpoint.url, { headers, body: message.body }, {
-      allowPrivate: this.options.config.allowPrivate,
-      timeoutMs: this.options.config.timeoutMs,
-      signal: how.manual ? undefined : this.#abort.signal,
-    });
+    const result: PostResult = await postWebhook(
+      endpoint.url,
+      { headers, body: message.body },
+      {
+        allowPrivate: this.options.config.allowPrivate,
+        timeoutMs: this.options.config.timeoutMs,
+        signal: how.manual ? undefined : this.#abort.signal,
+      },
+    );
     if (!how.manual && this.#abort.signal.aborted) return undefined;
     const attempt = how.attempt ?? (await this.#manualAttemptNumber(endpoint.id, message.id));
     return webhooks.insertDelivery(this.#db, {
@@ -532,7 +561,14 @@ export class WebhooksService {
     }
   }
 
-  async #audit(trx: Kysely<Database>, action: 'webhook.created' | 'webhook.updated' | 'webhook.deleted' | 'webhook.secret_rotated', caller: WebhookCaller, endpoint: webhooks.EndpointRow, client: ClientInfo | null, details: Record<string, unknown>) {
+  async #audit(
+    trx: Kysely<Database>,
+    action: 'webhook.created' | 'webhook.updated' | 'webhook.deleted' | 'webhook.secret_rotated',
+    caller: WebhookCaller,
+    endpoint: webhooks.EndpointRow,
+    client: ClientInfo | null,
+    details: Record<string, unknown>,
+  ) {
     await recordAudit(trx, {
       action,
       actor: actorOf(caller),
@@ -555,10 +591,12 @@ export class WebhooksService {
     const pollMs = this.options.config.pollMs;
     if (this.#timer || pollMs === undefined || this.#runs.stopped) return;
     this.#timer = setInterval(() => this.#runs.request(), pollMs).unref();
-    this.#listener = this.options.database.listen(changeEvents.CHANGE_CHANNEL, () => this.kick()).catch((error: unknown) => {
-      this.options.log.warn({ err: error }, 'webhooks could not listen for changes; polling only');
-      return undefined;
-    });
+    this.#listener = this.options.database
+      .listen(changeEvents.CHANGE_CHANNEL, () => this.kick())
+      .catch((error: unknown) => {
+        this.options.log.warn({ err: error }, 'webhooks could not listen for changes; polling only');
+        return undefined;
+      });
     this.#runs.request();
   }
 

@@ -61,22 +61,24 @@ export async function loadProcedureCatalog(app: FastifyInstance, router: AnyTRPC
 
   const procedures = router._def.procedures as Record<string, AnyTRPCProcedure>;
   // Subscriptions stream over server-sent events and have no REST form.
-  return Object.entries(procedures).filter(([, procedure]) => procedure._def.type !== 'subscription').map(([path, procedure]) => {
-    // trpc-to-openapi names an operation after its procedure path, dots as dashes.
-    const rest = operations.get(path.replaceAll('.', '-'));
-    if (!rest) throw new Error(`${path} has no REST operation in /openapi.json`);
-    // Every parser of this router is a zod schema; `output` is kept on the definition though its type leaves it out.
-    const definition = procedure._def as unknown as { type: string; inputs: z.ZodType[]; output?: z.ZodType };
-    const [inputSchema] = definition.inputs;
-    if (!definition.output) throw new Error(`${path} declares no output schema`);
-    return {
-      path,
-      type: definition.type === 'query' ? 'query' : 'mutation',
-      input: inputSchema ? (z.toJSONSchema(inputSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema) : undefined,
-      output: wireFormOf(definition.output),
-      rest,
-    };
-  });
+  return Object.entries(procedures)
+    .filter(([, procedure]) => procedure._def.type !== 'subscription')
+    .map(([path, procedure]) => {
+      // trpc-to-openapi names an operation after its procedure path, dots as dashes.
+      const rest = operations.get(path.replaceAll('.', '-'));
+      if (!rest) throw new Error(`${path} has no REST operation in /openapi.json`);
+      // Every parser of this router is a zod schema; `output` is kept on the definition though its type leaves it out.
+      const definition = procedure._def as unknown as { type: string; inputs: z.ZodType[]; output?: z.ZodType };
+      const [inputSchema] = definition.inputs;
+      if (!definition.output) throw new Error(`${path} declares no output schema`);
+      return {
+        path,
+        type: definition.type === 'query' ? 'query' : 'mutation',
+        input: inputSchema ? (z.toJSONSchema(inputSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema) : undefined,
+        output: wireFormOf(definition.output),
+        rest,
+      };
+    });
 }
 
 /**

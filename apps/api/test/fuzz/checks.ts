@@ -34,7 +34,10 @@ const errorData = z.strictObject({
   code: errorCode,
   httpStatus: z.number().int(),
   path: z.string().optional(),
-  reason: z.string().regex(/^[A-Z_]+$/).optional(),
+  reason: z
+    .string()
+    .regex(/^[A-Z_]+$/)
+    .optional(),
   fieldErrors: z.record(z.string(), z.array(z.string())).optional(),
   retryAfterSeconds: z.number().int().nonnegative().optional(),
   details: z.record(z.string(), z.unknown()).optional(),
@@ -55,12 +58,18 @@ const restError = z.strictObject({
   status: z.number().int(),
   detail: z.string().min(1),
   instance: z.string().startsWith('/'),
-  reason: z.string().regex(/^[A-Z_]+$/).optional(),
+  reason: z
+    .string()
+    .regex(/^[A-Z_]+$/)
+    .optional(),
   fieldErrors: z.record(z.string(), z.array(z.string())).optional(),
   retryAfterSeconds: z.number().int().nonnegative().optional(),
   details: z.record(z.string(), z.unknown()).optional(),
   error: z.enum(['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'temporarily_unavailable']).optional(),
-  error_description: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/).optional(),
+  error_description: z
+    .string()
+    .regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/)
+    .optional(),
   message: z.string().min(1),
   code: errorCode,
   data: errorData.optional(),
@@ -146,7 +155,8 @@ function errorViolations(exchange: Exchange, envelope: unknown): string[] {
   const code = transport === 'trpc' ? data?.code : (envelopeOf as z.infer<typeof restError>).code;
   // A 4xx with no tRPC code of its own (414, 431) is a BAD_REQUEST, as the app's error handler says.
   const uncoded = code === 'BAD_REQUEST' && status >= 400 && status < 500 && !Object.values(STATUS_OF_CODE).includes(status);
-  if (!exchange.batch && code && STATUS_OF_CODE[code] !== status && !uncoded) problems.push(`error code ${code} travels with ${STATUS_OF_CODE[code]}, not ${status}`);
+  if (!exchange.batch && code && STATUS_OF_CODE[code] !== status && !uncoded)
+    problems.push(`error code ${code} travels with ${STATUS_OF_CODE[code]}, not ${status}`);
   if (data && !exchange.batch && data.httpStatus !== status) problems.push(`data.httpStatus ${data.httpStatus} but the status is ${status}`);
   if (data && data.code !== code) problems.push(`data.code ${data.code} differs from code ${code}`);
   if (transport === 'trpc' && data) {
@@ -154,7 +164,8 @@ function errorViolations(exchange: Exchange, envelope: unknown): string[] {
     if (jsonRpc !== TRPC_ERROR_CODES_BY_KEY[data.code]) problems.push(`JSON-RPC code ${jsonRpc} is not ${data.code}'s (${TRPC_ERROR_CODES_BY_KEY[data.code]})`);
   }
   if (data?.path !== undefined && data.path !== procedure?.path) problems.push(`data.path ${data.path} is not ${procedure?.path ?? 'absent'}`);
-  if (transport === 'rest' && (envelopeOf as z.infer<typeof restError>).status !== status) problems.push(`the problem's status ${(envelopeOf as z.infer<typeof restError>).status} but the status is ${status}`);
+  if (transport === 'rest' && (envelopeOf as z.infer<typeof restError>).status !== status)
+    problems.push(`the problem's status ${(envelopeOf as z.infer<typeof restError>).status} but the status is ${status}`);
   return problems;
 }
 

@@ -77,9 +77,7 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.constantFrom(...UNICODE_EDGES, ...MEANINGFUL_TEXT), weight: 6 },
   // Mixed into ordinary text, and repeated across a length limit.
   {
-    arbitrary: fc
-      .tuple(fc.string({ maxLength: 8 }), fc.constantFrom(...UNICODE_EDGES), fc.string({ maxLength: 8 }))
-      .map((parts) => parts.join('')),
+    arbitrary: fc.tuple(fc.string({ maxLength: 8 }), fc.constantFrom(...UNICODE_EDGES), fc.string({ maxLength: 8 })).map((parts) => parts.join('')),
     weight: 2,
   },
   {
@@ -121,17 +119,32 @@ export const hostileNumber: fc.Arbitrary<number | RawJson> = fc.oneof(
 );
 
 /** Not JSON at all, where a value belongs: the whole body stops parsing. */
-export const notJson: fc.Arbitrary<RawJson> = fc.constantFrom('NaN', 'Infinity', 'undefined', "'single'", '01', '.5', '+1', '0x1F', '[1,]', '{"a":1,}', '"\\x00"', '"\\ud800"', '"unterminated', '{', '[', '}').map(
-  (text) => new RawJson(text),
-);
+export const notJson: fc.Arbitrary<RawJson> = fc
+  .constantFrom(
+    'NaN',
+    'Infinity',
+    'undefined',
+    "'single'",
+    '01',
+    '.5',
+    '+1',
+    '0x1F',
+    '[1,]',
+    '{"a":1,}',
+    '"\\x00"',
+    '"\\ud800"',
+    '"unterminated',
+    '{',
+    '[',
+    '}',
+  )
+  .map((text) => new RawJson(text));
 
 /** Arrays and objects nested far deeper than any input: written as text, so no recursion builds them. */
 export const deepNesting: fc.Arbitrary<RawJson> = fc
   .tuple(fc.constantFrom('[]', '{}'), fc.constantFrom(64, 1_000, 10_000, 100_000))
   .map(([[open], depth]) =>
-    open === '['
-      ? new RawJson(`${'['.repeat(depth)}${']'.repeat(depth)}`)
-      : new RawJson(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`),
+    open === '[' ? new RawJson(`${'['.repeat(depth)}${']'.repeat(depth)}`) : new RawJson(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`),
   );
 
 /** Property names that reach for the prototype chain or for fields only the server may set. */

@@ -90,9 +90,7 @@ function objectArbitrary(schema: JsonSchema, hints: PropertyHints): fc.Arbitrary
     const presence = hints(key, property) === undefined ? 1 : 4;
     model[key] = required.has(key) ? value : fc.oneof({ arbitrary: fc.constant(ABSENT), weight: 2 }, { arbitrary: value, weight: presence });
   }
-  return fc
-    .record(model, { noNullPrototype: true })
-    .map((record) => Object.fromEntries(Object.entries(record).filter(([, value]) => value !== ABSENT)));
+  return fc.record(model, { noNullPrototype: true }).map((record) => Object.fromEntries(Object.entries(record).filter(([, value]) => value !== ABSENT)));
 }
 
 function stringArbitrary(schema: JsonSchema): fc.Arbitrary<string> {
@@ -101,9 +99,7 @@ function stringArbitrary(schema: JsonSchema): fc.Arbitrary<string> {
   const minLength = schema.minLength ?? 0;
   const maxLength = schema.maxLength ?? 1_000;
   if (schema.pattern) {
-    return fc
-      .stringMatching(new RegExp(schema.pattern))
-      .filter((value) => value.length >= minLength && value.length <= maxLength);
+    return fc.stringMatching(new RegExp(schema.pattern)).filter((value) => value.length >= minLength && value.length <= maxLength);
   }
   const lengths = { minLength, maxLength: Math.min(maxLength, minLength + 40) };
   const ordinary = fc.oneof(
@@ -112,9 +108,7 @@ function stringArbitrary(schema: JsonSchema): fc.Arbitrary<string> {
     fc.string({ ...lengths, unit: 'binary' }),
   );
   // Exactly at the bounds, where off-by-one mistakes live (in UTF-16 units, as zod counts).
-  const atBounds = fc
-    .constantFrom(minLength, maxLength)
-    .chain((length) => fc.string({ unit: 'grapheme-ascii', minLength: length, maxLength: length }));
+  const atBounds = fc.constantFrom(minLength, maxLength).chain((length) => fc.string({ unit: 'grapheme-ascii', minLength: length, maxLength: length }));
   return fc.oneof({ arbitrary: ordinary, weight: 4 }, { arbitrary: atBounds, weight: 1 });
 }
 

@@ -75,9 +75,7 @@ export function percentEncode(text: string): string {
     .map((part, index) => {
       if (index % 2 === 0) return encodeURIComponent(part);
       const unit = part.charCodeAt(0);
-      return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)]
-        .map((byte) => `%${byte.toString(16).toUpperCase()}`)
-        .join('');
+      return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)].map((byte) => `%${byte.toString(16).toUpperCase()}`).join('');
     })
     .join('');
 }

@@ -125,7 +125,10 @@ export const restQuirkArbitrary: fc.Arbitrary<RestQuirk> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'form' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'put' as const }), weight: 1 },
   {
-    arbitrary: fc.record({ kind: fc.constant('path-shape' as const), shape: fc.constantFrom('trailing-slash' as const, 'double-slash' as const, 'upper-case' as const, 'dot-segment' as const) }),
+    arbitrary: fc.record({
+      kind: fc.constant('path-shape' as const),
+      shape: fc.constantFrom('trailing-slash' as const, 'double-slash' as const, 'upper-case' as const, 'dot-segment' as const),
+    }),
     weight: 1,
   },
 );
@@ -138,7 +141,12 @@ export function trpcRequest(procedure: FuzzProcedure, input: unknown, quirk: Trp
   const json = input === undefined ? undefined : toJsonText(input);
   const asQuery = (procedure.type === 'query') !== (quirk.kind === 'wrong-method');
   if (quirk.kind === 'batch') {
-    const batch = toJsonText(objectWithKeys([['0', input ?? null], ['1', input ?? null]]));
+    const batch = toJsonText(
+      objectWithKeys([
+        ['0', input ?? null],
+        ['1', input ?? null],
+      ]),
+    );
     const url = `/trpc/${procedure.path},${procedure.path}?batch=1`;
     if (procedure.type === 'query') return { method: 'GET', url: `${url}&input=${percentEncode(batch)}`, headers: { ...callerHeaders } };
     return { method: 'POST', url, headers: { ...callerHeaders, 'content-type': 'application/json' }, payload: batch };
@@ -188,8 +196,7 @@ export function restRequest(procedure: FuzzProcedure, input: unknown, quirk: Res
     else if (quirk.kind === 'form' && fields) payload = toQueryString(fields);
     else if (quirk.kind !== 'empty-body' && remaining !== undefined) payload = toJsonText(remaining);
     if (payload !== undefined || quirk.kind === 'empty-body') {
-      headers['content-type'] =
-        quirk.kind === 'content-type' ? quirk.value : quirk.kind === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
+      headers['content-type'] = quirk.kind === 'content-type' ? quirk.value : quirk.kind === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
     }
   } else {
     const query = fields ? toQueryString(fields) : remaining === undefined ? '' : percentEncode(toParameterText(remaining));

@@ -130,10 +130,7 @@ function describeRequest(request: InjectOptions, status: number, body: string): 
 export async function fuzzPhase(t: TestApp, world: FuzzWorld, catalog: FuzzProcedure[], options: PhaseOptions, settings: FuzzSettings): Promise<PhaseReport> {
   const byPath = new Map(catalog.map((procedure) => [procedure.path, procedure]));
   const transportQuirks: fc.Arbitrary<TrpcQuirk | RestQuirk> = options.transport === 'trpc' ? trpcQuirkArbitrary : restQuirkArbitrary;
-  const quirks = fc.oneof(
-    { arbitrary: transportQuirks, weight: 16 },
-    { arbitrary: cookieQuirkArbitrary(world.refs(['refreshToken'])), weight: 1 },
-  );
+  const quirks = fc.oneof({ arbitrary: transportQuirks, weight: 16 }, { arbitrary: cookieQuirkArbitrary(world.refs(['refreshToken'])), weight: 1 });
   const callers = callerArbitrary(options.callers);
   const cases: fc.Arbitrary<FuzzCase> = fc.oneof(
     ...catalog.map((procedure) =>
@@ -235,7 +232,8 @@ export async function fuzzPhase(t: TestApp, world: FuzzWorld, catalog: FuzzProce
   if (details.failed) {
     const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
     const report = `${fc.defaultReportMessage(details) ?? 'failed'}\n\nWhat went wrong:\n${error}`;
-    const project = process.env.STM_TEST_DB === 'postgres' ? 'TEST_DATABASE_URL=… pnpm exec vitest run --project postgres' : 'pnpm exec vitest run --project pglite';
+    const project =
+      process.env.STM_TEST_DB === 'postgres' ? 'TEST_DATABASE_URL=… pnpm exec vitest run --project postgres' : 'pnpm exec vitest run --project pglite';
     const replay = `FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath} ${project} apps/api/test/${options.file} -t "${options.name}"`;
     throw new Error(`${report.length > 20_000 ? `${report.slice(0, 20_000)}…` : report}\n\nReplay this case: ${replay}`);
   }

@@ -70,7 +70,15 @@ export function describeFuzz(transport: 'trpc' | 'rest', file: string) {
           t,
           world,
           catalog,
-          { name: userPhase, file, transport, callers: ['anonymous', 'forged', 'user'], runs: Math.ceil(settings.runs * USER_SHARE), guardVictim: true, rejections },
+          {
+            name: userPhase,
+            file,
+            transport,
+            callers: ['anonymous', 'forged', 'user'],
+            runs: Math.ceil(settings.runs * USER_SHARE),
+            guardVictim: true,
+            rejections,
+          },
           settings,
         );
         expect(await world.victimRows()).toBe(before);

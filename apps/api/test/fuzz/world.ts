@@ -272,7 +272,12 @@ export class FuzzWorld {
     const project = await calls.projects.create({ name: `${username} project` });
     this.#learnOwned('projects', actor.id, 'projectId', project.id);
     // A second owner, so that members can be changed, removed, handed ownership, or left.
-    const mate = await this.#t.app.services.auth.createUser({ username: `${username}_mate`, passwordHash: this.#passwordHash, role: 'user' }, null, null, 'user.created');
+    const mate = await this.#t.app.services.auth.createUser(
+      { username: `${username}_mate`, passwordHash: this.#passwordHash, role: 'user' },
+      null,
+      null,
+      'user.created',
+    );
     await calls.members.add({ projectId: project.id, username: mate.username, role: 'owner' });
     this.#learn('userId', mate.id);
     const label = await calls.labels.create({ projectId: project.id, name: `${username} label` });
@@ -283,7 +288,7 @@ export class FuzzWorld {
       const shared = await calls.tasks.create({ projectId: project.id, title: `${username} shared task ${index}`, status, labelIds: [label.id] });
       this.#learnOwned('tasks', actor.id, 'taskId', shared.id);
     }
-    const comment = await calls.comments.create({ taskId: (this.#owned.tasks.get(actor.id)?.at(-1)) ?? NOT_AN_ID, body: `${username} says hello` });
+    const comment = await calls.comments.create({ taskId: this.#owned.tasks.get(actor.id)?.at(-1) ?? NOT_AN_ID, body: `${username} says hello` });
     this.#learnOwned('comments', actor.id, 'commentId', comment.id);
     // A webhook of its project (and for an administrator a global one), each with a logged test
     // message: calls on them reach the rules. Their URL never resolves, so nothing is reached.
@@ -405,9 +410,7 @@ export class FuzzWorld {
   }
 
   refs(pools: PoolName[], count?: fc.Arbitrary<number>): fc.Arbitrary<WorldRef> {
-    return fc
-      .tuple(fc.constantFrom(...pools), fc.nat(), count ?? fc.constant(undefined))
-      .map(([pool, index, size]) => new WorldRef(pool, index, size));
+    return fc.tuple(fc.constantFrom(...pools), fc.nat(), count ?? fc.constant(undefined)).map(([pool, index, size]) => new WorldRef(pool, index, size));
   }
 
   /**
@@ -431,16 +434,16 @@ export class FuzzWorld {
         ? ['globalWebhookId']
         : ['ownWebhookId', 'ownWebhookId', 'webhookId']
       : serviceAccounts
-      ? ['serviceAccountId']
-      : procedurePath.startsWith('tasks.')
-      ? tasks
-      : procedurePath.startsWith('projects.')
-        ? projects
-        : procedurePath.startsWith('labels.')
-          ? labels
-          : procedurePath.startsWith('comments.')
-            ? comments
-            : (['userId'] as PoolName[]);
+        ? ['serviceAccountId']
+        : procedurePath.startsWith('tasks.')
+          ? tasks
+          : procedurePath.startsWith('projects.')
+            ? projects
+            : procedurePath.startsWith('labels.')
+              ? labels
+              : procedurePath.startsWith('comments.')
+                ? comments
+                : (['userId'] as PoolName[]);
     return (name: string, schema: JsonSchema) => {
       switch (name) {
         case 'id':

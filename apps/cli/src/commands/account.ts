@@ -70,7 +70,7 @@ const verify: Command = {
 const forgot: Command = {
   name: 'forgot-password',
   arguments: '<username or address>',
-  summary: 'Ask for a password-reset link, mailed to the account\'s confirmed address',
+  summary: "Ask for a password-reset link, mailed to the account's confirmed address",
   details: ['The answer is the same whether or not such an account exists. The link works once, for one hour.'],
   options: {},
   positionals: { min: 1, max: 1 },

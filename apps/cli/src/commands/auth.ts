@@ -69,8 +69,8 @@ export const login: Command = {
   details: [
     'The session is saved in the session file (readable by you only) and renewed as needed.',
     'At a terminal the username (if not given) and the password are asked for; the password is not shown.',
-    "Otherwise the password is the first line of standard input: printf '%s\\n' \"$PW\" | stm login alice",
-    'Without --remember the session ends after 30 minutes without use or 12 hours after sign-in (the server\'s defaults);',
+    'Otherwise the password is the first line of standard input: printf \'%s\\n\' "$PW" | stm login alice',
+    "Without --remember the session ends after 30 minutes without use or 12 hours after sign-in (the server's defaults);",
     'with it a user stays signed in for up to 30 days, for scripts that run now and then (never an administrator).',
     'An account with a second factor is asked for the code of its authenticator app (or a recovery code), or give it with --code.',
   ],

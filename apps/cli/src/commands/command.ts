@@ -59,7 +59,10 @@ export function stringOption(values: OptionValues, name: string): string | undef
 export function listOption(values: OptionValues, name: string): string[] | undefined {
   const value = values[name];
   if (!Array.isArray(value)) return undefined;
-  const items = value.flatMap((item) => String(item).split(',')).map((item) => item.trim()).filter(Boolean);
+  const items = value
+    .flatMap((item) => String(item).split(','))
+    .map((item) => item.trim())
+    .filter(Boolean);
   return items.length > 0 ? items : undefined;
 }
 

@@ -9,7 +9,18 @@ import { webhookCommands } from './webhooks';
 
 export type { Command, CommandContext } from './command';
 
-export const commands: Command[] = [login, logout, whoami, usage, ...taskCommands, ...projectCommands, ...notificationCommands, ...tokenCommands, ...accountCommands, ...webhookCommands];
+export const commands: Command[] = [
+  login,
+  logout,
+  whoami,
+  usage,
+  ...taskCommands,
+  ...projectCommands,
+  ...notificationCommands,
+  ...tokenCommands,
+  ...accountCommands,
+  ...webhookCommands,
+];
 
 /** Options every command takes. */
 export const globalOptions: Record<string, OptionSpec> = {

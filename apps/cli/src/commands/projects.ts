@@ -41,9 +41,7 @@ export async function resolveProject(client: ApiClient, given: string): Promise<
 export async function resolveMember(client: ApiClient, projectId: number, given: string): Promise<Member> {
   const members = await client.members.list.query({ projectId });
   const me = given === 'me' ? (await client.auth.me.query()).id : undefined;
-  const found = members.find(
-    (member) => member.userId === me || String(member.userId) === given || member.username.toLowerCase() === given.toLowerCase(),
-  );
+  const found = members.find((member) => member.userId === me || String(member.userId) === given || member.username.toLowerCase() === given.toLowerCase());
   if (!found) throw usageError(`"${given}" is not a member of this project; see stm projects members <project>`);
   return found;
 }

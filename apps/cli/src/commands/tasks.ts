@@ -85,7 +85,12 @@ const list: Command = {
     project: { type: 'string', value: '<project>', help: 'One project, by id or name (default: every project of yours not archived)' },
     assignee: { type: 'string', value: '<who>', help: 'me, none, or (with --project) a member by username; else a user id' },
     label: { type: 'string', multiple: true, value: '<label>', help: 'With --project: labels by name; else label ids; any of them' },
-    status: { type: 'string', multiple: true, value: '<status>', help: `Only these statuses (${taskStatusSchema.options.join(', ')}); repeat or separate with commas` },
+    status: {
+      type: 'string',
+      multiple: true,
+      value: '<status>',
+      help: `Only these statuses (${taskStatusSchema.options.join(', ')}); repeat or separate with commas`,
+    },
     priority: { type: 'string', multiple: true, value: '<priority>', help: `Only these priorities (${taskPrioritySchema.options.join(', ')})` },
     search: { type: 'string', short: 's', value: '<text>', help: 'Text found in the title, the description or a comment, ignoring case' },
     overdue: { type: 'boolean', help: 'Only tasks not done and due before now' },
@@ -163,7 +168,7 @@ const add: Command = {
   options: {
     project: { type: 'string', value: '<project>', help: 'The project, by id or name (default: your inbox)' },
     assign: { type: 'string', value: '<member>', help: 'Assign it to a member of the project, by username, or "me"' },
-    label: { type: 'string', multiple: true, value: '<label>', help: "A label of the project, by name; repeat for several" },
+    label: { type: 'string', multiple: true, value: '<label>', help: 'A label of the project, by name; repeat for several' },
     description: { type: 'string', short: 'd', value: '<text>', help: 'A longer description' },
     priority: { type: 'string', short: 'p', value: '<priority>', help: `${taskPrioritySchema.options.join(', ')} (default medium)` },
     status: { type: 'string', value: '<status>', help: `${taskStatusSchema.options.join(', ')} (default todo)` },
@@ -264,7 +269,6 @@ const remove = commandOnTasks({
   },
 });
 
-
 /** One line per change, as `tasks watch` prints it. */
 function describeChange(change: LiveChange): string {
   if (change.type !== 'event') return '';
@@ -317,10 +321,11 @@ const watch: Command = {
             },
             onData: (data: unknown) => {
               const sent = data as LiveChange | { id: string; data: LiveChange };
-              const change = 'data' in sent && 'id' in sent ? sent.data : (sent);
+              const change = 'data' in sent && 'id' in sent ? sent.data : sent;
               if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
               if (change.type === 'event') out.record(change, describeChange);
-              else if (change.type === 'refetch') out.record(change, () => `Some changes could not be sent (${change.reason}); list the tasks again to see where things stand`);
+              else if (change.type === 'refetch')
+                out.record(change, () => `Some changes could not be sent (${change.reason}); list the tasks again to see where things stand`);
               else if (change.type === 'closed') closedBy = change.reason;
             },
             onError: (error) => {

@@ -46,7 +46,12 @@ const create: Command = {
     const client = await context.signedInClient();
     const created = await client.tokens.create.mutate(input);
     context.out.result(created, (token) =>
-      [`Created API token "${token.name}" (${token.scopes.join(', ')}), expires ${token.expiresAt}.`, 'Copy it now; it is not shown again:', '', token.token].join('\n'),
+      [
+        `Created API token "${token.name}" (${token.scopes.join(', ')}), expires ${token.expiresAt}.`,
+        'Copy it now; it is not shown again:',
+        '',
+        token.token,
+      ].join('\n'),
     );
   },
 };

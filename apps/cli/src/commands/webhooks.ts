@@ -37,7 +37,8 @@ function placeOf(values: OptionValues, client: ApiClient) {
     create: (input: Parameters<typeof client.admin.webhooks.create.mutate>[0]) => hooks.create.mutate({ projectId, ...input }),
     update: (id: number, active: boolean) => hooks.update.mutate({ projectId, id, active }),
     remove: (id: number) => hooks.delete.mutate({ projectId, id }),
-    rotate: (id: number, overlapHours: number | undefined) => hooks.rotateSecret.mutate({ projectId, id, ...(overlapHours === undefined ? {} : { overlapHours }) }),
+    rotate: (id: number, overlapHours: number | undefined) =>
+      hooks.rotateSecret.mutate({ projectId, id, ...(overlapHours === undefined ? {} : { overlapHours }) }),
     test: (id: number) => hooks.test.mutate({ projectId, id }),
     deliveries: (id: number) => hooks.deliveries.query({ projectId, id, limit: 50 }),
     redeliver: (id: number, deliveryId: number) => hooks.redeliver.mutate({ projectId, id, deliveryId }),
@@ -101,7 +102,9 @@ const add: Command = {
       'webhook',
     );
     const created = await (await calls(context, values)).create(input);
-    context.out.result(created, (endpoint) => [`Added webhook ${endpoint.id} to ${endpoint.url}.`, 'Its signing secret, shown only now:', '', endpoint.secret].join('\n'));
+    context.out.result(created, (endpoint) =>
+      [`Added webhook ${endpoint.id} to ${endpoint.url}.`, 'Its signing secret, shown only now:', '', endpoint.secret].join('\n'),
+    );
   },
 };
 
@@ -165,7 +168,9 @@ const log: Command = {
   positionals: { min: 1, max: 1 },
   async run(context, { positionals, values }) {
     const { items } = await (await calls(context, values)).deliveries(id(positionals[0]));
-    context.out.result(items, (deliveries) => (deliveries.length === 0 ? 'Nothing sent yet' : deliveries.map((delivery) => `${delivery.id} ${delivery.createdAt} ${deliveryLine(delivery)}`).join('\n')));
+    context.out.result(items, (deliveries) =>
+      deliveries.length === 0 ? 'Nothing sent yet' : deliveries.map((delivery) => `${delivery.id} ${delivery.createdAt} ${deliveryLine(delivery)}`).join('\n'),
+    );
   },
 };
 

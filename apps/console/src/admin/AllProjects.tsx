@@ -43,7 +43,9 @@ export function AllProjects() {
             <th scope="row" className="cell-title">
               <span className="task-project">
                 <ColorDot color={project.color} />
-                <Link href={`~/projects/${project.id}`}>{project.isInbox ? `${t('projects.inbox')} (${project.ownerUsernames.join(', ')})` : project.name}</Link>
+                <Link href={`~/projects/${project.id}`}>
+                  {project.isInbox ? `${t('projects.inbox')} (${project.ownerUsernames.join(', ')})` : project.name}
+                </Link>
               </span>
             </th>
             <td>{project.ownerUsernames.join(', ') || '—'}</td>

@@ -70,9 +70,7 @@ export function AllTasks() {
             <td>
               <PriorityLabel priority={task.priority} short />
             </td>
-            <td className="cell-due">
-              {task.dueAt ? <DueLabel task={task} /> : <span aria-label={t('common.none')}>—</span>}
-            </td>
+            <td className="cell-due">{task.dueAt ? <DueLabel task={task} /> : <span aria-label={t('common.none')}>—</span>}</td>
             <td>
               <time dateTime={task.updatedAt}>{dateTime(task.updatedAt)}</time>
             </td>

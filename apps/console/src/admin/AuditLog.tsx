@@ -172,11 +172,7 @@ function AuditFilterBar({
         />
         <Control label={t('audit.action')} className="filter-action">
           {(control) => (
-            <select
-              {...control}
-              value={filters.action ?? ''}
-              onChange={(event) => onChange({ action: (event.target.value || null) as AuditAction | null })}
-            >
+            <select {...control} value={filters.action ?? ''} onChange={(event) => onChange({ action: (event.target.value || null) as AuditAction | null })}>
               <option value="">{t('audit.anyAction')}</option>
               {AUDIT_ACTION_GROUPS.map((group) => (
                 <optgroup key={group.prefix} label={t(group.label)}>

@@ -37,7 +37,10 @@ export function ServiceAccounts() {
         <CreateAccountForm onCreated={() => void refresh()} />
         <QueryRecords query={accounts} items={accounts.data?.items} empty={t('serviceAccounts.empty')}>
           {(items) => (
-            <RecordTable caption={t('serviceAccounts.caption')} columns={[t('serviceAccounts.username'), t('serviceAccounts.role'), t('serviceAccounts.state'), t('serviceAccounts.liveTokens')]}>
+            <RecordTable
+              caption={t('serviceAccounts.caption')}
+              columns={[t('serviceAccounts.username'), t('serviceAccounts.role'), t('serviceAccounts.state'), t('serviceAccounts.liveTokens')]}
+            >
               {items.map((account) => (
                 <tr key={account.id}>
                   <th scope="row">{account.username}</th>

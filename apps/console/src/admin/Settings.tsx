@@ -71,10 +71,7 @@ function SettingsForm({ initial }: { initial: Snapshot }) {
       },
       // The sign-up form reads the public half; the change is also an audit event.
       onSettled: () =>
-        Promise.all([
-          queryClient.invalidateQueries(trpc.settings.public.pathFilter()),
-          queryClient.invalidateQueries(trpc.admin.audit.pathFilter()),
-        ]),
+        Promise.all([queryClient.invalidateQueries(trpc.settings.public.pathFilter()), queryClient.invalidateQueries(trpc.admin.audit.pathFilter())]),
     }),
   );
 
@@ -108,24 +105,18 @@ function SettingsForm({ initial }: { initial: Snapshot }) {
     if (checked.ok) update.mutate(checked.data);
   }
 
-  const set = <K extends keyof SettingsFormValues>(key: K) => (value: SettingsFormValues[K]) => {
-    setValues((current) => ({ ...current, [key]: value }));
-    setNotice(null);
-  };
+  const set =
+    <K extends keyof SettingsFormValues>(key: K) =>
+    (value: SettingsFormValues[K]) => {
+      setValues((current) => ({ ...current, [key]: value }));
+      setNotice(null);
+    };
   const conflict = reasonOf(update.error) === 'VERSION_CONFLICT';
   const failure = update.error && !conflict ? describeError(update.error, t) : null;
   const fieldError = (field: string) => errors[field] ?? (failure?.field === field ? failure.message : undefined);
   const busy = update.isPending || reloading;
   const number = (key: NumberSetting, label: MessageKey, hint: MessageKey, unit: 'seconds' | 'count') => (
-    <NumberSettingField
-      name={key}
-      label={t(label)}
-      hint={t(hint)}
-      unit={unit}
-      value={values[key]}
-      onValueChange={set(key)}
-      error={fieldError(key)}
-    />
+    <NumberSettingField name={key} label={t(label)} hint={t(hint)} unit={unit} value={values[key]} onValueChange={set(key)} error={fieldError(key)} />
   );
   const toggle = (key: SwitchSetting, label: MessageKey, hint: MessageKey) => (
     <SwitchField name={key} label={t(label)} hint={t(hint)} checked={values[key]} onChange={set(key)} error={fieldError(key)} />
@@ -230,7 +221,8 @@ function NumberSettingField({
 }) {
   const { t } = useI18n();
   const { min, max } = boundsOf(name);
-  if (unit === 'seconds') return <DurationField name={name} label={label} hint={hint} value={value} onValueChange={onValueChange} error={error} min={min} max={max} />;
+  if (unit === 'seconds')
+    return <DurationField name={name} label={label} hint={hint} value={value} onValueChange={onValueChange} error={error} min={min} max={max} />;
   return (
     <Field
       label={label}
@@ -279,10 +271,16 @@ function DurationField({
   const [shown, setShown] = useState(() => durationInUnits(value));
   // A value set from outside (a reload) is shown afresh; one this field produced stays as typed.
   if (durationToSeconds(shown.amount, shown.unit) !== value && value !== shown.amount) setShown(durationInUnits(value));
-  const unitName = (unit: DurationUnit) => new Intl.NumberFormat(language, { style: 'unit', unit, unitDisplay: 'long' }).formatToParts(2).find((part) => part.type === 'unit')?.value ?? unit;
+  const unitName = (unit: DurationUnit) =>
+    new Intl.NumberFormat(language, { style: 'unit', unit, unitDisplay: 'long' }).formatToParts(2).find((part) => part.type === 'unit')?.value ?? unit;
   const seconds = Number(value);
   const outOfRange = Number.isFinite(seconds) && value.trim() !== '' && (seconds < min || seconds > max);
-  const shownError = error && outOfRange ? t(seconds < min ? 'settings.durationAtLeast' : 'settings.durationAtMost', { duration: describeDuration(String(seconds < min ? min : max), language) ?? '' }) : error;
+  const shownError =
+    error && outOfRange
+      ? t(seconds < min ? 'settings.durationAtLeast' : 'settings.durationAtMost', {
+          duration: describeDuration(String(seconds < min ? min : max), language) ?? '',
+        })
+      : error;
   const describedBy = [`${id}-hint`, shownError ? `${id}-error` : null].filter(Boolean).join(' ');
   const change = (next: { amount: string; unit: DurationUnit }) => {
     setShown(next);
@@ -305,7 +303,11 @@ function DurationField({
           aria-invalid={shownError ? true : undefined}
           aria-describedby={describedBy}
         />
-        <select aria-label={t('settings.durationUnit', { setting: label })} value={shown.unit} onChange={(event) => change({ amount: shown.amount, unit: event.target.value as DurationUnit })}>
+        <select
+          aria-label={t('settings.durationUnit', { setting: label })}
+          value={shown.unit}
+          onChange={(event) => change({ amount: shown.amount, unit: event.target.value as DurationUnit })}
+        >
           {DURATION_UNITS.map((unit) => (
             <option key={unit} value={unit}>
               {unitName(unit)}

@@ -67,7 +67,10 @@ export function SigningKeys() {
       <p className="muted">{t('keys.help')}</p>
       <QueryRecords query={keys} items={keys.data?.items} empty={t('keys.empty')}>
         {(items) => (
-          <RecordTable caption={t('keys.title')} columns={[t('keys.kid'), t('keys.status'), t('keys.algorithm'), t('keys.created'), t('keys.retiredOrRevoked')]}>
+          <RecordTable
+            caption={t('keys.title')}
+            columns={[t('keys.kid'), t('keys.status'), t('keys.algorithm'), t('keys.created'), t('keys.retiredOrRevoked')]}
+          >
             {items.map((key) => (
               <tr key={key.kid}>
                 <th scope="row" className="mono">

@@ -56,10 +56,7 @@ export function Users() {
   const isSelf = (user: { id: number }) => user.id === me.data?.id;
   // Every change shows in the list, in the audit log and, for a deletion, in everyone's tasks.
   const refresh = () =>
-    Promise.all([
-      queryClient.invalidateQueries(trpc.admin.users.pathFilter()),
-      queryClient.invalidateQueries(trpc.admin.audit.pathFilter()),
-    ]);
+    Promise.all([queryClient.invalidateQueries(trpc.admin.users.pathFilter()), queryClient.invalidateQueries(trpc.admin.audit.pathFilter())]);
   const failed = (error: unknown) => {
     setPending(null);
     toast.show(describeError(error, t).message, 'error');
@@ -128,8 +125,7 @@ export function Users() {
    */
   function ask(action: UserAction) {
     const admins = activeAdmins.data?.items;
-    const removesAdmin =
-      action.kind === 'delete' || (action.kind === 'role' && action.role === 'user') || (action.kind === 'active' && !action.isActive);
+    const removesAdmin = action.kind === 'delete' || (action.kind === 'role' && action.role === 'user') || (action.kind === 'active' && !action.isActive);
     if (removesAdmin && admins?.length === 1 && admins[0]?.id === action.user.id) {
       toast.show(t('error.LAST_ADMIN'), 'error');
       return;
@@ -173,11 +169,21 @@ export function Users() {
             <caption className="visually-hidden">{t('admin.users')}</caption>
             <thead role="rowgroup">
               <tr role="row">
-                <th role="columnheader" scope="col">{t('field.username')}</th>
-                <th role="columnheader" scope="col">{t('users.role')}</th>
-                <th role="columnheader" scope="col">{t('users.status')}</th>
-                <th role="columnheader" scope="col">{t('users.email')}</th>
-                <th role="columnheader" scope="col">{t('users.createdAt')}</th>
+                <th role="columnheader" scope="col">
+                  {t('field.username')}
+                </th>
+                <th role="columnheader" scope="col">
+                  {t('users.role')}
+                </th>
+                <th role="columnheader" scope="col">
+                  {t('users.status')}
+                </th>
+                <th role="columnheader" scope="col">
+                  {t('users.email')}
+                </th>
+                <th role="columnheader" scope="col">
+                  {t('users.createdAt')}
+                </th>
                 <th role="columnheader" scope="col">
                   <span className="visually-hidden">{t('common.actions')}</span>
                 </th>

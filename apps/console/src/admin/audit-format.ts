@@ -111,8 +111,7 @@ function formatValue(value: unknown, formatInstant: (iso: string) => string): st
 export function auditDetailLines(details: Record<string, unknown>, formatInstant: (iso: string) => string): DetailLine[] {
   const { before, after, ...rest } = details;
   const lines: DetailLine[] = [];
-  const isRecord = (value: unknown): value is Record<string, unknown> =>
-    value !== null && typeof value === 'object' && !Array.isArray(value);
+  const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
   if (isRecord(before) && isRecord(after)) {
     // The pairs below name the changed fields themselves.
     delete rest.changed;

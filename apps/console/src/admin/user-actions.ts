@@ -7,10 +7,7 @@ interface ActedOn {
 }
 
 /** A change to an account that waits for the admin's confirmation. */
-export type UserAction =
-  | { kind: 'role'; user: ActedOn; role: Role }
-  | { kind: 'active'; user: ActedOn; isActive: boolean }
-  | { kind: 'delete'; user: ActedOn };
+export type UserAction = { kind: 'role'; user: ActedOn; role: Role } | { kind: 'active'; user: ActedOn; isActive: boolean } | { kind: 'delete'; user: ActedOn };
 
 export interface UserActionQuestion {
   title: string;

@@ -64,19 +64,10 @@ export function UserFilterBar({ filters, onChange }: { filters: UserFilters; onC
   return (
     <div role="search" className="filters" aria-label={t('users.filterLabel')}>
       <div className="filters-row">
-        <DebouncedInput
-          label={t('users.search')}
-          value={filters.search}
-          maxLength={USER_SEARCH_MAX}
-          onCommit={(search) => onChange({ search })}
-        />
+        <DebouncedInput label={t('users.search')} value={filters.search} maxLength={USER_SEARCH_MAX} onCommit={(search) => onChange({ search })} />
         <Control label={t('users.role')} className="filter-compact">
           {(control) => (
-            <select
-              {...control}
-              value={filters.role ?? ''}
-              onChange={(event) => onChange({ role: (event.target.value || null) as Role | null })}
-            >
+            <select {...control} value={filters.role ?? ''} onChange={(event) => onChange({ role: (event.target.value || null) as Role | null })}>
               <option value="">{t('users.anyRole')}</option>
               <option value="admin">{t('role.admin')}</option>
               <option value="user">{t('role.user')}</option>

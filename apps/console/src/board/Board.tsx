@@ -160,8 +160,15 @@ export function Board({ project, canWrite, onOpen }: { project: Project; canWrit
   const inProgress = useColumn(project.id, 'in_progress');
   const done = useColumn(project.id, 'done');
   const lists = { todo: todo.list, in_progress: inProgress.list, done: done.list };
-  const tasks = useMemo(() => new Map([...todo.items, ...inProgress.items, ...done.items].map((task) => [task.id, task])), [todo.items, inProgress.items, done.items]);
-  const fromServer: Columns = { todo: todo.items.map((task) => task.id), in_progress: inProgress.items.map((task) => task.id), done: done.items.map((task) => task.id) };
+  const tasks = useMemo(
+    () => new Map([...todo.items, ...inProgress.items, ...done.items].map((task) => [task.id, task])),
+    [todo.items, inProgress.items, done.items],
+  );
+  const fromServer: Columns = {
+    todo: todo.items.map((task) => task.id),
+    in_progress: inProgress.items.map((task) => task.id),
+    done: done.items.map((task) => task.id),
+  };
   // What the board shows while a card is dragged, and after a move until the server's order is back.
   const [shown, setShown] = useState<Columns | null>(null);
   const [activeId, setActiveId] = useState<number | null>(null);

@@ -66,13 +66,7 @@ export function Layout({ children }: { children: ReactNode }) {
             <img src="/favicon.svg" alt="" width="24" height="24" />
             <span>{t('app.name')}</span>
           </Link>
-          <button
-            type="button"
-            className="btn menu-toggle"
-            aria-expanded={menuOpen}
-            aria-controls="primary-nav"
-            onClick={() => setMenuOpen((open) => !open)}
-          >
+          <button type="button" className="btn menu-toggle" aria-expanded={menuOpen} aria-controls="primary-nav" onClick={() => setMenuOpen((open) => !open)}>
             {t('nav.menu')}
           </button>
           <div id="primary-nav" className={menuOpen ? 'topbar-menu open' : 'topbar-menu'}>

@@ -58,7 +58,7 @@ function useNotificationStream(): void {
         },
         onData: (data: unknown) => {
           const sent = data as LiveChange | { id: string; data: LiveChange };
-          const message = 'data' in sent && 'id' in sent ? sent.data : (sent);
+          const message = 'data' in sent && 'id' in sent ? sent.data : sent;
           if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
           if (message.type === 'event' || message.type === 'refetch') void refreshNotifications(queryClient, trpc);
           // A webhook of theirs was disabled for failing: a webhooks list on screen shows it at once.
@@ -127,7 +127,17 @@ export function NotificationBell() {
         data-testid="notification-bell"
         onClick={() => setOpen((was) => !was)}
       >
-        <svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+        <svg
+          aria-hidden="true"
+          width="18"
+          height="18"
+          viewBox="0 0 24 24"
+          fill="none"
+          stroke="currentColor"
+          strokeWidth="2"
+          strokeLinecap="round"
+          strokeLinejoin="round"
+        >
           <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" />
           <path d="M13.73 21a2 2 0 0 1-3.46 0" />
         </svg>

@@ -59,7 +59,13 @@ export function StaleNotice({ query }: { query: { isError: boolean; data: unknow
   return (
     <div className="alert alert-info stale-notice" role="status">
       <span>{t('common.staleData')}</span>
-      <button type="button" className="btn btn-small" onClick={() => void query.refetch()} disabled={query.isFetching} aria-busy={query.isFetching || undefined}>
+      <button
+        type="button"
+        className="btn btn-small"
+        onClick={() => void query.refetch()}
+        disabled={query.isFetching}
+        aria-busy={query.isFetching || undefined}
+      >
         {t('common.retry')}
       </button>
     </div>
@@ -85,9 +91,12 @@ export function LoadMore({ list }: { list: PagedQuery }) {
   useEffect(() => {
     const element = sentinel.current;
     if (!element || !hasNextPage || typeof IntersectionObserver === 'undefined') return;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) load.current();
-    }, { rootMargin: '200px' });
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) load.current();
+      },
+      { rootMargin: '200px' },
+    );
     observer.observe(element);
     return () => observer.disconnect();
   }, [hasNextPage]);

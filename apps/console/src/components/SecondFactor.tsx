@@ -29,7 +29,17 @@ export async function answerWithPasskey(options: Record<string, unknown>): Promi
  * The second step of a sign-in or a step-up: the authenticator app's code, a recovery code, or a
  * passkey, whichever the account has. `submit` sends the answer; its refusal is shown here.
  */
-export function SecondFactorForm({ challenge, submit, busy, error }: { challenge: FactorChallenge; submit(answer: FactorAnswer): void; busy: boolean; error: unknown }) {
+export function SecondFactorForm({
+  challenge,
+  submit,
+  busy,
+  error,
+}: {
+  challenge: FactorChallenge;
+  submit(answer: FactorAnswer): void;
+  busy: boolean;
+  error: unknown;
+}) {
   const { t } = useI18n();
   const hasTotp = challenge.methods.includes('totp');
   const [mode, setMode] = useState<'totp' | 'recovery'>(hasTotp ? 'totp' : 'recovery');
@@ -77,7 +87,17 @@ export function SecondFactorForm({ challenge, submit, busy, error }: { challenge
               required
             />
           ) : (
-            <Field label={t('mfa.recoveryLabel')} name="recoveryCode" autoComplete="off" spellCheck={false} value={code} onValueChange={setCode} hint={t('mfa.recoveryHint')} focusOnMount required />
+            <Field
+              label={t('mfa.recoveryLabel')}
+              name="recoveryCode"
+              autoComplete="off"
+              spellCheck={false}
+              value={code}
+              onValueChange={setCode}
+              hint={t('mfa.recoveryHint')}
+              focusOnMount
+              required
+            />
           )}
           <Alert message={failure} />
           <button type="submit" className="btn btn-primary btn-block" disabled={busy} aria-busy={busy || undefined}>

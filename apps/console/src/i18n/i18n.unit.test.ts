@@ -31,9 +31,7 @@ describe('detectLanguage', () => {
 describe('translate', () => {
   it('fills placeholders, formatting numbers for the language', () => {
     expect(translate('en', 'error.ACCOUNT_LOCKED', { seconds: 1200 })).toBe('Too many failed sign-ins. Try again in 1,200 seconds.');
-    expect(translate('es', 'error.ACCOUNT_LOCKED', { seconds: 30 })).toBe(
-      'Demasiados intentos fallidos. Vuelve a intentarlo dentro de 30 segundos.',
-    );
+    expect(translate('es', 'error.ACCOUNT_LOCKED', { seconds: 30 })).toBe('Demasiados intentos fallidos. Vuelve a intentarlo dentro de 30 segundos.');
   });
 
   it('chooses plural forms by count', () => {

@@ -123,11 +123,14 @@ export function createSession(deps: SessionDeps): Session {
 
   function schedule(delayMs: number, task: () => Promise<unknown> = renew) {
     cancelTimer();
-    timer = setTimer(() => {
-      timer = null;
-      // A failed background renewal ends the session or reschedules itself; nobody awaits it.
-      task().catch(() => {});
-    }, Math.max(0, delayMs));
+    timer = setTimer(
+      () => {
+        timer = null;
+        // A failed background renewal ends the session or reschedules itself; nobody awaits it.
+        task().catch(() => {});
+      },
+      Math.max(0, delayMs),
+    );
   }
 
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimer(resolve, ms));

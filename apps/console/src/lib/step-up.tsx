@@ -92,7 +92,16 @@ function ReauthDialog({ onDone }: { onDone(ok: boolean): void }) {
         <SecondFactorForm challenge={challenge} submit={(answer) => withFactor.mutate(answer)} busy={withFactor.isPending} error={withFactor.error} />
       ) : (
         <form onSubmit={submit} noValidate className="form">
-          <Field label={t('field.password')} name="password" type="password" autoComplete="current-password" value={password} onValueChange={setPassword} focusOnMount required />
+          <Field
+            label={t('field.password')}
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onValueChange={setPassword}
+            focusOnMount
+            required
+          />
           <Alert message={passwordError} />
           <div className="dialog-actions">
             <button type="button" className="btn" onClick={() => onDone(false)}>

@@ -35,8 +35,7 @@ const sameOriginFetch: typeof fetch = (input, init) => fetch(input, { ...init, c
 
 /** Tabs queue for the refresh lock; a stalled request must not hold it (and them) forever. */
 const REFRESH_TIMEOUT_MS = 15_000;
-const refreshFetch: typeof fetch = (input, init) =>
-  fetch(input, { ...init, credentials: 'same-origin', signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS) });
+const refreshFetch: typeof fetch = (input, init) => fetch(input, { ...init, credentials: 'same-origin', signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS) });
 
 /**
  * Only for the cookie refresh: no batching (it must not wait on or fail with other calls) and
@@ -125,7 +124,10 @@ const sessionRetryLink: TRPCLink<AppRouter> = () => {
             retried = true;
             session.renew().then(
               (token) => {
-                if (token) { attempt(); return; }
+                if (token) {
+                  attempt();
+                  return;
+                }
                 // Why the session ended (deactivated) says more than this call's bare 401.
                 const refusal = session.refusal();
                 observer.error(isApiError(refusal) ? refusal : error);

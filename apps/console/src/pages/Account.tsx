@@ -139,9 +139,7 @@ function ChangePassword() {
         setCurrent('');
         setNew('');
         setConfirm('');
-        toast.show(
-          endedSessions > 0 ? plural('account.passwordChangedEnded', endedSessions) : t('account.passwordChanged'),
-        );
+        toast.show(endedSessions > 0 ? plural('account.passwordChangedEnded', endedSessions) : t('account.passwordChanged'));
         void queryClient.invalidateQueries(trpc.auth.sessions.pathFilter());
       },
     }),
@@ -208,9 +206,7 @@ function Sessions() {
   const queryClient = useQueryClient();
   const toast = useToast();
   // Always ask the server: this list is how a user notices a session they did not open.
-  const sessions = useInfiniteQuery(
-    trpc.auth.sessions.infiniteQueryOptions(SESSIONS_INPUT, { getNextPageParam: (last) => last.nextCursor, staleTime: 0 }),
-  );
+  const sessions = useInfiniteQuery(trpc.auth.sessions.infiniteQueryOptions(SESSIONS_INPUT, { getNextPageParam: (last) => last.nextCursor, staleTime: 0 }));
   const loaded = usePagedItems(sessions.data);
   const [revoking, setRevoking] = useState<SessionRow | null>(null);
   const [confirmEverywhere, setConfirmEverywhere] = useState(false);

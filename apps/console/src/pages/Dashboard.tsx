@@ -55,7 +55,21 @@ export function Dashboard() {
 }
 
 /** One count and the list it counts, a link away. */
-function StatCard({ label, value, href, testId, alert = false, note }: { label: string; value: number; href: string; testId: string; alert?: boolean; note?: ReactNode }) {
+function StatCard({
+  label,
+  value,
+  href,
+  testId,
+  alert = false,
+  note,
+}: {
+  label: string;
+  value: number;
+  href: string;
+  testId: string;
+  alert?: boolean;
+  note?: ReactNode;
+}) {
   return (
     <li className={alert ? 'card stat-card stat-overdue' : 'card stat-card'}>
       <Link href={href} className="stat-label stat-link">

@@ -62,7 +62,8 @@ function PreferencesForm({ stored }: { stored: Preferences }) {
     if (checked.ok) save.mutate(checked.data);
   }
 
-  const toggle = (kind: NotificationKind, channel: 'inApp' | 'mail', value: boolean) => setKinds((was) => ({ ...was, [kind]: { ...was[kind], [channel]: value } }));
+  const toggle = (kind: NotificationKind, channel: 'inApp' | 'mail', value: boolean) =>
+    setKinds((was) => ({ ...was, [kind]: { ...was[kind], [channel]: value } }));
   const shown = formErrors(['language'], errors, save.error ? describeError(save.error, t) : null);
 
   return (

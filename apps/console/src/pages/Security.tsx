@@ -131,7 +131,17 @@ function AuthenticatorApp({ status, onRecoveryCodes }: { status: Status; onRecov
           <p>
             {t('security.secretLabel')} <code data-testid="totp-secret">{setup.secret}</code>
           </p>
-          <Field label={t('mfa.codeLabel')} name="code" autoComplete="one-time-code" inputMode="numeric" value={code} onValueChange={setCode} error={codeError} hint={t('mfa.codeHint')} required />
+          <Field
+            label={t('mfa.codeLabel')}
+            name="code"
+            autoComplete="one-time-code"
+            inputMode="numeric"
+            value={code}
+            onValueChange={setCode}
+            error={codeError}
+            hint={t('mfa.codeHint')}
+            required
+          />
           <Alert message={confirm.error ? describeError(confirm.error, t).message : null} />
           <div className="inline-actions">
             <button type="submit" className="btn btn-primary" disabled={confirm.isPending}>
@@ -204,7 +214,11 @@ function Passkeys({ status, onRecoveryCodes }: { status: Status; onRecoveryCodes
     if (checked.ok) add.mutate(checked.data.name);
   }
 
-  const addError = add.error ? (add.error instanceof Error && add.error.name === 'NotAllowedError' ? t('mfa.passkeyCancelled') : describeError(add.error, t).message) : null;
+  const addError = add.error
+    ? add.error instanceof Error && add.error.name === 'NotAllowedError'
+      ? t('mfa.passkeyCancelled')
+      : describeError(add.error, t).message
+    : null;
   return (
     <Section title={t('security.passkeysTitle')}>
       <p className="muted">{t('security.passkeysHelp')}</p>
@@ -228,10 +242,20 @@ function Passkeys({ status, onRecoveryCodes }: { status: Status; onRecoveryCodes
                 <td>{passkey.lastUsedAt ? date(passkey.lastUsedAt) : t('security.never')}</td>
                 <td>
                   <div className="inline-actions">
-                    <button type="button" className="btn" onClick={() => setRenaming(passkey)} aria-label={t('security.passkeyRenameNamed', { name: passkey.name })}>
+                    <button
+                      type="button"
+                      className="btn"
+                      onClick={() => setRenaming(passkey)}
+                      aria-label={t('security.passkeyRenameNamed', { name: passkey.name })}
+                    >
                       {t('security.passkeyRename')}
                     </button>
-                    <button type="button" className="btn btn-danger" onClick={() => setRemoving(passkey)} aria-label={t('security.passkeyRemoveNamed', { name: passkey.name })}>
+                    <button
+                      type="button"
+                      className="btn btn-danger"
+                      onClick={() => setRemoving(passkey)}
+                      aria-label={t('security.passkeyRemoveNamed', { name: passkey.name })}
+                    >
                       {t('security.passkeyRemove')}
                     </button>
                   </div>
@@ -242,7 +266,16 @@ function Passkeys({ status, onRecoveryCodes }: { status: Status; onRecoveryCodes
         </table>
       )}
       <form onSubmit={submit} noValidate className="form form-narrow">
-        <Field label={t('security.passkeyName')} name="passkeyName" value={name} onValueChange={setName} error={nameError} hint={t('security.passkeyNameHint')} maxLength={64} required />
+        <Field
+          label={t('security.passkeyName')}
+          name="passkeyName"
+          value={name}
+          onValueChange={setName}
+          error={nameError}
+          hint={t('security.passkeyNameHint')}
+          maxLength={64}
+          required
+        />
         <Alert message={addError} />
         <div>
           <button type="submit" className="btn btn-primary" disabled={add.isPending} aria-busy={add.isPending || undefined}>

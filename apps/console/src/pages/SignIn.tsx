@@ -150,7 +150,13 @@ export function SignIn() {
         </button>
       </form>
       <div className="stack">
-        <button type="button" className="btn btn-block" onClick={() => withPasskey.mutate()} disabled={withPasskey.isPending} aria-busy={withPasskey.isPending || undefined}>
+        <button
+          type="button"
+          className="btn btn-block"
+          onClick={() => withPasskey.mutate()}
+          disabled={withPasskey.isPending}
+          aria-busy={withPasskey.isPending || undefined}
+        >
           {t('signIn.withPasskey')}
         </button>
         <Alert message={passkeyFailure?.message} />

@@ -97,7 +97,14 @@ export function ProjectDialog({ project, onClose }: { project: Project | null; o
         />
         <Control label={t('field.description')} error={shown.field('description')}>
           {(control) => (
-            <textarea {...control} name="description" rows={3} maxLength={PROJECT_DESCRIPTION_MAX} value={description} onChange={(event) => setDescription(event.target.value)} />
+            <textarea
+              {...control}
+              name="description"
+              rows={3}
+              maxLength={PROJECT_DESCRIPTION_MAX}
+              value={description}
+              onChange={(event) => setDescription(event.target.value)}
+            />
           )}
         </Control>
         <ColorPicker legend={t('field.color')} value={color} onChange={setColor} />

@@ -197,7 +197,12 @@ export function ProjectPage({ id }: { id: number }) {
         <Board project={current} canWrite={can.write} onOpen={(task) => setOpenTask(task.id)} />
       </Suspense>
       {editing ? (
-        <TaskEditor key={editing === 'new' ? 'new' : editing.id} task={editing === 'new' ? null : editing} projectId={current.id} onClose={() => setEditing(null)} />
+        <TaskEditor
+          key={editing === 'new' ? 'new' : editing.id}
+          task={editing === 'new' ? null : editing}
+          projectId={current.id}
+          onClose={() => setEditing(null)}
+        />
       ) : null}
       {openTask !== null ? <TaskPanel taskId={openTask} onClose={() => setOpenTask(null)} onEdit={setEditing} /> : null}
     </Page>

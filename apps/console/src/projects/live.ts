@@ -70,8 +70,13 @@ export function useLiveProject(projectId: number) {
             // A change of where it belongs (column, order, filters) moves it between lists: those reload.
             if (movesInLists(queryClient, trpc, payload.task)) reloadTasks();
             replaceTask(queryClient, trpc, payload.task);
-            remoteSaves.dispatchEvent(new CustomEvent<RemoteSave>('save', { detail: { taskId: payload.task.id, version: payload.task.version, actorId: event.actorId } }));
-            void queryClient.invalidateQueries({ ...trpc.tasks.history.pathFilter(), predicate: (query) => inputOf(query.queryKey)?.taskId === payload.task?.id });
+            remoteSaves.dispatchEvent(
+              new CustomEvent<RemoteSave>('save', { detail: { taskId: payload.task.id, version: payload.task.version, actorId: event.actorId } }),
+            );
+            void queryClient.invalidateQueries({
+              ...trpc.tasks.history.pathFilter(),
+              predicate: (query) => inputOf(query.queryKey)?.taskId === payload.task?.id,
+            });
           } else reloadTasks();
           break;
         case 'task.created':
@@ -111,7 +116,7 @@ export function useLiveProject(projectId: number) {
           },
           onData: (data: unknown) => {
             const sent = data as LiveChange | { id: string; data: LiveChange };
-            const message = 'data' in sent && 'id' in sent ? sent.data : (sent);
+            const message = 'data' in sent && 'id' in sent ? sent.data : sent;
             if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
             if (message.type === 'event') apply(message.event);
             else if (message.type === 'refetch') reloadProject();

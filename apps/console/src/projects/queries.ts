@@ -31,10 +31,7 @@ const PROJECT_PAGE = 100;
 export function useProjects(archived = false) {
   const trpc = useTRPC();
   const query = useInfiniteQuery(
-    trpc.projects.list.infiniteQueryOptions(
-      { archived, limit: PROJECT_PAGE },
-      { getNextPageParam: (last) => last.nextCursor, staleTime: 30_000 },
-    ),
+    trpc.projects.list.infiniteQueryOptions({ archived, limit: PROJECT_PAGE }, { getNextPageParam: (last) => last.nextCursor, staleTime: 30_000 }),
   );
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = query;
   // A member of more than a page of projects gets them all, one page after another.

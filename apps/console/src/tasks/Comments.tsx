@@ -23,7 +23,12 @@ function CommentText({ comment }: { comment: Comment }) {
   return (
     <p className="comment-body">
       {parts.map((part, index) => {
-        const name = part.startsWith('@') ? part.slice(1).replace(/[._-]+$/, '').toLowerCase() : '';
+        const name = part.startsWith('@')
+          ? part
+              .slice(1)
+              .replace(/[._-]+$/, '')
+              .toLowerCase()
+          : '';
         return names.has(name) ? (
           <strong key={index} className="mention">
             {part}
@@ -39,11 +44,7 @@ function CommentText({ comment }: { comment: Comment }) {
 function useCommentsRefresh() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  return () =>
-    Promise.all([
-      queryClient.invalidateQueries(trpc.comments.list.pathFilter()),
-      queryClient.invalidateQueries(trpc.tasks.history.pathFilter()),
-    ]);
+  return () => Promise.all([queryClient.invalidateQueries(trpc.comments.list.pathFilter()), queryClient.invalidateQueries(trpc.tasks.history.pathFilter())]);
 }
 
 /** One comment as a small form: a new one, or an edit of one. */

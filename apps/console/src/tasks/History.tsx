@@ -54,7 +54,9 @@ function EventText({ event }: { event: TaskEvent }): ReactNode {
       return t('history.created', { project: event.details.project.name });
     case 'updated': {
       const lines = changeLines(event.details.changes, t, dateTime);
-      return lines.length === 1 ? lines[0] : (
+      return lines.length === 1 ? (
+        lines[0]
+      ) : (
         <ul className="history-changes">
           {lines.map((line) => (
             <li key={line}>{line}</li>

@@ -15,7 +15,10 @@ import { type DateParser, loadDateParser, parseQuickAdd } from './quick-add';
  * One line that becomes a task: what it read is shown as chips before anything is saved. The
  * task goes to `projectId`, or to the reader's inbox; labels and people are looked up there.
  */
-export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undefined; dueByDefault?: boolean }>(function QuickAdd({ projectId, dueByDefault = false }, ref) {
+export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undefined; dueByDefault?: boolean }>(function QuickAdd(
+  { projectId, dueByDefault = false },
+  ref,
+) {
   const { t, language } = useI18n();
   const trpc = useTRPC();
   const cache = useTaskCache();
@@ -48,14 +51,14 @@ export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undef
 
   const parse = useMemo(() => {
     const read = parseQuickAdd(text, {
-        language,
-        now: new Date(),
-        dates: dates?.language === language ? dates.parser : undefined,
-        knows: {
-          label: (name) => labels.some((label) => label.name.toLowerCase() === name.toLowerCase()),
-          user: (name) => members.some((member) => member.username.toLowerCase() === name.toLowerCase()),
-        },
-      });
+      language,
+      now: new Date(),
+      dates: dates?.language === language ? dates.parser : undefined,
+      knows: {
+        label: (name) => labels.some((label) => label.name.toLowerCase() === name.toLowerCase()),
+        user: (name) => members.some((member) => member.username.toLowerCase() === name.toLowerCase()),
+      },
+    });
     // In the Today view a line without a date is due by the end of today.
     if (dueByDefault && read.dueAt === null) {
       const endOfToday = new Date();
@@ -101,13 +104,28 @@ export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undef
   }
 
   const when = parse.dueAt
-    ? new Intl.DateTimeFormat(language, parse.allDay ? { weekday: 'short', day: 'numeric', month: 'short' } : { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(parse.dueAt)
+    ? new Intl.DateTimeFormat(
+        language,
+        parse.allDay
+          ? { weekday: 'short', day: 'numeric', month: 'short' }
+          : { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' },
+      ).format(parse.dueAt)
     : null;
   const chips = [
     when ? { kind: 'due', text: t(parse.allDay ? 'quickAdd.dueDay' : 'quickAdd.due', { when }) } : null,
     parse.priority ? { kind: 'priority', text: t('quickAdd.priority', { priority: t(PRIORITY_LABELS[parse.priority]) }) } : null,
-    ...parse.labels.map((name) => ({ kind: 'label', text: t('quickAdd.label', { name: labels.find((label) => label.name.toLowerCase() === name.toLowerCase())?.name ?? name }) })),
-    parse.assignee ? { kind: 'assignee', text: t('quickAdd.assignee', { username: members.find((member) => member.username.toLowerCase() === parse.assignee?.toLowerCase())?.username ?? parse.assignee }) } : null,
+    ...parse.labels.map((name) => ({
+      kind: 'label',
+      text: t('quickAdd.label', { name: labels.find((label) => label.name.toLowerCase() === name.toLowerCase())?.name ?? name }),
+    })),
+    parse.assignee
+      ? {
+          kind: 'assignee',
+          text: t('quickAdd.assignee', {
+            username: members.find((member) => member.username.toLowerCase() === parse.assignee?.toLowerCase())?.username ?? parse.assignee,
+          }),
+        }
+      : null,
   ].filter((chip) => chip !== null);
 
   return (

@@ -98,7 +98,10 @@ export function TaskEditor({ task, projectId, onClose }: { task: Task | null; pr
     }),
   );
 
-  const set = <K extends keyof TaskFormValues>(key: K) => (value: TaskFormValues[K]) => setValues((current) => ({ ...current, [key]: value }));
+  const set =
+    <K extends keyof TaskFormValues>(key: K) =>
+    (value: TaskFormValues[K]) =>
+      setValues((current) => ({ ...current, [key]: value }));
   const patchValues = useCallback((patch: Partial<TaskFormValues>) => setValues((current) => ({ ...current, ...patch })), []);
 
   function submit(event: SubmitEvent) {

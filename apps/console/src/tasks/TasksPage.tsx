@@ -217,40 +217,40 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
           ) : null}
         </div>
         <div data-task-view="">
-        {groupsOf(scope, items).map((group) => (
-          <section key={group.day ?? 'all'} className={group.day ? 'task-day' : undefined} aria-labelledby={group.day ? `day-${group.day}` : undefined}>
-            {group.day ? (
-              <h2 id={`day-${group.day}`} className="task-day-heading">
-                <DayName day={group.day} today={today} />
-              </h2>
-            ) : null}
-            <div
-              role="treegrid"
-              className={density === 'compact' ? 'task-list task-list-compact' : 'task-list'}
-              aria-label={group.day ? undefined : title}
-              aria-labelledby={group.day ? `day-${group.day}` : undefined}
-              aria-busy={list.isPlaceholderData || undefined}
-            >
-              {group.tasks.map((task) => (
-                <TaskItem
-                  key={task.id}
-                  task={task}
-                  tabStop={task.id === tabStop}
-                  onFocusRow={() => setActiveId(task.id)}
-                  project={scope.kind === 'project' ? undefined : projectIndex.get(task.projectId)}
-                  titleLevel={group.day ? 3 : 2}
-                  writable={canWrite(task)}
-                  selected={selected.has(task.id)}
-                  onSelect={(on) => select(task.id, on)}
-                  onOpen={() => setOpenTask(task.id)}
-                  onToggleDone={() => actions.toggleDone(task)}
-                  onEdit={() => setEditing(task)}
-                  onDelete={() => remove(task)}
-                />
-              ))}
-            </div>
-          </section>
-        ))}
+          {groupsOf(scope, items).map((group) => (
+            <section key={group.day ?? 'all'} className={group.day ? 'task-day' : undefined} aria-labelledby={group.day ? `day-${group.day}` : undefined}>
+              {group.day ? (
+                <h2 id={`day-${group.day}`} className="task-day-heading">
+                  <DayName day={group.day} today={today} />
+                </h2>
+              ) : null}
+              <div
+                role="treegrid"
+                className={density === 'compact' ? 'task-list task-list-compact' : 'task-list'}
+                aria-label={group.day ? undefined : title}
+                aria-labelledby={group.day ? `day-${group.day}` : undefined}
+                aria-busy={list.isPlaceholderData || undefined}
+              >
+                {group.tasks.map((task) => (
+                  <TaskItem
+                    key={task.id}
+                    task={task}
+                    tabStop={task.id === tabStop}
+                    onFocusRow={() => setActiveId(task.id)}
+                    project={scope.kind === 'project' ? undefined : projectIndex.get(task.projectId)}
+                    titleLevel={group.day ? 3 : 2}
+                    writable={canWrite(task)}
+                    selected={selected.has(task.id)}
+                    onSelect={(on) => select(task.id, on)}
+                    onOpen={() => setOpenTask(task.id)}
+                    onToggleDone={() => actions.toggleDone(task)}
+                    onEdit={() => setEditing(task)}
+                    onDelete={() => remove(task)}
+                  />
+                ))}
+              </div>
+            </section>
+          ))}
         </div>
         <LoadMore list={list} />
       </>
@@ -271,7 +271,11 @@ export function TaskListView({ scope, title, headerActions, before }: { scope: L
     >
       {before}
       {canCreate ? (
-        <QuickAdd ref={quickAdd} projectId={scope.kind === 'project' ? scope.project.id : undefined} dueByDefault={scope.kind === 'due' && scope.window === 'today'} />
+        <QuickAdd
+          ref={quickAdd}
+          projectId={scope.kind === 'project' ? scope.project.id : undefined}
+          dueByDefault={scope.kind === 'due' && scope.window === 'today'}
+        />
       ) : null}
       <TaskFilterBar filters={filters} onChange={setFilters} scope={scope} />
       <ListSummary list={list} shown={plural('tasks.shown', items.length)} />
@@ -354,9 +358,7 @@ function TaskItem({
   const titleId = useId();
   const metaId = useId();
   const done = task.status === 'done';
-  const classes = ['task', done ? 'task-done' : '', isOverdue(task) ? 'task-overdue' : '', selected ? 'task-selected' : '']
-    .filter(Boolean)
-    .join(' ');
+  const classes = ['task', done ? 'task-done' : '', isOverdue(task) ? 'task-overdue' : '', selected ? 'task-selected' : ''].filter(Boolean).join(' ');
   return (
     <div
       role="row"
@@ -366,9 +368,7 @@ function TaskItem({
       aria-labelledby={titleId}
       aria-describedby={metaId}
       onFocus={onFocusRow}
-      onKeyDown={(event) =>
-        onRowKeyDown(event, { open: onOpen, ...(writable ? { toggleDone: onToggleDone, edit: onEdit, remove: onDelete } : {}) })
-      }
+      onKeyDown={(event) => onRowKeyDown(event, { open: onOpen, ...(writable ? { toggleDone: onToggleDone, edit: onEdit, remove: onDelete } : {}) })}
     >
       <div role="gridcell" className="task-cell-select">
         <input

@@ -17,9 +17,7 @@ export function useTaskCache() {
   return useMemo(() => {
     const lists = trpc.tasks.list.pathFilter();
     const map = (fn: (items: Task[]) => Task[]) =>
-      queryClient.setQueriesData<ListData>(lists, (data) =>
-        data ? { ...data, pages: data.pages.map((page) => ({ ...page, items: fn(page.items) })) } : data,
-      );
+      queryClient.setQueriesData<ListData>(lists, (data) => (data ? { ...data, pages: data.pages.map((page) => ({ ...page, items: fn(page.items) })) } : data));
     return {
       /** Applies the change now; the returned function puts every list back as it was. */
       async patch(fn: (items: Task[]) => Task[]): Promise<() => void> {
@@ -37,10 +35,7 @@ export function useTaskCache() {
       },
       /** After any write: lists, counts and the admin's view of everyone's tasks. */
       invalidate() {
-        return Promise.all([
-          queryClient.invalidateQueries(trpc.tasks.pathFilter()),
-          queryClient.invalidateQueries(trpc.admin.tasks.pathFilter()),
-        ]);
+        return Promise.all([queryClient.invalidateQueries(trpc.tasks.pathFilter()), queryClient.invalidateQueries(trpc.admin.tasks.pathFilter())]);
       },
     };
   }, [trpc, queryClient]);
@@ -73,8 +68,7 @@ export function useTaskActions() {
   // The status alone, without expectedVersion: "this is done" holds whatever else changed.
   const setStatus = useMutation(
     trpc.tasks.update.mutationOptions({
-      onMutate: ({ id, status }) =>
-        cache.patch((items) => items.map((item) => (item.id === id && status ? withStatus(item, status) : item))),
+      onMutate: ({ id, status }) => cache.patch((items) => items.map((item) => (item.id === id && status ? withStatus(item, status) : item))),
       onError: (error, _input, restore) => {
         restore?.();
         fail(error);

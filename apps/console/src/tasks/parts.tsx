@@ -7,16 +7,7 @@ import { useSearchFilters } from '../lib/url-filters';
 import { useLabels, useMembers } from '../projects/queries';
 import { isOverdue } from './dates';
 import type { ListScope } from './scope';
-import {
-  clearFilters,
-  filtersToSearch,
-  hasActiveFilters,
-  parseFilters,
-  TASK_PRIORITIES,
-  TASK_SORTS,
-  TASK_STATUSES,
-  type TaskFilters,
-} from './filters';
+import { clearFilters, filtersToSearch, hasActiveFilters, parseFilters, TASK_PRIORITIES, TASK_SORTS, TASK_STATUSES, type TaskFilters } from './filters';
 
 export const STATUS_LABELS: Record<TaskStatus, MessageKey> = {
   todo: 'tasks.status.todo',
@@ -44,7 +35,15 @@ export function useTaskFilters(): [TaskFilters, (patch: Partial<TaskFilters>) =>
 }
 
 /** Who does a task, as the assignee filter offers it: anyone, the reader, nobody, or a member. */
-function AssigneeFilter({ filters, onChange, projectId }: { filters: TaskFilters; onChange(patch: Partial<TaskFilters>): void; projectId: number | undefined }) {
+function AssigneeFilter({
+  filters,
+  onChange,
+  projectId,
+}: {
+  filters: TaskFilters;
+  onChange(patch: Partial<TaskFilters>): void;
+  projectId: number | undefined;
+}) {
   const { t } = useI18n();
   const members = useMembers(projectId);
   const value = filters.assignee === null ? '' : String(filters.assignee);
@@ -129,30 +128,28 @@ export function TaskFilterBar({
     <div role="search" className="filters" aria-label={t('filters.label')}>
       <div className="filters-row">
         <DebouncedInput label={t('filters.search')} value={filters.search} onCommit={(search) => onChange({ search })} />
-        {showOwner ? (
-          <DebouncedInput label={t('filters.owner')} type="text" value={filters.owner} onCommit={(owner) => onChange({ owner })} />
-        ) : null}
+        {showOwner ? <DebouncedInput label={t('filters.owner')} type="text" value={filters.owner} onCommit={(owner) => onChange({ owner })} /> : null}
         {agenda ? null : (
           <>
-        <Control label={t('filters.sort')} className="filter-compact">
-          {(control) => (
-            <select {...control} value={filters.sort} onChange={(event) => onChange({ sort: event.target.value as TaskFilters['sort'] })}>
-              {TASK_SORTS.map((sort) => (
-                <option key={sort} value={sort}>
-                  {t(SORT_LABELS[sort])}
-                </option>
-              ))}
-            </select>
-          )}
-        </Control>
-        <Control label={t('filters.order')} className="filter-compact">
-          {(control) => (
-            <select {...control} value={filters.order} onChange={(event) => onChange({ order: event.target.value as TaskFilters['order'] })}>
-              <option value="asc">{t('filters.order.asc')}</option>
-              <option value="desc">{t('filters.order.desc')}</option>
-            </select>
-          )}
-        </Control>
+            <Control label={t('filters.sort')} className="filter-compact">
+              {(control) => (
+                <select {...control} value={filters.sort} onChange={(event) => onChange({ sort: event.target.value as TaskFilters['sort'] })}>
+                  {TASK_SORTS.map((sort) => (
+                    <option key={sort} value={sort}>
+                      {t(SORT_LABELS[sort])}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Control>
+            <Control label={t('filters.order')} className="filter-compact">
+              {(control) => (
+                <select {...control} value={filters.order} onChange={(event) => onChange({ order: event.target.value as TaskFilters['order'] })}>
+                  <option value="asc">{t('filters.order.asc')}</option>
+                  <option value="desc">{t('filters.order.desc')}</option>
+                </select>
+              )}
+            </Control>
           </>
         )}
         <button
@@ -170,21 +167,17 @@ export function TaskFilterBar({
         {scope && scope.kind !== 'mine' ? <AssigneeFilter filters={filters} onChange={onChange} projectId={projectId} /> : null}
         {projectId !== undefined ? <LabelFilter filters={filters} onChange={onChange} projectId={projectId} /> : null}
         {agenda ? null : (
-        <fieldset className="filter-statuses" aria-labelledby={statusLegend}>
-          <legend id={statusLegend}>{t('filters.status')}</legend>
-          <div className="checks">
-            {TASK_STATUSES.map((status) => (
-              <label key={status} className="check">
-                <input
-                  type="checkbox"
-                  checked={filters.status.includes(status)}
-                  onChange={(event) => toggleStatus(status, event.target.checked)}
-                />
-                {t(STATUS_LABELS[status])}
-              </label>
-            ))}
-          </div>
-        </fieldset>
+          <fieldset className="filter-statuses" aria-labelledby={statusLegend}>
+            <legend id={statusLegend}>{t('filters.status')}</legend>
+            <div className="checks">
+              {TASK_STATUSES.map((status) => (
+                <label key={status} className="check">
+                  <input type="checkbox" checked={filters.status.includes(status)} onChange={(event) => toggleStatus(status, event.target.checked)} />
+                  {t(STATUS_LABELS[status])}
+                </label>
+              ))}
+            </div>
+          </fieldset>
         )}
         <Control label={t('filters.priority')} className="filter-compact">
           {(control) => (
@@ -204,34 +197,34 @@ export function TaskFilterBar({
         </Control>
         {agenda ? null : (
           <>
-        <Control label={t('filters.dueFrom')} className="filter-compact">
-          {(control) => (
-            <input
-              {...control}
-              type="date"
-              min="1000-01-01"
-              max="9999-12-31"
-              value={filters.dueFrom ?? ''}
-              onChange={(event) => onChange({ dueFrom: event.target.value || null })}
-            />
-          )}
-        </Control>
-        <Control label={t('filters.dueTo')} className="filter-compact">
-          {(control) => (
-            <input
-              {...control}
-              type="date"
-              min="1000-01-01"
-              max="9999-12-31"
-              value={filters.dueTo ?? ''}
-              onChange={(event) => onChange({ dueTo: event.target.value || null })}
-            />
-          )}
-        </Control>
-        <label className="check filter-overdue">
-          <input type="checkbox" checked={filters.overdue} onChange={(event) => onChange({ overdue: event.target.checked })} />
-          {t('filters.overdue')}
-        </label>
+            <Control label={t('filters.dueFrom')} className="filter-compact">
+              {(control) => (
+                <input
+                  {...control}
+                  type="date"
+                  min="1000-01-01"
+                  max="9999-12-31"
+                  value={filters.dueFrom ?? ''}
+                  onChange={(event) => onChange({ dueFrom: event.target.value || null })}
+                />
+              )}
+            </Control>
+            <Control label={t('filters.dueTo')} className="filter-compact">
+              {(control) => (
+                <input
+                  {...control}
+                  type="date"
+                  min="1000-01-01"
+                  max="9999-12-31"
+                  value={filters.dueTo ?? ''}
+                  onChange={(event) => onChange({ dueTo: event.target.value || null })}
+                />
+              )}
+            </Control>
+            <label className="check filter-overdue">
+              <input type="checkbox" checked={filters.overdue} onChange={(event) => onChange({ overdue: event.target.checked })} />
+              {t('filters.overdue')}
+            </label>
           </>
         )}
         {hasActiveFilters(filters) ? (

@@ -1,12 +1,6 @@
 import { createTaskInput, listTasksInput, updateTaskInput } from '@stm/validators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  dueRangeToApi,
-  isOverdue,
-  isoToLocalInput,
-  localInputToIso,
-  startOfLocalDay,
-} from './dates';
+import { dueRangeToApi, isOverdue, isoToLocalInput, localInputToIso, startOfLocalDay } from './dates';
 import {
   clearFilters,
   DEFAULT_FILTERS,

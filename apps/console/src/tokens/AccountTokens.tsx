@@ -61,7 +61,12 @@ export function AccountTokens() {
       ) : tokens.isError ? (
         <Alert message={describeError(tokens.error, t).message} />
       ) : (
-        <TokenTable tokens={tokens.data.items} caption={t('tokens.caption')} revoking={revoke.isPending} onRevoke={(token) => revoke.mutate({ id: token.id })} />
+        <TokenTable
+          tokens={tokens.data.items}
+          caption={t('tokens.caption')}
+          revoking={revoke.isPending}
+          onRevoke={(token) => revoke.mutate({ id: token.id })}
+        />
       )}
     </>
   );

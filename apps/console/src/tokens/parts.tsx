@@ -121,7 +121,17 @@ export function NewTokenSecret({ token, onDone }: { token: string; onDone(): voi
 }
 
 /** A list of tokens, with revoke for the live ones (confirmed first). */
-export function TokenTable({ tokens, caption, revoking, onRevoke }: { tokens: ApiToken[]; caption: string; revoking: boolean; onRevoke(token: ApiToken): void }) {
+export function TokenTable({
+  tokens,
+  caption,
+  revoking,
+  onRevoke,
+}: {
+  tokens: ApiToken[];
+  caption: string;
+  revoking: boolean;
+  onRevoke(token: ApiToken): void;
+}) {
   const { t, dateTime } = useI18n();
   const [confirm, setConfirm] = useState<ApiToken | null>(null);
   if (tokens.length === 0) return <Empty title={t('tokens.empty')} />;
@@ -131,30 +141,35 @@ export function TokenTable({ tokens, caption, revoking, onRevoke }: { tokens: Ap
         caption={caption}
         columns={[t('tokens.name'), t('tokens.hint'), t('tokens.scopes'), t('tokens.created'), t('tokens.expires'), t('tokens.lastUsed'), t('tokens.status')]}
       >
-          {tokens.map((token) => (
-            <tr key={token.id}>
-              <th scope="row">{token.name}</th>
-              <td className="mono">{token.hint}…</td>
-              <td>{token.scopes.join(', ')}</td>
-              <td>
-                <time dateTime={token.createdAt}>{dateTime(token.createdAt)}</time>
-              </td>
-              <td>
-                <time dateTime={token.expiresAt}>{dateTime(token.expiresAt)}</time>
-              </td>
-              <td>{token.lastUsedAt ? t('tokens.lastUsedFrom', { time: dateTime(token.lastUsedAt), ip: token.lastUsedIp ?? '—' }) : t('tokens.never')}</td>
-              <td>
-                <span className={`badge badge-${token.status}`}>{t(STATUS_LABELS[token.status])}</span>
-              </td>
-              <td className="cell-actions">
-                {token.status === 'active' ? (
-                  <button type="button" className="btn btn-danger-outline" onClick={() => setConfirm(token)} aria-label={t('tokens.revokeNamed', { name: token.name })}>
-                    {t('tokens.revoke')}
-                  </button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
+        {tokens.map((token) => (
+          <tr key={token.id}>
+            <th scope="row">{token.name}</th>
+            <td className="mono">{token.hint}…</td>
+            <td>{token.scopes.join(', ')}</td>
+            <td>
+              <time dateTime={token.createdAt}>{dateTime(token.createdAt)}</time>
+            </td>
+            <td>
+              <time dateTime={token.expiresAt}>{dateTime(token.expiresAt)}</time>
+            </td>
+            <td>{token.lastUsedAt ? t('tokens.lastUsedFrom', { time: dateTime(token.lastUsedAt), ip: token.lastUsedIp ?? '—' }) : t('tokens.never')}</td>
+            <td>
+              <span className={`badge badge-${token.status}`}>{t(STATUS_LABELS[token.status])}</span>
+            </td>
+            <td className="cell-actions">
+              {token.status === 'active' ? (
+                <button
+                  type="button"
+                  className="btn btn-danger-outline"
+                  onClick={() => setConfirm(token)}
+                  aria-label={t('tokens.revokeNamed', { name: token.name })}
+                >
+                  {t('tokens.revoke')}
+                </button>
+              ) : null}
+            </td>
+          </tr>
+        ))}
       </RecordTable>
       <ConfirmDialog
         open={confirm !== null}

@@ -67,7 +67,11 @@ export function WebhooksPanel({ place }: { place: WebhookPlace }) {
   const [removing, setRemoving] = useState<Endpoint | null>(null);
   const refresh = () => queryClient.invalidateQueries({ queryKey: keyOf(place) });
   const fail = (error: unknown) => toast.show(describeError(error, t).message, 'error');
-  const toggle = useMutation({ mutationFn: (endpoint: Endpoint) => calls.update(endpoint.id, { active: !endpoint.active }), onError: fail, onSettled: refresh });
+  const toggle = useMutation({
+    mutationFn: (endpoint: Endpoint) => calls.update(endpoint.id, { active: !endpoint.active }),
+    onError: fail,
+    onSettled: refresh,
+  });
   const rotate = useMutation({
     mutationFn: (endpoint: Endpoint) => calls.rotate(endpoint.id),
     onSuccess: (rotated) => setSecret(rotated.secret),
@@ -76,7 +80,11 @@ export function WebhooksPanel({ place }: { place: WebhookPlace }) {
   });
   const test = useMutation({
     mutationFn: (endpoint: Endpoint) => calls.test(endpoint.id),
-    onSuccess: (delivery) => toast.show(delivery.succeeded ? t('webhooks.testSucceeded') : t('webhooks.testFailed', { error: delivery.error ?? '' }), delivery.succeeded ? 'success' : 'error'),
+    onSuccess: (delivery) =>
+      toast.show(
+        delivery.succeeded ? t('webhooks.testSucceeded') : t('webhooks.testFailed', { error: delivery.error ?? '' }),
+        delivery.succeeded ? 'success' : 'error',
+      ),
     onError: fail,
     onSettled: () => queryClient.invalidateQueries({ queryKey: [...keyOf(place), 'deliveries'] }),
   });
@@ -93,10 +101,17 @@ export function WebhooksPanel({ place }: { place: WebhookPlace }) {
   return (
     <div className="stack">
       <p className="muted">{t(place === 'global' ? 'webhooks.helpGlobal' : 'webhooks.help')}</p>
-      {secret ? <NewTokenSecret token={secret} onDone={() => setSecret(null)} /> : <CreateWebhookForm place={place} onCreated={(created) => {
+      {secret ? (
+        <NewTokenSecret token={secret} onDone={() => setSecret(null)} />
+      ) : (
+        <CreateWebhookForm
+          place={place}
+          onCreated={(created) => {
             setSecret(created);
             void refresh();
-          }} />}
+          }}
+        />
+      )}
       <QueryRecords query={endpoints} items={endpoints.data?.items} empty={t('webhooks.empty')}>
         {(items) => (
           <RecordTable caption={t('webhooks.caption')} columns={[t('webhooks.url'), t('webhooks.events'), t('webhooks.state')]}>
@@ -110,7 +125,9 @@ export function WebhooksPanel({ place }: { place: WebhookPlace }) {
                 <td>
                   {endpoint.active ? t('webhooks.active') : endpoint.disabledReason === 'failing' ? t('webhooks.disabledFailing') : t('webhooks.disabled')}
                   {endpoint.failingSince ? <div className="muted">{t('webhooks.failingSince', { when: date(endpoint.failingSince) })}</div> : null}
-                  {endpoint.previousSecretExpiresAt ? <div className="muted">{t('webhooks.rotating', { when: date(endpoint.previousSecretExpiresAt) })}</div> : null}
+                  {endpoint.previousSecretExpiresAt ? (
+                    <div className="muted">{t('webhooks.rotating', { when: date(endpoint.previousSecretExpiresAt) })}</div>
+                  ) : null}
                 </td>
                 <td className="cell-actions webhook-actions">
                   <button type="button" className="btn" onClick={() => setOpen(open === endpoint.id ? null : endpoint.id)} aria-expanded={open === endpoint.id}>
@@ -176,7 +193,16 @@ function CreateWebhookForm({ place, onCreated }: { place: WebhookPlace; onCreate
   const shown = formErrors(['url', 'description', 'eventTypes'], errors, create.error ? describeError(create.error, t) : null);
   return (
     <form onSubmit={submit} noValidate className="form">
-      <Field label={t('webhooks.url')} name="url" type="url" value={url} onValueChange={setUrl} error={shown.field('url')} hint={t('webhooks.urlHint')} required />
+      <Field
+        label={t('webhooks.url')}
+        name="url"
+        type="url"
+        value={url}
+        onValueChange={setUrl}
+        error={shown.field('url')}
+        hint={t('webhooks.urlHint')}
+        required
+      />
       <Field label={t('webhooks.description')} name="description" value={description} onValueChange={setDescription} error={shown.field('description')} />
       <fieldset className="webhook-events">
         <legend>{t('webhooks.events')}</legend>
@@ -215,7 +241,11 @@ function DeliveryLog({ place, endpointId }: { place: WebhookPlace; endpointId: n
   const deliveries = useQuery({ queryKey: key, queryFn: () => calls.deliveries(endpointId) });
   const redeliver = useMutation({
     mutationFn: (delivery: Delivery) => calls.redeliver(endpointId, delivery.id),
-    onSuccess: (delivery) => toast.show(delivery.succeeded ? t('webhooks.testSucceeded') : t('webhooks.testFailed', { error: delivery.error ?? '' }), delivery.succeeded ? 'success' : 'error'),
+    onSuccess: (delivery) =>
+      toast.show(
+        delivery.succeeded ? t('webhooks.testSucceeded') : t('webhooks.testFailed', { error: delivery.error ?? '' }),
+        delivery.succeeded ? 'success' : 'error',
+      ),
     onError: (error) => toast.show(describeError(error, t).message, 'error'),
     onSettled: () => queryClient.invalidateQueries({ queryKey: key }),
   });
@@ -246,8 +276,8 @@ function DeliveryLog({ place, endpointId }: { place: WebhookPlace; endpointId: n
                 <div className="muted">{delivery.messageId}</div>
               </td>
               <td>
-                {delivery.succeeded ? t('webhooks.succeeded') : t('webhooks.failed')} {delivery.httpStatus ?? ''} · {t('webhooks.attempt', { n: delivery.attempt })} ·{' '}
-                {delivery.durationMs} ms{delivery.manual ? ` · ${t('webhooks.manual')}` : ''}
+                {delivery.succeeded ? t('webhooks.succeeded') : t('webhooks.failed')} {delivery.httpStatus ?? ''} ·{' '}
+                {t('webhooks.attempt', { n: delivery.attempt })} · {delivery.durationMs} ms{delivery.manual ? ` · ${t('webhooks.manual')}` : ''}
                 {delivery.error ? <div className="muted">{delivery.error}</div> : null}
               </td>
               <td className="mono">{delivery.responseExcerpt?.slice(0, 200) ?? ''}</td>

@@ -80,9 +80,7 @@ function dependencyOrder(tables: TableInfo[], references: { child: string; paren
   const placed = new Set<string>();
   let remaining = tables;
   while (remaining.length > 0) {
-    const ready = remaining.filter((table) =>
-      references.every((reference) => reference.child !== table.name || placed.has(reference.parent)),
-    );
+    const ready = remaining.filter((table) => references.every((reference) => reference.child !== table.name || placed.has(reference.parent)));
     if (ready.length === 0) {
       throw new BackupError(`The tables ${remaining.map((t) => t.name).join(', ')} reference each other in a cycle; they cannot be loaded in order`);
     }

@@ -49,17 +49,8 @@ export async function listArchive(file: string, options: PgToolsOptions): Promis
 }
 
 /** The rows of some tables of the archive, as text (COPY's own format, decoded). */
-export async function readArchiveRows(
-  file: string,
-  tables: string[],
-  options: PgToolsOptions,
-): Promise<Map<string, Record<string, string | null>[]>> {
-  const script = await runTool(
-    'pg_restore',
-    ['--data-only', '--schema=public', ...tables.map((table) => `--table=${table}`), '--file=-', file],
-    options,
-    {},
-  );
+export async function readArchiveRows(file: string, tables: string[], options: PgToolsOptions): Promise<Map<string, Record<string, string | null>[]>> {
+  const script = await runTool('pg_restore', ['--data-only', '--schema=public', ...tables.map((table) => `--table=${table}`), '--file=-', file], options, {});
   return parseCopyData(script);
 }
 
@@ -98,7 +89,10 @@ function runTool(tool: Tool, args: string[], options: PgToolsOptions, connection
       reject(error.code === 'ENOENT' ? missingTool(tool, options.binDir) : error);
     });
     child.on('close', (code, signal) => {
-      if (code === 0) { resolve(Buffer.concat(stdout).toString('utf8')); return; }
+      if (code === 0) {
+        resolve(Buffer.concat(stdout).toString('utf8'));
+        return;
+      }
       reject(new BackupError(`${tool} failed (${signal ?? `exit code ${code}`}): ${stderr.trim() || 'no message'}${hint(stderr)}`));
     });
   });
@@ -107,14 +101,14 @@ function runTool(tool: Tool, args: string[], options: PgToolsOptions, connection
 function missingTool(tool: Tool, binDir: string | undefined): BackupError {
   return new BackupError(
     `${tool} was not found ${binDir ? `in PG_BIN_DIR (${binDir})` : 'on PATH'}. Install the PostgreSQL client programs ` +
-      '(Debian and Ubuntu: apt-get install postgresql-client) of the server\'s major version or newer, ' +
+      "(Debian and Ubuntu: apt-get install postgresql-client) of the server's major version or newer, " +
       'or set PG_BIN_DIR to the folder that holds them (e.g. /usr/lib/postgresql/16/bin)',
   );
 }
 
 function hint(stderr: string): string {
   if (/server version mismatch/.test(stderr)) {
-    return '\nThis pg_dump is older than the server: set PG_BIN_DIR to the client programs of the server\'s major version or newer';
+    return "\nThis pg_dump is older than the server: set PG_BIN_DIR to the client programs of the server's major version or newer";
   }
   const version = /unsupported version \((\d+)\.\d+\) in file header/.exec(stderr);
   if (version) {

@@ -39,9 +39,7 @@ describe('parseCopyData', () => {
       { name: '2026_11_25_0001_accounts', timestamp: '2026-11-25T10:00:00.000Z' },
       { name: '2026_11_25_0002_settings_and_audit', timestamp: '2026-11-25T10:00:01.000Z' },
     ]);
-    expect(tables.get('signing_keys')).toEqual([
-      { kid: 'k1', private_key: 'v1.a.b.c', retired_at: null, 'odd"name': 'tab\there\nnewline \\ back\\slash' },
-    ]);
+    expect(tables.get('signing_keys')).toEqual([{ kid: 'k1', private_key: 'v1.a.b.c', retired_at: null, 'odd"name': 'tab\there\nnewline \\ back\\slash' }]);
   });
 
   it('gives an empty table no rows', () => {

@@ -100,9 +100,7 @@ async function* tableRows(db: Kysely<any>, table: TableInfo): AsyncGenerator<str
 
 export async function readAppliedMigrations(db: Kysely<any>): Promise<AppliedMigration[]> {
   const { rows: exists } = await sql<{ found: boolean }>`select to_regclass('public.kysely_migration') is not null as found`.execute(db);
-  const rows = exists[0]?.found
-    ? (await sql<AppliedMigration>`select name, timestamp from kysely_migration order by name`.execute(db)).rows
-    : [];
+  const rows = exists[0]?.found ? (await sql<AppliedMigration>`select name, timestamp from kysely_migration order by name`.execute(db)).rows : [];
   if (rows.length === 0) throw new BackupError('The database holds no schema of this application (no migration has run): there is nothing to back up');
   return rows;
 }
@@ -163,7 +161,9 @@ export async function* readPortableBackup(file: string): AsyncGenerator<Portable
       yield { kind: 'sequences', sequences: record.sequences as SequenceState[] };
     } else if (record.end === true) {
       if (record.tables !== tables || record.rows !== total) {
-        throw new BackupError(`${file} is damaged: it closes with ${String(record.tables)} tables and ${String(record.rows)} rows, but holds ${tables} and ${total}`);
+        throw new BackupError(
+          `${file} is damaged: it closes with ${String(record.tables)} tables and ${String(record.rows)} rows, but holds ${tables} and ${total}`,
+        );
       }
       if (!(await lines.next()).done) throw new BackupError(`${file} is damaged: there is data after its end`);
       yield { kind: 'end', tables, rows: total };
@@ -198,7 +198,8 @@ async function* fileLines(file: string): AsyncGenerator<string, void> {
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'Z_BUF_ERROR') throw new BackupError(`${file} ends early: the backup was cut short (an interrupted copy?) and cannot be restored`, { cause: error });
+    if (code === 'Z_BUF_ERROR')
+      throw new BackupError(`${file} ends early: the backup was cut short (an interrupted copy?) and cannot be restored`, { cause: error });
     if (code?.startsWith('Z_')) throw new BackupError(`${file} is damaged (${(error as Error).message})`, { cause: error });
     throw error;
   }

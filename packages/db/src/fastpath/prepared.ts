@@ -4,15 +4,7 @@
  * queries/tasks-page.test.ts (same SQL as the builder) and by the whole suite in the `stock`
  * Vitest project (FAST_PATHS=false), where these queries are built and compiled every time.
  */
-import {
-  type Compilable,
-  CompiledQuery,
-  DummyDriver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-} from 'kysely';
+import { type Compilable, CompiledQuery, DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import type { Database } from '../schema';
 import { compilesEachQuery } from './switch';
 

@@ -9,16 +9,30 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
     .addColumn('owner_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('title', 'text', (c) => c.notNull().check(sql`char_length(title) between 1 and 200`))
-    .addColumn('description', 'text', (c) => c.notNull().defaultTo('').check(sql`char_length(description) <= 10000`))
+    .addColumn('description', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('')
+        .check(sql`char_length(description) <= 10000`),
+    )
     .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('todo').check(sql`status in ('todo', 'in_progress', 'done')`),
+      c
+        .notNull()
+        .defaultTo('todo')
+        .check(sql`status in ('todo', 'in_progress', 'done')`),
     )
     .addColumn('priority', 'text', (c) =>
-      c.notNull().defaultTo('medium').check(sql`priority in ('low', 'medium', 'high')`),
+      c
+        .notNull()
+        .defaultTo('medium')
+        .check(sql`priority in ('low', 'medium', 'high')`),
     )
     // Sorting by priority means by rank, not by name; a stored rank can lead an index.
     .addColumn('priority_rank', 'smallint', (c) =>
-      c.notNull().generatedAlwaysAs(sql`case priority when 'low' then 1 when 'medium' then 2 else 3 end`).stored(),
+      c
+        .notNull()
+        .generatedAlwaysAs(sql`case priority when 'low' then 1 when 'medium' then 2 else 3 end`)
+        .stored(),
     )
     .addColumn('due_at', 'timestamptz')
     .addColumn('completed_at', 'timestamptz')

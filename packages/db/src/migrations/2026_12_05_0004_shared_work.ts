@@ -17,8 +17,18 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('projects')
     .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
     .addColumn('name', 'text', (c) => c.notNull().check(sql`char_length(name) between 1 and 100`))
-    .addColumn('description', 'text', (c) => c.notNull().defaultTo('').check(sql`char_length(description) <= 2000`))
-    .addColumn('color', 'text', (c) => c.notNull().defaultTo('blue').check(sql`color in (${sql.join(COLORS.map((color) => sql.lit(color)))})`))
+    .addColumn('description', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('')
+        .check(sql`char_length(description) <= 2000`),
+    )
+    .addColumn('color', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('blue')
+        .check(sql`color in (${sql.join(COLORS.map((color) => sql.lit(color)))})`),
+    )
     // Set on a user's personal project, the only one of each user; it goes with the user.
     .addColumn('inbox_owner_id', 'integer', (c) => c.unique().references('users.id').onDelete('cascade'))
     .addColumn('archived_at', 'timestamptz')
@@ -48,7 +58,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
     .addColumn('project_id', 'integer', (c) => c.notNull().references('projects.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull().check(sql`char_length(name) between 1 and 50`))
-    .addColumn('color', 'text', (c) => c.notNull().defaultTo('slate').check(sql`color in (${sql.join(COLORS.map((color) => sql.lit(color)))})`))
+    .addColumn('color', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('slate')
+        .check(sql`color in (${sql.join(COLORS.map((color) => sql.lit(color)))})`),
+    )
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   await sql`create unique index labels_project_name_key on labels (project_id, lower(name))`.execute(db);
@@ -169,7 +184,10 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('task_labels').execute();
   // Back to one owner per task: its creator, else the owner of its project (a task of a creator
   // since deleted still belongs to someone).
-  await db.schema.alterTable('tasks').addColumn('owner_id', 'integer', (c) => c.references('users.id').onDelete('cascade')).execute();
+  await db.schema
+    .alterTable('tasks')
+    .addColumn('owner_id', 'integer', (c) => c.references('users.id').onDelete('cascade'))
+    .execute();
   await sql`
     update tasks set owner_id = coalesce(
       created_by,

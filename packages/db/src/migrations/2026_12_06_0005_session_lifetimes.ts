@@ -10,8 +10,14 @@ export const backwardCompatible = true;
 export async function up(db: Kysely<any>): Promise<void> {
   // Sessions opened before this release were promised the long lifetime: they keep it. New ones
   // are not remembered unless their sign-in asks.
-  await db.schema.alterTable('sessions').addColumn('remember', 'boolean', (c) => c.notNull().defaultTo(true)).execute();
-  await db.schema.alterTable('sessions').alterColumn('remember', (c) => c.setDefault(false)).execute();
+  await db.schema
+    .alterTable('sessions')
+    .addColumn('remember', 'boolean', (c) => c.notNull().defaultTo(true))
+    .execute();
+  await db.schema
+    .alterTable('sessions')
+    .alterColumn('remember', (c) => c.setDefault(false))
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -12,7 +12,12 @@ export const backwardCompatible = true;
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .alterTable('users')
-    .addColumn('kind', 'text', (c) => c.notNull().defaultTo('person').check(sql`kind in ('person', 'service')`))
+    .addColumn('kind', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('person')
+        .check(sql`kind in ('person', 'service')`),
+    )
     .execute();
 
   await db.schema

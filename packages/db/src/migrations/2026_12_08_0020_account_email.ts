@@ -21,12 +21,7 @@ export const backwardCompatible = true;
  * contract migration drops it.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema
-    .alterTable('users')
-    .addColumn('email', 'text')
-    .addColumn('email_verified_at', 'timestamptz')
-    .addColumn('pending_email', 'text')
-    .execute();
+  await db.schema.alterTable('users').addColumn('email', 'text').addColumn('email_verified_at', 'timestamptz').addColumn('pending_email', 'text').execute();
   await sql`create unique index users_email_lower_key on users (lower(email))`.execute(db);
 
   await db.schema

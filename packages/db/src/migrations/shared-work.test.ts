@@ -51,7 +51,9 @@ async function writeAsThePreviousRelease() {
   await sql`
     insert into sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, revoke_reason, user_agent, ip) values
       ('00000000-0000-4000-8000-000000000001', ${ids.alice}, '2026-03-01 08:00:00.5+00', '2026-03-01 09:00:00.25+00', '2026-03-31 08:00:00+00', null, null, 'Firefox', '127.0.0.1'),
-      ('00000000-0000-4000-8000-000000000002', ${ids.Bob}, '2026-03-02 08:00:00+00', '2026-03-02 08:00:00+00', '2026-04-01 08:00:00+00', '2026-03-03 08:00:00+00', 'logout', null, '::1')`.execute(db);
+      ('00000000-0000-4000-8000-000000000002', ${ids.Bob}, '2026-03-02 08:00:00+00', '2026-03-02 08:00:00+00', '2026-04-01 08:00:00+00', '2026-03-03 08:00:00+00', 'logout', null, '::1')`.execute(
+    db,
+  );
   await sql`
     insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at) values
       ('hash-1', '00000000-0000-4000-8000-000000000001', '2026-03-01 08:00:00+00', '2026-03-31 08:00:00+00', '2026-03-01 09:00:00+00'),
@@ -63,7 +65,9 @@ async function writeAsThePreviousRelease() {
   await sql`
     insert into audit_events (occurred_at, action, actor_id, actor_username, target_type, target_id, target_label, ip, user_agent, details) values
       ('2026-03-01 08:00:00.000007+00', 'auth.login_succeeded', ${ids.alice}, 'alice', 'user', ${String(ids.alice)}, 'alice', '127.0.0.1', 'Firefox', '{"sessionId": "00000000-0000-4000-8000-000000000001"}'),
-      ('2026-03-04 10:00:00+00', 'user.deactivated', ${ids.alice}, 'alice', 'user', ${String(ids.dave)}, 'dave', null, null, '{"endedSessions": 0}')`.execute(db);
+      ('2026-03-04 10:00:00+00', 'user.deactivated', ${ids.alice}, 'alice', 'user', ${String(ids.dave)}, 'dave', null, null, '{"endedSessions": 0}')`.execute(
+    db,
+  );
   // Tasks in every state: done ones keep their completion time, changed ones their version.
   await sql`
     insert into tasks (owner_id, title, description, status, priority, due_at, completed_at, created_at, updated_at, version) values
@@ -94,7 +98,9 @@ describe(`the upgrade to ${SHARED_WORK}`, () => {
 
     const inboxes = await rowsOf('projects', 'id');
     expect(inboxes.map((project) => [project.inbox_owner_id, project.name, project.archived_at, project.created_by])).toEqual(
-      Object.values(ids).sort((a, b) => a - b).map((id) => [id, 'Inbox', null, id]),
+      Object.values(ids)
+        .sort((a, b) => a - b)
+        .map((id) => [id, 'Inbox', null, id]),
     );
     const inboxOf = new Map(inboxes.map((project) => [project.inbox_owner_id as number, project.id as number]));
     expect((await rowsOf('project_members', 'project_id')).map((member) => [member.project_id, member.user_id, member.role])).toEqual(

@@ -27,7 +27,9 @@ describe('the usage counts', () => {
     const shared = await seedProject(database.db, { name: 'Shared', ownerId: ana, members: [{ userId: ben, role: 'editor' }] });
     await seedTasks(database.db, { project: { id: shared, creatorIds: [ana, ben] }, count: 10 });
     await seedTasks(database.db, { ownerIds: [ben], count: 3, firstRow: 100 });
-    await sql`insert into task_comments (task_id, author_id, body) select id, ${ben}, 'hi' from tasks where project_id = ${shared} limit 4`.execute(database.db);
+    await sql`insert into task_comments (task_id, author_id, body) select id, ${ben}, 'hi' from tasks where project_id = ${shared} limit 4`.execute(
+      database.db,
+    );
 
     await migrateTo(database.db, USER_USAGE);
     // Inboxes are not counted; an account that made nothing has no row.

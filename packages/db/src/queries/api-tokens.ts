@@ -89,7 +89,11 @@ export async function findApiTokenCaller(db: Kysely<Database>, tokenHash: string
 
 /** Written at most once a minute per token by the caller; a lost write costs only precision. */
 export async function touchApiToken(db: Kysely<Database>, id: string, ip: string) {
-  await db.updateTable('api_tokens').set({ last_used_at: sql<Date>`now()`, last_used_ip: ip }).where('id', '=', id).execute();
+  await db
+    .updateTable('api_tokens')
+    .set({ last_used_at: sql<Date>`now()`, last_used_ip: ip })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Service accounts, by name. */
@@ -118,7 +122,13 @@ export async function listServiceAccounts(db: Kysely<Database>) {
 }
 
 export async function lockServiceAccount(db: Kysely<Database>, id: number) {
-  return db.selectFrom('users').select(['id', 'username', 'role', 'is_active']).where('id', '=', id).where('kind', '=', 'service').forUpdate().executeTakeFirst();
+  return db
+    .selectFrom('users')
+    .select(['id', 'username', 'role', 'is_active'])
+    .where('id', '=', id)
+    .where('kind', '=', 'service')
+    .forUpdate()
+    .executeTakeFirst();
 }
 
 export async function insertServiceAccount(db: Kysely<Database>, account: { username: string; passwordHash: string; role: 'admin' | 'user' }) {
@@ -130,7 +140,11 @@ export async function insertServiceAccount(db: Kysely<Database>, account: { user
 }
 
 export async function setServiceAccountActive(db: Kysely<Database>, id: number, active: boolean) {
-  await db.updateTable('users').set({ is_active: active, updated_at: sql<Date>`now()` }).where('id', '=', id).execute();
+  await db
+    .updateTable('users')
+    .set({ is_active: active, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Locks the account a token is made for until the transaction ends. */

@@ -24,13 +24,18 @@ function withAuthor(db: Kysely<Database>) {
 
 /** A task's comments, oldest first, after the comment `afterId`. */
 export async function listComments(db: Kysely<Database>, taskId: number, query: { afterId?: number | undefined; limit: number }) {
-  let q = withAuthor(db).select([...commentColumns, mentionUsernames.as('mention_users')]).where('c.task_id', '=', taskId);
+  let q = withAuthor(db)
+    .select([...commentColumns, mentionUsernames.as('mention_users')])
+    .where('c.task_id', '=', taskId);
   if (query.afterId !== undefined) q = q.where('c.id', '>', query.afterId);
   return q.orderBy('c.id').limit(query.limit).execute();
 }
 
 export async function findComment(db: Kysely<Database>, commentId: number) {
-  return withAuthor(db).select([...commentColumns, mentionUsernames.as('mention_users')]).where('c.id', '=', commentId).executeTakeFirst();
+  return withAuthor(db)
+    .select([...commentColumns, mentionUsernames.as('mention_users')])
+    .where('c.id', '=', commentId)
+    .executeTakeFirst();
 }
 
 export type CommentRow = NonNullable<Awaited<ReturnType<typeof findComment>>>;

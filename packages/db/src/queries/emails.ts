@@ -3,11 +3,7 @@ import type { Database } from '../schema';
 
 /** The account's addresses: the proved one and the one waiting for confirmation. */
 export async function findUserEmail(db: Kysely<Database>, userId: number) {
-  return db
-    .selectFrom('users')
-    .select(['id', 'username', 'email', 'email_verified_at', 'pending_email'])
-    .where('id', '=', userId)
-    .executeTakeFirst();
+  return db.selectFrom('users').select(['id', 'username', 'email', 'email_verified_at', 'pending_email']).where('id', '=', userId).executeTakeFirst();
 }
 
 /** The same, locked until the transaction ends: changes to the account's address take turns. */
@@ -54,7 +50,11 @@ export async function findResetCandidateByUsername(db: Kysely<Database>, usernam
 
 /** Sets the address waiting for confirmation (null: none). */
 export async function setPendingEmail(db: Kysely<Database>, userId: number, email: string | null): Promise<void> {
-  await db.updateTable('users').set({ pending_email: email, updated_at: sql<Date>`now()` }).where('id', '=', userId).execute();
+  await db
+    .updateTable('users')
+    .set({ pending_email: email, updated_at: sql<Date>`now()` })
+    .where('id', '=', userId)
+    .execute();
 }
 
 /** Forgets both addresses. */

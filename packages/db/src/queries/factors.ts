@@ -10,12 +10,7 @@ export async function putPendingTotp(db: Kysely<Database>, userId: number, seale
   const row = await db
     .insertInto('user_totp')
     .values({ user_id: userId, secret: sealedSecret })
-    .onConflict((oc) =>
-      oc
-        .column('user_id')
-        .doUpdateSet({ secret: sealedSecret, last_used_step: null })
-        .where('user_totp.confirmed_at', 'is', null),
-    )
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ secret: sealedSecret, last_used_step: null }).where('user_totp.confirmed_at', 'is', null))
     .returning('user_id')
     .executeTakeFirst();
   return row !== undefined;
@@ -112,7 +107,11 @@ export async function deletePasskey(db: Kysely<Database>, userId: number, id: st
 
 /** Records a use; the signature counter only moves forward (a clone would present an old one). */
 export async function recordPasskeyUse(db: Kysely<Database>, id: string, counter: number): Promise<void> {
-  await db.updateTable('passkeys').set({ counter, last_used_at: sql<Date>`now()` }).where('id', '=', id).execute();
+  await db
+    .updateTable('passkeys')
+    .set({ counter, last_used_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Recomputes whether the user has a factor a sign-in must ask for (a confirmed TOTP or a passkey). */
@@ -141,7 +140,12 @@ export async function deleteAllFactors(db: Kysely<Database>, userId: number): Pr
 
 /** Starts the user's grace period now, unless it already started. */
 export async function startMfaGrace(db: Kysely<Database>, userId: number): Promise<Date> {
-  await db.updateTable('users').set({ mfa_grace_started_at: sql<Date>`now()` }).where('id', '=', userId).where('mfa_grace_started_at', 'is', null).execute();
+  await db
+    .updateTable('users')
+    .set({ mfa_grace_started_at: sql<Date>`now()` })
+    .where('id', '=', userId)
+    .where('mfa_grace_started_at', 'is', null)
+    .execute();
   const row = await db.selectFrom('users').select('mfa_grace_started_at').where('id', '=', userId).executeTakeFirstOrThrow();
   return row.mfa_grace_started_at as Date;
 }
@@ -200,7 +204,12 @@ export async function findLiveChallenge(db: Kysely<Database>, tokenHash: string,
 
 /** Spends the challenge; false when another request spent it first. */
 export async function spendChallenge(db: Kysely<Database>, tokenHash: string): Promise<boolean> {
-  const result = await db.updateTable('auth_challenges').set({ used_at: sql<Date>`now()` }).where('token_hash', '=', tokenHash).where('used_at', 'is', null).executeTakeFirst();
+  const result = await db
+    .updateTable('auth_challenges')
+    .set({ used_at: sql<Date>`now()` })
+    .where('token_hash', '=', tokenHash)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
 
@@ -225,5 +234,9 @@ export async function deleteExpiredChallenges(db: Kysely<Database>, before: Date
 
 /** The session's user proved who they are just now (a step-up). */
 export async function markSessionAuthenticated(db: Kysely<Database>, sessionId: string): Promise<void> {
-  await db.updateTable('sessions').set({ authenticated_at: sql<Date>`now()` }).where('id', '=', sessionId).execute();
+  await db
+    .updateTable('sessions')
+    .set({ authenticated_at: sql<Date>`now()` })
+    .where('id', '=', sessionId)
+    .execute();
 }

@@ -5,11 +5,21 @@ export const labelColumns = ['labels.id', 'labels.project_id', 'labels.name', 'l
 
 /** A project's labels by name, any letter case. */
 export async function listLabels(db: Kysely<Database>, projectId: number) {
-  return db.selectFrom('labels').select(labelColumns).where('project_id', '=', projectId).orderBy(sql`lower(name)`).orderBy('id').execute();
+  return db
+    .selectFrom('labels')
+    .select(labelColumns)
+    .where('project_id', '=', projectId)
+    .orderBy(sql`lower(name)`)
+    .orderBy('id')
+    .execute();
 }
 
 export async function countLabels(db: Kysely<Database>, projectId: number): Promise<number> {
-  const row = await db.selectFrom('labels').select(sql<number>`count(*)`.as('count')).where('project_id', '=', projectId).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('labels')
+    .select(sql<number>`count(*)`.as('count'))
+    .where('project_id', '=', projectId)
+    .executeTakeFirstOrThrow();
   return row.count;
 }
 

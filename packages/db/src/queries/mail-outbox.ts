@@ -58,7 +58,21 @@ export async function markMailFailed(db: Kysely<Database>, id: number, at: Date,
 export async function listMail(db: Kysely<Database>, filter: { userId?: number; kind?: string } = {}) {
   let q = db
     .selectFrom('mail_outbox')
-    .select(['id', 'kind', 'user_id', 'to_address', 'subject', 'text_body', 'html_body', 'attempts', 'next_attempt_at', 'last_error', 'sent_at', 'failed_at', 'created_at']);
+    .select([
+      'id',
+      'kind',
+      'user_id',
+      'to_address',
+      'subject',
+      'text_body',
+      'html_body',
+      'attempts',
+      'next_attempt_at',
+      'last_error',
+      'sent_at',
+      'failed_at',
+      'created_at',
+    ]);
   if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
   if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
   return q.orderBy('id').execute();

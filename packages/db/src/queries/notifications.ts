@@ -115,7 +115,11 @@ export async function countUnread(db: Kysely<Database>, user: { id: number; isAd
 /** Marks the person's notifications read: those of `ids`, or every one. Returns how many changed. */
 export async function markRead(db: Kysely<Database>, userId: number, ids: number[] | 'all'): Promise<number> {
   if (ids !== 'all' && ids.length === 0) return 0;
-  let q = db.updateTable('notifications').set({ read_at: sql<Date>`now()` }).where('user_id', '=', userId).where('read_at', 'is', null);
+  let q = db
+    .updateTable('notifications')
+    .set({ read_at: sql<Date>`now()` })
+    .where('user_id', '=', userId)
+    .where('read_at', 'is', null);
   if (ids !== 'all') q = q.where('id', 'in', ids);
   const result = await q.executeTakeFirst();
   return Number(result.numUpdatedRows);
@@ -134,7 +138,11 @@ export type PreferencesRow = Awaited<ReturnType<typeof findPreferences>>[number]
 
 /** Makes the person's preferences row if missing and locks it until the transaction ends: changes take turns. */
 export async function lockPreferences(db: Kysely<Database>, userId: number): Promise<void> {
-  await db.insertInto('notification_preferences').values({ user_id: userId }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
+  await db
+    .insertInto('notification_preferences')
+    .values({ user_id: userId })
+    .onConflict((oc) => oc.column('user_id').doNothing())
+    .execute();
   await db.selectFrom('notification_preferences').select('user_id').where('user_id', '=', userId).forUpdate().execute();
 }
 

@@ -143,14 +143,12 @@ export interface AllProjectsQuery {
 
 /** Every project, for administrators: newest first, with the usernames of its owners. */
 export async function listAllProjects(db: Kysely<Database>, query: AllProjectsQuery) {
-  let q = db
-    .selectFrom('projects')
-    .select([
-      ...projectColumns,
-      memberCount.as('member_count'),
-      sql<string[]>`array(select u.username from project_members o join users u on u.id = o.user_id
+  let q = db.selectFrom('projects').select([
+    ...projectColumns,
+    memberCount.as('member_count'),
+    sql<string[]>`array(select u.username from project_members o join users u on u.id = o.user_id
         where o.project_id = projects.id and o.role = 'owner' order by lower(u.username))`.as('owner_usernames'),
-    ]);
+  ]);
   if (!query.includeInboxes) q = q.where('projects.inbox_owner_id', 'is', null);
   if (query.archived !== undefined) q = q.where('projects.archived_at', query.archived ? 'is not' : 'is', null);
   if (query.namePattern !== undefined) q = q.where('projects.name', 'ilike', query.namePattern);
@@ -187,7 +185,11 @@ export async function findMembers(db: Kysely<Database>, projectId: number, userI
 export async function findMembersByUsername(db: Kysely<Database>, projectId: number, usernames: string[]) {
   if (usernames.length === 0) return [];
   return members(db, projectId)
-    .where(sql<string>`lower(u.username)`, 'in', usernames.map((name) => name.toLowerCase()))
+    .where(
+      sql<string>`lower(u.username)`,
+      'in',
+      usernames.map((name) => name.toLowerCase()),
+    )
     .execute();
 }
 
@@ -270,7 +272,11 @@ export async function lockOwnedProjects(db: Kysely<Database>, userId: number) {
       sql<number>`(select count(*)::int from project_members o join users u on u.id = o.user_id and u.is_active
         where o.project_id = p.id and o.role = 'owner' and o.user_id <> ${userId})`.as('other_active_owners'),
     ])
-    .where('p.id', 'in', locked.map((row) => row.id))
+    .where(
+      'p.id',
+      'in',
+      locked.map((row) => row.id),
+    )
     .orderBy('p.id')
     .execute();
 }

@@ -21,11 +21,7 @@ export interface LiveSessionBounds {
 
 function isLive(eb: ExpressionBuilder<Database, 'sessions'>, bounds: LiveSessionBounds) {
   const within = (remember: boolean, bound: { usedAfter: Date; startedAfter: Date }) =>
-    eb.and([
-      eb('sessions.remember', '=', remember),
-      eb('sessions.last_used_at', '>', bound.usedAfter),
-      eb('sessions.created_at', '>', bound.startedAfter),
-    ]);
+    eb.and([eb('sessions.remember', '=', remember), eb('sessions.last_used_at', '>', bound.usedAfter), eb('sessions.created_at', '>', bound.startedAfter)]);
   return eb.and([
     eb('sessions.revoked_at', 'is', null),
     eb('sessions.expires_at', '>', sql<Date>`now()`),
@@ -47,14 +43,8 @@ export async function insertSession(db: Kysely<Database>, session: NewSession) {
     .execute();
 }
 
-export async function insertRefreshToken(
-  db: Kysely<Database>,
-  token: { tokenHash: string; sessionId: string; expiresAt: Date },
-) {
-  await db
-    .insertInto('refresh_tokens')
-    .values({ token_hash: token.tokenHash, session_id: token.sessionId, expires_at: token.expiresAt })
-    .execute();
+export async function insertRefreshToken(db: Kysely<Database>, token: { tokenHash: string; sessionId: string; expiresAt: Date }) {
+  await db.insertInto('refresh_tokens').values({ token_hash: token.tokenHash, session_id: token.sessionId, expires_at: token.expiresAt }).execute();
 }
 
 /**
@@ -103,11 +93,7 @@ export async function touchSession(db: Kysely<Database>, sessionId: string, seen
 }
 
 /** Revokes one live session; returns whether one was revoked. */
-export async function revokeSession(
-  db: Kysely<Database>,
-  where: { sessionId: string; userId?: number },
-  reason: string,
-): Promise<boolean> {
+export async function revokeSession(db: Kysely<Database>, where: { sessionId: string; userId?: number }, reason: string): Promise<boolean> {
   let query = db
     .updateTable('sessions')
     .set({ revoked_at: sql<Date>`now()`, revoke_reason: reason })
@@ -119,12 +105,7 @@ export async function revokeSession(
 }
 
 /** Revokes every live session of a user, but the one named in `except`; returns how many. */
-export async function revokeUserSessions(
-  db: Kysely<Database>,
-  userId: number,
-  reason: string,
-  except?: string,
-): Promise<number> {
+export async function revokeUserSessions(db: Kysely<Database>, userId: number, reason: string, except?: string): Promise<number> {
   let query = db
     .updateTable('sessions')
     .set({ revoked_at: sql<Date>`now()`, revoke_reason: reason })

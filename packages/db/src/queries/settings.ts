@@ -2,11 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from '../schema';
 
 export async function findSettings(db: Kysely<Database>) {
-  return db
-    .selectFrom('settings')
-    .select(['value', 'version', 'updated_at', 'updated_by'])
-    .where('id', '=', 1)
-    .executeTakeFirst();
+  return db.selectFrom('settings').select(['value', 'version', 'updated_at', 'updated_by']).where('id', '=', 1).executeTakeFirst();
 }
 
 /** The version alone: a cheap poll to learn whether another instance changed the settings. */
@@ -26,12 +22,7 @@ export async function insertSettingsIfMissing(db: Kysely<Database>, value: Recor
 
 /** Locks the settings row for a read-modify-write. */
 export async function lockSettings(db: Kysely<Database>) {
-  return db
-    .selectFrom('settings')
-    .select(['value', 'version', 'updated_at', 'updated_by'])
-    .where('id', '=', 1)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
+  return db.selectFrom('settings').select(['value', 'version', 'updated_at', 'updated_by']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
 }
 
 export async function updateSettings(db: Kysely<Database>, value: Record<string, unknown>, updatedBy: number | null) {

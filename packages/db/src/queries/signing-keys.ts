@@ -30,17 +30,10 @@ export async function isCurrentSigningKey(db: Kysely<Database>, kid: string): Pr
 }
 
 export async function listSigningKeys(db: Kysely<Database>) {
-  return db
-    .selectFrom('signing_keys')
-    .select(['kid', 'algorithm', 'created_at', 'retired_at', 'revoked_at'])
-    .orderBy('created_at', 'desc')
-    .execute();
+  return db.selectFrom('signing_keys').select(['kid', 'algorithm', 'created_at', 'retired_at', 'revoked_at']).orderBy('created_at', 'desc').execute();
 }
 
-export async function insertSigningKey(
-  db: Kysely<Database>,
-  key: { kid: string; algorithm: string; publicJwk: Record<string, unknown>; privateKey: string },
-) {
+export async function insertSigningKey(db: Kysely<Database>, key: { kid: string; algorithm: string; publicJwk: Record<string, unknown>; privateKey: string }) {
   return db
     .insertInto('signing_keys')
     .values({

@@ -21,17 +21,29 @@ function shapes(): [PageSql, PageSql][] {
   const filterPairs: [PageSql['filters'], PageSql['filters']][] = [
     [{}, {}],
     [{ statuses: ['todo'] }, { statuses: ['done'] }],
-    [{ statuses: ['todo', 'done'], priorities: ['high'] }, { statuses: ['in_progress', 'todo'], priorities: ['low'] }],
+    [
+      { statuses: ['todo', 'done'], priorities: ['high'] },
+      { statuses: ['in_progress', 'todo'], priorities: ['low'] },
+    ],
     [{ searchPattern: '%milk%' }, { searchPattern: '%50\\%%' }],
     [
       { dueBefore: new Date('2026-01-01T00:00:00Z'), dueAfter: new Date('2025-01-01T00:00:00Z') },
       { dueBefore: new Date('2027-03-04T05:06:07Z'), dueAfter: new Date('2024-02-02T00:00:00Z') },
     ],
     [{ overdue: true }, { overdue: true }],
-    [{ overdue: false, priorities: ['medium', 'low', 'high'] }, { overdue: false, priorities: ['high', 'medium', 'low'] }],
+    [
+      { overdue: false, priorities: ['medium', 'low', 'high'] },
+      { overdue: false, priorities: ['high', 'medium', 'low'] },
+    ],
     [{ assignee: 3 }, { assignee: 9 }],
-    [{ assignee: 'none', labelIds: [1, 2] }, { assignee: 'none', labelIds: [7, 5] }],
-    [{ createdBy: 4, searchPattern: '%a%' }, { createdBy: 6, searchPattern: '%b%' }],
+    [
+      { assignee: 'none', labelIds: [1, 2] },
+      { assignee: 'none', labelIds: [7, 5] },
+    ],
+    [
+      { createdBy: 4, searchPattern: '%a%' },
+      { createdBy: 6, searchPattern: '%b%' },
+    ],
   ];
   for (const sort of SORTS) {
     const keys: [string | number, string | number] =
@@ -43,15 +55,27 @@ function shapes(): [PageSql, PageSql][] {
     for (const order of ORDERS) {
       for (const [filtersA, filtersB] of filterPairs) {
         for (const [scopeA, scopeB] of [
-          [{ project: 7, viewer: { userId: 3, isAdmin: false } }, { project: 8, viewer: { userId: 4, isAdmin: false } }],
-          [{ project: 7, viewer: { userId: 3, isAdmin: true } }, { project: 9, viewer: { userId: 5, isAdmin: true } }],
+          [
+            { project: 7, viewer: { userId: 3, isAdmin: false } },
+            { project: 8, viewer: { userId: 4, isAdmin: false } },
+          ],
+          [
+            { project: 7, viewer: { userId: 3, isAdmin: true } },
+            { project: 9, viewer: { userId: 5, isAdmin: true } },
+          ],
           [{ memberOf: 3 }, { memberOf: 4 }],
           [{ allProjects: true }, { allProjects: true }],
         ] as const) {
           const afters: [PageSql['after'], PageSql['after']][] = [
             [undefined, undefined],
-            [{ key: keys[0], id: 11 }, { key: keys[1], id: 12 }],
-            [{ key: null, id: 13 }, { key: null, id: 14 }],
+            [
+              { key: keys[0], id: 11 },
+              { key: keys[1], id: 12 },
+            ],
+            [
+              { key: null, id: 13 },
+              { key: null, id: 14 },
+            ],
           ];
           for (const [afterA, afterB] of afters) {
             const base = { sort, order } as const;
@@ -86,7 +110,10 @@ describe('task page statements', () => {
 
   it('refuse a builder that computes with a placeholder instead of passing it on', async () => {
     const { compileTemplate, placeholder } = await import('../fastpath/prepared');
-    const query = compiler.selectFrom('tasks').select('id').where('title', 'like', `%${placeholder('search')}%`);
+    const query = compiler
+      .selectFrom('tasks')
+      .select('id')
+      .where('title', 'like', `%${placeholder('search')}%`);
     expect(() => compileTemplate(query)).toThrow(/transformed/);
   });
 });
@@ -129,8 +156,7 @@ describe('task pages', () => {
     const keyed = rows.filter((row) => row.sort_key !== null);
     // Tasks without a due date come after every dated one, in both directions.
     expect(rows.slice(0, keyed.length)).toEqual(keyed);
-    const compare = (a: string | number, b: string | number) =>
-      sort === 'position' ? Number(a) - Number(b) : a === b ? 0 : a < b ? -1 : 1;
+    const compare = (a: string | number, b: string | number) => (sort === 'position' ? Number(a) - Number(b) : a === b ? 0 : a < b ? -1 : 1);
     for (let i = 1; i < keyed.length; i++) {
       const [before, current] = [keyed[i - 1]!, keyed[i]!];
       const byKey = compare(before.sort_key!, current.sort_key!);

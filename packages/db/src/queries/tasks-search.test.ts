@@ -25,8 +25,12 @@ beforeAll(async () => {
     insert into task_comments (task_id, author_id, body)
     select id, ${owner}, 'Notes on the ' || (array['invoice', 'report', 'deploy'])[1 + id % 3] || ' work, item ' || id
     from tasks where id % 3 = 0`.execute(database.db);
-  await sql`update tasks set title = 'The rare ${sql.raw(RARE)} task' where id = (select max(id) from tasks where project_id = ${project})`.execute(database.db);
-  await sql`insert into task_comments (task_id, author_id, body) select min(id), ${owner}, 'A ${sql.raw(RARE.toUpperCase())} sighting' from tasks where project_id = ${project}`.execute(database.db);
+  await sql`update tasks set title = 'The rare ${sql.raw(RARE)} task' where id = (select max(id) from tasks where project_id = ${project})`.execute(
+    database.db,
+  );
+  await sql`insert into task_comments (task_id, author_id, body) select min(id), ${owner}, 'A ${sql.raw(RARE.toUpperCase())} sighting' from tasks where project_id = ${project}`.execute(
+    database.db,
+  );
   // As a table that has lived a while is left by autovacuum, or on the embedded database by the
   // API's periodic `maintain()`: statistics gathered, the trigram indexes' pending lists merged.
   if (database.driver === 'pglite') await database.maintain();

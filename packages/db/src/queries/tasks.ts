@@ -64,8 +64,7 @@ const labelsOf = (task: string) =>
 const usernameOf = (user: string) => sql<string | null>`(select u.username from users u where u.id = ${sql.ref(user)})`;
 
 /** The columns of a task as the API shows it, read from `table`. */
-const shown = (table: string) =>
-  sql`${columnsOf(table)}, ${labelsOf(`${table}.id`)} as labels, ${usernameOf(`${table}.assignee_id`)} as assignee_username`;
+const shown = (table: string) => sql`${columnsOf(table)}, ${labelsOf(`${table}.id`)} as labels, ${usernameOf(`${table}.assignee_id`)} as assignee_username`;
 
 const accessOf = (userId: number) => sql`
   (select m.role from project_members m where m.project_id = tasks.project_id and m.user_id = ${userId}) as role,
@@ -355,7 +354,8 @@ function filterConditions(filters: SqlFilters): RawBuilder<unknown>[] {
   if (filters.assignee === 'none') conditions.push(sql`tasks.assignee_id is null`);
   else if (filters.assignee !== undefined) conditions.push(sql`tasks.assignee_id = ${filters.assignee}`);
   if (filters.createdBy !== undefined) conditions.push(sql`tasks.created_by = ${filters.createdBy}`);
-  if (filters.creatorPattern !== undefined) conditions.push(sql`tasks.created_by in (select users.id from users where users.username ilike ${filters.creatorPattern})`);
+  if (filters.creatorPattern !== undefined)
+    conditions.push(sql`tasks.created_by in (select users.id from users where users.username ilike ${filters.creatorPattern})`);
   if (filters.labelIds !== undefined) {
     conditions.push(sql`exists (select 1 from task_labels tl where tl.task_id = tasks.id and tl.label_id in (${sql.join(filters.labelIds)}))`);
   }

@@ -56,12 +56,7 @@ export async function updateUserPasswordHash(db: Kysely<Database>, id: number, p
  * after a sign-in must not undo a password change that landed meanwhile.
  */
 export async function upgradeUserPasswordHash(db: Kysely<Database>, id: number, previousHash: string, passwordHash: string) {
-  await db
-    .updateTable('users')
-    .set({ password_hash: passwordHash })
-    .where('id', '=', id)
-    .where('password_hash', '=', previousHash)
-    .execute();
+  await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).where('password_hash', '=', previousHash).execute();
 }
 
 /**
@@ -185,10 +180,7 @@ const selectAuthenticatedUser = prepareQuery((db, claims: { userId: number; sess
  * returns nothing, so revocation takes effect on the very next request of every instance.
  * Prepared once: this runs on every authenticated request.
  */
-export async function findAuthenticatedUser(
-  db: Kysely<Database>,
-  claims: { userId: number; sessionId: string; kid: string },
-) {
+export async function findAuthenticatedUser(db: Kysely<Database>, claims: { userId: number; sessionId: string; kid: string }) {
   const rows = await selectAuthenticatedUser(db, claims);
   return rows[0];
 }

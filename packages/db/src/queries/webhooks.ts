@@ -51,15 +51,20 @@ export type EndpointOwner = number | null;
 export async function listEndpoints(db: Kysely<Database>, projectId: EndpointOwner): Promise<EndpointRow[]> {
   let query = db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS);
   query = projectId === null ? query.where('project_id', 'is', null) : query.where('project_id', '=', projectId);
-  return (await query.orderBy('id').execute());
+  return await query.orderBy('id').execute();
 }
 
 /** One endpoint, only if it belongs where the caller says (else undefined, as for a missing id). */
-export async function findEndpoint(db: Kysely<Database>, projectId: EndpointOwner, id: number, options: { lock?: boolean } = {}): Promise<EndpointRow | undefined> {
+export async function findEndpoint(
+  db: Kysely<Database>,
+  projectId: EndpointOwner,
+  id: number,
+  options: { lock?: boolean } = {},
+): Promise<EndpointRow | undefined> {
   let query = db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).where('id', '=', id);
   query = projectId === null ? query.where('project_id', 'is', null) : query.where('project_id', '=', projectId);
   if (options.lock) query = query.forUpdate();
-  return (await query.executeTakeFirst());
+  return await query.executeTakeFirst();
 }
 
 export async function countEndpoints(db: Kysely<Database>, projectId: EndpointOwner): Promise<number> {
@@ -77,7 +82,7 @@ export async function insertEndpoint(
   db: Kysely<Database>,
   endpoint: { projectId: EndpointOwner; url: string; description: string; eventTypes: string[]; active: boolean; secretSealed: string; createdBy: number },
 ): Promise<EndpointRow> {
-  return (await db
+  return await db
     .insertInto('webhook_endpoints')
     .values({
       project_id: endpoint.projectId,
@@ -92,7 +97,7 @@ export async function insertEndpoint(
       created_by: endpoint.createdBy,
     })
     .returning(ENDPOINT_COLUMNS)
-    .executeTakeFirstOrThrow());
+    .executeTakeFirstOrThrow();
 }
 
 export async function updateEndpoint(
@@ -111,10 +116,15 @@ export async function updateEndpoint(
     if (changes.active) Object.assign(set, { disabled_reason: null, attempts: 0, failing_since: null, next_attempt_at: now });
   }
   if (changes.disabledReason !== undefined) set.disabled_reason = changes.disabledReason;
-  return (await db.updateTable('webhook_endpoints').set(set).where('id', '=', id).returning(ENDPOINT_COLUMNS).executeTakeFirstOrThrow());
+  return await db.updateTable('webhook_endpoints').set(set).where('id', '=', id).returning(ENDPOINT_COLUMNS).executeTakeFirstOrThrow();
 }
 
-export async function setSecret(db: Kysely<Database>, id: number, secret: { sealed: string; previousSealed: string | null; previousExpiresAt: Date | null }, now: Date): Promise<void> {
+export async function setSecret(
+  db: Kysely<Database>,
+  id: number,
+  secret: { sealed: string; previousSealed: string | null; previousExpiresAt: Date | null },
+  now: Date,
+): Promise<void> {
   await db
     .updateTable('webhook_endpoints')
     .set({ secret_sealed: secret.sealed, previous_secret_sealed: secret.previousSealed, previous_secret_expires_at: secret.previousExpiresAt, updated_at: now })
@@ -262,7 +272,7 @@ export async function nextAudit(
     ) l on true`.execute(db);
   const horizon = horizonRows[0];
   const last = horizon?.tx === null || horizon?.tx === undefined ? undefined : { tx: Number(horizon.tx), id: Number(horizon.id) };
-  if (!horizon || !last || actions.length === 0 || (after.tx > last.tx || (after.tx === last.tx && after.id >= last.id))) return { audit: undefined, last };
+  if (!horizon || !last || actions.length === 0 || after.tx > last.tx || (after.tx === last.tx && after.id >= last.id)) return { audit: undefined, last };
   const { rows } = await sql<PendingAudit>`
     select id, tx::text::bigint as tx, action, actor_id, actor_username, target_type, target_id, target_label, ip, details, occurred_at
     from audit_events
@@ -288,22 +298,19 @@ export interface DeliveryRow {
   created_at: Date;
 }
 
-export async function insertDelivery(
-  db: Kysely<Database>,
-  delivery: Omit<DeliveryRow, 'id' | 'created_at'> & { created_at?: Date },
-): Promise<DeliveryRow> {
-  return (await db.insertInto('webhook_deliveries').values(delivery).returningAll().executeTakeFirstOrThrow());
+export async function insertDelivery(db: Kysely<Database>, delivery: Omit<DeliveryRow, 'id' | 'created_at'> & { created_at?: Date }): Promise<DeliveryRow> {
+  return await db.insertInto('webhook_deliveries').values(delivery).returningAll().executeTakeFirstOrThrow();
 }
 
 /** An endpoint's deliveries, newest first; `beforeId` pages on. */
 export async function listDeliveries(db: Kysely<Database>, endpointId: number, limit: number, beforeId?: number): Promise<DeliveryRow[]> {
   let query = db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId);
   if (beforeId !== undefined) query = query.where('id', '<', beforeId);
-  return (await query.orderBy('id', 'desc').limit(limit).execute());
+  return await query.orderBy('id', 'desc').limit(limit).execute();
 }
 
 export async function findDelivery(db: Kysely<Database>, endpointId: number, id: number): Promise<DeliveryRow | undefined> {
-  return (await db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId).where('id', '=', id).executeTakeFirst());
+  return await db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId).where('id', '=', id).executeTakeFirst();
 }
 
 export async function pruneDeliveries(db: Kysely<Database>, before: Date): Promise<number> {
@@ -322,7 +329,14 @@ export async function findEndpointKeepers(db: Kysely<Database>, projectId: Endpo
     projectId === null
       ? query.where('u.role', '=', 'admin')
       : query.where((eb) =>
-          eb.exists(eb.selectFrom('project_members as m').select('m.user_id').whereRef('m.user_id', '=', 'u.id').where('m.project_id', '=', projectId).where('m.role', '=', 'owner')),
+          eb.exists(
+            eb
+              .selectFrom('project_members as m')
+              .select('m.user_id')
+              .whereRef('m.user_id', '=', 'u.id')
+              .where('m.project_id', '=', projectId)
+              .where('m.role', '=', 'owner'),
+          ),
         );
   return query.orderBy('u.id').execute();
 }
