@@ -54,6 +54,14 @@ async function visit(page: Page, path: string, marker?: string): Promise<void> {
   await settled(page);
 }
 
+/** Signs the administrator in through the form, in the page's language. */
+async function signInAsAdmin(page: Page, language: Combination['language']): Promise<void> {
+  if (language === 'en') return signIn(page, ADMIN.username, ADMIN.password);
+  await page.getByLabel('Nombre de usuario').fill(ADMIN.username);
+  await page.getByLabel('Contraseña', { exact: true }).fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Entrar' }).click();
+}
+
 /** The screen has its data: its calls answered and no spinner left. */
 async function settled(page: Page): Promise<void> {
   await callsSettled(page);
@@ -154,13 +162,7 @@ describe.skipIf(!browserAvailable())('axe on every screen', () => {
       await page.goto('/sign-in');
       await settled(page);
       await check('sign in');
-      if (language === 'es') {
-        await page.getByLabel('Nombre de usuario').fill(ADMIN.username);
-        await page.getByLabel('Contraseña', { exact: true }).fill(ADMIN.password);
-        await page.getByRole('button', { name: 'Entrar' }).click();
-      } else {
-        await signIn(page, ADMIN.username, ADMIN.password);
-      }
+      await signInAsAdmin(page, language);
       await waitForPath(page, '/tasks');
       await settled(page);
       await page.locator('.task-title').first().waitFor();
@@ -235,13 +237,7 @@ describe.skipIf(!browserAvailable())('axe on every screen', () => {
         timezoneId: 'UTC',
       });
       await page.goto('/sign-in');
-      if (language === 'es') {
-        await page.getByLabel('Nombre de usuario').fill(ADMIN.username);
-        await page.getByLabel('Contraseña', { exact: true }).fill(ADMIN.password);
-        await page.getByRole('button', { name: 'Entrar' }).click();
-      } else {
-        await signIn(page, ADMIN.username, ADMIN.password);
-      }
+      await signInAsAdmin(page, language);
       await waitForPath(page, '/tasks');
       await settled(page);
       await visit(page, `/projects/${projectId}`);
