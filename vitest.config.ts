@@ -5,19 +5,26 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * embedded PGlite and, when TEST_DATABASE_URL is set, on PostgreSQL. `*.unit.test.ts` need no
  * database, `*.pg.test.ts` need a real server (several processes sharing it), `*.e2e.test.ts`
  * drive what the build makes: the console in Chromium, the bundled server and CLI. `stock` (with
- * STM_TEST_STOCK=1) runs the database tests once more with FAST_PATHS=false.
+ * STM_TEST_STOCK=1) runs the database tests once more with FAST_PATHS=false. `pnpm test` runs the
+ * one-file-at-a-time projects beside the others (tooling/vitest/run-all.mjs).
  */
 const postgresUrl = process.env.TEST_DATABASE_URL;
 const roots = ['apps/*/src', 'apps/*/test', 'apps/*/e2e', 'packages/*/src', 'tooling/*/src'];
 const files = (pattern: string) => roots.map((root) => `${root}/**/${pattern}`);
 const special = [...files('*.unit.test.ts'), ...files('*.e2e.test.ts'), ...files('*.pg.test.ts'), '**/node_modules/**'];
 const globalSetup = ['./tooling/vitest/global-setup.ts'];
+/**
+ * The database tests share their worker's modules from one file to the next, so the API's sources
+ * load once per worker rather than once per file; each file still gets its own database and its
+ * own app. What a file sets for the whole process (fake timers) it puts back when it ends.
+ */
+const databaseTests = { exclude: special, globalSetup, isolate: false };
 
 const projects: TestProjectInlineConfiguration[] = [
   { extends: true, test: { name: 'unit', include: files('*.unit.test.ts') } },
   {
     extends: true,
-    test: { name: 'pglite', include: files('*.test.ts'), exclude: special, env: { STM_TEST_DB: 'pglite' }, globalSetup },
+    test: { name: 'pglite', include: files('*.test.ts'), env: { STM_TEST_DB: 'pglite' }, ...databaseTests },
   },
   {
     extends: true,
@@ -43,16 +50,15 @@ if (process.env.STM_TEST_STOCK === '1')
     test: {
       name: 'stock',
       include: files('*.test.ts'),
-      exclude: special,
       env: { STM_TEST_DB: postgresUrl ? 'postgres' : 'pglite', FAST_PATHS: 'false' },
-      globalSetup,
+      ...databaseTests,
     },
   });
 if (postgresUrl) {
   projects.push(
     {
       extends: true,
-      test: { name: 'postgres', include: files('*.test.ts'), exclude: special, env: { STM_TEST_DB: 'postgres' }, globalSetup },
+      test: { name: 'postgres', include: files('*.test.ts'), env: { STM_TEST_DB: 'postgres' }, ...databaseTests },
     },
     {
       extends: true,

@@ -21,7 +21,8 @@
  * (a member's pages of a shared project, beside the floor; the member's every project; their
  * assigned tasks; searches), `writes` (create, update), `login` (sign-in beside the bcrypt
  * limit, and auth.me during a sign-in storm), `limits` (auth.me with the rate limits on, against a
- * second API on the same data with them off), `metrics` (auth.me with Prometheus metrics on,
+ * second API on the same data with them off), `noise` (auth.me against the same build started
+ * again unchanged: the run-to-run spread the on/off ratios must clear), `metrics` (auth.me with Prometheus metrics on,
  * against this API without them), `tracing` (auth.me with OpenTelemetry traces on, every request
  * sampled and exported to a local OTLP sink, against this API without), `live` (task creations
  * with --subscribers, 200, streams of the project open, against none: writes/s, the write's p95
@@ -59,7 +60,7 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '10000,1000000' },
     'bcrypt-cost': { type: 'string', default: '12' },
     embedded: { type: 'boolean', default: false },
-    scenarios: { type: 'string', default: 'me,tokens,list,writes,login,limits,metrics,tracing,live' },
+    scenarios: { type: 'string', default: 'me,tokens,list,writes,login,limits,noise,metrics,tracing,live' },
     subscribers: { type: 'string', default: '200' },
     'cpu-prof': { type: 'boolean', default: false },
     'fast-paths': { type: 'string', default: 'on' },
@@ -83,8 +84,8 @@ const LIMITS_ROUNDS = 10;
 const TOKEN_ROUNDS = 4;
 const SCENARIOS = new Set(args.scenarios.split(',').map((name) => name.trim()));
 for (const name of SCENARIOS) {
-  if (!['me', 'tokens', 'list', 'writes', 'login', 'limits', 'metrics', 'tracing', 'live'].includes(name)) {
-    throw new Error(`unknown scenario "${name}": me, tokens, list, writes, login, limits, metrics, tracing or live`);
+  if (!['me', 'tokens', 'list', 'writes', 'login', 'limits', 'noise', 'metrics', 'tracing', 'live'].includes(name)) {
+    throw new Error(`unknown scenario "${name}": me, tokens, list, writes, login, limits, noise, metrics, tracing or live`);
   }
 }
 const PROFILE_DIR = path.join(ROOT, 'bench/profiles');
@@ -351,6 +352,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
   // The embedded database opens in one process only: each second API (without rate limits, with
   // metrics) gets a copy.
   const measuringLimits = first && SCENARIOS.has('limits');
+  const measuringNoise = first && SCENARIOS.has('noise');
   const measuringMetrics = first && SCENARIOS.has('metrics');
   const measuringTracing = first && SCENARIOS.has('tracing');
   const copyData = (wanted: boolean) => {
@@ -360,6 +362,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     return copy;
   };
   const unlimitedDataDir = copyData(measuringLimits);
+  const noiseDataDir = copyData(measuringNoise);
   const metricsDataDir = copyData(measuringMetrics);
   const tracingDataDir = copyData(measuringTracing);
   const stockDataDir = copyData(BOTH_MODES);
@@ -547,12 +550,14 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
         variant = undefined;
       }
     };
-    const compare = (label: string, on: Measured, off: Measured) => {
-      record(`auth.me (tRPC), ${label} off`, off);
-      record(`auth.me (tRPC), ${label} on`, on, { name: `${label} off req/s`, ratio: on.requestsPerSecond / Math.max(1, off.requestsPerSecond) });
-      extras[`auth.me req/s: ${label} on / off`] = roundFine(on.requestsPerSecond / Math.max(1, off.requestsPerSecond));
+    /** Records `on` beside `off` with their ratios; `names` labels the two rows (default: "label on/off"). */
+    const compare = (label: string, on: Measured, off: Measured, names = { on: `${label} on`, off: `${label} off` }) => {
+      const ratio = on.requestsPerSecond / Math.max(1, off.requestsPerSecond);
+      record(`auth.me (tRPC), ${names.off}`, off);
+      record(`auth.me (tRPC), ${names.on}`, on, { name: `${names.off} req/s`, ratio });
+      extras[`auth.me req/s: ${names.on} / ${names.off}`] = roundFine(ratio);
       if (on.serverCpuMsPerRequest !== undefined && off.serverCpuMsPerRequest !== undefined) {
-        extras[`auth.me server CPU per request: ${label} on / off`] = roundFine(on.serverCpuMsPerRequest / Math.max(0.001, off.serverCpuMsPerRequest));
+        extras[`auth.me server CPU per request: ${names.on} / ${names.off}`] = roundFine(on.serverCpuMsPerRequest / Math.max(0.001, off.serverCpuMsPerRequest));
       }
     };
 
@@ -561,6 +566,13 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
       // reaches, so every request is counted and none refused).
       const [on, off] = await againstVariant(unlimitedDataDir, { RATE_LIMIT_MAX: 'off', AUTH_RATE_LIMIT_MAX: 'off' });
       compare('rate limits', on, off);
+    }
+
+    if (measuringNoise) {
+      // The same build and settings started again: how far apart two identical APIs measure in
+      // this run, the yardstick for the on/off ratios around it.
+      const [first, again] = await againstVariant(noiseDataDir, {});
+      compare('noise', again, first, { on: 'same build again', off: 'first start' });
     }
 
     if (measuringMetrics) {
@@ -731,7 +743,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
     await api.stop();
     await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    for (const copy of [unlimitedDataDir, metricsDataDir, tracingDataDir, stockDataDir]) if (copy) rmSync(copy, { recursive: true, force: true });
+    for (const copy of [unlimitedDataDir, noiseDataDir, metricsDataDir, tracingDataDir, stockDataDir]) if (copy) rmSync(copy, { recursive: true, force: true });
     extras[`apiPeakRssMb[${size}]`] = peakRss;
   }
 }

@@ -18,7 +18,8 @@ interface AxeViolation {
  * Content-Security-Policy does not govern, so the page is checked under its real policy.
  */
 export async function expectAccessible(page: Page, where: string): Promise<void> {
-  await page.evaluate(axeSource);
+  // Once per document: the console moves between screens without reloading.
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: unknown[] }> } }).axe;
     const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });

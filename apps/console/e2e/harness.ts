@@ -274,9 +274,10 @@ export async function heading(page: Page, name: string): Promise<void> {
   await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** A picture for people to look at (test-results/screenshots, git-ignored): the whole page, or only the window as the reader sees it. */
+export async function screenshot(page: Page, name: string, { fullPage = true } = {}): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage });
 }
 
 /** Creates an account through the REST bridge: tests that are not about registering skip the form. */

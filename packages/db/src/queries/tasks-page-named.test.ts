@@ -1,12 +1,14 @@
 import { sql } from 'kysely';
-import { expect, inject, it } from 'vitest';
-import { createTestDatabase } from '../testing';
-import { listTasksPage, pageStatement } from './tasks';
+import { expect, inject, it, vi } from 'vitest';
 
-// A file of its own: which shapes get a name depends on the shapes this module has seen before.
 it.runIf(inject('dbTemplate').driver === 'postgres')(
   "one project's pages are prepared once per connection on PostgreSQL; pages across all projects are planned afresh",
   async () => {
+    // Which shapes get a name depends on the shapes these modules have seen before (a budget of
+    // names per process), and the worker may have run other files already: fresh modules.
+    vi.resetModules();
+    const { createTestDatabase } = await import('../testing');
+    const { listTasksPage, pageStatement } = await import('./tasks');
     const database = await createTestDatabase(inject('dbTemplate'));
     try {
       const query = { filters: { statuses: ['todo' as const] }, sort: 'updated_at' as const, order: 'asc' as const, limit: 3 };
