@@ -42,7 +42,7 @@ const projects: TestProjectInlineConfiguration[] = [
 // The same database tests with FAST_PATHS=false: every fast path (src/fastpath/ in apps/api and
 // packages/db) replaced by the library it re-implements, so the suite is their differential test
 // and checking a library upgrade is one command (`pnpm test:stock`). On PostgreSQL when there is
-// one: some fast paths (named statements, the timestamptz parser) exist only there. Asked for with
+// one: a fast path (named statements) exists only there. Asked for with
 // STM_TEST_STOCK=1: it doubles the database tests' time, which the everyday command cannot carry.
 if (process.env.STM_TEST_STOCK === '1')
   projects.push({

@@ -5,7 +5,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { AppConfig } from './env';
 import type { ErrorAnswer } from './errors';
 import { answerOf, DomainError, PROBLEM_CONTENT_TYPE, problemOf, restErrorBody, trpcErrorBody } from './errors';
-import { lazyRequestLogger } from './fastpath/request-logger';
 import { useSchemaFastPaths } from './fastpath/switch';
 import { type AppLogger, createLogger, type RequestLogger } from './logger';
 import { restProblemDetails } from './problem-details';
@@ -64,8 +63,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     loggerInstance: log as FastifyBaseLogger,
     // Requests are logged once, on response, by the hook below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
-    // Unset, Fastify's own: a pino child per request.
-    ...(config.fastPaths.logger ? { childLoggerFactory: lazyRequestLogger } : {}),
     bodyLimit: config.server.bodyLimit,
     // A hop count is valid at run time (proxy-addr) though Fastify's types omit it.
     trustProxy: config.server.trustProxy as boolean | string | string[],
@@ -125,7 +122,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       applicationName: 'stm-api',
       onBackgroundError: (error) => log.warn({ err: error }, 'database connection error'),
       observeQuery: tracing?.observeQuery,
-      fastPaths: { statements: config.fastPaths.statements, timestamptz: config.fastPaths.timestamptz },
+      fastPaths: { statements: config.fastPaths.statements },
     });
     if (ownsDatabase) await prepareSchema(database.db, { migrateOnStart: config.database.migrateOnStart, log, who: 'this release' });
     services = await createServices(config, database, log, hasher);

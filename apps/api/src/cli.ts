@@ -72,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
     pgliteTemplate: config.database.pgliteTemplate,
     pool: { ...config.database.pool, max: 2 },
     applicationName: 'stm-cli',
-    fastPaths: { statements: config.fastPaths.statements, timestamptz: config.fastPaths.timestamptz },
+    fastPaths: { statements: config.fastPaths.statements },
   });
   try {
     await prepareSchema(database.db, { migrateOnStart: config.database.migrateOnStart, log: logger.logger, who: 'this version of the CLI' });

@@ -114,7 +114,7 @@ export function createContext(services: Services, req: FastifyRequest, reply: Fa
   const userAgent = req.headers['user-agent'];
   return {
     services,
-    // Fastify's child logger, or `lazyRequestLogger` (src/fastpath/).
+    // Fastify's pino child for this request.
     log: req.log as RequestLogger,
     client: { ip: req.ip, userAgent: typeof userAgent === 'string' ? userAgent : null },
     accessToken: match?.[1] ?? null,

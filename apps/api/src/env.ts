@@ -57,7 +57,7 @@ const optionalUrl = z
 
 /**
  * `true` (every fast path, src/fastpath/), `false` (none: the stock libraries), or for measuring one
- * at a time a list of names, all of them added to none (`trpc,rest`) or each taken from all (`-iso,-zod`).
+ * at a time a list of names, all of them added to none (`trpc,rest`) or each taken from all (`-zod,-rest`).
  */
 const fastPathsSetting = z
   .string()

@@ -31,7 +31,7 @@
  * floor (bench/profiles/floor/) and prints where each spent its time (open a file in Chrome
  * DevTools or speedscope for a flame graph). `--fast-paths` runs the API with FAST_PATHS `on` (the
  * default), `off`, or `both`: a second API, started with FAST_PATHS set to `--stock` (`false`, every
- * library's own code; or e.g. `-iso` to take one fast path away), measured beside the first in
+ * library's own code; or e.g. `-zod` to take one fast path away), measured beside the first in
  * mirrored order for each `me`, `list` and `writes` row, with the ratio of the two.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -9,7 +9,6 @@ import { announcingDialect, CommitAnnouncements } from './commit-announcements';
 import { observedDialect, type QueryObserver } from './observed-dialect';
 import { namedStatements } from './fastpath/prepared';
 import { ALL_DB_FAST_PATHS, compilingEachQuery, type DbFastPaths } from './fastpath/switch';
-import { timestamptzParser } from './fastpath/timestamps';
 import { isProcessAlive } from './process';
 import type { Database } from './schema';
 
@@ -75,8 +74,6 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-const TIMESTAMPTZ_OID = 1184;
-
 /** The driver's module, for a parameter named `pg` (which hides the import). */
 type PgModule = typeof pg;
 
@@ -138,9 +135,6 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
   const { default: pg } = await import('pg');
   const statementTimeout = config.pool?.statementTimeoutMillis ?? 10_000;
   const fastPaths = config.fastPaths ?? ALL_DB_FAST_PATHS;
-  const parseTimestamptz = fastPaths.timestamptz
-    ? timestamptzParser(pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => unknown)
-    : undefined;
   const pool = new pg.Pool({
     // Stock (no named statements): a map that names nothing.
     Client: databaseClientClass(pg.Client, fastPaths.statements ? namedStatements : new Map()),
@@ -159,7 +153,6 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         const shared = sharedParsers[oid];
         if (shared) return shared;
-        if (parseTimestamptz && oid === TIMESTAMPTZ_OID && format !== 'binary') return parseTimestamptz;
         // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- any OID the server sends, not only the built-in ones the enum names
         return pg.types.getTypeParser(oid, format) as (text: string) => unknown;
       }) as typeof pg.types.getTypeParser,

@@ -18,7 +18,7 @@ export type TestTemplate = ({ driver: 'pglite'; dumpPath: string } | { driver: '
   fastPaths?: boolean;
 };
 
-const STOCK: DbFastPaths = { statements: false, timestamptz: false };
+const STOCK: DbFastPaths = { statements: false };
 
 export interface TestDatabase extends DatabaseHandle {
   /** postgres:// URL of this database, for tests that start separate processes. */

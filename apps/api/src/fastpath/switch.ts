@@ -9,16 +9,10 @@ export const FAST_PATH_NAMES = [
   'sse',
   /** REST: `rest-bridge.ts`, against trpc-to-openapi's `fastifyTRPCOpenApiPlugin`. */
   'rest',
-  /** Request loggers: `request-logger.ts`, against pino's `child()`. */
-  'logger',
-  /** Dates out: `iso-timestamp.ts`, against `Date.prototype.toISOString`. */
-  'iso',
   /** Page answers: `sync-parse.ts`, against zod's own `parseAsync`. */
   'zod',
   /** packages/db: queries compiled once and run as named statements, against Kysely compiling each. */
   'statements',
-  /** packages/db: the timestamptz parser, against pg's own. */
-  'timestamptz',
 ] as const;
 
 export type FastPathName = (typeof FAST_PATH_NAMES)[number];
@@ -31,9 +25,8 @@ export const NO_FAST_PATHS: FastPaths = Object.fromEntries(FAST_PATH_NAMES.map((
  * The fast paths of the output schemas. Schemas are module-level, shared by every app in the
  * process, so `buildApp` sets these for all of them (one app per process, or per test file).
  */
-export const schemaFastPaths = { iso: true, zod: true };
+export const schemaFastPaths = { zod: true };
 
 export function useSchemaFastPaths(fastPaths: FastPaths): void {
-  schemaFastPaths.iso = fastPaths.iso;
   schemaFastPaths.zod = fastPaths.zod;
 }

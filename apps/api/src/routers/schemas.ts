@@ -1,7 +1,5 @@
 import { z } from 'zod';
 import type { ErrorReason } from '../errors';
-import { isoTimestamp } from '../fastpath/iso-timestamp';
-import { schemaFastPaths } from '../fastpath/switch';
 import { parsedSynchronously } from '../fastpath/sync-parse';
 
 /** How a new password may be refused (the live policy), and the hashing queue being full. */
@@ -17,7 +15,7 @@ export const NEW_PASSWORD_REFUSALS = [
 /** Dates leave the API as ISO 8601 strings in UTC, over tRPC and REST alike. */
 export const timestamp = z
   .date()
-  .transform((date) => (schemaFastPaths.iso ? isoTimestamp(date) : date.toISOString()))
+  .transform((date) => date.toISOString())
   .meta({ override: { type: 'string', format: 'date-time' } });
 
 export const userOutput = z.object({

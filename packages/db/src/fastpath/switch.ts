@@ -11,11 +11,9 @@ export interface DbFastPaths {
    * statements; off, Kysely builds and compiles each query and pg sends it unnamed.
    */
   statements: boolean;
-  /** timestamptz read by `timestamps.ts`; off, by pg's own type parser. */
-  timestamptz: boolean;
 }
 
-export const ALL_DB_FAST_PATHS: DbFastPaths = { statements: true, timestamptz: true };
+export const ALL_DB_FAST_PATHS: DbFastPaths = { statements: true };
 
 /** The adapters of databases whose queries Kysely compiles on every call (see `compilesEachQuery`). */
 const compilingAdapters = new WeakSet<DialectAdapter>();
