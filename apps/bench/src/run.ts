@@ -550,14 +550,16 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
         variant = undefined;
       }
     };
-    /** Records `on` beside `off` with their ratios; `names` labels the two rows (default: "label on/off"). */
-    const compare = (label: string, on: Measured, off: Measured, names = { on: `${label} on`, off: `${label} off` }) => {
+    /** Records `on` beside `off` with their ratios; `names` labels the two rows (default: "label on", "label off"). */
+    const compare = (label: string, on: Measured, off: Measured, names?: { on: string; off: string }) => {
+      const rows = names ?? { on: `${label} on`, off: `${label} off` };
+      const ratioName = names ? `${names.on} / ${names.off}` : `${label} on / off`;
       const ratio = on.requestsPerSecond / Math.max(1, off.requestsPerSecond);
-      record(`auth.me (tRPC), ${names.off}`, off);
-      record(`auth.me (tRPC), ${names.on}`, on, { name: `${names.off} req/s`, ratio });
-      extras[`auth.me req/s: ${names.on} / ${names.off}`] = roundFine(ratio);
+      record(`auth.me (tRPC), ${rows.off}`, off);
+      record(`auth.me (tRPC), ${rows.on}`, on, { name: `${rows.off} req/s`, ratio });
+      extras[`auth.me req/s: ${ratioName}`] = roundFine(ratio);
       if (on.serverCpuMsPerRequest !== undefined && off.serverCpuMsPerRequest !== undefined) {
-        extras[`auth.me server CPU per request: ${names.on} / ${names.off}`] = roundFine(on.serverCpuMsPerRequest / Math.max(0.001, off.serverCpuMsPerRequest));
+        extras[`auth.me server CPU per request: ${ratioName}`] = roundFine(on.serverCpuMsPerRequest / Math.max(0.001, off.serverCpuMsPerRequest));
       }
     };
 
