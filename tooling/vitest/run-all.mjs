@@ -10,7 +10,8 @@
  * In one Vitest run the second kind would wait for the first to finish (a project without file
  * parallelism gets a group of its own, and groups run in turn), leaving a core idle for the
  * length of the browser tests. Each line is prefixed with its run; each run ends with its own
- * summary, and the exit code is the first failure's. Arguments go to both runs.
+ * summary, and the exit code is the first failure's. Arguments go to both runs (a file filter
+ * that only one run's projects match leaves the other with nothing to do, which is not a failure).
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -29,7 +30,7 @@ const width = Math.max(...runs.map((run) => run.label.length));
 
 const started = [];
 const children = runs.map(({ label, projects }) => {
-  const child = spawn(process.execPath, [vitest, 'run', ...projects.flatMap((project) => ['--project', project]), ...extra], {
+  const child = spawn(process.execPath, [vitest, 'run', '--passWithNoTests', ...projects.flatMap((project) => ['--project', project]), ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: process.env,
   });
