@@ -212,6 +212,20 @@ export const queryClient = new QueryClient({
   },
 });
 
+/** Answers that are the same for everyone (the public settings): kept when the session changes. */
+const PUBLIC_QUERIES = new Set(['settings.public']);
+const isPublicQuery = (queryKey: readonly unknown[]) => Array.isArray(queryKey[0]) && PUBLIC_QUERIES.has(queryKey[0].join('.'));
+
+/**
+ * Drops what belongs to the last user. Public answers stay: a screen still showing one (the
+ * password policy of a reset form) keeps it, where clearing would leave it without data and
+ * without a reason to ask again.
+ */
+function forgetUserData(): void {
+  queryClient.removeQueries({ predicate: (query) => !isPublicQuery(query.queryKey) });
+  queryClient.getMutationCache().clear();
+}
+
 // Whatever the last user saw must not be shown to the next one. A deactivated user's screen
 // stays as it was (their own data, and a dialog with what they were typing must not unmount),
 // and is cleared as soon as anyone signs in again.
@@ -222,7 +236,7 @@ session.subscribe(() => {
     keptForDeactivatedUser = true;
   } else if (state.status === 'signed-out' || keptForDeactivatedUser) {
     keptForDeactivatedUser = false;
-    queryClient.clear();
+    forgetUserData();
   }
 });
 
