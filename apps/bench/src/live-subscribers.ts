@@ -5,7 +5,7 @@
  * one JSON line, when each task title first reached each stream and this process's CPU seconds,
  * and exits. Prints `started` when it is ready for commands.
  */
-import http from 'node:http';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 
 const url = process.env.LIVE_URL as string;
@@ -15,47 +15,84 @@ const count = Number(process.env.LIVE_COUNT);
 const now = () => performance.timeOrigin + performance.now();
 let controller = new AbortController();
 
+/** What one stream's socket received, read by `receiptsOf` once the measurement is over. */
+interface Received {
+  at: number;
+  bytes: Buffer;
+}
+
 /**
- * One stream over node:http, read as text as it arrives: a browser or `eventsource` client does
- * this work on its own machine, and fetch's web streams here would cost this shared machine several
- * times as much CPU as the server spends sending, weighing on the very writes being measured.
+ * One stream on a socket of its own, its bytes kept as they arrive with their time and read only
+ * when the report is asked for: a browser or `eventsource` client parses HTTP and server-sent
+ * events on its own machine, and doing so here, on the machine the API and the database share,
+ * weighed on the very writes being measured (node:http's parser and a `data` event per chunk cost
+ * this process more than the API spent sending). Resolves once the stream has said it is ready.
  */
-function openStream(received: Record<string, number>, signal: AbortSignal): Promise<void> {
-  const input = encodeURIComponent(JSON.stringify({ projectId }));
+function openStream(chunks: Received[], signal: AbortSignal): Promise<void> {
+  const target = new URL(`${url}/trpc/live.project?input=${encodeURIComponent(JSON.stringify({ projectId }))}`);
   return new Promise<void>((ready, fail) => {
-    const request = http.get(
-      `${url}/trpc/live.project?input=${input}`,
-      { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, agent: false, signal },
-      (response) => {
-        response.setEncoding('utf8');
-        let buffered = '';
-        response.on('data', (chunk: string) => {
-          const at = now();
-          buffered += chunk;
-          let end: number;
-          while ((end = buffered.indexOf('\n\n')) !== -1) {
-            const event = buffered.slice(0, end);
-            buffered = buffered.slice(end + 2);
-            if (event.includes('"type":"ready"')) ready();
-            const title = /"title":"([^"]+)"/.exec(event)?.[1];
-            if (title && received[title] === undefined) received[title] = at;
-          }
-        });
-        response.on('error', () => {});
-      },
+    const socket = net.connect({ host: target.hostname, port: Number(target.port) });
+    socket.write(
+      `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
+        `Authorization: Bearer ${token}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n`,
     );
-    request.on('error', (error) => {
-      if (!signal.aborted) fail(error);
+    let waiting = true;
+    socket.on('data', (bytes: Buffer) => {
+      chunks.push({ at: now(), bytes });
+      if (waiting && bytes.includes('"type":"ready"')) {
+        waiting = false;
+        ready();
+      }
     });
+    socket.on('error', (error) => {
+      if (waiting && !signal.aborted) fail(error);
+    });
+    signal.addEventListener('abort', () => socket.destroy(), { once: true });
   });
 }
 
-const receipts = Array.from({ length: count }, () => ({}));
+/**
+ * When each task title first reached one stream: its bytes undone of HTTP's chunked encoding
+ * (a chunk may arrive in pieces, and a piece may hold several), split into events, each timed by
+ * the arrival of the bytes that completed it.
+ */
+function receiptsOf(chunks: Received[]): Record<string, number> {
+  const received: Record<string, number> = {};
+  let raw = Buffer.alloc(0);
+  let headersDone = false;
+  let text = '';
+  for (const { at, bytes } of chunks) {
+    raw = Buffer.concat([raw, bytes]);
+    if (!headersDone) {
+      const end = raw.indexOf('\r\n\r\n');
+      if (end === -1) continue;
+      headersDone = true;
+      raw = raw.subarray(end + 4);
+    }
+    for (;;) {
+      const line = raw.indexOf('\r\n');
+      if (line === -1) break;
+      const size = parseInt(raw.subarray(0, line).toString('latin1'), 16);
+      if (raw.length < line + 2 + size + 2) break;
+      text += raw.subarray(line + 2, line + 2 + size).toString('utf8');
+      raw = raw.subarray(line + 2 + size + 2);
+    }
+    let end: number;
+    while ((end = text.indexOf('\n\n')) !== -1) {
+      const title = /"title":"([^"]+)"/.exec(text.slice(0, end))?.[1];
+      text = text.slice(end + 2);
+      if (title && received[title] === undefined) received[title] = at;
+    }
+  }
+  return received;
+}
+
+const streams = Array.from({ length: count }, (): Received[] => []);
 process.stdout.write('started\n');
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'open') {
     controller = new AbortController();
-    await Promise.all(receipts.map((received) => openStream(received, controller.signal)));
+    await Promise.all(streams.map((chunks) => openStream(chunks, controller.signal)));
     process.stdout.write('ready\n');
   } else if (line === 'close') {
     controller.abort();
@@ -65,6 +102,8 @@ for await (const line of createInterface({ input: process.stdin })) {
   }
 }
 controller.abort();
+// The CPU of reading the streams, not of parsing them afterwards.
 const { user, system } = process.cpuUsage();
+const receipts = streams.map(receiptsOf);
 // A pipe is written asynchronously: exiting before the write is flushed would cut the report short.
 process.stdout.write(`${JSON.stringify({ receipts, cpuSeconds: (user + system) / 1e6 })}\n`, () => process.exit(0));
