@@ -197,6 +197,36 @@ describe('live changes across two API instances on one database', () => {
     stale.stop();
   });
 
+  it('a hundred streams on one instance each receive every change of a burst once, in order', async () => {
+    // More streams than the hub hands a batch in one turn of the event loop, so a batch reaches
+    // them in several slices with other work in between; each must still see the log's order.
+    const streams = await Promise.all(Array.from({ length: 100 }, () => a.caller(member.accessToken).live.project({ projectId })));
+    const iterators = streams.map((stream) => stream[Symbol.asyncIterator]());
+    const firsts = await Promise.all(iterators.map((iterator) => iterator.next()));
+    for (const first of firsts) expect(messageOf(first.value)).toMatchObject({ type: 'ready' });
+    const tasks = b.caller(owner.accessToken).tasks;
+    // Fewer than the buffer holds (LIVE_BUFFER_EVENTS), written at once so one read carries several.
+    const created = await Promise.all(['b1', 'b2', 'b3', 'b4'].map((title) => tasks.create({ projectId, title })));
+    const expected = created.map((task) => task.id).sort((x, y) => x - y);
+    const received = await Promise.all(
+      iterators.map(async (iterator) => {
+        const events: { id: number; entityId: number | null }[] = [];
+        while (events.length < expected.length) {
+          const message = messageOf((await iterator.next()).value);
+          if (message.type === 'event' && message.event.kind === 'task.created') events.push(message.event);
+          else if (message.type !== 'event') throw new Error(`unexpected ${JSON.stringify(message)}`);
+        }
+        await iterator.return?.(undefined);
+        return events;
+      }),
+    );
+    for (const events of received) {
+      // Log order is id order; the tasks were created concurrently, so their ids decide.
+      expect(events.map((event) => event.id)).toEqual([...events.map((event) => event.id)].sort((x, y) => x - y));
+      expect(events.map((event) => event.entityId).sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(expected);
+    }
+  });
+
   it('REST clients poll the same events after an id', async () => {
     const start = await a.app.inject({ method: 'GET', url: `/api/projects/${projectId}/events`, headers: { authorization: `Bearer ${member.accessToken}` } });
     expect(start.statusCode).toBe(200);

@@ -17,6 +17,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * A frozen value is serialized once however many streams send it: live changes are handed to every
  * stream of an instance as one object, so one event is one `JSON.stringify`, not one per stream.
  * Sent under one id, it is framed and encoded once too, and every stream writes the same bytes.
+ *
+ * Frames produced together go out together: the live hub hands a stream the events of one read of
+ * the log at once, and the generator yields them one by one in the microtasks that follow. Each
+ * frame as its own write was a chunk of its own on the wire (chunked encoding), with its own pass
+ * through the response's and the socket's machinery, and its own `data` event for the client to
+ * take; they are gathered until the microtasks have drained and sent as one write. The bytes a
+ * client reads are the same; only where the chunks break differs, which server-sent events ignore.
  */
 
 interface SseConfig {
@@ -127,7 +134,7 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
   for (const [name, value] of headers) if (value !== undefined) reply.header(name, value);
 
   const ping = config.sse?.ping?.enabled ? (config.sse.ping.intervalMs ?? 1_000) : 0;
-  // Resolved when the response wants more after `push` said its buffer was full.
+  // Resolved when the response wants more after the body's buffer filled up.
   let wanted: (() => void) | undefined;
   const body = new Readable({
     read() {
@@ -135,12 +142,29 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
       wanted = undefined;
     },
   });
-  body.push(frame(JSON.stringify(config.sse?.client ?? {}), undefined, 'connected'));
+  // Frames waiting for the microtasks that produce them to drain (see above).
+  let pending: (Buffer | string)[] = [];
+  const flush = () => {
+    if (pending.length === 0 || body.destroyed) return;
+    const chunk =
+      pending.length === 1 ? (pending[0] as Buffer | string) : Buffer.concat(pending.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)));
+    pending = [];
+    body.push(chunk);
+  };
+  const send = (part: Buffer | string) => {
+    if (pending.length === 0) process.nextTick(flush);
+    pending.push(part);
+  };
+  const end = () => {
+    flush();
+    body.push(null);
+  };
+  send(frame(JSON.stringify(config.sse?.client ?? {}), undefined, 'connected'));
   void reply.send(body);
 
   const fail = (error: TRPCError) => {
     options.onError({ error, path, input, ctx, type: 'subscription', req: request } as never);
-    body.push(
+    send(
       frame(
         serialize(getTRPCErrorShape({ config: options.router._def._config, ctx, error, input, path, type: 'subscription' })),
         undefined,
@@ -150,7 +174,7 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
   };
   if (failure || !values) {
     fail(failure ?? new TRPCError({ code: 'INTERNAL_SERVER_ERROR' }));
-    body.push(null);
+    end();
     return reply;
   }
 
@@ -158,12 +182,14 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
   const pinger =
     ping > 0 && ping !== Infinity
       ? setTimeout(function sendPing() {
-          body.push(frame('', undefined, 'ping'));
+          send(frame('', undefined, 'ping'));
           pinger?.refresh();
         }, ping)
       : undefined;
   // The id the client's EventSource holds, which it sends back when it reconnects.
   let lastEventId = lastEventIdAsked && !/[\0\n\r]/.test(lastEventIdAsked) ? lastEventIdAsked : null;
+  // A client that stops reading is waited for before the next value is taken; the stream's own
+  // bounded buffer (the live hub's) decides when it has fallen too far behind.
   const drained = () =>
     new Promise<void>((resolve) => {
       const done = () => {
@@ -177,48 +203,45 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
   void (async () => {
     try {
       for (;;) {
+        if (body.readableLength >= body.readableHighWaterMark) await drained();
         const next = await iterator.next();
         if (next.done || signal.aborted) break;
         const value = next.value;
         const tracked = isTrackedEnvelope(value);
         const data: unknown = tracked ? value[1] : value;
-        const shared = tracked && typeof data === 'object' && data !== null && Object.isFrozen(data) ? framedOnce.get(data) : undefined;
+        const frozen = typeof data === 'object' && data !== null && Object.isFrozen(data);
+        const shared = tracked && frozen ? framedOnce.get(data) : undefined;
+        pinger?.refresh();
         if (tracked && shared?.id === value[0]) {
           lastEventId = value[0];
-          pinger?.refresh();
-          if (!body.push(shared.bytes)) await drained();
+          send(shared.bytes);
           continue;
         }
-        let json = typeof data === 'object' && data !== null && Object.isFrozen(data) ? serializedOnce.get(data) : undefined;
+        let json = frozen ? serializedOnce.get(data) : undefined;
         if (json === undefined) {
           json = serialize(data);
-          if (typeof data === 'object' && data !== null && Object.isFrozen(data)) serializedOnce.set(data, json);
+          if (frozen) serializedOnce.set(data, json);
         }
-        let written: boolean;
         if (tracked) {
           lastEventId = value[0];
           const bytes = Buffer.from(frame(json, value[0]));
-          if (typeof data === 'object' && data !== null && Object.isFrozen(data)) framedOnce.set(data, { id: value[0], bytes });
-          written = body.push(bytes);
+          if (frozen) framedOnce.set(data, { id: value[0], bytes });
+          send(bytes);
         } else if (lastEventId === null) {
-          written = body.push(frame(json));
+          send(frame(json));
         } else {
           // An event without an id takes the last id received in an EventSource: cleared here,
           // then set back by an event clients do not listen to, so a reconnect still resumes from it.
-          body.push(frame(json, ''));
-          written = body.push(frame('', lastEventId, 'restore-id'));
+          send(frame(json, ''));
+          send(frame('', lastEventId, 'restore-id'));
         }
-        pinger?.refresh();
-        // A client that stops reading is waited for here; the stream's own bounded buffer (the
-        // live hub's) decides when it has fallen too far behind.
-        if (!written) await drained();
       }
-      if (!signal.aborted) body.push(frame('', undefined, 'return'));
+      if (!signal.aborted) send(frame('', undefined, 'return'));
     } catch (cause) {
       if (!isAbortError(cause) && !signal.aborted) fail(getTRPCErrorFromUnknown(cause));
     } finally {
       clearTimeout(pinger);
-      if (!signal.aborted) body.push(null);
+      if (!signal.aborted) end();
       else body.destroy();
       await iterator.return?.();
     }

@@ -70,6 +70,12 @@ const READ_SPACING_MS = 50;
  */
 const FAN_OUT_SHARE = 10;
 const MAX_READ_SPACING_MS = 250;
+/**
+ * Streams handed a batch between two turns of the event loop: small enough that a request or a
+ * query result waiting meanwhile is not held up for long, large enough that the turns between
+ * slices cost little.
+ */
+const STREAMS_PER_SLICE = 25;
 /** Checked when nothing was announced, in case an announcement was lost (a listener reconnecting). */
 const FALLBACK_POLL_MS = 5_000;
 
@@ -345,40 +351,58 @@ export class LiveHub {
   async #readAll() {
     for (;;) {
       const rows = await changeEvents.listChangeEventsAfter(this.database.db, this.#cursor, READ_BATCH);
-      const started = performance.now();
-      let handed = 0;
-      for (const row of rows) handed += this.#dispatch(toLiveEvent(row), row.user_id);
-      if (handed > 0) this.#timeFanOut(started);
+      const last = rows.at(-1);
+      if (last) this.#cursor = last.id;
+      const batches = this.#recipients(rows);
+      if (batches.size > 0) this.#spacingMs = spacingFor(await this.#handOut(batches));
       if (rows.length < READ_BATCH) return;
     }
   }
 
-  /**
-   * The streams send what they were handed in the microtasks and ticks that follow (each its own
-   * socket write); by the next turn of the event loop they all have, and the time since `started`
-   * is what the batch cost. The next read waits FAN_OUT_SHARE times that, less what passed.
-   */
-  #timeFanOut(started: number) {
-    setImmediate(() => {
-      const cost = performance.now() - started;
-      this.#spacingMs = Math.min(MAX_READ_SPACING_MS, Math.max(READ_SPACING_MS, Math.round(cost * FAN_OUT_SHARE)));
-    });
-  }
-
-  /** Hands the event to the streams it concerns; returns how many. */
-  #dispatch(event: LiveEvent, userId: number | null): number {
-    this.#cursor = event.id;
-    const streams = event.projectId !== null ? this.#byProject.get(event.projectId) : userId !== null ? this.#byUser.get(userId) : undefined;
-    if (!streams) return 0;
-    const message: LiveMessage = { type: 'event', event };
-    for (const stream of streams) {
-      stream.push(message);
-      // A change of access ends the stream at once rather than at the next check.
-      if (event.kind === 'project.deleted' || (event.kind === 'member.removed' && event.entityId === stream.owner.userId)) {
-        stream.end({ type: 'closed', reason: 'access_lost' });
+  /** Each open stream the rows concern, with its messages in the log's order. */
+  #recipients(rows: changeEvents.ChangeEventRow[]): Map<Stream, LiveMessage[]> {
+    const batches = new Map<Stream, LiveMessage[]>();
+    for (const row of rows) {
+      const event = toLiveEvent(row);
+      const streams = event.projectId !== null ? this.#byProject.get(event.projectId) : row.user_id !== null ? this.#byUser.get(row.user_id) : undefined;
+      if (!streams) continue;
+      // One object for every stream: the router makes its outgoing form once per event.
+      const message: LiveMessage = { type: 'event', event };
+      for (const stream of streams) {
+        let messages = batches.get(stream);
+        if (!messages) batches.set(stream, (messages = []));
+        messages.push(message);
       }
     }
-    return streams.size;
+    return batches;
+  }
+
+  /**
+   * Hands each stream its messages, STREAMS_PER_SLICE streams at a time with a turn of the event
+   * loop between: the requests and query results that arrived meanwhile are served between slices
+   * rather than after the whole batch, so a write in progress waits for one slice, not for every
+   * stream. Each stream still receives its messages in order, and the next read waits for the last
+   * slice. Returns what the slices cost (see `#timeSlice`), in ms.
+   */
+  async #handOut(batches: Map<Stream, LiveMessage[]>): Promise<number> {
+    const entries = [...batches];
+    let cost = 0;
+    for (let from = 0; from < entries.length; from += STREAMS_PER_SLICE) {
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+      const started = performance.now();
+      for (const [stream, messages] of entries.slice(from, from + STREAMS_PER_SLICE)) {
+        for (const message of messages) {
+          stream.push(message);
+          // A change of access ends the stream at once rather than at the next check.
+          const { event } = message as { event: LiveEvent };
+          if (event.kind === 'project.deleted' || (event.kind === 'member.removed' && event.entityId === stream.owner.userId)) {
+            stream.end({ type: 'closed', reason: 'access_lost' });
+          }
+        }
+      }
+      cost += await sliceCost(started);
+    }
+    return cost;
   }
 
   /** Ends the streams whose caller no longer stands: one statement for all of them. */
@@ -408,6 +432,30 @@ export class LiveHub {
       this.#checking = false;
     }
   }
+}
+
+/**
+ * The streams send what they were handed in the microtasks that follow (their generators and the
+ * server-sent event writer's loops), and their sockets are written in the ticks those queue
+ * (Node's http uncorks a response in a tick). A tick queued now runs once the microtasks have
+ * drained, and one it queues runs after the sockets' ticks: the time since `started` then is what
+ * handing out the slice cost, and nothing else the event loop had waiting. (Timing to a later
+ * phase of the loop also counted the requests and query results that arrived meanwhile, which held
+ * the spacing at its ceiling.)
+ */
+function sliceCost(started: number): Promise<number> {
+  return new Promise((resolve) => {
+    process.nextTick(() => {
+      process.nextTick(() => {
+        resolve(performance.now() - started);
+      });
+    });
+  });
+}
+
+/** The spacing of reads after a batch that cost `cost` ms to hand out (see READ_SPACING_MS). */
+function spacingFor(cost: number): number {
+  return Math.min(MAX_READ_SPACING_MS, Math.max(READ_SPACING_MS, Math.round(cost * FAN_OUT_SHARE)));
 }
 
 function toLiveEvent(row: changeEvents.ChangeEventRow): LiveEvent {
