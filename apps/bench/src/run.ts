@@ -34,7 +34,7 @@
  * library's own code; or e.g. `-zod` to take one fast path away), measured beside the first in
  * mirrored order for each `me`, `list` and `writes` row, with the ratio of the two.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os, { availableParallelism } from 'node:os';
@@ -90,6 +90,8 @@ for (const name of SCENARIOS) {
 }
 const PROFILE_DIR = path.join(ROOT, 'bench/profiles');
 const FLOOR_PROFILE_DIR = path.join(PROFILE_DIR, 'floor');
+/** The second API of an on/off comparison (limits, noise, metrics, tracing): the newest one's profile is summarized. */
+const VARIANT_PROFILE_DIR = path.join(PROFILE_DIR, 'variant');
 
 interface Measured extends LoadResult {
   /** CPU time the server under load spent per answered request (ms): what a request costs it, whatever the machine's noise. */
@@ -533,7 +535,7 @@ async function measureSize(size: number, adminUrl: string | undefined, first: bo
      */
     const againstVariant = async (variantDataDir: string | undefined, env: Record<string, string>): Promise<[Measured, Measured]> => {
       const variantEnv = apiEnv(database ? { url: database.url } : { dataDir: variantDataDir });
-      variant = await startApi({ ...variantEnv, ...env });
+      variant = await startApi({ ...variantEnv, ...env }, args['cpu-prof'] ? { cpuProfileDir: VARIANT_PROFILE_DIR } : {});
       serversByUrl.set(variant.url, variant);
       const variantTokens = await signIn(variant);
       const variantReads: LoadOptions = {
@@ -815,6 +817,10 @@ async function main() {
   if (args['cpu-prof']) {
     console.log('\nThe API:');
     summarizeNewestProfile(PROFILE_DIR);
+    if (existsSync(VARIANT_PROFILE_DIR)) {
+      console.log('\nThe last on/off variant of the API:');
+      summarizeNewestProfile(VARIANT_PROFILE_DIR);
+    }
     if (adminUrl) {
       console.log('\nThe floor:');
       summarizeNewestProfile(FLOOR_PROFILE_DIR);
