@@ -114,12 +114,32 @@ function describeStatus(status: string, reasons: Set<string>): string {
   return reasons.size > 0 ? `${summary}. \`reason\`: ${[...reasons].join(', ')}` : summary;
 }
 
+/** Documents already made, by router and version: every app of a process (tests start hundreds) serves the same one. */
+const documents = new WeakMap<AnyTRPCRouter, Map<string, Readonly<OpenAPIObject>>>();
+
 /**
  * The document generated from the router, completed with what the generator leaves out: both
  * security schemes on every protected operation, the real error shape and the statuses each
- * procedure declares, 201 where something is created.
+ * procedure declares, 201 where something is created. Made once per router and version, and
+ * frozen, since the apps that serve it share it.
  */
-export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string): OpenAPIObject {
+export function buildOpenApiDocument(appRouter: AnyTRPCRouter, version: string): Readonly<OpenAPIObject> {
+  let byVersion = documents.get(appRouter);
+  if (!byVersion) documents.set(appRouter, (byVersion = new Map<string, Readonly<OpenAPIObject>>()));
+  let document = byVersion.get(version);
+  if (!document) byVersion.set(version, (document = deepFreeze(generateDocument(appRouter, version))));
+  return document;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+function generateDocument(appRouter: AnyTRPCRouter, version: string): OpenAPIObject {
   const document = generateOpenApiDocument(appRouter as OpenApiRouter, {
     title: 'Secure Task Manager API',
     description:
