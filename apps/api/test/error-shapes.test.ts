@@ -22,12 +22,12 @@ interface Expected {
   reason: string;
 }
 
-function expectTrpc(response: LightMyRequestResponse, expected: Expected & { jsonRpc?: keyof typeof TRPC_ERROR_CODES_BY_KEY }) {
+function expectTrpc(response: LightMyRequestResponse, expected: Expected) {
   expect(response.statusCode).toBe(expected.status);
   // (tRPC's own resolver answers some refusals, the 415, as text/plain: the body is JSON all the same.)
   const body = json<{ error: { code: number; message: string; data: Record<string, unknown> } }>(response);
-  expect(body.error.data).toMatchObject({ code: expected.jsonRpc ?? expected.code, httpStatus: expected.status, reason: expected.reason });
-  expect(body.error.code).toBe(TRPC_ERROR_CODES_BY_KEY[expected.jsonRpc ?? expected.code]);
+  expect(body.error.data).toMatchObject({ code: expected.code, httpStatus: expected.status, reason: expected.reason });
+  expect(body.error.code).toBe(TRPC_ERROR_CODES_BY_KEY[expected.code]);
   expect(body.error.message).toEqual(expect.any(String));
 }
 
@@ -65,9 +65,14 @@ describe('errors shaped in one place', () => {
     expect(json(elsewhere)).toEqual({ message: 'No route GET /nope', code: 'NOT_FOUND', data: { code: 'NOT_FOUND', httpStatus: 404, reason: 'NOT_FOUND' } });
   });
 
-  it('malformed JSON is 400 MALFORMED_REQUEST (tRPC says PARSE_ERROR, -32700)', async () => {
+  it('malformed JSON is 400 MALFORMED_REQUEST (JSON-RPC -32600 on tRPC, as tRPC answers it), alone or in a batch', async () => {
     const expected = { status: 400, code: 'BAD_REQUEST', reason: 'MALFORMED_REQUEST' } as const;
-    expectTrpc(await post('/trpc/auth.login', '{"username": "half'), { ...expected, jsonRpc: 'PARSE_ERROR' });
+    expectTrpc(await post('/trpc/auth.login', '{"username": "half'), expected);
+    const batch = await post('/trpc/auth.login,auth.login?batch=1', '{"username": "half');
+    expect(batch.statusCode).toBe(400);
+    for (const answer of json<{ error: { code: number; data: Record<string, unknown> } }[]>(batch)) {
+      expect(answer.error).toMatchObject({ code: TRPC_ERROR_CODES_BY_KEY.BAD_REQUEST, data: { code: 'BAD_REQUEST', reason: 'MALFORMED_REQUEST' } });
+    }
     expectRest(await post('/api/auth/login', '{"username": "half'), expected, '/api/auth/login');
   });
 

@@ -135,7 +135,7 @@ describe('protocol abuse', () => {
       expect(rest.body).toMatchObject({ code: 'BAD_REQUEST', message: expect.any(String) });
       const trpc = await exchange(port, request('POST', '/trpc/tasks.create', { headers: json(), body }));
       expect(trpc.status).toBe(400);
-      expect(trpc.body).toMatchObject({ error: { data: { code: expect.stringMatching(/^(PARSE_ERROR|BAD_REQUEST)$/), httpStatus: 400 } } });
+      expect(trpc.body).toMatchObject({ error: { data: { code: 'BAD_REQUEST', httpStatus: 400 } } });
     });
 
     it('a prototype-poisoning body is refused, not merged', async () => {

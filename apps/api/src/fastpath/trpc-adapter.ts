@@ -70,13 +70,12 @@ export async function trpcRoutes<TRouter extends AnyTRPCRouter, TContext>(app: F
       url: urlOf(request),
       headers: headerView(request.headers),
       signal: aborted.signal,
-      json: () => {
-        try {
-          return Promise.resolve(JSON.parse(typeof body === 'string' ? body : '') as unknown);
-        } catch (cause) {
-          return Promise.reject(new TRPCError({ code: 'PARSE_ERROR', message: 'The body is not valid JSON', cause }));
-        }
-      },
+      // As a web Request's own: a body that is not JSON rejects with the parser's error, which
+      // tRPC answers as it does through its own adapter.
+      json: () =>
+        new Promise((resolve) => {
+          resolve(JSON.parse(typeof body === 'string' ? body : '') as unknown);
+        }),
     } as unknown as Request;
     const response = await resolveResponse<TRouter>({
       router: options.router,
@@ -216,11 +215,7 @@ async function answerSingleCall<TRouter extends AnyTRPCRouter, TContext>(
       if (text) raw = JSON.parse(text);
     } else {
       const body = request.body;
-      try {
-        raw = JSON.parse(typeof body === 'string' ? body : '');
-      } catch (cause) {
-        throw new TRPCError({ code: 'PARSE_ERROR', message: 'The body is not valid JSON', cause });
-      }
+      raw = JSON.parse(typeof body === 'string' ? body : '');
     }
     input = raw === undefined ? undefined : config.transformer.input.deserialize(raw);
     return input;
