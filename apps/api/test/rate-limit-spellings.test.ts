@@ -34,7 +34,9 @@ function send(port: number, from: string, method: string, target: string, body?:
         const colon = line.indexOf(':');
         headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
       }
-      const raw = rest.join('\r\n\r\n');
+      const sent = rest.join('\r\n\r\n');
+      // tRPC's own adapter streams its answers (chunked); the fast one sends a length.
+      const raw = headers['transfer-encoding'] === 'chunked' ? unchunked(sent) : sent;
       let parsed: unknown = raw;
       try {
         parsed = JSON.parse(raw);
@@ -48,6 +50,19 @@ function send(port: number, from: string, method: string, target: string, body?:
     if (body !== undefined) lines.push('Content-Type: application/json');
     socket.write(`${lines.join('\r\n')}\r\n\r\n${payload}`);
   });
+}
+
+/** A body sent with chunked transfer coding, undone (RFC 9112 §7.1; no trailers here). */
+function unchunked(text: string): string {
+  let body = '';
+  let rest = Buffer.from(text);
+  for (;;) {
+    const end = rest.indexOf('\r\n');
+    const size = parseInt(rest.subarray(0, end).toString('latin1'), 16);
+    if (end === -1 || !size) return body;
+    body += rest.subarray(end + 2, end + 2 + size).toString('utf8');
+    rest = rest.subarray(end + 2 + size + 2);
+  }
 }
 
 const AUTH_MAX = 2;

@@ -6,6 +6,7 @@
 import { type AnyTRPCProcedure, type AnyTRPCRouter, getTRPCErrorFromUnknown, getTRPCErrorShape, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { resolvesElsewhere } from '../rest-paths';
 import {
   acceptsRequestBody,
   coerceSchema,
@@ -194,21 +195,11 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
 const oneCall = () => 1;
 
 /**
- * Spellings of a path that a URL parser resolves to another path: dot segments (`.` and `..`, also
- * percent-encoded), backslashes (slashes to a URL parser), encoded slashes and backslashes, and a
- * fragment, which a request target never has.
- */
-const RESOLVES_ELSEWHERE = /[\\#]|%2f|%5c|(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
-
-/**
  * The operation path a request names (its path, as sent, after the base path), or undefined where
- * the path is spelled so as to resolve to another one. trpc-to-openapi's adapter resolves those
- * (`/api/x/../auth/login` is sign-in); here they name no operation, so that an operation has one
- * spelling and whatever judges a request by its path (a proxy's rules, the access log, the OAuth2
- * form paths) sees the operation that answers it.
+ * the path is spelled so as to resolve to another one (`resolvesElsewhere`).
  */
 function operationPathOf(requestPath: string, basePath: string): string | undefined {
-  if (!requestPath.startsWith(`${basePath}/`) || RESOLVES_ELSEWHERE.test(requestPath)) return undefined;
+  if (!requestPath.startsWith(`${basePath}/`) || resolvesElsewhere(requestPath)) return undefined;
   return pathOf(requestPath.slice(basePath.length));
 }
 

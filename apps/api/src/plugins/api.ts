@@ -2,11 +2,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type AnyTRPCRouter, type TRPCError } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
+import { fastifyTRPCOpenApiPlugin, forEachOpenApiProcedure, getPathRegExp, normalizePath, type OpenApiProcedureRecord } from 'trpc-to-openapi';
 import { type Context, createContext } from '../context';
-import { DomainError } from '../errors';
+import { answerOf, DomainError, restErrorBody } from '../errors';
 import { jsonNestsDeeperThan } from '../json-depth';
 import { buildOpenApiDocument } from '../openapi';
+import { resolvesElsewhere } from '../rest-paths';
 import type { ProcedureMeta } from '../trpc';
 import type { FastPaths } from '../fastpath/switch';
 import { restBridge } from '../fastpath/rest-bridge';
@@ -120,11 +121,26 @@ function takeIfMatch(request: FastifyRequest, operations: IfMatchOperation[]) {
 
 /**
  * trpc-to-openapi's own Fastify adapter, as it ships, with FAST_PATHS off. Its route is given the
- * one procedure call per request the rate limiter counts (the plugin takes no route options).
+ * one procedure call per request the rate limiter counts (the plugin takes no route options), and
+ * names the operation a request is for, as the fast bridge does, for its trace span; a path spelled
+ * to resolve to another names none (`resolvesElsewhere`), as with the fast bridge.
  */
 async function openApiStockRoutes(app: FastifyInstance, options: Parameters<typeof fastifyTRPCOpenApiPlugin>[1]) {
+  const operationOf = restOperations(options.router, options.basePath ?? '');
+  const named = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    if (resolvesElsewhere(request.requestPath)) {
+      // Answered as the fast bridge answers a path that names no operation.
+      void reply.code(404).send(restErrorBody(answerOf(404, 'Not found')));
+      return;
+    }
+    request.restOperation = operationOf(request.method, request.url);
+    done();
+  };
   const counted = Object.create(app, {
-    route: { value: (route: RouteOptions) => app.route({ ...route, config: { ...route.config, procedureCalls: () => 1 } }) },
+    route: {
+      value: (route: RouteOptions) =>
+        app.route({ ...route, onRequest: [named, ...[route.onRequest ?? []].flat()], config: { ...route.config, procedureCalls: () => 1 } }),
+    },
   }) as FastifyInstance;
   await new Promise<void>((resolve, reject) => {
     fastifyTRPCOpenApiPlugin(counted, options, (error?: Error) => {
@@ -132,6 +148,29 @@ async function openApiStockRoutes(app: FastifyInstance, options: Parameters<type
       else resolve();
     });
   });
+}
+
+/**
+ * The OpenAPI operation a REST request is for (its path template and procedure), matched with
+ * trpc-to-openapi's own helpers as its adapter matches it: the first in the router's order.
+ */
+function restOperations(router: AnyTRPCRouter, basePath: string) {
+  const operations: { method: string; route: string; procedure: string; pattern: RegExp }[] = [];
+  forEachOpenApiProcedure(router._def.procedures as OpenApiProcedureRecord, ({ path, meta: { openapi } }) => {
+    operations.push({ method: openapi.method, route: `${basePath}${openapi.path}`, procedure: path, pattern: getPathRegExp(normalizePath(openapi.path)) });
+  });
+  return (method: string, url: string): { route: string; procedure: string } | undefined => {
+    let path: string;
+    try {
+      path = normalizePath(new URL(url, 'http://127.0.0.1').pathname);
+    } catch {
+      return undefined;
+    }
+    if (!path.startsWith(`${basePath}/`)) return undefined;
+    path = path.slice(basePath.length);
+    const operation = operations.find((candidate) => candidate.method === method && candidate.pattern.test(path));
+    return operation && { route: operation.route, procedure: operation.procedure };
+  };
 }
 
 /** tRPC at /trpc, the REST bridge at /api, the OpenAPI document and Swagger UI, all from one router. */
