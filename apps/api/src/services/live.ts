@@ -29,6 +29,8 @@ export type LiveMessage =
   | { type: 'refetch'; id: number; reason: 'gap' | 'too_slow' }
   | { type: 'closed'; reason: 'signed_out' | 'token_expired' | 'access_lost' | 'server_closing' };
 
+type EventMessage = Extract<LiveMessage, { type: 'event' }>;
+
 export interface LiveOptions {
   /** Events a stream may hold unread before it is cut off (`too_slow`). */
   bufferSize: number;
@@ -360,14 +362,14 @@ export class LiveHub {
   }
 
   /** Each open stream the rows concern, with its messages in the log's order. */
-  #recipients(rows: changeEvents.ChangeEventRow[]): Map<Stream, LiveMessage[]> {
-    const batches = new Map<Stream, LiveMessage[]>();
+  #recipients(rows: changeEvents.ChangeEventRow[]): Map<Stream, EventMessage[]> {
+    const batches = new Map<Stream, EventMessage[]>();
     for (const row of rows) {
       const event = toLiveEvent(row);
       const streams = event.projectId !== null ? this.#byProject.get(event.projectId) : row.user_id !== null ? this.#byUser.get(row.user_id) : undefined;
       if (!streams) continue;
       // One object for every stream: the router makes its outgoing form once per event.
-      const message: LiveMessage = { type: 'event', event };
+      const message: EventMessage = { type: 'event', event };
       for (const stream of streams) {
         let messages = batches.get(stream);
         if (!messages) batches.set(stream, (messages = []));
@@ -382,9 +384,9 @@ export class LiveHub {
    * loop between: the requests and query results that arrived meanwhile are served between slices
    * rather than after the whole batch, so a write in progress waits for one slice, not for every
    * stream. Each stream still receives its messages in order, and the next read waits for the last
-   * slice. Returns what the slices cost (see `#timeSlice`), in ms.
+   * slice. Returns what the slices cost (`sliceCost`), in ms.
    */
-  async #handOut(batches: Map<Stream, LiveMessage[]>): Promise<number> {
+  async #handOut(batches: Map<Stream, EventMessage[]>): Promise<number> {
     const entries = [...batches];
     let cost = 0;
     for (let from = 0; from < entries.length; from += STREAMS_PER_SLICE) {
@@ -394,7 +396,7 @@ export class LiveHub {
         for (const message of messages) {
           stream.push(message);
           // A change of access ends the stream at once rather than at the next check.
-          const { event } = message as { event: LiveEvent };
+          const { event } = message;
           if (event.kind === 'project.deleted' || (event.kind === 'member.removed' && event.entityId === stream.owner.userId)) {
             stream.end({ type: 'closed', reason: 'access_lost' });
           }
