@@ -5,7 +5,7 @@
 // native addon, WebAssembly and data files, static assets, worker scripts, their package.json),
 // or are optional.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const EXTERNAL = [
@@ -25,6 +25,10 @@ const EXTERNAL = [
   'piscina',
   'tar',
 ];
+
+// Chunks are named by their content, so a build leaves the earlier builds' chunks behind unless the
+// folder starts empty, and the release (which copies dist/) would ship them all.
+rmSync('dist', { recursive: true, force: true });
 
 await build({
   entryPoints: ['src/server.ts', 'src/cli.ts'].filter((entry) => existsSync(entry)),
