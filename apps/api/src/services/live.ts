@@ -441,9 +441,8 @@ export class LiveHub {
  * server-sent event writer's loops), and their sockets are written in the ticks those queue
  * (Node's http uncorks a response in a tick). A tick queued now runs once the microtasks have
  * drained, and one it queues runs after the sockets' ticks: the time since `started` then is what
- * handing out the slice cost, and nothing else the event loop had waiting. (Timing to a later
- * phase of the loop also counted the requests and query results that arrived meanwhile, which held
- * the spacing at its ceiling.)
+ * handing out the slice cost, and nothing else the event loop had waiting (timing to a later phase
+ * of the loop would also count the requests and query results that arrived meanwhile).
  */
 function sliceCost(started: number): Promise<number> {
   return new Promise((resolve) => {
