@@ -11,7 +11,8 @@
  * parallelism gets a group of its own, and groups run in turn), leaving a core idle for the
  * length of the browser tests. Each line is prefixed with its run; each run ends with its own
  * summary, and the exit code is the first failure's. Arguments go to both runs (a file filter
- * that only one run's projects match leaves the other with nothing to do, which is not a failure).
+ * that only one run's projects match leaves the other with nothing to do, which is then not a
+ * failure; unfiltered, a run that finds no test fails).
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -30,7 +31,9 @@ const width = Math.max(...runs.map((run) => run.label.length));
 
 const started = [];
 const children = runs.map(({ label, projects }) => {
-  const child = spawn(process.execPath, [vitest, 'run', '--passWithNoTests', ...projects.flatMap((project) => ['--project', project]), ...extra], {
+  // Only a filtered run may find nothing: the whole suite finding no test is a failure.
+  const filtered = extra.length > 0 ? ['--passWithNoTests'] : [];
+  const child = spawn(process.execPath, [vitest, 'run', ...filtered, ...projects.flatMap((project) => ['--project', project]), ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: process.env,
   });
