@@ -108,7 +108,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // The hash an unknown username is compared with takes a bcrypt run on a hashing thread; it is
   // made while the database starts rather than after.
   const hasher = new PasswordHasher(config.bcrypt);
-  hasher.prepare().catch(() => {}); // createServices awaits it, and sees a failure there
+  const hasherPrepared = hasher.prepare();
+  hasherPrepared.catch(() => {}); // awaited below, where a failure stops the start
 
   const ownsDatabase = options.database === undefined;
   let database = options.database;
@@ -125,6 +126,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       fastPaths: { statements: config.fastPaths.statements },
     });
     if (ownsDatabase) await prepareSchema(database.db, { migrateOnStart: config.database.migrateOnStart, log, who: 'this release' });
+    await hasherPrepared;
     services = await createServices(config, database, log, hasher);
   } catch (error) {
     // Whatever was started is stopped: a failed build leaves no threads, connections or files open.

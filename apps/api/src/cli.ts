@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
 
   // The services and the logger are loaded only here: a database command needs neither.
   const { createLogger } = await import('./logger');
-  const { createServices } = await import('./services');
+  const [{ createServices }, { PasswordHasher }] = await Promise.all([import('./services'), import('@stm/auth')]);
   // Only errors: the command's own output is the answer, and stdout stays clean for scripts.
   const logger = await createLogger({ log: { ...config.log, level: 'error', pretty: false, dir: null } }, process.stderr);
   const database = await createDb({
@@ -76,7 +76,9 @@ async function main(argv: string[]): Promise<number> {
   });
   try {
     await prepareSchema(database.db, { migrateOnStart: config.database.migrateOnStart, log: logger.logger, who: 'this version of the CLI' });
-    const services = await createServices(config, database, logger.logger);
+    // Most commands never hash: no hashing thread starts until one is needed.
+    const hasher = new PasswordHasher({ ...config.bcrypt, threads: 'when-needed' });
+    const services = await createServices(config, database, logger.logger, hasher);
     try {
       await command.run(services, args, { out });
     } finally {

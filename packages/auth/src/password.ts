@@ -17,6 +17,12 @@ export interface PasswordHasherOptions {
   niceIncrement?: number;
   /** The module the threads run: `password-worker.mjs` beside this one unless a test gives another. */
   workerFile?: URL;
+  /**
+   * `at-start` (the default): every thread starts now, as a server wants, so no request waits
+   * for one. `when-needed`: the first job starts one, as a one-off command wants, most of which
+   * never hash.
+   */
+  threads?: 'at-start' | 'when-needed';
 }
 
 /** Where a sign-in storm's hashing ranks against request handling: well below it. */
@@ -83,7 +89,7 @@ export class PasswordHasher {
     // threads live as long as the hasher, as starting one costs more than a fast hash.
     this.#threads = new Piscina({
       filename: (options.workerFile ?? WORKER_FILE).href,
-      minThreads: options.concurrency,
+      minThreads: options.threads === 'when-needed' ? 0 : options.concurrency,
       maxThreads: options.concurrency,
       idleTimeout: Number.POSITIVE_INFINITY,
       niceIncrement: options.niceIncrement ?? DEFAULT_HASHING_NICE_INCREMENT,

@@ -85,10 +85,10 @@ export async function createServices(
   database: DatabaseHandle,
   log: Logger,
   /**
-   * A hasher made earlier, so that its start-up hash could run while the database started. The
+   * The hasher; a server makes it earlier and has it `prepare()` while the database starts. The
    * services own it from here: `stop()` closes it, as does a failure to start.
    */
-  hasher = new PasswordHasher(config.bcrypt),
+  hasher: PasswordHasher,
 ): Promise<Services> {
   try {
     return await servicesOver(config, database, log, hasher);
@@ -100,7 +100,6 @@ export async function createServices(
 
 async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Logger, hasher: PasswordHasher): Promise<Services> {
   const { db } = database;
-  await hasher.prepare();
   const settings = new SettingsService(db, log);
   const keyring = new Keyring(db, deriveKey(config.secretKey, 'signing-keys'), log);
   // ioredis is loaded only when configured: every module loaded at start delays readiness. With
@@ -182,6 +181,13 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     }
   };
 
+  /** The rounds of the timers below that have not finished: `stop()` waits for them. */
+  const running = new Set<Promise<void>>();
+  const inFlight = (round: () => Promise<void>) => {
+    const done: Promise<void> = round().finally(() => running.delete(done));
+    running.add(done);
+  };
+
   const quotas = new Quotas(db, settings);
   const liveFeed = redis && new RedisChangeFeed(redis, database, `${config.redisKeyPrefix}change-events`, log);
   liveFeed?.announceCommits();
@@ -244,10 +250,10 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     metrics,
     start() {
       if (timers.length > 0) return;
-      timers.push(setInterval(() => void poll(), config.settingsRefreshMs).unref());
-      timers.push(setInterval(() => void housekeeping(), HOUSEKEEPING_INTERVAL_MS).unref());
-      timers.push(setInterval(() => void maintenance(), HOUSEKEEPING_INTERVAL_MS).unref());
-      void housekeeping();
+      timers.push(setInterval(() => inFlight(poll), config.settingsRefreshMs).unref());
+      timers.push(setInterval(() => inFlight(housekeeping), HOUSEKEEPING_INTERVAL_MS).unref());
+      timers.push(setInterval(() => inFlight(maintenance), HOUSEKEEPING_INTERVAL_MS).unref());
+      inFlight(housekeeping);
       notificationScheduler.start();
       mail.start();
       webhooks.start();
@@ -255,6 +261,8 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       try {
+        // A round still running would otherwise meet a closed database, and log to a closed logger.
+        await Promise.all(running);
         await live.stop();
         await passwordResets.idle();
         await webhooks.stop();
