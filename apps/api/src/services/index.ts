@@ -1,4 +1,4 @@
-import { deriveKey, PasswordHasher } from '@stm/auth';
+import { deriveKey, type PasswordHasher } from '@stm/auth';
 import { type DatabaseHandle, factors, sessions } from '@stm/db';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../env';
