@@ -2,20 +2,14 @@ import baseConfig from '@stm/eslint-config/base';
 import reactConfig from '@stm/eslint-config/react';
 import tseslint from 'typescript-eslint';
 
+/** Type-aware rules read each file in the program `pnpm typecheck` checks it in. */
+const program = (project) => ({ languageOptions: { parserOptions: { projectService: false, project } } });
+
 export default tseslint.config(
   ...baseConfig,
-  {
-    // The root Vitest config is checked with the Vitest tooling's tsconfig, which projectService (it looks for the nearest tsconfig.json) does not find.
-    files: ['vitest.config.ts'],
-    languageOptions: { parserOptions: { projectService: false, project: './tooling/vitest/tsconfig.json' } },
-  },
-  {
-    files: ['apps/console/src/**'],
-    extends: [...reactConfig],
-  },
-  {
-    // These are checked by tsconfig.node.json, which projectService (it looks for tsconfig.json) does not find.
-    files: ['apps/console/e2e/**', 'apps/console/vite.config.ts'],
-    languageOptions: { parserOptions: { projectService: false, project: './apps/console/tsconfig.node.json' } },
-  },
+  // Every Node package in one program: the API's sources, which other packages import, are loaded
+  // once, not once per package as each package's nearest tsconfig.json (projectService) would.
+  { files: ['**/*.ts', '**/*.tsx'], ...program('./tsconfig.check.json') },
+  { files: ['apps/console/src/**'], ...program('./apps/console/tsconfig.json'), extends: [...reactConfig] },
+  { files: ['apps/console/e2e/**', 'apps/console/vite.config.ts'], ...program('./apps/console/tsconfig.node.json') },
 );

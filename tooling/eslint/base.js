@@ -1,6 +1,7 @@
 // The shared lint for every package: ESLint's recommended rules, typescript-eslint's strictest
-// type-checked set, and a rule against import cycles. Each file is checked against the nearest
-// tsconfig.json (projectService), so lint sees the same program typecheck does.
+// type-checked set, and a rule against import cycles. Each file's types come from its nearest
+// tsconfig.json (projectService) unless the repository's config names the program (it does: the
+// ones `pnpm typecheck` checks).
 import js from '@eslint/js';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import { importX } from 'eslint-plugin-import-x';
