@@ -2,7 +2,8 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 
 /**
  * One run covers every package. Files named `*.test.ts` touch a database and run twice: on the
- * embedded PGlite and, when TEST_DATABASE_URL is set, on PostgreSQL. `*.unit.test.ts` need no
+ * embedded PGlite and, when TEST_DATABASE_URL is set, on PostgreSQL (the `stm` client's tests,
+ * which never see the database, once: `clientTests`). `*.unit.test.ts` need no
  * database, `*.pg.test.ts` need a real server (several processes sharing it), `*.e2e.test.ts`
  * drive what the build makes: the console in Chromium, the bundled server and CLI. `stock` (with
  * STM_TEST_STOCK=1) runs the database tests once more with FAST_PATHS=false. `pnpm test` runs the
@@ -19,12 +20,24 @@ const globalSetup = ['./tooling/vitest/global-setup.ts'];
  * own app. What a file sets for the whole process (fake timers) it puts back when it ends.
  */
 const databaseTests = { exclude: special, globalSetup, isolate: false };
+/**
+ * The `stm` client's tests: a process per command talking HTTP to the API, which never sees the
+ * database. They run once, on PostgreSQL when there is one (what a deployed server runs), else on
+ * PGlite; the API's own tests hold both databases to the same answers.
+ */
+const clientTests = ['apps/cli/test/**/*.test.ts'];
 
 const projects: TestProjectInlineConfiguration[] = [
   { extends: true, test: { name: 'unit', include: files('*.unit.test.ts') } },
   {
     extends: true,
-    test: { name: 'pglite', include: files('*.test.ts'), env: { STM_TEST_DB: 'pglite' }, ...databaseTests },
+    test: {
+      name: 'pglite',
+      include: files('*.test.ts'),
+      env: { STM_TEST_DB: 'pglite' },
+      ...databaseTests,
+      exclude: [...special, ...(postgresUrl ? clientTests : [])],
+    },
   },
   {
     extends: true,
