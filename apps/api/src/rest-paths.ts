@@ -1,3 +1,5 @@
+import { normalizePath } from 'trpc-to-openapi';
+
 /**
  * Spellings of a path that a URL parser resolves to another path: dot segments (`.` and `..`, also
  * percent-encoded), backslashes (slashes to a URL parser), encoded slashes and backslashes, and a
@@ -14,4 +16,22 @@ const RESOLVES_ELSEWHERE = /[\\#]|%2f|%5c|(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
  */
 export function resolvesElsewhere(requestPath: string): boolean {
   return RESOLVES_ELSEWHERE.test(requestPath);
+}
+
+/**
+ * The operation path a request names (its path, as sent, after the base path), or undefined where
+ * the path is spelled so as to resolve to another one (`resolvesElsewhere`).
+ */
+export function operationPathOf(requestPath: string, basePath: string): string | undefined {
+  if (!requestPath.startsWith(`${basePath}/`) || resolvesElsewhere(requestPath)) return undefined;
+  return pathOf(requestPath.slice(basePath.length));
+}
+
+/** The path as the adapter matches it: percent-encoded where a URL parser would encode it. */
+function pathOf(path: string): string {
+  try {
+    return normalizePath(new URL(`http://127.0.0.1${path}`).pathname);
+  } catch {
+    return '';
+  }
 }

@@ -6,7 +6,7 @@
 import { type AnyTRPCProcedure, type AnyTRPCRouter, getTRPCErrorFromUnknown, getTRPCErrorShape, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { resolvesElsewhere } from '../rest-paths';
+import { operationPathOf } from '../rest-paths';
 import {
   acceptsRequestBody,
   coerceSchema,
@@ -193,24 +193,6 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
 }
 
 const oneCall = () => 1;
-
-/**
- * The operation path a request names (its path, as sent, after the base path), or undefined where
- * the path is spelled so as to resolve to another one (`resolvesElsewhere`).
- */
-function operationPathOf(requestPath: string, basePath: string): string | undefined {
-  if (!requestPath.startsWith(`${basePath}/`) || resolvesElsewhere(requestPath)) return undefined;
-  return pathOf(requestPath.slice(basePath.length));
-}
-
-/** The path as the adapter matches it: percent-encoded where a URL parser would encode it. */
-function pathOf(path: string): string {
-  try {
-    return normalizePath(new URL(`http://127.0.0.1${path}`).pathname);
-  } catch {
-    return '';
-  }
-}
 
 /** Query-string fields as the adapter reads them: empty values dropped, a field given once as itself. */
 function queryFields(query: Record<string, string | string[]>): Record<string, unknown> {

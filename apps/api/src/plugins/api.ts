@@ -7,7 +7,7 @@ import { type Context, createContext } from '../context';
 import { answerOf, DomainError, restErrorBody } from '../errors';
 import { jsonNestsDeeperThan } from '../json-depth';
 import { buildOpenApiDocument } from '../openapi';
-import { resolvesElsewhere } from '../rest-paths';
+import { operationPathOf, resolvesElsewhere } from '../rest-paths';
 import type { ProcedureMeta } from '../trpc';
 import type { FastPaths } from '../fastpath/switch';
 import { restBridge } from '../fastpath/rest-bridge';
@@ -133,7 +133,7 @@ async function openApiStockRoutes(app: FastifyInstance, options: Parameters<type
       void reply.code(404).send(restErrorBody(answerOf(404, 'Not found')));
       return;
     }
-    request.restOperation = operationOf(request.method, request.url);
+    request.restOperation = operationOf(request.method, request.requestPath);
     done();
   };
   const counted = Object.create(app, {
@@ -159,16 +159,9 @@ function restOperations(router: AnyTRPCRouter, basePath: string) {
   forEachOpenApiProcedure(router._def.procedures as OpenApiProcedureRecord, ({ path, meta: { openapi } }) => {
     operations.push({ method: openapi.method, route: `${basePath}${openapi.path}`, procedure: path, pattern: getPathRegExp(normalizePath(openapi.path)) });
   });
-  return (method: string, url: string): { route: string; procedure: string } | undefined => {
-    let path: string;
-    try {
-      path = normalizePath(new URL(url, 'http://127.0.0.1').pathname);
-    } catch {
-      return undefined;
-    }
-    if (!path.startsWith(`${basePath}/`)) return undefined;
-    path = path.slice(basePath.length);
-    const operation = operations.find((candidate) => candidate.method === method && candidate.pattern.test(path));
+  return (method: string, requestPath: string): { route: string; procedure: string } | undefined => {
+    const path = operationPathOf(requestPath, basePath);
+    const operation = path === undefined ? undefined : operations.find((candidate) => candidate.method === method && candidate.pattern.test(path));
     return operation && { route: operation.route, procedure: operation.procedure };
   };
 }
