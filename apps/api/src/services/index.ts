@@ -262,7 +262,7 @@ async function servicesOver(config: AppConfig, database: DatabaseHandle, log: Lo
       for (const timer of timers.splice(0)) clearInterval(timer);
       try {
         // A round still running would otherwise meet a closed database, and log to a closed logger.
-        await Promise.all(running);
+        await Promise.allSettled(running);
         await live.stop();
         await passwordResets.idle();
         await webhooks.stop();
