@@ -9,8 +9,8 @@ import type { Database } from './schema';
 /**
  * A new embedded database with every migration applied, as the tar archive PGlite dumps (gzip
  * unless told otherwise). Creating a database from nothing runs PostgreSQL's initdb, which takes
- * seconds; unpacking this takes a fraction of that. Made at build time for the server's first start, and
- * once per test run for the test databases.
+ * seconds; unpacking this takes a fraction of that. Made at build time for the server's first
+ * start, and once per test run for the test databases.
  */
 export async function dumpMigratedPglite(compression: 'gzip' | 'none' = 'gzip'): Promise<Buffer> {
   const { PGlite, create } = await pgliteOptions();
