@@ -6,6 +6,9 @@ import { sql } from '@stm/db';
 import { describe, expect, it } from 'vitest';
 import { createTestApp, rest, signUpAdmin, stockLibraries, trpc } from './helpers';
 
+/** The day's log files in a log folder. */
+const datedFiles = (logDir: string) => readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
+
 const QUERY_SECRET = 'eyJxdWVyeS1zZWNyZXQiOnRydWV9.c2VjcmV0LWluLXF1ZXJ5';
 
 describe('the log file', () => {
@@ -98,7 +101,6 @@ describe('the log file', () => {
 });
 
 describe('log files', () => {
-  const datedFiles = (logDir: string) => readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
   const modeOf = (file: string) => statSync(file).mode & 0o777;
 
   it("are readable by the server's account only (0600), in a folder of its own (0700), even one left open before", async () => {
@@ -147,6 +149,31 @@ describe('log files', () => {
     const refusal = (requestId: string) => entries.find((entry) => entry.requestId === requestId && entry.msg === 'refused');
     expect(refusal('malformed-1')).toMatchObject({ reason: 'INVALID_TOKEN', tokenCheck: 'malformed' });
     expect(refusal('ended-1')).toMatchObject({ reason: 'INVALID_TOKEN', tokenCheck: 'session_ended' });
+  });
+});
+
+describe('an app closed as soon as it has started', () => {
+  it('lets its start-up housekeeping finish first: no failure logged, nothing written to a closed log', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    try {
+      for (let round = 0; round < 5; round++) {
+        const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
+        // The first request makes the app ready, which starts a housekeeping round; close at once.
+        await t.app.inject({ method: 'GET', url: '/healthz' });
+        await t.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+    expect(rejections).toEqual([]);
+    const logged = datedFiles(logDir)
+      .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
+      .join('');
+    expect(logged).not.toContain('housekeeping failed');
   });
 });
 
