@@ -24,12 +24,24 @@ export interface FuzzSettings {
   path: string | undefined;
 }
 
+/**
+ * Cases per file: the full count on the run's PostgreSQL, or on PGlite when it is the only
+ * database; half on PGlite beside PostgreSQL, which still calls every procedure in every phase
+ * (the suite's coverage checks hold from 1,000 cases a phase) and leaves the full count to the
+ * database deployments run.
+ */
 const DEFAULT_RUNS = 5_000;
+const RUNS_BESIDE_POSTGRES = 2_500;
+
+function defaultRuns(): number {
+  const besidePostgres = process.env.STM_TEST_DB !== 'postgres' && Boolean(process.env.TEST_DATABASE_URL);
+  return besidePostgres ? RUNS_BESIDE_POSTGRES : DEFAULT_RUNS;
+}
 
 /** FUZZ_SEED, FUZZ_RUNS and FUZZ_PATH from the environment; a fresh seed otherwise, printed so any run can be replayed. */
 export function fuzzSettings(file: string): FuzzSettings {
   const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
-  const runs = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : DEFAULT_RUNS;
+  const runs = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : defaultRuns();
   if (!Number.isInteger(seed) || !Number.isInteger(runs) || runs < 1) throw new Error('FUZZ_SEED and FUZZ_RUNS must be integers');
   const path = process.env.FUZZ_PATH || undefined;
   console.info(`[${file}] FUZZ_SEED=${seed} FUZZ_RUNS=${runs}${path ? ` FUZZ_PATH=${path}` : ''}`);
