@@ -19,9 +19,17 @@ type Tool = 'pg_dump' | 'pg_restore';
 
 const PASSED_ON = /^(PATH|HOME|USER|LOGNAME|LANG|LC_[A-Z]+|TZ|TMPDIR|PG[A-Z_]+)$/;
 
+/**
+ * Stands in for an empty host while the URL is read: libpq takes `postgres://user@/db?host=/socket`
+ * (PostgreSQL's Unix socket), which WHATWG URLs refuse. Put back before libpq sees it.
+ */
+const NO_HOST = 'stm-no-host.invalid';
+const HOSTLESS = /^(postgres(?:ql)?:\/\/(?:[^@/?#]*@)?)(?=[/?#]|$)/i;
+
 /** The URL for `--dbname` and the environment that carries what must not be in it. */
 export function libpqConnection(databaseUrl: string): { dbname: string; env: Record<string, string> } {
-  const url = new URL(databaseUrl);
+  const hostless = HOSTLESS.test(databaseUrl);
+  const url = new URL(hostless ? databaseUrl.replace(HOSTLESS, `$1${NO_HOST}`) : databaseUrl);
   const env: Record<string, string> = { PGAPPNAME: 'stm-backup' };
   if (url.password) {
     env.PGPASSWORD = decodeURIComponent(url.password);
@@ -32,7 +40,8 @@ export function libpqConnection(databaseUrl: string): { dbname: string; env: Rec
     env.PGPASSWORD = inQuery;
     url.searchParams.delete('password');
   }
-  return { dbname: url.toString(), env };
+  const dbname = url.toString();
+  return { dbname: hostless ? dbname.replace(`@${NO_HOST}`, '@').replace(`//${NO_HOST}`, '//') : dbname, env };
 }
 
 /** A custom-format archive (`pg_dump -Fc`) of the whole database, written to `file`. */

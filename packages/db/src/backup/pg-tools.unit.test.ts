@@ -14,6 +14,13 @@ describe('libpqConnection', () => {
     expect(env.PGPASSWORD).toBe('s3cret');
   });
 
+  it("keeps a URL without a host as it is (the Unix socket, named by ?host= or libpq's default)", () => {
+    const socket = libpqConnection('postgres://stm:secret@/stm?host=/var/run/postgresql');
+    expect(socket.dbname).toBe('postgres://stm@/stm?host=/var/run/postgresql');
+    expect(socket.env.PGPASSWORD).toBe('secret');
+    expect(libpqConnection('postgresql:///stm').dbname).toBe('postgresql:///stm');
+  });
+
   it('sets no password when the URL has none (libpq may still use ~/.pgpass or PGPASSWORD)', () => {
     const { dbname, env } = libpqConnection('postgres://postgres@127.0.0.1:5432/test');
     expect(dbname).toBe('postgres://postgres@127.0.0.1:5432/test');
