@@ -50,8 +50,9 @@ await build({
 // the bundle, that is dist/.
 copyFileSync('../../packages/auth/src/password-worker.mjs', 'dist/password-worker.mjs');
 
-// A migrated embedded database to start a new data dir from: PGlite's initdb takes ~5 s, unpacking
-// this ~0.4 s. Made with the PGlite the server will run, so the two always match.
+// Embedded databases to start a new data dir from, migrated (the server) and as initdb leaves it
+// (the operator's database commands): unpacking one costs a fraction of PGlite's initdb. Made
+// with the PGlite the server will run, so the two always match.
 const template = spawnSync(
   process.execPath,
   [
@@ -59,8 +60,8 @@ const template = spawnSync(
     'tsx',
     '--input-type=module',
     '--eval',
-    "import { writePgliteTemplate } from '@stm/db'; await writePgliteTemplate('dist/pglite-template.tar.gz');",
+    "import { writePgliteTemplates } from '@stm/db'; await writePgliteTemplates({ migrated: 'dist/pglite-template.tar.gz', empty: 'dist/pglite-empty-template.tar.gz' });",
   ],
   { stdio: 'inherit' },
 );
-if (template.status !== 0) throw new Error('Could not make dist/pglite-template.tar.gz');
+if (template.status !== 0) throw new Error('Could not make the embedded database templates in dist/');

@@ -48,7 +48,13 @@ const outDir = path.resolve(values.out);
 const version = JSON.parse(readFileSync(path.join(API_DIR, 'package.json'), 'utf8')).version;
 const folder = path.join(outDir, NAME);
 
-for (const built of ['apps/api/dist/server.js', 'apps/api/dist/cli.js', 'apps/api/dist/pglite-template.tar.gz', 'apps/console/dist/index.html']) {
+for (const built of [
+  'apps/api/dist/server.js',
+  'apps/api/dist/cli.js',
+  'apps/api/dist/pglite-template.tar.gz',
+  'apps/api/dist/pglite-empty-template.tar.gz',
+  'apps/console/dist/index.html',
+]) {
   if (!existsSync(path.join(ROOT, built))) throw new Error(`${built} is missing: run \`pnpm release\`, which builds first`);
 }
 

@@ -49,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
       (database ??= createDb({
         databaseUrl: config.database.url,
         dataDir: config.database.dataDir,
+        pgliteTemplate: config.database.pgliteEmptyTemplate,
         // A backup reads whole tables and a restore loads them: far longer than a request's statements.
         pool: { ...config.database.pool, max: 2, statementTimeoutMillis: RAW_DATABASE_STATEMENT_TIMEOUT_MS },
         applicationName: 'stm-cli',

@@ -226,6 +226,12 @@ export interface AppConfig {
      * the bundle (apps/api/dist). Run from source there is none, and PGlite runs initdb instead.
      */
     pgliteTemplate: string;
+    /**
+     * The same before any migration, as initdb leaves it: where the operator's database commands
+     * (db:migrate, db:backup, db:restore) start a new data dir, since they must find the schema
+     * as it is (a restore recreates the backup's own version, then migrates on).
+     */
+    pgliteEmptyTemplate: string;
   };
   secretKey: string;
   /** Where a development secret came from, for the start-up log. */
@@ -430,6 +436,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
       migrateOnStart: env.MIGRATE_ON_START ?? !(production && env.DATABASE_URL),
       pgBinDir: env.PG_BIN_DIR ? path.resolve(env.PG_BIN_DIR) : undefined,
       pgliteTemplate: fileURLToPath(new URL('./pglite-template.tar.gz', import.meta.url)),
+      pgliteEmptyTemplate: fileURLToPath(new URL('./pglite-empty-template.tar.gz', import.meta.url)),
     },
     secretKey: secretKey as string,
     secretKeySource,

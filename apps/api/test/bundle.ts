@@ -14,6 +14,9 @@ export const API_DIR = fileURLToPath(new URL('..', import.meta.url));
 /** The CLI as the build bundles it (`pnpm --filter @stm/api build`). */
 export const BUILT_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
+/** The embedded database before any migration, which the build writes beside the bundle. */
+export const BUILT_EMPTY_TEMPLATE = fileURLToPath(new URL('../dist/pglite-empty-template.tar.gz', import.meta.url));
+
 /** The server as the build bundles it, which deployments run. */
 export const BUILT_SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createDb, type DatabaseHandle, sql } from '@stm/db';
 import { type TestDatabase, withDatabase } from '@stm/db/testing';
 import { inject } from 'vitest';
+import { BUILT_EMPTY_TEMPLATE } from './bundle';
 
 /** Where a database can live: the CLI reaches it through `env`, the test through `open()`. */
 export interface Place {
@@ -42,13 +43,17 @@ export async function postgresPlace(): Promise<Place> {
   };
 }
 
-/** A new, empty folder for the embedded database. */
+/**
+ * A new, empty folder for the embedded database. Opened first by the test, it is started as the
+ * operator's commands start one: from the build's unmigrated template when there is one, else
+ * by initdb.
+ */
 export async function pglitePlace(): Promise<Place> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stm-test-place-'));
   return {
     driver: 'pglite',
     env: { DATA_DIR: dataDir },
-    open: async () => ({ ...(await createDb({ dataDir })), url: undefined }),
+    open: async () => ({ ...(await createDb({ dataDir, pgliteTemplate: BUILT_EMPTY_TEMPLATE })), url: undefined }),
     dispose: () => rm(dataDir, { recursive: true, force: true }),
   };
 }

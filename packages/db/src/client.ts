@@ -33,8 +33,9 @@ export interface DbConfig {
   /** Start the embedded database from a dumped data directory (test templates). */
   pgliteLoadDataDir?: Blob | undefined;
   /**
-   * A `writePgliteTemplate` archive to create a new `dataDir` from, instead of running initdb and
-   * every migration. Used only when the folder has no database yet; a missing file is no error.
+   * A `writePgliteTemplates` archive to create a new `dataDir` from, instead of running initdb (and,
+   * from the migrated one, every migration). Used only when the folder has no database yet; a
+   * missing file is no error.
    */
   pgliteTemplate?: string | undefined;
   pool?: PoolOptions | undefined;

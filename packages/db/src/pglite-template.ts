@@ -9,30 +9,48 @@ import type { Database } from './schema';
 /**
  * A new embedded database with every migration applied, as the tar archive PGlite dumps (gzip
  * unless told otherwise). Creating a database from nothing runs PostgreSQL's initdb, which takes
- * seconds; unpacking this takes a fraction of that. Made at build time for the server's first
- * start, and once per test run for the test databases.
+ * seconds; unpacking this takes a fraction of that. Made once per test run for the test databases.
  */
 export async function dumpMigratedPglite(compression: 'gzip' | 'none' = 'gzip'): Promise<Buffer> {
+  return (await dumpPgliteDatabases(compression)).migrated;
+}
+
+/**
+ * Two new embedded databases from one initdb, as PGlite dumps them: `empty`, as initdb leaves it
+ * (for the commands that must find the schema as it is: db:migrate, db:restore), and `migrated`,
+ * with every migration applied (a server's first start).
+ */
+async function dumpPgliteDatabases(compression: 'gzip' | 'none'): Promise<{ empty: Buffer; migrated: Buffer }> {
   const { PGlite, create } = await pgliteOptions();
   const pglite = await PGlite.create(create);
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
-  try {
-    await migrateToLatest(db);
-    // What the dump holds is then in the data files, not only in the write-ahead log.
+  // What a dump holds is then in the data files, not only in the write-ahead log.
+  const dump = async () => {
     await pglite.exec('checkpoint');
     return Buffer.from(await (await pglite.dumpDataDir(compression)).arrayBuffer());
+  };
+  try {
+    const empty = await dump();
+    await migrateToLatest(db);
+    return { empty, migrated: await dump() };
   } finally {
     await db.destroy();
   }
 }
 
-/** Writes `dumpMigratedPglite()` to `file`, whole or not at all. */
-export async function writePgliteTemplate(file: string): Promise<void> {
-  const dump = await dumpMigratedPglite('gzip');
-  await mkdir(path.dirname(file), { recursive: true });
-  const partial = `${file}.${process.pid}.partial`;
-  await writeFile(partial, dump);
-  await rename(partial, file);
+/**
+ * Writes the embedded database templates a new data dir starts from (see `dumpPgliteDatabases`),
+ * each whole or not at all. Made at build time, beside the bundle.
+ */
+export async function writePgliteTemplates(files: { empty: string; migrated: string }): Promise<void> {
+  const dumps = await dumpPgliteDatabases('gzip');
+  for (const kind of ['empty', 'migrated'] as const) {
+    const file = files[kind];
+    await mkdir(path.dirname(file), { recursive: true });
+    const partial = `${file}.${process.pid}.partial`;
+    await writeFile(partial, dumps[kind]);
+    await rename(partial, file);
+  }
 }
 
 /**

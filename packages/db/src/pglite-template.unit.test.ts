@@ -5,15 +5,17 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from './client';
 import { migrateToLatest, migrationNames } from './migrate';
-import { writePgliteTemplate } from './pglite-template';
+import { writePgliteTemplates } from './pglite-template';
 
 // The embedded database only: these are about how a new data dir comes to be.
 let scratch: string;
 let template: string;
+let emptyTemplate: string;
 beforeAll(async () => {
   scratch = mkdtempSync(path.join(os.tmpdir(), 'stm-pglite-template-'));
   template = path.join(scratch, 'template.tar.gz');
-  await writePgliteTemplate(template);
+  emptyTemplate = path.join(scratch, 'empty-template.tar.gz');
+  await writePgliteTemplates({ migrated: template, empty: emptyTemplate });
 }, 60_000);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -51,6 +53,29 @@ describe('the embedded database template', () => {
     const users = await again.db.selectFrom('users').select('username').execute();
     await again.close();
     expect(users.map((user) => user.username)).toEqual(['kept']);
+  }, 60_000);
+
+  it('gives a new data dir, from the unmigrated one, a database as initdb leaves it, which migrates like one', async () => {
+    const errors: Error[] = [];
+    // initdb gives every cluster an identifier of its own: two folders sharing one came from the template.
+    const identifiers: string[] = [];
+    for (let n = 0; n < 2; n++) {
+      const dataDir = newDataDir();
+      const handle = await createDb({ dataDir, pgliteTemplate: emptyTemplate, onBackgroundError: (error) => errors.push(error) });
+      try {
+        const { rows } = await sql<{ id: string }>`select system_identifier::text as id from pg_control_system()`.execute(handle.db);
+        identifiers.push(rows[0]?.id ?? '');
+        const tables = await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = 'public'`.execute(handle.db);
+        expect(tables.rows).toEqual([]);
+        expect((await migrateToLatest(handle.db)).applied).toEqual(migrationNames());
+      } finally {
+        await handle.close();
+      }
+      expect(readdirSync(dataDir).filter((name) => name.includes('unpacking'))).toEqual([]);
+    }
+    expect(errors).toEqual([]);
+    expect(identifiers[0]).toMatch(/^\d+$/);
+    expect(identifiers[1]).toBe(identifiers[0]);
   }, 60_000);
 
   it('never touches a data dir that already holds a database', async () => {
