@@ -338,6 +338,8 @@ describe('protocol abuse', () => {
  */
 describe('protocol abuse: a crowd from one address', () => {
   const CROWD_HEADERS_TIMEOUT_MS = 2_000;
+  /** How often the server sweeps for connections past their limit (app.ts: at most a second). */
+  const CROWD_SWEEP_MS = Math.min(1_000, CROWD_HEADERS_TIMEOUT_MS);
   let t: TestApp;
   let port: number;
   let token: string;
@@ -364,7 +366,8 @@ describe('protocol abuse: a crowd from one address', () => {
     await stillServes();
     const idleReplies = await Promise.all(idle);
     expect(idleReplies.every((reply) => reply.closed)).toBe(true);
-    expect(Math.max(...idleReplies.map((reply) => reply.ms))).toBeLessThan(CROWD_HEADERS_TIMEOUT_MS + SLACK_MS);
+    // The last of 150 is closed by the sweep after its limit, which then answers 150 at once.
+    expect(Math.max(...idleReplies.map((reply) => reply.ms))).toBeLessThan(CROWD_HEADERS_TIMEOUT_MS + CROWD_SWEEP_MS + SLACK_MS);
     await stillServes();
   });
 });
