@@ -38,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Usage: pnpm ops ${command.usage}\n`);
     return 2;
   }
+  command.check?.(args);
 
   loadDotEnv();
   const environment = readProcessEnvironment();

@@ -186,6 +186,23 @@ describe(`the operator CLI on ${driver}`, { timeout: 120_000 }, () => {
     }
   });
 
+  it.runIf(driver === 'pglite')('refuses arguments wrong in themselves before opening the database, even one a server holds', async () => {
+    const holder = await place.open();
+    try {
+      const rooted = await cli(['user:create', 'rooted', '--role', 'root'], `${PASSWORD}\n`);
+      expect(rooted.code, rooted.stderr).toBe(2);
+      expect(rooted.stderr).toMatch(/--role must be "admin" or "user"/);
+      const badName = await cli(['user:create', 'bad name!'], `${PASSWORD}\n`);
+      expect(badName.code, badName.stderr).toBe(1);
+      expect(badName.stderr).toMatch(/Username may contain only/);
+      const format = await cli(['db:backup', 'x.backup', '--format', 'sql']);
+      expect(format.code, format.stderr).toBe(2);
+      expect(format.stderr).toMatch(/--format must be one of/);
+    } finally {
+      await holder.close();
+    }
+  });
+
   it.runIf(driver === 'pglite')('says clearly that the embedded database is in use while a server holds it', async () => {
     const holder = await place.open();
     try {

@@ -18,6 +18,11 @@ interface CommandShape {
   positionals: number;
   /** `multiple`: the option may be given more than once (its value is then a list). */
   options?: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+  /**
+   * Refuses arguments that are wrong in themselves (a CliError) before anything is opened: the
+   * operator hears of a typo at once, even while a server holds the embedded database.
+   */
+  check?(args: CommandArgs): void;
 }
 
 /** Runs with the services, on a schema this version can use (brought up to date first when MIGRATE_ON_START is on). */

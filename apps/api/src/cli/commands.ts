@@ -14,17 +14,21 @@ export const commands: Record<string, Command> = {
     summary: 'Create an account; the password is asked for (or read from standard input)',
     positionals: 1,
     options: { role: { type: 'string' } },
-    async run(services, { positionals, options }, io) {
-      const role = roleSchema.safeParse(options.role ?? 'user');
-      if (!role.success) throw new CliError('--role must be "admin" or "user"', 2);
+    check({ positionals, options }) {
+      if (!roleSchema.safeParse(options.role ?? 'user').success) throw new CliError('--role must be "admin" or "user"', 2);
       const username = usernameSchema.safeParse(positionals[0]);
       if (!username.success) throw new CliError(username.error.issues.map((issue) => issue.message).join('; '));
+    },
+    // `check` has passed: both parse.
+    async run(services, { positionals, options }, io) {
+      const role = roleSchema.parse(options.role ?? 'user');
+      const username = usernameSchema.parse(positionals[0]);
       // Before asking for a password that would then be thrown away.
-      if (await users.usernameExists(services.database.db, username.data)) {
-        throw new CliError(`The username "${username.data}" is already taken`);
+      if (await users.usernameExists(services.database.db, username)) {
+        throw new CliError(`The username "${username}" is already taken`);
       }
       const password = await readNewPassword();
-      const user = await services.users.create(OPERATOR_ACTOR, { username: username.data, password, role: role.data }, null);
+      const user = await services.users.create(OPERATOR_ACTOR, { username, password, role }, null);
       io.out(`Created ${user.role} "${user.username}" (id ${user.id})`);
     },
   },

@@ -86,11 +86,13 @@ export const databaseCommands: Record<string, DatabaseCommand> = {
     positionals: 1,
     options: { format: { type: 'string' } },
     rawDatabase: true,
-    async run(target, { positionals, options }, io) {
-      const format = options.format;
-      if (format !== undefined && !backupFormats.includes(format as BackupFormat)) {
+    check({ options }) {
+      if (options.format !== undefined && !backupFormats.includes(options.format as BackupFormat)) {
         throw new CliError(`--format must be one of: ${backupFormats.join(', ')}`, 2);
       }
+    },
+    async run(target, { positionals, options }, io) {
+      const format = options.format;
       const summary = await backupDatabase({
         ...(await openBackupTarget(target)),
         file: operatorPath(target, positionals[0] as string),
