@@ -12,15 +12,15 @@ import type { Database } from './schema';
  * seconds; unpacking this takes a fraction of that. Made once per test run for the test databases.
  */
 export async function dumpMigratedPglite(compression: 'gzip' | 'none' = 'gzip'): Promise<Buffer> {
-  return (await dumpPgliteDatabases(compression)).migrated;
+  return (await dumpPgliteDatabases(compression, { empty: false })).migrated;
 }
 
 /**
- * Two new embedded databases from one initdb, as PGlite dumps them: `empty`, as initdb leaves it
- * (for the commands that must find the schema as it is: db:migrate, db:restore), and `migrated`,
- * with every migration applied (a server's first start).
+ * New embedded databases from one initdb, as PGlite dumps them: `migrated`, with every migration
+ * applied (a server's first start), and when asked for, `empty`, as initdb leaves it (for the
+ * commands that must find the schema as it is: db:migrate, db:restore).
  */
-async function dumpPgliteDatabases(compression: 'gzip' | 'none'): Promise<{ empty: Buffer; migrated: Buffer }> {
+async function dumpPgliteDatabases(compression: 'gzip' | 'none', wanted: { empty: boolean }): Promise<{ empty?: Buffer; migrated: Buffer }> {
   const { PGlite, create } = await pgliteOptions();
   const pglite = await PGlite.create(create);
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
@@ -30,9 +30,9 @@ async function dumpPgliteDatabases(compression: 'gzip' | 'none'): Promise<{ empt
     return Buffer.from(await (await pglite.dumpDataDir(compression)).arrayBuffer());
   };
   try {
-    const empty = await dump();
+    const empty = wanted.empty ? await dump() : undefined;
     await migrateToLatest(db);
-    return { empty, migrated: await dump() };
+    return { ...(empty ? { empty } : {}), migrated: await dump() };
   } finally {
     await db.destroy();
   }
@@ -43,12 +43,15 @@ async function dumpPgliteDatabases(compression: 'gzip' | 'none'): Promise<{ empt
  * each whole or not at all. Made at build time, beside the bundle.
  */
 export async function writePgliteTemplates(files: { empty: string; migrated: string }): Promise<void> {
-  const dumps = await dumpPgliteDatabases('gzip');
-  for (const kind of ['empty', 'migrated'] as const) {
-    const file = files[kind];
+  const { empty, migrated } = await dumpPgliteDatabases('gzip', { empty: true });
+  for (const [file, dump] of [
+    [files.empty, empty],
+    [files.migrated, migrated],
+  ] as const) {
+    if (!dump) throw new Error('no dump of the unmigrated database was made');
     await mkdir(path.dirname(file), { recursive: true });
     const partial = `${file}.${process.pid}.partial`;
-    await writeFile(partial, dumps[kind]);
+    await writeFile(partial, dump);
     await rename(partial, file);
   }
 }
