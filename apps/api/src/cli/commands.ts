@@ -1,6 +1,6 @@
 import { users } from '@stm/db';
 import { roleSchema, usernameSchema } from '@stm/validators';
-import { OPERATOR_ACTOR } from '../services/users';
+import { OPERATOR_ACTOR } from '../services/audit';
 import type { Command } from './command-types';
 import { databaseCommands } from './database-commands';
 import { applyLegacyImport, describeLegacyImport, planLegacyImport, readLegacyUsers } from './legacy-import';

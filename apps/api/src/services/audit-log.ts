@@ -1,7 +1,8 @@
 import { audit, type Database, type Kysely } from '@stm/db';
 import { z } from 'zod';
 import { decodeCursor, type Page, pageOf } from './cursor';
-import { type AdminActor, authorize } from './users';
+import type { AdminActor } from './audit';
+import { authorize } from './users';
 
 export interface AuditQuery {
   actorId?: number | undefined;

@@ -1,4 +1,4 @@
-import { audit, type Database, type Kysely } from '@stm/db';
+import { audit, type Database, type Kysely, type UserRole } from '@stm/db';
 import type { AuditAction } from '@stm/validators';
 
 /** Who did something and from where; copied into the record by value. */
@@ -6,6 +6,20 @@ export interface Actor {
   id: number | null;
   username: string | null;
 }
+
+/** Someone allowed to administer accounts: a signed-in admin, or the operator at the CLI. */
+export interface AdminActor extends Actor {
+  role: UserRole;
+  /** When a signed-in administrator last proved who they are; the operator at the CLI has no session. */
+  authenticatedAt?: Date;
+  mfaEnabled?: boolean;
+}
+
+/**
+ * The operator running the CLI on the server: no account, full rights, audited as "cli". Here,
+ * not with the account rules, so the CLI names it without loading every service at start.
+ */
+export const OPERATOR_ACTOR: AdminActor = { id: null, username: 'cli', role: 'admin' };
 
 export interface ClientInfo {
   ip: string;

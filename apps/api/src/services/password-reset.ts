@@ -8,7 +8,8 @@ import type { AuthService } from './auth';
 import { accountKeyOf } from './lockout';
 import type { MailService } from './mail';
 import type { SignInThrottle } from './sign-in-throttle';
-import { type AdminActor, authorize, userNotFound } from './users';
+import type { AdminActor } from './audit';
+import { authorize, userNotFound } from './users';
 
 /** How long a reset link works: long enough to hand over, short enough not to linger. */
 export const RESET_TOKEN_TTL_MS = 60 * 60 * 1000;

@@ -2,22 +2,11 @@ import type { PasswordHasher } from '@stm/auth';
 import { type Database, type Kysely, projects, sessions, taskEvents, type UserKind, type UserRole, users } from '@stm/db';
 import { z } from 'zod';
 import { DomainError } from '../errors';
-import { type Actor, type ClientInfo, recordAudit } from './audit';
+import { type AdminActor, type ClientInfo, recordAudit } from './audit';
 import { type AuthService, type PublicUser, toPublicUser } from './auth';
 import { decodeCursor, type Page, pageOf, rowId } from './cursor';
 import type { FactorService } from './factors';
 import { assertRecentSignIn } from './step-up';
-
-/** Someone allowed to administer accounts: a signed-in admin, or the operator at the CLI. */
-export interface AdminActor extends Actor {
-  role: UserRole;
-  /** When a signed-in administrator last proved who they are; the operator at the CLI has no session. */
-  authenticatedAt?: Date;
-  mfaEnabled?: boolean;
-}
-
-/** The operator running the CLI on the server: no account, full rights, audited as "cli". */
-export const OPERATOR_ACTOR: AdminActor = { id: null, username: 'cli', role: 'admin' };
 
 export interface UserListQuery {
   search?: string | undefined;

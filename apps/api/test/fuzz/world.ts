@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { type RawBuilder, sql } from 'kysely';
 import { defaultSettings } from '@stm/validators';
-import { OPERATOR_ACTOR } from '../../src/services/users';
+import { OPERATOR_ACTOR } from '../../src/services/audit';
 import { PASSWORD, type TestApp } from '../helpers';
 import type { JsonSchema, PropertyHints } from './json-schema-arbitrary';
 import { objectWithKeys, RawJson } from './json-text';
