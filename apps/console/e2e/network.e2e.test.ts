@@ -220,4 +220,29 @@ describe.skipIf(!browserAvailable())('a user deactivated while at work', () => {
     forgetProvokedFailures(stage);
     await context.close();
   });
+
+  // The page's live stream can hear of it first (its stream is closed, and the renewal that
+  // follows is refused): the next action must still say why, not that the call was unauthorized.
+  it('who heard it first from the live stream is told it again on the next action, and keeps what they typed', async () => {
+    const username = uniqueName('benched_live');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const own = await apiLogin(stage.baseUrl, username, PASSWORD);
+    const { id } = await api<{ id: number }>(stage.baseUrl, own, 'GET', '/auth/me');
+    const { context, page } = await signedIn(stage, username);
+    await heading(page, 'All tasks');
+
+    await page.getByRole('button', { name: 'New task' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'New task' });
+    await dialog.getByLabel('Title').fill('Typed before the news came');
+
+    const admin = await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
+    await api(stage.baseUrl, admin, 'PATCH', `/admin/users/${id}`, { isActive: false });
+    await page.getByText('This account has been deactivated: ask an administrator to reactivate it.').waitFor();
+
+    await dialog.getByRole('button', { name: 'Create task' }).click();
+    await dialog.getByText('This account has been deactivated. Ask an administrator to reactivate it.').waitFor();
+    expect(await dialog.getByLabel('Title').inputValue()).toBe('Typed before the news came');
+    forgetProvokedFailures(stage);
+    await context.close();
+  });
 });

@@ -4,7 +4,7 @@ import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitL
 import { observable } from '@trpc/server/observable';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { EventSource } from 'eventsource';
-import { httpStatusOf, isApiError, mayRenewAfter } from './api';
+import { type ApiError, httpStatusOf, isApiError, mayRenewAfter } from './api';
 import { createSession, type Session, type SessionDeps } from './session';
 
 export { type ApiError, type ErrorReason, isApiError, type RouterInputs, type RouterOutputs } from './api';
@@ -101,6 +101,15 @@ if (typeof window !== 'undefined') window.addEventListener('online', () => void 
  * key revoked, session ended). Renew once and retry once; if renewal is refused the session
  * module ends the session, and the route guard returns the user to sign-in.
  */
+/**
+ * The server's refusal that ended the session (the account deactivated), which says more than a
+ * call's bare 401; else the call's own error.
+ */
+function whySessionEnded(error: ApiError): ApiError {
+  const refusal = session.refusal();
+  return isApiError(refusal) ? refusal : error;
+}
+
 const sessionRetryLink: TRPCLink<AppRouter> = () => {
   return ({ op, next }) =>
     observable((observer) => {
@@ -118,7 +127,8 @@ const sessionRetryLink: TRPCLink<AppRouter> = () => {
             }
             if (retried || session.getState().status !== 'signed-in') {
               if (session.getState().status === 'signed-in') session.end('expired');
-              observer.error(error);
+              // Ended meanwhile (a live stream heard first that the account was deactivated).
+              observer.error(whySessionEnded(error));
               return;
             }
             retried = true;
@@ -128,9 +138,7 @@ const sessionRetryLink: TRPCLink<AppRouter> = () => {
                   attempt();
                   return;
                 }
-                // Why the session ended (deactivated) says more than this call's bare 401.
-                const refusal = session.refusal();
-                observer.error(isApiError(refusal) ? refusal : error);
+                observer.error(whySessionEnded(error));
               },
               () => observer.error(error),
             );
