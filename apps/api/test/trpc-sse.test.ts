@@ -4,7 +4,10 @@
  * either, with the same input and the same events, must be the same bytes and headers, so that
  * `httpSubscriptionLink` (and a tRPC upgrade) sees no difference.
  */
+import { initTRPC, tracked } from '@trpc/server';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trpcRoutes } from '../src/fastpath/trpc-adapter';
 import { createTestApp, signUp, type TestApp } from './helpers';
 
 /** Reads a stream's raw text until `done` says it has enough, then hangs up. */
@@ -133,5 +136,58 @@ describe('subscriptions written by the fast stream writer and by tRPC are the sa
     ]);
     expect(a.status).toBe(b.status);
     expect(JSON.parse(a.text.split('data: ')[2]?.split('\n')[0] ?? '')).toMatchObject({ data: { code: 'BAD_REQUEST' } });
+  });
+});
+
+describe('pings, from the fast stream writer as from tRPC', () => {
+  const PING_MS = 400;
+  const VALUES = 30;
+  const VALUE_EVERY_MS = 25;
+  // A stream that sends a value every VALUE_EVERY_MS for a while, then nothing.
+  const t = initTRPC.create({ sse: { ping: { enabled: true, intervalMs: PING_MS } } });
+  const router = t.router({
+    ticks: t.procedure.subscription(async function* ({ signal }) {
+      for (let n = 1; n <= VALUES; n++) {
+        yield tracked(String(n), { n });
+        await new Promise((resolve) => setTimeout(resolve, VALUE_EVERY_MS));
+      }
+      await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
+    }),
+  });
+  const servers: FastifyInstance[] = [];
+  const urls: string[] = [];
+
+  beforeAll(async () => {
+    for (const referenceSubscriptions of [false, true]) {
+      const app = Fastify();
+      await app.register(trpcRoutes, {
+        prefix: '/trpc',
+        router,
+        createContext: () => ({}),
+        onError: () => {},
+        responseMeta: () => ({}),
+        maxBatchSize: 10,
+        referenceSubscriptions,
+      });
+      servers.push(app);
+      urls.push(await app.listen({ host: '127.0.0.1', port: 0 }));
+    }
+  });
+
+  afterAll(async () => {
+    for (const app of servers) await app.close();
+  });
+
+  it('come only after a quiet interval, not while values keep coming, and then every interval', async () => {
+    const until = (text: string) => (text.match(/^event: ping$/gm) ?? []).length >= 2;
+    const [fast, reference] = await Promise.all(urls.map((url) => readStream(`${url}/trpc/ticks`, {}, until)));
+    for (const { text } of [fast!, reference!]) {
+      const frames = text.split('\n\n\n').filter(Boolean);
+      // The values are 25 ms apart, far less than the interval: none is followed by a ping.
+      const firstPing = frames.findIndex((frame) => frame.startsWith('event: ping'));
+      expect(firstPing, text).toBe(VALUES + 1);
+      expect(frames.slice(firstPing, firstPing + 2)).toEqual(['event: ping\ndata: ', 'event: ping\ndata: ']);
+    }
+    expect(fast!.text).toBe(reference!.text);
   });
 });

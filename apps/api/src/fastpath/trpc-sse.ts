@@ -142,6 +142,9 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
       wanted = undefined;
     },
   });
+  // A ping after `ping` ms without a frame, as tRPC's `withPing` sends one: its timer starts
+  // again with each write rather than each frame, which comes to the same within a tick.
+  let pinger: NodeJS.Timeout | undefined;
   // Frames waiting for the microtasks that produce them to drain (see above).
   let pending: (Buffer | string)[] = [];
   const flush = () => {
@@ -150,6 +153,7 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
       pending.length === 1 ? (pending[0] as Buffer | string) : Buffer.concat(pending.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)));
     pending = [];
     body.push(chunk);
+    pinger?.refresh();
   };
   const send = (part: Buffer | string) => {
     if (pending.length === 0) process.nextTick(flush);
@@ -178,14 +182,7 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
     return reply;
   }
 
-  // A ping after `ping` ms without a frame, as tRPC's `withPing` sends one.
-  const pinger =
-    ping > 0 && ping !== Infinity
-      ? setTimeout(function sendPing() {
-          send(frame('', undefined, 'ping'));
-          pinger?.refresh();
-        }, ping)
-      : undefined;
+  if (ping > 0 && ping !== Infinity) pinger = setTimeout(() => send(frame('', undefined, 'ping')), ping);
   // The id the client's EventSource holds, which it sends back when it reconnects.
   let lastEventId = lastEventIdAsked && !/[\0\n\r]/.test(lastEventIdAsked) ? lastEventIdAsked : null;
   // A client that stops reading is waited for before the next value is taken; the stream's own
@@ -211,7 +208,6 @@ export async function answerSubscription<TRouter extends AnyTRPCRouter, TContext
         const data: unknown = tracked ? value[1] : value;
         const frozen = typeof data === 'object' && data !== null && Object.isFrozen(data);
         const shared = tracked && frozen ? framedOnce.get(data) : undefined;
-        pinger?.refresh();
         if (tracked && shared?.id === value[0]) {
           lastEventId = value[0];
           send(shared.bytes);

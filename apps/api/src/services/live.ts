@@ -86,12 +86,20 @@ class Stream {
   /** Set once the stream must end; the message says why and is its last. */
   final: LiveMessage | undefined;
   #wake: (() => void) | undefined;
+  // One listener for the stream's life rather than one per wait: a few hundred streams each wake
+  // for every batch of changes.
+  readonly #onAbort = () => {
+    this.#wakeUp();
+  };
 
   constructor(
     readonly owner: StreamOwner,
     readonly projectId: number | null,
     private readonly bufferSize: number,
-  ) {}
+    readonly signal: AbortSignal,
+  ) {
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
 
   push(message: LiveMessage) {
     if (this.final) return;
@@ -103,27 +111,32 @@ class Stream {
       return;
     }
     this.queue.push(message);
-    this.#wake?.();
+    this.#wakeUp();
   }
 
   end(message: LiveMessage) {
     if (this.final) return;
     this.final = message;
-    this.#wake?.();
+    this.#wakeUp();
   }
 
-  /** Resolves when there is something to send, or `signal` aborts. */
-  waitFor(signal: AbortSignal): Promise<void> {
-    if (this.queue.length > 0 || this.final || signal.aborted) return Promise.resolve();
+  /** Resolves when there is something to send, or the stream's signal aborts. */
+  waitFor(): Promise<void> {
+    if (this.queue.length > 0 || this.final || this.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
-        this.#wake = undefined;
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      this.#wake = done;
-      signal.addEventListener('abort', done, { once: true });
+      this.#wake = resolve;
     });
+  }
+
+  /** Lets go of the stream's signal. */
+  close() {
+    this.signal.removeEventListener('abort', this.#onAbort);
+  }
+
+  #wakeUp() {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 }
 
@@ -231,7 +244,7 @@ export class LiveHub {
       return;
     }
     await this.start();
-    const stream = new Stream(owner, projectId, this.options.bufferSize);
+    const stream = new Stream(owner, projectId, this.options.bufferSize, signal);
     this.#add(stream);
     const expiry = setTimeout(() => stream.end({ type: 'closed', reason: 'token_expired' }), Math.max(0, owner.tokenExpiresAt * 1000 - Date.now()));
     try {
@@ -253,7 +266,7 @@ export class LiveHub {
         }
       }
       while (!signal.aborted) {
-        await stream.waitFor(signal);
+        await stream.waitFor();
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal may abort while waiting, which TypeScript's narrowing does not follow
         if (signal.aborted) return;
         let message: LiveMessage | undefined;
@@ -269,6 +282,7 @@ export class LiveHub {
       }
     } finally {
       clearTimeout(expiry);
+      stream.close();
       this.#remove(stream);
     }
   }
