@@ -48,18 +48,12 @@ function changeOf(event: LiveEvent): LiveChange {
   return change;
 }
 
-/** The stream as it goes out: every message with an id tracked under it, dates as ISO strings. */
-async function* sent(messages: AsyncGenerator<LiveMessage>) {
-  for await (const message of messages) {
-    if (message.type === 'event') {
-      yield tracked(String(message.event.id), changeOf(message.event));
-    } else if (message.type === 'closed') {
-      // Untracked: a client resumes from the last change it received, not from this.
-      yield message as LiveChange;
-    } else {
-      yield tracked(String(message.id), message as LiveChange);
-    }
-  }
+/** A message as it goes out: with an id tracked under it (but `closed`), dates as ISO strings. */
+function present(message: LiveMessage) {
+  if (message.type === 'event') return tracked(String(message.event.id), changeOf(message.event));
+  // Untracked: a client resumes from the last change it received, not from this.
+  if (message.type === 'closed') return message as LiveChange;
+  return tracked(String(message.id), message as LiveChange);
 }
 
 /** What ends a stream: its session and its access token's key. An API token has neither, and is refused here. */
@@ -114,7 +108,7 @@ export const liveRouter = {
     .subscription(async ({ ctx, input, signal }) => {
       await ctx.services.projects.get(ctx.user, input.projectId);
       const after = input.lastEventId == null ? null : Number(input.lastEventId);
-      return sent(ctx.services.live.project(ownerOf(ctx.user), input.projectId, after, signal ?? new AbortController().signal));
+      return ctx.services.live.project(ownerOf(ctx.user), input.projectId, after, signal ?? new AbortController().signal, present);
     }),
 
   /** Events for the caller alone (notifications), with the same endings as `project`. */
@@ -123,6 +117,6 @@ export const liveRouter = {
     .input(userStreamInput)
     .subscription(({ ctx, input, signal }) => {
       const after = input.lastEventId == null ? null : Number(input.lastEventId);
-      return sent(ctx.services.live.user(ownerOf(ctx.user), after, signal ?? new AbortController().signal));
+      return ctx.services.live.user(ownerOf(ctx.user), after, signal ?? new AbortController().signal, present);
     }),
 } satisfies TRPCRouterRecord;

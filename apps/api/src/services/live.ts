@@ -31,6 +31,13 @@ export type LiveMessage =
 
 type EventMessage = Extract<LiveMessage, { type: 'event' }>;
 
+/**
+ * How a stream's messages go out, each as its caller presents it (the router: in tRPC's envelope
+ * with its id), made where the stream yields it: a generator of the caller's wrapped around the
+ * stream would be one more pass per message for every open stream.
+ */
+export type Present<T> = (message: LiveMessage) => T;
+
 export interface LiveOptions {
   /** Events a stream may hold unread before it is cut off (`too_slow`). */
   bufferSize: number;
@@ -227,20 +234,21 @@ export class LiveHub {
 
   /**
    * The changes of one project from `lastEventId` on (or from now), until the stream ends or
-   * `signal` aborts. The caller was authorized to read the project before this is called.
+   * `signal` aborts, each as `present` makes it. The caller was authorized to read the project
+   * before this is called.
    */
-  project(owner: StreamOwner, projectId: number, lastEventId: number | null, signal: AbortSignal): AsyncGenerator<LiveMessage> {
-    return this.#stream(owner, projectId, lastEventId, signal);
+  project<T>(owner: StreamOwner, projectId: number, lastEventId: number | null, signal: AbortSignal, present: Present<T>): AsyncGenerator<T> {
+    return this.#stream(owner, projectId, lastEventId, signal, present);
   }
 
   /** The events addressed to the owner alone. */
-  user(owner: StreamOwner, lastEventId: number | null, signal: AbortSignal): AsyncGenerator<LiveMessage> {
-    return this.#stream(owner, null, lastEventId, signal);
+  user<T>(owner: StreamOwner, lastEventId: number | null, signal: AbortSignal, present: Present<T>): AsyncGenerator<T> {
+    return this.#stream(owner, null, lastEventId, signal, present);
   }
 
-  async *#stream(owner: StreamOwner, projectId: number | null, lastEventId: number | null, signal: AbortSignal): AsyncGenerator<LiveMessage> {
+  async *#stream<T>(owner: StreamOwner, projectId: number | null, lastEventId: number | null, signal: AbortSignal, present: Present<T>): AsyncGenerator<T> {
     if (this.#stopped) {
-      yield { type: 'closed', reason: 'server_closing' };
+      yield present({ type: 'closed', reason: 'server_closing' });
       return;
     }
     await this.start();
@@ -252,16 +260,16 @@ export class LiveHub {
       // and the copy at or below what was already sent is skipped.
       let sent = lastEventId ?? this.#cursor;
       if (lastEventId === null) {
-        yield { type: 'ready', id: sent };
+        yield present({ type: 'ready', id: sent });
       } else {
         const backlog = await this.#backlog(projectId === null ? { userId: owner.userId } : { projectId }, lastEventId);
         if (backlog === 'gap') {
           const { newest } = await changeEvents.changeLogExtent(this.database.db);
-          yield { type: 'refetch', id: Math.max(newest, this.#cursor), reason: 'gap' };
+          yield present({ type: 'refetch', id: Math.max(newest, this.#cursor), reason: 'gap' });
           return;
         }
         for (const event of backlog) {
-          yield { type: 'event', event };
+          yield present({ type: 'event', event });
           sent = event.id;
         }
       }
@@ -273,10 +281,10 @@ export class LiveHub {
         while ((message = stream.queue.shift())) {
           if (message.type === 'event' && message.event.id <= sent) continue;
           if (message.type === 'event') sent = message.event.id;
-          yield message;
+          yield present(message);
         }
         if (stream.final) {
-          yield stream.final;
+          yield present(stream.final);
           return;
         }
       }
