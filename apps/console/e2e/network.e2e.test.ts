@@ -185,21 +185,28 @@ describe.skipIf(!browserAvailable())('the console on a bad network', () => {
 describe.skipIf(!browserAvailable())('a user deactivated while at work', () => {
   const stage = stageForTests();
 
-  it('is told the account is deactivated on the next action, keeps what they typed, and hears it again at sign-in only with the right password', async () => {
-    const username = uniqueName('benched');
+  /** A new user, signed in, with the new-task dialog open; `deactivate` is the administrator's move. */
+  async function typingANewTask(prefix: string) {
+    const username = uniqueName(prefix);
     await registerUser(stage.baseUrl, username, PASSWORD);
     const own = await apiLogin(stage.baseUrl, username, PASSWORD);
     const { id } = await api<{ id: number }>(stage.baseUrl, own, 'GET', '/auth/me');
     const { context, page } = await signedIn(stage, username);
     await heading(page, 'All tasks');
-
     await page.getByRole('button', { name: 'New task' }).first().click();
     const dialog = page.getByRole('dialog', { name: 'New task' });
+    const deactivate = async () => {
+      const admin = await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
+      await api(stage.baseUrl, admin, 'PATCH', `/admin/users/${id}`, { isActive: false });
+    };
+    return { username, context, page, dialog, deactivate };
+  }
+
+  it('is told the account is deactivated on the next action, keeps what they typed, and hears it again at sign-in only with the right password', async () => {
+    const { username, context, page, dialog, deactivate } = await typingANewTask('benched');
     await dialog.getByLabel('Title').fill('A long thought I do not want to lose');
     await dialog.getByLabel('Description').fill('Three paragraphs of notes');
-
-    const admin = await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
-    await api(stage.baseUrl, admin, 'PATCH', `/admin/users/${id}`, { isActive: false });
+    await deactivate();
 
     await dialog.getByRole('button', { name: 'Create task' }).click();
     await dialog.getByText('This account has been deactivated. Ask an administrator to reactivate it.').waitFor();
@@ -224,19 +231,9 @@ describe.skipIf(!browserAvailable())('a user deactivated while at work', () => {
   // The page's live stream can hear of it first (its stream is closed, and the renewal that
   // follows is refused): the next action must still say why, not that the call was unauthorized.
   it('who heard it first from the live stream is told it again on the next action, and keeps what they typed', async () => {
-    const username = uniqueName('benched_live');
-    await registerUser(stage.baseUrl, username, PASSWORD);
-    const own = await apiLogin(stage.baseUrl, username, PASSWORD);
-    const { id } = await api<{ id: number }>(stage.baseUrl, own, 'GET', '/auth/me');
-    const { context, page } = await signedIn(stage, username);
-    await heading(page, 'All tasks');
-
-    await page.getByRole('button', { name: 'New task' }).first().click();
-    const dialog = page.getByRole('dialog', { name: 'New task' });
+    const { context, page, dialog, deactivate } = await typingANewTask('benched_live');
     await dialog.getByLabel('Title').fill('Typed before the news came');
-
-    const admin = await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
-    await api(stage.baseUrl, admin, 'PATCH', `/admin/users/${id}`, { isActive: false });
+    await deactivate();
     await page.getByText('This account has been deactivated: ask an administrator to reactivate it.').waitFor();
 
     await dialog.getByRole('button', { name: 'Create task' }).click();
