@@ -1,8 +1,7 @@
 import { isBcryptHash, legacyBcryptHash } from '@stm/auth';
 import { createDb, type Database, type Kysely, projects, sql, type UserRole, users } from '@stm/db';
 import { usernameSchema } from '@stm/validators';
-import { recordAudit } from '../services/audit';
-import { OPERATOR_ACTOR } from '../services/audit';
+import { OPERATOR_ACTOR, recordAudit } from '../services/audit';
 import type { Services } from '../services';
 import { CliError } from './password-input';
 

@@ -97,11 +97,6 @@ export const session: Session = createSession({
 if (typeof window !== 'undefined') window.addEventListener('online', () => void session.retryRestore());
 
 /**
- * A 401 on a call means the access token is no longer good (expired while the tab slept, signing
- * key revoked, session ended). Renew once and retry once; if renewal is refused the session
- * module ends the session, and the route guard returns the user to sign-in.
- */
-/**
  * The server's refusal that ended the session (the account deactivated), which says more than a
  * call's bare 401; else the call's own error.
  */
@@ -110,6 +105,11 @@ function whySessionEnded(error: ApiError): ApiError {
   return isApiError(refusal) ? refusal : error;
 }
 
+/**
+ * A 401 on a call means the access token is no longer good (expired while the tab slept, signing
+ * key revoked, session ended). Renew once and retry once; if renewal is refused the session
+ * module ends the session, and the route guard returns the user to sign-in.
+ */
 const sessionRetryLink: TRPCLink<AppRouter> = () => {
   return ({ op, next }) =>
     observable((observer) => {
