@@ -4,7 +4,7 @@
  * message), 2 wrong usage.
  */
 import { parseArgs } from 'node:util';
-import { createDb, type DatabaseHandle, DataDirInUseError } from '@stm/db';
+import { createDb, type DatabaseHandle, DataDirInUseError, SHORT_LIVED_SHARED_BUFFERS } from '@stm/db';
 import { BackupError } from '@stm/db/backup';
 import type { Command, CommandArgs } from './cli/command-types';
 import { commands, usageText } from './cli/commands';
@@ -51,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
         databaseUrl: config.database.url,
         dataDir: config.database.dataDir,
         pgliteTemplate: config.database.pgliteEmptyTemplate,
+        pgliteSharedBuffers: SHORT_LIVED_SHARED_BUFFERS,
         // A backup reads whole tables and a restore loads them: far longer than a request's statements.
         pool: { ...config.database.pool, max: 2, statementTimeoutMillis: RAW_DATABASE_STATEMENT_TIMEOUT_MS },
         applicationName: 'stm-cli',
@@ -72,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     databaseUrl: config.database.url,
     dataDir: config.database.dataDir,
     pgliteTemplate: config.database.pgliteTemplate,
+    pgliteSharedBuffers: SHORT_LIVED_SHARED_BUFFERS,
     pool: { ...config.database.pool, max: 2 },
     applicationName: 'stm-cli',
     fastPaths: { statements: config.fastPaths.statements },

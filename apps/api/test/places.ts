@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createDb, type DatabaseHandle, sql } from '@stm/db';
+import { createDb, type DatabaseHandle, SHORT_LIVED_SHARED_BUFFERS, sql } from '@stm/db';
 import { type TestDatabase, withDatabase } from '@stm/db/testing';
 import { inject } from 'vitest';
 import { BUILT_EMPTY_TEMPLATE } from './bundle';
@@ -53,7 +53,10 @@ export async function pglitePlace(): Promise<Place> {
   return {
     driver: 'pglite',
     env: { DATA_DIR: dataDir },
-    open: async () => ({ ...(await createDb({ dataDir, pgliteTemplate: BUILT_EMPTY_TEMPLATE })), url: undefined }),
+    open: async () => ({
+      ...(await createDb({ dataDir, pgliteTemplate: BUILT_EMPTY_TEMPLATE, pgliteSharedBuffers: SHORT_LIVED_SHARED_BUFFERS })),
+      url: undefined,
+    }),
     dispose: () => rm(dataDir, { recursive: true, force: true }),
   };
 }

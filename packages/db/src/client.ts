@@ -38,6 +38,8 @@ export interface DbConfig {
    * missing file is no error.
    */
   pgliteTemplate?: string | undefined;
+  /** The embedded database's `shared_buffers` (see `SHORT_LIVED_SHARED_BUFFERS`); unset, PostgreSQL's default. */
+  pgliteSharedBuffers?: string | undefined;
   pool?: PoolOptions | undefined;
   applicationName?: string | undefined;
   /** Called for errors that happen outside any query, e.g. an idle connection cut by the server. */
@@ -297,7 +299,7 @@ async function createPglite(config: DbConfig): Promise<DatabaseHandle> {
  * without one PGlite runs initdb.
  */
 async function startPglite(databaseDir: string | undefined, config: DbConfig): Promise<PGlite> {
-  const options = await pgliteOptions();
+  const options = await pgliteOptions({ sharedBuffers: config.pgliteSharedBuffers });
   const open = () =>
     options.PGlite.create({
       ...(databaseDir ? { dataDir: databaseDir } : {}),

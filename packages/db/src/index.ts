@@ -3,6 +3,7 @@ export type { DatabaseHandle, DbConfig, DbDriver, PoolOptions } from './client';
 export type { QueryObserver } from './observed-dialect';
 export { ALL_DB_FAST_PATHS, compilesEachQuery, type DbFastPaths } from './fastpath/switch';
 export type { CommitAnnouncements } from './commit-announcements';
+export { SHORT_LIVED_SHARED_BUFFERS } from './pglite';
 export { writePgliteTemplates } from './pglite-template';
 export { migrateDown, migrateTo, migrateToLatest, migrateToLatestLocked, migrationNames, schemaState } from './migrate';
 export type { MigrationReport, SchemaState } from './migrate';

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from './client';
 import { migrateToLatest, migrationNames } from './migrate';
+import { SHORT_LIVED_SHARED_BUFFERS } from './pglite';
 import { writePgliteTemplates } from './pglite-template';
 
 // The embedded database only: these are about how a new data dir comes to be.
@@ -45,12 +46,16 @@ describe('the embedded database template', () => {
     // Nothing left over from unpacking, and the database folder is its owner's only.
     expect(readdirSync(dataDir).filter((name) => name.includes('unpacking'))).toEqual([]);
 
-    const first = await createDb({ dataDir, pgliteTemplate: template });
+    const sharedBuffers = sql<{ shared_buffers: string }>`show shared_buffers`;
+    // Opened as an operator's command opens it: a small buffer cache, for that start only.
+    const first = await createDb({ dataDir, pgliteTemplate: template, pgliteSharedBuffers: SHORT_LIVED_SHARED_BUFFERS });
+    expect((await sharedBuffers.execute(first.db)).rows).toEqual([{ shared_buffers: SHORT_LIVED_SHARED_BUFFERS }]);
     expect((await migrateToLatest(first.db)).applied).toEqual([]);
     await first.db.insertInto('users').values({ username: 'kept', password_hash: 'x', role: 'user' }).execute();
     await first.close();
     const again = await createDb({ dataDir, pgliteTemplate: template });
     const users = await again.db.selectFrom('users').select('username').execute();
+    expect((await sharedBuffers.execute(again.db)).rows).toEqual([{ shared_buffers: '128MB' }]);
     await again.close();
     expect(users.map((user) => user.username)).toEqual(['kept']);
   }, 60_000);

@@ -15,16 +15,25 @@ export const sharedParsers: Record<number, (value: string) => unknown> = {
 };
 
 /**
- * PGlite and what every embedded database is opened with: the value parsers both drivers share,
- * and the extensions the migrations create (trigram search).
+ * The embedded database's buffer cache (PostgreSQL's `shared_buffers`) for a process that lives
+ * for one command or one test: PGlite clears the whole cache as it starts, which at PostgreSQL's
+ * default (128MB) is most of the start. A server keeps the default, which it starts once.
  */
-export async function pgliteOptions() {
+export const SHORT_LIVED_SHARED_BUFFERS = '16MB';
+
+/**
+ * PGlite and what every embedded database is opened with: the value parsers both drivers share,
+ * the extensions the migrations create (trigram search), and `sharedBuffers` when given.
+ */
+export async function pgliteOptions(settings: { sharedBuffers?: string | undefined } = {}) {
   const [{ PGlite }, { pg_trgm }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm')]);
   return {
     PGlite,
     create: {
       parsers: sharedParsers,
       extensions: { pg_trgm },
+      // Settings of this start only: postgresql.conf in the data folder stays as it is.
+      ...(settings.sharedBuffers ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${settings.sharedBuffers}`] } : {}),
     },
   };
 }

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { createDb, type DatabaseHandle, type DbConfig } from './client';
 import type { DbFastPaths } from './fastpath/switch';
 import { migrateToLatest } from './migrate';
+import { SHORT_LIVED_SHARED_BUFFERS } from './pglite';
 import { dumpMigratedPglite } from './pglite-template';
 import { isProcessAlive } from './process';
 
@@ -58,7 +59,7 @@ export async function createTestDatabase(template: TestTemplate, given: Pick<DbC
   const options = template.fastPaths === false && given.fastPaths === undefined ? { ...given, fastPaths: STOCK } : given;
   if (template.driver === 'pglite') {
     const dump = new Blob([await readFile(template.dumpPath)]);
-    const handle = await createDb({ pgliteLoadDataDir: dump, ...options });
+    const handle = await createDb({ pgliteLoadDataDir: dump, pgliteSharedBuffers: SHORT_LIVED_SHARED_BUFFERS, ...options });
     return { ...handle, url: undefined };
   }
   const name = `${RUN_PREFIX}${process.pid}_${randomBytes(6).toString('hex')}`;
