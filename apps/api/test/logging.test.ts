@@ -3,7 +3,8 @@ import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from '@stm/db';
-import { describe, expect, it } from 'vitest';
+import { createTestDatabase } from '@stm/db/testing';
+import { describe, expect, inject, it } from 'vitest';
 import { createTestApp, rest, signUpAdmin, stockLibraries, trpc } from './helpers';
 
 /** The day's log files in a log folder. */
@@ -158,9 +159,11 @@ describe('an app closed as soon as it has started', () => {
     const onRejection = (reason: unknown) => rejections.push(reason);
     process.on('unhandledRejection', onRejection);
     const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    // One database for the five apps, as for a server restarted five times.
+    const database = await createTestDatabase(inject('dbTemplate'));
     try {
       for (let round = 0; round < 5; round++) {
-        const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
+        const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' }, { database });
         // The first request makes the app ready, which starts a housekeeping round; close at once.
         await t.app.inject({ method: 'GET', url: '/healthz' });
         await t.close();
@@ -168,12 +171,42 @@ describe('an app closed as soon as it has started', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     } finally {
       process.off('unhandledRejection', onRejection);
+      await database.close();
     }
     expect(rejections).toEqual([]);
     const logged = datedFiles(logDir)
       .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
       .join('');
     expect(logged).not.toContain('housekeeping failed');
+  });
+
+  it.runIf(process.env.STM_TEST_DB === 'postgres')('closes only once a housekeeping round still running has ended', async () => {
+    const database = await createTestDatabase(inject('dbTemplate'));
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked = () => {};
+    const lockHeld = new Promise<void>((resolve) => (locked = resolve));
+    // Another session holds the sessions table, so the round's first statement waits on it.
+    const holder = database.db.transaction().execute(async (trx) => {
+      await sql`lock table sessions in access exclusive mode`.execute(trx);
+      locked();
+      await released;
+    });
+    try {
+      await lockHeld;
+      const t = await createTestApp({}, { database });
+      await t.app.inject({ method: 'GET', url: '/healthz' });
+      const waiting = sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
+      await expect.poll(async () => (await waiting.execute(database.db)).rows[0]?.n, { timeout: 10_000 }).toBe(1);
+      const closing = t.close().then(() => 'closed');
+      expect(await Promise.race([closing, new Promise((resolve) => setTimeout(() => resolve('still closing'), 500))])).toBe('still closing');
+      release();
+      expect(await closing).toBe('closed');
+    } finally {
+      release();
+      await holder;
+      await database.close();
+    }
   });
 });
 
