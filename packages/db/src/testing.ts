@@ -55,10 +55,26 @@ export async function prepareTestTemplate(driver: 'pglite' | 'postgres', adminUr
   };
 }
 
+/**
+ * The template's dump, read once per process: PGlite only reads the Blob it starts from, and
+ * reading the file again (tens of megabytes) cost each new database a good part of its start.
+ */
+const pgliteDumps = new Map<string, Promise<Blob>>();
+function pgliteDump(dumpPath: string): Promise<Blob> {
+  let dump = pgliteDumps.get(dumpPath);
+  if (!dump) {
+    dump = readFile(dumpPath).then((bytes) => new Blob([bytes]));
+    // A failed read is not kept: the next database tries again.
+    dump.catch(() => pgliteDumps.delete(dumpPath));
+    pgliteDumps.set(dumpPath, dump);
+  }
+  return dump;
+}
+
 export async function createTestDatabase(template: TestTemplate, given: Pick<DbConfig, 'observeQuery' | 'fastPaths'> = {}): Promise<TestDatabase> {
   const options = template.fastPaths === false && given.fastPaths === undefined ? { ...given, fastPaths: STOCK } : given;
   if (template.driver === 'pglite') {
-    const dump = new Blob([await readFile(template.dumpPath)]);
+    const dump = await pgliteDump(template.dumpPath);
     const handle = await createDb({ pgliteLoadDataDir: dump, pgliteSharedBuffers: SHORT_LIVED_SHARED_BUFFERS, ...options });
     return { ...handle, url: undefined };
   }
