@@ -32,6 +32,12 @@ function newestChange(entry: string): number {
   return newest;
 }
 
+/** Whether every file of `outputs` exists and is at least as new as everything under `sources` (files or folders). */
+export function builtAfter(outputs: string[], sources: string[]): boolean {
+  const built = Math.min(...outputs.map((file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0));
+  return built >= Math.max(...sources.map(newestChange));
+}
+
 let bundleFresh: boolean | undefined;
 
 /**
@@ -42,11 +48,10 @@ let bundleFresh: boolean | undefined;
  * than it tests.
  */
 export function bundleIsFresh(): boolean {
-  if (bundleFresh === undefined) {
-    const built = Math.min(...[BUILT_CLI, BUILT_SERVER].map((file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0));
-    const sources = Math.max(...BUNDLED_SOURCES.map((source) => newestChange(path.join(API_DIR, source))));
-    bundleFresh = built >= sources;
-  }
+  bundleFresh ??= builtAfter(
+    [BUILT_CLI, BUILT_SERVER],
+    BUNDLED_SOURCES.map((source) => path.join(API_DIR, source)),
+  );
   return bundleFresh;
 }
 

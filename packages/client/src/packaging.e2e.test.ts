@@ -12,12 +12,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestApp, PASSWORD, type TestApp } from '@stm/api/testing';
+import { builtAfter } from '@stm/api/testing/bundle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const workspaceDir = path.resolve(packageDir, '../..');
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+/** What the package's build reads: its own files, and the sources of the router whose types it spells out. */
+const PACKAGE_SOURCES = ['src', 'scripts', 'build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const ROUTER_SOURCES = ['apps/api/src', 'packages/validators/src', 'packages/db/src', 'packages/auth/src', 'tooling/typescript'];
 const peers = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')).peerDependencies as Record<string, string>;
 
 const MAIN = `
@@ -82,7 +86,14 @@ describe('the packed @stm/client in an app outside the workspace', () => {
   beforeAll(async () => {
     appDir = mkdtempSync(path.join(tmpdir(), 'stm-client-app-'));
     expect(path.relative(workspaceDir, appDir).startsWith('..')).toBe(true);
-    await run('pnpm', ['--filter', '@stm/client', 'pack', '--pack-destination', appDir], { cwd: workspaceDir });
+    // Packing builds the package first (prepack), unless the test command's build is newer than its sources.
+    const built = builtAfter(
+      ['index.js', 'index.d.ts', 'router.d.ts'].map((file) => path.join(packageDir, 'dist', file)),
+      [...PACKAGE_SOURCES.map((source) => path.join(packageDir, source)), ...ROUTER_SOURCES.map((source) => path.join(workspaceDir, source))],
+    );
+    await run('pnpm', ['--filter', '@stm/client', 'pack', '--pack-destination', appDir, ...(built ? ['--config.ignore-scripts=true'] : [])], {
+      cwd: workspaceDir,
+    });
     const tarball = readdirSync(appDir).find((name) => name.endsWith('.tgz'));
     if (!tarball) throw new Error('pnpm pack made no tarball');
     writeFileSync(
