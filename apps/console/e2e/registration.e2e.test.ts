@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ADMIN, api, apiLogin, browserAvailable, heading, PASSWORD, stageForTests, uniqueName, waitForPath } from './harness';
 
+/** How often an open sign-up page asks for the settings again (the console's POLICY_REFRESH_MS). */
+const SETTINGS_POLL_MS = 10_000;
+
 /** Its own server: these tests close registration, which would fail every other test's sign-up. */
 describe.skipIf(!browserAvailable())('registration', () => {
   const stage = stageForTests();
@@ -33,6 +36,8 @@ describe.skipIf(!browserAvailable())('registration', () => {
 
   it('closing registration: sign-in stops offering it, and an open sign-up page says so before submit and keeps what was typed', async () => {
     const { context, page } = await stage.newContext();
+    // The page's own clock, so that its next look at the settings need not be waited for.
+    await context.clock.install();
     await page.goto('/sign-in');
     await page.getByRole('link', { name: 'Create one' }).waitFor();
     await page.getByRole('link', { name: 'Create one' }).click();
@@ -43,7 +48,8 @@ describe.skipIf(!browserAvailable())('registration', () => {
     const admin = await apiLogin(stage.baseUrl, ADMIN.username, ADMIN.password);
     await api(stage.baseUrl, admin, 'PATCH', '/settings', { registrationOpen: false });
 
-    // Without anyone touching the page.
+    // Without anyone touching the page: time passes.
+    await page.clock.fastForward(SETTINGS_POLL_MS);
     await heading(page, 'Registration is closed');
     await page.getByText('Registration is closed. Ask an administrator for an account.').waitFor();
     expect(await page.getByLabel('Username').inputValue()).toBe('latecomer');
@@ -58,6 +64,7 @@ describe.skipIf(!browserAvailable())('registration', () => {
 
     // Opened again: the same page takes the same input.
     await api(stage.baseUrl, admin, 'PATCH', '/settings', { registrationOpen: true });
+    await page.clock.fastForward(SETTINGS_POLL_MS);
     await heading(page, 'Create an account');
     await page.getByLabel('Repeat the password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();
