@@ -139,27 +139,23 @@ export async function startStage(environment: Record<string, string> = {}): Prom
     rmSync(dataDir, { recursive: true, force: true });
   };
 
+  // The browser starts while the API does: neither needs the other until the first page.
+  const launching = chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  let launched: Browser;
   try {
-    await waitForReady(baseUrl, api, () => log);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    [launched] = await Promise.all([launching, waitForReady(baseUrl, api, () => log)]);
   } catch (error) {
+    // The browser too, when it started though the API did not.
+    browser = await launching.catch(() => undefined);
     await stop();
     throw error;
   }
+  browser = launched;
 
   const problems: string[] = [];
-  const launched = browser;
   return {
     baseUrl,
     dataDir,
