@@ -86,7 +86,7 @@ describe('the packed @stm/client in an app outside the workspace', () => {
   beforeAll(async () => {
     appDir = mkdtempSync(path.join(tmpdir(), 'stm-client-app-'));
     expect(path.relative(workspaceDir, appDir).startsWith('..')).toBe(true);
-    // Packing builds the package first (prepack), unless the test command's build is newer than its sources.
+    // Packing builds the package first (prepack), unless a build (`pnpm build`) left dist newer than its sources.
     const built = builtAfter(
       ['index.js', 'index.d.ts', 'router.d.ts'].map((file) => path.join(packageDir, 'dist', file)),
       [...PACKAGE_SOURCES.map((source) => path.join(packageDir, source)), ...ROUTER_SOURCES.map((source) => path.join(workspaceDir, source))],
