@@ -5,7 +5,7 @@ import path from 'node:path';
 import { sql } from '@stm/db';
 import { createTestDatabase } from '@stm/db/testing';
 import { describe, expect, inject, it } from 'vitest';
-import { createTestApp, rest, signUpAdmin, stockLibraries, trpc } from './helpers';
+import { createTestApp, rest, signUpAdmin, stockLibraries, type TestApp, trpc } from './helpers';
 
 /** The day's log files in a log folder. */
 const datedFiles = (logDir: string) => readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
@@ -192,18 +192,22 @@ describe('an app closed as soon as it has started', () => {
       locked();
       await released;
     });
+    let t: TestApp | undefined;
+    let closing: Promise<void> | undefined;
     try {
       await lockHeld;
-      const t = await createTestApp({}, { database });
+      t = await createTestApp({}, { database });
       await t.app.inject({ method: 'GET', url: '/healthz' });
       const waiting = sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
       await expect.poll(async () => (await waiting.execute(database.db)).rows[0]?.n, { timeout: 10_000 }).toBe(1);
-      const closing = t.close().then(() => 'closed');
-      expect(await Promise.race([closing, new Promise((resolve) => setTimeout(() => resolve('still closing'), 500))])).toBe('still closing');
+      closing = t.close();
+      const halfASecondLater = new Promise((resolve) => setTimeout(() => resolve('still closing'), 500));
+      expect(await Promise.race([closing.then(() => 'closed'), halfASecondLater])).toBe('still closing');
       release();
-      expect(await closing).toBe('closed');
+      await closing;
     } finally {
       release();
+      await (closing ?? t?.close());
       await holder;
       await database.close();
     }
