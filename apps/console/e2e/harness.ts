@@ -223,38 +223,74 @@ export function stageForTests(environment: Record<string, string> = {}): Stage {
   };
 }
 
-/** The path and query the page is at. */
-/** The requests of each context still waiting for an answer, but its live event streams, which stay open. */
-const callsInFlight = new WeakMap<BrowserContext, Set<Request>>();
+/** Each context's calls: those still waiting for an answer (but its live event streams, which stay open), and how many have started. */
+const callsOf = new WeakMap<BrowserContext, { inFlight: Set<Request>; started: number }>();
 
 function trackCalls(context: BrowserContext): void {
-  const inFlight = new Set<Request>();
-  callsInFlight.set(context, inFlight);
+  const calls = { inFlight: new Set<Request>(), started: 0 };
+  callsOf.set(context, calls);
   context.on('request', (request) => {
     const stream = (request.headers().accept ?? '').includes('text/event-stream') || /\/trpc\/live\.(project|mine)\b/.test(request.url());
-    if (!stream) inFlight.add(request);
+    if (stream) return;
+    calls.inFlight.add(request);
+    calls.started++;
   });
-  context.on('requestfinished', (request) => inFlight.delete(request));
-  context.on('requestfailed', (request) => inFlight.delete(request));
+  context.on('requestfinished', (request) => calls.inFlight.delete(request));
+  context.on('requestfailed', (request) => calls.inFlight.delete(request));
 }
 
+/** How long no call may be in flight before the page is asked whether it has more to start. */
+const QUIET_MS = 150;
+
 /**
- * Waits until the page's calls have been answered and none started for half a second: what
- * Playwright's `networkidle` means, except that the live event streams (open for as long as the
- * page is) do not count.
+ * Waits until the page's calls have been answered and it starts no more: what Playwright's
+ * `networkidle` means, except that the live event streams (open for as long as the page is) do
+ * not count. Rather than `networkidle`'s half second of silence, the page itself is asked: once
+ * nothing has been in flight for a moment, a frame and a task of its own go by (the answers it
+ * just took render, and a render may start the next call), and nothing may have started meanwhile.
  */
 export async function callsSettled(page: Page, timeoutMs = 30_000): Promise<void> {
-  const inFlight = callsInFlight.get(page.context()) ?? new Set<Request>();
+  const calls = callsOf.get(page.context()) ?? { inFlight: new Set<Request>(), started: 0 };
   const deadline = Date.now() + timeoutMs;
   let quietSince = Date.now();
+  let startedBefore = calls.started;
   for (;;) {
-    if (inFlight.size > 0) quietSince = Date.now();
-    else if (Date.now() - quietSince >= 500) return;
-    if (Date.now() > deadline) throw new Error(`calls still in flight after ${timeoutMs} ms: ${[...inFlight].map((request) => request.url()).join(', ')}`);
+    // A call that started and ended between two looks still breaks the quiet.
+    if (calls.inFlight.size > 0 || calls.started !== startedBefore) {
+      quietSince = Date.now();
+      startedBefore = calls.started;
+    } else if (Date.now() - quietSince >= QUIET_MS) {
+      // A navigation meanwhile ends the page's context, and the quiet with it.
+      if ((await pageCaughtUp(page)) && calls.inFlight.size === 0 && calls.started === startedBefore) return;
+      quietSince = Date.now();
+      startedBefore = calls.started;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`calls still in flight after ${timeoutMs} ms: ${[...calls.inFlight].map((request) => request.url()).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
+/** Whether a frame and then a task of the page's own went by (false if its document went away meanwhile). */
+function pageCaughtUp(page: Page): Promise<boolean> {
+  return page
+    .evaluate(
+      () =>
+        new Promise<boolean>((resolve) => {
+          // A page in the background gets no frames: the timer stands in for one.
+          const fallback = setTimeout(() => resolve(true), 100);
+          requestAnimationFrame(() =>
+            setTimeout(() => {
+              clearTimeout(fallback);
+              resolve(true);
+            }, 0),
+          );
+        }),
+    )
+    .catch(() => false);
+}
+
+/** The path and query the page is at. */
 export function pathOf(page: Page): string {
   const url = new URL(page.url());
   return `${url.pathname}${url.search}`;
