@@ -55,6 +55,17 @@ export function bundleIsFresh(): boolean {
   return bundleFresh;
 }
 
+/**
+ * V8 flags for the processes the tests start on the embedded database: an operator's command,
+ * which lives a second or two, and the server of a browser test file, which lives a minute on a
+ * small database. V8 compiles PGlite's WebAssembly twice: a baseline first, then optimized code,
+ * in the background, for what runs often (most of it while the database starts). Over such a
+ * life the second compile costs the busy test machine more CPU than its faster code gives back;
+ * the baseline alone behaves the same. (Operators keep both: a large restore, or a server that
+ * runs for days, is faster with them.)
+ */
+export const SHORT_LIVED_PROCESS_FLAGS = ['--liftoff-only'];
+
 /** tsx's loader, by URL, so a process started from any directory finds it. */
 function fromSources(entry: string): string[] {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;

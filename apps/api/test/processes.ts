@@ -1,6 +1,6 @@
 import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { API_DIR, BUILT_SERVER, cliCommand, serverCommand } from './bundle';
+import { API_DIR, BUILT_SERVER, cliCommand, SHORT_LIVED_PROCESS_FLAGS, serverCommand } from './bundle';
 import { TEST_SECRET } from './helpers';
 
 export { API_DIR, BUILT_CLI, BUILT_SERVER, bundleIsFresh, cliCommand, serverCommand } from './bundle';
@@ -63,18 +63,9 @@ export function outcomeOf(
   });
 }
 
-/**
- * V8 flags for a CLI process under test. It lives a second or two on a small database, while V8
- * compiles the embedded database's WebAssembly twice: a baseline first, then optimized code, in
- * the background, for what runs often. Here the second compile mostly finishes as the command
- * ends: CPU the busy test machine spends on code hardly run. The baseline alone behaves the same.
- * (An operator's CLI keeps both: a large restore runs faster with them.)
- */
-const SHORT_PROCESS_FLAGS = ['--liftoff-only'];
-
 /** Runs the operator CLI to completion, with `stdin` as its standard input. */
 export function runCli(args: string[], options: { env: Record<string, string>; stdin?: string; timeoutMs?: number }): Promise<ProcessResult> {
-  const child = spawn(process.execPath, [...SHORT_PROCESS_FLAGS, ...cliCommand(), ...args], {
+  const child = spawn(process.execPath, [...SHORT_LIVED_PROCESS_FLAGS, ...cliCommand(), ...args], {
     cwd: API_DIR,
     env: childEnvironment(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -103,11 +94,12 @@ export interface ServerProcess {
 
 /**
  * Starts the server on 127.0.0.1 and waits (bounded) until /readyz answers 200: the bundle
- * `dist/server.js` when `built` or when it is up to date, `src/server.ts` otherwise.
+ * `dist/server.js` when `built` or when it is up to date, `src/server.ts` otherwise. `built`
+ * starts it exactly as an operator does; otherwise as a short-lived process of the tests.
  */
 export async function startServer(env: Record<string, string>, readyWithinMs = 60_000, options: { built?: boolean } = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const entry = options.built ? [BUILT_SERVER] : serverCommand();
+  const entry = options.built ? [BUILT_SERVER] : [...SHORT_LIVED_PROCESS_FLAGS, ...serverCommand()];
   const child = spawn(process.execPath, entry, {
     cwd: API_DIR,
     env: childEnvironment({ HOST: '127.0.0.1', PORT: String(port), ...env }),

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serverCommand } from '@stm/api/testing/bundle';
+import { SHORT_LIVED_PROCESS_FLAGS, serverCommand } from '@stm/api/testing/bundle';
 import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
@@ -88,7 +88,7 @@ export async function startStage(environment: Record<string, string> = {}): Prom
   const baseUrl = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'stm-e2e-'));
   let log = '';
-  const api = spawn(process.execPath, serverCommand(), {
+  const api = spawn(process.execPath, [...SHORT_LIVED_PROCESS_FLAGS, ...serverCommand()], {
     cwd: REPO_ROOT,
     // Only what the API needs, set explicitly: a developer's .env (read by the API for unset
     // variables) must not point this run at their PostgreSQL, Redis or HTTPS-only cookies.
