@@ -1,25 +1,32 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { totpCodeAt } from '../../../packages/auth/src/totp';
-import { PASSWORD, STM_BIN, startApi, type StmUser, stmUser, type TestApi } from './harness';
+import { buildStm, PASSWORD, startApi, type StmUser, stmUser, type TestApi } from './harness';
 
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 180_000 });
 
 let api: TestApi;
+let buildDir: string;
 let secret: string;
 let user: StmUser;
 
 beforeAll(async () => {
-  api = await startApi();
+  buildDir = await mkdtemp(path.join(os.tmpdir(), 'stm-cli-build-'));
+  let stm: string;
+  [api, stm] = await Promise.all([startApi(), buildStm(buildDir)]);
   await api.register('carol');
   const token = await api.signIn('carol');
   secret = (await api.caller(token).mfa.totpBegin()).secret;
   await api.caller(token).mfa.totpConfirm({ code: totpCodeAt(secret, Date.now()) });
-  user = await stmUser(api, STM_BIN);
+  user = await stmUser(api, stm);
 });
 
 afterAll(async () => {
   await user?.dispose();
   await api?.close();
+  if (buildDir) await rm(buildDir, { recursive: true, force: true });
 });
 
 describe('stm login with a second factor', () => {
