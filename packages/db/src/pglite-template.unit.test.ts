@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb } from './client';
+import { createDb, type DatabaseHandle } from './client';
 import { migrateToLatest, migrationNames } from './migrate';
 import { SHORT_LIVED_SHARED_BUFFERS } from './pglite';
 import { writePgliteTemplates } from './pglite-template';
@@ -35,6 +35,12 @@ async function appliedMigrations(dataDir: string, options: { template?: string; 
   } finally {
     await handle.close();
   }
+}
+
+/** The tables of the database's public schema: none in one as initdb leaves it. */
+async function publicTables(handle: DatabaseHandle): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = 'public'`.execute(handle.db);
+  return rows.map((row) => row.name);
 }
 
 describe('the embedded database template', () => {
@@ -70,8 +76,7 @@ describe('the embedded database template', () => {
       try {
         const { rows } = await sql<{ id: string }>`select system_identifier::text as id from pg_control_system()`.execute(handle.db);
         identifiers.push(rows[0]?.id ?? '');
-        const tables = await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = 'public'`.execute(handle.db);
-        expect(tables.rows).toEqual([]);
+        expect(await publicTables(handle)).toEqual([]);
         expect((await migrateToLatest(handle.db)).applied).toEqual(migrationNames());
       } finally {
         await handle.close();
@@ -91,9 +96,9 @@ describe('the embedded database template', () => {
     await first.close();
     // Had the template been unpacked over it, the table would be gone and migrations present.
     const handle = await createDb({ dataDir, pgliteTemplate: template });
-    const tables = await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = 'public'`.execute(handle.db);
+    const tables = await publicTables(handle);
     await handle.close();
-    expect(tables.rows.map((row) => row.name)).toEqual(['mine']);
+    expect(tables).toEqual(['mine']);
   }, 60_000);
 
   it('falls back to initdb when the template is missing, damaged or of another PostgreSQL', async () => {
@@ -111,9 +116,9 @@ describe('the embedded database template', () => {
       const errors: Error[] = [];
       const handle = await createDb({ dataDir, pgliteTemplate: candidate, onBackgroundError: (error) => errors.push(error) });
       // A new, empty database (that one migrates like any other is shown above).
-      const tables = await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = 'public'`.execute(handle.db);
+      const tables = await publicTables(handle);
       await handle.close();
-      expect(tables.rows).toEqual([]);
+      expect(tables).toEqual([]);
       expect(errors.length > 0, candidate).toBe(reported);
       expect(existsSync(path.join(dataDir, 'pglite', 'PG_VERSION'))).toBe(true);
     }
