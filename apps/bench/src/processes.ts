@@ -137,8 +137,8 @@ export async function startApi(env: Record<string, string>, options: { cpuProfil
   const child = spawn(process.execPath, [...profiling, ...probing, path.join(ROOT, 'apps/api/dist/server.js')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) },
-    // Its log (LOG_LEVEL warn: only what went wrong) beside the bench's own: a refusal that ends a
-    // run, such as a 503, then says why.
+    // Its log (LOG_LEVEL warn: only what went wrong) beside the bench's own, so what the API saw
+    // go wrong (a failed procedure, a lost database connection) is there when a run ends early.
     stdio: options.heapProbe ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
