@@ -67,6 +67,11 @@ type SonicBoom = ReturnType<typeof pino.destination>;
 
 /** Lines are written in batches of this many bytes (or on close): one write per batch, not per line. */
 const BUFFER_BYTES = 4096;
+/**
+ * And at least this often: a quiet server's last lines (a database gone, say) must not wait in
+ * the buffer for lines that may never come, nor be lost with the process if it is killed.
+ */
+const FLUSH_INTERVAL_MS = 1_000;
 
 /**
  * Log files are for the account the server runs as: they name users, addresses and what they
@@ -111,7 +116,7 @@ export async function createLogger(
         stream: pinoPretty({ destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }),
       });
     } else {
-      const stdout = pino.destination({ dest: 1, minLength: BUFFER_BYTES, sync: false });
+      const stdout = pino.destination({ dest: 1, minLength: BUFFER_BYTES, periodicFlush: FLUSH_INTERVAL_MS, sync: false });
       files.push(stdout);
       streams.push({ level: config.log.level as pino.Level, stream: stdout });
     }
@@ -131,6 +136,7 @@ export async function createLogger(
       symlink: true,
       limit: { count: config.log.retentionDays - 1, removeOtherLogFiles: true },
       minLength: BUFFER_BYTES,
+      periodicFlush: FLUSH_INTERVAL_MS,
       mode: LOG_FILE_MODE,
     });
     rolling = file;

@@ -181,13 +181,28 @@ export const middleware = t.middleware;
 
 /**
  * Services throw DomainErrors (and the database its own); here they become the right status,
- * once. Anything else has none and goes on as it is (tRPC answers it 500). What a refusal keeps
- * from the client (`logDetails`) goes to the request's log.
+ * once. Anything else has none and goes on as it is (tRPC answers it 500).
  */
 function refusalOf(cause: unknown, ctx: Context): TRPCError | undefined {
   const domain = toDomainError(cause);
-  if (domain?.logDetails) ctx.log.info({ reason: domain.reason, ...domain.logDetails }, 'refused');
-  return domain && new TRPCError({ code: domain.trpcCode, message: domain.message, cause: domain });
+  if (!domain) return undefined;
+  logRefusal(domain, ctx);
+  return new TRPCError({ code: domain.trpcCode, message: domain.message, cause: domain });
+}
+
+/**
+ * A refusal is the client's business, not the log's, with two exceptions. What it keeps from the
+ * client (`logDetails`: which check a token failed) goes to the request's log. And a refusal
+ * because the server could not serve (503: the database away, the hashing queue full, a search
+ * over its time) is a warning with its cause, so that an operator sees from the log alone that
+ * requests were turned away, and why.
+ */
+function logRefusal(domain: DomainError, ctx: Context): void {
+  if (domain.trpcCode === 'SERVICE_UNAVAILABLE') {
+    ctx.log.warn({ reason: domain.reason, ...domain.logDetails, ...(domain.cause === undefined ? {} : { err: domain.cause }) }, 'refused: unavailable');
+  } else if (domain.logDetails) {
+    ctx.log.info({ reason: domain.reason, ...domain.logDetails }, 'refused');
+  }
 }
 
 /** What a middleware's `next()` returned, a refusal thrown with its status (`refusalOf`). */

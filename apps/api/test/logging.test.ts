@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'nod
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { BusyError } from '@stm/auth';
 import { sql } from '@stm/db';
 import { createTestDatabase } from '@stm/db/testing';
 import { describe, expect, inject, it } from 'vitest';
@@ -9,6 +10,28 @@ import { createTestApp, rest, signUpAdmin, stockLibraries, type TestApp, trpc } 
 
 /** The day's log files in a log folder. */
 const datedFiles = (logDir: string) => readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
+
+/** A line of the log, with the fields tests read by name. */
+interface LogEntry {
+  level: number;
+  msg: string;
+  requestId?: string;
+  statusCode?: number;
+  url?: string;
+  [field: string]: unknown;
+}
+
+/** Everything a log folder's files hold, as text and as entries. */
+function readLog(logDir: string) {
+  const text = datedFiles(logDir)
+    .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
+    .join('\n');
+  const entries = text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogEntry);
+  return { text, entries };
+}
 
 const QUERY_SECRET = 'eyJxdWVyeS1zZWNyZXQiOnRydWV9.c2VjcmV0LWluLXF1ZXJ5';
 
@@ -62,9 +85,8 @@ describe('the log file', () => {
 
     // `current.log` is a symlink to today's file; read the dated files only.
     expect(readdirSync(logDir)).toContain('current.log');
-    const files = readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
-    expect(files.length).toBeGreaterThan(0);
-    const text = files.map((name) => readFileSync(path.join(logDir, name), 'utf8')).join('\n');
+    expect(datedFiles(logDir).length).toBeGreaterThan(0);
+    const { text, entries } = readLog(logDir);
     const secrets = [
       password,
       newPassword,
@@ -84,11 +106,7 @@ describe('the log file', () => {
     }
     expect(text).not.toMatch(/Bearer /);
 
-    const requests = text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line))
-      .filter((entry) => entry.msg === 'request');
+    const requests = entries.filter((entry) => entry.msg === 'request');
     expect(requests).toHaveLength(14);
     for (const entry of requests) {
       expect(entry).toMatchObject({ requestId: expect.any(String), statusCode: expect.any(Number), durationMs: expect.any(Number) });
@@ -96,7 +114,7 @@ describe('the log file', () => {
     }
     expect(requests.find((entry) => entry.requestId === 'trace-me-123')).toMatchObject({ url: '/api/auth/me', statusCode: 200, userId: expect.any(Number) });
     expect(requests.filter((entry) => entry.statusCode === 401)).toHaveLength(3);
-    expect(requests.filter((entry) => entry.statusCode >= 500)).toHaveLength(0);
+    expect(requests.filter((entry) => (entry.statusCode ?? 0) >= 500)).toHaveLength(0);
     expect(requests.filter((entry) => entry.url === '/api/auth/me' || entry.url === '/trpc/auth.me')).toHaveLength(5);
   });
 });
@@ -141,12 +159,7 @@ describe('log files', () => {
     } finally {
       await t.close();
     }
-    const entries = datedFiles(logDir)
-      .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
-      .join('\n')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line));
+    const { entries } = readLog(logDir);
     const refusal = (requestId: string) => entries.find((entry) => entry.requestId === requestId && entry.msg === 'refused');
     expect(refusal('malformed-1')).toMatchObject({ reason: 'INVALID_TOKEN', tokenCheck: 'malformed' });
     expect(refusal('ended-1')).toMatchObject({ reason: 'INVALID_TOKEN', tokenCheck: 'session_ended' });
@@ -174,10 +187,7 @@ describe('an app closed as soon as it has started', () => {
       await database.close();
     }
     expect(rejections).toEqual([]);
-    const logged = datedFiles(logDir)
-      .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
-      .join('');
-    expect(logged).not.toContain('housekeeping failed');
+    expect(readLog(logDir).text).not.toContain('housekeeping failed');
   });
 
   it.runIf(process.env.STM_TEST_DB === 'postgres')('closes only once a housekeeping round still running has ended', async () => {
@@ -228,17 +238,51 @@ describe("the request's own logger", () => {
     } finally {
       await t.close();
     }
-    const files = readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
-    const text = files.map((name) => readFileSync(path.join(logDir, name), 'utf8')).join('\n');
-    const entries = text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line));
+    const { text, entries } = readLog(logDir);
     const failure = entries.find((entry) => entry.msg === 'procedure failed');
     expect(failure).toMatchObject({ requestId: 'trace-500', path: 'tasks.list', err: { message: 'the disk is on fire', authorization: '[redacted]' } });
     expect(text).not.toMatch(/Bearer /);
     expect(entries.find((entry) => entry.msg === 'request' && entry.requestId === 'trace-500')).toMatchObject({ statusCode: 500 });
     expect(entries.some((entry) => entry.requestId === 'probe-1')).toBe(false);
+  });
+
+  it('warns of every refusal because the server could not serve, with its reason and cause, over tRPC and REST', async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    const t = await createTestApp({ LOG_LEVEL: 'warn', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
+    try {
+      const { accessToken } = await signUpAdmin(t, 'log_unavailable');
+      // What pg throws for a connection the server ended (pg_terminate_backend, a restart).
+      const ended = () => Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+      t.app.services.tasks.list = () => Promise.reject(ended());
+      const overTrpc = await trpc(t.app, 'query', 'tasks.list', {}, { token: accessToken, headers: { 'x-request-id': 'trace-503' } });
+      expect(overTrpc.statusCode).toBe(503);
+      expect(overTrpc.json().error.data).toMatchObject({ reason: 'DATABASE_UNAVAILABLE' });
+      // In the file within a second or so, though far less than a buffer's worth was logged.
+      const loggedRefusal = () => readLog(logDir).entries.some((entry) => entry.requestId === 'trace-503' && entry.msg === 'refused: unavailable');
+      await expect.poll(loggedRefusal, { timeout: 5_000 }).toBe(true);
+      const overRest = await rest(t.app, 'GET', '/api/tasks', { token: accessToken, headers: { 'x-request-id': 'rest-503' } });
+      expect(overRest.statusCode).toBe(503);
+      t.app.services.tasks.list = () => Promise.reject(new BusyError(3));
+      const busy = await rest(t.app, 'GET', '/api/tasks', { token: accessToken, headers: { 'x-request-id': 'busy-503' } });
+      expect(busy.json()).toMatchObject({ reason: 'SERVER_BUSY' });
+    } finally {
+      await t.close();
+    }
+    const { text, entries } = readLog(logDir);
+    const refusals = entries.filter((entry) => entry.msg === 'refused: unavailable');
+    expect(refusals).toEqual([
+      expect.objectContaining({ level: 40, requestId: 'trace-503', reason: 'DATABASE_UNAVAILABLE', err: expect.objectContaining({ code: '57P01' }) }),
+      expect.objectContaining({ level: 40, requestId: 'rest-503', reason: 'DATABASE_UNAVAILABLE', err: expect.objectContaining({ code: '57P01' }) }),
+      expect.objectContaining({ level: 40, requestId: 'busy-503', reason: 'SERVER_BUSY', err: expect.objectContaining({ type: 'BusyError' }) }),
+    ]);
+    // A refusal, not a failure of the code: no 'procedure failed', only the access log's 5xx line
+    // at error level; never the caller's token.
+    expect(entries.filter((entry) => entry.level >= 50).map((entry) => [entry.msg, entry.statusCode])).toEqual([
+      ['request', 503],
+      ['request', 503],
+      ['request', 503],
+    ]);
+    expect(text).not.toMatch(/Bearer /);
   });
 });
 
@@ -284,15 +328,8 @@ describe('a client that leaves during a sign-in', () => {
     } finally {
       await t.close();
     }
-    const text = readdirSync(logDir)
-      .filter((name) => name.endsWith('.log'))
-      .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
-      .join('\n');
-    const lines = text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { level: number; msg: string });
-    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    const { text, entries } = readLog(logDir);
+    expect(entries.filter((entry) => entry.level >= 50)).toEqual([]);
     expect(text).not.toMatch(/AbortError|"stack"/);
   });
 });

@@ -3,8 +3,9 @@
  * they are, the API loses its database: first the server ends every session of the API and
  * refuses new ones for a few seconds; then the network between them goes silent. Only this
  * test's database and this process's connections are touched, never a parallel test's. The API
- * must answer 503 quickly with a typed reason, report itself not ready, stay up, come back on its
- * own within two seconds of the database, and the database must hold exactly what was answered.
+ * must answer 503 quickly with a typed reason, log each refusal, report itself not ready, stay up,
+ * come back on its own within two seconds of the database, and the database must hold exactly
+ * what was answered.
  */
 import { createTestDatabase, type TestDatabase } from '@stm/db/testing';
 import pg from 'pg';
@@ -63,6 +64,9 @@ describe('the API through database outages', () => {
    * everything stored. `failFastMs` is the longest any request may take while the database is away.
    */
   async function throughOutage(label: string, outage: { begin(): void | Promise<void>; end(): void | Promise<void>; failFastMs: number }) {
+    const logged: string[] = [];
+    const collectLog = (chunk: Buffer) => logged.push(chunk.toString());
+    server.child.stdout?.on('data', collectLog);
     const usernames = Array.from({ length: WORKERS }, (_, i) => `${label}_${i}`);
     const tokens = await Promise.all(usernames.map((username) => signUpOverHttp(server.url, username)));
     const ledger = new Ledger();
@@ -118,6 +122,19 @@ describe('the API through database outages', () => {
     for (const r of refused) {
       expect(r.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE', data: { reason: 'DATABASE_UNAVAILABLE' } });
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+
+    // And the log says so, a warning for each with its reason and the database's error.
+    const refusalsLogged = () =>
+      logged
+        .join('')
+        .split('\n')
+        .filter((line) => line.includes('"refused: unavailable"'))
+        .map((line) => JSON.parse(line) as unknown);
+    await expect.poll(() => refusalsLogged().length, { timeout: 5_000 }).toBeGreaterThanOrEqual(refused.length);
+    server.child.stdout?.off('data', collectLog);
+    for (const entry of refusalsLogged()) {
+      expect(entry).toMatchObject({ level: 40, reason: 'DATABASE_UNAVAILABLE', err: { message: expect.any(String) } });
     }
 
     expect(after.length).toBeGreaterThan(20);

@@ -11,6 +11,8 @@ declare module 'pino-roll' {
     mkdir?: boolean;
     /** SonicBoom: buffer this many bytes before writing. */
     minLength?: number;
+    /** SonicBoom: write what is buffered at least every this many milliseconds. */
+    periodicFlush?: number;
     /** SonicBoom: the mode a new file is created with (before the umask). */
     mode?: number;
   }
