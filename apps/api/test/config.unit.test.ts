@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError, loadConfig, parseTrustProxy } from '../src/env';
 import { API_DIR, serverCommand } from './bundle';
 
@@ -84,6 +84,7 @@ describe('production configuration', () => {
 describe('development configuration', () => {
   it('generates a strong secret once, keeps it in the data folder (0600) and reuses it', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'stm-config-'));
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
     const first = loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir });
     const file = path.join(dataDir, 'secret_key');
     expect(first.secretKeySource).toBe('data-dir');

@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@stm/db/testing';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type {} from '@stm/vitest-config/global-setup';
-import { expect, inject } from 'vitest';
+import { expect, inject, onTestFinished } from 'vitest';
 import { API_VERSION, buildApp } from '../src/app';
 import { buildOpenApiDocument } from '../src/openapi';
 import { createContextInner } from '../src/context';
@@ -237,4 +240,11 @@ export async function rejection(promise: Promise<unknown>): Promise<{ code: stri
     return { code: e.code, ...(cause?.reason ? { reason: cause.reason } : {}), fieldErrors };
   }
   throw new Error('expected the call to be rejected');
+}
+
+/** A new, empty folder for what one test writes (its log files, say), removed when the test ends. */
+export function testFolder(prefix: string): string {
+  const folder = mkdtempSync(path.join(os.tmpdir(), `stm-${prefix}-`));
+  onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
+  return folder;
 }

@@ -1,12 +1,11 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { BusyError } from '@stm/auth';
 import { sql } from '@stm/db';
 import { createTestDatabase } from '@stm/db/testing';
 import { describe, expect, inject, it } from 'vitest';
-import { createTestApp, rest, signUpAdmin, stockLibraries, type TestApp, trpc } from './helpers';
+import { createTestApp, rest, signUpAdmin, stockLibraries, testFolder, type TestApp, trpc } from './helpers';
 
 /** The day's log files in a log folder. */
 const datedFiles = (logDir: string) => readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
@@ -37,7 +36,7 @@ const QUERY_SECRET = 'eyJxdWVyeS1zZWNyZXQiOnRydWV9.c2VjcmV0LWluLXF1ZXJ5';
 
 describe('the log file', () => {
   it('records one line per request with its id, status and duration, and never a secret', async () => {
-    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    const logDir = testFolder('logs');
     const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
     const password = 'Sup3r-Secret-Passphrase-for-logs';
     const newPassword = 'An0ther-Secret-Passphrase-for-logs';
@@ -123,7 +122,7 @@ describe('log files', () => {
   const modeOf = (file: string) => statSync(file).mode & 0o777;
 
   it("are readable by the server's account only (0600), in a folder of its own (0700), even one left open before", async () => {
-    const logDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'stm-logs-')), 'logs');
+    const logDir = path.join(testFolder('logs'), 'logs');
     const environment = { LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' };
     const first = await createTestApp(environment);
     await first.app.inject({ method: 'GET', url: '/healthz' });
@@ -146,7 +145,7 @@ describe('log files', () => {
   });
 
   it('say which check refused an access token, which the answer does not', async () => {
-    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    const logDir = testFolder('logs');
     const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
     try {
       const { accessToken } = await signUpAdmin(t, 'log_refusal');
@@ -171,7 +170,7 @@ describe('an app closed as soon as it has started', () => {
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);
     process.on('unhandledRejection', onRejection);
-    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    const logDir = testFolder('logs');
     // One database for the five apps, as for a server restarted five times.
     const database = await createTestDatabase(inject('dbTemplate'));
     try {
@@ -226,7 +225,7 @@ describe('an app closed as soon as it has started', () => {
 
 describe("the request's own logger", () => {
   it('writes what a request logs with its request id, redacted, and leaves health probes out of the access log', async () => {
-    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    const logDir = testFolder('logs');
     const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
     try {
       const { accessToken } = await signUpAdmin(t, 'log_failure');
@@ -247,7 +246,7 @@ describe("the request's own logger", () => {
   });
 
   it('warns of every refusal because the server could not serve, with its reason and cause, over tRPC and REST', async () => {
-    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    const logDir = testFolder('logs');
     const t = await createTestApp({ LOG_LEVEL: 'warn', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
     try {
       const { accessToken } = await signUpAdmin(t, 'log_unavailable');
@@ -288,7 +287,7 @@ describe("the request's own logger", () => {
 
 describe('a client that leaves during a sign-in', () => {
   it('is no server error: nothing logged at error level, no stack', { timeout: 60_000 }, async () => {
-    const logDir = mkdtempSync(path.join(os.tmpdir(), 'stm-logs-'));
+    const logDir = testFolder('logs');
     // A real bcrypt cost, so the client is gone long before the password is checked.
     const t = await createTestApp({ LOG_LEVEL: 'info', LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false', BCRYPT_COST: '12' });
     try {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -92,6 +92,7 @@ describe('traces', () => {
 
   afterAll(async () => {
     await receiver?.close();
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
   it('continue the caller’s trace: the request is a child of its traceparent, named by route and procedure', () => {
