@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { recordChange } from '../src/services/events';
+import { WebhooksService } from '../src/services/webhooks';
 import { createTestApp, signUp, type TestApp } from './helpers';
 import { type Receiver, startReceiver, verify } from './webhook-receiver';
 
 /**
  * Webhooks across instances over one database: an instance that goes away mid-delivery loses
  * nothing (the next one sends the interrupted message again, with the same id, and everything
- * after it in order), and an endpoint is delivered to by one instance at a time.
+ * after it in order), an endpoint is delivered to by one instance at a time, and a change wakes
+ * only the workers that know of an active endpoint.
  */
 describe('webhooks across instances', () => {
   const environment = { WEBHOOK_ALLOW_PRIVATE: 'true' };
@@ -90,6 +92,40 @@ describe('webhooks across instances', () => {
     expect(new Set(received.map((entry) => entry.title))).toEqual(new Set(titles));
     expect(received.some((entry) => entry.title === 'Rolled back')).toBe(false);
     for (const entry of received) expect(verify(endpoint.secret, entry.message)).toBeTruthy();
+  });
+
+  it('a change wakes the workers that know of an active endpoint, not every worker for every change', async () => {
+    // Polls far apart: whatever is delivered in this test was woken by a change.
+    const polling = { ...environment, WEBHOOK_POLL_MS: '600000' };
+    const runs = vi.spyOn(WebhooksService.prototype, 'deliverDue');
+    const maker = await createTestApp(polling);
+    const other = await createTestApp(polling, { database: maker.database });
+    const runsOn = (instance: TestApp) => runs.mock.contexts.filter((context) => context === instance.app.services.webhooks).length;
+    try {
+      receiver.received.length = 0;
+      receiver.respond((_req, res) => res.writeHead(200).end());
+      const owner = await signUp(maker, 'woken_owner');
+      const onMaker = maker.caller(owner.accessToken);
+      const onOther = other.caller(owner.accessToken);
+      const projectId = (await onMaker.projects.create({ name: 'Woken' })).id;
+      // No endpoint anywhere yet: changes wake no worker.
+      await onOther.tasks.create({ projectId, title: 'Unheard' });
+      runs.mockClear();
+      await onMaker.webhooks.create({ projectId, url: receiver.url(), eventTypes: ['task.created'] });
+      for (const title of ['One', 'Two', 'Three']) await onOther.tasks.create({ projectId, title });
+      // The instance that made the endpoint delivers what the other one committed, at once.
+      await expect
+        .poll(() => receiver.received.map((message) => JSON.parse(message.body).data.details.task.title), { timeout: 10_000 })
+        .toEqual(['One', 'Two', 'Three']);
+      expect(runsOn(maker)).toBeGreaterThan(0);
+      // The other one learns of the endpoint at its next poll; until then its changes' announcements
+      // cost it nothing.
+      expect(runsOn(other)).toBe(0);
+    } finally {
+      runs.mockRestore();
+      await other.close();
+      await maker.close();
+    }
   });
 
   it('an endpoint held by an instance that died is taken over when its lease ends, not before', async () => {

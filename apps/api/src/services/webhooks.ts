@@ -164,6 +164,15 @@ export class WebhooksService {
   readonly #clock: () => Date;
   #timer: NodeJS.Timeout | undefined;
   #listener: Promise<{ close(): Promise<void> } | undefined> | undefined;
+  /**
+   * Whether an active endpoint may exist. A change announced wakes the worker only then: with
+   * none, every instance would run a claim for every committed change, for nothing. Learned at
+   * each poll; set at once when this instance makes one active. An endpoint made active on another
+   * instance is served by that instance's worker until this one's next poll learns of it.
+   */
+  #endpointsActive = true;
+  /** Counts this instance's activations, so that a poll's answer read before one cannot undo it. */
+  #activations = 0;
   readonly #runs = new CoalescedRuns(
     () => this.deliverDue(),
     (error) => this.options.log.warn({ err: error }, 'webhook delivery run failed'),
@@ -215,6 +224,7 @@ export class WebhooksService {
       await this.#audit(trx, 'webhook.created', caller, created, client, { eventTypes: created.event_types, active: created.active });
       return created;
     });
+    if (row.active) this.#activated();
     return { ...toView(row, now), secret };
   }
 
@@ -240,7 +250,7 @@ export class WebhooksService {
       });
       return after;
     });
-    if (row.active) this.kick();
+    if (row.active) this.#activated();
     return toView(row, now);
   }
 
@@ -580,9 +590,31 @@ export class WebhooksService {
 
   // ---- Running ---------------------------------------------------------------------------
 
-  /** Delivers soon, without waiting: after something was committed or an endpoint enabled. */
+  /** Delivers soon, without waiting for the poll. */
   kick(): void {
     if (this.options.config.pollMs === undefined) return;
+    this.#runs.request();
+  }
+
+  /** An endpoint was made active here: changes wake the worker from now on. */
+  #activated(): void {
+    this.#activations++;
+    this.#endpointsActive = true;
+    this.kick();
+  }
+
+  /** Learns whether any endpoint is active (`#endpointsActive`), then delivers what is due. */
+  #poll(): void {
+    const activations = this.#activations;
+    webhooks.anyActiveEndpoint(this.#db).then(
+      (active) => {
+        if (activations === this.#activations) this.#endpointsActive = active;
+      },
+      // Not knowing, wake on every change, as if there were one.
+      () => {
+        this.#endpointsActive = true;
+      },
+    );
     this.#runs.request();
   }
 
@@ -590,14 +622,16 @@ export class WebhooksService {
   start(): void {
     const pollMs = this.options.config.pollMs;
     if (this.#timer || pollMs === undefined || this.#runs.stopped) return;
-    this.#timer = setInterval(() => this.#runs.request(), pollMs).unref();
+    this.#timer = setInterval(() => this.#poll(), pollMs).unref();
     this.#listener = this.options.database
-      .listen(changeEvents.CHANGE_CHANNEL, () => this.kick())
+      .listen(changeEvents.CHANGE_CHANNEL, () => {
+        if (this.#endpointsActive) this.kick();
+      })
       .catch((error: unknown) => {
         this.options.log.warn({ err: error }, 'webhooks could not listen for changes; polling only');
         return undefined;
       });
-    this.#runs.request();
+    this.#poll();
   }
 
   /**

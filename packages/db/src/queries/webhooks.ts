@@ -67,6 +67,14 @@ export async function findEndpoint(
   return await query.executeTakeFirst();
 }
 
+/** Whether any endpoint, anywhere, is active (due or not). */
+export async function anyActiveEndpoint(db: Kysely<Database>): Promise<boolean> {
+  const row = await db
+    .selectNoFrom((eb) => eb.exists(eb.selectFrom('webhook_endpoints').select('id').where('active', '=', true)).as('any'))
+    .executeTakeFirstOrThrow();
+  return Boolean(row.any);
+}
+
 export async function countEndpoints(db: Kysely<Database>, projectId: EndpointOwner): Promise<number> {
   let query = db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll().as('n'));
   query = projectId === null ? query.where('project_id', 'is', null) : query.where('project_id', '=', projectId);
