@@ -173,6 +173,8 @@ export class WebhooksService {
   #endpointsActive = true;
   /** Counts this instance's activations, so that a poll's answer read before one cannot undo it. */
   #activations = 0;
+  /** The poll's look for active endpoints while it runs, waited for by `stop`. */
+  #looking: Promise<void> | undefined;
   readonly #runs = new CoalescedRuns(
     () => this.deliverDue(),
     (error) => this.options.log.warn({ err: error }, 'webhook delivery run failed'),
@@ -606,15 +608,20 @@ export class WebhooksService {
   /** Learns whether any endpoint is active (`#endpointsActive`), then delivers what is due. */
   #poll(): void {
     const activations = this.#activations;
-    webhooks.anyActiveEndpoint(this.#db).then(
-      (active) => {
-        if (activations === this.#activations) this.#endpointsActive = active;
-      },
-      // Not knowing, wake on every change, as if there were one.
-      () => {
-        this.#endpointsActive = true;
-      },
-    );
+    this.#looking ??= webhooks
+      .anyActiveEndpoint(this.#db)
+      .then(
+        (active) => {
+          if (activations === this.#activations) this.#endpointsActive = active;
+        },
+        // Not knowing, wake on every change, as if there were one.
+        () => {
+          this.#endpointsActive = true;
+        },
+      )
+      .finally(() => {
+        this.#looking = undefined;
+      });
     this.#runs.request();
   }
 
@@ -644,6 +651,7 @@ export class WebhooksService {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await (await this.#listener)?.close();
+    await this.#looking;
     await runs;
   }
 
