@@ -55,6 +55,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const timeouts = config.server.timeouts;
   const appLogger = options.logger ?? (await createLogger(config));
   const log = appLogger.logger;
+  if (config.env === 'production' && config.webhooks.allowPrivate) {
+    log.warn("WEBHOOK_ALLOW_PRIVATE is on in production: webhooks may be sent to loopback and private addresses, this network's own services");
+  }
   // Loaded only when an OTLP endpoint is configured; otherwise no request pays for it.
   const tracing = config.tracing ? (await import('./tracing')).startTracing(config.tracing, API_VERSION) : undefined;
 

@@ -28,8 +28,38 @@ try {
   throw error;
 }
 
+/** Which database, without DATABASE_URL's user and password: the subject of a message. */
+function theDatabase(): string {
+  const url = config.database.url;
+  if (url === undefined) return `The embedded database in ${config.database.dataDir}`;
+  try {
+    const parsed = new URL(url);
+    return `The database at ${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+  } catch {
+    return 'The database of DATABASE_URL';
+  }
+}
+
+/**
+ * A database that cannot be reached, or that refuses the login, at start: said in one line, as a
+ * configuration error is, and the exit status says which (69 EX_UNAVAILABLE: try again later; 78
+ * EX_CONFIG: fix DATABASE_URL). While running, the same is answered 503 and the server waits.
+ */
+function exitOnDatabaseError(error: unknown): void {
+  const cause = error instanceof Error ? error.message || ((error as NodeJS.ErrnoException).code ?? error.name) : String(error);
+  if (isDatabaseLoginRefused(error)) {
+    process.stderr.write(`${theDatabase()} refused the login (${cause}): correct DATABASE_URL\n`);
+    process.exit(78);
+  }
+  if (isDatabaseUnavailable(error)) {
+    process.stderr.write(`${theDatabase()} is unavailable (${cause}): start it or correct DATABASE_URL, then start the server again\n`);
+    process.exit(69);
+  }
+}
+
 const startedAt = performance.now();
 const { SchemaMismatchError } = await import('./schema-check');
+const { isDatabaseLoginRefused, isDatabaseUnavailable } = await import('@stm/db');
 let app: Awaited<ReturnType<typeof buildApp>>;
 try {
   app = await buildApp({ config });
@@ -40,6 +70,7 @@ try {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
+  exitOnDatabaseError(error);
   throw error;
 }
 

@@ -9,6 +9,30 @@ import { API_DIR, serverCommand } from './bundle';
 const STRONG = 'Jq3v0C9xZ7yW1tR6uP2sN8mL4kH5gF0dE3cB7aQ9wXz';
 const pg = 'postgres://app@db.internal:5432/stm';
 
+/**
+ * The server started in production with `environment` over a valid one whose database nothing
+ * listens for (a server that went on would fail there, and differently), run to its end.
+ */
+function startProductionServer(environment: Record<string, string>) {
+  return spawnSync(process.execPath, serverCommand(), {
+    cwd: API_DIR,
+    // Nothing inherited: a developer's .env values are overridden by these.
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NODE_ENV: 'production',
+      SECRET_KEY: STRONG,
+      DATABASE_URL: 'postgres://app@127.0.0.1:1/stm',
+      PORT: '0',
+      LOG_FILE: 'false',
+      CONSOLE_DIR: '',
+      REDIS_URL: '',
+      ...environment,
+    },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
 function problems(environment: Record<string, string>): string[] {
   try {
     loadConfig(environment);
@@ -56,28 +80,31 @@ describe('production configuration', () => {
   });
 
   it('stops the server at BCRYPT_COST=8 with one line naming it, and no stack', () => {
-    const started = spawnSync(process.execPath, serverCommand(), {
-      cwd: API_DIR,
-      // Nothing inherited: a developer's .env values are overridden by these.
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        NODE_ENV: 'production',
-        SECRET_KEY: STRONG,
-        // Nothing listens there: a server that went on would fail later, and differently.
-        DATABASE_URL: 'postgres://app@127.0.0.1:1/stm',
-        BCRYPT_COST: '8',
-        PORT: '0',
-        LOG_FILE: 'false',
-        CONSOLE_DIR: '',
-        REDIS_URL: '',
-      },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const started = startProductionServer({ BCRYPT_COST: '8' });
     expect(started.stdout).toBe('');
     expect(started.stderr).toBe('Invalid configuration: BCRYPT_COST must be at least 10 in production (it is 8)\n');
     // EX_CONFIG, as for every configuration refused at start.
     expect(started.status).toBe(78);
+  });
+
+  it('stops the server whose database cannot be reached with one line saying where, never the password, and no stack', () => {
+    const started = startProductionServer({ DATABASE_URL: 'postgres://app:Secr3t-Passw0rd@127.0.0.1:1/stm' });
+    expect(started.stderr).toBe(
+      'The database at 127.0.0.1:1/stm is unavailable (connect ECONNREFUSED 127.0.0.1:1): start it or correct DATABASE_URL, then start the server again\n',
+    );
+    expect(started.stdout).not.toMatch(/Secr3t|\n\s+at /);
+    // EX_UNAVAILABLE: a supervisor may try again later, unlike a configuration refused (78).
+    expect(started.status).toBe(69);
+  });
+
+  it('warns at start when webhooks may reach private addresses in production', () => {
+    const started = startProductionServer({ WEBHOOK_ALLOW_PRIVATE: 'true' });
+    const warnings = started.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(warnings).toContainEqual(expect.objectContaining({ level: 40, msg: expect.stringMatching(/^WEBHOOK_ALLOW_PRIVATE is on in production/) }));
+    expect(started.status).toBe(69);
   });
 });
 

@@ -33,6 +33,11 @@ export function isInvalidParameter(error: unknown): boolean {
   return sqlState(error) === INVALID_PARAMETER_VALUE;
 }
 
+/** The database refused who connected (class 28: a wrong password, an unknown role): the configuration's to fix. */
+export function isDatabaseLoginRefused(error: unknown): boolean {
+  return sqlState(error)?.startsWith('28') ?? false;
+}
+
 export function isRetryableTransactionError(error: unknown): boolean {
   const state = sqlState(error);
   return state === SERIALIZATION_FAILURE || state === DEADLOCK_DETECTED;

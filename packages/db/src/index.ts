@@ -7,7 +7,15 @@ export { SHORT_LIVED_SHARED_BUFFERS } from './pglite';
 export { writePgliteTemplates } from './pglite-template';
 export { migrateDown, migrateTo, migrateToLatest, migrateToLatestLocked, migrationNames, schemaState } from './migrate';
 export type { MigrationReport, SchemaState } from './migrate';
-export { isDatabaseUnavailable, isForeignKeyViolation, isInvalidParameter, isQueryCanceled, isRetryableTransactionError, isUniqueViolation } from './errors';
+export {
+  isDatabaseLoginRefused,
+  isDatabaseUnavailable,
+  isForeignKeyViolation,
+  isInvalidParameter,
+  isQueryCanceled,
+  isRetryableTransactionError,
+  isUniqueViolation,
+} from './errors';
 export * from './schema';
 export { withStatementTimeout } from './statement-timeout';
 export * as apiTokens from './queries/api-tokens';
