@@ -48,6 +48,31 @@ declare module 'fastify' {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** The shortest time between two warnings of the database's background errors. */
+const DATABASE_ERROR_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * The database's background errors (a pooled connection cut, the listener failing to reconnect
+ * every second while the database is away) as warnings, one per DATABASE_ERROR_LOG_INTERVAL_MS at
+ * most, each saying how many were left out since the one before: an outage is a line every few
+ * seconds, not a line with a stack for every connection and every retry. What each request met
+ * is logged with the request (`refused: unavailable`).
+ */
+function databaseErrorLog(log: AppLogger['logger']): (error: Error) => void {
+  let loggedAt = -Infinity;
+  let leftOut = 0;
+  return (error) => {
+    const now = performance.now();
+    if (now - loggedAt < DATABASE_ERROR_LOG_INTERVAL_MS) {
+      leftOut++;
+      return;
+    }
+    log.warn({ err: error, ...(leftOut > 0 ? { leftOut } : {}) }, 'database connection error');
+    loggedAt = now;
+    leftOut = 0;
+  };
+}
+
 /** Builds the application without listening: `server.ts` listens, tests use `app.inject()`. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
@@ -124,7 +149,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       pgliteTemplate: config.database.pgliteTemplate,
       pool: config.database.pool,
       applicationName: 'stm-api',
-      onBackgroundError: (error) => log.warn({ err: error }, 'database connection error'),
+      onBackgroundError: databaseErrorLog(log),
       observeQuery: tracing?.observeQuery,
       fastPaths: { statements: config.fastPaths.statements },
     });

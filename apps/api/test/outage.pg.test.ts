@@ -5,7 +5,7 @@
  * test's database and this process's connections are touched, never a parallel test's. The API
  * must answer 503 quickly with a typed reason, log each refusal, report itself not ready, stay up,
  * come back on its own within two seconds of the database, and the database must hold exactly
- * what was answered.
+ * what was answered. An idle server losing every connection says so once, not once per connection.
  */
 import { createTestDatabase, type TestDatabase } from '@stm/db/testing';
 import pg from 'pg';
@@ -57,6 +57,39 @@ describe('the API through database outages', () => {
     await proxy?.close();
     await admin?.end();
     await database?.close();
+  });
+
+  // First: the server has logged no connection error yet, so nothing holds this test's first line back.
+  it('an idle server whose connections are all cut says so in one line, not one per connection and retry', async () => {
+    const token = await signUpOverHttp(server.url, 'idle_cut');
+    // Several pooled connections open, then idle.
+    await Promise.all(Array.from({ length: 8 }, () => call(server.url, 'GET', '/api/tasks', { token })));
+    const lines: string[] = [];
+    const collect = (chunk: Buffer) => lines.push(chunk.toString());
+    server.child.stdout?.on('data', collect);
+    try {
+      // Every session of the API ends, its listener's too, and new ones are refused for a while:
+      // each idle connection fails at once, and the listener again at each retry.
+      await admin.query(`alter database ${databaseName} with allow_connections false`);
+      const { rows } = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name like 'stm-api%'`, [
+        databaseName,
+      ]);
+      expect(rows.length).toBeGreaterThanOrEqual(3);
+      await sleep(3_500);
+      await admin.query(`alter database ${databaseName} with allow_connections true`);
+      await sleep(1_500);
+    } finally {
+      await admin.query(`alter database ${databaseName} with allow_connections true`);
+      server.child.stdout?.off('data', collect);
+    }
+    const errors = lines
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"database connection error"'))
+      .map((line) => JSON.parse(line) as unknown);
+    // The next line, ten seconds on at the earliest, would say how many were left out (`leftOut`).
+    expect(errors).toEqual([expect.objectContaining({ level: 40, err: expect.objectContaining({ code: '57P01' }) })]);
+    expect((await call(server.url, 'GET', '/api/tasks', { token })).status).toBe(200);
   });
 
   /**
