@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@stm/db/testing';
@@ -247,4 +247,29 @@ export function testFolder(prefix: string): string {
   const folder = mkdtempSync(path.join(os.tmpdir(), `stm-${prefix}-`));
   onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
   return folder;
+}
+
+/** The day's log files in a log folder. */
+export const datedFiles = (logDir: string) => readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
+
+/** A line of the log, with the fields tests read by name. */
+export interface LogEntry {
+  level: number;
+  msg: string;
+  requestId?: string;
+  statusCode?: number;
+  url?: string;
+  [field: string]: unknown;
+}
+
+/** Everything a log folder's files hold, as text and as entries. */
+export function readLog(logDir: string) {
+  const text = datedFiles(logDir)
+    .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
+    .join('\n');
+  const entries = text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogEntry);
+  return { text, entries };
 }

@@ -1,36 +1,11 @@
-import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { BusyError } from '@stm/auth';
 import { sql } from '@stm/db';
 import { createTestDatabase } from '@stm/db/testing';
 import { describe, expect, inject, it } from 'vitest';
-import { createTestApp, rest, signUpAdmin, stockLibraries, testFolder, type TestApp, trpc } from './helpers';
-
-/** The day's log files in a log folder. */
-const datedFiles = (logDir: string) => readdirSync(logDir).filter((name) => /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/.test(name));
-
-/** A line of the log, with the fields tests read by name. */
-interface LogEntry {
-  level: number;
-  msg: string;
-  requestId?: string;
-  statusCode?: number;
-  url?: string;
-  [field: string]: unknown;
-}
-
-/** Everything a log folder's files hold, as text and as entries. */
-function readLog(logDir: string) {
-  const text = datedFiles(logDir)
-    .map((name) => readFileSync(path.join(logDir, name), 'utf8'))
-    .join('\n');
-  const entries = text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as LogEntry);
-  return { text, entries };
-}
+import { createTestApp, datedFiles, readLog, rest, signUpAdmin, stockLibraries, testFolder, type TestApp, trpc } from './helpers';
 
 const QUERY_SECRET = 'eyJxdWVyeS1zZWNyZXQiOnRydWV9.c2VjcmV0LWluLXF1ZXJ5';
 

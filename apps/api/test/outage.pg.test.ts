@@ -23,6 +23,15 @@ const OUTAGE_MS = 3_000;
 const RECOVERY_MS = 2_000;
 const WORKERS = 4;
 
+/** The server's log lines with the message `msg` among what it wrote to stdout (`chunks`, as they came), parsed. */
+function loggedWith(chunks: string[], msg: string): unknown[] {
+  return chunks
+    .join('')
+    .split('\n')
+    .filter((line) => line.includes(`"msg":${JSON.stringify(msg)}`))
+    .map((line) => JSON.parse(line) as unknown);
+}
+
 describe('the API through database outages', () => {
   const template = inject('dbTemplate');
   let database: TestDatabase;
@@ -82,11 +91,7 @@ describe('the API through database outages', () => {
       await admin.query(`alter database ${databaseName} with allow_connections true`);
       server.child.stdout?.off('data', collect);
     }
-    const errors = lines
-      .join('')
-      .split('\n')
-      .filter((line) => line.includes('"database connection error"'))
-      .map((line) => JSON.parse(line) as unknown);
+    const errors = loggedWith(lines, 'database connection error');
     // The next line, ten seconds on at the earliest, would say how many were left out (`leftOut`).
     expect(errors).toEqual([expect.objectContaining({ level: 40, err: expect.objectContaining({ code: '57P01' }) })]);
     expect((await call(server.url, 'GET', '/api/tasks', { token })).status).toBe(200);
@@ -158,12 +163,7 @@ describe('the API through database outages', () => {
     }
 
     // And the log says so, a warning for each with its reason and the database's error.
-    const refusalsLogged = () =>
-      logged
-        .join('')
-        .split('\n')
-        .filter((line) => line.includes('"refused: unavailable"'))
-        .map((line) => JSON.parse(line) as unknown);
+    const refusalsLogged = () => loggedWith(logged, 'refused: unavailable');
     await expect.poll(() => refusalsLogged().length, { timeout: 5_000 }).toBeGreaterThanOrEqual(refused.length);
     server.child.stdout?.off('data', collectLog);
     for (const entry of refusalsLogged()) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API_VERSION } from '../src/app';
 import { loadConfig } from '../src/env';
 import { startTracing } from '../src/tracing';
-import { PASSWORD, rest, signUp, startTestApp, testConfig, trpc, type TestApp } from './helpers';
+import { PASSWORD, readLog, rest, signUp, startTestApp, testConfig, trpc, type TestApp } from './helpers';
 
 interface ExportedSpan {
   traceId: string;
@@ -149,11 +149,10 @@ describe('traces', () => {
   });
 
   it('name the trace in the log lines of its request', () => {
-    const files = readdirSync(logDir).filter((name) => /^app\..*\.log$/.test(name));
-    const lines = files.flatMap((name) => readFileSync(path.join(logDir, name), 'utf8').split('\n').filter(Boolean)).map((line) => JSON.parse(line));
+    const lines = readLog(logDir).entries;
     const access = lines.find((line) => line.msg === 'request' && line.url === '/trpc/auth.me');
     expect(access).toMatchObject({ trace_id: traceId });
-    expect(access.span_id).toMatch(/^[0-9a-f]{16}$/);
+    expect(access?.span_id).toMatch(/^[0-9a-f]{16}$/);
   });
 });
 
