@@ -55,21 +55,35 @@ const DATABASE_ERROR_LOG_INTERVAL_MS = 10_000;
  * The database's background errors (a pooled connection cut, the listener failing to reconnect
  * every second while the database is away) as warnings, one per DATABASE_ERROR_LOG_INTERVAL_MS at
  * most, each saying how many were left out since the one before: an outage is a line every few
- * seconds, not a line with a stack for every connection and every retry. What each request met
- * is logged with the request (`refused: unavailable`).
+ * seconds, not a line with a stack for every connection and every retry. The first connection
+ * that opens after them says the database is reachable again, and since when it was not. What
+ * each request met is logged with the request (`refused: unavailable`).
  */
-function databaseErrorLog(log: AppLogger['logger']): (error: Error) => void {
+function databaseConnectionLog(log: AppLogger['logger']): { error: (error: Error) => void; connected: () => void } {
   let loggedAt = -Infinity;
   let leftOut = 0;
-  return (error) => {
-    const now = performance.now();
-    if (now - loggedAt < DATABASE_ERROR_LOG_INTERVAL_MS) {
-      leftOut++;
-      return;
-    }
-    log.warn({ err: error, ...(leftOut > 0 ? { leftOut } : {}) }, 'database connection error');
-    loggedAt = now;
-    leftOut = 0;
+  /** When the first error since the last connection came; undefined while all is well. */
+  let failingSince: number | undefined;
+  return {
+    error: (error) => {
+      const now = performance.now();
+      failingSince ??= now;
+      if (now - loggedAt < DATABASE_ERROR_LOG_INTERVAL_MS) {
+        leftOut++;
+        return;
+      }
+      log.warn({ err: error, ...(leftOut > 0 ? { leftOut } : {}) }, 'database connection error');
+      loggedAt = now;
+      leftOut = 0;
+    },
+    connected: () => {
+      if (failingSince === undefined) return;
+      const failingForMs = Math.round(performance.now() - failingSince);
+      // At the errors' level, so that a log read at that level shows where the trouble ended too.
+      log.warn({ failingForMs, ...(leftOut > 0 ? { leftOut } : {}) }, 'database reachable again');
+      failingSince = undefined;
+      leftOut = 0;
+    },
   };
 }
 
@@ -142,6 +156,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const ownsDatabase = options.database === undefined;
   let database = options.database;
   let services: Services;
+  const connectionLog = databaseConnectionLog(log);
   try {
     database ??= await createDb({
       databaseUrl: config.database.url,
@@ -149,7 +164,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       pgliteTemplate: config.database.pgliteTemplate,
       pool: config.database.pool,
       applicationName: 'stm-api',
-      onBackgroundError: databaseErrorLog(log),
+      onBackgroundError: connectionLog.error,
+      onConnect: connectionLog.connected,
       observeQuery: tracing?.observeQuery,
       fastPaths: { statements: config.fastPaths.statements },
     });

@@ -5,7 +5,8 @@
  * test's database and this process's connections are touched, never a parallel test's. The API
  * must answer 503 quickly with a typed reason, log each refusal, report itself not ready, stay up,
  * come back on its own within two seconds of the database, and the database must hold exactly
- * what was answered. An idle server losing every connection says so once, not once per connection.
+ * what was answered. An idle server losing every connection says so once, not once per
+ * connection, and once when it is back.
  */
 import { createTestDatabase, type TestDatabase } from '@stm/db/testing';
 import pg from 'pg';
@@ -69,7 +70,7 @@ describe('the API through database outages', () => {
   });
 
   // First: the server has logged no connection error yet, so nothing holds this test's first line back.
-  it('an idle server whose connections are all cut says so in one line, not one per connection and retry', async () => {
+  it('an idle server whose connections are all cut says so in one line, not one per connection and retry, and one when it is back', async () => {
     const token = await signUpOverHttp(server.url, 'idle_cut');
     // Several pooled connections open, then idle.
     await Promise.all(Array.from({ length: 8 }, () => call(server.url, 'GET', '/api/tasks', { token })));
@@ -86,6 +87,8 @@ describe('the API through database outages', () => {
       expect(rows.length).toBeGreaterThanOrEqual(3);
       await sleep(3_500);
       await admin.query(`alter database ${databaseName} with allow_connections true`);
+      // Once the database takes connections again (the listener's next retry), one line says so.
+      await expect.poll(() => loggedWith(lines, 'database reachable again').length, { timeout: 5_000 }).toBeGreaterThan(0);
       await sleep(1_500);
     } finally {
       await admin.query(`alter database ${databaseName} with allow_connections true`);
@@ -94,6 +97,9 @@ describe('the API through database outages', () => {
     const errors = loggedWith(lines, 'database connection error');
     // The next line, ten seconds on at the earliest, would say how many were left out (`leftOut`).
     expect(errors).toEqual([expect.objectContaining({ level: 40, err: expect.objectContaining({ code: '57P01' }) })]);
+    const back = loggedWith(lines, 'database reachable again') as { level: number; failingForMs: number }[];
+    expect(back).toEqual([expect.objectContaining({ level: 40 })]);
+    expect(back[0]?.failingForMs).toBeGreaterThanOrEqual(3_000);
     expect((await call(server.url, 'GET', '/api/tasks', { token })).status).toBe(200);
   });
 

@@ -44,6 +44,11 @@ export interface DbConfig {
   applicationName?: string | undefined;
   /** Called for errors that happen outside any query, e.g. an idle connection cut by the server. */
   onBackgroundError?: ((error: Error) => void) | undefined;
+  /**
+   * Called each time a connection to the server opens (the pool's, the listener's): after
+   * background errors, the sign that the database is reachable again.
+   */
+  onConnect?: (() => void) | undefined;
   /** Sees every statement as it runs (tracing); unset, statements go straight to the driver. */
   observeQuery?: QueryObserver | undefined;
   /** Which fast paths (`src/fastpath/`) run; unset, all of them. The app's FAST_PATHS decides. */
@@ -166,7 +171,10 @@ async function createPostgres(databaseUrl: string, config: DbConfig): Promise<Da
   // client is idle; Kysely holds clients between the statements of a transaction and between a
   // query and its release, so every client gets a listener of its own for its whole life. The
   // broken client is then dropped by the pool and the next query opens a new one.
-  pool.on('connect', (client) => client.on('error', (error) => config.onBackgroundError?.(error)));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => config.onBackgroundError?.(error));
+    config.onConnect?.();
+  });
   // The pool re-emits an idle client's error; the client's own listener has reported it already.
   pool.on('error', () => {});
   const announcements = new CommitAnnouncements();
@@ -221,6 +229,7 @@ async function listenOnPostgres(
       return;
     }
     client = next;
+    config.onConnect?.();
     onMessage(null);
   };
   const scheduleRetry = () => {
