@@ -62,12 +62,12 @@ const DATABASE_ERROR_LOG_INTERVAL_MS = 10_000;
 function databaseConnectionLog(log: AppLogger['logger']): { error: (error: Error) => void; connected: () => void } {
   let loggedAt = -Infinity;
   let leftOut = 0;
-  /** When the first error since the last connection came; undefined while all is well. */
-  let failingSince: number | undefined;
+  /** When the first error since the last connection opened came; undefined while all is well. */
+  let firstErrorAt: number | undefined;
   return {
     error: (error) => {
       const now = performance.now();
-      failingSince ??= now;
+      firstErrorAt ??= now;
       if (now - loggedAt < DATABASE_ERROR_LOG_INTERVAL_MS) {
         leftOut++;
         return;
@@ -77,11 +77,12 @@ function databaseConnectionLog(log: AppLogger['logger']): { error: (error: Error
       leftOut = 0;
     },
     connected: () => {
-      if (failingSince === undefined) return;
-      const failingForMs = Math.round(performance.now() - failingSince);
+      if (firstErrorAt === undefined) return;
+      // Not "down for": after one cut connection the next may open only when a query needs it.
+      const sinceFirstErrorMs = Math.round(performance.now() - firstErrorAt);
       // At the errors' level, so that a log read at that level shows where the trouble ended too.
-      log.warn({ failingForMs, ...(leftOut > 0 ? { leftOut } : {}) }, 'database reachable again');
-      failingSince = undefined;
+      log.warn({ sinceFirstErrorMs, ...(leftOut > 0 ? { leftOut } : {}) }, 'database reachable again');
+      firstErrorAt = undefined;
       leftOut = 0;
     },
   };

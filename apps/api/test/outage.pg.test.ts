@@ -97,9 +97,9 @@ describe('the API through database outages', () => {
     const errors = loggedWith(lines, 'database connection error');
     // The next line, ten seconds on at the earliest, would say how many were left out (`leftOut`).
     expect(errors).toEqual([expect.objectContaining({ level: 40, err: expect.objectContaining({ code: '57P01' }) })]);
-    const back = loggedWith(lines, 'database reachable again') as { level: number; failingForMs: number }[];
+    const back = loggedWith(lines, 'database reachable again') as { level: number; sinceFirstErrorMs: number }[];
     expect(back).toEqual([expect.objectContaining({ level: 40 })]);
-    expect(back[0]?.failingForMs).toBeGreaterThanOrEqual(3_000);
+    expect(back[0]?.sinceFirstErrorMs).toBeGreaterThanOrEqual(3_000);
     expect((await call(server.url, 'GET', '/api/tasks', { token })).status).toBe(200);
   });
 
