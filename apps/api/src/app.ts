@@ -56,18 +56,18 @@ const DATABASE_ERROR_LOG_INTERVAL_MS = 10_000;
  * every second while the database is away) as warnings, one per DATABASE_ERROR_LOG_INTERVAL_MS at
  * most, each saying how many were left out since the one before: an outage is a line every few
  * seconds, not a line with a stack for every connection and every retry. The first connection
- * that opens after them says the database is reachable again, and since when it was not. What
- * each request met is logged with the request (`refused: unavailable`).
+ * that opens after a warning says the database is reachable again, and how long since that
+ * warning's error: a database that keeps cutting connections is still two lines per interval at
+ * most. What each request met is logged with the request (`refused: unavailable`).
  */
 function databaseConnectionLog(log: AppLogger['logger']): { error: (error: Error) => void; connected: () => void } {
   let loggedAt = -Infinity;
   let leftOut = 0;
-  /** When the first error since the last connection opened came; undefined while all is well. */
-  let firstErrorAt: number | undefined;
+  /** When the error of a warning not yet followed by "reachable again" came. */
+  let warnedAt: number | undefined;
   return {
     error: (error) => {
       const now = performance.now();
-      firstErrorAt ??= now;
       if (now - loggedAt < DATABASE_ERROR_LOG_INTERVAL_MS) {
         leftOut++;
         return;
@@ -75,14 +75,15 @@ function databaseConnectionLog(log: AppLogger['logger']): { error: (error: Error
       log.warn({ err: error, ...(leftOut > 0 ? { leftOut } : {}) }, 'database connection error');
       loggedAt = now;
       leftOut = 0;
+      warnedAt ??= now;
     },
     connected: () => {
-      if (firstErrorAt === undefined) return;
+      if (warnedAt === undefined) return;
       // Not "down for": after one cut connection the next may open only when a query needs it.
-      const sinceFirstErrorMs = Math.round(performance.now() - firstErrorAt);
+      const sinceFirstErrorMs = Math.round(performance.now() - warnedAt);
       // At the errors' level, so that a log read at that level shows where the trouble ended too.
       log.warn({ sinceFirstErrorMs, ...(leftOut > 0 ? { leftOut } : {}) }, 'database reachable again');
-      firstErrorAt = undefined;
+      warnedAt = undefined;
       leftOut = 0;
     },
   };
