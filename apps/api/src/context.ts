@@ -135,7 +135,7 @@ export function createContext(services: Services, req: FastifyRequest, reply: Fa
     identify: (userId) => {
       req.userId = userId;
     },
-    spendRateLimit: (limit) => req.server.spendRateLimit(req, limit),
+    spendRateLimit: (limit) => req.server.spendRateLimit(req, reply, limit),
   };
 }
 

@@ -103,12 +103,16 @@ describe('stricter limit on the auth procedures, over REST and tRPC alike', () =
 
   it('shares one budget between REST and tRPC; then even the correct password gets 429', async () => {
     const from = '127.0.0.21';
-    expect((await hit(t.app, '/api/auth/login', { from, body: loginBody('rl_user') })).statusCode).toBe(401);
+    const first = await hit(t.app, '/api/auth/login', { from, body: loginBody('rl_user') });
+    expect(first.statusCode).toBe(401);
+    // The headers tell the budget that binds: the sign-in one, not the global one's room to spare.
+    expect([first.headers['x-ratelimit-limit'], first.headers['x-ratelimit-remaining']]).toEqual(['3', '2']);
     expect((await hit(t.app, '/trpc/auth.login', { from, body: loginBody('rl_user') })).statusCode).toBe(401);
     expect((await hit(t.app, '/api/auth/login', { from, body: loginBody('rl_user', PASSWORD) })).statusCode).toBe(200);
     const limited = await hit(t.app, '/api/auth/login', { from, body: loginBody('rl_user', PASSWORD) });
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['retry-after']).toBeDefined();
+    expect([limited.headers['x-ratelimit-limit'], limited.headers['x-ratelimit-remaining']]).toEqual(['3', '0']);
     expect(json(limited).code).toBe('TOO_MANY_REQUESTS');
     const viaTrpc = await hit(t.app, '/trpc/auth.login', { from, body: loginBody('rl_user', PASSWORD) });
     expect(viaTrpc.statusCode).toBe(429);
@@ -164,8 +168,11 @@ describe('a limit turned off', () => {
     const from = '127.0.0.25';
     const first = await hit(t.app, '/api/auth/login', { from, body: loginBody('rl_off') });
     expect(first.statusCode).toBe(401);
-    expect(first.headers['x-ratelimit-limit']).toBeUndefined();
+    // Only the budget that is on is advertised.
+    expect([first.headers['x-ratelimit-limit'], first.headers['x-ratelimit-remaining']]).toEqual(['1', '0']);
     expect((await hit(t.app, '/trpc/auth.login', { from, body: loginBody('rl_off', PASSWORD) })).statusCode).toBe(429);
+    const settings = await hit(t.app, '/api/settings/public', { from });
+    expect([settings.statusCode, settings.headers['x-ratelimit-limit']]).toEqual([200, undefined]);
   });
 });
 

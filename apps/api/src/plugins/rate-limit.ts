@@ -25,7 +25,7 @@ declare module 'fastify' {
      * Spends one unit of the request's address's budget for a class of procedures; refuses with
      * RATE_LIMITED once it is spent. A class whose limit is off costs nothing.
      */
-    spendRateLimit(request: FastifyRequest, limit: RateLimitClass): Promise<void>;
+    spendRateLimit(request: FastifyRequest, reply: FastifyReply, limit: RateLimitClass): Promise<void>;
   }
 }
 
@@ -94,8 +94,15 @@ function sharedOrLocal(redis: Redis, prefix: string, counters: SharedCounters): 
   };
 }
 
+/**
+ * The X-RateLimit-* headers of the budget that binds: each budget a request spends replaces the
+ * figures of one that leaves more, so a refusal by the stricter sign-in budget is not advertised
+ * with the global budget's room to spare.
+ */
 function advertise(reply: FastifyReply, verdict: Verdict) {
   if (verdict.isAllowed) return;
+  const advertised = reply.getHeader('x-ratelimit-remaining');
+  if (advertised !== undefined && Number(advertised) < verdict.remaining) return;
   reply.header('x-ratelimit-limit', verdict.max);
   reply.header('x-ratelimit-remaining', verdict.remaining);
   reply.header('x-ratelimit-reset', verdict.ttlInSeconds);
@@ -134,7 +141,7 @@ export const rateLimitPlugin = fp(
     // increment in flight the same counter, so calls spending at once would each read the count
     // after all of them, and a batch of three with two units left would have all three refused.
     const spentBy = new WeakMap<FastifyRequest, Promise<unknown>>();
-    app.decorate('spendRateLimit', async (request: FastifyRequest, limit: RateLimitClass) => {
+    app.decorate('spendRateLimit', async (request: FastifyRequest, reply: FastifyReply, limit: RateLimitClass) => {
       const classLimiter = classLimiters[limit];
       if (!classLimiter) return;
       const before = spentBy.get(request);
@@ -143,7 +150,9 @@ export const rateLimitPlugin = fp(
         request,
         spent.catch(() => {}),
       );
-      const refusal = refusalOf(await spent);
+      const verdict = await spent;
+      advertise(reply, verdict);
+      const refusal = refusalOf(verdict);
       if (refusal) {
         metrics?.rateLimited(limit);
         throw refusal;
