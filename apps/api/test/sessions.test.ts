@@ -51,6 +51,17 @@ describe('refresh tokens', () => {
     expect(await rejection(t.caller().auth.refresh({ refresh_token: rotated.refresh_token }))).toMatchObject({
       code: 'UNAUTHORIZED',
     });
+    // Once the session has ended, the spent token is answered as any dead session's.
+    const again = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
+    expect([again.statusCode, json(again).data.reason]).toEqual([401, 'REFRESH_TOKEN_INVALID']);
+  });
+
+  it('spent, after a sign-out, is refused as any ended session is', async () => {
+    const { refreshToken } = await signUp(t, 'spent_out');
+    const rotated = await t.caller().auth.refresh({ refresh_token: refreshToken });
+    await t.caller(rotated.access_token).auth.logout();
+    const replay = await rest(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
+    expect([replay.statusCode, json(replay).data.reason]).toEqual([401, 'REFRESH_TOKEN_INVALID']);
   });
 
   it('refuses an unknown refresh token with 401, and an empty or missing one with 400', async () => {

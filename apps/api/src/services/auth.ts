@@ -568,15 +568,16 @@ export class AuthService {
       if (!row) return { kind: 'invalid' as const };
       if (csrfProof && !this.#csrfMatches(row.session_id, csrfProof.header)) return { kind: 'csrf' as const };
       if (row.rotated_at !== null) {
-        if (row.revoked_at === null) {
-          await sessions.revokeSession(trx, { sessionId: row.session_id }, 'refresh_token_reused');
-          await recordAudit(trx, {
-            action: 'auth.refresh_token_reused',
-            actor: { id: row.user_id, username: row.username },
-            client,
-            target: { type: 'session', id: row.session_id },
-          });
-        }
+        // A spent token of a session already ended (by this detection, a sign-out, anything) is
+        // answered as any dead session's: the reuse is news only while the session stands.
+        if (row.revoked_at !== null) return { kind: 'invalid' as const };
+        await sessions.revokeSession(trx, { sessionId: row.session_id }, 'refresh_token_reused');
+        await recordAudit(trx, {
+          action: 'auth.refresh_token_reused',
+          actor: { id: row.user_id, username: row.username },
+          client,
+          target: { type: 'session', id: row.session_id },
+        });
         return { kind: 'reused' as const };
       }
       const now = Date.now();
