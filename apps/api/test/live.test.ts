@@ -195,6 +195,13 @@ describe('live changes across two API instances on one database', () => {
     const refetch = await stale.next((m) => m.type === 'refetch');
     expect(refetch).toMatchObject({ type: 'refetch', reason: 'gap' });
     stale.stop();
+
+    // Past the newest event (a cursor this log never gave): a refetch too, not a stream that
+    // would skip what comes next as already sent.
+    const ahead = String((ids.at(-1) as number) + 1_000);
+    const future = subscribe(urlA, member.accessToken, (client, handlers) => client.live.project.subscribe({ projectId, lastEventId: ahead }, handlers));
+    expect(await future.next((m) => m.type === 'refetch')).toMatchObject({ type: 'refetch', reason: 'gap', id: ids.at(-1) });
+    future.stop();
   });
 
   it('a hundred streams on one instance each receive every change of a burst once, in order', async () => {
@@ -238,6 +245,14 @@ describe('live changes across two API instances on one database', () => {
       headers: { authorization: `Bearer ${member.accessToken}` },
     });
     expect(page.json()).toMatchObject({ events: [{ kind: 'task.created', entityId: task.id }], more: false, refetch: false });
+    // A cursor past the newest event is told to start over from where the log stands.
+    const { lastId: newest } = page.json<{ lastId: number }>();
+    const ahead = await a.app.inject({
+      method: 'GET',
+      url: `/api/projects/${projectId}/events?after=${newest + 1_000_000}`,
+      headers: { authorization: `Bearer ${member.accessToken}` },
+    });
+    expect(ahead.json()).toEqual({ events: [], lastId: newest, more: false, refetch: true });
     const stranger = await signUp(a, 'live_stranger');
     const refused = await a.app.inject({
       method: 'GET',

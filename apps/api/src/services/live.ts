@@ -298,8 +298,10 @@ export class LiveHub {
   /** The events after `afterId` for a project (or a user), or `gap` if some are gone or too many. */
   async #backlog(scope: changeEvents.ChangeEventScope, afterId: number): Promise<LiveEvent[] | 'gap'> {
     const { db } = this.database;
-    const { prunedThrough } = await changeEvents.changeLogExtent(db);
-    if (afterId < prunedThrough) return 'gap';
+    const { newest, prunedThrough } = await changeEvents.changeLogExtent(db);
+    // Past the newest event (a cursor from another deployment, or from before a restore): what
+    // comes next would be skipped as already sent, so the client starts over.
+    if (afterId < prunedThrough || afterId > newest) return 'gap';
     const limit = this.options.maxReplay + 1;
     const rows = await changeEvents.listChangeEventsAfter(db, afterId, limit, scope);
     if (rows.length > this.options.maxReplay) return 'gap';
@@ -308,7 +310,7 @@ export class LiveHub {
 
   /**
    * A page of a project's events after `afterId`, for clients that poll: `refetch` when some may be
-   * gone, and `lastId` to ask after next time (the newest event anywhere when there are no more,
+   * gone (or `afterId` is past the newest event: a cursor this log never gave), and `lastId` to ask after next time (the newest event anywhere when there are no more,
    * so an idle project's position keeps up with the log and is not pruned away from under it).
    * Without `afterId`, no events: only where the log stands now.
    */
@@ -320,7 +322,7 @@ export class LiveHub {
     const { db } = this.database;
     const extent = await changeEvents.changeLogExtent(db);
     if (afterId === undefined) return { events: [], lastId: extent.newest, refetch: false, more: false };
-    if (afterId < extent.prunedThrough) return { events: [], lastId: extent.newest, refetch: true, more: false };
+    if (afterId < extent.prunedThrough || afterId > extent.newest) return { events: [], lastId: extent.newest, refetch: true, more: false };
     const rows = await changeEvents.listChangeEventsAfter(db, afterId, limit + 1, { projectId });
     const more = rows.length > limit;
     const events = rows.slice(0, limit).map(toLiveEvent);
