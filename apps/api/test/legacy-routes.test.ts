@@ -94,6 +94,14 @@ describe('the old GUI against the root routes', () => {
 
     expect(await gui.me('not.a.token')).toEqual({ ok: false, status: 403, detail: 'Token inválido' });
     expect(await gui.admin(`${token}x`)).toEqual({ ok: false, status: 403, detail: 'Token inválido' });
+
+    // A deactivated account is told so in the GUI's language too.
+    await t.caller(adminToken).admin.users.update({ id: (registered as { body: { id: number } }).body.id, isActive: false });
+    expect(await gui.login('maria', PASSWORD)).toEqual({
+      ok: false,
+      status: 403,
+      detail: 'Esta cuenta está desactivada; pide a un administrador que la active',
+    });
   });
 
   it('refuses what the old schema took but today’s rules do not, with a detail to show', async () => {

@@ -53,6 +53,10 @@ const DETAILS: Partial<Record<ErrorReason, Words | ((minLength: number) => Words
     en: 'Registration is closed; ask an administrator for an account',
   },
   USERNAME_TAKEN: { es: 'El nombre de usuario ya existe', en: 'This username is taken' },
+  ACCOUNT_DEACTIVATED: {
+    es: 'Esta cuenta está desactivada; pide a un administrador que la active',
+    en: 'This account has been deactivated; ask an administrator',
+  },
   PASSWORD_TOO_SHORT: (min) => ({ es: `La contraseña debe tener al menos ${min} caracteres`, en: `The password must be at least ${min} characters` }),
   PASSWORD_TOO_LONG: { es: 'La contraseña es demasiado larga', en: 'The password is too long' },
   PASSWORD_TOO_COMMON: {
