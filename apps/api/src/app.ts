@@ -7,7 +7,7 @@ import type { ErrorAnswer } from './errors';
 import { answerOf, DomainError, PROBLEM_CONTENT_TYPE, problemOf, restErrorBody, trpcErrorBody } from './errors';
 import { useSchemaFastPaths } from './fastpath/switch';
 import { type AppLogger, createLogger, type RequestLogger } from './logger';
-import { restProblemDetails } from './problem-details';
+import { answerClientError, restProblemDetails } from './problem-details';
 import { apiRoutes, restPathsWhere } from './plugins/api';
 import { consoleRoutes } from './plugins/console';
 import { healthRoutes } from './plugins/health';
@@ -108,6 +108,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // Requests are logged once, on response, by the hook below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: config.server.bodyLimit,
+    clientErrorHandler: answerClientError,
     // A hop count is valid at run time (proxy-addr) though Fastify's types omit it.
     trustProxy: config.server.trustProxy as boolean | string | string[],
     // Slow clients: the headers must arrive within one limit and the whole request within

@@ -273,7 +273,7 @@ interface EarlierErrorBody {
   message?: unknown;
   code?: unknown;
   reason?: unknown;
-  data?: { reason?: unknown; fieldErrors?: unknown; retryAfterSeconds?: unknown; details?: unknown };
+  data?: { reason?: unknown; fieldErrors?: unknown; retryAfterSeconds?: unknown; details?: unknown; httpStatus?: unknown };
 }
 
 function oauthErrorOf(status: number, reason: string | undefined, fieldErrors: unknown): string {
@@ -311,6 +311,15 @@ export function problemOf(path: string, status: number, body: unknown, oauth = f
     ...body,
   };
   if (reason) problem.reason = reason;
+  // A request that could not be read names no path.
+  if (path === '') delete problem.instance;
+  // A refusal answered with another status than its code's (a version conflict named by If-Match
+  // fails the precondition, 412): the body says the status the client got.
+  if (data && typeof data.httpStatus === 'number' && data.httpStatus !== status) {
+    const code = codeOfStatus(status);
+    problem.code = code;
+    problem.data = { ...data, code, httpStatus: status };
+  }
   if (data?.fieldErrors !== undefined) problem.fieldErrors = data.fieldErrors;
   if (data?.retryAfterSeconds !== undefined) problem.retryAfterSeconds = data.retryAfterSeconds;
   if (data?.details !== undefined) problem.details = data.details;

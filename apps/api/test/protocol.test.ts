@@ -230,6 +230,9 @@ describe('protocol abuse', () => {
       const reply = await exchange(port, request('GET', '/api/auth/me', { headers: { authorization: `Bearer ${token}`, 'x-filler': 'f'.repeat(64 * 1024) } }));
       expect(reply.status).toBe(431);
       expect(reply.closed).toBe(true);
+      // A problem document with a reason, as every other refusal is.
+      expect(reply.text).toMatch(/^content-type: application\/problem\+json/im);
+      expect(reply.body).toMatchObject({ status: 431, title: 'Request Header Fields Too Large', reason: 'MALFORMED_REQUEST', data: { httpStatus: 431 } });
       const manyHeaders = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`x-h${i}`, 'v'.repeat(10)]));
       const many = await exchange(port, request('GET', '/healthz', { headers: manyHeaders }));
       expect(many.status).toBe(431);
@@ -259,6 +262,7 @@ describe('protocol abuse', () => {
       const reply = await exchange(port, (socket) => socket.write('\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello\r\n\r\n'));
       expect(reply.status).toBe(400);
       expect(reply.closed).toBe(true);
+      expect(reply.body).toMatchObject({ status: 400, reason: 'MALFORMED_REQUEST', detail: 'The request could not be read as HTTP' });
     });
 
     it('a body shorter than its Content-Length waits for the rest only until the request timeout', async () => {
@@ -296,6 +300,7 @@ describe('protocol abuse', () => {
       expect(reply.closed).toBe(true);
       expect(sent).toBeLessThan(line.length);
       expect(reply.status).toBe(408);
+      expect(reply.body).toMatchObject({ status: 408, detail: 'The request did not arrive in time' });
       expect(reply.ms).toBeLessThan(HEADERS_TIMEOUT_MS + SLACK_MS);
     });
 

@@ -67,7 +67,9 @@ const calls = (): Call[] => [
   { name: "someone else's task", request: { method: 'GET', url: `/api/tasks/${taskId}`, headers: bearer(adminToken) } },
   { name: 'an unknown path', request: { method: 'GET', url: '/api/nothing/here', headers: bearer(userToken) } },
   { name: 'a known path, wrong method', request: { method: 'PUT', url: '/api/auth/me', headers: { ...bearer(userToken), ...json }, payload: '{}' } },
-  { name: 'a HEAD probe', request: { method: 'HEAD', url: '/api/auth/me', headers: bearer(userToken) } },
+  { name: 'HEAD of a GET operation', request: { method: 'HEAD', url: `/api/tasks/${taskId}`, headers: bearer(userToken) } },
+  { name: 'HEAD without a token', request: { method: 'HEAD', url: '/api/auth/me' } },
+  { name: 'HEAD of an unknown path', request: { method: 'HEAD', url: '/api/nothing/here', headers: bearer(userToken) } },
   { name: 'a user at an admin operation', request: { method: 'GET', url: '/api/admin/users?limit=1', headers: bearer(userToken) } },
   { name: 'an admin at an admin operation', request: { method: 'GET', url: `/api/admin/users/${userId}`, headers: bearer(adminToken) } },
   {
@@ -93,6 +95,16 @@ const calls = (): Call[] => [
     name: 'a body of the wrong type',
     request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), 'content-type': 'text/plain' }, payload: 'title' },
   },
+  {
+    name: 'a media type in capitals, with a parameter',
+    request: {
+      method: 'POST',
+      url: '/api/tasks',
+      headers: { ...bearer(userToken), 'content-type': 'Application/JSON; Charset=UTF-8' },
+      payload: '{"title":"Shouted"}',
+    },
+    varies: ['id', 'position', 'createdAt', 'updatedAt'],
+  },
   { name: 'a JSON body that is not JSON', request: { method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), ...json }, payload: '{"title":' } },
   {
     name: 'a created answer',
@@ -116,7 +128,7 @@ const calls = (): Call[] => [
   { name: 'a delete of nothing', request: { method: 'DELETE', url: '/api/tasks/999999', headers: bearer(userToken) } },
 ];
 
-const compared = ['content-type', 'www-authenticate', 'retry-after', 'cache-control'];
+const compared = ['content-type', 'www-authenticate', 'retry-after', 'cache-control', 'etag', 'content-length'];
 
 function withoutVarying(body: unknown, call: Call) {
   if (!call.varies || !body || typeof body !== 'object') return body;
@@ -131,7 +143,9 @@ describe('the REST bridge and trpc-to-openapi’s own adapter', () => {
       expect(mine.statusCode, call.name).toBe(theirs.statusCode);
       const parse = (text: string) => (text === '' ? '' : JSON.parse(text));
       expect(withoutVarying(parse(mine.body), call), call.name).toEqual(withoutVarying(parse(theirs.body), call));
-      for (const header of compared) expect(mine.headers[header], `${call.name}: ${header}`).toEqual(theirs.headers[header]);
+      // A call that changes what it answers (`varies`) answers a new version, and may differ in length.
+      const headers = call.varies ? compared.filter((header) => header !== 'etag' && header !== 'content-length') : compared;
+      for (const header of headers) expect(mine.headers[header], `${call.name}: ${header}`).toEqual(theirs.headers[header]);
     }
   });
 
@@ -148,6 +162,32 @@ describe('the REST bridge and trpc-to-openapi’s own adapter', () => {
       payload: '{"title":"Made over REST"}',
     });
     expect(created.statusCode).toBe(201);
+    // HEAD is GET without the body: its status and headers, the ETag among them.
+    const head = await ours.app.inject({ method: 'HEAD', url: `/api/tasks/${taskId}`, headers: bearer(userToken) });
+    const get = await ours.app.inject({ method: 'GET', url: `/api/tasks/${taskId}`, headers: bearer(userToken) });
+    expect([head.statusCode, head.body, head.headers.etag, head.headers['content-length']]).toEqual([200, '', get.headers.etag, get.headers['content-length']]);
+    expect((await ours.app.inject({ method: 'HEAD', url: '/api/tasks/999999', headers: bearer(userToken) })).statusCode).toBe(404);
+    expect((await ours.app.inject({ method: 'HEAD', url: '/api/auth/me' })).statusCode).toBe(401);
+    const shouted = await ours.app.inject({
+      method: 'POST',
+      url: '/api/tasks',
+      headers: { ...bearer(userToken), 'content-type': 'Application/JSON' },
+      payload: '{"title":"Media types are case-insensitive"}',
+    });
+    expect(shouted.statusCode).toBe(201);
+    const poisoned = await ours.app.inject({
+      method: 'POST',
+      url: '/api/tasks',
+      headers: { ...bearer(userToken), ...json },
+      payload: '{"title":"x","__proto__":{"admin":true}}',
+    });
+    expect([poisoned.statusCode, poisoned.json().detail]).toEqual([400, 'The JSON body has a "__proto__" or "constructor.prototype" key, which is refused']);
+    const plain = await ours.app.inject({ method: 'POST', url: '/api/tasks', headers: { ...bearer(userToken), 'content-type': 'text/plain' }, payload: 'x' });
+    expect([plain.statusCode, plain.json().reason, plain.json().detail]).toEqual([
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'Unsupported content-type "text/plain": send application/json',
+    ]);
     const unknown = await ours.app.inject({ method: 'GET', url: '/api/tasks/stats/extra', headers: bearer(userToken) });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toMatchObject({ code: 'NOT_FOUND', message: 'Not found' });

@@ -123,11 +123,10 @@ export function restBridge<TContext>(app: FastifyInstance, options: RestBridgeOp
     // One call per request; a path that names no operation is counted all the same.
     config: { procedureCalls: oneCall },
     handler: async (request, reply) => {
-      const method = request.method as OpenApiMethod | 'HEAD';
+      // HEAD is its GET, answered without the body (Fastify's HEAD route drops it).
+      const method = request.method === 'HEAD' ? 'GET' : (request.method as OpenApiMethod);
       const path = operationPathOf(request.requestPath, basePath);
       const found = path === undefined ? undefined : find(method, path);
-      // A warm-up probe (HEAD of a GET route) is answered, empty.
-      if (!found && method === 'HEAD') return send(reply, 204, {}, undefined);
       const operation = found?.operation;
       if (operation) request.restOperation = { route: operation.route, procedure: operation.path };
       let input: unknown;

@@ -22,6 +22,15 @@ const MAX_JSON_DEPTH = 32;
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The REST paths (under /api) of the procedures whose meta passes `test`. */
 export function restPathsWhere(router: AnyTRPCRouter, test: (meta: ProcedureMeta) => boolean | undefined): Set<string> {
   const procedures = router._def.procedures as Record<string, { _def: { meta?: ProcedureMeta } }>;
@@ -133,13 +142,18 @@ async function openApiStockRoutes(app: FastifyInstance, options: Parameters<type
       void reply.code(404).send(restErrorBody(answerOf(404, 'Not found')));
       return;
     }
-    request.restOperation = operationOf(request.method, request.requestPath);
+    request.restOperation = operationOf(request.method === 'HEAD' ? 'GET' : request.method, request.requestPath);
     done();
   };
   const counted = Object.create(app, {
     route: {
       value: (route: RouteOptions) =>
-        app.route({ ...route, onRequest: [named, ...[route.onRequest ?? []].flat()], config: { ...route.config, procedureCalls: () => 1 } }),
+        app.route({
+          ...route,
+          handler: headAsGet(route.handler),
+          onRequest: [named, ...[route.onRequest ?? []].flat()],
+          config: { ...route.config, procedureCalls: () => 1 },
+        }),
     },
   }) as FastifyInstance;
   await new Promise<void>((resolve, reject) => {
@@ -148,6 +162,31 @@ async function openApiStockRoutes(app: FastifyInstance, options: Parameters<type
       else resolve();
     });
   });
+}
+
+/**
+ * HEAD answered as its GET, as the fast bridge answers it (the library answers every HEAD 204,
+ * empty, as a warm-up probe). The adapter reads the method from the request, so the request shows
+ * GET until the answer is sent: Fastify must see HEAD then, as its HEAD route drops the body and
+ * keeps the GET's Content-Length. rest-bridge.test's HEAD calls hold the two bridges alike.
+ */
+function headAsGet(handler: RouteOptions['handler']): RouteOptions['handler'] {
+  return function (this: FastifyInstance, request, reply) {
+    if (request.method !== 'HEAD') return handler.call(this, request, reply);
+    const asHead = () => delete (request as { method?: string }).method;
+    Object.defineProperty(request, 'method', { value: 'GET', configurable: true });
+    const send = reply.send.bind(reply);
+    reply.send = (payload?: unknown) => {
+      asHead();
+      return send(payload);
+    };
+    try {
+      return handler.call(this, request, reply);
+    } catch (error) {
+      asHead();
+      throw error;
+    }
+  };
 }
 
 /**
@@ -205,7 +244,15 @@ export async function apiRoutes(
         done(Object.assign(new Error(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), { statusCode: 400 }), undefined);
         return;
       }
-      void parseJson(request, body as string, done);
+      void parseJson(request, body as string, (error, parsed) => {
+        // Fastify calls a body with a `__proto__` or `constructor.prototype` key invalid JSON; it is
+        // JSON, refused for what it could do to the objects made from it.
+        if (error && isJson(body as string)) {
+          done(Object.assign(new Error('The JSON body has a "__proto__" or "constructor.prototype" key, which is refused'), { statusCode: 400 }), undefined);
+          return;
+        }
+        done(error, parsed);
+      });
     });
     // The bridge reads only JSON bodies; @fastify/formbody has already parsed the OAuth2 form into
     // an object, so the login and refresh routes present it as JSON.
@@ -216,9 +263,14 @@ export async function apiRoutes(
     // eslint-disable-next-line @typescript-eslint/require-await -- Fastify hook contract: it signals completion by resolving
     rest.addHook('preHandler', async (request) => {
       const type = request.headers['content-type'];
-      const isForm = type?.startsWith(FORM_TYPE) && formPaths.has(request.requestPath);
+      // Media types are case-insensitive (RFC 9110 §8.3.1); the bridges compare them as sent.
+      const mediaType = type?.split(';', 1)[0]?.trim().toLowerCase();
+      const isForm = mediaType === FORM_TYPE && formPaths.has(request.requestPath);
       const isEmpty = type === undefined && (request.body === undefined || request.body === null);
-      if (isForm || isEmpty) request.headers['content-type'] = 'application/json';
+      if (isForm || isEmpty || mediaType === 'application/json') request.headers['content-type'] = 'application/json';
+      else if (type !== undefined && request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'DELETE') {
+        throw Object.assign(new Error(`Unsupported content-type "${type}": send application/json`), { statusCode: 415 });
+      }
     });
     const ifMatchOperations = ifMatchOperationsOf(procedures);
     // eslint-disable-next-line @typescript-eslint/require-await -- Fastify hook contract: it signals completion by resolving

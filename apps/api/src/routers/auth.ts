@@ -84,7 +84,6 @@ export const authRouter = {
         description: 'Creates a user with role `user`. Asking for `role: "admin"` is refused with 403.',
       },
       successStatus: 201,
-      location: '/admin/users/{id}',
       rateLimit: 'auth',
       refusals: ['ADMIN_REGISTRATION_FORBIDDEN', 'REGISTRATION_CLOSED', 'USERNAME_TAKEN', ...NEW_PASSWORD_REFUSALS],
     })
