@@ -3,7 +3,10 @@ export const ExitCode = {
   ok: 0,
   /** The API refused the request (its reason is printed), or something else went wrong. */
   failed: 1,
-  /** Wrong usage: an unknown command or option, or a value that is not valid. Nothing was sent. */
+  /**
+   * Wrong usage: an unknown command or option, a value that is not valid, or a name that names
+   * nothing (no such project, label or member). Nothing was changed.
+   */
   usage: 2,
   /** Not signed in, or the session has ended: run `stm login`. */
   signedOut: 3,

@@ -205,7 +205,10 @@ describe('stm projects', () => {
       expect.stringMatching(/^\d+ bobby editor$/),
       '',
     ]);
-    const label = await api.caller(aliceToken).labels.create({ projectId: made.id, name: 'Shopping' });
+    const label = await json(['projects', 'labels', 'add', 'Kitchen works', 'Shopping', '--color', 'amber']);
+    expect(label).toMatchObject({ projectId: made.id, name: 'Shopping', color: 'amber' });
+    const listedLabels = await alice.run(['projects', 'labels', 'kitchen works']);
+    expect(listedLabels.stdout.split('\n').map((line) => line.replace(/\s+/g, ' ').trim())).toEqual(['ID NAME COLOUR', `${label.id} Shopping amber`, '']);
 
     const task = await json(['tasks', 'add', 'Order', 'tiles', '--project', 'Kitchen works', '--assign', 'BOBBY', '--label', 'shopping']);
     expect(task).toMatchObject({ projectId: made.id, title: 'Order tiles', assignee: { username: 'bobby' }, labels: [{ id: label.id, name: 'Shopping' }] });
@@ -237,6 +240,12 @@ describe('stm projects', () => {
     expect((await alice.run(['tasks', 'add', 'x', '--project', 'Kitchen works', '--assign', 'stranger'])).code).toBe(2);
     expect(await alice.run(['projects', 'members', 'rm', 'Kitchen works', 'bobby'])).toMatchObject({ code: 0, stdout: 'Removed bobby from Kitchen works\n' });
     expect((await api.caller(aliceToken).tasks.get({ id: task.id })).assignee).toBeNull();
+    expect(await alice.run(['projects', 'labels', 'rm', 'Kitchen works', 'shopping'])).toMatchObject({
+      code: 0,
+      stdout: 'Deleted label Shopping from Kitchen works\n',
+    });
+    expect((await api.caller(aliceToken).tasks.get({ id: task.id })).labels).toEqual([]);
+    expect((await alice.run(['projects', 'labels', 'rm', 'Kitchen works', 'shopping'])).code).toBe(2);
     await api.caller(aliceToken).projects.delete({ id: made.id });
   });
 });

@@ -60,3 +60,24 @@ it('tasks watch prints changes made elsewhere as they happen, one JSON object a 
     watcher.kill('SIGKILL');
   }
 });
+
+it('tasks watch ends with exit status 1 and says why when the project goes', async () => {
+  const token = await api.signIn('carol');
+  const project = await api.caller(token).projects.create({ name: 'Short-lived', description: '', color: 'teal' });
+  const watcher = spawn(process.execPath, [stm, 'tasks', 'watch', '--project', 'Short-lived'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: carol.configDir, STM_CONFIG_DIR: carol.configDir, STM_API_URL: api.url, TZ: 'UTC' },
+  });
+  const exited = new Promise<number | null>((resolve) => watcher.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  watcher.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  try {
+    await vi.waitFor(() => expect(stderr).toContain('Watching Short-lived'), { timeout: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await api.caller(token).projects.delete({ id: project.id });
+    // Refused by the API, not misused (2 would say the command was wrong).
+    expect(await exited).toBe(1);
+    expect(stderr).toContain('You can no longer see this project');
+  } finally {
+    watcher.kill('SIGKILL');
+  }
+});

@@ -1,4 +1,4 @@
-import { addMemberInput, createProjectInput, idSchema, projectColorSchema, projectRoleSchema } from '@stm/validators';
+import { addMemberInput, createLabelInput, createProjectInput, idSchema, projectColorSchema, projectRoleSchema } from '@stm/validators';
 import type { ApiClient, RouterOutputs } from '../api';
 import { usageError } from '../errors';
 import { table } from '../output';
@@ -149,5 +149,65 @@ const removeMember: Command = {
   },
 };
 
+type Label = RouterOutputs['labels']['list'][number];
+
+function labelRows(labels: Label[]): string[] {
+  if (labels.length === 0) return ['No labels'];
+  return table(
+    ['ID', 'NAME', 'COLOUR'],
+    labels.map((label) => [String(label.id), label.name, label.color]),
+  );
+}
+
+const labels: Command = {
+  name: 'projects labels',
+  arguments: '<project>',
+  summary: "A project's labels, by name (the project by id or name)",
+  options: {},
+  positionals: { min: 1, max: 1 },
+  async run(context, { positionals }) {
+    const client = await context.signedInClient();
+    const project = await resolveProject(client, positionals[0] as string);
+    context.out.result(await client.labels.list.query({ projectId: project.id }), labelRows);
+  },
+};
+
+const addLabel: Command = {
+  name: 'projects labels add',
+  arguments: '<project> <name...> [options]',
+  summary: 'Create a label in a project (owners), for stm tasks add --label',
+  details: ['stm projects labels add Launch docs --color green'],
+  options: { color: { type: 'string', value: '<colour>', help: `${projectColorSchema.options.join(', ')} (default slate)` } },
+  positionals: { min: 2, max: Number.POSITIVE_INFINITY },
+  async run(context, { positionals, values }) {
+    const [projectName, ...words] = positionals as [string, ...string[]];
+    // Checked before anything is sent; the project id is filled in once it is known.
+    const input = checked(createLabelInput, { projectId: 1, name: words.join(' '), color: stringOption(values, 'color') }, 'label');
+    const client = await context.signedInClient();
+    const project = await resolveProject(client, projectName);
+    const label = await client.labels.create.mutate({ ...input, projectId: project.id });
+    context.out.result(label, (created) => [`Created label ${created.name} in ${project.name}`, ...labelRows([created])]);
+  },
+};
+
+const removeLabel: Command = {
+  name: 'projects labels rm',
+  arguments: '<project> <label>',
+  summary: 'Delete a label (owners), by id or name; its tasks keep everything else',
+  options: {},
+  positionals: { min: 2, max: 2 },
+  async run(context, { positionals }) {
+    const [projectName, given] = positionals as [string, string];
+    const client = await context.signedInClient();
+    const project = await resolveProject(client, projectName);
+    const found = (await client.labels.list.query({ projectId: project.id })).find(
+      (label) => String(label.id) === given || label.name.toLowerCase() === given.toLowerCase(),
+    );
+    if (!found) throw usageError(`${project.name} has no label "${given}"; see stm projects labels ${project.id}`);
+    const result = await client.labels.delete.mutate({ id: found.id });
+    context.out.result(result, () => `Deleted label ${found.name} from ${project.name}`);
+  },
+};
+
 // Longer names first: a command is found by its first words.
-export const projectCommands = [list, add, addMember, removeMember, members];
+export const projectCommands = [list, add, addMember, removeMember, members, addLabel, removeLabel, labels];

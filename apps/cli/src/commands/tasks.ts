@@ -13,7 +13,7 @@ import type { LiveChange } from '@stm/api/router';
 import type { z } from 'zod';
 import type { ApiClient, RouterInputs, RouterOutputs } from '../api';
 import { localDateTime, parseDueDate } from '../dates';
-import { usageError } from '../errors';
+import { CliError, usageError } from '../errors';
 import { type Output, table } from '../output';
 import { checked, type Command, listOption, stringOption } from './command';
 import { resolveMember, resolveProject } from './projects';
@@ -67,7 +67,7 @@ async function resolveLabels(client: ApiClient, projectId: number, given: string
   const labels = await client.labels.list.query({ projectId });
   return given.map((value) => {
     const label = labels.find((candidate) => String(candidate.id) === value || candidate.name.toLowerCase() === value.toLowerCase());
-    if (!label) throw usageError(`The project has no label "${value}"`);
+    if (!label) throw usageError(`The project has no label "${value}"; see stm projects labels ${projectId}, or make it with stm projects labels add`);
     return label.id;
   });
 }
@@ -211,7 +211,7 @@ const add: Command = {
 async function inboxId(client: ApiClient): Promise<number> {
   const { items } = await client.projects.list.query({ limit: 1 });
   const inbox = items.find((project) => project.isInbox);
-  if (!inbox) throw usageError('Your inbox was not found');
+  if (!inbox) throw new CliError('Your inbox was not found');
   return inbox.id;
 }
 
@@ -336,7 +336,8 @@ const watch: Command = {
               if (stopped) return;
               if (closedBy === 'access_lost') {
                 process.off('SIGINT', stop);
-                reject(usageError('You can no longer see this project (removed, or it was deleted)'));
+                // Refused by the API, not misused: exit status 1, as any other refusal.
+                reject(new CliError('You can no longer see this project (removed, or it was deleted)'));
                 return;
               }
               // Expired token, a restarting server: resume after the last change, with a fresh token.
