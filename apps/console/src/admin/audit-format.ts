@@ -72,6 +72,9 @@ export const AUDIT_ACTION_GROUPS: { prefix: string; label: MessageKey }[] = [
   { prefix: 'project.', label: 'audit.group.project' },
   { prefix: 'api_token.', label: 'audit.group.api_token' },
   { prefix: 'service_account.', label: 'audit.group.service_account' },
+  { prefix: 'mfa.', label: 'audit.group.mfa' },
+  { prefix: 'account.', label: 'audit.group.account' },
+  { prefix: 'webhook.', label: 'audit.group.webhook' },
 ];
 
 export const AUDIT_TARGET_LABELS: Record<string, MessageKey> = {
