@@ -21,7 +21,25 @@ export interface DateParser {
 
 /** The locale module for a language, loaded when quick add is first used (it is not in the first load). */
 export function loadDateParser(language: Language): Promise<DateParser> {
-  return language === 'es' ? import('chrono-node/es') : import('chrono-node/en');
+  return language === 'es' ? import('chrono-node/es').then(spanishDates) : import('chrono-node/en');
+}
+
+/**
+ * chrono-node's Spanish, with "pasado mañana" (the day after tomorrow), which it does not know:
+ * it read the "mañana" alone and left "pasado" in the title. The longer match wins over the
+ * shorter one at the same place (chrono's own overlap refiner).
+ */
+export function spanishDates(es: typeof import('chrono-node/es')): DateParser {
+  const casual = es.casual.clone();
+  casual.parsers.push({
+    pattern: () => /(?<=^|\s)pasado\s+ma[ñn]ana(?=\P{L}|$)/iu,
+    extract: (context) => {
+      const day = new Date(context.refDate);
+      day.setDate(day.getDate() + 2);
+      return { year: day.getFullYear(), month: day.getMonth() + 1, day: day.getDate() };
+    },
+  });
+  return { casual };
 }
 
 export interface QuickAddParse {

@@ -1,7 +1,7 @@
 import * as en from 'chrono-node/en';
 import * as es from 'chrono-node/es';
 import { describe, expect, it } from 'vitest';
-import { parseQuickAdd } from './quick-add';
+import { parseQuickAdd, spanishDates } from './quick-add';
 
 // A Sunday morning, local time.
 const now = new Date(2026, 11, 6, 10, 0);
@@ -21,6 +21,18 @@ describe('quick add', () => {
     const timed = parseQuickAdd('Llamar al banco mañana a las 17:00', { language: 'es', now, dates: es });
     expect(timed.title).toBe('Llamar al banco');
     expect(timed.dueAt?.getTime()).toBe(at(7, 17));
+  });
+
+  it('reads "pasado mañana" as the day after tomorrow, which chrono-node’s Spanish does not know', () => {
+    const dates = spanishDates(es);
+    const parse = parseQuickAdd('Llamar a Ana pasado mañana', { language: 'es', now, dates });
+    expect(parse).toMatchObject({ title: 'Llamar a Ana', dueText: 'pasado mañana', allDay: true });
+    expect(parse.dueAt?.getTime()).toBe(at(8, 23, 59));
+    const timed = parseQuickAdd('Revisar el informe pasado manana a las 9:30', { language: 'es', now, dates });
+    expect(timed.title).toBe('Revisar el informe');
+    expect(timed.dueAt?.getTime()).toBe(at(8, 9, 30));
+    // Tomorrow alone is still tomorrow.
+    expect(parseQuickAdd('Llamar a Ana mañana', { language: 'es', now, dates }).dueAt?.getTime()).toBe(at(7, 23, 59));
   });
 
   it('a day without a time is due by the end of that day, and weekdays lie ahead', () => {
