@@ -172,7 +172,7 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     const banner = user.page.getByRole('alert').filter({ hasText: 'This account has been deactivated: ask an administrator to reactivate it.' });
     await banner.waitFor();
     await banner.getByRole('link', { name: 'Sign in' }).click();
-    await waitForPath(user.page, '/sign-in');
+    await waitForPath(user.page, '/sign-in?next=%2Faccount');
     await signIn(user.page, username, PASSWORD);
     await user.page.getByText('This account has been deactivated. Ask an administrator to reactivate it.').waitFor();
 
@@ -182,6 +182,9 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
       .getByRole('button', { name: 'Activate' })
       .click();
     await page.getByText(`${username} can sign in again.`).waitFor();
+    // Signed in again from the banner's link: back on the page the banner was shown on.
+    await signIn(user.page, username, PASSWORD);
+    await waitForPath(user.page, '/account');
 
     // A reset link, shown once, copied, and used by the user.
     await admin.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stage.baseUrl });

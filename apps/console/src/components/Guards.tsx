@@ -57,10 +57,14 @@ function ServerUnreachable() {
 
 function AccountDeactivated() {
   const { t } = useI18n();
+  const [location] = useLocation();
+  const search = useSearch();
+  // Back to this page once signed in again (after the account is reactivated).
+  const here = `${location}${search ? `?${search}` : ''}`;
   return (
     <div className="deactivated-banner" role="alert">
       <span>{t('session.deactivated')}</span>
-      <Link href="/sign-in" className="btn btn-small">
+      <Link href={here === '/' ? '/sign-in' : `/sign-in?next=${encodeURIComponent(here)}`} className="btn btn-small">
         {t('signIn.title')}
       </Link>
     </div>
