@@ -145,6 +145,50 @@ describe('live changes across two API instances on one database', () => {
     watch.stop();
   });
 
+  it("a user's stream with projects follows every project they are a member of, as they join and leave, and resumes", async () => {
+    const follow = subscribe(urlA, member.accessToken, (client, handlers) => client.live.mine.subscribe({ projects: true }, handlers));
+    await follow.next((m) => m.type === 'ready');
+    const ownerTasks = b.caller(owner.accessToken).tasks;
+    const inShared = await ownerTasks.create({ projectId, title: 'In the shared project' });
+    await follow.next(isEvent('task.created', inShared.id));
+
+    // A project of someone else's: nothing of it, until the member is added; then all of it.
+    const other = await b.caller(owner.accessToken).projects.create({ name: 'Joined later', description: '', color: 'green' });
+    const before = await ownerTasks.create({ projectId: other.id, title: 'Before joining' });
+    await b.caller(owner.accessToken).members.add({ projectId: other.id, username: 'live_member', role: 'viewer' });
+    await follow.next(isEvent('member.added', member.user.id));
+    const joined = await ownerTasks.create({ projectId: other.id, title: 'After joining' });
+    await follow.next(isEvent('task.created', joined.id));
+    expect(follow.messages.some(isEvent('task.created', before.id))).toBe(false);
+
+    // Removed: the removal is the last of that project's changes it sends; the stream goes on.
+    await b.caller(owner.accessToken).members.remove({ projectId: other.id, userId: member.user.id });
+    await follow.next(isEvent('member.removed', member.user.id));
+    const afterLeaving = await ownerTasks.create({ projectId: other.id, title: 'After leaving' });
+    const marker = await ownerTasks.create({ projectId, title: 'Marker' });
+    await follow.next(isEvent('task.created', marker.id));
+    expect(follow.messages.some(isEvent('task.created', afterLeaving.id))).toBe(false);
+
+    // A project the member makes (on the other instance) is followed from its first change.
+    const own = await b.caller(member.accessToken).projects.create({ name: 'My own', description: '', color: 'teal' });
+    const ownTask = await b.caller(member.accessToken).tasks.create({ projectId: own.id, title: 'Mine' });
+    await follow.next(isEvent('task.created', ownTask.id));
+    const lastEventId = String(follow.messages.flatMap((m) => (m.type === 'event' ? [m.event.id] : [])).at(-1));
+    follow.stop();
+
+    // Resumed on the other instance: exactly what was missed in the projects it follows.
+    const missed = [
+      await ownerTasks.create({ projectId, title: 'Missed 1' }),
+      await b.caller(member.accessToken).tasks.create({ projectId: own.id, title: 'Missed 2' }),
+    ];
+    await ownerTasks.create({ projectId: other.id, title: 'Not followed' });
+    const resumed = subscribe(urlB, member.accessToken, (client, handlers) => client.live.mine.subscribe({ projects: true, lastEventId }, handlers));
+    await resumed.next(isEvent('task.created', missed[1]?.id));
+    const created = resumed.messages.filter(isEvent('task.created')).map((m) => (m.type === 'event' ? m.event.entityId : null));
+    expect(created).toEqual(missed.map((task) => task.id));
+    resumed.stop();
+  });
+
   it('a write that rolls back announces nothing', async () => {
     const watch = subscribe(urlA, member.accessToken, (client, handlers) => client.live.project.subscribe({ projectId }, handlers));
     await watch.next((m) => m.type === 'ready');

@@ -15,7 +15,10 @@ const resume = {
 };
 
 const projectStreamInput = z.strictObject({ projectId: z.number().int().positive(), ...resume });
-const userStreamInput = z.strictObject(resume);
+const userStreamInput = z.strictObject({
+  ...resume,
+  projects: z.boolean().optional().describe('Also the changes of every project you are a member of, followed as you join and leave them'),
+});
 
 const changeEventOutput = z.object({
   id: z.number().int(),
@@ -111,12 +114,16 @@ export const liveRouter = {
       return ctx.services.live.project(ownerOf(ctx.user), input.projectId, after, signal ?? new AbortController().signal, present);
     }),
 
-  /** Events for the caller alone (notifications), with the same endings as `project`. */
+  /**
+   * Events for the caller alone (notifications), with the same endings as `project`; with
+   * `projects`, also the changes of every project the caller is a member of (views across
+   * projects: all tasks, my work). Leaving a project ends its changes, not the stream.
+   */
   mine: protectedProcedure
     .meta({ scope: 'none' })
     .input(userStreamInput)
     .subscription(({ ctx, input, signal }) => {
       const after = input.lastEventId == null ? null : Number(input.lastEventId);
-      return ctx.services.live.user(ownerOf(ctx.user), after, signal ?? new AbortController().signal, present);
+      return ctx.services.live.user(ownerOf(ctx.user), after, signal ?? new AbortController().signal, present, { projects: input.projects === true });
     }),
 } satisfies TRPCRouterRecord;

@@ -104,6 +104,8 @@ class Stream {
     readonly projectId: number | null,
     private readonly bufferSize: number,
     readonly signal: AbortSignal,
+    /** A user's stream that follows the projects they are a member of: which those are now. */
+    readonly following: Set<number> | null = null,
   ) {
     signal.addEventListener('abort', this.#onAbort, { once: true });
   }
@@ -241,28 +243,43 @@ export class LiveHub {
     return this.#stream(owner, projectId, lastEventId, signal, present);
   }
 
-  /** The events addressed to the owner alone. */
-  user<T>(owner: StreamOwner, lastEventId: number | null, signal: AbortSignal, present: Present<T>): AsyncGenerator<T> {
-    return this.#stream(owner, null, lastEventId, signal, present);
+  /**
+   * The events addressed to the owner alone; with `projects`, also the changes of every project
+   * the owner is a member of, followed as memberships come and go (being added, creating one,
+   * leaving, being removed, a project deleted), so a view across projects stays current.
+   */
+  user<T>(owner: StreamOwner, lastEventId: number | null, signal: AbortSignal, present: Present<T>, options: { projects?: boolean } = {}): AsyncGenerator<T> {
+    return this.#stream(owner, null, lastEventId, signal, present, options.projects === true);
   }
 
-  async *#stream<T>(owner: StreamOwner, projectId: number | null, lastEventId: number | null, signal: AbortSignal, present: Present<T>): AsyncGenerator<T> {
+  async *#stream<T>(
+    owner: StreamOwner,
+    projectId: number | null,
+    lastEventId: number | null,
+    signal: AbortSignal,
+    present: Present<T>,
+    followProjects = false,
+  ): AsyncGenerator<T> {
     if (this.#stopped) {
       yield present({ type: 'closed', reason: 'server_closing' });
       return;
     }
     await this.start();
-    const stream = new Stream(owner, projectId, this.options.bufferSize, signal);
+    const stream = new Stream(owner, projectId, this.options.bufferSize, signal, followProjects ? new Set() : null);
     this.#add(stream);
+    // Where a fresh stream starts, taken before its projects are read: the changes of a project
+    // joined meanwhile are then read below rather than lost between the two.
+    const from = lastEventId ?? this.#cursor;
     const expiry = setTimeout(() => stream.end({ type: 'closed', reason: 'token_expired' }), Math.max(0, owner.tokenExpiresAt * 1000 - Date.now()));
     try {
+      if (stream.following) for (const id of await changeEvents.memberProjectIds(this.database.db, owner.userId)) this.#follow(stream, id);
       // Registered before the backlog is read: what commits meanwhile is both read and pushed,
       // and the copy at or below what was already sent is skipped.
-      let sent = lastEventId ?? this.#cursor;
-      if (lastEventId === null) {
-        yield present({ type: 'ready', id: sent });
-      } else {
-        const backlog = await this.#backlog(projectId === null ? { userId: owner.userId } : { projectId }, lastEventId);
+      let sent = from;
+      if (lastEventId === null) yield present({ type: 'ready', id: sent });
+      if (lastEventId !== null || stream.following) {
+        const scope = projectId !== null ? { projectId } : { userId: owner.userId, ...(stream.following ? { projectIds: [...stream.following] } : {}) };
+        const backlog = await this.#backlog(scope, sent);
         if (backlog === 'gap') {
           const { newest } = await changeEvents.changeLogExtent(this.database.db);
           yield present({ type: 'refetch', id: Math.max(newest, this.#cursor), reason: 'gap' });
@@ -332,20 +349,27 @@ export class LiveHub {
 
   #add(stream: Stream) {
     this.#streams.add(stream);
-    const index = stream.projectId === null ? this.#byUser : this.#byProject;
-    const key = stream.projectId ?? stream.owner.userId;
-    let set = index.get(key);
-    if (!set) index.set(key, (set = new Set()));
-    set.add(stream);
+    if (stream.projectId === null) indexIn(this.#byUser, stream.owner.userId, stream);
+    else indexIn(this.#byProject, stream.projectId, stream);
   }
 
   #remove(stream: Stream) {
     if (!this.#streams.delete(stream)) return;
-    const index = stream.projectId === null ? this.#byUser : this.#byProject;
-    const key = stream.projectId ?? stream.owner.userId;
-    const set = index.get(key);
-    set?.delete(stream);
-    if (set?.size === 0) index.delete(key);
+    if (stream.projectId === null) unindexIn(this.#byUser, stream.owner.userId, stream);
+    else unindexIn(this.#byProject, stream.projectId, stream);
+    for (const projectId of stream.following ?? []) unindexIn(this.#byProject, projectId, stream);
+  }
+
+  /** A user's stream starts (or stops) receiving a project's changes. */
+  #follow(stream: Stream, projectId: number) {
+    if (!stream.following || stream.following.has(projectId)) return;
+    stream.following.add(projectId);
+    indexIn(this.#byProject, projectId, stream);
+  }
+
+  #unfollow(stream: Stream, projectId: number) {
+    if (!stream.following?.delete(projectId)) return;
+    unindexIn(this.#byProject, projectId, stream);
   }
 
   /** Reads what is new, once however many announcements arrive meanwhile. */
@@ -390,14 +414,27 @@ export class LiveHub {
     const batches = new Map<Stream, EventMessage[]>();
     for (const row of rows) {
       const event = toLiveEvent(row);
-      const streams = event.projectId !== null ? this.#byProject.get(event.projectId) : row.user_id !== null ? this.#byUser.get(row.user_id) : undefined;
-      if (!streams) continue;
+      const { projectId } = event;
+      // Someone who joins a project: their streams that follow their projects follow this one
+      // from this event on (in the log's order, so nothing of the project after it is missed).
+      if (projectId !== null && event.kind === 'member.added' && event.entityId !== null) {
+        for (const stream of this.#byUser.get(event.entityId) ?? []) this.#follow(stream, projectId);
+      }
+      const indexed = projectId !== null ? this.#byProject.get(projectId) : row.user_id !== null ? this.#byUser.get(row.user_id) : undefined;
+      if (!indexed) continue;
+      const streams = [...indexed];
       // One object for every stream: the router makes its outgoing form once per event.
       const message: EventMessage = { type: 'event', event };
       for (const stream of streams) {
         let messages = batches.get(stream);
         if (!messages) batches.set(stream, (messages = []));
         messages.push(message);
+      }
+      // Leaving a project (or its deletion) is the last of its changes such a stream receives.
+      if (projectId !== null && (event.kind === 'project.deleted' || event.kind === 'member.removed')) {
+        for (const stream of streams) {
+          if (stream.following && (event.kind === 'project.deleted' || event.entityId === stream.owner.userId)) this.#unfollow(stream, projectId);
+        }
       }
     }
     return batches;
@@ -419,8 +456,9 @@ export class LiveHub {
       for (const [stream, messages] of entries.slice(from, from + STREAMS_PER_SLICE)) {
         for (const message of messages) {
           stream.push(message);
-          // A change of access ends the stream at once rather than at the next check.
+          // A change of access ends a project's stream at once rather than at the next check.
           const { event } = message;
+          if (stream.projectId === null) continue;
           if (event.kind === 'project.deleted' || (event.kind === 'member.removed' && event.entityId === stream.owner.userId)) {
             stream.end({ type: 'closed', reason: 'access_lost' });
           }
@@ -481,6 +519,18 @@ function sliceCost(started: number): Promise<number> {
 /** The spacing of reads after a batch that cost `cost` ms to hand out (see READ_SPACING_MS). */
 function spacingFor(cost: number): number {
   return Math.min(MAX_READ_SPACING_MS, Math.max(READ_SPACING_MS, Math.round(cost * FAN_OUT_SHARE)));
+}
+
+function indexIn(index: Map<number, Set<Stream>>, key: number, stream: Stream) {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(stream);
+}
+
+function unindexIn(index: Map<number, Set<Stream>>, key: number, stream: Stream) {
+  const set = index.get(key);
+  set?.delete(stream);
+  if (set?.size === 0) index.delete(key);
 }
 
 function toLiveEvent(row: changeEvents.ChangeEventRow): LiveEvent {

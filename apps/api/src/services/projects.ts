@@ -176,6 +176,10 @@ export class ProjectsService {
     return this.db.transaction().execute(async (trx) => {
       const row = await projects.insertProject(trx, { ...input, createdBy: caller.id }, caller.id);
       await this.quotas.assertWithin(trx, caller, 'projects');
+      // The owner is the first member: a stream following the owner's projects (`live.mine`
+      // with `projects`) learns of the project, on every instance, as it would of being added.
+      const member = toMember((await projects.findMember(trx, row.id, caller.id)) as never);
+      await recordChange(trx, { projectId: row.id, kind: 'member.added', entityId: caller.id, actorId: caller.id, payload: { member } });
       return toProject(row, 'owner', 1);
     });
   }

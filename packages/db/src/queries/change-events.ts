@@ -71,8 +71,11 @@ export async function notifyChangeEvents(db: Kysely<Database>, newestId: number)
   await sql`select pg_notify(${CHANGE_CHANNEL}, ${String(newestId)})`.execute(db);
 }
 
-/** Whose events: a project's, one user's own, or (unset) everyone's. */
-export type ChangeEventScope = { projectId: number } | { userId: number };
+/**
+ * Whose events: a project's, one user's own (and, with `projectIds`, those of these projects
+ * too), or (unset) everyone's.
+ */
+export type ChangeEventScope = { projectId: number } | { userId: number; projectIds?: readonly number[] };
 
 /**
  * Events after `afterId`, oldest first: all of them (every instance reads each batch once for all
@@ -81,7 +84,13 @@ export type ChangeEventScope = { projectId: number } | { userId: number };
 export async function listChangeEventsAfter(db: Kysely<Database>, afterId: number, limit: number, scope?: ChangeEventScope): Promise<ChangeEventRow[]> {
   let query = db.selectFrom('change_events').select(COLUMNS).where('id', '>', afterId);
   if (scope && 'projectId' in scope) query = query.where('project_id', '=', scope.projectId);
-  if (scope && 'userId' in scope) query = query.where('user_id', '=', scope.userId);
+  if (scope && 'userId' in scope) {
+    const { userId, projectIds = [] } = scope;
+    query =
+      projectIds.length === 0
+        ? query.where('user_id', '=', userId)
+        : query.where((eb) => eb.or([eb('user_id', '=', userId), eb('project_id', 'in', projectIds)]));
+  }
   return query.orderBy('id').limit(limit).execute();
 }
 
@@ -153,4 +162,10 @@ export async function checkStreams(db: Kysely<Database>, streams: StreamCredenti
   const standing: StreamStanding[] = streams.map(() => ({ signedIn: false, canRead: false }));
   for (const row of rows) standing[row.n] = { signedIn: row.signed_in, canRead: row.can_read };
   return standing;
+}
+
+/** The projects a user is a member of (a stream following them, `live.mine` with `projects`). */
+export async function memberProjectIds(db: Kysely<Database>, userId: number): Promise<number[]> {
+  const rows = await db.selectFrom('project_members').select('project_id').where('user_id', '=', userId).execute();
+  return rows.map((row) => row.project_id);
 }
