@@ -212,7 +212,7 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
     await panel.waitFor();
   });
 
-  it('"My work" lists what is assigned to me across projects; a removed member loses the project at once', async () => {
+  it('"My work" lists what is assigned to me across projects and keeps current live; a removed member loses the project at once', async () => {
     const team = await teamProject(stage);
     const { page } = await signedIn(stage, team.member, { viewport: { width: 1280, height: 900 } });
     await page.getByRole('link', { name: 'My work' }).click();
@@ -222,8 +222,14 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
     await screenshot(page, 'my-work-en');
     await expectAccessible(page, 'my work');
 
+    // Changes made elsewhere appear without a reload: a task assigned to me, a project I join.
+    await api(stage.baseUrl, team.ownerToken, 'POST', '/tasks', { projectId: team.project.id, title: 'Grout the tiles', assigneeId: team.memberId });
+    await expect.poll(() => page.locator('.task-open').allTextContents()).toContain('Grout the tiles');
+    const garden = await api<Project>(stage.baseUrl, team.ownerToken, 'POST', '/projects', { name: 'Garden shed', color: 'teal' });
+    await api(stage.baseUrl, team.ownerToken, 'POST', `/projects/${garden.id}/members`, { username: team.member, role: 'viewer' });
+    await page.getByRole('link', { name: 'Garden shed' }).waitFor();
+
     await api(stage.baseUrl, team.ownerToken, 'DELETE', `/projects/${team.project.id}/members/${team.memberId}`);
-    await page.reload();
     await expect.poll(() => page.locator('.task-open').count()).toBe(0);
     await page.goto(`/projects/${team.project.id}`);
     await heading(page, 'Page not found');

@@ -294,13 +294,14 @@ describe.skipIf(!browserAvailable())('the task screens in Chromium', () => {
     // Escape gave the focus back to where the edit started.
     expect(await phone.page.evaluate(() => document.activeElement?.textContent)).toBe('Edit Laptop title');
 
-    // Now the phone saves over the laptop's version, and the laptop is the stale one.
+    // Now the phone saves over the version the laptop's open editor holds, and the laptop is the
+    // stale one (its lists follow the change live, so the editor is opened before it).
+    const laptopAgain = await openEditor(laptop.page, 'Laptop title');
     const phoneAgain = await openEditor(phone.page, 'Laptop title');
     await phoneAgain.getByLabel('Description').fill('Phone description');
     await phoneAgain.getByRole('button', { name: 'Save changes' }).click();
     await phone.page.getByText('Task saved.').waitFor();
 
-    const laptopAgain = await openEditor(laptop.page, 'Laptop title');
     await laptopAgain.getByLabel('Title').fill('Laptop wins');
     await laptopAgain.getByLabel('Priority').selectOption('high');
     await laptopAgain.getByRole('button', { name: 'Save changes' }).click();

@@ -5,6 +5,7 @@ import { type MessageKey, useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
 import type { LiveChange } from '@stm/api/router';
 import { type RouterOutputs, session, trpcClient, useTRPC } from '../lib/trpc';
+import { liveCache } from '../projects/live';
 import { Alert, Loading } from './Feedback';
 
 type Notification = RouterOutputs['notifications']['list']['items'][number];
@@ -33,13 +34,17 @@ export function refreshNotifications(queryClient: QueryClient, trpc: ReturnType<
 const RELISTEN_DELAYS_MS = [1_000, 5_000, 15_000, 30_000];
 
 /**
- * Follows the caller's own live stream (`live.mine`): a notification made for them refreshes the
- * bell at once. The periodic count stays as the fallback while the stream is down.
+ * Follows the caller's own live stream (`live.mine`), with the changes of every project they are
+ * a member of: a notification made for them refreshes the bell at once, and a change in any of
+ * their projects patches what the views across projects show (all tasks, my work, the sidebar's
+ * projects), as the project page's own stream does for that project. The periodic count stays as
+ * the fallback while the stream is down.
  */
 function useNotificationStream(): void {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   useEffect(() => {
+    const cache = liveCache(queryClient, trpc);
     let stopped = false;
     let failures = 0;
     let lastEventId: string | undefined;
@@ -52,32 +57,38 @@ function useNotificationStream(): void {
     function start() {
       if (stopped) return;
       closedBy = undefined;
-      subscription = trpcClient.live.mine.subscribe(lastEventId ? { lastEventId } : {}, {
-        onStarted: () => {
-          failures = 0;
+      subscription = trpcClient.live.mine.subscribe(
+        { projects: true, ...(lastEventId ? { lastEventId } : {}) },
+        {
+          onStarted: () => {
+            failures = 0;
+          },
+          onData: (data: unknown) => {
+            const sent = data as LiveChange | { id: string; data: LiveChange };
+            const message = 'data' in sent && 'id' in sent ? sent.data : sent;
+            if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
+            if (message.type === 'event' && message.event.projectId !== null) cache.applyUnwatched(message.event);
+            else if (message.type === 'event' || message.type === 'refetch') void refreshNotifications(queryClient, trpc);
+            if (message.type === 'refetch') cache.reloadAll();
+            // A webhook of theirs was disabled for failing: a webhooks list on screen shows it at once.
+            if (message.type === 'event' && message.event.kind === 'webhook.disabled') void queryClient.invalidateQueries({ queryKey: ['webhooks'] });
+            else if (message.type === 'closed') closedBy = message.reason;
+          },
+          onError: again,
+          onComplete: () => {
+            if (stopped) return;
+            // The access token expired or the session ended: renew (which signs out if it cannot), then listen again.
+            if (closedBy === 'token_expired' || closedBy === 'signed_out') void session.renew().then((token) => token && start());
+            else again();
+          },
         },
-        onData: (data: unknown) => {
-          const sent = data as LiveChange | { id: string; data: LiveChange };
-          const message = 'data' in sent && 'id' in sent ? sent.data : sent;
-          if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
-          if (message.type === 'event' || message.type === 'refetch') void refreshNotifications(queryClient, trpc);
-          // A webhook of theirs was disabled for failing: a webhooks list on screen shows it at once.
-          if (message.type === 'event' && message.event.kind === 'webhook.disabled') void queryClient.invalidateQueries({ queryKey: ['webhooks'] });
-          else if (message.type === 'closed') closedBy = message.reason;
-        },
-        onError: again,
-        onComplete: () => {
-          if (stopped) return;
-          // The access token expired or the session ended: renew (which signs out if it cannot), then listen again.
-          if (closedBy === 'token_expired' || closedBy === 'signed_out') void session.renew().then((token) => token && start());
-          else again();
-        },
-      });
+      );
     }
     start();
     return () => {
       stopped = true;
       clearTimeout(retry);
+      cache.dispose();
       subscription?.unsubscribe();
     };
   }, [trpc, queryClient]);

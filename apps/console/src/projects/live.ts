@@ -28,6 +28,87 @@ const RELOAD_DELAY_MS = 300;
 /** After a stream fails to open, the wait before the next try, doubling up to the last. */
 const RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 
+/** Projects whose page is open: their own stream keeps them current (`useLiveProject`). */
+const watchedProjects = new Map<number, number>();
+
+/**
+ * The cached data a live event changes: every list and panel of the task it names is patched in
+ * place, comments and history of it reloaded; what cannot be patched (a new task in filtered and
+ * sorted lists) reloads once per burst. `apply` takes events of any project, for the project page
+ * and for the views across projects alike.
+ */
+export function liveCache(queryClient: QueryClient, trpc: Trpc) {
+  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  const reloadTasks = () => {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => {
+      void queryClient.invalidateQueries(trpc.tasks.pathFilter());
+    }, RELOAD_DELAY_MS);
+  };
+  /** Everything the stream may have missed: tasks, projects, members and comments. */
+  const reloadAll = () => {
+    reloadTasks();
+    void queryClient.invalidateQueries(trpc.projects.pathFilter());
+    void queryClient.invalidateQueries(trpc.members.pathFilter());
+    void queryClient.invalidateQueries(trpc.comments.pathFilter());
+  };
+  const apply = (event: LiveEvent) => {
+    const payload = event.payload as { task?: Task; taskId?: number; unassignedTaskIds?: number[] };
+    switch (event.kind) {
+      case 'task.updated':
+        if (payload.task) {
+          // A change of where it belongs (column, order, filters) moves it between lists: those reload.
+          if (movesInLists(queryClient, trpc, payload.task)) reloadTasks();
+          replaceTask(queryClient, trpc, payload.task);
+          remoteSaves.dispatchEvent(
+            new CustomEvent<RemoteSave>('save', { detail: { taskId: payload.task.id, version: payload.task.version, actorId: event.actorId } }),
+          );
+          void queryClient.invalidateQueries({
+            ...trpc.tasks.history.pathFilter(),
+            predicate: (query) => inputOf(query.queryKey)?.taskId === payload.task?.id,
+          });
+        } else reloadTasks();
+        break;
+      case 'task.created':
+        reloadTasks();
+        break;
+      case 'task.deleted':
+        if (event.entityId !== null) removeTask(queryClient, trpc, event.entityId);
+        break;
+      case 'comment.created':
+      case 'comment.updated':
+      case 'comment.deleted':
+        void queryClient.invalidateQueries({ ...trpc.comments.list.pathFilter(), predicate: (query) => inputOf(query.queryKey)?.taskId === payload.taskId });
+        void queryClient.invalidateQueries({ ...trpc.tasks.history.pathFilter(), predicate: (query) => inputOf(query.queryKey)?.taskId === payload.taskId });
+        break;
+      case 'member.added':
+      case 'member.updated':
+      case 'member.removed':
+        void queryClient.invalidateQueries(trpc.members.pathFilter());
+        void queryClient.invalidateQueries(trpc.projects.pathFilter());
+        // Joining or leaving a project changes what the views across projects hold.
+        if ((payload.unassignedTaskIds?.length ?? 0) > 0 || event.kind !== 'member.updated') reloadTasks();
+        break;
+      case 'project.updated':
+        void queryClient.invalidateQueries(trpc.projects.pathFilter());
+        break;
+      case 'project.deleted':
+        void queryClient.invalidateQueries(trpc.projects.pathFilter());
+        reloadTasks();
+        break;
+    }
+  };
+  return {
+    apply,
+    reloadAll,
+    /** Applies an event of a project whose page is not open (that page's stream applies its own). */
+    applyUnwatched: (event: LiveEvent) => {
+      if (event.projectId === null || !watchedProjects.has(event.projectId)) apply(event);
+    },
+    dispose: () => clearTimeout(reloadTimer),
+  };
+}
+
 /**
  * Keeps what the console shows of a project current while it is open: every change to its tasks,
  * comments and members arrives over a subscription and patches the cached data in place (a task's
@@ -47,63 +128,8 @@ export function useLiveProject(projectId: number) {
     let retry: ReturnType<typeof setTimeout> | undefined;
     let failures = 0;
     let closedBy: string | undefined;
-    let reloadTimer: ReturnType<typeof setTimeout> | undefined;
-
-    const reloadTasks = () => {
-      clearTimeout(reloadTimer);
-      reloadTimer = setTimeout(() => {
-        void queryClient.invalidateQueries(trpc.tasks.pathFilter());
-      }, RELOAD_DELAY_MS);
-    };
-    const reloadProject = () => {
-      reloadTasks();
-      void queryClient.invalidateQueries(trpc.projects.pathFilter());
-      void queryClient.invalidateQueries(trpc.members.pathFilter());
-      void queryClient.invalidateQueries(trpc.comments.pathFilter());
-    };
-
-    const apply = (event: LiveEvent) => {
-      const payload = event.payload as { task?: Task; taskId?: number; unassignedTaskIds?: number[] };
-      switch (event.kind) {
-        case 'task.updated':
-          if (payload.task) {
-            // A change of where it belongs (column, order, filters) moves it between lists: those reload.
-            if (movesInLists(queryClient, trpc, payload.task)) reloadTasks();
-            replaceTask(queryClient, trpc, payload.task);
-            remoteSaves.dispatchEvent(
-              new CustomEvent<RemoteSave>('save', { detail: { taskId: payload.task.id, version: payload.task.version, actorId: event.actorId } }),
-            );
-            void queryClient.invalidateQueries({
-              ...trpc.tasks.history.pathFilter(),
-              predicate: (query) => inputOf(query.queryKey)?.taskId === payload.task?.id,
-            });
-          } else reloadTasks();
-          break;
-        case 'task.created':
-          reloadTasks();
-          break;
-        case 'task.deleted':
-          if (event.entityId !== null) removeTask(queryClient, trpc, event.entityId);
-          break;
-        case 'comment.created':
-        case 'comment.updated':
-        case 'comment.deleted':
-          void queryClient.invalidateQueries({ ...trpc.comments.list.pathFilter(), predicate: (query) => inputOf(query.queryKey)?.taskId === payload.taskId });
-          void queryClient.invalidateQueries({ ...trpc.tasks.history.pathFilter(), predicate: (query) => inputOf(query.queryKey)?.taskId === payload.taskId });
-          break;
-        case 'member.added':
-        case 'member.updated':
-        case 'member.removed':
-          void queryClient.invalidateQueries(trpc.members.pathFilter());
-          void queryClient.invalidateQueries(trpc.projects.pathFilter());
-          if ((payload.unassignedTaskIds?.length ?? 0) > 0) reloadTasks();
-          break;
-        case 'project.updated':
-        case 'project.deleted':
-          void queryClient.invalidateQueries(trpc.projects.pathFilter());
-          break;
-      }
-    };
+    const cache = liveCache(queryClient, trpc);
+    watchedProjects.set(projectId, (watchedProjects.get(projectId) ?? 0) + 1);
 
     const start = () => {
       if (stopped) return;
@@ -118,8 +144,8 @@ export function useLiveProject(projectId: number) {
             const sent = data as LiveChange | { id: string; data: LiveChange };
             const message = 'data' in sent && 'id' in sent ? sent.data : sent;
             if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
-            if (message.type === 'event') apply(message.event);
-            else if (message.type === 'refetch') reloadProject();
+            if (message.type === 'event') cache.apply(message.event);
+            else if (message.type === 'refetch') cache.reloadAll();
             else if (message.type === 'closed') closedBy = message.reason;
           },
           onError: () => {
@@ -129,7 +155,7 @@ export function useLiveProject(projectId: number) {
           onComplete: () => {
             if (stopped) return;
             if (closedBy === 'access_lost') {
-              reloadProject();
+              cache.reloadAll();
               return;
             }
             // The token expired or the session ended: renew (which signs out if it cannot), then resume.
@@ -146,7 +172,10 @@ export function useLiveProject(projectId: number) {
     return () => {
       stopped = true;
       clearTimeout(retry);
-      clearTimeout(reloadTimer);
+      cache.dispose();
+      const watchers = (watchedProjects.get(projectId) ?? 1) - 1;
+      if (watchers > 0) watchedProjects.set(projectId, watchers);
+      else watchedProjects.delete(projectId);
       subscription?.unsubscribe();
     };
   }, [projectId, trpc, queryClient]);
