@@ -81,3 +81,31 @@ it('tasks watch ends with exit status 1 and says why when the project goes', asy
     watcher.kill('SIGKILL');
   }
 });
+
+it('tasks watch without --project follows every project of yours, each line naming its project', async () => {
+  const token = await api.signIn('carol');
+  const first = await api.caller(token).projects.create({ name: 'First of many', description: '', color: 'teal' });
+  const watcher = spawn(process.execPath, [stm, 'tasks', 'watch'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: carol.configDir, STM_CONFIG_DIR: carol.configDir, STM_API_URL: api.url, TZ: 'UTC' },
+  });
+  const exited = new Promise<number | null>((resolve) => watcher.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  let stdout = '';
+  watcher.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  watcher.stdout.on('data', (chunk) => (stdout += String(chunk)));
+  try {
+    await vi.waitFor(() => expect(stderr).toContain('Watching every project of yours'), { timeout: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // One project that existed, and one made while watching.
+    await api.caller(token).tasks.create({ projectId: first.id, title: 'In the first' });
+    const second = await api.caller(token).projects.create({ name: 'Made while watching', description: '', color: 'green' });
+    await api.caller(token).tasks.create({ projectId: second.id, title: 'In the second' });
+    await vi.waitFor(() => expect(stdout).toContain('In the second'), { timeout: 15_000 });
+    expect(stdout).toMatch(new RegExp(`task\\.created .*In the first  \\[project ${first.id}\\]`));
+    expect(stdout).toMatch(new RegExp(`task\\.created .*In the second  \\[project ${second.id}\\]`));
+    watcher.kill('SIGINT');
+    expect(await exited).toBe(0);
+  } finally {
+    watcher.kill('SIGKILL');
+  }
+});

@@ -284,22 +284,27 @@ const RESUME_DELAYS_MS = [500, 1_000, 2_000, 5_000, 10_000];
 
 const watch: Command = {
   name: 'tasks watch',
-  arguments: '--project <id|name>',
-  summary: "Print a project's changes as they happen, until interrupted (Ctrl-C)",
+  arguments: '[--project <id|name>]',
+  summary: "Print a project's changes (or those of every project of yours) as they happen, until interrupted (Ctrl-C)",
   details: [
     'Every change to its tasks, comments and members, one line each (with --json, one JSON object per line).',
+    'Without --project: the changes of every project you are a member of, as you join and leave them, and your notifications.',
     'A dropped connection is resumed after the last change printed, so none is missed or repeated;',
     'if the server no longer has the changes missed meanwhile, a line says so ("refetch").',
   ],
-  options: { project: { type: 'string', value: '<id|name>', help: 'The project to watch (required)' } },
+  options: { project: { type: 'string', value: '<id|name>', help: 'The project to watch (default: every project of yours)' } },
   positionals: { min: 0, max: 0 },
   async run(context, { values }) {
     const projectName = stringOption(values, 'project');
-    if (projectName === undefined) throw usageError('Name the project to watch: --project <id|name>');
     const client = await context.signedInClient();
-    const project = await resolveProject(client, projectName);
+    const project = projectName === undefined ? undefined : await resolveProject(client, projectName);
     const { out } = context;
-    out.note(`Watching ${project.name} (${project.id}); Ctrl-C to stop`);
+    out.note(project ? `Watching ${project.name} (${project.id}); Ctrl-C to stop` : 'Watching every project of yours; Ctrl-C to stop');
+    // Across projects, each line names its project.
+    const line = (change: LiveChange) =>
+      project || change.type !== 'event' || change.event.projectId === null
+        ? describeChange(change)
+        : `${describeChange(change)}  [project ${change.event.projectId}]`;
     let lastEventId: string | undefined;
     let failures = 0;
     await new Promise<void>((resolve, reject) => {
@@ -313,38 +318,39 @@ const watch: Command = {
       process.once('SIGINT', stop);
       const start = () => {
         let closedBy: string | undefined;
-        subscription = client.live.project.subscribe(
-          { projectId: project.id, ...(lastEventId ? { lastEventId } : {}) },
-          {
-            onStarted: () => {
-              failures = 0;
-            },
-            onData: (data: unknown) => {
-              const sent = data as LiveChange | { id: string; data: LiveChange };
-              const change = 'data' in sent && 'id' in sent ? sent.data : sent;
-              if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
-              if (change.type === 'event') out.record(change, describeChange);
-              else if (change.type === 'refetch')
-                out.record(change, () => `Some changes could not be sent (${change.reason}); list the tasks again to see where things stand`);
-              else if (change.type === 'closed') closedBy = change.reason;
-            },
-            onError: (error) => {
-              process.off('SIGINT', stop);
-              reject(error);
-            },
-            onComplete: () => {
-              if (stopped) return;
-              if (closedBy === 'access_lost') {
-                process.off('SIGINT', stop);
-                // Refused by the API, not misused: exit status 1, as any other refusal.
-                reject(new CliError('You can no longer see this project (removed, or it was deleted)'));
-                return;
-              }
-              // Expired token, a restarting server: resume after the last change, with a fresh token.
-              setTimeout(start, RESUME_DELAYS_MS[Math.min(failures++, RESUME_DELAYS_MS.length - 1)]);
-            },
+        const resume = lastEventId ? { lastEventId } : {};
+        const handlers = {
+          onStarted: () => {
+            failures = 0;
           },
-        );
+          onData: (data: unknown) => {
+            const sent = data as LiveChange | { id: string; data: LiveChange };
+            const change = 'data' in sent && 'id' in sent ? sent.data : sent;
+            if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
+            if (change.type === 'event') out.record(change, line);
+            else if (change.type === 'refetch')
+              out.record(change, () => `Some changes could not be sent (${change.reason}); list the tasks again to see where things stand`);
+            else if (change.type === 'closed') closedBy = change.reason;
+          },
+          onError: (error: Error) => {
+            process.off('SIGINT', stop);
+            reject(error);
+          },
+          onComplete: () => {
+            if (stopped) return;
+            if (closedBy === 'access_lost') {
+              process.off('SIGINT', stop);
+              // Refused by the API, not misused: exit status 1, as any other refusal.
+              reject(new CliError('You can no longer see this project (removed, or it was deleted)'));
+              return;
+            }
+            // Expired token, a restarting server: resume after the last change, with a fresh token.
+            setTimeout(start, RESUME_DELAYS_MS[Math.min(failures++, RESUME_DELAYS_MS.length - 1)]);
+          },
+        };
+        subscription = project
+          ? client.live.project.subscribe({ projectId: project.id, ...resume }, handlers)
+          : client.live.mine.subscribe({ projects: true, ...resume }, handlers);
       };
       start();
     });
