@@ -235,6 +235,18 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
     await heading(page, 'Page not found');
   });
 
+  it('removed while the project is open: the page stays, with what was typed, and says why', async () => {
+    const team = await teamProject(stage);
+    const { page } = await signedIn(stage, team.member, { viewport: { width: 1280, height: 900 } });
+    await page.goto(`/projects/${team.project.id}`);
+    await page.locator('.task-open', { hasText: 'Order tiles' }).waitFor();
+    await page.getByLabel('Quick add a task').fill('Buy grout tomorrow');
+    await api(stage.baseUrl, team.ownerToken, 'DELETE', `/projects/${team.project.id}/members/${team.memberId}`);
+    await page.getByRole('alert').filter({ hasText: 'You no longer have access to this project' }).waitFor();
+    expect(await page.getByLabel('Quick add a task').inputValue()).toBe('Buy grout tomorrow');
+    expect(await page.getByRole('heading', { name: 'Page not found' }).count()).toBe(0);
+  });
+
   it('a viewer reads the board and the panel but finds nothing to change', async () => {
     const team = await teamProject(stage);
     const viewer = uniqueName('vera');

@@ -288,6 +288,8 @@ export const en = {
   'projects.archiveBody': 'Its tasks stay, read-only, and leave every member’s lists until an owner unarchives it.',
   'projects.archivedDone': '“{name}” is archived.',
   'projects.unarchivedDone': '“{name}” is active again.',
+  'projects.accessLost':
+    'You no longer have access to this project: you were removed from it, or it was deleted. What is shown is no longer current, and changes to it cannot be saved.',
   'projects.archivedNotice': 'This project is archived: you can read it, but nobody can change it until an owner unarchives it.',
   'projects.delete': 'Delete project',
   'projects.deleteTitle': 'Delete “{name}”?',

@@ -287,6 +287,7 @@ export const es: Record<MessageKey, string> = {
   'projects.archiveBody': 'Sus tareas se conservan, solo de lectura, y salen de las listas de todos los miembros hasta que un propietario lo desarchive.',
   'projects.archivedDone': '«{name}» está archivado.',
   'projects.unarchivedDone': '«{name}» vuelve a estar activo.',
+  'projects.accessLost': 'Ya no tienes acceso a este proyecto: te quitaron de él o se eliminó. Lo que ves ya no está al día y no se pueden guardar cambios.',
   'projects.archivedNotice': 'Este proyecto está archivado: puedes leerlo, pero nadie puede cambiarlo hasta que un propietario lo desarchive.',
   'projects.delete': 'Eliminar proyecto',
   'projects.deleteTitle': '¿Eliminar «{name}»?',

@@ -146,10 +146,12 @@ export function ProjectPage({ id }: { id: number }) {
   const [opened, setOpened] = useState<Opened>(null);
   const [openTask, setOpenTask] = useOpenTask();
   const [editing, setEditing] = useState<Task | 'new' | null>(null);
-  useLiveProject(id);
+  const { accessLost } = useLiveProject(id);
 
   if (project.isPending) return <Loading block />;
-  if (project.isError) {
+  // Access lost while open: what is on screen stays (with anything typed), under a notice.
+  if (project.isError && !(accessLost && project.data)) {
+    if (accessLost) return <Alert message={t('projects.accessLost')} />;
     if (reasonOf(project.error) === 'NOT_FOUND') return <NotFound />;
     return <Alert message={describeError(project.error, t).message} />;
   }
@@ -173,6 +175,7 @@ export function ProjectPage({ id }: { id: number }) {
         </button>
       </div>
       {current.archived ? <Alert tone="info" message={t('projects.archivedNotice')} /> : null}
+      {accessLost ? <Alert message={t('projects.accessLost')} /> : null}
     </div>
   );
 

@@ -1,6 +1,7 @@
 import type { LiveChange } from '@stm/api/router';
 import { type InfiniteData, type QueryClient, useQueryClient } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { useMe } from '../lib/auth';
 import { type RouterOutputs, session, trpcClient, useTRPC } from '../lib/trpc';
 import type { Task } from '../tasks/cache';
 
@@ -117,9 +118,16 @@ export function liveCache(queryClient: QueryClient, trpc: Trpc) {
  * bridged by the stream itself, resuming after the last event received; when the server cannot
  * replay what was missed it says so and the project's data is reloaded.
  */
-export function useLiveProject(projectId: number) {
+export function useLiveProject(projectId: number): { accessLost: boolean } {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
+  const me = useMe().data?.id;
+  // Read by the stream's handlers; the stream is not restarted when it becomes known.
+  const meRef = useRef(me);
+  useEffect(() => {
+    meRef.current = me;
+  }, [me]);
+  const [lostProject, setLostProject] = useState<number | null>(null);
 
   useEffect(() => {
     let stopped = false;
@@ -144,9 +152,13 @@ export function useLiveProject(projectId: number) {
             const sent = data as LiveChange | { id: string; data: LiveChange };
             const message = 'data' in sent && 'id' in sent ? sent.data : sent;
             if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
-            if (message.type === 'event') cache.apply(message.event);
-            else if (message.type === 'refetch') cache.reloadAll();
+            if (message.type === 'refetch') cache.reloadAll();
             else if (message.type === 'closed') closedBy = message.reason;
+            else if (message.type !== 'event') return;
+            // The page stays as it was, with what was being typed, and says why nothing saves
+            // any more: reloading the project now would replace it with "not found".
+            else if (endsAccess(message.event, meRef.current)) setLostProject(projectId);
+            else cache.apply(message.event);
           },
           onError: () => {
             // Refused (signed out, no longer a member): the pages themselves say so; try again later.
@@ -155,7 +167,7 @@ export function useLiveProject(projectId: number) {
           onComplete: () => {
             if (stopped) return;
             if (closedBy === 'access_lost') {
-              cache.reloadAll();
+              setLostProject(projectId);
               return;
             }
             // The token expired or the session ended: renew (which signs out if it cannot), then resume.
@@ -179,6 +191,12 @@ export function useLiveProject(projectId: number) {
       subscription?.unsubscribe();
     };
   }, [projectId, trpc, queryClient]);
+  return { accessLost: lostProject === projectId };
+}
+
+/** The event that takes the project away from this user: their removal, or its deletion. */
+function endsAccess(event: LiveEvent, me: number | undefined): boolean {
+  return event.kind === 'project.deleted' || (event.kind === 'member.removed' && me !== undefined && event.entityId === me);
 }
 
 /** The input a tRPC query key was made with. */
