@@ -665,7 +665,7 @@ export const es: Record<MessageKey, string> = {
   'audit.group.service_account': 'Cuentas de servicio',
   'audit.group.mfa': 'Segundos factores',
   'audit.group.account': 'Correo de la cuenta',
-  'audit.group.webhook': 'Webhooks',
+  'audit.group.webhook': 'Avisos a otros sistemas (webhooks)',
   'audit.target.user': 'Usuario',
   'audit.target.session': 'Sesión',
   'audit.target.settings': 'Ajustes',
