@@ -58,6 +58,28 @@ describe.skipIf(!browserAvailable())('the admin screens in Chromium', () => {
     return admin.page;
   }
 
+  it("the header holds an administrator's whole menu in one row at desktop widths, in both languages", async () => {
+    const page = await adminAt('/admin/users', 'Users');
+    const rows = async () => {
+      const tops = await page
+        .locator('.topbar :is(.brand, .nav-link, .topbar-user > *)')
+        .evaluateAll((found) => found.map((el) => el.getBoundingClientRect().top));
+      return Math.max(...tops) - Math.min(...tops) < 20 ? 1 : 2;
+    };
+    for (const width of [1024, 1280, 1600]) {
+      await page.setViewportSize({ width, height: 800 });
+      expect(await rows(), `English, ${width}`).toBe(1);
+    }
+    await page.getByLabel('Language').selectOption('es');
+    for (const width of [1024, 1280, 1600]) {
+      await page.setViewportSize({ width, height: 800 });
+      expect(await rows(), `Spanish, ${width}`).toBe(1);
+    }
+    await page.getByLabel('Idioma').selectOption('en');
+    // As the context opened (Playwright's default), for the tests after.
+    await page.setViewportSize({ width: 1280, height: 720 });
+  });
+
   it('the last active admin is told at once, before any confirmation, that they cannot lock themself out', async () => {
     const page = await adminAt('/admin/users', 'Users');
     const own = page.locator('tbody tr', { has: page.getByText('You', { exact: true }) });
