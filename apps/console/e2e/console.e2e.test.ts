@@ -345,6 +345,11 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     const menu = page.getByRole('button', { name: 'Menu' });
     await menu.click();
     expect(await menu.getAttribute('aria-expanded')).toBe('true');
+    // Escape folds it, the focus back on its button.
+    await page.keyboard.press('Escape');
+    await expect.poll(() => account.isVisible()).toBe(false);
+    expect([await menu.getAttribute('aria-expanded'), await page.evaluate(() => document.activeElement?.textContent)]).toEqual(['false', 'Menu']);
+    await menu.click();
     await account.click();
     await heading(page, 'Account');
     expect(await account.isVisible()).toBe(false);

@@ -1,4 +1,4 @@
-import { type ReactNode, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link, Redirect, useLocation } from 'wouter';
 import { type MessageKey, useI18n } from '../i18n';
@@ -49,6 +49,18 @@ export function Layout({ children }: { children: ReactNode }) {
     setMenuLocation(location);
     setMenuOpen(false);
   }
+  // Escape folds an open menu and gives the focus back to its button, as with the bell's panel.
+  const menuToggle = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!menuOpen) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape') return;
+      setMenuOpen(false);
+      menuToggle.current?.focus();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [menuOpen]);
   const isAdmin = me.data?.role === 'admin';
   const trpc = useTRPC();
   const factors = useQuery(trpc.mfa.status.queryOptions(undefined, { staleTime: 60_000 }));
@@ -66,7 +78,14 @@ export function Layout({ children }: { children: ReactNode }) {
             <img src="/favicon.svg" alt="" width="24" height="24" />
             <span>{t('app.name')}</span>
           </Link>
-          <button type="button" className="btn menu-toggle" aria-expanded={menuOpen} aria-controls="primary-nav" onClick={() => setMenuOpen((open) => !open)}>
+          <button
+            ref={menuToggle}
+            type="button"
+            className="btn menu-toggle"
+            aria-expanded={menuOpen}
+            aria-controls="primary-nav"
+            onClick={() => setMenuOpen((open) => !open)}
+          >
             {t('nav.menu')}
           </button>
           <div id="primary-nav" className={menuOpen ? 'topbar-menu open' : 'topbar-menu'}>
