@@ -74,7 +74,7 @@ export function Layout({ children }: { children: ReactNode }) {
       </a>
       <header className="topbar">
         <div className="topbar-inner">
-          <Link href="/tasks" className="brand">
+          <Link href="/tasks" className="brand" aria-label={t('app.name')}>
             <img src="/favicon.svg" alt="" width="24" height="24" />
             <span>{t('app.name')}</span>
           </Link>

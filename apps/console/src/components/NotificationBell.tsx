@@ -3,9 +3,8 @@ import { useEffect, useId, useRef, useState } from 'react';
 import { Link } from 'wouter';
 import { type MessageKey, useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
-import type { LiveChange } from '@stm/api/router';
 import { type RouterOutputs, session, trpcClient, useTRPC } from '../lib/trpc';
-import { liveCache } from '../projects/live';
+import { liveCache, readTracked } from '../projects/live';
 import { Alert, Loading } from './Feedback';
 
 type Notification = RouterOutputs['notifications']['list']['items'][number];
@@ -64,9 +63,8 @@ function useNotificationStream(): void {
             failures = 0;
           },
           onData: (data: unknown) => {
-            const sent = data as LiveChange | { id: string; data: LiveChange };
-            const message = 'data' in sent && 'id' in sent ? sent.data : sent;
-            if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
+            const { message, id } = readTracked(data);
+            lastEventId = id ?? lastEventId;
             if (message.type === 'event' && message.event.projectId !== null) cache.applyUnwatched(message.event);
             else if (message.type === 'event' || message.type === 'refetch') void refreshNotifications(queryClient, trpc);
             if (message.type === 'refetch') cache.reloadAll();

@@ -29,6 +29,13 @@ const RELOAD_DELAY_MS = 300;
 /** After a stream fails to open, the wait before the next try, doubling up to the last. */
 const RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 
+/** A live stream's message, and the id to resume after (tRPC's `tracked` messages arrive as `{ id, data }`). */
+export function readTracked(data: unknown): { message: LiveChange; id: string | undefined } {
+  const sent = data as LiveChange | { id: string; data: LiveChange };
+  if ('data' in sent && 'id' in sent) return { message: sent.data, id: typeof sent.id === 'string' && sent.id !== '' ? sent.id : undefined };
+  return { message: sent, id: undefined };
+}
+
 /** Projects whose page is open: their own stream keeps them current (`useLiveProject`). */
 const watchedProjects = new Map<number, number>();
 
@@ -149,9 +156,8 @@ export function useLiveProject(projectId: number): { accessLost: boolean } {
             failures = 0;
           },
           onData: (data: unknown) => {
-            const sent = data as LiveChange | { id: string; data: LiveChange };
-            const message = 'data' in sent && 'id' in sent ? sent.data : sent;
-            if ('id' in sent && typeof sent.id === 'string' && sent.id !== '') lastEventId = sent.id;
+            const { message, id } = readTracked(data);
+            lastEventId = id ?? lastEventId;
             if (message.type === 'refetch') cache.reloadAll();
             else if (message.type === 'closed') closedBy = message.reason;
             else if (message.type !== 'event') return;
