@@ -1,4 +1,5 @@
 import type { TaskPriority } from '@stm/validators';
+import type * as SpanishChrono from 'chrono-node/es';
 import type { Language } from '../i18n';
 
 /**
@@ -29,7 +30,7 @@ export function loadDateParser(language: Language): Promise<DateParser> {
  * it read the "mañana" alone and left "pasado" in the title. The longer match wins over the
  * shorter one at the same place (chrono's own overlap refiner).
  */
-export function spanishDates(es: typeof import('chrono-node/es')): DateParser {
+export function spanishDates(es: typeof SpanishChrono): DateParser {
   const casual = es.casual.clone();
   casual.parsers.push({
     pattern: () => /(?<=^|\s)pasado\s+ma[ñn]ana(?=\P{L}|$)/iu,
