@@ -187,6 +187,14 @@ describe('live changes across two API instances on one database', () => {
     const created = resumed.messages.filter(isEvent('task.created')).map((m) => (m.type === 'event' ? m.event.entityId : null));
     expect(created).toEqual(missed.map((task) => task.id));
     resumed.stop();
+
+    // Instance A has read all of the above before the next test opens its streams there (a
+    // stream's `ready` is where A's reading stands, and what comes after it is sent).
+    const settle = subscribe(urlA, member.accessToken, (client, handlers) => client.live.project.subscribe({ projectId }, handlers));
+    await settle.next((m) => m.type === 'ready');
+    const settled = await ownerTasks.create({ projectId, title: 'Settled' });
+    await settle.next(isEvent('task.created', settled.id));
+    settle.stop();
   });
 
   it('a write that rolls back announces nothing', async () => {
