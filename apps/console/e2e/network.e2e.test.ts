@@ -142,6 +142,22 @@ describe.skipIf(!browserAvailable())('the console on a bad network', () => {
     await context.close();
   });
 
+  it('quick add while offline says the task waits for the connection, and adds it when it is back', async () => {
+    const username = uniqueName('offline');
+    await registerUser(stage.baseUrl, username, PASSWORD);
+    const { context, page } = await signedIn(stage, username);
+    await page.getByLabel('Quick add a task').waitFor();
+    await context.setOffline(true);
+    await page.getByLabel('Quick add a task').fill('Buy stamps');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByText('You are offline: the task will be added as soon as the connection is back.').waitFor();
+    await context.setOffline(false);
+    await page.locator('.task-title', { hasText: 'Buy stamps' }).waitFor();
+    await page.getByText('You are offline: the task will be added as soon as the connection is back.').waitFor({ state: 'detached' });
+    forgetProvokedFailures(stage);
+    await context.close();
+  });
+
   it('a stale list refreshes when the window regains focus', async () => {
     const username = uniqueName('focus');
     await registerUser(stage.baseUrl, username, PASSWORD);

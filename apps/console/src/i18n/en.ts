@@ -189,6 +189,7 @@ export const en = {
   'account.signOutEverywhereConfirmBody': 'Every session of your account ends, this one included. You will need to sign in again.',
 
   'quickAdd.inputLabel': 'Quick add a task',
+  'quickAdd.waitingForNetwork': 'You are offline: the task will be added as soon as the connection is back.',
   'quickAdd.placeholder': 'Call the bank tomorrow 17:00 !high #home @ana',
   'quickAdd.hint': 'Type a task in one line: a date or time in words, !high, !medium or !low, #label, @person. Enter adds it.',
   'quickAdd.add': 'Add',

@@ -188,6 +188,7 @@ export const es: Record<MessageKey, string> = {
   'account.signOutEverywhereConfirmBody': 'Se cierran todas las sesiones de tu cuenta, también esta. Tendrás que volver a iniciar sesión.',
 
   'quickAdd.inputLabel': 'Añadir una tarea rápida',
+  'quickAdd.waitingForNetwork': 'Sin conexión: la tarea se añadirá en cuanto vuelva la conexión.',
   'quickAdd.placeholder': 'Llamar al banco mañana a las 17:00 !alta #casa @ana',
   'quickAdd.hint': 'Escribe una tarea en una línea: una fecha u hora en palabras, !alta, !media o !baja, #etiqueta, @persona. Intro la añade.',
   'quickAdd.add': 'Añadir',

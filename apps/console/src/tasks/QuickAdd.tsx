@@ -170,6 +170,8 @@ export const QuickAdd = forwardRef<HTMLInputElement, { projectId: number | undef
       <p id={`${previewId}-hint`} className="quick-add-hint muted">
         {t('quickAdd.hint')}
       </p>
+      {/* Offline, the mutation waits for the network (TanStack Query's online mode) and sends itself then. */}
+      {create.isPaused ? <Alert tone="info" message={t('quickAdd.waitingForNetwork')} /> : null}
       <Alert message={error} />
     </form>
   );
