@@ -46,6 +46,18 @@ export async function resolveMember(client: ApiClient, projectId: number, given:
   return found;
 }
 
+type Label = RouterOutputs['labels']['list'][number];
+
+/** Labels of the project by id or name (any letter case); a value naming none is refused with where to look. */
+export async function resolveLabels(client: ApiClient, projectId: number, given: string[]): Promise<Label[]> {
+  const labels = await client.labels.list.query({ projectId });
+  return given.map((value) => {
+    const label = labels.find((candidate) => String(candidate.id) === value || candidate.name.toLowerCase() === value.toLowerCase());
+    if (!label) throw usageError(`The project has no label "${value}"; see stm projects labels ${projectId}, or make it with stm projects labels add`);
+    return label;
+  });
+}
+
 function projectRows(projects: Project[]): string[] {
   if (projects.length === 0) return ['No projects'];
   return table(
@@ -149,8 +161,6 @@ const removeMember: Command = {
   },
 };
 
-type Label = RouterOutputs['labels']['list'][number];
-
 function labelRows(labels: Label[]): string[] {
   if (labels.length === 0) return ['No labels'];
   return table(
@@ -200,10 +210,7 @@ const removeLabel: Command = {
     const [projectName, given] = positionals as [string, string];
     const client = await context.signedInClient();
     const project = await resolveProject(client, projectName);
-    const found = (await client.labels.list.query({ projectId: project.id })).find(
-      (label) => String(label.id) === given || label.name.toLowerCase() === given.toLowerCase(),
-    );
-    if (!found) throw usageError(`${project.name} has no label "${given}"; see stm projects labels ${project.id}`);
+    const [found] = (await resolveLabels(client, project.id, [given])) as [Label];
     const result = await client.labels.delete.mutate({ id: found.id });
     context.out.result(result, () => `Deleted label ${found.name} from ${project.name}`);
   },

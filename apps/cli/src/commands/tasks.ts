@@ -16,7 +16,7 @@ import { localDateTime, parseDueDate } from '../dates';
 import { CliError, usageError } from '../errors';
 import { type Output, table } from '../output';
 import { checked, type Command, listOption, stringOption } from './command';
-import { resolveMember, resolveProject } from './projects';
+import { resolveLabels, resolveMember, resolveProject } from './projects';
 
 type Task = RouterOutputs['tasks']['get'];
 type TaskPage = RouterOutputs['tasks']['list'];
@@ -60,16 +60,6 @@ function taskRows(tasks: Task[]): string[] {
       `${task.title}${task.labels.length > 0 ? `  [${task.labels.map((label) => label.name).join(', ')}]` : ''}`,
     ]),
   );
-}
-
-/** Label ids of the project by name (any letter case) or id. */
-async function resolveLabels(client: ApiClient, projectId: number, given: string[]): Promise<number[]> {
-  const labels = await client.labels.list.query({ projectId });
-  return given.map((value) => {
-    const label = labels.find((candidate) => String(candidate.id) === value || candidate.name.toLowerCase() === value.toLowerCase());
-    if (!label) throw usageError(`The project has no label "${value}"; see stm projects labels ${projectId}, or make it with stm projects labels add`);
-    return label.id;
-  });
 }
 
 const list: Command = {
@@ -156,7 +146,7 @@ async function narrowing(client: ApiClient, projectName: string | undefined, ass
       : project
         ? (await resolveMember(client, project.id, assignee)).userId
         : assignee;
-  const label = labels && (project ? await resolveLabels(client, project.id, labels) : labels);
+  const label = labels && (project ? (await resolveLabels(client, project.id, labels)).map((found) => found.id) : labels);
   return { ...(project ? { projectId: project.id } : {}), ...(who === undefined ? {} : { assignee: who }), ...(label ? { label } : {}) };
 }
 
@@ -201,7 +191,7 @@ const add: Command = {
     if (projectId !== undefined) {
       input.projectId = projectId;
       if (assign !== undefined) input.assigneeId = (await resolveMember(client, projectId, assign)).userId;
-      if (labels) input.labelIds = await resolveLabels(client, projectId, labels);
+      if (labels) input.labelIds = (await resolveLabels(client, projectId, labels)).map((found) => found.id);
     }
     const task = await client.tasks.create.mutate(input);
     context.out.result(task, (created) => [`Created task ${created.id}`, ...taskRows([created])]);
