@@ -279,6 +279,13 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
     await expect.poll(() => panel.locator('.history-entry').last().textContent()).toMatch(/Creó la tarea en Kitchen renovation$/);
     await screenshot(page, 'task-panel-es');
     await expectAccessible(page, 'el panel de la tarea');
+    // The browser speaks English (its date input shows mm/dd/yyyy): the hint says the date in Spanish.
+    await panel.getByRole('button', { name: 'Editar', exact: true }).click();
+    const editor = page.getByRole('dialog', { name: 'Editar tarea' });
+    await editor.getByLabel('Vence', { exact: true }).fill('2030-01-15T09:30');
+    await expect.poll(() => editor.getByText(/^Vence el martes, 15 de enero de 2030, 9:30, hora local/).count()).toBe(1);
+    await editor.getByRole('button', { name: 'Cancelar' }).click();
+    await editor.waitFor({ state: 'detached' });
     await page.goto('/my-work');
     await heading(page, 'Mi trabajo');
     await expect.poll(() => page.locator('.task-open').allTextContents()).toEqual(['Order tiles', 'Pick a paint colour']);
@@ -289,6 +296,21 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
   it('in the dark and on a phone, the project screens stay readable and accessible', async () => {
     const team = await teamProject(stage);
     const { page } = await signedIn(stage, team.owner, { viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+    // The views and projects are folded behind one button naming where one is, so the page's own
+    // content starts on the first screen; picked, a place folds them again.
+    await page.goto('/tasks');
+    const places = page.getByRole('navigation', { name: 'Views and projects' });
+    const fold = places.getByRole('button', { name: 'Views and projects All tasks' });
+    await expect.poll(() => fold.getAttribute('aria-expanded')).toBe('false');
+    expect(await places.getByRole('link', { name: 'Kitchen renovation' }).isVisible()).toBe(false);
+    expect((await page.getByRole('heading', { level: 1 }).boundingBox())?.y).toBeLessThan(300);
+    await screenshot(page, 'tasks-phone-dark', { fullPage: false });
+    await fold.click();
+    await screenshot(page, 'tasks-phone-dark-places', { fullPage: false });
+    await places.getByRole('link', { name: 'Kitchen renovation' }).click();
+    await heading(page, 'Kitchen renovation');
+    await expect.poll(() => places.getByRole('button', { name: 'Views and projects Kitchen renovation' }).getAttribute('aria-expanded')).toBe('false');
+    expect(await places.getByRole('link', { name: 'My work' }).isVisible()).toBe(false);
     await page.goto(`/projects/${team.project.id}?view=board`);
     await page.getByRole('region', { name: /^To do/ }).waitFor();
     await expectAccessible(page, 'the board, dark, phone');
