@@ -98,6 +98,8 @@ describe.skipIf(!browserAvailable())('the task screens in Chromium', () => {
     await editDialog.waitFor();
     expect(await editDialog.getByLabel('Title').inputValue()).toBe('Write report');
     expect(await editDialog.getByLabel('Due', { exact: true }).inputValue()).toBe('2030-01-15T09:30');
+    // The input shows the date in the browser's format; the hint spells it out in the console's language.
+    await expect.poll(() => editDialog.getByText(/^Due Tuesday, January 15, 2030 at 9:30\sAM, your local time/).count()).toBe(1);
     await editDialog.getByLabel('Title').fill('Write quarterly report');
     await editDialog.getByLabel('Status').selectOption('in_progress');
     await screenshot(page, 'task-edit-dialog');

@@ -262,6 +262,8 @@ export const en = {
   'tasks.overdue': 'Overdue',
   'tasks.dueHint': 'In your local time. Leave it empty for no due date.',
   'tasks.dueHintZone': 'In your local time ({zone}). Leave it empty for no due date.',
+  'tasks.dueChosen': 'Due {when}, your local time.',
+  'tasks.dueChosenZone': 'Due {when}, your local time ({zone}).',
   'tasks.clearDue': 'No due date',
   'tasks.assignedTo': 'Assigned to {username}',
   'tasks.nobody': 'Nobody',

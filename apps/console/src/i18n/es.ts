@@ -261,6 +261,8 @@ export const es: Record<MessageKey, string> = {
   'tasks.overdue': 'Vencida',
   'tasks.dueHint': 'En tu hora local. Déjalo vacío si no tiene fecha de vencimiento.',
   'tasks.dueHintZone': 'En tu hora local ({zone}). Déjalo vacío si no tiene fecha de vencimiento.',
+  'tasks.dueChosen': 'Vence el {when}, hora local.',
+  'tasks.dueChosenZone': 'Vence el {when}, hora local ({zone}).',
   'tasks.clearDue': 'Sin vencimiento',
   'tasks.assignedTo': 'Asignada a {username}',
   'tasks.nobody': 'Nadie',

@@ -1,6 +1,6 @@
 import { createTaskInput, TASK_TITLE_MAX, updateTaskInput } from '@stm/validators';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type SubmitEvent, useCallback, useEffect, useId, useState } from 'react';
+import { type SubmitEvent, useCallback, useEffect, useId, useMemo, useState } from 'react';
 import { Alert } from '../components/Feedback';
 import { Dialog } from '../components/Dialog';
 import { Control, Field } from '../components/Field';
@@ -12,7 +12,7 @@ import { abilities, useLabels, useMembers, useProjects } from '../projects/queri
 import { describeError, type FieldErrors, reasonOf, validate } from '../lib/errors';
 import { isApiError, useTRPC } from '../lib/trpc';
 import { type Task, useTaskCache } from './cache';
-import { DATETIME_INPUT_MAX, DATETIME_INPUT_MIN } from './dates';
+import { DATETIME_INPUT_MAX, DATETIME_INPUT_MIN, localInputToIso } from './dates';
 import { TASK_PRIORITIES, TASK_STATUSES } from './filters';
 import { EMPTY_TASK_FORM, formToInput, type TaskChanges, taskChanges, type TaskFormValues, valuesFromTask } from './form';
 import { PRIORITY_LABELS, STATUS_LABELS } from './parts';
@@ -38,6 +38,21 @@ function timeZoneName(): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * What the due field says under it: once a date is chosen, that date spelled out in the console's
+ * language, since the input itself shows it in the browser's format (an English browser shows a
+ * Spanish reader 12/08/2026, which is 8 December to them only by luck).
+ */
+function useDueHint(due: string): string {
+  const { t, language } = useI18n();
+  const zone = timeZoneName();
+  const spelled = useMemo(() => new Intl.DateTimeFormat(language, { dateStyle: 'full', timeStyle: 'short' }), [language]);
+  const iso = due ? localInputToIso(due) : null;
+  const when = iso && iso !== due.trim() && !Number.isNaN(Date.parse(iso)) ? spelled.format(new Date(iso)) : null;
+  if (when) return zone ? t('tasks.dueChosenZone', { when, zone }) : t('tasks.dueChosen', { when });
+  return zone ? t('tasks.dueHintZone', { zone }) : t('tasks.dueHint');
 }
 
 /**
@@ -168,7 +183,7 @@ export function TaskEditor({ task, projectId, onClose }: { task: Task | null; pr
   const fieldError = (field: FormField) => errors[field] ?? (failure?.field === field ? failure.message : undefined);
   const formLevel = failure && !(failure.field && FORM_FIELDS.includes(failure.field)) ? failure.message : null;
   const busy = mutation.isPending || reloading;
-  const zone = timeZoneName();
+  const dueHint = useDueHint(values.due);
 
   return (
     <>
@@ -230,7 +245,7 @@ export function TaskEditor({ task, projectId, onClose }: { task: Task | null; pr
               value={values.due}
               onValueChange={set('due')}
               error={fieldError('dueAt')}
-              hint={zone ? t('tasks.dueHintZone', { zone }) : t('tasks.dueHint')}
+              hint={dueHint}
             />
             {values.due ? (
               <button type="button" className="btn btn-small" onClick={() => set('due')('')}>
