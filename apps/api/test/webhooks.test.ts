@@ -121,6 +121,27 @@ describe('webhooks', () => {
     await owner.calls.webhooks.delete({ projectId, id: created.id });
   });
 
+  it('many endpoints with nothing to send are each looked at once a run, and those behind them are served', async () => {
+    const busy = (await owner.calls.projects.create({ name: 'Many hooks' })).id;
+    const idle = [];
+    for (let n = 0; n < 12; n++)
+      idle.push(await owner.calls.webhooks.create({ projectId: busy, url: receiver.url(`/idle-${n}`), eventTypes: ['comment.created'] }));
+    const last = await owner.calls.webhooks.create({ projectId: busy, url: receiver.url('/last'), eventTypes: ['task.created'] });
+    await owner.calls.tasks.create({ projectId: busy, title: 'For the last one' });
+    // The run's clock is read once for each claim and each endpoint's turn: a run that claims the
+    // idle ones again and again fails here instead of never ending.
+    let reads = 0;
+    const counted = () => {
+      if (++reads > 200) throw new Error('the run does not end');
+      return new Date();
+    };
+    expect(await t.app.services.webhooks.deliverDue(counted)).toBe(1);
+    expect(receiver.received.map((message) => message.path)).toEqual(['/last']);
+    reads = 0;
+    expect(await t.app.services.webhooks.deliverDue(counted)).toBe(0);
+    for (const endpoint of [...idle, last]) await owner.calls.webhooks.delete({ projectId: busy, id: endpoint.id });
+  });
+
   it('rotates the secret with an overlap: both signatures, each verifies', async () => {
     const created = await owner.calls.webhooks.create({ projectId, url: receiver.url(), eventTypes: ['task.created'] });
     const rotated = await owner.calls.webhooks.rotateSecret({ projectId, id: created.id, overlapHours: 1 });

@@ -341,22 +341,44 @@ export class WebhooksService {
   async deliverDue(clock: () => Date = this.#clock): Promise<number> {
     let delivered = 0;
     for (;;) {
-      if (this.#runs.stopped) return delivered;
-      const token = randomUUID();
-      const claimed = await webhooks.claimDueEndpoints(this.#db, clock(), this.options.config.leaseMs, token, CLAIM_BATCH);
-      const counts = await Promise.all(claimed.map((endpoint) => this.#deliverTo(endpoint, token, clock)));
-      delivered += counts.reduce((sum, n) => sum + n, 0);
-      if (claimed.length < CLAIM_BATCH) return delivered;
+      // Each endpoint once a pass: one with nothing to send stays due (its cursor says where it
+      // is), so claiming anew every time would take the same idle ones again and again, for ever
+      // once a batch's worth of them came first, and never reach the ones behind them.
+      const seen: number[] = [];
+      let unfinished = false;
+      for (;;) {
+        if (this.#runs.stopped) return delivered;
+        const token = randomUUID();
+        const claimed = await webhooks.claimDueEndpoints(this.#db, clock(), this.options.config.leaseMs, token, CLAIM_BATCH, seen);
+        for (const outcome of await Promise.all(claimed.map((endpoint) => this.#deliverTo(endpoint, token, clock)))) {
+          delivered += outcome.delivered;
+          unfinished ||= outcome.unfinished;
+        }
+        seen.push(...claimed.map((endpoint) => endpoint.id));
+        if (claimed.length < CLAIM_BATCH) break;
+      }
+      // Another pass only for endpoints whose turn ended with more to send.
+      if (!unfinished) return delivered;
     }
   }
 
-  async #deliverTo(endpoint: webhooks.EndpointRow, token: string, clock: () => Date): Promise<number> {
+  /**
+   * Sends an endpoint what it is due, in order, for at most half the lease. `unfinished`: its
+   * turn ran out while it was still getting through its backlog.
+   */
+  async #deliverTo(endpoint: webhooks.EndpointRow, token: string, clock: () => Date): Promise<{ delivered: number; unfinished: boolean }> {
     // Half the lease: the message in flight then ends (within its timeout) well before the lease.
     const deadline = clock().getTime() + this.options.config.leaseMs / 2;
     let delivered = 0;
+    let unfinished = false;
     try {
       let gapChecked = false;
-      while (!this.#runs.stopped && clock().getTime() < deadline) {
+      for (;;) {
+        if (this.#runs.stopped) break;
+        if (clock().getTime() >= deadline) {
+          unfinished = true;
+          break;
+        }
         const next = gapChecked ? await this.#next(endpoint) : await this.#gapOrNext(endpoint);
         gapChecked = true;
         if (next === null) break;
@@ -383,7 +405,7 @@ export class WebhooksService {
     } finally {
       await webhooks.releaseEndpoint(this.#db, endpoint.id, token).catch(() => {});
     }
-    return delivered;
+    return { delivered, unfinished };
   }
 
   /** After a failed attempt: wait, or give up and tell the endpoint's keepers. */

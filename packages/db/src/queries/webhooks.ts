@@ -148,15 +148,23 @@ export async function deleteEndpoint(db: Kysely<Database>, id: number): Promise<
  * Takes up to `limit` active endpoints due for delivery and holds them until `now + leaseMs`
  * under a fresh `leaseToken`: an endpoint another worker holds (its lease not yet past, or
  * locked by its claim right now) is skipped, so each endpoint is in one worker's hands at a time
- * and its messages go out in order.
+ * and its messages go out in order. `skip`: endpoints the worker has already seen in this run.
  */
-export async function claimDueEndpoints(db: Kysely<Database>, now: Date, leaseMs: number, leaseToken: string, limit: number): Promise<EndpointRow[]> {
+export async function claimDueEndpoints(
+  db: Kysely<Database>,
+  now: Date,
+  leaseMs: number,
+  leaseToken: string,
+  limit: number,
+  skip: readonly number[] = [],
+): Promise<EndpointRow[]> {
   const leaseEnd = new Date(now.getTime() + leaseMs);
   const { rows } = await sql<EndpointRow>`
     update webhook_endpoints set locked_until = ${leaseEnd}, lease_token = ${leaseToken}
     where id in (
       select id from webhook_endpoints
       where active and next_attempt_at <= ${now} and (locked_until is null or locked_until <= ${now})
+        ${skip.length > 0 ? sql`and id not in (${sql.join(skip)})` : sql``}
       order by next_attempt_at, id
       limit ${limit}
       for update skip locked
