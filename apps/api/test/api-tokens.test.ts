@@ -164,11 +164,27 @@ describe('a token never does more than its owner', () => {
       ['mutation', 'auth.logoutAll', undefined],
       ['mutation', 'auth.changePassword', { currentPassword: PASSWORD, newPassword: 'another long passphrase' }],
       ['mutation', 'auth.login', { username: 'token_admin', password: PASSWORD }],
+      ['mutation', 'admin.users.createResetLink', { id: person.user.id }],
     ] as const) {
       const response = await trpc(t.app, kind, path, input, { token: all.token });
       expect(response.statusCode, path).toBe(403);
       expect(json(response).error.data.reason, path).toBe('TOKEN_NOT_ALLOWED');
     }
+    // Nor make an administrator, who could then sign in: that needs a recent sign-in, which a token never has.
+    const made = await rest(t.app, 'POST', '/api/admin/users', {
+      token: all.token,
+      body: { username: 'token_made_admin', password: 'a long new passphrase', role: 'admin' },
+    });
+    expect(made.statusCode).toBe(403);
+    expect(json(made)).toMatchObject({ reason: 'STEP_UP_REQUIRED' });
+    expect(
+      (
+        await rest(t.app, 'POST', '/api/admin/users', {
+          token: all.token,
+          body: { username: 'token_made_user', password: 'a long new passphrase', role: 'user' },
+        })
+      ).statusCode,
+    ).toBe(201);
   });
 });
 

@@ -220,8 +220,13 @@ describe('step-up', () => {
     }
     expect(await rejection(t.caller(admin.accessToken).admin.users.update({ id: other.user.id, role: 'admin' }))).toMatchObject({ reason: 'STEP_UP_REQUIRED' });
     expect(await rejection(t.caller(admin.accessToken).admin.users.resetFactors({ id: other.user.id }))).toMatchObject({ reason: 'STEP_UP_REQUIRED' });
-    // Deactivation is not a role change: no step-up.
+    // Making an administrator is granting the role; a reset link hands over the account.
+    const newAdmin = { username: 'stepup_new_admin', password: 'a new admin passphrase', role: 'admin' as const };
+    expect(await rejection(t.caller(admin.accessToken).admin.users.create(newAdmin))).toMatchObject({ reason: 'STEP_UP_REQUIRED' });
+    expect(await rejection(t.caller(admin.accessToken).admin.users.createResetLink({ id: other.user.id }))).toMatchObject({ reason: 'STEP_UP_REQUIRED' });
+    // Deactivation is not a role change, nor is a plain account an administrator: no step-up.
     await t.caller(admin.accessToken).admin.users.update({ id: other.user.id, isActive: true });
+    await t.caller(admin.accessToken).admin.users.create({ ...newAdmin, username: 'stepup_new_user', role: 'user' });
 
     const restCalls: [string, string, unknown, string][] = [
       ['POST', '/api/auth/change-password', { currentPassword: PASSWORD, newPassword: 'another long passphrase here' }, accessToken],
@@ -233,6 +238,8 @@ describe('step-up', () => {
       ['DELETE', '/api/auth/mfa/passkeys/abc', undefined, accessToken],
       ['PATCH', `/api/admin/users/${other.user.id}`, { role: 'admin' }, admin.accessToken],
       ['POST', `/api/admin/users/${other.user.id}/reset-factors`, undefined, admin.accessToken],
+      ['POST', '/api/admin/users', { username: 'stepup_rest_admin', password: 'a new admin passphrase', role: 'admin' }, admin.accessToken],
+      ['POST', `/api/admin/users/${other.user.id}/reset-link`, undefined, admin.accessToken],
     ];
     for (const [method, url, body, token] of restCalls) {
       const response = await rest(t.app, method as 'POST', url, { token, body: body ?? (method === 'POST' ? {} : undefined) });

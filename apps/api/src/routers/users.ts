@@ -41,10 +41,16 @@ export const usersRouter = {
   create: adminProcedure
     .meta({
       scope: 'admin:write',
-      openapi: { method: 'POST', path: '/admin/users', tags, summary: 'Create a user of any role' },
+      openapi: {
+        method: 'POST',
+        path: '/admin/users',
+        tags,
+        summary: 'Create a user of any role',
+        description: 'Creating an administrator needs a sign-in within the last 5 minutes (403 `STEP_UP_REQUIRED`), as granting the role does.',
+      },
       successStatus: 201,
       location: '/admin/users/{id}',
-      refusals: ['USERNAME_TAKEN', ...NEW_PASSWORD_REFUSALS],
+      refusals: ['USERNAME_TAKEN', 'STEP_UP_REQUIRED', ...NEW_PASSWORD_REFUSALS],
     })
     .input(createUserInput)
     .output(userOutput)
@@ -110,14 +116,16 @@ export const usersRouter = {
 
   createResetLink: adminProcedure
     .meta({
-      scope: 'admin:write',
+      // Whoever holds the link takes the account over: a person who signed in lately, never a token.
+      scope: 'none',
+      stepUp: true,
       openapi: {
         method: 'POST',
         path: '/admin/users/{id}/reset-link',
         tags,
         summary: 'Create a password-reset token',
         description:
-          'Single use, valid for one hour, shown only in this answer: hand it to the user, who sets a new password with `POST /api/auth/reset-password`. Older unused tokens of the user stop working.',
+          'Single use, valid for one hour, shown only in this answer: hand it to the user, who sets a new password with `POST /api/auth/reset-password`. Older unused tokens of the user stop working. Needs a sign-in within the last 5 minutes; never with an API token.',
       },
       refusals: ['NOT_FOUND'],
     })

@@ -61,6 +61,15 @@ export class UserAdminService {
     return pageOf(rows, query.limit, toAdminUserView, (last) => ({ id: last.id }));
   }
 
+  /**
+   * The step-up rule for granting administration: an administrator's session (an API token's
+   * sign-in is never recent, so a token is refused); the operator's own commands are not a session.
+   */
+  #assertRecentSignIn(actor: AdminActor): void {
+    if (actor.authenticatedAt)
+      assertRecentSignIn({ authenticatedAt: actor.authenticatedAt, mfaEnabled: actor.mfaEnabled ?? false }, this.deps.stepUpMaxAgeSeconds);
+  }
+
   async get(actor: AdminActor, id: number): Promise<AdminUserView> {
     authorize(actor);
     const row = await users.findUserById(this.deps.db, id);
@@ -70,6 +79,8 @@ export class UserAdminService {
 
   async create(actor: AdminActor, input: { username: string; password: string; role: UserRole }, client: ClientInfo | null): Promise<PublicUser> {
     authorize(actor);
+    // A new administrator is administration granted, as much as a role changed is (see update).
+    if (input.role === 'admin') this.#assertRecentSignIn(actor);
     await this.deps.auth.assertPasswordAllowed(input.password, input.username);
     const passwordHash = await this.deps.hasher.hash(input.password);
     return this.deps.auth.createUser({ username: input.username, passwordHash, role: input.role }, actor, client, 'user.created');
@@ -79,8 +90,7 @@ export class UserAdminService {
   async update(actor: AdminActor, id: number, change: UserAccessChange, client: ClientInfo | null): Promise<PublicUser> {
     authorize(actor);
     // Granting or taking administration is the change a stolen session would most want.
-    if (change.role !== undefined && actor.authenticatedAt)
-      assertRecentSignIn({ authenticatedAt: actor.authenticatedAt, mfaEnabled: actor.mfaEnabled ?? false }, this.deps.stepUpMaxAgeSeconds);
+    if (change.role !== undefined) this.#assertRecentSignIn(actor);
     const mayRemoveAdmin = change.role === 'user' || change.isActive === false;
     return this.deps.db.transaction().execute(async (trx) => {
       // The admins are locked before the target, always in this order, so two guards never deadlock.

@@ -1,4 +1,4 @@
-import { createUserInput, type Role } from '@stm/validators';
+import { type CreateUserInput, createUserInput, type Role } from '@stm/validators';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { type SubmitEvent, useState } from 'react';
 import { Dialog } from '../components/Dialog';
@@ -8,7 +8,8 @@ import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
 import { describeError, type FieldErrors, formErrors, validate } from '../lib/errors';
 import { passwordPolicyProblem } from '../lib/password';
-import { useTRPC } from '../lib/trpc';
+import { useStepUp } from '../lib/step-up';
+import { trpcClient, useTRPC } from '../lib/trpc';
 
 const FORM_FIELDS = ['username', 'password', 'role'] as const;
 
@@ -29,15 +30,16 @@ export function UserCreateDialog({ onClose, onCreated }: { onClose(): void; onCr
   const [confirm, setConfirm] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
 
-  const create = useMutation(
-    trpc.admin.users.create.mutationOptions({
-      onSuccess: (user) => {
-        toast.show(t('users.created', { username: user.username }));
-        onCreated();
-        onClose();
-      },
-    }),
-  );
+  const stepUp = useStepUp();
+  const create = useMutation({
+    // An administrator is created only after a recent sign-in: asked for then, and sent again.
+    mutationFn: (input: CreateUserInput) => stepUp(() => trpcClient.admin.users.create.mutate(input)),
+    onSuccess: (user) => {
+      toast.show(t('users.created', { username: user.username }));
+      onCreated();
+      onClose();
+    },
+  });
 
   function submit(event: SubmitEvent) {
     event.preventDefault();

@@ -108,16 +108,15 @@ export function Users() {
       onSettled: refresh,
     }),
   );
-  const createResetLink = useMutation(
-    trpc.admin.users.createResetLink.mutationOptions({
-      onSuccess: ({ token, expiresAt }, { id }) => {
-        const user = items.find((item) => item.id === id);
-        setShownLink({ username: user?.username ?? '', url: resetLinkUrl(window.location.origin, token), expiresAt });
-      },
-      onError: (error) => toast.show(describeError(error, t).message, 'error'),
-      onSettled: () => queryClient.invalidateQueries(trpc.admin.audit.pathFilter()),
-    }),
-  );
+  const createResetLink = useMutation({
+    mutationFn: (input: { id: number }) => stepUp(() => trpcClient.admin.users.createResetLink.mutate(input)),
+    onSuccess: ({ token, expiresAt }, { id }) => {
+      const user = items.find((item) => item.id === id);
+      setShownLink({ username: user?.username ?? '', url: resetLinkUrl(window.location.origin, token), expiresAt });
+    },
+    onError: (error) => toast.show(describeError(error, t).message, 'error'),
+    onSettled: () => queryClient.invalidateQueries(trpc.admin.audit.pathFilter()),
+  });
 
   /**
    * Asked to take away the last active administrator: say at once why that cannot be, rather
