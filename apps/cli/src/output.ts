@@ -3,6 +3,8 @@ import type { Failure } from './failures';
 /**
  * Everything the client prints. Results go to standard output, as text for people or, with
  * `--json`, as one JSON document for scripts; failures go to standard error in the same mode.
+ * Text for people is made printable here, line by line, whatever a command put in it: names,
+ * titles and messages come from the API, that is from other people.
  */
 export class Output {
   constructor(
@@ -18,12 +20,12 @@ export class Output {
       return;
     }
     const lines = text(value);
-    for (const line of Array.isArray(lines) ? lines : [lines]) this.stdout.write(`${line}\n`);
+    for (const line of Array.isArray(lines) ? lines : [lines]) this.stdout.write(`${printableLines(line)}\n`);
   }
 
   /** One record of a stream (`tasks watch`): a line of text, or with `--json` one JSON object per line. */
   record<T>(value: T, text: (value: T) => string): void {
-    this.stdout.write(this.json ? `${JSON.stringify(value)}\n` : `${text(value)}\n`);
+    this.stdout.write(this.json ? `${JSON.stringify(value)}\n` : `${printableLines(text(value))}\n`);
   }
 
   /** Help and usage: text in either mode. */
@@ -33,7 +35,7 @@ export class Output {
 
   /** A note for the person at the terminal (prompts, hints); never part of a result. */
   note(text: string): void {
-    this.stderr.write(`${text}\n`);
+    this.stderr.write(`${printableLines(text)}\n`);
   }
 
   failure(failure: Failure): void {
@@ -47,7 +49,7 @@ export class Output {
       for (const message of messages) lines.push(field === '_' ? `  ${message}` : `  ${field}: ${message}`);
     }
     if (failure.retryAfterSeconds !== undefined) lines.push(`  Try again in ${failure.retryAfterSeconds} s.`);
-    this.stderr.write(`${lines.join('\n')}\n`);
+    this.stderr.write(`${lines.map(printableLines).join('\n')}\n`);
   }
 }
 
@@ -58,6 +60,11 @@ export class Output {
 export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Text of several lines made printable, its line breaks kept. */
+function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
 }
 
 /** Columns padded to their widest cell; the last one is left ragged. Cells are made printable. */

@@ -99,10 +99,15 @@ it('tasks watch without --project follows every project of yours, each line nami
     // One project that existed, and one made while watching.
     await api.caller(token).tasks.create({ projectId: first.id, title: 'In the first' });
     const second = await api.caller(token).projects.create({ name: 'Made while watching', description: '', color: 'green' });
+    // A title that would retitle the window and clear the screen if printed as it is.
+    await api.caller(token).tasks.create({ projectId: first.id, title: 'Sneaky \u001b]0;PWNED\u0007\u001b[2J title' });
     await api.caller(token).tasks.create({ projectId: second.id, title: 'In the second' });
     await vi.waitFor(() => expect(stdout).toContain('In the second'), { timeout: 15_000 });
     expect(stdout).toMatch(new RegExp(`task\\.created .*In the first  \\[project ${first.id}\\]`));
     expect(stdout).toMatch(new RegExp(`task\\.created .*In the second  \\[project ${second.id}\\]`));
+    expect(stdout).toContain('Sneaky \\u001b]0;PWNED\\u0007\\u001b[2J title');
+    expect(stdout).not.toContain('\u001b');
+    expect(stdout).not.toContain('\u0007');
     watcher.kill('SIGINT');
     expect(await exited).toBe(0);
   } finally {
