@@ -80,6 +80,16 @@ describe('reset links', () => {
     expect((await redeem(newer.token)).statusCode).toBe(200);
   });
 
+  it('stops working when the user changes their password meanwhile', async () => {
+    const victim = await signUp(t, 'changed_meanwhile');
+    const link = await createLink(victim.user.id);
+    await t.caller(victim.accessToken).auth.changePassword({ currentPassword: PASSWORD, newPassword: 'chosen by the owner' });
+    const refused = await redeem(link.token);
+    expect(refused.statusCode).toBe(400);
+    expect((await login('changed_meanwhile', 'chosen by the owner')).statusCode).toBe(200);
+    expect((await login('changed_meanwhile', NEW_PASSWORD)).statusCode).toBe(401);
+  });
+
   it('applies the live password policy and stays usable after a refused password', async () => {
     const victim = await signUp(t, 'picky_pw');
     const link = await createLink(victim.user.id);

@@ -10,7 +10,7 @@ import {
   TokenError,
   verifyAccessToken,
 } from '@stm/auth';
-import { type Database, factors, isUniqueViolation, type Kysely, projects, sessions, type UserRole, users } from '@stm/db';
+import { type Database, factors, isUniqueViolation, type Kysely, passwordResets, projects, sessions, type UserRole, users } from '@stm/db';
 import {
   ACCESS_TOKEN_TTL_MAX_SECONDS,
   type ApiTokenScope,
@@ -803,6 +803,8 @@ export class AuthService {
     const passwordHash = await this.deps.hasher.hash(input.newPassword);
     return this.deps.db.transaction().execute(async (trx) => {
       await users.updateUserPasswordHash(trx, user.id, passwordHash);
+      // A reset link made before (by an administrator, or by mail) would undo the change.
+      await passwordResets.dropUnusedResetTokens(trx, user.id);
       const endedSessions = await sessions.revokeUserSessions(trx, user.id, 'password_changed', sessionOf(user));
       await recordAudit(trx, {
         action: 'auth.password_changed',

@@ -6,7 +6,7 @@ export async function replaceResetToken(
   db: Kysely<Database>,
   token: { tokenHash: string; userId: number; createdBy: number | null; expiresAt: Date },
 ): Promise<void> {
-  await db.deleteFrom('password_reset_tokens').where('user_id', '=', token.userId).where('used_at', 'is', null).execute();
+  await dropUnusedResetTokens(db, token.userId);
   await db
     .insertInto('password_reset_tokens')
     .values({
@@ -16,6 +16,11 @@ export async function replaceResetToken(
       expires_at: token.expiresAt,
     })
     .execute();
+}
+
+/** Drops the user's unused tokens: a password they chose since makes an outstanding link void. */
+export async function dropUnusedResetTokens(db: Kysely<Database>, userId: number): Promise<void> {
+  await db.deleteFrom('password_reset_tokens').where('user_id', '=', userId).where('used_at', 'is', null).execute();
 }
 
 /** The account a usable (unused, unexpired) token belongs to, without spending it. */
