@@ -357,6 +357,11 @@ describe('webhooks: destinations that are not public', () => {
       'fe80::1',
       'ff02::1',
       '::ffff:10.0.0.1',
+      // IPv4-compatible, as URL parsing writes [::127.0.0.1], [::169.254.169.254], [::10.0.0.1], [::8.8.8.8].
+      '::7f00:1',
+      '::a9fe:a9fe',
+      '::a00:1',
+      '::808:808',
     ]) {
       expect(isPublicAddress(address), address).toBe(false);
     }

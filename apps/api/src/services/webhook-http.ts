@@ -20,13 +20,19 @@ export class DestinationRefused extends Error {
  * Loopback, private (RFC 1918, IPv6 unique local, which holds fd00:ec2::254), link-local (which
  * holds 169.254.169.254), carrier-grade NAT, unspecified, multicast, broadcast, reserved and
  * documentation ranges, and the IPv6 ways of spelling an IPv4 address (mapped, NAT64, 6to4,
- * Teredo) are all something else in ipaddr.js's table of ranges. An IPv4-mapped address is
- * judged as the IPv4 address it is.
+ * Teredo) are all something else in ipaddr.js's table of ranges, or refused here (IPv4-compatible).
+ * An IPv4-mapped address is judged as the IPv4 address it is.
  */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    // IPv4-compatible (::a.b.c.d, deprecated by RFC 4291): not in ipaddr.js's table, so "unicast"
+    // there, while a stack that still honours it reaches the IPv4 address, loopback included.
+    if (v6.parts.slice(0, 6).every((part) => part === 0)) return false;
+    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
+  }
   return parsed.range() === 'unicast';
 }
 
