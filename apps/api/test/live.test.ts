@@ -314,6 +314,40 @@ describe('live changes across two API instances on one database', () => {
     expect(refused.statusCode).toBe(404);
   });
 
+  it("keeps no words a comment's author took back: an edit or a deletion takes the text out of its earlier events", async () => {
+    const poll = async (after: number) =>
+      (
+        await a.app.inject({
+          method: 'GET',
+          url: `/api/projects/${projectId}/events?after=${after}&limit=100`,
+          headers: { authorization: `Bearer ${member.accessToken}` },
+        })
+      ).json<{ events: { kind: string; entityId: number; payload: Record<string, unknown> }[]; lastId: number }>();
+    const where = await a.app.inject({ method: 'GET', url: `/api/projects/${projectId}/events`, headers: { authorization: `Bearer ${member.accessToken}` } });
+    const { lastId } = where.json<{ lastId: number }>();
+    const calls = a.caller(owner.accessToken);
+    const task = await calls.tasks.create({ projectId, title: 'commented on' });
+    const edited = await calls.comments.create({ taskId: task.id, body: 'my password is hunter2 oops' });
+    await calls.comments.update({ id: edited.id, body: 'nothing to see' });
+    const deleted = await calls.comments.create({ taskId: task.id, body: 'said in haste' });
+    await calls.comments.delete({ id: deleted.id });
+    const kept = await calls.comments.create({ taskId: task.id, body: 'stands as written' });
+    const { events } = await poll(lastId);
+    const text = JSON.stringify(events);
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('said in haste');
+    const of = (id: number) => events.filter((event) => event.entityId === id && event.kind.startsWith('comment.')).map((event) => [event.kind, event.payload]);
+    expect(of(edited.id)).toEqual([
+      ['comment.created', { taskId: task.id, redacted: true }],
+      ['comment.updated', { taskId: task.id, comment: expect.objectContaining({ body: 'nothing to see' }) }],
+    ]);
+    expect(of(deleted.id)).toEqual([
+      ['comment.created', { taskId: task.id, redacted: true }],
+      ['comment.deleted', { taskId: task.id }],
+    ]);
+    expect(of(kept.id)).toEqual([['comment.created', { taskId: task.id, comment: expect.objectContaining({ body: 'stands as written' }) }]]);
+  });
+
   it('is refused without a token, and to someone who is not a member', async () => {
     const stranger = await signUp(a, 'live_outsider');
     const outsider = subscribe(urlA, stranger.accessToken, (client, handlers) => client.live.project.subscribe({ projectId }, handlers));

@@ -1,4 +1,4 @@
-import { comments, type Database, type Kysely, projects, tasks } from '@stm/db';
+import { changeEvents, comments, type Database, type Kysely, projects, tasks } from '@stm/db';
 import { mentionedUsernames } from '@stm/validators';
 import { z } from 'zod';
 import { DomainError } from '../errors';
@@ -99,6 +99,7 @@ export class CommentsService {
       }
       const mentions = await this.#mentions(trx, comment.project_id, input.body);
       await comments.updateComment(trx, input.id, { body: input.body, mentions });
+      await changeEvents.redactCommentEvents(trx, input.id);
       await recordTaskEvents(trx, [
         { kind: 'comment_edited', details: { commentId: input.id }, taskId: comment.task_id, projectId: comment.project_id, actorId: caller.id },
       ]);
@@ -118,6 +119,7 @@ export class CommentsService {
     await this.db.transaction().execute(async (trx) => {
       const comment = await this.#changeable(trx, caller, commentId, client, 'comments.delete');
       await comments.deleteComment(trx, commentId);
+      await changeEvents.redactCommentEvents(trx, commentId);
       await recordTaskEvents(trx, [
         { kind: 'comment_deleted', details: { commentId }, taskId: comment.task_id, projectId: comment.project_id, actorId: caller.id },
       ]);

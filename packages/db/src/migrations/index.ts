@@ -22,6 +22,7 @@ import * as secondFactors from './2026_12_07_0030_second_factors';
 import * as notificationsAndMail from './2026_12_07_0040_notifications_and_mail';
 import * as webhooks from './2026_12_08_0010_webhooks';
 import * as accountEmail from './2026_12_08_0020_account_email';
+import * as commentEventIndex from './2026_12_08_0030_comment_event_index';
 
 /**
  * Every migration, by name. Listed here rather than read from the folder at run time so the
@@ -41,4 +42,5 @@ export const migrations: Record<string, AppMigration> = {
   '2026_12_07_0040_notifications_and_mail': notificationsAndMail,
   '2026_12_08_0010_webhooks': webhooks,
   '2026_12_08_0020_account_email': accountEmail,
+  '2026_12_08_0030_comment_event_index': commentEventIndex,
 };

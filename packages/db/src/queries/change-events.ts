@@ -81,6 +81,17 @@ export type ChangeEventScope = { projectId: number } | { userId: number; project
  * Events after `afterId`, oldest first: all of them (every instance reads each batch once for all
  * its streams), or one scope's (a stream's backlog on resume).
  */
+/**
+ * Takes a comment's text out of its events so far (`comment` goes, `redacted: true` says so):
+ * once its author edits or deletes it, the words they took back stay in no replay, resume or
+ * webhook still to be sent. The event of the edit itself, written after, carries the new text.
+ */
+export async function redactCommentEvents(trx: Kysely<Database>, commentId: number): Promise<void> {
+  await sql`
+    update change_events set payload = (payload - 'comment') || '{"redacted": true}'::jsonb
+    where kind in ('comment.created', 'comment.updated') and entity_id = ${commentId} and payload -> 'comment' is not null`.execute(trx);
+}
+
 export async function listChangeEventsAfter(db: Kysely<Database>, afterId: number, limit: number, scope?: ChangeEventScope): Promise<ChangeEventRow[]> {
   let query = db.selectFrom('change_events').select(COLUMNS).where('id', '>', afterId);
   if (scope && 'projectId' in scope) query = query.where('project_id', '=', scope.projectId);
