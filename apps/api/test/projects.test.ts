@@ -53,11 +53,15 @@ describe('members', () => {
     });
     expect(await rejection(owner.calls.members.add({ projectId: project.id, username: 'nobody_here' }))).toMatchObject({
       code: 'NOT_FOUND',
+      reason: 'NO_SUCH_USER',
       fieldErrors: { username: [expect.any(String)] },
     });
     const cleo = await person();
     await t.caller(admin.token).admin.users.update({ id: cleo.id, isActive: false });
-    expect(await rejection(owner.calls.members.add({ projectId: project.id, username: cleo.username }))).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await rejection(owner.calls.members.add({ projectId: project.id, username: cleo.username }))).toMatchObject({
+      code: 'NOT_FOUND',
+      reason: 'NO_SUCH_USER',
+    });
     expect((await ben.calls.projects.list({})).items.map((item) => item.name)).toEqual(['Inbox', 'Team']);
     expect(await owner.calls.members.list({ projectId: project.id })).toEqual([
       expect.objectContaining({ userId: owner.id, role: 'owner' }),

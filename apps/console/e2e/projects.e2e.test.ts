@@ -101,6 +101,10 @@ describe.skipIf(!browserAvailable())('projects in Chromium', () => {
 
     await page.getByRole('button', { name: 'Members (1)' }).click();
     const members = page.getByRole('dialog', { name: 'Members of Garden' });
+    // A name nobody has is said to be so, at the field.
+    await members.getByLabel('Username').fill('nobody_here');
+    await members.getByRole('button', { name: 'Add to the project' }).click();
+    await members.getByText('No active account has this username.').waitFor();
     await members.getByLabel('Username').fill(colleague.toUpperCase());
     await members.getByLabel('Role', { exact: true }).selectOption('viewer');
     await members.getByRole('button', { name: 'Add to the project' }).click();

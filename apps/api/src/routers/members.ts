@@ -44,7 +44,7 @@ export const membersRouter = {
       },
       successStatus: 201,
       location: 'members/{userId}',
-      refusals: [...MEMBERSHIP_REFUSALS, 'ALREADY_MEMBER', 'QUOTA_EXCEEDED'],
+      refusals: [...MEMBERSHIP_REFUSALS, 'NO_SUCH_USER', 'ALREADY_MEMBER', 'QUOTA_EXCEEDED'],
     })
     .input(addMemberInput)
     .output(memberOutput)

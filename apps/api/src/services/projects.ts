@@ -269,7 +269,7 @@ export class ProjectsService {
     return this.db.transaction().execute(async (trx) => {
       const { project, access } = await this.#lockForMembership(trx, caller, input.projectId);
       const user = await projects.findActiveUserByUsername(trx, input.username);
-      if (!user) throw new DomainError('NOT_FOUND', 'No active account has this username', { field: 'username' });
+      if (!user) throw new DomainError('NO_SUCH_USER', 'No active account has this username', { field: 'username' });
       if (await projects.findMember(trx, input.projectId, user.id)) {
         throw new DomainError('ALREADY_MEMBER', `${user.username} is already a member of this project`, { field: 'username' });
       }

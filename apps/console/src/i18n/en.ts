@@ -812,6 +812,7 @@ export const en = {
     'You have reached your limit of {limit} comments. Delete some you no longer need, or ask an administrator to raise the limit.',
   'error.LAST_OWNER': 'A project needs an owner: make someone else an owner first.',
   'error.SOLE_PROJECT_OWNER': 'This user is the only owner of projects others work in. Make someone else an owner of them first.',
+  'error.NO_SUCH_USER': 'No active account has this username.',
   'error.ALREADY_MEMBER': 'This person is already a member of the project.',
   'error.LABEL_NAME_TAKEN': 'This project already has a label with this name.',
   'error.CONFLICT': 'This conflicts with existing data.',

@@ -819,6 +819,7 @@ export const es: Record<MessageKey, string> = {
   'error.QUOTA_EXCEEDED.comments': 'Has alcanzado tu límite de {limit} comentarios. Borra los que ya no necesites o pide a un administrador que lo amplíe.',
   'error.LAST_OWNER': 'Un proyecto necesita un propietario: haz antes propietario a otra persona.',
   'error.SOLE_PROJECT_OWNER': 'Este usuario es el único propietario de proyectos en los que trabajan otros. Haz antes propietario a otra persona.',
+  'error.NO_SUCH_USER': 'Ninguna cuenta activa tiene este nombre de usuario.',
   'error.ALREADY_MEMBER': 'Esta persona ya es miembro del proyecto.',
   'error.LABEL_NAME_TAKEN': 'Este proyecto ya tiene una etiqueta con este nombre.',
   'error.CONFLICT': 'Esto choca con datos existentes.',
