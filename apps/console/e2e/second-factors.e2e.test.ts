@@ -44,6 +44,25 @@ async function signOut(page: Page) {
 describe.skipIf(!browserAvailable())('second factors in the console', () => {
   const stage = stageForTests();
 
+  it('at an IP address a passkey is refused by the browser, and the console says that is why', async () => {
+    const { context, page } = await stage.newContext();
+    await addVirtualAuthenticator(page);
+    await page.goto('/sign-in');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Passkeys cannot be used at this address' }).waitFor();
+    expect(await page.getByText('Could not reach the server').count()).toBe(0);
+    // Signing in with the password instead: the passkey's failure is no longer shown beside its own.
+    await page.getByLabel('Username').fill('nobody_at_all');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /password/i })
+      .waitFor();
+    expect(await page.getByText('Passkeys cannot be used at this address').count()).toBe(0);
+    await context.close();
+  });
+
   it('enrols a passkey, signs out, and signs in with it alone (no username typed)', async () => {
     const username = uniqueName('passkey');
     await registerUser(stage.baseUrl, username, PASSWORD);

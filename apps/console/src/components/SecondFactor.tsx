@@ -1,7 +1,8 @@
-import { startAuthentication } from '@simplewebauthn/browser';
+import { browserSupportsWebAuthn, startAuthentication } from '@simplewebauthn/browser';
 import { type SubmitEvent, useState } from 'react';
-import { useI18n } from '../i18n';
+import { type Translate, useI18n } from '../i18n';
 import { describeError } from '../lib/errors';
+import { isApiError } from '../lib/trpc';
 import { Alert } from './Feedback';
 import { Field } from './Field';
 
@@ -17,6 +18,20 @@ export type FactorAnswer = { code: string } | { recoveryCode: string } | { passk
 export function challengeOf(details: Record<string, unknown> | undefined): FactorChallenge | null {
   if (!details || typeof details.challenge !== 'string' || !Array.isArray(details.methods)) return null;
   return details as unknown as FactorChallenge;
+}
+
+/**
+ * Why using or adding a passkey failed, in the reader's words. The browser's own refusals come
+ * before any answer from the API, so read as API errors they were "could not reach the server".
+ */
+export function describePasskeyFailure(error: unknown, t: Translate): string {
+  if (isApiError(error)) return describeError(error, t).message;
+  const { name, code } = error instanceof Error ? (error as Error & { code?: string }) : { name: '', code: undefined };
+  // An IP address, or a host other than the one passkeys are made for (RP_ID).
+  if (code === 'ERROR_INVALID_DOMAIN' || code === 'ERROR_INVALID_RP_ID' || name === 'SecurityError') return t('mfa.passkeyWrongAddress');
+  if (name === 'NotAllowedError' || name === 'AbortError') return t('mfa.passkeyCancelled');
+  if (!browserSupportsWebAuthn()) return t('mfa.passkeyUnsupported');
+  return t('mfa.passkeyFailed');
 }
 
 /** Asks the browser's passkey (authenticator) to answer the challenge's WebAuthn options. */
@@ -44,7 +59,7 @@ export function SecondFactorForm({
   const hasTotp = challenge.methods.includes('totp');
   const [mode, setMode] = useState<'totp' | 'recovery'>(hasTotp ? 'totp' : 'recovery');
   const [code, setCode] = useState('');
-  const [passkeyFailed, setPasskeyFailed] = useState(false);
+  const [passkeyFailure, setPasskeyFailure] = useState<unknown>(null);
 
   function send(event: SubmitEvent) {
     event.preventDefault();
@@ -54,15 +69,15 @@ export function SecondFactorForm({
 
   async function answerByPasskey() {
     if (!challenge.passkeyOptions) return;
-    setPasskeyFailed(false);
+    setPasskeyFailure(null);
     try {
       submit({ passkey: await answerWithPasskey(challenge.passkeyOptions) });
-    } catch {
-      setPasskeyFailed(true);
+    } catch (failure) {
+      setPasskeyFailure(failure);
     }
   }
 
-  const failure = error ? describeError(error, t).message : passkeyFailed ? t('mfa.passkeyCancelled') : null;
+  const failure = error ? describeError(error, t).message : passkeyFailure ? describePasskeyFailure(passkeyFailure, t) : null;
   return (
     <div className="stack" data-testid="second-factor">
       <p className="muted">{t('mfa.challengeIntro')}</p>

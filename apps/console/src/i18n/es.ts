@@ -917,6 +917,10 @@ export const es: Record<MessageKey, string> = {
   'mfa.useRecovery': 'Usar un código de recuperación',
   'mfa.useApp': 'Usar la aplicación de autenticación',
   'mfa.startOver': 'Empezar de nuevo',
+  'mfa.passkeyWrongAddress':
+    'Las llaves de acceso no funcionan en esta dirección. Abre la consola con el nombre del sitio (por ejemplo, localhost, no 127.0.0.1).',
+  'mfa.passkeyUnsupported': 'Este navegador no puede usar llaves de acceso. Usa otra forma, u otro navegador.',
+  'mfa.passkeyFailed': 'No se pudo usar la llave de acceso. Inténtalo de nuevo, o usa otra forma.',
   'mfa.passkeyCancelled': 'No se usó la llave de acceso (cancelada o no disponible). Vuelve a intentarlo o usa otra forma.',
   'stepUp.title': 'Confirma que eres tú',
   'stepUp.intro': 'Este cambio necesita un inicio de sesión reciente. Escribe tu contraseña para continuar; tu sesión sigue abierta.',

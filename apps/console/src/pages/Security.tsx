@@ -7,6 +7,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Dialog } from '../components/Dialog';
 import { Alert, Loading } from '../components/Feedback';
 import { Field } from '../components/Field';
+import { describePasskeyFailure } from '../components/SecondFactor';
 import { Page } from '../components/Page';
 import { useToast } from '../components/Toasts';
 import { useI18n } from '../i18n';
@@ -214,11 +215,7 @@ function Passkeys({ status, onRecoveryCodes }: { status: Status; onRecoveryCodes
     if (checked.ok) add.mutate(checked.data.name);
   }
 
-  const addError = add.error
-    ? add.error instanceof Error && add.error.name === 'NotAllowedError'
-      ? t('mfa.passkeyCancelled')
-      : describeError(add.error, t).message
-    : null;
+  const addError = add.error ? describePasskeyFailure(add.error, t) : null;
   return (
     <Section title={t('security.passkeysTitle')}>
       <p className="muted">{t('security.passkeysHelp')}</p>

@@ -5,7 +5,7 @@ import { Link, useSearch } from 'wouter';
 import { Alert } from '../components/Feedback';
 import { Field } from '../components/Field';
 import { AuthFrame } from '../components/AuthFrame';
-import { answerWithPasskey, challengeOf, type FactorAnswer, type FactorChallenge, SecondFactorForm } from '../components/SecondFactor';
+import { answerWithPasskey, challengeOf, describePasskeyFailure, type FactorAnswer, type FactorChallenge, SecondFactorForm } from '../components/SecondFactor';
 import { useI18n } from '../i18n';
 import { safeNext } from '../lib/auth';
 import { describeError, type FieldErrors, validate } from '../lib/errors';
@@ -68,6 +68,8 @@ export function SignIn() {
     event.preventDefault();
     const checked = validate(loginInput, { username, password, refresh_token_delivery: 'cookie', remember_me: remember }, t);
     setErrors(checked.ok ? {} : checked.errors);
+    // One way of signing in at a time: the passkey's failure is no longer news.
+    withPasskey.reset();
     if (checked.ok) login.mutate(checked.data);
   }
 
@@ -93,11 +95,7 @@ export function SignIn() {
 
   const loginFailure = login.error && !(isApiError(login.error) && login.error.data?.reason === 'MFA_REQUIRED') ? describeError(login.error, t) : null;
   const restartedFailure = complete.error ? describeError(complete.error, t) : null;
-  const passkeyFailure = withPasskey.error
-    ? withPasskey.error instanceof Error && withPasskey.error.name === 'NotAllowedError'
-      ? { message: t('mfa.passkeyCancelled') }
-      : describeError(withPasskey.error, t)
-    : null;
+  const passkeyFailure = withPasskey.error ? describePasskeyFailure(withPasskey.error, t) : null;
   const failure = loginFailure ?? restartedFailure;
   return (
     <AuthFrame title={t('signIn.title')}>
@@ -159,7 +157,7 @@ export function SignIn() {
         >
           {t('signIn.withPasskey')}
         </button>
-        <Alert message={passkeyFailure?.message} />
+        <Alert message={passkeyFailure} />
       </div>
       {policy.data?.registrationOpen === false ? null : (
         <p className="auth-alt">
