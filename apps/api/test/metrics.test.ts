@@ -107,6 +107,10 @@ describe('metrics at /metrics, behind the token', () => {
     expect(text).not.toContain('987654321');
     expect(text).not.toContain('metrics_user');
     expect(sample(text, 'stm_http_request_duration_seconds_count', { method: 'GET', status: '404' })).toBeGreaterThanOrEqual(1);
+    // A REST call by its operation's pattern, not the bridge's one wildcard route.
+    expect(sample(text, 'stm_http_request_duration_seconds_count', { method: 'GET', route: '/api/tasks/{id}', status: '200' })).toBe(1);
+    expect(sample(text, 'stm_http_request_duration_seconds_count', { method: 'GET', route: '/api/tasks/{id}', status: '404' })).toBe(1);
+    expect(routes).not.toContain('/api/*');
     // The hashing threads, the event loop and memory.
     expect(sample(text, 'stm_password_hash_jobs', { state: 'queued' })).toBe(0);
     expect(sample(text, 'stm_password_hash_refusals_total')).toBe(0);

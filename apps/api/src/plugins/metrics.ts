@@ -14,7 +14,9 @@ export const metricsPlugin = fp(
   async (app: FastifyInstance, options: { metrics: Metrics; token: string | undefined }) => {
     const { metrics, token } = options;
     app.addHook('onResponse', (request, reply, done) => {
-      metrics.requestDone(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1_000);
+      // The REST bridge answers every operation from one wildcard route: its operation's pattern instead.
+      const route = request.restOperation?.route ?? request.routeOptions.url ?? 'unmatched';
+      metrics.requestDone(request.method, route, reply.statusCode, reply.elapsedTime / 1_000);
       done();
     });
     if (token === undefined) return;
