@@ -321,6 +321,13 @@ describe('administrators and policy', () => {
     expect(status.policy.mustEnrolNow).toBe(false);
     expect(new Date(status.policy.graceEndsAt as string).getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
     await t.caller(graced.accessToken).tasks.list({});
+    // A token of theirs made during the grace period, and a service account's (no factor to enrol).
+    const personal = await t.caller(graced.accessToken).tokens.create({ name: 'script', scopes: ['tasks:read'], expiresInDays: 30 });
+    const bot = await t.caller(admin.accessToken).admin.serviceAccounts.create({ username: 'policy_bot' });
+    const botToken = await t
+      .caller(admin.accessToken)
+      .admin.serviceAccounts.createToken({ accountId: bot.id, name: 'nightly', scopes: ['tasks:read'], expiresInDays: 30 });
+    expect((await rest(t.app, 'GET', '/api/tasks', { token: personal.token })).statusCode).toBe(200);
 
     // Grace over: the same account may only see its state, enrol, and sign out.
     await t.database.db
@@ -332,9 +339,15 @@ describe('administrators and policy', () => {
     const overRest = await rest(t.app, 'GET', '/api/tasks', { token: graced.accessToken });
     expect(overRest.statusCode).toBe(403);
     expect(json(overRest).reason).toBe('MFA_ENROLMENT_REQUIRED');
+    // Their token is held to it too; the service account's is not.
+    const byToken = await rest(t.app, 'GET', '/api/tasks', { token: personal.token });
+    expect(byToken.statusCode).toBe(403);
+    expect(json(byToken).reason).toBe('MFA_ENROLMENT_REQUIRED');
+    expect((await rest(t.app, 'GET', '/api/tasks', { token: botToken.token })).statusCode).toBe(200);
     expect((await t.caller(graced.accessToken).mfa.status()).policy.mustEnrolNow).toBe(true);
     await enrolTotp(t, graced.accessToken);
     await t.caller(graced.accessToken).tasks.list({});
+    expect((await rest(t.app, 'GET', '/api/tasks', { token: personal.token })).statusCode).toBe(200);
 
     // The administrators' rule alone leaves users alone, and binds an administrator without a factor at once.
     await t.caller(admin.accessToken).settings.update({ mfaRequiredForEveryone: false, mfaRequiredForAdmins: true, mfaAdminGraceDays: 0 });

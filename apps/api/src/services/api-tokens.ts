@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hashOpaqueToken } from '@stm/auth';
-import { apiTokens, type Database, isUniqueViolation, type Kysely, type UserRole } from '@stm/db';
+import { apiTokens, type Database, factors, isUniqueViolation, type Kysely, type UserRole } from '@stm/db';
 import {
   ADMIN_TOKEN_SCOPES,
   type ApiTokenScope,
@@ -14,6 +14,7 @@ import type { Logger } from '../logger';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
 import { actorOf, type AuthUser, toPublicUser } from './auth';
 import type { SettingsService } from './settings';
+import { enrolmentState } from './step-up';
 
 /** A token's `last_used_at` and address are written at most this often, not on every call. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -95,6 +96,7 @@ export class ApiTokensService {
     // so a script fails loudly rather than half-working.
     if (row.role !== 'admin' && scopes.some((scope) => ADMIN_TOKEN_SCOPES.includes(scope))) throw tokenRefused('owner_not_admin');
     const now = Date.now();
+    const mustEnrol = await this.#mustEnrol(row, now);
     if (row.last_used_at === null || now - row.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
       apiTokens.touchApiToken(this.deps.db, row.token_id, client.ip).catch((error: unknown) => this.deps.log.debug({ err: error }, 'api token touch failed'));
     }
@@ -108,9 +110,20 @@ export class ApiTokensService {
       authenticatedAt: new Date(0),
       mfaEnabled: row.mfa_enabled,
       mfaGraceStartedAt: row.mfa_grace_started_at,
-      // A token is a credential of its own, made with a step-up; service accounts have no second factor to enrol.
-      mustEnrol: false,
+      mustEnrol,
     };
+  }
+
+  /**
+   * A person's token is held to the second-factor policy as their sessions are: past the grace
+   * period without a factor, it is refused (`MFA_ENROLMENT_REQUIRED`) as they are, and its use
+   * starts the grace period as a sign-in does. Service accounts have no factor to enrol.
+   */
+  async #mustEnrol(row: { id: number; kind: string; role: UserRole; mfa_enabled: boolean; mfa_grace_started_at: Date | null }, now: number): Promise<boolean> {
+    if (row.kind !== 'person' || row.mfa_enabled) return false;
+    const state = enrolmentState(this.deps.settings.current, { role: row.role, mfaEnabled: false, mfaGraceStartedAt: row.mfa_grace_started_at }, now);
+    if (state.required && row.mfa_grace_started_at === null) await factors.startMfaGrace(this.deps.db, row.id);
+    return state.mustEnrolNow;
   }
 
   /** The caller's own tokens, newest first. */
