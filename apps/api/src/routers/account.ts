@@ -27,11 +27,10 @@ export const accountRouter = {
         tags,
         summary: 'Give your account an email address, change it, or remove it',
         description:
-          'A link to confirm it is mailed to the new address (single use, valid 24 hours); until it is opened the address is `pendingEmail`, and the confirmed one, if any, stays in use and is told of the change. `null` removes both. Unique whatever the letter case among confirmed addresses (409 `EMAIL_TAKEN`). At most 5 confirmation links an hour, however asked for (429 `RATE_LIMITED`). Needs a sign-in within the last 5 minutes (403 `STEP_UP_REQUIRED`).',
+          'A link to confirm it is mailed to the new address (single use, valid 24 hours); until it is opened the address is `pendingEmail`, and the confirmed one, if any, stays in use and is told of the change. `null` removes both. Unique whatever the letter case among confirmed addresses: an address another account confirmed is answered alike (pending), but its owner is told instead and no link is sent, so the answer says nothing of whose it is. At most 5 confirmation links an hour, however asked for (429 `RATE_LIMITED`). Needs a sign-in within the last 5 minutes (403 `STEP_UP_REQUIRED`).',
       },
       rateLimit: 'auth',
       stepUp: true,
-      refusals: ['EMAIL_TAKEN'],
     })
     .input(setEmailInput)
     .output(accountEmailOutput)

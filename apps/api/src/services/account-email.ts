@@ -91,10 +91,9 @@ export class AccountEmailService {
         await emails.dropVerificationTokens(trx, user.id);
         return;
       }
-      if (await emails.findOtherUserWithEmail(trx, address, user.id)) throw emailTaken();
       await this.#assertMailBudget(trx, user.id);
       await emails.setPendingEmail(trx, user.id, address);
-      await this.#sendLink(trx, user, address, language);
+      await this.#offer(trx, user, address, language);
       // Told where the owner surely reads: a change they did not make is noticed before it is confirmed.
       if (current.email !== null) {
         await this.deps.mail.enqueueTemplate(trx, {
@@ -126,7 +125,7 @@ export class AccountEmailService {
       const current = await emails.lockUserEmail(trx, user.id);
       if (!current?.pending_email) throw new DomainError('EMAIL_NOT_PENDING', 'There is no address waiting for confirmation', { field: 'email' });
       await this.#assertMailBudget(trx, user.id);
-      await this.#sendLink(trx, user, current.pending_email, await this.deps.mail.languageOf(trx, user.id));
+      await this.#offer(trx, user, current.pending_email, await this.deps.mail.languageOf(trx, user.id));
     });
     this.deps.mail.kick();
   }
@@ -157,10 +156,28 @@ export class AccountEmailService {
 
   /** However the links are asked for (a new address, a resend), an account sends few of them: nobody's mailbox is flooded through it. */
   async #assertMailBudget(trx: Kysely<Database>, userId: number): Promise<void> {
-    const sent = await emails.countMailSince(trx, userId, 'email-verification', new Date(Date.now() - HOUR_MS));
+    const sent = await emails.countMailSince(trx, userId, ['email-verification', 'email-in-use'], new Date(Date.now() - HOUR_MS));
     if (sent >= VERIFICATION_MAIL_PER_HOUR) {
       throw new DomainError('RATE_LIMITED', 'Too many confirmation messages were sent in the last hour; try again later', { retryAfterSeconds: 3600 });
     }
+  }
+
+  /**
+   * Mails a pending address its link, unless another account has proved it: then its owner is
+   * told instead and no link goes out. The person asking is answered alike either way (the
+   * address pending, the same budget spent), so giving addresses tells nobody whose they are.
+   */
+  async #offer(trx: Kysely<Database>, user: { id: number; username: string }, address: string, language: 'en' | 'es'): Promise<void> {
+    const owner = await emails.findOtherUserWithEmail(trx, address, user.id);
+    if (!owner) return this.#sendLink(trx, user, address, language);
+    await this.deps.mail.enqueueTemplate(trx, {
+      kind: 'email-in-use',
+      to: owner.email ?? address,
+      // Counted against the budget of the one who asked.
+      userId: user.id,
+      language: await this.deps.mail.languageOf(trx, owner.id),
+      params: { username: owner.username, address: owner.email ?? address },
+    });
   }
 
   async #sendLink(trx: Kysely<Database>, user: { id: number; username: string }, address: string, language: 'en' | 'es'): Promise<void> {

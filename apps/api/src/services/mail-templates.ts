@@ -26,6 +26,8 @@ export interface MailTemplates {
   'notification-digest': { username: string; items: DigestItem[]; more: number; settingsLink: string | null };
   /** The link that proves an address; without `PUBLIC_URL` the mail gives the token and the console page to enter it on. */
   'email-verification': { username: string; address: string; link: string | null; token: string; hours: number };
+  /** To a proved address that someone signed in to another account asked to use (they get no link). */
+  'email-in-use': { username: string; address: string };
   /** To the proved address when another one is given (`newAddress`) or the address is removed (null). */
   'email-changed': { username: string; newAddress: string | null };
   'password-reset': { username: string; link: string | null; token: string; minutes: number };
@@ -92,6 +94,10 @@ const ACCOUNT_WORDS = {
     changedSubject: 'Secure Task Manager: your email address is being changed',
     changedTo: (address: string) =>
       `Someone signed in to your account asked to change its email address to ${address}. Mail keeps coming to this address until the new one is confirmed.`,
+    inUseSubject: 'Secure Task Manager: someone gave your email address to another account',
+    inUse: (address: string) =>
+      `Someone signed in to another account asked to use ${address}, the address of yours. It stays yours: nothing changes, and no confirmation link was sent.`,
+    inUseIfYou: 'If it was you, with a second account, remove the address from this one first.',
     removedSubject: 'Secure Task Manager: your email address was removed',
     removed: 'The email address of your account was removed: no more mail from us will come here.',
     notYou: 'If this was not you, sign in, change your password and set your address again, or ask an administrator for help.',
@@ -112,6 +118,10 @@ const ACCOUNT_WORDS = {
     changedSubject: 'Secure Task Manager: se está cambiando tu correo electrónico',
     changedTo: (address: string) =>
       `Alguien con sesión en tu cuenta pidió cambiar su correo electrónico a ${address}. El correo seguirá llegando a esta dirección hasta que se confirme la nueva.`,
+    inUseSubject: 'Secure Task Manager: alguien dio tu correo electrónico en otra cuenta',
+    inUse: (address: string) =>
+      `Alguien con sesión en otra cuenta pidió usar ${address}, la dirección de la tuya. Sigue siendo tuya: nada cambia y no se envió ningún enlace de confirmación.`,
+    inUseIfYou: 'Si fuiste tú, con una segunda cuenta, quita primero la dirección de esta.',
     removedSubject: 'Secure Task Manager: se quitó tu correo electrónico',
     removed: 'Se quitó el correo electrónico de tu cuenta: no llegará aquí más correo nuestro.',
     notYou: 'Si no fuiste tú, inicia sesión, cambia tu contraseña y vuelve a poner tu dirección, o pide ayuda a un administrador.',
@@ -217,6 +227,10 @@ const RENDERERS: { [K in MailTemplateKind]: (language: MailLanguage, params: Mai
       codeIntro: words.verifyCode('/verify-email'),
       outro: words.verifyExpiry(params.hours),
     });
+  },
+  'email-in-use'(language, params) {
+    const words = ACCOUNT_WORDS[language];
+    return noticeMail(language, words.inUseSubject, params.username, [words.inUse(params.address), words.inUseIfYou]);
   },
   'email-changed'(language, params) {
     const words = ACCOUNT_WORDS[language];

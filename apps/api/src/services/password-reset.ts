@@ -82,7 +82,7 @@ export class PasswordResetService {
       const user = await users.lockUserById(trx, found.id);
       const current = await emails.findUserEmail(trx, found.id);
       if (!user || !current?.email) return false;
-      const recent = await emails.countMailSince(trx, found.id, 'password-reset', new Date(Date.now() - RESET_TOKEN_TTL_MS));
+      const recent = await emails.countMailSince(trx, found.id, ['password-reset'], new Date(Date.now() - RESET_TOKEN_TTL_MS));
       if (recent >= RESET_MAIL_PER_HOUR) {
         this.deps.log.info({ userId: found.id }, 'password reset mail skipped: the account had enough this hour');
         return false;

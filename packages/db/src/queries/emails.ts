@@ -20,7 +20,7 @@ export async function lockUserEmail(db: Kysely<Database>, userId: number) {
 export async function findOtherUserWithEmail(db: Kysely<Database>, email: string, exceptUserId: number) {
   return db
     .selectFrom('users')
-    .select('id')
+    .select(['id', 'username', 'email'])
     .where(sql<string>`lower(email)`, '=', email.toLowerCase())
     .where('id', '<>', exceptUserId)
     .executeTakeFirst();
@@ -114,12 +114,12 @@ export async function consumeVerificationToken(db: Kysely<Database>, tokenHash: 
 }
 
 /** Mail of one kind written for the account since `since`: what its per-account budgets count. */
-export async function countMailSince(db: Kysely<Database>, userId: number, kind: string, since: Date): Promise<number> {
+export async function countMailSince(db: Kysely<Database>, userId: number, kinds: readonly string[], since: Date): Promise<number> {
   const row = await db
     .selectFrom('mail_outbox')
     .select(sql<number>`count(*)::int`.as('count'))
     .where('user_id', '=', userId)
-    .where('kind', '=', kind)
+    .where('kind', 'in', kinds)
     .where('created_at', '>', since)
     .executeTakeFirstOrThrow();
   return row.count;
