@@ -70,7 +70,7 @@ export async function fill(place: Place): Promise<Filled> {
     // A webhook, and its delivery log: a test message to a name that never resolves, logged as failed.
     const hook = await aliceCalls.webhooks.create({
       projectId: project.id,
-      url: 'https://hooks.example.invalid/backup',
+      url: 'https://93.184.216.34/backup',
       description: 'CI "hook"',
       eventTypes: ['task.*'],
     });

@@ -319,6 +319,15 @@ describe('webhooks: destinations that are not public', () => {
     expect(overRest.statusCode).toBe(400);
   });
 
+  it('refuses a name that does not resolve as it refuses one that resolves to a private address', async () => {
+    const refusals = [];
+    for (const url of ['http://localhost:9/hook', 'http://no-such-host.invalid/hook']) {
+      refusals.push(await rejection(t.caller(token).webhooks.create({ projectId, url, eventTypes: ['task.*'] })));
+    }
+    expect(refusals[0]).toMatchObject({ reason: 'WEBHOOK_URL_NOT_ALLOWED', fieldErrors: { url: ['The host name does not resolve to a public address'] } });
+    expect(refusals[1]).toEqual(refusals[0]);
+  });
+
   it('refuses schemes other than http and https', async () => {
     for (const url of ['file:///etc/passwd', 'ftp://example.com/', 'gopher://example.com/']) {
       expect(await rejection(t.caller(token).webhooks.create({ projectId, url, eventTypes: ['task.*'] }))).toMatchObject({ code: 'BAD_REQUEST' });
@@ -327,7 +336,7 @@ describe('webhooks: destinations that are not public', () => {
 
   it('checks again at delivery, so a name that now resolves to loopback is never reached', async () => {
     // As if the name had resolved elsewhere when the endpoint was made (DNS rebinding).
-    const created = await t.caller(token).webhooks.create({ projectId, url: 'https://hooks.example.invalid/x', eventTypes: ['task.*'] });
+    const created = await t.caller(token).webhooks.create({ projectId, url: 'https://93.184.216.34/x', eventTypes: ['task.*'] });
     await t.database.db
       .updateTable('webhook_endpoints')
       .set({ url: `http://localhost:${receiver.port}/hook` })
@@ -336,7 +345,7 @@ describe('webhooks: destinations that are not public', () => {
     await t.caller(token).tasks.create({ projectId, title: 'Not for loopback' });
     await t.app.services.webhooks.deliverDue();
     const [attempt] = (await t.caller(token).webhooks.deliveries({ projectId, id: created.id })).items;
-    expect(attempt).toMatchObject({ succeeded: false, httpStatus: null, error: 'The destination is not a public address' });
+    expect(attempt).toMatchObject({ succeeded: false, httpStatus: null, error: 'The host name does not resolve to a public address' });
     expect(receiver.received).toHaveLength(0);
   });
 

@@ -62,14 +62,20 @@ export async function resolveDestination(target: string, allowPrivate: boolean, 
   let addresses: { address: string; family: number }[];
   if (isIP(host)) {
     addresses = [{ address: host, family: isIP(host) }];
+    if (!allowPrivate && !isPublicAddress(host)) throw new DestinationRefused('The destination is not a public address');
   } else {
-    const lookedUp = lookup(host, { all: true, verbatim: true });
-    addresses = await (signal ? abortable(lookedUp, signal) : lookedUp);
-  }
-  if (addresses.length === 0) throw new DestinationRefused('The host name does not resolve');
-  if (!allowPrivate) {
-    const refused = addresses.find((entry) => !isPublicAddress(entry.address));
-    if (refused) throw new DestinationRefused('The destination is not a public address');
+    // A name that does not resolve and one that resolves to a private address are refused in the
+    // same words: told apart, they would let anyone map the names this server's network knows.
+    const unresolved = new DestinationRefused('The host name does not resolve to a public address');
+    try {
+      const lookedUp = lookup(host, { all: true, verbatim: true });
+      addresses = await (signal ? abortable(lookedUp, signal) : lookedUp);
+    } catch (error) {
+      // Let through where private addresses are allowed (development, tests), or when it took too long.
+      if (allowPrivate || signal?.aborted) throw error;
+      throw unresolved;
+    }
+    if (addresses.length === 0 || (!allowPrivate && addresses.some((entry) => !isPublicAddress(entry.address)))) throw unresolved;
   }
   const first = addresses[0] as { address: string; family: number };
   return { url, address: first.address, family: first.family === 6 ? 6 : 4 };

@@ -584,8 +584,9 @@ export class WebhooksService {
   }
 
   /**
-   * Refuses at once a URL the worker would refuse (scheme, an address that is not public). A
-   * name that does not resolve yet is let through: it is checked again at every delivery.
+   * Refuses at once a URL the worker would refuse (scheme, an address that is not public, a name
+   * that does not resolve to one); it is checked again at every delivery. A lookup that takes too
+   * long is let through, to be judged then.
    */
   async #checkUrl(url: string): Promise<void> {
     try {

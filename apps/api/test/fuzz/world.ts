@@ -292,13 +292,13 @@ export class FuzzWorld {
     this.#learnOwned('comments', actor.id, 'commentId', comment.id);
     // A webhook of its project (and for an administrator a global one), each with a logged test
     // message: calls on them reach the rules. Their URL never resolves, so nothing is reached.
-    const hook = await calls.webhooks.create({ projectId: project.id, url: 'https://hooks.example.invalid/world', eventTypes: ['task.*'] });
+    const hook = await calls.webhooks.create({ projectId: project.id, url: 'https://93.184.216.34/world', eventTypes: ['task.*'] });
     this.learnFrom([hook, await calls.webhooks.test({ projectId: project.id, id: hook.id })], 'other');
     this.#learnOwnedWebhook(actor.id, hook.id, project.id);
     if (role === 'admin') {
       // Global webhooks are few (a quota), and fuzzed calls make them too: one made once is enough.
       const [existing] = (await calls.admin.webhooks.list()).items;
-      const global = existing ?? (await calls.admin.webhooks.create({ url: 'https://hooks.example.invalid/world', eventTypes: ['project.*', 'security.*'] }));
+      const global = existing ?? (await calls.admin.webhooks.create({ url: 'https://93.184.216.34/world', eventTypes: ['project.*', 'security.*'] }));
       this.learnFrom([global, await calls.admin.webhooks.test({ id: global.id })], 'other');
       // A service account with a token, so calls on service accounts reach the rules: the
       // userId pool holds people, whom those procedures rightly do not find.
@@ -505,7 +505,7 @@ export class FuzzWorld {
           return this.refs(['serviceAccountId']);
         case 'url':
           // A name that never resolves: made and tried like any, and nothing is ever reached.
-          return webhooks ? fc.constantFrom('https://hooks.example.invalid/fuzz', 'http://hooks.example.invalid:8080/fuzz?x=1') : undefined;
+          return webhooks ? fc.constantFrom('https://93.184.216.34/fuzz', 'http://93.184.216.34:8080/fuzz?x=1') : undefined;
         case 'eventTypes':
           return webhooks ? fc.constantFrom(['task.*'], ['task.created', 'comment.*'], ['project.*', 'member.*']) : undefined;
         default:
