@@ -147,7 +147,8 @@ const environmentSchema = z.object({
   LOG_FILE: booleanString.default(true),
   LOG_STDOUT: booleanString.default(true),
   LOG_PRETTY: booleanString.optional(),
-  LOG_RETENTION_DAYS: positiveInt.default(7),
+  // pino-roll keeps today's file and at least one before it: it cannot keep today's alone.
+  LOG_RETENTION_DAYS: z.coerce.number().int().min(2, "must be at least 2 (today's log file and yesterday's)").default(7),
   CONSOLE_DIR: z.string().optional(),
   COOKIE_SECURE: booleanString.optional(),
   LEGACY_ROUTES: booleanString.default(true),

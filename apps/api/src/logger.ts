@@ -209,7 +209,9 @@ function unwritableReason(dir: string): string | undefined {
     return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') return code;
+    // ENOTDIR/EEXIST: a regular file where a folder of the path should be. Each is a folder we
+    // cannot write in, which the operator fixes the same way.
+    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOENT') return code;
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -31,6 +31,12 @@ function startProductionServer(environment: Record<string, string>) {
     encoding: 'utf8',
     timeout: 60_000,
   });
+}
+
+function testDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stm-config-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 function problems(environment: Record<string, string>): string[] {
@@ -94,6 +100,22 @@ describe('production configuration', () => {
     );
     expect(started.stdout).not.toMatch(/Secr3t|\n\s+at /);
     // EX_UNAVAILABLE: a supervisor may try again later, unlike a configuration refused (78).
+    expect(started.status).toBe(69);
+  });
+
+  it('stops the server at LOG_RETENTION_DAYS=1, which the log roller cannot keep, with one line naming it', () => {
+    const started = startProductionServer({ LOG_FILE: 'true', LOG_DIR: testDir(), LOG_RETENTION_DAYS: '1' });
+    expect(started.stderr).toBe("Invalid configuration: LOG_RETENTION_DAYS: must be at least 2 (today's log file and yesterday's)\n");
+    expect(started.status).toBe(78);
+  });
+
+  it('logs to stdout only, with a warning and no stack, when LOG_DIR lies under a regular file', () => {
+    const file = path.join(testDir(), 'file.txt');
+    writeFileSync(file, '');
+    const started = startProductionServer({ LOG_FILE: 'true', LOG_DIR: path.join(file, 'logs') });
+    expect(started.stdout).toContain('the log folder is not writable: logging to stdout only');
+    expect(started.stderr).not.toMatch(/ENOTDIR|\n\s+at /);
+    // It went on to the database, which nothing answers for.
     expect(started.status).toBe(69);
   });
 
