@@ -115,10 +115,11 @@ const environmentSchema = z.object({
     .regex(/^[A-Za-z0-9:_.-]*$/, 'may contain only letters, digits and ": _ . -"')
     .default('stm:'),
   LOCKOUT_MEMORY_MAX_ENTRIES: positiveInt.default(100_000),
+  // Empty first: any string, '' included, would match the other branch and be judged a weak token.
   METRICS_TOKEN: z
-    .string()
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
+    .literal('')
+    .transform(() => undefined)
+    .or(z.string().optional()),
   METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   RATE_LIMIT_MAX: budget.default(600),

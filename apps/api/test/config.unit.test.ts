@@ -73,6 +73,11 @@ describe('production configuration', () => {
     expect(problems({ NODE_ENV: 'production', DATABASE_URL: pg, SECRET_KEY: secret }).join()).toMatch(/SECRET_KEY is weak/);
   });
 
+  it('takes an empty METRICS_TOKEN as unset: no metrics, no complaint that it is weak', () => {
+    expect(problems({ NODE_ENV: 'production', SECRET_KEY: STRONG, DATABASE_URL: pg, METRICS_TOKEN: '' })).toEqual([]);
+    expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: STRONG, DATABASE_URL: pg, METRICS_TOKEN: '' }).metrics).toBeUndefined();
+  });
+
   it('refuses the embedded database', () => {
     expect(problems({ NODE_ENV: 'production', SECRET_KEY: STRONG }).join()).toMatch(/DATABASE_URL is required in production/);
   });
