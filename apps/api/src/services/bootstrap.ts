@@ -23,7 +23,7 @@ export async function ensureAdminFromEnvironment(deps: {
   if (!config.admin) {
     const admins = await users.countActiveAdmins(db);
     if (admins === 0) {
-      log.warn('No administrator exists. Set ADMIN_USERNAME and ADMIN_PASSWORD and restart, or run: pnpm ops user:create --role admin');
+      log.warn('No administrator exists. Set ADMIN_USERNAME and ADMIN_PASSWORD and restart, or run: pnpm ops user:create <username> --role admin');
     }
     return;
   }
