@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { mailOutbox } from '@stm/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderMail } from '../src/services/mail-templates';
 import { createTestApp, giveConfirmedEmail, signUp, type TestApp } from './helpers';
 import { headerOf, readableText, startSmtpServer, type TestSmtpServer } from './smtp';
 
@@ -233,5 +234,28 @@ describe('mail without SMTP', () => {
     ).rejects.toThrow('the change failed');
     expect(await mailOutbox.listMail(t.database.db)).toHaveLength(before);
     expect(await t.app.services.mail.deliverDue()).toBe(0);
+  });
+});
+
+describe('an address confirmation or password reset mail', () => {
+  const token = 'x'.repeat(43);
+  const kinds = [
+    ['email-verification', { username: 'ana', address: 'ana@example.test', token, hours: 24 }],
+    ['password-reset', { username: 'ana', token, minutes: 60 }],
+  ] as const;
+
+  it.each(kinds)('%s speaks of the code without PUBLIC_URL, and of the link with it, in each language', (kind, params) => {
+    const words = {
+      en: { link: 'The link works once', code: 'The code works once' },
+      es: { link: 'El enlace sirve una vez', code: 'El código sirve una vez' },
+    };
+    for (const language of ['en', 'es'] as const) {
+      const withoutLink = renderMail(kind, language, { ...params, link: null });
+      expect(withoutLink.text).toContain(words[language].code);
+      expect(withoutLink.text).not.toContain(words[language].link);
+      const withLink = renderMail(kind, language, { ...params, link: `https://tasks.example.test/page#token=${token}` });
+      expect(withLink.text).toContain(words[language].link);
+      expect(withLink.text).not.toContain(words[language].code);
+    }
   });
 });

@@ -90,7 +90,8 @@ const ACCOUNT_WORDS = {
     verifyIntro: (address: string) => `Confirm that ${address} is the email address of your account:`,
     verifyButton: 'Confirm this address',
     verifyCode: (path: string) => `Open the page ${path} of the console and enter this code:`,
-    verifyExpiry: (hours: number) => `The link works once, for ${hours} hours. If you did not give this address, ignore this message.`,
+    verifyExpiry: (hours: number, link: boolean) =>
+      `The ${link ? 'link' : 'code'} works once, for ${hours} hours. If you did not give this address, ignore this message.`,
     changedSubject: 'Secure Task Manager: your email address is being changed',
     changedTo: (address: string) =>
       `Someone signed in to your account asked to change its email address to ${address}. Mail keeps coming to this address until the new one is confirmed.`,
@@ -105,8 +106,8 @@ const ACCOUNT_WORDS = {
     resetIntro: 'Someone (we hope you) asked to reset the password of your account. Choose a new one here:',
     resetButton: 'Choose a new password',
     resetCode: (path: string) => `Open the page ${path} of the console and enter this code:`,
-    resetExpiry: (minutes: number) =>
-      `The link works once, for ${minutes} minutes; using it signs your account out everywhere. If you did not ask for it, ignore this message: your password stays as it is.`,
+    resetExpiry: (minutes: number, link: boolean) =>
+      `The ${link ? 'link' : 'code'} works once, for ${minutes} minutes; using it signs your account out everywhere. If you did not ask for it, ignore this message: your password stays as it is.`,
   },
   es: {
     greeting: (name: string) => `Hola ${name}:`,
@@ -114,7 +115,8 @@ const ACCOUNT_WORDS = {
     verifyIntro: (address: string) => `Confirma que ${address} es el correo electrónico de tu cuenta:`,
     verifyButton: 'Confirmar esta dirección',
     verifyCode: (path: string) => `Abre la página ${path} de la consola e introduce este código:`,
-    verifyExpiry: (hours: number) => `El enlace sirve una vez, durante ${hours} horas. Si no diste esta dirección, ignora este mensaje.`,
+    verifyExpiry: (hours: number, link: boolean) =>
+      `${link ? 'El enlace' : 'El código'} sirve una vez, durante ${hours} horas. Si no diste esta dirección, ignora este mensaje.`,
     changedSubject: 'Secure Task Manager: se está cambiando tu correo electrónico',
     changedTo: (address: string) =>
       `Alguien con sesión en tu cuenta pidió cambiar su correo electrónico a ${address}. El correo seguirá llegando a esta dirección hasta que se confirme la nueva.`,
@@ -129,8 +131,8 @@ const ACCOUNT_WORDS = {
     resetIntro: 'Alguien (esperamos que tú) pidió restablecer la contraseña de tu cuenta. Elige una nueva aquí:',
     resetButton: 'Elegir una contraseña nueva',
     resetCode: (path: string) => `Abre la página ${path} de la consola e introduce este código:`,
-    resetExpiry: (minutes: number) =>
-      `El enlace sirve una vez, durante ${minutes} minutos; usarlo cierra la sesión de tu cuenta en todas partes. Si no lo pediste, ignora este mensaje: tu contraseña sigue igual.`,
+    resetExpiry: (minutes: number, link: boolean) =>
+      `${link ? 'El enlace' : 'El código'} sirve una vez, durante ${minutes} minutos; usarlo cierra la sesión de tu cuenta en todas partes. Si no lo pediste, ignora este mensaje: tu contraseña sigue igual.`,
   },
 } as const;
 
@@ -225,7 +227,8 @@ const RENDERERS: { [K in MailTemplateKind]: (language: MailLanguage, params: Mai
       link: params.link,
       token: params.token,
       codeIntro: words.verifyCode('/verify-email'),
-      outro: words.verifyExpiry(params.hours),
+      // Without PUBLIC_URL there is no link, only the code to enter.
+      outro: words.verifyExpiry(params.hours, params.link !== null),
     });
   },
   'email-in-use'(language, params) {
@@ -248,7 +251,7 @@ const RENDERERS: { [K in MailTemplateKind]: (language: MailLanguage, params: Mai
       link: params.link,
       token: params.token,
       codeIntro: words.resetCode('/reset-password'),
-      outro: words.resetExpiry(params.minutes),
+      outro: words.resetExpiry(params.minutes, params.link !== null),
     });
   },
   'webhook-disabled'(language, params) {
