@@ -12,6 +12,7 @@ import { CliError } from './cli/password-input';
 import { ConfigError, loadConfig, loadDotEnv, readProcessEnvironment } from './env';
 import { DomainError } from './errors';
 import { prepareSchema, SchemaMismatchError } from './schema-check';
+import { opsCommand } from './ops-command';
 
 // A reader that stops early (`pnpm ops keys:list | head -1`) is not a failure: the rest of the
 // output goes nowhere, and the command still ends as every command does, closing what it opened
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const args = parseCommandArgs(command, rest);
   if (!args) {
-    process.stderr.write(`Usage: pnpm ops ${command.usage}\n`);
+    process.stderr.write(`Usage: ${opsCommand()} ${command.usage}\n`);
     return 2;
   }
   command.check?.(args);

@@ -1,5 +1,6 @@
 import { type Database, type Kysely, migrateToLatestLocked, schemaState } from '@stm/db';
 import type { Logger } from './logger';
+import { opsCommand } from './ops-command';
 
 /** The schema is not one this build can serve; the message says what to do. */
 export class SchemaMismatchError extends Error {
@@ -37,7 +38,7 @@ export async function prepareSchema(db: Kysely<Database>, options: { migrateOnSt
   if (!options.migrateOnStart) {
     throw new SchemaMismatchError(
       `The database schema is behind this release (${state.pending.map((m) => m.name).join(', ')} not applied) and MIGRATE_ON_START is off: ` +
-        'run `pnpm ops db:migrate` first (it prints its plan and takes a lock).',
+        `run \`${opsCommand()} db:migrate\` first (it prints its plan and takes a lock).`,
     );
   }
   const { applied } = await migrateToLatestLocked(db);

@@ -19,6 +19,7 @@ const NOBODY = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
  */
 describe('the release artifact', { timeout: 120_000 }, () => {
   let work: string;
+  let unpacked: string;
   let server: ChildProcess | undefined;
   let output = '';
   let baseUrl: string;
@@ -41,7 +42,7 @@ describe('the release artifact', { timeout: 120_000 }, () => {
     expect(packed.status, packed.stderr).toBe(0);
     const tarball = readdirSync(path.join(work, 'out')).find((name) => name.endsWith('.tar.gz'));
     expect(tarball).toMatch(/^secure-task-manager-.+\.tar\.gz$/);
-    const unpacked = path.join(work, 'unpacked');
+    unpacked = path.join(work, 'unpacked');
     mkdirSync(unpacked);
     expect(spawnSync('tar', ['-xzf', path.join(work, 'out', tarball as string), '-C', unpacked]).status).toBe(0);
     const data = path.join(work, 'data');
@@ -121,6 +122,16 @@ describe('the release artifact', { timeout: 120_000 }, () => {
     const script = /src="(\/assets\/[^"]+\.js)"/.exec(page.text)?.[1];
     expect(script).toBeDefined();
     expect((await call('GET', script as string)).status).toBe(200);
+  });
+
+  it('names its operator command as it is run there, `node cli.js` (there is no pnpm)', () => {
+    expect(output).toContain('or run: node cli.js user:create <username> --role admin');
+    const help = spawnSync(process.execPath, ['cli.js', 'help'], {
+      cwd: path.join(unpacked, 'secure-task-manager'),
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    expect(help.stdout).toMatch(/^Usage: node cli\.js <command> \[arguments\]\n/);
   });
 
   it('stops cleanly on SIGTERM, having logged to stdout when it could not write its log folder', async () => {

@@ -5,6 +5,7 @@ import type { Command } from './command-types';
 import { databaseCommands } from './database-commands';
 import { applyLegacyImport, describeLegacyImport, planLegacyImport, readLegacyUsers } from './legacy-import';
 import { CliError, readNewPassword } from './password-input';
+import { opsCommand } from '../ops-command';
 
 export const commands: Record<string, Command> = {
   ...databaseCommands,
@@ -114,7 +115,7 @@ export function usageText(): string {
   const width = Math.max(...Object.values(commands).map((command) => command.usage.length));
   const lines = Object.values(commands).map((command) => `  ${command.usage.padEnd(width)}  ${command.summary}`);
   return [
-    'Usage: pnpm ops <command> [arguments]',
+    `Usage: ${opsCommand()} <command> [arguments]`,
     '',
     'Commands:',
     ...lines,

@@ -6,6 +6,7 @@ import type { AuthService } from './auth';
 import type { PasswordHasher } from '@stm/auth';
 import type { Database, Kysely } from '@stm/db';
 import { DomainError } from '../errors';
+import { opsCommand } from '../ops-command';
 
 /**
  * Creates the first administrator from ADMIN_USERNAME / ADMIN_PASSWORD when no account has that
@@ -23,7 +24,7 @@ export async function ensureAdminFromEnvironment(deps: {
   if (!config.admin) {
     const admins = await users.countActiveAdmins(db);
     if (admins === 0) {
-      log.warn('No administrator exists. Set ADMIN_USERNAME and ADMIN_PASSWORD and restart, or run: pnpm ops user:create <username> --role admin');
+      log.warn(`No administrator exists. Set ADMIN_USERNAME and ADMIN_PASSWORD and restart, or run: ${opsCommand()} user:create <username> --role admin`);
     }
     return;
   }
