@@ -2,10 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, loadEnv, type Plugin } from 'vite';
 
-const API = 'http://127.0.0.1:8000';
+/** Where the API reads its `.env` (apps/api/src/env.ts), so both sides agree on its address. */
+const ROOT_DIR = fileURLToPath(new URL('../..', import.meta.url));
 // Everything the API answers itself; the rest is the app (client-side routes).
 const API_PATHS = ['/trpc', '/api', '/docs', '/openapi.json', '/.well-known', '/healthz', '/readyz'];
 
@@ -50,17 +52,32 @@ function precompress(): Plugin {
   };
 }
 
-const proxy = Object.fromEntries(API_PATHS.map((path) => [path, { target: API, changeOrigin: false }]));
+/**
+ * The API as `pnpm dev` starts it: its HOST and PORT (the environment, then the root `.env`, as
+ * the API reads them). A wildcard listen address is reached on loopback.
+ */
+function apiOrigin(env: Record<string, string>): string {
+  const host = env.HOST || '127.0.0.1';
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${env.PORT || '8000'}`;
+}
 
-export default defineConfig({
-  plugins: [react(), precompress()],
-  server: { host: '127.0.0.1', port: 5173, strictPort: true, proxy },
-  preview: { host: '127.0.0.1', port: 4173, strictPort: true, proxy },
-  build: {
-    target: 'es2022',
-    // The API serves this build under `script-src 'self'; style-src 'self'`: no inline preload
-    // polyfill script, no assets inlined as data: URLs.
-    modulePreload: { polyfill: false },
-    assetsInlineLimit: 0,
-  },
+export default defineConfig(({ mode }) => {
+  const env = loadEnv(mode, ROOT_DIR, ['HOST', 'PORT', 'CONSOLE_PORT']);
+  const target = apiOrigin(env);
+  const proxy = Object.fromEntries(API_PATHS.map((path) => [path, { target, changeOrigin: false }]));
+  // strictPort: a console moved to another port silently would not be where the developer looks.
+  const port = Number(env.CONSOLE_PORT || 5173);
+  return {
+    plugins: [react(), precompress()],
+    server: { host: '127.0.0.1', port, strictPort: true, proxy },
+    preview: { host: '127.0.0.1', port: 4173, strictPort: true, proxy },
+    build: {
+      target: 'es2022',
+      // The API serves this build under `script-src 'self'; style-src 'self'`: no inline preload
+      // polyfill script, no assets inlined as data: URLs.
+      modulePreload: { polyfill: false },
+      assetsInlineLimit: 0,
+    },
+  };
 });
