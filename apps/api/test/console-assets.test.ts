@@ -68,4 +68,12 @@ describe('the console’s assets', () => {
     expect(route.headers['content-type']).toMatch(/^text\/html/);
     expect(route.body).toContain('/assets/index-abc123.js');
   });
+
+  it('are not what /metrics answers when metrics are not served on this port: a 404 problem, as for any API path', async () => {
+    const metrics = await get('/metrics');
+    const unknown = await get('/healthz/unknown');
+    expect(metrics.statusCode).toBe(404);
+    expect(metrics.headers['content-type']).toBe(unknown.headers['content-type']);
+    expect(metrics.json()).toMatchObject({ ...unknown.json(), message: 'No route GET /metrics' });
+  });
 });

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 
 // `/auth` is the old service's (legacy routes): never the app's page, even with those routes off.
-const API_PREFIXES = ['/api', '/trpc', '/auth', '/docs', '/openapi.json', '/healthz', '/readyz', '/.well-known'];
+// `/metrics` likewise when it is not served here (no METRICS_TOKEN, or on METRICS_PORT): a
+// scraper pointed at it must see a 404, not the app's page with 200.
+const API_PREFIXES = ['/api', '/trpc', '/auth', '/docs', '/openapi.json', '/healthz', '/readyz', '/.well-known', '/metrics'];
 
 /**
  * Serves the built console at `/`, same origin as the API, precompressed. Hashed assets are cached for a year;
