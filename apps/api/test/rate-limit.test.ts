@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, PASSWORD, signUp, type TestApp } from './helpers';
 import { deleteRedisKeys, testRedisUrl, uniqueRedisPrefix } from './redis';
@@ -257,6 +258,18 @@ describe.runIf(testRedisUrl)('counters in Redis', () => {
     }
     expect(statuses).toEqual([200, 200, 200, 200, 429]);
     expect((await hit(other.app, '/api/settings/public', { from: '127.0.0.51' })).statusCode).toBe(200);
+  });
+
+  it('are kept under keys that name the budget and the address', async () => {
+    const [first] = apps as [TestApp];
+    await hit(first.app, '/api/settings/public', { from: '127.0.0.53' });
+    await hit(first.app, '/api/auth/login', { from: '127.0.0.53', body: {} });
+    const redis = new Redis(testRedisUrl as string);
+    try {
+      expect((await redis.keys(`${prefix}*127.0.0.53`)).sort()).toEqual([`${prefix}rate-limit:auth:127.0.0.53`, `${prefix}rate-limit:ip:127.0.0.53`]);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('are spent a unit per call of a tRPC batch', async () => {

@@ -81,7 +81,12 @@ class SharedOrLocalStore implements FastifyRateLimitStore {
   }
 
   child(routeOptions: Parameters<FastifyRateLimitStore['child']>[0]): FastifyRateLimitStore {
-    return new SharedOrLocalStore(this.shared.child(routeOptions), this.local.child(routeOptions), this.counters);
+    // A limiter from createRateLimit has no route: the Redis store's child would put
+    // "undefinedundefined-" in its keys. Our key generators name the budget, so the keys stay
+    // `<prefix>rate-limit:<budget>:<address>`, the same on every instance.
+    const routeInfo = (routeOptions as { routeInfo?: { method?: string; url?: string } }).routeInfo;
+    const shared = routeInfo?.method === undefined && routeInfo?.url === undefined ? this.shared : this.shared.child(routeOptions);
+    return new SharedOrLocalStore(shared, this.local.child(routeOptions), this.counters);
   }
 }
 
