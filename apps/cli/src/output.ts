@@ -46,7 +46,9 @@ export class Output {
     }
     const lines = [`stm: ${failure.message}${failure.reason ? ` [${failure.reason}]` : ''}`];
     for (const [field, messages] of Object.entries(failure.fieldErrors ?? {})) {
-      for (const message of messages) lines.push(field === '_' ? `  ${message}` : `  ${field}: ${message}`);
+      // The API names the field a refusal is about with the refusal's own message (tasks not
+      // found among `ids`): said once, in the first line.
+      for (const message of messages) if (message !== failure.message) lines.push(field === '_' ? `  ${message}` : `  ${field}: ${message}`);
     }
     if (failure.retryAfterSeconds !== undefined) lines.push(`  Try again in ${failure.retryAfterSeconds} s.`);
     this.stderr.write(`${lines.map(printableLines).join('\n')}\n`);

@@ -135,6 +135,13 @@ describe('stm tasks', () => {
       const result = await alice.run(args);
       expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'stm: Task not found [NOT_FOUND]\n' });
     }
+    for (const verb of ['done', 'rm']) {
+      expect(await alice.run(['tasks', verb, String(bobs.id), '999999'])).toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr: 'stm: Some of these tasks were not found; nothing was changed [NOT_FOUND]\n',
+      });
+    }
     const mixed = await alice.run(['tasks', 'rm', String(bobs.id), '--json']);
     expect(mixed.code).toBe(1);
     expect(JSON.parse(mixed.stderr)).toEqual({ error: { message: 'Task not found', reason: 'NOT_FOUND', httpStatus: 404 } });
@@ -164,10 +171,10 @@ describe('stm tasks', () => {
     expect(await aliceTasks()).toEqual([]);
   });
 
-  it("prints the API's reason and field errors when it refuses the input", async () => {
+  it("prints the API's reason and field errors when it refuses the input, a field error that repeats the message once", async () => {
     const result = await alice.run(['tasks', 'ls', '--cursor', 'not-a-cursor']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^stm: .+ \[VALIDATION_FAILED\]\n {2}cursor: .+\n$/);
+    expect(result.stderr).toBe('stm: The cursor is not one this list handed out; start again without it [VALIDATION_FAILED]\n');
 
     const asJson = await alice.run(['tasks', 'ls', '--cursor', 'not-a-cursor', '--json']);
     expect(JSON.parse(asJson.stderr)).toMatchObject({
