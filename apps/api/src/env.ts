@@ -368,7 +368,15 @@ export function loadConfig(environment: Record<string, string | undefined>): App
   const env = parsed.data;
   const problems: string[] = [];
   const production = env.NODE_ENV === 'production';
-  const dataDir = path.resolve(env.DATA_DIR ?? path.join(ROOT_DIR, '.data'));
+  const dataDir = installationPath(env.DATA_DIR ?? '.data');
+  const movedData = env.DATA_DIR === undefined ? undefined : dataLeftBehind(env.DATA_DIR, dataDir);
+  // Refused before anything is made in the new place: starting on an empty database there would
+  // look like lost data.
+  if (movedData) {
+    throw new ConfigError([
+      `DATA_DIR=${env.DATA_DIR} means ${dataDir} (a relative DATA_DIR is taken from the top of the installation), which does not exist, but ${movedData} does: move that folder to ${dataDir}, or set DATA_DIR to ${movedData}`,
+    ]);
+  }
 
   let secretKey = env.SECRET_KEY?.trim() || undefined;
   let secretKeySource: AppConfig['secretKeySource'] = 'environment';
@@ -465,7 +473,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     },
     log: {
       level: env.LOG_LEVEL,
-      dir: env.LOG_FILE ? path.resolve(env.LOG_DIR ?? path.join(ROOT_DIR, 'logs')) : null,
+      dir: env.LOG_FILE ? installationPath(env.LOG_DIR ?? 'logs') : null,
       stdout: env.LOG_STDOUT,
       pretty: env.LOG_PRETTY ?? development,
       retentionDays: env.LOG_RETENTION_DAYS,
@@ -524,6 +532,26 @@ function readOrCreateDevelopmentSecret(dataDir: string): string {
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return secret;
+}
+
+/**
+ * A configured folder, relative ones taken from the top of the installation (the repository, or
+ * the release folder), where `.env` and the default `.data` and `logs` are: `pnpm ops`,
+ * `pnpm start` and `pnpm dev` run in apps/api and `node apps/api/dist/server.js` wherever it is
+ * typed, so the working directory would make one setting name different folders.
+ */
+function installationPath(configured: string): string {
+  return path.resolve(ROOT_DIR, configured);
+}
+
+/**
+ * Where a relative DATA_DIR's data is when an earlier release put it under the working directory
+ * and the folder it now means does not exist; undefined otherwise.
+ */
+function dataLeftBehind(configured: string, dataDir: string): string | undefined {
+  if (path.isAbsolute(configured)) return undefined;
+  const before = path.resolve(configured);
+  return before !== dataDir && existsSync(before) && !existsSync(dataDir) ? before : undefined;
 }
 
 /** Loads `.env` from the repository root and the working directory, without overriding what is set. */

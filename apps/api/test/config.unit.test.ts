@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { ConfigError, loadConfig, parseTrustProxy } from '../src/env';
-import { API_DIR, serverCommand } from './bundle';
+import { ConfigError, loadConfig, parseTrustProxy, ROOT_DIR } from '../src/env';
+import { API_DIR, cliCommand, serverCommand } from './bundle';
 
 const STRONG = 'Jq3v0C9xZ7yW1tR6uP2sN8mL4kH5gF0dE3cB7aQ9wXz';
 const pg = 'postgres://app@db.internal:5432/stm';
@@ -264,5 +264,49 @@ describe('mail and notifications', () => {
     expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, SMTP_URL: 'http://mail.example.com' }).join()).toMatch(/SMTP_URL/);
     expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, MAIL_LANGUAGE: 'fr' }).join()).toMatch(/MAIL_LANGUAGE/);
     expect(problems({ NODE_ENV: 'test', SECRET_KEY: STRONG, MAIL_DIGEST_MINUTES: '0' }).join()).toMatch(/MAIL_DIGEST_MINUTES/);
+  });
+});
+
+describe('a relative DATA_DIR', () => {
+  /** The ops command as `pnpm ops` runs it: in apps/api, with the operator's own folder as INIT_CWD. */
+  function ops(args: string[], environment: Record<string, string>) {
+    return spawnSync(process.execPath, [...cliCommand(), ...args], {
+      cwd: API_DIR,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'development', LOG_FILE: 'false', INIT_CWD: ROOT_DIR, ...environment },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  }
+  function relativeFolder(): string {
+    const name = `.data-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    onTestFinished(() => {
+      rmSync(path.join(ROOT_DIR, name), { recursive: true, force: true });
+      rmSync(path.join(API_DIR, name), { recursive: true, force: true });
+    });
+    return name;
+  }
+
+  it('names the same folder, at the top of the installation, whichever folder the command runs in', () => {
+    const name = relativeFolder();
+    const listed = ops(['keys:list'], { DATA_DIR: name });
+    expect(listed.stderr).toBe('');
+    expect(listed.status).toBe(0);
+    expect(statSync(path.join(ROOT_DIR, name)).isDirectory()).toBe(true);
+    expect(() => statSync(path.join(API_DIR, name))).toThrow();
+    expect(loadConfig({ NODE_ENV: 'development', DATA_DIR: name, LOG_DIR: 'logs-here' })).toMatchObject({
+      database: { dataDir: path.join(ROOT_DIR, name) },
+      log: { dir: path.join(ROOT_DIR, 'logs-here') },
+    });
+  });
+
+  it('is refused, making nothing, when its data is where an earlier release put it (the working folder)', () => {
+    const name = relativeFolder();
+    mkdirSync(path.join(API_DIR, name));
+    const refused = ops(['keys:list'], { DATA_DIR: name });
+    expect(refused.stderr).toBe(
+      `Error: Invalid configuration: DATA_DIR=${name} means ${path.join(ROOT_DIR, name)} (a relative DATA_DIR is taken from the top of the installation), which does not exist, but ${path.join(API_DIR, name)} does: move that folder to ${path.join(ROOT_DIR, name)}, or set DATA_DIR to ${path.join(API_DIR, name)}\n`,
+    );
+    expect(refused.status).toBe(1);
+    expect(() => statSync(path.join(ROOT_DIR, name))).toThrow();
   });
 });
