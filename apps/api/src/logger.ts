@@ -4,7 +4,7 @@ import { accessSync, chmod, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import type { AppConfig } from './env';
+import { type AppConfig, ConfigError } from './env';
 
 export type { Logger } from 'pino';
 
@@ -122,7 +122,12 @@ export async function createLogger(
     }
   }
   // In a container the folder is often read-only or not the process user's: stdout is the log there.
-  const unwritable = config.log.level !== 'silent' && config.log.dir && streams.length > 0 ? unwritableReason(config.log.dir) : undefined;
+  const unwritable = config.log.level !== 'silent' && config.log.dir ? unwritableReason(config.log.dir) : undefined;
+  if (unwritable && streams.length === 0) {
+    throw new ConfigError([
+      `LOG_DIR ${config.log.dir} cannot be written (${unwritable}), and with LOG_STDOUT=false the log has nowhere else to go: make the folder writable, or set LOG_STDOUT=true`,
+    ]);
+  }
   if (config.log.level !== 'silent' && config.log.dir && unwritable === undefined) {
     // pino-roll links `current.log` in the folder at once; it must exist first.
     mkdirSync(config.log.dir, { recursive: true, mode: LOG_DIR_MODE });

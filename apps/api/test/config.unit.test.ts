@@ -124,6 +124,17 @@ describe('production configuration', () => {
     expect(started.status).toBe(69);
   });
 
+  it('stops the server with one line when LOG_DIR cannot be written and LOG_STDOUT=false leaves no other place', () => {
+    const file = path.join(testDir(), 'file.txt');
+    writeFileSync(file, '');
+    const logDir = path.join(file, 'logs');
+    const started = startProductionServer({ LOG_FILE: 'true', LOG_DIR: logDir, LOG_STDOUT: 'false' });
+    expect(started.stderr).toBe(
+      `Invalid configuration: LOG_DIR ${logDir} cannot be written (ENOTDIR), and with LOG_STDOUT=false the log has nowhere else to go: make the folder writable, or set LOG_STDOUT=true\n`,
+    );
+    expect(started.status).toBe(78);
+  });
+
   it('warns at start when webhooks may reach private addresses in production', () => {
     const started = startProductionServer({ WEBHOOK_ALLOW_PRIVATE: 'true' });
     const warnings = started.stdout
