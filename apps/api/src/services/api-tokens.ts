@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hashOpaqueToken } from '@stm/auth';
-import { apiTokens, type Database, factors, isUniqueViolation, type Kysely, type UserRole } from '@stm/db';
+import { apiTokens, type Database, isUniqueViolation, type Kysely, type UserRole } from '@stm/db';
 import {
   ADMIN_TOKEN_SCOPES,
   type ApiTokenScope,
@@ -14,7 +14,7 @@ import type { Logger } from '../logger';
 import { type Actor, type ClientInfo, recordAudit } from './audit';
 import { actorOf, type AuthUser, toPublicUser } from './auth';
 import type { SettingsService } from './settings';
-import { enrolmentState } from './step-up';
+import { enrolmentState, startGraceIfRequired } from './step-up';
 
 /** A token's `last_used_at` and address are written at most this often, not on every call. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -121,9 +121,9 @@ export class ApiTokensService {
    */
   async #mustEnrol(row: { id: number; kind: string; role: UserRole; mfa_enabled: boolean; mfa_grace_started_at: Date | null }, now: number): Promise<boolean> {
     if (row.kind !== 'person' || row.mfa_enabled) return false;
-    const state = enrolmentState(this.deps.settings.current, { role: row.role, mfaEnabled: false, mfaGraceStartedAt: row.mfa_grace_started_at }, now);
-    if (state.required && row.mfa_grace_started_at === null) await factors.startMfaGrace(this.deps.db, row.id);
-    return state.mustEnrolNow;
+    const settings = this.deps.settings.current;
+    await startGraceIfRequired(this.deps.db, settings, row);
+    return enrolmentState(settings, { role: row.role, mfaEnabled: false, mfaGraceStartedAt: row.mfa_grace_started_at }, now).mustEnrolNow;
   }
 
   /** The caller's own tokens, newest first. */

@@ -33,7 +33,7 @@ import { liveSessionBounds, MAX_SESSIONS_PER_USER, sessionEndedBy, sessionPolicy
 import type { SettingsService } from './settings';
 import type { Attempt, SignInThrottle } from './sign-in-throttle';
 import { type FactorAnswer, type FactorMethod, type FactorService, CHALLENGE_MAX_FAILURES } from './factors';
-import { enrolmentState } from './step-up';
+import { enrolmentState, startGraceIfRequired } from './step-up';
 import { VerifiedTokenCache } from './token-cache';
 
 /** The signed-in user of a request, as the database says now (not as the token claimed). */
@@ -307,7 +307,7 @@ export class AuthService {
       });
       throw issued ? accountDeactivated() : new DomainError('INVALID_CREDENTIALS', 'Incorrect username or password');
     }
-    await this.#startGraceIfRequired(user);
+    await startGraceIfRequired(this.deps.db, this.deps.settings.current, user);
     if (hasher.needsRehash(user.password_hash)) {
       // The cost setting changed since this hash was made: upgrade it now that we hold the password.
       const rehash = hasher.hash(input.password).then((hash) => users.upgradeUserPasswordHash(this.deps.db, user.id, user.password_hash, hash));
@@ -347,13 +347,6 @@ export class AuthService {
       });
       return opened;
     });
-  }
-
-  /** Under a second-factor policy, an account without a factor starts its grace period at its first sign-in. */
-  async #startGraceIfRequired(user: { id: number; role: UserRole; mfa_enabled: boolean; mfa_grace_started_at: Date | null }): Promise<void> {
-    if (user.mfa_enabled || user.mfa_grace_started_at !== null) return;
-    const state = enrolmentState(this.deps.settings.current, { role: user.role, mfaEnabled: false, mfaGraceStartedAt: null });
-    if (state.required) await factors.startMfaGrace(this.deps.db, user.id);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { UserRole } from '@stm/db';
+import { type Database, factors, type Kysely, type UserRole } from '@stm/db';
 import type { Settings } from '@stm/validators';
 import { DomainError } from '../errors';
 
@@ -51,4 +51,17 @@ export function enrolmentState(
   const started = user.mfaGraceStartedAt?.getTime() ?? now;
   const graceEndsAt = new Date(started + graceDays * DAY_MS);
   return { required, graceEndsAt, mustEnrolNow: graceEndsAt.getTime() <= now };
+}
+
+/**
+ * Starts the account's grace period when the live policy requires a second factor it has not
+ * enrolled and none has started: at a sign-in, or at the use of one of its API tokens.
+ */
+export async function startGraceIfRequired(
+  db: Kysely<Database>,
+  settings: Settings,
+  user: { id: number; role: UserRole; mfa_enabled: boolean; mfa_grace_started_at: Date | null },
+): Promise<void> {
+  if (user.mfa_enabled || user.mfa_grace_started_at !== null) return;
+  if (enrolmentState(settings, { role: user.role, mfaEnabled: false, mfaGraceStartedAt: null }).required) await factors.startMfaGrace(db, user.id);
 }
